@@ -1,0 +1,19 @@
+"""deltaprop: multilayer perceptrons trained by backpropagation, in the seed's notation.
+
+See ``Network`` for the model and its notation, ``derivation`` for the element-wise
+formulas, and ``gradcheck`` for finite differences.
+"""
+
+from importlib.metadata import PackageNotFoundError, version
+
+from .derivation import derive
+from .gradcheck import gradcheck
+from .network import Forward, Gradients, Network
+from .optim import gradient_descent
+
+try:
+    __version__ = version("deltaprop")
+except PackageNotFoundError:  # running from a source tree that is not installed
+    __version__ = "0.0.0"
+
+__all__ = ["Network", "Forward", "Gradients", "derive", "gradcheck", "gradient_descent", "__version__"]

@@ -1,0 +1,93 @@
+"""``make demo``: the seed's network learns, and its two formulas meet backpropagation.
+
+The network is the seed's: 4 inputs, one hidden layer (tanh), 3 outputs, identity output,
+squared error.  The data is a smooth regression task with 4 inputs and 3 targets, made here
+from a fixed seed, so the demo runs offline in seconds.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import Network, derive, gradient_descent
+from .gradcheck import relative_error
+
+
+def seed_task(n_samples=200, random_state=0):
+    """A regression task with 4 inputs and 3 targets: X uniform in [-1, 1]^4."""
+    rng = np.random.RandomState(random_state)
+    X = rng.uniform(-1, 1, size=(n_samples, 4))
+    D = np.column_stack(
+        [
+            np.sin(np.pi * X[:, 0]) * 0.5 + 0.3 * X[:, 1],
+            X[:, 1] * X[:, 2],
+            0.5 * np.cos(X[:, 3] * 2) - 0.2 * X[:, 0],
+        ]
+    )
+    return X, D
+
+
+def central_difference(net, weight, x, d, h=1e-6):
+    """(E_n(w + h) - E_n(w - h)) / 2h for one weight (l, j, i), i = 0 the bias."""
+    l, j, i = weight
+    param, index = (net.b[l], (j - 1,)) if i == 0 else (net.W[l], (j - 1, i - 1))
+    old = param[index]
+    param[index] = old + h
+    plus = net.loss(x, d)
+    param[index] = old - h
+    minus = net.loss(x, d)
+    param[index] = old
+    return (plus - minus) / (2 * h)
+
+
+def _sub(n):
+    return str(n).translate(str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉"))
+
+
+def main(n_hidden=5, n_epochs=2000, learning_rate=0.2):
+    X, D = seed_task()
+    net = Network([4, n_hidden, 3], activation="tanh", random_state=0)
+    print(f"The seed's network: {net}")
+    print(f"Training by gradient descent (full batch of {len(X)} samples, η = {learning_rate}):")
+    history = gradient_descent(net, X, D, learning_rate=learning_rate, n_epochs=n_epochs)
+    for epoch in (0, 10, 100, 500, 1000, n_epochs):
+        print(f"  epoch {epoch:5d}   loss {history[epoch]:.6f}")
+    if not history[-1] < history[0] / 2:
+        raise SystemExit("the loss did not fall: something is wrong")
+
+    x, d = X[:1], D[:1]
+    print("\nOne sample, n = 1:  x =", np.array2string(x[0], precision=3), " d =",
+          np.array2string(d[0], precision=3))
+    grads = net.gradients(x, d)
+
+    # the output-layer weight w_21^(3): (y_2 - d_2) z_1^(2)
+    out = derive(net, (3, 2, 1), x, d)
+    s = out.samples[0]
+    y2, d2, z1 = s.z[3][1], s.d[1], s.z[2][0]
+    print("\n∂Eₙ/∂w₂₁⁽³⁾ = (y₂ − d₂) z₁⁽²⁾")
+    print(f"           = ({y2:.6f} − {d2:.6f}) × {z1:.6f} = {(y2 - d2) * z1:.9f}")
+    rows = [("w₂₁⁽³⁾", (3, 2, 1), out.value, grads.W[3][1, 0])]
+
+    # the hidden-layer weight w_21^(2): f'(u_2^(2)) Σ_k w_k2^(3) (u_k^(3) - d_k) z_1^(1)
+    hid = derive(net, (2, 2, 1), x, d)
+    s = hid.samples[0]
+    fp = s.fprime[2][1]
+    terms = [(net.W[3][k, 1], s.u[3][k], s.d[k]) for k in range(3)]
+    total = sum(w * (u - dk) for w, u, dk in terms)
+    print("\n∂Eₙ/∂w₂₁⁽²⁾ = f′(u₂⁽²⁾) Σₖ wₖ₂⁽³⁾ (uₖ⁽³⁾ − dₖ) z₁⁽¹⁾")
+    inner = " + ".join(f"{w:.4f}×({u:.4f} − {dk:.4f})" for w, u, dk in terms)
+    print(f"           = {fp:.6f} × [{inner}] × {s.z[1][0]:.6f}")
+    print(f"           = {fp:.6f} × {total:.6f} × {s.z[1][0]:.6f} = {fp * total * s.z[1][0]:.9f}")
+    rows.append(("w₂₁⁽²⁾", (2, 2, 1), hid.value, grads.W[2][1, 0]))
+
+    print(f"\n{'weight':<10}{'element-wise':>18}{'backprop':>18}{'finite diff.':>18}{'rel. error':>12}")
+    for name, w, value, bp in rows:
+        fd = central_difference(net, w, x, d)
+        err = max(relative_error(value, bp, 1e-12), relative_error(bp, fd, 1e-12))
+        print(f"{name:<10}{value:>18.12f}{bp:>18.12f}{fd:>18.12f}{err:>12.1e}")
+    print("\nThe seed's formulas, backpropagation and finite differences agree.")
+    return net
+
+
+if __name__ == "__main__":
+    main()

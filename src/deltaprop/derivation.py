@@ -1,0 +1,197 @@
+"""The seed's derivation, element by element: ∂E/∂w_ji^(l) for one weight.
+
+This module does not use the vectorised pass of :mod:`deltaprop.network`.  It walks one
+sample at a time, one unit at a time, with the sums written as sums:
+
+    u_j^(l) = Σ_i w_ji^(l) z_i^(l-1) + w_j0^(l)            z_j^(l) = f(u_j^(l))
+
+    output layer:   ∂E_n/∂w_ji^(L) = δ_j^(L) z_i^(L-1),   δ_j^(L) = y_j - d_j   (canonical pair)
+    hidden layer:   ∂E_n/∂w_ji^(l) = δ_j^(l) z_i^(l-1),
+                    δ_j^(l) = f'(u_j^(l)) Σ_k w_kj^(l+1) δ_k^(l+1)   (recursing to the output)
+
+with z_0^(l-1) = 1 for the bias (i = 0).  For the seed's network (L = 3, identity output,
+squared error) these are the seed's two results:
+
+    ∂E_n/∂w_ji^(3) = (y_j - d_j) z_i^(2)
+    ∂E_n/∂w_ji^(2) = f'(u_j^(2)) Σ_k w_kj^(3) (u_k^(3) - d_k) z_i^(1)
+
+It is the tests' independent oracle for the backward pass and the source of ``explain``.
+The batch value is the optimiser's: Σ_n s_n ∂E_n/∂w / Σ_n s_n, plus (alpha / Σ_n s_n) w_ji
+for a weight (i ≥ 1; biases are not penalised).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from .losses import is_canonical
+
+__all__ = ["SampleDerivation", "WeightDerivation", "sample_derivation", "derive", "parse_weight"]
+
+
+@dataclass
+class SampleDerivation:
+    """u, z and δ of one sample, unit by unit.
+
+    ``u[l][j-1]``, ``z[l][j-1]`` and ``delta[l][j-1]`` are u_j^(l), z_j^(l) and δ_j^(l) as
+    Python floats (``z[1]`` is x); ``dE_dy[k-1]`` is ∂E_n/∂y_k and ``fprime[l][j-1]`` is
+    f'(u_j^(l)) (None for a softmax output, whose derivative is not element-wise).
+    """
+
+    u: dict
+    z: dict
+    delta: dict
+    fprime: dict
+    dE_dy: list
+    d: list
+
+
+def _dE_dy(loss, y, d):
+    """∂E_n/∂y_k for one output unit."""
+    if loss == "squared_error":  # E_n = ½ Σ_k (y_k - d_k)²
+        return y - d
+    if loss == "log_loss":  # E_n = -Σ_k d_k log y_k
+        return -d / y
+    if loss == "binary_log_loss":  # E_n = -Σ_k [d_k log y_k + (1 - d_k) log(1 - y_k)]
+        return (y - d) / (y * (1 - y))
+    if loss == "poisson":  # E_n = Σ_k [d_k log(d_k / y_k) - d_k + y_k]
+        return 1 - d / y
+    raise ValueError(f"unknown loss {loss!r}")
+
+
+def sample_derivation(net, x, d) -> SampleDerivation:
+    """Forward and backward pass of one sample ``x`` (n_1,) with target ``d`` (n_L,)."""
+    L = net.L
+    x = np.asarray(x, dtype=np.float64).reshape(-1)
+    d = [float(v) for v in np.asarray(d, dtype=np.float64).reshape(-1)]
+    z = {1: [float(v) for v in x]}
+    u = {}
+    for l in net.layers:
+        W, b = net.W[l].astype(np.float64), net.b[l].astype(np.float64)
+        zl = np.array(z[l - 1])
+        # u_j^(l) = Σ_i w_ji^(l) z_i^(l-1) + w_j0^(l), one unit j at a time
+        u[l] = [float(np.dot(W[j], zl) + b[j]) for j in range(net.sizes[l - 1])]
+        f = net.f(l)
+        if f.elementwise:
+            z[l] = [float(f.f(np.array([v]))[0]) for v in u[l]]
+        else:
+            z[l] = [float(v) for v in f.f(np.array(u[l])[:, None])[:, 0]]
+
+    fprime = {}
+    for l in net.layers:
+        f = net.f(l)
+        fprime[l] = (
+            [float(f.derivative(np.array([uj]), np.array([zj]))[0]) for uj, zj in zip(u[l], z[l])]
+            if f.elementwise
+            else None
+        )
+
+    y = z[L]
+    dE_dy = [_dE_dy(net.loss_name, yk, dk) for yk, dk in zip(y, d)]
+    if is_canonical(net.loss_name, net.output):
+        delta_L = [yk - dk for yk, dk in zip(y, d)]
+    elif fprime[L] is not None:
+        delta_L = [fp * g for fp, g in zip(fprime[L], dE_dy)]
+    else:  # softmax: ∂E/∂u_j = Σ_k ∂E/∂y_k ∂y_k/∂u_j,  ∂y_k/∂u_j = y_k (1[k=j] - y_j)
+        delta_L = [
+            sum(g * yk * ((1.0 if k == j else 0.0) - y[j]) for k, (g, yk) in enumerate(zip(dE_dy, y)))
+            for j in range(len(y))
+        ]
+    delta = {L: delta_L}
+    for l in range(L - 1, 1, -1):
+        W_next = net.W[l + 1].astype(np.float64)
+        # δ_j^(l) = f'(u_j^(l)) Σ_k w_kj^(l+1) δ_k^(l+1)
+        delta[l] = [
+            fprime[l][j] * math.fsum(W_next[k, j] * delta[l + 1][k] for k in range(net.sizes[l]))
+            for j in range(net.sizes[l - 1])
+        ]
+    return SampleDerivation(u=u, z=z, delta=delta, fprime=fprime, dE_dy=dE_dy, d=d)
+
+
+@dataclass
+class WeightDerivation:
+    """∂(loss)/∂w_ji^(l) of a batch, with every sample's factors.
+
+    ``z_in[n]`` is z_i^(l-1) of sample n (1 for the bias), ``delta[n]`` is δ_j^(l), and
+    ``per_sample[n] = delta[n] * z_in[n]`` is ∂E_n/∂w_ji^(l).  ``value`` is the batch
+    gradient: Σ_n s_n ∂E_n/∂w / Σ_n s_n + ``l2_term``.
+    """
+
+    l: int
+    j: int
+    i: int
+    weight: float
+    samples: list
+    z_in: np.ndarray
+    delta: np.ndarray
+    per_sample: np.ndarray
+    sample_weight: np.ndarray
+    l2_term: float
+    value: float
+
+
+def parse_weight(net, weight):
+    """(l, j, i) from a tuple or from the string "l:j,i"; ValueError naming the valid range."""
+    if isinstance(weight, str):
+        try:
+            layer, units = weight.split(":")
+            j, i = units.split(",")
+            l, j, i = int(layer), int(j), int(i)
+        except ValueError:
+            raise ValueError(
+                f"weight {weight!r} is not of the form 'l:j,i' (e.g. '3:2,1' for w_21^(3))"
+            ) from None
+    else:
+        try:
+            l, j, i = (int(v) for v in weight)
+        except (TypeError, ValueError):
+            raise ValueError(f"weight must be (l, j, i) or 'l:j,i'; got {weight!r}") from None
+    if not 2 <= l <= net.L:
+        raise ValueError(f"layer l={l} out of range: weights live in layers 2 … {net.L}")
+    n_l, n_prev = net.sizes[l - 1], net.sizes[l - 2]
+    if not 1 <= j <= n_l:
+        raise ValueError(f"unit j={j} out of range: layer {l} has units 1 … {n_l}")
+    if not 0 <= i <= n_prev:
+        raise ValueError(
+            f"unit i={i} out of range: layer {l - 1} has units 1 … {n_prev}, and i=0 is the bias"
+        )
+    return l, j, i
+
+
+def derive(net, weight, X, D, *, alpha=0.0, sample_weight=None) -> WeightDerivation:
+    """∂(loss)/∂w_ji^(l) by the seed's element-wise formulas.
+
+    ``weight`` is (l, j, i) in the seed's numbering (i = 0: the bias w_j0^(l) = b[l][j-1]) or
+    "l:j,i".  X is (n_samples, n_1) or one sample (n_1,); D likewise.
+    """
+    l, j, i = parse_weight(net, weight)
+    X = np.asarray(X, dtype=np.float64)
+    if X.ndim == 1:
+        X = X[None, :]
+    X = net.check_X(X).astype(np.float64)
+    D = np.asarray(D, dtype=np.float64)
+    if D.ndim == 1 and X.shape[0] == 1 and net.sizes[-1] != 1:
+        D = D[None, :]
+    D = net.check_D(D, X.shape[0]).astype(np.float64)
+    n_samples = X.shape[0]
+    s = (
+        np.ones(n_samples)
+        if sample_weight is None
+        else np.asarray(net.check_sample_weight(sample_weight, n_samples), dtype=np.float64)
+    )
+
+    samples = [sample_derivation(net, x, d) for x, d in zip(X, D)]
+    z_in = np.array([1.0 if i == 0 else sd.z[l - 1][i - 1] for sd in samples])
+    delta = np.array([sd.delta[l][j - 1] for sd in samples])
+    per_sample = delta * z_in  # ∂E_n/∂w_ji^(l) = δ_j^(l) z_i^(l-1)
+    w = float(net.b[l][j - 1]) if i == 0 else float(net.W[l][j - 1, i - 1])
+    n = math.fsum(s)
+    l2 = 0.0 if i == 0 else float(alpha) * w / n
+    value = math.fsum(s * per_sample) / n + l2
+    return WeightDerivation(
+        l=l, j=j, i=i, weight=w, samples=samples, z_in=z_in, delta=delta,
+        per_sample=per_sample, sample_weight=s, l2_term=l2, value=value,
+    )

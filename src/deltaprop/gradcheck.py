@@ -1,0 +1,142 @@
+"""Central-difference check of every gradient of a Network.
+
+For each weight and bias θ the numerical derivative is the central difference
+
+    (loss(θ + h) - loss(θ - h)) / (2h)
+
+of exactly the loss that :meth:`Network.loss` reports, compared with backpropagation's
+:meth:`Network.gradients`.  The check runs on a float64 copy of the network (differences of
+float32 losses carry only a few significant digits).
+
+The relative error of one parameter is |analytic - numerical| / max(|analytic|, |numerical|,
+``floor``): gradients smaller than ``floor`` are compared absolutely, since a central
+difference cannot resolve them to relative precision.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["gradcheck", "GradcheckReport", "GradcheckRow"]
+
+
+@dataclass
+class GradcheckRow:
+    """One parameter: ``name`` in the seed's notation (w_ji^(l), i = 0 for a bias)."""
+
+    l: int
+    j: int
+    i: int
+    analytic: float
+    numerical: float
+    relative_error: float
+
+    @property
+    def name(self):
+        return f"w_{self.j},{self.i}^({self.l})"
+
+
+class GradcheckReport:
+    """The per-parameter result of :func:`gradcheck`; prints as a table."""
+
+    def __init__(self, rows, tolerance):
+        self.rows = rows
+        self.tolerance = tolerance
+
+    @property
+    def max_relative_error(self):
+        return max((r.relative_error for r in self.rows), default=0.0)
+
+    @property
+    def passed(self):
+        return self.max_relative_error < self.tolerance
+
+    def __len__(self):
+        return len(self.rows)
+
+    def __iter__(self):
+        return iter(self.rows)
+
+    def worst(self, n=10):
+        return sorted(self.rows, key=lambda r: -r.relative_error)[:n]
+
+    def to_text(self, max_rows=None):
+        rows = self.rows if max_rows is None or len(self.rows) <= max_rows else self.worst(max_rows)
+        head = f"{'parameter':<16}{'backprop':>16}{'numerical':>16}{'rel. error':>12}"
+        lines = [head, "-" * len(head)]
+        for r in rows:
+            lines.append(
+                f"{r.name:<16}{r.analytic:>16.8e}{r.numerical:>16.8e}{r.relative_error:>12.1e}"
+            )
+        if len(rows) < len(self.rows):
+            lines.append(f"… {len(self.rows) - len(rows)} more (showing the worst {len(rows)})")
+        verdict = "passed" if self.passed else "FAILED"
+        lines.append(
+            f"{len(self.rows)} parameters, max relative error {self.max_relative_error:.1e} "
+            f"(tolerance {self.tolerance:.0e}): {verdict}"
+        )
+        return "\n".join(lines)
+
+    __str__ = to_text
+
+    def __repr__(self):
+        return (
+            f"<GradcheckReport {len(self.rows)} parameters, max relative error "
+            f"{self.max_relative_error:.1e}>"
+        )
+
+
+def relative_error(a, n, floor=1e-6):
+    return abs(a - n) / max(abs(a), abs(n), floor)
+
+
+def gradcheck(net, X, D, *, alpha=0.0, sample_weight=None, h=1e-6, floor=1e-6, tolerance=1e-6):
+    """Compare backpropagation with central differences for every weight and bias.
+
+    Parameters
+    ----------
+    net : Network
+        The network (or a fitted estimator's ``network_``); it is not modified.
+    X : array of shape (n_samples, n_1)
+    D : array of shape (n_samples, n_L)
+    alpha, sample_weight : as in :meth:`Network.loss`.
+    h : float
+        Step of the central difference.
+    floor, tolerance : float
+        See the module docstring; ``report.passed`` is max relative error < tolerance.
+
+    Returns
+    -------
+    GradcheckReport
+    """
+    net = getattr(net, "network_", net)
+    net64 = net.copy()
+    net64.dtype = np.dtype(np.float64)
+    net64.W = {l: w.astype(np.float64) for l, w in net.W.items()}
+    net64.b = {l: v.astype(np.float64) for l, v in net.b.items()}
+    X = net64.check_X(X)
+    D = net64.check_D(D, X.shape[0])
+    s = net64.check_sample_weight(sample_weight, X.shape[0])
+    grads = net64.backprop(X, D, float(alpha), s)
+
+    def loss():
+        return net64._batch_loss(net64._forward(X), D, float(alpha), s)
+
+    rows = []
+    for kind, l, param in net64.parameters():
+        analytic = grads.W[l] if kind == "W" else grads.b[l]
+        for index in np.ndindex(param.shape):
+            old = param[index]
+            param[index] = old + h
+            plus = loss()
+            param[index] = old - h
+            minus = loss()
+            param[index] = old
+            numerical = (plus - minus) / (2 * h)
+            a = float(analytic[index])
+            j = index[0] + 1
+            i = index[1] + 1 if kind == "W" else 0
+            rows.append(GradcheckRow(l, j, i, a, numerical, relative_error(a, numerical, floor)))
+    return GradcheckReport(rows, tolerance)

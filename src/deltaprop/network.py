@@ -1,0 +1,385 @@
+"""The multilayer perceptron of the seed, its forward pass and the δ recursion.
+
+Layers are numbered as in the seed: the input layer is l = 1, the output layer is l = L
+(the seed's network, ``Network([4, 5, 3])``, has L = 3).  For l = 2 … L:
+
+    W[l]  shape (n_l, n_{l-1})   W[l][j-1, i-1] is w_ji^(l), unit i of layer l-1 → unit j of l
+    b[l]  shape (n_l,)           b[l][j-1] is w_j0^(l), the link from the "+1" bias unit
+
+One mini-batch flows through the network one sample per column (the textbook orientation):
+X of shape ``(n_samples, n_features)`` is transposed once, on the way in, to z^(1) = Xᵀ.
+
+    u^(l) = W^(l) z^(l-1) + b^(l)          z^(l) = f(u^(l))            (forward)
+    δ^(L) = y - d                           for the canonical output/loss pairs
+    δ^(l) = f'(u^(l)) ⊙ (W^(l+1))ᵀ δ^(l+1)                             (backward)
+    ∂E/∂W^(l) = δ^(l) (z^(l-1))ᵀ / N        ∂E/∂b^(l) = Σ_n δ^(l)_n / N
+
+The loss of a batch is the (sample-weighted) mean of E_n plus alpha / (2N) Σ_l ‖W^(l)‖²,
+biases not penalised; with sample weights s_n, N is Σ_n s_n.  ``gradients`` returns the
+gradient of exactly the number ``loss`` returns.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from numbers import Integral
+
+import numpy as np
+
+from . import activations as _act
+from . import losses as _losses
+
+__all__ = ["Network", "Forward", "Gradients"]
+
+
+@dataclass
+class Forward:
+    """The quantities of one forward pass, keyed by the seed's layer number.
+
+    ``u[l]`` (l = 2 … L) and ``z[l]`` (l = 1 … L) have shape ``(n_l, n_samples)``;
+    ``z[1]`` is Xᵀ and ``z[L]`` is the output y.
+    """
+
+    u: dict
+    z: dict
+
+    @property
+    def y(self):
+        return self.z[max(self.z)]
+
+
+@dataclass
+class Gradients:
+    """∂(loss)/∂W^(l) in ``W[l]`` and ∂(loss)/∂b^(l) in ``b[l]``, same shapes as the network's.
+
+    ``loss`` is the number these are the gradient of; ``delta[l]`` holds δ^(l) of every
+    sample, shape ``(n_l, n_samples)``, multiplied by the sample weights when given.
+    """
+
+    W: dict
+    b: dict
+    loss: float
+    delta: dict = field(default_factory=dict, repr=False)
+
+    def flat(self):
+        """All gradients in one vector, in the order of ``Network.parameters()``."""
+        return np.concatenate([a.ravel() for l in sorted(self.W) for a in (self.W[l], self.b[l])])
+
+
+def _as_random_state(random_state):
+    """numpy's legacy RandomState as scikit-learn's check_random_state makes it."""
+    if random_state is None:
+        return np.random.mtrand._rand
+    if isinstance(random_state, (np.random.RandomState, np.random.Generator)):
+        return random_state
+    if isinstance(random_state, Integral):
+        return np.random.RandomState(int(random_state))
+    raise ValueError(
+        f"random_state must be None, an int, or a numpy RandomState/Generator; got {random_state!r}"
+    )
+
+
+class Network:
+    """A multilayer perceptron with the seed's notation.
+
+    Parameters
+    ----------
+    sizes : sequence of int
+        Units in every layer, input and output included: ``[4, 5, 3]`` is the seed's
+        network (4 inputs, 5 hidden units, 3 outputs).  At least two layers.
+    activation : str or sequence of str, default "tanh"
+        f of the hidden layers, one name for all or one per hidden layer: identity,
+        logistic, tanh, relu, leaky_relu, softplus.
+    output : str, optional
+        f of the output layer L: identity, logistic, softmax, exp or any hidden activation.
+        Defaults to the loss's canonical partner (identity for squared_error, softmax for
+        log_loss, logistic for binary_log_loss, exp for poisson).
+    loss : str, default "squared_error"
+        squared_error, log_loss (categorical cross-entropy), binary_log_loss or poisson.
+    random_state : None, int, RandomState or Generator
+        Seeds the initial weights.  With an int, every array is reproduced bit for bit.
+    dtype : numpy.float32 or numpy.float64
+        The dtype of every parameter and every computation; inputs are converted to it.
+
+    Initialisation is Glorot-uniform as scikit-learn does it: for each layer in turn, W^(l)
+    and then b^(l) are drawn from U(-r, r) with r = sqrt(6 / (n_{l-1} + n_l)) (6 becomes 2
+    when the hidden activation is logistic), in float64 and then cast to ``dtype``.  The
+    draws are made in scikit-learn's (fan_in, fan_out) order and transposed, so a network and
+    a scikit-learn MLP seeded alike start from the same weights.
+    """
+
+    def __init__(
+        self,
+        sizes,
+        activation="tanh",
+        output=None,
+        loss="squared_error",
+        *,
+        random_state=None,
+        dtype=np.float64,
+    ):
+        sizes = self._check_sizes(sizes)
+        self.sizes = sizes
+        self.L = len(sizes)
+        n_hidden = self.L - 2
+        if isinstance(activation, str):
+            hidden = (activation,) * n_hidden
+        else:
+            hidden = tuple(activation)
+            if len(hidden) != n_hidden:
+                raise ValueError(
+                    f"activation lists {len(hidden)} names but the network has {n_hidden} "
+                    f"hidden layers; give one name, or one per hidden layer"
+                )
+        # with no hidden layer a single name is still checked, so typos never pass silently
+        names = hidden or ((activation,) if isinstance(activation, str) else ())
+        for name in names:
+            _act.get(name, _act.HIDDEN_ACTIVATIONS, "hidden activation")
+        if loss not in _losses.LOSSES:
+            raise ValueError(f"unknown loss {loss!r}; allowed: {', '.join(_losses.LOSSES)}")
+        if output is None:
+            output = _losses.CANONICAL_OUTPUT[loss]
+        _act.get(output, _losses.ALLOWED_OUTPUTS[loss], f"output activation for loss {loss!r}")
+        dtype = np.dtype(dtype)
+        if dtype not in (np.float32, np.float64):
+            raise ValueError(f"dtype must be float32 or float64; got {dtype}")
+
+        self.activation = hidden
+        self.output = output
+        self.loss_name = loss
+        self.dtype = dtype
+        #: name of f for each layer l = 2 … L
+        self.layer_activation = {l: hidden[l - 2] for l in range(2, self.L)}
+        self.layer_activation[self.L] = output
+        self._f = {l: _act.ACTIVATIONS[name] for l, name in self.layer_activation.items()}
+
+        rng = _as_random_state(random_state)
+        first_hidden = hidden[0] if hidden else (activation if isinstance(activation, str) else None)
+        self.W, self.b = {}, {}
+        for l in range(2, self.L + 1):
+            fan_in, fan_out = sizes[l - 2], sizes[l - 1]
+            name = self.layer_activation[l] if l < self.L else (hidden[-1] if hidden else first_hidden)
+            factor = 2.0 if name == "logistic" else 6.0
+            bound = np.sqrt(factor / (fan_in + fan_out))
+            coef = rng.uniform(-bound, bound, (fan_in, fan_out))
+            intercept = rng.uniform(-bound, bound, fan_out)
+            self.W[l] = np.ascontiguousarray(coef.T, dtype=dtype)
+            self.b[l] = intercept.astype(dtype)
+
+    # ------------------------------------------------------------------ construction
+    @staticmethod
+    def _check_sizes(sizes):
+        try:
+            sizes = list(sizes)
+        except TypeError:
+            raise ValueError(f"sizes must be a list of layer widths such as [4, 5, 3]; got {sizes!r}")
+        if len(sizes) < 2:
+            raise ValueError(
+                f"a network needs at least two layers (input and output); got sizes={sizes!r}"
+            )
+        for n in sizes:
+            if isinstance(n, bool) or not isinstance(n, Integral) or n < 1:
+                raise ValueError(f"every layer size must be a positive integer; got sizes={sizes!r}")
+        return tuple(int(n) for n in sizes)
+
+    @classmethod
+    def from_weights(cls, W, b, activation="tanh", output=None, loss="squared_error"):
+        """A network with the given parameters (seed orientation), copied.
+
+        ``W`` and ``b`` are sequences (for l = 2 … L in order) or dicts keyed by l.
+        """
+        Ws = [W[k] for k in sorted(W)] if isinstance(W, dict) else list(W)
+        bs = [b[k] for k in sorted(b)] if isinstance(b, dict) else list(b)
+        if len(Ws) != len(bs) or not Ws:
+            raise ValueError("W and b must list the same (non-zero) number of layers")
+        Ws = [np.asarray(w) for w in Ws]
+        dtype = np.result_type(*Ws, *bs)
+        if dtype not in (np.float32, np.float64):
+            dtype = np.dtype(np.float64)
+        sizes = [Ws[0].shape[1]] + [w.shape[0] for w in Ws]
+        net = cls(sizes, activation, output, loss, random_state=0, dtype=dtype)
+        for l, (w, bias) in enumerate(zip(Ws, bs), start=2):
+            w = np.asarray(w, dtype=dtype)
+            bias = np.asarray(bias, dtype=dtype).reshape(-1)
+            if w.shape != net.W[l].shape or bias.shape != net.b[l].shape:
+                raise ValueError(
+                    f"layer {l}: W has shape {w.shape} and b {bias.shape}; expected "
+                    f"{net.W[l].shape} and {net.b[l].shape}"
+                )
+            net.W[l] = np.array(w, order="C")
+            net.b[l] = bias.copy()
+        return net
+
+    def copy(self):
+        """An independent copy (parameters copied)."""
+        new = object.__new__(type(self))
+        new.__dict__.update(self.__dict__)
+        new.W = {l: w.copy() for l, w in self.W.items()}
+        new.b = {l: v.copy() for l, v in self.b.items()}
+        return new
+
+    def __repr__(self):
+        hidden = self.activation[0] if len(set(self.activation)) == 1 else list(self.activation)
+        return (
+            f"Network({list(self.sizes)}, activation={hidden!r}, output={self.output!r}, "
+            f"loss={self.loss_name!r}, dtype={self.dtype.name})"
+        )
+
+    # ------------------------------------------------------------------ parameters
+    def f(self, l):
+        """The activation object of layer l (2 … L)."""
+        return self._f[l]
+
+    @property
+    def layers(self):
+        """The layer numbers that carry parameters: 2 … L."""
+        return range(2, self.L + 1)
+
+    @property
+    def n_parameters(self):
+        return sum(w.size + v.size for w, v in zip(self.W.values(), self.b.values()))
+
+    def parameters(self):
+        """(name, l, array) for W^(2), b^(2), W^(3), b^(3), …: the packing order everywhere."""
+        for l in self.layers:
+            yield "W", l, self.W[l]
+            yield "b", l, self.b[l]
+
+    def get_flat(self):
+        return np.concatenate([a.ravel() for _, _, a in self.parameters()])
+
+    def set_flat(self, theta):
+        """Set every parameter from one vector packed as ``get_flat`` packs it."""
+        theta = np.asarray(theta)
+        if theta.shape != (self.n_parameters,):
+            raise ValueError(f"expected a vector of {self.n_parameters} parameters; got {theta.shape}")
+        start = 0
+        for _, _, a in self.parameters():
+            a[...] = theta[start : start + a.size].reshape(a.shape)
+            start += a.size
+
+    # ------------------------------------------------------------------ input checks
+    def check_X(self, X):
+        """X as a (n_samples, n_1) array of the network's dtype; ValueError otherwise."""
+        X = np.asarray(X)
+        if X.ndim == 1 and self.sizes[0] == 1:
+            X = X.reshape(-1, 1)
+        if X.ndim != 2 or X.shape[1] != self.sizes[0]:
+            raise ValueError(
+                f"X must have shape (n_samples, {self.sizes[0]}) for this network; got {X.shape}"
+            )
+        if X.dtype.kind not in "biuf":
+            raise ValueError(f"X must be numeric; got dtype {X.dtype}")
+        X = X.astype(self.dtype, copy=False)
+        if not np.isfinite(X).all():
+            raise ValueError("X contains NaN or infinity; remove or impute those values")
+        return X
+
+    def check_D(self, D, n_samples):
+        """D as a (n_samples, n_L) array of the network's dtype; ValueError otherwise."""
+        D = np.asarray(D)
+        n_out = self.sizes[-1]
+        if D.ndim == 1 and n_out == 1:
+            D = D.reshape(-1, 1)
+        if D.ndim != 2 or D.shape != (n_samples, n_out):
+            raise ValueError(
+                f"D must have shape ({n_samples}, {n_out}) (one row per sample of X, one column "
+                f"per output); got {D.shape}"
+            )
+        if D.dtype.kind not in "biuf":
+            raise ValueError(f"D must be numeric; got dtype {D.dtype}")
+        D = D.astype(self.dtype, copy=False)
+        if not np.isfinite(D).all():
+            raise ValueError("D contains NaN or infinity; remove those samples")
+        loss = self.loss_name
+        if loss in ("log_loss", "binary_log_loss") and ((D < 0).any() or (D > 1).any()):
+            raise ValueError(f"{loss} needs targets d in [0, 1]; got values outside it")
+        if loss == "log_loss" and self.output == "softmax":
+            if not np.allclose(D.sum(axis=1), 1, atol=1e-4 if self.dtype == np.float32 else 1e-8):
+                raise ValueError("log_loss needs each row of D to sum to 1 (one-hot or probabilities)")
+        if loss == "poisson" and (D < 0).any():
+            raise ValueError("poisson needs non-negative targets d")
+        return D
+
+    def check_sample_weight(self, sample_weight, n_samples):
+        if sample_weight is None:
+            return None
+        s = np.asarray(sample_weight, dtype=self.dtype)
+        if s.ndim == 0:
+            s = np.full(n_samples, s, dtype=self.dtype)
+        if s.shape != (n_samples,):
+            raise ValueError(f"sample_weight must have shape ({n_samples},); got {s.shape}")
+        if not np.isfinite(s).all() or (s < 0).any() or s.sum() <= 0:
+            raise ValueError("sample_weight must be finite, non-negative and not all zero")
+        return s
+
+    # ------------------------------------------------------------------ the passes
+    def forward(self, X):
+        """The forward pass: u^(l) = W^(l) z^(l-1) + b^(l), z^(l) = f(u^(l)).
+
+        X has shape (n_samples, n_1); returns a :class:`Forward` with u and z, one sample
+        per column.
+        """
+        return self._forward(self.check_X(X))
+
+    def _forward(self, X):
+        z = {1: X.T}
+        u = {}
+        for l in self.layers:
+            u[l] = self.W[l] @ z[l - 1] + self.b[l][:, None]
+            z[l] = self._f[l].f(u[l])
+        return Forward(u=u, z=z)
+
+    def predict(self, X):
+        """The output y of every sample, shape (n_samples, n_L)."""
+        return np.ascontiguousarray(self._forward(self.check_X(X)).y.T)
+
+    def _batch_loss(self, fwd, D, alpha, s):
+        """(Σ_n s_n E_n + ½ alpha Σ_l ‖W^(l)‖²) / Σ_n s_n, from a forward pass."""
+        L = self.L
+        E = _losses.per_sample(self.loss_name, fwd.u[L], fwd.z[L], D.T, self.output)
+        n = E.shape[0] if s is None else s.sum()
+        data = E.sum() if s is None else E @ s
+        penalty = 0.5 * alpha * sum(float(np.vdot(w, w)) for w in self.W.values()) if alpha else 0.0
+        return float((data + penalty) / n)
+
+    def loss(self, X, D, *, alpha=0.0, sample_weight=None):
+        """The batch loss: weighted mean over samples of E_n, plus alpha/(2N) Σ_l ‖W^(l)‖²."""
+        X = self.check_X(X)
+        D = self.check_D(D, X.shape[0])
+        s = self.check_sample_weight(sample_weight, X.shape[0])
+        return self._batch_loss(self._forward(X), D, float(alpha), s)
+
+    def gradients(self, X, D, *, alpha=0.0, sample_weight=None):
+        """∂(loss)/∂W^(l) and ∂(loss)/∂b^(l) for l = 2 … L, by backpropagation.
+
+        Returns a :class:`Gradients` whose ``W[l]``, ``b[l]`` have the shapes of the
+        network's, and whose ``loss`` is ``self.loss(X, D, alpha=…, sample_weight=…)``.
+        """
+        X = self.check_X(X)
+        D = self.check_D(D, X.shape[0])
+        s = self.check_sample_weight(sample_weight, X.shape[0])
+        return self.backprop(X, D, float(alpha), s)
+
+    def backprop(self, X, D, alpha=0.0, sample_weight=None):
+        """:meth:`gradients` without input checks: X, D already of the network's dtype."""
+        fwd = self._forward(X)
+        L = self.L
+        s = sample_weight
+        n = X.shape[0] if s is None else s.sum()
+        loss = self._batch_loss(fwd, D, alpha, s)
+
+        delta = {L: _losses.output_delta(self.loss_name, self.output, fwd.u[L], fwd.z[L], D.T)}
+        if s is not None:
+            # δ is linear in δ^(L): weighting it once weights every layer's δ.
+            delta[L] = delta[L] * s
+        for l in range(L - 1, 1, -1):
+            delta[l] = self._f[l].backward(fwd.u[l], fwd.z[l], self.W[l + 1].T @ delta[l + 1])
+
+        grad_W, grad_b = {}, {}
+        for l in self.layers:
+            grad_W[l] = (delta[l] @ fwd.z[l - 1].T) / n
+            if alpha:
+                grad_W[l] += (alpha / n) * self.W[l]
+            grad_b[l] = delta[l].sum(axis=1) / n
+        return Gradients(W=grad_W, b=grad_b, loss=loss, delta=delta)
