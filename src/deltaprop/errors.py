@@ -1,0 +1,11 @@
+"""Errors that are the user's to fix.
+
+The command catches :class:`UserError` and prints its message as one line on stderr with exit
+status 2; a message names the problem and the fix.
+"""
+
+__all__ = ["UserError"]
+
+
+class UserError(ValueError):
+    """A mistake in the user's input (a file, a column, an option), with the fix in the message."""
