@@ -50,7 +50,7 @@ def main(n_hidden=5, n_epochs=2000, learning_rate=0.2):
     print(f"The seed's network: {net}")
     print(f"Training by gradient descent (full batch of {len(X)} samples, η = {learning_rate}):")
     history = gradient_descent(net, X, D, learning_rate=learning_rate, n_epochs=n_epochs)
-    for epoch in (0, 10, 100, 500, 1000, n_epochs):
+    for epoch in sorted({e for e in (0, 10, 100, 500, 1000) if e < n_epochs} | {n_epochs}):
         print(f"  epoch {epoch:5d}   loss {history[epoch]:.6f}")
     if not history[-1] < history[0] / 2:
         raise SystemExit("the loss did not fall: something is wrong")

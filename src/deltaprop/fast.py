@@ -1,31 +1,154 @@
-"""Fast paths for training: loss and gradients of mini-batches with reused buffers.
+"""Fast paths for training and prediction: the δ recursion with buffers allocated once.
 
 The training loop asks a :class:`BatchBackprop` for the loss and gradients of each
-mini-batch.  This plain version delegates to :meth:`Network.backprop`; a faster
-implementation keeps the same interface and is held equal to it by the tests.
+mini-batch.  It computes exactly what :meth:`Network.backprop` computes -- the plain path,
+kept here as :class:`PlainBatchBackprop` -- and the tests hold the two equal.  What makes it
+fast, in the order the profile asked for it:
+
+* **One sample per row.**  Inside, a batch is ``(n, n_l)`` row-major: the forward pass is
+  ``U^(l) = Z^(l-1) W^(l)ᵀ + b^(l)``, the transpose of the seed's ``u^(l) = W^(l) z^(l-1) + b``.
+  The first rows of a buffer sized for the largest batch are then a contiguous buffer for a
+  smaller (last) batch, and every product goes to BLAS with no copy: ``W^(l)ᵀ`` and ``δᵀ`` are
+  transposed views, not arrays.
+* **Buffers allocated once**, sized for ``max_batch_size`` and reused by every call; every
+  ufunc writes with ``out=``.  No array is allocated in the hot loop for the canonical
+  output/loss pairs (the others go through :mod:`deltaprop.losses`, on views).
+* **Activations in place, derivatives from z.**  Hidden layers keep one buffer each: u is
+  overwritten by z = f(u), since every hidden f' can be had from z alone (tanh' = 1 - z²,
+  logistic' = z - z², relu' = [z > 0], softplus' = 1 - exp(-z)), and f' is fused into δ in
+  place.
+* **1/N folded into δ^(L)** (with sample weights, s_n/N): δ is linear in δ^(L), so every
+  layer's δ, and so every gradient, is already divided by N.
+* **Gradients in one flat vector** (``flat_grad``) in the packing order of
+  :meth:`Network.get_flat`; ``grad_W[l]``/``grad_b[l]`` are views of it, so an optimiser can
+  update all parameters with a few calls on one vector.
+* **dtype kept**: float32 networks compute in float32 throughout (scalars are Python floats,
+  which never promote an array).
+
+:func:`predict` is the same forward pass, chunked, beside :meth:`Network.predict`.
+
+Inside :func:`plain_paths` both names give the plain versions, so a test can run a whole
+training with each path and compare.
 """
 
 from __future__ import annotations
 
-__all__ = ["BatchBackprop"]
+import contextlib
+
+import numpy as np
+from scipy.linalg import blas as _blas
+from scipy.special import expit
+
+from . import losses as _losses
+from .activations import LEAKY_RELU_SLOPE
+
+__all__ = ["BatchBackprop", "PlainBatchBackprop", "predict", "plain_predict", "plain_paths"]
+
+_plain = False
 
 
-class BatchBackprop:
-    """Loss and gradients of mini-batches of one network.
+@contextlib.contextmanager
+def plain_paths():
+    """Within this block :class:`BatchBackprop` and :func:`predict` take the plain paths.
 
-    Parameters
-    ----------
-    net : Network
-        The network; its parameters are read (never written) at every call.
-    max_batch_size : int
-        The largest batch that will be passed (buffers may be sized for it).
-    alpha : float
-        L2 strength, as in :meth:`Network.loss`.
-
-    Calling it with X (n, n_1), D (n, n_L) of the network's dtype, and optional sample
-    weights (n,), returns ``(loss, grad_W, grad_b)``: the batch loss as a float and dicts
-    keyed by layer l = 2 … L.  The returned arrays may be reused by the next call.
+    For tests that hold a whole training run on the fast path equal to the plain one.
     """
+    global _plain
+    before, _plain = _plain, True
+    try:
+        yield
+    finally:
+        _plain = before
+
+
+# ---------------------------------------------------------------------------------------
+# Hidden activations in place: forward replaces u by z = f(u); backward multiplies δ by
+# f'(u), computed from z.  ``t`` is scratch of the same shape.
+
+
+def _identity_f(a, t):
+    pass
+
+
+def _identity_df(delta, z, t):
+    pass
+
+
+def _tanh_f(a, t):
+    np.tanh(a, out=a)
+
+
+def _tanh_df(delta, z, t):
+    # tanh'(u) = 1 - z²
+    np.multiply(z, z, out=t)
+    np.subtract(1.0, t, out=t)
+    np.multiply(delta, t, out=delta)
+
+
+def _logistic_f(a, t):
+    expit(a, out=a)
+
+
+def _logistic_df(delta, z, t):
+    # σ'(u) = z (1 - z) = z - z²
+    np.multiply(z, z, out=t)
+    np.subtract(z, t, out=t)
+    np.multiply(delta, t, out=delta)
+
+
+def _relu_f(a, t):
+    np.maximum(a, 0.0, out=a)
+
+
+def _relu_df(delta, z, t):
+    # relu'(u) = 1 where u > 0, else 0; and u > 0 exactly where z > 0
+    np.greater(z, 0.0, out=t)
+    np.multiply(delta, t, out=delta)
+
+
+def _leaky_relu_f(a, t):
+    # max(u, 0.01 u) is u where u > 0 and 0.01 u elsewhere
+    np.multiply(a, LEAKY_RELU_SLOPE, out=t)
+    np.maximum(a, t, out=a)
+
+
+def _leaky_relu_df(delta, z, t):
+    # f'(u) = 1 where u > 0, else 0.01, i.e. 0.01 + 0.99 [z > 0] (z > 0 exactly where u > 0)
+    np.greater(z, 0.0, out=t)
+    np.multiply(t, 1.0 - LEAKY_RELU_SLOPE, out=t)
+    np.add(t, LEAKY_RELU_SLOPE, out=t)
+    np.multiply(delta, t, out=delta)
+
+
+def _softplus_f(a, t):
+    np.logaddexp(0.0, a, out=a)
+
+
+def _softplus_df(delta, z, t):
+    # softplus'(u) = σ(u) = 1 - exp(-softplus(u)) = -expm1(-z)
+    np.negative(z, out=t)
+    np.expm1(t, out=t)
+    np.multiply(delta, t, out=delta)
+    np.negative(delta, out=delta)
+
+
+_HIDDEN = {
+    "identity": (_identity_f, _identity_df),
+    "tanh": (_tanh_f, _tanh_df),
+    "logistic": (_logistic_f, _logistic_df),
+    "relu": (_relu_f, _relu_df),
+    "leaky_relu": (_leaky_relu_f, _leaky_relu_df),
+    "softplus": (_softplus_f, _softplus_df),
+}
+
+
+def _axpy(dtype):
+    """BLAS y ← a x + y, in place on 1-d contiguous arrays of ``dtype``."""
+    return _blas.saxpy if dtype == np.float32 else _blas.daxpy
+
+
+class PlainBatchBackprop:
+    """The plain path: :meth:`Network.backprop` per batch.  Same interface as BatchBackprop."""
 
     def __init__(self, net, max_batch_size, alpha=0.0):
         self.net = net
@@ -35,3 +158,196 @@ class BatchBackprop:
     def __call__(self, X, D, sample_weight=None):
         g = self.net.backprop(X, D, self.alpha, sample_weight)
         return g.loss, g.W, g.b
+
+
+class BatchBackprop:
+    """Loss and gradients of mini-batches of one network, with buffers reused across batches.
+
+    Parameters
+    ----------
+    net : Network
+        The network; its parameters are read (never written) at every call, so an
+        optimiser may update ``net.W``/``net.b`` in place between calls.
+    max_batch_size : int
+        The largest batch that will be passed; buffers are sized for it.  Smaller batches
+        use the first rows.
+    alpha : float
+        L2 strength, as in :meth:`Network.loss`.
+
+    Calling it with X (n, n_1), D (n, n_L) of the network's dtype (n ≤ max_batch_size) and
+    optional sample weights (n,) returns ``(loss, grad_W, grad_b)``: the batch loss as a
+    float and dicts keyed by layer l = 2 … L, equal to :meth:`Network.backprop`'s.  The
+    returned arrays are views of ``flat_grad`` and are overwritten by the next call.
+
+    Inside :func:`plain_paths` the constructor returns a :class:`PlainBatchBackprop`.
+    """
+
+    def __new__(cls, net, max_batch_size, alpha=0.0):
+        if _plain and cls is BatchBackprop:
+            return PlainBatchBackprop(net, max_batch_size, alpha)
+        return super().__new__(cls)
+
+    def __init__(self, net, max_batch_size, alpha=0.0):
+        self.net = net
+        self.max_batch_size = m = int(max_batch_size)
+        if m < 1:
+            raise ValueError(f"max_batch_size must be at least 1; got {max_batch_size!r}")
+        self.alpha = float(alpha)
+        dtype = net.dtype
+        L = net.L
+        sizes = net.sizes
+        layers = range(2, L + 1)
+        self._layers = tuple(layers)
+        self._L = L
+
+        # the gradient, packed as Network.get_flat packs the parameters
+        self.flat_grad = np.empty(net.n_parameters, dtype=dtype)
+        self.grad_W, self.grad_b = {}, {}
+        start = 0
+        for l in layers:
+            shape = net.W[l].shape
+            self.grad_W[l] = self.flat_grad[start : start + shape[0] * shape[1]].reshape(shape)
+            start += shape[0] * shape[1]
+            self.grad_b[l] = self.flat_grad[start : start + shape[0]]
+            start += shape[0]
+
+        # a[l]: u^(l), then z^(l) in place (hidden layers); delta[l]: δ^(l); y: the output
+        widest = max(sizes[1:])
+        self._a = {l: np.empty((m, sizes[l - 1]), dtype=dtype) for l in range(2, L)}
+        self._u_out = np.empty((m, sizes[-1]), dtype=dtype)
+        self._delta = {l: np.empty((m, sizes[l - 1]), dtype=dtype) for l in layers}
+        self._scratch = np.empty(m * widest, dtype=dtype)
+        self._E = np.empty(m, dtype=dtype)
+        self._ones = np.ones(m, dtype=dtype)
+
+        self._hidden = {l: _HIDDEN[net.layer_activation[l]] for l in range(2, L)}
+        self._canonical_squared = net.loss_name == "squared_error" and net.output == "identity"
+        self._axpy = _axpy(dtype)
+        self._views = {}
+
+    def _views_for(self, n):
+        """Views of every buffer for a batch of n samples (cached: at most two sizes occur)."""
+        v = self._views.get(n)
+        if v is None:
+            L = self._L
+            a = {l: self._a[l][:n] for l in range(2, L)}
+            delta = {l: self._delta[l][:n] for l in self._layers}
+            scratch = {
+                l: self._scratch[: n * self.net.sizes[l - 1]].reshape(n, -1) for l in range(2, L + 1)
+            }
+            v = self._views[n] = (a, self._u_out[:n], delta, scratch, self._E[:n], self._ones[:n])
+        return v
+
+    def __call__(self, X, D, sample_weight=None):
+        net = self.net
+        W, b = net.W, net.b
+        L = self._L
+        n = X.shape[0]
+        if n > self.max_batch_size:
+            raise ValueError(f"a batch of {n} samples is larger than max_batch_size={self.max_batch_size}")
+        a, u_out, delta, scratch, E, ones = self._views_for(n)
+        s = sample_weight
+
+        # forward: U^(l) = Z^(l-1) W^(l)ᵀ + b^(l), Z^(l) = f(U^(l)), one sample per row
+        z = X
+        for l in range(2, L):
+            np.matmul(z, W[l].T, out=a[l])
+            np.add(a[l], b[l], out=a[l])
+            self._hidden[l][0](a[l], scratch[l])
+            z = a[l]
+        np.matmul(z, W[L].T, out=u_out)
+        np.add(u_out, b[L], out=u_out)
+
+        # δ^(L) and the loss; N = n, or Σ s_n with sample weights
+        N = n if s is None else float(s.sum())
+        dL = delta[L]
+        if self._canonical_squared:
+            # identity output: y = u, E_n = ½ Σ_k (y_k - d_k)², δ^(L) = y - d
+            np.subtract(u_out, D, out=dL)
+            if s is None:
+                data = 0.5 * float(np.vdot(dL, dL))
+            else:
+                np.multiply(dL, dL, out=scratch[L])
+                np.add.reduce(scratch[L], axis=1, out=E)
+                data = 0.5 * float(np.dot(E, s))
+        else:
+            # every other pair through the losses module, on transposed views (unit axis 0)
+            f_out = net.f(L)
+            y = f_out.f(u_out.T)
+            per = _losses.per_sample(net.loss_name, u_out.T, y, D.T, net.output)
+            data = float(per.sum()) if s is None else float(per @ s)
+            dL[...] = _losses.output_delta(net.loss_name, net.output, u_out.T, y, D.T).T
+        alpha = self.alpha
+        penalty = 0.5 * alpha * sum(float(np.vdot(W[l], W[l])) for l in self._layers) if alpha else 0.0
+        loss = (data + penalty) / N
+        # δ is linear in δ^(L): scaling it by s_n / N scales every layer's δ and gradient
+        if s is None:
+            np.multiply(dL, 1.0 / N, out=dL)
+        else:
+            np.multiply(s, 1.0 / N, out=E)
+            np.multiply(dL, E[:, None], out=dL)
+
+        # backward: δ^(l) = f'(u^(l)) ⊙ δ^(l+1) W^(l+1); ∂E/∂W^(l) = δ^(l)ᵀ Z^(l-1)
+        gW, gb = self.grad_W, self.grad_b
+        for l in range(L, 1, -1):
+            z_prev = a[l - 1] if l > 2 else X
+            np.matmul(delta[l].T, z_prev, out=gW[l])
+            np.matmul(ones, delta[l], out=gb[l])
+            if alpha:
+                self._axpy(W[l].reshape(-1), gW[l].reshape(-1), a=alpha / N)
+            if l > 2:
+                np.matmul(delta[l], W[l], out=delta[l - 1])
+                self._hidden[l - 1][1](delta[l - 1], a[l - 1], scratch[l - 1])
+        return loss, gW, gb
+
+
+# ---------------------------------------------------------------------------------------
+# prediction
+
+#: rows per chunk in :func:`predict`: large enough for BLAS, small enough for the cache
+PREDICT_CHUNK = 4096
+
+
+def plain_predict(net, X):
+    """The plain path: :meth:`Network.predict`."""
+    return net.predict(X)
+
+
+def predict(net, X, *, chunk_size=PREDICT_CHUNK):
+    """The output y of every sample, shape (n_samples, n_L), equal to ``net.predict(X)``.
+
+    The forward pass runs ``chunk_size`` rows at a time through buffers allocated once, one
+    sample per row (``U^(l) = Z^(l-1) W^(l)ᵀ + b^(l)``), so memory stays at one chunk of
+    activations however many rows are predicted.  Inside :func:`plain_paths` it is
+    :meth:`Network.predict`.
+    """
+    if _plain:
+        return net.predict(X)
+    X = net.check_X(X)
+    n = X.shape[0]
+    L = net.L
+    sizes = net.sizes
+    out = np.empty((n, sizes[-1]), dtype=net.dtype)
+    m = max(1, min(int(chunk_size), n))
+    bufs = {l: np.empty((m, sizes[l - 1]), dtype=net.dtype) for l in range(2, L)}
+    scratch = np.empty(m * max(sizes[1:]), dtype=net.dtype)
+    hidden = {l: _HIDDEN[net.layer_activation[l]][0] for l in range(2, L)}
+    f_out = net.f(L)
+    for start in range(0, n, m):
+        stop = min(start + m, n)
+        k = stop - start
+        z = X[start:stop]
+        for l in range(2, L):
+            a = bufs[l][:k]
+            np.matmul(z, net.W[l].T, out=a)
+            np.add(a, net.b[l], out=a)
+            hidden[l](a, scratch[: a.size].reshape(a.shape))
+            z = a
+        y = out[start:stop]
+        np.matmul(z, net.W[L].T, out=y)
+        np.add(y, net.b[L], out=y)
+        if net.output in _HIDDEN:
+            _HIDDEN[net.output][0](y, scratch[: y.size].reshape(y.shape))
+        else:
+            y[...] = f_out.f(y.T).T
+    return out

@@ -8,9 +8,13 @@ of exactly the loss that :meth:`Network.loss` reports, compared with backpropaga
 :meth:`Network.gradients`.  The check runs on a float64 copy of the network (differences of
 float32 losses carry only a few significant digits).
 
-The relative error of one parameter is |analytic - numerical| / max(|analytic|, |numerical|,
-``floor``): gradients smaller than ``floor`` are compared absolutely, since a central
-difference cannot resolve them to relative precision.
+The relative error of one parameter is
+
+    |analytic - numerical| / max(|analytic|, |numerical|, floor · max(1, |loss|))
+
+A float64 central difference resolves a derivative only to about 2e-16 · |loss| / h in
+absolute terms (about 2e-11 · |loss| for the default h = 1e-5), so gradients smaller than
+``floor`` times the loss are compared absolutely, at that scale, instead of relatively.
 """
 
 from __future__ import annotations
@@ -92,7 +96,7 @@ def relative_error(a, n, floor=1e-6):
     return abs(a - n) / max(abs(a), abs(n), floor)
 
 
-def gradcheck(net, X, D, *, alpha=0.0, sample_weight=None, h=1e-6, floor=1e-6, tolerance=1e-6):
+def gradcheck(net, X, D, *, alpha=0.0, sample_weight=None, h=1e-5, floor=1e-4, tolerance=1e-6):
     """Compare backpropagation with central differences for every weight and bias.
 
     Parameters
@@ -104,8 +108,10 @@ def gradcheck(net, X, D, *, alpha=0.0, sample_weight=None, h=1e-6, floor=1e-6, t
     alpha, sample_weight : as in :meth:`Network.loss`.
     h : float
         Step of the central difference.
-    floor, tolerance : float
-        See the module docstring; ``report.passed`` is max relative error < tolerance.
+    floor : float
+        Gradients below ``floor · max(1, |loss|)`` are compared absolutely (module docstring).
+    tolerance : float
+        ``report.passed`` is ``max_relative_error < tolerance``.
 
     Returns
     -------
@@ -124,6 +130,8 @@ def gradcheck(net, X, D, *, alpha=0.0, sample_weight=None, h=1e-6, floor=1e-6, t
     def loss():
         return net64._batch_loss(net64._forward(X), D, float(alpha), s)
 
+    scale = floor * max(1.0, abs(grads.loss))
+
     rows = []
     for kind, l, param in net64.parameters():
         analytic = grads.W[l] if kind == "W" else grads.b[l]
@@ -138,5 +146,5 @@ def gradcheck(net, X, D, *, alpha=0.0, sample_weight=None, h=1e-6, floor=1e-6, t
             a = float(analytic[index])
             j = index[0] + 1
             i = index[1] + 1 if kind == "W" else 0
-            rows.append(GradcheckRow(l, j, i, a, numerical, relative_error(a, numerical, floor)))
+            rows.append(GradcheckRow(l, j, i, a, numerical, relative_error(a, numerical, scale)))
     return GradcheckReport(rows, tolerance)

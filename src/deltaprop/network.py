@@ -140,6 +140,11 @@ class Network:
         if output is None:
             output = _losses.CANONICAL_OUTPUT[loss]
         _act.get(output, _losses.ALLOWED_OUTPUTS[loss], f"output activation for loss {loss!r}")
+        if output == "softmax" and sizes[-1] < 2:
+            raise ValueError(
+                "a softmax output needs at least 2 output units (over one unit it is constant 1); "
+                "use a logistic output for a single unit"
+            )
         dtype = np.dtype(dtype)
         if dtype not in (np.float32, np.float64):
             raise ValueError(f"dtype must be float32 or float64; got {dtype}")

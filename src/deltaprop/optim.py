@@ -1,10 +1,35 @@
-"""Optimisers.  For now the seed's "gradient method": plain full-batch gradient descent."""
+"""Optimisers: the seed's gradient method, SGD with (Nesterov) momentum, Adam, L-BFGS.
+
+Every stochastic optimiser updates a list of parameter arrays in place, in the order of
+:meth:`Network.parameters` (W^(2), b^(2), W^(3), b^(3), …).  Its state (velocities, moments)
+is a list of arrays held *per position* in that list, never keyed by ``id()``, so copying,
+pickling or replacing the network's arrays cannot mix states up.
+
+The update rules and the learning-rate schedules follow scikit-learn's ``SGDOptimizer`` and
+``AdamOptimizer`` operation for operation, so that with the same gradients both produce the
+same weights to the last bit:
+
+    SGD, momentum μ, rate η:   v ← μ v - η g;          w ← w + v
+    Nesterov momentum:         v ← μ v - η g;          w ← w + (μ v - η g)
+    Adam (Kingma & Ba 2014):   m ← β₁ m + (1-β₁) g;    s ← β₂ s + (1-β₂) g²
+                               η_t = η √(1-β₂ᵗ) / (1-β₁ᵗ)
+                               w ← w - η_t m / (√s + ε)
+
+L-BFGS runs through ``scipy.optimize.minimize(method="L-BFGS-B", jac=True)`` on the packed
+parameter vector (:meth:`Network.get_flat` / :meth:`Network.set_flat`).
+"""
 
 from __future__ import annotations
 
+import math
+import warnings
+
 import numpy as np
 
-__all__ = ["gradient_descent"]
+__all__ = ["gradient_descent", "SGD", "Adam", "lbfgs", "LEARNING_RATE_SCHEDULES"]
+
+#: scikit-learn's names for the learning-rate schedules of SGD
+LEARNING_RATE_SCHEDULES = ("constant", "invscaling", "adaptive")
 
 
 def gradient_descent(net, X, D, *, learning_rate=0.1, n_epochs=100, alpha=0.0, sample_weight=None):
@@ -31,3 +56,204 @@ def gradient_descent(net, X, D, *, learning_rate=0.1, n_epochs=100, alpha=0.0, s
             net.b[l] -= learning_rate * grads.b[l]
     history.append(net._batch_loss(net._forward(X), D, float(alpha), s))
     return history
+
+
+class _Optimizer:
+    """What the training loop needs of a stochastic optimiser.
+
+    ``update(params, grads)`` changes each ``params[k]`` in place using ``grads[k]``;
+    ``iteration_ends(t)`` is called after every epoch with t, the number of samples seen so
+    far; ``trigger_stopping()`` is called when the loss (or validation score) stopped
+    improving and returns True to stop, False to go on (with a lowered learning rate).
+    """
+
+    def __init__(self, learning_rate_init):
+        self.learning_rate_init = learning_rate_init
+        #: the learning rate of the next step
+        self.learning_rate = float(learning_rate_init)
+
+    def iteration_ends(self, t):
+        pass
+
+    def trigger_stopping(self):
+        return True
+
+    def stopping_note(self):
+        """What :meth:`trigger_stopping` did, for verbose output."""
+        return "Stopping."
+
+
+class SGD(_Optimizer):
+    """Stochastic gradient descent with momentum or Nesterov momentum.
+
+    Parameters
+    ----------
+    params : list of ndarray
+        The arrays to update, e.g. ``[a for _, _, a in net.parameters()]``; only their
+        shapes and dtypes are read here (the velocities start at zero).
+    learning_rate_init : float
+        η at the first step.
+    schedule : {"constant", "invscaling", "adaptive"}
+        constant: η stays ``learning_rate_init``.  invscaling: after each epoch
+        η = learning_rate_init / (t + 1)^power_t, t the number of samples seen so far.
+        adaptive: η stays until the loss stops improving (``trigger_stopping``), then is
+        divided by 5; training stops once η ≤ 1e-6.
+    momentum : float
+        μ in [0, 1]; 0 is plain SGD.
+    nesterov : bool
+        Use Nesterov's momentum (scikit-learn's form, which steps by μ v - η g after the
+        velocity update, i.e. it looks ahead along the new velocity).
+    power_t : float
+        The exponent of invscaling.
+    """
+
+    def __init__(self, params, learning_rate_init=0.1, schedule="constant", momentum=0.9,
+                 nesterov=True, power_t=0.5):
+        super().__init__(learning_rate_init)
+        if schedule not in LEARNING_RATE_SCHEDULES:
+            raise ValueError(f"unknown learning-rate schedule {schedule!r}; allowed: "
+                             f"{', '.join(LEARNING_RATE_SCHEDULES)}")
+        self.schedule = schedule
+        self.momentum = momentum
+        self.nesterov = nesterov
+        self.power_t = power_t
+        self.velocities = [np.zeros_like(p) for p in params]
+        self._note = "Stopping."
+
+    def update(self, params, grads):
+        """One step: v ← μ v - η g, then w ← w + v (Nesterov: w ← w + μ v - η g)."""
+        mu, eta = self.momentum, self.learning_rate
+        for w, g, v in zip(params, grads, self.velocities):
+            # in place, but with scikit-learn's order of roundings: (μ v) - (η g)
+            v *= mu
+            v -= eta * g
+            if self.nesterov:
+                step = mu * v
+                step -= eta * g
+                w += step
+            else:
+                w += v
+
+    def iteration_ends(self, t):
+        if self.schedule == "invscaling":
+            self.learning_rate = float(self.learning_rate_init) / (t + 1) ** self.power_t
+
+    def trigger_stopping(self):
+        if self.schedule != "adaptive":
+            self._note = "Stopping."
+            return True
+        if self.learning_rate <= 1e-6:
+            self._note = "Learning rate too small. Stopping."
+            return True
+        self.learning_rate /= 5.0
+        self._note = f"Setting learning rate to {self.learning_rate:f}"
+        return False
+
+    def stopping_note(self):
+        return self._note
+
+
+class Adam(_Optimizer):
+    """Adam with bias-corrected moments (Kingma & Ba 2014, Algorithm 1).
+
+    Parameters
+    ----------
+    params : list of ndarray
+        The arrays to update; the moments m and s start at zero with their shapes.
+    learning_rate_init : float
+        η.
+    beta_1, beta_2 : float
+        Decay rates of the first moment m (mean of g) and second moment s (mean of g²).
+    epsilon : float
+        Added to √s so the step stays finite where s = 0.
+    """
+
+    def __init__(self, params, learning_rate_init=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-8):
+        super().__init__(learning_rate_init)
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        #: the number of steps taken
+        self.t = 0
+        self.ms = [np.zeros_like(p) for p in params]
+        self.vs = [np.zeros_like(p) for p in params]
+
+    def update(self, params, grads):
+        """One step: update m and s, then w ← w - η_t m / (√s + ε)."""
+        self.t += 1
+        b1, b2 = self.beta_1, self.beta_2
+        # the bias corrections 1/(1-β₁ᵗ) and 1/(1-β₂ᵗ) folded into one step size η_t,
+        # as in the paper's "more efficient" ordering (end of its section 2)
+        # (a Python float, so float32 parameters are updated in float32)
+        self.learning_rate = float(self.learning_rate_init * math.sqrt(1 - b2**self.t) / (1 - b1**self.t))
+        for w, g, m, s in zip(params, grads, self.ms, self.vs):
+            m *= b1
+            m += (1 - b1) * g  # first moment: running mean of g
+            s *= b2
+            s += (1 - b2) * (g * g)  # second moment: running mean of g²
+            denom = np.sqrt(s)
+            denom += self.epsilon
+            step = m * -self.learning_rate
+            step /= denom
+            w += step
+
+
+def lbfgs(fun, theta0, *, max_iter=200, max_fun=15000, tol=1e-4, callback=None):
+    """Minimise ``fun`` by L-BFGS-B (scipy), as scikit-learn's MLP does.
+
+    Parameters
+    ----------
+    fun : callable
+        ``fun(theta) -> (loss, grad)``, theta and grad of shape (n_parameters,).
+    theta0 : ndarray of shape (n_parameters,)
+        The starting point, e.g. ``net.get_flat()``.
+    max_iter, max_fun : int
+        At most this many iterations and loss evaluations.
+    tol : float
+        scipy's ``gtol``: stop when the largest gradient component is below it.
+    callback : callable, optional
+        ``callback(theta, loss)`` after every iteration; returning True ends the minimisation.
+
+    Returns
+    -------
+    scipy.optimize.OptimizeResult
+        With ``x``, ``fun``, ``nit``, ``status`` and ``message``.
+    """
+    import scipy.optimize
+
+    scipy_callback = None
+    if callback is not None:
+        def scipy_callback(intermediate_result):
+            if callback(intermediate_result.x, intermediate_result.fun):
+                raise StopIteration  # scipy ends the run and returns the current point
+
+    return scipy.optimize.minimize(
+        fun,
+        theta0,
+        method="L-BFGS-B",
+        jac=True,
+        callback=scipy_callback,
+        options={"maxfun": max_fun, "maxiter": max_iter, "gtol": tol},
+    )
+
+
+def lbfgs_iterations(result, max_iter):
+    """The iterations an L-BFGS run made, warning as scikit-learn does when it did not converge."""
+    from sklearn.exceptions import ConvergenceWarning
+
+    n_iter = min(result.nit, max_iter)
+    if result.status != 0:
+        message = (
+            f"lbfgs failed to converge after {n_iter} iteration(s) (status={result.status}):\n"
+            f"{result.message}\n"
+        )
+        if n_iter == max_iter:
+            message += (
+                f"\nIncrease the number of iterations to improve the convergence (max_iter={max_iter})."
+            )
+        message += (
+            "\nYou might also want to scale the data as shown in:\n"
+            "    https://scikit-learn.org/stable/modules/preprocessing.html"
+        )
+        warnings.warn(message, ConvergenceWarning, stacklevel=3)
+    return n_iter
