@@ -177,7 +177,9 @@ class Network:
         try:
             sizes = list(sizes)
         except TypeError:
-            raise ValueError(f"sizes must be a list of layer widths such as [4, 5, 3]; got {sizes!r}")
+            raise ValueError(
+                f"sizes must be a list of layer widths such as [4, 5, 3]; got {sizes!r}"
+            ) from None
         if len(sizes) < 2:
             raise ValueError(
                 f"a network needs at least two layers (input and output); got sizes={sizes!r}"
