@@ -16,4 +16,21 @@ try:
 except PackageNotFoundError:  # running from a source tree that is not installed
     __version__ = "0.0.0"
 
-__all__ = ["Network", "Forward", "Gradients", "derive", "gradcheck", "gradient_descent", "__version__"]
+__all__ = [
+    "Network", "Forward", "Gradients", "derive", "gradcheck", "gradient_descent", "__version__",
+    "MLPRegressor", "MLPClassifier",
+]
+
+# the estimators import scikit-learn (slow to import), so they load on first use
+_LAZY = {"MLPRegressor": "estimators", "MLPClassifier": "estimators"}
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        from importlib import import_module
+
+        value = getattr(import_module(f".{_LAZY[name]}", __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+

@@ -1,0 +1,362 @@
+"""The training loop: epochs of shuffled mini-batches, stopping rules, history, progress.
+
+The functions here train the ``network_`` of a deltaprop estimator (``MLPRegressor`` or
+``MLPClassifier``): they read its hyperparameters (scikit-learn's names) and write its
+fitted attributes (``loss_``, ``loss_curve_``, ``n_iter_``, ``t_`` …).  The semantics are
+scikit-learn's, step for step, so that an estimator of each library with the same
+``random_state`` draws the same initial weights, the same validation split and the same
+shuffles:
+
+- ``batch_size="auto"`` is min(200, n_samples); a larger one is clipped, with a warning.
+- One epoch visits every training sample once, in an order reshuffled every epoch when
+  ``shuffle`` is true (one ``sklearn.utils.shuffle`` draw from the estimator's RandomState).
+- ``loss_`` of an epoch is the mean of the mini-batch losses weighted by batch size; the
+  losses are the network's (E_n summed over outputs, plus the L2 term).
+- Without early stopping, an epoch "does not improve" when its loss is above
+  ``best_loss_ - tol``; with early stopping, when its validation score is below
+  ``best_validation_score_ + tol``.  More than ``n_iter_no_change`` such epochs in a row
+  stop training (or, for ``learning_rate="adaptive"``, divide the learning rate by 5).
+- ``t_`` counts the training samples seen, over all calls; ``n_iter_`` the epochs of the
+  latest call.  Early stopping restores the weights of the best validation score.
+
+Beyond scikit-learn: the validation loss curve, per-layer gradient norms, a callback after
+every epoch, clean stops on Ctrl-C and on divergence, and a rich progress bar.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import numpy as np
+
+from .fast import BatchBackprop
+from .optim import SGD, Adam, lbfgs, lbfgs_iterations
+
+__all__ = ["fit_stochastic", "fit_lbfgs", "gradient_norms", "DivergenceWarning"]
+
+
+class DivergenceWarning(UserWarning):
+    """Training stopped because the loss or the weights stopped being finite."""
+
+
+def gradient_norms(grad_W):
+    """{l: Frobenius norm of ∂E/∂W^(l)} for a dict of weight gradients keyed by layer."""
+    return {l: float(np.linalg.norm(g)) for l, g in grad_W.items()}
+
+
+def _rows(X, index):
+    """Rows ``index`` of X as a dense array (sparse X is densified one batch at a time)."""
+    batch = X[index]
+    return batch.toarray() if hasattr(batch, "toarray") else batch
+
+
+def _diverged_warning(est, what):
+    rate = getattr(est, "learning_rate_init", None)
+    warnings.warn(
+        f"Training diverged: {what} stopped being finite, so training stopped and kept the "
+        f"last finite weights. Lower learning_rate_init (now {rate}) or scale the data.",
+        DivergenceWarning,
+        stacklevel=4,
+    )
+
+
+class _Progress:
+    """A rich progress bar (epoch, loss, validation score) when ``verbose``; else nothing."""
+
+    def __init__(self, verbose, total, label):
+        self.bar = None
+        if not verbose:
+            return
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        self.bar = Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("loss {task.fields[loss]}"),
+            TextColumn("{task.fields[val]}"),
+            TimeElapsedColumn(),
+            transient=False,
+        )
+        self.task = self.bar.add_task(label, total=total, loss="-", val="")
+
+    def __enter__(self):
+        if self.bar is not None:
+            self.bar.start()
+        return self
+
+    def __exit__(self, *exc):
+        if self.bar is not None:
+            self.bar.stop()
+        return False
+
+    def epoch(self, loss, val_score=None):
+        if self.bar is not None:
+            val = "" if val_score is None else f"validation score {val_score:.4f}"
+            self.bar.update(self.task, advance=1, loss=f"{loss:.6g}", val=val)
+
+    def note(self, message):
+        if self.bar is not None:
+            self.bar.console.print(message)
+
+
+def make_optimizer(est, params):
+    """The estimator's stochastic optimiser (``solver`` "sgd" or "adam") for ``params``."""
+    if est.solver == "sgd":
+        return SGD(params, est.learning_rate_init, est.learning_rate, est.momentum,
+                   est.nesterovs_momentum, est.power_t)
+    return Adam(params, est.learning_rate_init, est.beta_1, est.beta_2, est.epsilon)
+
+
+def _split_validation(est, X, D, sample_weight, rng):
+    """scikit-learn's held-out split: ``validation_fraction`` of the samples, stratified by class.
+
+    scikit-learn stratifies only binary targets; here every single-label classification is
+    stratified (as its documentation says), where each class has at least two samples and
+    both parts can hold every class.  Multilabel and regression targets are not stratified.
+    """
+    from sklearn.model_selection import train_test_split
+
+    stratify = None
+    if est._is_classifier() and not est._is_multilabel():
+        labels = D[:, 0] if D.shape[1] == 1 else D.argmax(axis=1)
+        _, counts = np.unique(labels, return_counts=True)
+        n_val = math.ceil(est.validation_fraction * X.shape[0])
+        if counts.min() >= 2 and min(n_val, X.shape[0] - n_val) >= counts.size:
+            stratify = labels
+    arrays = (X, D) if sample_weight is None else (X, D, sample_weight)
+    parts = train_test_split(*arrays, random_state=rng, test_size=est.validation_fraction,
+                             stratify=stratify)
+    X_train, X_val, D_train, D_val = parts[:4]
+    sw_train, sw_val = (parts[4], parts[5]) if sample_weight is not None else (None, None)
+    if X_val.shape[0] < 2:
+        raise ValueError(
+            "The validation set is too small. Increase 'validation_fraction' or the size of your dataset."
+        )
+    return X_train, X_val, D_train, D_val, sw_train, sw_val
+
+
+def fit_stochastic(est, X, D, sample_weight, *, incremental, rng):
+    """Train ``est.network_`` by SGD or Adam: ``max_iter`` epochs, or one when ``incremental``.
+
+    Parameters
+    ----------
+    est : the estimator
+        Hyperparameters are read from it; fitted attributes are written to it.
+    X : ndarray or sparse matrix of shape (n_samples, n_features)
+        The inputs, of the network's dtype.
+    D : ndarray of shape (n_samples, n_outputs)
+        The targets d (one-hot or 0/1 for classifiers), of the network's dtype.
+    sample_weight : ndarray of shape (n_samples,) or None
+    incremental : bool
+        True for ``partial_fit``: one epoch, optimiser state kept from the last call.
+    rng : numpy.random.RandomState
+        Draws the validation split and the shuffles.
+    """
+    net = est.network_
+    params = [a for _, _, a in net.parameters()]
+    if not incremental or not hasattr(est, "_optimizer"):
+        est._optimizer = make_optimizer(est, params)
+    optimizer = est._optimizer
+
+    if est.early_stopping and incremental:
+        raise ValueError("partial_fit does not support early_stopping=True")
+    early_stopping = est.early_stopping
+    if early_stopping:
+        X_train, X_val, D_train, D_val, sw_train, sw_val = _split_validation(
+            est, X, D, sample_weight, rng
+        )
+        X_val = _rows(X_val, slice(None))
+    else:
+        X_train, D_train, sw_train = X, D, sample_weight
+        X_val = D_val = sw_val = None
+
+    n_samples = X_train.shape[0]
+    sample_idx = np.arange(n_samples, dtype=int)
+    if est.batch_size == "auto":
+        batch_size = min(200, n_samples)
+    else:
+        if est.batch_size > n_samples:
+            warnings.warn(
+                "Got `batch_size` less than 1 or larger than sample size. It is going to be clipped",
+                stacklevel=4,
+            )
+        batch_size = int(np.clip(est.batch_size, 1, n_samples))
+
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.utils import gen_batches, shuffle
+
+    backprop = BatchBackprop(net, batch_size, est.alpha)
+    layers = list(net.layers)
+    callback = getattr(est, "callback", None)
+    est.n_iter_ = 0
+    total = 1 if incremental else est.max_iter
+    last_finite = net.get_flat()
+    with _Progress(est.verbose, total, type(est).__name__) as progress:
+        try:
+            for _ in range(est.max_iter):
+                last_finite = net.get_flat()
+                if est.shuffle:
+                    # shuffle indices, not data: the same draw as scikit-learn's
+                    sample_idx = shuffle(sample_idx, random_state=rng)
+                accumulated_loss = 0.0
+                finite = True
+                grad_W = None
+                for batch_slice in gen_batches(n_samples, batch_size):
+                    index = sample_idx[batch_slice] if est.shuffle else batch_slice
+                    X_batch = _rows(X_train, index)
+                    D_batch = D_train[index]
+                    sw_batch = None if sw_train is None else sw_train[index]
+                    batch_loss, grad_W, grad_b = backprop(X_batch, D_batch, sw_batch)
+                    if not math.isfinite(batch_loss):
+                        finite = False
+                        break
+                    accumulated_loss += batch_loss * (batch_slice.stop - batch_slice.start)
+                    grads = []
+                    for l in layers:
+                        grads.append(grad_W[l])
+                        grads.append(grad_b[l])
+                    optimizer.update(params, grads)
+                if not finite or not all(np.isfinite(p).all() for p in params):
+                    net.set_flat(last_finite)
+                    est.diverged_ = True
+                    _diverged_warning(est, "the loss" if not finite else "the weights")
+                    break
+
+                est.n_iter_ += 1
+                est.loss_ = accumulated_loss / n_samples
+                est.t_ += n_samples
+                est.loss_curve_.append(est.loss_)
+                est.gradient_norms_.append(gradient_norms(grad_W))
+                _update_no_improvement_count(est, early_stopping, X_val, D_val, sw_val)
+                progress.epoch(est.loss_, est.validation_scores_[-1] if early_stopping else None)
+
+                # for a learning rate that changes at the end of each epoch (invscaling)
+                optimizer.iteration_ends(est.t_)
+                stop_requested = bool(callback(est)) if callback is not None else False
+
+                if est._no_improvement_count > est.n_iter_no_change:
+                    if early_stopping:
+                        msg = (f"Validation score did not improve more than tol={est.tol:f} for "
+                               f"{est.n_iter_no_change} consecutive epochs.")
+                    else:
+                        msg = (f"Training loss did not improve more than tol={est.tol:f} for "
+                               f"{est.n_iter_no_change} consecutive epochs.")
+                    is_stopping = optimizer.trigger_stopping()
+                    progress.note(f"{msg} {optimizer.stopping_note()}")
+                    if is_stopping:
+                        break
+                    est._no_improvement_count = 0
+
+                if stop_requested or incremental:
+                    break
+
+                if est.n_iter_ == est.max_iter:
+                    warnings.warn(
+                        f"Stochastic Optimizer: Maximum iterations ({est.max_iter}) reached and the "
+                        "optimization hasn't converged yet.",
+                        ConvergenceWarning,
+                        stacklevel=4,
+                    )
+        except KeyboardInterrupt:
+            est.interrupted_ = True
+            warnings.warn("Training interrupted by user.", stacklevel=3)
+            if not all(np.isfinite(p).all() for p in params):
+                net.set_flat(last_finite)
+
+    if early_stopping:
+        # restore the weights of the best validation score
+        net.set_flat(est._best_theta)
+
+
+def _update_no_improvement_count(est, early_stopping, X_val, D_val, sw_val):
+    """Count epochs without improvement (scikit-learn's rule) and keep the best weights."""
+    if early_stopping:
+        net = est.network_
+        fwd = net._forward(X_val)
+        est.validation_loss_curve_.append(net._batch_loss(fwd, D_val, float(est.alpha), sw_val))
+        score = est._score_output(np.ascontiguousarray(fwd.y.T), D_val, sw_val)
+        est.validation_scores_.append(score)
+        if score < est.best_validation_score_ + est.tol:
+            est._no_improvement_count += 1
+        else:
+            est._no_improvement_count = 0
+        if score > est.best_validation_score_:
+            est.best_validation_score_ = score
+            est._best_theta = net.get_flat()
+    else:
+        if est.loss_curve_[-1] > est.best_loss_ - est.tol:
+            est._no_improvement_count += 1
+        else:
+            est._no_improvement_count = 0
+        if est.loss_curve_[-1] < est.best_loss_:
+            est.best_loss_ = est.loss_curve_[-1]
+
+
+def fit_lbfgs(est, X, D, sample_weight):
+    """Train ``est.network_`` by L-BFGS on the whole training set (scikit-learn's lbfgs solver).
+
+    ``max_iter`` bounds the iterations, ``max_fun`` the loss evaluations, ``tol`` the largest
+    gradient component.  ``loss_curve_`` and ``gradient_norms_`` get one entry per L-BFGS
+    iteration, and ``callback(est)`` is called after each; True ends the run.
+    """
+    net = est.network_
+    X = _rows(X, slice(None))
+    backprop = BatchBackprop(net, X.shape[0], est.alpha)
+    layers = list(net.layers)
+    best = {"loss": math.inf, "theta": net.get_flat(), "norms": {}}
+
+    def loss_and_gradient(theta):
+        net.set_flat(theta)
+        loss, grad_W, grad_b = backprop(X, D, sample_weight)
+        grad = np.concatenate([a.ravel() for l in layers for a in (grad_W[l], grad_b[l])])
+        best["norms"] = gradient_norms(grad_W)
+        if math.isfinite(loss) and loss < best["loss"] and np.isfinite(grad).all():
+            best["loss"], best["theta"] = loss, np.array(theta, copy=True)
+        # scipy's L-BFGS-B works in float64
+        return loss, grad.astype(np.float64, copy=False)
+
+    callback = getattr(est, "callback", None)
+    stopped_by_callback = False
+    est.loss_curve_ = []
+    est.gradient_norms_ = []
+    iteration = {"n": 0}
+
+    def after_iteration(theta, loss):
+        nonlocal stopped_by_callback
+        iteration["n"] += 1
+        est.loss_curve_.append(float(loss))
+        est.gradient_norms_.append(best["norms"])
+        progress.epoch(float(loss))
+        if callback is not None:
+            net.set_flat(theta)
+            if callback(est):
+                stopped_by_callback = True
+                return True
+        return False
+
+    with _Progress(est.verbose, est.max_iter, type(est).__name__ + " (lbfgs)") as progress:
+        try:
+            result = lbfgs(loss_and_gradient, net.get_flat(), max_iter=est.max_iter,
+                           max_fun=est.max_fun, tol=est.tol, callback=after_iteration)
+        except KeyboardInterrupt:
+            est.interrupted_ = True
+            warnings.warn("Training interrupted by user.", stacklevel=3)
+            net.set_flat(best["theta"])
+            est.n_iter_ = iteration["n"]
+            est.loss_ = best["loss"]
+            return
+
+    theta, loss = result.x, float(result.fun)
+    if not (math.isfinite(loss) and np.isfinite(theta).all()):
+        est.diverged_ = True
+        _diverged_warning(est, "the loss")
+        theta, loss = best["theta"], best["loss"]
+        est.n_iter_ = min(result.nit, est.max_iter)
+    elif stopped_by_callback:
+        est.n_iter_ = iteration["n"]
+    else:
+        est.n_iter_ = lbfgs_iterations(result, est.max_iter)
+    est.loss_ = loss
+    net.set_flat(theta)
