@@ -1,0 +1,509 @@
+"""The Explanation of one weight's gradient: numbers, paths, and the where-gradients-go view.
+
+``explain(model, weight, X, D)`` reads the seed's derivation off :func:`deltaprop.derive` and
+adds what a reader needs to trust it and to see it:
+
+- ``value``      the element-wise derivation (the seed's formulas, sample by sample);
+- ``backprop``   the same entry of :meth:`Network.gradients` (the matrix recursion);
+- ``numerical``  the central difference (loss(w + h) − loss(w − h)) / 2h of the reported loss;
+- ``paths``      every path w_ji^(l) → u_j^(l) → u_k^(l+1) → … → u_m^(L) → E with its
+  contribution z_i^(l−1) · Π f'(u) w · δ_m^(L), batch-averaged like the value, ranked by size;
+  they sum to ``value − l2_term`` (the L2 term is no path: it is the weight's own);
+- ``transpose``  the seed's question answered with numbers: row j of (W^(l+1))ᵀ δ^(l+1) is
+  Σ_k w_kj^(l+1) δ_k^(l+1); and entry (j, i) of δ^(l) (z^(l−1))ᵀ / N is the mean of δ_j z_i;
+- ``layers``     per layer ‖∂E/∂W^(l)‖ and the share of saturated or dead units.
+
+Every number is computed in float64 on a float64 copy of the network, whatever its dtype.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..derivation import derive, parse_weight
+from ..gradcheck import relative_error as _relative_error
+from ..losses import is_canonical
+from ..network import Network
+
+__all__ = ["explain", "Explanation", "Path", "LayerReport", "TransposeCheck", "as_network"]
+
+#: paths listed one by one; the rest are summed into one "other N paths" entry
+MAX_PATHS = 20
+#: a unit is saturated on a sample when f'(u) < SATURATION × max f'
+SATURATION = 0.01
+
+# scikit-learn's out_activation_ → our loss
+_SKLEARN_LOSS = {
+    "identity": "squared_error",
+    "softmax": "log_loss",
+    "logistic": "binary_log_loss",
+    "exp": "poisson",
+}
+
+
+# ---------------------------------------------------------------------- the model
+def _is_sklearn_mlp(model):
+    return hasattr(model, "coefs_") and hasattr(model, "intercepts_") and hasattr(model, "out_activation_")
+
+
+def as_network(model):
+    """(Network, default alpha, classes or None) for a Network, an estimator or a scikit-learn MLP.
+
+    A deltaprop ``Network`` is used as it is (alpha 0).  Anything with ``network_`` (a fitted
+    deltaprop estimator or a loaded model) gives that network and its ``alpha``.  A fitted
+    scikit-learn ``MLPRegressor``/``MLPClassifier`` is rebuilt with ``Network.from_weights``
+    from ``coefs_`` (transposed to the seed's (n_l, n_{l−1})), ``intercepts_``, ``activation``
+    and ``out_activation_``: squared error for a regressor (note: scikit-learn reports
+    ½·mean over samples *and outputs*; our E_n sums over outputs, and the gradient both
+    optimise with is ours), log_loss for softmax, binary_log_loss for logistic outputs.
+    """
+    if isinstance(model, Network):
+        return model, 0.0, None
+    net = getattr(model, "network_", None)
+    if isinstance(net, Network):
+        return net, float(getattr(model, "alpha", 0.0) or 0.0), getattr(model, "classes_", None)
+    if _is_sklearn_mlp(model):
+        out = model.out_activation_
+        loss = _SKLEARN_LOSS.get(out)
+        if loss is None:
+            raise ValueError(f"scikit-learn output activation {out!r} is not supported")
+        if out == "exp":
+            out = "exp"
+        net = Network.from_weights(
+            [np.asarray(c).T for c in model.coefs_],
+            list(model.intercepts_),
+            activation=model.activation,
+            output=out,
+            loss=loss,
+        )
+        return net, float(model.alpha), getattr(model, "classes_", None)
+    raise TypeError(
+        "model must be a deltaprop Network, a fitted deltaprop estimator (with network_) or a fitted "
+        f"scikit-learn MLPRegressor/MLPClassifier; got {type(model).__name__}"
+        + (" (not fitted yet: call fit first)" if hasattr(model, "hidden_layer_sizes") else "")
+    )
+
+
+def _labels_to_targets(D, classes, n_out):
+    """Class labels → one-hot (softmax) or indicator (one logistic output) targets, else D."""
+    if classes is None:
+        return D
+    D = np.asarray(D)
+    if D.ndim == 0:
+        D = D.reshape(1)
+    if D.ndim == 2 and not (D.shape[1] == 1 and n_out > 1):
+        return D  # already one column per output (multilabel indicators, one-hot)
+    labels = D.reshape(-1)
+    classes = np.asarray(classes)
+    if np.ndim(classes) != 1:
+        return D  # multilabel: classes_ is a list of arrays; D must be the indicator matrix
+    known = np.isin(labels, classes)
+    if not known.all():
+        bad = labels[~known][0]
+        raise ValueError(
+            f"D holds the label {bad!r}, which is not one of the model's classes {list(classes)}"
+        )
+    if n_out == 1:  # binary: one logistic output, d = 1 for classes_[1]
+        return (labels == classes[-1]).astype(np.float64).reshape(-1, 1)
+    return (labels[:, None] == classes[None, :]).astype(np.float64)
+
+
+def _float64(net):
+    new = net.copy()
+    new.dtype = np.dtype(np.float64)
+    new.W = {l: w.astype(np.float64) for l, w in net.W.items()}
+    new.b = {l: v.astype(np.float64) for l, v in net.b.items()}
+    return new
+
+
+# ---------------------------------------------------------------------- results
+@dataclass
+class Path:
+    """One path from the weight to the loss, or the summed tail ("other N paths").
+
+    ``units`` lists (layer, unit) from (l, j) to (L, m); ``contribution`` is the batch mean
+    (sample-weighted) of z_i^(l−1) Π_{layers} f'(u) w · δ_m^(L) along it.  For the tail entry
+    ``units`` is empty and ``count`` is the number of paths summed.
+    """
+
+    units: tuple
+    contribution: float
+    count: int = 1
+
+    @property
+    def is_other(self):
+        return not self.units
+
+
+@dataclass
+class TransposeCheck:
+    """Row j of the matrix product against the element-wise sum, for one sample.
+
+    ``matrix_row`` is ((W^(l+1))ᵀ δ^(l+1))_j computed by the matrix product, ``elementwise`` is
+    Σ_k w_kj^(l+1) δ_k^(l+1) summed term by term; ``terms`` lists (k, w_kj, δ_k, product).
+    ``max_difference`` is the largest |matrix − element-wise| over all samples.
+    ``outer_matrix`` / ``outer_elementwise``: entry (j, i) of δ^(l) (z^(l−1))ᵀ / N against
+    the mean of δ_j z_i, the transpose of the gradient's matrix form.
+    """
+
+    sample: int
+    matrix_row: float | None
+    elementwise: float | None
+    terms: list
+    max_difference: float
+    outer_matrix: float
+    outer_elementwise: float
+
+
+@dataclass
+class LayerReport:
+    """One layer l = 2 … L on the given data: where gradients go.
+
+    ``grad_norm`` is ‖∂E/∂W^(l)‖ (Frobenius), ``bias_grad_norm`` ‖∂E/∂b^(l)‖.  ``saturated``
+    is the share of units whose f'(u) < 0.01 · max f' on every sample (logistic, tanh,
+    softplus), ``dead`` the share of relu/leaky_relu units with u ≤ 0 on every sample;
+    ``saturated_activations`` the share of (unit, sample) pairs saturated or inactive.
+    None where the notion does not apply (identity, the output layer).
+    """
+
+    l: int
+    n_units: int
+    activation: str
+    grad_norm: float
+    bias_grad_norm: float
+    saturated: float | None
+    dead: float | None
+    saturated_activations: float | None
+
+
+@dataclass
+class Explanation:
+    """The derivation of ∂(loss)/∂w_ji^(l) for one weight, on the given samples.
+
+    Attributes
+    ----------
+    net : Network
+        The float64 network explained.
+    l, j, i : int
+        The weight w_ji^(l) in the seed's numbering (i = 0: the bias w_j0^(l)).
+    X, D : ndarray of shape (n_samples, n_1) and (n_samples, n_L)
+    derivation : WeightDerivation
+        Every sample's u, z, δ, f' (``derivation.samples[n]``).
+    value, backprop, numerical, relative_error : float
+    paths : list of Path
+    transpose : TransposeCheck
+    layers : list of LayerReport
+    """
+
+    net: Network
+    l: int
+    j: int
+    i: int
+    X: np.ndarray
+    D: np.ndarray
+    alpha: float
+    sample_weight: np.ndarray
+    derivation: object
+    backprop: float
+    numerical: float
+    paths: list
+    paths_exhaustive: bool
+    n_paths: int
+    transpose: TransposeCheck
+    layers: list
+    h: float = 1e-6
+    source: str = "Network"
+    notes: list = field(default_factory=list)
+
+    # -- the numbers
+    @property
+    def value(self):
+        """∂(loss)/∂w_ji^(l) from the element-wise derivation."""
+        return self.derivation.value
+
+    @property
+    def relative_error(self):
+        """max of |value − backprop| and |backprop − numerical|, relative (floor 1e-8)."""
+        return max(
+            _relative_error(self.value, self.backprop, 1e-8),
+            _relative_error(self.backprop, self.numerical, 1e-8),
+        )
+
+    @property
+    def weight(self):
+        return (self.l, self.j, self.i)
+
+    @property
+    def L(self):
+        return self.net.L
+
+    @property
+    def n_samples(self):
+        return self.X.shape[0]
+
+    @property
+    def is_output_layer(self):
+        return self.l == self.net.L
+
+    @property
+    def canonical(self):
+        return is_canonical(self.net.loss_name, self.net.output)
+
+    @property
+    def l2_term(self):
+        return self.derivation.l2_term
+
+    def batch_mean(self, values):
+        """Σ_n s_n v_n / Σ_n s_n of per-sample values."""
+        s = self.sample_weight
+        return math.fsum(np.asarray(values, dtype=np.float64) * s) / math.fsum(s)
+
+    # -- renderers
+    def to_text(self):
+        """The derivation for a terminal: Unicode sub- and superscripts, '=' aligned."""
+        from .formula import render_text
+
+        return render_text(self)
+
+    def to_latex(self):
+        """The derivation as LaTeX (an ``align*`` per step, for amsmath)."""
+        from .formula import render_latex
+
+        return render_latex(self)
+
+    def to_html(self):
+        """A self-contained HTML page: MathML, inline SVG, no JavaScript, nothing external."""
+        from .page import render_page
+
+        return render_page(self)
+
+    def _repr_html_(self):
+        from .page import render_page
+
+        return render_page(self, fragment=True)
+
+    def __str__(self):
+        return self.to_text()
+
+    def __repr__(self):
+        return (
+            f"<Explanation ∂E/∂w_{self.j},{self.i}^({self.l}) = {self.value:.6g} "
+            f"(backprop {self.backprop:.6g}, numerical {self.numerical:.6g}; "
+            f"{self.n_samples} samples)>"
+        )
+
+
+# ---------------------------------------------------------------------- computation
+def _numerical(net, l, j, i, X, D, alpha, s, h):
+    param, index = (net.b[l], (j - 1,)) if i == 0 else (net.W[l], (j - 1, i - 1))
+    old = param[index]
+    try:
+        param[index] = old + h
+        plus = net.loss(X, D, alpha=alpha, sample_weight=s)
+        param[index] = old - h
+        minus = net.loss(X, D, alpha=alpha, sample_weight=s)
+    finally:
+        param[index] = old
+    return (plus - minus) / (2 * h)
+
+
+def _paths(net, l, j, i, fwd, delta, s, max_paths=MAX_PATHS, budget=4_000_000):
+    """Every path from w_ji^(l) to E with its batch-mean contribution; exact tail summary.
+
+    ``fwd`` and ``delta`` are one-sample-per-column arrays (``delta`` unweighted).  A prefix
+    ending at u_k^(m) carries P_n = z_i^(l−1) ∂u_k^(m)/∂u_j^(l) along it; all its completions
+    together contribute mean_n P_n δ_k^(m).  Prefixes are extended layer by layer; when there
+    are too many to keep (``budget`` numbers), the ones with the largest total flow are kept,
+    so the listed paths are then the largest found, and ``exhaustive`` is False.
+    """
+    L = net.L
+    n_samples = fwd.z[1].shape[1]
+    weights = s / s.sum()
+    z_in = np.ones(n_samples) if i == 0 else fwd.z[l - 1][i - 1]
+    units = [(j - 1,)]
+    P = z_in[None, :].copy()  # (n_prefixes, n_samples)
+    exhaustive = True
+    for m in range(l, L):
+        n_next = net.sizes[m]
+        if len(units) * n_next * n_samples > budget:
+            # all completions of a prefix ending at u_k^(m) together carry mean_n P_n δ_k^(m)
+            last = np.array([p[-1] for p in units])
+            flow = np.abs((P * delta[m][last]) @ weights)
+            n_keep = max(max_paths, budget // (n_samples * n_next))
+            keep = np.sort(np.argsort(-flow, kind="stable")[:n_keep])
+            P, units = P[keep], [units[t] for t in keep]
+            exhaustive = False
+        fp = net.f(m).derivative(fwd.u[m], fwd.z[m])  # (n_m, N): hidden layers are element-wise
+        last = np.array([p[-1] for p in units])
+        W = net.W[m + 1]  # (n_{m+1}, n_m)
+        # P · f'(u_k^(m)) · w_{k'k}^(m+1) for every next unit k'
+        P = ((P * fp[last])[:, None, :] * W[:, last].T[:, :, None]).reshape(-1, n_samples)
+        units = [p + (k,) for p in units for k in range(n_next)]
+    last = np.array([p[-1] for p in units])
+    contrib = (P * delta[L][last]) @ weights
+    n_paths = int(np.prod([net.sizes[m - 1] for m in range(l + 1, L + 1)]))
+    order = np.argsort(-np.abs(contrib), kind="stable")
+    shown = order[:max_paths] if n_paths > max_paths else order
+    paths = [
+        Path(tuple((m, k + 1) for m, k in zip(range(l, L + 1), units[t])), float(contrib[t])) for t in shown
+    ]
+    return paths, exhaustive, n_paths
+
+
+def _layer_reports(net, fwd, grads):
+    reports = []
+    for l in net.layers:
+        name = net.layer_activation[l]
+        u, z = fwd.u[l], fwd.z[l]
+        saturated = dead = share = None
+        if l < net.L and name in ("logistic", "tanh", "softplus"):
+            top = {"logistic": 0.25, "tanh": 1.0, "softplus": 1.0}[name]
+            low = net.f(l).derivative(u, z) < SATURATION * top
+            saturated = float(low.all(axis=1).mean())
+            share = float(low.mean())
+        elif l < net.L and name in ("relu", "leaky_relu"):
+            off = u <= 0
+            dead = float(off.all(axis=1).mean())
+            share = float(off.mean())
+        reports.append(
+            LayerReport(
+                l=l,
+                n_units=net.sizes[l - 1],
+                activation=name,
+                grad_norm=float(np.linalg.norm(grads.W[l])),
+                bias_grad_norm=float(np.linalg.norm(grads.b[l])),
+                saturated=saturated,
+                dead=dead,
+                saturated_activations=share,
+            )
+        )
+    return reports
+
+
+def explain(model, weight, X, D, *, alpha=None, sample_weight=None, h=1e-6, max_paths=MAX_PATHS):
+    """The seed's derivation of ∂(loss)/∂w_ji^(l) for one weight of a network, with numbers.
+
+    Parameters
+    ----------
+    model : Network, fitted deltaprop estimator, or fitted scikit-learn MLPRegressor/MLPClassifier
+        Anything with ``network_`` is explained through that network; a scikit-learn MLP is
+        rebuilt from ``coefs_``/``intercepts_`` (see :func:`as_network`).
+    weight : (l, j, i) or str
+        w_ji^(l) in the seed's numbering: layer l = 2 … L, unit j = 1 … n_l of layer l, unit
+        i = 1 … n_{l−1} of layer l − 1, or i = 0 for the bias w_j0^(l).  "3:2,1" is w_21^(3).
+    X : array of shape (n_samples, n_1), or one sample of shape (n_1,)
+    D : array of shape (n_samples, n_L), or one sample's targets (n_L,)
+        For a classifier (a model with ``classes_``) D may be class labels, shape (n_samples,).
+    alpha : float, optional
+        L2 strength; None takes the estimator's ``alpha`` (0 for a bare Network), so the value
+        is the batch gradient exactly as the optimiser uses it.
+    sample_weight : array of shape (n_samples,), optional
+    h : float
+        Step of the central difference.
+    max_paths : int
+        Paths listed one by one; the rest are summed into one "other N paths" entry.
+
+    Returns
+    -------
+    Explanation
+        ``.value``, ``.backprop``, ``.numerical``, ``.relative_error``, ``.paths``,
+        ``.transpose``, ``.layers``; ``.to_text()``, ``.to_latex()``, ``.to_html()``.
+
+    Raises
+    ------
+    ValueError
+        A weight that does not exist, a layer out of range, or X or D of the wrong shape;
+        the message names the valid range.
+    """
+    net0, default_alpha, classes = as_network(model)
+    source = type(model).__module__.split(".")[0] + "." + type(model).__name__
+    net = _float64(net0)
+    l, j, i = parse_weight(net, weight)
+    alpha = default_alpha if alpha is None else float(alpha)
+
+    X = np.asarray(X)
+    if X.ndim == 1 and not (net.sizes[0] == 1 and X.shape[0] != 1):
+        if X.shape[0] != net.sizes[0]:
+            raise ValueError(
+                f"X has {X.shape[0]} features but the network has n_1 = {net.sizes[0]} inputs; "
+                f"give X of shape (n_samples, {net.sizes[0]}) or one sample of shape ({net.sizes[0]},)"
+            )
+        X = X[None, :]
+    X = net.check_X(X)
+    n_samples = X.shape[0]
+    D = _labels_to_targets(D, classes, net.sizes[-1])
+    D = np.asarray(D, dtype=np.float64) if np.asarray(D).dtype.kind in "biuf" else np.asarray(D)
+    if D.ndim <= 1 and n_samples == 1 and D.size == net.sizes[-1]:
+        D = D.reshape(1, -1)
+    D = net.check_D(D, n_samples)
+    s = net.check_sample_weight(sample_weight, n_samples)
+    s_arr = np.ones(n_samples) if s is None else s
+
+    der = derive(net, (l, j, i), X, D, alpha=alpha, sample_weight=s)
+    grads = net.backprop(X, D, alpha, s)
+    backprop = float(grads.b[l][j - 1] if i == 0 else grads.W[l][j - 1, i - 1])
+    numerical = float(_numerical(net, l, j, i, X, D, alpha, s, h))
+
+    fwd = net._forward(X)
+    # unweighted δ of every sample (grads.delta is multiplied by the sample weights)
+    delta = {m: np.array([sd.delta[m] for sd in der.samples]).T for m in net.layers}
+    paths, exhaustive, n_paths = _paths(net, l, j, i, fwd, delta, s_arr, max_paths)
+    if n_paths > len(paths):
+        listed = math.fsum(p.contribution for p in paths)
+        paths.append(Path((), (der.value - der.l2_term) - listed, n_paths - len(paths)))
+
+    # the transpose, with numbers: sample 1
+    z_prev = np.vstack([np.ones((1, n_samples)), fwd.z[l - 1]])  # row 0: the +1 unit
+    outer = (delta[l] * s_arr) @ z_prev.T / s_arr.sum()  # δ^(l) (z^(l−1))ᵀ / N, bias column first
+    outer_el = math.fsum(s_arr * delta[l][j - 1] * z_prev[i]) / math.fsum(s_arr)
+    if l < net.L:
+        W_next = net.W[l + 1]
+        rows = W_next.T @ delta[l + 1]  # (W^(l+1))ᵀ δ^(l+1): (n_l, N)
+        sums = [
+            math.fsum(W_next[k, j - 1] * delta[l + 1][k, n] for k in range(W_next.shape[0]))
+            for n in range(n_samples)
+        ]
+        terms = [
+            (
+                k + 1,
+                float(W_next[k, j - 1]),
+                float(delta[l + 1][k, 0]),
+                float(W_next[k, j - 1] * delta[l + 1][k, 0]),
+            )
+            for k in range(W_next.shape[0])
+        ]
+        transpose = TransposeCheck(
+            0,
+            float(rows[j - 1, 0]),
+            sums[0],
+            terms,
+            float(np.max(np.abs(rows[j - 1] - np.array(sums)))),
+            float(outer[j - 1, i]),
+            outer_el,
+        )
+    else:
+        transpose = TransposeCheck(0, None, None, [], 0.0, float(outer[j - 1, i]), outer_el)
+
+    return Explanation(
+        net=net,
+        l=l,
+        j=j,
+        i=i,
+        X=X,
+        D=D,
+        alpha=alpha,
+        sample_weight=s_arr,
+        derivation=der,
+        backprop=backprop,
+        numerical=numerical,
+        paths=paths,
+        paths_exhaustive=exhaustive,
+        n_paths=n_paths,
+        transpose=transpose,
+        layers=_layer_reports(net, fwd, grads),
+        h=h,
+        source=source,
+    )

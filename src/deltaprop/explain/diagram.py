@@ -1,0 +1,276 @@
+"""The network drawn as in the seed's figures, as hand-written SVG.
+
+Layers run left to right (l = 1 … L), units are circles labelled x_i, z_j, y_k, each
+non-output layer has its "+1" bias unit on top, every link is drawn, and the loss E sits on
+the right.  Links are coloured by the sign of their weight (blue +, orange −) and drawn
+with a width that grows with |w| (relative to the largest |w| of that layer).  Layers wider
+than :data:`MAX_SHOWN` units are drawn as the units that matter plus an ellipsis ("⋮ 508
+more"), so a 784-512-512-10 network stays readable and the SVG stays small.
+
+:func:`network_svg` draws one diagram with a highlight: the units and links of one step of
+the derivation (class ``hl``, the weight itself also ``focus``); every unit and link carries
+``data-layer``/``data-unit`` or ``data-l``/``data-j``/``data-i`` so a test can find it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from html import escape
+
+from .formula import _SUB, idx
+
+#: a layer wider than this is drawn as its relevant units plus ellipses
+MAX_SHOWN = 12
+
+COLUMN, ROW, RADIUS, TOP = 150, 42, 15, 46
+POSITIVE, NEGATIVE, FOCUS, HL_FILL = "#2563eb", "#ea580c", "#dc2626", "#fee2e2"
+
+
+def _sup(l):
+    return "⁽" + "".join("⁰¹²³⁴⁵⁶⁷⁸⁹"[int(c)] for c in str(l)) + "⁾"
+
+
+def _sub(s):
+    return "".join(_SUB.get(c, c) for c in str(s))
+
+
+@dataclass
+class Highlight:
+    """What one diagram highlights: units (layer, unit) — unit 0 is the +1 unit, "E" the loss
+    — links (l, j, i) meaning w_ji^(l), and the focus links (the weight in question)."""
+
+    units: set = field(default_factory=set)
+    links: set = field(default_factory=set)
+    focus: set = field(default_factory=set)
+    loss: bool = False
+    label: tuple | None = None
+
+
+def shown_units(n, relevant, limit=MAX_SHOWN):
+    """The slots of a layer of n units: unit numbers (1 … n) and ("gap", count) ellipses."""
+    if n <= limit:
+        return list(range(1, n + 1))
+    keep = sorted({u for u in relevant if 1 <= u <= n} | {1, n})
+    keep = keep[: limit - 1] + ([n] if n not in keep[: limit - 1] else [])
+    keep = sorted(set(keep))
+    slots, prev = [], 0
+    for u in keep:
+        if u - prev > 1:
+            slots.append(("gap", u - prev - 1))
+        slots.append(u)
+        prev = u
+    if n - prev > 0:
+        slots.append(("gap", n - prev))
+    return slots
+
+
+class Layout:
+    """Positions of every drawn unit of a network, given the units that matter per layer."""
+
+    def __init__(self, net, relevant):
+        self.net = net
+        self.L = net.L
+        self.slots = {}
+        for layer in range(1, net.L + 1):
+            slots = shown_units(net.sizes[layer - 1], relevant.get(layer, ()))
+            if layer < net.L:
+                slots = [0] + slots  # the +1 bias unit
+            self.slots[layer] = slots
+        rows = max(len(s) for s in self.slots.values())
+        self.height = TOP + rows * ROW + 20
+        self.width = 60 + (net.L - 1) * COLUMN + 130
+        self.pos = {}
+        self.gaps = []
+        for layer, slots in self.slots.items():
+            x = 50 + (layer - 1) * COLUMN
+            offset = TOP + (rows - len(slots)) * ROW / 2 + ROW / 2
+            for n, slot in enumerate(slots):
+                y = offset + n * ROW
+                if isinstance(slot, tuple):
+                    self.gaps.append((x, y, slot[1]))
+                else:
+                    self.pos[(layer, slot)] = (x, y)
+        self.loss_pos = (50 + (net.L - 1) * COLUMN + 100, TOP + rows * ROW / 2)
+
+    def units(self, layer):
+        return [s for s in self.slots[layer] if not isinstance(s, tuple)]
+
+
+def _label(net, layer, unit):
+    if unit == 0:
+        return "+1"
+    if layer == 1:
+        return "x" + _sub(unit)
+    if layer == net.L:
+        return "y" + _sub(unit)
+    return "z" + _sub(unit)
+
+
+def network_svg(net, layout, hl, title=""):
+    """One diagram as an ``<svg>`` string (inline; no external references)."""
+    out = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="net" width="{layout.width:.0f}" '
+        f'height="{layout.height:.0f}" viewBox="0 0 {layout.width:.0f} {layout.height:.0f}" '
+        f'role="img" aria-label="{escape(title)}">'
+    ]
+    if title:
+        out.append(f"<title>{escape(title)}</title>")
+    for layer in range(1, net.L + 1):
+        x = 50 + (layer - 1) * COLUMN
+        name = "input" if layer == 1 else "output" if layer == net.L else "hidden"
+        out.append(
+            f'<text class="col" x="{x}" y="16" text-anchor="middle">l = {layer}</text>'
+            f'<text class="col" x="{x}" y="31" text-anchor="middle">{name} ({net.sizes[layer - 1]})</text>'
+        )
+    # links, faded ones first so the highlighted ones are drawn on top
+    faded, bright, focus = [], [], []
+    for l in range(2, net.L + 1):
+        W, b = net.W[l], net.b[l]
+        scale = max(float(abs(W).max()), float(abs(b).max()), 1e-12)
+        for j in layout.units(l):
+            for i in layout.units(l - 1):
+                wv = float(b[j - 1] if i == 0 else W[j - 1, i - 1])
+                (x1, y1), (x2, y2) = layout.pos[(l - 1, i)], layout.pos[(l, j)]
+                width = 0.6 + 3.4 * abs(wv) / scale
+                colour = POSITIVE if wv >= 0 else NEGATIVE
+                key = (l, j, i)
+                cls = "link hl" if key in hl.links or key in hl.focus else "link"
+                line = (
+                    f'<line class="{cls}" data-l="{l}" data-j="{j}" data-i="{i}" data-w="{wv:.6g}" '
+                    f'x1="{x1 + RADIUS:.1f}" y1="{y1:.1f}" x2="{x2 - RADIUS:.1f}" y2="{y2:.1f}" '
+                    f'stroke="{colour}" stroke-width="{width:.2f}"/>'
+                )
+                if key in hl.focus:
+                    focus.append(
+                        f'<line class="halo hl focus" data-l="{l}" data-j="{j}" data-i="{i}" '
+                        f'x1="{x1 + RADIUS:.1f}" y1="{y1:.1f}" x2="{x2 - RADIUS:.1f}" y2="{y2:.1f}" '
+                        f'stroke="{FOCUS}" stroke-width="{width + 5:.2f}"/>' + line
+                    )
+                    mx, my = (x1 + x2) / 2, (y1 + y2) / 2 - 6
+                    if key == hl.label:
+                        focus.append(
+                            f'<text class="wlabel" x="{mx:.1f}" y="{my:.1f}" text-anchor="middle">'
+                            f"w{_sub(idx(j, i))}{_sup(l)} = {wv:.3g}</text>"
+                        )
+                elif "hl" in cls:
+                    bright.append(line)
+                else:
+                    faded.append(line)
+    lx, ly = layout.loss_pos
+    for k in layout.units(net.L):
+        x, y = layout.pos[(net.L, k)]
+        cls = "elink hl" if hl.loss and (net.L, k) in hl.units else "elink"
+        faded.append(
+            f'<line class="{cls}" x1="{x + RADIUS:.1f}" y1="{y:.1f}" x2="{lx - RADIUS:.1f}" y2="{ly:.1f}"/>'
+        )
+    dim = " dim" if (hl.links or hl.focus or hl.units) else ""
+    out.append(f'<g class="links{dim}">' + "".join(faded) + "</g>")
+    out.append('<g class="links-hl">' + "".join(bright) + "".join(focus) + "</g>")
+    for (layer, unit), (x, y) in layout.pos.items():
+        cls = "unit hl" if (layer, unit) in hl.units else "unit"
+        if unit == 0:
+            cls += " bias"
+        out.append(
+            f'<g class="{cls}" data-layer="{layer}" data-unit="{unit}"><circle cx="{x:.1f}" cy="{y:.1f}" '
+            f'r="{RADIUS}"/><text x="{x:.1f}" y="{y + 4.5:.1f}" text-anchor="middle">'
+            f"{_label(net, layer, unit)}</text></g>"
+        )
+    for x, y, count in layout.gaps:
+        out.append(
+            f'<g class="gap"><text x="{x:.1f}" y="{y + 2:.1f}" text-anchor="middle">⋮</text>'
+            f'<text class="more" x="{x + 19:.1f}" y="{y + 4:.1f}">{count} more</text></g>'
+        )
+    cls = "unit loss hl" if hl.loss else "unit loss"
+    out.append(
+        f'<g class="{cls}" data-layer="E" data-unit="E">'
+        f'<circle cx="{lx:.1f}" cy="{ly:.1f}" r="{RADIUS + 3}"/>'
+        f'<text x="{lx:.1f}" y="{ly + 5:.1f}" text-anchor="middle">E</text></g>'
+    )
+    out.append("</svg>")
+    return "".join(out)
+
+
+#: the diagram's CSS, shared by every SVG on the page
+CSS = f"""
+svg.net {{ display: block; max-width: 100%; height: auto; font-family: sans-serif; }}
+svg.net .col {{ font-size: 11px; fill: #555; }}
+svg.net .link {{ opacity: 0.85; }}
+svg.net .links.dim .link {{ opacity: 0.14; }}
+svg.net .links-hl .link {{ opacity: 1; }}
+svg.net .halo {{ opacity: 0.55; }}
+svg.net .elink {{ stroke: #999; stroke-width: 1; stroke-dasharray: 3 3; }}
+svg.net .elink.hl {{ stroke: {FOCUS}; stroke-width: 2; opacity: 1; }}
+svg.net .unit circle {{ fill: #fff; stroke: #444; stroke-width: 1.3; }}
+svg.net .unit.bias circle {{ fill: #f3f4f6; }}
+svg.net .unit.hl circle {{ fill: {HL_FILL}; stroke: {FOCUS}; stroke-width: 2.6; }}
+svg.net .unit text {{ font-size: 12px; fill: #111; }}
+svg.net .gap text {{ font-size: 16px; fill: #666; }}
+svg.net .gap text.more {{ font-size: 10px; }}
+svg.net .wlabel {{ font-size: 11px; fill: {FOCUS}; font-weight: bold; paint-order: stroke; stroke: #fff;
+  stroke-width: 3px; }}
+"""
+
+
+# ---------------------------------------------------------------------- per step
+def relevant_units(ex):
+    """The units that matter for this explanation, per layer: i, j and those on the top paths."""
+    rel = {layer: set() for layer in range(1, ex.L + 1)}
+    if ex.i:
+        rel[ex.l - 1].add(ex.i)
+    rel[ex.l].add(ex.j)
+    for p in ex.paths[:8]:
+        for layer, k in p.units:
+            rel[layer].add(k)
+    return rel
+
+
+def step_highlight(ex, layout, key):
+    """The Highlight of one derivation step, as the seed's figures nn1 … nn10 draw them."""
+    l, j, i, L = ex.l, ex.j, ex.i, ex.L
+    weight = (l, j, i)
+    hl = Highlight(focus={weight}, label=weight)
+    if key == "weight":  # nn1 / nn5: the weight
+        hl.units = {(l - 1, i), (l, j)}
+    elif key == "input":  # nn6: u_j = Σ_i' w_ji' z_i' — every link into unit j
+        hl.links = {(l, j, k) for k in layout.units(l - 1)}
+        hl.units = {(l - 1, k) for k in layout.units(l - 1)} | {(l, j)}
+    elif key == "delta_out":  # nn4: y_j − d_j
+        hl.units = {(l, j), (l - 1, i)}
+        if ex.net.output == "softmax" and not ex.canonical:
+            hl.units |= {(L, k) for k in layout.units(L)}
+        hl.loss = True
+    elif key == "fanout":  # nn2 / nn7: u_j reaches every u_k of layer l+1
+        hl.links = {(l + 1, k, j) for k in layout.units(l + 1)}
+        hl.units = {(l, j)} | {(l + 1, k) for k in layout.units(l + 1)}
+    elif key == "link":  # nn9 / nn10: u_k = Σ_j' w_kj' f(u_j')
+        hl.links = {(l + 1, k, jj) for k in layout.units(l + 1) for jj in layout.units(l)}
+        hl.units = {(l, jj) for jj in layout.units(l)} | {(l + 1, k) for k in layout.units(l + 1)}
+        hl.focus = {weight} | {(l + 1, k, j) for k in layout.units(l + 1)}
+    elif key == "delta_hidden":
+        hl.links = {(l + 1, k, j) for k in layout.units(l + 1)}
+        hl.units = {(l, j), (l - 1, i)} | {(l + 1, k) for k in layout.units(l + 1)}
+    elif key == "delta_next":  # nn8: the deltas of the layers above, down to y − d
+        for m in range(l + 2, L + 1):
+            hl.links |= {(m, k, kk) for k in layout.units(m) for kk in layout.units(m - 1) if kk}
+        hl.units = {(m, k) for m in range(l + 1, L + 1) for k in layout.units(m) if k}
+        hl.loss = True
+    elif key == "paths":  # every path from the weight to E
+        hl.units = {(l - 1, i), (l, j)}
+        for p in ex.paths:
+            prev = (l, j)
+            for layer, k in p.units[1:]:
+                hl.links.add((layer, k, prev[1]))
+                hl.units.add((layer, k))
+                prev = (layer, k)
+            if p.units:
+                hl.units.add(p.units[-1])
+        hl.loss = True
+    if hl.loss:
+        hl.units |= {(L, k) for k in layout.units(L) if (L, k) in hl.units or key == "delta_next"}
+    return hl
+
+
+def step_svg(ex, key, title=""):
+    """The diagram for one step of ``ex`` (a key of :func:`deltaprop.explain.formula.steps`)."""
+    layout = Layout(ex.net, relevant_units(ex))
+    return network_svg(ex.net, layout, step_highlight(ex, layout, key), title)
