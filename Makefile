@@ -28,7 +28,7 @@ demo: $(VENV)/.installed
 	$(BIN)/python -m deltaprop.demo
 
 lint: $(VENV)/.installed-test
-	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff check .
 
 test: lint
 	$(BIN)/python -m pytest -q
