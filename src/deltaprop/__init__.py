@@ -7,6 +7,7 @@ formulas, and ``gradcheck`` for finite differences.
 from importlib.metadata import PackageNotFoundError, version
 
 from .derivation import derive
+from .explain import explain
 from .gradcheck import gradcheck
 from .network import Forward, Gradients, Network
 from .optim import gradient_descent
@@ -19,6 +20,7 @@ except PackageNotFoundError:  # running from a source tree that is not installed
 __all__ = [
     "Network", "Forward", "Gradients", "derive", "gradcheck", "gradient_descent", "__version__",
     "MLPRegressor", "MLPClassifier",
+    "explain",
 ]
 
 # the estimators import scikit-learn (slow to import), so they load on first use

@@ -64,14 +64,18 @@ def as_network(model):
         return model, 0.0, None
     net = getattr(model, "network_", None)
     if isinstance(net, Network):
-        return net, float(getattr(model, "alpha", 0.0) or 0.0), getattr(model, "classes_", None)
+        # a fitted estimator has alpha and classes_; a TabularModel keeps them on its estimator
+        inner = getattr(model, "estimator", None)
+        alpha = getattr(model, "alpha", getattr(inner, "alpha", 0.0))
+        classes = getattr(inner, "classes_", None) if inner is not None else getattr(model, "classes_", None)
+        if getattr(model, "task", "classification") != "classification":
+            classes = None
+        return net, float(alpha or 0.0), classes
     if _is_sklearn_mlp(model):
         out = model.out_activation_
         loss = _SKLEARN_LOSS.get(out)
         if loss is None:
             raise ValueError(f"scikit-learn output activation {out!r} is not supported")
-        if out == "exp":
-            out = "exp"
         net = Network.from_weights(
             [np.asarray(c).T for c in model.coefs_],
             list(model.intercepts_),

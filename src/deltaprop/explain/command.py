@@ -1,0 +1,192 @@
+"""``deltaprop explain MODEL --weight l:j,i --data FILE [--row N …] [--format …] [--out FILE]``.
+
+The command object is :data:`explain`; the CLI registers it with ``main.add_command(explain)``.
+
+MODEL is a model file read by :func:`deltaprop.io.load`.  The samples come from ``--data``:
+
+- a model trained by the command (a TabularModel) reads the table as it was trained on it:
+  its feature columns through its own preprocessing, its target column(s) through its target
+  encoding (standardised regression targets, class labels);
+- a saved Network or estimator reads a table of numbers whose first n_1 columns are the
+  inputs x and whose remaining columns are the targets d (n_L of them, or one column of class
+  labels for a classifier).
+
+``--row N`` (repeatable) picks rows, counted from 1 after the header; without it every row is
+used and the value is the batch gradient.  Every mistake the user can fix raises
+:class:`~deltaprop.errors.UserError` with one line naming it and the fix.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+import numpy as np
+
+from ..errors import UserError
+
+FORMATS = ("text", "latex", "html")
+_SUFFIX_FORMAT = {".html": "html", ".htm": "html", ".tex": "latex", ".txt": "text"}
+
+
+def _numeric_table(frame, path):
+    import pandas as pd
+
+    values = frame.apply(pd.to_numeric, errors="coerce")
+    bad = values.isna() & frame.notna()
+    if bad.to_numpy().any():
+        r, c = np.argwhere(bad.to_numpy())[0]
+        raise UserError(
+            f"{path}: column {frame.columns[c]!r}, row {r + 1} is {frame.iat[r, c]!r}, not a number; "
+            "this model reads a table of numbers (inputs, then targets)"
+        )
+    if values.isna().to_numpy().any():
+        r, c = np.argwhere(values.isna().to_numpy())[0]
+        raise UserError(
+            f"{path}: column {frame.columns[c]!r} is empty in row {r + 1}; fill it in or drop the row"
+        )
+    return values
+
+
+def samples_from_table(model, frame, path):
+    """(X, D, row numbers) for ``model`` from a DataFrame, as the module docstring describes."""
+    if hasattr(model, "transform") and hasattr(model, "target") and hasattr(model, "network_"):
+        Y, keep = model.target.values(frame)
+        X = np.asarray(model.transform(frame.loc[keep] if not keep.all() else frame), dtype=np.float64)
+        D = model.target.encode(Y)
+        return X, D, np.flatnonzero(keep) + 1
+    from .core import as_network
+
+    net, _, classes = as_network(model)
+    n_in, n_out = net.sizes[0], net.sizes[-1]
+    n_cols = frame.shape[1]
+    want = [n_in + n_out] + ([n_in + 1] if classes is not None else [])
+    if n_cols not in want:
+        raise UserError(
+            f"{path} has {n_cols} columns but this model needs {' or '.join(map(str, want))}: its "
+            f"{n_in} inputs x, then "
+            + (
+                "its class labels"
+                if classes is not None and n_out == 1
+                else f"{n_out} target columns d"
+                + (" or one column of class labels" if classes is not None else "")
+            )
+        )
+    if n_cols == n_in + 1 and classes is not None and n_out != 1:
+        X = _numeric_table(frame.iloc[:, :n_in], path).to_numpy(np.float64)
+        labels = frame.iloc[:, n_in].to_numpy()
+        kinds = np.asarray(classes).dtype.kind
+        if kinds in "iuf":
+            labels = (
+                _numeric_table(frame.iloc[:, n_in:], path)
+                .to_numpy()
+                .ravel()
+                .astype(np.asarray(classes).dtype)
+            )
+        return X, labels, np.arange(1, len(frame) + 1)
+    values = _numeric_table(frame, path).to_numpy(np.float64)
+    if classes is not None and n_out == 1:
+        labels = values[:, n_in]
+        return values[:, :n_in], labels.astype(np.asarray(classes).dtype), np.arange(1, len(frame) + 1)
+    return values[:, :n_in], values[:, n_in:], np.arange(1, len(frame) + 1)
+
+
+def pick_rows(X, D, numbers, rows, path):
+    """The rows numbered ``rows`` (from 1 after the header)."""
+    if not rows:
+        return X, D
+    index = []
+    for r in rows:
+        where = np.flatnonzero(numbers == r)
+        if not where.size:
+            last = int(numbers.max()) if numbers.size else 0
+            raise UserError(
+                f"--row {r} is out of range: {path} has rows 1 … {last}; pick a row in that range"
+            )
+        index.append(int(where[0]))
+    return X[index], np.asarray(D)[index]
+
+
+def run_explain(model_path, weight, data, rows=(), fmt=None, out=None, alpha=None):
+    """What the command does, as a function (returns the rendered text)."""
+    from ..io import load
+    from ..tabular import read_table
+    from .core import explain as explain_fn
+
+    model = load(model_path)
+    if data is None:
+        raise UserError(
+            "explain needs samples to differentiate on: pass --data FILE (a table with the model's inputs "
+            "and targets) and optionally --row N"
+        )
+    frame = read_table(data)
+    if len(frame) == 0:
+        raise UserError(f"{data} has no rows; give a table with at least one sample")
+    X, D, numbers = samples_from_table(model, frame, data)
+    X, D = pick_rows(X, D, numbers, rows, data)
+    if fmt is None:
+        fmt = _SUFFIX_FORMAT.get(Path(out).suffix.lower(), "text") if out else "text"
+    try:
+        ex = explain_fn(model, weight, X, D, alpha=alpha)
+    except ValueError as e:
+        if isinstance(e, UserError):
+            raise
+        msg = str(e)
+        if "out of range" in msg or "form 'l:j,i'" in msg or "weight must be" in msg:
+            raise UserError(f"--weight {weight}: {msg}") from None
+        raise UserError(f"{data}: {msg}") from None
+    return {"text": ex.to_text, "latex": ex.to_latex, "html": ex.to_html}[fmt]()
+
+
+@click.command(name="explain")
+@click.argument("model", type=click.Path(dir_okay=False))
+@click.option(
+    "--weight",
+    "-w",
+    required=True,
+    metavar="L:J,I",
+    help="The weight w_ji^(l) in the seed's numbering, e.g. 3:2,1 for w_21^(3); I = 0 is the bias.",
+)
+@click.option(
+    "--data",
+    "-d",
+    type=click.Path(dir_okay=False),
+    metavar="FILE",
+    help="CSV/TSV/Parquet table of samples: the model's inputs and targets.",
+)
+@click.option(
+    "--row",
+    "rows",
+    type=int,
+    multiple=True,
+    metavar="N",
+    help="Use row N of the table (from 1, after the header); repeat for several. Default: all rows.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(FORMATS),
+    default=None,
+    help="text (default), latex, or html (a self-contained page); default from --out's suffix.",
+)
+@click.option(
+    "--out",
+    "-o",
+    type=click.Path(dir_okay=False),
+    metavar="FILE",
+    help="Write to FILE instead of the terminal.",
+)
+@click.option(
+    "--alpha", type=float, default=None, help="L2 strength in the loss (default: the model's own alpha)."
+)
+def explain(model, weight, data, rows, fmt, out, alpha):
+    """Derive dE/dw for one weight of a saved MODEL, step by step, with numbers and checks."""
+    result = run_explain(model, weight, data, rows, fmt, out, alpha)
+    if out:
+        try:
+            Path(out).write_text(result, encoding="utf-8")
+        except OSError as e:
+            raise UserError(f"cannot write {out}: {e.strerror}; choose another --out path") from None
+        click.echo(str(Path(out).resolve()))
+    else:
+        click.echo(result, nl=False)
