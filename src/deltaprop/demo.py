@@ -89,5 +89,36 @@ def main(n_hidden=5, n_epochs=2000, learning_rate=0.2):
     return net
 
 
+# ---------------------------------------------------------------------- the explain page
+def write_explain_page(net, x, d, path="seed_explain.html"):
+    """The explain page of the seed's two derivatives, ∂Eₙ/∂w₂₁⁽³⁾ and ∂Eₙ/∂w₂₁⁽²⁾, at ``path``."""
+    from pathlib import Path
+
+    from .explain import explain
+    from .explain.page import render_pages
+
+    explanations = [explain(net, weight, x, d) for weight in ((3, 2, 1), (2, 2, 1))]
+    intro = (
+        "<p>The seed's 4-5-3 network after the demo's training, on its first sample: the seed's two "
+        "derivatives, the output-layer weight w<sub>21</sub><sup>(3)</sup> and the hidden-layer weight "
+        "w<sub>21</sub><sup>(2)</sup>, derived step by step as the seed does.</p>"
+    )
+    out = Path(path)
+    out.write_text(render_pages(explanations, "The seed's derivation, on a trained network", intro), "utf-8")
+    return out.resolve()
+
+
+_train_and_check = main
+
+
+def main(*args, **kwargs):
+    """Train and check as above, then write the explain page of both derivatives and print its path."""
+    net = _train_and_check(*args, **kwargs)
+    X, D = seed_task()
+    path = write_explain_page(net, X[:1], D[:1])
+    print(f"\nThe seed's derivation, step by step with diagrams, on this network: {path}")
+    return net
+
+
 if __name__ == "__main__":
     main()
