@@ -1,0 +1,337 @@
+"""deltaprop.explain: its numbers agree with backprop and finite differences, its paths add up,
+the seed's two formulas come out for the seed's network, and bad weights are refused."""
+
+from __future__ import annotations
+
+import re
+import warnings
+
+import numpy as np
+import pytest
+
+import deltaprop as dp
+from deltaprop.explain import core
+from deltaprop.explain.diagram import shown_units
+
+SEED_OUTPUT = "∂Eₙ/∂w₂₁⁽³⁾ = (y₂ − d₂) z₁⁽²⁾"
+SEED_HIDDEN = "∂Eₙ/∂w₂₁⁽²⁾ = f′(u₂⁽²⁾) Σₖ wₖ₂⁽³⁾ (uₖ⁽³⁾ − dₖ) z₁⁽¹⁾"
+
+# (sizes, hidden activation, output, loss): canonical pairs and non-canonical ones
+CASES = [
+    ([4, 5, 3], "tanh", None, "squared_error"),
+    ([3, 6, 4, 2], "logistic", None, "binary_log_loss"),
+    ([5, 4, 4, 3], "relu", None, "log_loss"),
+    ([2, 7, 3, 5, 3], "softplus", None, "squared_error"),
+    ([4, 3, 2], "tanh", "logistic", "squared_error"),  # general δ^(L) = f'(u) ∂E/∂y
+    ([3, 4, 3], "leaky_relu", "softmax", "binary_log_loss"),  # softmax Jacobian, not canonical
+]
+
+
+def _targets(rng, loss, n, n_out):
+    if loss == "log_loss":
+        return np.eye(n_out)[rng.integers(0, n_out, n)]
+    if loss == "binary_log_loss":
+        return rng.uniform(0.05, 0.95, size=(n, n_out))
+    return rng.normal(size=(n, n_out))
+
+
+def _random_weight(rng, net):
+    l = int(rng.integers(2, net.L + 1))
+    return l, int(rng.integers(1, net.sizes[l - 1] + 1)), int(rng.integers(0, net.sizes[l - 2] + 1))
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: f"{c[0]}-{c[1]}-{c[3]}")
+def test_value_equals_backprop_and_central_difference(case, rng):
+    sizes, act, out, loss = case
+    net = dp.Network(sizes, activation=act, output=out, loss=loss, random_state=int(rng.integers(1000)))
+    for _ in range(4):
+        n = int(rng.integers(1, 6))
+        X = rng.normal(size=(n, sizes[0]))
+        D = _targets(rng, loss, n, sizes[-1])
+        s = rng.uniform(0.2, 2.0, n) if rng.random() < 0.5 else None
+        alpha = float(rng.choice([0.0, 0.3]))
+        weight = _random_weight(rng, net)
+        ex = dp.explain(net, weight, X, D, alpha=alpha, sample_weight=s)
+        grads = net.gradients(X, D, alpha=alpha, sample_weight=s)
+        l, j, i = weight
+        expected = grads.b[l][j - 1] if i == 0 else grads.W[l][j - 1, i - 1]
+        assert ex.value == pytest.approx(expected, rel=1e-9, abs=1e-12)
+        assert ex.backprop == pytest.approx(expected, rel=1e-12, abs=1e-14)
+        assert ex.numerical == pytest.approx(ex.value, rel=1e-5, abs=1e-7)
+        assert ex.relative_error < 1e-4
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: f"{c[0]}-{c[1]}-{c[3]}")
+def test_paths_sum_to_the_gradient_minus_l2(case, rng):
+    sizes, act, out, loss = case
+    net = dp.Network(sizes, activation=act, output=out, loss=loss, random_state=3)
+    X = rng.normal(size=(4, sizes[0]))
+    D = _targets(rng, loss, 4, sizes[-1])
+    for l in net.layers:
+        ex = dp.explain(net, (l, 1, 1), X, D, alpha=0.2)
+        total = sum(p.contribution for p in ex.paths)
+        assert total == pytest.approx(ex.value - ex.l2_term, rel=1e-9, abs=1e-13)
+        assert ex.n_paths == int(np.prod(sizes[l:]))
+        ranked = [abs(p.contribution) for p in ex.paths if not p.is_other]
+        assert ranked == sorted(ranked, reverse=True)
+        for p in ex.paths:
+            assert p.is_other or (p.units[0] == (l, 1) and p.units[-1][0] == net.L)
+
+
+def test_many_paths_keep_the_top_ones_and_one_exact_tail(rng):
+    net = dp.Network([3, 6, 8, 5, 2], activation="tanh", random_state=0)  # 8·5·2 = 80 paths from layer 2
+    X, D = rng.normal(size=(3, 3)), rng.normal(size=(3, 2))
+    ex = dp.explain(net, (2, 4, 2), X, D)
+    assert ex.n_paths == 80 and len(ex.paths) == core.MAX_PATHS + 1
+    tail = ex.paths[-1]
+    assert tail.is_other and tail.count == 80 - core.MAX_PATHS
+    assert sum(p.contribution for p in ex.paths) == pytest.approx(ex.value, rel=1e-10, abs=1e-14)
+    # every listed path's number is the product along it, recomputed here sample by sample
+    f = net.forward(X)
+    der = dp.derive(net, (2, 4, 2), X, D)
+    for p in ex.paths[:5]:
+        per_sample = []
+        for n, sd in enumerate(der.samples):
+            value = f.z[1][1, n] * sd.fprime[2][3]
+            for (_, k), (m2, k2) in zip(p.units, p.units[1:]):
+                value *= net.W[m2][k2 - 1, k - 1] * (sd.fprime[m2][k2 - 1] if m2 < net.L else 1.0)
+            per_sample.append(value * sd.delta[net.L][p.units[-1][1] - 1])
+        assert p.contribution == pytest.approx(np.mean(per_sample), rel=1e-10, abs=1e-15)
+
+
+def test_pruned_path_search_lists_exact_contributions(rng):
+    net = dp.Network([2, 5, 9, 9, 3], activation="tanh", random_state=1)
+    X, D = rng.normal(size=(2, 2)), rng.normal(size=(2, 3))
+    fwd = net._forward(net.check_X(X))
+    der = dp.derive(net, (2, 3, 1), X, D)
+    delta = {m: np.array([sd.delta[m] for sd in der.samples]).T for m in net.layers}
+    s = np.ones(2)
+    full, exhaustive, n = core._paths(net, 2, 3, 1, fwd, delta, s, max_paths=10_000)
+    assert exhaustive and n == 243 and len(full) == 243
+    exact = {p.units: p.contribution for p in full}
+    pruned, exhaustive, _ = core._paths(net, 2, 3, 1, fwd, delta, s, max_paths=10, budget=200)
+    assert not exhaustive
+    for p in pruned:
+        assert p.contribution == pytest.approx(exact[p.units], rel=1e-12, abs=1e-16)
+
+
+@pytest.mark.parametrize("sizes", [[4, 5, 3], [3, 7, 6, 4]])
+def test_matrix_row_equals_elementwise_sum(sizes, rng):
+    net = dp.Network(sizes, activation="tanh", random_state=2)
+    X, D = rng.normal(size=(5, sizes[0])), rng.normal(size=(5, sizes[-1]))
+    for l in range(2, net.L):
+        for j in range(1, sizes[l - 1] + 1):
+            t = dp.explain(net, (l, j, 1), X, D).transpose
+            assert t.matrix_row == pytest.approx(t.elementwise, rel=1e-12, abs=1e-15)
+            assert t.max_difference < 1e-12
+            # and the sum really is Σ_k w_kj δ_k of sample 1, term by term
+            assert sum(term[3] for term in t.terms) == pytest.approx(t.elementwise, rel=1e-12, abs=1e-15)
+            assert [term[0] for term in t.terms] == list(range(1, sizes[l] + 1))
+            assert t.outer_matrix == pytest.approx(t.outer_elementwise, rel=1e-12, abs=1e-15)
+
+
+def test_seed_network_text_ends_in_the_seeds_two_formulas(rng):
+    net = dp.Network([4, 5, 3], activation="tanh", random_state=0)
+    x, d = rng.normal(size=4), rng.normal(size=3)
+    out = dp.explain(net, "3:2,1", x, d).to_text().rstrip()
+    hid = dp.explain(net, "2:2,1", x, d).to_text().rstrip()
+    assert out.endswith(SEED_OUTPUT)
+    assert hid.endswith(SEED_HIDDEN)
+    assert out.splitlines()[-2] == "∂Eₙ/∂wⱼᵢ⁽³⁾ = (yⱼ − dⱼ) zᵢ⁽²⁾"
+    assert hid.splitlines()[-2] == "∂Eₙ/∂wⱼᵢ⁽²⁾ = f′(uⱼ⁽²⁾) Σₖ wₖⱼ⁽³⁾ (uₖ⁽³⁾ − dₖ) zᵢ⁽¹⁾"
+
+
+def test_seed_formula_numbers_are_the_seeds(rng):
+    """The text's one-sample value is (y_2 − d_2) z_1^(2), computed here from the forward pass."""
+    net = dp.Network([4, 5, 3], activation="tanh", random_state=0)
+    x, d = rng.normal(size=4), rng.normal(size=3)
+    f = net.forward(x[None, :])
+    expected = (f.y[1, 0] - d[1]) * f.z[2][0, 0]
+    ex = dp.explain(net, (3, 2, 1), x, d)
+    assert ex.value == pytest.approx(expected, rel=1e-12)
+    assert f"{expected:.6g}".replace("-", "−") in ex.to_text()
+
+
+def test_bias_weight_has_factor_one(rng):
+    net = dp.Network([4, 5, 3], activation="tanh", random_state=0)
+    ex = dp.explain(net, (2, 3, 0), rng.normal(size=(2, 4)), rng.normal(size=(2, 3)), alpha=5.0)
+    assert ex.l2_term == 0.0  # biases are not penalised
+    assert ex.to_text().rstrip().endswith("∂Eₙ/∂w₃₀⁽²⁾ = f′(u₃⁽²⁾) Σₖ wₖ₃⁽³⁾ (uₖ⁽³⁾ − dₖ)")
+
+
+def test_float32_network_is_explained_in_float64(rng):
+    net = dp.Network([4, 6, 2], activation="tanh", random_state=0, dtype=np.float32)
+    X, D = rng.normal(size=(3, 4)), rng.normal(size=(3, 2))
+    ex = dp.explain(net, (2, 1, 1), X, D)
+    assert ex.relative_error < 1e-6
+    assert net.dtype == np.float32  # the caller's network is untouched
+
+
+@pytest.mark.parametrize(
+    "weight, message",
+    [
+        ((4, 1, 1), r"layers 2 … 3"),
+        ((1, 1, 1), r"layers 2 … 3"),
+        ((3, 4, 1), r"layer 3 has units 1 … 3"),
+        ((3, 1, 6), r"layer 2 has units 1 … 5, and i=0 is the bias"),
+        ("3-2-1", r"'l:j,i'"),
+        ("2:0,1", r"units 1 … 5"),
+    ],
+)
+def test_bad_weight_is_refused_with_the_valid_range(weight, message, rng):
+    net = dp.Network([4, 5, 3], random_state=0)
+    with pytest.raises(ValueError, match=message):
+        dp.explain(net, weight, rng.normal(size=(2, 4)), rng.normal(size=(2, 3)))
+
+
+def test_wrong_width_of_x_or_d_is_refused(rng):
+    net = dp.Network([4, 5, 3], random_state=0)
+    with pytest.raises(ValueError, match=r"\(n_samples, 4\)"):
+        dp.explain(net, (2, 1, 1), rng.normal(size=(2, 5)), rng.normal(size=(2, 3)))
+    with pytest.raises(ValueError, match=r"n_1 = 4"):
+        dp.explain(net, (2, 1, 1), rng.normal(size=3), rng.normal(size=3))
+    with pytest.raises(ValueError, match=r"\(2, 3\)"):
+        dp.explain(net, (2, 1, 1), rng.normal(size=(2, 4)), rng.normal(size=(2, 2)))
+    with pytest.raises(TypeError, match="not fitted"):
+        from sklearn.neural_network import MLPRegressor
+
+        dp.explain(MLPRegressor(), (2, 1, 1), rng.normal(size=(2, 4)), rng.normal(size=(2, 3)))
+
+
+# ---------------------------------------------------------------------- scikit-learn twins
+def _fit(est, X, y):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return est.fit(X, y)
+
+
+def _twin(est, loss):
+    out = est.out_activation_
+    return dp.Network.from_weights([c.T for c in est.coefs_], est.intercepts_, est.activation, out, loss)
+
+
+def _same_explanation(a, b):
+    assert a.value == pytest.approx(b.value, rel=1e-12, abs=1e-15)
+    assert a.backprop == pytest.approx(b.backprop, rel=1e-12, abs=1e-15)
+    assert [p.units for p in a.paths] == [p.units for p in b.paths]
+    assert np.allclose([p.contribution for p in a.paths], [p.contribution for p in b.paths], rtol=1e-12)
+    assert a.to_text() == b.to_text()
+
+
+def test_sklearn_regressor_and_its_deltaprop_twin_agree(rng):
+    from sklearn.neural_network import MLPRegressor
+
+    X, Y = rng.normal(size=(40, 4)), rng.normal(size=(40, 3))
+    est = _fit(
+        MLPRegressor(hidden_layer_sizes=(5,), activation="tanh", alpha=0.01, max_iter=30, random_state=0),
+        X,
+        Y,
+    )
+    twin = _twin(est, "squared_error")
+    for weight in ["3:2,1", "2:2,1", "2:5,0"]:
+        a = dp.explain(est, weight, X[:6], Y[:6])  # alpha defaults to the estimator's
+        b = dp.explain(twin, weight, X[:6], Y[:6], alpha=est.alpha)
+        assert a.alpha == 0.01
+        _same_explanation(a, b)
+    # one output: scikit-learn's own loss is ours, so its L2 gradient is what the numbers show
+    est1 = _fit(MLPRegressor(hidden_layer_sizes=(6,), alpha=0.5, max_iter=20, random_state=1), X, Y[:, 0])
+    ex = dp.explain(est1, (2, 1, 1), X, Y[:, 0])
+    assert ex.relative_error < 1e-5
+
+
+def test_sklearn_classifiers_with_labels_and_their_twins_agree(rng):
+    from sklearn.neural_network import MLPClassifier
+
+    X = rng.normal(size=(60, 3))
+    labels = np.array(["cat", "dog", "emu"])[rng.integers(0, 3, 60)]
+    est = _fit(
+        MLPClassifier(hidden_layer_sizes=(6,), activation="relu", max_iter=40, random_state=0), X, labels
+    )
+    onehot = (labels[:, None] == est.classes_[None, :]).astype(float)
+    a = dp.explain(est, (2, 3, 1), X[:5], labels[:5])
+    b = dp.explain(_twin(est, "log_loss"), (2, 3, 1), X[:5], onehot[:5], alpha=est.alpha)
+    _same_explanation(a, b)
+    with pytest.raises(ValueError, match="not one of the model's classes"):
+        dp.explain(est, (2, 3, 1), X[:2], np.array(["cat", "yak"]))
+
+    binary = (X[:, 0] > 0).astype(int)
+    est2 = _fit(
+        MLPClassifier(hidden_layer_sizes=(4,), activation="logistic", max_iter=40, random_state=0), X, binary
+    )
+    a = dp.explain(est2, (3, 1, 2), X[:5], binary[:5])
+    b = dp.explain(
+        _twin(est2, "binary_log_loss"), (3, 1, 2), X[:5], binary[:5, None].astype(float), alpha=est2.alpha
+    )
+    _same_explanation(a, b)
+
+
+# ---------------------------------------------------------------------- where gradients go
+def test_layer_report_finds_dead_and_saturated_units(rng):
+    net = dp.Network([3, 4, 5, 2], activation=["relu", "tanh"], random_state=0)
+    net.b[2][:] = [-100.0, -100.0, 100.0, 100.0]  # units 1 and 2 of layer 2 never fire, 3 and 4 always do
+    net.W[3][:] *= 0.0
+    net.b[3][:] = [30.0, -30.0, 30.0, 0.0, 0.0]  # three tanh units pinned at ±1
+    X, D = rng.normal(size=(6, 3)), rng.normal(size=(6, 2))
+    ex = dp.explain(net, (2, 3, 1), X, D)
+    by_layer = {r.l: r for r in ex.layers}
+    assert by_layer[2].dead == pytest.approx(0.5)
+    assert by_layer[3].saturated == pytest.approx(0.6)
+    assert by_layer[4].dead is None and by_layer[4].saturated is None
+    grads = net.gradients(X, D)
+    assert by_layer[2].grad_norm == pytest.approx(np.linalg.norm(grads.W[2]))
+
+
+# ---------------------------------------------------------------------- renderers
+def test_latex_is_balanced_and_holds_the_seed_formula(rng):
+    net = dp.Network([4, 5, 3], activation="tanh", random_state=0)
+    tex = dp.explain(net, (2, 2, 1), rng.normal(size=4), rng.normal(size=3)).to_latex()
+    assert tex.count("{") == tex.count("}")
+    assert tex.count(r"\begin{align*}") == tex.count(r"\end{align*}") > 3
+    assert (
+        r"f'\left(u_{2}^{(2)}\right) \sum_{k} w_{k2}^{(3)} \left( u_{k}^{(3)} - d_{k} \right) z_{1}^{(1)}"
+        in tex
+    )
+
+
+def test_html_is_self_contained(rng):
+    net = dp.Network([4, 5, 3], activation="tanh", random_state=0)
+    ex = dp.explain(net, (2, 2, 1), rng.normal(size=(3, 4)), rng.normal(size=(3, 3)))
+    html = ex.to_html()
+    assert html.startswith("<!DOCTYPE html>")
+    assert "<script" not in html.lower() and " on" + "load=" not in html.lower()
+    assert "url(" not in html and "@import" not in html and "src=" not in html and 'href="http' not in html
+    # the only URLs are the MathML and SVG namespace names
+    assert set(re.findall(r"https?://[^\"' ]+", html)) <= {
+        "http://www.w3.org/1998/Math/MathML",
+        "http://www.w3.org/2000/svg",
+    }
+    assert html.count("<svg") == len(re.findall(r'<section class="step"', html)) >= 6
+    assert 'class="halo hl focus" data-l="2" data-j="2" data-i="1"' in html
+    assert ex._repr_html_().startswith('<div class="deltaprop-explain">')
+
+
+def test_wide_layers_are_drawn_with_an_ellipsis(rng):
+    net = dp.Network(
+        [784, 512, 512, 10], activation="relu", loss="log_loss", random_state=0, dtype=np.float32
+    )
+    X = rng.normal(size=(2, 784)).astype(np.float32)
+    D = np.eye(10)[[3, 7]]
+    ex = dp.explain(net, (2, 7, 300), X, D)
+    assert ex.relative_error < 1e-5
+    from deltaprop.explain.diagram import step_svg
+
+    svg = step_svg(ex, "paths")
+    assert len(svg) < 150_000
+    for layer in (1, 2, 3):
+        drawn = re.findall(rf'data-layer="{layer}" data-unit="(\d+)"', svg)
+        assert 3 <= len(drawn) <= 14
+    assert 'data-layer="1" data-unit="300"' in svg and 'data-layer="2" data-unit="7"' in svg
+    assert "more</text>" in svg
+
+
+def test_shown_units_keeps_relevant_units_and_counts_the_rest():
+    slots = shown_units(512, {7, 300})
+    units = [s for s in slots if not isinstance(s, tuple)]
+    assert units == [1, 7, 300, 512]
+    assert sum(s[1] for s in slots if isinstance(s, tuple)) == 512 - 4
+    assert shown_units(5, {2}) == [1, 2, 3, 4, 5]
