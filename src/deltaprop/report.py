@@ -1,0 +1,345 @@
+"""The training report: one self-contained HTML file (inline CSS, inline SVG, no scripts).
+
+What it shows, for a model trained by ``deltaprop train`` (a :class:`~deltaprop.tabular.TabularModel`):
+
+- the metrics on the training and validation rows;
+- the loss curves (training loss per epoch, validation loss per epoch, the best epoch);
+- the validation score per epoch (R² or accuracy);
+- per layer l, the gradient norm ‖∂E/∂W^(l)‖ of the last mini-batch of each epoch, with a
+  warning where it vanishes or explodes;
+- per hidden layer, the share of dead units (f'(u) ≈ 0 on every training row) and of
+  saturated ones (f'(u) ≈ 0 on most rows);
+- the network drawn with its trained weights (blue +, orange −, width ∝ |w|);
+- the preprocessing of every input column.
+
+Plots are drawn with matplotlib and embedded as SVG.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from html import escape
+
+import numpy as np
+
+__all__ = ["render_report", "unit_activity", "gradient_warnings"]
+
+#: f'(u) below this share of the activation's largest slope counts as "no gradient"
+FLAT = 0.01
+#: a unit flat on at least this share of rows (but not all) is "saturated"
+SATURATED_SHARE = 0.9
+#: a gradient norm below this is "vanished"; above EXPLODE it has "exploded"
+VANISH, EXPLODE = 1e-7, 1e3
+MAX_SLOPE = {"logistic": 0.25}
+MAX_ROWS = 2000
+
+
+def unit_activity(net, X):
+    """Per hidden layer l: (n units, dead units, saturated units) on the rows of X.
+
+    A unit is dead when f'(u) < FLAT × max f' on every row, saturated when on at least
+    SATURATED_SHARE of them (and not all).  Identity layers have neither.
+    """
+    X = np.asarray(X, dtype=net.dtype)[:MAX_ROWS]
+    fwd = net.forward(X)
+    out = {}
+    for l in range(2, net.L):
+        name = net.layer_activation[l]
+        n = net.sizes[l - 1]
+        if name == "identity" or X.shape[0] == 0:
+            out[l] = (n, 0, 0)
+            continue
+        slope = net.f(l).derivative(fwd.u[l], fwd.z[l])
+        flat = np.abs(slope) < FLAT * MAX_SLOPE.get(name, 1.0)
+        share = flat.mean(axis=1)
+        dead = int((share == 1.0).sum())
+        saturated = int(((share >= SATURATED_SHARE) & (share < 1.0)).sum())
+        out[l] = (n, dead, saturated)
+    return out
+
+
+def gradient_warnings(norms):
+    """Warnings about vanishing or exploding gradients from a list of {l: ‖∂E/∂W^(l)‖} per epoch."""
+    warnings = []
+    if not norms:
+        return warnings
+    layers = sorted({l for g in norms for l in g})
+    for l in layers:
+        series = np.array([g.get(l, np.nan) for g in norms], dtype=np.float64)
+        finite = series[np.isfinite(series)]
+        if finite.size == 0:
+            warnings.append(f"layer {l}: the gradient norm is never finite")
+            continue
+        last = finite[-1]
+        if last < VANISH:
+            warnings.append(f"layer {l}: the gradient has vanished (‖∂E/∂W⁽{l}⁾‖ = {last:.2g} at the end); "
+                            f"its weights no longer learn — try another activation or fewer layers")
+        elif finite.max() > EXPLODE:
+            epoch = int(np.argmax(series > EXPLODE)) + 1
+            warnings.append(f"layer {l}: the gradient exploded (‖∂E/∂W⁽{l}⁾‖ > {EXPLODE:g} from epoch {epoch}); "
+                            f"lower --learning-rate")
+    return warnings
+
+
+# ---------------------------------------------------------------------- plots
+def _svg(fig, salt):
+    import matplotlib
+
+    with matplotlib.rc_context({"svg.hashsalt": salt, "svg.fonttype": "none"}):
+        buf = io.StringIO()
+        fig.savefig(buf, format="svg", bbox_inches="tight")
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
+    text = buf.getvalue()
+    return text[text.index("<svg"):]
+
+
+def _figure():
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6.4, 3.4))
+    ax.grid(True, alpha=0.3)
+    ax.spines[["top", "right"]].set_visible(False)
+    return fig, ax
+
+
+def _epochs(n):
+    return np.arange(1, n + 1)
+
+
+def _loss_plot(history):
+    train = np.asarray(history.get("loss_curve", []), dtype=float)
+    val = np.asarray(history.get("validation_loss_curve", []), dtype=float)
+    if train.size == 0:
+        return None
+    fig, ax = _figure()
+    ax.plot(_epochs(train.size), train, label="training loss (with L2 term)", color="#2563eb")
+    if val.size:
+        ax.plot(_epochs(val.size) + (train.size - val.size), val, label="validation loss", color="#ea580c")
+    best = history.get("best_epoch")
+    if best:
+        ax.axvline(best, color="#16a34a", linestyle="--", linewidth=1, label=f"best epoch ({best})")
+    positive = np.concatenate([train, val])
+    positive = positive[np.isfinite(positive) & (positive > 0)]
+    if positive.size and positive.max() / positive.min() > 50:
+        ax.set_yscale("log")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("loss (mean E_n)")
+    ax.legend(frameon=False)
+    return _svg(fig, "loss")
+
+
+def _score_plot(history, task):
+    score = np.asarray(history.get("validation_score_curve", []), dtype=float)
+    if score.size == 0:
+        return None
+    fig, ax = _figure()
+    offset = len(history.get("loss_curve", [])) - score.size
+    ax.plot(_epochs(score.size) + offset, score, color="#7c3aed")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("validation R²" if task == "regression" else "validation accuracy")
+    if task == "classification":
+        ax.set_ylim(min(0.0, float(np.nanmin(score))) if np.isfinite(score).any() else 0.0, 1.0)
+    return _svg(fig, "score")
+
+
+def _gradient_plot(norms):
+    if not norms:
+        return None
+    layers = sorted({l for g in norms for l in g})
+    fig, ax = _figure()
+    for l in layers:
+        series = np.array([g.get(l, np.nan) for g in norms], dtype=float)
+        ax.plot(_epochs(series.size), np.where(series > 0, series, np.nan), label=f"‖∂E/∂W⁽{l}⁾‖ (layer {l})")
+    ax.set_yscale("log")
+    finite = np.array([v for g in norms for v in g.values() if np.isfinite(v) and v > 0])
+    lo, hi = (finite.min() / 3, finite.max() * 3) if finite.size else (VANISH, EXPLODE)
+    lo, hi = min(lo, VANISH * 3), max(hi, 10.0)
+    ax.set_ylim(lo, hi)
+    ax.axhspan(lo, VANISH, color="#fee2e2", alpha=0.6)
+    if hi > EXPLODE:
+        ax.axhspan(EXPLODE, hi, color="#fee2e2", alpha=0.6)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("gradient norm (last mini-batch)")
+    ax.legend(frameon=False, fontsize=8)
+    return _svg(fig, "grad")
+
+
+def _activity_plot(activity):
+    if not activity:
+        return None
+    fig, ax = _figure()
+    layers = sorted(activity)
+    labels = [f"layer {l}" for l in layers]
+    dead = np.array([activity[l][1] / activity[l][0] for l in layers])
+    sat = np.array([activity[l][2] / activity[l][0] for l in layers])
+    ax.barh(labels, dead, color="#dc2626", label="dead")
+    ax.barh(labels, sat, left=dead, color="#f59e0b", label="saturated")
+    ax.set_xlim(0, 1)
+    ax.set_xlabel("share of the layer's units")
+    ax.invert_yaxis()
+    ax.legend(frameon=False)
+    fig.set_size_inches(6.4, 0.6 + 0.5 * len(layers) + 0.8)
+    return _svg(fig, "units")
+
+
+# ---------------------------------------------------------------------- the diagram
+def _diagram(net):
+    try:
+        from .explain.diagram import CSS, Highlight, Layout, network_svg
+
+        return network_svg(net, Layout(net, {}), Highlight(), title="the trained network"), CSS
+    except Exception:  # the explain package is optional here: draw a plain one
+        return _plain_diagram(net), ""
+
+
+def _plain_diagram(net, limit=12):
+    cols = []
+    for l in range(1, net.L + 1):
+        n = net.sizes[l - 1]
+        cols.append(list(range(1, min(n, limit) + 1)))
+    rows = max(len(c) for c in cols)
+    width, height = 60 + 150 * (net.L - 1) + 60, 40 + 36 * rows
+    pos = {}
+    for l, units in enumerate(cols, start=1):
+        off = 30 + (rows - len(units)) * 18
+        for k, j in enumerate(units):
+            pos[(l, j)] = (50 + 150 * (l - 1), off + 36 * k)
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" class="net" width="{width}" height="{height}" '
+           f'viewBox="0 0 {width} {height}">']
+    for l in range(2, net.L + 1):
+        W = net.W[l]
+        scale = max(float(np.abs(W).max()), 1e-12)
+        for j in cols[l - 1]:
+            for i in cols[l - 2]:
+                w = float(W[j - 1, i - 1])
+                (x1, y1), (x2, y2) = pos[(l - 1, i)], pos[(l, j)]
+                colour = "#2563eb" if w >= 0 else "#ea580c"
+                out.append(f'<line x1="{x1}" y1="{y1}" x2="{x2}" y2="{y2}" stroke="{colour}" '
+                           f'stroke-width="{0.5 + 3 * abs(w) / scale:.2f}" opacity="0.8"/>')
+    for (l, j), (x, y) in pos.items():
+        out.append(f'<circle cx="{x}" cy="{y}" r="10" fill="#fff" stroke="#444"/>')
+    out.append("</svg>")
+    return "".join(out)
+
+
+# ---------------------------------------------------------------------- the page
+def _fmt(v):
+    if isinstance(v, float):
+        return "nan" if not math.isfinite(v) else f"{v:.4f}" if abs(v) < 1e5 else f"{v:.4g}"
+    return escape(str(v))
+
+
+def _metrics_table(metrics):
+    if not metrics:
+        return "<p>No metrics.</p>"
+    sets = list(metrics)
+    names = list(dict.fromkeys(n for s in sets for n in metrics[s]))
+    head = "".join(f"<th>{escape(s)}</th>" for s in sets)
+    rows = "".join(
+        f"<tr><td>{escape(n)}</td>" + "".join(f'<td class="num">{_fmt(metrics[s].get(n, float("nan")))}</td>'
+                                              for s in sets) + "</tr>" for n in names)
+    return f'<table class="metrics"><tr><th>metric</th>{head}</tr>{rows}</table>'
+
+
+def _features_table(model):
+    features = getattr(model, "features", None)
+    if features is None:
+        return ""
+    rows = []
+    for c in features.columns:
+        if c.kind == "numeric":
+            how = f"(x − {c.mean:.4g}) / {c.scale:.4g}"
+        else:
+            shown = ", ".join(escape(str(v)) for v in c.categories[:8])
+            how = f"one-hot over {len(c.categories)}: {shown}" + (" …" if len(c.categories) > 8 else "")
+        rows.append(f"<tr><td>{escape(c.name)}</td><td>{c.kind}</td><td>{how}</td></tr>")
+    impute = "imputed (median / no category)" if features.impute else "refused"
+    return (f"<h2>Inputs</h2><p>{len(features.columns)} column(s) → {features.n_inputs} network inputs; "
+            f"missing values {impute}.</p><table><tr><th>column</th><th>kind</th><th>preprocessing</th></tr>"
+            + "".join(rows) + "</table>")
+
+
+CSS = """
+body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 60em; color: #111; padding: 0 1em; }
+h1 { font-size: 1.5em; } h2 { font-size: 1.2em; margin-top: 1.6em; border-bottom: 1px solid #ddd; }
+table { border-collapse: collapse; margin: 0.5em 0; } td, th { padding: 0.25em 0.8em; border-bottom: 1px solid #eee;
+  text-align: left; } td.num { text-align: right; font-variant-numeric: tabular-nums; }
+.plot svg { max-width: 100%; height: auto; } figure { margin: 1em 0; } figcaption { color: #555; font-size: 0.9em; }
+.warn { background: #fef3c7; border-left: 4px solid #f59e0b; padding: 0.4em 0.8em; margin: 0.4em 0; }
+.ok { color: #15803d; } .meta { color: #555; }
+"""
+
+
+def render_report(model, X_train=None, title="deltaprop training report"):
+    """The report of a trained TabularModel as one HTML string.
+
+    ``X_train``: the network inputs of (some of) the training rows, shape (n, n_inputs), for
+    the dead/saturated unit counts (left out when None).
+    """
+    from . import __version__
+
+    net = model.network_
+    history = getattr(model, "history", {}) or {}
+    norms = [{int(k): float(v) for k, v in g.items()} for g in history.get("gradient_norms", [])]
+    task = model.task
+    parts = [f"<h1>{escape(title)}</h1>"]
+    run = history.get("run", {})
+    sizes = " → ".join(str(n) for n in net.sizes)
+    parts.append(
+        f'<p class="meta">{escape(task)} of {escape(", ".join(model.target_names_))}'
+        + (f" on {escape(str(run.get('data')))} ({run.get('rows')} rows)" if run.get("data") else "")
+        + f"; network {sizes} ({escape(', '.join(dict.fromkeys(net.activation)) or 'no hidden layer')}), "
+        f"{net.n_parameters:,} parameters; {len(history.get('loss_curve', []))} epochs"
+        + (f", best epoch {history['best_epoch']}" if history.get("best_epoch") else "")
+        + (" (stopped early)" if history.get("stopped_early") else "")
+        + f"; deltaprop {escape(__version__)}.</p>"
+    )
+    parts.append("<h2>Metrics</h2>" + _metrics_table(history.get("metrics", {})))
+    if task == "regression":
+        parts.append('<p class="meta">R² and MAE in the target\'s own units; the losses below are in '
+                     "standardised units.</p>")
+
+    warnings = gradient_warnings(norms)
+    activity = unit_activity(net, X_train) if X_train is not None and net.L > 2 else {}
+    for l, (n, dead, sat) in activity.items():
+        if dead / n >= 0.5:
+            warnings.append(f"layer {l}: {dead} of {n} units are dead (no gradient on any training row); "
+                            f"try a lower --learning-rate or --activation tanh")
+    parts.append("<h2>Warnings</h2>" + ("".join(f'<p class="warn">{escape(w)}</p>' for w in warnings)
+                                          if warnings else '<p class="ok">None: gradients neither vanished nor '
+                                          "exploded, and no layer is mostly dead.</p>"))
+
+    plots = [
+        ("loss", _loss_plot(history), "Loss per epoch: training (mean over mini-batches, with the L2 term) "
+                                      "and validation."),
+        ("score", _score_plot(history, task), "Validation score per epoch."),
+        ("gradients", _gradient_plot(norms), "‖∂E/∂W⁽ˡ⁾‖ per layer, last mini-batch of each epoch "
+                                             f"(shaded: below {VANISH:g} vanished, above {EXPLODE:g} exploded)."),
+        ("units", _activity_plot(activity), "Dead units (f′(u) ≈ 0 on every training row) and saturated ones "
+                                            f"(on at least {SATURATED_SHARE:.0%} of rows), per hidden layer."),
+    ]
+    parts.append("<h2>Training</h2>")
+    for name, svg, caption in plots:
+        if svg:
+            parts.append(f'<figure class="plot" id="plot-{name}">{svg}<figcaption>{escape(caption)}'
+                         "</figcaption></figure>")
+    if activity:
+        rows = "".join(f'<tr><td>layer {l}</td><td class="num">{n}</td><td class="num">{d}</td>'
+                       f'<td class="num">{s}</td></tr>' for l, (n, d, s) in activity.items())
+        parts.append("<table><tr><th>hidden layer</th><th>units</th><th>dead</th><th>saturated</th></tr>"
+                     + rows + "</table>")
+
+    diagram, diagram_css = _diagram(net)
+    parts.append("<h2>Network</h2><p>Links coloured by the trained weights (blue positive, orange negative), "
+                 "width growing with |w| within each layer.</p>" + f'<div class="plot" id="diagram">{diagram}</div>')
+    parts.append(_features_table(model))
+    body = "\n".join(p for p in parts if p)
+    return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>{escape(title)}</title>'
+            f'<meta name="viewport" content="width=device-width, initial-scale=1">'
+            f"<style>{CSS}{diagram_css}</style></head><body>\n{body}\n</body></html>\n")
