@@ -9,6 +9,7 @@ from importlib.metadata import PackageNotFoundError, version
 from .derivation import derive
 from .explain import explain
 from .gradcheck import gradcheck
+from .io import load, save
 from .network import Forward, Gradients, Network
 from .optim import gradient_descent
 
