@@ -211,6 +211,8 @@ class BatchBackprop:
             self.grad_b[l] = self.flat_grad[start : start + shape[0]]
             start += shape[0]
 
+        self._gW_flat = {l: self.grad_W[l].reshape(-1) for l in layers}
+
         # a[l]: u^(l), then z^(l) in place (hidden layers); delta[l]: δ^(l); y: the output
         widest = max(sizes[1:])
         self._a = {l: np.empty((m, sizes[l - 1]), dtype=dtype) for l in range(2, L)}
@@ -251,11 +253,11 @@ class BatchBackprop:
         # forward: U^(l) = Z^(l-1) W^(l)ᵀ + b^(l), Z^(l) = f(U^(l)), one sample per row
         z = X
         for l in range(2, L):
-            np.matmul(z, W[l].T, out=a[l])
+            np.dot(z, W[l].T, out=a[l])
             np.add(a[l], b[l], out=a[l])
             self._hidden[l][0](a[l], scratch[l])
             z = a[l]
-        np.matmul(z, W[L].T, out=u_out)
+        np.dot(z, W[L].T, out=u_out)
         np.add(u_out, b[L], out=u_out)
 
         # δ^(L) and the loss; N = n, or Σ s_n with sample weights
@@ -278,8 +280,12 @@ class BatchBackprop:
             data = float(per.sum()) if s is None else float(per @ s)
             dL[...] = _losses.output_delta(net.loss_name, net.output, u_out.T, y, D.T).T
         alpha = self.alpha
-        penalty = 0.5 * alpha * sum(float(np.vdot(W[l], W[l])) for l in self._layers) if alpha else 0.0
-        loss = (data + penalty) / N
+        if alpha:
+            squares = 0.0
+            for l in self._layers:
+                squares += float(np.vdot(W[l], W[l]))
+            data += 0.5 * alpha * squares
+        loss = data / N
         # δ is linear in δ^(L): scaling it by s_n / N scales every layer's δ and gradient
         if s is None:
             np.multiply(dL, 1.0 / N, out=dL)
@@ -291,12 +297,13 @@ class BatchBackprop:
         gW, gb = self.grad_W, self.grad_b
         for l in range(L, 1, -1):
             z_prev = a[l - 1] if l > 2 else X
-            np.matmul(delta[l].T, z_prev, out=gW[l])
-            np.matmul(ones, delta[l], out=gb[l])
+            np.dot(delta[l].T, z_prev, out=gW[l])
+            np.dot(ones, delta[l], out=gb[l])
             if alpha:
-                self._axpy(W[l].reshape(-1), gW[l].reshape(-1), a=alpha / N)
+                # ∂/∂W^(l) of alpha/(2N) ‖W^(l)‖²: gW += (alpha/N) W, one BLAS axpy
+                self._axpy(W[l].reshape(-1), self._gW_flat[l], gW[l].size, alpha / N)
             if l > 2:
-                np.matmul(delta[l], W[l], out=delta[l - 1])
+                np.dot(delta[l], W[l], out=delta[l - 1])
                 self._hidden[l - 1][1](delta[l - 1], a[l - 1], scratch[l - 1])
         return loss, gW, gb
 
@@ -339,12 +346,12 @@ def predict(net, X, *, chunk_size=PREDICT_CHUNK):
         z = X[start:stop]
         for l in range(2, L):
             a = bufs[l][:k]
-            np.matmul(z, net.W[l].T, out=a)
+            np.dot(z, net.W[l].T, out=a)
             np.add(a, net.b[l], out=a)
             hidden[l](a, scratch[: a.size].reshape(a.shape))
             z = a
         y = out[start:stop]
-        np.matmul(z, net.W[L].T, out=y)
+        np.dot(z, net.W[L].T, out=y)
         np.add(y, net.b[L], out=y)
         if net.output in _HIDDEN:
             _HIDDEN[net.output][0](y, scratch[: y.size].reshape(y.shape))

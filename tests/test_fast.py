@@ -1,0 +1,122 @@
+"""The fast paths equal the plain ones: gradients, predictions and whole training runs.
+
+Each fast path in ``deltaprop.fast`` sits beside the plain one; these tests hold them equal
+(float64 to rounding, float32 to a looser tolerance).  No timings here: speed is measured in
+``benchmarks/``.
+"""
+
+import numpy as np
+import pytest
+
+from deltaprop import Network, fast
+from deltaprop.activations import HIDDEN_ACTIVATIONS
+
+# (loss, output): the canonical pairs first, then non-canonical ones
+PAIRS = [
+    ("squared_error", "identity"),
+    ("log_loss", "softmax"),
+    ("binary_log_loss", "logistic"),
+    ("poisson", "exp"),
+    ("squared_error", "tanh"),
+    ("squared_error", "softmax"),
+    ("log_loss", "logistic"),
+    ("binary_log_loss", "softmax"),
+    ("poisson", "softplus"),
+]
+TOL = {np.float64: 1e-11, np.float32: 2e-4}
+
+
+def _targets(loss, n, k, rng):
+    if loss == "squared_error":
+        return rng.normal(size=(n, k))
+    if loss == "log_loss":
+        return np.eye(k)[rng.integers(0, k, n)]
+    if loss == "poisson":
+        return rng.poisson(2.0, size=(n, k)).astype(float)
+    return rng.integers(0, 2, size=(n, k)).astype(float)
+
+
+def _assert_gradients_equal(fast_result, plain, dtype):
+    loss, grad_W, grad_b = fast_result
+    tol = TOL[dtype]
+    assert loss == pytest.approx(plain.loss, rel=tol, abs=tol)
+    for l in plain.W:
+        assert grad_W[l].dtype == dtype and grad_b[l].dtype == dtype
+        scale = max(1.0, float(np.abs(plain.W[l]).max()))
+        np.testing.assert_allclose(grad_W[l], plain.W[l], rtol=tol, atol=tol * scale)
+        np.testing.assert_allclose(grad_b[l], plain.b[l], rtol=tol, atol=tol * scale)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("loss,output", PAIRS)
+@pytest.mark.parametrize("activation", HIDDEN_ACTIVATIONS)
+def test_batch_gradients_equal_network_backprop(activation, loss, output, dtype):
+    rng = np.random.default_rng(7)
+    net = Network([5, 7, 6, 3], activation, output, loss, random_state=1, dtype=dtype)
+    backprop = fast.BatchBackprop(net, 16, alpha=0.3)
+    X = rng.normal(size=(16, 5)).astype(dtype)
+    D = _targets(loss, 16, 3, rng).astype(dtype)
+    # the full batch, then a smaller last batch, each without and with sample weights:
+    # the buffers are reused, so every call must overwrite all that it returns
+    for n, weighted in [(16, False), (5, False), (16, True), (7, True), (16, False)]:
+        s = rng.random(n).astype(dtype) if weighted else None
+        result = backprop(X[:n], D[:n], s)
+        _assert_gradients_equal(result, net.backprop(X[:n], D[:n], 0.3, s), dtype)
+
+
+@pytest.mark.parametrize("sizes", [[3, 2], [4, 16, 3], [6, 9, 8, 7, 2]])
+def test_batch_gradients_equal_for_any_depth_and_one_sample(sizes):
+    rng = np.random.default_rng(3)
+    net = Network(sizes, "tanh", random_state=0)
+    backprop = fast.BatchBackprop(net, 8)
+    X = rng.normal(size=(8, sizes[0]))
+    D = rng.normal(size=(8, sizes[-1]))
+    for n in (8, 1):
+        _assert_gradients_equal(backprop(X[:n], D[:n]), net.backprop(X[:n], D[:n]), np.float64)
+
+
+def test_flat_gradient_is_packed_like_the_parameters():
+    rng = np.random.default_rng(0)
+    net = Network([4, 5, 3], "relu", random_state=0)
+    backprop = fast.BatchBackprop(net, 10, alpha=0.1)
+    X, D = rng.normal(size=(10, 4)), rng.normal(size=(10, 3))
+    backprop(X, D)
+    np.testing.assert_allclose(backprop.flat_grad, net.backprop(X, D, 0.1).flat(), rtol=1e-12, atol=1e-14)
+
+
+def test_batch_larger_than_its_buffers_is_refused():
+    net = Network([2, 3, 1], random_state=0)
+    backprop = fast.BatchBackprop(net, 4)
+    with pytest.raises(ValueError, match="max_batch_size"):
+        backprop(np.zeros((5, 2)), np.zeros((5, 1)))
+
+
+def test_plain_paths_selects_the_plain_batch_backprop():
+    net = Network([2, 3, 1], random_state=0)
+    assert type(fast.BatchBackprop(net, 4)) is fast.BatchBackprop
+    with fast.plain_paths():
+        assert type(fast.BatchBackprop(net, 4)) is fast.PlainBatchBackprop
+    assert type(fast.BatchBackprop(net, 4)) is fast.BatchBackprop
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize(
+    "activation,output,loss",
+    [
+        ("relu", "identity", "squared_error"),
+        ("tanh", "softmax", "log_loss"),
+        ("logistic", "logistic", "binary_log_loss"),
+        ("leaky_relu", "exp", "poisson"),
+        ("softplus", "tanh", "squared_error"),
+        ("identity", "identity", "squared_error"),
+    ],
+)
+def test_chunked_predict_equals_network_predict(activation, output, loss, dtype):
+    rng = np.random.default_rng(1)
+    net = Network([6, 8, 5, 3], activation, output, loss, random_state=2, dtype=dtype)
+    X = rng.normal(size=(1001, 6))
+    y = fast.predict(net, X, chunk_size=128)
+    assert y.dtype == dtype and y.shape == (1001, 3)
+    np.testing.assert_allclose(y, net.predict(X), rtol=TOL[dtype], atol=TOL[dtype])
+    with fast.plain_paths():
+        np.testing.assert_array_equal(fast.predict(net, X), net.predict(X))
