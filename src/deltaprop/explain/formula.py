@@ -660,8 +660,8 @@ def steps(ex):
                 (
                     [
                         "k",
-                        f"w_k{j}^({l + 1})",
-                        f"δ_k^({l + 1}) (n = 1)",
+                        w("k", j, l + 1).text(),
+                        delta("k", l + 1).text() + " (n = 1)",
                         "product (n = 1)",
                         "product, batch mean",
                     ],

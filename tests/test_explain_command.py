@@ -1,0 +1,100 @@
+"""``deltaprop explain MODEL --weight … --data … [--row …] [--format …] [--out …]``."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+import deltaprop as dp
+from deltaprop.errors import UserError
+from deltaprop.explain.command import explain as explain_command
+
+io = pytest.importorskip("deltaprop.io")
+
+SEED_OUTPUT = "∂Eₙ/∂w₂₁⁽³⁾ = (y₂ − d₂) z₁⁽²⁾"
+
+
+@pytest.fixture
+def seed_files(tmp_path):
+    net = dp.Network([4, 5, 3], activation="tanh", random_state=0)
+    rng = np.random.default_rng(7)
+    X, D = rng.normal(size=(6, 4)), rng.normal(size=(6, 3))
+    model = tmp_path / "seed.dpm"
+    io.save(net, model)
+    data = tmp_path / "data.csv"
+    header = "x1,x2,x3,x4,d1,d2,d3"
+    np.savetxt(data, np.hstack([X, D]), delimiter=",", header=header, comments="", fmt="%.17g")
+    return net, X, D, str(model), str(data)
+
+
+def test_text_for_one_row_is_the_seed_derivation(seed_files):
+    net, X, D, model, data = seed_files
+    result = CliRunner().invoke(explain_command, [model, "--weight", "3:2,1", "--data", data, "--row", "2"])
+    assert result.exit_code == 0, result.output
+    assert result.output.rstrip().endswith(SEED_OUTPUT)
+    expected = dp.explain(net, (3, 2, 1), X[1:2], D[1:2])
+    assert expected.to_text() == result.output
+
+
+def test_all_rows_give_the_batch_gradient_and_html_goes_to_a_file(seed_files, tmp_path):
+    net, X, D, model, data = seed_files
+    out = tmp_path / "page.html"
+    result = CliRunner().invoke(explain_command, [model, "-w", "2:2,1", "--data", data, "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert result.output.strip() == str(out.resolve())
+    html = out.read_text(encoding="utf-8")
+    assert html.startswith("<!DOCTYPE html>") and "<math" in html and "<svg" in html
+    value = f"{dp.explain(net, (2, 2, 1), X, D).value:.12g}".replace("-", "−")
+    assert value in html
+
+
+def test_latex_format(seed_files):
+    _, _, _, model, data = seed_files
+    result = CliRunner().invoke(explain_command, [model, "-w", "2:1,0", "-d", data, "--format", "latex"])
+    assert result.exit_code == 0, result.output
+    assert r"\begin{align*}" in result.output
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--weight", "4:1,1"], "--weight 4:1,1: layer l=4 out of range: weights live in layers 2 … 3"),
+        (["--weight", "3:1,9"], "layer 2 has units 1 … 5"),
+        (["--weight", "3:2,1", "--row", "9"], "--row 9 is out of range"),
+    ],
+)
+def test_user_mistakes_raise_user_error_naming_the_fix(seed_files, args, message):
+    _, _, _, model, data = seed_files
+    result = CliRunner().invoke(explain_command, [model, "--data", data, *args])
+    assert isinstance(result.exception, UserError)
+    assert message in str(result.exception)
+    assert "\n" not in str(result.exception)
+
+
+def test_missing_data_and_wrong_width_are_user_errors(seed_files, tmp_path):
+    _, _, _, model, data = seed_files
+    result = CliRunner().invoke(explain_command, [model, "--weight", "3:2,1"])
+    assert isinstance(result.exception, UserError) and "--data FILE" in str(result.exception)
+    narrow = tmp_path / "narrow.csv"
+    narrow.write_text("a,b,c\n1,2,3\n")
+    result = CliRunner().invoke(explain_command, [model, "--weight", "3:2,1", "--data", str(narrow)])
+    assert isinstance(result.exception, UserError) and "needs 7" in str(result.exception)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_classifier_file_with_a_label_column(tmp_path):
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(30, 3))
+    labels = np.array(["a", "b", "c"])[rng.integers(0, 3, 30)]
+    est = dp.MLPClassifier(hidden_layer_sizes=(4,), max_iter=5, random_state=0).fit(X, labels)
+    model = tmp_path / "clf.dpm"
+    io.save(est, model)
+    data = tmp_path / "clf.csv"
+    data.write_text(
+        "p,q,r,label\n" + "".join(f"{a:.17g},{b:.17g},{c:.17g},{y}\n" for (a, b, c), y in zip(X, labels))
+    )
+    result = CliRunner().invoke(explain_command, [str(model), "-w", "2:1,1", "-d", str(data), "--row", "1"])
+    assert result.exit_code == 0, result.output
+    expected = dp.explain(est, (2, 1, 1), X[:1], labels[:1])
+    assert expected.to_text() == result.output
