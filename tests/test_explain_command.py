@@ -98,3 +98,30 @@ def test_classifier_file_with_a_label_column(tmp_path):
     assert result.exit_code == 0, result.output
     expected = dp.explain(est, (2, 1, 1), X[:1], labels[:1])
     assert expected.to_text() == result.output
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_tabular_model_reads_the_table_through_its_own_preprocessing(tmp_path):
+    tabular = pytest.importorskip("deltaprop.tabular")
+    rng = np.random.default_rng(5)
+    n = 25
+    colour = np.array(["red", "blue"])[rng.integers(0, 2, n)]
+    size = rng.normal(10, 3, n)
+    price = 2 * size + (colour == "red") + rng.normal(0, 0.1, n)
+    data = tmp_path / "shop.csv"
+    data.write_text(
+        "colour,size,price\n" + "".join(f"{c},{s:.17g},{p:.17g}\n" for c, s, p in zip(colour, size, price))
+    )
+    frame = tabular.read_table(data)
+    features = tabular.FeatureEncoder().fit(frame, ["colour", "size"])
+    target = tabular.TargetEncoder(["price"], "regression")
+    Y, _ = target.values(frame)
+    target.fit(Y)
+    X = features.transform(frame)
+    est = dp.MLPRegressor(hidden_layer_sizes=(3,), max_iter=5, random_state=0).fit(X, target.encode(Y).ravel())
+    model = tmp_path / "shop.dpm"
+    io.save(tabular.TabularModel(features, target, est), model)
+    result = CliRunner().invoke(explain_command, [str(model), "-w", "3:1,2", "-d", str(data), "--row", "3"])
+    assert result.exit_code == 0, result.output
+    expected = dp.explain(est, (3, 1, 2), X[2:3], target.encode(Y)[2:3])
+    assert expected.to_text() == result.output
