@@ -39,7 +39,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import type_of_target, unique_labels
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted
 
-from . import training
+from . import fast, training
 from .activations import HIDDEN_ACTIVATIONS
 from .network import Network
 
@@ -174,6 +174,8 @@ class _BaseMLP(BaseEstimator):
             # a network keeps its dtype over warm starts and partial fits
             dtype = self.network_.dtype
             X = X.astype(dtype)
+        if not hasattr(X, "toarray"):
+            X = np.ascontiguousarray(X)  # the fast path wants C-ordered rows
         D = np.ascontiguousarray(D, dtype=dtype)
         if sample_weight is not None:
             sample_weight = np.asarray(sample_weight, dtype=dtype)
@@ -235,7 +237,7 @@ class _BaseMLP(BaseEstimator):
             X = _validate_data(self, X, accept_sparse=["csr", "csc"], reset=False)
         if hasattr(X, "toarray"):
             X = X.toarray()
-        return self.network_.predict(X)
+        return fast.predict(self.network_, X)
 
     def _score_output(self, Y, D, sample_weight):
         """The validation score of outputs Y (n, n_outputs) against targets D."""

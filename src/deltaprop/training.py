@@ -310,12 +310,14 @@ def fit_lbfgs(est, X, D, sample_weight):
     def loss_and_gradient(theta):
         net.set_flat(theta)
         loss, grad_W, grad_b = backprop(X, D, sample_weight)
-        grad = np.concatenate([a.ravel() for l in layers for a in (grad_W[l], grad_b[l])])
+        grad = getattr(backprop, "flat_grad", None)  # the fast path packs it already
+        if grad is None:
+            grad = np.concatenate([a.ravel() for l in layers for a in (grad_W[l], grad_b[l])])
         best["norms"] = gradient_norms(grad_W)
         if math.isfinite(loss) and loss < best["loss"] and np.isfinite(grad).all():
             best["loss"], best["theta"] = loss, np.array(theta, copy=True)
         # scipy's L-BFGS-B works in float64
-        return loss, grad.astype(np.float64, copy=False)
+        return loss, np.array(grad, dtype=np.float64)  # a copy: the buffer is reused
 
     callback = getattr(est, "callback", None)
     stopped_by_callback = False
