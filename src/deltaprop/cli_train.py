@@ -336,6 +336,7 @@ def train(opts, echo_note=None):
     out = Path(opts.out) if opts.out else default_out(data)
     report = None if opts.no_report else Path(opts.report) if opts.report else default_report(out)
     ckpt = checkpoint_path(out)
+    frame = read_table(data)
     check_writable(out, "model file", data)
     if report is not None:
         check_writable(report, "report", data)
@@ -362,7 +363,6 @@ def train(opts, echo_note=None):
         if data.exists() and run.get("data_sha256") not in (None, file_sha256(data)):
             raise UserError(f"{data} is not the data {source} was trained on; give the same file, or train afresh")
 
-    frame = read_table(data)
     if not opts.targets:
         shown = ", ".join(map(str, frame.columns[:12]))
         raise UserError(f"no --target given; name the column to predict, one of: {shown}")

@@ -484,17 +484,19 @@ def save(model, path):
 
 # ---------------------------------------------------------------------- reading
 def _describe_foreign(head):
-    if head[:1] == b"\x80" or head[:1] in (b"(", b"]", b"}") and b"." in head:
-        return "a Python pickle; deltaprop never loads pickles (they can run code)"
+    """(what the file is, the fix) for a file that is not a zip archive."""
+    fix = "give a model file written by 'deltaprop train' or deltaprop.save"
+    if head[:1] == b"\x80" or (head[:1] in (b"(", b"]", b"}", b"c") and b"." in head[:200]):
+        return "a Python pickle", "deltaprop never loads pickles (they can run code); " + fix
     if head.startswith(b"\x93NUMPY"):
-        return "a bare numpy .npy array"
+        return "a bare numpy .npy array", fix
     if head.startswith(b"\x1f\x8b"):
-        return "a gzip file"
+        return "a gzip file", fix
     if head.startswith(b"PAR1"):
-        return "a Parquet table"
-    if head[:200].lstrip().startswith((b"{", b"[")):
-        return "a JSON or text file"
-    return "not a deltaprop model file"
+        return "a Parquet table (data, not a model)", fix
+    if b"\x00" not in head:
+        return "a text file (data, not a model?)", fix
+    return "binary data", fix
 
 
 def read_metadata(path):
@@ -514,7 +516,8 @@ def read_metadata(path):
     if not head:
         raise ModelFileError(f"{name} is empty; {hint}")
     if not head.startswith(b"PK\x03\x04"):
-        raise ModelFileError(f"{name} is {_describe_foreign(head)}, not a deltaprop model; {hint}")
+        what, fix = _describe_foreign(head)
+        raise ModelFileError(f"{name} is {what}, not a deltaprop model; {fix}")
     try:
         with zipfile.ZipFile(path) as z:
             names = z.namelist()

@@ -96,13 +96,13 @@ def _svg(fig, salt):
     return text[text.index("<svg"):]
 
 
-def _figure():
+def _figure(height=3.4):
     import matplotlib
 
     matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(6.4, 3.4))
+    fig, ax = plt.subplots(figsize=(6.4, height))
     ax.grid(True, alpha=0.3)
     ax.spines[["top", "right"]].set_visible(False)
     return fig, ax
@@ -173,8 +173,8 @@ def _gradient_plot(norms):
 def _activity_plot(activity):
     if not activity:
         return None
-    fig, ax = _figure()
     layers = sorted(activity)
+    fig, ax = _figure(height=1.4 + 0.45 * len(layers))
     labels = [f"layer {l}" for l in layers]
     dead = np.array([activity[l][1] / activity[l][0] for l in layers])
     sat = np.array([activity[l][2] / activity[l][0] for l in layers])
@@ -184,7 +184,6 @@ def _activity_plot(activity):
     ax.set_xlabel("share of the layer's units")
     ax.invert_yaxis()
     ax.legend(frameon=False)
-    fig.set_size_inches(6.4, 0.6 + 0.5 * len(layers) + 0.8)
     return _svg(fig, "units")
 
 

@@ -1,0 +1,228 @@
+"""deltaprop.save / deltaprop.load: round trips, atomic writes, and files that must be refused."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import pickle
+import zipfile
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import deltaprop as dp
+from deltaprop.errors import UserError
+from deltaprop.io import ModelFileError, write_atomic
+
+
+def _fit_regressor(rng):
+    X = rng.normal(size=(60, 3))
+    y = X @ np.array([1.0, -2.0, 0.5])
+    return X, dp.MLPRegressor(hidden_layer_sizes=(5,), max_iter=5, random_state=0).fit(X, y)
+
+
+@pytest.fixture
+def regressor_file(tmp_path, rng):
+    X, est = _fit_regressor(rng)
+    path = tmp_path / "r.dpm"
+    dp.save(est, path)
+    return X, est, path
+
+
+def _rewrite(path, out, edit):
+    """Copy a model file with ``edit(entries)`` applied, checksums recomputed like a careful forger."""
+    with zipfile.ZipFile(path) as z:
+        entries = {n: z.read(n) for n in z.namelist()}
+    edit(entries)
+    doc = json.loads(entries["deltaprop.json"])
+    for name in doc["arrays"]:
+        blob = entries.get(f"arrays/{name}.npy")
+        if blob is not None:
+            doc["arrays"][name]["sha256"] = hashlib.sha256(blob).hexdigest()
+            try:
+                a = np.lib.format.read_array(io.BytesIO(blob), allow_pickle=False)
+                doc["arrays"][name].update(dtype=a.dtype.name, shape=list(a.shape))
+            except ValueError:
+                pass
+    meta = json.dumps(doc).encode()
+    entries["deltaprop.json"] = meta
+    entries["deltaprop.json.sha256"] = hashlib.sha256(meta).hexdigest().encode()
+    with zipfile.ZipFile(out, "w") as z:
+        for n, b in entries.items():
+            z.writestr(n, b)
+    return out
+
+
+def test_regressor_round_trip_predicts_the_same(regressor_file):
+    X, est, path = regressor_file
+    back = dp.load(path)
+    assert type(back) is dp.MLPRegressor
+    np.testing.assert_array_equal(back.predict(X), est.predict(X))
+    assert back.loss_curve_ == est.loss_curve_
+    assert back.gradient_norms_ == est.gradient_norms_
+    assert back.get_params()["hidden_layer_sizes"] == (5,)
+
+
+@pytest.mark.parametrize("labels", [["cat", "dog", "emu"], [3, 7], [True, False]])
+def test_classifier_round_trip_keeps_labels_and_probabilities(tmp_path, rng, labels):
+    X = rng.normal(size=(60, 2))
+    y = np.array(labels, dtype=object)[np.arange(60) % len(labels)]
+    y = np.array(y.tolist())
+    est = dp.MLPClassifier(hidden_layer_sizes=(4,), max_iter=5, random_state=0).fit(X, y)
+    dp.save(est, tmp_path / "c.dpm")
+    back = dp.load(tmp_path / "c.dpm")
+    assert back.classes_.tolist() == est.classes_.tolist()
+    np.testing.assert_array_equal(back.predict_proba(X), est.predict_proba(X))
+    assert back.predict(X).tolist() == est.predict(X).tolist()
+
+
+def test_network_round_trip_and_numpy_can_read_the_file(tmp_path):
+    net = dp.Network([3, 4, 2], activation="tanh", random_state=1)
+    dp.save(net, tmp_path / "n.dpm")
+    back = dp.load(tmp_path / "n.dpm")
+    for l in net.layers:
+        np.testing.assert_array_equal(back.W[l], net.W[l])
+        np.testing.assert_array_equal(back.b[l], net.b[l])
+    with np.load(tmp_path / "n.dpm", allow_pickle=False) as npz:
+        np.testing.assert_array_equal(npz["arrays/W_3"], net.W[3])
+        assert json.loads(npz["deltaprop.json"])["format"] == "deltaprop-model"
+
+
+def test_resumed_fit_works_on_a_loaded_estimator(regressor_file):
+    X, est, path = regressor_file
+    back = dp.load(path)
+    back.set_params(warm_start=True, max_iter=3)
+    back.fit(X, X @ np.array([1.0, -2.0, 0.5]))
+    assert len(back.loss_curve_) == len(est.loss_curve_) + 3
+
+
+def test_tabular_model_round_trip(tmp_path):
+    from deltaprop.cli_train import TrainOptions, train
+
+    frame = pd.DataFrame({"a": np.arange(40.0) % 7, "c": ["x", "y", "z", "y"] * 10, "t": np.arange(40.0) ** 0.5})
+    frame.to_csv(tmp_path / "d.csv", index=False)
+    result = train(TrainOptions(data=str(tmp_path / "d.csv"), targets=("t",), epochs=3, hidden=(4,),
+                                out=str(tmp_path / "m.dpm"), no_report=True, quiet=True))
+    back = dp.load(tmp_path / "m.dpm")
+    new = pd.DataFrame({"a": [1.0, 2.0], "c": ["y", "never seen"]})
+    np.testing.assert_array_equal(back.predict(new), result.model.predict(new))
+    assert back.features.to_dict() == result.model.features.to_dict()
+    assert back.history["loss_curve"] == result.model.history["loss_curve"]
+
+
+def test_save_refuses_an_unfitted_estimator(tmp_path):
+    with pytest.raises(UserError, match="not fitted"):
+        dp.save(dp.MLPRegressor(), tmp_path / "x.dpm")
+    assert not (tmp_path / "x.dpm").exists()
+
+
+def test_a_failed_write_leaves_the_old_file_byte_for_byte(tmp_path, monkeypatch, regressor_file):
+    _, est, path = regressor_file
+    before = path.read_bytes()
+
+    def broken_replace(src, dst):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "replace", broken_replace)
+    with pytest.raises(UserError, match="No space left"):
+        dp.save(est, path)
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r.dpm"]  # no temporary file left
+
+
+def test_an_interrupted_write_leaves_the_old_file(tmp_path, monkeypatch):
+    path = tmp_path / "f.bin"
+    path.write_bytes(b"old")
+
+    def interrupted_fsync(fd):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(os, "fsync", interrupted_fsync)
+    with pytest.raises(KeyboardInterrupt):
+        write_atomic(path, b"new contents")
+    assert path.read_bytes() == b"old"
+    assert [p.name for p in tmp_path.iterdir()] == ["f.bin"]
+
+
+def test_a_pickle_is_refused_without_being_run(tmp_path):
+    marker = tmp_path / "ran"
+
+    class Payload:
+        def __reduce__(self):
+            return (open, (str(marker), "w"))
+
+    path = tmp_path / "evil.dpm"
+    path.write_bytes(pickle.dumps(Payload()))
+    with pytest.raises(ModelFileError, match="pickle"):
+        dp.load(path)
+    assert not marker.exists()
+
+
+def test_an_object_array_inside_a_model_is_refused(tmp_path, regressor_file):
+    _, _, path = regressor_file
+    marker = tmp_path / "ran"
+
+    class Payload:
+        def __reduce__(self):
+            return (open, (str(marker), "w"))
+
+    buf = io.BytesIO()
+    np.lib.format.write_array(buf, np.array([Payload()], dtype=object), allow_pickle=True)
+
+    def edit(entries):
+        entries["arrays/W_2.npy"] = buf.getvalue()
+
+    forged = _rewrite(path, tmp_path / "forged.dpm", edit)
+    with pytest.raises(ModelFileError, match="not a plain numeric array"):
+        dp.load(forged)
+    assert not marker.exists()
+
+
+def test_edited_bytes_fail_the_checksum(tmp_path, regressor_file):
+    _, _, path = regressor_file
+    with zipfile.ZipFile(path) as z:
+        entries = {n: z.read(n) for n in z.namelist()}
+    doc = json.loads(entries["deltaprop.json"])
+    doc["model"]["estimator"]["network"]["sizes"][1] = 6
+    entries["deltaprop.json"] = json.dumps(doc).encode()
+    with zipfile.ZipFile(tmp_path / "t.dpm", "w") as z:
+        for n, b in entries.items():
+            z.writestr(n, b)
+    with pytest.raises(ModelFileError, match="checksum"):
+        dp.load(tmp_path / "t.dpm")
+
+
+def test_weights_that_do_not_fit_the_architecture_are_refused(tmp_path, regressor_file):
+    _, _, path = regressor_file
+
+    def edit(entries):
+        buf = io.BytesIO()
+        np.lib.format.write_array(buf, np.zeros((5, 2)))
+        entries["arrays/W_2.npy"] = buf.getvalue()
+
+    with pytest.raises(ModelFileError, match="shape"):
+        dp.load(_rewrite(path, tmp_path / "bad.dpm", edit))
+
+
+def test_a_newer_format_asks_for_an_upgrade(tmp_path, regressor_file):
+    _, _, path = regressor_file
+
+    def edit(entries):
+        doc = json.loads(entries["deltaprop.json"])
+        doc["format_version"] = 99
+        entries["deltaprop.json"] = json.dumps(doc).encode()
+
+    with pytest.raises(ModelFileError, match="newer deltaprop.*upgrade"):
+        dp.load(_rewrite(path, tmp_path / "new.dpm", edit))
+
+
+@pytest.mark.parametrize("cut", [0, 10, 200, -30])
+def test_truncated_files_are_refused(tmp_path, regressor_file, cut):
+    _, _, path = regressor_file
+    data = path.read_bytes()
+    (tmp_path / "cut.dpm").write_bytes(data[:cut] if cut >= 0 else data[:cut])
+    with pytest.raises(ModelFileError):
+        dp.load(tmp_path / "cut.dpm")
