@@ -193,7 +193,9 @@ def fit_stochastic(est, X, D, sample_weight, *, incremental, rng):
     est.n_iter_ = 0
     total = 1 if incremental else est.max_iter
     last_finite = net.get_flat()
-    with _Progress(est.verbose, total, type(est).__name__) as progress:
+    # overflow is detected below (non-finite loss or weights) and reported once, in words
+    with _Progress(est.verbose, total, type(est).__name__) as progress, np.errstate(over="ignore",
+                                                                                   invalid="ignore"):
         try:
             for _ in range(est.max_iter):
                 last_finite = net.get_flat()
@@ -338,7 +340,8 @@ def fit_lbfgs(est, X, D, sample_weight):
                 return True
         return False
 
-    with _Progress(est.verbose, est.max_iter, type(est).__name__ + " (lbfgs)") as progress:
+    label = type(est).__name__ + " (lbfgs)"
+    with _Progress(est.verbose, est.max_iter, label) as progress, np.errstate(over="ignore", invalid="ignore"):
         try:
             result = lbfgs(loss_and_gradient, net.get_flat(), max_iter=est.max_iter,
                            max_fun=est.max_fun, tol=est.tol, callback=after_iteration)
