@@ -194,8 +194,8 @@ def fit_stochastic(est, X, D, sample_weight, *, incremental, rng):
     total = 1 if incremental else est.max_iter
     last_finite = net.get_flat()
     # overflow is detected below (non-finite loss or weights) and reported once, in words
-    with _Progress(est.verbose, total, type(est).__name__) as progress, np.errstate(over="ignore",
-                                                                                   invalid="ignore"):
+    quiet = np.errstate(over="ignore", invalid="ignore")
+    with _Progress(est.verbose, total, type(est).__name__) as progress, quiet:
         try:
             for _ in range(est.max_iter):
                 last_finite = net.get_flat()
@@ -341,7 +341,8 @@ def fit_lbfgs(est, X, D, sample_weight):
         return False
 
     label = type(est).__name__ + " (lbfgs)"
-    with _Progress(est.verbose, est.max_iter, label) as progress, np.errstate(over="ignore", invalid="ignore"):
+    quiet = np.errstate(over="ignore", invalid="ignore")
+    with _Progress(est.verbose, est.max_iter, label) as progress, quiet:
         try:
             result = lbfgs(loss_and_gradient, net.get_flat(), max_iter=est.max_iter,
                            max_fun=est.max_fun, tol=est.tol, callback=after_iteration)
