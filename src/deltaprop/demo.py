@@ -40,11 +40,8 @@ def central_difference(net, weight, x, d, h=1e-6):
     return (plus - minus) / (2 * h)
 
 
-def _sub(n):
-    return str(n).translate(str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉"))
-
-
-def main(n_hidden=5, n_epochs=2000, learning_rate=0.2):
+def train_and_check(n_hidden=5, n_epochs=2000, learning_rate=0.2):
+    """Train the seed's network by gradient descent and print its two formulas with numbers."""
     X, D = seed_task()
     net = Network([4, n_hidden, 3], activation="tanh", random_state=0)
     print(f"The seed's network: {net}")
@@ -108,12 +105,9 @@ def write_explain_page(net, x, d, path="seed_explain.html"):
     return out.resolve()
 
 
-_train_and_check = main
-
-
 def main(*args, **kwargs):
-    """Train and check as above, then write the explain page of both derivatives and print its path."""
-    net = _train_and_check(*args, **kwargs)
+    """Train and check, then write the explain page of both derivatives and print its path."""
+    net = train_and_check(*args, **kwargs)
     X, D = seed_task()
     path = write_explain_page(net, X[:1], D[:1])
     print(f"\nThe seed's derivation, step by step with diagrams, on this network: {path}")
