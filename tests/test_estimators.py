@@ -1,0 +1,218 @@
+"""MLPRegressor and MLPClassifier as drop-in replacements: parameters, errors, targets,
+fitted attributes, and what deltaprop adds."""
+
+from __future__ import annotations
+
+import re
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.datasets import load_iris, make_multilabel_classification, make_regression
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.neural_network import MLPClassifier as SkClassifier
+from sklearn.neural_network import MLPRegressor as SkRegressor
+from sklearn.utils.class_weight import compute_sample_weight
+
+import deltaprop
+from deltaprop import MLPClassifier, MLPRegressor
+
+
+@pytest.fixture(scope="module")
+def iris():
+    X, y = load_iris(return_X_y=True)
+    return (X - X.mean(0)) / X.std(0), y
+
+
+def _fit(est, X, y, **kw):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return est.fit(X, y, **kw)
+
+
+def _error(cls, X, y, **params):
+    with pytest.raises(ValueError) as info:
+        _fit(cls(**params), X, y)
+    return str(info.value)
+
+
+@pytest.mark.parametrize("params", [
+    dict(learning_rate_init=0.0),
+    dict(solver="newton"),
+    dict(hidden_layer_sizes=(5, 0)),
+    dict(activation="swish"),
+    dict(momentum=1.5),
+])
+def test_bad_parameters_get_scikit_learns_error_message(iris, params):
+    X, y = iris
+    theirs = _error(SkClassifier, X, y, **params)
+    ours = _error(MLPClassifier, X, y, **params)
+    if "activation" in params:
+        # we accept two more names (and lists), so the list of allowed values differs
+        assert ours.startswith("The 'activation' parameter of MLPClassifier must be")
+    else:
+        assert ours == theirs
+
+
+def test_hidden_layer_sizes_with_a_zero_names_the_sizes(iris):
+    X, y = iris
+    assert _error(MLPRegressor, X, y[:, None] * 1.0, hidden_layer_sizes=(5, 0)) == (
+        "hidden_layer_sizes must be > 0, got [5, 0]."
+    )
+
+
+def test_parameters_and_defaults_are_scikit_learns_plus_ours():
+    for ours, theirs, extra in [(MLPRegressor(), SkRegressor(), {"callback"}),
+                                (MLPClassifier(), SkClassifier(), {"callback", "class_weight"})]:
+        mine = ours.get_params()
+        assert set(mine) - set(theirs.get_params()) == extra
+        assert {k: mine[k] for k in theirs.get_params()} == theirs.get_params()
+
+
+def test_regressor_takes_loss_as_first_positional_parameter_like_scikit_learn():
+    assert MLPRegressor("poisson").loss == "poisson"
+
+
+@pytest.mark.parametrize("cls", [MLPRegressor, MLPClassifier])
+def test_partial_fit_is_unavailable_for_lbfgs(cls):
+    assert not hasattr(cls(solver="lbfgs"), "partial_fit")
+    assert hasattr(cls(solver="sgd"), "partial_fit")
+
+
+def test_classifier_partial_fit_needs_classes_on_the_first_call(iris):
+    X, y = iris
+    with pytest.raises(ValueError, match="classes must be passed on the first call"):
+        MLPClassifier().partial_fit(X, y)
+
+
+def test_classifier_partial_fit_accepts_a_batch_missing_some_classes(iris):
+    X, y = iris
+    est = MLPClassifier((8,), random_state=0).partial_fit(X[y < 2], y[y < 2], classes=[0, 1, 2])
+    assert est.predict_proba(X).shape == (150, 3)
+
+
+def test_binary_classification_uses_one_logistic_output(iris):
+    X, y = iris
+    est = _fit(MLPClassifier((8,), max_iter=20, random_state=0), X, y == 2)
+    assert est.out_activation_ == "logistic"
+    assert est.network_.sizes[-1] == 1
+    assert est.predict_proba(X).shape == (150, 2)
+
+
+def test_multiclass_uses_softmax_and_probabilities_sum_to_one(iris):
+    X, y = iris
+    est = _fit(MLPClassifier((8,), max_iter=20, random_state=0), X, y)
+    assert est.out_activation_ == "softmax"
+    np.testing.assert_allclose(est.predict_proba(X).sum(axis=1), 1.0)
+
+
+def test_multilabel_predicts_an_indicator_matrix():
+    X, Y = make_multilabel_classification(n_samples=80, n_classes=4, random_state=0)
+    est = _fit(MLPClassifier((8,), max_iter=30, random_state=0), X, Y)
+    assert est.out_activation_ == "logistic"
+    assert est.predict(X).shape == Y.shape
+    assert set(np.unique(est.predict(X))) <= {0, 1}
+
+
+def test_string_labels_come_back_as_strings(iris):
+    X, y = iris
+    names = np.array(["setosa", "versicolor", "virginica"])[y]
+    est = _fit(MLPClassifier((8,), solver="lbfgs", max_iter=50, random_state=0), X, names)
+    assert list(est.classes_) == ["setosa", "versicolor", "virginica"]
+    assert est.score(X, names) > 0.9
+
+
+def test_pandas_input_records_feature_names(iris):
+    X, y = iris
+    frame = pd.DataFrame(X, columns=["a", "b", "c", "d"])
+    est = _fit(MLPClassifier((8,), max_iter=5, random_state=0), frame, y)
+    assert list(est.feature_names_in_) == ["a", "b", "c", "d"]
+
+
+def test_multi_output_regression_predicts_every_output():
+    X, Y = make_regression(n_samples=60, n_features=4, n_targets=3, random_state=0)
+    est = _fit(MLPRegressor(hidden_layer_sizes=(8,), max_iter=5, random_state=0), X, Y / Y.std())
+    assert est.predict(X).shape == (60, 3)
+    assert est.n_outputs_ == 3
+
+
+def test_loss_sums_over_outputs_so_it_equals_the_networks_loss():
+    X, Y = make_regression(n_samples=60, n_features=4, n_targets=3, random_state=0)
+    Y = Y / Y.std()
+    est = _fit(MLPRegressor(hidden_layer_sizes=(8,), solver="lbfgs", max_iter=30, random_state=0), X, Y)
+    assert est.loss_ == pytest.approx(est.network_.loss(X, Y, alpha=est.alpha), rel=1e-12)
+
+
+def test_poisson_loss_uses_an_exp_output_and_matches_scikit_learn(iris):
+    X, _ = iris
+    y = np.random.default_rng(0).poisson(np.exp(0.5 * X[:, 0]))
+    params = dict(hidden_layer_sizes=(8,), solver="lbfgs", max_iter=30, random_state=0)
+    ours = _fit(MLPRegressor(loss="poisson", **params), X, y)
+    theirs = _fit(SkRegressor(loss="poisson", **params), X, y)
+    assert ours.out_activation_ == theirs.out_activation_ == "exp"
+    assert ours.loss_ == pytest.approx(theirs.loss_, rel=1e-6)
+
+
+def test_poisson_rejects_negative_targets(iris):
+    X, _ = iris
+    with pytest.raises(ValueError, match="negative"):
+        MLPRegressor(loss="poisson").fit(X, -np.ones(150))
+
+
+def test_class_weight_balanced_equals_the_matching_sample_weights(iris):
+    X, y = iris
+    keep = np.r_[0:50, 50:70, 100:150]  # an unbalanced set
+    X, y = X[keep], y[keep]
+    params = dict(hidden_layer_sizes=(8,), solver="lbfgs", max_iter=20, random_state=0)
+    weighted = _fit(MLPClassifier(class_weight="balanced", **params), X, y)
+    by_hand = _fit(MLPClassifier(**params), X, y, sample_weight=compute_sample_weight("balanced", y))
+    np.testing.assert_allclose(weighted.coefs_[0], by_hand.coefs_[0], rtol=1e-12)
+
+
+def test_activation_may_name_one_function_per_hidden_layer(iris):
+    X, y = iris
+    est = _fit(MLPClassifier((8, 6), activation=["tanh", "relu"], max_iter=5, random_state=0), X, y)
+    assert est.network_.activation == ("tanh", "relu")
+
+
+def test_activation_list_of_the_wrong_length_is_rejected(iris):
+    X, y = iris
+    with pytest.raises(ValueError, match="hidden layers"):
+        MLPClassifier((8, 6), activation=["tanh"]).fit(X, y)
+
+
+def test_coefs_are_transposed_views_of_the_network_weights(iris):
+    X, y = iris
+    est = _fit(MLPClassifier((8,), max_iter=5, random_state=0), X, y)
+    assert est.coefs_[0].shape == (4, 8)
+    est.coefs_[0][1, 2] = 42.0
+    assert est.network_.W[2][2, 1] == 42.0
+
+
+def test_coefs_stay_in_step_with_the_network_after_partial_fit(iris):
+    X, y = iris
+    est = MLPClassifier((8,), random_state=0).partial_fit(X, y, classes=[0, 1, 2])
+    est.partial_fit(X, y)
+    for k, l in enumerate(est.network_.layers):
+        np.testing.assert_array_equal(est.coefs_[k], est.network_.W[l].T)
+        np.testing.assert_array_equal(est.intercepts_[k], est.network_.b[l])
+
+
+def test_network_gradients_work_on_a_fitted_estimator(iris):
+    X, y = iris
+    est = _fit(MLPRegressor(hidden_layer_sizes=(6,), max_iter=5, random_state=0), X, y * 1.0)
+    g = est.network_.gradients(X, y * 1.0)
+    assert g.W[2].shape == (6, 4)
+
+
+def test_predict_log_proba_is_the_log_of_predict_proba(iris):
+    X, y = iris
+    est = _fit(MLPClassifier((8,), max_iter=10, random_state=0), X, y)
+    np.testing.assert_allclose(est.predict_log_proba(X), np.log(est.predict_proba(X)))
+
+
+def test_estimators_are_exported_lazily_from_the_package():
+    assert deltaprop.MLPRegressor is MLPRegressor
+    assert "MLPClassifier" in deltaprop.__all__
+    assert re.match(r"MLPClassifier\(", repr(deltaprop.MLPClassifier()))
