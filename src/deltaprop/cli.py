@@ -164,7 +164,7 @@ class _TargetOption(click.Option):
 @click.option("--solver", default="adam", show_default=True, type=click.Choice(["adam", "sgd", "lbfgs"]))
 @click.option("--epochs", default=200, show_default=True, type=click.IntRange(min=1),
               help="Most epochs (L-BFGS: iterations).")
-@click.option("--batch-size", type=click.IntRange(min=1), help="Mini-batch size [default: min(200, rows)].")
+@click.option("--batch-size", type=click.IntRange(min=1), help="Mini-batch size [default: rows/50, within 32 … 200].")
 @click.option("--learning-rate", default=1e-3, show_default=True, type=click.FloatRange(min=0, min_open=True))
 @click.option("--alpha", default=1e-4, show_default=True, type=click.FloatRange(min=0), help="L2 strength.")
 @click.option("--seed", default=0, show_default=True, type=int, help="Seeds the weights, shuffles and split.")

@@ -289,7 +289,11 @@ def _make_estimator(task, opts, n_train, callback):
     from .estimators import MLPClassifier, MLPRegressor
 
     cls = MLPRegressor if task == "regression" else MLPClassifier
-    batch = "auto" if opts.batch_size is None else min(int(opts.batch_size), n_train)
+    if opts.batch_size is None:
+        # small tables need several steps per epoch to learn in a few hundred epochs
+        batch = min(n_train, 200, max(32, n_train // 50))
+    else:
+        batch = min(int(opts.batch_size), n_train)
     return cls(
         hidden_layer_sizes=tuple(opts.hidden), activation=opts.activation, solver=opts.solver,
         alpha=opts.alpha, batch_size=batch, learning_rate_init=opts.learning_rate,
