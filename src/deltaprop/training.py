@@ -270,6 +270,8 @@ def fit_stochastic(est, X, D, sample_weight, *, incremental, rng):
     if early_stopping:
         # restore the weights of the best validation score
         net.set_flat(est._best_theta)
+    if "loss_" not in est.__dict__:
+        est.loss_ = math.nan  # stopped (diverged or interrupted) before the first epoch ended
 
 
 def _update_no_improvement_count(est, early_stopping, X_val, D_val, sw_val):
