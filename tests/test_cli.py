@@ -70,8 +70,21 @@ def flowers(tmp_path):
 
 # ---------------------------------------------------------------------- round trips
 def test_regression_train_predict_evaluate_round_trip(tmp_path, houses):
-    r = run("train", houses, "--target", "price", "--epochs", "40", "--learning-rate", "0.01", "--hidden", "16",
-            "--seed", "3", cwd=tmp_path)
+    r = run(
+        "train",
+        houses,
+        "--target",
+        "price",
+        "--epochs",
+        "40",
+        "--learning-rate",
+        "0.01",
+        "--hidden",
+        "16",
+        "--seed",
+        "3",
+        cwd=tmp_path,
+    )
     assert r.returncode == 0, r.stderr
     assert "R²" in r.stdout and "validation" in r.stdout and "houses.dpm" in r.stdout
     assert (tmp_path / "houses.dpm").exists() and (tmp_path / "houses.report.html").exists()
@@ -94,8 +107,18 @@ def test_regression_train_predict_evaluate_round_trip(tmp_path, houses):
 
 
 def test_classification_with_string_labels_round_trip(tmp_path, flowers):
-    r = run("train", flowers, "--target", "species", *FAST, "--no-report", "--out", "f.dpm",
-            cwd=tmp_path, module=True)
+    r = run(
+        "train",
+        flowers,
+        "--target",
+        "species",
+        *FAST,
+        "--no-report",
+        "--out",
+        "f.dpm",
+        cwd=tmp_path,
+        module=True,
+    )
     assert r.returncode == 0, r.stderr
     assert not (tmp_path / "f.report.html").exists()
     r = run("predict", "f.dpm", flowers, "--proba", cwd=tmp_path)
@@ -109,8 +132,9 @@ def test_classification_with_string_labels_round_trip(tmp_path, flowers):
     assert list(written.columns) == ["species"] + [f"proba_{c}" for c in classes]
     frame = pd.read_csv(flowers)
     assert written["species"].tolist() == list(model.predict(frame))
-    np.testing.assert_allclose(written[[f"proba_{c}" for c in classes]].to_numpy(),
-                               model.predict_proba(frame), rtol=1e-12)
+    np.testing.assert_allclose(
+        written[[f"proba_{c}" for c in classes]].to_numpy(), model.predict_proba(frame), rtol=1e-12
+    )
     r = run("evaluate", "f.dpm", flowers, cwd=tmp_path)
     assert r.returncode == 0 and "accuracy" in r.stdout and "log-loss" in r.stdout, r.stderr
     r = run("info", "f.dpm", cwd=tmp_path)
@@ -123,8 +147,10 @@ BAD_DATA = {
     "header_only.csv": ("a,b,y\n", "no data rows"),
     "ragged.csv": ("a,b,y\n1,2,3\n4,5,6,7\n7,8,9\n", "line 3 has 4 fields"),
     "short.csv": ("a,b,y\n1,2,3\n4,5\n7,8,9\n", "line 3 has 2 fields"),
-    "text_in_numbers.csv": ("a,b,y\n" + "".join(f"{i},{i % 3},{i}\n" for i in range(12)).replace("4,1,4", "4,x,4"),
-                            "column 'b' holds numbers but row 5"),
+    "text_in_numbers.csv": (
+        "a,b,y\n" + "".join(f"{i},{i % 3},{i}\n" for i in range(12)).replace("4,1,4", "4,x,4"),
+        "column 'b' holds numbers but row 5",
+    ),
     "nan.csv": ("a,b,y\n1,2,3\n4,,6\n7,8,9\n", "column 'b' has a missing value in row 2"),
     "inf.csv": ("a,b,y\n1,2,3\n4,inf,6\n7,8,9\n", "column 'b' is infinite in row 2"),
     "constant.csv": ("a,b,y\n1,2,5\n4,5,5\n7,8,5\n", "same value in every row"),
@@ -158,7 +184,10 @@ def test_bad_data_is_one_line_exit_2_and_writes_nothing(tmp_path, name):
         (["houses.csv", "--target", "price", "--epochs", "0"], "--epochs"),
         (["houses.csv", "--target", "price", "--out", "nowhere/m.dpm"], "does not exist"),
         (["houses.csv", "--target", "price", "--out", "houses.csv"], "is the data file"),
-        (["houses.csv", "--target", "price", "--task", "classification", "--target", "area"], "several targets"),
+        (
+            ["houses.csv", "--target", "price", "--task", "classification", "--target", "area"],
+            "several targets",
+        ),
         (["houses.csv", "--target", "town", "--task", "regression"], "not numeric"),
     ],
 )
@@ -195,7 +224,7 @@ def test_bad_model_files_and_predict_data_are_refused(tmp_path, trained, houses)
         "text.dpm": (b"hello", "not a deltaprop model"),
     }
     (tmp_path / "lacks.csv").write_text("area,town\n50,north\n")
-    for name, (data, expected) in files.items():
+    for name, (data, _) in files.items():
         (tmp_path / name).write_bytes(data)
     cases = [(["predict", name, houses], expected) for name, (_, expected) in files.items()]
     cases += [
@@ -224,8 +253,23 @@ def test_debug_shows_the_traceback(tmp_path):
 # ---------------------------------------------------------------------- failures keep old files
 def test_diverging_training_leaves_the_existing_model_byte_for_byte(tmp_path, trained, houses):
     before = digest(trained)
-    r = run("train", houses, "--target", "price", "--solver", "sgd", "--learning-rate", "1e6", "--epochs", "30",
-            "--hidden", "8", "--out", "m.dpm", cwd=tmp_path)
+    r = run(
+        "train",
+        houses,
+        "--target",
+        "price",
+        "--solver",
+        "sgd",
+        "--learning-rate",
+        "1e6",
+        "--epochs",
+        "30",
+        "--hidden",
+        "8",
+        "--out",
+        "m.dpm",
+        cwd=tmp_path,
+    )
     assert r.returncode == 2, r.stderr
     assert "diverged" in r.stderr and "--learning-rate" in r.stderr
     assert digest(trained) == before
@@ -241,9 +285,25 @@ def test_ctrl_c_saves_the_best_model_so_far_and_exits_130(tmp_path):
     (tmp_path / "old.dpm").write_bytes(b"a model from an earlier run")
     old = digest(tmp_path / "old.dpm")
     proc = subprocess.Popen(
-        COMMAND + ["train", "big.csv", "--target", "y", "--epochs", "100000", "--no-early-stopping",
-                   "--checkpoint-every", "1", "--out", "new.dpm", "--quiet"],
-        cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        COMMAND
+        + [
+            "train",
+            "big.csv",
+            "--target",
+            "y",
+            "--epochs",
+            "100000",
+            "--no-early-stopping",
+            "--checkpoint-every",
+            "1",
+            "--out",
+            "new.dpm",
+            "--quiet",
+        ],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     deadline = time.monotonic() + 60
     while not (tmp_path / "new.ckpt.dpm").exists() and time.monotonic() < deadline and proc.poll() is None:
@@ -260,9 +320,27 @@ def test_ctrl_c_saves_the_best_model_so_far_and_exits_130(tmp_path):
     # a second interrupted run does not replace the finished model: it goes to the checkpoint
     first = digest(tmp_path / "new.dpm")
     proc = subprocess.Popen(
-        COMMAND + ["train", "big.csv", "--target", "y", "--epochs", "100000", "--no-early-stopping",
-                   "--checkpoint-every", "1", "--out", "new.dpm", "--quiet", "--seed", "5"],
-        cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        COMMAND
+        + [
+            "train",
+            "big.csv",
+            "--target",
+            "y",
+            "--epochs",
+            "100000",
+            "--no-early-stopping",
+            "--checkpoint-every",
+            "1",
+            "--out",
+            "new.dpm",
+            "--quiet",
+            "--seed",
+            "5",
+        ],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     mtime = (tmp_path / "new.ckpt.dpm").stat().st_mtime_ns
     deadline = time.monotonic() + 60
@@ -277,13 +355,24 @@ def test_ctrl_c_saves_the_best_model_so_far_and_exits_130(tmp_path):
 
 
 def test_resume_continues_the_loss_curve(tmp_path, houses):
-    common = ["--target", "price", "--hidden", "8", "--no-early-stopping", "--no-report", "--out", "m.dpm",
-              "--quiet"]
+    common = [
+        "--target",
+        "price",
+        "--hidden",
+        "8",
+        "--no-early-stopping",
+        "--no-report",
+        "--out",
+        "m.dpm",
+        "--quiet",
+    ]
     r = run("train", houses, *common, "--epochs", "4", "--checkpoint-every", "2", cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     first = dp.load(tmp_path / "m.dpm").history["loss_curve"]
     assert len(first) == 4
-    r = run("train", houses, "--resume", "--epochs", "9", "--out", "m.dpm", "--no-report", "--quiet", cwd=tmp_path)
+    r = run(
+        "train", houses, "--resume", "--epochs", "9", "--out", "m.dpm", "--no-report", "--quiet", cwd=tmp_path
+    )
     assert r.returncode == 0, r.stderr
     model = dp.load(tmp_path / "m.dpm")
     curve = model.history["loss_curve"]

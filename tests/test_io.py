@@ -102,10 +102,21 @@ def test_resumed_fit_works_on_a_loaded_estimator(regressor_file):
 def test_tabular_model_round_trip(tmp_path):
     from deltaprop.cli_train import TrainOptions, train
 
-    frame = pd.DataFrame({"a": np.arange(40.0) % 7, "c": ["x", "y", "z", "y"] * 10, "t": np.arange(40.0) ** 0.5})
+    frame = pd.DataFrame(
+        {"a": np.arange(40.0) % 7, "c": ["x", "y", "z", "y"] * 10, "t": np.arange(40.0) ** 0.5}
+    )
     frame.to_csv(tmp_path / "d.csv", index=False)
-    result = train(TrainOptions(data=str(tmp_path / "d.csv"), targets=("t",), epochs=3, hidden=(4,),
-                                out=str(tmp_path / "m.dpm"), no_report=True, quiet=True))
+    result = train(
+        TrainOptions(
+            data=str(tmp_path / "d.csv"),
+            targets=("t",),
+            epochs=3,
+            hidden=(4,),
+            out=str(tmp_path / "m.dpm"),
+            no_report=True,
+            quiet=True,
+        )
+    )
     back = dp.load(tmp_path / "m.dpm")
     new = pd.DataFrame({"a": [1.0, 2.0], "c": ["y", "never seen"]})
     np.testing.assert_array_equal(back.predict(new), result.model.predict(new))

@@ -42,8 +42,9 @@ class _Group(click.Group):
         argv = list(sys.argv[1:] if args is None else args)
         debug = _debug_requested(argv)
         try:
-            rv = super().main(argv, prog_name=prog_name, complete_var=complete_var,
-                              standalone_mode=False, **extra)
+            rv = super().main(
+                argv, prog_name=prog_name, complete_var=complete_var, standalone_mode=False, **extra
+            )
         except click.exceptions.NoArgsIsHelpError as e:
             click.echo(e.ctx.get_help())
             sys.exit(0)
@@ -72,8 +73,11 @@ class _Group(click.Group):
         except MemoryError:
             if debug:
                 raise
-            click.echo("error: out of memory; use fewer rows, fewer or smaller --hidden layers, or a smaller "
-                       "--batch-size", err=True)
+            click.echo(
+                "error: out of memory; use fewer rows, fewer or smaller --hidden layers, or a smaller "
+                "--batch-size",
+                err=True,
+            )
             sys.exit(EXIT_USER)
         except BrokenPipeError:
             # the reader of our stdout went away (e.g. `| head`): not an error of ours
@@ -85,8 +89,11 @@ class _Group(click.Group):
         except Exception as e:  # a bug of ours: say so in one line, traceback with --debug
             if debug:
                 raise
-            click.echo(f"error: internal error ({type(e).__name__}: {_one_line(e)}); rerun with --debug for "
-                       f"the traceback and report it", err=True)
+            click.echo(
+                f"error: internal error ({type(e).__name__}: {_one_line(e)}); rerun with --debug for "
+                f"the traceback and report it",
+                err=True,
+            )
             sys.exit(1)
         sys.exit(rv if isinstance(rv, int) else 0)
 
@@ -114,7 +121,9 @@ def _hidden(ctx, param, value):
     try:
         sizes = tuple(int(s) for s in text.split(","))
     except ValueError:
-        raise click.BadParameter(f"expected layer widths separated by commas, like 64,64; got {value!r}") from None
+        raise click.BadParameter(
+            f"expected layer widths separated by commas, like 64,64; got {value!r}"
+        ) from None
     if any(n < 1 for n in sizes):
         raise click.BadParameter(f"every layer width must be at least 1; got {value!r}")
     return sizes
@@ -153,42 +162,120 @@ class _TargetOption(click.Option):
 
 @main.command(context_settings={"max_content_width": 100})
 @click.argument("data", type=click.Path(dir_okay=True, path_type=str))
-@click.option("--target", "-t", "targets", cls=_TargetOption, metavar="COL [COL …]",
-              help="Column(s) to predict (also comma-separated).")
-@click.option("--task", type=click.Choice(["regression", "classification"]),
-              help="Override the detected task (numeric target → regression, else classification).")
-@click.option("--hidden", default="64,64", show_default=True, callback=_hidden,
-              help="Hidden layer widths, comma-separated ('' for none).")
-@click.option("--activation", default="relu", show_default=True, type=click.Choice(_activations()),
-              help="Activation of the hidden layers.")
+@click.option(
+    "--target",
+    "-t",
+    "targets",
+    cls=_TargetOption,
+    metavar="COL [COL …]",
+    help="Column(s) to predict (also comma-separated).",
+)
+@click.option(
+    "--task",
+    type=click.Choice(["regression", "classification"]),
+    help="Override the detected task (numeric target → regression, else classification).",
+)
+@click.option(
+    "--hidden",
+    default="64,64",
+    show_default=True,
+    callback=_hidden,
+    help="Hidden layer widths, comma-separated ('' for none).",
+)
+@click.option(
+    "--activation",
+    default="relu",
+    show_default=True,
+    type=click.Choice(_activations()),
+    help="Activation of the hidden layers.",
+)
 @click.option("--solver", default="adam", show_default=True, type=click.Choice(["adam", "sgd", "lbfgs"]))
-@click.option("--epochs", default=200, show_default=True, type=click.IntRange(min=1),
-              help="Most epochs (L-BFGS: iterations).")
-@click.option("--batch-size", type=click.IntRange(min=1), help="Mini-batch size [default: rows/50, within 32 … 200].")
+@click.option(
+    "--epochs",
+    default=200,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Most epochs (L-BFGS: iterations).",
+)
+@click.option(
+    "--batch-size", type=click.IntRange(min=1), help="Mini-batch size [default: rows/50, within 32 … 200]."
+)
 @click.option("--learning-rate", default=1e-3, show_default=True, type=click.FloatRange(min=0, min_open=True))
 @click.option("--alpha", default=1e-4, show_default=True, type=click.FloatRange(min=0), help="L2 strength.")
 @click.option("--seed", default=0, show_default=True, type=int, help="Seeds the weights, shuffles and split.")
-@click.option("--early-stopping/--no-early-stopping", default=True, show_default=True,
-              help="Stop when the validation loss stops improving, and keep the best weights.")
-@click.option("--patience", default=10, show_default=True, type=click.IntRange(min=1),
-              help="Epochs without improvement before early stopping.")
-@click.option("--validation-fraction", default=0.2, show_default=True,
-              type=click.FloatRange(min=0, max=1, max_open=True), help="Share of rows held out for validation.")
-@click.option("--impute", is_flag=True, help="Fill missing values (median / no category) instead of refusing.")
-@click.option("--drop", multiple=True, metavar="COL", help="Leave a column out (repeatable, or comma-separated).")
-@click.option("--categorical", multiple=True, metavar="COL",
-              help="Treat a numeric-looking column as categories (repeatable, or comma-separated).")
+@click.option(
+    "--early-stopping/--no-early-stopping",
+    default=True,
+    show_default=True,
+    help="Stop when the validation loss stops improving, and keep the best weights.",
+)
+@click.option(
+    "--patience",
+    default=10,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Epochs without improvement before early stopping.",
+)
+@click.option(
+    "--validation-fraction",
+    default=0.2,
+    show_default=True,
+    type=click.FloatRange(min=0, max=1, max_open=True),
+    help="Share of rows held out for validation.",
+)
+@click.option(
+    "--impute", is_flag=True, help="Fill missing values (median / no category) instead of refusing."
+)
+@click.option(
+    "--drop", multiple=True, metavar="COL", help="Leave a column out (repeatable, or comma-separated)."
+)
+@click.option(
+    "--categorical",
+    multiple=True,
+    metavar="COL",
+    help="Treat a numeric-looking column as categories (repeatable, or comma-separated).",
+)
 @click.option("--out", "-o", type=click.Path(path_type=str), help="Model file [default: <data name>.dpm].")
 @click.option("--report", type=click.Path(path_type=str), help="HTML report [default: <model>.report.html].")
 @click.option("--no-report", is_flag=True, help="Write no report.")
-@click.option("--checkpoint-every", default=0, type=click.IntRange(min=0), metavar="N",
-              help="Write the best model so far to <model>.ckpt.dpm every N epochs.")
-@click.option("--resume", is_flag=True, help="Continue the run in <model>.ckpt.dpm (or <model>) for more epochs.")
+@click.option(
+    "--checkpoint-every",
+    default=0,
+    type=click.IntRange(min=0),
+    metavar="N",
+    help="Write the best model so far to <model>.ckpt.dpm every N epochs.",
+)
+@click.option(
+    "--resume", is_flag=True, help="Continue the run in <model>.ckpt.dpm (or <model>) for more epochs."
+)
 @click.option("--quiet", "-q", is_flag=True, help="Print errors only.")
 @_debug_option
-def train(data, targets, task, hidden, activation, solver, epochs, batch_size, learning_rate, alpha, seed,
-          early_stopping, patience, validation_fraction, impute, drop, categorical, out, report, no_report,
-          checkpoint_every, resume, quiet, debug):
+def train(
+    data,
+    targets,
+    task,
+    hidden,
+    activation,
+    solver,
+    epochs,
+    batch_size,
+    learning_rate,
+    alpha,
+    seed,
+    early_stopping,
+    patience,
+    validation_fraction,
+    impute,
+    drop,
+    categorical,
+    out,
+    report,
+    no_report,
+    checkpoint_every,
+    resume,
+    quiet,
+    debug,
+):
     """Train a model on DATA (CSV or Parquet) to predict the --target column(s).
 
     Numeric columns are standardised and text columns one-hot encoded inside the model; a
@@ -204,11 +291,29 @@ def train(data, targets, task, hidden, activation, solver, epochs, batch_size, l
         return tuple(s.strip() for v in values for s in v.split(",") if s.strip())
 
     opts = TrainOptions(
-        data=data, targets=split(targets), task=task, hidden=hidden, activation=activation, solver=solver,
-        epochs=epochs, batch_size=batch_size, learning_rate=learning_rate, alpha=alpha, seed=seed,
-        early_stopping=early_stopping, patience=patience, validation_fraction=validation_fraction,
-        impute=impute, drop=split(drop), categorical=split(categorical), out=out, report=report,
-        no_report=no_report, checkpoint_every=checkpoint_every, resume=resume, quiet=quiet,
+        data=data,
+        targets=split(targets),
+        task=task,
+        hidden=hidden,
+        activation=activation,
+        solver=solver,
+        epochs=epochs,
+        batch_size=batch_size,
+        learning_rate=learning_rate,
+        alpha=alpha,
+        seed=seed,
+        early_stopping=early_stopping,
+        patience=patience,
+        validation_fraction=validation_fraction,
+        impute=impute,
+        drop=split(drop),
+        categorical=split(categorical),
+        out=out,
+        report=report,
+        no_report=no_report,
+        checkpoint_every=checkpoint_every,
+        resume=resume,
+        quiet=quiet,
     )
     result = run_train(opts)
     console = _console(err=False)
@@ -217,14 +322,20 @@ def train(data, targets, task, hidden, activation, solver, epochs, batch_size, l
         for note in result.notes:
             err.print(f"note: {note}", markup=False, highlight=False)
     if result.interrupted:
-        click.echo(f"interrupted after {result.epochs} epoch(s): saved the best model so far "
-                   f"(epoch {result.best_epoch}) to {result.out}", err=True)
+        click.echo(
+            f"interrupted after {result.epochs} epoch(s): saved the best model so far "
+            f"(epoch {result.best_epoch}) to {result.out}",
+            err=True,
+        )
         sys.exit(EXIT_INTERRUPTED)
     if quiet:
         return
     _print_metrics(console, result.metrics, title="metrics")
-    stop = (f"stopped early at epoch {result.epochs}, best epoch {result.best_epoch}" if result.stopped_early
-            else f"{result.epochs} epoch(s)")
+    stop = (
+        f"stopped early at epoch {result.epochs}, best epoch {result.best_epoch}"
+        if result.stopped_early
+        else f"{result.epochs} epoch(s)"
+    )
     console.print(f"trained {result.model.task} model, {stop}", highlight=False)
     console.print(f"model:  {result.out}", highlight=False, markup=False)
     if result.report is not None:
@@ -268,7 +379,9 @@ def _load_model(path):
     from .network import Network
 
     if isinstance(model, Network):
-        raise UserError(f"{path} holds a bare Network (no preprocessing); use it from Python with deltaprop.load")
+        raise UserError(
+            f"{path} holds a bare Network (no preprocessing); use it from Python with deltaprop.load"
+        )
     return _EstimatorAdapter(model)
 
 
@@ -302,7 +415,9 @@ class _EstimatorAdapter:
             values, bad = _numeric_values(frame[name])
             if bad.any() or not np.isfinite(values).all():
                 pos = int(np.flatnonzero(bad | ~np.isfinite(values))[0])
-                raise UserError(f"column {name!r} needs a finite number in {_where(frame, pos)}; fix that value")
+                raise UserError(
+                    f"column {name!r} needs a finite number in {_where(frame, pos)}; fix that value"
+                )
             X[:, k] = values
         return X
 
@@ -387,8 +502,10 @@ def evaluate(model, data, debug):
         raise UserError("evaluate needs a model trained by 'deltaprop train' (it knows its target column)")
     for t in m.target_names_:
         if t not in frame.columns:
-            raise UserError(f"evaluate needs the target column {t!r} in the data ({_no_column_message(t, frame)}); "
-                            f"for unlabelled rows use 'deltaprop predict'")
+            raise UserError(
+                f"evaluate needs the target column {t!r} in the data ({_no_column_message(t, frame)}); "
+                f"for unlabelled rows use 'deltaprop predict'"
+            )
     notes = []
     y, keep = TargetEncoder(m.target_names_, m.task).values(frame, impute=True, notes=notes)
     rows = frame[keep]
@@ -397,7 +514,9 @@ def evaluate(model, data, debug):
     if m.task == "regression":
         metrics = regression_metrics(y, m.predict(rows, notes).reshape(len(rows), -1), m.target_names_)
     else:
-        labels = [v.item() if isinstance(v, np.generic) else v for v in _labels_as_written(rows[m.target_names_[0]])]
+        labels = [
+            v.item() if isinstance(v, np.generic) else v for v in _labels_as_written(rows[m.target_names_[0]])
+        ]
         classes = [c.item() if isinstance(c, np.generic) else c for c in m.classes_]
         unseen = sum(1 for v in labels if v not in set(classes))
         if unseen:
@@ -422,20 +541,27 @@ def info(model, debug):
     m = _load_model(model)
     net = m.estimator.network_
     console = _console()
-    console.print(f"[bold]{model}[/bold]  (deltaprop model format {doc['format_version']}, written by "
-                  f"deltaprop {doc.get('deltaprop_version', '?')})")
+    console.print(
+        f"[bold]{model}[/bold]  (deltaprop model format {doc['format_version']}, written by "
+        f"deltaprop {doc.get('deltaprop_version', '?')})"
+    )
     layers = " → ".join(str(n) for n in net.sizes)
     hidden = ", ".join(dict.fromkeys(net.activation)) or "none"
     console.print(f"task: {m.task}    targets: {', '.join(m.target_names_)}", markup=False)
-    console.print(f"network: {layers}  (hidden activation {hidden}, output {net.output}, loss {net.loss_name}, "
-                  f"{net.dtype.name})", markup=False)
+    console.print(
+        f"network: {layers}  (hidden activation {hidden}, output {net.output}, loss {net.loss_name}, "
+        f"{net.dtype.name})",
+        markup=False,
+    )
     console.print(f"parameters: {net.n_parameters:,}", markup=False)
     if m.task == "classification":
         console.print("classes: " + ", ".join(str(c) for c in m.estimator.classes_), markup=False)
     features = getattr(m, "features", None)
     if features is not None:
-        table = Table(title=f"{len(features.columns)} feature column(s) → {features.n_inputs} inputs",
-                      title_justify="left")
+        table = Table(
+            title=f"{len(features.columns)} feature column(s) → {features.n_inputs} inputs",
+            title_justify="left",
+        )
         table.add_column("column")
         table.add_column("kind")
         table.add_column("preprocessing")
@@ -472,12 +598,6 @@ def demo():
     run_demo()
 
 
-def _register_explain():
-    try:
-        from .explain.command import explain as explain_command
-    except ImportError:  # the explain command is not there (yet): the rest still works
-        return
-    main.add_command(explain_command)
+from .explain.command import explain as _explain_command  # noqa: E402  (after the group it joins)
 
-
-_register_explain()
+main.add_command(_explain_command)

@@ -63,12 +63,21 @@ class TrainOptions:
     def model_options(self):
         """The options that define the model (kept in its history, reused by --resume)."""
         return {
-            "targets": list(self.targets), "task": self.task, "hidden": list(self.hidden),
-            "activation": self.activation, "solver": self.solver, "batch_size": self.batch_size,
-            "learning_rate": self.learning_rate, "alpha": self.alpha, "seed": self.seed,
-            "early_stopping": self.early_stopping, "patience": self.patience,
-            "validation_fraction": self.validation_fraction, "impute": self.impute,
-            "drop": list(self.drop), "categorical": list(self.categorical),
+            "targets": list(self.targets),
+            "task": self.task,
+            "hidden": list(self.hidden),
+            "activation": self.activation,
+            "solver": self.solver,
+            "batch_size": self.batch_size,
+            "learning_rate": self.learning_rate,
+            "alpha": self.alpha,
+            "seed": self.seed,
+            "early_stopping": self.early_stopping,
+            "patience": self.patience,
+            "validation_fraction": self.validation_fraction,
+            "impute": self.impute,
+            "drop": list(self.drop),
+            "categorical": list(self.categorical),
         }
 
 
@@ -96,7 +105,9 @@ def check_writable(path, what, data):
         raise UserError(f"{what} {path} is a directory; give a file name, e.g. {path / 'model.dpm'}")
     parent = path.parent if str(path.parent) else Path(".")
     if not parent.is_dir():
-        raise UserError(f"the directory {parent} for the {what} does not exist; create it or choose another path")
+        raise UserError(
+            f"the directory {parent} for the {what} does not exist; create it or choose another path"
+        )
     if not os.access(parent, os.W_OK):
         raise UserError(f"cannot write the {what} in {parent} (permission denied); choose another path")
     if path.exists() and not os.access(path, os.W_OK):
@@ -171,8 +182,20 @@ class Monitor:
     not improved by ``tol`` for ``patience`` epochs and early stopping is on.
     """
 
-    def __init__(self, X_val, D_val, *, early_stopping, patience, tol, checkpoint_every=0,
-                 on_checkpoint=None, progress=None, task=None, state=None):
+    def __init__(
+        self,
+        X_val,
+        D_val,
+        *,
+        early_stopping,
+        patience,
+        tol,
+        checkpoint_every=0,
+        on_checkpoint=None,
+        progress=None,
+        task=None,
+        state=None,
+    ):
         self.X_val, self.D_val = X_val, D_val
         self.early_stopping = early_stopping
         self.patience = patience
@@ -192,8 +215,11 @@ class Monitor:
 
     def state(self):
         return {
-            "validation_loss": list(self.validation_loss), "validation_score": list(self.validation_score),
-            "best_loss": self.best_loss, "best_epoch": self.best_epoch, "bad_epochs": self.bad_epochs,
+            "validation_loss": list(self.validation_loss),
+            "validation_score": list(self.validation_score),
+            "best_loss": self.best_loss,
+            "best_epoch": self.best_epoch,
+            "bad_epochs": self.bad_epochs,
         }
 
     def _validation(self, est):
@@ -243,9 +269,14 @@ class _Bar:
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
         self.progress = Progress(
-            TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-            TextColumn("loss {task.fields[loss]}"), TextColumn("{task.fields[val]}"), TimeElapsedColumn(),
-            console=Console(stderr=True), transient=False,
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("loss {task.fields[loss]}"),
+            TextColumn("{task.fields[val]}"),
+            TimeElapsedColumn(),
+            console=Console(stderr=True),
+            transient=False,
         )
         self.task = self.progress.add_task(label, total=total, completed=start, loss="-", val="")
 
@@ -295,10 +326,18 @@ def _make_estimator(task, opts, n_train, callback):
     else:
         batch = min(int(opts.batch_size), n_train)
     return cls(
-        hidden_layer_sizes=tuple(opts.hidden), activation=opts.activation, solver=opts.solver,
-        alpha=opts.alpha, batch_size=batch, learning_rate_init=opts.learning_rate,
-        max_iter=opts.epochs, random_state=opts.seed, early_stopping=False,
-        n_iter_no_change=max(opts.patience, 1), callback=callback, verbose=False,
+        hidden_layer_sizes=tuple(opts.hidden),
+        activation=opts.activation,
+        solver=opts.solver,
+        alpha=opts.alpha,
+        batch_size=batch,
+        learning_rate_init=opts.learning_rate,
+        max_iter=opts.epochs,
+        random_state=opts.seed,
+        early_stopping=False,
+        n_iter_no_change=max(opts.patience, 1),
+        callback=callback,
+        verbose=False,
     )
 
 
@@ -332,8 +371,15 @@ def _load_resume(opts, out, ckpt):
 def train(opts, echo_note=None):
     """Run ``deltaprop train``; returns a :class:`TrainResult` (raises UserError on bad input)."""
     from . import __version__
-    from .io import model_bytes, write_atomic
-    from .tabular import FeatureEncoder, TabularModel, TargetEncoder, _no_column_message, detect_task, read_table
+    from .io import model_bytes
+    from .tabular import (
+        FeatureEncoder,
+        TabularModel,
+        TargetEncoder,
+        _no_column_message,
+        detect_task,
+        read_table,
+    )
 
     notes = []
     data = Path(opts.data)
@@ -365,7 +411,9 @@ def train(opts, echo_note=None):
         for key, value in saved.items():
             setattr(opts, key, value)
         if data.exists() and run.get("data_sha256") not in (None, file_sha256(data)):
-            raise UserError(f"{data} is not the data {source} was trained on; give the same file, or train afresh")
+            raise UserError(
+                f"{data} is not the data {source} was trained on; give the same file, or train afresh"
+            )
 
     if not opts.targets:
         shown = ", ".join(map(str, frame.columns[:12]))
@@ -380,7 +428,9 @@ def train(opts, echo_note=None):
             raise UserError(_no_column_message(t, frame))
     features = [c for c in frame.columns if c not in targets and c not in opts.drop]
     if not features:
-        raise UserError("no feature columns are left once the target(s) are set aside; the data needs input columns")
+        raise UserError(
+            "no feature columns are left once the target(s) are set aside; the data needs input columns"
+        )
     for c in opts.categorical:
         if c in targets:
             raise UserError(f"{c!r} is a target; --categorical applies to input columns")
@@ -437,12 +487,18 @@ def train(opts, echo_note=None):
     else:
         D_val = [_plain(v) for v in y_raw[val_idx]]
     if task == "classification" and len(set(map(str, D_train))) < 2:
-        raise UserError("the training rows hold a single class after the validation split; add rows of other classes")
+        raise UserError(
+            "the training rows hold a single class after the validation split; add rows of other classes"
+        )
 
     data_sha = file_sha256(data)
     run_info = {
-        "data": data.name, "data_sha256": data_sha, "rows": int(len(rows)), "options": opts.model_options(),
-        "validation_rows": np.asarray(val_idx, dtype=np.int64), "deltaprop_version": __version__,
+        "data": data.name,
+        "data_sha256": data_sha,
+        "rows": int(len(rows)),
+        "options": opts.model_options(),
+        "validation_rows": np.asarray(val_idx, dtype=np.int64),
+        "deltaprop_version": __version__,
     }
     run_info["options"]["task"] = task
     run_info["options"]["targets"] = targets
@@ -477,7 +533,9 @@ def train(opts, echo_note=None):
             "loss_curve": list(getattr(est, "loss_curve_", []) or []),
             "validation_loss_curve": list(monitor.validation_loss),
             "validation_score_curve": list(monitor.validation_score),
-            "gradient_norms": [{int(k): float(v) for k, v in g.items()} for g in getattr(est, "gradient_norms_", [])],
+            "gradient_norms": [
+                {int(k): float(v) for k, v in g.items()} for g in getattr(est, "gradient_norms_", [])
+            ],
             "best_epoch": monitor.best_epoch,
             "stopped_early": monitor.stopped_early,
             "monitor": monitor.state(),
@@ -489,16 +547,27 @@ def train(opts, echo_note=None):
 
     def write_checkpoint(est, monitor):
         theta_best = monitor.best_theta if monitor.best_theta is not None else est.network_.get_flat()
-        ck = {"epoch": len(est.loss_curve_), "current_theta": est.network_.get_flat(), "best_theta": theta_best}
+        ck = {
+            "epoch": len(est.loss_curve_),
+            "current_theta": est.network_.get_flat(),
+            "best_theta": theta_best,
+        }
         model = build_model(est, monitor, theta_best, ck)
         _write_guarded(ckpt, model_bytes(model))
 
     label = "training" if resumed is None else "resuming"
     bar = None if opts.quiet else _Bar(opts.epochs, epochs_done, label)
     monitor = Monitor(
-        X_val if has_val else None, D_val if has_val else None, early_stopping=opts.early_stopping,
-        patience=opts.patience, tol=1e-4, checkpoint_every=opts.checkpoint_every,
-        on_checkpoint=write_checkpoint, progress=bar, task=task, state=monitor_state,
+        X_val if has_val else None,
+        D_val if has_val else None,
+        early_stopping=opts.early_stopping,
+        patience=opts.patience,
+        tol=1e-4,
+        checkpoint_every=opts.checkpoint_every,
+        on_checkpoint=write_checkpoint,
+        progress=bar,
+        task=task,
+        state=monitor_state,
     )
     if resumed is None:
         est = _make_estimator(task, opts, len(train_idx), monitor)
@@ -529,13 +598,18 @@ def train(opts, echo_note=None):
         )
     epochs = len(curve)
     if interrupted or opts.early_stopping or has_val:
-        theta = monitor.best_theta if (monitor.best_theta is not None and (interrupted or opts.early_stopping)) \
+        theta = (
+            monitor.best_theta
+            if (monitor.best_theta is not None and (interrupted or opts.early_stopping))
             else None
+        )
     else:
         theta = None
     model = build_model(est, monitor, theta)
     if not np.isfinite(model.network_.get_flat()).all():
-        raise UserError(f"training produced non-finite weights; lower --learning-rate (now {opts.learning_rate:g})")
+        raise UserError(
+            f"training produced non-finite weights; lower --learning-rate (now {opts.learning_rate:g})"
+        )
 
     enc = model.estimator
     metrics = {"train": _metrics(model, enc, X_train, y_raw[train_idx])}
@@ -547,8 +621,17 @@ def train(opts, echo_note=None):
     if interrupted:
         target_path = out if not out.exists() else ckpt
         _write_guarded(target_path, model_bytes(model))
-        return TrainResult(model, metrics, target_path, None, None, notes, interrupted=True, epochs=epochs,
-                           best_epoch=monitor.best_epoch)
+        return TrainResult(
+            model,
+            metrics,
+            target_path,
+            None,
+            None,
+            notes,
+            interrupted=True,
+            epochs=epochs,
+            best_epoch=monitor.best_epoch,
+        )
 
     html = None
     if report is not None:
@@ -563,15 +646,25 @@ def train(opts, echo_note=None):
             ckpt.unlink()
         except OSError:
             pass
-    return TrainResult(model, metrics, out, report, None, notes, epochs=epochs, best_epoch=monitor.best_epoch,
-                       stopped_early=monitor.stopped_early)
+    return TrainResult(
+        model,
+        metrics,
+        out,
+        report,
+        None,
+        notes,
+        epochs=epochs,
+        best_epoch=monitor.best_epoch,
+        stopped_early=monitor.stopped_early,
+    )
 
 
 def _metrics(model, est, X, y_raw):
     if model.task == "regression":
         return regression_metrics(y_raw, model.target.decode(est.predict(X)), model.target.names)
-    return classification_metrics([_plain(v) for v in y_raw], est.predict_proba(X),
-                                  [_plain(c) for c in est.classes_])
+    return classification_metrics(
+        [_plain(v) for v in y_raw], est.predict_proba(X), [_plain(c) for c in est.classes_]
+    )
 
 
 def _write_guarded(path, data):

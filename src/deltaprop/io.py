@@ -39,8 +39,17 @@ import numpy as np
 
 from .errors import UserError
 
-__all__ = ["save", "load", "ModelFileError", "FORMAT_NAME", "FORMAT_VERSION", "read_metadata", "copy_estimator",
-           "write_atomic", "model_bytes"]
+__all__ = [
+    "save",
+    "load",
+    "ModelFileError",
+    "FORMAT_NAME",
+    "FORMAT_VERSION",
+    "read_metadata",
+    "copy_estimator",
+    "write_atomic",
+    "model_bytes",
+]
 
 FORMAT_NAME = "deltaprop-model"
 FORMAT_VERSION = 1
@@ -95,7 +104,9 @@ class _Encoder:
                 return value
             return {"$float": "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")}
         if isinstance(value, np.ndarray):
-            if value.dtype.kind in "US" or (value.dtype.kind == "O" and all(isinstance(v, str) for v in value.ravel())):
+            if value.dtype.kind in "US" or (
+                value.dtype.kind == "O" and all(isinstance(v, str) for v in value.ravel())
+            ):
                 return {"$strarray": [str(v) for v in value.ravel()], "shape": list(value.shape)}
             if value.dtype.kind == "O":
                 return {"$list": [self.encode(v, f"{name}.{k}") for k, v in enumerate(value.tolist())]}
@@ -107,8 +118,11 @@ class _Encoder:
         if isinstance(value, dict):
             if all(isinstance(k, str) and not k.startswith("$") for k in value):
                 return {k: self.encode(v, f"{name}.{k}") for k, v in value.items()}
-            return {"$dict": [[self.encode(k, f"{name}.key"), self.encode(v, f"{name}.{k}")]
-                              for k, v in value.items()]}
+            return {
+                "$dict": [
+                    [self.encode(k, f"{name}.key"), self.encode(v, f"{name}.{k}")] for k, v in value.items()
+                ]
+            }
         raise TypeError(f"cannot store {type(value).__name__} ({name})")
 
 
@@ -189,7 +203,10 @@ def _network_from_meta(meta, arrays, where):
     prefix = meta["arrays_prefix"]
     W, b = {}, {}
     for l in range(2, len(sizes) + 1):
-        for key, shape, store in ((f"W_{l}", (sizes[l - 1], sizes[l - 2]), W), (f"b_{l}", (sizes[l - 1],), b)):
+        for key, shape, store in (
+            (f"W_{l}", (sizes[l - 1], sizes[l - 2]), W),
+            (f"b_{l}", (sizes[l - 1],), b),
+        ):
             a = arrays.get(prefix + key)
             if a is None:
                 raise ModelFileError(f"the weights {prefix + key} are missing")
@@ -380,8 +397,13 @@ def _check_preprocessing(features, target, task):
     if not target.names or not all(isinstance(n, str) for n in target.names):
         raise ModelFileError("the target names are malformed")
     if task == "regression":
-        if target.mean is None or target.scale is None or target.mean.shape != (len(target.names),) \
-                or target.scale.shape != target.mean.shape or not (target.scale > 0).all():
+        if (
+            target.mean is None
+            or target.scale is None
+            or target.mean.shape != (len(target.names),)
+            or target.scale.shape != target.mean.shape
+            or not (target.scale > 0).all()
+        ):
             raise ModelFileError("the target scaling is malformed")
 
 
@@ -402,7 +424,11 @@ def _archive_bytes(meta, arrays):
         "deltaprop_version": __version__,
         "model": meta,
         "arrays": {
-            name: {"dtype": a.dtype.name, "shape": list(a.shape), "sha256": hashlib.sha256(blobs[name]).hexdigest()}
+            name: {
+                "dtype": a.dtype.name,
+                "shape": list(a.shape),
+                "sha256": hashlib.sha256(blobs[name]).hexdigest(),
+            }
             for name, a in arrays.items()
         },
     }
@@ -458,7 +484,9 @@ def write_atomic(path, data):
         except OSError:
             pass
         if isinstance(e, OSError):
-            raise UserError(f"cannot write {path}: {e.strerror or e}; free space or choose another path") from e
+            raise UserError(
+                f"cannot write {path}: {e.strerror or e}; free space or choose another path"
+            ) from e
         raise
     try:
         dir_fd = os.open(parent, os.O_RDONLY)
@@ -527,9 +555,14 @@ def read_metadata(path):
             if info.file_size > MAX_META_BYTES:
                 raise ModelFileError(f"{name}: the metadata is implausibly large; {hint}")
             meta_bytes = z.read(META)
-            if META_SUM not in names or z.read(META_SUM).decode("ascii", "replace").strip() != \
-                    hashlib.sha256(meta_bytes).hexdigest():
-                raise ModelFileError(f"{name}: the metadata fails its checksum (the file was changed); {hint}")
+            if (
+                META_SUM not in names
+                or z.read(META_SUM).decode("ascii", "replace").strip()
+                != hashlib.sha256(meta_bytes).hexdigest()
+            ):
+                raise ModelFileError(
+                    f"{name}: the metadata fails its checksum (the file was changed); {hint}"
+                )
             try:
                 doc = json.loads(meta_bytes.decode("utf-8"))
             except (UnicodeDecodeError, ValueError) as e:
@@ -539,10 +572,16 @@ def read_metadata(path):
             arrays = {}
             for array_name, spec in manifest.items():
                 arrays[array_name] = _read_array(z, names, array_name, spec, name, hint)
-            extra = [n for n in names if n not in (META, META_SUM)
-                     and not (n.startswith(ARRAY_DIR) and n[len(ARRAY_DIR):-4] in manifest)]
+            extra = [
+                n
+                for n in names
+                if n not in (META, META_SUM)
+                and not (n.startswith(ARRAY_DIR) and n[len(ARRAY_DIR) : -4] in manifest)
+            ]
             if extra:
-                raise ModelFileError(f"{name} holds entries that are not part of the format ({extra[0]}); {hint}")
+                raise ModelFileError(
+                    f"{name} holds entries that are not part of the format ({extra[0]}); {hint}"
+                )
     except zipfile.BadZipFile as e:
         raise ModelFileError(f"{name} is truncated or corrupted ({e}); {hint}") from e
     except (EOFError, zipfile.LargeZipFile, NotImplementedError) as e:
@@ -554,8 +593,11 @@ def read_metadata(path):
 
 def _check_header(doc, name, hint):
     if not isinstance(doc, dict) or doc.get("format") != FORMAT_NAME:
-        raise ModelFileError(f"{name} is not a deltaprop model (format {doc.get('format')!r}); {hint}"
-                             if isinstance(doc, dict) else f"{name} is not a deltaprop model; {hint}")
+        raise ModelFileError(
+            f"{name} is not a deltaprop model (format {doc.get('format')!r}); {hint}"
+            if isinstance(doc, dict)
+            else f"{name} is not a deltaprop model; {hint}"
+        )
     version = doc.get("format_version")
     if not isinstance(version, int) or isinstance(version, bool) or version < 1:
         raise ModelFileError(f"{name} has a malformed format version; {hint}")
@@ -582,12 +624,20 @@ def _read_array(z, names, array_name, spec, name, hint):
         raise ModelFileError(f"{name}: the array {array_name!r} is implausibly large; {hint}")
     blob = z.read(entry)
     if hashlib.sha256(blob).hexdigest() != spec.get("sha256"):
-        raise ModelFileError(f"{name}: the array {array_name!r} fails its checksum (the file was changed); {hint}")
+        raise ModelFileError(
+            f"{name}: the array {array_name!r} fails its checksum (the file was changed); {hint}"
+        )
     try:
         a = np.lib.format.read_array(_io.BytesIO(blob), allow_pickle=False)
     except ValueError as e:
-        raise ModelFileError(f"{name}: the array {array_name!r} is not a plain numeric array ({e}); {hint}") from e
-    if a.dtype.name not in ALLOWED_DTYPES or a.dtype.name != spec.get("dtype") or list(a.shape) != spec.get("shape"):
+        raise ModelFileError(
+            f"{name}: the array {array_name!r} is not a plain numeric array ({e}); {hint}"
+        ) from e
+    if (
+        a.dtype.name not in ALLOWED_DTYPES
+        or a.dtype.name != spec.get("dtype")
+        or list(a.shape) != spec.get("shape")
+    ):
         raise ModelFileError(f"{name}: the array {array_name!r} does not match its manifest; {hint}")
     return a
 

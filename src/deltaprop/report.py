@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import io
 import math
+import re
 from html import escape
 
 import numpy as np
@@ -73,12 +74,16 @@ def gradient_warnings(norms):
             continue
         last = finite[-1]
         if last < VANISH:
-            warnings.append(f"layer {l}: the gradient has vanished (‖∂E/∂W⁽{l}⁾‖ = {last:.2g} at the end); "
-                            f"its weights no longer learn — try another activation or fewer layers")
+            warnings.append(
+                f"layer {l}: the gradient has vanished (‖∂E/∂W⁽{l}⁾‖ = {last:.2g} at the end); "
+                f"its weights no longer learn — try another activation or fewer layers"
+            )
         elif finite.max() > EXPLODE:
             epoch = int(np.argmax(series > EXPLODE)) + 1
-            warnings.append(f"layer {l}: the gradient exploded (‖∂E/∂W⁽{l}⁾‖ > {EXPLODE:g} from epoch {epoch}); "
-                            f"lower --learning-rate")
+            warnings.append(
+                f"layer {l}: the gradient exploded (‖∂E/∂W⁽{l}⁾‖ > {EXPLODE:g} from epoch {epoch}); "
+                f"lower --learning-rate"
+            )
     return warnings
 
 
@@ -93,7 +98,9 @@ def _svg(fig, salt):
 
     plt.close(fig)
     text = buf.getvalue()
-    return text[text.index("<svg"):]
+    text = text[text.index("<svg") :]
+    # matplotlib's RDF block carries the time of drawing: left out, so a report is reproducible
+    return re.sub(r"<metadata>.*?</metadata>", "", text, flags=re.S)
 
 
 def _figure(height=3.4):
@@ -209,8 +216,10 @@ def _plain_diagram(net, limit=12):
         off = 30 + (rows - len(units)) * 18
         for k, j in enumerate(units):
             pos[(l, j)] = (50 + 150 * (l - 1), off + 36 * k)
-    out = [f'<svg xmlns="http://www.w3.org/2000/svg" class="net" width="{width}" height="{height}" '
-           f'viewBox="0 0 {width} {height}">']
+    out = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="net" width="{width}" height="{height}" '
+        f'viewBox="0 0 {width} {height}">'
+    ]
     for l in range(2, net.L + 1):
         W = net.W[l]
         scale = max(float(np.abs(W).max()), 1e-12)
@@ -219,9 +228,11 @@ def _plain_diagram(net, limit=12):
                 w = float(W[j - 1, i - 1])
                 (x1, y1), (x2, y2) = pos[(l - 1, i)], pos[(l, j)]
                 colour = "#2563eb" if w >= 0 else "#ea580c"
-                out.append(f'<line x1="{x1}" y1="{y1}" x2="{x2}" y2="{y2}" stroke="{colour}" '
-                           f'stroke-width="{0.5 + 3 * abs(w) / scale:.2f}" opacity="0.8"/>')
-    for (l, j), (x, y) in pos.items():
+                out.append(
+                    f'<line x1="{x1}" y1="{y1}" x2="{x2}" y2="{y2}" stroke="{colour}" '
+                    f'stroke-width="{0.5 + 3 * abs(w) / scale:.2f}" opacity="0.8"/>'
+                )
+    for x, y in pos.values():
         out.append(f'<circle cx="{x}" cy="{y}" r="10" fill="#fff" stroke="#444"/>')
     out.append("</svg>")
     return "".join(out)
@@ -241,8 +252,11 @@ def _metrics_table(metrics):
     names = list(dict.fromkeys(n for s in sets for n in metrics[s]))
     head = "".join(f"<th>{escape(s)}</th>" for s in sets)
     rows = "".join(
-        f"<tr><td>{escape(n)}</td>" + "".join(f'<td class="num">{_fmt(metrics[s].get(n, float("nan")))}</td>'
-                                              for s in sets) + "</tr>" for n in names)
+        f"<tr><td>{escape(n)}</td>"
+        + "".join(f'<td class="num">{_fmt(metrics[s].get(n, float("nan")))}</td>' for s in sets)
+        + "</tr>"
+        for n in names
+    )
     return f'<table class="metrics"><tr><th>metric</th>{head}</tr>{rows}</table>'
 
 
@@ -259,17 +273,22 @@ def _features_table(model):
             how = f"one-hot over {len(c.categories)}: {shown}" + (" …" if len(c.categories) > 8 else "")
         rows.append(f"<tr><td>{escape(c.name)}</td><td>{c.kind}</td><td>{how}</td></tr>")
     impute = "imputed (median / no category)" if features.impute else "refused"
-    return (f"<h2>Inputs</h2><p>{len(features.columns)} column(s) → {features.n_inputs} network inputs; "
-            f"missing values {impute}.</p><table><tr><th>column</th><th>kind</th><th>preprocessing</th></tr>"
-            + "".join(rows) + "</table>")
+    return (
+        f"<h2>Inputs</h2><p>{len(features.columns)} column(s) → {features.n_inputs} network inputs; "
+        f"missing values {impute}.</p><table><tr><th>column</th><th>kind</th><th>preprocessing</th></tr>"
+        + "".join(rows)
+        + "</table>"
+    )
 
 
 CSS = """
 body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 60em; color: #111; padding: 0 1em; }
 h1 { font-size: 1.5em; } h2 { font-size: 1.2em; margin-top: 1.6em; border-bottom: 1px solid #ddd; }
-table { border-collapse: collapse; margin: 0.5em 0; } td, th { padding: 0.25em 0.8em; border-bottom: 1px solid #eee;
-  text-align: left; } td.num { text-align: right; font-variant-numeric: tabular-nums; }
-.plot svg { max-width: 100%; height: auto; } figure { margin: 1em 0; } figcaption { color: #555; font-size: 0.9em; }
+table { border-collapse: collapse; margin: 0.5em 0; }
+td, th { padding: 0.25em 0.8em; border-bottom: 1px solid #eee; text-align: left; }
+td.num { text-align: right; font-variant-numeric: tabular-nums; }
+.plot svg { max-width: 100%; height: auto; } figure { margin: 1em 0; }
+figcaption { color: #555; font-size: 0.9em; }
 .warn { background: #fef3c7; border-left: 4px solid #f59e0b; padding: 0.4em 0.8em; margin: 0.4em 0; }
 .ok { color: #15803d; } .meta { color: #555; }
 """
@@ -301,44 +320,77 @@ def render_report(model, X_train=None, title="deltaprop training report"):
     )
     parts.append("<h2>Metrics</h2>" + _metrics_table(history.get("metrics", {})))
     if task == "regression":
-        parts.append('<p class="meta">R² and MAE in the target\'s own units; the losses below are in '
-                     "standardised units.</p>")
+        parts.append(
+            '<p class="meta">R² and MAE in the target\'s own units; the losses below are in '
+            "standardised units.</p>"
+        )
 
     warnings = gradient_warnings(norms)
     activity = unit_activity(net, X_train) if X_train is not None and net.L > 2 else {}
-    for l, (n, dead, sat) in activity.items():
+    for l, (n, dead, _) in activity.items():
         if dead / n >= 0.5:
-            warnings.append(f"layer {l}: {dead} of {n} units are dead (no gradient on any training row); "
-                            f"try a lower --learning-rate or --activation tanh")
-    parts.append("<h2>Warnings</h2>" + ("".join(f'<p class="warn">{escape(w)}</p>' for w in warnings)
-                                          if warnings else '<p class="ok">None: gradients neither vanished nor '
-                                          "exploded, and no layer is mostly dead.</p>"))
+            warnings.append(
+                f"layer {l}: {dead} of {n} units are dead (no gradient on any training row); "
+                f"try a lower --learning-rate or --activation tanh"
+            )
+    parts.append(
+        "<h2>Warnings</h2>"
+        + (
+            "".join(f'<p class="warn">{escape(w)}</p>' for w in warnings)
+            if warnings
+            else '<p class="ok">None: gradients neither vanished nor '
+            "exploded, and no layer is mostly dead.</p>"
+        )
+    )
 
     plots = [
-        ("loss", _loss_plot(history), "Loss per epoch: training (mean over mini-batches, with the L2 term) "
-                                      "and validation."),
+        (
+            "loss",
+            _loss_plot(history),
+            "Loss per epoch: training (mean over mini-batches, with the L2 term) and validation.",
+        ),
         ("score", _score_plot(history, task), "Validation score per epoch."),
-        ("gradients", _gradient_plot(norms), "‖∂E/∂W⁽ˡ⁾‖ per layer, last mini-batch of each epoch "
-                                             f"(shaded: below {VANISH:g} vanished, above {EXPLODE:g} exploded)."),
-        ("units", _activity_plot(activity), "Dead units (f′(u) ≈ 0 on every training row) and saturated ones "
-                                            f"(on at least {SATURATED_SHARE:.0%} of rows), per hidden layer."),
+        (
+            "gradients",
+            _gradient_plot(norms),
+            "‖∂E/∂W⁽ˡ⁾‖ per layer, last mini-batch of each epoch "
+            f"(shaded: below {VANISH:g} vanished, above {EXPLODE:g} exploded).",
+        ),
+        (
+            "units",
+            _activity_plot(activity),
+            "Dead units (f′(u) ≈ 0 on every training row) and saturated ones "
+            f"(on at least {SATURATED_SHARE:.0%} of rows), per hidden layer.",
+        ),
     ]
     parts.append("<h2>Training</h2>")
     for name, svg, caption in plots:
         if svg:
-            parts.append(f'<figure class="plot" id="plot-{name}">{svg}<figcaption>{escape(caption)}'
-                         "</figcaption></figure>")
+            parts.append(
+                f'<figure class="plot" id="plot-{name}">{svg}<figcaption>{escape(caption)}'
+                "</figcaption></figure>"
+            )
     if activity:
-        rows = "".join(f'<tr><td>layer {l}</td><td class="num">{n}</td><td class="num">{d}</td>'
-                       f'<td class="num">{s}</td></tr>' for l, (n, d, s) in activity.items())
-        parts.append("<table><tr><th>hidden layer</th><th>units</th><th>dead</th><th>saturated</th></tr>"
-                     + rows + "</table>")
+        rows = "".join(
+            f'<tr><td>layer {l}</td><td class="num">{n}</td><td class="num">{d}</td>'
+            f'<td class="num">{s}</td></tr>'
+            for l, (n, d, s) in activity.items()
+        )
+        parts.append(
+            "<table><tr><th>hidden layer</th><th>units</th><th>dead</th><th>saturated</th></tr>"
+            + rows
+            + "</table>"
+        )
 
     diagram, diagram_css = _diagram(net)
-    parts.append("<h2>Network</h2><p>Links coloured by the trained weights (blue positive, orange negative), "
-                 "width growing with |w| within each layer.</p>" + f'<div class="plot" id="diagram">{diagram}</div>')
+    parts.append(
+        "<h2>Network</h2><p>Links coloured by the trained weights (blue positive, orange negative), "
+        "width growing with |w| within each layer.</p>" + f'<div class="plot" id="diagram">{diagram}</div>'
+    )
     parts.append(_features_table(model))
     body = "\n".join(p for p in parts if p)
-    return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>{escape(title)}</title>'
-            f'<meta name="viewport" content="width=device-width, initial-scale=1">'
-            f"<style>{CSS}{diagram_css}</style></head><body>\n{body}\n</body></html>\n")
+    return (
+        f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>{escape(title)}</title>'
+        f'<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<style>{CSS}{diagram_css}</style></head><body>\n{body}\n</body></html>\n"
+    )

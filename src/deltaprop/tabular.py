@@ -297,7 +297,9 @@ class FeatureEncoder:
             series = frame[name]
             kind = "categorical" if name in categorical else column_kind(series)
             if kind == "empty":
-                raise UserError(f"column {name!r} has no values (every row is missing); drop it with --drop {name}")
+                raise UserError(
+                    f"column {name!r} has no values (every row is missing); drop it with --drop {name}"
+                )
             if kind == "mostly-numeric" and not self.impute:
                 _, bad = _numeric_values(series)
                 pos = int(np.flatnonzero(bad)[0])
@@ -394,7 +396,8 @@ class FeatureEncoder:
                     )
                 index = {c: k for k, c in enumerate(spec.categories)}
                 codes = np.array(
-                    [-1 if m else index.get(_json_label(v), -1) for v, m in zip(values, missing)], dtype=np.int64
+                    [-1 if m else index.get(_json_label(v), -1) for v, m in zip(values, missing)],
+                    dtype=np.int64,
                 )
                 unseen = (codes < 0) & ~missing
                 if unseen.any() and notes is not None:
@@ -481,7 +484,9 @@ class TargetEncoder:
                 inf = np.isinf(values)
                 if inf.any():
                     pos = int(np.flatnonzero(inf)[0])
-                    raise UserError(f"target {t!r} is infinite in {_where(frame, pos)}; fix or remove that row")
+                    raise UserError(
+                        f"target {t!r} is infinite in {_where(frame, pos)}; fix or remove that row"
+                    )
                 keep &= ~np.isnan(values)
                 columns.append(values)
             Y = np.column_stack(columns)

@@ -1,0 +1,97 @@
+"""The training report: its numbers (unit activity, gradient warnings) and its page in Chromium."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import deltaprop as dp
+from deltaprop.cli_train import TrainOptions, train
+from deltaprop.report import gradient_warnings, render_report, unit_activity
+
+
+def test_unit_activity_counts_dead_relu_units():
+    net = dp.Network([2, 3, 1], activation="relu", random_state=0)
+    net.W[2][:] = [[1.0, 0.0], [-1.0, 0.0], [0.0, 0.0]]
+    net.b[2][:] = [10.0, -10.0, 0.0]  # unit 1 always on, unit 2 never, unit 3 at u = 0 (slope 0)
+    X = np.random.default_rng(0).uniform(-1, 1, size=(50, 2))
+    assert unit_activity(net, X) == {2: (3, 2, 0)}
+
+
+def test_unit_activity_counts_saturated_tanh_units():
+    net = dp.Network([1, 2, 1], activation="tanh", random_state=0)
+    net.W[2][:] = [[100.0], [0.1]]
+    net.b[2][:] = [0.0, 0.0]
+    X = np.linspace(-1, 1, 101).reshape(-1, 1)  # unit 1 is flat except near x = 0
+    n, dead, saturated = unit_activity(net, X)[2]
+    assert (n, dead, saturated) == (2, 0, 1)
+
+
+def test_gradient_warnings_name_vanishing_and_exploding_layers():
+    norms = [{2: 1e-3, 3: 1.0}, {2: 1e-9, 3: 5e3}]
+    warnings = gradient_warnings(norms)
+    assert any(w.startswith("layer 2: the gradient has vanished") for w in warnings)
+    assert any(w.startswith("layer 3: the gradient exploded") and "epoch 2" in w for w in warnings)
+    assert gradient_warnings([{2: 0.5, 3: 0.2}] * 3) == []
+
+
+@pytest.fixture(scope="module")
+def report_page(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("report")
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"x": rng.normal(size=80), "kind": rng.choice(["a", "b"], 80)})
+    frame["y"] = np.where(frame.x > 0, "up", "down")
+    frame.to_csv(tmp / "d.csv", index=False)
+    result = train(
+        TrainOptions(
+            data=str(tmp / "d.csv"),
+            targets=("y",),
+            epochs=30,
+            hidden=(6, 5),
+            learning_rate=0.01,
+            out=str(tmp / "m.dpm"),
+            report=str(tmp / "r.html"),
+            quiet=True,
+        )
+    )
+    return tmp / "r.html", result
+
+
+def test_report_is_self_contained(report_page):
+    path, result = report_page
+    html = path.read_text()
+    assert "<script" not in html and "<link" not in html and "@import" not in html
+    assert not re.search(r"""(src|href)\s*=\s*["']?(https?:|//|file:)""", html)  # nothing fetched
+    assert html.count("<svg") >= 5  # loss, score, gradients, units, network
+    # the metrics in the page are the ones the run computed
+    assert f"{result.metrics['validation']['accuracy']:.4f}" in html
+
+
+def test_report_is_the_same_for_the_loaded_model(report_page):
+    path, result = report_page
+    model = dp.load(path.with_name("m.dpm"))
+    assert render_report(model) == render_report(result.model)
+
+
+@pytest.mark.browser
+def test_report_renders_in_chromium(report_page, browser, artifacts_dir):
+    path, _ = report_page
+    page = browser.new_page(viewport={"width": 1100, "height": 900})
+    try:
+        page.goto(path.as_uri())
+        for plot in ("loss", "score", "gradients", "units"):
+            box = page.locator(f"#plot-{plot} svg").bounding_box()
+            assert box is not None and box["width"] > 100 and box["height"] > 100, plot
+        box = page.locator("#diagram svg").bounding_box()
+        assert box["width"] > 100 and box["height"] > 100
+        # every weight and bias is drawn: 3 inputs (x, kind=a, kind=b) → 6 → 5 → 1 output
+        # (links drawn into a "+1" unit, data-j="0", are the diagram's own matter and not counted)
+        links = page.locator('#diagram svg line.link:not([data-j="0"])')
+        assert links.count() == (3 + 1) * 6 + (6 + 1) * 5 + (5 + 1) * 1
+        assert page.locator("#plot-loss svg path").count() > 0
+        page.screenshot(path=str(artifacts_dir / "training-report.png"), full_page=True)
+    finally:
+        page.close()
