@@ -120,3 +120,78 @@ def test_chunked_predict_equals_network_predict(activation, output, loss, dtype)
     np.testing.assert_allclose(y, net.predict(X), rtol=TOL[dtype], atol=TOL[dtype])
     with fast.plain_paths():
         np.testing.assert_array_equal(fast.predict(net, X), net.predict(X))
+
+
+def test_flat_parameters_makes_the_network_views_of_one_vector():
+    net = Network([4, 5, 3], "tanh", random_state=0)
+    before = net.get_flat()
+    theta = fast.flat_parameters(net)
+    np.testing.assert_array_equal(theta, before)
+    assert fast.flat_parameters(net) is theta  # already flat: the same vector
+    theta[0] = 123.0
+    assert net.W[2][0, 0] == 123.0
+    net.b[3][...] = 7.0
+    np.testing.assert_array_equal(theta[-3:], 7.0)
+    net.W[3] = net.W[3].copy()  # replaced from outside: packed afresh
+    assert fast.flat_parameters(net) is not theta
+
+
+# ------------------------------------------------------------------ whole training runs
+def _fit(estimator, X, y, sample_weight=None):
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return estimator.fit(X, y, sample_weight=sample_weight)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize(
+    "kind,params",
+    [
+        ("regressor", dict(solver="sgd", activation="tanh", batch_size=32, momentum=0.0)),
+        ("regressor", dict(solver="sgd", activation="relu", batch_size=50, momentum=0.9)),
+        ("regressor", dict(solver="adam", activation="logistic", batch_size=64)),
+        ("regressor", dict(solver="lbfgs", activation="tanh")),
+        ("classifier", dict(solver="adam", activation="relu", batch_size=40)),
+        ("classifier", dict(solver="sgd", activation="softplus", batch_size=30, early_stopping=True)),
+    ],
+)
+def test_training_run_on_fast_path_equals_plain_path(kind, params, dtype):
+    from deltaprop import MLPClassifier, MLPRegressor
+
+    rng = np.random.default_rng(0)
+    # 301 samples: the last batch is smaller than the others
+    X = rng.normal(size=(301, 6)).astype(dtype)
+    if kind == "regressor":
+        y = np.stack([np.sin(X[:, 0]) + X[:, 1], X[:, 2] * X[:, 3]], axis=1)
+        make = MLPRegressor
+    else:
+        y = (X[:, 0] + X[:, 1] > 0).astype(int) + (X[:, 2] > 1)
+        make = MLPClassifier
+    weights = rng.random(301) + 0.5
+    settings = dict(hidden_layer_sizes=(9, 7), max_iter=15, random_state=3, alpha=1e-3, **params)
+    fast_est = _fit(make(**settings), X, y, weights)
+    with fast.plain_paths():
+        plain_est = _fit(make(**settings), X, y, weights)
+    tol = 1e-8 if dtype == np.float64 else 2e-3
+    assert fast_est.n_iter_ == plain_est.n_iter_
+    np.testing.assert_allclose(fast_est.loss_curve_, plain_est.loss_curve_, rtol=tol)
+    for a, b in zip(fast_est.coefs_ + fast_est.intercepts_, plain_est.coefs_ + plain_est.intercepts_):
+        assert a.dtype == dtype
+        np.testing.assert_allclose(a, b, rtol=tol, atol=tol)
+    np.testing.assert_allclose(fast_est.predict(X), plain_est.predict(X), rtol=tol, atol=tol)
+
+
+def test_batches_gathered_per_epoch_and_per_batch_train_alike(monkeypatch):
+    from deltaprop import MLPRegressor, training
+
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(250, 5))
+    y = X @ rng.normal(size=5)
+    settings = dict(hidden_layer_sizes=(8,), solver="sgd", batch_size=32, max_iter=5, random_state=0)
+    per_epoch = _fit(MLPRegressor(**settings), X, y)
+    monkeypatch.setattr(training, "_GATHER_EPOCH_BYTES", 0)
+    per_batch = _fit(MLPRegressor(**settings), X, y)
+    assert per_epoch.loss_curve_ == per_batch.loss_curve_
+    np.testing.assert_array_equal(per_epoch.network_.get_flat(), per_batch.network_.get_flat())

@@ -42,7 +42,9 @@ from scipy.special import expit
 from . import losses as _losses
 from .activations import LEAKY_RELU_SLOPE
 
-__all__ = ["BatchBackprop", "PlainBatchBackprop", "predict", "plain_predict", "plain_paths"]
+__all__ = [
+    "BatchBackprop", "PlainBatchBackprop", "flat_parameters", "predict", "plain_predict", "plain_paths",
+]
 
 _plain = False
 
@@ -147,6 +149,38 @@ def _axpy(dtype):
     return _blas.saxpy if dtype == np.float32 else _blas.daxpy
 
 
+def flat_parameters(net):
+    """One vector θ holding every parameter of ``net``, packed as :meth:`Network.get_flat`.
+
+    ``net.W[l]`` and ``net.b[l]`` become views of θ (their values unchanged), so an
+    optimiser updates the whole network with a few calls on θ instead of a few per array.
+    When they already are views of one such vector, that vector is returned.
+    """
+    first = net.W[min(net.W)]
+    theta = first.base
+    if theta is not None and theta.ndim == 1 and theta.size == net.n_parameters and theta.dtype == net.dtype:
+        start, address = 0, theta.__array_interface__["data"][0]
+        for _, _, a in net.parameters():
+            if (
+                a.base is not theta
+                or not a.flags.c_contiguous
+                or a.__array_interface__["data"][0] != address + start * theta.itemsize
+            ):
+                break
+            start += a.size
+        else:
+            return theta
+    theta = net.get_flat()
+    start = 0
+    for l in net.layers:
+        for params in (net.W, net.b):
+            shape = params[l].shape
+            size = int(np.prod(shape))
+            params[l] = theta[start : start + size].reshape(shape)
+            start += size
+    return theta
+
+
 class PlainBatchBackprop:
     """The plain path: :meth:`Network.backprop` per batch.  Same interface as BatchBackprop."""
 
@@ -154,9 +188,11 @@ class PlainBatchBackprop:
         self.net = net
         self.max_batch_size = int(max_batch_size)
         self.alpha = float(alpha)
+        self.flat_grad = None
 
     def __call__(self, X, D, sample_weight=None):
         g = self.net.backprop(X, D, self.alpha, sample_weight)
+        self.flat_grad = g.flat()
         return g.loss, g.W, g.b
 
 

@@ -123,13 +123,15 @@ class SGD(_Optimizer):
     def update(self, params, grads):
         """One step: v ← μ v - η g, then w ← w + v (Nesterov: w ← w + μ v - η g)."""
         mu, eta = self.momentum, self.learning_rate
-        for w, g, v in zip(params, grads, self.velocities):
-            # in place, but with scikit-learn's order of roundings: (μ v) - (η g)
+        scratch = _scratch(self, params, 2)
+        for w, g, v, (eta_g, step) in zip(params, grads, self.velocities, scratch):
+            # in place, with scikit-learn's order of roundings: (μ v) - (η g); no temporaries
+            np.multiply(g, eta, out=eta_g)
             v *= mu
-            v -= eta * g
+            v -= eta_g
             if self.nesterov:
-                step = mu * v
-                step -= eta * g
+                np.multiply(v, mu, out=step)
+                step -= eta_g
                 w += step
             else:
                 w += v
@@ -186,16 +188,29 @@ class Adam(_Optimizer):
         # as in the paper's "more efficient" ordering (end of its section 2)
         # (a Python float, so float32 parameters are updated in float32)
         self.learning_rate = float(self.learning_rate_init * math.sqrt(1 - b2**self.t) / (1 - b1**self.t))
-        for w, g, m, s in zip(params, grads, self.ms, self.vs):
+        scratch = _scratch(self, params, 2)
+        for w, g, m, s, (t, step) in zip(params, grads, self.ms, self.vs, scratch):
+            # in place, with the roundings of the plain formulas; no temporaries
             m *= b1
-            m += (1 - b1) * g  # first moment: running mean of g
+            np.multiply(g, 1 - b1, out=t)
+            m += t  # first moment: running mean of g
             s *= b2
-            s += (1 - b2) * (g * g)  # second moment: running mean of g²
-            denom = np.sqrt(s)
-            denom += self.epsilon
-            step = m * -self.learning_rate
-            step /= denom
+            np.multiply(g, g, out=t)
+            t *= 1 - b2
+            s += t  # second moment: running mean of g²
+            np.sqrt(s, out=t)
+            t += self.epsilon
+            np.multiply(m, -self.learning_rate, out=step)
+            step /= t
             w += step
+
+
+def _scratch(optimizer, params, k):
+    """k work arrays per parameter array, allocated on the first step and kept (not state)."""
+    scratch = optimizer.__dict__.get("_scratch_arrays")
+    if scratch is None or [a[0].shape for a in scratch] != [p.shape for p in params]:
+        scratch = optimizer._scratch_arrays = [tuple(np.empty_like(p) for _ in range(k)) for p in params]
+    return scratch
 
 
 def lbfgs(fun, theta0, *, max_iter=200, max_fun=15000, tol=1e-4, callback=None):

@@ -30,10 +30,14 @@ import warnings
 
 import numpy as np
 
-from .fast import BatchBackprop
+from .fast import BatchBackprop, flat_parameters
 from .optim import SGD, Adam, lbfgs, lbfgs_iterations
 
 __all__ = ["fit_stochastic", "fit_lbfgs", "gradient_norms", "DivergenceWarning"]
+
+
+#: data up to this size is gathered in shuffled order once per epoch (see fit_stochastic)
+_GATHER_EPOCH_BYTES = 16 * 2**20
 
 
 class DivergenceWarning(UserWarning):
@@ -155,7 +159,8 @@ def fit_stochastic(est, X, D, sample_weight, *, incremental, rng):
         Draws the validation split and the shuffles.
     """
     net = est.network_
-    params = [a for _, _, a in net.parameters()]
+    # one vector θ whose views are net.W and net.b: the optimiser steps all of it at once
+    params = [flat_parameters(net)]
     if not incremental or not hasattr(est, "_optimizer"):
         est._optimizer = make_optimizer(est, params)
     optimizer = est._optimizer
@@ -188,7 +193,17 @@ def fit_stochastic(est, X, D, sample_weight, *, incremental, rng):
     from sklearn.utils import gen_batches, shuffle
 
     backprop = BatchBackprop(net, batch_size, est.alpha)
-    layers = list(net.layers)
+    # Shuffled batches: small dense data is gathered once per epoch in the shuffled order
+    # (into buffers reused every epoch), so each batch is a contiguous slice; larger data
+    # is gathered one batch at a time into a reused buffer, so memory holds one more batch,
+    # not one more copy of X.
+    dense = not hasattr(X_train, "toarray")
+    per_epoch = dense and est.shuffle and X_train.nbytes <= _GATHER_EPOCH_BYTES
+    if per_epoch:
+        X_order, D_order = np.empty_like(X_train, order="C"), np.empty_like(D_train, order="C")
+        sw_order = None if sw_train is None else np.empty_like(sw_train)
+    elif dense and est.shuffle:
+        X_buffer = np.empty((batch_size, X_train.shape[1]), dtype=X_train.dtype)
     callback = getattr(est, "callback", None)
     est.n_iter_ = 0
     total = 1 if incremental else est.max_iter
@@ -202,24 +217,33 @@ def fit_stochastic(est, X, D, sample_weight, *, incremental, rng):
                 if est.shuffle:
                     # shuffle indices, not data: the same draw as scikit-learn's
                     sample_idx = shuffle(sample_idx, random_state=rng)
+                    if per_epoch:
+                        np.take(X_train, sample_idx, axis=0, out=X_order, mode="clip")
+                        np.take(D_train, sample_idx, axis=0, out=D_order, mode="clip")
+                        if sw_train is not None:
+                            np.take(sw_train, sample_idx, out=sw_order, mode="clip")
                 accumulated_loss = 0.0
                 finite = True
                 grad_W = None
                 for batch_slice in gen_batches(n_samples, batch_size):
-                    index = sample_idx[batch_slice] if est.shuffle else batch_slice
-                    X_batch = _rows(X_train, index)
-                    D_batch = D_train[index]
-                    sw_batch = None if sw_train is None else sw_train[index]
+                    if per_epoch:
+                        X_batch, D_batch = X_order[batch_slice], D_order[batch_slice]
+                        sw_batch = None if sw_train is None else sw_order[batch_slice]
+                    else:
+                        index = sample_idx[batch_slice] if est.shuffle else batch_slice
+                        if dense and est.shuffle:
+                            X_batch = np.take(X_train, index, axis=0, mode="clip",
+                                              out=X_buffer[: index.shape[0]])
+                        else:
+                            X_batch = _rows(X_train, index)
+                        D_batch = D_train[index]
+                        sw_batch = None if sw_train is None else sw_train[index]
                     batch_loss, grad_W, grad_b = backprop(X_batch, D_batch, sw_batch)
                     if not math.isfinite(batch_loss):
                         finite = False
                         break
                     accumulated_loss += batch_loss * (batch_slice.stop - batch_slice.start)
-                    grads = []
-                    for l in layers:
-                        grads.append(grad_W[l])
-                        grads.append(grad_b[l])
-                    optimizer.update(params, grads)
+                    optimizer.update(params, [backprop.flat_grad])
                 if not finite or not all(np.isfinite(p).all() for p in params):
                     net.set_flat(last_finite)
                     est.diverged_ = True

@@ -1,0 +1,215 @@
+"""deltaprop against scikit-learn and PyTorch, side by side, on this machine.
+
+    python benchmarks/run.py                      # every workload, best of 3
+    python benchmarks/run.py --quick              # a smoke run: small data, one repeat
+    python benchmarks/run.py --workloads seed,wide --repeats 5
+
+Each measurement runs in its own process (``benchmarks/worker.py``), so its peak memory
+(``ru_maxrss`` of that process) is its own; the tools alternate within every repeat and the
+best time of the repeats is kept.  numpy's float32 and float64 matrix-multiply peaks are
+measured in the same run.  The table goes to the terminal and, with the raw numbers, to
+``benchmarks/results/`` (JSON and markdown).
+
+OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE, set on some processors of this workplace for old
+OpenBLAS builds, slow a current numpy: the workers run with both unset, and the table says
+which BLAS kernel threadpoolctl reports.  (Tests and CI keep them as they are.)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from workloads import WORKLOADS  # noqa: E402
+
+TOOLS = ("deltaprop", "sklearn", "torch")
+LABEL = {"deltaprop": "deltaprop", "deltaprop-plain": "deltaprop (plain path)",
+         "sklearn": "scikit-learn", "torch": "PyTorch"}
+
+
+def worker_env():
+    env = dict(os.environ)
+    env.pop("OPENBLAS_CORETYPE", None)
+    env.pop("OPENBLAS_L2_SIZE", None)
+    return env
+
+
+def measure(spec, timeout=900):
+    """Run one worker; its JSON line, or an ``error`` entry."""
+    proc = subprocess.run(
+        [sys.executable, str(HERE / "worker.py"), json.dumps(spec)],
+        capture_output=True, text=True, env=worker_env(), timeout=timeout,
+    )
+    lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
+    if proc.returncode != 0 or not lines:
+        return {"spec": spec, "error": (proc.stderr or proc.stdout).strip().splitlines()[-1:]}
+    return json.loads(lines[-1])
+
+
+def plan(args):
+    """The measurements of one repeat: (workload, tool, dtype), deduplicated, in order."""
+    jobs = []
+    for name in args.workloads:
+        w = WORKLOADS[name]
+        for row in w.rows:
+            for tool, dtype in (("deltaprop", row.dtype), *row.peers):
+                if tool in args.tools and (name, tool, dtype) not in jobs:
+                    jobs.append((name, tool, dtype))
+            if args.plain and (name, "deltaprop-plain", row.dtype) not in jobs:
+                jobs.append((name, "deltaprop-plain", row.dtype))
+    return jobs
+
+
+def run(args):
+    results = {}
+    peaks = {}
+    jobs = plan(args)
+    for repeat in range(args.repeats):
+        for dtype in ("float32", "float64"):
+            r = measure({"tool": "gemm", "dtype": dtype, "n": 2048})
+            if "gflops" in r:
+                peaks[dtype] = max(peaks.get(dtype, 0.0), r["gflops"])
+                blas = r["blas"]
+        # alternate: each repeat starts the tools of a workload from a different one
+        by_workload = {}
+        for job in jobs:
+            by_workload.setdefault(job[0], []).append(job)
+        for name, wjobs in by_workload.items():
+            k = repeat % len(wjobs)
+            for job in wjobs[k:] + wjobs[:k]:
+                name, tool, dtype = job
+                r = measure({"workload": name, "tool": tool, "dtype": dtype, "quick": args.quick})
+                key = f"{name}|{tool}|{dtype}"
+                if "error" in r:
+                    print(f"  {key}: FAILED {r['error']}", file=sys.stderr)
+                    results.setdefault(key, {"error": r["error"]})
+                    continue
+                per_unit = r["seconds"] / max(r["units"], 1)
+                print(f"  repeat {repeat + 1}: {key:34s} {per_unit:.4g} s/unit  "
+                      f"{r['maxrss_mb']:.0f} MB", file=sys.stderr, flush=True)
+                best = results.get(key)
+                if best is None or "error" in best or per_unit < best["per_unit"]:
+                    results[key] = {**r, "per_unit": per_unit,
+                                    "maxrss_mb": min(r["maxrss_mb"], (best or {}).get("maxrss_mb", 1e18))}
+                else:
+                    best["maxrss_mb"] = min(best["maxrss_mb"], r["maxrss_mb"])
+    return results, peaks, blas
+
+
+def _fmt_time(w, seconds):
+    if w.task == "predict":
+        return f"{1 / seconds / 1e6:.2f} M rows/s"
+    return f"{seconds:.4g} s"
+
+
+def table(args, results, peaks):
+    """Markdown table rows, one per workload row, with ratios peer ÷ deltaprop."""
+    head = ("| workload | dtype | deltaprop | scikit-learn | PyTorch | sklearn ÷ dp | torch ÷ dp "
+            "| dp GFLOP/s | % of GEMM peak | peak MB dp / sklearn / torch |")
+    lines = [head, "|" + "---|" * (head.count("|") - 1)]
+    summary = []
+    for name in args.workloads:
+        w = WORKLOADS[name]
+        for row in w.rows:
+            dp = results.get(f"{name}|deltaprop|{row.dtype}")
+            if dp is None or "error" in dp:
+                continue
+            cells = {"deltaprop": _fmt_time(w, dp["per_unit"])}
+            ratios, mems = {}, {"deltaprop": f"{dp['maxrss_mb']:.0f}"}
+            for tool, dtype in row.peers:
+                r = results.get(f"{name}|{tool}|{dtype}")
+                if r is None or "error" in r:
+                    cells[tool] = "failed" if r else "—"
+                    continue
+                label = _fmt_time(w, r["per_unit"]) + ("" if dtype == row.dtype else f" ({dtype})")
+                cells[tool] = label
+                ratios[tool] = r["per_unit"] / dp["per_unit"]
+                mems[tool] = f"{r['maxrss_mb']:.0f}"
+            # predict: 2 flops per weight per row; training: about 6 per weight per sample
+            # (L-BFGS: per iteration, counting one loss evaluation)
+            flop = 2 * w.n_weights if w.task == "predict" else 6 * w.n_weights * dp["n_samples"]
+            gflops = flop / dp["per_unit"] / 1e9
+            share = gflops / peaks[row.dtype] if row.dtype in peaks else float("nan")
+            unit = "" if w.task == "predict" else (" / iteration" if w.solver == "lbfgs" else " / epoch")
+            lines.append(
+                f"| {name}{unit} | {row.dtype} | {cells['deltaprop']} | {cells.get('sklearn', '—')} "
+                f"| {cells.get('torch', '—')} | "
+                + (f"{ratios['sklearn']:.2f}×" if "sklearn" in ratios else "—") + " | "
+                + (f"{ratios['torch']:.2f}×" if "torch" in ratios else "—")
+                + f" | {gflops:.1f} | {100 * share:.0f}% | "
+                + " / ".join(mems.get(t, "—") for t in TOOLS) + " |"
+            )
+            summary.append({"workload": name, "dtype": row.dtype, "ratios": ratios, "gflops": gflops,
+                            "peak_share": share, "memory_mb": {t: float(m) for t, m in mems.items()}})
+            plain = results.get(f"{name}|deltaprop-plain|{row.dtype}")
+            if plain and "error" not in plain:
+                summary[-1]["plain_speedup"] = plain["per_unit"] / dp["per_unit"]
+    return lines, summary
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--workloads", default=",".join(WORKLOADS),
+                        help=f"comma-separated, from: {', '.join(WORKLOADS)}")
+    parser.add_argument("--tools", default=",".join(TOOLS), help="comma-separated, from: " + ", ".join(TOOLS))
+    parser.add_argument("--repeats", type=int, default=3, help="best of this many runs (default 3)")
+    parser.add_argument("--quick", action="store_true", help="small data, one repeat: a smoke run")
+    parser.add_argument("--plain", action="store_true", help="also time deltaprop's plain (unoptimised) path")
+    parser.add_argument("--out", default=str(HERE / "results"), help="folder for the JSON and markdown")
+    args = parser.parse_args(argv)
+    args.workloads = [w.strip() for w in args.workloads.split(",") if w.strip()]
+    args.tools = [t.strip() for t in args.tools.split(",") if t.strip()]
+    for name in args.workloads:
+        if name not in WORKLOADS:
+            parser.error(f"unknown workload {name!r}; choose from {', '.join(WORKLOADS)}")
+    if args.quick:
+        args.repeats = 1
+    if "torch" in args.tools:
+        try:
+            import torch  # noqa: F401
+        except ImportError:
+            print("PyTorch is not installed (make bench installs it): its column is skipped", file=sys.stderr)
+            args.tools.remove("torch")
+
+    started = time.time()
+    results, peaks, blas = run(args)
+    lines, summary = table(args, results, peaks)
+    kernel = ", ".join(f"{b['internal_api']} {b['version']} ({b['architecture']}, {b['num_threads']} threads)"
+                       for b in blas)
+    command = "python benchmarks/run.py " + " ".join(sys.argv[1:] if argv is None else argv)
+    header = [
+        f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores; "
+        f"Python {platform.python_version()}; numpy BLAS: {kernel}.",
+        f"numpy matrix-multiply peak (2048×2048): float32 {peaks.get('float32', float('nan')):.1f} GFLOP/s, "
+        f"float64 {peaks.get('float64', float('nan')):.1f} GFLOP/s.",
+        f"Best of {args.repeats}{' (quick: small data)' if args.quick else ''}; "
+        f"command: `{command.strip()}`.",
+    ]
+    notes = [
+        "Times are seconds per epoch (L-BFGS: per iteration; predict: rows per second); ratios are "
+        "peer time ÷ deltaprop time (above 1: deltaprop is faster). GFLOP/s counts 6 × weights × samples "
+        "per epoch (predict: 2 × weights × rows). Peak MB is the maximum resident memory of the "
+        "process that ran it (ru_maxrss), imports and data included.",
+    ]
+    text = "\n".join(header) + "\n\n" + "\n".join(lines) + "\n\n" + "\n".join(notes) + "\n"
+    print(text)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    stem = "quick" if args.quick else "latest"
+    (out / f"{stem}.md").write_text(text)
+    (out / f"{stem}.json").write_text(json.dumps(
+        {"command": command.strip(), "peaks_gflops": peaks, "blas": blas, "results": results,
+         "summary": summary, "seconds": time.time() - started, "cpu": platform.processor(),
+         "cores": os.cpu_count()}, indent=1))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,211 @@
+"""One measurement in its own process: ``python benchmarks/worker.py '<json spec>'``.
+
+The spec names a workload, a tool (deltaprop, deltaprop-plain, sklearn, torch or gemm) and a
+dtype.  The worker makes the data, warms the tool up on a small slice, times one training
+run (or one prediction), and prints one JSON line: seconds, epochs (or L-BFGS iterations, or
+rows), the peak resident memory of this process (``resource.getrusage(RUSAGE_SELF)
+.ru_maxrss``: everything it allocated, imports and data included) and the BLAS it ran on
+(threadpoolctl).
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from workloads import QUICK, WORKLOADS, make_data  # noqa: E402
+
+SEED = 0
+
+
+def _estimator_kwargs(w, max_iter):
+    kwargs = dict(
+        hidden_layer_sizes=w.sizes[1:-1], activation=w.activation, solver=w.solver,
+        max_iter=max_iter, random_state=SEED,
+    )
+    if w.solver in ("sgd", "adam"):
+        # every epoch runs: no stopping on a loss that stops improving
+        kwargs.update(batch_size=w.batch_size, learning_rate_init=w.learning_rate, tol=0.0,
+                      n_iter_no_change=max_iter + 10)
+    if w.solver == "sgd":
+        kwargs.update(momentum=w.momentum)
+    if w.solver == "lbfgs":
+        kwargs.update(tol=0.0)
+    return kwargs
+
+
+def _estimator_class(tool, w):
+    if tool == "sklearn":
+        from sklearn.neural_network import MLPClassifier, MLPRegressor
+    else:
+        from deltaprop import MLPClassifier, MLPRegressor
+    return MLPClassifier if w.task == "classification" else MLPRegressor
+
+
+def run_estimator(tool, w, dtype, n_samples, epochs):
+    """deltaprop's or scikit-learn's estimator: seconds for ``fit`` (or ``predict``)."""
+    cls = _estimator_class(tool, w)
+    if w.task == "predict":
+        X_fit, y_fit = make_data(w, dtype, 2000, seed=SEED + 7)
+        model = cls(**_estimator_kwargs(w, 1)).fit(X_fit, y_fit)
+        X, _ = make_data(w, dtype, n_samples)
+        model.predict(X[:1000])  # warm-up
+        t = time.perf_counter()
+        model.predict(X)
+        return time.perf_counter() - t, n_samples
+    X, y = make_data(w, dtype, n_samples)
+    warm = min(n_samples, 10 * w.batch_size) if w.solver != "lbfgs" else n_samples
+    cls(**_estimator_kwargs(w, 2)).fit(X[:warm], y[:warm])
+    model = cls(**_estimator_kwargs(w, epochs))
+    t = time.perf_counter()
+    model.fit(X, y)
+    seconds = time.perf_counter() - t
+    return seconds, model.n_iter_
+
+
+def _torch_model(w, dtype):
+    import torch
+    from torch import nn
+
+    activation = {"relu": nn.ReLU, "tanh": nn.Tanh, "logistic": nn.Sigmoid}[w.activation]
+    layers = []
+    for k, (a, b) in enumerate(zip(w.sizes[:-1], w.sizes[1:])):
+        layers.append(nn.Linear(a, b))
+        if k < len(w.sizes) - 2:
+            layers.append(activation())
+    torch.manual_seed(SEED)
+    return nn.Sequential(*layers).to(getattr(torch, dtype))
+
+
+def run_torch(w, dtype, n_samples, epochs):
+    """An eager PyTorch loop doing the same work as the estimators' fit (or predict)."""
+    import torch
+    from torch import nn
+
+    model = _torch_model(w, dtype)
+    if w.task == "predict":
+        X, _ = make_data(w, dtype, n_samples)
+        Xt = torch.from_numpy(X)
+        with torch.no_grad():
+            model(Xt[:1000])
+            t = time.perf_counter()
+            model(Xt).numpy()
+        return time.perf_counter() - t, n_samples
+
+    X, y = make_data(w, dtype, n_samples)
+    Xt = torch.from_numpy(X)
+    if w.task == "classification":
+        yt = torch.from_numpy(y.astype(np.int64))
+        loss_fn = nn.CrossEntropyLoss()
+    else:
+        yt = torch.from_numpy(y.reshape(n_samples, -1))
+        loss_fn = nn.MSELoss()
+    alpha = 1e-4  # the estimators' default L2, alpha/(2N)‖W‖² per batch: weight decay alpha/N
+    weights = [p for name, p in model.named_parameters() if name.endswith("weight")]
+    biases = [p for name, p in model.named_parameters() if name.endswith("bias")]
+
+    if w.solver == "lbfgs":
+        opt = torch.optim.LBFGS(model.parameters(), lr=1, max_iter=epochs, history_size=10,
+                                tolerance_grad=0.0, tolerance_change=0.0,
+                                line_search_fn="strong_wolfe")
+
+        def closure():
+            opt.zero_grad()
+            loss = loss_fn(model(Xt), yt) + alpha / (2 * n_samples) * sum((p * p).sum() for p in weights)
+            loss.backward()
+            return loss
+
+        t = time.perf_counter()
+        opt.step(closure)
+        seconds = time.perf_counter() - t
+        return seconds, opt.state[opt._params[0]]["n_iter"]
+
+    groups = [{"params": weights, "weight_decay": alpha / w.batch_size}, {"params": biases}]
+    if w.solver == "sgd":
+        opt = torch.optim.SGD(groups, lr=w.learning_rate, momentum=w.momentum,
+                              nesterov=w.momentum > 0)
+    else:
+        opt = torch.optim.Adam(groups, lr=w.learning_rate)
+
+    def train(n, n_epochs):
+        for _ in range(n_epochs):
+            order = torch.randperm(n)
+            total = 0.0
+            for start in range(0, n, w.batch_size):
+                index = order[start : start + w.batch_size]
+                opt.zero_grad()
+                loss = loss_fn(model(Xt[index]), yt[index])
+                loss.backward()
+                opt.step()
+                total += loss.item() * index.shape[0]
+
+    train(min(n_samples, 10 * w.batch_size), 1)  # warm-up
+    t = time.perf_counter()
+    train(n_samples, epochs)
+    return time.perf_counter() - t, epochs
+
+
+def run_gemm(dtype, n):
+    """numpy's matrix-multiply peak: best of 5 products of two n×n matrices, in GFLOP/s."""
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((n, n)).astype(dtype)
+    b = rng.standard_normal((n, n)).astype(dtype)
+    c = np.empty((n, n), dtype=dtype)
+    np.dot(a, b, out=c)
+    best = min(_timed(lambda: np.dot(a, b, out=c)) for _ in range(5))
+    return best, 2.0 * n**3 / best / 1e9
+
+
+def _timed(f):
+    t = time.perf_counter()
+    f()
+    return time.perf_counter() - t
+
+
+def blas_info():
+    from threadpoolctl import threadpool_info
+
+    return [
+        {k: i.get(k) for k in ("internal_api", "architecture", "num_threads", "version")}
+        for i in threadpool_info()
+    ]
+
+
+def main(spec):
+    warnings.filterwarnings("ignore")
+    tool, dtype = spec["tool"], spec["dtype"]
+    out = {"spec": spec}
+    if tool == "gemm":
+        seconds, gflops = run_gemm(dtype, spec.get("n", 2048))
+        out.update(seconds=seconds, gflops=gflops)
+    else:
+        w = WORKLOADS[spec["workload"]]
+        n = QUICK[w.name] if spec.get("quick") else w.n_samples
+        epochs = max(1, w.epochs // 4) if spec.get("quick") and w.solver != "lbfgs" else w.epochs
+        if tool == "torch":
+            import torch
+
+            out["torch_threads"] = torch.get_num_threads()
+            seconds, units = run_torch(w, dtype, n, epochs)
+        elif tool == "deltaprop-plain":
+            from deltaprop import fast
+
+            with fast.plain_paths():
+                seconds, units = run_estimator("deltaprop", w, dtype, n, epochs)
+        else:
+            seconds, units = run_estimator(tool, w, dtype, n, epochs)
+        out.update(seconds=seconds, units=int(units), n_samples=n)
+    out["maxrss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    out["blas"] = blas_info()
+    print(json.dumps(out))
+
+
+if __name__ == "__main__":
+    main(json.loads(sys.argv[1]))
