@@ -318,9 +318,8 @@ def train(
     result = run_train(opts)
     console = _console(err=False)
     if not quiet:
-        err = _console(err=True)
         for note in result.notes:
-            err.print(f"note: {note}", markup=False, highlight=False)
+            click.echo(f"note: {note}", err=True)
     if result.interrupted:
         click.echo(
             f"interrupted after {result.epochs} epoch(s): saved the best model so far "

@@ -316,6 +316,24 @@ def _split(n, task, y, fraction, seed):
     return np.sort(train), np.sort(val)
 
 
+def _without_identifiers(frame, features, categorical, notes):
+    """Leave out text columns with a different value in every row: identifiers predict nothing."""
+    from .tabular import column_kind
+
+    kept = []
+    for c in features:
+        n = len(frame)
+        if n >= 20 and c not in categorical and column_kind(frame[c]) == "categorical":
+            if frame[c].nunique(dropna=True) == n:
+                notes.append(
+                    f"left out column {c!r}: every row has its own value (an identifier); "
+                    f"pass --categorical {c} to keep it"
+                )
+                continue
+        kept.append(c)
+    return kept
+
+
 def _make_estimator(task, opts, n_train, callback):
     from .estimators import MLPClassifier, MLPRegressor
 
@@ -427,6 +445,7 @@ def train(opts, echo_note=None):
         if t not in frame.columns:
             raise UserError(_no_column_message(t, frame))
     features = [c for c in frame.columns if c not in targets and c not in opts.drop]
+    features = _without_identifiers(frame, features, opts.categorical, notes)
     if not features:
         raise UserError(
             "no feature columns are left once the target(s) are set aside; the data needs input columns"
@@ -483,7 +502,7 @@ def train(opts, echo_note=None):
     X_train, X_val = X[train_idx], X[val_idx]
     D_train = D[train_idx]
     if task == "regression":
-        D_val = D[val_idx].reshape(len(val_idx), -1)
+        D_val = D[val_idx].reshape(len(val_idx), -1) if has_val else None
     else:
         D_val = [_plain(v) for v in y_raw[val_idx]]
     if task == "classification" and len(set(map(str, D_train))) < 2:

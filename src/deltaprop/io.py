@@ -523,7 +523,7 @@ def _describe_foreign(head):
     if head.startswith(b"PAR1"):
         return "a Parquet table (data, not a model)", fix
     if b"\x00" not in head:
-        return "a text file (data, not a model?)", fix
+        return "a text file", fix
     return "binary data", fix
 
 

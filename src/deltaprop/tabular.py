@@ -45,10 +45,18 @@ EXCEL_SUFFIXES = (".xlsx", ".xls", ".xlsm", ".ods")
 
 # ---------------------------------------------------------------------- reading files
 def _where(frame, pos):
-    """'row r' (and its line in a CSV file) for the row at 0-based position ``pos``."""
+    """'row r' (and its line in a CSV file) for the row at 0-based position ``pos``.
+
+    Frames from :func:`read_table` keep their 0-based row numbers as the index, also after
+    rows are filtered out, so r is the row of the file.
+    """
     r = pos + 1
-    if frame is not None and frame.attrs.get("deltaprop_csv"):
-        return f"row {r} (line {r + 1} of {frame.attrs['deltaprop_csv']})"
+    source = frame.attrs.get("deltaprop_csv") if frame is not None else None
+    if source is not None:
+        label = frame.index[pos]
+        if isinstance(label, (int, np.integer)):
+            r = int(label) + 1
+        return f"row {r} (line {r + 1} of {source})"
     return f"row {r}"
 
 
