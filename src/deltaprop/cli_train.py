@@ -610,6 +610,8 @@ def train(opts, echo_note=None):
     if not hasattr(est, "network_"):
         raise KeyboardInterrupt  # stopped before the network existed: nothing to save
     curve = list(getattr(est, "loss_curve_", []) or [])
+    if interrupted and len(curve) <= epochs_done:
+        raise KeyboardInterrupt  # not one epoch finished: there is no better model to save
     if getattr(est, "diverged_", False) or (curve and not math.isfinite(curve[-1])):
         raise UserError(
             f"training diverged after {len(curve)} epoch(s) (the loss stopped being finite); lower "
