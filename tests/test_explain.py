@@ -310,6 +310,17 @@ def test_html_is_self_contained(rng):
     assert ex._repr_html_().startswith('<div class="deltaprop-explain">')
 
 
+def test_diagram_draws_every_link_once_and_none_into_a_bias_unit(rng):
+    from deltaprop.explain.diagram import step_svg
+
+    net = dp.Network([4, 5, 3], activation="tanh", random_state=0)
+    ex = dp.explain(net, (2, 2, 1), rng.normal(size=(2, 4)), rng.normal(size=(2, 3)))
+    svg = step_svg(ex, "paths")
+    links = re.findall(r'<line class="link[^"]*" data-l="(\d+)" data-j="(\d+)" data-i="(\d+)"', svg)
+    assert len(links) == len(set(links)) == (4 + 1) * 5 + (5 + 1) * 3
+    assert all(j != "0" for _, j, _ in links)
+
+
 def test_wide_layers_are_drawn_with_an_ellipsis(rng):
     net = dp.Network(
         [784, 512, 512, 10], activation="relu", loss="log_loss", random_state=0, dtype=np.float32

@@ -88,8 +88,7 @@ def test_report_renders_in_chromium(report_page, browser, artifacts_dir):
         box = page.locator("#diagram svg").bounding_box()
         assert box["width"] > 100 and box["height"] > 100
         # every weight and bias is drawn: 3 inputs (x, kind=a, kind=b) → 6 → 5 → 1 output
-        # (links drawn into a "+1" unit, data-j="0", are the diagram's own matter and not counted)
-        links = page.locator('#diagram svg line.link:not([data-j="0"])')
+        links = page.locator("#diagram svg line.link")
         assert links.count() == (3 + 1) * 6 + (6 + 1) * 5 + (5 + 1) * 1
         assert page.locator("#plot-loss svg path").count() > 0
         page.screenshot(path=str(artifacts_dir / "training-report.png"), full_page=True)

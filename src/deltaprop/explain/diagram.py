@@ -127,7 +127,8 @@ def network_svg(net, layout, hl, title=""):
     for l in range(2, net.L + 1):
         W, b = net.W[l], net.b[l]
         scale = max(float(abs(W).max()), float(abs(b).max()), 1e-12)
-        for j in layout.units(l):
+        # the "+1" bias unit of layer l only sends links, so j runs over real units (j ≥ 1)
+        for j in (j for j in layout.units(l) if j != 0):
             for i in layout.units(l - 1):
                 wv = float(b[j - 1] if i == 0 else W[j - 1, i - 1])
                 (x1, y1), (x2, y2) = layout.pos[(l - 1, i)], layout.pos[(l, j)]
