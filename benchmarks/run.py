@@ -160,7 +160,8 @@ def main(argv=None):
     parser.add_argument("--workloads", default=",".join(WORKLOADS),
                         help=f"comma-separated, from: {', '.join(WORKLOADS)}")
     parser.add_argument("--tools", default=",".join(TOOLS), help="comma-separated, from: " + ", ".join(TOOLS))
-    parser.add_argument("--repeats", type=int, default=3, help="best of this many runs (default 3)")
+    parser.add_argument("--repeats", type=int, default=None,
+                        help="best of this many runs (default 3; 1 with --quick)")
     parser.add_argument("--quick", action="store_true", help="small data, one repeat: a smoke run")
     parser.add_argument("--plain", action="store_true", help="also time deltaprop's plain (unoptimised) path")
     parser.add_argument("--out", default=str(HERE / "results"), help="folder for the JSON and markdown")
@@ -170,8 +171,8 @@ def main(argv=None):
     for name in args.workloads:
         if name not in WORKLOADS:
             parser.error(f"unknown workload {name!r}; choose from {', '.join(WORKLOADS)}")
-    if args.quick:
-        args.repeats = 1
+    if args.repeats is None:
+        args.repeats = 1 if args.quick else 3
     if "torch" in args.tools:
         try:
             import torch  # noqa: F401

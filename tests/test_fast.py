@@ -47,12 +47,15 @@ def _assert_gradients_equal(fast_result, plain, dtype):
         np.testing.assert_allclose(grad_b[l], plain.b[l], rtol=tol, atol=tol * scale)
 
 
+@pytest.mark.parametrize("packed", [False, True], ids=["arrays", "packed"])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("loss,output", PAIRS)
 @pytest.mark.parametrize("activation", HIDDEN_ACTIVATIONS)
-def test_batch_gradients_equal_network_backprop(activation, loss, output, dtype):
+def test_batch_gradients_equal_network_backprop(activation, loss, output, dtype, packed):
     rng = np.random.default_rng(7)
     net = Network([5, 7, 6, 3], activation, output, loss, random_state=1, dtype=dtype)
+    if packed:  # parameters as views of one vector, as the training loop leaves them
+        fast.flat_parameters(net)
     backprop = fast.BatchBackprop(net, 16, alpha=0.3)
     X = rng.normal(size=(16, 5)).astype(dtype)
     D = _targets(loss, 16, 3, rng).astype(dtype)

@@ -36,7 +36,6 @@ from __future__ import annotations
 import contextlib
 
 import numpy as np
-from scipy.linalg import blas as _blas
 from scipy.special import expit
 
 from . import losses as _losses
@@ -144,11 +143,6 @@ _HIDDEN = {
 }
 
 
-def _axpy(dtype):
-    """BLAS y ← a x + y, in place on 1-d contiguous arrays of ``dtype``."""
-    return _blas.saxpy if dtype == np.float32 else _blas.daxpy
-
-
 def flat_parameters(net):
     """One vector θ holding every parameter of ``net``, packed as :meth:`Network.get_flat`.
 
@@ -156,20 +150,9 @@ def flat_parameters(net):
     optimiser updates the whole network with a few calls on θ instead of a few per array.
     When they already are views of one such vector, that vector is returned.
     """
-    first = net.W[min(net.W)]
-    theta = first.base
-    if theta is not None and theta.ndim == 1 and theta.size == net.n_parameters and theta.dtype == net.dtype:
-        start, address = 0, theta.__array_interface__["data"][0]
-        for _, _, a in net.parameters():
-            if (
-                a.base is not theta
-                or not a.flags.c_contiguous
-                or a.__array_interface__["data"][0] != address + start * theta.itemsize
-            ):
-                break
-            start += a.size
-        else:
-            return theta
+    theta = packed_parameters(net)
+    if theta is not None:
+        return theta
     theta = net.get_flat()
     start = 0
     for l in net.layers:
@@ -178,6 +161,49 @@ def flat_parameters(net):
             size = int(np.prod(shape))
             params[l] = theta[start : start + size].reshape(shape)
             start += size
+    return theta
+
+
+#: OpenBLAS runs its dot and matrix-vector products on several threads from about this many
+#: elements; right after a threaded matrix product those threads can stall for milliseconds
+#: on a busy machine, so larger reductions go to numpy's own (single-threaded, SIMD) loops.
+_BLAS_THREADED_SIZE = 9216
+
+
+#: networks with at most this many parameters get their L2 term on the packed vector θ
+_FLAT_PENALTY_SIZE = 65536
+
+
+def _dot(a, b):
+    """Σ a ⊙ b over all elements, as a Python float."""
+    if a.size < _BLAS_THREADED_SIZE:
+        return float(np.vdot(a, b))
+    return float(np.einsum("i,i->", a.reshape(-1), b.reshape(-1)))
+
+
+def _column_sums(delta, ones, out):
+    """Σ_n delta[n, :] into ``out`` (``ones`` holds n ones)."""
+    if delta.size < _BLAS_THREADED_SIZE:
+        np.dot(ones, delta, out=out)
+    else:
+        np.add.reduce(delta, axis=0, out=out)
+
+
+def packed_parameters(net):
+    """θ when every parameter of ``net`` is a view of one vector θ packed as
+    :meth:`Network.get_flat` (as :func:`flat_parameters` leaves them); None otherwise."""
+    theta = net.W[min(net.W)].base
+    if theta is None or theta.ndim != 1 or theta.size != net.n_parameters or theta.dtype != net.dtype:
+        return None
+    start, address = 0, theta.__array_interface__["data"][0]
+    for _, _, a in net.parameters():
+        if (
+            a.base is not theta
+            or not a.flags.c_contiguous
+            or a.__array_interface__["data"][0] != address + start * theta.itemsize
+        ):
+            return None
+        start += a.size
     return theta
 
 
@@ -239,15 +265,26 @@ class BatchBackprop:
         # the gradient, packed as Network.get_flat packs the parameters
         self.flat_grad = np.empty(net.n_parameters, dtype=dtype)
         self.grad_W, self.grad_b = {}, {}
+        self._offsets = {}
         start = 0
         for l in layers:
+            self._offsets[l] = start
             shape = net.W[l].shape
             self.grad_W[l] = self.flat_grad[start : start + shape[0] * shape[1]].reshape(shape)
             start += shape[0] * shape[1]
             self.grad_b[l] = self.flat_grad[start : start + shape[0]]
             start += shape[0]
 
-        self._gW_flat = {l: self.grad_W[l].reshape(-1) for l in layers}
+        # the L2 term: on the packed vector θ when the network's parameters are views of one
+        # (flat_parameters), else layer by layer
+        self._is_weight = np.zeros(net.n_parameters, dtype=dtype)
+        for l in layers:
+            self._is_weight[self._offsets[l] : self._offsets[l] + net.W[l].size] = 1
+        self._penalty_flat = np.empty(net.n_parameters, dtype=dtype)
+        self._packed = (None, {}, {})
+        largest = max(w.size for w in net.W.values())
+        self._penalty_buffer = np.empty(largest, dtype=dtype)
+        self._penalty = {l: self._penalty_buffer[: net.W[l].size].reshape(net.W[l].shape) for l in layers}
 
         # a[l]: u^(l), then z^(l) in place (hidden layers); delta[l]: δ^(l); y: the output
         widest = max(sizes[1:])
@@ -260,7 +297,6 @@ class BatchBackprop:
 
         self._hidden = {l: _HIDDEN[net.layer_activation[l]] for l in range(2, L)}
         self._canonical_squared = net.loss_name == "squared_error" and net.output == "identity"
-        self._axpy = _axpy(dtype)
         self._views = {}
 
     def _views_for(self, n):
@@ -316,10 +352,21 @@ class BatchBackprop:
             data = float(per.sum()) if s is None else float(per @ s)
             dL[...] = _losses.output_delta(net.loss_name, net.output, u_out.T, y, D.T).T
         alpha = self.alpha
+        theta = None
         if alpha:
-            squares = 0.0
-            for l in self._layers:
-                squares += float(np.vdot(W[l], W[l]))
+            # small networks: the L2 term in a few calls on θ; large ones: layer by layer,
+            # which makes fewer passes over memory (the biases are skipped)
+            theta = self._packed_theta(W, b) if self.flat_grad.size <= _FLAT_PENALTY_SIZE else None
+            if theta is not None:
+                # P = (alpha/N) θ ⊙ [θ is a weight]: the L2 gradient of every layer at once
+                P = self._penalty_flat
+                np.multiply(theta, self._is_weight, out=P)
+                squares = _dot(P, theta)
+                np.multiply(P, alpha / N, out=P)
+            else:
+                squares = 0.0
+                for l in self._layers:
+                    squares += _dot(W[l], W[l])
             data += 0.5 * alpha * squares
         loss = data / N
         # δ is linear in δ^(L): scaling it by s_n / N scales every layer's δ and gradient
@@ -334,14 +381,29 @@ class BatchBackprop:
         for l in range(L, 1, -1):
             z_prev = a[l - 1] if l > 2 else X
             np.dot(delta[l].T, z_prev, out=gW[l])
-            np.dot(ones, delta[l], out=gb[l])
-            if alpha:
-                # ∂/∂W^(l) of alpha/(2N) ‖W^(l)‖²: gW += (alpha/N) W, one BLAS axpy
-                self._axpy(W[l].reshape(-1), self._gW_flat[l], gW[l].size, alpha / N)
+            _column_sums(delta[l], ones, gb[l])
+            if alpha and theta is None:
+                # ∂/∂W^(l) of alpha/(2N) ‖W^(l)‖² is (alpha/N) W.  (numpy, not scipy's BLAS
+                # axpy: scipy's own OpenBLAS threads would fight numpy's for the cores.)
+                penalty_grad = self._penalty[l]
+                np.multiply(W[l], alpha / N, out=penalty_grad)
+                np.add(gW[l], penalty_grad, out=gW[l])
             if l > 2:
                 np.dot(delta[l], W[l], out=delta[l - 1])
                 self._hidden[l - 1][1](delta[l - 1], a[l - 1], scratch[l - 1])
+        if theta is not None:
+            np.add(self.flat_grad, self._penalty_flat, out=self.flat_grad)
         return loss, gW, gb
+
+    def _packed_theta(self, W, b):
+        """The vector θ that net.W and net.b are views of (see flat_parameters), or None."""
+        theta, cached_W, cached_b = self._packed
+        for l in self._layers:
+            if W[l] is not cached_W.get(l) or b[l] is not cached_b.get(l):
+                theta = packed_parameters(self.net)
+                self._packed = (theta, dict(W), dict(b))
+                break
+        return theta
 
 
 # ---------------------------------------------------------------------------------------

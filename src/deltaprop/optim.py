@@ -123,6 +123,12 @@ class SGD(_Optimizer):
     def update(self, params, grads):
         """One step: v ← μ v - η g, then w ← w + v (Nesterov: w ← w + μ v - η g)."""
         mu, eta = self.momentum, self.learning_rate
+        if mu == 0:
+            # μ = 0: v = 0·v - η g is exactly -(η g), and so is the Nesterov step
+            for w, g, v in zip(params, grads, self.velocities):
+                np.multiply(g, -eta, out=v)
+                w += v
+            return
         scratch = _scratch(self, params, 2)
         for w, g, v, (eta_g, step) in zip(params, grads, self.velocities, scratch):
             # in place, with scikit-learn's order of roundings: (μ v) - (η g); no temporaries
@@ -208,7 +214,11 @@ class Adam(_Optimizer):
 def _scratch(optimizer, params, k):
     """k work arrays per parameter array, allocated on the first step and kept (not state)."""
     scratch = optimizer.__dict__.get("_scratch_arrays")
-    if scratch is None or [a[0].shape for a in scratch] != [p.shape for p in params]:
+    if (
+        scratch is None
+        or len(scratch) != len(params)
+        or any(a[0].shape != p.shape for a, p in zip(scratch, params))
+    ):
         scratch = optimizer._scratch_arrays = [tuple(np.empty_like(p) for _ in range(k)) for p in params]
     return scratch
 
