@@ -346,3 +346,12 @@ def test_shown_units_keeps_relevant_units_and_counts_the_rest():
     assert units == [1, 7, 300, 512]
     assert sum(s[1] for s in slots if isinstance(s, tuple)) == 512 - 4
     assert shown_units(5, {2}) == [1, 2, 3, 4, 5]
+
+
+def test_signed_numbers_keep_their_exponent_sign():
+    from deltaprop.explain.formula import _signed
+
+    assert _signed(0.0) == " 0.000000e+00"
+    assert _signed(-0.0) == " 0.000000e+00"
+    assert _signed(-1.5e-7) == "−1.500000e−07"
+    assert _signed(2.0e3) == " 2.000000e+03"

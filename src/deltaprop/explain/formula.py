@@ -95,7 +95,7 @@ class Num(Node):
     digits: int = 6
 
     def _s(self):
-        return f"{self.value:.{self.digits}g}"
+        return f"{float(self.value) + 0.0:.{self.digits}g}"  # + 0.0: -0.0 prints as 0
 
     def text(self):
         return self._s().replace("-", "−")
@@ -782,7 +782,8 @@ def _lines_text(lines):
 
 
 def _signed(v):
-    return f"{v:+.6e}".replace("+", " ").replace("-", "−")
+    v = float(v) + 0.0  # -0.0 prints as 0
+    return (" " if v >= 0 else "−") + f"{abs(v):.6e}".replace("-", "−")
 
 
 def render_text(ex):
