@@ -180,7 +180,7 @@ class _TargetOption(click.Option):
     default="64,64",
     show_default=True,
     callback=_hidden,
-    help="Hidden layer widths, comma-separated ('' for none).",
+    help="Hidden layer widths, comma-separated; 0 or none for no hidden layer (a linear model).",
 )
 @click.option(
     "--activation",
