@@ -118,7 +118,8 @@ def test_tabular_model_reads_the_table_through_its_own_preprocessing(tmp_path):
     Y, _ = target.values(frame)
     target.fit(Y)
     X = features.transform(frame)
-    est = dp.MLPRegressor(hidden_layer_sizes=(3,), max_iter=5, random_state=0).fit(X, target.encode(Y).ravel())
+    est = dp.MLPRegressor(hidden_layer_sizes=(3,), max_iter=5, random_state=0)
+    est.fit(X, target.encode(Y).ravel())
     model = tmp_path / "shop.dpm"
     io.save(tabular.TabularModel(features, target, est), model)
     result = CliRunner().invoke(explain_command, [str(model), "-w", "3:1,2", "-d", str(data), "--row", "3"])

@@ -21,7 +21,7 @@ except PackageNotFoundError:  # running from a source tree that is not installed
 __all__ = [
     "Network", "Forward", "Gradients", "derive", "gradcheck", "gradient_descent", "__version__",
     "MLPRegressor", "MLPClassifier",
-    "explain",
+    "explain", "save", "load",
 ]
 
 # the estimators import scikit-learn (slow to import), so they load on first use
