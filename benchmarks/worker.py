@@ -49,25 +49,60 @@ def _estimator_class(tool, w):
     return MLPClassifier if w.task == "classification" else MLPRegressor
 
 
+PREDICT_REPEATS = 3
+
+
+def _epoch_clock(tool, cls):
+    """(estimator class, list of epoch-end times): the estimator records when each epoch ends.
+
+    deltaprop calls ``callback(estimator)`` after every epoch; scikit-learn has no callback,
+    so a subclass records the time in ``_update_no_improvement_count``, which its training
+    loop calls once at the end of every epoch.  Either way nothing else changes.
+    """
+    ends = []
+    if tool == "sklearn":
+        class Timed(cls):
+            def _update_no_improvement_count(self, *args, **kwargs):
+                ends.append(time.perf_counter())
+                return super()._update_no_improvement_count(*args, **kwargs)
+
+        Timed.__name__ = cls.__name__
+        return Timed, ends, {}
+    return cls, ends, {"callback": lambda est: ends.append(time.perf_counter()) and False}
+
+
 def run_estimator(tool, w, dtype, n_samples, epochs):
-    """deltaprop's or scikit-learn's estimator: seconds for ``fit`` (or ``predict``)."""
+    """deltaprop's or scikit-learn's estimator.
+
+    Returns (seconds of the whole fit, units, epoch times): units are epochs (L-BFGS:
+    iterations; predict: rows), epoch times the duration of each epoch after the first.
+    """
     cls = _estimator_class(tool, w)
     if w.task == "predict":
         X_fit, y_fit = make_data(w, dtype, 2000, seed=SEED + 7)
         model = cls(**_estimator_kwargs(w, 1)).fit(X_fit, y_fit)
         X, _ = make_data(w, dtype, n_samples)
         model.predict(X[:1000])  # warm-up
-        t = time.perf_counter()
-        model.predict(X)
-        return time.perf_counter() - t, n_samples
+        times = []
+        for _ in range(PREDICT_REPEATS):
+            t = time.perf_counter()
+            model.predict(X)
+            times.append(time.perf_counter() - t)
+        return min(times), n_samples, []
     X, y = make_data(w, dtype, n_samples)
     warm = min(n_samples, 10 * w.batch_size) if w.solver != "lbfgs" else n_samples
     cls(**_estimator_kwargs(w, 2)).fit(X[:warm], y[:warm])
-    model = cls(**_estimator_kwargs(w, epochs))
+    if w.solver == "lbfgs":
+        model = cls(**_estimator_kwargs(w, epochs))
+        t = time.perf_counter()
+        model.fit(X, y)
+        return time.perf_counter() - t, model.n_iter_, []
+    timed, ends, extra = _epoch_clock(tool, cls)
+    model = timed(**_estimator_kwargs(w, epochs), **extra)
     t = time.perf_counter()
     model.fit(X, y)
     seconds = time.perf_counter() - t
-    return seconds, model.n_iter_
+    return seconds, model.n_iter_, list(np.diff(ends))
 
 
 def _torch_model(w, dtype):
@@ -93,11 +128,14 @@ def run_torch(w, dtype, n_samples, epochs):
     if w.task == "predict":
         X, _ = make_data(w, dtype, n_samples)
         Xt = torch.from_numpy(X)
+        times = []
         with torch.no_grad():
             model(Xt[:1000])
-            t = time.perf_counter()
-            model(Xt).numpy()
-        return time.perf_counter() - t, n_samples
+            for _ in range(PREDICT_REPEATS):
+                t = time.perf_counter()
+                model(Xt).numpy()
+                times.append(time.perf_counter() - t)
+        return min(times), n_samples, []
 
     X, y = make_data(w, dtype, n_samples)
     Xt = torch.from_numpy(X)
@@ -125,7 +163,7 @@ def run_torch(w, dtype, n_samples, epochs):
         t = time.perf_counter()
         opt.step(closure)
         seconds = time.perf_counter() - t
-        return seconds, opt.state[opt._params[0]]["n_iter"]
+        return seconds, opt.state[opt._params[0]]["n_iter"], []
 
     groups = [{"params": weights, "weight_decay": alpha / w.batch_size}, {"params": biases}]
     if w.solver == "sgd":
@@ -133,6 +171,8 @@ def run_torch(w, dtype, n_samples, epochs):
                               nesterov=w.momentum > 0)
     else:
         opt = torch.optim.Adam(groups, lr=w.learning_rate)
+
+    ends = []
 
     def train(n, n_epochs):
         for _ in range(n_epochs):
@@ -145,21 +185,23 @@ def run_torch(w, dtype, n_samples, epochs):
                 loss.backward()
                 opt.step()
                 total += loss.item() * index.shape[0]
+            ends.append(time.perf_counter())
 
     train(min(n_samples, 10 * w.batch_size), 1)  # warm-up
+    ends.clear()
     t = time.perf_counter()
     train(n_samples, epochs)
-    return time.perf_counter() - t, epochs
+    return time.perf_counter() - t, epochs, list(np.diff(ends))
 
 
 def run_gemm(dtype, n):
-    """numpy's matrix-multiply peak: best of 5 products of two n×n matrices, in GFLOP/s."""
+    """numpy's matrix-multiply peak: best of 10 products of two n×n matrices, in GFLOP/s."""
     rng = np.random.default_rng(0)
     a = rng.standard_normal((n, n)).astype(dtype)
     b = rng.standard_normal((n, n)).astype(dtype)
     c = np.empty((n, n), dtype=dtype)
     np.dot(a, b, out=c)
-    best = min(_timed(lambda: np.dot(a, b, out=c)) for _ in range(5))
+    best = min(_timed(lambda: np.dot(a, b, out=c)) for _ in range(10))
     return best, 2.0 * n**3 / best / 1e9
 
 
@@ -188,20 +230,20 @@ def main(spec):
     else:
         w = WORKLOADS[spec["workload"]]
         n = QUICK[w.name] if spec.get("quick") else w.n_samples
-        epochs = max(1, w.epochs // 4) if spec.get("quick") and w.solver != "lbfgs" else w.epochs
+        epochs = max(3, w.epochs // 4) if spec.get("quick") and w.solver != "lbfgs" else w.epochs
         if tool == "torch":
             import torch
 
             out["torch_threads"] = torch.get_num_threads()
-            seconds, units = run_torch(w, dtype, n, epochs)
+            seconds, units, epoch_times = run_torch(w, dtype, n, epochs)
         elif tool == "deltaprop-plain":
             from deltaprop import fast
 
             with fast.plain_paths():
-                seconds, units = run_estimator("deltaprop", w, dtype, n, epochs)
+                seconds, units, epoch_times = run_estimator("deltaprop", w, dtype, n, epochs)
         else:
-            seconds, units = run_estimator(tool, w, dtype, n, epochs)
-        out.update(seconds=seconds, units=int(units), n_samples=n)
+            seconds, units, epoch_times = run_estimator(tool, w, dtype, n, epochs)
+        out.update(seconds=seconds, units=int(units), n_samples=n, epoch_times=epoch_times)
     out["maxrss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     out["blas"] = blas_info()
     print(json.dumps(out))

@@ -164,29 +164,8 @@ def flat_parameters(net):
     return theta
 
 
-#: OpenBLAS runs its dot and matrix-vector products on several threads from about this many
-#: elements; right after a threaded matrix product those threads can stall for milliseconds
-#: on a busy machine, so larger reductions go to numpy's own (single-threaded, SIMD) loops.
-_BLAS_THREADED_SIZE = 9216
-
-
 #: networks with at most this many parameters get their L2 term on the packed vector θ
 _FLAT_PENALTY_SIZE = 65536
-
-
-def _dot(a, b):
-    """Σ a ⊙ b over all elements, as a Python float."""
-    if a.size < _BLAS_THREADED_SIZE:
-        return float(np.vdot(a, b))
-    return float(np.einsum("i,i->", a.reshape(-1), b.reshape(-1)))
-
-
-def _column_sums(delta, ones, out):
-    """Σ_n delta[n, :] into ``out`` (``ones`` holds n ones)."""
-    if delta.size < _BLAS_THREADED_SIZE:
-        np.dot(ones, delta, out=out)
-    else:
-        np.add.reduce(delta, axis=0, out=out)
 
 
 def packed_parameters(net):
@@ -361,12 +340,12 @@ class BatchBackprop:
                 # P = (alpha/N) θ ⊙ [θ is a weight]: the L2 gradient of every layer at once
                 P = self._penalty_flat
                 np.multiply(theta, self._is_weight, out=P)
-                squares = _dot(P, theta)
+                squares = float(np.vdot(P, theta))
                 np.multiply(P, alpha / N, out=P)
             else:
                 squares = 0.0
                 for l in self._layers:
-                    squares += _dot(W[l], W[l])
+                    squares += float(np.vdot(W[l], W[l]))
             data += 0.5 * alpha * squares
         loss = data / N
         # δ is linear in δ^(L): scaling it by s_n / N scales every layer's δ and gradient
@@ -381,7 +360,7 @@ class BatchBackprop:
         for l in range(L, 1, -1):
             z_prev = a[l - 1] if l > 2 else X
             np.dot(delta[l].T, z_prev, out=gW[l])
-            _column_sums(delta[l], ones, gb[l])
+            np.dot(ones, delta[l], out=gb[l])
             if alpha and theta is None:
                 # ∂/∂W^(l) of alpha/(2N) ‖W^(l)‖² is (alpha/N) W.  (numpy, not scipy's BLAS
                 # axpy: scipy's own OpenBLAS threads would fight numpy's for the cores.)
