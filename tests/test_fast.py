@@ -198,3 +198,22 @@ def test_batches_gathered_per_epoch_and_per_batch_train_alike(monkeypatch):
     per_batch = _fit(MLPRegressor(**settings), X, y)
     assert per_epoch.loss_curve_ == per_batch.loss_curve_
     np.testing.assert_array_equal(per_epoch.network_.get_flat(), per_batch.network_.get_flat())
+
+
+def test_foreign_blas_single_threaded_leaves_numpys_blas_and_restores_the_rest():
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    import scipy.linalg  # noqa: F401  (loads scipy's own BLAS, where its wheels bundle one)
+
+    def threads():
+        return {i["filepath"]: i["num_threads"] for i in threadpoolctl.threadpool_info()
+                if i["user_api"] == "blas"}
+
+    before = threads()
+    with fast.foreign_blas_single_threaded():
+        inside = threads()
+    assert threads() == before
+    for path, n in inside.items():
+        if "numpy" in path:
+            assert n == before[path]
+        elif any("numpy" in p for p in inside):
+            assert n == 1

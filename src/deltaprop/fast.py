@@ -22,6 +22,13 @@ fast, in the order the profile asked for it:
 * **Gradients in one flat vector** (``flat_grad``) in the packing order of
   :meth:`Network.get_flat`; ``grad_W[l]``/``grad_b[l]`` are views of it, so an optimiser can
   update all parameters with a few calls on one vector.
+* **Parameters packed in one vector θ** by the training loop (:func:`flat_parameters`:
+  ``net.W[l]``/``net.b[l]`` become views of θ), so for a small network the L2 term and its
+  gradient take a few calls on θ rather than a few per layer.
+* **One BLAS.**  Every product and reduction goes through numpy's OpenBLAS.  scipy bundles
+  another OpenBLAS with its own threads; calling it between numpy's products (an axpy for
+  the L2 gradient) made the threads of the two fight for the two cores, and one batch took
+  a hundred times longer.
 * **dtype kept**: float32 networks compute in float32 throughout (scalars are Python floats,
   which never promote an array).
 
@@ -42,7 +49,8 @@ from . import losses as _losses
 from .activations import LEAKY_RELU_SLOPE
 
 __all__ = [
-    "BatchBackprop", "PlainBatchBackprop", "flat_parameters", "predict", "plain_predict", "plain_paths",
+    "BatchBackprop", "PlainBatchBackprop", "flat_parameters", "foreign_blas_single_threaded",
+    "predict", "plain_predict", "plain_paths",
 ]
 
 _plain = False
@@ -60,6 +68,32 @@ def plain_paths():
         yield
     finally:
         _plain = before
+
+
+@contextlib.contextmanager
+def foreign_blas_single_threaded():
+    """Within this block every BLAS library but numpy's runs on one thread.
+
+    scipy's wheels bundle an OpenBLAS of their own, with its own threads.  When scipy code
+    that calls it (L-BFGS-B) runs between numpy's threaded matrix products, the threads of
+    the two libraries fight for the cores: a product that takes 50 µs alone took 7 ms, and
+    an L-BFGS fit ran twenty times slower.  With the other library on one thread they do
+    not fight.  Where numpy and scipy share one BLAS, or threadpoolctl (a scikit-learn
+    dependency) is missing, this does nothing.
+    """
+    try:
+        from threadpoolctl import ThreadpoolController
+    except ImportError:  # pragma: no cover - scikit-learn depends on it
+        yield
+        return
+    controller = ThreadpoolController()
+    paths = [lib.filepath for lib in controller.lib_controllers if lib.user_api == "blas"]
+    others = [p for p in paths if "numpy" not in p]
+    if len(others) == len(paths) or not others:
+        yield
+        return
+    with controller.select(filepath=others).limit(limits=1):
+        yield
 
 
 # ---------------------------------------------------------------------------------------
@@ -389,7 +423,7 @@ class BatchBackprop:
 # prediction
 
 #: rows per chunk in :func:`predict`: large enough for BLAS, small enough for the cache
-PREDICT_CHUNK = 4096
+PREDICT_CHUNK = 2048
 
 
 def plain_predict(net, X):

@@ -30,7 +30,7 @@ import warnings
 
 import numpy as np
 
-from .fast import BatchBackprop, flat_parameters
+from .fast import BatchBackprop, flat_parameters, foreign_blas_single_threaded
 from .optim import SGD, Adam, lbfgs, lbfgs_iterations
 
 __all__ = ["fit_stochastic", "fit_lbfgs", "gradient_norms", "DivergenceWarning"]
@@ -370,8 +370,10 @@ def fit_lbfgs(est, X, D, sample_weight):
     quiet = np.errstate(over="ignore", invalid="ignore")
     with _Progress(est.verbose, est.max_iter, label) as progress, quiet:
         try:
-            result = lbfgs(loss_and_gradient, net.get_flat(), max_iter=est.max_iter,
-                           max_fun=est.max_fun, tol=est.tol, callback=after_iteration)
+            # scipy's own BLAS on one thread, so it does not fight numpy's (see fast.py)
+            with foreign_blas_single_threaded():
+                result = lbfgs(loss_and_gradient, net.get_flat(), max_iter=est.max_iter,
+                               max_fun=est.max_fun, tol=est.tol, callback=after_iteration)
         except KeyboardInterrupt:
             est.interrupted_ = True
             warnings.warn("Training interrupted by user.", stacklevel=3)
