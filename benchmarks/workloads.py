@@ -8,6 +8,7 @@ it is compared with in that row.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -90,7 +91,8 @@ def make_data(workload, dtype, n_samples=None, seed=0):
     n_in, n_out = workload.sizes[0], workload.sizes[-1]
     X = rng.standard_normal((n, n_in), dtype=np.dtype(dtype).type)
     teacher = np.random.default_rng(seed + 1)
-    A = teacher.standard_normal((n_in, 8)).astype(dtype) / np.sqrt(n_in)
+    # a Python float: a numpy float64 scalar would make A, and X @ A, float64
+    A = teacher.standard_normal((n_in, 8)).astype(dtype) / math.sqrt(n_in)
     if workload.task == "classification":
         B = teacher.standard_normal((8, n_out)).astype(dtype)
         y = np.argmax(np.tanh(X @ A) @ B, axis=1)
