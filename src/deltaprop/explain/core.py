@@ -197,6 +197,8 @@ class Explanation:
     derivation : WeightDerivation
         Every sample's u, z, δ, f' (``derivation.samples[n]``).
     value, backprop, numerical, relative_error : float
+    loss : float
+        The reported loss on these samples (it sets the central difference's resolution).
     paths : list of Path
     transpose : TransposeCheck
     layers : list of LayerReport
@@ -220,6 +222,7 @@ class Explanation:
     layers: list
     h: float = 1e-6
     source: str = "Network"
+    loss: float = 0.0
     notes: list = field(default_factory=list)
 
     # -- the numbers
@@ -230,11 +233,21 @@ class Explanation:
 
     @property
     def relative_error(self):
-        """max of |value − backprop| and |backprop − numerical|, relative (floor 1e-8)."""
+        """max of |value − backprop| (floor 1e-8) and |backprop − numerical|, relative.
+
+        A central difference of step h resolves a derivative only to about ε·|loss|/h
+        (ε = 2.2e-16), so the numerical comparison is absolute below ``_fd_floor`` (10⁶ times
+        that): the gradient of a dead ReLU unit's weight, α·w/N, is not flagged.
+        """
         return max(
             _relative_error(self.value, self.backprop, 1e-8),
-            _relative_error(self.backprop, self.numerical, 1e-8),
+            _relative_error(self.backprop, self.numerical, self._fd_floor),
         )
+
+    @property
+    def _fd_floor(self):
+        resolution = np.finfo(np.float64).eps * max(1.0, abs(self.loss)) / self.h
+        return max(1e-8, 1e6 * resolution)
 
     @property
     def weight(self):
@@ -510,4 +523,5 @@ def explain(model, weight, X, D, *, alpha=None, sample_weight=None, h=1e-6, max_
         layers=_layer_reports(net, fwd, grads),
         h=h,
         source=source,
+        loss=float(net.loss(X, D, alpha=alpha, sample_weight=s)),
     )

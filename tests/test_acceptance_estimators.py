@@ -1,0 +1,46 @@
+"""Acceptance tests: the estimators, explain, gradcheck and model files used the way a new user
+would, on data, networks and settings the other test files do not cover."""
+
+from __future__ import annotations
+
+import dataclasses
+import warnings
+
+import pytest
+from sklearn.datasets import load_iris
+
+import deltaprop as dp
+
+
+@pytest.fixture(scope="module")
+def iris():
+    return load_iris(return_X_y=True)
+
+
+def _fit(est, X, y):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # ConvergenceWarning of short runs
+        return est.fit(X, y)
+
+
+def test_explain_does_not_flag_the_gradient_of_a_dead_relu_unit(iris):
+    # a deep ReLU network: unit 1 of layer 2 is off on every sample, so its weights' gradient
+    # is only the L2 term α·w/N (~1e-7), below what a central difference resolves
+    X, y = iris
+    est = _fit(dp.MLPClassifier(hidden_layer_sizes=(30,) * 6, max_iter=10, random_state=0), X, y)
+    assert (est.network_._forward(X[:20]).u[2][0] <= 0).all()
+    ex = dp.explain(est, "2:1,1", X[:20], y[:20])
+    assert ex.value == pytest.approx(est.alpha * est.network_.W[2][0, 0] / 20, rel=1e-9)
+    assert ex.relative_error < 1e-5
+    assert "DISAGREE" not in ex.to_html()
+
+
+def test_explain_still_flags_a_wrong_gradient(iris):
+    X, y = iris
+    est = _fit(dp.MLPClassifier(hidden_layer_sizes=(5,), max_iter=30, random_state=0), X, y)
+    ex = dp.explain(est, "3:2,1", X[:20], y[:20])
+    assert ex.relative_error < 1e-5
+    assert abs(ex.value) > 1e-3
+    wrong = dataclasses.replace(ex, backprop=ex.backprop * 1.001)
+    assert wrong.relative_error > 1e-4
+    assert "DISAGREE" in wrong.to_html()
