@@ -133,8 +133,13 @@ def regression_metrics(Y_true, Y_pred, names):
     for k, name in enumerate(names):
         t, p = Y_true[:, k], Y_pred[:, k]
         suffix = f" ({name})" if len(names) > 1 else ""
-        ss_tot = float(((t - t.mean()) ** 2).sum())
-        ss_res = float(((t - p) ** 2).sum())
+        # R² does not depend on the units: measured in units of max|t|, squares of values
+        # near 1e300 do not overflow
+        top = float(np.max(np.abs(t))) if len(t) else 1.0
+        top = top if top > 0 and math.isfinite(top) else 1.0
+        ts, ps = t / top, p / top
+        ss_tot = float(((ts - ts.mean()) ** 2).sum())
+        ss_res = float(((ts - ps) ** 2).sum())
         out[f"R²{suffix}"] = 1.0 - ss_res / ss_tot if ss_tot > 0 else float("nan")
         out[f"MAE{suffix}"] = float(np.abs(t - p).mean())
     return out

@@ -320,8 +320,7 @@ class FeatureEncoder:
                 present = values[~np.isnan(values)]
                 if present.size == 0:
                     raise UserError(f"column {name!r} has no usable numbers; drop it with --drop {name}")
-                mean = float(present.mean())
-                std = float(present.std())
+                mean, std = (float(v) for v in _mean_std(present))
                 scale = std if std > 0 and math.isfinite(std) else 1.0
                 self.columns.append(
                     ColumnSpec(name, "numeric", mean=mean, scale=scale, fill=float(np.median(present)))
@@ -427,6 +426,19 @@ class FeatureEncoder:
         return cls([ColumnSpec.from_dict(c) for c in d["columns"]], impute=d["impute"])
 
 
+def _mean_std(values):
+    """Mean and standard deviation along axis 0, computed on values / max|value| and scaled back.
+
+    Plain ``std`` squares the values, which overflows to inf for numbers near 1e300 (and a
+    scale of inf would turn every input into 0); dividing first keeps both finite.
+    """
+    values = np.asarray(values, dtype=np.float64)
+    top = np.max(np.abs(values), axis=0)
+    top = np.where((top > 0) & np.isfinite(top), top, 1.0)
+    scaled = values / top
+    return scaled.mean(axis=0) * top, scaled.std(axis=0) * top
+
+
 def _json_label(v):
     """A label as a JSON-able Python value (numpy scalars unwrapped; whole floats kept floats)."""
     if isinstance(v, np.generic):
@@ -518,8 +530,7 @@ class TargetEncoder:
     def fit(self, y):
         """Learn the regression targets' mean and scale; refuse a constant target or one class."""
         if self.task == "regression":
-            self.mean = y.mean(axis=0)
-            std = y.std(axis=0)
+            self.mean, std = _mean_std(y)
             for t, s in zip(self.names, std):
                 if not s > 0:
                     raise UserError(
