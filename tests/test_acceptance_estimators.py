@@ -6,8 +6,10 @@ from __future__ import annotations
 import dataclasses
 import warnings
 
+import numpy as np
 import pytest
-from sklearn.datasets import load_iris
+from sklearn.datasets import load_iris, make_multilabel_classification
+from sklearn.neural_network import MLPClassifier as SkMLPClassifier
 
 import deltaprop as dp
 
@@ -44,3 +46,24 @@ def test_explain_still_flags_a_wrong_gradient(iris):
     wrong = dataclasses.replace(ex, backprop=ex.backprop * 1.001)
     assert wrong.relative_error > 1e-4
     assert "DISAGREE" in wrong.to_html()
+
+
+@pytest.mark.parametrize("cls", [dp.MLPClassifier, SkMLPClassifier])
+def test_explain_a_multilabel_classifier_on_one_sample(cls):
+    # classes_ of a multilabel model is [0, 1, 2]: one sample's indicator row is no list of labels
+    X, Y = make_multilabel_classification(60, 5, n_classes=3, random_state=0)
+    est = _fit(cls(hidden_layer_sizes=(4,), max_iter=20, random_state=0), X, Y)
+    one = dp.explain(est, "3:1,2", X[0], Y[0])
+    assert one.D.tolist() == [Y[0].tolist()]
+    assert one.value == pytest.approx(dp.explain(est, "3:1,2", X[:1], Y[:1]).value, rel=1e-12)
+    assert one.relative_error < 1e-5
+
+
+@pytest.mark.parametrize("cls", [dp.MLPClassifier, SkMLPClassifier])
+def test_explain_a_multiclass_classifier_on_one_sample_with_a_one_hot_row(iris, cls):
+    X, y = iris
+    est = _fit(cls(hidden_layer_sizes=(4,), max_iter=20, random_state=0), X, y)
+    by_label = dp.explain(est, "3:1,2", X[50], y[50])
+    by_row = dp.explain(est, "3:1,2", X[50], np.array([0.0, 1.0, 0.0]))
+    assert by_row.D.tolist() == by_label.D.tolist() == [[0.0, 1.0, 0.0]]
+    assert by_row.value == by_label.value

@@ -52,6 +52,8 @@ def _is_sklearn_mlp(model):
 def as_network(model):
     """(Network, default alpha, classes or None) for a Network, an estimator or a scikit-learn MLP.
 
+    classes are a single-label classifier's ``classes_``; None for anything else.
+
     A deltaprop ``Network`` is used as it is (alpha 0).  Anything with ``network_`` (a fitted
     deltaprop estimator or a loaded model) gives that network and its ``alpha``.  A fitted
     scikit-learn ``MLPRegressor``/``MLPClassifier`` is rebuilt with ``Network.from_weights``
@@ -67,7 +69,7 @@ def as_network(model):
         # a fitted estimator has alpha and classes_; a TabularModel keeps them on its estimator
         inner = getattr(model, "estimator", None)
         alpha = getattr(model, "alpha", getattr(inner, "alpha", 0.0))
-        classes = getattr(inner, "classes_", None) if inner is not None else getattr(model, "classes_", None)
+        classes = _label_classes(inner if inner is not None else model)
         if getattr(model, "task", "classification") != "classification":
             classes = None
         return net, float(alpha or 0.0), classes
@@ -83,12 +85,21 @@ def as_network(model):
             output=out,
             loss=loss,
         )
-        return net, float(model.alpha), getattr(model, "classes_", None)
+        return net, float(model.alpha), _label_classes(model)
     raise TypeError(
         "model must be a deltaprop Network, a fitted deltaprop estimator (with network_) or a fitted "
         f"scikit-learn MLPRegressor/MLPClassifier; got {type(model).__name__}"
         + (" (not fitted yet: call fit first)" if hasattr(model, "hidden_layer_sizes") else "")
     )
+
+
+def _label_classes(est):
+    """``classes_`` of a single-label classifier, else None (a multilabel model's D is always
+    its indicator matrix: classes_ = [0, 1, …] would read a row of it as labels)."""
+    binarizer = getattr(est, "_label_binarizer", None)
+    if str(getattr(binarizer, "y_type_", "")).startswith("multilabel"):
+        return None
+    return getattr(est, "classes_", None)
 
 
 def _labels_to_targets(D, classes, n_out):
@@ -451,7 +462,8 @@ def explain(model, weight, X, D, *, alpha=None, sample_weight=None, h=1e-6, max_
         X = X[None, :]
     X = net.check_X(X)
     n_samples = X.shape[0]
-    D = _labels_to_targets(D, classes, net.sizes[-1])
+    if not (n_samples == 1 and np.ndim(D) == 1 and np.size(D) == net.sizes[-1] > 1):
+        D = _labels_to_targets(D, classes, net.sizes[-1])  # else one sample's one-hot row
     D = np.asarray(D, dtype=np.float64) if np.asarray(D).dtype.kind in "biuf" else np.asarray(D)
     if D.ndim <= 1 and n_samples == 1 and D.size == net.sizes[-1]:
         D = D.reshape(1, -1)
