@@ -67,3 +67,31 @@ def test_explain_a_multiclass_classifier_on_one_sample_with_a_one_hot_row(iris, 
     by_row = dp.explain(est, "3:1,2", X[50], np.array([0.0, 1.0, 0.0]))
     assert by_row.D.tolist() == by_label.D.tolist() == [[0.0, 1.0, 0.0]]
     assert by_row.value == by_label.value
+
+
+@pytest.mark.parametrize("continue_", ["warm_start", "partial_fit"])
+def test_continuing_with_a_changed_activation_uses_it_as_scikit_learn_does(iris, continue_):
+    X, y = iris
+    runs = []
+    for cls in (dp.MLPClassifier, SkMLPClassifier):
+        est = cls(hidden_layer_sizes=(5,), max_iter=5, random_state=0, warm_start=True)
+        if continue_ == "warm_start":
+            _fit(est, X, y).set_params(activation="tanh")
+            _fit(est, X, y)
+        else:
+            est.partial_fit(X, y, classes=[0, 1, 2]).set_params(activation="tanh")
+            est.partial_fit(X, y)
+        runs.append(est.predict_proba(X))
+    np.testing.assert_allclose(runs[0], runs[1], rtol=1e-9, atol=1e-12)
+    assert est.activation == "tanh"
+
+
+def test_continuing_with_another_activation_list_and_a_changed_loss(iris):
+    X, y = iris
+    est = _fit(dp.MLPRegressor(hidden_layer_sizes=(4, 3), max_iter=3, random_state=0, warm_start=True), X, y)
+    _fit(est.set_params(activation=["tanh", "softplus"]), X, y)
+    assert est.network_.activation == ("tanh", "softplus")
+    with pytest.raises(ValueError, match="activation lists 1 names"):
+        _fit(est.set_params(activation=["tanh"]), X, y)
+    with pytest.raises(ValueError, match="squared_error.*poisson.*without warm_start"):
+        _fit(est.set_params(activation="relu", loss="poisson"), X, y)

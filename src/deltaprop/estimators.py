@@ -189,6 +189,8 @@ class _BaseMLP(BaseEstimator):
                 f"the network has layers {list(self.network_.sizes)} but this data and "
                 f"hidden_layer_sizes need {layer_units}; fit without warm_start to start afresh"
             )
+        else:
+            self._follow_parameters()
         self.n_outputs_ = D.shape[1]
         self.interrupted_ = False
         self.diverged_ = False
@@ -198,6 +200,23 @@ class _BaseMLP(BaseEstimator):
         else:
             training.fit_lbfgs(self, X, D, sample_weight)
         return self
+
+    def _follow_parameters(self):
+        """Continue (warm_start, partial_fit) with the current ``activation``, as scikit-learn
+        does: the weights stay, f changes.  A changed ``loss`` needs another output, so it is
+        refused rather than ignored."""
+        net = self.network_
+        loss, output = self._network_loss()
+        if (loss, output) != (net.loss_name, net.output):
+            raise ValueError(
+                f"the network was trained with loss {net.loss_name!r} ({net.output} output) but "
+                f"loss is now {self.loss!r}; fit without warm_start to start afresh"
+            )
+        hidden = self.activation
+        hidden = [hidden] * (net.L - 2) if isinstance(hidden, str) else list(hidden)
+        if tuple(hidden) != net.activation:
+            new = Network(net.sizes, hidden, net.output, net.loss_name, random_state=0)  # checks names
+            net.activation, net.layer_activation, net._f = new.activation, new.layer_activation, new._f
 
     def _with_class_weight(self, sample_weight, y_labels, dtype):
         return sample_weight
