@@ -95,3 +95,12 @@ def test_continuing_with_another_activation_list_and_a_changed_loss(iris):
         _fit(est.set_params(activation=["tanh"]), X, y)
     with pytest.raises(ValueError, match="squared_error.*poisson.*without warm_start"):
         _fit(est.set_params(activation="relu", loss="poisson"), X, y)
+
+
+def test_explain_names_a_label_count_that_does_not_fit_x_and_unknown_labels_plainly(iris):
+    X, y = iris
+    est = _fit(dp.MLPClassifier(hidden_layer_sizes=(3,), max_iter=5, random_state=0), X, y)
+    with pytest.raises(ValueError, match="D holds 3 class labels for the 2 samples of X"):
+        dp.explain(est, "2:1,1", X[:2], y[:3])
+    with pytest.raises(ValueError, match=r"label 7, which is not one of the model.s classes \[0, 1, 2\]$"):
+        dp.explain(est, "2:1,1", X[:2], [7, 0])

@@ -119,7 +119,7 @@ def _labels_to_targets(D, classes, n_out):
     if not known.all():
         bad = labels[~known][0]
         raise ValueError(
-            f"D holds the label {bad!r}, which is not one of the model's classes {list(classes)}"
+            f"D holds the label {bad.item()!r}, which is not one of the model's classes {classes.tolist()}"
         )
     if n_out == 1:  # binary: one logistic output, d = 1 for classes_[1]
         return (labels == classes[-1]).astype(np.float64).reshape(-1, 1)
@@ -463,6 +463,8 @@ def explain(model, weight, X, D, *, alpha=None, sample_weight=None, h=1e-6, max_
     X = net.check_X(X)
     n_samples = X.shape[0]
     if not (n_samples == 1 and np.ndim(D) == 1 and np.size(D) == net.sizes[-1] > 1):
+        if classes is not None and np.ndim(D) == 1 and np.size(D) != n_samples:
+            raise ValueError(f"D holds {np.size(D)} class labels for the {n_samples} samples of X")
         D = _labels_to_targets(D, classes, net.sizes[-1])  # else one sample's one-hot row
     D = np.asarray(D, dtype=np.float64) if np.asarray(D).dtype.kind in "biuf" else np.asarray(D)
     if D.ndim <= 1 and n_samples == 1 and D.size == net.sizes[-1]:
