@@ -46,3 +46,18 @@ def test_huge_values_are_scaled_without_overflow(tmp_path):
     assert np.isfinite(pred).all() and np.abs(pred).max() > 1e298
     r = run("evaluate", "big.dpm", "big.csv", cwd=tmp_path)
     assert r.returncode == 0 and r.stderr == "", r.stderr
+
+
+def test_predict_errors_name_a_fix_that_predict_can_take(tmp_path):
+    """predict has no --impute: a bad value there says to train with --impute, not to pass it."""
+    table().to_csv(tmp_path / "d.csv", index=False)
+    assert run("train", "d.csv", "--target", "y", *FAST, cwd=tmp_path).returncode == 0
+    for name, value in [("text.csv", "x"), ("inf.csv", "inf")]:
+        frame = table().astype(str)
+        frame.loc[2, "a"] = value
+        frame.to_csv(tmp_path / name, index=False)
+        r = run("predict", "d.dpm", name, "--out", "p.csv", cwd=tmp_path)
+        assert r.returncode == 2
+        assert len(r.stderr.splitlines()) == 1 and "row 3" in r.stderr, r.stderr
+        assert "train the model with --impute" in r.stderr and "pass --impute" not in r.stderr
+        assert not (tmp_path / "p.csv").exists()

@@ -342,14 +342,16 @@ class FeatureEncoder:
                 self.columns.append(ColumnSpec(name, "categorical", categories=cats))
         return self
 
-    def _numbers(self, frame, name, impute):
+    def _numbers(self, frame, name, impute, fitted=False):
+        """The column as floats; ``fitted``: at predict time, where --impute is a training option."""
+        how = "train the model with --impute" if fitted else "pass --impute"
         values, bad = _numeric_values(frame[name])
         if bad.any():
             if not impute:
                 pos = int(np.flatnonzero(bad)[0])
                 raise UserError(
                     f"column {name!r} holds numbers but {_where(frame, pos)} is {frame[name].iloc[pos]!r}; "
-                    f"fix that value, or pass --impute to treat non-numbers as missing"
+                    f"fix that value, or {how} to treat non-numbers as missing"
                 )
             values = np.where(bad, np.nan, values)
         infinite = np.isinf(values)
@@ -357,8 +359,8 @@ class FeatureEncoder:
             if not impute:
                 pos = int(np.flatnonzero(infinite)[0])
                 raise UserError(
-                    f"column {name!r} is infinite in {_where(frame, pos)}; fix that value, or pass --impute "
-                    f"to treat it as missing"
+                    f"column {name!r} is infinite in {_where(frame, pos)}; fix that value, or {how} to "
+                    f"treat it as missing"
                 )
             values = np.where(infinite, np.nan, values)
         return values
@@ -380,7 +382,7 @@ class FeatureEncoder:
         col = 0
         for spec in self.columns:
             if spec.kind == "numeric":
-                values = self._numbers(frame, spec.name, self.impute)
+                values = self._numbers(frame, spec.name, self.impute, fitted=True)
                 missing = np.isnan(values)
                 if missing.any():
                     if not self.impute:
