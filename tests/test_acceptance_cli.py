@@ -61,3 +61,18 @@ def test_predict_errors_name_a_fix_that_predict_can_take(tmp_path):
         assert len(r.stderr.splitlines()) == 1 and "row 3" in r.stderr, r.stderr
         assert "train the model with --impute" in r.stderr and "pass --impute" not in r.stderr
         assert not (tmp_path / "p.csv").exists()
+
+
+def test_explain_out_never_overwrites_its_inputs(tmp_path):
+    """explain --out naming the data or the model file was written over them (the data lost)."""
+    table().to_csv(tmp_path / "d.csv", index=False)
+    assert run("train", "d.csv", "--target", "y", *FAST, cwd=tmp_path).returncode == 0
+    before = {p: (tmp_path / p).read_bytes() for p in ("d.csv", "d.dpm")}
+    for out, expected in [("d.csv", "is the data file"), ("d.dpm", "is the model file")]:
+        r = run("explain", "d.dpm", "-w", "2:1,1", "-d", "d.csv", "--row", "1", "--out", out, cwd=tmp_path)
+        assert r.returncode == 2 and expected in r.stderr, r.stderr
+        assert len(r.stderr.splitlines()) == 1
+    assert {p: (tmp_path / p).read_bytes() for p in before} == before
+    r = run("explain", "d.dpm", "-w", "2:1,1", "-d", "d.csv", "--row", "1", "--out", "w.txt", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert "∂E" in (tmp_path / "w.txt").read_text(encoding="utf-8")

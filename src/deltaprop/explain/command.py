@@ -181,12 +181,20 @@ def run_explain(model_path, weight, data, rows=(), fmt=None, out=None, alpha=Non
 )
 def explain(model, weight, data, rows, fmt, out, alpha):
     """Derive dE/dw for one weight of a saved MODEL, step by step, with numbers and checks."""
+    if out:
+        import os
+
+        from ..cli_train import check_writable
+
+        # refuse before any work, and never overwrite the inputs
+        if os.path.exists(model) and os.path.exists(out) and os.path.samefile(model, out):
+            raise UserError(f"--out {out} is the model file; choose another path")
+        check_writable(out, "output file", data if data is not None else model)
     result = run_explain(model, weight, data, rows, fmt, out, alpha)
     if out:
-        try:
-            Path(out).write_text(result, encoding="utf-8")
-        except OSError as e:
-            raise UserError(f"cannot write {out}: {e.strerror}; choose another --out path") from None
+        from ..io import write_atomic
+
+        write_atomic(out, result.encode("utf-8"))
         click.echo(str(Path(out).resolve()))
     else:
         click.echo(result, nl=False)
