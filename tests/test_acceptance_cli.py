@@ -76,3 +76,14 @@ def test_explain_out_never_overwrites_its_inputs(tmp_path):
     r = run("explain", "d.dpm", "-w", "2:1,1", "-d", "d.csv", "--row", "1", "--out", "w.txt", cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     assert "∂E" in (tmp_path / "w.txt").read_text(encoding="utf-8")
+
+
+def test_class_codes_0_1_2_as_target_get_a_note_about_the_task(tmp_path):
+    """A target of a few whole numbers (class codes 0/1/2) became a regression without a word."""
+    frame = table(n=30)
+    frame["code"] = np.digitize(frame["y"], [-1.0, 1.0])  # 0, 1, 2
+    frame.drop(columns=["y"]).to_csv(tmp_path / "codes.csv", index=False)
+    r = run("train", "codes.csv", "--target", "code", "--epochs", "3", "--hidden", "4", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert "note: target 'code' is numeric with only 3 distinct values" in r.stderr
+    assert "--task classification" in r.stderr

@@ -471,7 +471,9 @@ def train(opts, echo_note=None):
             distinct = np.unique(np.asarray(values, dtype=np.float64))
         except (TypeError, ValueError):
             distinct = np.array([])
-        if 0 < len(distinct) <= 2:
+        # class codes such as 0/1/2 look numeric: say so, the metrics would be R² and MAE
+        whole = len(distinct) > 0 and bool(np.all(np.isfinite(distinct) & (distinct == np.round(distinct))))
+        if 0 < len(distinct) <= 2 or (whole and len(distinct) <= 10 and len(distinct) < len(values) / 2):
             notes.append(
                 f"target {targets[0]!r} is numeric with only {len(distinct)} distinct values, so this is "
                 f"regression; pass --task classification to predict classes"
