@@ -87,3 +87,20 @@ def test_class_codes_0_1_2_as_target_get_a_note_about_the_task(tmp_path):
     assert r.returncode == 0, r.stderr
     assert "note: target 'code' is numeric with only 3 distinct values" in r.stderr
     assert "--task classification" in r.stderr
+
+
+BAD_TABLES = {
+    # pandas silently renamed the second 'a' to 'a.1', a column the user never wrote
+    "dup.csv": ("a,b,a,y\n1,2,3,4\n5,6,7,8\n9,1,2,3\n", "names the column 'a' more than once"),
+    "dup_space.csv": ("a; a;y\n1;2;3\n5;6;7\n9;1;2\n", "names the column 'a' more than once"),
+}
+
+
+def test_bad_tables_are_one_line_exit_2_and_write_nothing(tmp_path):
+    for name, (text, expected) in BAD_TABLES.items():
+        (tmp_path / name).write_text(text, encoding="utf-8")
+        before = sorted(p.name for p in tmp_path.iterdir())
+        r = run("train", name, "--target", "y", *FAST, cwd=tmp_path)
+        assert r.returncode == 2, (name, r.stderr)
+        assert len(r.stderr.splitlines()) == 1 and expected in r.stderr, (name, r.stderr)
+        assert sorted(p.name for p in tmp_path.iterdir()) == before

@@ -158,14 +158,32 @@ def read_table(path):
                 f"add the missing column names to the header"
             )
         frame.columns = [str(c).strip() for c in frame.columns]
+        _check_unique_names(text, sep, name)
         if frame.isna().to_numpy().any():
             _check_short_rows(path, sep, gz, frame.shape[1], name)
         frame.attrs["deltaprop_csv"] = path.name
     if frame.shape[1] == 0:
         raise UserError(f"{name} has no columns; give a table with a header line")
+    _check_unique_names(None, None, name, list(frame.columns))
     if len(frame) == 0:
         raise UserError(f"{name} has a header but no data rows; add data rows")
     return _drop_saved_index(frame)
+
+
+def _check_unique_names(text, sep, name, names=None):
+    """Refuse a header naming a column twice (pandas would rename the second 'a' to 'a.1')."""
+    import collections
+    import csv
+    import io
+
+    if names is None:
+        header = next(csv.reader(io.StringIO(text), delimiter=sep, skipinitialspace=True), [])
+        names = [h.strip() for h in header]
+    twice = [n for n, k in collections.Counter(n for n in names if n).items() if k > 1]
+    if twice:
+        raise UserError(
+            f"{name}: the header names the column {twice[0]!r} more than once; give every column its own name"
+        )
 
 
 def _check_short_rows(path, sep, gz, n_fields, name):
