@@ -104,3 +104,16 @@ def test_bad_tables_are_one_line_exit_2_and_write_nothing(tmp_path):
         assert r.returncode == 2, (name, r.stderr)
         assert len(r.stderr.splitlines()) == 1 and expected in r.stderr, (name, r.stderr)
         assert sorted(p.name for p in tmp_path.iterdir()) == before
+
+
+def test_a_directory_as_output_suggests_a_file_name_of_its_kind(tmp_path):
+    """--report DIR and predict --out DIR suggested 'DIR/model.dpm', a model name, for them too."""
+    table().to_csv(tmp_path / "d.csv", index=False)
+    (tmp_path / "outdir").mkdir()
+    r = run("train", "d.csv", "--target", "y", "--report", "outdir", *FAST, cwd=tmp_path)
+    assert r.returncode == 2 and "e.g. outdir/report.html" in r.stderr, r.stderr
+    assert not (tmp_path / "d.dpm").exists()
+    assert run("train", "d.csv", "--target", "y", *FAST, cwd=tmp_path).returncode == 0
+    r = run("predict", "d.dpm", "d.csv", "--out", "outdir", cwd=tmp_path)
+    assert r.returncode == 2 and "e.g. outdir/predictions.csv" in r.stderr, r.stderr
+    assert list((tmp_path / "outdir").iterdir()) == []

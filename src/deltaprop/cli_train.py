@@ -102,7 +102,8 @@ def check_writable(path, what, data):
     """Refuse an output path that cannot be written, or that is the input data."""
     path = Path(path)
     if path.is_dir():
-        raise UserError(f"{what} {path} is a directory; give a file name, e.g. {path / 'model.dpm'}")
+        example = {"report": "report.html", "output file": "predictions.csv"}.get(what, "model.dpm")
+        raise UserError(f"{what} {path} is a directory; give a file name, e.g. {path / example}")
     parent = path.parent if str(path.parent) else Path(".")
     if not parent.is_dir():
         raise UserError(
