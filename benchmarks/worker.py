@@ -3,9 +3,10 @@
 The spec names a workload, a tool (deltaprop, deltaprop-plain, sklearn, torch or gemm) and a
 dtype.  The worker makes the data, warms the tool up on a small slice, times one training
 run (or one prediction), and prints one JSON line: seconds, epochs (or L-BFGS iterations, or
-rows), the peak resident memory of this process (``resource.getrusage(RUSAGE_SELF)
-.ru_maxrss``: everything it allocated, imports and data included) and the BLAS it ran on
-(threadpoolctl).
+rows), the duration of each epoch, the BLAS it ran on (threadpoolctl) and two peaks of
+resident memory: ``peak_mb``, the high-water mark during the timed run (Linux VmHWM, reset
+just before it, so it counts what was already resident -- imports, data -- plus everything
+the run allocated), and ``maxrss_mb``, the process's whole-life ``ru_maxrss``.
 """
 
 from __future__ import annotations
@@ -52,6 +53,27 @@ def _estimator_class(tool, w):
 PREDICT_REPEATS = 3
 
 
+def reset_peak_memory():
+    """Start a new high-water mark of resident memory (Linux: VmHWM, reset by clear_refs)."""
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+    except OSError:
+        pass
+
+
+def peak_memory_mb():
+    """Resident memory high-water mark since :func:`reset_peak_memory` (ru_maxrss elsewhere)."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def _epoch_clock(tool, cls):
     """(estimator class, list of epoch-end times): the estimator records when each epoch ends.
 
@@ -84,6 +106,7 @@ def run_estimator(tool, w, dtype, n_samples, epochs):
         X, _ = make_data(w, dtype, n_samples)
         model.predict(X[:1000])  # warm-up
         times = []
+        reset_peak_memory()
         for _ in range(PREDICT_REPEATS):
             t = time.perf_counter()
             model.predict(X)
@@ -94,11 +117,13 @@ def run_estimator(tool, w, dtype, n_samples, epochs):
     cls(**_estimator_kwargs(w, 2)).fit(X[:warm], y[:warm])
     if w.solver == "lbfgs":
         model = cls(**_estimator_kwargs(w, epochs))
+        reset_peak_memory()
         t = time.perf_counter()
         model.fit(X, y)
         return time.perf_counter() - t, model.n_iter_, []
     timed, ends, extra = _epoch_clock(tool, cls)
     model = timed(**_estimator_kwargs(w, epochs), **extra)
+    reset_peak_memory()
     t = time.perf_counter()
     model.fit(X, y)
     seconds = time.perf_counter() - t
@@ -131,6 +156,7 @@ def run_torch(w, dtype, n_samples, epochs):
         times = []
         with torch.no_grad():
             model(Xt[:1000])
+            reset_peak_memory()
             for _ in range(PREDICT_REPEATS):
                 t = time.perf_counter()
                 model(Xt).numpy()
@@ -160,6 +186,7 @@ def run_torch(w, dtype, n_samples, epochs):
             loss.backward()
             return loss
 
+        reset_peak_memory()
         t = time.perf_counter()
         opt.step(closure)
         seconds = time.perf_counter() - t
@@ -189,6 +216,7 @@ def run_torch(w, dtype, n_samples, epochs):
 
     train(min(n_samples, 10 * w.batch_size), 1)  # warm-up
     ends.clear()
+    reset_peak_memory()
     t = time.perf_counter()
     train(n_samples, epochs)
     return time.perf_counter() - t, epochs, list(np.diff(ends))
@@ -244,6 +272,7 @@ def main(spec):
         else:
             seconds, units, epoch_times = run_estimator(tool, w, dtype, n, epochs)
         out.update(seconds=seconds, units=int(units), n_samples=n, epoch_times=epoch_times)
+    out["peak_mb"] = peak_memory_mb()
     out["maxrss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     out["blas"] = blas_info()
     print(json.dumps(out))

@@ -53,13 +53,13 @@ WORKLOADS = {
             description="4-16-3 regression, tanh, plain SGD, batch 32, 20,000 samples",
         ),
         Workload(
-            "tabular", (20, 128, 128, 1), "relu", "regression", "adam", 50_000, epochs=4,
+            "tabular", (20, 128, 128, 1), "relu", "regression", "adam", 50_000, epochs=8,
             batch_size=200, learning_rate=0.001,
             rows=(Row(F64, (("sklearn", F64),)), Row(F32, (("torch", F32),))),
             description="20-128-128-1 regression, relu, Adam, batch 200, 50,000 samples",
         ),
         Workload(
-            "wide", (784, 512, 512, 10), "relu", "classification", "sgd", 20_000, epochs=3,
+            "wide", (784, 512, 512, 10), "relu", "classification", "sgd", 20_000, epochs=4,
             batch_size=128, momentum=0.9, learning_rate=0.01,
             rows=(Row(F32, (("sklearn", F64), ("torch", F32)), "scikit-learn at its default float64"),),
             description="784-512-512-10 classification, relu, SGD momentum 0.9, batch 128, 20,000 samples",
