@@ -117,3 +117,22 @@ def test_a_directory_as_output_suggests_a_file_name_of_its_kind(tmp_path):
     r = run("predict", "d.dpm", "d.csv", "--out", "outdir", cwd=tmp_path)
     assert r.returncode == 2 and "e.g. outdir/predictions.csv" in r.stderr, r.stderr
     assert list((tmp_path / "outdir").iterdir()) == []
+
+
+def test_numbers_with_commas_are_refused_with_the_fix(tmp_path):
+    """'1,257' or '0,5' read as text: the column became categories (or was dropped as an
+    identifier), and such a target a classification with a class per row."""
+    frame = table(n=30)
+    thousands = frame.assign(money=[f"{1000 + int(abs(v) * 1e5):,}" for v in frame["a"]])
+    thousands.to_csv(tmp_path / "money.csv", index=False)
+    r = run("train", "money.csv", "--target", "y", *FAST, cwd=tmp_path)
+    assert r.returncode == 2 and "column 'money' holds numbers written with thousands" in r.stderr, r.stderr
+    r = run("train", "money.csv", "--target", "money", *FAST, cwd=tmp_path)
+    assert r.returncode == 2 and "remove them" in r.stderr, r.stderr
+    frame.to_csv(tmp_path / "euro.csv", sep=";", decimal=",", index=False)
+    r = run("train", "euro.csv", "--target", "y", *FAST, cwd=tmp_path)
+    assert r.returncode == 2 and "decimal commas" in r.stderr and len(r.stderr.splitlines()) == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["euro.csv", "money.csv"]
+    # asked for, the thousands stay categories
+    r = run("train", "money.csv", "--target", "y", "--categorical", "money", *FAST, cwd=tmp_path)
+    assert r.returncode == 0, r.stderr

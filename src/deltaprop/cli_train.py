@@ -401,6 +401,7 @@ def train(opts, echo_note=None):
         TabularModel,
         TargetEncoder,
         _no_column_message,
+        comma_number_problem,
         detect_task,
         read_table,
     )
@@ -451,6 +452,13 @@ def train(opts, echo_note=None):
         if t not in frame.columns:
             raise UserError(_no_column_message(t, frame))
     features = [c for c in frame.columns if c not in targets and c not in opts.drop]
+    for c in features + ([] if opts.task == "classification" else targets):
+        problem = None if c in opts.categorical else comma_number_problem(frame[c])
+        if problem is not None:
+            raise UserError(
+                f"column {c!r} holds numbers {problem}"
+                + (f", or pass --categorical {c} to keep them as categories" if c in features else "")
+            )
     features = _without_identifiers(frame, features, opts.categorical, notes)
     if not features:
         raise UserError(

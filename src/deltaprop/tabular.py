@@ -234,6 +234,42 @@ def _numeric_values(series):
     return parsed, bad
 
 
+_THOUSANDS = r"[+-]?\d{1,3}(?:,\d{3})+(?:\.\d+)?"
+_DECIMAL_COMMA = r"[+-]?\d*,\d+"
+
+
+def comma_number_problem(series):
+    """'written with … ; <fix>' for a text column of numbers written with commas, else None.
+
+    Every non-missing value must be a number, some with thousands separators ('1,257') or
+    decimal commas ('1,5').  pandas parses neither, so such a column would silently become
+    categories, an identifier, or a classification target with a class per value.
+    """
+    import pandas as pd
+
+    if series.dtype.kind in "biuf":
+        return None
+    text = series.dropna().astype("string").str.strip()
+    if text.empty:
+        return None
+    for pattern, fix in (
+        (
+            _THOUSANDS,
+            lambda v: f"written with thousands separators (e.g. {v!r}); remove them ({v.replace(',', '')})",
+        ),
+        (
+            _DECIMAL_COMMA,
+            lambda v: (
+                f"written with decimal commas (e.g. {v!r}); write decimal points ({v.replace(',', '.')})"
+            ),
+        ),
+    ):
+        hit = text.str.fullmatch(pattern).to_numpy(dtype=bool, na_value=False)
+        if hit.any() and pd.to_numeric(text[~hit], errors="coerce").notna().all():
+            return fix(str(text[hit].iloc[0]))
+    return None
+
+
 def column_kind(series):
     """'numeric', 'categorical', 'empty', or 'mostly-numeric' (numbers with a few bad values)."""
     if series.dtype.kind in "biuf":
