@@ -136,3 +136,16 @@ def test_numbers_with_commas_are_refused_with_the_fix(tmp_path):
     # asked for, the thousands stay categories
     r = run("train", "money.csv", "--target", "y", "--categorical", "money", *FAST, cwd=tmp_path)
     assert r.returncode == 0, r.stderr
+
+
+def test_info_describes_a_bare_network_saved_from_python(tmp_path):
+    """info refused a Network saved with deltaprop.save, though its architecture is all there."""
+    script = (
+        "import deltaprop as dp\n"
+        "from deltaprop.network import Network\n"
+        "dp.save(Network([2, 3, 1]), 'net.dpm')\n"
+    )
+    subprocess.run([sys.executable, "-c", script], cwd=tmp_path, check=True, timeout=60)
+    r = run("info", "net.dpm", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert "2 → 3 → 1" in r.stdout and "parameters: 13" in r.stdout and "bare Network" in r.stdout

@@ -534,11 +534,18 @@ def info(model, debug):
     """Architecture, parameter count, features and training summary of MODEL."""
     from rich.table import Table
 
-    from .io import read_metadata
+    from .io import load, read_metadata
+    from .network import Network
+    from .tabular import TabularModel
 
     doc, _ = read_metadata(model)
-    m = _load_model(model)
-    net = m.estimator.network_
+    loaded = load(model)
+    # a bare Network (saved from Python) has an architecture but no task or features
+    if isinstance(loaded, Network):
+        m, net = None, loaded
+    else:
+        m = loaded if isinstance(loaded, TabularModel) else _EstimatorAdapter(loaded)
+        net = m.estimator.network_
     console = _console()
     console.print(
         f"[bold]{model}[/bold]  (deltaprop model format {doc['format_version']}, written by "
@@ -546,13 +553,20 @@ def info(model, debug):
     )
     layers = " → ".join(str(n) for n in net.sizes)
     hidden = ", ".join(dict.fromkeys(net.activation)) or "none"
-    console.print(f"task: {m.task}    targets: {', '.join(m.target_names_)}", markup=False)
+    if m is None:
+        console.print(
+            "a bare Network (no preprocessing): use it from Python with deltaprop.load", markup=False
+        )
+    else:
+        console.print(f"task: {m.task}    targets: {', '.join(m.target_names_)}", markup=False)
     console.print(
         f"network: {layers}  (hidden activation {hidden}, output {net.output}, loss {net.loss_name}, "
         f"{net.dtype.name})",
         markup=False,
     )
     console.print(f"parameters: {net.n_parameters:,}", markup=False)
+    if m is None:
+        return
     if m.task == "classification":
         console.print("classes: " + ", ".join(str(c) for c in m.estimator.classes_), markup=False)
     features = getattr(m, "features", None)
