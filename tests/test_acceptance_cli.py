@@ -149,3 +149,17 @@ def test_info_describes_a_bare_network_saved_from_python(tmp_path):
     r = run("info", "net.dpm", cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     assert "2 → 3 → 1" in r.stdout and "parameters: 13" in r.stdout and "bare Network" in r.stdout
+
+
+def test_resume_refuses_model_options_it_would_ignore(tmp_path):
+    """--resume --hidden 4 on a 3-unit run trained on silently with 3 units."""
+    table().to_csv(tmp_path / "d.csv", index=False)
+    r = run("train", "d.csv", "--target", "y", "--epochs", "3", "--hidden", "3", "--quiet", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    before = (tmp_path / "d.dpm").read_bytes()
+    for flag in (["--hidden", "4"], ["--learning-rate", "0.01"]):
+        r = run("train", "d.csv", "--target", "y", "--epochs", "6", "--resume", *flag, "-q", cwd=tmp_path)
+        assert r.returncode == 2 and f"a different {flag[0]}" in r.stderr, r.stderr
+    assert (tmp_path / "d.dpm").read_bytes() == before
+    r = run("train", "d.csv", "--epochs", "6", "--resume", "--hidden", "3", "-q", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr

@@ -433,7 +433,15 @@ def train(opts, echo_note=None):
                 f"{source} was trained for target(s) {', '.join(saved['targets'])}; leave out --target "
                 f"with --resume, or train afresh without --resume"
             )
+        defaults = TrainOptions(data=opts.data)
         for key, value in saved.items():
+            given = getattr(opts, key)
+            if key != "targets" and given != getattr(defaults, key) and given != value:
+                flag = "--no-early-stopping" if key == "early_stopping" else "--" + key.replace("_", "-")
+                raise UserError(
+                    f"{source} was trained with a different {flag}, and --resume keeps the run's own "
+                    f"options; leave out {flag}, or train afresh without --resume"
+                )
             setattr(opts, key, value)
         if data.exists() and run.get("data_sha256") not in (None, file_sha256(data)):
             raise UserError(
