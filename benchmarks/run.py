@@ -5,7 +5,8 @@
     python benchmarks/run.py --workloads seed,wide --repeats 5
 
 Each measurement runs in its own process (``benchmarks/worker.py``), so its peak memory
-(the high-water mark of resident memory during the timed run, Linux VmHWM) is its own.
+(the high-water mark of resident memory during the timed run, Linux VmHWM, above what was
+resident when the run began) is its own.
 The tools alternate within every repeat.  Training is timed epoch by epoch and the fastest
 epoch of all repeats is kept (the machine is shared: a whole run rarely escapes every other
 process); L-BFGS and predict keep the best run.  numpy's float32 and float64 matrix-multiply
@@ -70,7 +71,7 @@ def check_targets(summary):
         mem = s["memory_mb"]
         if "sklearn" in mem:
             ok = mem["deltaprop"] <= mem["sklearn"]
-            lines.append(f"- {s['workload']} ({s['dtype']}): peak memory {mem['deltaprop']:.0f} MB vs "
+            lines.append(f"- {s['workload']} ({s['dtype']}): run's peak memory {mem['deltaprop']:.0f} MB vs "
                          f"scikit-learn {mem['sklearn']:.0f} MB (target ≤): {'holds' if ok else 'MISSED'}")
     return lines
 
@@ -137,13 +138,13 @@ def run(args):
                 epochs = r.get("epoch_times") or []
                 per_unit = min(epochs) if epochs else r["seconds"] / max(r["units"], 1)
                 print(f"  repeat {repeat + 1}: {key:34s} {per_unit:.4g} s/unit  "
-                      f"{r['peak_mb']:.0f} MB", file=sys.stderr, flush=True)
+                      f"+{r['run_mb']:.0f} MB", file=sys.stderr, flush=True)
                 best = results.get(key)
                 if best is None or "error" in best or per_unit < best["per_unit"]:
                     results[key] = {**r, "per_unit": per_unit,
-                                    "peak_mb": min(r["peak_mb"], (best or {}).get("peak_mb", 1e18))}
+                                    "run_mb": min(r["run_mb"], (best or {}).get("run_mb", 1e18))}
                 else:
-                    best["peak_mb"] = min(best["peak_mb"], r["peak_mb"])
+                    best["run_mb"] = min(best["run_mb"], r["run_mb"])
     return results, peaks, blas
 
 
@@ -156,7 +157,7 @@ def _fmt_time(w, seconds):
 def table(args, results, peaks):
     """Markdown table rows, one per workload row, with ratios peer ÷ deltaprop."""
     head = ("| workload | dtype | deltaprop | scikit-learn | PyTorch | sklearn ÷ dp | torch ÷ dp "
-            "| dp GFLOP/s | % of GEMM peak | peak MB dp / sklearn / torch |")
+            "| dp GFLOP/s | % of GEMM peak | run's peak MB dp / sklearn / torch |")
     lines = [head, "|" + "---|" * (head.count("|") - 1)]
     summary = []
     for name in args.workloads:
@@ -166,7 +167,7 @@ def table(args, results, peaks):
             if dp is None or "error" in dp:
                 continue
             cells = {"deltaprop": _fmt_time(w, dp["per_unit"])}
-            ratios, mems = {}, {"deltaprop": f"{dp['peak_mb']:.0f}"}
+            ratios, mems = {}, {"deltaprop": f"{dp['run_mb']:.0f}"}
             for tool, dtype in row.peers:
                 r = results.get(f"{name}|{tool}|{dtype}")
                 if r is None or "error" in r:
@@ -175,7 +176,7 @@ def table(args, results, peaks):
                 label = _fmt_time(w, r["per_unit"]) + ("" if dtype == row.dtype else f" ({dtype})")
                 cells[tool] = label
                 ratios[tool] = r["per_unit"] / dp["per_unit"]
-                mems[tool] = f"{r['peak_mb']:.0f}"
+                mems[tool] = f"{r['run_mb']:.0f}"
             # predict: 2 flops per weight per row; training: about 6 per weight per sample
             # (L-BFGS: per iteration, counting one loss evaluation)
             flop = 2 * w.n_weights if w.task == "predict" else 6 * w.n_weights * dp["n_samples"]
@@ -246,8 +247,9 @@ def main(argv=None):
         "Times are seconds per epoch (L-BFGS: per iteration; predict: rows per second); ratios are "
         "peer time ÷ deltaprop time (above 1: deltaprop is faster). GFLOP/s counts 6 × weights × samples "
         "per epoch (predict: 2 × weights × rows); deltaprop skips δ of the input layer, so its real "
-        "count is lower. Peak MB is the high-water mark of resident memory of the process while it "
-        "trained (or predicted): what was resident before (imports, data) plus all the run allocated.",
+        "count is lower. Run's peak MB: how far the resident memory of the process rose, at its peak, "
+        "above what was resident when the timed run began (imports, data, warm-up): the memory "
+        "that training (or predicting) needed. The JSON also has the absolute peaks.",
     ]
     targets = check_targets(summary)
     text = ("\n".join(header) + "\n\n" + "\n".join(lines) + "\n\n" + "\n".join(notes) + "\n\n"

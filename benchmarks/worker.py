@@ -3,10 +3,11 @@
 The spec names a workload, a tool (deltaprop, deltaprop-plain, sklearn, torch or gemm) and a
 dtype.  The worker makes the data, warms the tool up on a small slice, times one training
 run (or one prediction), and prints one JSON line: seconds, epochs (or L-BFGS iterations, or
-rows), the duration of each epoch, the BLAS it ran on (threadpoolctl) and two peaks of
-resident memory: ``peak_mb``, the high-water mark during the timed run (Linux VmHWM, reset
-just before it, so it counts what was already resident -- imports, data -- plus everything
-the run allocated), and ``maxrss_mb``, the process's whole-life ``ru_maxrss``.
+rows), the duration of each epoch, the BLAS it ran on (threadpoolctl) and the memory:
+``peak_mb``, the high-water mark of resident memory during the timed run (Linux VmHWM, reset
+just before it); ``run_mb``, how far that peak rose above what was resident when the run
+began (imports and data), i.e. the memory the run itself needed at its peak; and
+``maxrss_mb``, the process's whole-life ``ru_maxrss``.
 """
 
 from __future__ import annotations
@@ -53,6 +54,20 @@ def _estimator_class(tool, w):
 PREDICT_REPEATS = 3
 
 
+_resident_at_reset = [0.0]
+
+
+def _status_mb(field):
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return None
+
+
 def reset_peak_memory():
     """Start a new high-water mark of resident memory (Linux: VmHWM, reset by clear_refs)."""
     try:
@@ -60,18 +75,16 @@ def reset_peak_memory():
             f.write("5")
     except OSError:
         pass
+    _resident_at_reset[0] = _status_mb("VmRSS") or 0.0
 
 
 def peak_memory_mb():
-    """Resident memory high-water mark since :func:`reset_peak_memory` (ru_maxrss elsewhere)."""
-    try:
-        with open("/proc/self/status") as f:
-            for line in f:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    """(high-water mark since :func:`reset_peak_memory`, the part of it above what was resident
+    at the reset), in MB; ru_maxrss where /proc is missing."""
+    peak = _status_mb("VmHWM")
+    if peak is None:
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return peak, peak - _resident_at_reset[0]
 
 
 def _epoch_clock(tool, cls):
@@ -272,7 +285,7 @@ def main(spec):
         else:
             seconds, units, epoch_times = run_estimator(tool, w, dtype, n, epochs)
         out.update(seconds=seconds, units=int(units), n_samples=n, epoch_times=epoch_times)
-    out["peak_mb"] = peak_memory_mb()
+    out["peak_mb"], out["run_mb"] = peak_memory_mb()
     out["maxrss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     out["blas"] = blas_info()
     print(json.dumps(out))

@@ -37,7 +37,7 @@ __all__ = ["fit_stochastic", "fit_lbfgs", "gradient_norms", "DivergenceWarning"]
 
 
 #: data up to this size is gathered in shuffled order once per epoch (see fit_stochastic)
-_GATHER_EPOCH_BYTES = 16 * 2**20
+_GATHER_EPOCH_BYTES = 4 * 2**20
 
 
 class DivergenceWarning(UserWarning):
