@@ -163,3 +163,24 @@ def test_resume_refuses_model_options_it_would_ignore(tmp_path):
     assert (tmp_path / "d.dpm").read_bytes() == before
     r = run("train", "d.csv", "--epochs", "6", "--resume", "--hidden", "3", "-q", cwd=tmp_path)
     assert r.returncode == 0, r.stderr
+
+
+def test_task_detection_of_a_target_with_a_typo_and_a_boolean_target(tmp_path):
+    """A numeric target with one typo became a classification with a class per value, and a
+    boolean Parquet target a regression on 0/1."""
+    frame = table().astype(str)
+    frame.loc[5, "y"] = "12.5x"
+    frame.to_csv(tmp_path / "typo.csv", index=False)
+    r = run("train", "typo.csv", "--target", "y", *FAST, cwd=tmp_path)
+    assert r.returncode == 2 and "row 6 (line 7 of typo.csv) is '12.5x'" in r.stderr, r.stderr
+    assert not (tmp_path / "typo.dpm").exists()
+    frame = table()
+    frame["flag"] = frame.pop("y") > 0
+    frame.to_parquet(tmp_path / "flags.parquet")
+    r = run("train", "flags.parquet", "--target", "flag", *FAST, cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    r = run("predict", "flags.dpm", "flags.parquet", "--proba", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    written = pd.read_csv(StringIO(r.stdout))
+    assert list(written.columns) == ["flag", "proba_False", "proba_True"]
+    assert set(written["flag"]) <= {True, False}

@@ -510,9 +510,15 @@ def _label_sort_key(v):
 
 # ---------------------------------------------------------------------- targets
 def detect_task(frame, targets):
-    """'regression' when every target column is numeric, else 'classification'."""
+    """'regression' when every target column is numeric, else 'classification'.
+
+    A column of numbers with a few bad values counts as numeric (the bad values are then an
+    error naming the row, not a class each); a boolean column (from Parquet) is two classes.
+    """
+    if any(frame[t].dtype.kind == "b" for t in targets):
+        return "classification"
     kinds = [column_kind(frame[t]) for t in targets]
-    return "regression" if all(k == "numeric" for k in kinds) else "classification"
+    return "regression" if all(k in ("numeric", "mostly-numeric") for k in kinds) else "classification"
 
 
 class TargetEncoder:
