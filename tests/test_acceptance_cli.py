@@ -184,3 +184,12 @@ def test_task_detection_of_a_target_with_a_typo_and_a_boolean_target(tmp_path):
     written = pd.read_csv(StringIO(r.stdout))
     assert list(written.columns) == ["flag", "proba_False", "proba_True"]
     assert set(written["flag"]) <= {True, False}
+
+
+def test_target_before_the_data_file_says_to_put_the_data_first(tmp_path):
+    """`train --target y d.csv`: --target took d.csv as a target, and the error only said
+    'missing argument DATA' for a file the user had given."""
+    table().to_csv(tmp_path / "d.csv", index=False)
+    r = run("train", "--target", "y", "d.csv", *FAST, cwd=tmp_path)
+    assert r.returncode == 2 and len(r.stderr.splitlines()) == 1
+    assert "put DATA first: deltaprop train DATA --target COL" in r.stderr, r.stderr

@@ -53,6 +53,18 @@ class _Group(click.Group):
                 raise
             path = e.ctx.command_path if e.ctx is not None else "deltaprop"
             message = _one_line(e.format_message()).rstrip(".")
+            if (
+                isinstance(e, click.MissingParameter)
+                and e.param is not None
+                and e.param.name == "data"
+                and e.ctx is not None
+                and e.ctx.params.get("targets")
+            ):
+                # `train --target y data.csv`: --target took data.csv as a second target
+                message += (
+                    "; --target takes every word after it, so put DATA first: "
+                    "deltaprop train DATA --target COL"
+                )
             click.echo(f"error: {message[:1].lower() + message[1:]}; see '{path} --help'", err=True)
             sys.exit(EXIT_USER)
         except click.ClickException as e:
