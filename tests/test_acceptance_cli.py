@@ -193,3 +193,13 @@ def test_target_before_the_data_file_says_to_put_the_data_first(tmp_path):
     r = run("train", "--target", "y", "d.csv", *FAST, cwd=tmp_path)
     assert r.returncode == 2 and len(r.stderr.splitlines()) == 1
     assert "put DATA first: deltaprop train DATA --target COL" in r.stderr, r.stderr
+
+
+def test_info_lines_are_not_broken_when_piped(tmp_path):
+    """Piped, rich wrapped 'info' at 80 columns: 'loss' and 'squared_error' on two lines."""
+    table().to_csv(tmp_path / "d.csv", index=False)
+    assert run("train", "d.csv", "--target", "y", *FAST, cwd=tmp_path).returncode == 0
+    r = run("info", "d.dpm", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    line = next(line for line in r.stdout.splitlines() if line.startswith("network:"))
+    assert line.endswith("loss squared_error, float64)"), r.stdout

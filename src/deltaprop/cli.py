@@ -357,7 +357,7 @@ def train(
 def _console(err=False):
     from rich.console import Console
 
-    return Console(stderr=err, highlight=False)
+    return Console(stderr=err, highlight=False, soft_wrap=True)
 
 
 def _fmt(v):
