@@ -214,7 +214,13 @@ class _TargetOption(click.Option):
 )
 @click.option("--learning-rate", default=1e-3, show_default=True, type=click.FloatRange(min=0, min_open=True))
 @click.option("--alpha", default=1e-4, show_default=True, type=click.FloatRange(min=0), help="L2 strength.")
-@click.option("--seed", default=0, show_default=True, type=int, help="Seeds the weights, shuffles and split.")
+@click.option(
+    "--seed",
+    default=0,
+    show_default=True,
+    type=click.IntRange(0, 2**32 - 1),
+    help="Seeds the weights, shuffles and split.",
+)
 @click.option(
     "--early-stopping/--no-early-stopping",
     default=True,
