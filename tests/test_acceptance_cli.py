@@ -217,3 +217,33 @@ def test_bad_arguments_are_one_line_exit_2(tmp_path):
         assert r.returncode == 2, (args, r.stderr)
         assert len(r.stderr.splitlines()) == 1 and expected in r.stderr, (args, r.stderr)
         assert sorted(p.name for p in tmp_path.iterdir()) == ["d.csv"]
+
+
+def test_class_codes_match_across_csv_and_parquet(tmp_path):
+    """Classes 0/1/2 trained from CSV (text '1') never matched the integers of a Parquet file:
+    evaluate said accuracy 0, and a --categorical code became an unseen category."""
+    frame = table()
+    frame["code"] = np.digitize(frame.pop("y"), [-1.0, 1.0])
+    frame.to_csv(tmp_path / "d.csv", index=False)
+    frame.to_parquet(tmp_path / "d.parquet")
+    r = run("train", "d.csv", "--target", "code", "--task", "classification", *FAST, cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    csv = run("evaluate", "d.dpm", "d.csv", cwd=tmp_path)
+    pq = run("evaluate", "d.dpm", "d.parquet", cwd=tmp_path)
+    assert csv.returncode == pq.returncode == 0, pq.stderr
+    assert "never saw" not in pq.stderr, pq.stderr
+
+    def values(out):
+        return [
+            line.split("│")[2].strip()
+            for line in out.splitlines()
+            if "accuracy" in line or "log-loss" in line
+        ]
+
+    assert values(csv.stdout) == values(pq.stdout) and len(values(csv.stdout)) == 2
+    r = run("train", "d.csv", "--target", "a", "--categorical", "code", "--out", "c.dpm", *FAST, cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    csv = run("predict", "c.dpm", "d.csv", cwd=tmp_path)
+    pq = run("predict", "c.dpm", "d.parquet", cwd=tmp_path)
+    assert pq.returncode == 0 and "not seen in training" not in pq.stderr, pq.stderr
+    assert csv.stdout == pq.stdout

@@ -511,7 +511,7 @@ def evaluate(model, data, debug):
     import numpy as np
 
     from .cli_train import classification_metrics, regression_metrics
-    from .tabular import TargetEncoder, _labels_as_written, _no_column_message, read_table
+    from .tabular import TargetEncoder, _labels_as_written, _no_column_message, label_finder, read_table
 
     m = _load_model(model)
     frame = read_table(data)
@@ -535,7 +535,11 @@ def evaluate(model, data, debug):
             v.item() if isinstance(v, np.generic) else v for v in _labels_as_written(rows[m.target_names_[0]])
         ]
         classes = [c.item() if isinstance(c, np.generic) else c for c in m.classes_]
-        unseen = sum(1 for v in labels if v not in set(classes))
+        # a class written as another type (1 from Parquet, '1' from the CSV trained on) is that class
+        find = label_finder(classes)
+        positions = [find(v) for v in labels]
+        labels = [classes[k] if k >= 0 else v for k, v in zip(positions, labels)]
+        unseen = sum(1 for k in positions if k < 0)
         if unseen:
             notes.append(f"{unseen} row(s) have classes the model never saw; they count as wrong")
         metrics = classification_metrics(labels, m.predict_proba(rows, notes), classes)

@@ -457,10 +457,9 @@ class FeatureEncoder:
                         f"column {spec.name!r} has a missing value in {_where(frame, pos)}; fill it in "
                         f"(or train the model with --impute)"
                     )
-                index = {c: k for k, c in enumerate(spec.categories)}
+                find = label_finder(spec.categories)
                 codes = np.array(
-                    [-1 if m else index.get(_json_label(v), -1) for v, m in zip(values, missing)],
-                    dtype=np.int64,
+                    [-1 if m else find(_json_label(v)) for v, m in zip(values, missing)], dtype=np.int64
                 )
                 unseen = (codes < 0) & ~missing
                 if unseen.any() and notes is not None:
@@ -502,6 +501,41 @@ def _json_label(v):
     if isinstance(v, str):
         return v.strip()
     return v
+
+
+def label_text(v):
+    """A label as text that is the same for 2, 2.0 and '2' (and for True and 'True')."""
+    text = str(v).strip()
+    try:
+        number = float(text)
+    except ValueError:
+        return text
+    if number.is_integer() and abs(number) < 2**53:
+        return str(int(number))
+    return repr(number)
+
+
+def label_finder(labels):
+    """find(v) → the position of v among ``labels``, or -1.
+
+    An exact match first; else the same label written as another type (a class 1 trained
+    from CSV text '1', looked up as the integer 1 from a Parquet file), when that is unique.
+    """
+    exact = {}
+    for k, c in enumerate(labels):
+        exact.setdefault(_json_label(c), k)
+    by_text = {}
+    for k, c in enumerate(labels):
+        by_text.setdefault(label_text(c), []).append(k)
+
+    def find(v):
+        k = exact.get(v)
+        if k is not None:
+            return k
+        same = by_text.get(label_text(v), [])
+        return same[0] if len(same) == 1 else -1
+
+    return find
 
 
 def _label_sort_key(v):
