@@ -71,8 +71,9 @@ def check_targets(summary):
         mem = s["memory_mb"]
         if "sklearn" in mem:
             ok = mem["deltaprop"] <= mem["sklearn"]
-            lines.append(f"- {s['workload']} ({s['dtype']}): run's peak memory {mem['deltaprop']:.0f} MB vs "
-                         f"scikit-learn {mem['sklearn']:.0f} MB (target ≤): {'holds' if ok else 'MISSED'}")
+            lines.append(f"- {s['workload']} ({s['dtype']}): run's peak memory "
+                         f"{_fmt_mb(mem['deltaprop'])} MB vs scikit-learn {_fmt_mb(mem['sklearn'])} MB "
+                         f"(target ≤): {'holds' if ok else 'MISSED'}")
     return lines
 
 
@@ -148,6 +149,10 @@ def run(args):
     return results, peaks, blas
 
 
+def _fmt_mb(mb):
+    return f"{mb:.1f}" if mb < 10 else f"{mb:.0f}"
+
+
 def _fmt_time(w, seconds):
     if w.task == "predict":
         return f"{1 / seconds / 1e6:.2f} M rows/s"
@@ -167,7 +172,7 @@ def table(args, results, peaks):
             if dp is None or "error" in dp:
                 continue
             cells = {"deltaprop": _fmt_time(w, dp["per_unit"])}
-            ratios, mems = {}, {"deltaprop": f"{dp['run_mb']:.0f}"}
+            ratios, mems = {}, {"deltaprop": dp["run_mb"]}
             for tool, dtype in row.peers:
                 r = results.get(f"{name}|{tool}|{dtype}")
                 if r is None or "error" in r:
@@ -176,7 +181,7 @@ def table(args, results, peaks):
                 label = _fmt_time(w, r["per_unit"]) + ("" if dtype == row.dtype else f" ({dtype})")
                 cells[tool] = label
                 ratios[tool] = r["per_unit"] / dp["per_unit"]
-                mems[tool] = f"{r['run_mb']:.0f}"
+                mems[tool] = r["run_mb"]
             # predict: 2 flops per weight per row; training: about 6 per weight per sample
             # (L-BFGS: per iteration, counting one loss evaluation)
             flop = 2 * w.n_weights if w.task == "predict" else 6 * w.n_weights * dp["n_samples"]
@@ -189,10 +194,10 @@ def table(args, results, peaks):
                 + (f"{ratios['sklearn']:.2f}×" if "sklearn" in ratios else "—") + " | "
                 + (f"{ratios['torch']:.2f}×" if "torch" in ratios else "—")
                 + f" | {gflops:.1f} | {100 * share:.0f}% | "
-                + " / ".join(mems.get(t, "—") for t in TOOLS) + " |"
+                + " / ".join(_fmt_mb(mems[t]) if t in mems else "—" for t in TOOLS) + " |"
             )
             summary.append({"workload": name, "dtype": row.dtype, "ratios": ratios, "gflops": gflops,
-                            "peak_share": share, "memory_mb": {t: float(m) for t, m in mems.items()}})
+                            "peak_share": share, "memory_mb": mems})
             plain = results.get(f"{name}|deltaprop-plain|{row.dtype}")
             if plain and "error" not in plain:
                 summary[-1]["plain_speedup"] = plain["per_unit"] / dp["per_unit"]

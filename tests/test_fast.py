@@ -186,34 +186,19 @@ def test_training_run_on_fast_path_equals_plain_path(kind, params, dtype):
     np.testing.assert_allclose(fast_est.predict(X), plain_est.predict(X), rtol=tol, atol=tol)
 
 
-def test_batches_gathered_per_epoch_and_per_batch_train_alike(monkeypatch):
+def test_batches_gathered_in_blocks_of_any_size_train_alike(monkeypatch):
     from deltaprop import MLPRegressor, training
 
     rng = np.random.default_rng(1)
     X = rng.normal(size=(250, 5))
     y = X @ rng.normal(size=5)
+    weights = rng.random(250) + 0.5
     settings = dict(hidden_layer_sizes=(8,), solver="sgd", batch_size=32, max_iter=5, random_state=0)
-    per_epoch = _fit(MLPRegressor(**settings), X, y)
-    monkeypatch.setattr(training, "_GATHER_EPOCH_BYTES", 0)
-    per_batch = _fit(MLPRegressor(**settings), X, y)
-    assert per_epoch.loss_curve_ == per_batch.loss_curve_
-    np.testing.assert_array_equal(per_epoch.network_.get_flat(), per_batch.network_.get_flat())
-
-
-def test_foreign_blas_single_threaded_leaves_numpys_blas_and_restores_the_rest():
-    threadpoolctl = pytest.importorskip("threadpoolctl")
-    import scipy.linalg  # noqa: F401  (loads scipy's own BLAS, where its wheels bundle one)
-
-    def threads():
-        return {i["filepath"]: i["num_threads"] for i in threadpoolctl.threadpool_info()
-                if i["user_api"] == "blas"}
-
-    before = threads()
-    with fast.foreign_blas_single_threaded():
-        inside = threads()
-    assert threads() == before
-    for path, n in inside.items():
-        if "numpy" in path:
-            assert n == before[path]
-        elif any("numpy" in p for p in inside):
-            assert n == 1
+    runs = []
+    # the whole epoch in one block; a block of 3 batches (the last one partial); one batch
+    for block_bytes in (2**20, 3 * 32 * 6 * 8, 0):
+        monkeypatch.setattr(training, "_GATHER_BLOCK_BYTES", block_bytes)
+        runs.append(_fit(MLPRegressor(**settings), X, y, weights))
+    for run in runs[1:]:
+        assert run.loss_curve_ == runs[0].loss_curve_
+        np.testing.assert_array_equal(run.network_.get_flat(), runs[0].network_.get_flat())

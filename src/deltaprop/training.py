@@ -36,8 +36,8 @@ from .optim import SGD, Adam, lbfgs, lbfgs_iterations
 __all__ = ["fit_stochastic", "fit_lbfgs", "gradient_norms", "DivergenceWarning"]
 
 
-#: data up to this size is gathered in shuffled order once per epoch (see fit_stochastic)
-_GATHER_EPOCH_BYTES = 4 * 2**20
+#: shuffled data is gathered a block of batches of about this size at a time (fit_stochastic)
+_GATHER_BLOCK_BYTES = 256 * 2**10
 
 
 class DivergenceWarning(UserWarning):
@@ -193,17 +193,18 @@ def fit_stochastic(est, X, D, sample_weight, *, incremental, rng):
     from sklearn.utils import gen_batches, shuffle
 
     backprop = BatchBackprop(net, batch_size, est.alpha)
-    # Shuffled batches: small dense data is gathered once per epoch in the shuffled order
-    # (into buffers reused every epoch), so each batch is a contiguous slice; larger data
-    # is gathered one batch at a time into a reused buffer, so memory holds one more batch,
-    # not one more copy of X.
-    dense = not hasattr(X_train, "toarray")
-    per_epoch = dense and est.shuffle and X_train.nbytes <= _GATHER_EPOCH_BYTES
-    if per_epoch:
-        X_order, D_order = np.empty_like(X_train, order="C"), np.empty_like(D_train, order="C")
-        sw_order = None if sw_train is None else np.empty_like(sw_train)
-    elif dense and est.shuffle:
-        X_buffer = np.empty((batch_size, X_train.shape[1]), dtype=X_train.dtype)
+    # Shuffled dense data is gathered in shuffled order a block of batches at a time (about
+    # _GATHER_BLOCK_BYTES) into buffers reused all along, so each batch is a contiguous
+    # slice, a block costs two numpy calls however many batches it holds, and memory holds
+    # one block, never a second copy of X.
+    gather = not hasattr(X_train, "toarray") and est.shuffle
+    if gather:
+        row_bytes = X_train.itemsize * X_train.shape[1] + D_train.itemsize * D_train.shape[1]
+        batches_per_block = max(1, _GATHER_BLOCK_BYTES // (batch_size * row_bytes))
+        block_rows = min(n_samples, batch_size * batches_per_block)
+        X_block = np.empty((block_rows, X_train.shape[1]), dtype=X_train.dtype)
+        D_block = np.empty((block_rows, D_train.shape[1]), dtype=D_train.dtype)
+        sw_block = None if sw_train is None else np.empty(block_rows, dtype=sw_train.dtype)
     callback = getattr(est, "callback", None)
     est.n_iter_ = 0
     total = 1 if incremental else est.max_iter
@@ -217,25 +218,26 @@ def fit_stochastic(est, X, D, sample_weight, *, incremental, rng):
                 if est.shuffle:
                     # shuffle indices, not data: the same draw as scikit-learn's
                     sample_idx = shuffle(sample_idx, random_state=rng)
-                    if per_epoch:
-                        np.take(X_train, sample_idx, axis=0, out=X_order, mode="clip")
-                        np.take(D_train, sample_idx, axis=0, out=D_order, mode="clip")
-                        if sw_train is not None:
-                            np.take(sw_train, sample_idx, out=sw_order, mode="clip")
                 accumulated_loss = 0.0
                 finite = True
                 grad_W = None
                 for batch_slice in gen_batches(n_samples, batch_size):
-                    if per_epoch:
-                        X_batch, D_batch = X_order[batch_slice], D_order[batch_slice]
-                        sw_batch = None if sw_train is None else sw_order[batch_slice]
+                    if gather:
+                        # block_rows is a multiple of batch_size: a block starts with a batch
+                        offset = batch_slice.start % block_rows
+                        if offset == 0:
+                            block = sample_idx[batch_slice.start : batch_slice.start + block_rows]
+                            k = block.shape[0]
+                            np.take(X_train, block, axis=0, out=X_block[:k], mode="clip")
+                            np.take(D_train, block, axis=0, out=D_block[:k], mode="clip")
+                            if sw_train is not None:
+                                np.take(sw_train, block, out=sw_block[:k], mode="clip")
+                        rows = slice(offset, offset + batch_slice.stop - batch_slice.start)
+                        X_batch, D_batch = X_block[rows], D_block[rows]
+                        sw_batch = None if sw_block is None else sw_block[rows]
                     else:
                         index = sample_idx[batch_slice] if est.shuffle else batch_slice
-                        if dense and est.shuffle:
-                            X_batch = np.take(X_train, index, axis=0, mode="clip",
-                                              out=X_buffer[: index.shape[0]])
-                        else:
-                            X_batch = _rows(X_train, index)
+                        X_batch = _rows(X_train, index)
                         D_batch = D_train[index]
                         sw_batch = None if sw_train is None else sw_train[index]
                     batch_loss, grad_W, grad_b = backprop(X_batch, D_batch, sw_batch)
