@@ -37,7 +37,7 @@ __all__ = ["fit_stochastic", "fit_lbfgs", "gradient_norms", "DivergenceWarning"]
 
 
 #: shuffled data is gathered a block of batches of about this size at a time (fit_stochastic)
-_GATHER_BLOCK_BYTES = 256 * 2**10
+_GATHER_BLOCK_BYTES = 64 * 2**10
 
 
 class DivergenceWarning(UserWarning):
