@@ -239,3 +239,18 @@ def test_class_codes_match_across_csv_and_parquet(tmp_path):
     pq = run("predict", "d.dpm", "d.parquet", "--proba", cwd=tmp_path)
     assert pq.returncode == 0 and pq.stderr == "", pq.stderr
     assert csv.stdout == pq.stdout
+
+
+def test_names_with_square_brackets_are_printed_as_written(tmp_path):
+    """rich read '[/b]' in a column name as markup (info: internal error) and '[red]' in a
+    file name as a colour (evaluate printed 'd.csv')."""
+    frame = table()
+    frame["[/b]g"] = np.where(frame["a"] > 0, "up", "down")
+    frame.to_csv(tmp_path / "d[red].csv", index=False)
+    r = run("train", "d[red].csv", "--target", "y", "--out", "m[1].dpm", *FAST, cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    r = run("info", "m[1].dpm", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.startswith("m[1].dpm") and "[/b]g" in r.stdout
+    r = run("evaluate", "m[1].dpm", "d[red].csv", cwd=tmp_path)
+    assert r.returncode == 0 and "d[red].csv" in r.stdout, r.stdout + r.stderr

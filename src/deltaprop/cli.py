@@ -374,15 +374,16 @@ def _fmt(v):
 
 def _print_metrics(console, metrics, title):
     from rich.table import Table
+    from rich.text import Text  # names from the user's files are text, never rich markup
 
     sets = list(metrics)
     names = list(dict.fromkeys(name for s in sets for name in metrics[s]))
     table = Table(title=title, title_justify="left")
     table.add_column("metric")
     for s in sets:
-        table.add_column(s, justify="right")
+        table.add_column(Text(str(s)), justify="right")
     for name in names:
-        table.add_row(name, *(_fmt(metrics[s].get(name, float("nan"))) for s in sets))
+        table.add_row(Text(str(name)), *(_fmt(metrics[s].get(name, float("nan"))) for s in sets))
     console.print(table)
 
 
@@ -554,7 +555,9 @@ def evaluate(model, data, debug):
 @_debug_option
 def info(model, debug):
     """Architecture, parameter count, features and training summary of MODEL."""
+    from rich.markup import escape
     from rich.table import Table
+    from rich.text import Text  # names from the user's files are text, never rich markup
 
     from .io import load, read_metadata
     from .network import Network
@@ -570,7 +573,7 @@ def info(model, debug):
         net = m.estimator.network_
     console = _console()
     console.print(
-        f"[bold]{model}[/bold]  (deltaprop model format {doc['format_version']}, written by "
+        f"[bold]{escape(model)}[/bold]  (deltaprop model format {doc['format_version']}, written by "
         f"deltaprop {doc.get('deltaprop_version', '?')})"
     )
     layers = " → ".join(str(n) for n in net.sizes)
@@ -602,10 +605,10 @@ def info(model, debug):
         table.add_column("preprocessing")
         for c in features.columns:
             if c.kind == "numeric":
-                table.add_row(c.name, "numeric", f"(x − {c.mean:.4g}) / {c.scale:.4g}")
+                table.add_row(Text(c.name), "numeric", f"(x − {c.mean:.4g}) / {c.scale:.4g}")
             else:
                 shown = ", ".join(map(str, c.categories[:6])) + (" …" if len(c.categories) > 6 else "")
-                table.add_row(c.name, f"categorical ({len(c.categories)})", f"one-hot: {shown}")
+                table.add_row(Text(c.name), f"categorical ({len(c.categories)})", Text(f"one-hot: {shown}"))
         console.print(table)
         if features.impute:
             console.print("missing values: imputed (numbers: training median; categories: none)")
