@@ -254,3 +254,25 @@ def test_names_with_square_brackets_are_printed_as_written(tmp_path):
     assert r.stdout.startswith("m[1].dpm") and "[/b]g" in r.stdout
     r = run("evaluate", "m[1].dpm", "d[red].csv", cwd=tmp_path)
     assert r.returncode == 0 and "d[red].csv" in r.stdout, r.stdout + r.stderr
+
+
+def test_default_model_name_keeps_every_dot_of_the_data_name():
+    from deltaprop.cli_train import default_out
+
+    assert str(default_out("data/houses.2024.csv")) == "houses.2024.dpm"
+    assert str(default_out("houses.csv.gz")) == "houses.dpm"
+    assert str(default_out("houses.parquet")) == "houses.dpm"
+
+
+def test_a_run_worse_than_a_constant_says_so(tmp_path):
+    # Adam with a huge learning rate: the loss stays finite (no 'diverged' error), the model is useless
+    from deltaprop.cli_train import TrainOptions, train
+
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"a": rng.normal(size=200), "b": rng.normal(size=200)})
+    frame["y"] = frame.a - 2 * frame.b
+    frame.to_csv(tmp_path / "d.csv", index=False)
+    result = train(TrainOptions(data=str(tmp_path / "d.csv"), targets=("y",), epochs=10,
+                                learning_rate=1e9, out=str(tmp_path / "m.dpm"), no_report=True,
+                                quiet=True))
+    assert any("worse than a constant" in note for note in result.notes), result.notes

@@ -83,7 +83,11 @@ class TrainOptions:
 
 # ---------------------------------------------------------------------- paths
 def default_out(data):
-    return Path(Path(data).name.split(".")[0] + ".dpm")
+    """<data name>.dpm beside nothing but the name: houses.2024.csv.gz → houses.2024.dpm."""
+    name = Path(data).name
+    for compression in (".gz", ".bz2", ".xz", ".zip", ".zst"):
+        name = name.removesuffix(compression)
+    return Path(Path(name).stem + ".dpm")
 
 
 def checkpoint_path(out):
@@ -662,6 +666,13 @@ def train(opts, echo_note=None):
         metrics["validation"] = _metrics(model, enc, X_val, y_raw[val_idx])
     model.history["metrics"] = metrics
     model.history["epochs"] = epochs
+    worse = [k for k, v in metrics["train"].items() if k.startswith("R²") and v < 0]
+    if worse:
+        # finite but useless weights (e.g. Adam with a huge learning rate) are not "diverged"
+        notes.append(
+            f"the model fits its own training data worse than a constant ({worse[0]} < 0 on the "
+            f"training rows): lower --learning-rate (now {opts.learning_rate:g}) or train longer"
+        )
 
     if interrupted:
         target_path = out if not out.exists() else ckpt
