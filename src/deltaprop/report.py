@@ -119,6 +119,14 @@ def _epochs(n):
     return np.arange(1, n + 1)
 
 
+def _epoch_axis(ax):
+    """Label the x axis 'epoch', with whole-number ticks only (no epoch 1.5)."""
+    from matplotlib.ticker import MaxNLocator
+
+    ax.set_xlabel("epoch")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+
+
 def _loss_plot(history):
     train = np.asarray(history.get("loss_curve", []), dtype=float)
     val = np.asarray(history.get("validation_loss_curve", []), dtype=float)
@@ -135,7 +143,7 @@ def _loss_plot(history):
     positive = positive[np.isfinite(positive) & (positive > 0)]
     if positive.size and positive.max() / positive.min() > 50:
         ax.set_yscale("log")
-    ax.set_xlabel("epoch")
+    _epoch_axis(ax)
     ax.set_ylabel("loss (mean E_n)")
     ax.legend(frameon=False)
     return _svg(fig, "loss")
@@ -148,7 +156,7 @@ def _score_plot(history, task):
     fig, ax = _figure()
     offset = len(history.get("loss_curve", [])) - score.size
     ax.plot(_epochs(score.size) + offset, score, color="#7c3aed")
-    ax.set_xlabel("epoch")
+    _epoch_axis(ax)
     ax.set_ylabel("validation R²" if task == "regression" else "validation accuracy")
     if task == "classification":
         ax.set_ylim(min(0.0, float(np.nanmin(score))) if np.isfinite(score).any() else 0.0, 1.0)
@@ -171,7 +179,7 @@ def _gradient_plot(norms):
     ax.axhspan(lo, VANISH, color="#fee2e2", alpha=0.6)
     if hi > EXPLODE:
         ax.axhspan(EXPLODE, hi, color="#fee2e2", alpha=0.6)
-    ax.set_xlabel("epoch")
+    _epoch_axis(ax)
     ax.set_ylabel("gradient norm (last mini-batch)")
     ax.legend(frameon=False, fontsize=8)
     return _svg(fig, "grad")
