@@ -77,6 +77,17 @@ def check_targets(summary):
     return lines
 
 
+def cpu_name():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def worker_env():
     env = dict(os.environ)
     env.pop("OPENBLAS_CORETYPE", None)
@@ -241,7 +252,7 @@ def main(argv=None):
                        for b in blas)
     command = "python benchmarks/run.py " + " ".join(sys.argv[1:] if argv is None else argv)
     header = [
-        f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores; "
+        f"Machine: {cpu_name()}, {os.cpu_count()} cores; "
         f"Python {platform.python_version()}; numpy BLAS: {kernel}.",
         f"numpy matrix-multiply peak (2048×2048): float32 {peaks.get('float32', float('nan')):.1f} GFLOP/s, "
         f"float64 {peaks.get('float64', float('nan')):.1f} GFLOP/s.",
@@ -256,6 +267,11 @@ def main(argv=None):
         "above what was resident when the timed run began (imports, data, warm-up): the memory "
         "that training (or predicting) needed. The JSON also has the absolute peaks.",
     ]
+    plain = [f"{s['workload']} ({s['dtype']}) {s['plain_speedup']:.2f}×"
+             for s in summary if "plain_speedup" in s]
+    if plain:
+        notes.append("Plain path time ÷ deltaprop's time (the plain path: Network.backprop per "
+                     "batch, inside fast.plain_paths()): " + ", ".join(plain) + ".")
     targets = check_targets(summary)
     text = ("\n".join(header) + "\n\n" + "\n".join(lines) + "\n\n" + "\n".join(notes) + "\n\n"
             + "Targets (issue 6):\n\n" + "\n".join(targets) + "\n")
@@ -267,7 +283,7 @@ def main(argv=None):
     (out / f"{stem}.json").write_text(json.dumps(
         {"command": command.strip(), "peaks_gflops": peaks, "blas": blas, "results": results,
          "summary": summary, "seconds": time.time() - started, "load": [load_before, load_after],
-         "cpu": platform.processor(), "cores": os.cpu_count()}, indent=1))
+         "cpu": cpu_name(), "cores": os.cpu_count()}, indent=1))
 
 
 if __name__ == "__main__":
