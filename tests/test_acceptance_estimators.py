@@ -104,3 +104,15 @@ def test_explain_names_a_label_count_that_does_not_fit_x_and_unknown_labels_plai
         dp.explain(est, "2:1,1", X[:2], y[:3])
     with pytest.raises(ValueError, match=r"label 7, which is not one of the model.s classes \[0, 1, 2\]$"):
         dp.explain(est, "2:1,1", X[:2], [7, 0])
+
+
+def test_lbfgs_callback_sees_the_current_iteration_and_loss():
+    seen = []
+    X, y = load_iris(return_X_y=True)
+    clf = dp.MLPClassifier(solver="lbfgs", max_iter=5, random_state=0,
+                           callback=lambda e: seen.append((e.n_iter_, e.loss_)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        clf.fit(X, y)
+    assert [n for n, _ in seen] == list(range(1, len(seen) + 1)) and len(seen) >= 3
+    assert [loss for _, loss in seen] == clf.loss_curve_[: len(seen)]

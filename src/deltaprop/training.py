@@ -358,6 +358,8 @@ def fit_lbfgs(est, X, D, sample_weight):
     def after_iteration(theta, loss):
         nonlocal stopped_by_callback
         iteration["n"] += 1
+        # the callback sees the run as far as it got, as with sgd and adam
+        est.n_iter_, est.loss_ = iteration["n"], float(loss)
         est.loss_curve_.append(float(loss))
         est.gradient_norms_.append(best["norms"])
         progress.epoch(float(loss))
