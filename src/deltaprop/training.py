@@ -334,15 +334,12 @@ def fit_lbfgs(est, X, D, sample_weight):
     net = est.network_
     X = _rows(X, slice(None))
     backprop = BatchBackprop(net, X.shape[0], est.alpha)
-    layers = list(net.layers)
     best = {"loss": math.inf, "theta": net.get_flat(), "norms": {}}
 
     def loss_and_gradient(theta):
         net.set_flat(theta)
-        loss, grad_W, grad_b = backprop(X, D, sample_weight)
-        grad = getattr(backprop, "flat_grad", None)  # the fast path packs it already
-        if grad is None:
-            grad = np.concatenate([a.ravel() for l in layers for a in (grad_W[l], grad_b[l])])
+        loss, grad_W, _ = backprop(X, D, sample_weight)
+        grad = backprop.flat_grad  # packed as get_flat packs θ
         best["norms"] = gradient_norms(grad_W)
         if math.isfinite(loss) and loss < best["loss"] and np.isfinite(grad).all():
             best["loss"], best["theta"] = loss, np.array(theta, copy=True)
