@@ -235,3 +235,16 @@ def test_torch_autograd_agrees(activation, rng):
     for l in net.layers:
         np.testing.assert_allclose(g.W[l], Ws[l].grad.numpy(), rtol=1e-10, atol=1e-14)
         np.testing.assert_allclose(g.b[l], bs[l].grad.numpy(), rtol=1e-10, atol=1e-14)
+
+
+def test_astype_copies_parameters_into_the_new_dtype_and_leaves_the_original_alone():
+    net = Network([3, 4, 2], random_state=0, dtype=np.float32)
+    net64 = net.astype(np.float64)
+    assert net64.dtype == np.float64 and net.dtype == np.float32
+    for l in net.layers:
+        assert net64.W[l].dtype == np.float64 and net64.b[l].dtype == np.float64
+        np.testing.assert_array_equal(net64.W[l], net.W[l])
+        np.testing.assert_array_equal(net64.b[l], net.b[l])
+    net64.W[2][0, 0] += 1.0
+    assert net64.W[2][0, 0] != net.W[2][0, 0]
+    assert net.W[2].dtype == np.float32

@@ -118,10 +118,7 @@ def gradcheck(net, X, D, *, alpha=0.0, sample_weight=None, h=1e-5, floor=1e-4, t
     GradcheckReport
     """
     net = getattr(net, "network_", net)
-    net64 = net.copy()
-    net64.dtype = np.dtype(np.float64)
-    net64.W = {l: w.astype(np.float64) for l, w in net.W.items()}
-    net64.b = {l: v.astype(np.float64) for l, v in net.b.items()}
+    net64 = net.astype(np.float64)
     X = net64.check_X(X)
     D = net64.check_D(D, X.shape[0])
     s = net64.check_sample_weight(sample_weight, X.shape[0])

@@ -79,6 +79,13 @@ def _as_random_state(random_state):
     )
 
 
+def _check_dtype(dtype):
+    dtype = np.dtype(dtype)
+    if dtype not in (np.float32, np.float64):
+        raise ValueError(f"dtype must be float32 or float64; got {dtype}")
+    return dtype
+
+
 class Network:
     """A multilayer perceptron with the seed's notation.
 
@@ -145,9 +152,7 @@ class Network:
                 "a softmax output needs at least 2 output units (over one unit it is constant 1); "
                 "use a logistic output for a single unit"
             )
-        dtype = np.dtype(dtype)
-        if dtype not in (np.float32, np.float64):
-            raise ValueError(f"dtype must be float32 or float64; got {dtype}")
+        dtype = _check_dtype(dtype)
 
         self.activation = hidden
         self.output = output
@@ -219,10 +224,20 @@ class Network:
 
     def copy(self):
         """An independent copy (parameters copied)."""
+        return self.astype(self.dtype)
+
+    def astype(self, dtype):
+        """An independent copy whose parameters and computations are of ``dtype``.
+
+        ``net.astype(numpy.float64)`` is how the checks (gradcheck, explain) take exact
+        differences of a float32 network's loss.
+        """
+        dtype = _check_dtype(dtype)
         new = object.__new__(type(self))
         new.__dict__.update(self.__dict__)
-        new.W = {l: w.copy() for l, w in self.W.items()}
-        new.b = {l: v.copy() for l, v in self.b.items()}
+        new.dtype = dtype
+        new.W = {l: w.astype(dtype, order="C") for l, w in self.W.items()}
+        new.b = {l: v.astype(dtype, order="C") for l, v in self.b.items()}
         return new
 
     def __repr__(self):

@@ -126,14 +126,6 @@ def _labels_to_targets(D, classes, n_out):
     return (labels[:, None] == classes[None, :]).astype(np.float64)
 
 
-def _float64(net):
-    new = net.copy()
-    new.dtype = np.dtype(np.float64)
-    new.W = {l: w.astype(np.float64) for l, w in net.W.items()}
-    new.b = {l: v.astype(np.float64) for l, v in net.b.items()}
-    return new
-
-
 # ---------------------------------------------------------------------- results
 @dataclass
 class Path:
@@ -448,7 +440,7 @@ def explain(model, weight, X, D, *, alpha=None, sample_weight=None, h=1e-6, max_
     """
     net0, default_alpha, classes = as_network(model)
     source = type(model).__module__.split(".")[0] + "." + type(model).__name__
-    net = _float64(net0)
+    net = net0.astype(np.float64)
     l, j, i = parse_weight(net, weight)
     alpha = default_alpha if alpha is None else float(alpha)
 
