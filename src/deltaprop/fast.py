@@ -11,8 +11,9 @@ fast, in the order the profile asked for it:
   smaller (last) batch, and every product goes to BLAS with no copy: ``W^(l)ᵀ`` and ``δᵀ`` are
   transposed views, not arrays.
 * **Buffers allocated once**, sized for ``max_batch_size`` and reused by every call; every
-  ufunc writes with ``out=``.  No array is allocated in the hot loop for the canonical
-  output/loss pairs (the others go through :mod:`deltaprop.losses`, on views).
+  ufunc writes with ``out=``.  No array is allocated in the hot loop for the seed's pair,
+  squared error with an identity output; every other pair (the classifiers' logistic and
+  softmax included) goes through :mod:`deltaprop.losses`, on views, and allocates there.
 * **Activations in place, derivatives from z.**  Hidden layers keep one buffer each: u is
   overwritten by z = f(u), since every hidden f' can be had from z alone (tanh' = 1 - z²,
   logistic' = z - z², relu' = [z > 0], softplus' = 1 - exp(-z)), and f' is fused into δ in
