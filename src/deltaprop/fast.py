@@ -276,24 +276,22 @@ class BatchBackprop:
         self._layers = tuple(layers)
         self._L = L
 
-        # the gradient, packed as Network.get_flat packs the parameters
+        # the gradient, packed as Network.get_flat packs the parameters; _is_weight is 1
+        # where it holds a weight, 0 where a bias (the L2 term's mask on θ)
         self.flat_grad = np.empty(net.n_parameters, dtype=dtype)
+        self._is_weight = np.zeros(net.n_parameters, dtype=dtype)
         self.grad_W, self.grad_b = {}, {}
-        self._offsets = {}
         start = 0
         for l in layers:
-            self._offsets[l] = start
-            shape = net.W[l].shape
-            self.grad_W[l] = self.flat_grad[start : start + shape[0] * shape[1]].reshape(shape)
-            start += shape[0] * shape[1]
-            self.grad_b[l] = self.flat_grad[start : start + shape[0]]
-            start += shape[0]
+            n_out, n_in = net.W[l].shape
+            self.grad_W[l] = self.flat_grad[start : start + n_out * n_in].reshape(n_out, n_in)
+            self._is_weight[start : start + n_out * n_in] = 1
+            start += n_out * n_in
+            self.grad_b[l] = self.flat_grad[start : start + n_out]
+            start += n_out
 
         # the L2 term: on the packed vector θ when the network's parameters are views of one
         # (flat_parameters), else layer by layer
-        self._is_weight = np.zeros(net.n_parameters, dtype=dtype)
-        for l in layers:
-            self._is_weight[self._offsets[l] : self._offsets[l] + net.W[l].size] = 1
         self._penalty_flat = np.empty(net.n_parameters, dtype=dtype)
         self._packed = (None, {}, {})
         largest = max(w.size for w in net.W.values())
