@@ -22,7 +22,6 @@ parameter vector (:meth:`Network.get_flat` / :meth:`Network.set_flat`).
 from __future__ import annotations
 
 import math
-import warnings
 
 import numpy as np
 
@@ -261,24 +260,3 @@ def lbfgs(fun, theta0, *, max_iter=200, max_fun=15000, tol=1e-4, callback=None):
         options={"maxfun": max_fun, "maxiter": max_iter, "gtol": tol},
     )
 
-
-def lbfgs_iterations(result, max_iter):
-    """The iterations an L-BFGS run made, warning as scikit-learn does when it did not converge."""
-    from sklearn.exceptions import ConvergenceWarning
-
-    n_iter = min(result.nit, max_iter)
-    if result.status != 0:
-        message = (
-            f"lbfgs failed to converge after {n_iter} iteration(s) (status={result.status}):\n"
-            f"{result.message}\n"
-        )
-        if n_iter == max_iter:
-            message += (
-                f"\nIncrease the number of iterations to improve the convergence (max_iter={max_iter})."
-            )
-        message += (
-            "\nYou might also want to scale the data as shown in:\n"
-            "    https://scikit-learn.org/stable/modules/preprocessing.html"
-        )
-        warnings.warn(message, ConvergenceWarning, stacklevel=3)
-    return n_iter

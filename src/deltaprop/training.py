@@ -31,7 +31,7 @@ import warnings
 import numpy as np
 
 from .fast import BatchBackprop, flat_parameters, foreign_blas_single_threaded
-from .optim import SGD, Adam, lbfgs, lbfgs_iterations
+from .optim import SGD, Adam, lbfgs
 
 __all__ = ["fit_stochastic", "fit_lbfgs", "gradient_norms", "DivergenceWarning"]
 
@@ -395,3 +395,25 @@ def fit_lbfgs(est, X, D, sample_weight):
         est.n_iter_ = lbfgs_iterations(result, est.max_iter)
     est.loss_ = loss
     net.set_flat(theta)
+
+
+def lbfgs_iterations(result, max_iter):
+    """The iterations an L-BFGS run made, warning as scikit-learn does when it did not converge."""
+    from sklearn.exceptions import ConvergenceWarning
+
+    n_iter = min(result.nit, max_iter)
+    if result.status != 0:
+        message = (
+            f"lbfgs failed to converge after {n_iter} iteration(s) (status={result.status}):\n"
+            f"{result.message}\n"
+        )
+        if n_iter == max_iter:
+            message += (
+                f"\nIncrease the number of iterations to improve the convergence (max_iter={max_iter})."
+            )
+        message += (
+            "\nYou might also want to scale the data as shown in:\n"
+            "    https://scikit-learn.org/stable/modules/preprocessing.html"
+        )
+        warnings.warn(message, ConvergenceWarning, stacklevel=3)
+    return n_iter
