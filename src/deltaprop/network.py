@@ -164,11 +164,13 @@ class Network:
         self._f = {l: _act.ACTIVATIONS[name] for l, name in self.layer_activation.items()}
 
         rng = _as_random_state(random_state)
-        first_hidden = hidden[0] if hidden else (activation if isinstance(activation, str) else None)
+        # as in scikit-learn, the output layer's bound follows the last hidden activation
+        # (the one name given, when there is no hidden layer)
+        last_hidden = names[-1] if names else None
         self.W, self.b = {}, {}
         for l in range(2, self.L + 1):
             fan_in, fan_out = sizes[l - 2], sizes[l - 1]
-            name = self.layer_activation[l] if l < self.L else (hidden[-1] if hidden else first_hidden)
+            name = self.layer_activation[l] if l < self.L else last_hidden
             factor = 2.0 if name == "logistic" else 6.0
             bound = np.sqrt(factor / (fan_in + fan_out))
             coef = rng.uniform(-bound, bound, (fan_in, fan_out))
