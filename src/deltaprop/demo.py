@@ -72,7 +72,10 @@ def train_and_check(n_hidden=5, n_epochs=2000, learning_rate=0.2):
     terms = [(net.W[3][k, 1], s.u[3][k], s.d[k]) for k in range(3)]
     total = sum(w * (u - dk) for w, u, dk in terms)
     print("\n∂Eₙ/∂w₂₁⁽²⁾ = f′(u₂⁽²⁾) Σₖ wₖ₂⁽³⁾ (uₖ⁽³⁾ − dₖ) z₁⁽¹⁾")
-    inner = " + ".join(f"{w:.4f}×({u:.4f} − {dk:.4f})" for w, u, dk in terms)
+    inner = "".join(
+        (f"{w:.4f}" if k == 0 else f" {'−' if w < 0 else '+'} {abs(w):.4f}") + f"×({u:.4f} − {dk:.4f})"
+        for k, (w, u, dk) in enumerate(terms)
+    )
     print(f"           = {fp:.6f} × [{inner}] × {s.z[1][0]:.6f}")
     print(f"           = {fp:.6f} × {total:.6f} × {s.z[1][0]:.6f} = {fp * total * s.z[1][0]:.9f}")
     rows.append(("w₂₁⁽²⁾", (2, 2, 1), hid.value, grads.W[2][1, 0]))
