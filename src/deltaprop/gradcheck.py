@@ -92,7 +92,8 @@ class GradcheckReport:
         )
 
 
-def relative_error(a, n, floor=1e-6):
+def relative_error(a, n, floor):
+    """|a - n| / max(|a|, |n|, floor)."""
     return abs(a - n) / max(abs(a), abs(n), floor)
 
 

@@ -208,7 +208,6 @@ def fit_stochastic(est, X, D, sample_weight, *, incremental, rng):
     callback = getattr(est, "callback", None)
     est.n_iter_ = 0
     total = 1 if incremental else est.max_iter
-    last_finite = net.get_flat()
     # overflow is detected below (non-finite loss or weights) and reported once, in words
     quiet = np.errstate(over="ignore", invalid="ignore")
     with _Progress(est.verbose, total, type(est).__name__) as progress, quiet:
