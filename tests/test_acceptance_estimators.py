@@ -116,3 +116,13 @@ def test_lbfgs_callback_sees_the_current_iteration_and_loss():
         clf.fit(X, y)
     assert [n for n, _ in seen] == list(range(1, len(seen) + 1)) and len(seen) >= 3
     assert [loss for _, loss in seen] == clf.loss_curve_[: len(seen)]
+
+
+def test_loss_is_a_numpy_float_as_in_scikit_learn():
+    X, y = load_iris(return_X_y=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ours = dp.MLPClassifier(max_iter=3, random_state=0).fit(X, y)
+        theirs = SkMLPClassifier(max_iter=3, random_state=0).fit(X, y)
+    assert type(ours.loss_) is type(theirs.loss_)
+    assert type(ours.loss_curve_[-1]) is type(theirs.loss_curve_[-1])

@@ -252,7 +252,8 @@ def fit_stochastic(est, X, D, sample_weight, *, incremental, rng):
                     break
 
                 est.n_iter_ += 1
-                est.loss_ = accumulated_loss / n_samples
+                # a numpy float, as scikit-learn's (so est.loss_.round(3) works there and here)
+                est.loss_ = np.float64(accumulated_loss / n_samples)
                 est.t_ += n_samples
                 est.loss_curve_.append(est.loss_)
                 est.gradient_norms_.append(gradient_norms(grad_W))
