@@ -248,3 +248,15 @@ def test_astype_copies_parameters_into_the_new_dtype_and_leaves_the_original_alo
     net64.W[2][0, 0] += 1.0
     assert net64.W[2][0, 0] != net.W[2][0, 0]
     assert net.W[2].dtype == np.float32
+
+
+def test_central_difference_of_one_weight_matches_backprop_and_restores_it(rng):
+    from deltaprop.gradcheck import central_difference
+
+    net = Network([3, 4, 2], "tanh", random_state=1)
+    X, D = rng.normal(size=(5, 3)), rng.normal(size=(5, 2))
+    before = net.W[2].copy()
+    g = net.gradients(X, D, alpha=0.2)
+    assert central_difference(net, "2:3,2", X, D, alpha=0.2) == pytest.approx(g.W[2][2, 1], rel=1e-7)
+    assert central_difference(net, (3, 1, 0), X, D, alpha=0.2) == pytest.approx(g.b[3][0], rel=1e-7)
+    np.testing.assert_array_equal(net.W[2], before)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import Network, derive, gradient_descent
-from .gradcheck import relative_error
+from .gradcheck import central_difference, relative_error
 
 
 def seed_task(n_samples=200, random_state=0):
@@ -25,19 +25,6 @@ def seed_task(n_samples=200, random_state=0):
         ]
     )
     return X, D
-
-
-def central_difference(net, weight, x, d, h=1e-6):
-    """(E_n(w + h) - E_n(w - h)) / 2h for one weight (l, j, i), i = 0 the bias."""
-    l, j, i = weight
-    param, index = (net.b[l], (j - 1,)) if i == 0 else (net.W[l], (j - 1, i - 1))
-    old = param[index]
-    param[index] = old + h
-    plus = net.loss(x, d)
-    param[index] = old - h
-    minus = net.loss(x, d)
-    param[index] = old
-    return (plus - minus) / (2 * h)
 
 
 def train_and_check(n_hidden=5, n_epochs=2000, learning_rate=0.2):
@@ -82,7 +69,7 @@ def train_and_check(n_hidden=5, n_epochs=2000, learning_rate=0.2):
 
     print(f"\n{'weight':<10}{'element-wise':>18}{'backprop':>18}{'finite diff.':>18}{'rel. error':>12}")
     for name, w, value, bp in rows:
-        fd = central_difference(net, w, x, d)
+        fd = central_difference(net, w, x, d, h=1e-6)
         err = max(relative_error(value, bp, 1e-12), relative_error(bp, fd, 1e-12))
         print(f"{name:<10}{value:>18.12f}{bp:>18.12f}{fd:>18.12f}{err:>12.1e}")
     print("\nThe seed's formulas, backpropagation and finite differences agree.")

@@ -23,7 +23,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["gradcheck", "GradcheckReport", "GradcheckRow"]
+from .derivation import parse_weight
+
+__all__ = ["gradcheck", "central_difference", "GradcheckReport", "GradcheckRow"]
 
 
 @dataclass
@@ -97,6 +99,30 @@ def relative_error(a, n, floor):
     return abs(a - n) / max(abs(a), abs(n), floor)
 
 
+def _central(loss, param, index, h):
+    """(loss(θ + h) - loss(θ - h)) / 2h for the entry ``index`` of ``param``, restored after."""
+    old = param[index]
+    try:
+        param[index] = old + h
+        plus = loss()
+        param[index] = old - h
+        minus = loss()
+    finally:
+        param[index] = old
+    return (plus - minus) / (2 * h)
+
+
+def central_difference(net, weight, X, D, *, alpha=0.0, sample_weight=None, h=1e-5):
+    """The central difference of ``net.loss`` with respect to one weight w_ji^(l).
+
+    ``weight`` is (l, j, i) or "l:j,i" (i = 0: the bias).  Computed on ``net`` itself, in its
+    dtype; the weight is restored afterwards.
+    """
+    l, j, i = parse_weight(net, weight)
+    param, index = (net.b[l], (j - 1,)) if i == 0 else (net.W[l], (j - 1, i - 1))
+    return _central(lambda: net.loss(X, D, alpha=alpha, sample_weight=sample_weight), param, index, h)
+
+
 def gradcheck(net, X, D, *, alpha=0.0, sample_weight=None, h=1e-5, floor=1e-4, tolerance=1e-6):
     """Compare backpropagation with central differences for every weight and bias.
 
@@ -134,13 +160,7 @@ def gradcheck(net, X, D, *, alpha=0.0, sample_weight=None, h=1e-5, floor=1e-4, t
     for kind, l, param in net64.parameters():
         analytic = grads.W[l] if kind == "W" else grads.b[l]
         for index in np.ndindex(param.shape):
-            old = param[index]
-            param[index] = old + h
-            plus = loss()
-            param[index] = old - h
-            minus = loss()
-            param[index] = old
-            numerical = (plus - minus) / (2 * h)
+            numerical = _central(loss, param, index, h)
             a = float(analytic[index])
             j = index[0] + 1
             i = index[1] + 1 if kind == "W" else 0

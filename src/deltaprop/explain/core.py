@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..derivation import derive, parse_weight
+from ..gradcheck import central_difference
 from ..gradcheck import relative_error as _relative_error
 from ..losses import is_canonical
 from ..network import Network
@@ -317,17 +318,6 @@ class Explanation:
 
 
 # ---------------------------------------------------------------------- computation
-def _numerical(net, l, j, i, X, D, alpha, s, h):
-    param, index = (net.b[l], (j - 1,)) if i == 0 else (net.W[l], (j - 1, i - 1))
-    old = param[index]
-    try:
-        param[index] = old + h
-        plus = net.loss(X, D, alpha=alpha, sample_weight=s)
-        param[index] = old - h
-        minus = net.loss(X, D, alpha=alpha, sample_weight=s)
-    finally:
-        param[index] = old
-    return (plus - minus) / (2 * h)
 
 
 def _paths(net, l, j, i, fwd, delta, s, max_paths=MAX_PATHS, budget=4_000_000):
@@ -468,7 +458,7 @@ def explain(model, weight, X, D, *, alpha=None, sample_weight=None, h=1e-6, max_
     der = derive(net, (l, j, i), X, D, alpha=alpha, sample_weight=s)
     grads = net.backprop(X, D, alpha, s)
     backprop = float(grads.b[l][j - 1] if i == 0 else grads.W[l][j - 1, i - 1])
-    numerical = float(_numerical(net, l, j, i, X, D, alpha, s, h))
+    numerical = float(central_difference(net, (l, j, i), X, D, alpha=alpha, sample_weight=s, h=h))
 
     fwd = net._forward(X)
     # unweighted δ of every sample (grads.delta is multiplied by the sample weights)
