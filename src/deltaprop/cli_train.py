@@ -275,20 +275,9 @@ class _Bar:
     """A rich progress bar on stderr: epoch m of n, training and validation loss."""
 
     def __init__(self, total, start, label):
-        from rich.console import Console
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+        from .training import progress_bar
 
-        self.progress = Progress(
-            TextColumn("[bold]{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("loss {task.fields[loss]}"),
-            TextColumn("{task.fields[val]}"),
-            TimeElapsedColumn(),
-            console=Console(stderr=True),
-            transient=False,
-        )
-        self.task = self.progress.add_task(label, total=total, completed=start, loss="-", val="")
+        self.progress, self.task = progress_bar(label, total, completed=start, stderr=True)
 
     def __enter__(self):
         self.progress.start()

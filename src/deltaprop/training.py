@@ -65,25 +65,35 @@ def _diverged_warning(est, what):
     )
 
 
+def progress_bar(label, total, *, completed=0, stderr=False):
+    """A rich progress bar: label, bar, epoch m of n, loss, validation, elapsed time.
+
+    Returns ``(progress, task)``; update it with ``loss=`` and ``val=`` text fields.
+    """
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    progress = Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("loss {task.fields[loss]}"),
+        TextColumn("{task.fields[val]}"),
+        TimeElapsedColumn(),
+        console=Console(stderr=True) if stderr else None,
+        transient=False,
+    )
+    task = progress.add_task(label, total=total, completed=completed, loss="-", val="")
+    return progress, task
+
+
 class _Progress:
-    """A rich progress bar (epoch, loss, validation score) when ``verbose``; else nothing."""
+    """The estimators' progress bar (epoch, loss, validation score) when ``verbose``; else nothing."""
 
     def __init__(self, verbose, total, label):
         self.bar = None
-        if not verbose:
-            return
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-        self.bar = Progress(
-            TextColumn("[bold]{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("loss {task.fields[loss]}"),
-            TextColumn("{task.fields[val]}"),
-            TimeElapsedColumn(),
-            transient=False,
-        )
-        self.task = self.bar.add_task(label, total=total, loss="-", val="")
+        if verbose:
+            self.bar, self.task = progress_bar(label, total)
 
     def __enter__(self):
         if self.bar is not None:
