@@ -276,6 +276,14 @@ def test_diverging_training_leaves_the_existing_model_byte_for_byte(tmp_path, tr
     assert not (tmp_path / "m.report.html").exists()
 
 
+def _start_endless_training(tmp_path, *extra):
+    """``deltaprop train big.csv`` for 100,000 epochs with a checkpoint every epoch, running."""
+    args = ["train", "big.csv", "--target", "y", "--epochs", "100000", "--no-early-stopping",
+            "--checkpoint-every", "1", "--out", "new.dpm", "--quiet", *extra]
+    return subprocess.Popen(COMMAND + args, cwd=tmp_path, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+
+
 def test_ctrl_c_saves_the_best_model_so_far_and_exits_130(tmp_path):
     rng = np.random.default_rng(2)
     X = rng.normal(size=(4000, 8))
@@ -284,27 +292,7 @@ def test_ctrl_c_saves_the_best_model_so_far_and_exits_130(tmp_path):
     frame.to_csv(tmp_path / "big.csv", index=False)
     (tmp_path / "old.dpm").write_bytes(b"a model from an earlier run")
     old = digest(tmp_path / "old.dpm")
-    proc = subprocess.Popen(
-        COMMAND
-        + [
-            "train",
-            "big.csv",
-            "--target",
-            "y",
-            "--epochs",
-            "100000",
-            "--no-early-stopping",
-            "--checkpoint-every",
-            "1",
-            "--out",
-            "new.dpm",
-            "--quiet",
-        ],
-        cwd=tmp_path,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    proc = _start_endless_training(tmp_path)
     deadline = time.monotonic() + 60
     while not (tmp_path / "new.ckpt.dpm").exists() and time.monotonic() < deadline and proc.poll() is None:
         time.sleep(0.05)
@@ -319,29 +307,7 @@ def test_ctrl_c_saves_the_best_model_so_far_and_exits_130(tmp_path):
 
     # a second interrupted run does not replace the finished model: it goes to the checkpoint
     first = digest(tmp_path / "new.dpm")
-    proc = subprocess.Popen(
-        COMMAND
-        + [
-            "train",
-            "big.csv",
-            "--target",
-            "y",
-            "--epochs",
-            "100000",
-            "--no-early-stopping",
-            "--checkpoint-every",
-            "1",
-            "--out",
-            "new.dpm",
-            "--quiet",
-            "--seed",
-            "5",
-        ],
-        cwd=tmp_path,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    proc = _start_endless_training(tmp_path, "--seed", "5")
     mtime = (tmp_path / "new.ckpt.dpm").stat().st_mtime_ns
     deadline = time.monotonic() + 60
     while (tmp_path / "new.ckpt.dpm").stat().st_mtime_ns == mtime and time.monotonic() < deadline:
