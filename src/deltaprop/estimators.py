@@ -162,6 +162,21 @@ class _BaseMLP(BaseEstimator):
                 self.validation_loss_curve_ = None
                 self.best_validation_score_ = None
 
+    def _fitted_state(self):
+        """What a model file keeps of the private fitted state (see :mod:`deltaprop.io`)."""
+        return {"no_improvement_count": int(getattr(self, "_no_improvement_count", 0))}
+
+    def _restore_fitted_state(self, network, state):
+        """Attach a loaded ``network`` and the private state :meth:`_fitted_state` returned.
+
+        Raises ValueError when the state does not fit the network.
+        """
+        if getattr(self, "n_outputs_", network.sizes[-1]) != network.sizes[-1]:
+            raise ValueError("n_outputs_ does not match the network")
+        self.network_ = network
+        self._best_theta = network.get_flat()
+        self._no_improvement_count = int(state.get("no_improvement_count", 0))
+
     def _fit(self, X, y, sample_weight=None, incremental=False):
         hidden = self._hidden_sizes()
         first_pass = "network_" not in self.__dict__ or (not self.warm_start and not incremental)
@@ -641,6 +656,33 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
                 )
         D = self._label_binarizer.transform(y).astype(bool)
         return X, D, y
+
+    def _fitted_state(self):
+        state = super()._fitted_state()
+        state["label_type"] = str(self._label_binarizer.y_type_)
+        return state
+
+    def _restore_fitted_state(self, network, state):
+        """As the base class, and the label binarizer rebuilt from ``classes_``."""
+        classes = getattr(self, "classes_", None)
+        if classes is None or len(classes) < 2:
+            raise ValueError("a classifier needs at least two classes")
+        classes = np.asarray(classes)
+        label_type = str(state.get("label_type", "multiclass" if len(classes) > 2 else "binary"))
+        binarizer = LabelBinarizer()
+        if label_type.startswith("multilabel"):
+            binarizer.fit(np.eye(len(classes), dtype=int))
+            expected = len(classes)
+        else:
+            binarizer.fit(classes)
+            expected = 1 if len(classes) == 2 else len(classes)
+        n_out = network.sizes[-1]
+        if expected != n_out:
+            raise ValueError(f"{len(classes)} classes do not fit a network with {n_out} outputs")
+        self.n_outputs_ = n_out
+        super()._restore_fitted_state(network, state)
+        self._label_binarizer = binarizer
+        self.classes_ = binarizer.classes_
 
     def _with_class_weight(self, sample_weight, y_labels, dtype):
         if self.class_weight is None:

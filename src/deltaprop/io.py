@@ -251,15 +251,11 @@ def _estimator_meta(est, enc, prefix):
             attrs[key] = enc.encode(value, f"{prefix}attr.{key}")
         except TypeError:
             continue  # a fitted object that is not data (nothing a prediction needs)
-    private = {"no_improvement_count": int(getattr(est, "_no_improvement_count", 0))}
-    binarizer = getattr(est, "_label_binarizer", None)
-    if binarizer is not None:
-        private["label_type"] = str(binarizer.y_type_)
     return {
         "class": cls,
         "params": params,
         "attributes": attrs,
-        "state": private,
+        "state": est._fitted_state(),
         "network": _network_meta(est.network_, enc, prefix),
     }
 
@@ -289,36 +285,11 @@ def _estimator_from_meta(meta, arrays, where):
         if key == "gradient_norms_" and isinstance(value, list):
             value = [{int(k): v for k, v in g.items()} if isinstance(g, dict) else g for g in value]
         setattr(est, key, value)
-    est.network_ = net
-    est._best_theta = net.get_flat()
-    est._no_improvement_count = int(state.get("no_improvement_count", 0))
-    if cls_name == "MLPClassifier":
-        _restore_classes(est, state, net.sizes[-1], where)
-    elif getattr(est, "n_outputs_", net.sizes[-1]) != net.sizes[-1]:
-        raise ModelFileError(f"{where}: n_outputs_ does not match the network")
+    try:
+        est._restore_fitted_state(net, state)
+    except ValueError as e:
+        raise ModelFileError(f"{where}: {e}") from e
     return est
-
-
-def _restore_classes(est, state, n_out, where):
-    """classes_ and the label binarizer a classifier predicts with, rebuilt from the labels."""
-    from sklearn.preprocessing import LabelBinarizer
-
-    classes = getattr(est, "classes_", None)
-    if classes is None or len(classes) < 2:
-        raise ModelFileError(f"{where}: a classifier needs at least two classes")
-    classes = np.asarray(classes)
-    label_type = state.get("label_type", "multiclass" if len(classes) > 2 else "binary")
-    binarizer = LabelBinarizer()
-    if str(label_type).startswith("multilabel"):
-        binarizer.fit(np.eye(len(classes), dtype=int))
-        expected = len(classes)
-    else:
-        binarizer.fit(classes)
-        expected = 1 if len(classes) == 2 else len(classes)
-    if expected != n_out:
-        raise ModelFileError(f"{where}: {len(classes)} classes do not fit a network with {n_out} outputs")
-    est._label_binarizer = binarizer
-    est.classes_ = binarizer.classes_
 
 
 def copy_estimator(est):
