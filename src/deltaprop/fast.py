@@ -276,27 +276,33 @@ class BatchBackprop:
         self._layers = tuple(layers)
         self._L = L
 
-        # the gradient, packed as Network.get_flat packs the parameters; _is_weight is 1
-        # where it holds a weight, 0 where a bias (the L2 term's mask on θ)
+        # the gradient, packed as Network.get_flat packs the parameters
         self.flat_grad = np.empty(net.n_parameters, dtype=dtype)
-        self._is_weight = np.zeros(net.n_parameters, dtype=dtype)
         self.grad_W, self.grad_b = {}, {}
+        weight_slices = []
         start = 0
         for l in layers:
             n_out, n_in = net.W[l].shape
             self.grad_W[l] = self.flat_grad[start : start + n_out * n_in].reshape(n_out, n_in)
-            self._is_weight[start : start + n_out * n_in] = 1
+            weight_slices.append(slice(start, start + n_out * n_in))
             start += n_out * n_in
             self.grad_b[l] = self.flat_grad[start : start + n_out]
             start += n_out
 
-        # the L2 term: on the packed vector θ when the network's parameters are views of one
-        # (flat_parameters), else layer by layer
-        self._penalty_flat = np.empty(net.n_parameters, dtype=dtype)
+        # the L2 term (buffers only when alpha > 0): on the packed vector θ for a small network
+        # whose parameters are views of one (flat_parameters), else layer by layer
         self._packed = (None, {}, {})
-        largest = max(w.size for w in net.W.values())
-        self._penalty_buffer = np.empty(largest, dtype=dtype)
-        self._penalty = {l: self._penalty_buffer[: net.W[l].size].reshape(net.W[l].shape) for l in layers}
+        self._flat_penalty = bool(self.alpha) and net.n_parameters <= _FLAT_PENALTY_SIZE
+        if self._flat_penalty:
+            # _is_weight: 1 where θ holds a weight, 0 where a bias (biases are not penalised)
+            self._is_weight = np.zeros(net.n_parameters, dtype=dtype)
+            for weights in weight_slices:
+                self._is_weight[weights] = 1
+            self._penalty_flat = np.empty(net.n_parameters, dtype=dtype)
+        if self.alpha:
+            largest = max(w.size for w in net.W.values())
+            buffer = np.empty(largest, dtype=dtype)
+            self._penalty = {l: buffer[: net.W[l].size].reshape(net.W[l].shape) for l in layers}
 
         # a[l]: u^(l), then z^(l) in place (hidden layers); delta[l]: δ^(l); y: the output
         widest = max(sizes[1:])
@@ -368,7 +374,7 @@ class BatchBackprop:
         if alpha:
             # small networks: the L2 term in a few calls on θ; large ones: layer by layer,
             # which makes fewer passes over memory (the biases are skipped)
-            theta = self._packed_theta(W, b) if self.flat_grad.size <= _FLAT_PENALTY_SIZE else None
+            theta = self._packed_theta(W, b) if self._flat_penalty else None
             if theta is not None:
                 # P = (alpha/N) θ ⊙ [θ is a weight]: the L2 gradient of every layer at once
                 P = self._penalty_flat
