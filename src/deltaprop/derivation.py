@@ -50,7 +50,12 @@ class SampleDerivation:
 
 
 def _dE_dy(loss, y, d):
-    """∂E_n/∂y_k for one output unit."""
+    """∂E_n/∂y_k for one output unit.
+
+    The scalar twin of ``losses.grad_y``, written again on purpose: this module is the
+    oracle the vectorised path is tested against, so it shares none of its formulas.
+    A new loss goes in both places (the derivation tests fail until it does).
+    """
     if loss == "squared_error":  # E_n = ½ Σ_k (y_k - d_k)²
         return y - d
     if loss == "log_loss":  # E_n = -Σ_k d_k log y_k
