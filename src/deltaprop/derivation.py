@@ -54,7 +54,7 @@ def _dE_dy(loss, y, d):
 
     The scalar twin of ``losses.grad_y``, written again on purpose: this module is the
     oracle the vectorised path is tested against, so it shares none of its formulas.
-    A new loss goes in both places (the derivation tests fail until it does).
+    A new loss goes in both places (until it does, derive raises "unknown loss").
     """
     if loss == "squared_error":  # E_n = ½ Σ_k (y_k - d_k)²
         return y - d
