@@ -30,6 +30,7 @@ import warnings
 
 import numpy as np
 
+from . import compiled
 from .fast import BatchBackprop, flat_parameters, foreign_blas_single_threaded
 from .optim import SGD, Adam, lbfgs
 
@@ -203,11 +204,13 @@ def fit_stochastic(est, X, D, sample_weight, *, incremental, rng):
     from sklearn.utils import gen_batches, shuffle
 
     backprop = BatchBackprop(net, batch_size, est.alpha)
+    # a small network runs each epoch in one compiled call (compiled.py), else batch by batch
+    use_compiled = compiled.supported(net, optimizer, X_train, sw_train, batch_size)
     # Shuffled dense data is gathered in shuffled order a block of batches at a time (about
     # _GATHER_BLOCK_BYTES) into buffers reused all along, so each batch is a contiguous
     # slice, a block costs two numpy calls however many batches it holds, and memory holds
     # one block, never a second copy of X.
-    gather = not hasattr(X_train, "toarray") and est.shuffle
+    gather = not hasattr(X_train, "toarray") and est.shuffle and not use_compiled
     if gather:
         row_bytes = X_train.itemsize * X_train.shape[1] + D_train.itemsize * D_train.shape[1]
         batches_per_block = max(1, _GATHER_BLOCK_BYTES // (batch_size * row_bytes))
@@ -230,31 +233,38 @@ def fit_stochastic(est, X, D, sample_weight, *, incremental, rng):
                 accumulated_loss = 0.0
                 finite = True
                 grad_W = None
-                for batch_slice in gen_batches(n_samples, batch_size):
-                    if gather:
-                        # block_rows is a multiple of batch_size: a block starts with a batch
-                        offset = batch_slice.start % block_rows
-                        if offset == 0:
-                            block = sample_idx[batch_slice.start : batch_slice.start + block_rows]
-                            k = block.shape[0]
-                            np.take(X_train, block, axis=0, out=X_block[:k], mode="clip")
-                            np.take(D_train, block, axis=0, out=D_block[:k], mode="clip")
-                            if sw_train is not None:
-                                np.take(sw_train, block, out=sw_block[:k], mode="clip")
-                        rows = slice(offset, offset + batch_slice.stop - batch_slice.start)
-                        X_batch, D_batch = X_block[rows], D_block[rows]
-                        sw_batch = None if sw_block is None else sw_block[rows]
-                    else:
-                        index = sample_idx[batch_slice] if est.shuffle else batch_slice
-                        X_batch = _rows(X_train, index)
-                        D_batch = D_train[index]
-                        sw_batch = None if sw_train is None else sw_train[index]
-                    batch_loss, grad_W, grad_b = backprop(X_batch, D_batch, sw_batch)
-                    if not math.isfinite(batch_loss):
-                        finite = False
-                        break
-                    accumulated_loss += batch_loss * (batch_slice.stop - batch_slice.start)
-                    optimizer.update(params, [backprop.flat_grad])
+                if use_compiled:
+                    accumulated_loss, finite = compiled.run_epoch(
+                        net, params[0], backprop.flat_grad, X_train, D_train, sw_train, sample_idx,
+                        batch_size, est.alpha, optimizer,
+                    )
+                    grad_W = backprop.grad_W  # views of flat_grad: the last batch's gradient
+                else:
+                    for batch_slice in gen_batches(n_samples, batch_size):
+                        if gather:
+                            # block_rows is a multiple of batch_size: a block starts with a batch
+                            offset = batch_slice.start % block_rows
+                            if offset == 0:
+                                block = sample_idx[batch_slice.start : batch_slice.start + block_rows]
+                                k = block.shape[0]
+                                np.take(X_train, block, axis=0, out=X_block[:k], mode="clip")
+                                np.take(D_train, block, axis=0, out=D_block[:k], mode="clip")
+                                if sw_train is not None:
+                                    np.take(sw_train, block, out=sw_block[:k], mode="clip")
+                            rows = slice(offset, offset + batch_slice.stop - batch_slice.start)
+                            X_batch, D_batch = X_block[rows], D_block[rows]
+                            sw_batch = None if sw_block is None else sw_block[rows]
+                        else:
+                            index = sample_idx[batch_slice] if est.shuffle else batch_slice
+                            X_batch = _rows(X_train, index)
+                            D_batch = D_train[index]
+                            sw_batch = None if sw_train is None else sw_train[index]
+                        batch_loss, grad_W, grad_b = backprop(X_batch, D_batch, sw_batch)
+                        if not math.isfinite(batch_loss):
+                            finite = False
+                            break
+                        accumulated_loss += batch_loss * (batch_slice.stop - batch_slice.start)
+                        optimizer.update(params, [backprop.flat_grad])
                 if not finite or not all(np.isfinite(p).all() for p in params):
                     net.set_flat(last_finite)
                     est.diverged_ = True

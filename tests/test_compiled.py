@@ -1,0 +1,270 @@
+"""The compiled epoch (deltaprop.compiled) trains as the numpy path does.
+
+Every test fits twice, once with the compiled epoch and once inside ``fast.plain_paths()``
+(Network.backprop per batch and the numpy optimisers), and compares the fitted estimators.
+Sums run in another order in each, so they agree to rounding, not to the bit:
+
+* float64: 1e-10 relative (observed differences are a few units of 1e-16 after a fit).
+* float32: 1e-4 relative and absolute (the weights are of order 1).  float32's unit roundoff
+  is 6e-8; each of the up to 90 steps of a fit here adds a few roundings of difference
+  (another order of the sums, and numpy's vectorised tanh/expm1 against the C library's,
+  which differ by an ulp), and the steps carry them along.  Most fits differ by under 1e-6;
+  the largest difference observed, 2e-5, is an identity network with momentum 0.9 at batch
+  size 1, where the momentum amplifies each step's rounding differences about tenfold.
+
+The optimiser steps alone are compared bit for bit.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+import scipy.sparse
+
+from deltaprop import MLPClassifier, MLPRegressor, compiled, fast
+from deltaprop.network import Network
+from deltaprop.optim import SGD, Adam
+
+N_SAMPLES = 30
+
+# (task, activation): each canonical output/loss pair with two or three hidden activations
+PAIRS = [
+    ("squared_error", "tanh"),
+    ("squared_error", "relu"),
+    ("squared_error", "identity"),
+    ("log_loss", "logistic"),
+    ("log_loss", "leaky_relu"),
+    ("binary_log_loss", "softplus"),
+    ("binary_log_loss", "tanh"),
+    ("poisson", "relu"),
+    ("poisson", "softplus"),
+]
+OPTIMIZERS = {
+    "sgd": dict(solver="sgd", momentum=0.0, learning_rate_init=0.05),
+    "momentum": dict(solver="sgd", momentum=0.9, nesterovs_momentum=False, learning_rate_init=0.02),
+    "nesterov": dict(solver="sgd", momentum=0.9, nesterovs_momentum=True, learning_rate_init=0.02),
+    "adam": dict(solver="adam", learning_rate_init=0.01),
+}
+TOL = {np.float64: dict(rtol=1e-10, atol=1e-12), np.float32: dict(rtol=1e-4, atol=1e-4)}
+
+
+def _data(task, dtype, n=N_SAMPLES, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, 3)).astype(dtype)
+    if task == "squared_error":
+        y = np.stack([np.sin(X[:, 0]) + X[:, 1], X[:, 1] * X[:, 2]], axis=1)
+    elif task == "poisson":
+        y = rng.poisson(np.exp(0.5 * X[:, :2])).astype(float)
+    elif task == "log_loss":
+        y = (X[:, 0] > 0).astype(int) + (X[:, 1] > 0.5)  # three classes: softmax
+    else:
+        y = (X[:, 0] + X[:, 2] > 0).astype(int)  # two classes: one logistic unit
+    weights = rng.random(n) + 0.5
+    return X, y, weights
+
+
+def _estimator(task, **params):
+    if task in ("squared_error", "poisson"):
+        return MLPRegressor(loss=task, **params)
+    return MLPClassifier(**params)
+
+
+def _fit(est, X, y, weights=None):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # ConvergenceWarning: few epochs on purpose
+        return est.fit(X, y, sample_weight=weights)
+
+
+@pytest.fixture
+def epochs(monkeypatch):
+    """Counts the compiled epochs (the fits must take the path they claim)."""
+    calls = []
+    run_epoch = compiled.run_epoch
+
+    def counting(*args, **kwargs):
+        calls.append(1)
+        return run_epoch(*args, **kwargs)
+
+    monkeypatch.setattr(compiled, "run_epoch", counting)
+    return calls
+
+
+def _assert_same_fit(a, b, dtype):
+    tol = TOL[dtype]
+    assert a.n_iter_ == b.n_iter_
+    assert a.t_ == b.t_
+    np.testing.assert_allclose(a.loss_curve_, b.loss_curve_, **tol)
+    for p, q in zip(a.coefs_ + a.intercepts_, b.coefs_ + b.intercepts_):
+        assert p.dtype == q.dtype == dtype
+        np.testing.assert_allclose(p, q, **tol)
+    # the last batch's gradient, per layer
+    for p, q in zip(a.gradient_norms_, b.gradient_norms_):
+        assert p.keys() == q.keys()
+        np.testing.assert_allclose(list(p.values()), list(q.values()), rtol=10 * tol["rtol"],
+                                   atol=tol["atol"])
+
+
+@pytest.mark.parametrize("task,activation", PAIRS)
+@pytest.mark.parametrize("optimizer", list(OPTIMIZERS))
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("batch_size", [1, 7])  # 7: the last of 30 samples' batches has 2
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("alpha", [0.0, 0.01])
+def test_compiled_fit_equals_plain_fit(task, activation, optimizer, dtype, batch_size, weighted, alpha,
+                                       epochs):
+    X, y, weights = _data(task, dtype)
+    weights = weights if weighted else None
+    settings = dict(hidden_layer_sizes=(5, 4), activation=activation, batch_size=batch_size, alpha=alpha,
+                    max_iter=3, tol=0.0, n_iter_no_change=100, random_state=1, **OPTIMIZERS[optimizer])
+    compiled_fit = _fit(_estimator(task, **settings), X, y, weights)
+    n_epochs = len(epochs)
+    assert n_epochs == compiled_fit.n_iter_ + compiled_fit.diverged_ >= 1
+    with fast.plain_paths():
+        plain_fit = _fit(_estimator(task, **settings), X, y, weights)
+    assert len(epochs) == n_epochs  # none inside plain_paths
+    assert compiled_fit.diverged_ == plain_fit.diverged_
+    _assert_same_fit(compiled_fit, plain_fit, dtype)
+
+
+@pytest.mark.parametrize("solver", ["sgd", "adam"])
+def test_partial_fit_keeps_the_optimiser_state_alike(solver, epochs):
+    X, y, _ = _data("squared_error", np.float64, n=40)
+    settings = dict(hidden_layer_sizes=(6,), solver=solver, batch_size=16, random_state=0,
+                    learning_rate_init=0.02)
+    fits = []
+    for plain in (False, True):
+        est = MLPRegressor(**settings)
+        with fast.plain_paths() if plain else _nothing():
+            for _ in range(4):
+                est.partial_fit(X, y)
+        fits.append(est)
+    assert len(epochs) == 4
+    _assert_same_fit(*fits, np.float64)
+    if solver == "adam":
+        assert fits[0]._optimizer.t == fits[1]._optimizer.t == 4 * 3
+        assert fits[0]._optimizer.learning_rate == fits[1]._optimizer.learning_rate
+
+
+def _nothing():
+    import contextlib
+
+    return contextlib.nullcontext()
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_divergence_is_caught_as_on_the_numpy_path(dtype, epochs):
+    X, y, _ = _data("squared_error", dtype, n=50)
+    y = 1e3 * y
+    settings = dict(hidden_layer_sizes=(8,), solver="sgd", momentum=0.0, learning_rate_init=1e3,
+                    batch_size=10, max_iter=20, random_state=0)
+    fits = []
+    for plain in (False, True):
+        with fast.plain_paths() if plain else _nothing():
+            with pytest.warns(UserWarning, match="diverged"):
+                fits.append(_fit_diverging(MLPRegressor(**settings), X, y))
+    assert epochs
+    a, b = fits
+    assert a.diverged_ and b.diverged_
+    assert a.n_iter_ == b.n_iter_
+    for p, q in zip(a.coefs_ + a.intercepts_, b.coefs_ + b.intercepts_):
+        assert np.isfinite(p).all()
+        np.testing.assert_allclose(p, q, **TOL[dtype])
+
+
+def _fit_diverging(est, X, y):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", category=RuntimeWarning)
+        return est.fit(X, y)
+
+
+def _net_and_optimizer(sizes=(3, 5, 2), activation="tanh", output=None, loss="squared_error",
+                       dtype=np.float64):
+    net = Network(list(sizes), activation, output, loss, random_state=0, dtype=dtype)
+    return net, SGD([fast.flat_parameters(net)], 0.1)
+
+
+def test_supported_accepts_a_small_dense_network():
+    net, optimizer = _net_and_optimizer()
+    X = np.zeros((10, 3))
+    assert compiled.supported(net, optimizer, X, None, 4)
+    assert compiled.supported(net, optimizer, X, np.ones(10), 4)
+    assert compiled.supported(net, Adam([fast.flat_parameters(net)]), X, None, 4)
+    net32, optimizer32 = _net_and_optimizer(dtype=np.float32)
+    assert compiled.supported(net32, optimizer32, X.astype(np.float32), None, 4)
+
+
+def test_supported_refuses_what_it_does_not_compile():
+    net, optimizer = _net_and_optimizer()
+    X = np.zeros((10, 3))
+    assert not compiled.supported(net, optimizer, scipy.sparse.csr_matrix(X), None, 4)
+    assert not compiled.supported(net, optimizer, X.astype(np.float32), None, 4)  # not the net's dtype
+    with fast.plain_paths():
+        assert not compiled.supported(net, optimizer, X, None, 4)
+    assert not compiled.supported(net, object(), X, None, 4)
+    # non-canonical output/loss pairs take the general δ^(L) of the numpy path
+    pair, pair_optimizer = _net_and_optimizer(output="logistic", loss="squared_error")
+    assert not compiled.supported(pair, pair_optimizer, X, None, 4)
+    pair, pair_optimizer = _net_and_optimizer(output="softmax", loss="binary_log_loss")
+    assert not compiled.supported(pair, pair_optimizer, X, None, 4)
+    # a network too large for the loops to beat BLAS
+    big, big_optimizer = _net_and_optimizer(sizes=(3, 400, 400, 2))
+    assert not compiled.supported(big, big_optimizer, X, None, 200)
+
+
+def test_sparse_data_and_large_networks_train_on_the_numpy_path(epochs):
+    X, y, _ = _data("squared_error", np.float64, n=40)
+    sparse_fit = _fit(MLPRegressor(hidden_layer_sizes=(5,), solver="sgd", max_iter=2, random_state=0),
+                      scipy.sparse.csr_matrix(X), y)
+    dense_fit = _fit(MLPRegressor(hidden_layer_sizes=(5,), solver="sgd", max_iter=2, random_state=0), X, y)
+    assert len(epochs) == 2  # the dense fit only
+    _assert_same_fit(sparse_fit, dense_fit, np.float64)
+    big = MLPRegressor(hidden_layer_sizes=(400, 400), solver="sgd", max_iter=1, random_state=0)
+    big_fit = _fit(big, X, y)
+    assert len(epochs) == 2
+    assert big_fit.n_iter_ == 1 and np.isfinite(big_fit.loss_)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("kind", ["sgd", "momentum", "nesterov", "adam"])
+def test_the_compiled_optimiser_step_is_numpy_s_to_the_bit(kind, dtype):
+    compiled._kernels()
+    rng = np.random.default_rng(0)
+    theta = rng.normal(size=50).astype(dtype)
+    copy = theta.copy()
+    if kind == "adam":
+        reference, twin = (Adam([p], 0.003, 0.85, 0.995, 1e-7) for p in (theta, copy))
+    else:
+        mu = 0.0 if kind == "sgd" else 0.87
+        reference, twin = (SGD([p], 0.013, momentum=mu, nesterov=kind == "nesterov") for p in (theta, copy))
+    net = Network([49, 1], "identity", random_state=0, dtype=dtype)  # 50 parameters
+    for _ in range(30):
+        g = rng.normal(size=50).astype(dtype)
+        reference.update([theta], [g])
+        # one compiled step, with the constants set as run_epoch sets them
+        ws = compiled._workspace(twin, net, 1)
+        c = ws.c
+        if kind == "adam":
+            c[compiled._C_B1], c[compiled._C_ONE_MINUS_B1] = 0.85, 1 - 0.85
+            c[compiled._C_B2], c[compiled._C_ONE_MINUS_B2] = 0.995, 1 - 0.995
+            c[compiled._C_EPS] = 1e-7
+            twin.t += 1
+            twin.learning_rate = compiled._adam_step(copy, g, twin.ms[0], twin.vs[0], c, 0.003, 0.85, 0.995,
+                                                     twin.t)
+        else:
+            c[compiled._C_ETA], c[compiled._C_NEG_ETA], c[compiled._C_MU] = 0.013, -0.013, twin.momentum
+            code = 0 if kind == "sgd" else (2 if kind == "nesterov" else 1)
+            compiled._sgd_step(code, copy, g, twin.velocities[0], c)
+        np.testing.assert_array_equal(copy, theta)
+    if kind == "adam":
+        assert twin.learning_rate == reference.learning_rate
+
+
+def test_import_does_not_load_numba():
+    import subprocess
+    import sys
+
+    code = "import sys, deltaprop; print('numba' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
