@@ -46,6 +46,7 @@ import contextlib
 import numpy as np
 from scipy.special import expit
 
+from . import fused
 from . import losses as _losses
 from .activations import LEAKY_RELU_SLOPE
 
@@ -299,10 +300,7 @@ class BatchBackprop:
             for weights in weight_slices:
                 self._is_weight[weights] = 1
             self._penalty_flat = np.empty(net.n_parameters, dtype=dtype)
-        if self.alpha:
-            largest = max(w.size for w in net.W.values())
-            buffer = np.empty(largest, dtype=dtype)
-            self._penalty = {l: buffer[: net.W[l].size].reshape(net.W[l].shape) for l in layers}
+        self._penalty = None  # work arrays for the L2 gradient, made when first needed
 
         # a[l]: u^(l), then z^(l) in place (hidden layers); delta[l]: δ^(l); y: the output
         widest = max(sizes[1:])
@@ -401,17 +399,21 @@ class BatchBackprop:
             np.dot(delta[l].T, z_prev, out=gW[l])
             np.dot(ones, delta[l], out=gb[l])
             if alpha and theta is None:
-                # ∂/∂W^(l) of alpha/(2N) ‖W^(l)‖² is (alpha/N) W.  (numpy, not scipy's BLAS
-                # axpy: scipy's own OpenBLAS threads would fight numpy's for the cores.)
-                penalty_grad = self._penalty[l]
-                np.multiply(W[l], alpha / N, out=penalty_grad)
-                np.add(gW[l], penalty_grad, out=gW[l])
+                # ∂/∂W^(l) of alpha/(2N) ‖W^(l)‖² is (alpha/N) W, added in one compiled pass
+                # (deltaprop.fused; not scipy's BLAS axpy, whose threads fight numpy's)
+                fused.add_scaled(gW[l], W[l], alpha / N, lambda l=l: self._penalty_work(l))
             if l > 2:
                 np.dot(delta[l], W[l], out=delta[l - 1])
                 self._hidden[l - 1][1](delta[l - 1], a[l - 1], scratch[l - 1])
         if theta is not None:
             np.add(self.flat_grad, self._penalty_flat, out=self.flat_grad)
         return loss, gW, gb
+
+    def _penalty_work(self, l):
+        """A work array of W^(l)'s shape for the plain L2 gradient (one buffer for all l)."""
+        if self._penalty is None:
+            self._penalty = np.empty(max(w.size for w in self.net.W.values()), dtype=self.net.dtype)
+        return self._penalty[: self.net.W[l].size].reshape(self.net.W[l].shape)
 
     def _packed_theta(self, W, b):
         """The vector θ that net.W and net.b are views of (see flat_parameters), or None."""

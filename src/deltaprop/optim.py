@@ -25,6 +25,8 @@ import math
 
 import numpy as np
 
+from . import fused
+
 __all__ = ["gradient_descent", "SGD", "Adam", "lbfgs", "LEARNING_RATE_SCHEDULES"]
 
 #: scikit-learn's names for the learning-rate schedules of SGD
@@ -122,24 +124,10 @@ class SGD(_Optimizer):
     def update(self, params, grads):
         """One step: v ← μ v - η g, then w ← w + v (Nesterov: w ← w + μ v - η g)."""
         mu, eta = self.momentum, self.learning_rate
-        if mu == 0:
-            # μ = 0: v = 0·v - η g is exactly -(η g), and so is the Nesterov step
-            for w, g, v in zip(params, grads, self.velocities):
-                np.multiply(g, -eta, out=v)
-                w += v
-            return
-        scratch = _scratch(self, params, 2)
-        for w, g, v, (eta_g, step) in zip(params, grads, self.velocities, scratch):
-            # in place, with scikit-learn's order of roundings: (μ v) - (η g); no temporaries
-            np.multiply(g, eta, out=eta_g)
-            v *= mu
-            v -= eta_g
-            if self.nesterov:
-                np.multiply(v, mu, out=step)
-                step -= eta_g
-                w += step
-            else:
-                w += v
+        for k, (w, g, v) in enumerate(zip(params, grads, self.velocities)):
+            # in place, in scikit-learn's order of roundings (μ v) - (η g); one compiled pass
+            # for a large array, a few numpy calls (and two work arrays) for a small one
+            fused.sgd_step(w, g, v, mu, eta, self.nesterov, lambda k=k: _scratch(self, params, 2)[k])
 
     def iteration_ends(self, t):
         if self.schedule == "invscaling":
@@ -193,25 +181,14 @@ class Adam(_Optimizer):
         # as in the paper's "more efficient" ordering (end of its section 2)
         # (a Python float, so float32 parameters are updated in float32)
         self.learning_rate = float(self.learning_rate_init * math.sqrt(1 - b2**self.t) / (1 - b1**self.t))
-        scratch = _scratch(self, params, 2)
-        for w, g, m, s, (t, step) in zip(params, grads, self.ms, self.vs, scratch):
-            # in place, with the roundings of the plain formulas; no temporaries
-            m *= b1
-            np.multiply(g, 1 - b1, out=t)
-            m += t  # first moment: running mean of g
-            s *= b2
-            np.multiply(g, g, out=t)
-            t *= 1 - b2
-            s += t  # second moment: running mean of g²
-            np.sqrt(s, out=t)
-            t += self.epsilon
-            np.multiply(m, -self.learning_rate, out=step)
-            step /= t
-            w += step
+        for k, (w, g, m, s) in enumerate(zip(params, grads, self.ms, self.vs)):
+            # in place, with the roundings of the plain formulas (deltaprop.fused)
+            fused.adam_step(w, g, m, s, b1, b2, self.epsilon, self.learning_rate,
+                            lambda k=k: _scratch(self, params, 2)[k])
 
 
 def _scratch(optimizer, params, k):
-    """k work arrays per parameter array, allocated on the first step and kept (not state)."""
+    """k work arrays per parameter array, allocated when first asked for and kept (not state)."""
     scratch = optimizer.__dict__.get("_scratch_arrays")
     if (
         scratch is None
