@@ -134,3 +134,36 @@ def test_regressor_with_l2_on_a_large_network_matches_scikit_learn_order_of_roun
     assert ours.network_.n_parameters > fused.FUSED_MIN_SIZE
     for l, W in zip(ours.network_.layers, theirs.coefs_):
         np.testing.assert_allclose(ours.network_.W[l], W.T, rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("name", ["identity", "relu", "leaky_relu", "tanh", "logistic", "softplus"])
+def test_hidden_layer_passes_equal_numpy(name, dtype):
+    rng = np.random.default_rng(3)
+    shape = (97, 211)  # 20,467 elements: above FUSED_MIN_SIZE
+    u = (rng.standard_normal(shape) * 3).astype(dtype)
+    u[0, :5] = [0.0, -0.0, np.nan, np.inf, -np.inf]
+    b = rng.standard_normal(shape[0]).astype(dtype)
+    b[0] = 0.0
+    delta = rng.standard_normal(shape).astype(dtype)
+    results = []
+    for plain in (True, False):
+        with fast.plain_paths() if plain else warnings.catch_warnings():
+            forward, backward = fused.hidden_layer(name, dtype, u.size)
+        a, d, t = u.copy(), delta.copy(), np.empty_like(u)
+        with np.errstate(invalid="ignore", over="ignore"):
+            forward(a, b, t)
+            backward(d, a, t)
+        results.append((a, d))
+    (a_plain, d_plain), (a_fused, d_fused) = results
+    np.testing.assert_array_equal(a_fused, a_plain)
+    np.testing.assert_array_equal(d_fused, d_plain)
+    assert a_fused.dtype == d_fused.dtype == dtype
+
+
+def test_hidden_layer_below_the_size_takes_numpy():
+    forward, backward = fused.hidden_layer("relu", np.float64, fused.FUSED_MIN_SIZE - 1)
+    assert backward is fast._HIDDEN["relu"][1]
+    with fast.plain_paths():
+        forward, backward = fused.hidden_layer("relu", np.float64, 10**6)
+    assert backward is fast._HIDDEN["relu"][1]

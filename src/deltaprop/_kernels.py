@@ -55,3 +55,72 @@ def adam_step(w, g, m, s, b1, one_minus_b1, b2, one_minus_b2, eps, neg_lr):  # p
         m[i] = mi
         s[i] = si
         w[i] = w[i] + (mi * neg_lr) / (math.sqrt(si) + eps)
+
+
+# hidden layers, on (n_l, n) C-contiguous arrays: the bias added and f applied in one pass;
+# f' (from z) multiplied into δ in one pass.  Same operations as deltaprop.fast's ufuncs.
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def add_bias(a, b):  # pragma: no cover - compiled
+    """a ← a + b (b broadcast along the batch): the identity activation."""
+    for j in range(a.shape[0]):
+        bj = b[j]
+        for k in range(a.shape[1]):
+            a[j, k] = a[j, k] + bj
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def add_bias_relu(a, b, zero):  # pragma: no cover - compiled
+    """a ← max(a + b, 0), with np.maximum's NaN (kept) and -0 (kept)."""
+    for j in range(a.shape[0]):
+        bj = b[j]
+        for k in range(a.shape[1]):
+            x = a[j, k] + bj
+            a[j, k] = x if (x >= zero or x != x) else zero
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def add_bias_leaky_relu(a, b, slope):  # pragma: no cover - compiled
+    """a ← max(x, slope·x) with x = a + b."""
+    for j in range(a.shape[0]):
+        bj = b[j]
+        for k in range(a.shape[1]):
+            x = a[j, k] + bj
+            t = x * slope
+            a[j, k] = x if (x >= t or x != x) else t
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def relu_df(delta, z, one, zero):  # pragma: no cover - compiled
+    """δ ← δ · [z > 0]."""
+    for j in range(delta.shape[0]):
+        for k in range(delta.shape[1]):
+            delta[j, k] = delta[j, k] * (one if z[j, k] > zero else zero)
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def leaky_relu_df(delta, z, one, zero, one_minus_slope, slope):  # pragma: no cover - compiled
+    """δ ← δ · ([z > 0]·(1 - slope) + slope)."""
+    for j in range(delta.shape[0]):
+        for k in range(delta.shape[1]):
+            step = one if z[j, k] > zero else zero
+            delta[j, k] = delta[j, k] * (step * one_minus_slope + slope)
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def tanh_df(delta, z, one):  # pragma: no cover - compiled
+    """δ ← δ · (1 - z²)."""
+    for j in range(delta.shape[0]):
+        for k in range(delta.shape[1]):
+            zz = z[j, k]
+            delta[j, k] = delta[j, k] * (one - zz * zz)
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def logistic_df(delta, z):  # pragma: no cover - compiled
+    """δ ← δ · (z - z²)."""
+    for j in range(delta.shape[0]):
+        for k in range(delta.shape[1]):
+            zz = z[j, k]
+            delta[j, k] = delta[j, k] * (zz - zz * zz)

@@ -319,7 +319,10 @@ class BatchBackprop:
         self._E = np.empty(m, dtype=dtype)
         self._ones = np.ones(m, dtype=dtype)
 
-        self._hidden = {l: _HIDDEN[net.layer_activation[l]] for l in range(2, L)}
+        # (forward, backward) of each hidden layer: bias and f, and f' into δ (deltaprop.fused)
+        self._hidden = {
+            l: fused.hidden_layer(net.layer_activation[l], dtype, m * sizes[l - 1]) for l in range(2, L)
+        }
         self._canonical_squared = net.loss_name == "squared_error" and net.output == "identity"
         self._views = {}
 
@@ -353,8 +356,7 @@ class BatchBackprop:
         z = X.T
         for l in range(2, L):
             np.dot(W[l], z, out=a[l])
-            np.add(a[l], b[l][:, None], out=a[l])
-            self._hidden[l][0](a[l], scratch[l])
+            self._hidden[l][0](a[l], b[l], scratch[l])
             z = a[l]
         np.dot(W[L], z, out=u_out)
         np.add(u_out, b[L][:, None], out=u_out)

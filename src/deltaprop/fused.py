@@ -25,7 +25,7 @@ import numpy as np
 
 from . import fast
 
-__all__ = ["FUSED_MIN_SIZE", "add_scaled", "sgd_step", "adam_step"]
+__all__ = ["FUSED_MIN_SIZE", "add_scaled", "sgd_step", "adam_step", "hidden_layer"]
 
 #: arrays with fewer elements take the numpy sequence.  The kernels win at every size
 #: (float64, one step: SGD-Nesterov 3.8 µs numpy / 0.9 µs compiled at 1,000 elements,
@@ -39,6 +39,12 @@ def _kernels(a):
     """The compiled kernels when ``a`` is large enough and the fast paths are on, else None."""
     if fast._plain or a.size < FUSED_MIN_SIZE:
         return None
+    return _load()
+
+
+def _load():
+    """The module of compiled kernels (numba is imported, and the kernels compiled or read
+    from numba's cache, on first use)."""
     from . import _kernels
 
     return _kernels
@@ -126,3 +132,44 @@ def adam_step(w, g, m, s, b1, b2, eps, lr, work):
     t = w.dtype.type
     k.adam_step(_flat(w), _flat(g), _flat(m), _flat(s), t(b1), t(1 - b1), t(b2), t(1 - b2),
                 t(eps), t(-lr))
+
+
+def hidden_layer(name, dtype, size):
+    """``(forward, backward)`` for a hidden layer of activation ``name`` in the seed's
+    orientation, used by :class:`deltaprop.fast.BatchBackprop`.
+
+    ``forward(a, b, t)`` turns ``a = W z`` into ``z = f(a + b)`` in place (b added along the
+    batch, axis 1); ``backward(delta, z, t)`` multiplies δ by f'(u), computed from z, in
+    place; ``t`` is a work array of a's shape.  For arrays of ``size`` ≥ FUSED_MIN_SIZE
+    elements outside :func:`deltaprop.fast.plain_paths`, relu and leaky relu take one
+    compiled pass forward, and relu, leaky relu, tanh and logistic one compiled pass
+    backward (numpy: two to four); exp-based functions (tanh, logistic and softplus
+    forward, softplus backward) stay numpy's, whose vectorised exp a compiled loop's call to
+    the C library cannot match.
+    """
+    from .activations import LEAKY_RELU_SLOPE
+
+    numpy_f, numpy_df = fast._HIDDEN[name]
+
+    def plain_forward(a, b, t):
+        np.add(a, b[:, None], out=a)
+        numpy_f(a, t)
+
+    k = None if (fast._plain or size < FUSED_MIN_SIZE) else _load()
+    if k is None:
+        return plain_forward, numpy_df
+    T = np.dtype(dtype).type
+    zero, one, slope = T(0), T(1), T(LEAKY_RELU_SLOPE)
+    one_minus_slope = T(1 - LEAKY_RELU_SLOPE)
+    forward = {
+        "identity": lambda a, b, t: k.add_bias(a, b),
+        "relu": lambda a, b, t: k.add_bias_relu(a, b, zero),
+        "leaky_relu": lambda a, b, t: k.add_bias_leaky_relu(a, b, slope),
+    }.get(name, plain_forward)
+    backward = {
+        "relu": lambda d, z, t: k.relu_df(d, z, one, zero),
+        "leaky_relu": lambda d, z, t: k.leaky_relu_df(d, z, one, zero, one_minus_slope, slope),
+        "tanh": lambda d, z, t: k.tanh_df(d, z, one),
+        "logistic": lambda d, z, t: k.logistic_df(d, z),
+    }.get(name, numpy_df)
+    return forward, backward
