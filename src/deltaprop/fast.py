@@ -456,10 +456,11 @@ def plain_predict(net, X):
 def predict(net, X, *, chunk_size=PREDICT_CHUNK):
     """The output y of every sample, shape (n_samples, n_L), equal to ``net.predict(X)``.
 
-    The forward pass runs ``chunk_size`` rows at a time through buffers allocated once, one
-    sample per row (``U^(l) = Z^(l-1) W^(l)ᵀ + b^(l)``), so memory stays at one chunk of
-    activations however many rows are predicted.  Inside :func:`plain_paths` it is
-    :meth:`Network.predict`.
+    The forward pass runs ``chunk_size`` rows at a time through buffers allocated once, in
+    the seed's orientation as :class:`BatchBackprop` (``u^(l) = W^(l) z^(l-1) + b^(l)``, one
+    sample per column, bias and f in one pass where :mod:`deltaprop.fused` has one), so
+    memory stays at one chunk of activations however many rows are predicted.  Inside
+    :func:`plain_paths` it is :meth:`Network.predict`.
     """
     if _plain:
         return net.predict(X)
@@ -467,27 +468,29 @@ def predict(net, X, *, chunk_size=PREDICT_CHUNK):
     n = X.shape[0]
     L = net.L
     sizes = net.sizes
-    out = np.empty((n, sizes[-1]), dtype=net.dtype)
+    dtype = net.dtype
+    out = np.empty((n, sizes[-1]), dtype=dtype)
     m = max(1, min(int(chunk_size), n))
-    bufs = {l: np.empty((m, sizes[l - 1]), dtype=net.dtype) for l in range(2, L)}
-    scratch = np.empty(m * max(sizes[1:]), dtype=net.dtype)
-    hidden = {l: _HIDDEN[net.layer_activation[l]][0] for l in range(2, L)}
-    f_out = net.f(L)
+    bufs = {l: np.empty(m * sizes[l - 1], dtype=dtype) for l in range(2, L + 1)}
+    scratch = np.empty(m * max(sizes[1:]), dtype=dtype)
+    hidden = {l: fused.hidden_layer(net.layer_activation[l], dtype, m * sizes[l - 1])[0] for l in range(2, L)}
+    if net.output in _HIDDEN:
+        output = fused.hidden_layer(net.output, dtype, m * sizes[-1])[0]
+    else:
+        f_out = net.f(L)
+
+        def output(a, b, t):
+            np.add(a, b[:, None], out=a)
+            a[...] = f_out.f(a)
+
     for start in range(0, n, m):
         stop = min(start + m, n)
         k = stop - start
-        z = X[start:stop]
-        for l in range(2, L):
-            a = bufs[l][:k]
-            np.dot(z, net.W[l].T, out=a)
-            np.add(a, net.b[l], out=a)
-            hidden[l](a, scratch[: a.size].reshape(a.shape))
+        z = X[start:stop].T
+        for l in range(2, L + 1):
+            a = bufs[l][: sizes[l - 1] * k].reshape(sizes[l - 1], k)
+            np.dot(net.W[l], z, out=a)
+            (hidden[l] if l < L else output)(a, net.b[l], scratch[: a.size].reshape(a.shape))
             z = a
-        y = out[start:stop]
-        np.dot(z, net.W[L].T, out=y)
-        np.add(y, net.b[L], out=y)
-        if net.output in _HIDDEN:
-            _HIDDEN[net.output][0](y, scratch[: y.size].reshape(y.shape))
-        else:
-            y[...] = f_out.f(y.T).T
+        out[start:stop] = z.T
     return out
