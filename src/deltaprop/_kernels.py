@@ -16,14 +16,27 @@ import math
 import numba
 
 
-@numba.njit(cache=True, nogil=True, error_model="numpy")
+def jit(function, **options):
+    """``numba.njit`` with the machine code cached on disk where numba finds a writable place
+    (``__pycache__`` beside this file, numba's user cache directory, or ``NUMBA_CACHE_DIR``);
+    where it finds none (a read-only install run without a writable home), compiled in
+    memory, once per process, rather than failing.  numpy's error model: x/0 is inf or nan,
+    not ZeroDivisionError."""
+    options = {"nogil": True, "error_model": "numpy", **options}
+    try:
+        return numba.njit(cache=True, **options)(function)
+    except RuntimeError:  # numba: "cannot cache function …: no locator available"
+        return numba.njit(**options)(function)
+
+
+@jit
 def add_scaled(g, w, c):  # pragma: no cover - compiled
     """g ← g + w·c (the L2 gradient (α/N) W added to ∂E/∂W), 1-D arrays."""
     for i in range(g.shape[0]):
         g[i] = g[i] + w[i] * c
 
 
-@numba.njit(cache=True, nogil=True, error_model="numpy")
+@jit
 def sgd_step(w, g, v, mu, eta, nesterov):  # pragma: no cover - compiled
     """v ← (μ v) - (η g); w ← w + v, or with Nesterov w ← w + ((μ v) - (η g))."""
     if mu == 0:
@@ -45,7 +58,7 @@ def sgd_step(w, g, v, mu, eta, nesterov):  # pragma: no cover - compiled
             w[i] = w[i] + vi
 
 
-@numba.njit(cache=True, nogil=True, error_model="numpy")
+@jit
 def adam_step(w, g, m, s, b1, one_minus_b1, b2, one_minus_b2, eps, neg_lr):  # pragma: no cover
     """m ← β₁m + (1-β₁)g; s ← β₂s + (g g)(1-β₂); w ← w + (m·(-η_t)) / (√s + ε)."""
     for i in range(w.shape[0]):
@@ -61,7 +74,7 @@ def adam_step(w, g, m, s, b1, one_minus_b1, b2, one_minus_b2, eps, neg_lr):  # p
 # f' (from z) multiplied into δ in one pass.  Same operations as deltaprop.fast's ufuncs.
 
 
-@numba.njit(cache=True, nogil=True, error_model="numpy")
+@jit
 def add_bias(a, b):  # pragma: no cover - compiled
     """a ← a + b (b broadcast along the batch): the identity activation."""
     for j in range(a.shape[0]):
@@ -70,7 +83,7 @@ def add_bias(a, b):  # pragma: no cover - compiled
             a[j, k] = a[j, k] + bj
 
 
-@numba.njit(cache=True, nogil=True, error_model="numpy")
+@jit
 def add_bias_relu(a, b, zero):  # pragma: no cover - compiled
     """a ← max(a + b, 0), with np.maximum's NaN (kept) and -0 (kept)."""
     for j in range(a.shape[0]):
@@ -80,7 +93,7 @@ def add_bias_relu(a, b, zero):  # pragma: no cover - compiled
             a[j, k] = x if (x >= zero or x != x) else zero
 
 
-@numba.njit(cache=True, nogil=True, error_model="numpy")
+@jit
 def add_bias_leaky_relu(a, b, slope):  # pragma: no cover - compiled
     """a ← max(x, slope·x) with x = a + b."""
     for j in range(a.shape[0]):
@@ -91,7 +104,7 @@ def add_bias_leaky_relu(a, b, slope):  # pragma: no cover - compiled
             a[j, k] = x if (x >= t or x != x) else t
 
 
-@numba.njit(cache=True, nogil=True, error_model="numpy")
+@jit
 def relu_df(delta, z, one, zero):  # pragma: no cover - compiled
     """δ ← δ · [z > 0]."""
     for j in range(delta.shape[0]):
@@ -99,7 +112,7 @@ def relu_df(delta, z, one, zero):  # pragma: no cover - compiled
             delta[j, k] = delta[j, k] * (one if z[j, k] > zero else zero)
 
 
-@numba.njit(cache=True, nogil=True, error_model="numpy")
+@jit
 def leaky_relu_df(delta, z, one, zero, one_minus_slope, slope):  # pragma: no cover - compiled
     """δ ← δ · ([z > 0]·(1 - slope) + slope)."""
     for j in range(delta.shape[0]):
@@ -108,7 +121,7 @@ def leaky_relu_df(delta, z, one, zero, one_minus_slope, slope):  # pragma: no co
             delta[j, k] = delta[j, k] * (step * one_minus_slope + slope)
 
 
-@numba.njit(cache=True, nogil=True, error_model="numpy")
+@jit
 def tanh_df(delta, z, one):  # pragma: no cover - compiled
     """δ ← δ · (1 - z²)."""
     for j in range(delta.shape[0]):
@@ -117,7 +130,7 @@ def tanh_df(delta, z, one):  # pragma: no cover - compiled
             delta[j, k] = delta[j, k] * (one - zz * zz)
 
 
-@numba.njit(cache=True, nogil=True, error_model="numpy")
+@jit
 def logistic_df(delta, z):  # pragma: no cover - compiled
     """δ ← δ · (z - z²)."""
     for j in range(delta.shape[0]):

@@ -426,7 +426,7 @@ def _kernels():
     """Compile (or load from numba's cache) the kernel on first use; returns it."""
     global _compiled
     if not _compiled:
-        import numba
+        from ._kernels import jit
 
         g = globals()
         for name in _COMPILED:
@@ -434,7 +434,7 @@ def _kernels():
             # and inlining halved the epoch of an identity network.  error_model="numpy": x/0
             # is inf or nan, as in numpy, not ZeroDivisionError.
             inline = "never" if name == "_epoch" else "always"
-            g[name] = numba.njit(cache=True, error_model="numpy", inline=inline)(g[name])
+            g[name] = jit(g[name], inline=inline)
         _compiled = True
     return _epoch
 
