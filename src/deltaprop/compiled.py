@@ -20,34 +20,40 @@ the same order:
   :class:`deltaprop.optim.Adam`, with their formulas and order of roundings -- the step
   alone gives the same bits as the numpy optimiser (the tests hold it so).
 
-Products and reductions are loops written here, in the network's dtype (float32 stays
-float32: every constant enters as an element of an array of that dtype).  No ``fastmath``
-(IEEE roundings kept) and no ``np.dot`` inside (numba would call scipy's BLAS, whose threads
-fight numpy's; see :mod:`deltaprop.fast`).  Sums run in another order than numpy's BLAS,
-so the loss and weights agree with the numpy path to rounding (float64: ~1e-15 relative
-after a few epochs), not to the bit.
+Products are loops written here, in the network's dtype (float32 stays float32: every
+constant enters as an element of an array of that dtype).  No ``fastmath`` (IEEE roundings
+kept) and no ``np.dot`` inside (numba would call scipy's BLAS, whose threads fight numpy's;
+see :mod:`deltaprop.fast`).  Without fastmath LLVM vectorises no reduction (it may not
+reassociate the sum), so every hot loop is an elementwise "axpy" along contiguous memory:
+u^(l)_j += w_ji z^(l-1)_i and δ^(l-1)_i += w_ji δ^(l)_j along the batch (a block holds a row
+per unit, a column per sample), and ∂E/∂W^(l) as the samples' outer products added one after
+another, along a row or a column of it, the batch's vectors transposed once into a small
+buffer for it.  ReLU and leaky ReLU are selects, not branches (vectorised, and no mispredicted
+branch per unit).  Sums run in another order than numpy's BLAS, so the loss and weights agree
+with the numpy path to rounding (float64: ~1e-15 relative after a few epochs), not to the bit.
 
 One generic kernel serves every architecture, activation, loss pair and optimiser: they
 are integer codes and offset tables, so numba compiles it once per dtype.  numba is
 imported on first use only (``import deltaprop`` stays fast), and the machine code is
 cached on disk (``cache=True``).
 
-Measured on this machine kind (AMD EPYC, 2 cores, float64, another process's benchmark
-running beside), the seed workload (4-16-3, tanh, plain SGD, 20,000 samples) through
-MLPRegressor, best of 3:
+Measured on this machine kind (AMD EPYC, 2 cores, AVX-512, float64, noisy), the seed's 4-16-3
+network (P = 131 parameters), plain SGD, per batch through MLPRegressor, best of 2:
 
-    =============  ====================  ====================  =====
-    batch size     numpy path            compiled              ratio
-    =============  ====================  ====================  =====
-    1              338 ms (16.9 µs/b)    26 ms (1.3 µs/b)      12.8×
-    32             13.8 ms (22.1 µs/b)   12.3 ms (19.7 µs/b)   1.1×
-    200            4.5 ms (45 µs/b)      11.7 ms (117 µs/b)    0.4× (not taken: _MAX_WORK)
-    =============  ====================  ====================  =====
+    ==========  ======  =============  =============  ======
+    batch size  hidden  numpy path     compiled       ratio
+    ==========  ======  =============  =============  ======
+    1           tanh    15.9 µs        1.2 µs         13×
+    8           tanh    19.9 µs        3.9 µs         5.1×
+    32          tanh    22.3 µs        13.1 µs        1.7×
+    32          relu    22.7 µs        5.2 µs         4.4×
+    128         tanh    33.3 µs        56.7 µs        0.6× (not taken: _MAX_WORK)
+    ==========  ======  =============  =============  ======
 
-At batch 32 the C library's tanh (about 22 ns a call, where numpy's vectorised one takes
-2.4 ns) is most of the compiled time: 512 calls a batch.  With identity hidden units the
-same epoch takes about 6 ms.  The loops are not vectorised much (no fastmath; loops of 3 to
-16 iterations), so the compiled path is for small P × b only (see ``_MAX_WORK``).
+With tanh hidden units the C library's tanh (about 11-22 ns a call, where numpy's vectorised
+one takes 2.4 ns) is most of the compiled time at batch 32 and above.  The compiled path is
+for small P × b only (see ``_MAX_WORK``): the vectorised loops run 0.5-1 ns per P × b (ReLU;
+transposes, loop overheads and loops of a few elements), BLAS much less.
 
 Compile time: about 3.5 s per dtype on the first call ever (one kernel for float64, one for
 float32); from numba's on-disk cache afterwards about 0.03 s, plus 0.27 s to import numba.
@@ -84,13 +90,17 @@ _C_B1, _C_ONE_MINUS_B1, _C_B2, _C_ONE_MINUS_B2, _C_EPS = 7, 8, 9, 10, 11
 _C_SIZE = 16  # 12 … 15: scratch, to round a float64 to the dtype
 
 #: the compiled path is taken while (number of parameters P) × (batch size b) is at most this.
-#: The compiled loops cost about 2.5-5 ns per P × b (tanh networks; the C library's tanh, ~22
-#: ns a call, is much of it), the numpy path about 20 µs per batch whatever the size, plus
-#: ~0.3 ns per P × b.  Measured per batch through the estimators, float64, tanh, plain SGD,
-#: numpy ÷ compiled: P=131 (4-16-3): b=1 11.7×, b=8 3.2×, b=32 1.16×, b=128 0.51×;
-#: P=769: b=1 3.0×, b=8 0.94×; P=1507: b=1 2.0×, b=8 0.67×; P=2817: b=1 1.16×, b=8 0.44×.
-#: The crossover is near P × b = 5,000.
-_MAX_WORK = 5000
+#: The compiled loops cost about 0.5-1.3 ns per P × b with ReLU and 1.1-3.4 ns with tanh (the C
+#: library's tanh, 11-22 ns a call, per hidden unit and sample) from batch 8 on; the numpy path
+#: about 20 µs per batch whatever the size, plus ~0.3 ns per P × b.  Measured per batch through
+#: the estimators, float64, plain SGD, numpy ÷ compiled, tanh / relu (networks 4-16-3, 10-64-1,
+#: 4-188-3, 20-128-1):
+#: P=131: b=1 13/16×, b=8 5.1/11×, b=32 1.7/4.4×, b=128 0.59/1.3×;
+#: P=769: b=1 3.8/4.7×, b=8 1.6/3.3×, b=32 0.50/1.6×, b=128 0.29/0.53×;
+#: P=1507: b=1 1.7/2.1×, b=8 0.90/1.8×, b=32 0.37/0.55×;
+#: P=2817: b=1 1.5/1.6×, b=8 1.35/1.5×, b=32 0.37/0.54×.
+#: tanh breaks even near P × b = 12,000 (ReLU near 30,000-40,000); the limit is tanh's.
+_MAX_WORK = 12000
 
 
 def supported(net, optimizer, X, sample_weight, batch_size) -> bool:
@@ -148,16 +158,15 @@ def _hidden_f(code, a, start, stop, c):
         for q in range(start, stop):
             a[q] = one / (one + math.exp(-a[q]))  # scipy's expit
     elif code == 3:
-        for q in range(start, stop):
-            if a[q] < zero:  # np.maximum(u, 0): keeps NaN and -0.0
-                a[q] = zero
+        for q in range(start, stop):  # selects, not branches: vectorised
+            u = a[q]
+            a[q] = zero if u < zero else u  # np.maximum(u, 0): keeps NaN and -0.0
     elif code == 4:
         slope = c[_C_SLOPE]
         for q in range(start, stop):
             u = a[q]
             t = u * slope
-            if not (u >= t or u != u):  # np.maximum(u, 0.01 u)
-                a[q] = t
+            a[q] = u if (u >= t or u != u) else t  # np.maximum(u, 0.01 u)
     elif code == 5:
         log2 = _cast(c, math.log(2.0))
         for q in range(start, stop):
@@ -233,23 +242,9 @@ def _output(code, u, delta, d, start, stride, n_out, c):
     return E
 
 
-def _dot(a, ia, b, ib, n, zero):
-    """Σ_q a[ia + q] b[ib + q], q < n, in four interleaved partial sums (four independent
-    chains of additions, where one chain would wait on each addition's latency)."""
-    s0 = s1 = s2 = s3 = zero
-    n4 = n - n % 4
-    for q in range(0, n4, 4):
-        s0 += a[ia + q] * b[ib + q]
-        s1 += a[ia + q + 1] * b[ib + q + 1]
-        s2 += a[ia + q + 2] * b[ib + q + 2]
-        s3 += a[ia + q + 3] * b[ib + q + 3]
-    for q in range(n4, n):
-        s0 += a[ia + q] * b[ib + q]
-    return (s0 + s1) + (s2 + s3)
-
-
 def _sum(a, ia, n, zero):
-    """Σ_q a[ia + q], q < n, in four interleaved partial sums (as _dot)."""
+    """Σ_q a[ia + q], q < n, in four interleaved partial sums (four independent chains of
+    additions, where one chain would wait on each addition's latency)."""
     s0 = s1 = s2 = s3 = zero
     n4 = n - n % 4
     for q in range(0, n4, 4):
@@ -293,7 +288,7 @@ def _adam_step(theta, g, m, s, c, lr_init, b1, b2, t):
     return lr
 
 
-def _epoch(X, D, s, has_s, order, batch_size, sizes, codes, offsets, theta, grad, A, Dl, c,
+def _epoch(X, D, s, has_s, order, batch_size, sizes, codes, offsets, theta, grad, A, Dl, T, G, c,
            alpha, opt, st1, st2, lr_init, b1, b2, t, lr):
     """Every batch of one epoch; returns (Σ batch loss × batch rows, finite, t, lr).
 
@@ -334,17 +329,18 @@ def _epoch(X, D, s, has_s, order, batch_size, sizes, codes, offsets, theta, grad
             nk, nprev = sizes[k], sizes[k - 1]
             wo, bo, ao, apo = offsets[k, 0], offsets[k, 1], offsets[k, 2], offsets[k - 1, 2]
             for j in range(nk):
-                row = ao + j * nb
+                u = A[ao + j * nb:ao + (j + 1) * nb]
                 for n in range(nb):
-                    A[row + n] = zero
+                    u[n] = zero
+                w_row = theta[wo + j * nprev:wo + (j + 1) * nprev]
                 for i in range(nprev):
-                    w = theta[wo + j * nprev + i]
-                    z_row = apo + i * nb
-                    for n in range(nb):
-                        A[row + n] += w * A[z_row + n]
+                    w = w_row[i]
+                    z = A[apo + i * nb:apo + (i + 1) * nb]
+                    for n in range(nb):  # axpy along the batch: vectorised
+                        u[n] += w * z[n]
                 bj = theta[bo + j]
                 for n in range(nb):
-                    A[row + n] += bj
+                    u[n] += bj
             if k < K:
                 _hidden_f(codes[k], A, ao, ao + nk * nb, c)
 
@@ -387,20 +383,59 @@ def _epoch(X, D, s, has_s, order, batch_size, sizes, codes, offsets, theta, grad
             wo, bo, do, dpo = offsets[k, 0], offsets[k, 1], offsets[k, 2], offsets[k - 1, 2]
             for j in range(nk):
                 grad[bo + j] = _sum(Dl, do + j * nb, nb, zero)
+            # Σ_n δ_j z_i, a sum along the batch, would be a reduction (not vectorised without
+            # fastmath): instead the samples' outer products are added one after another, an
+            # axpy along the longer of a row of ∂E/∂W^(l) (i) or of a column (j), the vectors
+            # of the batch transposed into T (one row per sample) for it.
+            if nprev >= nk:
                 for i in range(nprev):
-                    q = wo + j * nprev + i
-                    g = _dot(Dl, do + j * nb, A, dpo + i * nb, nb, zero)
-                    grad[q] = g + theta[q] * a_N if alpha != 0.0 else g
+                    z = A[dpo + i * nb:dpo + (i + 1) * nb]
+                    for n in range(nb):
+                        T[n * nprev + i] = z[n]
+                for j in range(nk):
+                    g_row = grad[wo + j * nprev:wo + (j + 1) * nprev]
+                    for i in range(nprev):
+                        g_row[i] = zero
+                    d_row = Dl[do + j * nb:do + (j + 1) * nb]
+                    for n in range(nb):
+                        d = d_row[n]
+                        z_t = T[n * nprev:(n + 1) * nprev]
+                        for i in range(nprev):
+                            g_row[i] += d * z_t[i]
+            else:
+                # T: δ^(l) one row per sample, then ∂E/∂W^(l)ᵀ, one row per i, in G
+                for j in range(nk):
+                    d_row = Dl[do + j * nb:do + (j + 1) * nb]
+                    for n in range(nb):
+                        T[n * nk + j] = d_row[n]
+                for i in range(nprev):
+                    g_col = G[i * nk:(i + 1) * nk]
+                    for j in range(nk):
+                        g_col[j] = zero
+                    z = A[dpo + i * nb:dpo + (i + 1) * nb]
+                    for n in range(nb):
+                        zi = z[n]
+                        d_t = T[n * nk:(n + 1) * nk]
+                        for j in range(nk):
+                            g_col[j] += d_t[j] * zi
+                for j in range(nk):
+                    g_row = grad[wo + j * nprev:wo + (j + 1) * nprev]
+                    for i in range(nprev):
+                        g_row[i] = G[i * nk + j]
+            if alpha != 0.0:
+                for q in range(wo, wo + nk * nprev):
+                    grad[q] = grad[q] + theta[q] * a_N
             if k > 1:
                 for q in range(dpo, dpo + nprev * nb):
                     Dl[q] = zero
                 for j in range(nk):
-                    d_row = do + j * nb
+                    d_row = Dl[do + j * nb:do + (j + 1) * nb]
+                    w_row = theta[wo + j * nprev:wo + (j + 1) * nprev]
                     for i in range(nprev):
-                        w = theta[wo + j * nprev + i]
-                        p_row = dpo + i * nb
+                        w = w_row[i]
+                        p_row = Dl[dpo + i * nb:dpo + (i + 1) * nb]
                         for n in range(nb):
-                            Dl[p_row + n] += w * Dl[d_row + n]
+                            p_row[n] += w * d_row[n]
                 _hidden_df(codes[k - 1], Dl, A, dpo, dpo + nprev * nb, c)
 
         if not math.isfinite(loss):
@@ -417,7 +452,7 @@ def _epoch(X, D, s, has_s, order, batch_size, sizes, codes, offsets, theta, grad
 
 
 #: the functions compiled, callees before callers
-_COMPILED = ("_cast", "_logaddexp0", "_hidden_f", "_hidden_df", "_output", "_dot", "_sum", "_sgd_step",
+_COMPILED = ("_cast", "_logaddexp0", "_hidden_f", "_hidden_df", "_output", "_sum", "_sgd_step",
              "_adam_step", "_epoch")
 _compiled = False
 
@@ -467,6 +502,9 @@ class _Workspace:
             rows_at += m * sizes[k]
         self.A = np.zeros(rows_at, dtype=dtype)
         self.Dl = np.zeros(rows_at, dtype=dtype)
+        # T: z^(l-1) or δ^(l), one row per sample; G: ∂E/∂W^(l)ᵀ (see _epoch)
+        self.T = np.zeros(m * int(sizes.max()), dtype=dtype)
+        self.G = np.zeros(max(int(sizes[k] * sizes[k - 1]) for k in range(1, K + 1)), dtype=dtype)
         self.c = np.zeros(_C_SIZE, dtype=dtype)
         self.c[_C_ONE] = 1.0
         self.c[_C_SLOPE] = LEAKY_RELU_SLOPE
@@ -523,7 +561,7 @@ def run_epoch(net, theta, flat_grad, X, D, sample_weight, order, batch_size, alp
         lr_init, b1, b2, t = 0.0, 0.0, 0.0, 0
     accumulated, finite, t, lr = kernel(
         X, D, s, has_s, order, int(batch_size), ws.sizes, ws.codes, ws.offsets, theta, flat_grad,
-        ws.A, ws.Dl, c, float(alpha), opt, st1, st2, lr_init, b1, b2, t,
+        ws.A, ws.Dl, ws.T, ws.G, c, float(alpha), opt, st1, st2, lr_init, b1, b2, t,
         float(optimizer.learning_rate),
     )
     if opt == _ADAM:
