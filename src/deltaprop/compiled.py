@@ -99,8 +99,13 @@ _C_SIZE = 16  # 12 … 15: scratch, to round a float64 to the dtype
 #: P=769: b=1 3.8/4.7×, b=8 1.6/3.3×, b=32 0.50/1.6×, b=128 0.29/0.53×;
 #: P=1507: b=1 1.7/2.1×, b=8 0.90/1.8×, b=32 0.37/0.55×;
 #: P=2817: b=1 1.5/1.6×, b=8 1.35/1.5×, b=32 0.37/0.54×.
-#: tanh breaks even near P × b = 12,000 (ReLU near 30,000-40,000); the limit is tanh's.
+#: tanh breaks even near P × b = 12,000: the limit for networks with a hidden tanh, logistic
+#: or softplus (a C-library call per unit and sample).  ReLU breaks even between 24,600 (1.6×)
+#: and 48,000 (0.55×), near 33,000 by interpolation: the limit for networks whose hidden layers
+#: are all identity, relu or leaky relu is 30,000.
 _MAX_WORK = 12000
+_MAX_WORK_PIECEWISE_LINEAR = 30000
+_PIECEWISE_LINEAR = frozenset({"identity", "relu", "leaky_relu"})
 
 
 def supported(net, optimizer, X, sample_weight, batch_size) -> bool:
@@ -108,7 +113,8 @@ def supported(net, optimizer, X, sample_weight, batch_size) -> bool:
 
     Dense float32/float64 data, a canonical output/loss pair, hidden activations of
     :mod:`deltaprop.fast`, SGD or Adam, and a network small enough that the compiled loops
-    beat the numpy path (``_MAX_WORK``).  Never inside :func:`deltaprop.fast.plain_paths`.
+    beat the numpy path (``_MAX_WORK``, or ``_MAX_WORK_PIECEWISE_LINEAR`` without
+    exp-based hidden units).  Never inside :func:`deltaprop.fast.plain_paths`.
     """
     if fast._plain:
         return False
@@ -122,7 +128,9 @@ def supported(net, optimizer, X, sample_weight, batch_size) -> bool:
         return False
     if any(net.layer_activation[l] not in _HIDDEN_CODES for l in range(2, net.L)):
         return False
-    return net.n_parameters * int(batch_size) <= _MAX_WORK
+    hidden = {net.layer_activation[l] for l in range(2, net.L)}
+    limit = _MAX_WORK_PIECEWISE_LINEAR if hidden <= _PIECEWISE_LINEAR else _MAX_WORK
+    return net.n_parameters * int(batch_size) <= limit
 
 
 # ---------------------------------------------------------------------------------------
