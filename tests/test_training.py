@@ -256,3 +256,94 @@ def test_lbfgs_max_fun_stops_before_max_iter_with_a_warning(regression):
     with pytest.warns(ConvergenceWarning, match="lbfgs failed to converge"):
         est.fit(X, y)
     assert est.n_iter_ <= 5
+
+
+# --- partial_fit's quick input path ----------------------------------------------------------
+
+
+def _partial_fits(est, X, y, as_list, first_kwargs=None, batch=16):
+    """partial_fit over X in batches; as lists (scikit-learn's full validation) or arrays."""
+    for k, start in enumerate(range(0, X.shape[0], batch)):
+        Xb, yb = X[start : start + batch], y[start : start + batch]
+        if as_list:
+            Xb, yb = Xb.tolist(), yb.tolist()
+        est.partial_fit(Xb, yb, **(first_kwargs if k == 0 and first_kwargs else {}))
+    return est
+
+
+@pytest.mark.parametrize("kind", ["regression", "two outputs", "binary", "multiclass", "strings"])
+def test_partial_fit_on_arrays_equals_partial_fit_through_full_validation(kind, monkeypatch):
+    from deltaprop import MLPClassifier, MLPRegressor
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(96, 5))
+    kwargs = {}
+    if kind == "regression":
+        cls, y = MLPRegressor, X[:, 0] - X[:, 1]
+    elif kind == "two outputs":
+        cls, y = MLPRegressor, np.c_[X[:, 0], X[:, 1] * 2]
+    else:
+        cls = MLPClassifier
+        y = {"binary": (X[:, 0] > 0).astype(int), "multiclass": rng.integers(0, 4, 96),
+             "strings": np.array(["cat", "dog", "eel"])[rng.integers(0, 3, 96)]}[kind]
+        kwargs = {"classes": np.unique(y)}
+    params = dict(hidden_layer_sizes=(7,), solver="sgd", random_state=3, learning_rate_init=0.05)
+    validated = []
+    full_check = cls._validate_input
+    monkeypatch.setattr(cls, "_validate_input", lambda *a, **k: validated.append(1) or full_check(*a, **k))
+    quick = _partial_fits(cls(**params), X, y, as_list=False, first_kwargs=kwargs)
+    assert len(validated) == 1  # the first call only: the other five took the quick path
+    full = _partial_fits(cls(**params), X, y, as_list=True, first_kwargs=kwargs)
+    assert len(validated) == 1 + 6
+    np.testing.assert_array_equal(quick.network_.get_flat(), full.network_.get_flat())
+    assert quick.loss_curve_ == full.loss_curve_
+    assert quick.t_ == full.t_ == 96
+
+
+def test_partial_fit_on_arrays_still_gets_the_full_checks_errors():
+    from deltaprop import MLPClassifier
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(20, 3))
+    est = MLPClassifier((4,), solver="sgd", random_state=0)
+    est.partial_fit(X, np.arange(20) % 3, classes=[0, 1, 2])
+    with pytest.raises(ValueError, match="classes not in `self.classes_`"):
+        est.partial_fit(X, np.full(20, 7))
+    bad = X.copy()
+    bad[0, 0] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        est.partial_fit(bad, np.arange(20) % 3)
+    with pytest.raises(ValueError, match="features"):
+        est.partial_fit(X[:, :2], np.arange(20) % 3)
+
+
+def test_partial_fit_in_a_loop_matches_scikit_learn():
+    from sklearn.neural_network import MLPRegressor as SkRegressor
+
+    from deltaprop import MLPRegressor
+
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(64, 4))
+    y = np.sin(X[:, 0]) + X[:, 1]
+    params = dict(hidden_layer_sizes=(6,), solver="sgd", random_state=0, learning_rate_init=0.01)
+    ours = _partial_fits(MLPRegressor(**params), X, y, as_list=False)
+    theirs = _partial_fits(SkRegressor(**params), X, y, as_list=False)
+    np.testing.assert_allclose(ours.loss_curve_, theirs.loss_curve_, rtol=1e-12)
+    for l, W in zip(ours.network_.layers, theirs.coefs_):
+        np.testing.assert_allclose(ours.network_.W[l], W.T, rtol=1e-10, atol=1e-13)
+
+
+def test_estimators_pickle_without_the_training_loops_caches():
+    import pickle
+
+    from deltaprop import MLPRegressor
+
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(5000, 3)).astype(np.float32)
+    est = MLPRegressor(hidden_layer_sizes=(64, 64), solver="adam", random_state=0, batch_size=200)
+    est.partial_fit(X, X[:, 0]).partial_fit(X, X[:, 1])
+    assert "_batch_backprop" in est.__dict__ and "_seeded_random_state" in est.__dict__
+    again = pickle.loads(pickle.dumps(est))
+    assert "_batch_backprop" not in again.__dict__
+    np.testing.assert_array_equal(again.predict(X[:10]), est.predict(X[:10]))
+    again.partial_fit(X, X[:, 0])  # and it trains on

@@ -30,7 +30,7 @@ import warnings
 
 import numpy as np
 
-from . import compiled
+from . import compiled, fast
 from .fast import BatchBackprop, flat_parameters, foreign_blas_single_threaded
 from .optim import SGD, Adam, lbfgs
 
@@ -124,6 +124,28 @@ def make_optimizer(est, params):
     return Adam(params, est.learning_rate_init, est.beta_1, est.beta_2, est.epsilon)
 
 
+def _shuffled(sample_idx, rng):
+    """sample_idx in a random order: ``sklearn.utils.shuffle(sample_idx, random_state=rng)``'s
+    draw (one ``rng.shuffle`` of arange), without its validation (≈0.1 ms, per partial_fit)."""
+    order = np.arange(sample_idx.shape[0])
+    rng.shuffle(order)
+    return sample_idx[order]
+
+
+def _batch_backprop(est, net, batch_size):
+    """The estimator's BatchBackprop for ``net`` and ``batch_size``: made once and kept while
+    network, batch size, L2 strength and path stay the same, so a loop of partial_fit calls
+    does not allocate its buffers again every call (the estimators leave it out of pickles)."""
+    key = (batch_size, float(est.alpha), net.activation, net.output, net.loss_name,
+           np.dtype(net.dtype), fast._plain)
+    cached = est.__dict__.get("_batch_backprop")
+    if cached is not None and cached[0] is net and cached[1] == key:
+        return cached[2]
+    backprop = BatchBackprop(net, batch_size, est.alpha)
+    est._batch_backprop = (net, key, backprop)
+    return backprop
+
+
 def _split_validation(est, X, D, sample_weight, rng):
     """scikit-learn's held-out split: ``validation_fraction`` of the samples, stratified by class.
 
@@ -201,9 +223,9 @@ def fit_stochastic(est, X, D, sample_weight, *, incremental, rng):
         batch_size = int(np.clip(est.batch_size, 1, n_samples))
 
     from sklearn.exceptions import ConvergenceWarning
-    from sklearn.utils import gen_batches, shuffle
+    from sklearn.utils import gen_batches
 
-    backprop = BatchBackprop(net, batch_size, est.alpha)
+    backprop = _batch_backprop(est, net, batch_size)
     # a small network runs each epoch in one compiled call (compiled.py), else batch by batch
     use_compiled = compiled.supported(net, optimizer, X_train, sw_train, batch_size)
     # Shuffled dense data is gathered in shuffled order a block of batches at a time (about
@@ -229,7 +251,7 @@ def fit_stochastic(est, X, D, sample_weight, *, incremental, rng):
                 last_finite = net.get_flat()
                 if est.shuffle:
                     # shuffle indices, not data: the same draw as scikit-learn's
-                    sample_idx = shuffle(sample_idx, random_state=rng)
+                    sample_idx = _shuffled(sample_idx, rng)
                 accumulated_loss = 0.0
                 finite = True
                 grad_W = None
