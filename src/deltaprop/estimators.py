@@ -249,7 +249,8 @@ class _BaseMLP(BaseEstimator):
             sample_weight = np.asarray(sample_weight, dtype=dtype)
 
         layer_units = [X.shape[1], *hidden, D.shape[1]]
-        rng = self._random_state()
+        # a continuing call draws only its shuffles: the generator is made when first needed
+        rng = self._random_state() if first_pass else self._random_state
         if first_pass:
             self._initialize(D, layer_units, dtype, rng)
         elif list(self.network_.sizes) != layer_units:

@@ -124,11 +124,30 @@ def make_optimizer(est, params):
     return Adam(params, est.learning_rate_init, est.beta_1, est.beta_2, est.epsilon)
 
 
-def _shuffled(sample_idx, rng):
+def _random_state_source(rng):
+    """A function returning ``rng``; when ``rng`` is itself a function, returning its result,
+    made on the first call."""
+    if not callable(rng):
+        return lambda: rng
+    made = []
+
+    def random_state():
+        if not made:
+            made.append(rng())
+        return made[0]
+
+    return random_state
+
+
+def _shuffled(sample_idx, random_state):
     """sample_idx in a random order: ``sklearn.utils.shuffle(sample_idx, random_state=rng)``'s
-    draw (one ``rng.shuffle`` of arange), without its validation (≈0.1 ms, per partial_fit)."""
+    draw (one ``rng.shuffle`` of arange, rng = ``random_state()``), without its validation
+    (≈0.1 ms, per partial_fit).
+    One sample is its own order, and RandomState.shuffle draws nothing for it."""
+    if sample_idx.shape[0] <= 1:
+        return sample_idx
     order = np.arange(sample_idx.shape[0])
-    rng.shuffle(order)
+    random_state().shuffle(order)
     return sample_idx[order]
 
 
@@ -188,9 +207,11 @@ def fit_stochastic(est, X, D, sample_weight, *, incremental, rng):
     sample_weight : ndarray of shape (n_samples,) or None
     incremental : bool
         True for ``partial_fit``: one epoch, optimiser state kept from the last call.
-    rng : numpy.random.RandomState
-        Draws the validation split and the shuffles.
+    rng : numpy.random.RandomState, or a function returning one
+        Draws the validation split and the shuffles; a function is called when the first
+        draw is needed (a partial_fit of one sample draws nothing).
     """
+    random_state = _random_state_source(rng)
     net = est.network_
     # one vector θ whose views are net.W and net.b: the optimiser steps all of it at once
     params = [flat_parameters(net)]
@@ -203,7 +224,7 @@ def fit_stochastic(est, X, D, sample_weight, *, incremental, rng):
     early_stopping = est.early_stopping
     if early_stopping:
         X_train, X_val, D_train, D_val, sw_train, sw_val = _split_validation(
-            est, X, D, sample_weight, rng
+            est, X, D, sample_weight, random_state()
         )
         X_val = _rows(X_val, slice(None))
     else:
@@ -251,7 +272,7 @@ def fit_stochastic(est, X, D, sample_weight, *, incremental, rng):
                 last_finite = net.get_flat()
                 if est.shuffle:
                     # shuffle indices, not data: the same draw as scikit-learn's
-                    sample_idx = _shuffled(sample_idx, rng)
+                    sample_idx = _shuffled(sample_idx, random_state)
                 accumulated_loss = 0.0
                 finite = True
                 grad_W = None
