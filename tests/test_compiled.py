@@ -268,3 +268,13 @@ def test_import_does_not_load_numba():
     code = "import sys, deltaprop; print('numba' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_the_kernels_tanh_is_within_two_ulp_of_numpys():
+    compiled._kernels()  # compiles _tanh with the rest
+    x = np.concatenate([np.linspace(-30, 30, 20001), [0.0, -0.0, 0.6249999, 0.625, 21.99, 22.01, 1e-300,
+                                                       -1e-300, 710.0, -710.0, np.inf, -np.inf]])
+    ours = np.array([compiled._tanh(float(v)) for v in x])
+    ref = np.tanh(x)
+    assert np.all(np.abs(ours - ref) <= 2 * np.spacing(np.abs(ref)))
+    assert np.signbit(compiled._tanh(-0.0)) and np.isnan(compiled._tanh(np.nan))

