@@ -50,8 +50,10 @@ network (P = 131 parameters), plain SGD, per batch through MLPRegressor, best of
     128         tanh    33.3 µs        56.7 µs        0.6× (not taken: _MAX_WORK)
     ==========  ======  =============  =============  ======
 
-With tanh hidden units the C library's tanh (about 11-22 ns a call, where numpy's vectorised
-one takes 2.4 ns) is most of the compiled time at batch 32 and above.  The compiled path is
+These were measured with the C library's tanh (about 11-22 ns a call, where numpy's
+vectorised one takes 2.4 ns), most of the compiled time at batch 32 and above.  tanh is now
+Cephes' formula (``_tanh``, 2.8-6.8 ns): the seed workload's epoch (batch 32) went from 7.85
+to 6.34 ms in ``benchmarks/run.py --workloads seed``.  The compiled path is
 for small P × b only (see ``_MAX_WORK``): the vectorised loops run 0.5-1 ns per P × b (ReLU;
 transposes, loop overheads and loops of a few elements), BLAS much less.
 
@@ -99,8 +101,9 @@ _C_SIZE = 16  # 12 … 15: scratch, to round a float64 to the dtype
 #: P=769: b=1 3.8/4.7×, b=8 1.6/3.3×, b=32 0.50/1.6×, b=128 0.29/0.53×;
 #: P=1507: b=1 1.7/2.1×, b=8 0.90/1.8×, b=32 0.37/0.55×;
 #: P=2817: b=1 1.5/1.6×, b=8 1.35/1.5×, b=32 0.37/0.54×.
-#: tanh breaks even near P × b = 12,000: the limit for networks with a hidden tanh, logistic
-#: or softplus (a C-library call per unit and sample).  ReLU breaks even between 24,600 (1.6×)
+#: tanh broke even near P × b = 12,000 (with the C library's tanh; Cephes' is faster, so this
+#: is cautious): the limit for networks with a hidden tanh, logistic or softplus (an exp or
+#: tanh per unit and sample).  ReLU breaks even between 24,600 (1.6×)
 #: and 48,000 (0.55×), near 33,000 by interpolation: the limit for networks whose hidden layers
 #: are all identity, relu or leaky relu is 30,000.
 _MAX_WORK = 12000
