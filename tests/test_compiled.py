@@ -278,3 +278,60 @@ def test_the_kernels_tanh_is_within_two_ulp_of_numpys():
     ref = np.tanh(x)
     assert np.all(np.abs(ours - ref) <= 2 * np.spacing(np.abs(ref)))
     assert np.signbit(compiled._tanh(-0.0)) and np.isnan(compiled._tanh(np.nan))
+
+
+def _run(script):
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done
+
+
+def test_threads_fitting_their_first_small_networks_at_once_all_succeed():
+    # the kernel is compiled on first use; four threads arriving together once crashed with
+    # "A jit decorator was called on an already jitted function"
+    done = _run("""
+import threading, numpy as np
+from deltaprop import MLPRegressor
+X = np.random.default_rng(0).normal(size=(64, 3))
+barrier, errors = threading.Barrier(4), []
+def fit():
+    barrier.wait()
+    try:
+        MLPRegressor(hidden_layer_sizes=(8,), batch_size=4, max_iter=2, random_state=0).fit(X, X[:, 0])
+    except Exception as error:
+        errors.append(repr(error))
+threads = [threading.Thread(target=fit) for _ in range(4)]
+[t.start() for t in threads]
+[t.join() for t in threads]
+print(errors)
+""")
+    assert done.stdout.strip() == "[]"
+
+
+def test_without_numba_fits_take_the_numpy_paths_after_one_warning():
+    done = _run("""
+import sys, warnings
+sys.modules["numba"] = None  # import numba raises ImportError
+import numpy as np
+from deltaprop import MLPRegressor
+X = np.random.default_rng(0).normal(size=(300, 3))
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    small = MLPRegressor(hidden_layer_sizes=(8,), batch_size=4, max_iter=2, random_state=0).fit(X, X[:, 0])
+    large = MLPRegressor(hidden_layer_sizes=(200, 100), max_iter=2, random_state=0).fit(X, X[:, 0])
+numba_warnings = [w for w in caught if "numba could not be imported" in str(w.message)]
+assert len(numba_warnings) == 1, [str(w.message) for w in caught]
+assert np.isfinite(small.loss_) and np.isfinite(large.loss_)
+print("ok")
+""")
+    assert done.stdout.strip() == "ok"
+
+
+def test_zero_sample_weights_send_the_fit_to_the_numpy_path():
+    net, optimizer = _net_and_optimizer()
+    X = np.zeros((10, net.sizes[0]))
+    assert compiled.supported(net, optimizer, X, np.ones(10), 2)
+    assert not compiled.supported(net, optimizer, X, np.r_[np.zeros(2), np.ones(8)], 2)

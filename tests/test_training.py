@@ -347,3 +347,6 @@ def test_estimators_pickle_without_the_training_loops_caches():
     assert "_batch_backprop" not in again.__dict__
     np.testing.assert_array_equal(again.predict(X[:10]), est.predict(X[:10]))
     again.partial_fit(X, X[:, 0])  # and it trains on
+    assert "_batch_backprop" in est.__dict__  # pickling left the live estimator as it was
+    est.set_params(max_iter=1).fit(X, X[:, 0])
+    assert "_batch_backprop" not in est.__dict__  # a fit keeps no buffers once it is done

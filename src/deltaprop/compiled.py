@@ -64,10 +64,11 @@ float32); from numba's on-disk cache afterwards about 0.03 s, plus 0.27 s to imp
 from __future__ import annotations
 
 import math
+import threading
 
 import numpy as np
 
-from . import fast
+from . import fast, fused
 from .activations import LEAKY_RELU_SLOPE
 from .optim import SGD, Adam
 
@@ -127,13 +128,17 @@ def supported(net, optimizer, X, sample_weight, batch_size) -> bool:
         return False
     if X.dtype != net.dtype or (sample_weight is not None and not isinstance(sample_weight, np.ndarray)):
         return False
+    if sample_weight is not None and not (sample_weight != 0).all():
+        # a batch of zero weights has no mean loss: the numpy path raises there, as
+        # scikit-learn does, where the kernel would see an infinite loss and call it divergence
+        return False
     if (net.loss_name, net.output) not in _OUTPUT_CODES:
         return False
     if any(net.layer_activation[l] not in _HIDDEN_CODES for l in range(2, net.L)):
         return False
     hidden = {net.layer_activation[l] for l in range(2, net.L)}
     limit = _MAX_WORK_PIECEWISE_LINEAR if hidden <= _PIECEWISE_LINEAR else _MAX_WORK
-    return net.n_parameters * int(batch_size) <= limit
+    return net.n_parameters * int(batch_size) <= limit and fused.numba_available()
 
 
 # ---------------------------------------------------------------------------------------
@@ -494,20 +499,29 @@ _COMPILED = ("_cast", "_tanh", "_logaddexp0", "_hidden_f", "_hidden_df", "_outpu
 _compiled = False
 
 
-def _kernels():
-    """Compile (or load from numba's cache) the kernel on first use; returns it."""
-    global _compiled
-    if not _compiled:
-        from ._kernels import jit
+_compile_lock = threading.Lock()
 
-        g = globals()
-        for name in _COMPILED:
+
+def _kernels():
+    """Compile (or load from numba's cache) the kernel on first use; returns it.
+
+    Under a lock, and the compiled functions put in place all at once: two threads fitting
+    their first small networks at the same moment would otherwise both decorate the helpers,
+    the second an already compiled one.
+    """
+    global _compiled
+    with _compile_lock:
+        if not _compiled:
+            from ._kernels import jit
+
+            g = globals()
             # helpers inlined into the kernel: a call passing arrays costs reference counting,
             # and inlining halved the epoch of an identity network.  error_model="numpy": x/0
             # is inf or nan, as in numpy, not ZeroDivisionError.
-            inline = "never" if name == "_epoch" else "always"
-            g[name] = jit(g[name], inline=inline)
-        _compiled = True
+            done = {name: jit(g[name], inline="never" if name == "_epoch" else "always")
+                    for name in _COMPILED}
+            g.update(done)
+            _compiled = True
     return _epoch
 
 

@@ -165,7 +165,7 @@ class _BaseMLP(BaseEstimator):
     def __getstate__(self):
         # the training loop's cached BatchBackprop (buffers, compiled-pass closures) is not
         # part of a fitted model; it is made again when needed
-        state = super().__getstate__()
+        state = dict(super().__getstate__())  # a copy: the estimator keeps its own
         state.pop("_batch_backprop", None)
         state.pop("_seeded_random_state", None)
         return state
@@ -197,6 +197,7 @@ class _BaseMLP(BaseEstimator):
             or type(X) is not np.ndarray
             or type(y) is not np.ndarray
             or X.ndim != 2
+            or y.ndim == 0
             or X.dtype != net.dtype
             or X.shape[0] < 1
             or X.shape[0] != y.shape[0]
@@ -267,6 +268,7 @@ class _BaseMLP(BaseEstimator):
         if self.solver in _STOCHASTIC_SOLVERS:
             training.fit_stochastic(self, X, D, sample_weight, incremental=incremental, rng=rng)
         else:
+            self.__dict__.pop("_batch_backprop", None)  # partial_fit's buffers, for another network
             training.fit_lbfgs(self, X, D, sample_weight)
         return self
 

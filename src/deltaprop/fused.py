@@ -21,6 +21,9 @@ either on its users.
 
 from __future__ import annotations
 
+import functools
+import warnings
+
 import numpy as np
 
 from . import fast
@@ -44,10 +47,30 @@ def _kernels(a):
 
 def _load():
     """The module of compiled kernels (numba is imported, and the kernels compiled or read
-    from numba's cache, on first use)."""
+    from numba's cache, on first use); None where numba cannot be imported."""
+    if not numba_available():
+        return None
     from . import _kernels
 
     return _kernels
+
+
+@functools.cache
+def numba_available():
+    """Whether numba imports.  It is a dependency, but an installation can still break it (a
+    numpy newer than the numba release supports makes ``import numba`` raise): then deltaprop
+    warns once and runs its numpy paths, which compute the same numbers."""
+    try:
+        import numba  # noqa: F401
+    except Exception as error:  # ImportError, or numba's own check of numpy's version
+        warnings.warn(
+            f"numba could not be imported ({error}); deltaprop runs on its numpy paths, which "
+            "are slower for small networks and large ones. Reinstall numba to get them back.",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+        return False
+    return True
 
 
 def _flat(a):

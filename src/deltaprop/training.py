@@ -151,10 +151,15 @@ def _shuffled(sample_idx, random_state):
     return sample_idx[order]
 
 
-def _batch_backprop(est, net, batch_size):
-    """The estimator's BatchBackprop for ``net`` and ``batch_size``: made once and kept while
-    network, batch size, L2 strength and path stay the same, so a loop of partial_fit calls
-    does not allocate its buffers again every call (the estimators leave it out of pickles)."""
+def _batch_backprop(est, net, batch_size, incremental):
+    """A BatchBackprop for ``net`` and ``batch_size``.  For partial_fit it is kept on the
+    estimator while network, batch size, L2 strength and path stay the same, so a loop of
+    partial_fit calls does not allocate its buffers every call (the estimators leave it out
+    of pickles); a fit makes its own and drops any kept one (which would hold the buffers,
+    and an old network, for as long as the estimator lives)."""
+    if not incremental:
+        est.__dict__.pop("_batch_backprop", None)
+        return BatchBackprop(net, batch_size, est.alpha)
     key = (batch_size, float(est.alpha), net.activation, net.output, net.loss_name,
            np.dtype(net.dtype), fast._plain)
     cached = est.__dict__.get("_batch_backprop")
@@ -246,7 +251,7 @@ def fit_stochastic(est, X, D, sample_weight, *, incremental, rng):
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.utils import gen_batches
 
-    backprop = _batch_backprop(est, net, batch_size)
+    backprop = _batch_backprop(est, net, batch_size, incremental)
     # a small network runs each epoch in one compiled call (compiled.py), else batch by batch
     use_compiled = compiled.supported(net, optimizer, X_train, sw_train, batch_size)
     # Shuffled dense data is gathered in shuffled order a block of batches at a time (about
