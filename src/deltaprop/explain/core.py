@@ -26,7 +26,7 @@ import numpy as np
 from ..derivation import derive, parse_weight
 from ..gradcheck import central_difference
 from ..gradcheck import relative_error as _relative_error
-from ..losses import is_canonical
+from ..losses import CANONICAL_OUTPUT, is_canonical
 from ..network import Network
 
 __all__ = ["explain", "Explanation", "Path", "LayerReport", "TransposeCheck", "as_network"]
@@ -36,13 +36,8 @@ MAX_PATHS = 20
 #: a unit is saturated on a sample when f'(u) < SATURATION × max f'
 SATURATION = 0.01
 
-# scikit-learn's out_activation_ → our loss
-_SKLEARN_LOSS = {
-    "identity": "squared_error",
-    "softmax": "log_loss",
-    "logistic": "binary_log_loss",
-    "exp": "poisson",
-}
+# scikit-learn's out_activation_ → our loss: scikit-learn pairs each output with its canonical loss
+_SKLEARN_LOSS = {output: loss for loss, output in CANONICAL_OUTPUT.items()}
 
 
 # ---------------------------------------------------------------------- the model
