@@ -19,7 +19,7 @@ Every number is computed in float64 on a float64 copy of the network, whatever i
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -222,7 +222,6 @@ class Explanation:
     h: float = 1e-6
     source: str = "Network"
     loss: float = 0.0
-    notes: list = field(default_factory=list)
 
     # -- the numbers
     @property

@@ -12,8 +12,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from html import escape
 
-import numpy as np
-
 # ---------------------------------------------------------------------- nodes
 _SUB = dict(zip("0123456789aehijklmnoprstuvx+-−=()′,", "₀₁₂₃₄₅₆₇₈₉ₐₑₕᵢⱼₖₗₘₙₒₚᵣₛₜᵤᵥₓ₊₋₋₌₍₎′,"))
 _SUP = dict(zip("0123456789+-−=()lnT′", "⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻⁻⁼⁽⁾ˡⁿᵀ′"))
@@ -339,15 +337,6 @@ E = Sym("E")
 MINUS, PLUS, EQ, TIMES = Op("−"), Op("+"), Op("="), Op("×")
 #: summation letters for layers l+1, l+2, … (letters with a Unicode subscript form)
 LETTERS = "kmprstv"
-
-
-def unit_name(net, layer, k):
-    """The label a diagram and a path list use for unit k of layer: x_k, z_k^(l) or y_k."""
-    if layer == 1:
-        return Sym("x", str(k))
-    if layer == net.L:
-        return Sym("y", str(k))
-    return z(k, layer)
 
 
 # ---------------------------------------------------------------------- the steps
@@ -932,7 +921,3 @@ def lines_mathml(lines):
         + "".join(rows)
         + "</mtable></math>"
     )
-
-
-def as_array(x):
-    return np.asarray(x, dtype=np.float64)
