@@ -17,21 +17,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from html import escape
 
-from .formula import _SUB, idx
+from .formula import Sym, w
 
 #: a layer wider than this is drawn as its relevant units plus ellipses
 MAX_SHOWN = 12
 
 COLUMN, ROW, RADIUS, TOP = 150, 42, 15, 46
 POSITIVE, NEGATIVE, FOCUS, HL_FILL = "#2563eb", "#ea580c", "#dc2626", "#fee2e2"
-
-
-def _sup(l):
-    return "⁽" + "".join("⁰¹²³⁴⁵⁶⁷⁸⁹"[int(c)] for c in str(l)) + "⁾"
-
-
-def _sub(s):
-    return "".join(_SUB.get(c, c) for c in str(s))
 
 
 @dataclass
@@ -97,13 +89,10 @@ class Layout:
 
 
 def _label(net, layer, unit):
+    """x_i, z_j or y_k as a circle's label (the column's header gives the layer), "+1" for a bias."""
     if unit == 0:
         return "+1"
-    if layer == 1:
-        return "x" + _sub(unit)
-    if layer == net.L:
-        return "y" + _sub(unit)
-    return "z" + _sub(unit)
+    return Sym("x" if layer == 1 else "y" if layer == net.L else "z", str(unit)).text()
 
 
 def network_svg(net, layout, hl, title=""):
@@ -151,7 +140,7 @@ def network_svg(net, layout, hl, title=""):
                     if key == hl.label:
                         focus.append(
                             f'<text class="wlabel" x="{mx:.1f}" y="{my:.1f}" text-anchor="middle">'
-                            f"w{_sub(idx(j, i))}{_sup(l)} = {wv:.3g}</text>"
+                            f"{w(j, i, l).text()} = {wv:.3g}</text>"
                         )
                 elif "hl" in cls:
                     bright.append(line)
