@@ -9,7 +9,8 @@ shuffles:
 
 - ``batch_size="auto"`` is min(200, n_samples); a larger one is clipped, with a warning.
 - One epoch visits every training sample once, in an order reshuffled every epoch when
-  ``shuffle`` is true (one ``sklearn.utils.shuffle`` draw from the estimator's RandomState).
+  ``shuffle`` is true (:func:`_shuffled`: the draw ``sklearn.utils.shuffle`` makes from the
+  estimator's RandomState).
 - ``loss_`` of an epoch is the mean of the mini-batch losses weighted by batch size; the
   losses are the network's (E_n summed over outputs, plus the L2 term).
 - Without early stopping, an epoch "does not improve" when its loss is above
@@ -249,23 +250,13 @@ def fit_stochastic(est, X, D, sample_weight, *, incremental, rng):
         batch_size = int(np.clip(est.batch_size, 1, n_samples))
 
     from sklearn.exceptions import ConvergenceWarning
-    from sklearn.utils import gen_batches
 
     backprop = _batch_backprop(est, net, batch_size, incremental)
     # a small network runs each epoch in one compiled call (compiled.py), else batch by batch
     use_compiled = compiled.supported(net, optimizer, X_train, sw_train, batch_size)
-    # Shuffled dense data is gathered in shuffled order a block of batches at a time (about
-    # _GATHER_BLOCK_BYTES) into buffers reused all along, so each batch is a contiguous
-    # slice, a block costs two numpy calls however many batches it holds, and memory holds
-    # one block, never a second copy of X.
-    gather = not hasattr(X_train, "toarray") and est.shuffle and not use_compiled
-    if gather:
-        row_bytes = X_train.itemsize * X_train.shape[1] + D_train.itemsize * D_train.shape[1]
-        batches_per_block = max(1, _GATHER_BLOCK_BYTES // (batch_size * row_bytes))
-        block_rows = min(n_samples, batch_size * batches_per_block)
-        X_block = np.empty((block_rows, X_train.shape[1]), dtype=X_train.dtype)
-        D_block = np.empty((block_rows, D_train.shape[1]), dtype=D_train.dtype)
-        sw_block = None if sw_train is None else np.empty(block_rows, dtype=sw_train.dtype)
+    blocks = None  # the numpy loop's buffers for shuffled dense data (see _gather_blocks)
+    if est.shuffle and not use_compiled and not hasattr(X_train, "toarray"):
+        blocks = _gather_blocks(X_train, D_train, sw_train, batch_size)
     callback = getattr(est, "callback", None)
     est.n_iter_ = 0
     total = 1 if incremental else est.max_iter
@@ -278,9 +269,6 @@ def fit_stochastic(est, X, D, sample_weight, *, incremental, rng):
                 if est.shuffle:
                     # shuffle indices, not data: the same draw as scikit-learn's
                     sample_idx = _shuffled(sample_idx, random_state)
-                accumulated_loss = 0.0
-                finite = True
-                grad_W = None
                 if use_compiled:
                     accumulated_loss, finite = compiled.run_epoch(
                         net, params[0], backprop.flat_grad, X_train, D_train, sw_train, sample_idx,
@@ -288,31 +276,10 @@ def fit_stochastic(est, X, D, sample_weight, *, incremental, rng):
                     )
                     grad_W = backprop.grad_W  # views of flat_grad: the last batch's gradient
                 else:
-                    for batch_slice in gen_batches(n_samples, batch_size):
-                        if gather:
-                            # block_rows is a multiple of batch_size: a block starts with a batch
-                            offset = batch_slice.start % block_rows
-                            if offset == 0:
-                                block = sample_idx[batch_slice.start : batch_slice.start + block_rows]
-                                k = block.shape[0]
-                                np.take(X_train, block, axis=0, out=X_block[:k], mode="clip")
-                                np.take(D_train, block, axis=0, out=D_block[:k], mode="clip")
-                                if sw_train is not None:
-                                    np.take(sw_train, block, out=sw_block[:k], mode="clip")
-                            rows = slice(offset, offset + batch_slice.stop - batch_slice.start)
-                            X_batch, D_batch = X_block[rows], D_block[rows]
-                            sw_batch = None if sw_block is None else sw_block[rows]
-                        else:
-                            index = sample_idx[batch_slice] if est.shuffle else batch_slice
-                            X_batch = _rows(X_train, index)
-                            D_batch = D_train[index]
-                            sw_batch = None if sw_train is None else sw_train[index]
-                        batch_loss, grad_W, grad_b = backprop(X_batch, D_batch, sw_batch)
-                        if not math.isfinite(batch_loss):
-                            finite = False
-                            break
-                        accumulated_loss += batch_loss * (batch_slice.stop - batch_slice.start)
-                        optimizer.update(params, [backprop.flat_grad])
+                    accumulated_loss, finite, grad_W = _numpy_epoch(
+                        backprop, optimizer, params, X_train, D_train, sw_train,
+                        sample_idx if est.shuffle else None, batch_size, blocks,
+                    )
                 if not finite or not all(np.isfinite(p).all() for p in params):
                     net.set_flat(last_finite)
                     est.diverged_ = True
@@ -366,6 +333,63 @@ def fit_stochastic(est, X, D, sample_weight, *, incremental, rng):
         net.set_flat(est._best_theta)
     if "loss_" not in est.__dict__:
         est.loss_ = math.nan  # stopped (diverged or interrupted) before the first epoch ended
+
+
+def _gather_blocks(X, D, sample_weight, batch_size):
+    """Buffers for shuffled dense data, ``(X_block, D_block, sw_block)``: :func:`_numpy_epoch`
+    gathers the rows in shuffled order a block of batches (about ``_GATHER_BLOCK_BYTES``) at
+    a time into them, so each batch is a contiguous slice, a block costs two numpy calls
+    however many batches it holds, and memory holds one block, never a second copy of X.
+    The block holds a whole number of batches, so a block starts with a batch."""
+    row_bytes = X.itemsize * X.shape[1] + D.itemsize * D.shape[1]
+    batches_per_block = max(1, _GATHER_BLOCK_BYTES // (batch_size * row_bytes))
+    block_rows = min(X.shape[0], batch_size * batches_per_block)
+    X_block = np.empty((block_rows, X.shape[1]), dtype=X.dtype)
+    D_block = np.empty((block_rows, D.shape[1]), dtype=D.dtype)
+    sw_block = None if sample_weight is None else np.empty(block_rows, dtype=sample_weight.dtype)
+    return X_block, D_block, sw_block
+
+
+def _numpy_epoch(backprop, optimizer, params, X, D, sample_weight, order, batch_size, blocks):
+    """One epoch batch by batch: ``(accumulated_loss, finite, grad_W)``, as
+    :func:`deltaprop.compiled.run_epoch` computes it in one call.
+
+    The batches are the rows ``order[start:start + batch_size]`` (``order`` None: the rows
+    in turn); ``blocks`` are :func:`_gather_blocks`' buffers for shuffled dense data, else
+    None.  Each batch's loss is added times its row count to ``accumulated_loss`` and the
+    optimiser steps ``params``; a batch whose loss is not finite stops the epoch before its
+    step.  ``grad_W`` is the last batch's gradient."""
+    n_samples = X.shape[0]
+    accumulated_loss = 0.0
+    grad_W = None
+    if blocks is not None:
+        X_block, D_block, sw_block = blocks
+        block_rows = X_block.shape[0]
+    for start in range(0, n_samples, batch_size):
+        stop = min(start + batch_size, n_samples)
+        if blocks is not None:
+            offset = start % block_rows
+            if offset == 0:
+                block = order[start : start + block_rows]
+                k = block.shape[0]
+                np.take(X, block, axis=0, out=X_block[:k], mode="clip")
+                np.take(D, block, axis=0, out=D_block[:k], mode="clip")
+                if sw_block is not None:
+                    np.take(sample_weight, block, out=sw_block[:k], mode="clip")
+            rows = slice(offset, offset + stop - start)
+            X_batch, D_batch = X_block[rows], D_block[rows]
+            sw_batch = None if sw_block is None else sw_block[rows]
+        else:
+            index = slice(start, stop) if order is None else order[start:stop]
+            X_batch = _rows(X, index)
+            D_batch = D[index]
+            sw_batch = None if sample_weight is None else sample_weight[index]
+        batch_loss, grad_W, _ = backprop(X_batch, D_batch, sw_batch)
+        if not math.isfinite(batch_loss):
+            return accumulated_loss, False, grad_W
+        accumulated_loss += batch_loss * (stop - start)
+        optimizer.update(params, [backprop.flat_grad])
+    return accumulated_loss, True, grad_W
 
 
 def _update_no_improvement_count(est, early_stopping, X_val, D_val, sw_val):
