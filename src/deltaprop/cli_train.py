@@ -83,7 +83,7 @@ class TrainOptions:
 
 # ---------------------------------------------------------------------- paths
 def default_out(data):
-    """<data name>.dpm beside nothing but the name: houses.2024.csv.gz → houses.2024.dpm."""
+    """<data name>.dpm in the current directory: data/houses.2024.csv.gz → houses.2024.dpm."""
     name = Path(data).name
     for compression in (".gz", ".bz2", ".xz", ".zip", ".zst"):
         name = name.removesuffix(compression)
@@ -91,15 +91,15 @@ def default_out(data):
 
 
 def checkpoint_path(out):
+    """m.dpm → m.ckpt.dpm, beside the model."""
     out = Path(out)
-    stem = out.name[: -len(out.suffix)] if out.suffix else out.name
-    return out.with_name(f"{stem}.ckpt{out.suffix or '.dpm'}")
+    return out.with_name(f"{out.stem}.ckpt{out.suffix or '.dpm'}")
 
 
 def default_report(out):
+    """m.dpm → m.report.html, beside the model."""
     out = Path(out)
-    stem = out.name[: -len(out.suffix)] if out.suffix else out.name
-    return out.with_name(f"{stem}.report.html")
+    return out.with_name(f"{out.stem}.report.html")
 
 
 def check_writable(path, what, data):
@@ -171,10 +171,10 @@ def model_metrics(model, X, y_raw):
     """Metrics of a TabularModel on encoded inputs X and raw targets (values or labels)."""
     est = model.estimator
     if model.task == "regression":
-        Y = model.target.decode(est.predict(X))
-        return regression_metrics(y_raw, Y, model.target.names)
-    proba = est.predict_proba(X)
-    return classification_metrics(list(y_raw), proba, [_plain(c) for c in est.classes_])
+        return regression_metrics(y_raw, model.target.decode(est.predict(X)), model.target.names)
+    return classification_metrics(
+        [_plain(v) for v in y_raw], est.predict_proba(X), [_plain(c) for c in est.classes_]
+    )
 
 
 def _plain(v):
@@ -364,7 +364,6 @@ class TrainResult:
     metrics: dict
     out: Path | None
     report: Path | None
-    checkpoint: Path | None
     notes: list
     interrupted: bool = False
     epochs: int = 0
@@ -385,7 +384,7 @@ def _load_resume(opts, out, ckpt):
     return source, model
 
 
-def train(opts, echo_note=None):
+def train(opts):
     """Run ``deltaprop train``; returns a :class:`TrainResult` (raises UserError on bad input)."""
     from . import __version__
     from .io import model_bytes
@@ -491,7 +490,7 @@ def train(opts, echo_note=None):
 
     # targets: values and the rows that have one
     target_enc = resumed.target if resumed else TargetEncoder(targets, task)
-    y_raw, keep = TargetEncoder(targets, task).values(frame, impute=opts.impute, notes=notes)
+    y_raw, keep = target_enc.values(frame, impute=opts.impute, notes=notes)
     rows = frame[keep] if not keep.all() else frame
     if len(rows) < 2:
         raise UserError(f"{data} has {len(rows)} usable row(s); training needs at least 2")
@@ -635,24 +634,17 @@ def train(opts, echo_note=None):
             f"--learning-rate (now {opts.learning_rate:g}); nothing was written"
         )
     epochs = len(curve)
-    if interrupted or opts.early_stopping or has_val:
-        theta = (
-            monitor.best_theta
-            if (monitor.best_theta is not None and (interrupted or opts.early_stopping))
-            else None
-        )
-    else:
-        theta = None
+    # early stopping and Ctrl-C keep the best weights; a full run keeps the last ones
+    theta = monitor.best_theta if (interrupted or opts.early_stopping) else None
     model = build_model(est, monitor, theta)
     if not np.isfinite(model.network_.get_flat()).all():
         raise UserError(
             f"training produced non-finite weights; lower --learning-rate (now {opts.learning_rate:g})"
         )
 
-    enc = model.estimator
-    metrics = {"train": _metrics(model, enc, X_train, y_raw[train_idx])}
+    metrics = {"train": model_metrics(model, X_train, y_raw[train_idx])}
     if has_val:
-        metrics["validation"] = _metrics(model, enc, X_val, y_raw[val_idx])
+        metrics["validation"] = model_metrics(model, X_val, y_raw[val_idx])
     model.history["metrics"] = metrics
     model.history["epochs"] = epochs
     worse = [k for k, v in metrics["train"].items() if k.startswith("R²") and v < 0]
@@ -670,7 +662,6 @@ def train(opts, echo_note=None):
             model,
             metrics,
             target_path,
-            None,
             None,
             notes,
             interrupted=True,
@@ -696,20 +687,12 @@ def train(opts, echo_note=None):
         metrics,
         out,
         report,
-        None,
         notes,
         epochs=epochs,
         best_epoch=monitor.best_epoch,
         stopped_early=monitor.stopped_early,
     )
 
-
-def _metrics(model, est, X, y_raw):
-    if model.task == "regression":
-        return regression_metrics(y_raw, model.target.decode(est.predict(X)), model.target.names)
-    return classification_metrics(
-        [_plain(v) for v in y_raw], est.predict_proba(X), [_plain(c) for c in est.classes_]
-    )
 
 
 def _write_guarded(path, data):
