@@ -109,11 +109,17 @@ def pick_rows(X, D, numbers, rows, path):
 
 def run_explain(model_path, weight, data, rows=(), fmt=None, out=None, alpha=None):
     """What the command does, as a function (returns the rendered text)."""
+    from ..derivation import parse_weight
     from ..io import load
     from ..tabular import read_table
+    from .core import as_network
     from .core import explain as explain_fn
 
     model = load(model_path)
+    try:
+        weight = parse_weight(as_network(model)[0], weight)
+    except ValueError as e:
+        raise UserError(f"--weight {weight}: {e}") from None
     if data is None:
         raise UserError(
             "explain needs samples to differentiate on: pass --data FILE (a table with the model's inputs "
@@ -128,13 +134,10 @@ def run_explain(model_path, weight, data, rows=(), fmt=None, out=None, alpha=Non
         fmt = _SUFFIX_FORMAT.get(Path(out).suffix.lower(), "text") if out else "text"
     try:
         ex = explain_fn(model, weight, X, D, alpha=alpha)
-    except ValueError as e:
+    except ValueError as e:  # the weight is valid by now: what is left is the data's
         if isinstance(e, UserError):
             raise
-        msg = str(e)
-        if "out of range" in msg or "form 'l:j,i'" in msg or "weight must be" in msg:
-            raise UserError(f"--weight {weight}: {msg}") from None
-        raise UserError(f"{data}: {msg}") from None
+        raise UserError(f"{data}: {e}") from None
     return {"text": ex.to_text, "latex": ex.to_latex, "html": ex.to_html}[fmt]()
 
 
