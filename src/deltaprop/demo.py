@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import Network, derive, gradient_descent
-from .gradcheck import central_difference, relative_error
+from . import Network, explain, gradient_descent
+
+#: the seed's two derivatives: the output-layer weight w_21^(3) and the hidden-layer weight w_21^(2)
+SEED_WEIGHTS = ((3, 2, 1), (2, 2, 1))
 
 
 def seed_task(n_samples=200, random_state=0):
@@ -28,7 +30,10 @@ def seed_task(n_samples=200, random_state=0):
 
 
 def train_and_check(n_hidden=5, n_epochs=2000, learning_rate=0.2):
-    """Train the seed's network by gradient descent and print its two formulas with numbers."""
+    """Train the seed's network by gradient descent and print its two formulas with numbers.
+
+    Returns the network and the Explanations of w_21^(3) and w_21^(2) on the first sample.
+    """
     X, D = seed_task()
     net = Network([4, n_hidden, 3], activation="tanh", random_state=0)
     print(f"The seed's network: {net}")
@@ -42,19 +47,17 @@ def train_and_check(n_hidden=5, n_epochs=2000, learning_rate=0.2):
     x, d = X[:1], D[:1]
     print("\nOne sample, n = 1:  x =", np.array2string(x[0], precision=3), " d =",
           np.array2string(d[0], precision=3))
-    grads = net.gradients(x, d)
+    # each Explanation holds the element-wise derivation, backprop and the central difference
+    out, hid = (explain(net, weight, x, d) for weight in SEED_WEIGHTS)
 
     # the output-layer weight w_21^(3): (y_2 - d_2) z_1^(2)
-    out = derive(net, (3, 2, 1), x, d)
-    s = out.samples[0]
+    s = out.derivation.samples[0]
     y2, d2, z1 = s.z[3][1], s.d[1], s.z[2][0]
     print("\n∂Eₙ/∂w₂₁⁽³⁾ = (y₂ − d₂) z₁⁽²⁾")
     print(f"           = ({y2:.6f} − {d2:.6f}) × {z1:.6f} = {(y2 - d2) * z1:.9f}")
-    rows = [("w₂₁⁽³⁾", (3, 2, 1), out.value, grads.W[3][1, 0])]
 
     # the hidden-layer weight w_21^(2): f'(u_2^(2)) Σ_k w_k2^(3) (u_k^(3) - d_k) z_1^(1)
-    hid = derive(net, (2, 2, 1), x, d)
-    s = hid.samples[0]
+    s = hid.derivation.samples[0]
     fp = s.fprime[2][1]
     terms = [(net.W[3][k, 1], s.u[3][k], s.d[k]) for k in range(3)]
     total = sum(w * (u - dk) for w, u, dk in terms)
@@ -65,26 +68,23 @@ def train_and_check(n_hidden=5, n_epochs=2000, learning_rate=0.2):
     )
     print(f"           = {fp:.6f} × [{inner}] × {s.z[1][0]:.6f}")
     print(f"           = {fp:.6f} × {total:.6f} × {s.z[1][0]:.6f} = {fp * total * s.z[1][0]:.9f}")
-    rows.append(("w₂₁⁽²⁾", (2, 2, 1), hid.value, grads.W[2][1, 0]))
 
     print(f"\n{'weight':<10}{'element-wise':>18}{'backprop':>18}{'finite diff.':>18}{'rel. error':>12}")
-    for name, w, value, bp in rows:
-        fd = central_difference(net, w, x, d, h=1e-6)
-        err = max(relative_error(value, bp, 1e-12), relative_error(bp, fd, 1e-12))
-        print(f"{name:<10}{value:>18.12f}{bp:>18.12f}{fd:>18.12f}{err:>12.1e}")
+    for name, ex in (("w₂₁⁽³⁾", out), ("w₂₁⁽²⁾", hid)):
+        print(f"{name:<10}{ex.value:>18.12f}{ex.backprop:>18.12f}{ex.numerical:>18.12f}{ex.relative_error:>12.1e}")
+    if not max(out.relative_error, hid.relative_error) < 1e-5:  # the explain page's "agree"
+        raise SystemExit("the seed's formulas, backpropagation and finite differences disagree")
     print("\nThe seed's formulas, backpropagation and finite differences agree.")
-    return net
+    return net, [out, hid]
 
 
 # ---------------------------------------------------------------------- the explain page
-def write_explain_page(net, x, d, path="seed_explain.html"):
-    """The explain page of the seed's two derivatives, ∂Eₙ/∂w₂₁⁽³⁾ and ∂Eₙ/∂w₂₁⁽²⁾, at ``path``."""
+def write_explain_page(explanations, path="seed_explain.html"):
+    """The explain page of the seed's two derivatives (``train_and_check``'s explanations) at ``path``."""
     from pathlib import Path
 
-    from .explain import explain
     from .explain.page import render_pages
 
-    explanations = [explain(net, weight, x, d) for weight in ((3, 2, 1), (2, 2, 1))]
     intro = (
         "<p>The seed's 4-5-3 network after the demo's training, on its first sample: the seed's two "
         "derivatives, the output-layer weight w<sub>21</sub><sup>(3)</sup> and the hidden-layer weight "
@@ -97,9 +97,8 @@ def write_explain_page(net, x, d, path="seed_explain.html"):
 
 def main(*args, **kwargs):
     """Train and check, then write the explain page of both derivatives and print its path."""
-    net = train_and_check(*args, **kwargs)
-    X, D = seed_task()
-    path = write_explain_page(net, X[:1], D[:1])
+    net, explanations = train_and_check(*args, **kwargs)
+    path = write_explain_page(explanations)
     print(f"\nThe seed's derivation, step by step with diagrams, on this network: {path}")
     return net
 
