@@ -268,7 +268,6 @@ class _BaseMLP(BaseEstimator):
         if self.solver in _STOCHASTIC_SOLVERS:
             training.fit_stochastic(self, X, D, sample_weight, incremental=incremental, rng=rng)
         else:
-            self.__dict__.pop("_batch_backprop", None)  # partial_fit's buffers, for another network
             training.fit_lbfgs(self, X, D, sample_weight)
         return self
 

@@ -156,13 +156,14 @@ def _batch_backprop(est, net, batch_size, incremental):
     """A BatchBackprop for ``net`` and ``batch_size``.  For partial_fit it is kept on the
     estimator while network, batch size, L2 strength and path stay the same, so a loop of
     partial_fit calls does not allocate its buffers every call (the estimators leave it out
-    of pickles); a fit makes its own and drops any kept one (which would hold the buffers,
-    and an old network, for as long as the estimator lives)."""
+    of pickles); a fit (either solver) makes its own and drops any kept one (which would
+    hold the buffers, and an old network, for as long as the estimator lives)."""
     if not incremental:
         est.__dict__.pop("_batch_backprop", None)
         return BatchBackprop(net, batch_size, est.alpha)
-    key = (batch_size, float(est.alpha), net.activation, net.output, net.loss_name,
-           np.dtype(net.dtype), fast._plain)
+    # the same network keeps its sizes, dtype, loss and output; its hidden activations may
+    # change in place (the estimators' _follow_parameters)
+    key = (batch_size, float(est.alpha), net.activation, fast._plain)
     cached = est.__dict__.get("_batch_backprop")
     if cached is not None and cached[0] is net and cached[1] == key:
         return cached[2]
@@ -425,7 +426,7 @@ def fit_lbfgs(est, X, D, sample_weight):
     """
     net = est.network_
     X = _rows(X, slice(None))
-    backprop = BatchBackprop(net, X.shape[0], est.alpha)
+    backprop = _batch_backprop(est, net, X.shape[0], incremental=False)
     best = {"loss": math.inf, "theta": net.get_flat(), "norms": {}}
 
     def loss_and_gradient(theta):
