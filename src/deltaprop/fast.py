@@ -18,8 +18,8 @@ fast, in the order the profile asked for it:
   squared error with an identity output, nor for the classifiers' pairs, log loss with a
   softmax output and binary log loss with a logistic one (log y from u, as in
   :mod:`deltaprop.losses`; softmax on a (10, 128) float32 batch: 14 µs in place, 37 µs
-  through the losses module); every other pair goes through :mod:`deltaprop.losses`, on views, and allocates
-  there.
+  through the losses module); every other pair goes through :mod:`deltaprop.losses`, on
+  views, and allocates there.
 * **Activations in place, derivatives from z.**  Hidden layers keep one buffer each: u is
   overwritten by z = f(u), since every hidden f' can be had from z alone (tanh' = 1 - z²,
   logistic' = z - z², relu' = [z > 0], softplus' = 1 - exp(-z)), and f' is fused into δ in
@@ -30,12 +30,11 @@ fast, in the order the profile asked for it:
   :meth:`Network.get_flat`; ``grad_W[l]``/``grad_b[l]`` are views of it, so an optimiser can
   update all parameters with a few calls on one vector.
 * **Parameters packed in one vector θ** by the training loop (:func:`flat_parameters`:
-  ``net.W[l]``/``net.b[l]`` become views of θ), so for a small network the L2 term and its
-  gradient take a few calls on θ rather than a few per layer.
-* **One pass per elementwise job on large arrays**: the L2 gradient (here) and the
-  optimiser's step (:mod:`deltaprop.optim`) run as compiled loops (:mod:`deltaprop.fused`)
-  with the numpy sequence's roundings, instead of a ufunc call -- a pass over memory -- per
-  operation.
+  ``net.W[l]``/``net.b[l]`` become views of θ), so the optimiser steps every layer at once.
+* **One pass per elementwise job on large arrays**: bias + f and f' into δ, the L2
+  gradient (here) and the optimiser's step (:mod:`deltaprop.optim`) run as compiled loops
+  (:mod:`deltaprop.fused`) with the numpy sequence's roundings, instead of a ufunc call -- a
+  pass over memory -- per operation.
 * **One BLAS.**  Every product and reduction goes through numpy's OpenBLAS.  scipy bundles
   another OpenBLAS with its own threads; calling it between numpy's products (an axpy for
   the L2 gradient) made the threads of the two fight for the two cores, and one batch took
@@ -45,8 +44,9 @@ fast, in the order the profile asked for it:
 
 :func:`predict` is the same forward pass, chunked, beside :meth:`Network.predict`.
 
-Inside :func:`plain_paths` both names give the plain versions, so a test can run a whole
-training with each path and compare.
+Inside :func:`plain_paths` both names give the plain versions, and neither the compiled
+passes (:mod:`deltaprop.fused`) nor the compiled epoch (:mod:`deltaprop.compiled`) run, so a
+test can run a whole training with each path and compare.
 """
 
 from __future__ import annotations
@@ -210,10 +210,6 @@ def flat_parameters(net):
     return theta
 
 
-#: networks with at most this many parameters get their L2 term on the packed vector θ
-_FLAT_PENALTY_SIZE = 65536
-
-
 def packed_parameters(net):
     """θ when every parameter of ``net`` is a view of one vector θ packed as
     :meth:`Network.get_flat` (as :func:`flat_parameters` leaves them); None otherwise."""
@@ -290,27 +286,14 @@ class BatchBackprop:
         # the gradient, packed as Network.get_flat packs the parameters
         self.flat_grad = np.empty(net.n_parameters, dtype=dtype)
         self.grad_W, self.grad_b = {}, {}
-        weight_slices = []
         start = 0
         for l in layers:
             n_out, n_in = net.W[l].shape
             self.grad_W[l] = self.flat_grad[start : start + n_out * n_in].reshape(n_out, n_in)
-            weight_slices.append(slice(start, start + n_out * n_in))
             start += n_out * n_in
             self.grad_b[l] = self.flat_grad[start : start + n_out]
             start += n_out
-
-        # the L2 term (buffers only when alpha > 0): on the packed vector θ for a small network
-        # whose parameters are views of one (flat_parameters), else layer by layer
-        self._packed = (None, {}, {})
-        self._flat_penalty = bool(self.alpha) and net.n_parameters <= _FLAT_PENALTY_SIZE
-        if self._flat_penalty:
-            # _is_weight: 1 where θ holds a weight, 0 where a bias (biases are not penalised)
-            self._is_weight = np.zeros(net.n_parameters, dtype=dtype)
-            for weights in weight_slices:
-                self._is_weight[weights] = 1
-            self._penalty_flat = np.empty(net.n_parameters, dtype=dtype)
-        self._penalty = None  # work arrays for the L2 gradient, made when first needed
+        self._penalty = None  # a work array for the plain L2 gradient, made when first needed
 
         # a[l]: u^(l), then z^(l) in place (hidden layers); delta[l]: δ^(l); u_out: u^(L).
         # Flat, so that the first n_l·n elements are a contiguous (n_l, n) array for any n ≤ m.
@@ -326,9 +309,14 @@ class BatchBackprop:
         self._hidden = {
             l: fused.hidden_layer(net.layer_activation[l], dtype, m * sizes[l - 1]) for l in range(2, L)
         }
-        self._canonical_squared = net.loss_name == "squared_error" and net.output == "identity"
-        self._output_pair = (net.loss_name, net.output)
-        self._E2 = np.empty(m, dtype=dtype)
+        # the loss and δ^(L) of the output/loss pair: in place for the seed's pair and the
+        # classifiers' pairs, through deltaprop.losses for any other
+        self._output_loss = {
+            ("squared_error", "identity"): self._squared_error,
+            ("log_loss", "softmax"): self._softmax_log_loss,
+            ("binary_log_loss", "logistic"): self._logistic_log_loss,
+        }.get((net.loss_name, net.output), self._any_loss)
+        self._lse = np.empty(m, dtype=dtype) if net.output == "softmax" else None
         self._views = {}
 
     def _views_for(self, n):
@@ -369,42 +357,10 @@ class BatchBackprop:
         # δ^(L) and the loss; N = n, or Σ s_n with sample weights
         N = n if s is None else float(s.sum())
         dL = delta[L]
-        if self._canonical_squared:
-            # identity output: y = u, E_n = ½ Σ_k (y_k - d_k)², δ^(L) = y - d
-            np.subtract(u_out, D.T, out=dL)
-            if s is None:
-                data = 0.5 * float(np.vdot(dL, dL))
-            else:
-                np.multiply(dL, dL, out=scratch[L])
-                np.add.reduce(scratch[L], axis=0, out=E)
-                data = 0.5 * float(np.dot(E, s))
-        elif self._output_pair == ("log_loss", "softmax"):
-            data = self._softmax_log_loss(u_out, D.T, dL, scratch[L], E, s)
-        elif self._output_pair == ("binary_log_loss", "logistic"):
-            data = self._logistic_log_loss(u_out, D.T, dL, scratch[L], E, s)
-        else:
-            # every other pair through the losses module (unit axis 0, as here)
-            y = net.f(L).f(u_out)
-            per = _losses.per_sample(net.loss_name, u_out, y, D.T, net.output)
-            data = float(per.sum()) if s is None else float(per @ s)
-            dL[...] = _losses.output_delta(net.loss_name, net.output, u_out, y, D.T)
+        data = self._output_loss(u_out, D.T, dL, scratch[L], E, s)
         alpha = self.alpha
-        theta = None
         if alpha:
-            # small networks: the L2 term in a few calls on θ; large ones: layer by layer,
-            # which makes fewer passes over memory (the biases are skipped)
-            theta = self._packed_theta(W, b) if self._flat_penalty else None
-            if theta is not None:
-                # P = (alpha/N) θ ⊙ [θ is a weight]: the L2 gradient of every layer at once
-                P = self._penalty_flat
-                np.multiply(theta, self._is_weight, out=P)
-                squares = float(np.vdot(P, theta))
-                np.multiply(P, alpha / N, out=P)
-            else:
-                squares = 0.0
-                for l in self._layers:
-                    squares += float(np.vdot(W[l], W[l]))
-            data += 0.5 * alpha * squares
+            data += 0.5 * alpha * sum(float(np.vdot(W[l], W[l])) for l in self._layers)
         loss = data / N
         # δ is linear in δ^(L): scaling it by s_n / N scales every layer's δ and gradient
         if s is None:
@@ -422,21 +378,29 @@ class BatchBackprop:
             else:
                 np.dot(delta[l], X, out=gW[l])
             np.dot(delta[l], ones, out=gb[l])
-            if alpha and theta is None:
+            if alpha:
                 # ∂/∂W^(l) of alpha/(2N) ‖W^(l)‖² is (alpha/N) W, added in one compiled pass
                 # (deltaprop.fused; not scipy's BLAS axpy, whose threads fight numpy's)
                 fused.add_scaled(gW[l], W[l], alpha / N, lambda l=l: self._penalty_work(l))
             if l > 2:
                 np.dot(W[l].T, delta[l], out=delta[l - 1])
                 self._hidden[l - 1][1](delta[l - 1], a[l - 1], scratch[l - 1])
-        if theta is not None:
-            np.add(self.flat_grad, self._penalty_flat, out=self.flat_grad)
         return loss, gW, gb
+
+    def _squared_error(self, u, d, delta, t, E, s):
+        """Σ_n s_n E_n with E_n = ½ Σ_k (y_k - d_k)², y = u (identity output), and
+        δ^(L) = y - d in place (u, d, δ, t of shape (K, n); E a work vector)."""
+        np.subtract(u, d, out=delta)
+        if s is None:
+            return 0.5 * float(np.vdot(delta, delta))
+        np.multiply(delta, delta, out=t)
+        np.add.reduce(t, axis=0, out=E)
+        return 0.5 * float(np.dot(E, s))
 
     def _softmax_log_loss(self, u, d, delta, t, E, s):
         """Σ_n s_n E_n with E_n = -Σ_k d_k log y_k, y = softmax(u), and δ^(L) = y - d in place
         (u, d, δ, t of shape (K, n); E a work vector).  log y = u - lse(u), from u: no log(0)."""
-        lse = self._E2[: E.shape[0]]
+        lse = self._lse[: E.shape[0]]
         np.max(u, axis=0, out=E)  # m, for an exp that cannot overflow
         np.subtract(u, E, out=delta)
         np.exp(delta, out=delta)
@@ -461,21 +425,19 @@ class BatchBackprop:
         np.subtract(delta, d, out=delta)  # δ^(L) = σ(u) - d
         return float(E.sum()) if s is None else float(np.dot(E, s))
 
+    def _any_loss(self, u, d, delta, t, E, s):
+        """Any other output/loss pair, through :mod:`deltaprop.losses` (which allocates)."""
+        net = self.net
+        y = net.f(net.L).f(u)
+        per = _losses.per_sample(net.loss_name, u, y, d, net.output)
+        delta[...] = _losses.output_delta(net.loss_name, net.output, u, y, d)
+        return float(per.sum()) if s is None else float(per @ s)
+
     def _penalty_work(self, l):
         """A work array of W^(l)'s shape for the plain L2 gradient (one buffer for all l)."""
         if self._penalty is None:
             self._penalty = np.empty(max(w.size for w in self.net.W.values()), dtype=self.net.dtype)
         return self._penalty[: self.net.W[l].size].reshape(self.net.W[l].shape)
-
-    def _packed_theta(self, W, b):
-        """The vector θ that net.W and net.b are views of (see flat_parameters), or None."""
-        theta, cached_W, cached_b = self._packed
-        for l in self._layers:
-            if W[l] is not cached_W.get(l) or b[l] is not cached_b.get(l):
-                theta = packed_parameters(self.net)
-                self._packed = (theta, dict(W), dict(b))
-                break
-        return theta
 
 
 # ---------------------------------------------------------------------------------------
