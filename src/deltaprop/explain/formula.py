@@ -794,7 +794,7 @@ def render_text(ex):
             widths = [max(len(head[0]), 3)] + [max(len(h), 14) for h in head[1:]]
             out.append("  " + "  ".join(f"{h:>{wd}}" for h, wd in zip(head, widths)))
             for row in rows[:12]:
-                cells = [row[0]] + [f"{v:.6g}".replace("-", "−") for v in row[1:]]
+                cells = [row[0]] + [Num(v).text() for v in row[1:]]
                 out.append("  " + "  ".join(f"{c:>{wd}}" for c, wd in zip(cells, widths)))
             if len(rows) > 12:
                 out.append(f"  … {len(rows) - 12} more rows")

@@ -14,6 +14,7 @@ from .diagram import CSS as DIAGRAM_CSS
 from .diagram import step_svg
 from .formula import (
     E,
+    Num,
     Partial,
     final_formula,
     lines_mathml,
@@ -48,7 +49,7 @@ th { background: #f8fafc; } td.l, th.l { text-align: left; }
 
 
 def _num(v, digits=6):
-    return escape(f"{v:.{digits}g}".replace("-", "−"))
+    return escape(Num(v, digits).text())
 
 
 def _table(head, rows, left=(0,)):
