@@ -442,7 +442,7 @@ def explain(model, weight, X, D, *, alpha=None, sample_weight=None, h=1e-6, max_
         if classes is not None and np.ndim(D) == 1 and np.size(D) != n_samples:
             raise ValueError(f"D holds {np.size(D)} class labels for the {n_samples} samples of X")
         D = _labels_to_targets(D, classes, net.sizes[-1])  # else one sample's one-hot row
-    D = np.asarray(D, dtype=np.float64) if np.asarray(D).dtype.kind in "biuf" else np.asarray(D)
+    D = np.asarray(D)  # check_D below makes it float64, or refuses it
     if D.ndim <= 1 and n_samples == 1 and D.size == net.sizes[-1]:
         D = D.reshape(1, -1)
     D = net.check_D(D, n_samples)
