@@ -559,12 +559,12 @@ def info(model, debug):
     from rich.table import Table
     from rich.text import Text  # names from the user's files are text, never rich markup
 
-    from .io import load, read_metadata
+    from .io import model_from_metadata, read_metadata
     from .network import Network
     from .tabular import TabularModel
 
-    doc, _ = read_metadata(model)
-    loaded = load(model)
+    doc, arrays = read_metadata(model)  # read and checked once: the header below and the model
+    loaded = model_from_metadata(doc, arrays, model)
     # a bare Network (saved from Python) has an architecture but no task or features
     if isinstance(loaded, Network):
         m, net = None, loaded

@@ -46,6 +46,7 @@ __all__ = [
     "FORMAT_NAME",
     "FORMAT_VERSION",
     "read_metadata",
+    "model_from_metadata",
     "copy_estimator",
     "write_atomic",
     "model_bytes",
@@ -133,7 +134,7 @@ def _decode(node, arrays, where):
         return [_decode(v, arrays, where) for v in node]
     if not isinstance(node, dict):
         raise ModelFileError(f"unexpected value in {where}")
-    if len(node) >= 1 and any(k.startswith("$") for k in node):
+    if any(k.startswith("$") for k in node):
         if "$float" in node and node["$float"] in ("nan", "inf", "-inf"):
             return float(node["$float"])
         if "$tuple" in node and isinstance(node["$tuple"], list):
@@ -553,11 +554,7 @@ def read_metadata(path):
                 raise ModelFileError(
                     f"{name} holds entries that are not part of the format ({extra[0]}); {hint}"
                 )
-    except zipfile.BadZipFile as e:
-        raise ModelFileError(f"{name} is truncated or corrupted ({e}); {hint}") from e
-    except (EOFError, zipfile.LargeZipFile, NotImplementedError) as e:
-        raise ModelFileError(f"{name} is truncated or corrupted ({e}); {hint}") from e
-    except OSError as e:
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, NotImplementedError, OSError) as e:
         raise ModelFileError(f"{name} is truncated or corrupted ({e}); {hint}") from e
     return doc, arrays
 
@@ -621,6 +618,15 @@ def load(path):
     a truncated or edited file, a newer format version …).
     """
     doc, arrays = read_metadata(path)
+    return model_from_metadata(doc, arrays, path)
+
+
+def model_from_metadata(doc, arrays, path):
+    """The model in ``(doc, arrays)`` as :func:`read_metadata` returned them for ``path``.
+
+    What :func:`load` returns, for a caller that also wants the header without reading and
+    checking the file twice; ``path`` only names the file in errors.
+    """
     try:
         return _model_from_meta(doc["model"], arrays)
     except ModelFileError as e:
