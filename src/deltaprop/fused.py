@@ -27,6 +27,7 @@ import warnings
 import numpy as np
 
 from . import fast
+from .activations import LEAKY_RELU_SLOPE
 
 __all__ = ["FUSED_MIN_SIZE", "add_scaled", "sgd_step", "adam_step", "hidden_layer"]
 
@@ -38,17 +39,12 @@ __all__ = ["FUSED_MIN_SIZE", "add_scaled", "sgd_step", "adam_step", "hidden_laye
 FUSED_MIN_SIZE = 4096
 
 
-def _kernels(a):
-    """The compiled kernels when ``a`` is large enough and the fast paths are on, else None."""
-    if fast._plain or a.size < FUSED_MIN_SIZE:
-        return None
-    return _load()
-
-
-def _load():
-    """The module of compiled kernels (numba is imported, and the kernels compiled or read
-    from numba's cache, on first use); None where numba cannot be imported."""
-    if not numba_available():
+def _compiled_kernels(size):
+    """The module of compiled kernels for arrays of ``size`` elements: None below
+    FUSED_MIN_SIZE, inside :func:`deltaprop.fast.plain_paths`, and where numba cannot be
+    imported.  numba is imported, and the kernels compiled or read from its cache, on first
+    use."""
+    if fast._plain or size < FUSED_MIN_SIZE or not numba_available():
         return None
     from . import _kernels
 
@@ -87,7 +83,7 @@ def add_scaled_plain(g, w, c, work):
 
 def add_scaled(g, w, c, work):
     """g ← g + w·c in place: the L2 gradient (α/N) W added to ∂E/∂W."""
-    k = _kernels(g)
+    k = _compiled_kernels(g.size)
     if k is None or not (g.flags.c_contiguous and w.flags.c_contiguous):
         add_scaled_plain(g, w, c, work)
         return
@@ -118,7 +114,7 @@ def sgd_step_plain(w, g, v, mu, eta, nesterov, work):
 
 def sgd_step(w, g, v, mu, eta, nesterov, work):
     """v ← μ v - η g; w ← w + v (Nesterov: w ← w + (μ v - η g)), in place."""
-    k = _kernels(w)
+    k = _compiled_kernels(w.size)
     if k is None or not (w.flags.c_contiguous and g.flags.c_contiguous and v.flags.c_contiguous):
         sgd_step_plain(w, g, v, mu, eta, nesterov, work)
         return
@@ -148,7 +144,7 @@ def adam_step_plain(w, g, m, s, b1, b2, eps, lr, work):
 
 def adam_step(w, g, m, s, b1, b2, eps, lr, work):
     """m ← β₁m + (1-β₁)g; s ← β₂s + (1-β₂)g²; w ← w - η_t m / (√s + ε), in place."""
-    k = _kernels(w)
+    k = _compiled_kernels(w.size)
     if k is None or not all(a.flags.c_contiguous for a in (w, g, m, s)):
         adam_step_plain(w, g, m, s, b1, b2, eps, lr, work)
         return
@@ -170,15 +166,13 @@ def hidden_layer(name, dtype, size):
     forward, softplus backward) stay numpy's, whose vectorised exp a compiled loop's call to
     the C library cannot match.
     """
-    from .activations import LEAKY_RELU_SLOPE
-
     numpy_f, numpy_df = fast._HIDDEN[name]
 
     def plain_forward(a, b, t):
         np.add(a, b[:, None], out=a)
         numpy_f(a, t)
 
-    k = None if (fast._plain or size < FUSED_MIN_SIZE) else _load()
+    k = _compiled_kernels(size)
     if k is None:
         return plain_forward, numpy_df
     T = np.dtype(dtype).type
