@@ -73,26 +73,19 @@ def sample_derivation(net, x, d) -> SampleDerivation:
     x = np.asarray(x, dtype=np.float64).reshape(-1)
     d = [float(v) for v in np.asarray(d, dtype=np.float64).reshape(-1)]
     z = {1: [float(v) for v in x]}
-    u = {}
+    u, fprime = {}, {}
     for l in net.layers:
         W, b = net.W[l].astype(np.float64), net.b[l].astype(np.float64)
         zl = np.array(z[l - 1])
         # u_j^(l) = Σ_i w_ji^(l) z_i^(l-1) + w_j0^(l), one unit j at a time
         u[l] = [float(np.dot(W[j], zl) + b[j]) for j in range(net.sizes[l - 1])]
         f = net.f(l)
-        if f.elementwise:
+        if f.elementwise:  # z_j^(l) = f(u_j^(l)) and f'(u_j^(l)), unit by unit
             z[l] = [float(f.f(np.array([v]))[0]) for v in u[l]]
-        else:
+            fprime[l] = [float(f.derivative(np.array([uj]), np.array([zj]))[0]) for uj, zj in zip(u[l], z[l])]
+        else:  # softmax: every y_k depends on every u_j, and f' is not element-wise
             z[l] = [float(v) for v in f.f(np.array(u[l])[:, None])[:, 0]]
-
-    fprime = {}
-    for l in net.layers:
-        f = net.f(l)
-        fprime[l] = (
-            [float(f.derivative(np.array([uj]), np.array([zj]))[0]) for uj, zj in zip(u[l], z[l])]
-            if f.elementwise
-            else None
-        )
+            fprime[l] = None
 
     y = z[L]
     dE_dy = [_dE_dy(net.loss_name, yk, dk) for yk, dk in zip(y, d)]
