@@ -1,12 +1,13 @@
-"""Compiled elementwise passes over parameter vectors (numba), for :mod:`deltaprop.fused`.
+"""Compiled elementwise passes (numba) for :mod:`deltaprop.fused`, and :func:`jit`, the one
+way this package compiles (:mod:`deltaprop.compiled` uses it too).
 
-Imported only when a fused pass is first used, so ``import deltaprop`` does not load numba.
-Every kernel performs the same IEEE operations, in the same order, as the numpy sequence
-it replaces (no ``fastmath``: no reassociation, no fused multiply-add; numpy's error model:
-x/0 gives inf or nan, not an exception), so with scalars of the array's dtype its results
-are bitwise those of the plain path.  One pass over memory
-instead of one per ufunc is the whole point: on a 670,000-parameter network a numpy SGD
-step made six passes (0.40 ms) where this makes one.
+Imported only when a compiled path is first used, so ``import deltaprop`` does not load
+numba.  Every kernel performs the same IEEE operations, in the same order, as the numpy
+sequence it replaces (no ``fastmath``: no reassociation, no fused multiply-add; numpy's
+error model: x/0 gives inf or nan, not an exception), so with scalars of the array's dtype
+its results are bitwise those of the plain path.  One pass over memory instead of one per
+ufunc is the whole point: on a 670,000-parameter network a numpy SGD step made six passes
+(0.40 ms) where this makes one.
 """
 
 from __future__ import annotations
