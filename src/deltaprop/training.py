@@ -26,6 +26,7 @@ every epoch, clean stops on Ctrl-C and on divergence, and a rich progress bar.
 
 from __future__ import annotations
 
+import functools
 import math
 import warnings
 
@@ -128,16 +129,7 @@ def make_optimizer(est, params):
 def _random_state_source(rng):
     """A function returning ``rng``; when ``rng`` is itself a function, returning its result,
     made on the first call."""
-    if not callable(rng):
-        return lambda: rng
-    made = []
-
-    def random_state():
-        if not made:
-            made.append(rng())
-        return made[0]
-
-    return random_state
+    return functools.cache(rng) if callable(rng) else lambda: rng
 
 
 def _shuffled(sample_idx, random_state):
@@ -301,12 +293,9 @@ def fit_stochastic(est, X, D, sample_weight, *, incremental, rng):
                 stop_requested = bool(callback(est)) if callback is not None else False
 
                 if est._no_improvement_count > est.n_iter_no_change:
-                    if early_stopping:
-                        msg = (f"Validation score did not improve more than tol={est.tol:f} for "
-                               f"{est.n_iter_no_change} consecutive epochs.")
-                    else:
-                        msg = (f"Training loss did not improve more than tol={est.tol:f} for "
-                               f"{est.n_iter_no_change} consecutive epochs.")
+                    what = "Validation score" if early_stopping else "Training loss"
+                    msg = (f"{what} did not improve more than tol={est.tol:f} for "
+                           f"{est.n_iter_no_change} consecutive epochs.")
                     is_stopping = optimizer.trigger_stopping()
                     progress.note(f"{msg} {optimizer.stopping_note()}")
                     if is_stopping:
@@ -427,13 +416,15 @@ def fit_lbfgs(est, X, D, sample_weight):
     net = est.network_
     X = _rows(X, slice(None))
     backprop = _batch_backprop(est, net, X.shape[0], incremental=False)
-    best = {"loss": math.inf, "theta": net.get_flat(), "norms": {}}
+    best = {"loss": math.inf, "theta": net.get_flat()}
+    norms = {}  # gradient_norms of the latest evaluation
 
     def loss_and_gradient(theta):
+        nonlocal norms
         net.set_flat(theta)
         loss, grad_W, _ = backprop(X, D, sample_weight)
         grad = backprop.flat_grad  # packed as get_flat packs θ
-        best["norms"] = gradient_norms(grad_W)
+        norms = gradient_norms(grad_W)
         if math.isfinite(loss) and loss < best["loss"] and np.isfinite(grad).all():
             best["loss"], best["theta"] = loss, np.array(theta, copy=True)
         # scipy's L-BFGS-B works in float64
@@ -443,15 +434,15 @@ def fit_lbfgs(est, X, D, sample_weight):
     stopped_by_callback = False
     est.loss_curve_ = []
     est.gradient_norms_ = []
-    iteration = {"n": 0}
+    n_iter = 0
 
     def after_iteration(theta, loss):
-        nonlocal stopped_by_callback
-        iteration["n"] += 1
+        nonlocal stopped_by_callback, n_iter
+        n_iter += 1
         # the callback sees the run as far as it got, as with sgd and adam
-        est.n_iter_, est.loss_ = iteration["n"], float(loss)
+        est.n_iter_, est.loss_ = n_iter, float(loss)
         est.loss_curve_.append(float(loss))
-        est.gradient_norms_.append(best["norms"])
+        est.gradient_norms_.append(norms)
         progress.epoch(float(loss))
         if callback is not None:
             net.set_flat(theta)
@@ -472,7 +463,7 @@ def fit_lbfgs(est, X, D, sample_weight):
             est.interrupted_ = True
             warnings.warn("Training interrupted by user.", stacklevel=3)
             net.set_flat(best["theta"])
-            est.n_iter_ = iteration["n"]
+            est.n_iter_ = n_iter
             est.loss_ = best["loss"]
             return
 
@@ -483,7 +474,7 @@ def fit_lbfgs(est, X, D, sample_weight):
         theta, loss = best["theta"], best["loss"]
         est.n_iter_ = min(result.nit, est.max_iter)
     elif stopped_by_callback:
-        est.n_iter_ = iteration["n"]
+        est.n_iter_ = n_iter
     else:
         est.n_iter_ = lbfgs_iterations(result, est.max_iter)
     est.loss_ = loss
