@@ -14,6 +14,10 @@ CSV file is line r + 1 of the file.
 
 from __future__ import annotations
 
+import collections
+import csv
+import gzip
+import io
 import math
 import os
 import re
@@ -105,20 +109,17 @@ def read_table(path):
         frame.columns = [str(c) for c in frame.columns]
         frame = frame.reset_index(drop=True)
     else:
+        # .xlsx and .ods are zip archives too: the suffix decides before the zip signature
+        if suffix in EXCEL_SUFFIXES or head.startswith(b"\xd0\xcf\x11\xe0"):
+            raise UserError(f"{name} is a spreadsheet workbook; save the sheet as CSV and give that file")
         if head.startswith(b"PK\x03\x04"):
-            if suffix in EXCEL_SUFFIXES:
-                raise UserError(f"{name} is a spreadsheet workbook; save the sheet as CSV and give that file")
             raise UserError(
                 f"{name} is a zip archive (a deltaprop model?), not a table; give a CSV or Parquet file"
             )
-        if suffix in EXCEL_SUFFIXES or head.startswith(b"\xd0\xcf\x11\xe0"):
-            raise UserError(f"{name} is a spreadsheet workbook; save the sheet as CSV and give that file")
         gz = head.startswith(b"\x1f\x8b")
         if not gz and b"\x00" in head:
             raise UserError(f"{name} is a binary file, not a CSV table; give a CSV or Parquet file")
         if gz:
-            import gzip
-
             try:
                 with gzip.open(path, "rb") as f:
                     sample = f.read(65536)
@@ -158,27 +159,22 @@ def read_table(path):
                 f"add the missing column names to the header"
             )
         frame.columns = [str(c).strip() for c in frame.columns]
-        _check_unique_names(text, sep, name)
+        # pandas renamed a second 'a' to 'a.1': the header line as written is what to check
+        header = next(csv.reader(io.StringIO(text), delimiter=sep, skipinitialspace=True), [])
+        _check_unique_names([h.strip() for h in header], name)
         if frame.isna().to_numpy().any():
             _check_short_rows(path, sep, gz, frame.shape[1], name)
         frame.attrs["deltaprop_csv"] = path.name
     if frame.shape[1] == 0:
         raise UserError(f"{name} has no columns; give a table with a header line")
-    _check_unique_names(None, None, name, list(frame.columns))
+    _check_unique_names(list(frame.columns), name)
     if len(frame) == 0:
         raise UserError(f"{name} has a header but no data rows; add data rows")
     return _drop_saved_index(frame)
 
 
-def _check_unique_names(text, sep, name, names=None):
-    """Refuse a header naming a column twice (pandas would rename the second 'a' to 'a.1')."""
-    import collections
-    import csv
-    import io
-
-    if names is None:
-        header = next(csv.reader(io.StringIO(text), delimiter=sep, skipinitialspace=True), [])
-        names = [h.strip() for h in header]
+def _check_unique_names(names, name):
+    """Refuse a header naming a column twice."""
     twice = [n for n, k in collections.Counter(n for n in names if n).items() if k > 1]
     if twice:
         raise UserError(
@@ -188,9 +184,6 @@ def _check_unique_names(text, sep, name, names=None):
 
 def _check_short_rows(path, sep, gz, n_fields, name):
     """Short rows are filled with missing values by pandas; name the first one instead."""
-    import csv
-    import gzip
-
     opener = gzip.open if gz else open
     with opener(path, "rt", encoding="utf-8-sig", newline="") as f:
         reader = csv.reader(f, delimiter=sep, skipinitialspace=True)
@@ -206,7 +199,7 @@ def _check_short_rows(path, sep, gz, n_fields, name):
 def _drop_saved_index(frame):
     """Drop an unnamed leading column that holds 0, 1, 2, … (an index pandas wrote)."""
     first = frame.columns[0]
-    if re.fullmatch(r"Unnamed: 0", first) and len(frame):
+    if first == "Unnamed: 0":
         values = frame[first]
         try:
             as_int = np.asarray(values, dtype=np.int64)
