@@ -509,10 +509,8 @@ def predict(model, data, out, proba, with_input, debug):
 @_debug_option
 def evaluate(model, data, debug):
     """Metrics of MODEL on labelled DATA: R² and MAE, or accuracy and log-loss."""
-    import numpy as np
-
-    from .cli_train import classification_metrics, regression_metrics
-    from .tabular import TargetEncoder, _labels_as_written, _no_column_message, label_finder, read_table
+    from .cli_train import _plain, classification_metrics, regression_metrics
+    from .tabular import _labels_as_written, _no_column_message, label_finder, read_table
 
     m = _load_model(model)
     frame = read_table(data)
@@ -525,17 +523,15 @@ def evaluate(model, data, debug):
                 f"for unlabelled rows use 'deltaprop predict'"
             )
     notes = []
-    y, keep = TargetEncoder(m.target_names_, m.task).values(frame, impute=True, notes=notes)
+    y, keep = m.target.values(frame, impute=True, notes=notes)
     rows = frame[keep]
     if len(rows) == 0:
         raise UserError("no row of the data has a target value; evaluate needs labelled rows")
     if m.task == "regression":
         metrics = regression_metrics(y, m.predict(rows, notes).reshape(len(rows), -1), m.target_names_)
     else:
-        labels = [
-            v.item() if isinstance(v, np.generic) else v for v in _labels_as_written(rows[m.target_names_[0]])
-        ]
-        classes = [c.item() if isinstance(c, np.generic) else c for c in m.classes_]
+        labels = [_plain(v) for v in _labels_as_written(rows[m.target_names_[0]])]
+        classes = [_plain(c) for c in m.classes_]
         # a class written as another type (1 from Parquet, '1' from the CSV trained on) is that class
         find = label_finder(classes)
         positions = [find(v) for v in labels]
