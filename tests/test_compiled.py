@@ -253,7 +253,7 @@ def test_the_compiled_optimiser_step_is_numpy_s_to_the_bit(kind, dtype):
             twin.learning_rate = compiled._adam_step(copy, g, twin.ms[0], twin.vs[0], c, 0.003, 0.85, 0.995,
                                                      twin.t)
         else:
-            c[compiled._C_ETA], c[compiled._C_NEG_ETA], c[compiled._C_MU] = 0.013, -0.013, twin.momentum
+            c[compiled._C_ETA], c[compiled._C_MU] = 0.013, twin.momentum
             code = 0 if kind == "sgd" else (2 if kind == "nesterov" else 1)
             compiled._sgd_step(code, copy, g, twin.velocities[0], c)
         np.testing.assert_array_equal(copy, theta)

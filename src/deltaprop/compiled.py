@@ -88,9 +88,10 @@ _SGD_PLAIN, _SGD_MOMENTUM, _SGD_NESTEROV, _ADAM = 0, 1, 2, 3
 
 # the constants array c, of the network's dtype (so float32 arithmetic stays float32)
 _C_ZERO, _C_ONE, _C_SLOPE, _C_ONE_MINUS_SLOPE = 0, 1, 2, 3
-_C_ETA, _C_NEG_ETA, _C_MU = 4, 5, 6
-_C_B1, _C_ONE_MINUS_B1, _C_B2, _C_ONE_MINUS_B2, _C_EPS = 7, 8, 9, 10, 11
-_C_SIZE = 16  # 12 … 15: scratch, to round a float64 to the dtype
+_C_ETA, _C_MU = 4, 5
+_C_B1, _C_ONE_MINUS_B1, _C_B2, _C_ONE_MINUS_B2, _C_EPS = 6, 7, 8, 9, 10
+_C_SCRATCH = 11  # to round a float64 to the dtype
+_C_SIZE = 12
 
 #: the compiled path is taken while (number of parameters P) × (batch size b) is at most this.
 #: The compiled loops cost about 0.5-1.3 ns per P × b with ReLU and 1.1-3.4 ns with tanh (the C
@@ -149,8 +150,8 @@ def supported(net, optimizer, X, sample_weight, batch_size) -> bool:
 
 def _cast(c, x):
     """x (float64) rounded to the dtype of c, as numpy rounds a Python float against an array."""
-    c[12] = x
-    return c[12]
+    c[_C_SCRATCH] = x
+    return c[_C_SCRATCH]
 
 
 # tanh as Cephes computes it (Moshier, tanh.c): x + x³ P(x²)/Q(x²) below 0.625, where
@@ -300,33 +301,15 @@ def _sum(a, ia, n, zero):
 
 
 def _sgd_step(code, theta, g, v, c):
-    """optim.SGD.update on the flat vectors: v ← μ v - η g; w ← w + v (Nesterov: + μ v - η g)."""
-    if code == 0:  # μ = 0
-        neg_eta = c[_C_NEG_ETA]
-        for q in range(theta.shape[0]):
-            v[q] = g[q] * neg_eta
-            theta[q] = theta[q] + v[q]
-        return
-    eta, mu = c[_C_ETA], c[_C_MU]
-    for q in range(theta.shape[0]):
-        eta_g = g[q] * eta
-        v[q] = v[q] * mu - eta_g
-        if code == 2:
-            theta[q] = theta[q] + (v[q] * mu - eta_g)
-        else:
-            theta[q] = theta[q] + v[q]
+    """optim.SGD.update on the flat vectors: the same compiled step (deltaprop._kernels)."""
+    _steps.sgd_step(theta, g, v, c[_C_MU] if code else c[_C_ZERO], c[_C_ETA], code == 2)
 
 
 def _adam_step(theta, g, m, s, c, lr_init, b1, b2, t):
-    """optim.Adam.update, step number t (≥ 1): returns η_t."""
+    """optim.Adam.update, step number t (≥ 1), with the same compiled step: returns η_t."""
     lr = lr_init * math.sqrt(1 - b2 ** float(t)) / (1 - b1 ** float(t))
-    neg_lr = _cast(c, -lr)
-    cb1, c1b1, cb2, c1b2, eps = c[_C_B1], c[_C_ONE_MINUS_B1], c[_C_B2], c[_C_ONE_MINUS_B2], c[_C_EPS]
-    for q in range(theta.shape[0]):
-        gq = g[q]
-        m[q] = m[q] * cb1 + gq * c1b1
-        s[q] = s[q] * cb2 + (gq * gq) * c1b2
-        theta[q] = theta[q] + (m[q] * neg_lr) / (math.sqrt(s[q]) + eps)
+    _steps.adam_step(theta, g, m, s, c[_C_B1], c[_C_ONE_MINUS_B1], c[_C_B2], c[_C_ONE_MINUS_B2],
+                     c[_C_EPS], _cast(c, -lr))
     return lr
 
 
@@ -494,6 +477,8 @@ def _epoch(X, D, s, has_s, order, batch_size, sizes, codes, offsets, theta, grad
 
 
 #: the functions compiled, callees before callers
+#: deltaprop._kernels once _kernels() ran (its import loads numba, so not at import time)
+_steps = None
 _COMPILED = ("_cast", "_tanh", "_logaddexp0", "_hidden_f", "_hidden_df", "_output", "_sum", "_sgd_step",
              "_adam_step", "_epoch")
 _compiled = False
@@ -512,9 +497,11 @@ def _kernels():
     global _compiled
     with _compile_lock:
         if not _compiled:
+            from . import _kernels as steps
             from ._kernels import jit
 
             g = globals()
+            g["_steps"] = steps  # the optimisers' compiled steps, called from the kernel
             # helpers inlined into the kernel: a call passing arrays costs reference counting,
             # and inlining halved the epoch of an identity network.  error_model="numpy": x/0
             # is inf or nan, as in numpy, not ZeroDivisionError.
@@ -608,7 +595,7 @@ def run_epoch(net, theta, flat_grad, X, D, sample_weight, order, batch_size, alp
         mu, eta = optimizer.momentum, float(optimizer.learning_rate)
         opt = _SGD_PLAIN if mu == 0 else (_SGD_NESTEROV if optimizer.nesterov else _SGD_MOMENTUM)
         st1, st2 = optimizer.velocities[0], ws.no_state
-        c[_C_ETA], c[_C_NEG_ETA], c[_C_MU] = eta, -eta, mu
+        c[_C_ETA], c[_C_MU] = eta, mu
         lr_init, b1, b2, t = 0.0, 0.0, 0.0, 0
     accumulated, finite, t, lr = kernel(
         X, D, s, has_s, order, int(batch_size), ws.sizes, ws.codes, ws.offsets, theta, flat_grad,
