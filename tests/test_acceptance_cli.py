@@ -19,6 +19,8 @@ import pytest
 EXE = Path(sys.executable).with_name("deltaprop")
 COMMAND = [str(EXE)] if EXE.exists() else [sys.executable, "-m", "deltaprop"]
 FAST = ["--epochs", "5", "--hidden", "8", "--no-report", "--quiet"]
+#: as short a run, for tests that read what train prints (so not --quiet)
+SHORT = ["--epochs", "3", "--hidden", "4", "--no-report"]
 
 
 def run(*args, cwd):
@@ -107,18 +109,7 @@ def test_class_codes_0_1_2_as_target_get_a_note_about_the_task(tmp_path):
     frame = table(n=30)
     frame["code"] = np.digitize(frame["y"], [-1.0, 1.0])  # 0, 1, 2
     frame.drop(columns=["y"]).to_csv(tmp_path / "codes.csv", index=False)
-    r = run(
-        "train",
-        "codes.csv",
-        "--target",
-        "code",
-        "--epochs",
-        "3",
-        "--hidden",
-        "4",
-        "--no-report",
-        cwd=tmp_path,
-    )
+    r = run("train", "codes.csv", "--target", "code", *SHORT, cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     assert "note: target 'code' is numeric with only 3 distinct values" in r.stderr
     assert "--task classification" in r.stderr
@@ -195,18 +186,7 @@ def test_task_detection_of_a_target_with_a_typo_and_a_boolean_target(tmp_path):
     frame = table()
     frame["flag"] = frame.pop("y") > 0
     frame.to_parquet(tmp_path / "flags.parquet")
-    r = run(
-        "train",
-        "flags.parquet",
-        "--target",
-        "flag",
-        "--epochs",
-        "3",
-        "--hidden",
-        "4",
-        "--no-report",
-        cwd=tmp_path,
-    )
+    r = run("train", "flags.parquet", "--target", "flag", *SHORT, cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     assert "trained classification model" in r.stdout and "accuracy" in r.stdout, r.stdout
 
