@@ -30,6 +30,8 @@ class Activation:
     name: str = ""
     #: True when f'(u) can be written element-wise (every activation but softmax).
     elementwise: bool = True
+    #: sup f' for the saturating activations (f' → 0 as |u| grows), None for the others
+    max_derivative: float | None = None
 
     def f(self, u):
         raise NotImplementedError
@@ -63,6 +65,7 @@ class Logistic(Activation):
     """f(u) = 1 / (1 + exp(-u)); f'(u) = z (1 - z) with z = f(u)."""
 
     name = "logistic"
+    max_derivative = 0.25
 
     def f(self, u):
         return expit(u)  # never overflows: exp is only taken of -|u|
@@ -75,6 +78,7 @@ class Tanh(Activation):
     """f(u) = tanh(u); f'(u) = 1 - z² with z = f(u)."""
 
     name = "tanh"
+    max_derivative = 1.0
 
     def f(self, u):
         return np.tanh(u)
@@ -112,6 +116,7 @@ class Softplus(Activation):
     """f(u) = log(1 + exp(u)), computed as logaddexp(0, u); f'(u) = logistic(u)."""
 
     name = "softplus"
+    max_derivative = 1.0
 
     def f(self, u):
         return np.logaddexp(u.dtype.type(0), u)

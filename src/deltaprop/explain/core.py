@@ -363,9 +363,9 @@ def _layer_reports(net, fwd, grads):
         name = net.layer_activation[l]
         u, z = fwd.u[l], fwd.z[l]
         saturated = dead = share = None
-        if l < net.L and name in ("logistic", "tanh", "softplus"):
-            top = {"logistic": 0.25, "tanh": 1.0, "softplus": 1.0}[name]
-            low = net.f(l).derivative(u, z) < SATURATION * top
+        f = net.f(l)
+        if l < net.L and f.max_derivative is not None:  # logistic, tanh, softplus
+            low = f.derivative(u, z) < SATURATION * f.max_derivative
             saturated = float(low.all(axis=1).mean())
             share = float(low.mean())
         elif l < net.L and name in ("relu", "leaky_relu"):
