@@ -366,15 +366,11 @@ def _console(err=False):
     return Console(stderr=err, highlight=False, soft_wrap=True)
 
 
-def _fmt(v):
-    if isinstance(v, float):
-        return f"{v:.4f}" if abs(v) < 1e5 else f"{v:.4g}"
-    return str(v)
-
-
 def _print_metrics(console, metrics, title):
     from rich.table import Table
     from rich.text import Text  # names from the user's files are text, never rich markup
+
+    from .cli_train import format_metric
 
     sets = list(metrics)
     names = list(dict.fromkeys(name for s in sets for name in metrics[s]))
@@ -383,7 +379,7 @@ def _print_metrics(console, metrics, title):
     for s in sets:
         table.add_column(Text(str(s)), justify="right")
     for name in names:
-        table.add_row(Text(str(name)), *(_fmt(metrics[s].get(name, float("nan"))) for s in sets))
+        table.add_row(Text(str(name)), *(format_metric(metrics[s].get(name, float("nan"))) for s in sets))
     console.print(table)
 
 

@@ -18,7 +18,6 @@ Plots are drawn with matplotlib and embedded as SVG.
 from __future__ import annotations
 
 import io
-import math
 import re
 from html import escape
 
@@ -247,13 +246,9 @@ def _plain_diagram(net, limit=12):
 
 
 # ---------------------------------------------------------------------- the page
-def _fmt(v):
-    if isinstance(v, float):
-        return "nan" if not math.isfinite(v) else f"{v:.4f}" if abs(v) < 1e5 else f"{v:.4g}"
-    return escape(str(v))
-
-
 def _metrics_table(metrics):
+    from .cli_train import format_metric
+
     if not metrics:
         return "<p>No metrics.</p>"
     sets = list(metrics)
@@ -261,7 +256,9 @@ def _metrics_table(metrics):
     head = "".join(f"<th>{escape(s)}</th>" for s in sets)
     rows = "".join(
         f"<tr><td>{escape(n)}</td>"
-        + "".join(f'<td class="num">{_fmt(metrics[s].get(n, float("nan")))}</td>' for s in sets)
+        + "".join(
+            f'<td class="num">{escape(format_metric(metrics[s].get(n, float("nan"))))}</td>' for s in sets
+        )
         + "</tr>"
         for n in names
     )
