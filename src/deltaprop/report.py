@@ -31,7 +31,6 @@ FLAT = 0.01
 SATURATED_SHARE = 0.9
 #: a gradient norm below this is "vanished"; above EXPLODE it has "exploded"
 VANISH, EXPLODE = 1e-7, 1e3
-MAX_SLOPE = {"logistic": 0.25}
 MAX_ROWS = 2000
 
 
@@ -50,8 +49,10 @@ def unit_activity(net, X):
         if name == "identity" or X.shape[0] == 0:
             out[l] = (n, 0, 0)
             continue
-        slope = net.f(l).derivative(fwd.u[l], fwd.z[l])
-        flat = np.abs(slope) < FLAT * MAX_SLOPE.get(name, 1.0)
+        f = net.f(l)
+        slope = f.derivative(fwd.u[l], fwd.z[l])
+        # the largest slope: sup f' of a saturating f, else 1 (relu, leaky_relu)
+        flat = np.abs(slope) < FLAT * (f.max_derivative or 1.0)
         share = flat.mean(axis=1)
         dead = int((share == 1.0).sum())
         saturated = int(((share >= SATURATED_SHARE) & (share < 1.0)).sum())
