@@ -134,19 +134,16 @@ class _BaseMLP(BaseEstimator):
             raise ValueError(f"hidden_layer_sizes must be > 0, got {sizes}.")
         return [int(n) for n in sizes]
 
-    def _initialize(self, D, layer_units, dtype, rng):
+    def _initialize(self, layer_units, dtype, rng):
         """A fresh network (Glorot-uniform, scikit-learn's draws) and fresh training state."""
         self.n_iter_ = 0
         self.t_ = 0
-        self.n_outputs_ = D.shape[1]
         self.n_layers_ = len(layer_units)
         loss, output = self._network_loss()
         self.out_activation_ = output
         activation = self.activation if isinstance(self.activation, str) else list(self.activation)
         self.network_ = Network(layer_units, activation, output, loss, random_state=rng, dtype=dtype)
         self._best_theta = self.network_.get_flat()
-        self.interrupted_ = False
-        self.diverged_ = False
         self.gradient_norms_ = []
         if self.solver in _STOCHASTIC_SOLVERS:
             self.loss_curve_ = []
@@ -235,25 +232,23 @@ class _BaseMLP(BaseEstimator):
             X, D, y_labels = quick
         else:
             X, D, y_labels = self._validate_input(X, y, incremental, reset=first_pass)
-        if sample_weight is not None:
-            sample_weight = _check_sample_weight(sample_weight, X, dtype=X.dtype)
-        sample_weight = self._with_class_weight(sample_weight, y_labels, X.dtype)
-        dtype = X.dtype if X.dtype in (np.float32, np.float64) else np.float64
-        if not first_pass and self.network_.dtype != dtype:
-            # a network keeps its dtype over warm starts and partial fits
-            dtype = self.network_.dtype
+        # X is float32 or float64 (both paths above see to it): float32 trains a float32
+        # network, and a network keeps its dtype over warm starts and partial fits
+        dtype = X.dtype if first_pass else self.network_.dtype
+        if X.dtype != dtype:
             X = X.astype(dtype)
         if not hasattr(X, "toarray"):
             X = np.ascontiguousarray(X)  # the fast path wants C-ordered rows
         D = np.ascontiguousarray(D, dtype=dtype)
         if sample_weight is not None:
-            sample_weight = np.asarray(sample_weight, dtype=dtype)
+            sample_weight = _check_sample_weight(sample_weight, X, dtype=dtype)
+        sample_weight = self._with_class_weight(sample_weight, y_labels, dtype)
 
         layer_units = [X.shape[1], *hidden, D.shape[1]]
         # a continuing call draws only its shuffles: the generator is made when first needed
         rng = self._random_state() if first_pass else self._random_state
         if first_pass:
-            self._initialize(D, layer_units, dtype, rng)
+            self._initialize(layer_units, dtype, rng)
         elif list(self.network_.sizes) != layer_units:
             raise ValueError(
                 f"the network has layers {list(self.network_.sizes)} but this data and "
