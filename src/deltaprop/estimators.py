@@ -160,8 +160,8 @@ class _BaseMLP(BaseEstimator):
                 self.best_validation_score_ = None
 
     def __getstate__(self):
-        # the training loop's cached BatchBackprop (buffers, compiled-pass closures) is not
-        # part of a fitted model; it is made again when needed
+        # partial_fit's kept BatchBackprop (buffers, compiled-pass closures) and seeded
+        # RandomState are no part of a fitted model; they are made again when needed
         state = dict(super().__getstate__())  # a copy: the estimator keeps its own
         state.pop("_batch_backprop", None)
         state.pop("_seeded_random_state", None)
@@ -843,7 +843,6 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         """
         if getattr(self, "classes_", None) is None and classes is None:
             raise ValueError("classes must be passed on the first call to partial_fit.")
-        first_call = False
         if classes is not None:
             if getattr(self, "classes_", None) is not None:
                 if not np.array_equal(self.classes_, unique_labels(classes)):
@@ -851,15 +850,13 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
                         f"`classes={classes!r}` is not the same as on last call to partial_fit, "
                         f"was: {self.classes_!r}"
                     )
-            else:
+            else:  # the first call
                 self.classes_ = unique_labels(classes)
-                first_call = True
-        if first_call:
-            self._label_binarizer = LabelBinarizer()
-            if type_of_target(y).startswith("multilabel"):
-                self._label_binarizer.fit(y)
-            else:
-                self._label_binarizer.fit(classes)
+                self._label_binarizer = LabelBinarizer()
+                if type_of_target(y).startswith("multilabel"):
+                    self._label_binarizer.fit(y)
+                else:
+                    self._label_binarizer.fit(classes)
         return self._fit(X, y, sample_weight=sample_weight, incremental=True)
 
     def __sklearn_tags__(self):
