@@ -3,6 +3,7 @@ callbacks, Ctrl-C, divergence and progress output."""
 
 from __future__ import annotations
 
+import pickle
 import warnings
 
 import numpy as np
@@ -273,8 +274,6 @@ def _partial_fits(est, X, y, as_list, first_kwargs=None, batch=16):
 
 @pytest.mark.parametrize("kind", ["regression", "two outputs", "binary", "multiclass", "strings"])
 def test_partial_fit_on_arrays_equals_partial_fit_through_full_validation(kind, monkeypatch):
-    from deltaprop import MLPClassifier, MLPRegressor
-
     rng = np.random.default_rng(0)
     X = rng.normal(size=(96, 5))
     kwargs = {}
@@ -301,8 +300,6 @@ def test_partial_fit_on_arrays_equals_partial_fit_through_full_validation(kind, 
 
 
 def test_partial_fit_on_arrays_still_gets_the_full_checks_errors():
-    from deltaprop import MLPClassifier
-
     rng = np.random.default_rng(0)
     X = rng.normal(size=(20, 3))
     est = MLPClassifier((4,), solver="sgd", random_state=0)
@@ -318,10 +315,6 @@ def test_partial_fit_on_arrays_still_gets_the_full_checks_errors():
 
 
 def test_partial_fit_in_a_loop_matches_scikit_learn():
-    from sklearn.neural_network import MLPRegressor as SkRegressor
-
-    from deltaprop import MLPRegressor
-
     rng = np.random.default_rng(1)
     X = rng.normal(size=(64, 4))
     y = np.sin(X[:, 0]) + X[:, 1]
@@ -334,10 +327,6 @@ def test_partial_fit_in_a_loop_matches_scikit_learn():
 
 
 def test_estimators_pickle_without_the_training_loops_caches():
-    import pickle
-
-    from deltaprop import MLPRegressor
-
     rng = np.random.default_rng(2)
     X = rng.normal(size=(5000, 3)).astype(np.float32)
     est = MLPRegressor(hidden_layer_sizes=(64, 64), solver="adam", random_state=0, batch_size=200)
