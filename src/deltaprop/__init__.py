@@ -1,7 +1,9 @@
 """deltaprop: multilayer perceptrons trained by backpropagation, in the seed's notation.
 
 See ``Network`` for the model and its notation, ``derivation`` for the element-wise
-formulas, and ``gradcheck`` for finite differences.
+formulas, and ``gradcheck`` for finite differences; ``MLPRegressor`` and ``MLPClassifier``
+are drop-ins for scikit-learn's, ``explain`` derives one weight's gradient of a trained
+model, and ``save``/``load`` keep models in files.
 """
 
 from importlib.metadata import PackageNotFoundError, version

@@ -133,10 +133,10 @@ def _random_state_source(rng):
 
 
 def _shuffled(sample_idx, random_state):
-    """sample_idx in a random order: ``sklearn.utils.shuffle(sample_idx, random_state=rng)``'s
-    draw (one ``rng.shuffle`` of arange, rng = ``random_state()``), without its validation
-    (≈0.1 ms, per partial_fit).
-    One sample is its own order, and RandomState.shuffle draws nothing for it."""
+    """``sample_idx`` in a random order: the draw ``sklearn.utils.shuffle(sample_idx,
+    random_state=rng)`` makes (one ``rng.shuffle`` of an arange, rng = ``random_state()``),
+    without its validation (≈0.1 ms, a partial_fit's worth).  One sample comes back as it
+    is, without making rng: RandomState.shuffle draws nothing for it."""
     if sample_idx.shape[0] <= 1:
         return sample_idx
     order = np.arange(sample_idx.shape[0])
