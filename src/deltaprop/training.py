@@ -26,7 +26,6 @@ every epoch, clean stops on Ctrl-C and on divergence, and a rich progress bar.
 
 from __future__ import annotations
 
-import functools
 import math
 import warnings
 
@@ -128,8 +127,19 @@ def make_optimizer(est, params):
 
 def _random_state_source(rng):
     """A function returning ``rng``; when ``rng`` is itself a function, returning its result,
-    made on the first call."""
-    return functools.cache(rng) if callable(rng) else lambda: rng
+    made on the first call.  (functools.cache would do, but making it costs ≈1.5 µs, a
+    partial_fit's worth of it; this closure ≈0.2 µs.)"""
+    if not callable(rng):
+        return lambda: rng
+    made = None
+
+    def random_state():
+        nonlocal made
+        if made is None:
+            made = rng()
+        return made
+
+    return random_state
 
 
 def _shuffled(sample_idx, random_state):
