@@ -277,11 +277,7 @@ class _BaseMLP(BaseEstimator):
                 f"the network was trained with loss {net.loss_name!r} ({net.output} output) but "
                 f"loss is now {self.loss!r}; fit without warm_start to start afresh"
             )
-        hidden = self.activation
-        hidden = [hidden] * (net.L - 2) if isinstance(hidden, str) else list(hidden)
-        if tuple(hidden) != net.activation:
-            new = Network(net.sizes, hidden, net.output, net.loss_name, random_state=0)  # checks names
-            net.activation, net.layer_activation, net._f = new.activation, new.layer_activation, new._f
+        net.set_hidden_activation(self.activation)
 
     def _with_class_weight(self, sample_weight, y_labels, dtype):
         return sample_weight

@@ -128,20 +128,7 @@ class Network:
         sizes = self._check_sizes(sizes)
         self.sizes = sizes
         self.L = len(sizes)
-        n_hidden = self.L - 2
-        if isinstance(activation, str):
-            hidden = (activation,) * n_hidden
-        else:
-            hidden = tuple(activation)
-            if len(hidden) != n_hidden:
-                raise ValueError(
-                    f"activation lists {len(hidden)} names but the network has {n_hidden} "
-                    f"hidden layers; give one name, or one per hidden layer"
-                )
-        # with no hidden layer a single name is still checked, so typos never pass silently
-        names = hidden or ((activation,) if isinstance(activation, str) else ())
-        for name in names:
-            _act.get(name, _act.HIDDEN_ACTIVATIONS, "hidden activation")
+        hidden, names = self._hidden_names(activation)
         if loss not in _losses.LOSSES:
             raise ValueError(f"unknown loss {loss!r}; allowed: {', '.join(_losses.LOSSES)}")
         if output is None:
@@ -154,14 +141,10 @@ class Network:
             )
         dtype = _check_dtype(dtype)
 
-        self.activation = hidden
         self.output = output
         self.loss_name = loss
         self.dtype = dtype
-        #: name of f for each layer l = 2 … L
-        self.layer_activation = {l: hidden[l - 2] for l in range(2, self.L)}
-        self.layer_activation[self.L] = output
-        self._f = {l: _act.ACTIVATIONS[name] for l, name in self.layer_activation.items()}
+        self._set_hidden(hidden)
 
         rng = _as_random_state(random_state)
         # as in scikit-learn, the output layer's bound follows the last hidden activation
@@ -223,6 +206,37 @@ class Network:
             net.W[l] = np.array(w, order="C")
             net.b[l] = bias.copy()
         return net
+
+    def _hidden_names(self, activation):
+        """(f of each hidden layer, the names to check) for one name or one per hidden layer;
+        ValueError for a wrong count or an unknown name."""
+        n_hidden = self.L - 2
+        if isinstance(activation, str):
+            hidden = (activation,) * n_hidden
+        else:
+            hidden = tuple(activation)
+            if len(hidden) != n_hidden:
+                raise ValueError(
+                    f"activation lists {len(hidden)} names but the network has {n_hidden} "
+                    f"hidden layers; give one name, or one per hidden layer"
+                )
+        # with no hidden layer a single name is still checked, so typos never pass silently
+        names = hidden or ((activation,) if isinstance(activation, str) else ())
+        for name in names:
+            _act.get(name, _act.HIDDEN_ACTIVATIONS, "hidden activation")
+        return hidden, names
+
+    def _set_hidden(self, hidden):
+        self.activation = hidden
+        #: name of f for each layer l = 2 … L
+        self.layer_activation = {l: hidden[l - 2] for l in range(2, self.L)}
+        self.layer_activation[self.L] = self.output
+        self._f = {l: _act.ACTIVATIONS[name] for l, name in self.layer_activation.items()}
+
+    def set_hidden_activation(self, activation):
+        """Change f of the hidden layers, keeping the weights (one name, or one per hidden
+        layer), as a warm start with another ``activation`` does in scikit-learn."""
+        self._set_hidden(self._hidden_names(activation)[0])
 
     def copy(self):
         """An independent copy (parameters copied)."""
