@@ -204,46 +204,10 @@ def _activity_plot(activity):
 
 # ---------------------------------------------------------------------- the diagram
 def _diagram(net):
-    try:
-        from .explain.diagram import CSS, Highlight, Layout, network_svg
+    """The trained network drawn as explain draws it (weights coloured by sign, width by |w|)."""
+    from .explain.diagram import CSS, Highlight, Layout, network_svg
 
-        return network_svg(net, Layout(net, {}), Highlight(), title="the trained network"), CSS
-    except Exception:  # the explain package is optional here: draw a plain one
-        return _plain_diagram(net), ""
-
-
-def _plain_diagram(net, limit=12):
-    cols = []
-    for l in range(1, net.L + 1):
-        n = net.sizes[l - 1]
-        cols.append(list(range(1, min(n, limit) + 1)))
-    rows = max(len(c) for c in cols)
-    width, height = 60 + 150 * (net.L - 1) + 60, 40 + 36 * rows
-    pos = {}
-    for l, units in enumerate(cols, start=1):
-        off = 30 + (rows - len(units)) * 18
-        for k, j in enumerate(units):
-            pos[(l, j)] = (50 + 150 * (l - 1), off + 36 * k)
-    out = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" class="net" width="{width}" height="{height}" '
-        f'viewBox="0 0 {width} {height}">'
-    ]
-    for l in range(2, net.L + 1):
-        W = net.W[l]
-        scale = max(float(np.abs(W).max()), 1e-12)
-        for j in cols[l - 1]:
-            for i in cols[l - 2]:
-                w = float(W[j - 1, i - 1])
-                (x1, y1), (x2, y2) = pos[(l - 1, i)], pos[(l, j)]
-                colour = "#2563eb" if w >= 0 else "#ea580c"
-                out.append(
-                    f'<line x1="{x1}" y1="{y1}" x2="{x2}" y2="{y2}" stroke="{colour}" '
-                    f'stroke-width="{0.5 + 3 * abs(w) / scale:.2f}" opacity="0.8"/>'
-                )
-    for x, y in pos.values():
-        out.append(f'<circle cx="{x}" cy="{y}" r="10" fill="#fff" stroke="#444"/>')
-    out.append("</svg>")
-    return "".join(out)
+    return network_svg(net, Layout(net, {}), Highlight(), title="the trained network"), CSS
 
 
 # ---------------------------------------------------------------------- the page
