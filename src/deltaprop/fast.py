@@ -30,7 +30,8 @@ fast, in the order the profile asked for it:
   :meth:`Network.get_flat`; ``grad_W[l]``/``grad_b[l]`` are views of it, so an optimiser can
   update all parameters with a few calls on one vector.
 * **Parameters packed in one vector θ** by the training loop (:func:`flat_parameters`:
-  ``net.W[l]``/``net.b[l]`` become views of θ), so the optimiser steps every layer at once.
+  ``net.W[l]``/``net.b[l]`` become views of θ), so the optimiser steps every layer at once,
+  and a small network's L2 term takes four calls on θ whatever its depth.
 * **One pass per elementwise job on large arrays**: bias + f and f' into δ, the L2
   gradient (here) and the optimiser's step (:mod:`deltaprop.optim`) run as compiled loops
   (:mod:`deltaprop.fused`) with the numpy sequence's roundings, instead of a ufunc call -- a
@@ -286,13 +287,28 @@ class BatchBackprop:
         # the gradient, packed as Network.get_flat packs the parameters
         self.flat_grad = np.empty(net.n_parameters, dtype=dtype)
         self.grad_W, self.grad_b = {}, {}
+        weight_slices = []
         start = 0
         for l in layers:
             n_out, n_in = net.W[l].shape
             self.grad_W[l] = self.flat_grad[start : start + n_out * n_in].reshape(n_out, n_in)
+            weight_slices.append(slice(start, start + n_out * n_in))
             start += n_out * n_in
             self.grad_b[l] = self.flat_grad[start : start + n_out]
             start += n_out
+
+        # the L2 term: layer by layer (its gradient one compiled pass a layer, deltaprop.fused),
+        # or, for a network below the size of those passes whose parameters are views of one
+        # θ (flat_parameters), in four calls on θ whatever the depth: a 10-32-32-32-1 batch of
+        # 64 took 57 µs so against 66 µs layer by layer
+        self._packed = (None, {}, {})
+        self._flat_penalty = bool(self.alpha) and net.n_parameters < fused.FUSED_MIN_SIZE
+        if self._flat_penalty:
+            # _is_weight: 1 where θ holds a weight, 0 where a bias (biases are not penalised)
+            self._is_weight = np.zeros(net.n_parameters, dtype=dtype)
+            for weights in weight_slices:
+                self._is_weight[weights] = 1
+            self._penalty_flat = np.empty(net.n_parameters, dtype=dtype)
         self._penalty = None  # a work array for the plain L2 gradient, made when first needed
 
         # a[l]: u^(l), then z^(l) in place (hidden layers); delta[l]: δ^(l); u_out: u^(L).
@@ -359,8 +375,17 @@ class BatchBackprop:
         dL = delta[L]
         data = self._output_loss(u_out, D.T, dL, scratch[L], E, s)
         alpha = self.alpha
+        theta = None
         if alpha:
-            data += 0.5 * alpha * sum(float(np.vdot(W[l], W[l])) for l in self._layers)
+            theta = self._packed_theta(W, b) if self._flat_penalty else None
+            if theta is not None:
+                # P = (alpha/N) θ ⊙ [θ is a weight]: the L2 gradient of every layer at once
+                P = self._penalty_flat
+                np.multiply(theta, self._is_weight, out=P)
+                data += 0.5 * alpha * float(np.vdot(P, theta))
+                np.multiply(P, alpha / N, out=P)
+            else:
+                data += 0.5 * alpha * sum(float(np.vdot(W[l], W[l])) for l in self._layers)
         loss = data / N
         # δ is linear in δ^(L): scaling it by s_n / N scales every layer's δ and gradient
         if s is None:
@@ -378,13 +403,15 @@ class BatchBackprop:
             else:
                 np.dot(delta[l], X, out=gW[l])
             np.dot(delta[l], ones, out=gb[l])
-            if alpha:
+            if alpha and theta is None:
                 # ∂/∂W^(l) of alpha/(2N) ‖W^(l)‖² is (alpha/N) W, added in one compiled pass
                 # (deltaprop.fused; not scipy's BLAS axpy, whose threads fight numpy's)
                 fused.add_scaled(gW[l], W[l], alpha / N, lambda l=l: self._penalty_work(l))
             if l > 2:
                 np.dot(W[l].T, delta[l], out=delta[l - 1])
                 self._hidden[l - 1][1](delta[l - 1], a[l - 1], scratch[l - 1])
+        if theta is not None:
+            np.add(self.flat_grad, self._penalty_flat, out=self.flat_grad)
         return loss, gW, gb
 
     def _squared_error(self, u, d, delta, t, E, s):
@@ -432,6 +459,16 @@ class BatchBackprop:
         per = _losses.per_sample(net.loss_name, u, y, d, net.output)
         delta[...] = _losses.output_delta(net.loss_name, net.output, u, y, d)
         return float(per.sum()) if s is None else float(per @ s)
+
+    def _packed_theta(self, W, b):
+        """The vector θ that net.W and net.b are views of (see flat_parameters), or None."""
+        theta, cached_W, cached_b = self._packed
+        for l in self._layers:
+            if W[l] is not cached_W.get(l) or b[l] is not cached_b.get(l):
+                theta = packed_parameters(self.net)
+                self._packed = (theta, dict(W), dict(b))
+                break
+        return theta
 
     def _penalty_work(self, l):
         """A work array of W^(l)'s shape for the plain L2 gradient (one buffer for all l)."""
