@@ -25,13 +25,15 @@ $(VENV)/.installed-bench: pyproject.toml | $(BIN)/python
 	touch $@
 
 demo: $(VENV)/.installed
-	$(BIN)/python -m deltaprop.demo
+	$(BIN)/python -m deltaprop.command.demo
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .
+	PYTHONPATH=src $(BIN)/mypy
+	PYTHONPATH=src $(BIN)/lint-imports
 
 test: lint
-	$(BIN)/python -m pytest -q
+	PYTHONPATH=src $(BIN)/python -m pytest -q
 
 bench: $(VENV)/.installed-bench
 	$(BIN)/python benchmarks/run.py

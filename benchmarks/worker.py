@@ -278,7 +278,7 @@ def main(spec):
             out["torch_threads"] = torch.get_num_threads()
             seconds, units, epoch_times = run_torch(w, dtype, n, epochs)
         elif tool == "deltaprop-plain":
-            from deltaprop import fast
+            from deltaprop.speed import backprop as fast
 
             with fast.plain_paths():
                 seconds, units, epoch_times = run_estimator("deltaprop", w, dtype, n, epochs)

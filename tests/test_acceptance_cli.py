@@ -151,7 +151,7 @@ def test_numbers_with_commas_are_refused_with_the_fix(tmp_path):
 def test_info_describes_a_bare_network_saved_from_python(tmp_path):
     """info refused a Network saved with deltaprop.save, though its architecture is all there."""
     script = (
-        "import deltaprop as dp\nfrom deltaprop.network import Network\ndp.save(Network([2, 3, 1]), 'n.dpm')"
+        "import deltaprop as dp\nfrom deltaprop import Network\ndp.save(Network([2, 3, 1]), 'n.dpm')"
     )
     subprocess.run([sys.executable, "-c", script], cwd=tmp_path, check=True, timeout=60)
     r = run("info", "n.dpm", cwd=tmp_path)
@@ -237,7 +237,7 @@ def test_names_with_square_brackets_are_printed_as_written(tmp_path):
 
 
 def test_default_model_name_keeps_every_dot_of_the_data_name():
-    from deltaprop.cli_train import default_out
+    from deltaprop.command.train import default_out
 
     assert str(default_out("data/houses.2024.csv")) == "houses.2024.dpm"
     assert str(default_out("houses.csv.gz")) == "houses.dpm"
@@ -246,7 +246,7 @@ def test_default_model_name_keeps_every_dot_of_the_data_name():
 
 def test_a_run_worse_than_a_constant_says_so(tmp_path):
     # Adam with a huge learning rate: the loss stays finite (no 'diverged' error), the model is useless
-    from deltaprop.cli_train import TrainOptions, train
+    from deltaprop.command.train import TrainOptions, train
 
     rng = np.random.default_rng(0)
     frame = pd.DataFrame({"a": rng.normal(size=200), "b": rng.normal(size=200)})

@@ -1,4 +1,4 @@
-"""The compiled epoch (deltaprop.compiled) trains as the numpy path does.
+"""The compiled epoch (deltaprop.speed.compiled) trains as the numpy path does.
 
 Every test fits twice, once with the compiled epoch and once inside ``fast.plain_paths()``
 (Network.backprop per batch and the numpy optimisers), and compares the fitted estimators.
@@ -23,9 +23,11 @@ import numpy as np
 import pytest
 import scipy.sparse
 
-from deltaprop import MLPClassifier, MLPRegressor, compiled, fast
-from deltaprop.network import Network
-from deltaprop.optim import SGD, Adam
+from deltaprop import MLPClassifier, MLPRegressor
+from deltaprop.core.network import Network
+from deltaprop.core.optim import SGD, Adam
+from deltaprop.speed import backprop as fast
+from deltaprop.speed import compiled
 
 N_SAMPLES = 30
 

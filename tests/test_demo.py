@@ -1,6 +1,6 @@
 """`make demo` runs offline and shows the seed's formulas agreeing with backprop."""
 
-from deltaprop.demo import main
+from deltaprop.command.demo import main
 
 
 def test_demo_trains_agrees_and_writes_the_explain_page(capsys, tmp_path, monkeypatch):

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from deltaprop import Network, derive
-from deltaprop.derivation import parse_weight
+from deltaprop.core.derivation import parse_weight
 
 
 def all_weights(net):

@@ -7,10 +7,10 @@ import pytest
 from click.testing import CliRunner
 
 import deltaprop as dp
+from deltaprop.command.explain import explain as explain_command
 from deltaprop.errors import UserError
-from deltaprop.explain.command import explain as explain_command
 
-io = pytest.importorskip("deltaprop.io")
+io = pytest.importorskip("deltaprop.files.archive")
 
 SEED_OUTPUT = "∂Eₙ/∂w₂₁⁽³⁾ = (y₂ − d₂) z₁⁽²⁾"
 
@@ -102,7 +102,7 @@ def test_classifier_file_with_a_label_column(tmp_path):
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 def test_tabular_model_reads_the_table_through_its_own_preprocessing(tmp_path):
-    tabular = pytest.importorskip("deltaprop.tabular")
+    tabular = pytest.importorskip("deltaprop.tabular.model")
     rng = np.random.default_rng(5)
     n = 25
     colour = np.array(["red", "blue"])[rng.integers(0, 2, n)]

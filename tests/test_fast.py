@@ -1,6 +1,6 @@
 """The fast paths equal the plain ones: gradients, predictions and whole training runs.
 
-Each fast path in ``deltaprop.fast`` sits beside the plain one; these tests hold them equal
+Each fast path in ``deltaprop.speed.backprop`` sits beside the plain one; these tests hold them equal
 (float64 to rounding, float32 to a looser tolerance).  No timings here: speed is measured in
 ``benchmarks/``.
 """
@@ -8,8 +8,9 @@ Each fast path in ``deltaprop.fast`` sits beside the plain one; these tests hold
 import numpy as np
 import pytest
 
-from deltaprop import Network, fast
-from deltaprop.activations import HIDDEN_ACTIVATIONS
+from deltaprop import Network
+from deltaprop.core.activations import HIDDEN_ACTIVATIONS
+from deltaprop.speed import backprop as fast
 
 # (loss, output): the canonical pairs first, then non-canonical ones
 PAIRS = [
@@ -189,7 +190,8 @@ def test_training_run_on_fast_path_equals_plain_path(kind, params, dtype):
 
 
 def test_batches_gathered_in_blocks_of_any_size_train_alike(monkeypatch):
-    from deltaprop import MLPRegressor, training
+    from deltaprop import MLPRegressor
+    from deltaprop.training import loop as training
 
     rng = np.random.default_rng(1)
     X = rng.normal(size=(250, 5))

@@ -10,8 +10,10 @@ import warnings
 import numpy as np
 import pytest
 
-from deltaprop import MLPClassifier, MLPRegressor, fast, fused
-from deltaprop.optim import SGD, Adam
+from deltaprop import MLPClassifier, MLPRegressor
+from deltaprop.core.optim import SGD, Adam
+from deltaprop.speed import backprop as fast
+from deltaprop.speed import fused
 
 DTYPES = [np.float32, np.float64]
 N = fused.FUSED_MIN_SIZE + 1001  # large enough for the compiled kernels, and odd
@@ -176,8 +178,10 @@ def test_compiled_paths_work_where_numba_can_cache_nowhere():
 import numba.core.caching as caching
 caching.CacheImpl._locator_classes = []
 import numpy as np
-from deltaprop import MLPRegressor, compiled, fused
-from deltaprop.optim import SGD
+from deltaprop import MLPRegressor
+from deltaprop.speed import compiled
+from deltaprop.speed import fused
+from deltaprop.core.optim import SGD
 w = np.zeros(fused.FUSED_MIN_SIZE)
 SGD([w], 0.1).update([w], [np.ones_like(w)])
 assert abs(w[0] + 0.19) < 1e-12, w[0]  # Nesterov: 0.9·(-0.1) - 0.1

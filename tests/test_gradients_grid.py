@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from deltaprop import Network, gradcheck
-from deltaprop.activations import HIDDEN_ACTIVATIONS
+from deltaprop.core.activations import HIDDEN_ACTIVATIONS
 
 # (output, loss): the four canonical pairs, then non-canonical ones that use the general
 # δ^(L) = f'(u^(L)) ⊙ ∂E/∂y (softmax through its Jacobian-vector product).

@@ -15,7 +15,7 @@ import pytest
 
 import deltaprop as dp
 from deltaprop.errors import UserError
-from deltaprop.io import ModelFileError, write_atomic
+from deltaprop.files.archive import ModelFileError, write_atomic
 
 
 def _fit_regressor(rng):
@@ -106,7 +106,7 @@ def test_resumed_fit_works_on_a_loaded_estimator(regressor_file):
 
 
 def test_tabular_model_round_trip(tmp_path):
-    from deltaprop.cli_train import TrainOptions, train
+    from deltaprop.command.train import TrainOptions, train
 
     frame = pd.DataFrame(
         {"a": np.arange(40.0) % 7, "c": ["x", "y", "z", "y"] * 10, "t": np.arange(40.0) ** 0.5}

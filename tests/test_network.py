@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from deltaprop import Network, gradcheck, gradient_descent
-from deltaprop.activations import ACTIVATIONS, HIDDEN_ACTIVATIONS
+from deltaprop.core.activations import ACTIVATIONS, HIDDEN_ACTIVATIONS
 
 
 def test_seed_network_shapes_follow_the_seed_numbering():
@@ -251,7 +251,7 @@ def test_astype_copies_parameters_into_the_new_dtype_and_leaves_the_original_alo
 
 
 def test_central_difference_of_one_weight_matches_backprop_and_restores_it(rng):
-    from deltaprop.gradcheck import central_difference
+    from deltaprop.core.gradcheck import central_difference
 
     net = Network([3, 4, 2], "tanh", random_state=1)
     X, D = rng.normal(size=(5, 3)), rng.normal(size=(5, 2))

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from deltaprop import Network
-from deltaprop.optim import SGD, Adam, lbfgs
+from deltaprop.core.optim import SGD, Adam, lbfgs
 
 
 @pytest.fixture

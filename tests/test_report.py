@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 
 import deltaprop as dp
-from deltaprop.cli_train import TrainOptions, train
-from deltaprop.report import gradient_warnings, render_report, unit_activity
+from deltaprop.command.train import TrainOptions, train
+from deltaprop.report.page import gradient_warnings, render_report, unit_activity
 
 
 def test_unit_activity_counts_dead_relu_units():

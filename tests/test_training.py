@@ -13,7 +13,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.neural_network import MLPRegressor as SkRegressor
 
 from deltaprop import MLPClassifier, MLPRegressor, Network
-from deltaprop.training import DivergenceWarning, _split_validation
+from deltaprop.training.loop import DivergenceWarning, _split_validation
 
 
 @pytest.fixture(scope="module")

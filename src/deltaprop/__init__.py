@@ -8,12 +8,12 @@ model, and ``save``/``load`` keep models in files.
 
 from importlib.metadata import PackageNotFoundError, version
 
-from .derivation import derive
-from .explain import explain
-from .gradcheck import gradcheck
-from .io import load, save
-from .network import Forward, Gradients, Network
-from .optim import gradient_descent
+from deltaprop.core.derivation import derive
+from deltaprop.core.gradcheck import gradcheck
+from deltaprop.core.network import Forward, Gradients, Network
+from deltaprop.core.optim import gradient_descent
+from deltaprop.explain import explain
+from deltaprop.files.archive import load, save
 
 try:
     __version__ = version("deltaprop")
@@ -27,7 +27,7 @@ __all__ = [
 ]
 
 # the estimators import scikit-learn (slow to import), so they load on first use
-_LAZY = {"MLPRegressor": "estimators", "MLPClassifier": "estimators"}
+_LAZY = {"MLPRegressor": "estimators.mlp", "MLPClassifier": "estimators.mlp"}
 
 
 def __getattr__(name):

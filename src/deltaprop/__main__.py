@@ -1,3 +1,3 @@
-from .cli import main
+from deltaprop.command.main import main
 
 main(prog_name="deltaprop")

@@ -9,6 +9,6 @@ formulas as text, LaTeX and MathML, ``diagram`` draws the network as SVG, ``page
 the HTML page and ``command`` is the ``deltaprop explain`` command.
 """
 
-from .core import Explanation, LayerReport, Path, TransposeCheck, as_network, explain
+from deltaprop.explain.core import Explanation, LayerReport, Path, TransposeCheck, as_network, explain
 
 __all__ = ["explain", "Explanation", "Path", "LayerReport", "TransposeCheck", "as_network"]

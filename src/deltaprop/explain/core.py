@@ -23,11 +23,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..derivation import derive, parse_weight
-from ..gradcheck import central_difference
-from ..gradcheck import relative_error as _relative_error
-from ..losses import CANONICAL_OUTPUT, is_canonical
-from ..network import Network
+from deltaprop.core.derivation import derive, parse_weight
+from deltaprop.core.gradcheck import central_difference
+from deltaprop.core.gradcheck import relative_error as _relative_error
+from deltaprop.core.losses import CANONICAL_OUTPUT, is_canonical
+from deltaprop.core.network import Network
 
 __all__ = ["explain", "Explanation", "Path", "LayerReport", "TransposeCheck", "as_network"]
 
@@ -279,24 +279,24 @@ class Explanation:
     # -- renderers
     def to_text(self):
         """The derivation for a terminal: Unicode sub- and superscripts, '=' aligned."""
-        from .formula import render_text
+        from deltaprop.explain.formula import render_text
 
         return render_text(self)
 
     def to_latex(self):
         """The derivation as LaTeX (an ``align*`` per step, for amsmath)."""
-        from .formula import render_latex
+        from deltaprop.explain.formula import render_latex
 
         return render_latex(self)
 
     def to_html(self):
         """A self-contained HTML page: MathML, inline SVG, no JavaScript, nothing external."""
-        from .page import render_page
+        from deltaprop.explain.page import render_page
 
         return render_page(self)
 
     def _repr_html_(self):
-        from .page import render_page
+        from deltaprop.explain.page import render_page
 
         return render_page(self, fragment=True)
 

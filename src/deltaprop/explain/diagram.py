@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from html import escape
 
-from .formula import Sym, w
+from deltaprop.explain.formula import Sym, w
 
 #: a layer wider than this is drawn as its relevant units plus ellipses
 MAX_SHOWN = 12

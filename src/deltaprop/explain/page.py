@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from html import escape
 
-from .diagram import CSS as DIAGRAM_CSS
-from .diagram import step_svg
-from .formula import (
+from deltaprop.explain.diagram import CSS as DIAGRAM_CSS
+from deltaprop.explain.diagram import step_svg
+from deltaprop.explain.formula import (
     E,
     Num,
     Partial,

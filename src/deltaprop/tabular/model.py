@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import UserError
+from deltaprop.errors import UserError
 
 __all__ = [
     "read_table",

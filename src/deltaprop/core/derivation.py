@@ -1,6 +1,6 @@
 """The seed's derivation, element by element: ∂E/∂w_ji^(l) for one weight.
 
-This module does not use the vectorised pass of :mod:`deltaprop.network`.  It walks one
+This module does not use the vectorised pass of :mod:`deltaprop.core.network`.  It walks one
 sample at a time, one unit at a time, with the sums written as sums:
 
     u_j^(l) = Σ_i w_ji^(l) z_i^(l-1) + w_j0^(l)            z_j^(l) = f(u_j^(l))
@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .losses import is_canonical
+from deltaprop.core.losses import is_canonical
 
 __all__ = ["SampleDerivation", "WeightDerivation", "sample_derivation", "derive", "parse_weight"]
 

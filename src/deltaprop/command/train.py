@@ -3,8 +3,8 @@
 The steps, each of which refuses bad input before anything is written:
 
 1. read the table; pick the targets and the features; detect the task;
-2. fit the preprocessing (:class:`~deltaprop.tabular.FeatureEncoder`,
-   :class:`~deltaprop.tabular.TargetEncoder`) and split off a validation set (stratified for
+2. fit the preprocessing (:class:`~deltaprop.tabular.model.FeatureEncoder`,
+   :class:`~deltaprop.tabular.model.TargetEncoder`) and split off a validation set (stratified for
    classes, seeded);
 3. train the estimator with a callback (:class:`Monitor`) that, after every epoch, measures
    the validation loss, keeps the best weights, stops early, draws the progress bar and
@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import UserError
+from deltaprop.errors import UserError
 
 __all__ = ["TrainOptions", "train", "checkpoint_path", "regression_metrics", "classification_metrics"]
 
@@ -177,13 +177,6 @@ def model_metrics(model, X, y_raw):
     )
 
 
-def format_metric(v):
-    """A metric as the command prints it and the report shows it: 4 decimals (4 digits past 1e5)."""
-    if isinstance(v, float):
-        return f"{v:.4f}" if abs(v) < 1e5 else f"{v:.4g}"
-    return str(v)
-
-
 def _plain(v):
     return v.item() if isinstance(v, np.generic) else v
 
@@ -282,7 +275,7 @@ class _Bar:
     """A rich progress bar on stderr: epoch m of n, training and validation loss."""
 
     def __init__(self, total, start, label):
-        from .training import progress_bar
+        from deltaprop.training.loop import progress_bar
 
         self.progress, self.task = progress_bar(label, total, completed=start, stderr=True)
 
@@ -324,7 +317,7 @@ def _split(n, task, y, fraction, seed):
 
 def _without_identifiers(frame, features, categorical, notes):
     """Leave out text columns with a different value in every row: identifiers predict nothing."""
-    from .tabular import column_kind
+    from deltaprop.tabular.model import column_kind
 
     kept = []
     for c in features:
@@ -341,7 +334,7 @@ def _without_identifiers(frame, features, categorical, notes):
 
 
 def _make_estimator(task, opts, n_train, callback):
-    from .estimators import MLPClassifier, MLPRegressor
+    from deltaprop.estimators.mlp import MLPClassifier, MLPRegressor
 
     cls = MLPRegressor if task == "regression" else MLPClassifier
     if opts.batch_size is None:
@@ -379,8 +372,8 @@ class TrainResult:
 
 
 def _load_resume(opts, out, ckpt):
-    from .io import load
-    from .tabular import TabularModel
+    from deltaprop.files.archive import load
+    from deltaprop.tabular.model import TabularModel
 
     source = ckpt if ckpt.exists() else out if out.exists() else None
     if source is None:
@@ -393,9 +386,9 @@ def _load_resume(opts, out, ckpt):
 
 def train(opts):
     """Run ``deltaprop train``; returns a :class:`TrainResult` (raises UserError on bad input)."""
-    from . import __version__
-    from .io import model_bytes
-    from .tabular import (
+    from deltaprop import __version__
+    from deltaprop.files.archive import model_bytes
+    from deltaprop.tabular.model import (
         FeatureEncoder,
         TabularModel,
         TargetEncoder,
@@ -566,7 +559,7 @@ def train(opts):
 
     def build_model(est, monitor, theta=None, checkpoint=None):
         """A TabularModel of the estimator's network with the weights ``theta`` (a copy)."""
-        from .io import copy_estimator
+        from deltaprop.files.archive import copy_estimator
 
         est_copy = copy_estimator(est)
         if theta is not None:
@@ -678,7 +671,7 @@ def train(opts):
 
     html = None
     if report is not None:
-        from .report import render_report
+        from deltaprop.report.page import render_report
 
         html = render_report(model, X_train=X_train, title=f"deltaprop: {data.name} → {', '.join(targets)}")
     _write_guarded(out, model_bytes(model))
@@ -706,7 +699,7 @@ def _write_guarded(path, data):
     """write_atomic with Ctrl-C held off until the file is in place (a second Ctrl-C waits)."""
     import signal
 
-    from .io import write_atomic
+    from deltaprop.files.archive import write_atomic
 
     pending = []
     try:

@@ -1,6 +1,6 @@
 """The training report: one self-contained HTML file (inline CSS, inline SVG, no scripts).
 
-What it shows, for a model trained by ``deltaprop train`` (a :class:`~deltaprop.tabular.TabularModel`):
+What it shows, for a model trained by ``deltaprop train`` (a :class:`~deltaprop.tabular.model.TabularModel`):
 
 - the metrics on the training and validation rows;
 - the loss curves (training loss per epoch, validation loss per epoch, the best epoch);
@@ -205,14 +205,14 @@ def _activity_plot(activity):
 # ---------------------------------------------------------------------- the diagram
 def _diagram(net):
     """The trained network drawn as explain draws it (weights coloured by sign, width by |w|)."""
-    from .explain.diagram import CSS, Highlight, Layout, network_svg
+    from deltaprop.explain.diagram import CSS, Highlight, Layout, network_svg
 
     return network_svg(net, Layout(net, {}), Highlight(), title="the trained network"), CSS
 
 
 # ---------------------------------------------------------------------- the page
 def _metrics_table(metrics):
-    from .cli_train import format_metric
+    from deltaprop.report.numbers import format_metric
 
     if not metrics:
         return "<p>No metrics.</p>"
@@ -270,7 +270,7 @@ def render_report(model, X_train=None, title="deltaprop training report"):
     ``X_train``: the network inputs of (some of) the training rows, shape (n, n_inputs), for
     the dead/saturated unit counts (left out when None).
     """
-    from . import __version__
+    from deltaprop import __version__
 
     net = model.network_
     history = getattr(model, "history", {}) or {}

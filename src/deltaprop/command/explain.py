@@ -2,7 +2,7 @@
 
 The command object is :data:`explain`; the CLI registers it with ``main.add_command(explain)``.
 
-MODEL is a model file read by :func:`deltaprop.io.load`.  The samples come from ``--data``:
+MODEL is a model file read by :func:`deltaprop.files.archive.load`.  The samples come from ``--data``:
 
 - a model trained by the command (a TabularModel) reads the table as it was trained on it:
   its feature columns through its own preprocessing, its target column(s) through its target
@@ -23,7 +23,7 @@ from pathlib import Path
 import click
 import numpy as np
 
-from ..errors import UserError
+from deltaprop.errors import UserError
 
 FORMATS = ("text", "latex", "html")
 _SUFFIX_FORMAT = {".html": "html", ".htm": "html", ".tex": "latex", ".txt": "text"}
@@ -55,7 +55,7 @@ def samples_from_table(model, frame, path):
         X = np.asarray(model.transform(frame.loc[keep] if not keep.all() else frame), dtype=np.float64)
         D = model.target.encode(Y)
         return X, D, np.flatnonzero(keep) + 1
-    from .core import as_network
+    from deltaprop.explain.core import as_network
 
     net, _, classes = as_network(model)
     n_in, n_out = net.sizes[0], net.sizes[-1]
@@ -109,11 +109,11 @@ def pick_rows(X, D, numbers, rows, path):
 
 def run_explain(model_path, weight, data, rows=(), fmt=None, out=None, alpha=None):
     """What the command does, as a function (returns the rendered text)."""
-    from ..derivation import parse_weight
-    from ..io import load
-    from ..tabular import read_table
-    from .core import as_network
-    from .core import explain as explain_fn
+    from deltaprop.core.derivation import parse_weight
+    from deltaprop.explain.core import as_network
+    from deltaprop.explain.core import explain as explain_fn
+    from deltaprop.files.archive import load
+    from deltaprop.tabular.model import read_table
 
     model = load(model_path)
     try:
@@ -187,7 +187,7 @@ def explain(model, weight, data, rows, fmt, out, alpha):
     if out:
         import os
 
-        from ..cli_train import check_writable
+        from deltaprop.command.train import check_writable
 
         # refuse before any work, and never overwrite the inputs
         if os.path.exists(model) and os.path.exists(out) and os.path.samefile(model, out):
@@ -195,7 +195,7 @@ def explain(model, weight, data, rows, fmt, out, alpha):
         check_writable(out, "output file", data if data is not None else model)
     result = run_explain(model, weight, data, rows, fmt, out, alpha)
     if out:
-        from ..io import write_atomic
+        from deltaprop.files.archive import write_atomic
 
         write_atomic(out, result.encode("utf-8"))
         click.echo(str(Path(out).resolve()))

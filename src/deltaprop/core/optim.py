@@ -25,7 +25,7 @@ import math
 
 import numpy as np
 
-from . import fused
+from deltaprop.speed import fused
 
 __all__ = ["gradient_descent", "SGD", "Adam", "lbfgs", "LEARNING_RATE_SCHEDULES"]
 
@@ -182,7 +182,7 @@ class Adam(_Optimizer):
         # (a Python float, so float32 parameters are updated in float32)
         self.learning_rate = float(self.learning_rate_init * math.sqrt(1 - b2**self.t) / (1 - b1**self.t))
         for k, (w, g, m, s) in enumerate(zip(params, grads, self.ms, self.vs)):
-            # in place, with the roundings of the plain formulas (deltaprop.fused)
+            # in place, with the roundings of the plain formulas (deltaprop.speed.fused)
             fused.adam_step(w, g, m, s, b1, b2, self.epsilon, self.learning_rate,
                             lambda k=k: _scratch(self, params, 2)[k])
 

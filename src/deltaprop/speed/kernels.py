@@ -1,5 +1,5 @@
-"""Compiled elementwise passes (numba) for :mod:`deltaprop.fused`, and :func:`jit`, the one
-way this package compiles (:mod:`deltaprop.compiled` uses it too).
+"""Compiled elementwise passes (numba) for :mod:`deltaprop.speed.fused`, and :func:`jit`, the one
+way this package compiles (:mod:`deltaprop.speed.compiled` uses it too).
 
 Imported only when a compiled path is first used, so ``import deltaprop`` does not load
 numba.  Every kernel performs the same IEEE operations, in the same order, as the numpy
@@ -72,7 +72,7 @@ def adam_step(w, g, m, s, b1, one_minus_b1, b2, one_minus_b2, eps, neg_lr):  # p
 
 
 # hidden layers, on (n_l, n) C-contiguous arrays: the bias added and f applied in one pass;
-# f' (from z) multiplied into δ in one pass.  Same operations as deltaprop.fast's ufuncs.
+# f' (from z) multiplied into δ in one pass.  Same operations as deltaprop.speed.backprop's ufuncs.
 
 
 @jit

@@ -17,8 +17,8 @@ fast, in the order the profile asked for it:
   ufunc writes with ``out=``.  No array is allocated in the hot loop for the seed's pair,
   squared error with an identity output, nor for the classifiers' pairs, log loss with a
   softmax output and binary log loss with a logistic one (log y from u, as in
-  :mod:`deltaprop.losses`; softmax on a (10, 128) float32 batch: 14 µs in place, 37 µs
-  through the losses module); every other pair goes through :mod:`deltaprop.losses`, on
+  :mod:`deltaprop.core.losses`; softmax on a (10, 128) float32 batch: 14 µs in place, 37 µs
+  through the losses module); every other pair goes through :mod:`deltaprop.core.losses`, on
   views, and allocates there.
 * **Activations in place, derivatives from z.**  Hidden layers keep one buffer each: u is
   overwritten by z = f(u), since every hidden f' can be had from z alone (tanh' = 1 - z²,
@@ -33,8 +33,8 @@ fast, in the order the profile asked for it:
   ``net.W[l]``/``net.b[l]`` become views of θ), so the optimiser steps every layer at once,
   and a small network's L2 term takes four calls on θ whatever its depth.
 * **One pass per elementwise job on large arrays**: bias + f and f' into δ, the L2
-  gradient (here) and the optimiser's step (:mod:`deltaprop.optim`) run as compiled loops
-  (:mod:`deltaprop.fused`) with the numpy sequence's roundings, instead of a ufunc call -- a
+  gradient (here) and the optimiser's step (:mod:`deltaprop.core.optim`) run as compiled loops
+  (:mod:`deltaprop.speed.fused`) with the numpy sequence's roundings, instead of a ufunc call -- a
   pass over memory -- per operation.
 * **One BLAS.**  Every product and reduction goes through numpy's OpenBLAS.  scipy bundles
   another OpenBLAS with its own threads; calling it between numpy's products (an axpy for
@@ -46,7 +46,7 @@ fast, in the order the profile asked for it:
 :func:`predict` is the same forward pass, chunked, beside :meth:`Network.predict`.
 
 Inside :func:`plain_paths` both names give the plain versions, and neither the compiled
-passes (:mod:`deltaprop.fused`) nor the compiled epoch (:mod:`deltaprop.compiled`) run, so a
+passes (:mod:`deltaprop.speed.fused`) nor the compiled epoch (:mod:`deltaprop.speed.compiled`) run, so a
 test can run a whole training with each path and compare.
 """
 
@@ -57,9 +57,9 @@ import contextlib
 import numpy as np
 from scipy.special import expit
 
-from . import fused
-from . import losses as _losses
-from .activations import LEAKY_RELU_SLOPE
+from deltaprop.core import losses as _losses
+from deltaprop.core.activations import LEAKY_RELU_SLOPE
+from deltaprop.speed import fused
 
 __all__ = [
     "BatchBackprop", "PlainBatchBackprop", "flat_parameters", "foreign_blas_single_threaded",
@@ -297,7 +297,7 @@ class BatchBackprop:
             self.grad_b[l] = self.flat_grad[start : start + n_out]
             start += n_out
 
-        # the L2 term: layer by layer (its gradient one compiled pass a layer, deltaprop.fused),
+        # the L2 term: layer by layer (its gradient one compiled pass a layer, deltaprop.speed.fused),
         # or, for a network below the size of those passes whose parameters are views of one
         # θ (flat_parameters), in four calls on θ whatever the depth: a 10-32-32-32-1 batch of
         # 64 took 57 µs so against 66 µs layer by layer
@@ -321,12 +321,12 @@ class BatchBackprop:
         self._E = np.empty(m, dtype=dtype)
         self._ones = np.ones(m, dtype=dtype)
 
-        # (forward, backward) of each hidden layer: bias and f, and f' into δ (deltaprop.fused)
+        # (forward, backward) of each hidden layer: bias and f, and f' into δ (deltaprop.speed.fused)
         self._hidden = {
             l: fused.hidden_layer(net.layer_activation[l], dtype, m * sizes[l - 1]) for l in range(2, L)
         }
         # the loss and δ^(L) of the output/loss pair: in place for the seed's pair and the
-        # classifiers' pairs, through deltaprop.losses for any other
+        # classifiers' pairs, through deltaprop.core.losses for any other
         self._output_loss = {
             ("squared_error", "identity"): self._squared_error,
             ("log_loss", "softmax"): self._softmax_log_loss,
@@ -405,7 +405,7 @@ class BatchBackprop:
             np.dot(delta[l], ones, out=gb[l])
             if alpha and theta is None:
                 # ∂/∂W^(l) of alpha/(2N) ‖W^(l)‖² is (alpha/N) W, added in one compiled pass
-                # (deltaprop.fused; not scipy's BLAS axpy, whose threads fight numpy's)
+                # (deltaprop.speed.fused; not scipy's BLAS axpy, whose threads fight numpy's)
                 fused.add_scaled(gW[l], W[l], alpha / N, lambda l=l: self._penalty_work(l))
             if l > 2:
                 np.dot(W[l].T, delta[l], out=delta[l - 1])
@@ -453,7 +453,7 @@ class BatchBackprop:
         return float(E.sum()) if s is None else float(np.dot(E, s))
 
     def _any_loss(self, u, d, delta, t, E, s):
-        """Any other output/loss pair, through :mod:`deltaprop.losses` (which allocates)."""
+        """Any other output/loss pair, through :mod:`deltaprop.core.losses` (which allocates)."""
         net = self.net
         y = net.f(net.L).f(u)
         per = _losses.per_sample(net.loss_name, u, y, d, net.output)
@@ -494,7 +494,7 @@ def predict(net, X, *, chunk_size=PREDICT_CHUNK):
 
     The forward pass runs ``chunk_size`` rows at a time through buffers allocated once, in
     the seed's orientation as :class:`BatchBackprop` (``u^(l) = W^(l) z^(l-1) + b^(l)``, one
-    sample per column, bias and f in one pass where :mod:`deltaprop.fused` has one), so
+    sample per column, bias and f in one pass where :mod:`deltaprop.speed.fused` has one), so
     memory stays at one chunk of activations however many rows are predicted.  Inside
     :func:`plain_paths` it is :meth:`Network.predict`.
     """

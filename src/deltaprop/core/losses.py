@@ -25,7 +25,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import xlogy
 
-from . import activations
+from deltaprop.core import activations
 
 __all__ = ["LOSSES", "CANONICAL_OUTPUT", "ALLOWED_OUTPUTS", "per_sample", "grad_y", "output_delta"]
 

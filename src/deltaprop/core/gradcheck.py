@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .derivation import parse_weight
+from deltaprop.core.derivation import parse_weight
 
 __all__ = ["gradcheck", "central_difference", "GradcheckReport", "GradcheckRow"]
 

@@ -37,7 +37,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import UserError
+from deltaprop.errors import UserError
 
 __all__ = [
     "save",
@@ -182,9 +182,9 @@ def _network_meta(net, enc, prefix=""):
 
 
 def _network_from_meta(meta, arrays, where):
-    from . import activations as _act
-    from . import losses as _losses
-    from .network import Network
+    from deltaprop.core import activations as _act
+    from deltaprop.core import losses as _losses
+    from deltaprop.core.network import Network
 
     _require(meta, where, sizes=list, activation=list, output=str, loss=str, dtype=str, arrays_prefix=str)
     sizes = meta["sizes"]
@@ -266,7 +266,7 @@ def _estimator_from_meta(meta, arrays, where):
     cls_name = meta["class"]
     if cls_name not in ESTIMATOR_CLASSES:
         raise ModelFileError(f"{where}: unknown estimator class {cls_name!r}")
-    from . import estimators
+    from deltaprop.estimators import mlp as estimators
 
     cls = getattr(estimators, cls_name)
     params = _decode(meta["params"], arrays, f"{where}.params")
@@ -302,8 +302,8 @@ def copy_estimator(est):
 
 
 def _model_meta(model, enc):
-    from .network import Network
-    from .tabular import TabularModel
+    from deltaprop.core.network import Network
+    from deltaprop.tabular.model import TabularModel
 
     if isinstance(model, Network):
         return {"kind": "network", "network": _network_meta(model, enc)}
@@ -328,7 +328,7 @@ def _model_meta(model, enc):
 
 
 def _model_from_meta(meta, arrays):
-    from .tabular import FeatureEncoder, TabularModel, TargetEncoder
+    from deltaprop.tabular.model import FeatureEncoder, TabularModel, TargetEncoder
 
     kind = meta["kind"]
     if kind == "network":
@@ -387,7 +387,7 @@ def _npy_bytes(a):
 
 
 def _archive_bytes(meta, arrays):
-    from . import __version__
+    from deltaprop import __version__
 
     blobs = {name: _npy_bytes(a) for name, a in arrays.items()}
     doc = {
@@ -474,7 +474,7 @@ def save(model, path):
     """Write ``model`` to ``path`` (a ``.dpm`` file), atomically and without pickle.
 
     ``model`` is a :class:`~deltaprop.Network`, a fitted ``deltaprop.MLPRegressor`` or
-    ``MLPClassifier``, or a :class:`~deltaprop.tabular.TabularModel` (what the command trains).
+    ``MLPClassifier``, or a :class:`~deltaprop.tabular.model.TabularModel` (what the command trains).
     Returns the path written.
     """
     data = model_bytes(model)
@@ -570,7 +570,7 @@ def _check_header(doc, name, hint):
     if not isinstance(version, int) or isinstance(version, bool) or version < 1:
         raise ModelFileError(f"{name} has a malformed format version; {hint}")
     if version > FORMAT_VERSION:
-        from . import __version__
+        from deltaprop import __version__
 
         raise ModelFileError(
             f"{name} was written by a newer deltaprop ({doc.get('deltaprop_version', '?')}, model format "

@@ -20,8 +20,8 @@ import sys
 
 import click
 
-from . import __version__
-from .errors import UserError
+from deltaprop import __version__
+from deltaprop.errors import UserError
 
 EXIT_USER = 2
 EXIT_INTERRUPTED = 130
@@ -142,7 +142,7 @@ def _hidden(ctx, param, value):
 
 
 def _activations():
-    from .activations import HIDDEN_ACTIVATIONS
+    from deltaprop.core.activations import HIDDEN_ACTIVATIONS
 
     return sorted(HIDDEN_ACTIVATIONS)
 
@@ -302,8 +302,8 @@ def train(
 
     Example:  deltaprop train houses.csv --target price --hidden 64,64 --epochs 300
     """
-    from .cli_train import TrainOptions
-    from .cli_train import train as run_train
+    from deltaprop.command.train import TrainOptions
+    from deltaprop.command.train import train as run_train
 
     def split(values):
         return tuple(s.strip() for v in values for s in v.split(",") if s.strip())
@@ -370,7 +370,7 @@ def _print_metrics(console, metrics, title):
     from rich.table import Table
     from rich.text import Text  # names from the user's files are text, never rich markup
 
-    from .cli_train import format_metric
+    from deltaprop.report.numbers import format_metric
 
     sets = list(metrics)
     names = list(dict.fromkeys(name for s in sets for name in metrics[s]))
@@ -384,13 +384,13 @@ def _print_metrics(console, metrics, title):
 
 
 def _load_model(path):
-    from .io import load
-    from .tabular import TabularModel
+    from deltaprop.files.archive import load
+    from deltaprop.tabular.model import TabularModel
 
     model = load(path)
     if isinstance(model, TabularModel):
         return model
-    from .network import Network
+    from deltaprop.core.network import Network
 
     if isinstance(model, Network):
         raise UserError(
@@ -413,7 +413,7 @@ class _EstimatorAdapter:
     def inputs(self, frame):
         import numpy as np
 
-        from .tabular import _numeric_values, _where
+        from deltaprop.tabular.model import _numeric_values, _where
 
         names = self.feature_names_
         if names is None:
@@ -466,13 +466,13 @@ def predict(model, data, out, proba, with_input, debug):
     The prediction columns are named after the target(s); classes are written as they were in
     the training data; --proba adds proba_<class> columns.
     """
-    from .tabular import read_table
+    from deltaprop.tabular.model import read_table
 
     m = _load_model(model)
     if proba and m.task != "classification":
         raise UserError("--proba needs a classification model; this one is a regression")
     if out is not None:
-        from .cli_train import check_writable
+        from deltaprop.command.train import check_writable
 
         check_writable(out, "output file", data)
         if os.path.exists(model) and os.path.exists(out) and os.path.samefile(model, out):
@@ -493,7 +493,7 @@ def predict(model, data, out, proba, with_input, debug):
         sys.stdout.write(text)
         sys.stdout.flush()
     else:
-        from .io import write_atomic
+        from deltaprop.files.archive import write_atomic
 
         write_atomic(out, text.encode("utf-8"))
         click.echo(f"wrote {len(result)} prediction(s) to {out}", err=True)
@@ -505,8 +505,8 @@ def predict(model, data, out, proba, with_input, debug):
 @_debug_option
 def evaluate(model, data, debug):
     """Metrics of MODEL on labelled DATA: R² and MAE, or accuracy and log-loss."""
-    from .cli_train import _plain, classification_metrics, regression_metrics
-    from .tabular import _labels_as_written, _no_column_message, label_finder, read_table
+    from deltaprop.command.train import _plain, classification_metrics, regression_metrics
+    from deltaprop.tabular.model import _labels_as_written, _no_column_message, label_finder, read_table
 
     m = _load_model(model)
     frame = read_table(data)
@@ -551,9 +551,9 @@ def info(model, debug):
     from rich.table import Table
     from rich.text import Text  # names from the user's files are text, never rich markup
 
-    from .io import model_from_metadata, read_metadata
-    from .network import Network
-    from .tabular import TabularModel
+    from deltaprop.core.network import Network
+    from deltaprop.files.archive import model_from_metadata, read_metadata
+    from deltaprop.tabular.model import TabularModel
 
     doc, arrays = read_metadata(model)  # read and checked once: the header below and the model
     loaded = model_from_metadata(doc, arrays, model)
@@ -623,11 +623,11 @@ def info(model, debug):
 @main.command()
 def demo():
     """Train the seed's network and check its two gradient formulas."""
-    from .demo import main as run_demo
+    from deltaprop.command.demo import main as run_demo
 
     run_demo()
 
 
-from .explain.command import explain as _explain_command  # noqa: E402  (after the group it joins)
+from deltaprop.command.explain import explain as _explain_command  # noqa: E402  (after the group it joins)
 
 main.add_command(_explain_command)

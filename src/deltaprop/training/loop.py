@@ -31,9 +31,10 @@ import warnings
 
 import numpy as np
 
-from . import compiled, fast
-from .fast import BatchBackprop, flat_parameters, foreign_blas_single_threaded
-from .optim import SGD, Adam, lbfgs
+from deltaprop.core.optim import SGD, Adam, lbfgs
+from deltaprop.speed import backprop as fast
+from deltaprop.speed import compiled
+from deltaprop.speed.backprop import BatchBackprop, flat_parameters, foreign_blas_single_threaded
 
 __all__ = ["fit_stochastic", "fit_lbfgs", "gradient_norms", "DivergenceWarning"]
 
@@ -352,7 +353,7 @@ def _gather_blocks(X, D, sample_weight, batch_size):
 
 def _numpy_epoch(backprop, optimizer, params, X, D, sample_weight, order, batch_size, blocks):
     """One epoch batch by batch: ``(accumulated_loss, finite, grad_W)``, as
-    :func:`deltaprop.compiled.run_epoch` computes it in one call.
+    :func:`deltaprop.speed.compiled.run_epoch` computes it in one call.
 
     The batches are the rows ``order[start:start + batch_size]`` (``order`` None: the rows
     in turn); ``blocks`` are :func:`_gather_blocks`' buffers for shuffled dense data, else

@@ -39,9 +39,10 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import type_of_target, unique_labels
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted
 
-from . import fast, training
-from .activations import HIDDEN_ACTIVATIONS
-from .network import Network
+from deltaprop.core.activations import HIDDEN_ACTIVATIONS
+from deltaprop.core.network import Network
+from deltaprop.speed import backprop as fast
+from deltaprop.training import loop as training
 
 try:  # scikit-learn >= 1.6
     from sklearn.utils.validation import validate_data as _validate_data
@@ -210,7 +211,7 @@ class _BaseMLP(BaseEstimator):
         return None
 
     def _fitted_state(self):
-        """What a model file keeps of the private fitted state (see :mod:`deltaprop.io`)."""
+        """What a model file keeps of the private fitted state (see :mod:`deltaprop.files.archive`)."""
         return {"no_improvement_count": int(getattr(self, "_no_improvement_count", 0))}
 
     def _restore_fitted_state(self, network, state):

@@ -26,8 +26,8 @@ from numbers import Integral
 
 import numpy as np
 
-from . import activations as _act
-from . import losses as _losses
+from deltaprop.core import activations as _act
+from deltaprop.core import losses as _losses
 
 __all__ = ["Network", "Forward", "Gradients"]
 

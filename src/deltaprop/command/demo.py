@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import Network, explain, gradient_descent
+from deltaprop import Network, explain, gradient_descent
 
 #: the seed's two derivatives: the output-layer weight w_21^(3) and the hidden-layer weight w_21^(2)
 SEED_WEIGHTS = ((3, 2, 1), (2, 2, 1))
@@ -83,7 +83,7 @@ def write_explain_page(explanations, path="seed_explain.html"):
     """The explain page of the seed's two derivatives (``train_and_check``'s explanations) at ``path``."""
     from pathlib import Path
 
-    from .explain.page import render_pages
+    from deltaprop.explain.page import render_pages
 
     intro = (
         "<p>The seed's 4-5-3 network after the demo's training, on its first sample: the seed's two "

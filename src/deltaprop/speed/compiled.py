@@ -1,29 +1,29 @@
 """A whole epoch of a small network in one compiled call (numba).
 
-For a small network the numpy path (:class:`deltaprop.fast.BatchBackprop` plus
-:mod:`deltaprop.optim`) spends almost all of its time in the overhead of numpy calls: the
+For a small network the numpy path (:class:`deltaprop.speed.backprop.BatchBackprop` plus
+:mod:`deltaprop.core.optim`) spends almost all of its time in the overhead of numpy calls: the
 4-16-3 network of the seed, batch 32, takes about 20 µs per batch, of which the arithmetic
 is well under 1 µs.  Here one call of a numba-compiled kernel runs every mini-batch of an
 epoch -- forward pass, loss, the δ recursion, gradients, the L2 term and the optimiser
 step -- so the interpreter is entered once per epoch, not a few dozen times per batch.
 
-It computes what the numpy loop of :func:`deltaprop.training.fit_stochastic` computes, in
+It computes what the numpy loop of :func:`deltaprop.training.loop.fit_stochastic` computes, in
 the same order:
 
 * batches are the rows ``order[start:start + batch_size]``, the last one smaller;
 * the batch loss is (Σ_n s_n E_n + ½ α Σ_l ‖W^(l)‖²) / N, N the batch size or Σ_n s_n,
   the gradient that of exactly this number: δ^(L) = (y - d) s_n / N for the four
   canonical output/loss pairs, δ^(l) = f'(u^(l)) ⊙ (W^(l+1))ᵀ δ^(l+1), ∂E/∂W^(l) =
-  Σ_n δ^(l) z^(l-1)ᵀ + (α/N) W^(l), as in :mod:`deltaprop.fast` (derivatives from z);
+  Σ_n δ^(l) z^(l-1)ᵀ + (α/N) W^(l), as in :mod:`deltaprop.speed.backprop` (derivatives from z);
 * a batch whose loss is not finite ends the epoch before the step (``finite`` False);
-* the step of :class:`deltaprop.optim.SGD` (momentum, Nesterov) or
-  :class:`deltaprop.optim.Adam`, with their formulas and order of roundings -- the step
+* the step of :class:`deltaprop.core.optim.SGD` (momentum, Nesterov) or
+  :class:`deltaprop.core.optim.Adam`, with their formulas and order of roundings -- the step
   alone gives the same bits as the numpy optimiser (the tests hold it so).
 
 Products are loops written here, in the network's dtype (float32 stays float32: every
 constant enters as an element of an array of that dtype).  No ``fastmath`` (IEEE roundings
 kept) and no ``np.dot`` inside (numba would call scipy's BLAS, whose threads fight numpy's;
-see :mod:`deltaprop.fast`).  Without fastmath LLVM vectorises no reduction (it may not
+see :mod:`deltaprop.speed.backprop`).  Without fastmath LLVM vectorises no reduction (it may not
 reassociate the sum), so every hot loop is an elementwise "axpy" along contiguous memory:
 u^(l)_j += w_ji z^(l-1)_i and δ^(l-1)_i += w_ji δ^(l)_j along the batch (a block holds a row
 per unit, a column per sample), and ∂E/∂W^(l) as the samples' outer products added one after
@@ -68,9 +68,10 @@ import threading
 
 import numpy as np
 
-from . import fast, fused
-from .activations import LEAKY_RELU_SLOPE
-from .optim import SGD, Adam
+from deltaprop.core.activations import LEAKY_RELU_SLOPE
+from deltaprop.core.optim import SGD, Adam
+from deltaprop.speed import backprop as fast
+from deltaprop.speed import fused
 
 __all__ = ["supported", "run_epoch"]
 
@@ -117,9 +118,9 @@ def supported(net, optimizer, X, sample_weight, batch_size) -> bool:
     """True when :func:`run_epoch` applies to this network, optimiser, data and batch size.
 
     Dense float32/float64 data, a canonical output/loss pair, hidden activations of
-    :mod:`deltaprop.fast`, SGD or Adam, and a network small enough that the compiled loops
+    :mod:`deltaprop.speed.backprop`, SGD or Adam, and a network small enough that the compiled loops
     beat the numpy path (``_MAX_WORK``, or ``_MAX_WORK_PIECEWISE_LINEAR`` without
-    exp-based hidden units).  Never inside :func:`deltaprop.fast.plain_paths`.
+    exp-based hidden units).  Never inside :func:`deltaprop.speed.backprop.plain_paths`.
     """
     if fast._plain:
         return False
@@ -301,7 +302,7 @@ def _sum(a, ia, n, zero):
 
 
 def _sgd_step(code, theta, g, v, c):
-    """optim.SGD.update on the flat vectors: the same compiled step (deltaprop._kernels)."""
+    """optim.SGD.update on the flat vectors: the same compiled step (deltaprop.speed.kernels)."""
     _steps.sgd_step(theta, g, v, c[_C_MU] if code else c[_C_ZERO], c[_C_ETA], code == 2)
 
 
@@ -477,7 +478,7 @@ def _epoch(X, D, s, has_s, order, batch_size, sizes, codes, offsets, theta, grad
 
 
 #: the functions compiled, callees before callers
-#: deltaprop._kernels once _kernels() ran (its import loads numba, so not at import time)
+#: deltaprop.speed.kernels once _kernels() ran (its import loads numba, so not at import time)
 _steps = None
 _COMPILED = ("_cast", "_tanh", "_logaddexp0", "_hidden_f", "_hidden_df", "_output", "_sum", "_sgd_step",
              "_adam_step", "_epoch")
@@ -497,8 +498,8 @@ def _kernels():
     global _compiled
     with _compile_lock:
         if not _compiled:
-            from . import _kernels as steps
-            from ._kernels import jit
+            from deltaprop.speed import kernels as steps
+            from deltaprop.speed.kernels import jit
 
             g = globals()
             g["_steps"] = steps  # the optimisers' compiled steps, called from the kernel
@@ -565,12 +566,12 @@ def _workspace(optimizer, net, batch_size):
 def run_epoch(net, theta, flat_grad, X, D, sample_weight, order, batch_size, alpha, optimizer):
     """One epoch of mini-batches in one compiled call: ``(accumulated_loss, finite)``.
 
-    Exactly the numpy loop of :func:`deltaprop.training.fit_stochastic`: the batches are the
+    Exactly the numpy loop of :func:`deltaprop.training.loop.fit_stochastic`: the batches are the
     rows ``order[start:start + batch_size]``; each batch's loss (L2 term included) is added
     times its row count to ``accumulated_loss`` and the optimiser takes one step on θ.  A
     batch whose loss is not finite stops the epoch before its step (``finite`` False).
     ``theta`` is the vector that ``net.W``/``net.b`` are views of
-    (:func:`deltaprop.fast.flat_parameters`); ``flat_grad``, packed alike, holds the last
+    (:func:`deltaprop.speed.backprop.flat_parameters`); ``flat_grad``, packed alike, holds the last
     batch's gradient on return.  The optimiser's state (velocity; moments, t and the
     learning rate) is updated as its ``update`` would.
     """

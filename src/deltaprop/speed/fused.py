@@ -6,9 +6,9 @@ those passes are what is left beside the matrix products.  For the 784-512-512-1
 (670,000 parameters, float32) one numpy step took 0.40 ms (SGD with Nesterov momentum) or
 1.0 ms (Adam), and adding the L2 gradient 0.12 ms, against about 3 ms for a batch of 128;
 the functions here take 0.12, 0.21 and 0.06 ms.  Each does its job in one pass, in a
-compiled loop (:mod:`deltaprop._kernels`, numba) that performs the same operations in the
+compiled loop (:mod:`deltaprop.speed.kernels`, numba) that performs the same operations in the
 same order as the numpy sequence, so the results are bitwise equal; the numpy sequence stays
-beside it as the plain path (``*_plain``), taken inside :func:`deltaprop.fast.plain_paths` and for
+beside it as the plain path (``*_plain``), taken inside :func:`deltaprop.speed.backprop.plain_paths` and for
 arrays below :data:`FUSED_MIN_SIZE` elements, where a few numpy calls cost less than
 loading numba (about 0.3 s, once per process).
 
@@ -26,8 +26,8 @@ import warnings
 
 import numpy as np
 
-from . import fast
-from .activations import LEAKY_RELU_SLOPE
+from deltaprop.core.activations import LEAKY_RELU_SLOPE
+from deltaprop.speed import backprop as fast
 
 __all__ = ["FUSED_MIN_SIZE", "add_scaled", "sgd_step", "adam_step", "hidden_layer"]
 
@@ -41,12 +41,12 @@ FUSED_MIN_SIZE = 4096
 
 def _compiled_kernels(size):
     """The module of compiled kernels for arrays of ``size`` elements: None below
-    FUSED_MIN_SIZE, inside :func:`deltaprop.fast.plain_paths`, and where numba cannot be
+    FUSED_MIN_SIZE, inside :func:`deltaprop.speed.backprop.plain_paths`, and where numba cannot be
     imported.  numba is imported, and the kernels compiled or read from its cache, on first
     use."""
     if fast._plain or size < FUSED_MIN_SIZE or not numba_available():
         return None
-    from . import _kernels
+    from deltaprop.speed import kernels as _kernels
 
     return _kernels
 
@@ -155,12 +155,12 @@ def adam_step(w, g, m, s, b1, b2, eps, lr, work):
 
 def hidden_layer(name, dtype, size):
     """``(forward, backward)`` for a hidden layer of activation ``name`` in the seed's
-    orientation, used by :class:`deltaprop.fast.BatchBackprop`.
+    orientation, used by :class:`deltaprop.speed.backprop.BatchBackprop`.
 
     ``forward(a, b, t)`` turns ``a = W z`` into ``z = f(a + b)`` in place (b added along the
     batch, axis 1); ``backward(delta, z, t)`` multiplies δ by f'(u), computed from z, in
     place; ``t`` is a work array of a's shape.  For arrays of ``size`` ≥ FUSED_MIN_SIZE
-    elements outside :func:`deltaprop.fast.plain_paths`, relu and leaky relu take one
+    elements outside :func:`deltaprop.speed.backprop.plain_paths`, relu and leaky relu take one
     compiled pass forward, and relu, leaky relu, tanh and logistic one compiled pass
     backward (numpy: two to four); exp-based functions (tanh, logistic and softplus
     forward, softplus backward) stay numpy's, whose vectorised exp a compiled loop's call to

@@ -1,0 +1,1 @@
+"""The ``deltaprop`` command, one module per subcommand."""

@@ -1,0 +1,1 @@
+"""The training report: one self-contained HTML page per trained model."""
