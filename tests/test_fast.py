@@ -97,10 +97,10 @@ def test_batch_larger_than_its_buffers_is_refused():
 
 def test_plain_paths_selects_the_plain_batch_backprop():
     net = Network([2, 3, 1], random_state=0)
-    assert type(fast.BatchBackprop(net, 4)) is fast.BatchBackprop
+    assert type(fast.batch_backprop(net, 4)) is fast.BatchBackprop
     with fast.plain_paths():
-        assert type(fast.BatchBackprop(net, 4)) is fast.PlainBatchBackprop
-    assert type(fast.BatchBackprop(net, 4)) is fast.BatchBackprop
+        assert type(fast.batch_backprop(net, 4)) is fast.PlainBatchBackprop
+    assert type(fast.batch_backprop(net, 4)) is fast.BatchBackprop
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])

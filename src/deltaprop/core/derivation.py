@@ -24,10 +24,15 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from deltaprop.core.losses import is_canonical
+
+if TYPE_CHECKING:
+    from deltaprop.core.network import Network
 
 __all__ = ["SampleDerivation", "WeightDerivation", "sample_derivation", "derive", "parse_weight"]
 
@@ -67,13 +72,14 @@ def _dE_dy(loss, y, d):
     raise ValueError(f"unknown loss {loss!r}")
 
 
-def sample_derivation(net, x, d) -> SampleDerivation:
+def sample_derivation(net: Network, x: ArrayLike, d: ArrayLike) -> SampleDerivation:
     """Forward and backward pass of one sample ``x`` (n_1,) with target ``d`` (n_L,)."""
     L = net.L
     x = np.asarray(x, dtype=np.float64).reshape(-1)
     d = [float(v) for v in np.asarray(d, dtype=np.float64).reshape(-1)]
     z = {1: [float(v) for v in x]}
-    u, fprime = {}, {}
+    u: dict[int, list[float]] = {}
+    fprime: dict[int, list[float] | None] = {}
     for l in net.layers:
         W, b = net.W[l].astype(np.float64), net.b[l].astype(np.float64)
         zl = np.array(z[l - 1])
@@ -91,8 +97,8 @@ def sample_derivation(net, x, d) -> SampleDerivation:
     dE_dy = [_dE_dy(net.loss_name, yk, dk) for yk, dk in zip(y, d)]
     if is_canonical(net.loss_name, net.output):
         delta_L = [yk - dk for yk, dk in zip(y, d)]
-    elif fprime[L] is not None:
-        delta_L = [fp * g for fp, g in zip(fprime[L], dE_dy)]
+    elif (fprime_L := fprime[L]) is not None:
+        delta_L = [fp * g for fp, g in zip(fprime_L, dE_dy)]
     else:  # softmax: ∂E/∂u_j = Σ_k ∂E/∂y_k ∂y_k/∂u_j,  ∂y_k/∂u_j = y_k (1[k=j] - y_j)
         delta_L = [
             sum(g * yk * ((1.0 if k == j else 0.0) - y[j]) for k, (g, yk) in enumerate(zip(dE_dy, y)))
@@ -101,9 +107,11 @@ def sample_derivation(net, x, d) -> SampleDerivation:
     delta = {L: delta_L}
     for l in range(L - 1, 1, -1):
         W_next = net.W[l + 1].astype(np.float64)
+        fprime_l = fprime[l]
+        assert fprime_l is not None  # hidden activations are element-wise
         # δ_j^(l) = f'(u_j^(l)) Σ_k w_kj^(l+1) δ_k^(l+1)
         delta[l] = [
-            fprime[l][j] * math.fsum(W_next[k, j] * delta[l + 1][k] for k in range(net.sizes[l]))
+            fprime_l[j] * math.fsum(W_next[k, j] * delta[l + 1][k] for k in range(net.sizes[l]))
             for j in range(net.sizes[l - 1])
         ]
     return SampleDerivation(u=u, z=z, delta=delta, fprime=fprime, dE_dy=dE_dy, d=d)
@@ -131,13 +139,13 @@ class WeightDerivation:
     value: float
 
 
-def parse_weight(net, weight):
+def parse_weight(net: Network, weight: Any) -> tuple[int, int, int]:
     """(l, j, i) from a tuple or from the string "l:j,i"; ValueError naming the valid range."""
     if isinstance(weight, str):
         try:
             layer, units = weight.split(":")
-            j, i = units.split(",")
-            l, j, i = int(layer), int(j), int(i)
+            unit_j, unit_i = units.split(",")
+            l, j, i = int(layer), int(unit_j), int(unit_i)
         except ValueError:
             raise ValueError(
                 f"weight {weight!r} is not of the form 'l:j,i' (e.g. '3:2,1' for w_21^(3))"
@@ -159,7 +167,8 @@ def parse_weight(net, weight):
     return l, j, i
 
 
-def derive(net, weight, X, D, *, alpha=0.0, sample_weight=None) -> WeightDerivation:
+def derive(net: Network, weight: Any, X: ArrayLike, D: ArrayLike, *, alpha: float = 0.0,
+           sample_weight: ArrayLike | None = None) -> WeightDerivation:
     """∂(loss)/∂w_ji^(l) by the seed's element-wise formulas.
 
     ``weight`` is (l, j, i) in the seed's numbering (i = 0: the bias w_j0^(l) = b[l][j-1]) or

@@ -20,10 +20,15 @@ absolute terms (about 2e-11 · |loss| for the default h = 1e-5), so gradients sm
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from deltaprop.core.derivation import parse_weight
+
+if TYPE_CHECKING:
+    from deltaprop.core.network import Network
 
 __all__ = ["gradcheck", "central_difference", "GradcheckReport", "GradcheckRow"]
 
@@ -112,7 +117,8 @@ def _central(loss, param, index, h):
     return (plus - minus) / (2 * h)
 
 
-def central_difference(net, weight, X, D, *, alpha=0.0, sample_weight=None, h=1e-5):
+def central_difference(net: Network, weight: Any, X: ArrayLike, D: ArrayLike, *, alpha: float = 0.0,
+                       sample_weight: ArrayLike | None = None, h: float = 1e-5) -> float:
     """The central difference of ``net.loss`` with respect to one weight w_ji^(l).
 
     ``weight`` is (l, j, i) or "l:j,i" (i = 0: the bias).  Computed on ``net`` itself, in its
@@ -123,7 +129,9 @@ def central_difference(net, weight, X, D, *, alpha=0.0, sample_weight=None, h=1e
     return _central(lambda: net.loss(X, D, alpha=alpha, sample_weight=sample_weight), param, index, h)
 
 
-def gradcheck(net, X, D, *, alpha=0.0, sample_weight=None, h=1e-5, floor=1e-4, tolerance=1e-6):
+def gradcheck(net: Network, X: ArrayLike, D: ArrayLike, *, alpha: float = 0.0,
+              sample_weight: ArrayLike | None = None, h: float = 1e-5, floor: float = 1e-4,
+              tolerance: float = 1e-6) -> GradcheckReport:
     """Compare backpropagation with central differences for every weight and bias.
 
     Parameters

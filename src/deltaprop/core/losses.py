@@ -23,11 +23,14 @@ Jacobian-vector product).  Logarithms of logistic and softmax outputs are comput
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import xlogy
+from scipy.special import expit, xlogy
 
 from deltaprop.core import activations
 
-__all__ = ["LOSSES", "CANONICAL_OUTPUT", "ALLOWED_OUTPUTS", "per_sample", "grad_y", "output_delta"]
+__all__ = [
+    "LOSSES", "CANONICAL_OUTPUT", "ALLOWED_OUTPUTS", "per_sample", "grad_y", "output_delta",
+    "CANONICAL_IN_PLACE", "weighted_loss_and_delta",
+]
 
 #: each loss and the output activation that makes δ^(L) = y - d
 CANONICAL_OUTPUT = {
@@ -108,3 +111,69 @@ def output_delta(loss: str, output: str, u, y, d):
     if is_canonical(loss, output):
         return y - d
     return activations.ACTIVATIONS[output].backward(u, y, grad_y(loss, y, d))
+
+
+# ---------------------------------------------------------------------------------------
+# The canonical pairs in place, for the buffered fast path (deltaprop.speed.backprop): the
+# same E_n and δ^(L) = y - d as above, written into preallocated arrays so a mini-batch
+# allocates nothing.  Each takes u, d, δ and a work array t of shape (n_outputs, n), a work
+# vector E of shape (n,) and the sample weights s (or None); it writes δ^(L) and returns
+# Σ_n s_n E_n.  tests/test_registry.py holds each equal to per_sample and output_delta.
+
+
+def _squared_error_identity(u, d, delta, t, E, s, lse):
+    """E_n = ½ Σ_k (y_k - d_k)² with y = u; δ^(L) = y - d."""
+    np.subtract(u, d, out=delta)
+    if s is None:
+        return 0.5 * float(np.vdot(delta, delta))
+    np.multiply(delta, delta, out=t)
+    np.add.reduce(t, axis=0, out=E)
+    return 0.5 * float(np.dot(E, s))
+
+
+def _log_loss_softmax(u, d, delta, t, E, s, lse):
+    """E_n = -Σ_k d_k log y_k with y = softmax(u); δ^(L) = y - d.
+
+    log y = u - lse(u), from u (no log 0); ``lse`` is one more work vector of shape (n,).
+    """
+    np.max(u, axis=0, out=E)  # m, for an exp that cannot overflow
+    np.subtract(u, E, out=delta)
+    np.exp(delta, out=delta)
+    np.add.reduce(delta, axis=0, out=lse)  # S = Σ_k exp(u_k - m)
+    np.divide(delta, lse, out=delta)  # y
+    np.subtract(delta, d, out=delta)  # δ^(L) = y - d
+    np.log(lse, out=lse)
+    np.add(lse, E, out=lse)  # lse = m + log S
+    np.subtract(lse, u, out=t)  # -log y_k
+    np.multiply(t, d, out=t)
+    np.add.reduce(t, axis=0, out=E)  # E_n
+    return float(E.sum()) if s is None else float(np.dot(E, s))
+
+
+def _binary_log_loss_logistic(u, d, delta, t, E, s, lse):
+    """E_n = Σ_k [softplus(u_k) - d_k u_k] (= -d log σ(u) - (1-d) log(1-σ(u))); δ^(L) = σ(u) - d."""
+    np.multiply(d, u, out=delta)  # d u, in δ's buffer until δ is computed
+    np.logaddexp(0, u, out=t)  # softplus(u)
+    np.subtract(t, delta, out=t)
+    np.add.reduce(t, axis=0, out=E)  # E_n
+    expit(u, out=delta)
+    np.subtract(delta, d, out=delta)  # δ^(L) = σ(u) - d
+    return float(E.sum()) if s is None else float(np.dot(E, s))
+
+
+#: canonical (loss, output) → its in-place form, or None: through weighted_loss_and_delta
+#: (which allocates), as every other pair
+CANONICAL_IN_PLACE = {
+    ("squared_error", "identity"): _squared_error_identity,
+    ("log_loss", "softmax"): _log_loss_softmax,
+    ("binary_log_loss", "logistic"): _binary_log_loss_logistic,
+    ("poisson", "exp"): None,
+}
+
+
+def weighted_loss_and_delta(loss: str, output: str, u, d, delta, s) -> float:
+    """Any pair: δ^(L) written into ``delta``, Σ_n s_n E_n returned (allocates)."""
+    y = activations.ACTIVATIONS[output].f(u)
+    per = per_sample(loss, u, y, d, output)
+    delta[...] = output_delta(loss, output, u, y, d)
+    return float(per.sum()) if s is None else float(per @ s)

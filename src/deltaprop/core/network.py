@@ -21,10 +21,13 @@ gradient of exactly the number ``loss`` returns.
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from numbers import Integral
+from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike, DTypeLike
 
 from deltaprop.core import activations as _act
 from deltaprop.core import losses as _losses
@@ -44,7 +47,7 @@ class Forward:
     z: dict
 
     @property
-    def y(self):
+    def y(self) -> np.ndarray:
         return self.z[max(self.z)]
 
 
@@ -61,7 +64,7 @@ class Gradients:
     loss: float
     delta: dict = field(default_factory=dict, repr=False)
 
-    def flat(self):
+    def flat(self) -> np.ndarray:
         """All gradients in one vector, in the order of ``Network.parameters()``."""
         return np.concatenate([a.ravel() for l in sorted(self.W) for a in (self.W[l], self.b[l])])
 
@@ -79,7 +82,7 @@ def _as_random_state(random_state):
     )
 
 
-def _check_dtype(dtype):
+def _check_dtype(dtype: DTypeLike) -> np.dtype:
     dtype = np.dtype(dtype)
     if dtype not in (np.float32, np.float64):
         raise ValueError(f"dtype must be float32 or float64; got {dtype}")
@@ -117,14 +120,14 @@ class Network:
 
     def __init__(
         self,
-        sizes,
-        activation="tanh",
-        output=None,
-        loss="squared_error",
+        sizes: Sequence[int],
+        activation: str | Sequence[str] = "tanh",
+        output: str | None = None,
+        loss: str = "squared_error",
         *,
-        random_state=None,
-        dtype=np.float64,
-    ):
+        random_state: Any = None,
+        dtype: DTypeLike = np.float64,
+    ) -> None:
         sizes = self._check_sizes(sizes)
         self.sizes = sizes
         self.L = len(sizes)
@@ -139,11 +142,9 @@ class Network:
                 "a softmax output needs at least 2 output units (over one unit it is constant 1); "
                 "use a logistic output for a single unit"
             )
-        dtype = _check_dtype(dtype)
-
         self.output = output
         self.loss_name = loss
-        self.dtype = dtype
+        self.dtype: np.dtype = _check_dtype(dtype)
         self._set_hidden(hidden)
 
         rng = _as_random_state(random_state)
@@ -158,8 +159,8 @@ class Network:
             bound = np.sqrt(factor / (fan_in + fan_out))
             coef = rng.uniform(-bound, bound, (fan_in, fan_out))
             intercept = rng.uniform(-bound, bound, fan_out)
-            self.W[l] = np.ascontiguousarray(coef.T, dtype=dtype)
-            self.b[l] = intercept.astype(dtype)
+            self.W[l] = np.ascontiguousarray(coef.T, dtype=self.dtype)
+            self.b[l] = intercept.astype(self.dtype)
 
     # ------------------------------------------------------------------ construction
     @staticmethod
@@ -180,7 +181,8 @@ class Network:
         return tuple(int(n) for n in sizes)
 
     @classmethod
-    def from_weights(cls, W, b, activation="tanh", output=None, loss="squared_error"):
+    def from_weights(cls, W: Any, b: Any, activation: str | Sequence[str] = "tanh", output: str | None = None,
+                     loss: str = "squared_error") -> Network:
         """A network with the given parameters (seed orientation), copied.
 
         ``W`` and ``b`` are sequences (for l = 2 … L in order) or dicts keyed by l.
@@ -233,16 +235,16 @@ class Network:
         self.layer_activation[self.L] = self.output
         self._f = {l: _act.ACTIVATIONS[name] for l, name in self.layer_activation.items()}
 
-    def set_hidden_activation(self, activation):
+    def set_hidden_activation(self, activation: str | Sequence[str]) -> None:
         """Change f of the hidden layers, keeping the weights (one name, or one per hidden
         layer), as a warm start with another ``activation`` does in scikit-learn."""
         self._set_hidden(self._hidden_names(activation)[0])
 
-    def copy(self):
+    def copy(self) -> Network:
         """An independent copy (parameters copied)."""
         return self.astype(self.dtype)
 
-    def astype(self, dtype):
+    def astype(self, dtype: DTypeLike) -> Network:
         """An independent copy whose parameters and computations are of ``dtype``.
 
         ``net.astype(numpy.float64)`` is how the checks (gradcheck, explain) take exact
@@ -264,29 +266,29 @@ class Network:
         )
 
     # ------------------------------------------------------------------ parameters
-    def f(self, l):
+    def f(self, l: int) -> _act.Activation:
         """The activation object of layer l (2 … L)."""
         return self._f[l]
 
     @property
-    def layers(self):
+    def layers(self) -> range:
         """The layer numbers that carry parameters: 2 … L."""
         return range(2, self.L + 1)
 
     @property
-    def n_parameters(self):
+    def n_parameters(self) -> int:
         return sum(w.size + v.size for w, v in zip(self.W.values(), self.b.values()))
 
-    def parameters(self):
+    def parameters(self) -> Iterator[tuple[str, int, np.ndarray]]:
         """(name, l, array) for W^(2), b^(2), W^(3), b^(3), …: the packing order everywhere."""
         for l in self.layers:
             yield "W", l, self.W[l]
             yield "b", l, self.b[l]
 
-    def get_flat(self):
+    def get_flat(self) -> np.ndarray:
         return np.concatenate([a.ravel() for _, _, a in self.parameters()])
 
-    def set_flat(self, theta):
+    def set_flat(self, theta: ArrayLike) -> None:
         """Set every parameter from one vector packed as ``get_flat`` packs it."""
         theta = np.asarray(theta)
         if theta.shape != (self.n_parameters,):
@@ -297,7 +299,7 @@ class Network:
             start += a.size
 
     # ------------------------------------------------------------------ input checks
-    def check_X(self, X):
+    def check_X(self, X: ArrayLike) -> np.ndarray:
         """X as a (n_samples, n_1) array of the network's dtype; ValueError otherwise."""
         X = np.asarray(X)
         if X.ndim == 1 and self.sizes[0] == 1:
@@ -313,7 +315,7 @@ class Network:
             raise ValueError("X contains NaN or infinity; remove or impute those values")
         return X
 
-    def check_D(self, D, n_samples):
+    def check_D(self, D: ArrayLike, n_samples: int) -> np.ndarray:
         """D as a (n_samples, n_L) array of the network's dtype; ValueError otherwise."""
         D = np.asarray(D)
         n_out = self.sizes[-1]
@@ -339,7 +341,7 @@ class Network:
             raise ValueError("poisson needs non-negative targets d")
         return D
 
-    def check_sample_weight(self, sample_weight, n_samples):
+    def check_sample_weight(self, sample_weight: ArrayLike | None, n_samples: int) -> np.ndarray | None:
         if sample_weight is None:
             return None
         s = np.asarray(sample_weight, dtype=self.dtype)
@@ -352,7 +354,7 @@ class Network:
         return s
 
     # ------------------------------------------------------------------ the passes
-    def forward(self, X):
+    def forward(self, X: ArrayLike) -> Forward:
         """The forward pass: u^(l) = W^(l) z^(l-1) + b^(l), z^(l) = f(u^(l)).
 
         X has shape (n_samples, n_1); returns a :class:`Forward` with u and z, one sample
@@ -368,7 +370,7 @@ class Network:
             z[l] = self._f[l].f(u[l])
         return Forward(u=u, z=z)
 
-    def predict(self, X):
+    def predict(self, X: ArrayLike) -> np.ndarray:
         """The output y of every sample, shape (n_samples, n_L)."""
         return np.ascontiguousarray(self._forward(self.check_X(X)).y.T)
 
@@ -381,14 +383,16 @@ class Network:
         penalty = 0.5 * alpha * sum(float(np.vdot(w, w)) for w in self.W.values()) if alpha else 0.0
         return float((data + penalty) / n)
 
-    def loss(self, X, D, *, alpha=0.0, sample_weight=None):
+    def loss(self, X: ArrayLike, D: ArrayLike, *, alpha: float = 0.0,
+             sample_weight: ArrayLike | None = None) -> float:
         """The batch loss: weighted mean over samples of E_n, plus alpha/(2N) Σ_l ‖W^(l)‖²."""
         X = self.check_X(X)
         D = self.check_D(D, X.shape[0])
         s = self.check_sample_weight(sample_weight, X.shape[0])
         return self._batch_loss(self._forward(X), D, float(alpha), s)
 
-    def gradients(self, X, D, *, alpha=0.0, sample_weight=None):
+    def gradients(self, X: ArrayLike, D: ArrayLike, *, alpha: float = 0.0,
+                  sample_weight: ArrayLike | None = None) -> Gradients:
         """∂(loss)/∂W^(l) and ∂(loss)/∂b^(l) for l = 2 … L, by backpropagation.
 
         Returns a :class:`Gradients` whose ``W[l]``, ``b[l]`` have the shapes of the
@@ -399,7 +403,8 @@ class Network:
         s = self.check_sample_weight(sample_weight, X.shape[0])
         return self.backprop(X, D, float(alpha), s)
 
-    def backprop(self, X, D, alpha=0.0, sample_weight=None):
+    def backprop(self, X: np.ndarray, D: np.ndarray, alpha: float = 0.0,
+                 sample_weight: np.ndarray | None = None) -> Gradients:
         """:meth:`gradients` without input checks: X, D already of the network's dtype."""
         fwd = self._forward(X)
         L = self.L
@@ -412,7 +417,8 @@ class Network:
             # δ is linear in δ^(L): weighting it once weights every layer's δ.
             delta[L] = delta[L] * s
         for l in range(L - 1, 1, -1):
-            delta[l] = self._f[l].backward(fwd.u[l], fwd.z[l], self.W[l + 1].T @ delta[l + 1])
+            f_prime = self._f[l].derivative(fwd.u[l], fwd.z[l])  # hidden f are element-wise
+            delta[l] = f_prime * (self.W[l + 1].T @ delta[l + 1])  # δ^(l) = f′(u^(l)) ⊙ (W^(l+1))ᵀ δ^(l+1)
 
         grad_W, grad_b = {}, {}
         for l in self.layers:

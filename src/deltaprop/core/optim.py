@@ -15,25 +15,39 @@ same weights to the last bit:
                                η_t = η √(1-β₂ᵗ) / (1-β₁ᵗ)
                                w ← w - η_t m / (√s + ε)
 
+Each rule is written once, as the numpy sequence below (:func:`sgd_step`, :func:`adam_step`,
+in place, in scikit-learn's order of roundings).  ``SGD`` and ``Adam`` take an optional
+``step``: a faster function of the same signature and the same roundings (the speed ring's
+one-pass kernels, :mod:`deltaprop.speed.fused`), held bitwise equal to these by the tests.
+
 L-BFGS runs through ``scipy.optimize.minimize(method="L-BFGS-B", jac=True)`` on the packed
 parameter vector (:meth:`Network.get_flat` / :meth:`Network.set_flat`).
 """
 
 from __future__ import annotations
 
+import functools
 import math
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
-from deltaprop.speed import fused
+if TYPE_CHECKING:
+    from deltaprop.core.network import Network
 
-__all__ = ["gradient_descent", "SGD", "Adam", "lbfgs", "LEARNING_RATE_SCHEDULES"]
+__all__ = ["gradient_descent", "SGD", "Adam", "lbfgs", "LEARNING_RATE_SCHEDULES", "sgd_step", "adam_step"]
+
+Work = Callable[[], tuple[np.ndarray, np.ndarray]]
 
 #: scikit-learn's names for the learning-rate schedules of SGD
 LEARNING_RATE_SCHEDULES = ("constant", "invscaling", "adaptive")
 
 
-def gradient_descent(net, X, D, *, learning_rate=0.1, n_epochs=100, alpha=0.0, sample_weight=None):
+def gradient_descent(net: Network, X: ArrayLike, D: ArrayLike, *, learning_rate: float = 0.1,
+                     n_epochs: int = 100, alpha: float = 0.0,
+                     sample_weight: ArrayLike | None = None) -> list[float]:
     """Full-batch gradient descent, the seed's gradient method: w ← w - η ∂E/∂w.
 
     Updates ``net`` in place and returns the loss history: the loss before each step,
@@ -59,6 +73,53 @@ def gradient_descent(net, X, D, *, learning_rate=0.1, n_epochs=100, alpha=0.0, s
     return history
 
 
+def sgd_step(w: np.ndarray, g: np.ndarray, v: np.ndarray, mu: float, eta: float, nesterov: bool,
+             work: Work) -> None:
+    """One SGD step in place: v ← μ v - η g; w ← w + v (Nesterov: w ← w + (μ v - η g)).
+
+    In scikit-learn's order of roundings, (μ v) - (η g).  ``work()`` returns two work arrays
+    of w's shape; it is called only when they are needed.
+    """
+    if mu == 0:
+        # μ = 0: v = 0·v - η g is exactly -(η g), and so is the Nesterov step
+        np.multiply(g, -eta, out=v)
+        w += v
+        return
+    eta_g, step = work()
+    np.multiply(g, eta, out=eta_g)
+    v *= mu
+    v -= eta_g
+    if nesterov:
+        np.multiply(v, mu, out=step)
+        step -= eta_g
+        w += step
+    else:
+        w += v
+
+
+def adam_step(w: np.ndarray, g: np.ndarray, m: np.ndarray, s: np.ndarray, b1: float, b2: float,
+              eps: float, lr: float, work: Work) -> None:
+    """One Adam step in place, η_t = ``lr`` (bias corrections already folded in):
+
+        m ← β₁ m + (1-β₁) g;   s ← β₂ s + (1-β₂) g²;   w ← w - η_t m / (√s + ε)
+
+    ``work()`` returns two work arrays of w's shape.
+    """
+    t, step = work()
+    m *= b1
+    np.multiply(g, 1 - b1, out=t)
+    m += t  # first moment: running mean of g
+    s *= b2
+    np.multiply(g, g, out=t)
+    t *= 1 - b2
+    s += t  # second moment: running mean of g²
+    np.sqrt(s, out=t)
+    t += eps
+    np.multiply(m, -lr, out=step)
+    step /= t
+    w += step
+
+
 class _Optimizer:
     """What the training loop needs of a stochastic optimiser.
 
@@ -68,18 +129,18 @@ class _Optimizer:
     improving and returns True to stop, False to go on (with a lowered learning rate).
     """
 
-    def __init__(self, learning_rate_init):
+    def __init__(self, learning_rate_init: float) -> None:
         self.learning_rate_init = learning_rate_init
         #: the learning rate of the next step
         self.learning_rate = float(learning_rate_init)
 
-    def iteration_ends(self, t):
+    def iteration_ends(self, t: int) -> None:
         pass
 
-    def trigger_stopping(self):
+    def trigger_stopping(self) -> bool:
         return True
 
-    def stopping_note(self):
+    def stopping_note(self) -> str:
         """What :meth:`trigger_stopping` did, for verbose output."""
         return "Stopping."
 
@@ -106,10 +167,14 @@ class SGD(_Optimizer):
         velocity update, i.e. it looks ahead along the new velocity).
     power_t : float
         The exponent of invscaling.
+    step : callable, optional
+        Computes the rule on one array, with :func:`sgd_step`'s signature and roundings
+        (default: :func:`sgd_step` itself).
     """
 
-    def __init__(self, params, learning_rate_init=0.1, schedule="constant", momentum=0.9,
-                 nesterov=True, power_t=0.5):
+    def __init__(self, params: list[np.ndarray], learning_rate_init: float = 0.1,
+                 schedule: str = "constant", momentum: float = 0.9, nesterov: bool = True,
+                 power_t: float = 0.5, *, step: Callable[..., None] | None = None):
         super().__init__(learning_rate_init)
         if schedule not in LEARNING_RATE_SCHEDULES:
             raise ValueError(f"unknown learning-rate schedule {schedule!r}; allowed: "
@@ -119,21 +184,20 @@ class SGD(_Optimizer):
         self.nesterov = nesterov
         self.power_t = power_t
         self.velocities = [np.zeros_like(p) for p in params]
+        self.step = sgd_step if step is None else step
         self._note = "Stopping."
 
-    def update(self, params, grads):
+    def update(self, params: list[np.ndarray], grads: list[np.ndarray]) -> None:
         """One step: v ← μ v - η g, then w ← w + v (Nesterov: w ← w + μ v - η g)."""
         mu, eta = self.momentum, self.learning_rate
         for k, (w, g, v) in enumerate(zip(params, grads, self.velocities)):
-            # in place, in scikit-learn's order of roundings (μ v) - (η g); one compiled pass
-            # for a large array, a few numpy calls (and two work arrays) for a small one
-            fused.sgd_step(w, g, v, mu, eta, self.nesterov, lambda k=k: _scratch(self, params, 2)[k])
+            self.step(w, g, v, mu, eta, self.nesterov, functools.partial(_work, self, params, k))
 
-    def iteration_ends(self, t):
+    def iteration_ends(self, t: int) -> None:
         if self.schedule == "invscaling":
             self.learning_rate = float(self.learning_rate_init) / (t + 1) ** self.power_t
 
-    def trigger_stopping(self):
+    def trigger_stopping(self) -> bool:
         if self.schedule != "adaptive":
             self._note = "Stopping."
             return True
@@ -144,7 +208,7 @@ class SGD(_Optimizer):
         self._note = f"Setting learning rate to {self.learning_rate:f}"
         return False
 
-    def stopping_note(self):
+    def stopping_note(self) -> str:
         return self._note
 
 
@@ -161,9 +225,14 @@ class Adam(_Optimizer):
         Decay rates of the first moment m (mean of g) and second moment s (mean of g²).
     epsilon : float
         Added to √s so the step stays finite where s = 0.
+    step : callable, optional
+        Computes the rule on one array, with :func:`adam_step`'s signature and roundings
+        (default: :func:`adam_step` itself).
     """
 
-    def __init__(self, params, learning_rate_init=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-8):
+    def __init__(self, params: list[np.ndarray], learning_rate_init: float = 0.001,
+                 beta_1: float = 0.9, beta_2: float = 0.999, epsilon: float = 1e-8, *,
+                 step: Callable[..., None] | None = None):
         super().__init__(learning_rate_init)
         self.beta_1 = beta_1
         self.beta_2 = beta_2
@@ -172,8 +241,9 @@ class Adam(_Optimizer):
         self.t = 0
         self.ms = [np.zeros_like(p) for p in params]
         self.vs = [np.zeros_like(p) for p in params]
+        self.step = adam_step if step is None else step
 
-    def update(self, params, grads):
+    def update(self, params: list[np.ndarray], grads: list[np.ndarray]) -> None:
         """One step: update m and s, then w ← w - η_t m / (√s + ε)."""
         self.t += 1
         b1, b2 = self.beta_1, self.beta_2
@@ -182,9 +252,13 @@ class Adam(_Optimizer):
         # (a Python float, so float32 parameters are updated in float32)
         self.learning_rate = float(self.learning_rate_init * math.sqrt(1 - b2**self.t) / (1 - b1**self.t))
         for k, (w, g, m, s) in enumerate(zip(params, grads, self.ms, self.vs)):
-            # in place, with the roundings of the plain formulas (deltaprop.speed.fused)
-            fused.adam_step(w, g, m, s, b1, b2, self.epsilon, self.learning_rate,
-                            lambda k=k: _scratch(self, params, 2)[k])
+            self.step(w, g, m, s, b1, b2, self.epsilon, self.learning_rate,
+                      functools.partial(_work, self, params, k))
+
+
+def _work(optimizer: _Optimizer, params: list[np.ndarray], k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The two work arrays of parameter array k."""
+    return _scratch(optimizer, params, 2)[k]
 
 
 def _scratch(optimizer, params, k):
@@ -199,7 +273,9 @@ def _scratch(optimizer, params, k):
     return scratch
 
 
-def lbfgs(fun, theta0, *, max_iter=200, max_fun=15000, tol=1e-4, callback=None):
+def lbfgs(fun: Callable[[np.ndarray], tuple[float, np.ndarray]], theta0: np.ndarray, *, max_iter: int = 200,
+          max_fun: int = 15000, tol: float = 1e-4,
+          callback: Callable[[np.ndarray, float], bool | None] | None = None) -> Any:
     """Minimise ``fun`` by L-BFGS-B (scipy), as scikit-learn's MLP does.
 
     Parameters
