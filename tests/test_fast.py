@@ -23,12 +23,15 @@ PAIRS = [
     ("log_loss", "logistic"),
     ("binary_log_loss", "softmax"),
     ("poisson", "softplus"),
+    ("absolute_error", "identity"),
+    ("huber", "identity"),
+    ("quantile", "tanh"),
 ]
 TOL = {np.float64: 1e-11, np.float32: 2e-4}
 
 
 def _targets(loss, n, k, rng):
-    if loss == "squared_error":
+    if loss in ("squared_error", "absolute_error", "huber", "quantile"):
         return rng.normal(size=(n, k))
     if loss == "log_loss":
         return np.eye(k)[rng.integers(0, k, n)]

@@ -255,7 +255,8 @@ class BatchBackprop:
         if self._in_place is not None:
             data = self._in_place(u_out, D.T, dL, scratch[L], E, s, self._lse[:n])
         else:
-            data = _losses.weighted_loss_and_delta(net.loss_name, net.output, u_out, D.T, dL, s)
+            data = _losses.weighted_loss_and_delta(net.loss_name, net.output, u_out, D.T, dL, s,
+                                                   net.loss_params)
         alpha = self.alpha
         theta = None
         if alpha:

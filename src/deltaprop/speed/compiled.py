@@ -56,10 +56,12 @@ def supported(net: Any, optimizer: Any, X: Any, sample_weight: Any, batch_size: 
     """True when :func:`run_epoch` applies to this network, optimiser, data and batch size.
 
     Dense float32/float64 data, a pair and hidden activations the kernel has a code for
-    (:mod:`deltaprop.speed.registry`), SGD or Adam, and a network small enough that the
-    compiled loops beat the numpy path.  Never inside :func:`deltaprop.speed.plain_paths`.
+    (:mod:`deltaprop.speed.registry`), SGD or Adam without gradient clipping (AdamW's decay
+    and clipping are not in the kernel: those fits take the numpy path), and a network small
+    enough that the compiled loops beat the numpy path.  Never inside
+    :func:`deltaprop.speed.plain_paths`.
     """
-    if use_plain() or not isinstance(optimizer, (SGD, Adam)):
+    if use_plain() or type(optimizer) not in (SGD, Adam) or optimizer.max_grad_norm is not None:
         return False
     if not isinstance(X, np.ndarray) or X.ndim != 2 or net.dtype not in (np.float32, np.float64):
         return False
@@ -151,7 +153,7 @@ def _optimizer_state(optimizer: Any, ws: _Workspace) -> tuple:
         c[ep.C_B2], c[ep.C_ONE_MINUS_B2] = b2, 1 - b2
         c[ep.C_EPS] = optimizer.epsilon
         return (EPOCH_STEPS["adam"], optimizer.ms[0], optimizer.vs[0],
-                float(optimizer.learning_rate_init), b1, b2, int(optimizer.t))
+                float(optimizer.base_rate), b1, b2, int(optimizer.t))
     mu, eta = optimizer.momentum, float(optimizer.learning_rate)
     kind = "sgd" if mu == 0 else ("nesterov" if optimizer.nesterov else "momentum")
     c[ep.C_ETA], c[ep.C_MU] = eta, mu
