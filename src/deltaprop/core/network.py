@@ -275,6 +275,7 @@ class Network:
         new = object.__new__(type(self))
         new.__dict__.update(self.__dict__)
         new.dtype = dtype
+        new.loss_params = dict(self.loss_params)
         new.W = {l: w.astype(dtype, order="C") for l, w in self.W.items()}
         new.b = {l: v.astype(dtype, order="C") for l, v in self.b.items()}
         return new

@@ -38,13 +38,14 @@ except ImportError:  # pragma: no cover - older scikit-learn
 __all__ = ["_BaseMLP", "validate_data", "STOCHASTIC_SOLVERS", "training_bytes"]
 
 validate_data = _validate_data
-STOCHASTIC_SOLVERS = ("sgd", "adam")
+STOCHASTIC_SOLVERS = ("sgd", "adam", "adamw")
 
 #: the training settings copied from the estimator's parameters of the same name
 _SETTING_NAMES = (
     "solver", "alpha", "batch_size", "learning_rate", "learning_rate_init", "power_t", "max_iter",
     "shuffle", "tol", "momentum", "nesterovs_momentum", "early_stopping", "validation_fraction",
     "beta_1", "beta_2", "epsilon", "n_iter_no_change", "max_fun", "verbose",
+    "weight_decay", "max_grad_norm", "warmup_iter", "dropout",
 )
 
 
@@ -91,10 +92,10 @@ class _BaseMLP(BaseEstimator):
     _parameter_constraints: dict = {
         "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
         "activation": [StrOptions(set(HIDDEN_ACTIVATIONS)), list, tuple],
-        "solver": [StrOptions({"lbfgs", "sgd", "adam"})],
+        "solver": [StrOptions({"lbfgs", "sgd", "adam", "adamw"})],
         "alpha": [Interval(Real, 0, None, closed="left")],
         "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
-        "learning_rate": [StrOptions({"constant", "invscaling", "adaptive"})],
+        "learning_rate": [StrOptions({"constant", "invscaling", "adaptive", "cosine"})],
         "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
         "power_t": [Interval(Real, 0, None, closed="left")],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
@@ -113,6 +114,10 @@ class _BaseMLP(BaseEstimator):
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left"), Options(Real, {np.inf})],
         "max_fun": [Interval(Integral, 1, None, closed="left")],
         "callback": [callable, None],
+        "dropout": [Interval(Real, 0, 1, closed="left"), list, tuple],
+        "weight_decay": [Interval(Real, 0, None, closed="left")],
+        "max_grad_norm": [Interval(Real, 0, None, closed="neither"), None],
+        "warmup_iter": [Interval(Integral, 0, None, closed="left")],
     }
 
     # ------------------------------------------------------------------ the network's views
@@ -199,6 +204,10 @@ class _BaseMLP(BaseEstimator):
         """(loss name, output activation name) of the network for this task."""
         raise NotImplementedError
 
+    def _loss_params(self) -> dict[str, float]:
+        """The loss's parameters for the Network (Huber's ε, the quantile τ); none here."""
+        return {}
+
     def _validate_input(self, X, y, incremental: bool, reset: bool):
         """``(X, D, labels)``: checked inputs, the targets d as an (n, n_outputs) array, and the
         class labels (None for regression)."""
@@ -276,7 +285,8 @@ class _BaseMLP(BaseEstimator):
         activation = self.activation if isinstance(self.activation, str) else list(self.activation)
         self.__dict__.pop("_assigned_coefs", None)
         self.__dict__.pop("_assigned_intercepts", None)
-        self.network_ = Network(layer_units, activation, output, loss, random_state=rng, dtype=dtype)
+        self.network_ = Network(layer_units, activation, output, loss, random_state=rng, dtype=dtype,
+                                **self._loss_params())
         self._training = TrainingState.start(settings, self.network_.get_flat())
         self._publish(self._training)
 
@@ -470,6 +480,7 @@ class _BaseMLP(BaseEstimator):
                 f"loss is now {self.loss!r}; fit without warm_start to start afresh"
             )
         net.set_hidden_activation(self.activation)
+        net.loss_params.update(self._loss_params())
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
@@ -518,15 +529,18 @@ _DOC_PARAMETERS = """
     activation : str or list of str, default="relu"
         f of the hidden layers: "identity", "logistic", "tanh", "relu" (scikit-learn's), or
         "leaky_relu", "softplus"; one name for all, or a list with one per hidden layer.
-    solver : {"lbfgs", "sgd", "adam"}, default="adam"
-        L-BFGS (scipy, full batch), SGD with momentum, or Adam.
+    solver : {"lbfgs", "sgd", "adam", "adamw"}, default="adam"
+        L-BFGS (scipy, full batch), SGD with momentum, Adam, or AdamW (Adam with decoupled
+        weight decay, weight_decay; deltaprop only).
     alpha : float, default=0.0001
         L2 strength: the loss gets alpha / (2N) Σ_l ‖W^(l)‖² (biases not penalised).
     batch_size : int or "auto", default="auto"
         Mini-batch size of the stochastic solvers; "auto" is min(200, n_samples).
-    learning_rate : {"constant", "invscaling", "adaptive"}, default="constant"
+    learning_rate : {"constant", "invscaling", "adaptive", "cosine"}, default="constant"
         SGD's schedule: constant; learning_rate_init / (t + 1)^power_t after each epoch (t =
         samples seen); or divided by 5 whenever n_iter_no_change epochs do not improve.
+        "cosine" (SGD, Adam and AdamW; deltaprop only): half a cosine from learning_rate_init
+        towards 0 over max_iter epochs, after warmup_iter epochs of linear warm-up.
     learning_rate_init : float, default=0.001
         The initial step size of SGD and Adam.
     power_t : float, default=0.5
@@ -568,6 +582,25 @@ _DOC_PARAMETERS = """
         Called as ``callback(estimator)`` after every epoch (L-BFGS: every iteration), with
         ``loss_curve_`` and the network up to date; returning True stops training without a
         ConvergenceWarning.  deltaprop only.
+    dropout : float or list of float, default=0.0
+        Inverted dropout in training (none at prediction): each hidden unit's output is kept
+        with probability 1 - p and then scaled by 1/(1 - p), with fresh masks drawn from
+        random_state every mini-batch; one rate p in [0, 1) for all hidden layers or one per
+        hidden layer.  δ_j^(l) = m_j f'(u_j^(l)) Σ_k w_kj^(l+1) δ_k^(l+1).  Fits with dropout
+        take the plain path (no compiled epoch, no buffered passes).  SGD, Adam and AdamW
+        only (L-BFGS needs one deterministic loss).  deltaprop only.
+    weight_decay : float, default=0.01
+        AdamW's decoupled weight decay λ: before each step w ← w - η λ w (every parameter,
+        as PyTorch's AdamW), unlike alpha, whose gradient passes through Adam's moments.
+        Used only when solver="adamw".  deltaprop only.
+    max_grad_norm : float or None, default=None
+        Clip the gradient by its global norm before each step: g ← g · min(1, c / ‖g‖).
+        SGD, Adam and AdamW (not L-BFGS).  Fits with clipping take the numpy path.
+        deltaprop only.
+    warmup_iter : int, default=0
+        Epochs of linear warm-up of learning_rate="cosine": η = learning_rate_init (e + 1) /
+        warmup_iter in epoch e < warmup_iter, then η = learning_rate_init · ½ (1 + cos(π
+        (e - warmup_iter) / (max_iter - warmup_iter))).  deltaprop only.
 """
 
 _DOC_ATTRIBUTES = """

@@ -106,6 +106,10 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         class_weight=None,
         validation_stratify="binary",
         callback=None,
+        dropout=0.0,
+        weight_decay=0.01,
+        max_grad_norm=None,
+        warmup_iter=0,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -133,6 +137,10 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         self.class_weight = class_weight
         self.validation_stratify = validation_stratify
         self.callback = callback
+        self.dropout = dropout
+        self.weight_decay = weight_decay
+        self.max_grad_norm = max_grad_norm
+        self.warmup_iter = warmup_iter
 
     # scikit-learn's loss name, for code that reads it
     loss = "log_loss"

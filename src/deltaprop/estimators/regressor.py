@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from numbers import Real
+
 import numpy as np
 from sklearn.base import RegressorMixin, _fit_context
 from sklearn.metrics import r2_score
 from sklearn.utils import column_or_1d
-from sklearn.utils._param_validation import StrOptions
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
@@ -30,9 +32,18 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
 
     Parameters
     ----------
-    loss : {"squared_error", "poisson"}, default="squared_error"
+    loss : {"squared_error", "poisson", "absolute_error", "huber", "quantile"}, default="squared_error"
         E_n = ½ Σ_k (y_k - d_k)² with an identity output, or the half Poisson deviance
-        Σ_k [d_k log(d_k / y_k) - d_k + y_k] with an exp output (needs d >= 0).
+        Σ_k [d_k log(d_k / y_k) - d_k + y_k] with an exp output (needs d >= 0).  deltaprop
+        adds, with an identity output and r = y - d: "absolute_error", E_n = Σ_k |r_k|;
+        "huber", ½ r_k² where |r_k| ≤ huber_epsilon and huber_epsilon (|r_k| - ½
+        huber_epsilon) beyond; "quantile", Σ_k max(τ (d_k - y_k), (τ - 1)(d_k - y_k)) with
+        τ = quantile.  Where E_n has a kink (r_k = 0) its slope is taken as 0.
+    huber_epsilon : float, default=1.35
+        Huber's ε, in units of y (scale y to use it as a number of standard deviations);
+        named so because ``epsilon`` is Adam's.  Used only when loss="huber".  deltaprop only.
+    quantile : float, default=0.5
+        The quantile τ in (0, 1) that loss="quantile" estimates.  deltaprop only.
 """
         + _DOC_PARAMETERS
         + """
@@ -53,7 +64,9 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
 
     _parameter_constraints: dict = {
         **_BaseMLP._parameter_constraints,
-        "loss": [StrOptions({"squared_error", "poisson"})],
+        "loss": [StrOptions({"squared_error", "poisson", "absolute_error", "huber", "quantile"})],
+        "huber_epsilon": [Interval(Real, 0, None, closed="neither")],
+        "quantile": [Interval(Real, 0, 1, closed="neither")],
     }
 
     def __init__(
@@ -84,6 +97,12 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         n_iter_no_change=10,
         max_fun=15000,
         callback=None,
+        dropout=0.0,
+        weight_decay=0.01,
+        max_grad_norm=None,
+        warmup_iter=0,
+        huber_epsilon=1.35,
+        quantile=0.5,
     ):
         self.loss = loss
         self.hidden_layer_sizes = hidden_layer_sizes
@@ -110,9 +129,20 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         self.n_iter_no_change = n_iter_no_change
         self.max_fun = max_fun
         self.callback = callback
+        self.dropout = dropout
+        self.weight_decay = weight_decay
+        self.max_grad_norm = max_grad_norm
+        self.warmup_iter = warmup_iter
+        self.huber_epsilon = huber_epsilon
+        self.quantile = quantile
 
     def _network_loss(self):
-        return ("poisson", "exp") if self.loss == "poisson" else ("squared_error", "identity")
+        return ("poisson", "exp") if self.loss == "poisson" else (self.loss, "identity")
+
+    def _loss_params(self):
+        if self.loss == "huber":
+            return {"epsilon": float(self.huber_epsilon)}
+        return {"quantile": float(self.quantile)} if self.loss == "quantile" else {}
 
     def _validate_input(self, X, y, incremental, reset):
         X, y = validate_data(

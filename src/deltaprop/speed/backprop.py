@@ -38,7 +38,7 @@ from deltaprop.speed import fused
 from deltaprop.speed.switch import plain_paths, use_plain
 
 __all__ = [
-    "BatchBackprop", "PlainBatchBackprop", "batch_backprop", "flat_parameters",
+    "BatchBackprop", "PlainBatchBackprop", "DropoutBatchBackprop", "batch_backprop", "flat_parameters",
     "foreign_blas_single_threaded", "predict", "plain_predict", "plain_paths",
 ]
 
@@ -123,9 +123,33 @@ class PlainBatchBackprop:
         return g.loss, g.W, g.b
 
 
-def batch_backprop(net: Any, max_batch_size: int, alpha: float = 0.0) -> BatchBackprop | PlainBatchBackprop:
-    """The loss and gradients of ``net``'s mini-batches: a :class:`BatchBackprop`, or inside
-    :func:`deltaprop.speed.plain_paths` a :class:`PlainBatchBackprop`."""
+class DropoutBatchBackprop(PlainBatchBackprop):
+    """The plain path with inverted dropout: each call draws a fresh mask
+    (:meth:`Network.dropout_mask`, rate p per hidden layer, from ``random_state()``) and
+    returns the thinned network's loss and gradients.  The buffered and compiled paths have
+    no dropout; fits with dropout take this one."""
+
+    def __init__(self, net, max_batch_size, alpha=0.0, dropout=0.0, random_state=None):
+        super().__init__(net, max_batch_size, alpha)
+        self.dropout = dropout
+        self._random_state = random_state if callable(random_state) else (lambda: random_state)
+
+    def __call__(self, X, D, sample_weight=None):
+        n = X.shape[0]
+        mask = self.net.dropout_mask(self.dropout, n, self._random_state())
+        g = self.net.backprop(X, D, self.alpha, sample_weight, self.net.check_dropout_mask(mask, n))
+        self.flat_grad = g.flat()
+        return g.loss, g.W, g.b
+
+
+def batch_backprop(net: Any, max_batch_size: int, alpha: float = 0.0, *, dropout: Any = 0.0,
+                   random_state: Any = None) -> BatchBackprop | PlainBatchBackprop:
+    """The loss and gradients of ``net``'s mini-batches: a :class:`BatchBackprop`; inside
+    :func:`deltaprop.speed.plain_paths` a :class:`PlainBatchBackprop`; with ``dropout`` (a
+    rate, or one per hidden layer, not all 0) a :class:`DropoutBatchBackprop` drawing its
+    masks from ``random_state`` (a RandomState, or a function returning one)."""
+    if np.any(np.asarray(dropout, dtype=float) > 0):
+        return DropoutBatchBackprop(net, max_batch_size, alpha, dropout, random_state)
     if use_plain():
         return PlainBatchBackprop(net, max_batch_size, alpha)
     return BatchBackprop(net, max_batch_size, alpha)

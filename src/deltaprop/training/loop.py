@@ -34,9 +34,9 @@ from typing import Any
 
 import numpy as np
 
-from deltaprop.core.optim import SGD, Adam
+from deltaprop.core.optim import SGD, Adam, AdamW
 from deltaprop.speed import compiled, fused
-from deltaprop.speed.backprop import batch_backprop, flat_parameters
+from deltaprop.speed.backprop import DropoutBatchBackprop, batch_backprop, flat_parameters
 from deltaprop.speed.switch import use_plain
 from deltaprop.training import divergence, progress, split
 from deltaprop.training.divergence import DivergenceWarning
@@ -78,6 +78,10 @@ def fit(net, X, D, sample_weight, settings: TrainingSettings, state: TrainingSta
         draw is needed (a partial_fit of one sample draws nothing).
     """
     state.interrupted = state.diverged = False
+    if not settings.stochastic and (np.any(np.asarray(settings.dropout, dtype=float) > 0)
+                                    or settings.max_grad_norm is not None):
+        raise ValueError("dropout and max_grad_norm need a stochastic solver (sgd, adam or adamw); "
+                         "L-BFGS minimises one deterministic loss without steps to clip")
     if settings.stochastic:
         fit_stochastic(net, X, D, sample_weight, settings, state, incremental=incremental, rng=rng)
     else:
@@ -87,12 +91,20 @@ def fit(net, X, D, sample_weight, settings: TrainingSettings, state: TrainingSta
 
 
 def make_optimizer(settings: TrainingSettings, params: list[np.ndarray]) -> SGD | Adam:
-    """The stochastic optimiser (``solver`` "sgd" or "adam") for ``params``."""
-    if settings.solver == "sgd":
-        return SGD(params, settings.learning_rate_init, settings.learning_rate, settings.momentum,
-                   settings.nesterovs_momentum, settings.power_t, step=fused.sgd_step)
-    return Adam(params, settings.learning_rate_init, settings.beta_1, settings.beta_2, settings.epsilon,
-                step=fused.adam_step)
+    """The stochastic optimiser (``solver`` "sgd", "adam" or "adamw") for ``params``."""
+    s = settings
+    if s.solver == "sgd":
+        return SGD(params, s.learning_rate_init, s.learning_rate, s.momentum, s.nesterovs_momentum,
+                   s.power_t, step=fused.sgd_step, max_grad_norm=s.max_grad_norm, n_epochs=s.max_iter,
+                   warmup=s.warmup_iter)
+    # Adam and AdamW follow only the cosine schedule (scikit-learn's others are SGD's)
+    schedule = "cosine" if s.learning_rate == "cosine" else "constant"
+    if s.solver == "adamw":
+        return AdamW(params, s.learning_rate_init, s.beta_1, s.beta_2, s.epsilon, s.weight_decay,
+                     step=fused.adam_step, max_grad_norm=s.max_grad_norm, schedule=schedule,
+                     n_epochs=s.max_iter, warmup=s.warmup_iter)
+    return Adam(params, s.learning_rate_init, s.beta_1, s.beta_2, s.epsilon, step=fused.adam_step,
+                max_grad_norm=s.max_grad_norm, schedule=schedule, n_epochs=s.max_iter, warmup=s.warmup_iter)
 
 
 def progress_bar(label, total, *, completed=0, stderr=False):
@@ -180,14 +192,16 @@ def _plain_now() -> bool:
     return use_plain()
 
 
-def _batch_backprop(state: TrainingState, net, batch_size: int, alpha: float, incremental: bool):
+def _batch_backprop(state: TrainingState, net, batch_size: int, alpha: float, incremental: bool,
+                    dropout: Any = 0.0, random_state: Any = None):
     """A BatchBackprop for ``net`` and ``batch_size``.  For partial_fit it is kept in the
     state while network, batch size, L2 strength and path stay the same, so a loop of
     partial_fit calls does not allocate its buffers every call; a fit makes its own and
-    drops any kept one (which would hold the buffers for as long as the state lives)."""
-    if not incremental:
+    drops any kept one (which would hold the buffers for as long as the state lives).
+    With dropout, the plain path with fresh masks from ``random_state`` (never kept)."""
+    if not incremental or np.any(np.asarray(dropout, dtype=float) > 0):
         state.backprop = None
-        return batch_backprop(net, batch_size, alpha)
+        return batch_backprop(net, batch_size, alpha, dropout=dropout, random_state=random_state)
     # the same network keeps its sizes, dtype, loss and output; its hidden activations may
     # change in place (warm starts follow ``activation``)
     key = (batch_size, float(alpha), net.activation, _plain_now())
@@ -210,7 +224,8 @@ def _epoch_backend(net, backprop, optimizer, params, data: _Data, batch_size: in
     at a time.
     """
     X, D, sw = data.X, data.D, data.sample_weight
-    if compiled.supported(net, optimizer, X, sw, batch_size):
+    dropout = isinstance(backprop, DropoutBatchBackprop)  # the plain path: no compiled epoch
+    if not dropout and compiled.supported(net, optimizer, X, sw, batch_size):
         def compiled_epoch(order):
             loss, finite = compiled.run_epoch(net, params[0], backprop.flat_grad, X, D, sw, order,
                                               batch_size, settings.alpha, optimizer)
@@ -244,7 +259,8 @@ def fit_stochastic(net, X, D, sample_weight, settings: TrainingSettings, state: 
     else:
         data = _Data(X, D, sample_weight)
     batch_size = _batch_size(settings, data.n_samples)
-    backprop = _batch_backprop(state, net, batch_size, settings.alpha, incremental)
+    backprop = _batch_backprop(state, net, batch_size, settings.alpha, incremental, settings.dropout,
+                               random_state)
     run_epoch = _epoch_backend(net, backprop, state.optimizer, params, data, batch_size, settings)
     _follow_settings(state, settings)
     state.n_iter = 0

@@ -61,11 +61,17 @@ class TrainingSettings:
     verbose: Any = False
     label: str = "MLP"
     on_epoch: Callable[[TrainingState], bool] | None = None
+    # beyond scikit-learn's: AdamW's decoupled decay, clipping by global norm, the cosine
+    # schedule's warm-up (epochs), and the dropout rate(s) of the hidden layers
+    weight_decay: float = 0.01
+    max_grad_norm: float | None = None
+    warmup_iter: int = 0
+    dropout: Any = 0.0
 
     @property
     def stochastic(self) -> bool:
-        """True for SGD and Adam (epochs of mini-batches), False for L-BFGS."""
-        return self.solver in ("sgd", "adam")
+        """True for SGD, Adam and AdamW (epochs of mini-batches), False for L-BFGS."""
+        return self.solver in ("sgd", "adam", "adamw")
 
 
 @dataclass
