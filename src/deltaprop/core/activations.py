@@ -10,6 +10,12 @@ it is ``f'(u) ⊙ grad_z``; softmax, whose Jacobian is not diagonal, overrides i
 Jacobian-vector product.  That is how the general output delta
 δ^(L) = f'(u^(L)) ⊙ ∂E/∂y is computed for non-canonical output/loss pairs.
 
+``f(u, out=…)`` and ``derivative(u, z, out=…)`` write into ``out`` when given, and
+``backward_in_place(delta, z, work)`` multiplies δ by f' taken from z: the buffered fast path
+(:mod:`deltaprop.speed.backprop`) runs these very definitions in place.  Where a compiled
+kernel restates f or f', :mod:`deltaprop.speed.registry` lists it and
+``tests/test_registry.py`` holds it equal to the definition here.
+
 All functions keep the dtype of their input (float32 stays float32) and are stable for
 |u| up to 1e4 (no overflow warnings).
 """
@@ -218,7 +224,7 @@ HIDDEN_ACTIVATIONS = ("identity", "logistic", "tanh", "relu", "leaky_relu", "sof
 OUTPUT_ACTIVATIONS = HIDDEN_ACTIVATIONS + ("softmax", "exp")
 
 
-def get(name: str, allowed=OUTPUT_ACTIVATIONS, role: str = "activation") -> Activation:
+def get(name: str, allowed: tuple[str, ...] = OUTPUT_ACTIVATIONS, role: str = "activation") -> Activation:
     """The activation called ``name``; ValueError naming the allowed ones otherwise."""
     if not isinstance(name, str) or name not in allowed:
         raise ValueError(f"unknown {role} {name!r}; allowed: {', '.join(allowed)}")

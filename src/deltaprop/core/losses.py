@@ -31,7 +31,9 @@ quantile loss at τ = ½.  Their parameters ε and τ come in ``params`` (a dict
 :data:`DEFAULT_PARAMS`).
 
 Every other pairing uses the general δ^(L) = f'(u^(L)) ⊙ ∂E_n/∂y (for softmax, the
-Jacobian-vector product).  Logarithms of logistic and softmax outputs are computed from u
+Jacobian-vector product).  The canonical pairs' in-place forms (below) and the compiled
+epoch's restatement are listed in :mod:`deltaprop.speed.registry` and held equal to these by
+``tests/test_registry.py``.  Logarithms of logistic and softmax outputs are computed from u
 (log-sum-exp), so no loss overflows or takes log(0) for |u| up to 1e4.
 """
 
@@ -124,7 +126,8 @@ def _param(loss: str, params: Mapping[str, float] | None, name: str) -> float:
     return float((params or DEFAULT_PARAMS[loss]).get(name, DEFAULT_PARAMS[loss][name]))
 
 
-def per_sample(loss: str, u, y, d, output: str, params: Mapping[str, float] | None = None):
+def per_sample(loss: str, u: np.ndarray, y: np.ndarray, d: np.ndarray, output: str,
+               params: Mapping[str, float] | None = None) -> np.ndarray:
     """E_n for each sample (shape ``(n_samples,)``); ``params``: the loss's ε or τ, if any."""
     if loss == "squared_error":
         r = y - d
@@ -151,7 +154,7 @@ def per_sample(loss: str, u, y, d, output: str, params: Mapping[str, float] | No
     raise ValueError(f"unknown loss {loss!r}; allowed: {', '.join(LOSSES)}")
 
 
-def grad_y(loss: str, y, d, params: Mapping[str, float] | None = None):
+def grad_y(loss: str, y: np.ndarray, d: np.ndarray, params: Mapping[str, float] | None = None) -> np.ndarray:
     """∂E_n/∂y_k, element-wise (the general chain rule's first factor); 0 at a kink."""
     if loss == "squared_error":
         return y - d
@@ -177,7 +180,8 @@ def is_canonical(loss: str, output: str) -> bool:
     return CANONICAL_OUTPUT.get(loss) == output
 
 
-def output_delta(loss: str, output: str, u, y, d, params: Mapping[str, float] | None = None):
+def output_delta(loss: str, output: str, u: np.ndarray, y: np.ndarray, d: np.ndarray,
+                 params: Mapping[str, float] | None = None) -> np.ndarray:
     """δ^(L) = ∂E_n/∂u^(L): y - d for a canonical pair, else f'(u) ⊙ ∂E_n/∂y."""
     if is_canonical(loss, output):
         return y - d
@@ -242,8 +246,8 @@ CANONICAL_IN_PLACE = {
 }
 
 
-def weighted_loss_and_delta(loss: str, output: str, u, d, delta, s,
-                            params: Mapping[str, float] | None = None) -> float:
+def weighted_loss_and_delta(loss: str, output: str, u: np.ndarray, d: np.ndarray, delta: np.ndarray,
+                            s: np.ndarray | None, params: Mapping[str, float] | None = None) -> float:
     """Any pair: δ^(L) written into ``delta``, Σ_n s_n E_n returned (allocates)."""
     y = activations.ACTIVATIONS[output].f(u)
     per = per_sample(loss, u, y, d, output, params)
