@@ -130,7 +130,9 @@ def _split_validation(X, D, sample_weight, settings: TrainingSettings, random_st
     """scikit-learn's held-out split: ``validation_fraction`` of the rows
     (:mod:`deltaprop.training.split`, with the settings' stratification policy)."""
     n_val = split.n_validation(X.shape[0], settings.validation_fraction)
-    stratify = split.stratification(settings.stratify, D, n_val)
+    # the classes as scikit-learn's boolean targets, so its messages name them alike
+    classes = None if settings.stratify is None else D != 0
+    stratify = split.stratification(settings.stratify, classes, n_val)
     train, val = split.split_rows(X.shape[0], settings.validation_fraction,
                                   random_state=random_state, stratify=stratify)
     if val.shape[0] < 2:
@@ -298,12 +300,7 @@ def _run_epochs(net, params, data: _Data, settings, state, run_epoch, display, r
             loss_sum, finite, grad_W = run_epoch(sample_idx)
             loss = np.float64(loss_sum / data.n_samples)  # a numpy float, as scikit-learn's
             problem = _divergence(finite, params, loss, state.reference_loss)
-            if problem is not None:
-                net.set_flat(last)
-                state.diverged = True
-                if problem.nonfinite and state.finite_epochs == 0:
-                    raise ValueError(NO_FINITE_WEIGHTS)
-                divergence.warn_diverged(problem.what, settings.learning_rate_init, stacklevel=6)
+            if problem is not None and _diverged(net, last, problem, settings, state):
                 break
             _record_epoch(state, loss, data.n_samples, grad_W)
             score = _validate(net, data, settings, state)
@@ -319,6 +316,26 @@ def _run_epochs(net, params, data: _Data, settings, state, run_epoch, display, r
         warnings.warn("Training interrupted by user.", stacklevel=5)
         if last is not None and not all(np.isfinite(p).all() for p in params):
             net.set_flat(last)
+
+
+def _diverged(net, last, problem: divergence.Problem, settings: TrainingSettings,
+              state: TrainingState) -> bool:
+    """Say that the run diverged; True when it must stop.
+
+    A value that is no longer finite stops the run with the weights from before the epoch
+    (or, when no epoch ever ended finite, raises scikit-learn's error).  A finite blow-up is
+    reported once and the run goes on, as scikit-learn's would, until the stopping rule or
+    a non-finite value ends it."""
+    if problem.nonfinite:
+        net.set_flat(last)
+        if state.finite_epochs == 0:
+            raise ValueError(NO_FINITE_WEIGHTS)
+    elif state.diverged:
+        return False  # the blow-up was reported already
+    state.diverged = True
+    divergence.warn_diverged(problem.what, settings.learning_rate_init, stopped=problem.nonfinite,
+                             stacklevel=7)
+    return problem.nonfinite
 
 
 def _divergence(finite: bool, params, loss: float, reference: float) -> divergence.Problem | None:
