@@ -35,6 +35,7 @@ from typing import Any
 
 import numpy as np
 
+from deltaprop.core.activations import LEAKY_RELU_SLOPE
 from deltaprop.core.optim import SGD, Adam
 from deltaprop.speed import fused
 from deltaprop.speed.registry import EPOCH_HIDDEN, EPOCH_OUTPUT, EPOCH_STEPS
@@ -126,7 +127,10 @@ class _Workspace:
         # T: z^(l-1) or δ^(l), one row per sample; G: ∂E/∂W^(l)ᵀ (deltaprop.speed.epoch)
         self.T = np.zeros(m * max(net.sizes), dtype=dtype)
         self.G = np.zeros(max(w.size for w in net.W.values()), dtype=dtype)
-        self.c = ep.constants(dtype)
+        self.c = np.zeros(ep.C_SIZE, dtype=dtype)
+        self.c[ep.C_ONE] = 1.0
+        self.c[ep.C_SLOPE] = LEAKY_RELU_SLOPE
+        self.c[ep.C_ONE_MINUS_SLOPE] = 1.0 - LEAKY_RELU_SLOPE
         self.no_weights = np.zeros(0, dtype=dtype)
         self.no_state = np.zeros(0, dtype=dtype)
 

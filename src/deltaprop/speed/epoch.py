@@ -22,9 +22,6 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
-
-from deltaprop.core.activations import LEAKY_RELU_SLOPE
 from deltaprop.speed.kernels import adam_step, jit, sgd_step
 
 # the constants array c
@@ -36,15 +33,6 @@ C_SIZE = 12
 
 # optimiser codes (deltaprop.speed.registry.EPOCH_STEPS)
 SGD_PLAIN, SGD_MOMENTUM, SGD_NESTEROV, ADAM = 0, 1, 2, 3
-
-
-def constants(dtype) -> np.ndarray:
-    """A constants array c of ``dtype`` with the activations' constants set."""
-    c = np.zeros(C_SIZE, dtype=dtype)
-    c[C_ONE] = 1.0
-    c[C_SLOPE] = LEAKY_RELU_SLOPE
-    c[C_ONE_MINUS_SLOPE] = 1.0 - LEAKY_RELU_SLOPE
-    return c
 
 
 def _inline(function):

@@ -9,9 +9,9 @@ numpy definition runs instead inside :func:`deltaprop.speed.plain_paths`, for ar
 :data:`FUSED_MIN_SIZE` elements (where loading numba once per process would cost more than
 it saves), and where numba cannot be imported.
 
-Which activation and optimiser rule has a kernel is listed in :mod:`deltaprop.speed.registry`
-(``FORWARD_KERNELS``, ``BACKWARD_KERNELS``, ``STEP_KERNELS``); the backward passes are the
-compiled epoch's own (:func:`deltaprop.speed.epoch.hidden_df`), so f' is restated once.
+The tables :data:`FORWARD_KERNELS`, :data:`BACKWARD_KERNELS` and :data:`STEP_KERNELS` list,
+for every activation and optimiser rule of the core, its kernel or None (the numpy
+definition, on purpose); ``tests/test_registry.py`` walks them.
 
 The kernels run on one thread: numba's threading layers either abort when two Python threads
 train at once (workqueue) or hang in a process forked after use (GNU OpenMP), and a library
@@ -29,8 +29,7 @@ from typing import Any
 import numpy as np
 
 from deltaprop.core import optim
-from deltaprop.core.activations import ACTIVATIONS
-from deltaprop.speed.registry import BACKWARD_KERNELS, EPOCH_HIDDEN, FORWARD_KERNELS, STEP_KERNELS
+from deltaprop.core.activations import ACTIVATIONS, LEAKY_RELU_SLOPE
 from deltaprop.speed.switch import use_plain
 
 __all__ = [
@@ -44,6 +43,35 @@ FUSED_MIN_SIZE = 4096
 
 Forward = Callable[[np.ndarray, np.ndarray, np.ndarray], None]
 Backward = Callable[[np.ndarray, np.ndarray, np.ndarray], None]
+Builder = Callable[[Any, type], Callable[[np.ndarray, np.ndarray, np.ndarray], None]]
+
+#: hidden activation → builder(kernels, scalar type) of its compiled forward pass
+#: ``forward(a, b, t)``: a ← f(a + b) in one pass; None: numpy's f on purpose (the exp-based
+#: ones: numpy's vectorised exp beats a compiled loop's call to the C library)
+FORWARD_KERNELS: dict[str, Builder | None] = {
+    "identity": lambda k, T: lambda a, b, t: k.add_bias(a, b),
+    "relu": lambda k, T: lambda a, b, t: k.add_bias_relu(a, b, T(0)),
+    "leaky_relu": lambda k, T: lambda a, b, t: k.add_bias_leaky_relu(a, b, T(LEAKY_RELU_SLOPE)),
+    "tanh": None,
+    "logistic": None,
+    "softplus": None,
+}
+
+#: hidden activation → builder(kernels, scalar type) of its compiled ``backward(δ, z, t)``:
+#: δ ← f'(u) ⊙ δ with f' from z, in one pass; None: the numpy definition (identity: f' = 1,
+#: nothing to do; softplus: exp-based)
+BACKWARD_KERNELS: dict[str, Builder | None] = {
+    "identity": None,
+    "relu": lambda k, T: lambda d, z, t: k.relu_df(d, z, T(1), T(0)),
+    "leaky_relu": lambda k, T: lambda d, z, t: k.leaky_relu_df(
+        d, z, T(1), T(0), T(1 - LEAKY_RELU_SLOPE), T(LEAKY_RELU_SLOPE)),
+    "tanh": lambda k, T: lambda d, z, t: k.tanh_df(d, z, T(1)),
+    "logistic": lambda k, T: lambda d, z, t: k.logistic_df(d, z, T(1)),
+    "softplus": None,
+}
+
+#: optimiser rule of deltaprop.core.optim → the name of its one-pass kernel
+STEP_KERNELS = {"sgd_step": "sgd_step", "adam_step": "adam_step"}
 
 
 def _compiled_kernels(size: int) -> ModuleType | None:
@@ -142,25 +170,9 @@ def hidden_layer(name: str, dtype: Any, size: int) -> tuple[Forward, Backward]:
     k = _compiled_kernels(size)
     if k is not None:
         T = np.dtype(dtype).type
-        build_forward = FORWARD_KERNELS.get(name)
+        build_forward, build_backward = FORWARD_KERNELS.get(name), BACKWARD_KERNELS.get(name)
         if build_forward is not None:
             forward = build_forward(k, T)
-        if BACKWARD_KERNELS.get(name):
-            backward = _compiled_backward(EPOCH_HIDDEN[name], dtype, backward)
+        if build_backward is not None:
+            backward = build_backward(k, T)
     return forward, backward
-
-
-def _compiled_backward(code: int | None, dtype: Any, numpy_backward: Backward) -> Backward:
-    """δ ← f'(u) ⊙ δ in one pass: the compiled epoch's hidden_df on the flat block (numpy's
-    form for a block that is not contiguous)."""
-    from deltaprop.speed import epoch
-
-    c = epoch.constants(dtype)
-
-    def backward(delta: np.ndarray, z: np.ndarray, t: np.ndarray) -> None:
-        if not (delta.flags.c_contiguous and z.flags.c_contiguous):
-            numpy_backward(delta, z, t)
-            return
-        epoch.hidden_df(code, _flat(delta), _flat(z), 0, delta.size, c)
-
-    return backward

@@ -74,9 +74,9 @@ def adam_step(w, g, m, s, b1, one_minus_b1, b2, one_minus_b2, eps, neg_lr):  # p
         w[i] = w[i] + (mi * neg_lr) / (math.sqrt(si) + eps)
 
 
-# hidden layers, on (n_l, n) C-contiguous arrays: the bias added and f applied in one pass,
-# the same operations as deltaprop.core.activations' f.  (f' into δ is the compiled epoch's
-# hidden_df, deltaprop.speed.epoch.)
+# hidden layers, on (n_l, n) C-contiguous arrays: the bias added and f applied in one pass;
+# f' (from z) multiplied into δ in one pass.  Same operations as the derivatives of
+# deltaprop.core.activations.
 
 
 @jit
@@ -107,3 +107,38 @@ def add_bias_leaky_relu(a, b, slope):  # pragma: no cover - compiled
             x = a[j, k] + bj
             t = x * slope
             a[j, k] = x if (x >= t or x != x) else t
+
+
+@jit
+def relu_df(delta, z, one, zero):  # pragma: no cover - compiled
+    """δ ← δ · [z > 0]."""
+    for j in range(delta.shape[0]):
+        for k in range(delta.shape[1]):
+            delta[j, k] = delta[j, k] * (one if z[j, k] > zero else zero)
+
+
+@jit
+def leaky_relu_df(delta, z, one, zero, one_minus_slope, slope):  # pragma: no cover - compiled
+    """δ ← δ · ([z > 0]·(1 - slope) + slope)."""
+    for j in range(delta.shape[0]):
+        for k in range(delta.shape[1]):
+            step = one if z[j, k] > zero else zero
+            delta[j, k] = delta[j, k] * (step * one_minus_slope + slope)
+
+
+@jit
+def tanh_df(delta, z, one):  # pragma: no cover - compiled
+    """δ ← δ · (1 - z²)."""
+    for j in range(delta.shape[0]):
+        for k in range(delta.shape[1]):
+            zz = z[j, k]
+            delta[j, k] = delta[j, k] * (one - zz * zz)
+
+
+@jit
+def logistic_df(delta, z, one):  # pragma: no cover - compiled
+    """δ ← δ · (z (1 - z))."""
+    for j in range(delta.shape[0]):
+        for k in range(delta.shape[1]):
+            zz = z[j, k]
+            delta[j, k] = delta[j, k] * (zz * (one - zz))

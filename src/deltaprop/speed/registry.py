@@ -15,11 +15,8 @@ Paths without a form fall back to the definition (fused) or to the buffered nump
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
-from deltaprop.core.activations import LEAKY_RELU_SLOPE
 from deltaprop.core.losses import CANONICAL_IN_PLACE
+from deltaprop.speed.fused import BACKWARD_KERNELS, FORWARD_KERNELS, STEP_KERNELS
 
 __all__ = [
     "EPOCH_HIDDEN", "EPOCH_OUTPUT", "EPOCH_STEPS", "FORWARD_KERNELS", "BACKWARD_KERNELS",
@@ -43,28 +40,3 @@ EPOCH_OUTPUT: dict[tuple[str, str], int] = {
 
 #: optimiser rule → the compiled epoch's code for it (SGD's three forms share sgd_step)
 EPOCH_STEPS = {"sgd": 0, "momentum": 1, "nesterov": 2, "adam": 3}
-
-Builder = Callable[[Any, type], Callable[[Any, Any, Any], None]]
-
-#: the fused passes (deltaprop.speed.fused) over a hidden layer's (n_l, n) block, forward:
-#: hidden activation → builder(deltaprop.speed.kernels, scalar type) of ``forward(a, b, t)``,
-#: a ← f(a + b) in one pass; None: numpy's f on purpose (the exp-based ones: numpy's
-#: vectorised exp beats a compiled loop's call to the C library)
-FORWARD_KERNELS: dict[str, Builder | None] = {
-    "identity": lambda k, T: lambda a, b, t: k.add_bias(a, b),
-    "relu": lambda k, T: lambda a, b, t: k.add_bias_relu(a, b, T(0)),
-    "leaky_relu": lambda k, T: lambda a, b, t: k.add_bias_leaky_relu(a, b, T(LEAKY_RELU_SLOPE)),
-    "tanh": None,
-    "logistic": None,
-    "softplus": None,
-}
-
-#: the fused passes backward, δ ← f'(u) ⊙ δ with f' from z: True where the pass is the
-#: compiled epoch's own (``deltaprop.speed.epoch.hidden_df``, code of EPOCH_HIDDEN), False
-#: for numpy's derivative on purpose (identity: nothing to do; softplus: exp-based)
-BACKWARD_KERNELS: dict[str, bool] = {
-    "identity": False, "relu": True, "leaky_relu": True, "tanh": True, "logistic": True, "softplus": False,
-}
-
-#: optimiser rule of deltaprop.core.optim → its one-pass kernel in deltaprop.speed.kernels
-STEP_KERNELS = {"sgd_step": "sgd_step", "adam_step": "adam_step"}
