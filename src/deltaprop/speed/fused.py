@@ -50,8 +50,8 @@ Builder = Callable[[Any, type], Callable[[np.ndarray, np.ndarray, np.ndarray], N
 #: ones: numpy's vectorised exp beats a compiled loop's call to the C library)
 FORWARD_KERNELS: dict[str, Builder | None] = {
     "identity": lambda k, T: lambda a, b, t: k.add_bias(a, b),
-    "relu": lambda k, T: lambda a, b, t: k.add_bias_relu(a, b, T(0)),
-    "leaky_relu": lambda k, T: lambda a, b, t: k.add_bias_leaky_relu(a, b, T(LEAKY_RELU_SLOPE)),
+    "relu": lambda k, T: _bind(k.add_bias_relu, T(0)),
+    "leaky_relu": lambda k, T: _bind(k.add_bias_leaky_relu, T(LEAKY_RELU_SLOPE)),
     "tanh": None,
     "logistic": None,
     "softplus": None,
@@ -62,13 +62,19 @@ FORWARD_KERNELS: dict[str, Builder | None] = {
 #: nothing to do; softplus: exp-based)
 BACKWARD_KERNELS: dict[str, Builder | None] = {
     "identity": None,
-    "relu": lambda k, T: lambda d, z, t: k.relu_df(d, z, T(1), T(0)),
-    "leaky_relu": lambda k, T: lambda d, z, t: k.leaky_relu_df(
-        d, z, T(1), T(0), T(1 - LEAKY_RELU_SLOPE), T(LEAKY_RELU_SLOPE)),
-    "tanh": lambda k, T: lambda d, z, t: k.tanh_df(d, z, T(1)),
-    "logistic": lambda k, T: lambda d, z, t: k.logistic_df(d, z, T(1)),
+    "relu": lambda k, T: _bind(k.relu_df, T(1), T(0)),
+    "leaky_relu": lambda k, T: _bind(k.leaky_relu_df, T(1), T(0), T(1 - LEAKY_RELU_SLOPE),
+                                     T(LEAKY_RELU_SLOPE)),
+    "tanh": lambda k, T: _bind(k.tanh_df, T(1)),
+    "logistic": lambda k, T: _bind(k.logistic_df, T(1)),
     "softplus": None,
 }
+
+def _bind(kernel: Any, *constants: Any) -> Callable[[np.ndarray, np.ndarray, np.ndarray], None]:
+    """``pass_(x, y, t)`` calling ``kernel(x, y, *constants)``, the constants (scalars of the
+    array's dtype) made once, not per call."""
+    return lambda x, y, t: kernel(x, y, *constants)
+
 
 #: optimiser rule of deltaprop.core.optim → the name of its one-pass kernel
 STEP_KERNELS = {"sgd_step": "sgd_step", "adam_step": "adam_step"}
