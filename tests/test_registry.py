@@ -230,3 +230,12 @@ def test_update_rule_forms_equal_the_definition(rule, dtype, path):
         pairs = [(w, w2), (m, m2), (s, s2)]
     for ours, theirs in pairs:
         np.testing.assert_array_equal(ours, theirs, err_msg=f"{path} {rule}")
+
+
+@pytest.mark.parametrize("loss", losses.LOSSES)
+def test_every_loss_runs_on_the_compiled_epoch_or_is_sent_to_the_numpy_path(loss):
+    output = losses.DEFAULT_OUTPUT[loss]
+    net = Network([2, 3, 2], "tanh", output, loss, random_state=0)
+    sgd = optim.SGD([np.zeros(net.n_parameters)], 0.1)
+    X = np.zeros((8, 2))
+    assert compiled.supported(net, sgd, X, None, 4) == ((loss, output) in registry.EPOCH_OUTPUT)
