@@ -232,27 +232,23 @@ def batch_weight(s, has_s, order, start, nb, zero):  # pragma: no cover - compil
 
 
 @_inline
-def forward(theta, A, sizes, codes, offsets, L, nb, c):  # pragma: no cover - compiled
-    """u^(l) = W^(l) z^(l-1) + b^(l), z^(l) = f(u^(l)) for l = 2 … L (z^(L) left as u^(L))."""
-    zero = c[C_ZERO]
-    for l in range(2, L + 1):
-        n_l, n_prev = sizes[l], sizes[l - 1]
-        wo, bo, ao, apo = offsets[l, 0], offsets[l, 1], offsets[l, 2], offsets[l - 1, 2]
-        for j in range(n_l):
-            u = A[ao + j * nb:ao + (j + 1) * nb]
-            for n in range(nb):
-                u[n] = zero
-            w_row = theta[wo + j * n_prev:wo + (j + 1) * n_prev]
-            for i in range(n_prev):
-                w = w_row[i]
-                z = A[apo + i * nb:apo + (i + 1) * nb]
-                for n in range(nb):  # axpy along the batch: vectorised
-                    u[n] += w * z[n]
-            bj = theta[bo + j]
-            for n in range(nb):
-                u[n] += bj
-        if l < L:
-            hidden_f(codes[l], A, ao, ao + n_l * nb, c)
+def affine(theta, A, sizes, offsets, l, nb, zero):  # pragma: no cover - compiled
+    """u^(l) = W^(l) z^(l-1) + b^(l) into layer l's block of A."""
+    n_l, n_prev = sizes[l], sizes[l - 1]
+    wo, bo, ao, apo = offsets[l, 0], offsets[l, 1], offsets[l, 2], offsets[l - 1, 2]
+    for j in range(n_l):
+        u = A[ao + j * nb:ao + (j + 1) * nb]
+        for n in range(nb):
+            u[n] = zero
+        w_row = theta[wo + j * n_prev:wo + (j + 1) * n_prev]
+        for i in range(n_prev):
+            w = w_row[i]
+            z = A[apo + i * nb:apo + (i + 1) * nb]
+            for n in range(nb):  # axpy along the batch: vectorised
+                u[n] += w * z[n]
+        bj = theta[bo + j]
+        for n in range(nb):
+            u[n] += bj
 
 
 @_inline
@@ -355,26 +351,20 @@ def delta_below(theta, Dl, A, wo, do, dpo, n_l, n_prev, nb, code, c):  # pragma:
 
 
 @_inline
-def backward(theta, grad, A, Dl, T, G, sizes, codes, offsets, L, nb, alpha, N, c):  # pragma: no cover
-    """∂E/∂w_ji^(l) = Σ_n δ_j^(l) z_i^(l-1) (+ (α/N) w_ji^(l)), ∂E/∂b_j^(l) = Σ_n δ_j^(l), and
-    δ^(l-1) from δ^(l), for l = L … 2."""
-    zero = c[C_ZERO]
-    a_N = cast(c, alpha / N)
-    for l in range(L, 1, -1):
-        n_l, n_prev = sizes[l], sizes[l - 1]
-        wo, bo, do, dpo = offsets[l, 0], offsets[l, 1], offsets[l, 2], offsets[l - 1, 2]
-        for j in range(n_l):
-            grad[bo + j] = batch_sum(Dl, do + j * nb, nb, zero)
-        # Σ_n δ_j z_i along the batch would be a reduction, not vectorised without fastmath
-        if n_prev >= n_l:
-            weight_gradient_by_rows(grad, A, Dl, T, wo, do, dpo, n_l, n_prev, nb, zero)
-        else:
-            weight_gradient_by_columns(grad, A, Dl, T, G, wo, do, dpo, n_l, n_prev, nb, zero)
-        if alpha != 0.0:
-            for q in range(wo, wo + n_l * n_prev):
-                grad[q] = grad[q] + theta[q] * a_N
-        if l > 2:
-            delta_below(theta, Dl, A, wo, do, dpo, n_l, n_prev, nb, codes[l - 1], c)
+def layer_gradient(theta, grad, A, Dl, T, G, sizes, offsets, l, nb, alpha, a_N, zero):  # pragma: no cover
+    """∂E/∂w_ji^(l) = Σ_n δ_j^(l) z_i^(l-1) (+ (α/N) w_ji^(l)), ∂E/∂b_j^(l) = Σ_n δ_j^(l)."""
+    n_l, n_prev = sizes[l], sizes[l - 1]
+    wo, bo, do, dpo = offsets[l, 0], offsets[l, 1], offsets[l, 2], offsets[l - 1, 2]
+    for j in range(n_l):
+        grad[bo + j] = batch_sum(Dl, do + j * nb, nb, zero)
+    # Σ_n δ_j z_i along the batch would be a reduction, not vectorised without fastmath
+    if n_prev >= n_l:
+        weight_gradient_by_rows(grad, A, Dl, T, wo, do, dpo, n_l, n_prev, nb, zero)
+    else:
+        weight_gradient_by_columns(grad, A, Dl, T, G, wo, do, dpo, n_l, n_prev, nb, zero)
+    if alpha != 0.0:
+        for q in range(wo, wo + n_l * n_prev):
+            grad[q] = grad[q] + theta[q] * a_N
 
 
 @jit
@@ -390,11 +380,22 @@ def epoch(X, D, s, has_s, order, batch_size, sizes, codes, offsets, theta, grad,
         nb = min(batch_size, n_total - start)
         load_batch(X, order, start, nb, sizes[1], A)
         N = batch_weight(s, has_s, order, start, nb, c[C_ZERO])
-        forward(theta, A, sizes, codes, offsets, L, nb, c)
+        # forward: u^(l) = W^(l) z^(l-1) + b^(l), z^(l) = f(u^(l)) (hidden_f called here, not
+        # from a helper: one level less of inlining keeps tanh inlined into its loop)
+        for l in range(2, L + 1):
+            affine(theta, A, sizes, offsets, l, nb, c[C_ZERO])
+            if l < L:
+                hidden_f(codes[l], A, offsets[l, 2], offsets[l, 2] + sizes[l] * nb, c)
         loss = batch_loss(A, Dl, D, s, has_s, order, start, nb, sizes, codes, offsets, L, theta, alpha,
                           N, c)
         scale_output_delta(Dl, s, has_s, order, start, nb, offsets[L, 2], sizes[L], cast(c, 1.0 / N))
-        backward(theta, grad, A, Dl, T, G, sizes, codes, offsets, L, nb, alpha, N, c)
+        # backward, l = L … 2: the gradients of layer l, then δ^(l-1) from δ^(l)
+        a_N = cast(c, alpha / N)
+        for l in range(L, 1, -1):
+            layer_gradient(theta, grad, A, Dl, T, G, sizes, offsets, l, nb, alpha, a_N, c[C_ZERO])
+            if l > 2:
+                delta_below(theta, Dl, A, offsets[l, 0], offsets[l, 2], offsets[l - 1, 2], sizes[l],
+                            sizes[l - 1], nb, codes[l - 1], c)
         if not math.isfinite(loss):
             finite = False
             break
