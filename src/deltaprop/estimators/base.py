@@ -13,9 +13,11 @@ import math
 import os
 from collections.abc import Callable, Iterable
 from numbers import Integral, Real
-from typing import Any
+from typing import Any, Self, TypeAlias
 
 import numpy as np
+import scipy.sparse
+from numpy.typing import ArrayLike
 from sklearn.base import BaseEstimator, _fit_context
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, Options, StrOptions
@@ -35,7 +37,10 @@ except ImportError:  # pragma: no cover - older scikit-learn
     def _validate_data(est, *args, **kwargs):
         return est._validate_data(*args, **kwargs)
 
-__all__ = ["_BaseMLP", "validate_data", "STOCHASTIC_SOLVERS", "training_bytes"]
+__all__ = ["_BaseMLP", "validate_data", "STOCHASTIC_SOLVERS", "training_bytes", "InputData"]
+
+#: what ``fit`` and ``predict`` take as X: an array-like, or a sparse matrix
+InputData: TypeAlias = ArrayLike | scipy.sparse.spmatrix | scipy.sparse.sparray
 
 validate_data = _validate_data
 STOCHASTIC_SOLVERS = ("sgd", "adam")
@@ -472,7 +477,7 @@ class _BaseMLP(BaseEstimator):
         net.set_hidden_activation(self.activation)
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, sample_weight=None):
+    def fit(self, X: InputData, y: ArrayLike, sample_weight: ArrayLike | None = None) -> Self:
         """Fit the model to data matrix X and targets y.
 
         Parameters

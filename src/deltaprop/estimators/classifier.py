@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from functools import partial
+from typing import Self
 
 import numpy as np
+from numpy.typing import ArrayLike
 from sklearn.base import ClassifierMixin, _fit_context
 from sklearn.metrics import accuracy_score
 from sklearn.preprocessing import LabelBinarizer
@@ -14,7 +16,13 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import type_of_target, unique_labels
 from sklearn.utils.validation import check_is_fitted
 
-from deltaprop.estimators.base import _DOC_ATTRIBUTES, _DOC_PARAMETERS, _BaseMLP, validate_data
+from deltaprop.estimators.base import (
+    _DOC_ATTRIBUTES,
+    _DOC_PARAMETERS,
+    InputData,
+    _BaseMLP,
+    validate_data,
+)
 
 __all__ = ["MLPClassifier"]
 
@@ -245,7 +253,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
             return None  # multilabel targets have no one class per row
         return self.validation_stratify
 
-    def predict(self, X):
+    def predict(self, X: InputData) -> np.ndarray:
         """Predict class labels.
 
         Parameters
@@ -260,7 +268,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         check_is_fitted(self)
         return self._labels(self._forward_pass_fast(X))
 
-    def predict_proba(self, X):
+    def predict_proba(self, X: InputData) -> np.ndarray:
         """Probability of each class, columns in the order of ``classes_``.
 
         Parameters
@@ -278,14 +286,15 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
             return np.vstack([1 - p, p]).T
         return y
 
-    def predict_log_proba(self, X):
+    def predict_log_proba(self, X: InputData) -> np.ndarray:
         """log of :meth:`predict_proba`, shape (n_samples, n_classes)."""
         y_prob = self.predict_proba(X)
         return np.log(y_prob, out=y_prob)
 
     @available_if(lambda est: est._check_solver())
     @_fit_context(prefer_skip_nested_validation=True)
-    def partial_fit(self, X, y, sample_weight=None, classes=None):
+    def partial_fit(self, X: InputData, y: ArrayLike, sample_weight: ArrayLike | None = None,
+                    classes: ArrayLike | None = None) -> Self:
         """Train one epoch over the given data, continuing from the current weights.
 
         Parameters

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Self
+
 import numpy as np
+from numpy.typing import ArrayLike
 from sklearn.base import RegressorMixin, _fit_context
 from sklearn.metrics import r2_score
 from sklearn.utils import column_or_1d
@@ -10,7 +13,13 @@ from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
-from deltaprop.estimators.base import _DOC_ATTRIBUTES, _DOC_PARAMETERS, _BaseMLP, validate_data
+from deltaprop.estimators.base import (
+    _DOC_ATTRIBUTES,
+    _DOC_PARAMETERS,
+    InputData,
+    _BaseMLP,
+    validate_data,
+)
 
 __all__ = ["MLPRegressor"]
 
@@ -138,7 +147,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
     def _validation_score(self):
         return _r2_of_outputs
 
-    def predict(self, X):
+    def predict(self, X: InputData) -> np.ndarray:
         """Predict using the network.
 
         Parameters
@@ -156,7 +165,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
 
     @available_if(lambda est: est._check_solver())
     @_fit_context(prefer_skip_nested_validation=True)
-    def partial_fit(self, X, y, sample_weight=None):
+    def partial_fit(self, X: InputData, y: ArrayLike, sample_weight: ArrayLike | None = None) -> Self:
         """Train one epoch over the given data, continuing from the current weights.
 
         Parameters
