@@ -34,7 +34,8 @@ def _labels(binarizer: LabelBinarizer, Y: np.ndarray) -> np.ndarray:
     return binarizer.inverse_transform(Y)
 
 
-def _accuracy_of_outputs(binarizer: LabelBinarizer, Y: np.ndarray, D: np.ndarray, sample_weight) -> float:
+def _accuracy_of_outputs(binarizer: LabelBinarizer, X: np.ndarray, Y: np.ndarray, D: np.ndarray,
+                         sample_weight) -> float:
     """Accuracy of outputs Y against targets D (n, n_outputs); NaN when an output is not finite."""
     if not np.isfinite(Y).all():
         return np.nan
@@ -113,6 +114,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         max_fun=15000,
         class_weight=None,
         validation_stratify="binary",
+        scoring=None,
         callback=None,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
@@ -140,6 +142,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         self.max_fun = max_fun
         self.class_weight = class_weight
         self.validation_stratify = validation_stratify
+        self.scoring = scoring
         self.callback = callback
 
     # scikit-learn's loss name, for code that reads it
@@ -247,6 +250,18 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
 
     def _validation_score(self):
         return partial(_accuracy_of_outputs, self._label_binarizer)
+
+    def _targets_of(self, D):
+        return self._labels(D)
+
+    def _validation_targets(self, y_val):
+        y_val = np.asarray(y_val)
+        if y_val.ndim == 2 and y_val.shape[1] == 1:
+            y_val = y_val.ravel()
+        unknown = np.setdiff1d(unique_labels(y_val), self.classes_)
+        if len(unknown):
+            raise ValueError(f"validation_data's y has classes not seen in training: {unknown}")
+        return self._label_binarizer.transform(y_val)
 
     def _stratify(self):
         if self.validation_stratify == "classes" and self._is_multilabel():

@@ -56,7 +56,7 @@ _GATHER_BLOCK_BYTES = 64 * 2**10
 
 
 def fit(net, X, D, sample_weight, settings: TrainingSettings, state: TrainingState, *,
-        incremental: bool = False, rng: Any = None) -> TrainingState:
+        incremental: bool = False, rng: Any = None, validation: tuple | None = None) -> TrainingState:
     """Train ``net`` in place with ``settings``, continuing ``state``; returns ``state``.
 
     Parameters
@@ -76,10 +76,14 @@ def fit(net, X, D, sample_weight, settings: TrainingSettings, state: TrainingSta
     rng : numpy.random.RandomState, or a function returning one
         Draws the validation split and the shuffles; a function is called when the first
         draw is needed (a partial_fit of one sample draws nothing).
+    validation : tuple (X_val, D_val, sw_val) or None
+        Held-out rows chosen by the user for early stopping (X_val dense, of the network's
+        dtype; sw_val may be None); None draws them from X (``validation_fraction``).
     """
     state.interrupted = state.diverged = False
     if settings.stochastic:
-        fit_stochastic(net, X, D, sample_weight, settings, state, incremental=incremental, rng=rng)
+        fit_stochastic(net, X, D, sample_weight, settings, state, incremental=incremental, rng=rng,
+                       validation=validation)
     else:
         state.backprop = None
         fit_lbfgs(net, X, D, sample_weight, settings, state, BatchBackprop(net, X.shape[0], settings.alpha))
@@ -228,7 +232,7 @@ def _epoch_backend(net, backprop, optimizer, params, data: _Data, batch_size: in
 
 
 def fit_stochastic(net, X, D, sample_weight, settings: TrainingSettings, state: TrainingState, *,
-                   incremental: bool, rng: Any) -> TrainingState:
+                   incremental: bool, rng: Any, validation: tuple | None = None) -> TrainingState:
     """Train ``net`` by SGD or Adam: ``max_iter`` epochs, or one when ``incremental``.
 
     The arguments are :func:`fit`'s.  Returns ``state``, updated.
@@ -240,7 +244,9 @@ def fit_stochastic(net, X, D, sample_weight, settings: TrainingSettings, state: 
     params = [flat_parameters(net)]
     if not incremental or state.optimizer is None:
         state.optimizer = make_optimizer(settings, params)
-    if settings.early_stopping:
+    if settings.early_stopping and validation is not None:
+        data = _Data(X, D, sample_weight, *validation)
+    elif settings.early_stopping:
         data = _split_validation(X, D, sample_weight, settings, random_state())
     else:
         data = _Data(X, D, sample_weight)
@@ -355,7 +361,7 @@ def _validate(net, data: _Data, settings: TrainingSettings, state: TrainingState
     assert state.validation_loss_curve is not None and state.validation_scores is not None
     assert settings.score is not None and rule is not None
     state.validation_loss_curve.append(net._batch_loss(fwd, data.D_val, float(settings.alpha), data.sw_val))
-    score = settings.score(np.ascontiguousarray(fwd.y.T), data.D_val, data.sw_val)
+    score = settings.score(data.X_val, np.ascontiguousarray(fwd.y.T), data.D_val, data.sw_val)
     state.validation_scores.append(score)
     if rule.update(score):
         state.best_theta = net.get_flat()
