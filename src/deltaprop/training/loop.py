@@ -35,9 +35,9 @@ from typing import Any
 import numpy as np
 
 from deltaprop.core.optim import SGD, Adam
-from deltaprop.speed import backprop as fast
-from deltaprop.speed import compiled
-from deltaprop.speed.backprop import BatchBackprop, flat_parameters
+from deltaprop.speed import compiled, fused
+from deltaprop.speed.backprop import batch_backprop, flat_parameters
+from deltaprop.speed.switch import use_plain
 from deltaprop.training import divergence, progress, split
 from deltaprop.training.divergence import DivergenceWarning
 from deltaprop.training.lbfgs import fit_lbfgs, gradient_norms
@@ -86,7 +86,7 @@ def fit(net, X, D, sample_weight, settings: TrainingSettings, state: TrainingSta
                        validation=validation)
     else:
         state.backprop = None
-        fit_lbfgs(net, X, D, sample_weight, settings, state, BatchBackprop(net, X.shape[0], settings.alpha))
+        fit_lbfgs(net, X, D, sample_weight, settings, state, batch_backprop(net, X.shape[0], settings.alpha))
     return state
 
 
@@ -94,8 +94,9 @@ def make_optimizer(settings: TrainingSettings, params: list[np.ndarray]) -> SGD 
     """The stochastic optimiser (``solver`` "sgd" or "adam") for ``params``."""
     if settings.solver == "sgd":
         return SGD(params, settings.learning_rate_init, settings.learning_rate, settings.momentum,
-                   settings.nesterovs_momentum, settings.power_t)
-    return Adam(params, settings.learning_rate_init, settings.beta_1, settings.beta_2, settings.epsilon)
+                   settings.nesterovs_momentum, settings.power_t, step=fused.sgd_step)
+    return Adam(params, settings.learning_rate_init, settings.beta_1, settings.beta_2, settings.epsilon,
+                step=fused.adam_step)
 
 
 def progress_bar(label, total, *, completed=0, stderr=False):
@@ -180,11 +181,6 @@ def _batch_size(settings: TrainingSettings, n_samples: int) -> int:
     return int(np.clip(settings.batch_size, 1, n_samples))
 
 
-def _plain_now() -> bool:
-    """True inside :func:`deltaprop.speed.backprop.plain_paths`."""
-    return bool(fast._plain)
-
-
 def _batch_backprop(state: TrainingState, net, batch_size: int, alpha: float, incremental: bool):
     """A BatchBackprop for ``net`` and ``batch_size``.  For partial_fit it is kept in the
     state while network, batch size, L2 strength and path stay the same, so a loop of
@@ -192,14 +188,14 @@ def _batch_backprop(state: TrainingState, net, batch_size: int, alpha: float, in
     drops any kept one (which would hold the buffers for as long as the state lives)."""
     if not incremental:
         state.backprop = None
-        return BatchBackprop(net, batch_size, alpha)
+        return batch_backprop(net, batch_size, alpha)
     # the same network keeps its sizes, dtype, loss and output; its hidden activations may
     # change in place (warm starts follow ``activation``)
-    key = (batch_size, float(alpha), net.activation, _plain_now())
+    key = (batch_size, float(alpha), net.activation, use_plain())
     cached = state.backprop
     if cached is not None and cached[0] is net and cached[1] == key:
         return cached[2]
-    backprop = BatchBackprop(net, batch_size, alpha)
+    backprop = batch_backprop(net, batch_size, alpha)
     state.backprop = (net, key, backprop)
     return backprop
 
