@@ -265,10 +265,17 @@ def fit_stochastic(net, X, D, sample_weight, settings: TrainingSettings, state: 
 
 
 def _follow_settings(state: TrainingState, settings: TrainingSettings) -> None:
-    """The stopping rule reads the current ``tol`` and ``n_iter_no_change``, as scikit-learn's."""
-    if state.stopping is not None:
-        state.stopping.patience = settings.n_iter_no_change
-        state.stopping.tol = settings.tol
+    """The stopping rule reads the current ``tol`` and ``n_iter_no_change``, as scikit-learn's
+    (a run continued from L-BFGS gets its first rule here)."""
+    rule = state.stopping
+    if rule is None:
+        fresh = TrainingState.start(settings, np.empty(0))
+        rule = state.stopping = fresh.stopping
+        state.validation_scores = fresh.validation_scores
+        state.validation_loss_curve = fresh.validation_loss_curve
+    assert rule is not None  # a stochastic run's state always has one
+    rule.patience = settings.n_iter_no_change
+    rule.tol = settings.tol
 
 
 def _run_epochs(net, params, data: _Data, settings, state, run_epoch, display, random_state,
