@@ -113,7 +113,7 @@ def test_a_finite_blow_up_is_reported():
         warnings.simplefilter("ignore", RuntimeWarning)
         with pytest.warns(DivergenceWarning, match="the loss grew from .* to"):
             est.fit(X, y)
-    assert est.diverged_ is True
+    assert est.blew_up_ is True
 
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
@@ -122,7 +122,7 @@ def test_a_sane_run_is_not_called_diverged():
     with warnings.catch_warnings():
         warnings.simplefilter("error", DivergenceWarning)
         est = MLPClassifier(hidden_layer_sizes=(5,), max_iter=20, random_state=0).fit(X, y)
-    assert est.diverged_ is False
+    assert est.diverged_ is False and est.blew_up_ is False
 
 
 # ---------------------------------------------------------------------- verbose

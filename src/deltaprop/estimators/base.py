@@ -397,6 +397,7 @@ class _BaseMLP(BaseEstimator):
         self.gradient_norms_ = state.gradient_norms
         self.interrupted_ = state.interrupted
         self.diverged_ = state.diverged
+        self.blew_up_ = state.blew_up
         rule = state.stopping
         if rule is not None:
             self._no_improvement_count = rule.bad_epochs
@@ -687,6 +688,9 @@ _DOC_ATTRIBUTES = """
         f of the output layer.
     interrupted_ : bool
         True when the latest fit was ended by Ctrl-C.  deltaprop only.
+    blew_up_ : bool
+        True when in the latest fit the loss grew far (10⁴ times) above that of the initial
+        weights while staying finite; a DivergenceWarning said so.  deltaprop only.
     diverged_ : bool
         True when the latest fit stopped on a non-finite loss or weights.  deltaprop only.
 """

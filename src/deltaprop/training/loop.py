@@ -80,7 +80,7 @@ def fit(net, X, D, sample_weight, settings: TrainingSettings, state: TrainingSta
         Held-out rows chosen by the user for early stopping (X_val dense, of the network's
         dtype; sw_val may be None); None draws them from X (``validation_fraction``).
     """
-    state.interrupted = state.diverged = False
+    state.interrupted = state.diverged = state.blew_up = False
     if settings.stochastic:
         fit_stochastic(net, X, D, sample_weight, settings, state, incremental=incremental, rng=rng,
                        validation=validation)
@@ -322,9 +322,11 @@ def _diverged(net, last, problem: divergence.Problem, settings: TrainingSettings
         net.set_flat(last)
         if state.finite_epochs == 0:
             raise ValueError(NO_FINITE_WEIGHTS)
-    elif state.diverged:
+        state.diverged = True
+    elif state.blew_up:
         return False  # the blow-up was reported already
-    state.diverged = True
+    else:
+        state.blew_up = True
     divergence.warn_diverged(problem.what, settings.learning_rate_init, stopped=problem.nonfinite,
                              stacklevel=7)
     return problem.nonfinite

@@ -95,7 +95,10 @@ class TrainingState:
     optimizer : object or None
         The stochastic optimiser, kept for ``partial_fit``.
     interrupted, diverged : bool
-        The latest call was ended by Ctrl-C, or by a loss or weights that blew up.
+        The latest call was ended by Ctrl-C, or by a loss or weights no longer finite.
+    blew_up : bool
+        In the latest call the loss grew far above that of the initial weights while staying
+        finite (:mod:`deltaprop.training.divergence`); the run went on.
     finite_epochs : int
         Epochs (L-BFGS: runs) that ended with finite weights and loss, over all calls.
     reference_loss : float
@@ -117,6 +120,7 @@ class TrainingState:
     optimizer: Any = None
     interrupted: bool = False
     diverged: bool = False
+    blew_up: bool = False
     finite_epochs: int = 0
     reference_loss: float = math.nan
     backprop: tuple[Any, ...] | None = None
