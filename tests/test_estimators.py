@@ -71,7 +71,7 @@ def test_hidden_layer_sizes_with_a_zero_names_the_sizes(iris):
 
 
 def test_parameters_and_defaults_are_scikit_learns_plus_ours():
-    added = {"callback", "dropout", "weight_decay", "max_grad_norm", "warmup_iter"}
+    added = {"callback", "scoring", "dropout", "weight_decay", "max_grad_norm", "warmup_iter"}
     for ours, theirs, extra in [(MLPRegressor(), SkRegressor(), added | {"huber_epsilon", "quantile"}),
                                 (MLPClassifier(), SkClassifier(),
                                  added | {"class_weight", "validation_stratify"})]:

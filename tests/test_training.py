@@ -327,6 +327,7 @@ def test_partial_fit_in_a_loop_matches_scikit_learn():
         np.testing.assert_allclose(ours.network_.W[l], W.T, rtol=1e-10, atol=1e-13)
 
 
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 def test_estimators_pickle_without_the_training_loops_caches():
     rng = np.random.default_rng(2)
     X = rng.normal(size=(5000, 3)).astype(np.float32)
@@ -340,3 +341,12 @@ def test_estimators_pickle_without_the_training_loops_caches():
     assert est._training.backprop is not None  # pickling left the live estimator as it was
     est.set_params(max_iter=1).fit(X, X[:, 0])
     assert est._training.backprop is None  # a fit keeps no buffers once it is done
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_warm_start_from_lbfgs_to_sgd_gets_a_stopping_rule(regression):
+    X, y = regression
+    est = MLPRegressor(hidden_layer_sizes=(4,), solver="lbfgs", max_iter=5, random_state=0).fit(X, y)
+    est.set_params(solver="sgd", warm_start=True, max_iter=10, tol=1e6, n_iter_no_change=1).fit(X, y)
+    assert est.n_iter_ == 3  # epochs 2 and 3 do not improve by tol: more than 1 stops the run
+    assert est.best_loss_ == min(est.loss_curve_)

@@ -16,9 +16,10 @@ What deltaprop adds:
 - ``validation_loss_curve_`` beside ``validation_scores_`` (early stopping);
   ``gradient_norms_``, per epoch, {l: ‖∂E/∂W^(l)‖_F} of the epoch's last mini-batch.
 - ``callback(estimator)`` after every epoch: return True to stop.
-- Ctrl-C stops cleanly (``interrupted_``); a diverging run (a loss or weights no longer
-  finite, or a loss blown far above its start) stops with the weights from before
-  (``diverged_``) and a warning to lower ``learning_rate_init``.
+- Ctrl-C stops cleanly (``interrupted_``); a run whose loss or weights stop being finite
+  stops with the weights from before (``diverged_``), one whose loss blows up far above its
+  start while finite is reported (``blew_up_``), each with a warning to lower
+  ``learning_rate_init``.
 - ``verbose`` prints scikit-learn's lines, or a progress bar on a terminal (or with
   ``verbose="bar"``); float32 input trains a float32 network.
 - ``validation_stratify="classes"`` (classifier) stratifies early stopping's split for

@@ -56,7 +56,7 @@ _GATHER_BLOCK_BYTES = 64 * 2**10
 
 
 def fit(net, X, D, sample_weight, settings: TrainingSettings, state: TrainingState, *,
-        incremental: bool = False, rng: Any = None) -> TrainingState:
+        incremental: bool = False, rng: Any = None, validation: tuple | None = None) -> TrainingState:
     """Train ``net`` in place with ``settings``, continuing ``state``; returns ``state``.
 
     Parameters
@@ -76,14 +76,18 @@ def fit(net, X, D, sample_weight, settings: TrainingSettings, state: TrainingSta
     rng : numpy.random.RandomState, or a function returning one
         Draws the validation split and the shuffles; a function is called when the first
         draw is needed (a partial_fit of one sample draws nothing).
+    validation : tuple (X_val, D_val, sw_val) or None
+        Held-out rows chosen by the user for early stopping (X_val dense, of the network's
+        dtype; sw_val may be None); None draws them from X (``validation_fraction``).
     """
-    state.interrupted = state.diverged = False
+    state.interrupted = state.diverged = state.blew_up = False
     if not settings.stochastic and (np.any(np.asarray(settings.dropout, dtype=float) > 0)
                                     or settings.max_grad_norm is not None):
         raise ValueError("dropout and max_grad_norm need a stochastic solver (sgd, adam or adamw); "
                          "L-BFGS minimises one deterministic loss without steps to clip")
     if settings.stochastic:
-        fit_stochastic(net, X, D, sample_weight, settings, state, incremental=incremental, rng=rng)
+        fit_stochastic(net, X, D, sample_weight, settings, state, incremental=incremental, rng=rng,
+                       validation=validation)
     else:
         state.backprop = None
         fit_lbfgs(net, X, D, sample_weight, settings, state, batch_backprop(net, X.shape[0], settings.alpha))
@@ -206,7 +210,7 @@ def _batch_backprop(state: TrainingState, net, batch_size: int, alpha: float, in
         return batch_backprop(net, batch_size, alpha, dropout=dropout, random_state=random_state)
     # the same network keeps its sizes, dtype, loss and output; its hidden activations may
     # change in place (warm starts follow ``activation``)
-    key = (batch_size, float(alpha), net.activation, _plain_now())
+    key = (batch_size, float(alpha), net.activation, use_plain())
     cached = state.backprop
     if cached is not None and cached[0] is net and cached[1] == key:
         return cached[2]
@@ -244,7 +248,7 @@ def _epoch_backend(net, backprop, optimizer, params, data: _Data, batch_size: in
 
 
 def fit_stochastic(net, X, D, sample_weight, settings: TrainingSettings, state: TrainingState, *,
-                   incremental: bool, rng: Any) -> TrainingState:
+                   incremental: bool, rng: Any, validation: tuple | None = None) -> TrainingState:
     """Train ``net`` by SGD or Adam: ``max_iter`` epochs, or one when ``incremental``.
 
     The arguments are :func:`fit`'s.  Returns ``state``, updated.
@@ -256,7 +260,9 @@ def fit_stochastic(net, X, D, sample_weight, settings: TrainingSettings, state: 
     params = [flat_parameters(net)]
     if not incremental or state.optimizer is None:
         state.optimizer = make_optimizer(settings, params)
-    if settings.early_stopping:
+    if settings.early_stopping and validation is not None:
+        data = _Data(X, D, sample_weight, *validation)
+    elif settings.early_stopping:
         data = _split_validation(X, D, sample_weight, settings, random_state())
     else:
         data = _Data(X, D, sample_weight)
@@ -280,10 +286,17 @@ def fit_stochastic(net, X, D, sample_weight, settings: TrainingSettings, state: 
 
 
 def _follow_settings(state: TrainingState, settings: TrainingSettings) -> None:
-    """The stopping rule reads the current ``tol`` and ``n_iter_no_change``, as scikit-learn's."""
-    if state.stopping is not None:
-        state.stopping.patience = settings.n_iter_no_change
-        state.stopping.tol = settings.tol
+    """The stopping rule reads the current ``tol`` and ``n_iter_no_change``, as scikit-learn's
+    (a run continued from L-BFGS gets its first rule here)."""
+    rule = state.stopping
+    if rule is None:
+        fresh = TrainingState.start(settings, np.empty(0))
+        rule = state.stopping = fresh.stopping
+        state.validation_scores = fresh.validation_scores
+        state.validation_loss_curve = fresh.validation_loss_curve
+    assert rule is not None  # a stochastic run's state always has one
+    rule.patience = settings.n_iter_no_change
+    rule.tol = settings.tol
 
 
 def _run_epochs(net, params, data: _Data, settings, state, run_epoch, display, random_state,
@@ -330,9 +343,11 @@ def _diverged(net, last, problem: divergence.Problem, settings: TrainingSettings
         net.set_flat(last)
         if state.finite_epochs == 0:
             raise ValueError(NO_FINITE_WEIGHTS)
-    elif state.diverged:
+        state.diverged = True
+    elif state.blew_up:
         return False  # the blow-up was reported already
-    state.diverged = True
+    else:
+        state.blew_up = True
     divergence.warn_diverged(problem.what, settings.learning_rate_init, stopped=problem.nonfinite,
                              stacklevel=7)
     return problem.nonfinite
@@ -372,7 +387,7 @@ def _validate(net, data: _Data, settings: TrainingSettings, state: TrainingState
     assert state.validation_loss_curve is not None and state.validation_scores is not None
     assert settings.score is not None and rule is not None
     state.validation_loss_curve.append(net._batch_loss(fwd, data.D_val, float(settings.alpha), data.sw_val))
-    score = settings.score(np.ascontiguousarray(fwd.y.T), data.D_val, data.sw_val)
+    score = settings.score(data.X_val, np.ascontiguousarray(fwd.y.T), data.D_val, data.sw_val)
     state.validation_scores.append(score)
     if rule.update(score):
         state.best_theta = net.get_flat()

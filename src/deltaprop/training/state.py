@@ -22,9 +22,10 @@ from deltaprop.training.stopping import StoppingRule
 
 __all__ = ["TrainingSettings", "TrainingState", "ValidationScore"]
 
-#: the validation score of outputs Y (n, n_outputs) against targets D (n, n_outputs) with
-#: optional sample weights (n,): R² for regression, accuracy for classification
-ValidationScore = Callable[[np.ndarray, np.ndarray, "np.ndarray | None"], float]
+#: the validation score of the held-out rows X (n, n_1), whose network outputs are Y
+#: (n, n_outputs), against targets D (n, n_outputs) with optional sample weights (n,):
+#: R² for regression and accuracy for classification, or a scikit-learn scorer's value
+ValidationScore = Callable[[np.ndarray, np.ndarray, np.ndarray, "np.ndarray | None"], float]
 
 
 @dataclass(frozen=True)
@@ -100,7 +101,10 @@ class TrainingState:
     optimizer : object or None
         The stochastic optimiser, kept for ``partial_fit``.
     interrupted, diverged : bool
-        The latest call was ended by Ctrl-C, or by a loss or weights that blew up.
+        The latest call was ended by Ctrl-C, or by a loss or weights no longer finite.
+    blew_up : bool
+        In the latest call the loss grew far above that of the initial weights while staying
+        finite (:mod:`deltaprop.training.divergence`); the run went on.
     finite_epochs : int
         Epochs (L-BFGS: runs) that ended with finite weights and loss, over all calls.
     reference_loss : float
@@ -122,6 +126,7 @@ class TrainingState:
     optimizer: Any = None
     interrupted: bool = False
     diverged: bool = False
+    blew_up: bool = False
     finite_epochs: int = 0
     reference_loss: float = math.nan
     backprop: tuple[Any, ...] | None = None
