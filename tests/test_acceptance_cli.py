@@ -1,31 +1,24 @@
 """Acceptance tests of the ``deltaprop`` command on files and mistakes a new user brings.
 
-Each test runs the installed command as a subprocess on tiny CSV files written here, with
-few epochs and no report; each pins a bug found by trying the command as a new user would.
-Every command start costs about a second of imports, so tests share one trained model
-(``trained``) and call the command as few times as the bug needs.
+Each test runs the command in this process (click's CliRunner, see ``_cli.py``) on tiny CSV
+files written here, with few epochs and no report; each pins a bug found by trying the
+command as a new user would.  Tests share one trained model (``trained``) and call the
+command as few times as the bug needs.
 """
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
-EXE = Path(sys.executable).with_name("deltaprop")
-COMMAND = [str(EXE)] if EXE.exists() else [sys.executable, "-m", "deltaprop"]
+from _cli import run
+
 FAST = ["--epochs", "5", "--hidden", "8", "--no-report", "--quiet"]
 #: as short a run, for tests that read what train prints (so not --quiet)
 SHORT = ["--epochs", "3", "--hidden", "4", "--no-report"]
-
-
-def run(*args, cwd):
-    cmd = COMMAND + [str(a) for a in args]
-    return subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=120)
 
 
 def table(n=40, seed=0):
@@ -104,15 +97,20 @@ def test_info_lines_are_not_broken_when_piped(trained):
     assert line.endswith("loss squared_error, float64)"), r.stdout
 
 
-def test_class_codes_0_1_2_as_target_get_a_note_about_the_task(tmp_path):
-    """A target of a few whole numbers (class codes 0/1/2) became a regression without a word."""
+def test_class_codes_0_1_2_as_target_are_a_classification_with_a_note(tmp_path):
+    """A target of a few whole numbers (class codes 0/1/2, digits 0-9) became a regression:
+    R² instead of accuracy.  At most 20 distinct whole numbers are classes, and a note says
+    how to get the regression."""
     frame = table(n=30)
     frame["code"] = np.digitize(frame["y"], [-1.0, 1.0])  # 0, 1, 2
     frame.drop(columns=["y"]).to_csv(tmp_path / "codes.csv", index=False)
     r = run("train", "codes.csv", "--target", "code", *SHORT, cwd=tmp_path)
     assert r.returncode == 0, r.stderr
-    assert "note: target 'code' is numeric with only 3 distinct values" in r.stderr
-    assert "--task classification" in r.stderr
+    assert "note: target 'code' holds 3 distinct whole numbers (at most 20)" in r.stderr
+    assert "--task regression" in r.stderr
+    assert "trained classification model" in r.stdout and "accuracy" in r.stdout
+    r = run("train", "codes.csv", "--target", "code", "--task", "regression", *SHORT, cwd=tmp_path)
+    assert r.returncode == 0 and "trained regression model" in r.stdout and "class codes" not in r.stderr
 
 
 def test_bad_tables_and_arguments_are_one_line_exit_2_and_write_nothing(tmp_path):
@@ -150,10 +148,9 @@ def test_numbers_with_commas_are_refused_with_the_fix(tmp_path):
 
 def test_info_describes_a_bare_network_saved_from_python(tmp_path):
     """info refused a Network saved with deltaprop.save, though its architecture is all there."""
-    script = (
-        "import deltaprop as dp\nfrom deltaprop import Network\ndp.save(Network([2, 3, 1]), 'n.dpm')"
-    )
-    subprocess.run([sys.executable, "-c", script], cwd=tmp_path, check=True, timeout=60)
+    import deltaprop as dp
+
+    dp.save(dp.Network([2, 3, 1]), tmp_path / "n.dpm")
     r = run("info", "n.dpm", cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     assert "2 → 3 → 1" in r.stdout and "parameters: 13" in r.stdout and "bare Network" in r.stdout
@@ -207,7 +204,7 @@ def test_class_codes_match_across_csv_and_parquet(tmp_path):
         return [
             line.split("│")[2].strip()
             for line in out.splitlines()
-            if "accuracy" in line or "log-loss" in line
+            if "│" in line and line.split("│")[1].strip() in ("accuracy", "log-loss")
         ]
 
     csv = run("evaluate", "d.dpm", "d.csv", cwd=tmp_path)

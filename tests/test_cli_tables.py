@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from deltaprop.errors import UserError
-from deltaprop.tabular.model import FeatureEncoder, TargetEncoder, detect_task, read_table
+from deltaprop.tabular import FeatureEncoder, TargetEncoder, detect_task, read_table
 
 
 @pytest.fixture
