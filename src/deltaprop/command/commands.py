@@ -75,156 +75,158 @@ def _words(values: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(s.strip() for v in values for s in v.split(",") if s.strip())
 
 
+#: the options of ``train``, in the order --help shows them
+TRAIN_OPTIONS = [
+    click.argument("data", type=click.Path(dir_okay=True, path_type=str)),
+    click.option(
+        "--target",
+        "-t",
+        "targets",
+        cls=_TargetOption,
+        metavar="COL [COL …]",
+        help="Column(s) to predict (also comma-separated).",
+    ),
+    click.option(
+        "--task",
+        type=click.Choice(["regression", "classification"]),
+        help="Override the detected task (text, or whole numbers with at most 20 distinct values → "
+        "classification; other numbers → regression).",
+    ),
+    click.option(
+        "--hidden",
+        default="64,64",
+        show_default=True,
+        callback=_hidden,
+        help="Hidden layer widths, comma-separated; 0 or none for no hidden layer (a linear model).",
+    ),
+    click.option(
+        "--activation",
+        default="relu",
+        show_default=True,
+        type=click.Choice(ACTIVATIONS),
+        help="Activation of the hidden layers.",
+    ),
+    click.option(
+        "--solver",
+        default="adam",
+        show_default=True,
+        type=click.Choice(["adam", "sgd", "lbfgs"]),
+        help="How the weights are updated: Adam, plain SGD with momentum, or L-BFGS (full batch).",
+    ),
+    click.option(
+        "--epochs",
+        default=200,
+        show_default=True,
+        type=click.IntRange(min=1),
+        help="Most epochs (L-BFGS: iterations).",
+    ),
+    click.option(
+        "--batch-size",
+        type=click.IntRange(min=1),
+        help="Mini-batch size [default: rows/50, within 32 … 200].",
+    ),
+    click.option(
+        "--learning-rate",
+        default=1e-3,
+        show_default=True,
+        type=click.FloatRange(min=0, min_open=True),
+        help="Step size of Adam or SGD.",
+    ),
+    click.option(
+        "--alpha", default=1e-4, show_default=True, type=click.FloatRange(min=0), help="L2 strength."
+    ),
+    click.option(
+        "--seed",
+        default=0,
+        show_default=True,
+        type=click.IntRange(0, 2**32 - 1),
+        help="Seeds the weights, shuffles and split.",
+    ),
+    click.option(
+        "--early-stopping/--no-early-stopping",
+        default=True,
+        show_default=True,
+        help="Stop when the validation loss stops improving, and keep the best weights; "
+        "--no-early-stopping trains every epoch given.",
+    ),
+    click.option(
+        "--patience",
+        default=20,
+        show_default=True,
+        type=click.IntRange(min=1),
+        help="Epochs without improvement before early stopping.",
+    ),
+    click.option(
+        "--validation-fraction",
+        default=0.2,
+        show_default=True,
+        type=click.FloatRange(min=0, max=1, max_open=True),
+        help="Share of rows held out for validation.",
+    ),
+    click.option(
+        "--validation-data",
+        type=click.Path(path_type=str),
+        metavar="FILE",
+        help="Validate on the rows of FILE instead of holding out rows of DATA.",
+    ),
+    click.option(
+        "--class-weight",
+        type=click.Choice(["balanced"]),
+        help="balanced: weigh each class by rows / (classes × its rows), so rare classes count as much.",
+    ),
+    click.option(
+        "--dtype",
+        default="float64",
+        show_default=True,
+        type=click.Choice(["float64", "float32"]),
+        help="Floating-point type of the network (float32: half the memory, usually faster).",
+    ),
+    click.option(
+        "--impute", is_flag=True, help="Fill missing values (median / no category) instead of refusing."
+    ),
+    click.option(
+        "--drop",
+        multiple=True,
+        metavar="COL",
+        help="Leave a column out (repeatable, or comma-separated).",
+    ),
+    click.option(
+        "--categorical",
+        multiple=True,
+        metavar="COL",
+        help="Treat a numeric-looking column as categories (repeatable, or comma-separated).",
+    ),
+    click.option(
+        "--out", "-o", type=click.Path(path_type=str), help="Model file [default: <data name>.dpm]."
+    ),
+    click.option(
+        "--report", type=click.Path(path_type=str), help="HTML report [default: <model>.report.html]."
+    ),
+    click.option("--no-report", is_flag=True, help="Write no report."),
+    click.option(
+        "--metrics-json",
+        type=click.Path(path_type=str),
+        metavar="FILE",
+        help="Also write the metrics, epochs and why training stopped to FILE as JSON.",
+    ),
+    click.option(
+        "--checkpoint-every",
+        default=0,
+        type=click.IntRange(min=0),
+        metavar="N",
+        help="Write the best model so far to <model>.ckpt.dpm every N epochs.",
+    ),
+    click.option(
+        "--resume",
+        is_flag=True,
+        help="Continue the run in <model>.ckpt.dpm (or <model>) for more epochs.",
+    ),
+    click.option("--quiet", "-q", is_flag=True, help="Print errors only."),
+]
+
+
 def _train_options(f: Any) -> Any:
-    """The options of ``train``, in the order --help shows them."""
-    options = [
-        click.argument("data", type=click.Path(dir_okay=True, path_type=str)),
-        click.option(
-            "--target",
-            "-t",
-            "targets",
-            cls=_TargetOption,
-            metavar="COL [COL …]",
-            help="Column(s) to predict (also comma-separated).",
-        ),
-        click.option(
-            "--task",
-            type=click.Choice(["regression", "classification"]),
-            help="Override the detected task (text, or whole numbers with at most 20 distinct values → "
-            "classification; other numbers → regression).",
-        ),
-        click.option(
-            "--hidden",
-            default="64,64",
-            show_default=True,
-            callback=_hidden,
-            help="Hidden layer widths, comma-separated; 0 or none for no hidden layer (a linear model).",
-        ),
-        click.option(
-            "--activation",
-            default="relu",
-            show_default=True,
-            type=click.Choice(ACTIVATIONS),
-            help="Activation of the hidden layers.",
-        ),
-        click.option(
-            "--solver",
-            default="adam",
-            show_default=True,
-            type=click.Choice(["adam", "sgd", "lbfgs"]),
-            help="How the weights are updated: Adam, plain SGD with momentum, or L-BFGS (full batch).",
-        ),
-        click.option(
-            "--epochs",
-            default=200,
-            show_default=True,
-            type=click.IntRange(min=1),
-            help="Most epochs (L-BFGS: iterations).",
-        ),
-        click.option(
-            "--batch-size",
-            type=click.IntRange(min=1),
-            help="Mini-batch size [default: rows/50, within 32 … 200].",
-        ),
-        click.option(
-            "--learning-rate",
-            default=1e-3,
-            show_default=True,
-            type=click.FloatRange(min=0, min_open=True),
-            help="Step size of Adam or SGD.",
-        ),
-        click.option(
-            "--alpha", default=1e-4, show_default=True, type=click.FloatRange(min=0), help="L2 strength."
-        ),
-        click.option(
-            "--seed",
-            default=0,
-            show_default=True,
-            type=click.IntRange(0, 2**32 - 1),
-            help="Seeds the weights, shuffles and split.",
-        ),
-        click.option(
-            "--early-stopping/--no-early-stopping",
-            default=True,
-            show_default=True,
-            help="Stop when the validation loss stops improving, and keep the best weights; "
-            "--no-early-stopping trains every epoch given.",
-        ),
-        click.option(
-            "--patience",
-            default=20,
-            show_default=True,
-            type=click.IntRange(min=1),
-            help="Epochs without improvement before early stopping.",
-        ),
-        click.option(
-            "--validation-fraction",
-            default=0.2,
-            show_default=True,
-            type=click.FloatRange(min=0, max=1, max_open=True),
-            help="Share of rows held out for validation.",
-        ),
-        click.option(
-            "--validation-data",
-            type=click.Path(path_type=str),
-            metavar="FILE",
-            help="Validate on the rows of FILE instead of holding out rows of DATA.",
-        ),
-        click.option(
-            "--class-weight",
-            type=click.Choice(["balanced"]),
-            help="balanced: weigh each class by rows / (classes × its rows), so rare classes count as much.",
-        ),
-        click.option(
-            "--dtype",
-            default="float64",
-            show_default=True,
-            type=click.Choice(["float64", "float32"]),
-            help="Floating-point type of the network (float32: half the memory, usually faster).",
-        ),
-        click.option(
-            "--impute", is_flag=True, help="Fill missing values (median / no category) instead of refusing."
-        ),
-        click.option(
-            "--drop",
-            multiple=True,
-            metavar="COL",
-            help="Leave a column out (repeatable, or comma-separated).",
-        ),
-        click.option(
-            "--categorical",
-            multiple=True,
-            metavar="COL",
-            help="Treat a numeric-looking column as categories (repeatable, or comma-separated).",
-        ),
-        click.option(
-            "--out", "-o", type=click.Path(path_type=str), help="Model file [default: <data name>.dpm]."
-        ),
-        click.option(
-            "--report", type=click.Path(path_type=str), help="HTML report [default: <model>.report.html]."
-        ),
-        click.option("--no-report", is_flag=True, help="Write no report."),
-        click.option(
-            "--metrics-json",
-            type=click.Path(path_type=str),
-            metavar="FILE",
-            help="Also write the metrics, epochs and why training stopped to FILE as JSON.",
-        ),
-        click.option(
-            "--checkpoint-every",
-            default=0,
-            type=click.IntRange(min=0),
-            metavar="N",
-            help="Write the best model so far to <model>.ckpt.dpm every N epochs.",
-        ),
-        click.option(
-            "--resume",
-            is_flag=True,
-            help="Continue the run in <model>.ckpt.dpm (or <model>) for more epochs.",
-        ),
-        click.option("--quiet", "-q", is_flag=True, help="Print errors only."),
-    ]
-    for option in reversed(options):
+    for option in reversed(TRAIN_OPTIONS):
         f = option(f)
     return f
 

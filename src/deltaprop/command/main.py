@@ -27,6 +27,15 @@ from deltaprop.errors import UserError
 EXIT_USER = 2
 EXIT_INTERRUPTED = 130
 DEBUG_HELP = "Show tracebacks instead of one-line errors."
+#: commands imported only when they run (their modules import numpy and more): the name, its
+#: module and attribute, and its line in ``deltaprop --help``
+LAZY_COMMANDS = {
+    "explain": (
+        "deltaprop.command.explain",
+        "explain",
+        "Derive dE/dw for one weight of a saved MODEL, step by step, with numbers and checks.",
+    ),
+}
 
 
 def _debug_requested(argv: list[str]) -> bool:
@@ -114,6 +123,30 @@ class _Group(click.Group):
             sys.exit(status)
         sys.exit(rv if isinstance(rv, int) else 0)
 
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(set(self.commands) | set(LAZY_COMMANDS))
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        """A command; one of LAZY_COMMANDS is imported when it is asked for, not before."""
+        if cmd_name not in self.commands and cmd_name in LAZY_COMMANDS:
+            from importlib import import_module
+
+            module, attribute, _ = LAZY_COMMANDS[cmd_name]
+            self.add_command(getattr(import_module(module), attribute), cmd_name)
+        return self.commands.get(cmd_name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """The command list of --help, without importing the lazy commands for their help."""
+        limit = formatter.width - 6 - max(len(name) for name in self.list_commands(ctx))
+        rows = []
+        for name in self.list_commands(ctx):
+            if name in self.commands:
+                rows.append((name, self.commands[name].get_short_help_str(limit)))
+            else:
+                rows.append((name, LAZY_COMMANDS[name][2]))
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
     def add_command(self, cmd: click.Command, name: str | None = None) -> None:
         """Every subcommand takes --debug (read by :meth:`main` before the command runs)."""
         if not any(p.name == "debug" for p in cmd.params):
@@ -165,8 +198,3 @@ def demo() -> None:
     from deltaprop.command.demo import main as run_demo
 
     run_demo()
-
-
-from deltaprop.command.explain import explain as _explain_command  # noqa: E402  (after the group it joins)
-
-main.add_command(_explain_command)
