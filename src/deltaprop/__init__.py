@@ -8,6 +8,16 @@ model, and ``save``/``load`` keep models in files.
 
 import sys
 import types
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the names as type checkers see them; at run time they load on first use
+    from deltaprop.core.derivation import derive
+    from deltaprop.core.gradcheck import gradcheck
+    from deltaprop.core.network import Forward, Gradients, Network
+    from deltaprop.core.optim import gradient_descent
+    from deltaprop.estimators.mlp import MLPClassifier, MLPRegressor
+    from deltaprop.explain.core import explain
+    from deltaprop.files.archive import load, save
 
 __all__ = [
     "Network", "Forward", "Gradients", "derive", "gradcheck", "gradient_descent", "__version__",
