@@ -43,7 +43,7 @@ def _hidden(ctx: click.Context, param: click.Parameter, value: str | None) -> tu
 
 #: the hidden activations (the names of deltaprop.core.activations.HIDDEN_ACTIVATIONS,
 #: written out so that --help does not import the core; a test holds the two equal)
-ACTIVATIONS = ["elu", "identity", "leaky_relu", "logistic", "relu", "softplus", "tanh"]
+ACTIVATIONS = ["identity", "leaky_relu", "logistic", "relu", "softplus", "tanh"]
 
 
 class _TargetOption(click.Option):
