@@ -14,10 +14,16 @@ the derivation (class ``hl``, the weight itself also ``focus``); every unit and 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from html import escape
+from typing import TYPE_CHECKING
 
 from deltaprop.explain.formula import Sym, w
+
+if TYPE_CHECKING:
+    from deltaprop.core.network import Network
+    from deltaprop.explain.core import Explanation
 
 #: a layer wider than this is drawn as its relevant units plus ellipses
 MAX_SHOWN = 12
@@ -38,14 +44,15 @@ class Highlight:
     label: tuple | None = None
 
 
-def shown_units(n, relevant, limit=MAX_SHOWN):
+def shown_units(n: int, relevant: Iterable[int], limit: int = MAX_SHOWN) -> list[int | tuple[str, int]]:
     """The slots of a layer of n units: unit numbers (1 … n) and ("gap", count) ellipses."""
     if n <= limit:
         return list(range(1, n + 1))
     keep = sorted({u for u in relevant if 1 <= u <= n} | {1, n})
     keep = keep[: limit - 1] + ([n] if n not in keep[: limit - 1] else [])
     keep = sorted(set(keep))
-    slots, prev = [], 0
+    slots: list[int | tuple[str, int]] = []
+    prev = 0
     for u in keep:
         if u - prev > 1:
             slots.append(("gap", u - prev - 1))
@@ -95,24 +102,11 @@ def _label(net, layer, unit):
     return Sym("x" if layer == 1 else "y" if layer == net.L else "z", str(unit)).text()
 
 
-def network_svg(net, layout, hl, title=""):
-    """One diagram as an ``<svg>`` string (inline; no external references)."""
-    out = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" class="net" width="{layout.width:.0f}" '
-        f'height="{layout.height:.0f}" viewBox="0 0 {layout.width:.0f} {layout.height:.0f}" '
-        f'role="img" aria-label="{escape(title)}">'
-    ]
-    if title:
-        out.append(f"<title>{escape(title)}</title>")
-    for layer in range(1, net.L + 1):
-        x = 50 + (layer - 1) * COLUMN
-        name = "input" if layer == 1 else "output" if layer == net.L else "hidden"
-        out.append(
-            f'<text class="col" x="{x}" y="16" text-anchor="middle">l = {layer}</text>'
-            f'<text class="col" x="{x}" y="31" text-anchor="middle">{name} ({net.sizes[layer - 1]})</text>'
-        )
-    # links, faded ones first so the highlighted ones are drawn on top
-    faded, bright, focus = [], [], []
+def _links(net: Network, layout: Layout, hl: Highlight) -> tuple[list[str], list[str], list[str]]:
+    """The links as SVG lines: faded, highlighted, and the focus (drawn last, on top)."""
+    faded: list[str] = []
+    bright: list[str] = []
+    focus: list[str] = []
     for l in range(2, net.L + 1):
         W, b = net.W[l], net.b[l]
         scale = max(float(abs(W).max()), float(abs(b).max()), 1e-12)
@@ -146,6 +140,26 @@ def network_svg(net, layout, hl, title=""):
                     bright.append(line)
                 else:
                     faded.append(line)
+    return faded, bright, focus
+
+
+def network_svg(net: Network, layout: Layout, hl: Highlight, title: str = "") -> str:
+    """One diagram as an ``<svg>`` string (inline; no external references)."""
+    out = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="net" width="{layout.width:.0f}" '
+        f'height="{layout.height:.0f}" viewBox="0 0 {layout.width:.0f} {layout.height:.0f}" '
+        f'role="img" aria-label="{escape(title)}">'
+    ]
+    if title:
+        out.append(f"<title>{escape(title)}</title>")
+    for layer in range(1, net.L + 1):
+        x = 50 + (layer - 1) * COLUMN
+        name = "input" if layer == 1 else "output" if layer == net.L else "hidden"
+        out.append(
+            f'<text class="col" x="{x}" y="16" text-anchor="middle">l = {layer}</text>'
+            f'<text class="col" x="{x}" y="31" text-anchor="middle">{name} ({net.sizes[layer - 1]})</text>'
+        )
+    faded, bright, focus = _links(net, layout, hl)
     lx, ly = layout.loss_pos
     for k in layout.units(net.L):
         x, y = layout.pos[(net.L, k)]
@@ -202,9 +216,9 @@ svg.net .wlabel {{ font-size: 11px; fill: {FOCUS}; font-weight: bold; paint-orde
 
 
 # ---------------------------------------------------------------------- per step
-def relevant_units(ex):
+def relevant_units(ex: Explanation) -> dict[int, set[int]]:
     """The units that matter for this explanation, per layer: i, j and those on the top paths."""
-    rel = {layer: set() for layer in range(1, ex.L + 1)}
+    rel: dict[int, set[int]] = {layer: set() for layer in range(1, ex.L + 1)}
     if ex.i:
         rel[ex.l - 1].add(ex.i)
     rel[ex.l].add(ex.j)
@@ -214,7 +228,7 @@ def relevant_units(ex):
     return rel
 
 
-def step_highlight(ex, layout, key):
+def step_highlight(ex: Explanation, layout: Layout, key: str) -> Highlight:
     """The Highlight of one derivation step, as the seed's figures nn1 … nn10 draw them."""
     l, j, i, L = ex.l, ex.j, ex.i, ex.L
     weight = (l, j, i)
@@ -260,7 +274,7 @@ def step_highlight(ex, layout, key):
     return hl
 
 
-def step_svg(ex, key, title=""):
+def step_svg(ex: Explanation, key: str, title: str = "") -> str:
     """The diagram for one step of ``ex`` (a key of :func:`deltaprop.explain.formula.steps`)."""
     layout = Layout(ex.net, relevant_units(ex))
     return network_svg(ex.net, layout, step_highlight(ex, layout, key), title)

@@ -12,18 +12,8 @@ from html import escape
 
 from deltaprop.explain.diagram import CSS as DIAGRAM_CSS
 from deltaprop.explain.diagram import step_svg
-from deltaprop.explain.formula import (
-    E,
-    Num,
-    Partial,
-    final_formula,
-    lines_mathml,
-    math_block,
-    path_label,
-    prose_html,
-    steps,
-    w,
-)
+from deltaprop.explain.formula import E, Num, Partial, lines_mathml, math_block, prose_html, w
+from deltaprop.explain.steps import final_formula, path_label, steps
 
 PAGE_CSS = """
 body { font-family: Georgia, 'Times New Roman', serif; max-width: 980px; margin: 2em auto; padding: 0 1em;
@@ -111,7 +101,7 @@ def _layers(ex):
             kind = "saturated" if r.saturated is not None else "dead"
             note = (
                 f'<span class="bar sat" style="width:{max(1, 100 * share):.0f}px"></span> '
-                f"{100 * share:.0f}% {kind} ({100 * r.saturated_activations:.0f}% of unit·samples)"
+                f"{100 * share:.0f}% {kind} "
             )
         rows.append([str(r.l), str(r.n_units), r.activation, bar, _num(r.bias_grad_norm, 4), note])
     return (
@@ -146,10 +136,7 @@ def _body(ex, anchor=""):
     for number, step in enumerate(steps(ex), start=1):
         title = prose_html(step.title)
         svg = step_svg(ex, step.key, title=f"step {number}")
-        table = ""
-        if step.table:
-            head, rows = step.table
-            table = _table(head, rows[:24])
+        table = "".join(_table(head, rows[:24]) for head, rows in step.tables)
         parts.append(
             f'<section class="step" data-step="{step.key}"><h3>{number}. {title}</h3>'
             f"<p>{prose_html(step.prose)}</p>"
@@ -173,7 +160,7 @@ def _document(title, body):
     )
 
 
-def render_page(ex, fragment=False):
+def render_page(ex, fragment=False, lang="en"):
     """The HTML page of one Explanation (``fragment``: without <html>, for Jupyter)."""
     body = _body(ex, anchor=f"w-{ex.l}-{ex.j}-{ex.i}")
     if fragment:
