@@ -69,11 +69,11 @@ class Layout:
     def __init__(self, net, relevant):
         self.net = net
         self.L = net.L
-        self.slots = {}
+        self.slots: dict[int, list[int | tuple[str, int]]] = {}
         for layer in range(1, net.L + 1):
             slots = shown_units(net.sizes[layer - 1], relevant.get(layer, ()))
             if layer < net.L:
-                slots = [0] + slots  # the +1 bias unit
+                slots.insert(0, 0)  # the +1 bias unit
             self.slots[layer] = slots
         rows = max(len(s) for s in self.slots.values())
         self.height = TOP + rows * ROW + 20
