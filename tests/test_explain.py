@@ -306,7 +306,9 @@ def test_html_is_self_contained(rng):
         "http://www.w3.org/1998/Math/MathML",
         "http://www.w3.org/2000/svg",
     }
-    assert html.count("<svg") == len(re.findall(r'<section class="step"', html)) >= 6
+    # one network diagram per step, and the two transposes as pictures (a hidden weight has both)
+    assert html.count('<svg xmlns="http://www.w3.org/2000/svg" class="net"') == html.count('<section class="step"') >= 6
+    assert html.count('class="grid"') == 2 and html.count("<svg") == html.count('<section class="step"') + 2
     assert 'class="halo hl focus" data-l="2" data-j="2" data-i="1"' in html
     assert ex._repr_html_().startswith('<div class="deltaprop-explain">')
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from html import escape
+from typing import Any
 
 # ---------------------------------------------------------------------- nodes
 _SUB = dict(zip("0123456789aehijklmnoprstuvx+-−=()′,", "₀₁₂₃₄₅₆₇₈₉ₐₑₕᵢⱼₖₗₘₙₒₚᵣₛₜᵤᵥₓ₊₋₋₌₍₎′,"))
@@ -355,6 +356,16 @@ class Seq(Node):
         return "<mrow>" + "".join(x.mathml() for x in self.items) + "</mrow>"
 
 
+class Vec(Seq):
+    """A vector (v_1, v_2, …) of numbers: items are "(", numbers, ",", …, ")"."""
+
+    def text(self):
+        return "".join(x.text() + (" " if x.text() == "," else "") for x in self.items)
+
+    def latex(self):
+        return "".join(x.latex() + (" " if x.text() == "," else "") for x in self.items)
+
+
 def math_block(node: Node, display: bool = True) -> str:
     """``<math>`` element for one node."""
     d = ' display="block"' if display else ""
@@ -421,6 +432,7 @@ class Step:
     lines: list[Line] = field(default_factory=list)
     numbers: list[Line] = field(default_factory=list)
     tables: list[tuple[list[str], list[list]]] = field(default_factory=list)
+    pictures: list[Any] = field(default_factory=list)
 
 
 # ---------------------------------------------------------------------- text
@@ -455,31 +467,81 @@ def prose_html(prose: list) -> str:
     return "".join(escape(p) if isinstance(p, str) else math_block(p, display=False) for p in prose)
 
 
+#: a right-hand side longer than this (in characters of its text) is set on several rows
+ROW_CHARS = 26
+
+
+@dataclass
+class SumSign(Node):
+    """Σ with its index alone: a long sum's sign, when its body continues on the next row."""
+
+    index: str
+
+    def text(self):
+        return f"Σ{_script(self.index, _SUB, '_')}"
+
+    def latex(self):
+        return rf"\sum_{{{self.index.replace('′', chr(39))}}}"
+
+    def mathml(self):
+        return f'<munder><mo movablelimits="false">∑</mo><mrow>{_mml_index(self.index)}</mrow></munder>'
+
+
+def _flat(node: Node) -> list[Node]:
+    """A product's factors in reading order, sums opened into their sign and their body."""
+    if isinstance(node, Seq):
+        return [x for item in node.items for x in _flat(item)]
+    if isinstance(node, Sum):
+        return [SumSign(node.index), *_flat(node.body)]
+    return [node]
+
+
+def _chunks(node: Node, limit: int = ROW_CHARS) -> list[Node]:
+    """``node`` cut into rows of at most ``limit`` characters each (one row if it fits)."""
+    if len(node.text()) <= limit:
+        return [node]
+    rows: list[list[Node]] = [[]]
+    width = 0
+    for item in _flat(node):
+        n = len(item.text()) + 1
+        if rows[-1] and width + n > limit and not isinstance(rows[-1][-1], SumSign):
+            rows.append([])
+            width = 0
+        rows[-1].append(item)
+        width += n
+    return [Seq(*row) for row in rows]
+
+
+def _mtr(left: str, right: str) -> str:
+    return (
+        f'<mtr><mtd columnalign="right" displaystyle="true">{left}</mtd>'
+        f'<mtd columnalign="left" displaystyle="true">{right}</mtd></mtr>'
+    )
+
+
 def lines_mathml(lines: list[Line]) -> str:
-    """Aligned lines as one ``<math display=block>`` holding an ``mtable``."""
+    """Aligned lines as one ``<math display=block>`` holding a display-style ``mtable``.
+
+    Each right-hand side is a row starting at '='; a long one continues on further rows, and
+    a note ("(sample n = 1)") gets a row of its own, so no row is wider than a phone.
+    """
     rows = []
     for line in lines:
-        parts: list[Node] = []
+        lhs = line.lhs.mathml() if line.lhs is not None else ""
         for r in line.rhs:
             if not r.text():
                 continue
-            if isinstance(r, Note) and parts:
-                parts[-1] = Seq(parts[-1], r)
-            else:
-                parts.append(r)
-        if not parts:
-            continue
-        lhs = line.lhs.mathml() if line.lhs is not None else ""
-        for n, part in enumerate(parts):
-            left = lhs if n == 0 else ""
-            rows.append(
-                f'<mtr><mtd columnalign="right">{left}</mtd><mtd columnalign="left"><mrow><mo>=</mo>'
-                f"{part.mathml()}</mrow></mtd></mtr>"
-            )
+            if isinstance(r, Note):
+                rows.append(_mtr("", f'<mtext class="note">{escape(r.words)}</mtext>'))
+                continue
+            for n, chunk in enumerate(_chunks(r)):
+                eq = "<mo>=</mo>" if n == 0 else '<mspace width="1.2em"/>'
+                rows.append(_mtr(lhs, f"<mrow>{eq}{chunk.mathml()}</mrow>"))
+                lhs = ""
     if not rows:
         return ""
     return (
-        '<math xmlns="http://www.w3.org/1998/Math/MathML" display="block"><mtable>'
+        '<math xmlns="http://www.w3.org/1998/Math/MathML" display="block"><mtable displaystyle="true">'
         + "".join(rows)
         + "</mtable></math>"
     )

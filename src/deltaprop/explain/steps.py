@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from deltaprop.explain.diagram import shown_units
 from deltaprop.explain.formula import (
     EQ,
     LETTERS,
@@ -35,14 +36,17 @@ from deltaprop.explain.formula import (
     Sub,
     Sum,
     Sym,
+    Vec,
     Word,
     delta,
     fprime,
+    idx,
     lay,
     u,
     w,
     z,
 )
+from deltaprop.explain.pictures import Picture, column_picture, outer_picture
 from deltaprop.explain.words import prose, say
 
 if TYPE_CHECKING:
@@ -129,11 +133,20 @@ def _loss_reason(walk: Walk) -> str:
     return walk.say("reason." + walk.ex.net.loss_name)
 
 
-def _vector(values: Any, limit: int = 12) -> str:
-    vals = [float(v) + 0.0 for v in values]
-    shown = ", ".join(f"{v:.4g}" for v in vals[:limit]).replace("-", "−")
-    more = f", … ({len(vals) - limit})" if len(vals) > limit else ""
-    return f"({shown}{more})"
+def _vector(values: Any, limit: int = 8) -> Node:
+    """(v_1, v_2, …) with four digits, the first ``limit`` entries and the count of the rest."""
+    vals = [float(v) for v in values]
+    items: list[Node] = [Op("(")]
+    for n, v in enumerate(vals[:limit]):
+        items += [Op(",")] if n else []
+        items.append(Num(v, 4))
+    if len(vals) > limit:
+        items += [Op(","), Op("…"), Word(f"({len(vals) - limit})")]
+    return Vec(*items, Op(")"))
+
+
+#: rows of the table of the terms w_kj δ_k shown before the middle is elided
+TABLE_ROWS = 12
 
 
 # ---------------------------------------------------------------------- the steps
@@ -237,8 +250,12 @@ def _transpose_table(walk: Walk) -> tuple[list[str], list[list]]:
     """Rows (k, w_kj, δ_k, w_kj δ_k, batch mean of w_kj δ_k) of the walked sample."""
     ex, l, j = walk.ex, walk.ex.l, walk.ex.j
     W_next = ex.net.W[l + 1]
-    rows = []
-    for k in range(W_next.shape[0]):
+    rows: list[list] = []
+    for slot in shown_units(W_next.shape[0], (), limit=TABLE_ROWS):
+        if isinstance(slot, tuple):
+            rows.append([f"⋮ {slot[1]}"] + [""] * (4 if walk.many else 3))
+            continue
+        k = slot - 1
         wk, dk = float(W_next[k, j - 1]), walk.s.delta[l + 1][k]
         mean = ex.batch_mean(wk * ex.derivation.delta[l + 1][k])
         rows.append([str(k + 1), wk, dk, wk * dk] + ([mean] if walk.many else []))
@@ -258,7 +275,7 @@ def step_delta_hidden(walk: Walk) -> Step:
         Sym("δ", "", lay(l)), EQ, fprime(Sym("u", "", lay(l))), Op("⊙"), Wt, Sym("δ", "", lay(l + 1))
     )
     elementwise = Sum(k, Seq(w(k, j, l + 1), delta(k, l + 1)))
-    row_note = walk.say("note.matrix_row", j=j) + (f" n = {walk.n + 1}" if walk.many else "")
+    row_note = walk.say("note.matrix_row", j=j, n=f", n = {walk.n + 1}" if walk.many else "")
     lines = [
         Line(
             delta(j, l),
@@ -284,15 +301,72 @@ def step_delta_hidden(walk: Walk) -> Step:
         lines,
         numbers,
         [_transpose_table(walk)],
+        [_column(walk)],
+    )
+
+
+def _column(walk: Walk) -> Picture:
+    ex, l, j = walk.ex, walk.ex.l, walk.ex.j
+    picture = column_picture(ex)
+    picture.caption = walk.say(
+        "column.caption",
+        j=j,
+        Wn=Sym("W", "", lay(l + 1)),
+        dn=Sym("δ", "", lay(l + 1)),
+        WT=Sym("W", "", f"({l + 1})T"),
+    )
+    return picture
+
+
+def step_outer(walk: Walk) -> Step:
+    """∂E_n/∂W^(l) = δ^(l) (z^(l−1))ᵀ: every weight of the layer at once, cell (j, i) lit."""
+    ex, s = walk.ex, walk.s
+    l, j, i = ex.l, ex.j, ex.i
+    W_sym, d_vec, z_vec = Sym("W", "", lay(l)), Sym("δ", "", lay(l)), Sym("z", "", lay(l - 1))
+    zT = Sym("z", "", f"({l - 1})T")
+    outer = Seq(d_vec, zT)
+    zi: Node = Sym("1") if i == 0 else z(i, l - 1)
+    zi_value = 1.0 if i == 0 else s.z[l - 1][i - 1]
+    d_value = s.delta[l][j - 1]
+    lines = [
+        Line(Partial(En, W_sym), [outer]),
+        Line(
+            Sub(Paren(outer), idx(j, i)),
+            [
+                Seq(delta(j, l), zi),
+                Seq(Num(d_value), TIMES, Num(zi_value)),
+                Num(d_value * zi_value),
+                walk.tag,
+            ],
+        ),
+    ]
+    tr = ex.transpose
+    numbers = (
+        [
+            Line(Word(walk.say("outer.batch")), [Num(tr.outer_matrix, 12)]),
+            Line(Word(walk.say("outer.batch_elementwise")), [Num(tr.outer_elementwise, 12)]),
+        ]
+        if walk.many
+        else []
+    )
+    k = 3 if ex.l == ex.L else 6
+    text = walk.prose(
+        "outer.prose", k=k, W=W_sym, dj=delta(j, l), zi=zi, dl=d_vec, zT=zT, zl=z_vec, n=walk.n + 1
+    )
+    return Step(
+        "outer",
+        walk.prose("outer.title", dEdW=Partial(En, W_sym), outer=outer),
+        text,
+        lines,
+        numbers,
+        pictures=[outer_picture(ex)],
     )
 
 
 def step_delta_next(walk: Walk) -> Step:
     """δ^(l+1) … δ^(L): each found the same way, down to the output layer's y − d."""
     ex, net, l, L = walk.ex, walk.ex.net, walk.ex.l, walk.ex.L
-    vectors = [
-        Line(Sym("δ", "", lay(m)), [Word(_vector(walk.s.delta[m])), walk.tag]) for m in range(l + 1, L + 1)
-    ]
+    vectors = [Line(Sym("δ", "", lay(m)), [_vector(walk.s.delta[m]), walk.tag]) for m in range(l + 1, L + 1)]
     if l + 1 == L:
         dk = _output_delta_symbolic(ex, "k", True) if ex.canonical else None
         general = Seq(fprime(u("k", L)), Partial(En, Sym("y", "k")))
@@ -338,7 +412,37 @@ def step_total(walk: Walk) -> Step:
     text = walk.say("total.prose", N=ex.n_samples) if walk.many else walk.say("total.prose_one")
     if l2:
         text = text.rstrip(":") + walk.say("total.l2", alpha=f"{ex.alpha:g}")
-    return Step("paths", walk.prose("total.title"), [text], lines, numbers)
+    tables = [_batch_table(walk)] if walk.many else []
+    return Step("paths", walk.prose("total.title"), [text], lines, numbers, tables)
+
+
+#: rows of the per-sample table listed before the middle is elided
+BATCH_ROWS = 16
+
+
+def _batch_table(walk: Walk) -> tuple[list[str], list[list]]:
+    """(n, z_i, δ_j, δ_j z_i, s_n) per sample, then the weighted mean, the L2 term and the gradient."""
+    ex, der = walk.ex, walk.ex.derivation
+    N = ex.n_samples
+    shown = (
+        list(range(N))
+        if N <= BATCH_ROWS
+        else sorted(set(range(BATCH_ROWS // 2)) | set(range(N - BATCH_ROWS // 4, N)) | {walk.n})
+    )
+    rows: list[list] = []
+    for t, n in enumerate(shown):
+        if t and n != shown[t - 1] + 1:
+            rows.append(["⋮", "", "", "", ""])
+        label = f"▶ {n + 1}" if n == walk.n else str(n + 1)
+        rows.append([label, der.z_in[n], der.delta_j[n], der.per_sample[n], ex.sample_weight[n]])
+    mean = ex.batch_mean(der.per_sample)
+    rows.append([walk.say("batch.mean"), "", "", mean, ""])
+    if ex.l2_term:
+        rows.append([walk.say("batch.l2"), "", "", ex.l2_term, ""])
+    rows.append([walk.say("batch.total"), "", "", ex.value, ""])
+    zi = "1" if ex.i == 0 else z(ex.i, ex.l - 1).text()
+    dj = delta(ex.j, ex.l).text()
+    return [walk.say("col.n"), zi, dj, f"{dj} {zi}", walk.say("col.s")], rows
 
 
 def steps(ex: Explanation, lang: str = "en") -> list[Step]:
@@ -348,7 +452,7 @@ def steps(ex: Explanation, lang: str = "en") -> list[Step]:
         middle = [step_delta_out(walk)]
     else:
         middle = [step_fanout(walk), step_link(walk), step_delta_hidden(walk), step_delta_next(walk)]
-    return [step_weight(walk), step_input(walk), *middle, step_total(walk)]
+    return [step_weight(walk), step_input(walk), *middle, step_outer(walk), step_total(walk)]
 
 
 def path_label(ex: Explanation, path: Path, lang: str = "en") -> Node:

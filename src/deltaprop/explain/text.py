@@ -14,8 +14,17 @@ if TYPE_CHECKING:
 
 __all__ = ["render_text", "samples_phrase"]
 
-#: rows of a step's table printed before "… N more rows"
-TABLE_ROWS = 12
+
+def describe_network(ex: Explanation, lang: str) -> str:
+    """ "4-5-3 (tanh hidden layers, identity output, squared_error)" instead of the Python repr."""
+    net = ex.net
+    sizes = "-".join(str(n) for n in net.sizes)
+    hidden = sorted({net.layer_activation[l] for l in range(2, net.L)})
+    if hidden:
+        kinds = say(lang, "page.network", hidden="/".join(hidden), output=net.output, loss=net.loss_name)
+    else:
+        kinds = say(lang, "page.network_plain", output=net.output, loss=net.loss_name)
+    return f"{sizes} ({kinds})"
 
 
 def samples_phrase(lang: str, n: int) -> str:
@@ -27,11 +36,9 @@ def _table_text(table: tuple) -> list[str]:
     head, rows = table
     widths = [max(len(head[0]), 3)] + [max(len(h), 14) for h in head[1:]]
     out = ["  " + "  ".join(f"{h:>{wd}}" for h, wd in zip(head, widths))]
-    for row in rows[:TABLE_ROWS]:
+    for row in rows:  # the steps elide long tables already
         cells = [c if isinstance(c, str) else Num(c).text() for c in row]
-        out.append("  " + "  ".join(f"{c:>{wd}}" for c, wd in zip(cells, widths)))
-    if len(rows) > TABLE_ROWS:
-        out.append(f"  … {len(rows) - TABLE_ROWS}")
+        out.append("  " + "  ".join(f"{c:>{wd}}" for c, wd in zip(cells, widths)).rstrip())
     return out
 
 
@@ -83,7 +90,8 @@ def render_text(ex: Explanation, lang: str = "en") -> str:
     samples = samples_phrase(lang, ex.n_samples)
     if ex.alpha:
         samples += ", " + say(lang, "alpha", alpha=f"{ex.alpha:g}")
-    out = [say(lang, "text.header", dEdw=Partial(E, w(ex.j, ex.i, ex.l)), net=repr(ex.net), samples=samples)]
+    dEdw = Partial(E, w(ex.j, ex.i, ex.l))
+    out = [say(lang, "text.header", dEdw=dEdw, net=describe_network(ex, lang), samples=samples)]
     out.append("=" * min(96, len(out[0])))
     for number, step in enumerate(steps(ex, lang), start=1):
         out += _step_text(number, step)

@@ -51,7 +51,7 @@ EN: dict[str, str] = {
     "delta_hidden.prose": "Putting the two together. In matrix form this is {matrix}: row {j} of the "
     "transposed product is exactly the sum over k, because column {j} of {Wn} holds the links {wkj} "
     "leaving unit {j}. The transpose is the sum over k, written as a matrix product:",
-    "note.matrix_row": "(matrix product, row {j})",
+    "note.matrix_row": "(matrix product, row {j}{n})",
     "note.elementwise": "(element-wise sum over k = 1 … {n})",
     "largest_difference": "largest |matrix row − element-wise sum| over the samples",
     "col.product": "product",
@@ -64,6 +64,24 @@ EN: dict[str, str] = {
     "where {rule}.",
     "rule.canonical": "δ = y − d (the canonical pair)",
     "rule.general": "δ = f′(u) ⊙ ∂Eₙ/∂y",
+    # the transpose of the gradient's matrix form, for every weight
+    "outer.title": "The whole layer at once: {dEdW} = {outer}, and why the transpose",
+    "outer.prose": "Steps 1–{k} found one entry. The same steps for every j and i fill a table of the "
+    "shape of {W}: entry (j, i) is {dj} times {zi}, the product of row j of the column {dl} and column i "
+    "of the row {zT} (column 0 is the +1 unit, so it holds the biases' gradients). A column times a row "
+    "is exactly such a table of products: the transpose only turns the column {zl} into a row, so that "
+    "the product has one entry per weight. The lit cell is the weight of this page, sample n = {n}:",
+    "outer.batch": "entry (j, i) of the batch's Σₙ sₙ δ⁽ˡ⁾(z⁽ˡ⁻¹⁾)ᵀ / Σₙ sₙ",
+    "outer.batch_elementwise": "weighted mean of δⱼ zᵢ over the samples",
+    "column.caption": "Column {j} of {Wn} holds the links leaving unit {j}; laid beside {dn} row by row "
+    "it gives the products wₖⱼ δₖ, and their sum is row {j} of {WT}: the transpose turns column {j} into "
+    "row {j}.",
+    # the per-sample table of a batch
+    "col.n": "n",
+    "col.s": "sₙ",
+    "batch.mean": "Σₙ sₙ δⱼ zᵢ / Σₙ sₙ",
+    "batch.l2": "+ (α / Σₙ sₙ) w",
+    "batch.total": "= ∂E/∂w",
     # the last step
     "total.title": "All together: the derivation's formula, with the numbers",
     "total.prose_one": "On one sample the gradient is this sample's ∂Eₙ/∂w:",
@@ -75,7 +93,7 @@ EN: dict[str, str] = {
     "check.relative_error": "relative error",
     "tag.sample": "(sample n = {n})",
     # the text rendering's frame
-    "text.header": "{dEdw} in {net}, on {samples}",
+    "text.header": "{dEdw} in a {net} network, on {samples}",
     "samples.one": "1 sample",
     "samples.many": "{N} samples",
     "alpha": "α = {alpha}",
@@ -90,6 +108,48 @@ EN: dict[str, str] = {
     "col.dead_saturated": "dead / saturated units",
     "dead_saturated": "{dead}% dead, {saturated}% saturated",
     "notation": "In the derivation's notation:",
+    # the page
+    "page.title": "deltaprop explain: {dEdw} in a {net} network",
+    "page.heading": "{dEdw} in a {net} network",
+    "page.network": "{hidden} hidden layers, {output} output, {loss}",
+    "page.network_plain": "{output} output, {loss}",
+    "page.model": "Model: {source}; {samples}{alpha}. The derivation is walked through on sample n = {n}, "
+    "step by step, one diagram per step: the red link is the weight, red units and bright links are the "
+    "ones the step is about, and beside each unit stand its u, z (y at the output), f′(u) and δ on that "
+    "sample.",
+    "page.alpha": "; L2 strength α = {alpha}",
+    "key.positive": "w > 0",
+    "key.negative": "w < 0",
+    "key.width": "line width ∝ |w|",
+    "checks.elementwise": "element-wise derivation (the derivation's formulas)",
+    "checks.backprop": "backpropagation (the matrix recursion)",
+    "checks.numerical": "central difference, h = {h}",
+    "checks.verdict": "Relative error {error}: the three {verdict}.",
+    "checks.agree": "agree",
+    "checks.disagree": "DISAGREE",
+    "convention": "This model is a scikit-learn regressor with {k} outputs. scikit-learn reports its "
+    "squared loss as ½ · the mean over samples and outputs, while the gradient it trains with sums over "
+    "the outputs (scikit-learn issue #8349). The numbers here are the gradient of Eₙ = ½ Σₖ (yₖ − dₖ)², "
+    "summed over the outputs as the derivation writes it: the gradient scikit-learn's optimiser uses, "
+    "{k} times the derivative of the loss scikit-learn reports.",
+    "forward.title": "Every number of sample n = {n}: the forward and the backward pass",
+    "forward.layer": "Layer {l}: {kind}, {n} units, f = {f}",
+    "forward.layer_input": "Layer 1: input layer, {n} units (z⁽¹⁾ = x)",
+    "kind.hidden": "hidden layer",
+    "kind.output": "output layer",
+    "col.unit": "unit",
+    "paths.title": "Paths to the loss",
+    "paths.prose": "Every path from the weight to the loss, with its contribution z · Π f′(u) w · δ "
+    "(batch mean); {n} in all{pruned}. They add up to the gradient.",
+    "paths.pruned": ", the largest found by following the largest flows",
+    "col.path": "path",
+    "col.contribution": "contribution",
+    "layers.title": "Where gradients go",
+    "layers.prose": "Per layer, the size of the gradient on these samples and the share of units that "
+    "pass almost none of it back: dead (f′(u) below 1% of its largest value on every sample) or "
+    "saturated (a logistic, tanh or softplus unit flat on at least 90% of the samples but not all; relu "
+    "cannot saturate).",
+    "col.layer_l": "layer l",
 }
 
 JA: dict[str, str] = {}
