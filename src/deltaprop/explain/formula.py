@@ -52,6 +52,14 @@ _TEX_CHARS = {
     "<": r"$<$",
     ">": r"$>$",
     "—": "---",
+    "▶": r"$\blacktriangleright$",
+    "⋮": r"$\vdots$",
+    "⋱": r"$\ddots$",
+    "∑": r"$\sum$",
+    "ε": r"$\varepsilon$",
+    "η": r"$\eta$",
+    "Π": r"$\Pi$",
+    "≠": r"$\ne$",
     "–": "--",
 }
 

@@ -249,4 +249,4 @@ def picture_latex(p: Picture) -> str:
     parts = [
         _block_tex(x) if isinstance(x, Block) else {"·": r"\cdot", "→": r"\to"}.get(x, x) for x in p.parts
     ]
-    return r"{\small\[" + " \\quad ".join(parts) + r"\]}"
+    return r"{\scriptsize\[" + " \\quad ".join(parts) + r"\]}"
