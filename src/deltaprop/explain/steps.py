@@ -275,7 +275,7 @@ def step_delta_hidden(walk: Walk) -> Step:
         Sym("δ", "", lay(l)), EQ, fprime(Sym("u", "", lay(l))), Op("⊙"), Wt, Sym("δ", "", lay(l + 1))
     )
     elementwise = Sum(k, Seq(w(k, j, l + 1), delta(k, l + 1)))
-    row_note = walk.say("note.matrix_row", j=j, n=f", n = {walk.n + 1}" if walk.many else "")
+    row_note = walk.say("note.matrix_row", j=j, n=walk.say("note.n", n=walk.n + 1) if walk.many else "")
     lines = [
         Line(
             delta(j, l),

@@ -53,6 +53,7 @@ EN: dict[str, str] = {
     "leaving unit {j}. The transpose is the sum over k, written as a matrix product:",
     "note.matrix_row": "(matrix product, row {j}{n})",
     "note.elementwise": "(element-wise sum over k = 1 … {n})",
+    "note.n": ", n = {n}",
     "largest_difference": "largest |matrix row − element-wise sum| over the samples",
     "col.product": "product",
     "col.product_mean": "product, batch mean",
@@ -152,7 +153,135 @@ EN: dict[str, str] = {
     "col.layer_l": "layer l",
 }
 
-JA: dict[str, str] = {}
+JA: dict[str, str] = {
+    "weight.title": "重み {wt} と chain rule",
+    "weight.prose": "重み {wt} は第{lp}層のユニット {src} から第{l}層のユニット {j} へのリンクの重みです。"
+    "誤差関数に届く道はそのユニットの入力 {uj} を通るものだけなので、chain rule の項は一つです：",
+    "bias_unit": "+1（バイアスのユニット）",
+    "input.title": "{dudw}：総和のうち一つの項だけが残る",
+    "input.prose": "入力 {uj} は、ユニット {j} に入るすべてのリンクの重みとその先の出力の積の総和です。"
+    "{wt} を含まない項は微分すると 0 になるので、{zi} だけが残ります。",
+    "input.prose_bias": "入力 {uj} は、ユニット {j} に入るすべてのリンクの重みとその先の出力の積の総和に、"
+    "+1 のユニットからのバイアス {wt} を加えたものです。"
+    "{wt} を含まない項は 0 になり、+1 のユニットの 1 だけが残ります。",
+    "delta_out.title": "出力層の {dj}",
+    "delta_out.canonical": "出力層では誤差関数と活性化関数 f が正準な組です：",
+    "delta_out.softmax": "出力層の活性化関数は softmax ですが誤差関数は {loss} で、正準な組ではありません。"
+    "δ はすべての y_k を通る一般の chain rule になります（softmax のヤコビ行列は対角ではありません）。",
+    "delta_out.general": "出力層の活性化関数は {out}、誤差関数は {loss} で、正準な組ではないので、"
+    "δ は一般の因子 f′(u) ∂Eₙ/∂y を残します。",
+    "reason.squared_error": "Eₙ = ½ Σₖ (yₖ − dₖ)²（自乗誤差）で yₖ = uₖ（出力層の活性化関数は恒等写像）："
+    "uⱼ を含むのは k = j の項だけで、その微分は yⱼ − dⱼ です。",
+    "reason.log_loss": "Eₙ = −Σₖ dₖ log yₖ（交差エントロピー）で yₖ は softmax："
+    "Σₖ (−dₖ / yₖ) yₖ (1[k=j] − yⱼ) = yⱼ − dⱼ（各サンプルの正解の和は 1）。",
+    "reason.binary_log_loss": "Eₙ = −Σₖ [dₖ log yₖ + (1 − dₖ) log(1 − yₖ)] で yₖ はロジスティック関数："
+    "∂Eₙ/∂yⱼ = (yⱼ − dⱼ) / (yⱼ (1 − yⱼ)) と f′(uⱼ) = yⱼ (1 − yⱼ) が打ち消し合います。",
+    "reason.poisson": "Eₙ = Σₖ [dₖ log(dₖ / yₖ) − dₖ + yₖ] で yₖ = exp(uₖ)：(1 − dⱼ / yⱼ) yⱼ = yⱼ − dⱼ。",
+    "fanout.title": "{dj}：{uj} は第{l1}層のすべてのユニットに届く",
+    "fanout.prose": "活性化関数 f とリンク {wkj}（k = 1 … {n}）を通じて、{uj} は第{l1}層のすべてのユニット"
+    "の"
+    "入力の一部となり、Eₙ はそれらの入力の関数です。chain rule でそれらについて和をとります：",
+    "link.title": "{dukduj} = {wf}",
+    "link.prose": "ユニット k の入力を展開すると、{uj} を含むのは j′ = {j} の項だけです：",
+    "delta_hidden.title": "{dj} = {formula}、そして転置",
+    "delta_hidden.prose": "二つをまとめます。行列で書くと {matrix} です。転置した積の第{j}行はちょうど k に"
+    "ついての和です。"
+    "{Wn} の第{j}列には、ユニット {j} から出るリンクの重み {wkj} が並んでいるからです。"
+    "転置とは、k についての和を行列の積として書いたものです：",
+    "note.matrix_row": "（行列の積、第{j}行{n}）",
+    "note.elementwise": "（要素ごとの和、k = 1 … {n}）",
+    "note.n": "、n = {n}",
+    "largest_difference": "全サンプルでの |行列の行 − 要素ごとの和| の最大値",
+    "col.product": "積",
+    "col.product_mean": "積のバッチ平均",
+    "delta_next.title": "{dk} … {dL}：出力層から逆にたどる",
+    "delta_next.output": "出力層では、出力層の重みのときと同じく：",
+    "delta_next.output_general": "出力層（{out} と {loss}、正準な組ではない）では δ は一般の因子を残します。",
+    "delta_next.deeper": "各 {dk} も一つ先の層で同じように求まり、出力層まで続きます。出力層では {rule}。",
+    "rule.canonical": "δ = y − d（正準な組）",
+    "rule.general": "δ = f′(u) ⊙ ∂Eₙ/∂y",
+    "outer.title": "層全体を一度に：{dEdW} = {outer}、なぜ転置が出てくるのか",
+    "outer.prose": "ステップ 1–{k} で一つの成分を求めました。すべての j と i について同じことをすると、"
+    "{W} と同じ形の表ができます：成分 (j, i) は {dj} と {zi} の積で、縦ベクトル {dl} の第 j 行と"
+    "横ベクトル {zT} の第 i 列の積です（第 0 列は +1 のユニットで、バイアスの勾配が入ります）。"
+    "縦ベクトルと横ベクトルの積はちょうどこのような積の表です。転置は縦ベクトル {zl} を横にするだけで、"
+    "それで積が重み一つにつき一つの成分を持ちます。赤い枠がこのページの重みです（サンプル n = {n}）：",
+    "outer.batch": "バッチの Σₙ sₙ δ⁽ˡ⁾(z⁽ˡ⁻¹⁾)ᵀ / Σₙ sₙ の成分 (j, i)",
+    "outer.batch_elementwise": "δⱼ zᵢ のサンプルについての重み付き平均",
+    "column.caption": "{Wn} の第{j}列はユニット {j} から出るリンクの重みです。{dn} と行ごとに並べると"
+    "積 wₖⱼ δₖ ができ、その和が {WT} の第{j}行です：転置は第{j}列を第{j}行にします。",
+    "col.n": "n",
+    "col.s": "sₙ",
+    "batch.mean": "Σₙ sₙ δⱼ zᵢ / Σₙ sₙ",
+    "batch.l2": "+ (α / Σₙ sₙ) w",
+    "batch.total": "= ∂E/∂w",
+    "total.title": "まとめ：式と数値",
+    "total.prose_one": "サンプル一つでは、勾配はそのサンプルの ∂Eₙ/∂w です：",
+    "total.prose": "バッチの勾配は {N} 個のサンプルについての（重み付き）平均です：",
+    "total.l2": "、それに L2 の項（α = {alpha}）を加えます。",
+    "check.elementwise": "要素ごとの導出",
+    "check.backprop": "誤差逆伝播法",
+    "check.numerical": "中心差分（h = {h}）",
+    "check.relative_error": "相対誤差",
+    "tag.sample": "（サンプル n = {n}）",
+    "text.header": "{net} のネットワークの {dEdw}（{samples}）",
+    "samples.one": "サンプル 1 個",
+    "samples.many": "サンプル {N} 個",
+    "alpha": "α = {alpha}",
+    "text.paths": "{wt} から誤差関数への経路（全 {n} 本{pruned}）、バッチ平均の寄与：",
+    "text.pruned": "、見つかった大きいもの",
+    "l2_term": "L2 の項 (α/N) w",
+    "sum": "合計",
+    "other_paths": "その他 {n} 本",
+    "text.layers": "勾配の行き先（このサンプルで）：",
+    "col.layer": "層",
+    "col.units": "ユニット数",
+    "col.dead_saturated": "死んだ / 飽和したユニット",
+    "dead_saturated": "死 {dead}%、飽和 {saturated}%",
+    "notation": "導出の記法で：",
+    "page.title": "deltaprop explain：{net} のネットワークの {dEdw}",
+    "page.heading": "{net} のネットワークの {dEdw}",
+    "page.network": "中間層 {hidden}、出力層 {output}、誤差関数 {loss}",
+    "page.network_plain": "出力層 {output}、誤差関数 {loss}",
+    "page.model": "モデル：{source}、{samples}{alpha}。サンプル n = {n} の数値で、誤差逆伝播法の導出を"
+    "一ステップずつ、ステップごとに一つの図でたどります：赤いリンクがこの重み、赤いユニットと明るいリンクが"
+    "そのステップで注目する部分です。"
+    "各ユニットの横には、そのサンプルでの u、z（出力層では y）、f′(u)、δ を書いています。",
+    "page.alpha": "、L2 の強さ α = {alpha}",
+    "key.positive": "重み w > 0",
+    "key.negative": "重み w < 0",
+    "key.width": "線の太さ ∝ |w|",
+    "checks.elementwise": "要素ごとの導出（導出の式そのもの）",
+    "checks.backprop": "誤差逆伝播法（行列の漸化式）",
+    "checks.numerical": "中心差分、h = {h}",
+    "checks.verdict": "相対誤差 {error}：三つは{verdict}。",
+    "checks.agree": "一致します",
+    "checks.disagree": "一致しません",
+    "convention": "このモデルは出力が {k} 個の scikit-learn の回帰モデルです。scikit-learn は自乗誤差を"
+    "サンプルと出力の両方についての平均の ½ として報告しますが、学習に使う勾配は出力について和をとります"
+    "（scikit-learn issue #8349）。ここでの数値は、導出のとおり出力について和をとった誤差関数 "
+    "Eₙ = ½ Σₖ (yₖ − dₖ)² の勾配で、scikit-learn の最適化が使う勾配と同じであり、"
+    "scikit-learn が報告する誤差の微分の {k} 倍です。",
+    "forward.title": "サンプル n = {n} のすべての数値：順伝播と逆伝播",
+    "forward.layer": "第{l}層：{kind}、ユニット {n} 個、活性化関数 f = {f}",
+    "forward.layer_input": "第1層：入力層、ユニット {n} 個（z⁽¹⁾ = x）",
+    "kind.hidden": "中間層",
+    "kind.output": "出力層",
+    "col.unit": "ユニット",
+    "paths.title": "誤差関数への経路",
+    "paths.prose": "重みから誤差関数へのすべての経路と、その寄与 z · Π f′(u) w · δ（バッチ平均）；全 {n} 本"
+    "{pruned}。"
+    "合計すると勾配になります。",
+    "paths.pruned": "、大きい流れをたどって見つかったもの",
+    "col.path": "経路",
+    "col.contribution": "寄与",
+    "layers.title": "勾配の行き先",
+    "layers.prose": "層ごとの、このサンプルでの勾配の大きさと、勾配をほとんど逆に伝えないユニットの割合："
+    "死んだユニット（すべてのサンプルで f′(u) が最大値の 1% 未満）と飽和したユニット（ロジスティック関数・t"
+    "anh・"
+    "softplus のユニットで、90% 以上のサンプルで平ら、ただし全部ではない；relu は飽和しません）。",
+    "col.layer_l": "層 l",
+}
 
 LANGUAGES: dict[str, dict[str, str]] = {"en": EN, "ja": JA}
 
