@@ -149,6 +149,7 @@ def network_svg(
     hl: Highlight,
     title: str = "",
     numbers: dict[tuple[int, int], list[str]] | None = None,
+    layer_names: tuple[str, str, str] = ("input", "hidden", "output"),
 ) -> str:
     """One diagram as an ``<svg>`` string (inline; no external references).
 
@@ -163,7 +164,7 @@ def network_svg(
         out.append(f"<title>{escape(title)}</title>")
     for layer in range(1, net.L + 1):
         x = 50 + (layer - 1) * COLUMN
-        name = "input" if layer == 1 else "output" if layer == net.L else "hidden"
+        name = layer_names[0] if layer == 1 else layer_names[2] if layer == net.L else layer_names[1]
         out.append(
             f'<text class="col" x="{x}" y="16" text-anchor="middle">l = {layer}</text>'
             f'<text class="col" x="{x}" y="31" text-anchor="middle">{name} ({net.sizes[layer - 1]})</text>'
@@ -360,7 +361,12 @@ def unit_numbers(ex: Explanation) -> dict[tuple[int, int], list[str]]:
     return out
 
 
-def step_svg(ex: Explanation, key: str, title: str = "") -> str:
+#: the columns' names per language
+LAYER_NAMES = {"en": ("input", "hidden", "output"), "ja": ("入力層", "中間層", "出力層")}
+
+
+def step_svg(ex: Explanation, key: str, title: str = "", lang: str = "en") -> str:
     """The diagram for one step of ``ex`` (a key of :func:`deltaprop.explain.formula.steps`)."""
     layout = Layout(ex.net, relevant_units(ex))
-    return network_svg(ex.net, layout, step_highlight(ex, layout, key), title, unit_numbers(ex))
+    hl = step_highlight(ex, layout, key)
+    return network_svg(ex.net, layout, hl, title, unit_numbers(ex), LAYER_NAMES.get(lang, LAYER_NAMES["en"]))

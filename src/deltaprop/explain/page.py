@@ -220,9 +220,9 @@ def _numbers_html(lines: list[Line]) -> str:
     return out
 
 
-def _step(ex: Explanation, number: int, step: Step) -> str:
+def _step(ex: Explanation, number: int, step: Step, lang: str) -> str:
     title = prose_html(step.title)
-    svg = step_svg(ex, step.key, title=f"step {number}")
+    svg = step_svg(ex, step.key, title=f"step {number}", lang=lang)
     tables = "".join(_table(head, rows, classes=_row_classes(rows)) for head, rows in step.tables)
     pictures = "".join(_picture(p, f"step {number}, picture {n + 1}") for n, p in enumerate(step.pictures))
     return (
@@ -260,7 +260,7 @@ def _body(ex: Explanation, anchor: str = "", lang: str = "en") -> str:
     )
     parts = [f'<article class="explanation" id="{anchor}"><h2>{prose_html(heading)}</h2>']
     parts.append(_intro(ex, lang) + _checks(ex, lang))
-    parts += [_step(ex, number, step) for number, step in enumerate(steps(ex, lang), start=1)]
+    parts += [_step(ex, number, step, lang) for number, step in enumerate(steps(ex, lang), start=1)]
     parts.append(_numbers(ex, lang))
     parts.append(f"<h3>{escape(say(lang, 'paths.title'))}</h3>" + _paths(ex, lang))
     parts.append(f"<h3>{escape(say(lang, 'layers.title'))}</h3>" + _layers(ex, lang))
