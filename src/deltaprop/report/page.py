@@ -23,12 +23,11 @@ from html import escape
 
 import numpy as np
 
+from deltaprop.core.units import SATURATED_SHARE
+from deltaprop.core.units import unit_activity as _layer_activity
+
 __all__ = ["render_report", "unit_activity", "gradient_warnings"]
 
-#: f'(u) below this share of the activation's largest slope counts as "no gradient"
-FLAT = 0.01
-#: a unit flat on at least this share of rows (but not all) is "saturated"
-SATURATED_SHARE = 0.9
 #: a gradient norm below this is "vanished"; above EXPLODE it has "exploded"
 VANISH, EXPLODE = 1e-7, 1e3
 MAX_ROWS = 2000
@@ -37,25 +36,14 @@ MAX_ROWS = 2000
 def unit_activity(net, X):
     """Per hidden layer l: (n units, dead units, saturated units) on the rows of X.
 
-    A unit is dead when f'(u) < FLAT × max f' on every row, saturated when on at least
-    SATURATED_SHARE of them (and not all).  Identity layers have neither.
+    Dead and saturated as :mod:`deltaprop.core.units` defines them (one definition for the
+    report and explain).
     """
     X = np.asarray(X, dtype=net.dtype)[:MAX_ROWS]
     fwd = net.forward(X)
     out = {}
     for l in range(2, net.L):
-        name = net.layer_activation[l]
-        n = net.sizes[l - 1]
-        if name == "identity" or X.shape[0] == 0:
-            out[l] = (n, 0, 0)
-            continue
-        f = net.f(l)
-        slope = f.derivative(fwd.u[l], fwd.z[l])
-        # the largest slope: sup f' of a saturating f, else 1 (relu, leaky_relu)
-        flat = np.abs(slope) < FLAT * (f.max_derivative or 1.0)
-        share = flat.mean(axis=1)
-        dead = int((share == 1.0).sum())
-        saturated = int(((share >= SATURATED_SHARE) & (share < 1.0)).sum())
+        n, dead, saturated, _ = _layer_activity(net.f(l), fwd.u[l], fwd.z[l])
         out[l] = (n, dead, saturated)
     return out
 
