@@ -253,6 +253,8 @@ def test_a_run_worse_than_a_constant_says_so(tmp_path):
                                 learning_rate=1e9, out=str(tmp_path / "m.dpm"), no_report=True,
                                 quiet=True))
     assert any("worse than a constant" in note for note in result.notes), result.notes
+    # the loss grew, finite, far above the initial weights' loss: a note says so
+    assert any(note.startswith("training blew up (the loss grew from") for note in result.notes), result.notes
 
 
 # ---------------------------------------------------------------------- as a newcomer meets it
