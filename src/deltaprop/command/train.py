@@ -684,8 +684,7 @@ def _confusion(run: Run, model: TabularModel) -> dict[str, Any]:
 # ---------------------------------------------------------------------- 8. write
 def write_step(run: Run, result: TrainResult) -> TrainResult:
     """Write the model, then the report and the metrics; an interrupted run only its model."""
-    import json
-
+    from deltaprop.command.metrics import as_json
     from deltaprop.files.archive import model_bytes
 
     model = result.model
@@ -707,7 +706,7 @@ def write_step(run: Run, result: TrainResult) -> TrainResult:
         result.report = run.report
     if run.opts.metrics_json:
         doc = {"metrics": result.metrics, "epochs": result.epochs, "stop_reason": result.stop_reason}
-        write_guarded(run.opts.metrics_json, (json.dumps(doc, indent=2, allow_nan=True) + "\n").encode())
+        write_guarded(run.opts.metrics_json, (as_json(doc) + "\n").encode())
     if run.ckpt.exists() and (run.opts.checkpoint_every or run.opts.resume):
         try:
             run.ckpt.unlink()
