@@ -8,6 +8,7 @@ import json
 import os
 import pickle
 import zipfile
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -241,3 +242,35 @@ def test_truncated_files_are_refused(tmp_path, regressor_file, cut):
     (tmp_path / "cut.dpm").write_bytes(data[:cut] if cut >= 0 else data[:cut])
     with pytest.raises(ModelFileError):
         dp.load(tmp_path / "cut.dpm")
+
+
+# ---------------------------------------------------------------------- files written by earlier code
+FORMAT_V1 = Path(__file__).parent / "data" / "model-format-v1"
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in FORMAT_V1.glob("*.dpm")))
+def test_files_written_in_format_1_still_load_with_their_weights(name):
+    path = FORMAT_V1 / name
+    model = dp.load(path)
+    net = getattr(model, "network_", model)
+    prefix = json.loads(zipfile.ZipFile(path).read("deltaprop.json"))
+    with np.load(path, allow_pickle=False) as npz:
+        stored = {k[len("arrays/") : -len(".npy")] if k.endswith(".npy") else k: npz[k] for k in npz.files}
+    sizes = net.sizes
+    assert len(sizes) == 3 and prefix["format_version"] == 1
+    for l in net.layers:
+        key = next(k for k in stored if k.endswith(f"W_{l}"))
+        np.testing.assert_array_equal(net.W[l], stored[key])
+        np.testing.assert_array_equal(net.b[l], stored[key.replace("W_", "b_")])
+
+
+def test_format_1_files_keep_labels_history_and_checkpoint():
+    assert dp.load(FORMAT_V1 / "classifier-int.dpm").classes_.tolist() == [3, 7]
+    assert dp.load(FORMAT_V1 / "classifier-text.dpm").classes_.tolist() == ["a", "b", "c"]
+    tab = dp.load(FORMAT_V1 / "tabular.ckpt.dpm")
+    theta = tab.network_.get_flat()
+    np.testing.assert_array_equal(tab.history["checkpoint"]["best_theta"], theta * 0.5)
+    assert tab.history["run"]["rows"] == 40 and len(tab.history["loss_curve"]) == 4
+    pred = tab.predict(pd.DataFrame({"a": [1.0, 2.0], "c": ["y", "x"]}))
+    assert pred.shape == (2,) and np.isfinite(pred).all()
+    assert set(dp.load(FORMAT_V1 / "tabular-classifier.dpm").estimator.classes_.tolist()) == {"x", "y", "z"}
