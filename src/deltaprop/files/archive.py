@@ -249,7 +249,7 @@ def _read_doc(z: zipfile.ZipFile, members: dict[str, zipfile.ZipInfo]) -> dict:
     if checksum.decode("ascii", "replace").strip() != hashlib.sha256(meta_bytes).hexdigest():
         raise ModelFileError("the metadata fails its checksum (the file was changed)")
     try:
-        doc = json.loads(meta_bytes.decode("utf-8"))
+        doc = json.loads(meta_bytes.decode("utf-8"), parse_constant=_no_constant)
     except RecursionError as e:
         raise ModelFileError(f"the metadata is nested more than {codec.MAX_DEPTH} levels deep") from e
     except (UnicodeDecodeError, ValueError) as e:
@@ -257,6 +257,11 @@ def _read_doc(z: zipfile.ZipFile, members: dict[str, zipfile.ZipInfo]) -> dict:
     codec.check_depth(doc)
     _check_header(doc)
     return doc
+
+
+def _no_constant(name: str) -> None:
+    """NaN and Infinity are not JSON (the writer tags them as ``{"$float": …}``)."""
+    raise ValueError(f"{name} is not JSON")
 
 
 def _check_header(doc: Any) -> None:

@@ -64,7 +64,7 @@ class ArraySpec(NamedTuple):
 
     def allows(self, shape: Any, dtype: Any) -> bool:
         """Whether a manifest's declared ``shape`` (a list) and ``dtype`` (a name) fit."""
-        if dtype not in self.dtypes or not isinstance(shape, list):
+        if not isinstance(dtype, str) or dtype not in self.dtypes or not isinstance(shape, list):
             return False
         if not self.up_to:
             return shape == list(self.shape)

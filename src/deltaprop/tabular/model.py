@@ -105,8 +105,10 @@ def read_table(path):
         try:
             frame = pd.read_parquet(path)
         except Exception as e:  # pyarrow raises several types for a bad file
-            raise UserError(f"{name} is not a readable Parquet file ({e}); check the file") from e
+            detail = " ".join(str(e).split())
+            raise UserError(f"{name} is not a readable Parquet file ({detail}); check the file") from e
         frame.columns = [str(c) for c in frame.columns]
+        _check_flat_columns(frame, name)
         frame = frame.reset_index(drop=True)
     else:
         # .xlsx and .ods are zip archives too: the suffix decides before the zip signature
@@ -117,8 +119,6 @@ def read_table(path):
                 f"{name} is a zip archive (a deltaprop model?), not a table; give a CSV or Parquet file"
             )
         gz = head.startswith(b"\x1f\x8b")
-        if not gz and b"\x00" in head:
-            raise UserError(f"{name} is a binary file, not a CSV table; give a CSV or Parquet file")
         if gz:
             try:
                 with gzip.open(path, "rb") as f:
@@ -127,6 +127,8 @@ def read_table(path):
                 raise UserError(f"{name} is not a readable gzip file ({e}); check the file") from e
         else:
             sample = head
+        if b"\x00" in sample:
+            raise UserError(f"{name} is a binary file, not a CSV table; give a CSV or Parquet file")
         text = sample.decode("utf-8", errors="replace").lstrip("\ufeff")
         sep = _sniff_separator(path, text)
         try:
@@ -141,6 +143,8 @@ def read_table(path):
         except pd.errors.EmptyDataError as e:
             raise UserError(f"{name} has no columns (empty file); give a CSV file with a header line") from e
         except pd.errors.ParserError as e:
+            if "out of memory" in str(e):
+                raise UserError(f"{name} has a line too long to read (binary data?); give a CSV file") from e
             m = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(e))
             if m:
                 expected, line, saw = m.groups()
@@ -160,10 +164,13 @@ def read_table(path):
             )
         frame.columns = [str(c).strip() for c in frame.columns]
         # pandas renamed a second 'a' to 'a.1': the header line as written is what to check
-        header = next(csv.reader(io.StringIO(text), delimiter=sep, skipinitialspace=True), [])
-        _check_unique_names([h.strip() for h in header], name)
-        if frame.isna().to_numpy().any():
-            _check_short_rows(path, sep, gz, frame.shape[1], name)
+        try:
+            header = next(csv.reader(io.StringIO(text), delimiter=sep, skipinitialspace=True), [])
+            _check_unique_names([h.strip() for h in header], name)
+            if frame.isna().to_numpy().any():
+                _check_short_rows(path, sep, gz, frame.shape[1], name)
+        except csv.Error as e:
+            raise UserError(f"{name} is not a well-formed CSV file ({e}); fix the file") from e
         frame.attrs["deltaprop_csv"] = path.name
     if frame.shape[1] == 0:
         raise UserError(f"{name} has no columns; give a table with a header line")
@@ -171,6 +178,18 @@ def read_table(path):
     if len(frame) == 0:
         raise UserError(f"{name} has a header but no data rows; add data rows")
     return _drop_saved_index(frame)
+
+
+def _check_flat_columns(frame, name):
+    """Refuse a column holding lists or mappings (nested Parquet types): one value per cell."""
+    for c in frame.columns:
+        if frame[c].dtype == object:
+            nested = frame[c].map(lambda v: isinstance(v, (list, tuple, dict, np.ndarray)))
+            if nested.any():
+                raise UserError(
+                    f"{name}: column {c!r} holds lists or records, not single values; flatten it into "
+                    f"columns of numbers or text, or drop it from the file"
+                )
 
 
 def _check_unique_names(names, name):
