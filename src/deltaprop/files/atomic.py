@@ -31,7 +31,14 @@ try:
 except ImportError:  # not POSIX: no advisory locks, a second writer is not detected
     fcntl = None  # type: ignore[assignment]
 
-__all__ = ["write_atomic", "remove_stale_temps", "pid_alive", "OutputLock", "InterruptGuard"]
+__all__ = [
+    "write_atomic",
+    "remove_stale_temps",
+    "pid_alive",
+    "OutputLock",
+    "InterruptGuard",
+    "hold_interrupts",
+]
 
 
 def pid_alive(pid: int) -> bool:
@@ -234,10 +241,12 @@ class InterruptGuard:
         if threading.current_thread() is threading.main_thread():
             self._previous = signal.signal(signal.SIGINT, self._handler)
             self._installed = True
+            _ACTIVE.append(self)
         return self
 
     def __exit__(self, *exc: Any) -> None:
         if self._installed:
+            _ACTIVE.remove(self)
             signal.signal(signal.SIGINT, self._previous)
             self._installed = False
 
@@ -252,3 +261,22 @@ class InterruptGuard:
         if not self._saving and self.presses and not self.raised:
             self.raised = True
             raise KeyboardInterrupt
+
+
+#: the guards entered in the main thread, innermost last
+_ACTIVE: list[InterruptGuard] = []
+
+
+@contextlib.contextmanager
+def hold_interrupts() -> Iterator[None]:
+    """Hold Ctrl-C while the block runs (a file being saved), then raise a press held there.
+
+    Within an :class:`InterruptGuard` this is its :meth:`~InterruptGuard.saving` (a run that
+    was already interrupted raises nothing more); elsewhere a guard of its own is entered.
+    """
+    if _ACTIVE:
+        with _ACTIVE[-1].saving():
+            yield
+        return
+    with InterruptGuard() as guard, guard.saving():
+        yield
