@@ -187,9 +187,10 @@ def test_deeply_nested_json_is_a_model_file_error(tmp_path):
         (lambda d: d["model"]["history"].update(gradient_norms=[[1, 2]]), "gradient_norms"),
         (lambda d: d["model"]["history"].update(metrics={"train": "x"}), "metrics"),
         (lambda d: d["model"]["target"].update(mean=[{"$float": "nan"}]), "target scaling"),
-        (lambda d: d["model"]["target"].update(mean=[float("nan")]), "target scaling"),
-        (lambda d: d["model"]["target"].update(scale=[1e400]), "target scaling"),
-        (lambda d: d["model"]["features"]["columns"][0].update(mean=float("inf")), "mean or scale"),
+        (lambda d: d["model"]["target"].update(scale=[{"$float": "inf"}]), "target scaling"),
+        (lambda d: d["model"]["target"].update(mean=[float("nan")]), "not valid JSON"),  # NaN is not JSON
+        (lambda d: d["model"]["target"].update(scale=[1e400]), "not valid JSON"),
+        (lambda d: d["model"]["features"]["columns"][0].update(mean={"$float": "inf"}), "mean or scale"),
         (lambda d: d["model"]["features"]["columns"][1].update(categories=[["x"], "y", "z"]), "flat list"),
         (lambda d: d["model"]["features"]["columns"][1].update(categories=["x", "x", "z"]), "twice"),
         (lambda d: d["model"]["history"]["checkpoint"].update(epoch=None, best_theta=[1.0]), "checkpoint"),
