@@ -546,6 +546,9 @@ def _fit(est: Any, X: np.ndarray, D: np.ndarray, bar: Any) -> bool:
             if bar is not None:
                 with bar:
                     est.fit(X, D)
+                    curve = getattr(est, "loss_curve_", None) or [0.0]
+                    if getattr(est, "diverged_", False) or not math.isfinite(curve[-1]):
+                        bar.clear()  # the divergence error is the run's one line
             else:
                 est.fit(X, D)
         except KeyboardInterrupt:
