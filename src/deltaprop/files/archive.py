@@ -415,7 +415,7 @@ def model_from_metadata(doc: dict, arrays: dict[str, np.ndarray], path: str | os
     try:
         return codec.model_from_meta(doc["model"], arrays)
     except ModelFileError as e:
-        raise ModelFileError(f"{path}: {_one_line(e)}") from e
+        raise ModelFileError(f"{path}: {_one_line(e)}; {_HINT}") from e
     except UserError:
         raise
     except (KeyError, TypeError, ValueError, AttributeError, IndexError, OverflowError) as e:
