@@ -270,6 +270,8 @@ def _drop_saved_index(frame: pd.DataFrame) -> pd.DataFrame:
     first = frame.columns[0]
     if first == "Unnamed: 0":
         values = frame[first]
+        if values.isna().any():  # missing values are no index (and casting NaN to int warns)
+            return frame
         try:
             as_int = np.asarray(values, dtype=np.int64)
         except (TypeError, ValueError):
