@@ -12,6 +12,7 @@ docs/model-format.md.  ``DELTAPROP_FUZZ_REPORT=path.json`` writes the tally of o
 from __future__ import annotations
 
 import collections
+import copy
 import json
 import os
 import tracemalloc
@@ -146,6 +147,8 @@ def test_forged_metadata_with_good_checksums_loads_or_is_refused_cleanly(tmp_pat
     doc = json.loads(entries["deltaprop.json"])
     for _ in range(data.draw(st.integers(1, 3))):
         paths = [p for p in _paths(doc) if p]
+        if not paths:
+            break
         path = data.draw(st.sampled_from(paths))
         parent = doc
         for key in path[:-1]:
@@ -153,7 +156,7 @@ def test_forged_metadata_with_good_checksums_loads_or_is_refused_cleanly(tmp_pat
         if data.draw(st.booleans()) and isinstance(parent, dict):
             del parent[path[-1]]
         else:
-            parent[path[-1]] = data.draw(json_value)
+            parent[path[-1]] = copy.deepcopy(data.draw(json_value))  # drawn values may be shared
     entries["deltaprop.json"] = json.dumps(doc).encode()
     _check_load(tmp_path, zip_of(forge_checksums(entries)), "forged JSON")
 

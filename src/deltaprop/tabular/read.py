@@ -270,12 +270,9 @@ def _drop_saved_index(frame: pd.DataFrame) -> pd.DataFrame:
     first = frame.columns[0]
     if first == "Unnamed: 0":
         values = frame[first]
-        if values.isna().any():  # missing values are no index (and casting NaN to int warns)
+        if values.dtype.kind not in "iu":  # an index pandas wrote is read back as integers
             return frame
-        try:
-            as_int = np.asarray(values, dtype=np.int64)
-        except (TypeError, ValueError):
-            return frame
+        as_int = values.to_numpy()
         if np.array_equal(as_int, np.arange(len(frame))):
             frame = frame.drop(columns=[first])
     return frame
