@@ -82,8 +82,8 @@ def _check_predicts(model) -> None:
         try:
             if hasattr(model, "features"):
                 model.predict(SAMPLE)
-            elif hasattr(model, "n_features_in_"):
-                model.predict(np.zeros((2, model.n_features_in_)))
+            elif hasattr(model, "network_"):
+                model.predict(np.zeros((2, model.network_.sizes[0])))
             else:
                 model.forward(np.zeros((2, model.sizes[0])))
         except UserError:
