@@ -253,6 +253,8 @@ def test_a_run_worse_than_a_constant_says_so(tmp_path):
                                 learning_rate=1e9, out=str(tmp_path / "m.dpm"), no_report=True,
                                 quiet=True))
     assert any("worse than a constant" in note for note in result.notes), result.notes
+    # the loss grew, finite, far above the initial weights' loss: a note says so
+    assert any(note.startswith("training blew up (the loss grew from") for note in result.notes), result.notes
 
 
 # ---------------------------------------------------------------------- as a newcomer meets it
@@ -413,3 +415,36 @@ def test_help_imports_nothing_heavy(tmp_path):
 
 
 _SRC = str(Path(__file__).resolve().parent.parent / "src")
+
+
+def test_every_way_a_run_ends_has_its_words(tmp_path):
+    """The training-loss tolerance and L-BFGS's convergence end a run too, and say so."""
+    from deltaprop.command.train import TrainOptions, train
+
+    table(n=60).to_csv(tmp_path / "d.csv", index=False)
+    common = dict(data=str(tmp_path / "d.csv"), targets=("y",), no_report=True, quiet=True, hidden=(3,))
+    result = train(TrainOptions(**common, solver="lbfgs", epochs=500, out=str(tmp_path / "l.dpm")))
+    assert result.epochs < 500 and result.stop_reason.startswith("L-BFGS converged after"), result.stop_reason
+    # the estimator's own rule on the training loss (tol for --patience epochs), which ends a
+    # run whose validation loss still improves: the words, given a run that ended that way
+    from types import SimpleNamespace
+
+    from deltaprop.command.train import Fitted, Run, stop_reason
+
+    run_ = Run(TrainOptions(**common, epochs=300, patience=3), tmp_path, tmp_path / "m.dpm", None, tmp_path)
+    est = SimpleNamespace(loss_curve_=[1.0] * 40)
+    monitor = SimpleNamespace(stopped_early=False, best_epoch=37)
+    reason = stop_reason(run_, Fitted(est, monitor, False, 0))
+    assert reason.startswith("the training loss improved by less than 0.0001 for 3 epochs in a row")
+    assert "--no-early-stopping" in reason
+
+
+def test_shell_completion_as_the_readme_says():
+    from click.testing import CliRunner
+
+    from deltaprop.command.main import main
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text("utf-8")
+    assert 'eval "$(_DELTAPROP_COMPLETE=bash_source deltaprop)"' in readme
+    r = CliRunner().invoke(main, [], env={"_DELTAPROP_COMPLETE": "bash_source"}, prog_name="deltaprop")
+    assert r.exit_code == 0 and "_deltaprop_completion" in r.output and "complete " in r.output
