@@ -3,6 +3,7 @@ and flags, and deflate streams that unpack to far more than they hold."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import json
@@ -130,6 +131,7 @@ def raw_zip(members: list[Member]) -> bytes:
     return out.getvalue()
 
 
+@functools.lru_cache(maxsize=4)
 def deflate_bomb(head: bytes, zeros: int) -> tuple[bytes, int, int]:
     """(raw deflate stream, CRC-32, size) of ``head`` followed by ``zeros`` NUL bytes.
 
