@@ -49,7 +49,8 @@ def test_a_run_that_diverges_under_its_progress_bar_prints_only_the_error(tmp_pa
     args = ["train", "h.csv", "--target", "y", "--solver", "sgd", "--learning-rate", "1e6",
             "--epochs", "20", "--no-report", "--out", "d.dpm"]  # fmt: skip
     line = _one_error_line(run(*args, cwd=tmp_path))
-    assert "diverged" in line and not (tmp_path / "d.dpm").exists()
+    # the estimator or the command may be the one to notice (a ValueError or the finite-loss check)
+    assert ("diverged" in line or "non-finite" in line) and not (tmp_path / "d.dpm").exists()
 
 
 def test_numbers_near_1e308_train_and_evaluate_without_runtime_warnings(tmp_path, table):
