@@ -7,7 +7,12 @@ import io
 import json
 import os
 import pickle
+import signal
+import subprocess
+import sys
+import time
 import zipfile
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -241,3 +246,123 @@ def test_truncated_files_are_refused(tmp_path, regressor_file, cut):
     (tmp_path / "cut.dpm").write_bytes(data[:cut] if cut >= 0 else data[:cut])
     with pytest.raises(ModelFileError):
         dp.load(tmp_path / "cut.dpm")
+
+
+# ---------------------------------------------------------------------- files written by earlier code
+FORMAT_V1 = Path(__file__).parent / "data" / "model-format-v1"
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in FORMAT_V1.glob("*.dpm")))
+def test_files_written_in_format_1_still_load_with_their_weights(name):
+    path = FORMAT_V1 / name
+    model = dp.load(path)
+    net = getattr(model, "network_", model)
+    prefix = json.loads(zipfile.ZipFile(path).read("deltaprop.json"))
+    with np.load(path, allow_pickle=False) as npz:
+        stored = {k[len("arrays/") : -len(".npy")] if k.endswith(".npy") else k: npz[k] for k in npz.files}
+    sizes = net.sizes
+    assert len(sizes) == 3 and prefix["format_version"] == 1
+    for l in net.layers:
+        key = next(k for k in stored if k.endswith(f"W_{l}"))
+        np.testing.assert_array_equal(net.W[l], stored[key])
+        np.testing.assert_array_equal(net.b[l], stored[key.replace("W_", "b_")])
+
+
+def test_format_1_files_keep_labels_history_and_checkpoint():
+    assert dp.load(FORMAT_V1 / "classifier-int.dpm").classes_.tolist() == [3, 7]
+    assert dp.load(FORMAT_V1 / "classifier-text.dpm").classes_.tolist() == ["a", "b", "c"]
+    tab = dp.load(FORMAT_V1 / "tabular.ckpt.dpm")
+    theta = tab.network_.get_flat()
+    np.testing.assert_array_equal(tab.history["checkpoint"]["best_theta"], theta * 0.5)
+    assert tab.history["run"]["rows"] == 40 and len(tab.history["loss_curve"]) == 4
+    pred = tab.predict(pd.DataFrame({"a": [1.0, 2.0], "c": ["y", "x"]}))
+    assert pred.shape == (2,) and np.isfinite(pred).all()
+    assert set(dp.load(FORMAT_V1 / "tabular-classifier.dpm").estimator.classes_.tolist()) == {"x", "y", "z"}
+
+
+# ---------------------------------------------------------------------- litter, locks, Ctrl-C
+def _dead_pid():
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    return proc.pid
+
+
+def test_a_write_killed_midway_leaves_a_temp_file_that_the_next_write_removes(tmp_path):
+    path = tmp_path / "m.dpm"
+    path.write_bytes(b"old")
+    code = (
+        "import os, time, sys\n"
+        "from deltaprop.files import write_atomic\n"
+        "os.fsync = lambda fd: (print('writing', flush=True), time.sleep(60))\n"
+        f"write_atomic({str(path)!r}, b'x' * 100000)\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(Path(dp.__file__).parents[1])}
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, env=env)
+    assert proc.stdout.readline().strip() == b"writing"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    litter = [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+    assert len(litter) == 1 and path.read_bytes() == b"old"
+    live = tmp_path / f".m.dpm.{os.getpid()}.another.tmp"  # a live writer's file is left alone
+    live.write_bytes(b"")
+    write_atomic(path, b"new")
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["m.dpm", live.name])
+    assert path.read_bytes() == b"new"
+
+
+def test_only_temp_files_of_dead_writers_are_removed(tmp_path):
+    from deltaprop.files.atomic import remove_stale_temps
+
+    path = tmp_path / "m.dpm"
+    dead = tmp_path / f".m.dpm.{_dead_pid()}.abc123.tmp"
+    other = tmp_path / f".other.dpm.{_dead_pid()}.abc123.tmp"
+    for p in (dead, other):
+        p.write_bytes(b"")
+    assert remove_stale_temps(path) == [dead]
+    assert other.exists()
+
+
+def test_a_second_writer_is_refused_naming_the_process_and_a_dead_ones_lock_is_taken_over(tmp_path):
+    from deltaprop.files import OutputLock
+
+    path = tmp_path / "m.dpm"
+    code = (
+        "import sys, time\n"
+        "from deltaprop.files import OutputLock\n"
+        f"lock = OutputLock({str(path)!r}); lock.acquire(); print('held', flush=True); time.sleep(60)\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(Path(dp.__file__).parents[1])}
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, env=env)
+    try:
+        assert proc.stdout.readline().strip() == b"held"
+        held = rf"being written by another deltaprop run \(process {proc.pid}\)"
+        with pytest.raises(UserError, match=held):
+            OutputLock(path, "--out").acquire()
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    assert (tmp_path / ".m.dpm.lock").read_text() == str(proc.pid)  # the dead run's lock file is left
+    with OutputLock(path) as lock:
+        assert lock.path.read_text() == str(os.getpid())
+    assert not (tmp_path / ".m.dpm.lock").exists()
+
+
+def test_the_interrupt_guard_raises_once_and_holds_presses_during_a_save():
+    from deltaprop.files import InterruptGuard
+
+    def press():
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(0.01)  # the handler runs at the next bytecode boundary
+
+    with InterruptGuard() as guard:
+        with pytest.raises(KeyboardInterrupt):
+            press()
+        press()  # the second press is held: the caller is saving the best model
+        assert guard.presses == 2
+    with InterruptGuard() as guard:
+        with pytest.raises(KeyboardInterrupt):
+            with guard.saving():
+                press()
+                saved = True  # the block ran to the end before the press was raised
+        assert saved
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler

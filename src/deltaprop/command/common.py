@@ -43,19 +43,7 @@ def plain(v: Any) -> Any:
 
 def write_guarded(path: str | os.PathLike[str], data: bytes) -> None:
     """write_atomic with Ctrl-C held off until the file is in place (a second Ctrl-C waits)."""
-    import signal
+    from deltaprop.files.atomic import hold_interrupts, write_atomic
 
-    from deltaprop.files.archive import write_atomic
-
-    pending = []
-    try:
-        previous = signal.signal(signal.SIGINT, lambda *a: pending.append(1))
-    except ValueError:  # not the main thread
-        previous = None
-    try:
+    with hold_interrupts():
         write_atomic(path, data)
-    finally:
-        if previous is not None:
-            signal.signal(signal.SIGINT, previous)
-    if pending:
-        raise KeyboardInterrupt

@@ -38,7 +38,7 @@ def regression_metrics(Y_true: Any, Y_pred: Any, names: Sequence[str]) -> dict[s
         ss_res = float(((ts - ps) ** 2).sum())
         out[f"RMSE{suffix}"] = math.sqrt(ss_res / len(t)) * top if len(t) else float("nan")
         out[f"R²{suffix}"] = 1.0 - ss_res / ss_tot if ss_tot > 0 else float("nan")
-        out[f"MAE{suffix}"] = float(np.abs(t - p).mean())
+        out[f"MAE{suffix}"] = float(np.abs(ts - ps).mean()) * top
     return out
 
 

@@ -553,6 +553,9 @@ def _fit(est: Any, X: np.ndarray, D: np.ndarray, bar: Any) -> tuple[bool, list[s
             if bar is not None:
                 with bar:
                     est.fit(X, D)
+                    curve = getattr(est, "loss_curve_", None) or [0.0]
+                    if getattr(est, "diverged_", False) or not math.isfinite(curve[-1]):
+                        bar.clear()  # the divergence error is the run's one line
             else:
                 est.fit(X, D)
         except KeyboardInterrupt:
@@ -719,20 +722,24 @@ def write_step(run: Run, result: TrainResult) -> TrainResult:
 def train(opts: TrainOptions) -> TrainResult:
     """Run ``deltaprop train``; returns a :class:`TrainResult` (raises UserError on bad input)."""
     from deltaprop import __version__
+    from deltaprop.files import InterruptGuard, OutputLock
 
     run = read_step(opts)
-    resume_step(run)
-    columns_step(run)
-    encode_step(run)
-    split_step(run)
-    run.run_info = {
-        "data": "standard input" if opts.data == "-" else run.data.name,
-        "data_sha256": file_sha256(run.data),
-        "rows": int(run.rows),
-        "options": {**opts.model_options(), "task": run.task, "targets": run.targets},
-        "validation_rows": np.asarray(run.val_idx, dtype=np.int64),
-        "deltaprop_version": __version__,
-    }
-    fitted = fit_step(run)
-    result = evaluate_step(run, fitted)
-    return write_step(run, result)
+    # one run per --out; the first Ctrl-C stops training, later ones wait for the best model's save
+    with OutputLock(run.out, "--out"), InterruptGuard() as guard:
+        resume_step(run)
+        columns_step(run)
+        encode_step(run)
+        split_step(run)
+        run.run_info = {
+            "data": "standard input" if opts.data == "-" else run.data.name,
+            "data_sha256": file_sha256(run.data),
+            "rows": int(run.rows),
+            "options": {**opts.model_options(), "task": run.task, "targets": run.targets},
+            "validation_rows": np.asarray(run.val_idx, dtype=np.int64),
+            "deltaprop_version": __version__,
+        }
+        fitted = fit_step(run)
+        with guard.saving():
+            result = evaluate_step(run, fitted)
+            return write_step(run, result)

@@ -3,23 +3,21 @@
 A model file (``.dpm`` by convention) is a zip archive, readable by
 ``numpy.load(path, allow_pickle=False)`` as well as by :func:`load`:
 
-- ``deltaprop.json`` — the metadata: format name and version, deltaprop version, what kind of
-  model it is (``network``, ``estimator`` or ``tabular``), the architecture, the estimator's
-  class and parameters, the preprocessing, feature names, classes, training history, and a
-  manifest of the arrays (name, dtype, shape, SHA-256 of the ``.npy`` bytes);
+- ``deltaprop.json`` — the metadata: format name and version, deltaprop version, the model
+  (see :mod:`deltaprop.files.codec`), and a manifest of the arrays (name, dtype, shape,
+  SHA-256 of the ``.npy`` bytes);
 - ``deltaprop.json.sha256`` — the SHA-256 of ``deltaprop.json``;
 - ``arrays/<name>.npy`` — every array (weights ``W_<l>``, ``b_<l>`` in the seed's
-  orientation, and any numeric fitted attribute), in numpy's ``.npy`` format, never an
-  object array.
+  orientation, numeric class labels, a checkpoint's θ), never an object array.
 
-Loading reads only those entries, parses JSON and ``.npy`` with ``allow_pickle=False``,
-checks both checksums, the schema, every array's dtype and shape against the architecture,
-and the format version; anything else raises :class:`ModelFileError` (a UserError) with one
-line saying what is wrong and what to do.  Nothing in a model file is ever executed.
-
-Saving is atomic: the archive is written to a temporary file in the target's directory,
-flushed and fsync'ed, then renamed over the target with ``os.replace``.  A crash, a full
-disk or Ctrl-C leaves the previous file byte for byte as it was.
+Loading works to a budget.  The metadata (at most :data:`MAX_META_BYTES`, nested at most
+:data:`~deltaprop.files.codec.MAX_DEPTH` deep) fixes the architecture, and the architecture
+fixes which arrays exist, their shapes and dtypes, and so how many bytes the file may unpack
+to.  Any other member, any name that is not a plain file name, any compression other than
+stored or deflate, any declared size or shape that disagrees, is refused before a byte of the
+arrays is read; each array is then streamed into an array of exactly its declared size, its
+SHA-256 and CRC checked as it arrives, never reading past its declared length.  Every failure
+raises :class:`ModelFileError` (a UserError) with one line saying what is wrong and what to do.
 
 The format is documented in ``docs/model-format.md``.
 """
@@ -31,13 +29,18 @@ import io as _io
 import json
 import math
 import os
-import tempfile
+import struct
 import zipfile
+import zlib
 from pathlib import Path
+from typing import IO, Any
 
 import numpy as np
 
 from deltaprop.errors import UserError
+from deltaprop.files import codec
+from deltaprop.files.atomic import write_atomic
+from deltaprop.files.codec import ModelFileError, copy_estimator
 
 __all__ = [
     "save",
@@ -57,336 +60,30 @@ FORMAT_VERSION = 1
 META = "deltaprop.json"
 META_SUM = "deltaprop.json.sha256"
 ARRAY_DIR = "arrays/"
-#: refuse archives whose metadata or arrays claim to be larger than this (no zip bombs)
-MAX_META_BYTES = 64 << 20
+#: the largest metadata a model file may hold, unpacked
+MAX_META_BYTES = 16 << 20
+#: metadata larger than 1 MiB must not unpack more than this many times its packed size
+#: (JSON text deflates about 3–10 times; far more is a bomb, not a model)
+MAX_META_RATIO = 64
+#: the largest total of arrays a model file may hold (the architecture says how much it needs)
 MAX_ARRAY_BYTES = 8 << 30
-ALLOWED_DTYPES = {"float32", "float64", "int64", "int32", "bool"}
-KINDS = ("network", "estimator", "tabular")
-ESTIMATOR_CLASSES = ("MLPRegressor", "MLPClassifier")
-# Fitted attributes that the weights themselves give back (never stored twice).
-_DERIVED = {"network_", "coefs_", "intercepts_"}
-
-
-class ModelFileError(UserError):
-    """A file that is not a valid deltaprop model (the message says why and what to do)."""
-
-
-# ---------------------------------------------------------------------- values ↔ JSON + arrays
-class _Encoder:
-    """Turns Python/numpy values into JSON nodes, moving numeric arrays out to ``.npy`` entries.
-
-    Nodes: null, bool, int, str, finite float; ``{"$float": "nan"|"inf"|"-inf"}``;
-    lists; ``{"$tuple": [...]}``; ``{"$dict": [[key, value], ...]}`` for non-string keys;
-    ``{"$array": name}`` for a numeric ndarray stored as ``arrays/<name>.npy``;
-    ``{"$strarray": [...]}`` for an array of text.  Anything else cannot be saved.
-    """
-
-    def __init__(self):
-        self.arrays = {}
-
-    def array(self, name, value):
-        value = np.asarray(value)
-        if value.dtype.name not in ALLOWED_DTYPES:
-            raise TypeError(f"cannot store an array of dtype {value.dtype} ({name})")
-        if name in self.arrays:
-            raise ValueError(f"two arrays named {name!r}")
-        self.arrays[name] = np.ascontiguousarray(value)
-        return {"$array": name}
-
-    def encode(self, value, name):
-        if value is None or isinstance(value, (bool, str)):
-            return value
-        if isinstance(value, np.generic):
-            value = value.item()
-        if isinstance(value, int):
-            return value
-        if isinstance(value, float):
-            if math.isfinite(value):
-                return value
-            return {"$float": "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")}
-        if isinstance(value, np.ndarray):
-            if value.dtype.kind in "US" or (
-                value.dtype.kind == "O" and all(isinstance(v, str) for v in value.ravel())
-            ):
-                return {"$strarray": [str(v) for v in value.ravel()], "shape": list(value.shape)}
-            if value.dtype.kind == "O":
-                return {"$list": [self.encode(v, f"{name}.{k}") for k, v in enumerate(value.tolist())]}
-            return self.array(name, value)
-        if isinstance(value, tuple):
-            return {"$tuple": [self.encode(v, f"{name}.{k}") for k, v in enumerate(value)]}
-        if isinstance(value, list):
-            return [self.encode(v, f"{name}.{k}") for k, v in enumerate(value)]
-        if isinstance(value, dict):
-            if all(isinstance(k, str) and not k.startswith("$") for k in value):
-                return {k: self.encode(v, f"{name}.{k}") for k, v in value.items()}
-            return {
-                "$dict": [
-                    [self.encode(k, f"{name}.key"), self.encode(v, f"{name}.{k}")] for k, v in value.items()
-                ]
-            }
-        raise TypeError(f"cannot store {type(value).__name__} ({name})")
-
-
-def _decode(node, arrays, where):
-    if node is None or isinstance(node, (bool, str, int, float)):
-        return node
-    if isinstance(node, list):
-        return [_decode(v, arrays, where) for v in node]
-    if not isinstance(node, dict):
-        raise ModelFileError(f"unexpected value in {where}")
-    if any(k.startswith("$") for k in node):
-        if "$float" in node and node["$float"] in ("nan", "inf", "-inf"):
-            return float(node["$float"])
-        if "$tuple" in node and isinstance(node["$tuple"], list):
-            return tuple(_decode(v, arrays, where) for v in node["$tuple"])
-        if "$list" in node and isinstance(node["$list"], list):
-            return np.array([_decode(v, arrays, where) for v in node["$list"]], dtype=object)
-        if "$dict" in node and isinstance(node["$dict"], list):
-            out = {}
-            for pair in node["$dict"]:
-                if not (isinstance(pair, list) and len(pair) == 2):
-                    raise ModelFileError(f"malformed mapping in {where}")
-                key = _decode(pair[0], arrays, where)
-                if isinstance(key, list):
-                    key = tuple(key)
-                out[key] = _decode(pair[1], arrays, where)
-            return out
-        if "$array" in node:
-            name = node["$array"]
-            if name not in arrays:
-                raise ModelFileError(f"{where} refers to a missing array {name!r}")
-            return arrays[name]
-        if "$strarray" in node and isinstance(node["$strarray"], list):
-            values = node["$strarray"]
-            if not all(isinstance(v, str) for v in values):
-                raise ModelFileError(f"malformed text array in {where}")
-            shape = tuple(node.get("shape", [len(values)]))
-            return np.array(values, dtype=str).reshape(shape) if values else np.array([], dtype=str)
-        raise ModelFileError(f"unknown entry {sorted(node)} in {where}")
-    return {k: _decode(v, arrays, f"{where}.{k}") for k, v in node.items()}
-
-
-# ---------------------------------------------------------------------- model ↔ metadata
-def _network_meta(net, enc, prefix=""):
-    for l in net.layers:
-        enc.array(f"{prefix}W_{l}", net.W[l])
-        enc.array(f"{prefix}b_{l}", net.b[l])
-    return {
-        "sizes": list(net.sizes),
-        "activation": list(net.activation),
-        "output": net.output,
-        "loss": net.loss_name,
-        "dtype": net.dtype.name,
-        "arrays_prefix": prefix,
-    }
-
-
-def _network_from_meta(meta, arrays, where):
-    from deltaprop.core import activations as _act
-    from deltaprop.core import losses as _losses
-    from deltaprop.core.network import Network
-
-    _require(meta, where, sizes=list, activation=list, output=str, loss=str, dtype=str, arrays_prefix=str)
-    sizes = meta["sizes"]
-    if len(sizes) < 2 or not all(isinstance(n, int) and not isinstance(n, bool) and n >= 1 for n in sizes):
-        raise ModelFileError(f"{where}.sizes must list at least two positive layer widths")
-    if len(meta["activation"]) != len(sizes) - 2:
-        raise ModelFileError(f"{where}.activation must name one activation per hidden layer")
-    for name in meta["activation"]:
-        if name not in _act.HIDDEN_ACTIVATIONS:
-            raise ModelFileError(f"{where}: unknown activation {name!r}")
-    if meta["loss"] not in _losses.LOSSES:
-        raise ModelFileError(f"{where}: unknown loss {meta['loss']!r}")
-    if meta["output"] not in _losses.ALLOWED_OUTPUTS[meta["loss"]]:
-        raise ModelFileError(f"{where}: output {meta['output']!r} does not go with loss {meta['loss']!r}")
-    if meta["dtype"] not in ("float32", "float64"):
-        raise ModelFileError(f"{where}: dtype must be float32 or float64")
-    prefix = meta["arrays_prefix"]
-    W, b = {}, {}
-    for l in range(2, len(sizes) + 1):
-        for key, shape, store in (
-            (f"W_{l}", (sizes[l - 1], sizes[l - 2]), W),
-            (f"b_{l}", (sizes[l - 1],), b),
-        ):
-            a = arrays.get(prefix + key)
-            if a is None:
-                raise ModelFileError(f"the weights {prefix + key} are missing")
-            if a.shape != shape or a.dtype.name != meta["dtype"]:
-                raise ModelFileError(
-                    f"the weights {prefix + key} have shape {a.shape} and dtype {a.dtype}; the architecture "
-                    f"says {shape} and {meta['dtype']}"
-                )
-            if not np.isfinite(a).all():
-                raise ModelFileError(f"the weights {prefix + key} are not all finite")
-            store[l] = a
-    activation = meta["activation"] if meta["activation"] else "identity"
-    return Network.from_weights(W, b, activation=activation, output=meta["output"], loss=meta["loss"])
-
-
-def _require(meta, where, **types):
-    if not isinstance(meta, dict):
-        raise ModelFileError(f"{where} must be a mapping")
-    for key, typ in types.items():
-        if key not in meta:
-            raise ModelFileError(f"{where} lacks {key!r}")
-        if not isinstance(meta[key], typ) or (typ is int and isinstance(meta[key], bool)):
-            raise ModelFileError(f"{where}.{key} must be a {typ.__name__}")
-
-
-def _estimator_meta(est, enc, prefix):
-    cls = type(est).__name__
-    if cls not in ESTIMATOR_CLASSES or not hasattr(est, "network_"):
-        raise TypeError(f"cannot save {cls}")
-    params = {}
-    for key, value in est.get_params(deep=False).items():
-        if key == "callback":
-            continue
-        if key == "random_state" and not (value is None or isinstance(value, (int, np.integer))):
-            value = None  # a RandomState object: its state is not part of the model
-        params[key] = enc.encode(value, f"{prefix}param.{key}")
-    attrs = {}
-    for key, value in vars(est).items():
-        if not key.endswith("_") or key.startswith("_") or key in _DERIVED:
-            continue
-        try:
-            attrs[key] = enc.encode(value, f"{prefix}attr.{key}")
-        except TypeError:
-            continue  # a fitted object that is not data (nothing a prediction needs)
-    return {
-        "class": cls,
-        "params": params,
-        "attributes": attrs,
-        "state": est._fitted_state(),
-        "network": _network_meta(est.network_, enc, prefix),
-    }
-
-
-def _estimator_from_meta(meta, arrays, where):
-    _require(meta, where, **{"class": str, "params": dict, "attributes": dict, "network": dict})
-    cls_name = meta["class"]
-    if cls_name not in ESTIMATOR_CLASSES:
-        raise ModelFileError(f"{where}: unknown estimator class {cls_name!r}")
-    from deltaprop.estimators import mlp as estimators
-
-    cls = getattr(estimators, cls_name)
-    params = _decode(meta["params"], arrays, f"{where}.params")
-    try:
-        est = cls(**params)
-        est._validate_params()
-    except (TypeError, ValueError) as e:
-        raise ModelFileError(f"{where}: the parameters do not fit {cls_name} ({e})") from e
-    net = _network_from_meta(meta["network"], arrays, f"{where}.network")
-    attrs = _decode(meta["attributes"], arrays, f"{where}.attributes")
-    state = meta.get("state", {})
-    if not isinstance(state, dict):
-        raise ModelFileError(f"{where}.state must be a mapping")
-    for key, value in attrs.items():
-        if not (isinstance(key, str) and key.endswith("_") and not key.startswith("_")) or key in _DERIVED:
-            raise ModelFileError(f"{where}: unexpected attribute {key!r}")
-        if key == "gradient_norms_" and isinstance(value, list):
-            value = [{int(k): v for k, v in g.items()} if isinstance(g, dict) else g for g in value]
-        setattr(est, key, value)
-    try:
-        est._restore_fitted_state(net, state)
-    except ValueError as e:
-        raise ModelFileError(f"{where}: {e}") from e
-    return est
-
-
-def copy_estimator(est):
-    """An independent copy of a fitted estimator, made through the model format (no pickle)."""
-    enc = _Encoder()
-    meta = json.loads(json.dumps(_estimator_meta(est, enc, "")))
-    arrays = {name: a.copy() for name, a in enc.arrays.items()}
-    return _estimator_from_meta(meta, arrays, "estimator")
-
-
-def _model_meta(model, enc):
-    from deltaprop.core.network import Network
-    from deltaprop.tabular.model import TabularModel
-
-    if isinstance(model, Network):
-        return {"kind": "network", "network": _network_meta(model, enc)}
-    if isinstance(model, TabularModel):
-        return {
-            "kind": "tabular",
-            "task": model.task,
-            "features": model.features.to_dict(),
-            "target": model.target.to_dict(),
-            "estimator": _estimator_meta(model.estimator, enc, "estimator."),
-            "history": enc.encode(model.history, "history"),
-        }
-    cls = type(model).__name__
-    if cls in ESTIMATOR_CLASSES:
-        if not hasattr(model, "network_"):
-            raise UserError(f"this {cls} is not fitted; call fit before saving it")
-        return {"kind": "estimator", "estimator": _estimator_meta(model, enc, "")}
-    raise UserError(
-        f"cannot save a {cls}; deltaprop.save takes a Network, a fitted deltaprop MLPRegressor or "
-        f"MLPClassifier, or a model trained by the deltaprop command"
-    )
-
-
-def _model_from_meta(meta, arrays):
-    from deltaprop.tabular.model import FeatureEncoder, TabularModel, TargetEncoder
-
-    kind = meta["kind"]
-    if kind == "network":
-        return _network_from_meta(meta.get("network"), arrays, "network")
-    if kind == "estimator":
-        return _estimator_from_meta(meta.get("estimator"), arrays, "estimator")
-    _require(meta, "model", task=str, features=dict, target=dict, estimator=dict)
-    try:
-        features = FeatureEncoder.from_dict(meta["features"])
-        target = TargetEncoder.from_dict(meta["target"])
-    except (KeyError, TypeError, ValueError) as e:
-        raise ModelFileError(f"the preprocessing section is malformed ({e})") from e
-    _check_preprocessing(features, target, meta["task"])
-    est = _estimator_from_meta(meta["estimator"], arrays, "estimator")
-    n_in = est.network_.sizes[0]
-    if features.n_inputs != n_in:
-        raise ModelFileError(
-            f"the preprocessing makes {features.n_inputs} inputs but the network takes {n_in}"
-        )
-    history = _decode(meta.get("history", {}), arrays, "history")
-    return TabularModel(features, target, est, history=history)
-
-
-def _check_preprocessing(features, target, task):
-    if task not in ("regression", "classification") or target.task != task:
-        raise ModelFileError(f"unknown task {task!r}")
-    for c in features.columns:
-        if not isinstance(c.name, str) or c.kind not in ("numeric", "categorical"):
-            raise ModelFileError("a feature column is malformed")
-        if c.kind == "numeric":
-            for v in (c.mean, c.scale):
-                if not isinstance(v, (int, float)) or not math.isfinite(v):
-                    raise ModelFileError(f"feature {c.name!r} has a malformed mean or scale")
-            if not c.scale > 0:
-                raise ModelFileError(f"feature {c.name!r} has a non-positive scale")
-        elif not isinstance(c.categories, list):
-            raise ModelFileError(f"feature {c.name!r} has malformed categories")
-    if not target.names or not all(isinstance(n, str) for n in target.names):
-        raise ModelFileError("the target names are malformed")
-    if task == "regression":
-        if (
-            target.mean is None
-            or target.scale is None
-            or target.mean.shape != (len(target.names),)
-            or target.scale.shape != target.mean.shape
-            or not (target.scale > 0).all()
-        ):
-            raise ModelFileError("the target scaling is malformed")
+#: the most bytes an ``.npy`` header may take before the data
+MAX_NPY_HEADER = 4096
+#: deflate never unpacks more than 1032 bytes per packed byte: a member that claims more is forged
+MAX_DEFLATE_RATIO = 1032
+_METHODS = (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED)
+_HINT = "re-save the model with deltaprop.save or train it again"
+_CHUNK = 1 << 20
 
 
 # ---------------------------------------------------------------------- writing
-def _npy_bytes(a):
+def _npy_bytes(a: np.ndarray) -> bytes:
     buf = _io.BytesIO()
     np.lib.format.write_array(buf, a, allow_pickle=False)
     return buf.getvalue()
 
 
-def _archive_bytes(meta, arrays):
+def _archive_bytes(meta: dict, arrays: dict[str, np.ndarray]) -> bytes:
     from deltaprop import __version__
 
     blobs = {name: _npy_bytes(a) for name, a in arrays.items()}
@@ -414,63 +111,14 @@ def _archive_bytes(meta, arrays):
     return buf.getvalue()
 
 
-def model_bytes(model):
+def model_bytes(model: Any) -> bytes:
     """The bytes of the model file :func:`save` writes for ``model``."""
-    enc = _Encoder()
-    meta = _model_meta(model, enc)
+    enc = codec.Encoder()
+    meta = codec.model_meta(model, enc)
     return _archive_bytes(meta, enc.arrays)
 
 
-def write_atomic(path, data):
-    """Write ``data`` to ``path`` all at once: temp file beside it, fsync, os.replace.
-
-    On any failure (including KeyboardInterrupt) the temporary file is removed and ``path``
-    is as it was.  A symbolic link at ``path`` is followed: its target is replaced.
-    """
-    path = Path(os.path.realpath(path))
-    parent = path.parent
-    if path.is_dir():
-        raise UserError(f"{path} is a directory; give a file name for the model")
-    if not parent.is_dir():
-        raise UserError(f"the directory {parent} does not exist; create it or choose another path")
-    try:
-        mode = path.stat().st_mode & 0o777
-    except FileNotFoundError:
-        umask = os.umask(0)
-        os.umask(umask)
-        mode = 0o666 & ~umask
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=parent)
-    except OSError as e:
-        raise UserError(f"cannot write in {parent}: {e.strerror or e}; choose another path") from e
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException as e:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        if isinstance(e, OSError):
-            raise UserError(
-                f"cannot write {path}: {e.strerror or e}; free space or choose another path"
-            ) from e
-        raise
-    try:
-        dir_fd = os.open(parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
-    except OSError:
-        pass
-
-
-def save(model, path):
+def save(model: Any, path: str | os.PathLike[str]) -> Path:
     """Write ``model`` to ``path`` (a ``.dpm`` file), atomically and without pickle.
 
     ``model`` is a :class:`~deltaprop.Network`, a fitted ``deltaprop.MLPRegressor`` or
@@ -482,8 +130,8 @@ def save(model, path):
     return Path(path)
 
 
-# ---------------------------------------------------------------------- reading
-def _describe_foreign(head):
+# ---------------------------------------------------------------------- reading: the container
+def _describe_foreign(head: bytes) -> tuple[str, str]:
     """(what the file is, the fix) for a file that is not a zip archive."""
     fix = "give a model file written by 'deltaprop train' or deltaprop.save"
     if head[:1] == b"\x80" or (head[:1] in (b"(", b"]", b"}", b"c") and b"." in head[:200]):
@@ -499,11 +147,9 @@ def _describe_foreign(head):
     return "binary data", fix
 
 
-def read_metadata(path):
-    """(metadata dict, arrays dict) of a model file, fully checked; see :func:`load`."""
-    path = Path(path)
+def _check_head(path: Path) -> int:
+    """Refuse a path that is not a zip archive; returns the file's size."""
     name = str(path)
-    hint = "re-save the model with deltaprop.save or train it again"
     if not path.exists():
         raise ModelFileError(f"{name}: no such model file; check the path")
     if path.is_dir():
@@ -511,127 +157,268 @@ def read_metadata(path):
     try:
         with open(path, "rb") as f:
             head = f.read(512)
+            size = os.fstat(f.fileno()).st_size
     except OSError as e:
         raise ModelFileError(f"cannot read {name}: {e.strerror or e}; check its permissions") from e
     if not head:
-        raise ModelFileError(f"{name} is empty; {hint}")
+        raise ModelFileError(f"{name} is empty; {_HINT}")
     if not head.startswith(b"PK\x03\x04"):
         what, fix = _describe_foreign(head)
         raise ModelFileError(f"{name} is {what}, not a deltaprop model; {fix}")
+    return size
+
+
+def _plain_member(name: str) -> bool:
+    if name in (META, META_SUM):
+        return True
+    stem = name[len(ARRAY_DIR) : -len(".npy")]
+    return name.startswith(ARRAY_DIR) and name.endswith(".npy") and bool(codec.ARRAY_NAME.fullmatch(stem))
+
+
+def _check_members(z: zipfile.ZipFile, file_size: int) -> dict[str, zipfile.ZipInfo]:
+    """Every member by name, each a plain name met once, stored or deflated, sized within the file."""
+    members: dict[str, zipfile.ZipInfo] = {}
+    for info in z.infolist():
+        name = info.filename
+        if not _plain_member(name):
+            raise ModelFileError(f"an entry {name[:80]!r} is not part of the format")
+        if name in members:
+            raise ModelFileError(f"the entry {name!r} appears twice")
+        if info.flag_bits & 0x1:
+            raise ModelFileError(f"the entry {name!r} is encrypted")
+        if info.compress_type not in _METHODS:
+            raise ModelFileError(f"the entry {name!r} uses a compression deltaprop does not write")
+        if info.header_offset + info.compress_size > file_size:
+            raise ModelFileError(f"the entry {name!r} runs past the end of the file (truncated)")
+        if info.file_size > info.compress_size * MAX_DEFLATE_RATIO + 1024:
+            raise ModelFileError(f"the entry {name!r} claims more bytes than its data can hold")
+        members[name] = info
+    if META not in members:
+        raise ModelFileError(f"a zip archive but not a deltaprop model (no {META})")
+    return members
+
+
+class _Reader:
+    """A zip member read as a stream: never more than ``limit`` bytes, hashed as they arrive."""
+
+    def __init__(self, stream: IO[bytes], limit: int) -> None:
+        self.stream = stream
+        self.left = limit
+        self.sha = hashlib.sha256()
+
+    def read(self, n: int = -1) -> bytes:
+        n = self.left if n < 0 else min(n, self.left)
+        data = self.stream.read(n) if n else b""
+        self.left -= len(data)
+        self.sha.update(data)
+        return data
+
+    def readinto(self, view: memoryview) -> int:
+        done = 0
+        while done < len(view):
+            chunk = self.read(min(_CHUNK, len(view) - done))
+            if not chunk:
+                break
+            view[done : done + len(chunk)] = chunk
+            done += len(chunk)
+        return done
+
+    def at_end(self) -> bool:
+        """Whether the member ends here (reading on to the end checks its CRC)."""
+        return self.stream.read(1) == b""
+
+
+def _read_small(z: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int) -> bytes:
+    if info.file_size > limit:
+        raise ModelFileError(f"the entry {info.filename!r} is implausibly large")
+    with z.open(info) as stream:
+        reader = _Reader(stream, info.file_size)
+        data = reader.read()
+        if len(data) != info.file_size or not reader.at_end():
+            raise ModelFileError(f"the entry {info.filename!r} does not have its declared size")
+    return data
+
+
+# ---------------------------------------------------------------------- reading: metadata
+def _read_doc(z: zipfile.ZipFile, members: dict[str, zipfile.ZipInfo]) -> dict:
+    info = members[META]
+    if info.file_size > (1 << 20) and info.file_size > info.compress_size * MAX_META_RATIO:
+        raise ModelFileError("the metadata unpacks to far more than it holds (a zip bomb)")
+    meta_bytes = _read_small(z, info, MAX_META_BYTES)
+    checksum = _read_small(z, members[META_SUM], 128) if META_SUM in members else b""
+    if checksum.decode("ascii", "replace").strip() != hashlib.sha256(meta_bytes).hexdigest():
+        raise ModelFileError("the metadata fails its checksum (the file was changed)")
     try:
-        with zipfile.ZipFile(path) as z:
-            names = z.namelist()
-            if META not in names:
-                raise ModelFileError(f"{name} is a zip archive but not a deltaprop model (no {META}); {hint}")
-            info = z.getinfo(META)
-            if info.file_size > MAX_META_BYTES:
-                raise ModelFileError(f"{name}: the metadata is implausibly large; {hint}")
-            meta_bytes = z.read(META)
-            if (
-                META_SUM not in names
-                or z.read(META_SUM).decode("ascii", "replace").strip()
-                != hashlib.sha256(meta_bytes).hexdigest()
-            ):
-                raise ModelFileError(
-                    f"{name}: the metadata fails its checksum (the file was changed); {hint}"
-                )
-            try:
-                doc = json.loads(meta_bytes.decode("utf-8"))
-            except (UnicodeDecodeError, ValueError) as e:
-                raise ModelFileError(f"{name}: the metadata is not valid JSON; {hint}") from e
-            _check_header(doc, name, hint)
-            manifest = doc["arrays"]
-            arrays = {}
-            for array_name, spec in manifest.items():
-                arrays[array_name] = _read_array(z, names, array_name, spec, name, hint)
-            extra = [
-                n
-                for n in names
-                if n not in (META, META_SUM)
-                and not (n.startswith(ARRAY_DIR) and n[len(ARRAY_DIR) : -4] in manifest)
-            ]
-            if extra:
-                raise ModelFileError(
-                    f"{name} holds entries that are not part of the format ({extra[0]}); {hint}"
-                )
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, NotImplementedError, OSError) as e:
-        raise ModelFileError(f"{name} is truncated or corrupted ({e}); {hint}") from e
-    return doc, arrays
+        doc = json.loads(meta_bytes.decode("utf-8"), parse_constant=_no_constant)
+    except RecursionError as e:
+        raise ModelFileError(f"the metadata is nested more than {codec.MAX_DEPTH} levels deep") from e
+    except (UnicodeDecodeError, ValueError) as e:
+        raise ModelFileError("the metadata is not valid JSON") from e
+    codec.check_depth(doc)
+    _check_header(doc)
+    return doc
 
 
-def _check_header(doc, name, hint):
+def _no_constant(name: str) -> None:
+    """NaN and Infinity are not JSON (the writer tags them as ``{"$float": …}``)."""
+    raise ValueError(f"{name} is not JSON")
+
+
+def _check_header(doc: Any) -> None:
     if not isinstance(doc, dict) or doc.get("format") != FORMAT_NAME:
-        raise ModelFileError(
-            f"{name} is not a deltaprop model (format {doc.get('format')!r}); {hint}"
-            if isinstance(doc, dict)
-            else f"{name} is not a deltaprop model; {hint}"
-        )
+        found = f" (format {str(doc.get('format'))[:40]!r})" if isinstance(doc, dict) else ""
+        raise ModelFileError(f"not a deltaprop model{found}")
     version = doc.get("format_version")
     if not isinstance(version, int) or isinstance(version, bool) or version < 1:
-        raise ModelFileError(f"{name} has a malformed format version; {hint}")
+        raise ModelFileError("the format version is malformed")
     if version > FORMAT_VERSION:
         from deltaprop import __version__
 
+        written = str(doc.get("deltaprop_version", "?"))[:20]
         raise ModelFileError(
-            f"{name} was written by a newer deltaprop ({doc.get('deltaprop_version', '?')}, model format "
-            f"{version}; this deltaprop {__version__} reads format {FORMAT_VERSION}); upgrade deltaprop"
+            f"was written by a newer deltaprop ({written}, model format {version}; this deltaprop "
+            f"{__version__} reads format {FORMAT_VERSION}); upgrade deltaprop"
         )
     model = doc.get("model")
-    if not isinstance(model, dict) or model.get("kind") not in KINDS:
-        raise ModelFileError(f"{name} does not say what kind of model it holds; {hint}")
+    if not isinstance(model, dict) or model.get("kind") not in codec.KINDS:
+        raise ModelFileError("the metadata does not say what kind of model it holds")
     if not isinstance(doc.get("arrays"), dict):
-        raise ModelFileError(f"{name} lacks its array manifest; {hint}")
+        raise ModelFileError("the array manifest is missing")
 
 
-def _read_array(z, names, array_name, spec, name, hint):
-    entry = f"{ARRAY_DIR}{array_name}.npy"
-    if not isinstance(spec, dict) or entry not in names:
-        raise ModelFileError(f"{name}: the array {array_name!r} is missing; {hint}")
-    info = z.getinfo(entry)
-    if info.file_size > MAX_ARRAY_BYTES:
-        raise ModelFileError(f"{name}: the array {array_name!r} is implausibly large; {hint}")
-    blob = z.read(entry)
-    if hashlib.sha256(blob).hexdigest() != spec.get("sha256"):
+def _budget(
+    doc: dict, members: dict[str, zipfile.ZipInfo]
+) -> dict[str, tuple[tuple[int, ...], np.dtype, str]]:
+    """name → (shape, dtype, sha256) of every array, all agreeing with the architecture and the zip."""
+    expected = codec.expected_arrays(doc["model"])
+    manifest = doc["arrays"]
+    plan = {}
+    total = 0
+    for name, spec in manifest.items():
+        if name not in expected:
+            raise ModelFileError(f"the manifest lists an array {name[:80]!r} that the model does not use")
+        if not isinstance(spec, dict) or not expected[name].allows(spec.get("shape"), spec.get("dtype")):
+            raise ModelFileError(
+                f"the array {name!r} does not have the shape and dtype its architecture says"
+            )
+        digest = spec.get("sha256")
+        if not isinstance(digest, str) or len(digest) != 64:
+            raise ModelFileError(f"the array {name!r} lacks its checksum")
+        shape, dtype = tuple(spec["shape"]), np.dtype(spec["dtype"])
+        total += math.prod(shape) * dtype.itemsize
+        plan[name] = (shape, dtype, digest)
+    missing = [n for n in expected if n not in manifest]
+    if missing:
+        raise ModelFileError(f"the array {missing[0]!r} is missing")
+    if total > MAX_ARRAY_BYTES:
         raise ModelFileError(
-            f"{name}: the array {array_name!r} fails its checksum (the file was changed); {hint}"
+            f"the manifest declares {total / 2**30:.3g} GiB of arrays, more than a model file may hold"
         )
-    try:
-        a = np.lib.format.read_array(_io.BytesIO(blob), allow_pickle=False)
-    except ValueError as e:
-        raise ModelFileError(
-            f"{name}: the array {array_name!r} is not a plain numeric array ({e}); {hint}"
-        ) from e
-    if (
-        a.dtype.name not in ALLOWED_DTYPES
-        or a.dtype.name != spec.get("dtype")
-        or list(a.shape) != spec.get("shape")
-    ):
-        raise ModelFileError(f"{name}: the array {array_name!r} does not match its manifest; {hint}")
+    unlisted = [n for n in members if n not in (META, META_SUM) and n[len(ARRAY_DIR) : -4] not in plan]
+    if unlisted:
+        raise ModelFileError(f"the entry {unlisted[0]!r} is not in the manifest")
+    absent = [n for n in plan if f"{ARRAY_DIR}{n}.npy" not in members]
+    if absent:
+        raise ModelFileError(f"the array {absent[0]!r} is missing")
+    return plan
+
+
+# ---------------------------------------------------------------------- reading: arrays
+def _npy_header(reader: _Reader, name: str) -> tuple[tuple[int, ...], bool, np.dtype]:
+    fmt = np.lib.format
+    version = fmt.read_magic(reader)
+    read_header = fmt.read_array_header_1_0 if version == (1, 0) else fmt.read_array_header_2_0
+    if version not in ((1, 0), (2, 0)):
+        raise ModelFileError(f"the array {name!r} is in an unknown .npy version")
+    return read_header(reader, max_header_size=MAX_NPY_HEADER)
+
+
+def _read_array(z: zipfile.ZipFile, info: zipfile.ZipInfo, name: str, plan: tuple) -> np.ndarray:
+    shape, dtype, digest = plan
+    n_bytes = math.prod(shape) * dtype.itemsize
+    if not n_bytes <= info.file_size <= n_bytes + MAX_NPY_HEADER:
+        raise ModelFileError(f"the array {name!r} does not have the size its shape says")
+    with z.open(info) as stream:
+        reader = _Reader(stream, info.file_size)
+        try:
+            found_shape, fortran, found_dtype = _npy_header(reader, name)
+        except ValueError as e:
+            if isinstance(e, ModelFileError):
+                raise
+            raise ModelFileError(f"the array {name!r} is not a plain numeric array ({_one_line(e)})") from e
+        if found_dtype.hasobject or found_dtype.name not in codec.ALLOWED_DTYPES:
+            raise ModelFileError(f"the array {name!r} is not a plain numeric array (dtype {found_dtype})")
+        if found_dtype != dtype or tuple(found_shape) != shape or fortran:
+            raise ModelFileError(f"the array {name!r} does not match its manifest")
+        if reader.left != n_bytes:
+            raise ModelFileError(f"the array {name!r} does not have the size its shape says")
+        a = np.empty(shape, dtype=dtype)
+        if reader.readinto(a.reshape(-1).view(np.uint8).data) != n_bytes or not reader.at_end():
+            raise ModelFileError(f"the array {name!r} is truncated")
+    if reader.sha.hexdigest() != digest:
+        raise ModelFileError(f"the array {name!r} fails its checksum (the file was changed)")
     return a
 
 
-def load(path):
+def _one_line(e: BaseException) -> str:
+    return " ".join(str(e).split())[:200] or type(e).__name__
+
+
+def _read_checked(path: Path, file_size: int) -> tuple[dict, dict[str, np.ndarray]]:
+    with zipfile.ZipFile(path) as z:
+        members = _check_members(z, file_size)
+        doc = _read_doc(z, members)
+        plan = _budget(doc, members)
+        arrays = {
+            name: _read_array(z, members[f"{ARRAY_DIR}{name}.npy"], name, p) for name, p in plan.items()
+        }
+    return doc, arrays
+
+
+def read_metadata(path: str | os.PathLike[str]) -> tuple[dict, dict[str, np.ndarray]]:
+    """(metadata dict, arrays dict) of a model file, fully checked; see :func:`load`."""
+    path = Path(path)
+    file_size = _check_head(path)
+    try:
+        return _read_checked(path, file_size)
+    except ModelFileError as e:
+        text = _one_line(e)
+        raise ModelFileError(
+            f"{path} {text}" if text.startswith("was written") else f"{path}: {text}; {_HINT}"
+        ) from e
+    except MemoryError as e:
+        raise ModelFileError(f"{path}: not enough memory to load this model; {_HINT}") from e
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, NotImplementedError, OSError) as e:
+        raise ModelFileError(f"{path} is truncated or corrupted ({_one_line(e)}); {_HINT}") from e
+    except (ValueError, RuntimeError, OverflowError, zlib.error, struct.error) as e:
+        # zlib.error, a forged header that numpy or zipfile cannot parse: damage, never a crash
+        raise ModelFileError(f"{path} is corrupted ({type(e).__name__}: {_one_line(e)}); {_HINT}") from e
+
+
+def load(path: str | os.PathLike[str]) -> Any:
     """Read a model file written by :func:`save`; never runs code from the file.
 
     Returns what was saved: a Network, a fitted estimator, or a TabularModel.  Raises
     :class:`ModelFileError` for anything that is not an intact deltaprop model file (a pickle,
-    a truncated or edited file, a newer format version …).
+    a truncated or edited file, a newer format version, more than its architecture needs …).
     """
     doc, arrays = read_metadata(path)
     return model_from_metadata(doc, arrays, path)
 
 
-def model_from_metadata(doc, arrays, path):
+def model_from_metadata(doc: dict, arrays: dict[str, np.ndarray], path: str | os.PathLike[str]) -> Any:
     """The model in ``(doc, arrays)`` as :func:`read_metadata` returned them for ``path``.
 
     What :func:`load` returns, for a caller that also wants the header without reading and
     checking the file twice; ``path`` only names the file in errors.
     """
     try:
-        return _model_from_meta(doc["model"], arrays)
+        return codec.model_from_meta(doc["model"], arrays)
     except ModelFileError as e:
-        raise ModelFileError(f"{path}: {e}") from e
-    except (KeyError, TypeError, ValueError, AttributeError) as e:
-        if isinstance(e, UserError):
-            raise
-        raise ModelFileError(f"{path} is malformed ({type(e).__name__}: {e}); re-save the model") from e
+        raise ModelFileError(f"{path}: {_one_line(e)}; {_HINT}") from e
+    except UserError:
+        raise
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError, OverflowError) as e:
+        raise ModelFileError(
+            f"{path} is malformed ({type(e).__name__}: {_one_line(e)}); re-save the model"
+        ) from e

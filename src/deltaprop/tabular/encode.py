@@ -220,7 +220,9 @@ class FeatureEncoder:
         if present.size == 0:
             raise UserError(f"column {name!r} has no usable numbers; drop it with --drop {name}")
         mean, scale = numeric_scale(present)
-        return ColumnSpec(name, "numeric", mean=mean, scale=scale, fill=float(np.median(present)))
+        # the median of values near ±1e308 averages two of them: halve first so it cannot overflow
+        fill = float(np.median(present / 2) * 2)
+        return ColumnSpec(name, "numeric", mean=mean, scale=scale, fill=fill)
 
     def _fit_categorical(self, frame: pd.DataFrame, name: str, notes: list[str]) -> ColumnSpec:
         values = labels_as_written(frame[name])
@@ -477,7 +479,8 @@ class TargetEncoder:
             keep &= frame[t].notna().to_numpy()
         Y = None
         if self.task == "regression":
-            columns = [_target_numbers(frame, t) for t in self.names]
+            # a fitted encoder reads data for a trained model (evaluate, explain): no --task to change
+            columns = [_target_numbers(frame, t, trained=self.mean is not None) for t in self.names]
             for values in columns:
                 keep &= ~np.isnan(values)
             Y = np.column_stack(columns)
@@ -550,21 +553,25 @@ class TargetEncoder:
         return cls(d["names"], d["task"], d.get("mean"), d.get("scale"))
 
 
-def _target_numbers(frame: pd.DataFrame, t: str) -> np.ndarray:
+def _target_numbers(frame: pd.DataFrame, t: str, trained: bool = False) -> np.ndarray:
     """A regression target's values (NaN where missing); refuses text and infinities."""
     kind = column_kind(frame[t])
     if kind not in ("numeric", "mostly-numeric", "empty"):
         example = frame[t].dropna().iloc[0]
-        raise UserError(
-            f"target {t!r} is not numeric (e.g. {example!r}); drop --task regression to "
-            f"classify it, or fix the column"
+        fix = (
+            "the model predicts numbers for it; fix the column"
+            if trained
+            else "drop --task regression to classify it, or fix the column"
         )
+        raise UserError(f"target {t!r} is not numeric (e.g. {example!r}); {fix}")
     values, bad = numeric_values(frame[t])
     if bad.any():
         pos = int(np.flatnonzero(bad)[0])
+        fix = "fix that value"
+        if not trained:
+            fix += " (or use --task classification if the values are labels)"
         raise UserError(
-            f"target {t!r} holds numbers but {row_label(frame, pos)} is {frame[t].iloc[pos]!r}; "
-            f"fix that value (or use --task classification if the values are labels)"
+            f"target {t!r} holds numbers but {row_label(frame, pos)} is {frame[t].iloc[pos]!r}; {fix}"
         )
     inf = np.isinf(values)
     if inf.any():

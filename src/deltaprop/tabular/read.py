@@ -129,9 +129,23 @@ def _read_parquet(source: _Source) -> pd.DataFrame:
     try:
         frame = pd.read_parquet(source.handle())
     except Exception as e:  # pyarrow raises several types for a bad file
-        raise UserError(f"{source.name} is not a readable Parquet file ({e}); check the file") from e
+        detail = " ".join(str(e).split())
+        raise UserError(f"{source.name} is not a readable Parquet file ({detail}); check the file") from e
     frame.columns = [str(c) for c in frame.columns]
+    _check_flat_columns(frame, source.name)
     return frame.reset_index(drop=True)
+
+
+def _check_flat_columns(frame: pd.DataFrame, name: str) -> None:
+    """Refuse a column holding lists or mappings (nested Parquet types): one value per cell."""
+    for c in frame.columns:
+        if frame[c].dtype == object:
+            nested = frame[c].map(lambda v: isinstance(v, (list, tuple, dict)) or hasattr(v, "__array__"))
+            if nested.any():
+                raise UserError(
+                    f"{name}: column {c!r} holds lists or records, not single values; flatten it into "
+                    f"columns of numbers or text, or drop it from the file"
+                )
 
 
 def _refuse_non_csv(head: bytes, suffix: str, name: str) -> None:
@@ -163,6 +177,8 @@ def _sample_text(source: _Source, head: bytes, gz: bool) -> str:
             sample = f.read(SAMPLE)
     except (OSError, EOFError) as e:
         raise UserError(f"{source.name} is not a readable gzip file ({e}); check the file") from e
+    if b"\x00" in sample:
+        raise UserError(f"{source.name} is a binary file, not a CSV table; give a CSV or Parquet file")
     return sample.decode("utf-8", errors="replace").lstrip("\ufeff")
 
 
@@ -198,11 +214,14 @@ def _read_csv(source: _Source, head: bytes) -> pd.DataFrame:
         )
     frame.columns = [str(c).strip() for c in frame.columns]
     # pandas renamed a second 'a' to 'a.1': the header line as written is what to check
-    header = next(csv.reader(io.StringIO(text), delimiter=sep, skipinitialspace=True), [])
-    _check_unique_names([h.strip() for h in header], name)
-    # a short row leaves its last fields missing: only then is the file read again, line by line
-    if frame.shape[1] and frame.iloc[:, -1].isna().to_numpy().any():
-        _check_short_rows(source, sep, gz, frame.shape[1])
+    try:
+        header = next(csv.reader(io.StringIO(text), delimiter=sep, skipinitialspace=True), [])
+        _check_unique_names([h.strip() for h in header], name)
+        # a short row leaves its last fields missing: only then is the file read again, line by line
+        if frame.shape[1] and frame.iloc[:, -1].isna().to_numpy().any():
+            _check_short_rows(source, sep, gz, frame.shape[1])
+    except csv.Error as e:
+        raise UserError(f"{name} is not a well-formed CSV file ({e}); fix the file") from e
     for column in frame.columns:
         if frame[column].dtype.kind not in "biufc":
             # skipinitialspace takes only the spaces before a value
@@ -219,6 +238,8 @@ def _parser_error_message(e: Exception, name: str, sep: str) -> str:
             f"{name}: line {line} has {saw} fields but the header has {expected}; fix that line "
             f"(a stray separator, or a value with '{sep}' that needs quotes)"
         )
+    if "out of memory" in str(e):
+        return f"{name} has a line too long to read (binary data?); give a CSV or Parquet file"
     return f"{name} is not a well-formed CSV file ({e}); fix the file"
 
 
@@ -249,10 +270,9 @@ def _drop_saved_index(frame: pd.DataFrame) -> pd.DataFrame:
     first = frame.columns[0]
     if first == "Unnamed: 0":
         values = frame[first]
-        try:
-            as_int = np.asarray(values, dtype=np.int64)
-        except (TypeError, ValueError):
+        if values.dtype.kind not in "iu":  # an index pandas wrote is read back as integers
             return frame
+        as_int = values.to_numpy()
         if np.array_equal(as_int, np.arange(len(frame))):
             frame = frame.drop(columns=[first])
     return frame

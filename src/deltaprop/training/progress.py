@@ -128,7 +128,16 @@ class ProgressBar(Silent):
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.progress.stop()
+        if exc[0] is not None:
+            self.clear()
+        if self.progress.live.transient:
+            self.progress.live.stop()  # Progress.stop would end a non-terminal's output with a blank line
+        else:
+            self.progress.stop()
+
+    def clear(self) -> None:
+        """Leave no bar behind when stopped (the run ends with an error: that line is the output)."""
+        self.progress.live.transient = True
 
     def epoch(self, n_iter: int, loss: float, *, validation_score: float | None = None,
               validation_loss: float | None = None) -> None:

@@ -1,0 +1,603 @@
+"""Models ↔ the model file's metadata (JSON values) and arrays, both ways, with every value checked.
+
+Saving: :func:`model_meta` turns a Network, a fitted estimator or a TabularModel into a JSON
+document and a dict of numeric arrays (the ``.npy`` entries).  Loading: :func:`expected_arrays`
+reads from the metadata alone which arrays the model needs, with their shapes and dtypes (so
+the archive reader knows its budget before it reads a byte of them), and
+:func:`model_from_meta` rebuilds the model, refusing with :class:`ModelFileError` anything
+that would break later: non-finite statistics, repeated classes, a feature count that
+disagrees with the network, a malformed history or category list.
+
+JSON value nodes: null, bool, int, str, finite float; ``{"$float": "nan"|"inf"|"-inf"}``;
+lists; ``{"$tuple": [...]}``; ``{"$dict": [[key, value], ...]}`` for non-string keys;
+``{"$array": name}`` for a numeric array stored as ``arrays/<name>.npy``;
+``{"$strarray": [...], "shape": [...]}`` for an array of text; ``{"$list": [...]}`` for an
+object array of other values.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Callable, Iterator
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from deltaprop.errors import UserError
+
+__all__ = [
+    "ModelFileError",
+    "ALLOWED_DTYPES",
+    "KINDS",
+    "ESTIMATOR_CLASSES",
+    "MAX_DEPTH",
+    "Encoder",
+    "ArraySpec",
+    "check_depth",
+    "expected_arrays",
+    "model_meta",
+    "model_from_meta",
+    "copy_estimator",
+]
+
+ALLOWED_DTYPES = frozenset({"float32", "float64", "int64", "int32", "bool"})
+KINDS = ("network", "estimator", "tabular")
+ESTIMATOR_CLASSES = ("MLPRegressor", "MLPClassifier")
+#: the deepest nesting of JSON values a model file may hold (the writer's deepest is 7)
+MAX_DEPTH = 32
+#: an array name: a plain file name, no directories, no "..", nothing a shell or zip tool reads specially
+ARRAY_NAME = re.compile(r"[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)*")
+# Fitted attributes that the weights themselves give back (never stored twice).
+_DERIVED = {"network_", "coefs_", "intercepts_"}
+
+Meta = dict[str, Any]
+
+
+class ArraySpec(NamedTuple):
+    """One array a model needs: its shape (with ``up_to``, a 1-D length at most ``shape[0]``)."""
+
+    shape: tuple[int, ...]
+    dtypes: frozenset[str]
+    up_to: bool = False
+
+    def allows(self, shape: Any, dtype: Any) -> bool:
+        """Whether a manifest's declared ``shape`` (a list) and ``dtype`` (a name) fit."""
+        if not isinstance(dtype, str) or dtype not in self.dtypes or not isinstance(shape, list):
+            return False
+        if not self.up_to:
+            return shape == list(self.shape)
+        return len(shape) == 1 and _is_int(shape[0]) and 0 <= shape[0] <= self.shape[0]
+
+
+class ModelFileError(UserError):
+    """A file that is not a valid deltaprop model (the message says why and what to do)."""
+
+
+# ---------------------------------------------------------------------- values → JSON + arrays
+class Encoder:
+    """Turns Python/numpy values into JSON nodes, moving numeric arrays out to ``.npy`` entries."""
+
+    def __init__(self) -> None:
+        self.arrays: dict[str, np.ndarray] = {}
+
+    def array(self, name: str, value: Any) -> Meta:
+        """Store ``value`` as the array ``name``; returns its ``{"$array": name}`` node."""
+        value = np.asarray(value)
+        if value.dtype.name not in ALLOWED_DTYPES:
+            raise TypeError(f"cannot store an array of dtype {value.dtype} ({name})")
+        if name in self.arrays:
+            raise ValueError(f"two arrays named {name!r}")
+        self.arrays[name] = np.ascontiguousarray(value)
+        return {"$array": name}
+
+    def encode(self, value: Any, name: str) -> Any:
+        """The JSON node of ``value``; ``name`` names any array it holds (raises TypeError for others)."""
+        if value is None or isinstance(value, (bool, str)):
+            return value
+        if isinstance(value, np.generic):
+            value = value.item()
+        if isinstance(value, int):
+            return value
+        if isinstance(value, float):
+            if math.isfinite(value):
+                return value
+            return {"$float": "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")}
+        if isinstance(value, np.ndarray):
+            return self._ndarray(value, name)
+        if isinstance(value, tuple):
+            return {"$tuple": [self.encode(v, f"{name}.{k}") for k, v in enumerate(value)]}
+        if isinstance(value, list):
+            return [self.encode(v, f"{name}.{k}") for k, v in enumerate(value)]
+        if isinstance(value, dict):
+            if all(isinstance(k, str) and not k.startswith("$") for k in value):
+                return {k: self.encode(v, f"{name}.{k}") for k, v in value.items()}
+            return {
+                "$dict": [
+                    [self.encode(k, f"{name}.key"), self.encode(v, f"{name}.{k}")] for k, v in value.items()
+                ]
+            }
+        raise TypeError(f"cannot store {type(value).__name__} ({name})")
+
+    def _ndarray(self, value: np.ndarray, name: str) -> Any:
+        if value.dtype.kind in "US" or (
+            value.dtype.kind == "O" and all(isinstance(v, str) for v in value.ravel())
+        ):
+            return {"$strarray": [str(v) for v in value.ravel()], "shape": list(value.shape)}
+        if value.dtype.kind == "O":
+            return {"$list": [self.encode(v, f"{name}.{k}") for k, v in enumerate(value.tolist())]}
+        return self.array(name, value)
+
+
+# ---------------------------------------------------------------------- JSON + arrays → values
+def check_depth(node: Any, limit: int = MAX_DEPTH) -> None:
+    """Refuse JSON nested deeper than ``limit`` (walked without recursion)."""
+    stack: list[tuple[Any, int]] = [(node, 0)]
+    while stack:
+        value, depth = stack.pop()
+        if depth > limit:
+            raise ModelFileError(f"the metadata is nested more than {limit} levels deep")
+        if isinstance(value, dict):
+            stack.extend((v, depth + 1) for v in value.values())
+        elif isinstance(value, list):
+            stack.extend((v, depth + 1) for v in value)
+
+
+def _shape(node: Meta, n: int, where: str) -> tuple[int, ...]:
+    shape = node.get("shape", [n])
+    if not (isinstance(shape, list) and all(_is_int(s) and s >= 0 for s in shape)):
+        raise ModelFileError(f"malformed text array in {where}")
+    if math.prod(shape) != n:
+        raise ModelFileError(f"the text array in {where} does not fill its shape")
+    return tuple(shape)
+
+
+def _decode_dict(pairs: list, arrays: dict, where: str) -> dict:
+    out = {}
+    for pair in pairs:
+        if not (isinstance(pair, list) and len(pair) == 2):
+            raise ModelFileError(f"malformed mapping in {where}")
+        key = _decode(pair[0], arrays, where)
+        if isinstance(key, list):
+            key = tuple(key)
+        try:
+            out[key] = _decode(pair[1], arrays, where)
+        except TypeError as e:  # an unhashable key
+            raise ModelFileError(f"malformed mapping key in {where}") from e
+    return out
+
+
+def _decode_strarray(values: list, node: Meta, where: str) -> np.ndarray:
+    if not all(isinstance(v, str) for v in values):
+        raise ModelFileError(f"malformed text array in {where}")
+    shape = _shape(node, len(values), where)
+    return np.array(values, dtype=str).reshape(shape) if values else np.array([], dtype=str)
+
+
+def _decode_array(name: Any, arrays: dict, where: str) -> np.ndarray:
+    if not isinstance(name, str) or name not in arrays:
+        raise ModelFileError(f"{where} refers to a missing array {name!r}")
+    return arrays[name]
+
+
+# tag → (what its value must be, how to decode it)
+_TAGS: dict[str, tuple[type, Callable[[Any, Meta, dict, str], Any]]] = {
+    "$tuple": (list, lambda v, node, arrays, where: tuple(_decode(x, arrays, where) for x in v)),
+    "$list": (
+        list,
+        lambda v, node, arrays, where: np.array([_decode(x, arrays, where) for x in v], dtype=object),
+    ),
+    "$dict": (list, lambda v, node, arrays, where: _decode_dict(v, arrays, where)),
+    "$array": (str, lambda v, node, arrays, where: _decode_array(v, arrays, where)),
+    "$strarray": (list, lambda v, node, arrays, where: _decode_strarray(v, node, where)),
+}
+
+
+def _decode_tagged(node: Meta, arrays: dict, where: str) -> Any:
+    if "$float" in node:
+        if node["$float"] not in ("nan", "inf", "-inf"):
+            raise ModelFileError(f"malformed number in {where}")
+        return float(node["$float"])
+    for tag, (typ, decode) in _TAGS.items():
+        if tag in node:
+            if not isinstance(node[tag], typ):
+                raise ModelFileError(f"malformed {tag[1:]} in {where}")
+            return decode(node[tag], node, arrays, where)
+    raise ModelFileError(f"unknown entry {sorted(node)} in {where}")
+
+
+def _decode(node: Any, arrays: dict, where: str) -> Any:
+    if node is None or isinstance(node, (bool, str, int, float)):
+        return node
+    if isinstance(node, list):
+        return [_decode(v, arrays, where) for v in node]
+    if not isinstance(node, dict):
+        raise ModelFileError(f"unexpected value in {where}")
+    if any(k.startswith("$") for k in node):
+        return _decode_tagged(node, arrays, where)
+    return {k: _decode(v, arrays, f"{where}.{k}") for k, v in node.items()}
+
+
+def _array_refs(node: Any, where: str) -> Iterator[tuple[str, str]]:
+    """(array name, where) for every ``{"$array": name}`` node under ``node``."""
+    stack: list[tuple[Any, str]] = [(node, where)]
+    while stack:
+        value, at = stack.pop()
+        if isinstance(value, dict):
+            if "$array" in value:
+                yield value["$array"], at
+            stack.extend((v, f"{at}.{k}") for k, v in value.items())
+        elif isinstance(value, list):
+            stack.extend((v, at) for v in value)
+
+
+# ---------------------------------------------------------------------- checks
+def _is_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def _require(meta: Any, where: str, **types: type) -> None:
+    if not isinstance(meta, dict):
+        raise ModelFileError(f"{where} must be a mapping")
+    for key, typ in types.items():
+        if key not in meta:
+            raise ModelFileError(f"{where} lacks {key!r}")
+        if not isinstance(meta[key], typ) or (typ is int and isinstance(meta[key], bool)):
+            raise ModelFileError(f"{where}.{key} must be a {typ.__name__}")
+
+
+def _check_network_meta(meta: Any, where: str) -> None:
+    from deltaprop.core import activations as _act
+    from deltaprop.core import losses as _losses
+
+    _require(meta, where, sizes=list, activation=list, output=str, loss=str, dtype=str, arrays_prefix=str)
+    sizes = meta["sizes"]
+    if len(sizes) < 2 or not all(_is_int(n) and n >= 1 for n in sizes):
+        raise ModelFileError(f"{where}.sizes must list at least two positive layer widths")
+    if len(meta["activation"]) != len(sizes) - 2:
+        raise ModelFileError(f"{where}.activation must name one activation per hidden layer")
+    for name in meta["activation"]:
+        if not isinstance(name, str) or name not in _act.HIDDEN_ACTIVATIONS:
+            raise ModelFileError(f"{where}: unknown activation {name!r}")
+    if meta["loss"] not in _losses.LOSSES:
+        raise ModelFileError(f"{where}: unknown loss {meta['loss']!r}")
+    if meta["output"] not in _losses.ALLOWED_OUTPUTS[meta["loss"]]:
+        raise ModelFileError(f"{where}: output {meta['output']!r} does not go with loss {meta['loss']!r}")
+    if meta["dtype"] not in ("float32", "float64"):
+        raise ModelFileError(f"{where}: dtype must be float32 or float64")
+    if meta["arrays_prefix"] and not ARRAY_NAME.fullmatch(meta["arrays_prefix"] + "W"):
+        raise ModelFileError(f"{where}: malformed arrays_prefix")
+
+
+def _weight_specs(meta: Meta) -> dict[str, ArraySpec]:
+    """The weight arrays of a checked network section: ``<prefix>W_<l>``, ``<prefix>b_<l>``."""
+    sizes, prefix, dtype = meta["sizes"], meta["arrays_prefix"], frozenset({meta["dtype"]})
+    specs: dict[str, ArraySpec] = {}
+    for l in range(2, len(sizes) + 1):
+        specs[f"{prefix}W_{l}"] = ArraySpec((sizes[l - 1], sizes[l - 2]), dtype)
+        specs[f"{prefix}b_{l}"] = ArraySpec((sizes[l - 1],), dtype)
+    return specs
+
+
+def _network_section(model: Meta) -> tuple[Meta, str]:
+    kind = model.get("kind")
+    if kind == "network":
+        return model.get("network"), "network"  # type: ignore[return-value]
+    est: Any = model.get("estimator")
+    _require(est, "estimator", network=dict)
+    return est["network"], "estimator.network"
+
+
+def expected_arrays(model: Meta) -> dict[str, ArraySpec]:
+    """Every array the model in ``model`` (the metadata's ``model`` section) needs, with its shape.
+
+    The architecture fixes the weights; the only other arrays are numeric class labels
+    (``classes_``: one per output, or two for one logistic output), a checkpoint's two
+    parameter vectors θ (``n_parameters`` values each) and a command run's validation row
+    numbers (at most the ``rows`` it read).  A ``{"$array": …}`` anywhere else,
+    or an array name that is not a plain name, is refused.
+    """
+    section, where = _network_section(model)
+    _check_network_meta(section, where)
+    specs = _weight_specs(section)
+    sizes = section["sizes"]
+    n_params = sum(sizes[l - 1] * (sizes[l - 2] + 1) for l in range(2, len(sizes) + 1))
+    theta = ArraySpec((n_params,), frozenset({section["dtype"], "float64"}))
+    run = model.get("history", {}).get("run", {}) if isinstance(model.get("history"), dict) else {}
+    rows: Any = run.get("rows") if isinstance(run, dict) else None
+    n_rows = rows if _is_int(rows) and rows > 0 else 0
+    allowed = {
+        "estimator.attributes.classes_": ArraySpec((max(2, sizes[-1]),), ALLOWED_DTYPES),
+        "history.checkpoint.current_theta": theta,
+        "history.checkpoint.best_theta": theta,
+        # the rows held out for validation: data-sized, at most the rows the run read
+        "history.run.validation_rows": ArraySpec(
+            (n_rows,), frozenset({"int64", "int32"}), up_to=True
+        ),
+    }
+    for name, at in _array_refs(model, "model"):
+        if not isinstance(name, str) or not ARRAY_NAME.fullmatch(name) or name in specs:
+            raise ModelFileError(f"{at} refers to an array with a malformed name {name!r}")
+        rule = allowed.get(at.removeprefix("model."))
+        if rule is None:
+            raise ModelFileError(f"{at} holds an array where the format has none")
+        specs[name] = rule
+    return specs
+
+
+# ---------------------------------------------------------------------- model ↔ metadata
+def _network_meta(net: Any, enc: Encoder, prefix: str = "") -> Meta:
+    for l in net.layers:
+        enc.array(f"{prefix}W_{l}", net.W[l])
+        enc.array(f"{prefix}b_{l}", net.b[l])
+    return {
+        "sizes": list(net.sizes),
+        "activation": list(net.activation),
+        "output": net.output,
+        "loss": net.loss_name,
+        "dtype": net.dtype.name,
+        "arrays_prefix": prefix,
+    }
+
+
+def _network_from_meta(meta: Any, arrays: dict, where: str) -> Any:
+    from deltaprop.core.network import Network
+
+    _check_network_meta(meta, where)
+    W: dict[int, np.ndarray] = {}
+    b: dict[int, np.ndarray] = {}
+    for name, (shape, dtypes, _) in _weight_specs(meta).items():
+        a = arrays.get(name)
+        if a is None:
+            raise ModelFileError(f"the weights {name} are missing")
+        if a.shape != shape or a.dtype.name not in dtypes:
+            raise ModelFileError(
+                f"the weights {name} have shape {a.shape} and dtype {a.dtype}; the architecture "
+                f"says {shape} and {meta['dtype']}"
+            )
+        if not np.isfinite(a).all():
+            raise ModelFileError(f"the weights {name} are not all finite")
+        l = int(name.rsplit("_", 1)[1])
+        (W if name[len(meta["arrays_prefix"])] == "W" else b)[l] = a
+    activation = meta["activation"] if meta["activation"] else "identity"
+    return Network.from_weights(W, b, activation=activation, output=meta["output"], loss=meta["loss"])
+
+
+def _estimator_meta(est: Any, enc: Encoder, prefix: str) -> Meta:
+    cls = type(est).__name__
+    if cls not in ESTIMATOR_CLASSES or not hasattr(est, "network_"):
+        raise TypeError(f"cannot save {cls}")
+    params = {}
+    for key, value in est.get_params(deep=False).items():
+        if key == "callback":
+            continue
+        if key == "random_state" and not (value is None or isinstance(value, (int, np.integer))):
+            value = None  # a RandomState object: its state is not part of the model
+        params[key] = enc.encode(value, f"{prefix}param.{key}")
+    attrs = {}
+    for key, value in vars(est).items():
+        if not key.endswith("_") or key.startswith("_") or key in _DERIVED:
+            continue
+        try:
+            attrs[key] = enc.encode(value, f"{prefix}attr.{key}")
+        except TypeError:
+            continue  # a fitted object that is not data (nothing a prediction needs)
+    return {
+        "class": cls,
+        "params": params,
+        "attributes": attrs,
+        "state": est._fitted_state(),
+        "network": _network_meta(est.network_, enc, prefix),
+    }
+
+
+def _check_attributes(attrs: dict, net: Any, where: str) -> None:
+    """Fitted attributes that agree with the network: feature count, unique classes."""
+    n_in = attrs.get("n_features_in_", net.sizes[0])
+    if not _is_int(n_in) or n_in != net.sizes[0]:
+        raise ModelFileError(
+            f"{where}: n_features_in_ is {n_in!r} but the network takes {net.sizes[0]} inputs"
+        )
+    classes = attrs.get("classes_")
+    if classes is not None:
+        classes = np.asarray(classes)
+        if classes.ndim != 1 or len(set(classes.tolist())) != len(classes):
+            raise ModelFileError(f"{where}: classes_ must list each class once")
+    curve = attrs.get("loss_curve_")
+    if curve is not None and not (isinstance(curve, list) and all(_is_number(v) for v in curve)):
+        raise ModelFileError(f"{where}: loss_curve_ must be a list of numbers")
+
+
+def _estimator_from_meta(meta: Any, arrays: dict, where: str) -> Any:
+    _require(meta, where, **{"class": str, "params": dict, "attributes": dict, "network": dict})
+    cls_name = meta["class"]
+    if cls_name not in ESTIMATOR_CLASSES:
+        raise ModelFileError(f"{where}: unknown estimator class {cls_name!r}")
+    from deltaprop.estimators import mlp as estimators
+
+    cls = getattr(estimators, cls_name)
+    params = _decode(meta["params"], arrays, f"{where}.params")
+    try:
+        est = cls(**params)
+        est._validate_params()
+    except (TypeError, ValueError) as e:
+        raise ModelFileError(f"{where}: the parameters do not fit {cls_name} ({e})") from e
+    net = _network_from_meta(meta["network"], arrays, f"{where}.network")
+    attrs = _decode(meta["attributes"], arrays, f"{where}.attributes")
+    _check_attributes(attrs, net, where)
+    state = meta.get("state", {})
+    if not isinstance(state, dict):
+        raise ModelFileError(f"{where}.state must be a mapping")
+    for key, value in attrs.items():
+        if not (isinstance(key, str) and key.endswith("_") and not key.startswith("_")) or key in _DERIVED:
+            raise ModelFileError(f"{where}: unexpected attribute {key!r}")
+        if key == "gradient_norms_":
+            value = _gradient_norms(value, f"{where}.gradient_norms_")
+        setattr(est, key, value)
+    try:
+        est._restore_fitted_state(net, state)
+    except (TypeError, ValueError) as e:
+        raise ModelFileError(f"{where}: {e}") from e
+    return est
+
+
+def _gradient_norms(value: Any, where: str) -> list:
+    """A list of ``{layer: ‖∂E/∂W^(l)‖}`` (keys made ints), or an error."""
+    if not isinstance(value, list) or not all(isinstance(g, dict) for g in value):
+        raise ModelFileError(f"{where} must be a list of mappings")
+    out = []
+    for g in value:
+        if not all(
+            (_is_int(k) or (isinstance(k, str) and k.isdigit())) and _is_number(v) for k, v in g.items()
+        ):
+            raise ModelFileError(f"{where} must map layer numbers to numbers")
+        out.append({int(k): v for k, v in g.items()})
+    return out
+
+
+def copy_estimator(est: Any) -> Any:
+    """An independent copy of a fitted estimator, made through the model format (no pickle)."""
+    enc = Encoder()
+    meta = json.loads(json.dumps(_estimator_meta(est, enc, "")))
+    arrays = {name: a.copy() for name, a in enc.arrays.items()}
+    return _estimator_from_meta(meta, arrays, "estimator")
+
+
+def model_meta(model: Any, enc: Encoder) -> Meta:
+    """The metadata's ``model`` section for ``model``; its arrays go into ``enc.arrays``."""
+    from deltaprop.core.network import Network
+    from deltaprop.tabular.model import TabularModel
+
+    if isinstance(model, Network):
+        return {"kind": "network", "network": _network_meta(model, enc)}
+    if isinstance(model, TabularModel):
+        return {
+            "kind": "tabular",
+            "task": model.task,
+            "features": model.features.to_dict(),
+            "target": model.target.to_dict(),
+            "estimator": _estimator_meta(model.estimator, enc, "estimator."),
+            "history": enc.encode(model.history, "history"),
+        }
+    cls = type(model).__name__
+    if cls in ESTIMATOR_CLASSES:
+        if not hasattr(model, "network_"):
+            raise UserError(f"this {cls} is not fitted; call fit before saving it")
+        return {"kind": "estimator", "estimator": _estimator_meta(model, enc, "")}
+    raise UserError(
+        f"cannot save a {cls}; deltaprop.save takes a Network, a fitted deltaprop MLPRegressor or "
+        f"MLPClassifier, or a model trained by the deltaprop command"
+    )
+
+
+def model_from_meta(meta: Meta, arrays: dict[str, np.ndarray]) -> Any:
+    """The model that the ``model`` section ``meta`` and its ``arrays`` describe, every value checked."""
+    from deltaprop.tabular.model import FeatureEncoder, TabularModel, TargetEncoder
+
+    kind = meta["kind"]
+    if kind == "network":
+        return _network_from_meta(meta.get("network"), arrays, "network")
+    if kind == "estimator":
+        return _estimator_from_meta(meta.get("estimator"), arrays, "estimator")
+    _require(meta, "model", task=str, features=dict, target=dict, estimator=dict)
+    _check_features(meta["features"])
+    _check_target(meta["target"], meta["task"])
+    features = FeatureEncoder.from_dict(meta["features"])
+    target = TargetEncoder.from_dict(meta["target"])
+    est = _estimator_from_meta(meta["estimator"], arrays, "estimator")
+    n_in = est.network_.sizes[0]
+    if features.n_inputs != n_in:
+        raise ModelFileError(
+            f"the preprocessing makes {features.n_inputs} inputs but the network takes {n_in}"
+        )
+    history = _decode(meta.get("history", {}), arrays, "history")
+    _check_history(history, est.network_.n_parameters)
+    return TabularModel(features, target, est, history=history)
+
+
+def _check_features(features: Meta) -> None:
+    _require(features, "features", impute=bool, columns=list)
+    for c in features["columns"]:
+        _require(c, "a feature column", name=str, kind=str)
+        name = c["name"]
+        if c["kind"] == "numeric":
+            if set(c) - {"name", "kind", "mean", "scale", "fill"}:
+                raise ModelFileError(f"feature {name!r} has unknown entries")
+            for key in ("mean", "scale"):
+                if not _is_number(c.get(key)) or not math.isfinite(c[key]):
+                    raise ModelFileError(f"feature {name!r} has a malformed mean or scale")
+            if not c["scale"] > 0:
+                raise ModelFileError(f"feature {name!r} has a non-positive scale")
+            fill = c.get("fill")
+            if fill is not None and not (_is_number(fill) and math.isfinite(fill)):
+                raise ModelFileError(f"feature {name!r} has a malformed fill value")
+        elif c["kind"] == "categorical":
+            if set(c) - {"name", "kind", "categories"}:
+                raise ModelFileError(f"feature {name!r} has unknown entries")
+            cats = c.get("categories")
+            if not isinstance(cats, list) or not all(isinstance(v, (str, int, float)) for v in cats):
+                raise ModelFileError(f"feature {name!r} has malformed categories (a flat list of labels)")
+            if len(set(map(repr, cats))) != len(cats):
+                raise ModelFileError(f"feature {name!r} lists a category twice")
+        else:
+            raise ModelFileError(f"feature {name!r} has an unknown kind {c['kind']!r}")
+
+
+def _check_target(target: Meta, task: str) -> None:
+    _require(target, "target", names=list, task=str)
+    if task not in ("regression", "classification") or target["task"] != task:
+        raise ModelFileError(f"unknown task {task!r}")
+    names = target["names"]
+    if not names or not all(isinstance(n, str) for n in names):
+        raise ModelFileError("the target names are malformed")
+    if task != "regression":
+        return
+    mean, scale = target.get("mean"), target.get("scale")
+    for values in (mean, scale):
+        if not (
+            isinstance(values, list)
+            and len(values) == len(names)
+            and all(_is_number(v) and math.isfinite(v) for v in values)
+        ):
+            raise ModelFileError("the target scaling is malformed (one finite mean and scale per target)")
+    if not all(s > 0 for s in scale):  # type: ignore[union-attr]
+        raise ModelFileError("the target scaling is malformed (a non-positive scale)")
+
+
+def _is_curve(v: Any) -> bool:
+    return isinstance(v, list) and all(_is_number(x) for x in v)
+
+
+def _thetas_fit(checkpoint: dict, n_params: int) -> bool:
+    return all(np.shape(checkpoint.get(k, ())) == (n_params,) for k in ("current_theta", "best_theta"))
+
+
+def _check_history(history: Any, n_params: int) -> None:
+    """The training history as ``deltaprop info``, the report and ``--resume`` read it."""
+    if not isinstance(history, dict):
+        raise ModelFileError("the training history must be a mapping")
+    for key in ("loss_curve", "validation_loss_curve", "validation_score_curve"):
+        if key in history and not _is_curve(history[key]):
+            raise ModelFileError(f"the training history's {key} must be a list of numbers")
+    if "gradient_norms" in history:
+        history["gradient_norms"] = _gradient_norms(history["gradient_norms"], "history.gradient_norms")
+    checks: dict[str, Callable[[Any], bool]] = {
+        "best_epoch": lambda v: v is None or _is_int(v),
+        "epochs": _is_int,
+        "stopped_early": lambda v: isinstance(v, bool),
+        "metrics": lambda v: (
+            isinstance(v, dict)
+            and all(isinstance(m, dict) and all(_is_number(x) for x in m.values()) for m in v.values())
+        ),
+        "monitor": lambda v: isinstance(v, dict),
+        "run": lambda v: isinstance(v, dict) and isinstance(v.get("options", {}), dict),
+        "checkpoint": lambda v: isinstance(v, dict) and _thetas_fit(v, n_params),
+    }
+    for key, ok in checks.items():
+        if key in history and not ok(history[key]):
+            raise ModelFileError(f"the training history's {key} is malformed")
