@@ -6,7 +6,7 @@ import textwrap
 from typing import TYPE_CHECKING
 
 from deltaprop.explain.formula import E, Num, Partial, _lines_text, _prose_text, _signed, w
-from deltaprop.explain.steps import Step, final_formula, path_label, steps
+from deltaprop.explain.steps import Step, final_formula, forward_tables, path_label, steps
 from deltaprop.explain.words import say
 
 if TYPE_CHECKING:
@@ -95,6 +95,9 @@ def render_text(ex: Explanation, lang: str = "en") -> str:
     out.append("=" * min(96, len(out[0])))
     for number, step in enumerate(steps(ex, lang), start=1):
         out += _step_text(number, step)
+    out += ["", say(lang, "forward.title", n=ex.n + 1)]
+    for title, head, rows in forward_tables(ex, lang):
+        out += [title] + _table_text((head, rows))
     out += _paths_text(ex, lang) + _layers_text(ex, lang)
     out += ["", say(lang, "notation")]
     for line in (final_formula(ex, False), final_formula(ex, True)):
