@@ -212,7 +212,8 @@ def step_delta_out(walk: Walk) -> Step:
     s = walk.s
     d_j, y_j, d = s.delta[L][j - 1], s.z[L][j - 1], s.d[j - 1]
     lines, text = _delta_out_lines(walk)
-    value: Node = Seq(Num(y_j), MINUS, Paren(Num(d))) if ex.canonical else Num(d_j)
+    d_node: Node = Paren(Num(d)) if d < 0 else Num(d)  # y − (−0.5), never y − −0.5
+    value: Node = Seq(Num(y_j), MINUS, d_node) if ex.canonical else Num(d_j)
     lines.append(Line(None, [value, Num(d_j), walk.tag]))
     numbers = [Line(Sym("y", str(j)), [Num(y_j), walk.tag]), Line(Sym("d", str(j)), [Num(d), walk.tag])]
     return Step("delta_out", walk.prose("delta_out.title", dj=delta(j, L)), text, lines, numbers)
