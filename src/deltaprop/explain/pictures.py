@@ -81,7 +81,7 @@ def outer_picture(ex: Explanation) -> Picture:
         if isinstance(c, tuple):
             heads.append("…")
         else:
-            heads.append(f"{z(c, l - 1).text() if c else 'z₀ = +1'}\n{_n(z_prev[c])}")
+            heads.append(f"{z(c, l - 1).text() if c else 'z₀ (+1)'}\n{_n(z_prev[c])}")
     row_heads = []
     for r in rows:
         if isinstance(r, tuple):
