@@ -520,3 +520,15 @@ def test_polish_one_sample_readable_title_and_no_negative_zero(rng):
     assert "4-5-3 (relu hidden layers, identity output, squared_error)" in text.splitlines()[0]
     assert "−0 " not in text and "−0)" not in text and not re.search(r"−0(?![.\d])", text)
     assert "1 sample" in repr(ex) and "1 samples" not in repr(ex)
+
+
+@pytest.mark.parametrize("loss", ["absolute_error", "huber", "quantile"])
+def test_robust_losses_are_explained_through_the_general_output_delta(loss, rng):
+    net = dp.Network([3, 4, 2], activation="tanh", loss=loss, random_state=0)
+    X, D = rng.normal(size=(6, 3)), rng.normal(size=(6, 2))
+    for weight in [(2, 1, 1), (3, 2, 0)]:
+        ex = dp.explain(net, weight, X, D)
+        grads = net.gradients(X, D)
+        l, j, i = weight
+        assert ex.value == pytest.approx(grads.b[l][j - 1] if i == 0 else grads.W[l][j - 1, i - 1], rel=1e-12)
+        assert "not a canonical pair" in ex.to_text()

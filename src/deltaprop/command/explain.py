@@ -142,7 +142,7 @@ def run_explain(
         raise UserError(f"--alpha {alpha:g}: the L2 strength must be a number ≥ 0")
     model = load(model_path)
     try:
-        weight = parse_weight(as_network(model)[0], weight)
+        triple = parse_weight(as_network(model)[0], weight)
     except ValueError as e:
         raise UserError(f"--weight {weight}: {e}") from None
     if data is None:
@@ -159,7 +159,7 @@ def run_explain(
     if fmt is None:
         fmt = _SUFFIX_FORMAT.get(Path(out).suffix.lower(), "text") if out else "text"
     try:
-        ex = explain_fn(model, weight, X, D, alpha=alpha, sample=walked, lang=lang)
+        ex = explain_fn(model, triple, X, D, alpha=alpha, sample=walked, lang=lang)
     except ValueError as e:  # the weight is valid by now: what is left is the data's
         if isinstance(e, UserError):
             raise
