@@ -27,7 +27,7 @@ __all__ = ["Cell", "Block", "Picture", "outer_picture", "column_picture", "pictu
 
 #: a matrix side longer than this shows the lit cell's neighbours and ellipses
 MAX_CELLS = 8
-CELL_H, HEAD_H, CHAR_W, PAD = 24, 34, 7.2, 14
+CELL_H, HEAD_H, CHAR_W, PAD = 24, 34, 6.6, 10
 LIT, TINT = "#fee2e2", "#f8fafc"
 
 

@@ -386,7 +386,9 @@ def step_delta_next(walk: Walk) -> Step:
         text = walk.prose("delta_next.deeper", dk=delta("k", l + 1), rule=rule)
     return Step(
         "delta_next",
-        walk.prose("delta_next.title", dk=delta("k", l + 1), dL=Sym("δ", "", lay(L))),
+        walk.prose("delta_next.title_output", dk=delta("k", L))
+        if l + 1 == L
+        else walk.prose("delta_next.title", dk=delta("k", l + 1), dL=Sym("δ", "", lay(L))),
         text,
         [first] + vectors,
     )
