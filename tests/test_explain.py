@@ -309,7 +309,9 @@ def test_html_is_self_contained(rng):
     # one network diagram per step, and the two transposes as pictures (a hidden weight has both)
     n_steps = html.count('<section class="step"')
     assert html.count('<svg xmlns="http://www.w3.org/2000/svg" class="net"') == n_steps >= 6
-    assert html.count('class="grid"') == 2 and html.count("<svg") == html.count('<section class="step"') + 2
+    # each picture twice: as wide as the page allows, and with fewer cells for a phone
+    assert html.count('class="grid wide"') == html.count('class="grid narrow"') == 2
+    assert html.count("<svg") == n_steps + 4
     assert 'class="halo hl focus" data-l="2" data-j="2" data-i="1"' in html
     assert ex._repr_html_().startswith('<div class="deltaprop-explain">')
 
@@ -492,10 +494,15 @@ def test_large_layers_are_elided_around_the_lit_cell(rng):
 
     net = dp.Network([64, 64, 64, 10], activation="tanh", random_state=0)
     ex = dp.explain(net, (3, 40, 17), rng.normal(size=64), rng.normal(size=10))
-    (block,) = outer_picture(ex).parts
+    picture = outer_picture(ex)
+    (block,) = picture.parts
     assert len(block.cells) <= 10 and len(block.cells[0]) <= 11
     assert sum(c.lit for row in block.cells for c in row) == 1
     assert any(h.startswith("⋮") for h in block.row_heads) and "…" in block.col_heads
+    (narrow,) = picture.narrow.parts  # for a phone: fewer cells, the same lit one
+    assert len(narrow.cells) <= 6 and len(narrow.cells[0]) <= 7
+    lit = [c.text for row in narrow.cells for c in row if c.lit]
+    assert lit == [c.text for row in block.cells for c in row if c.lit]
 
 
 def test_multi_output_sklearn_regressor_states_the_8349_convention(rng):

@@ -67,7 +67,9 @@ tr.walked td { background: #fef3c7; } tr.total td { font-weight: bold; border-to
 .final { font-size: 1.1em; background: #fffbeb; padding: .4em 1em; border: 1px solid #fde68a; }
 .note8349 { background: #eff6ff; border: 1px solid #bfdbfe; padding: .5em 1em; }
 details.numbers h4 { margin: .8em 0 .2em; font-size: 1em; }
+svg.grid.narrow { display: none; }
 @media (max-width: 600px) {
+  svg.grid.wide { display: none; } svg.grid.narrow { display: block; }
   body { padding: 0 .5em; margin: 1em auto; }
   section.step { padding: .3em .4em; }
   math[display="block"] { font-size: 1em; }
@@ -164,8 +166,13 @@ def _numbers(ex: Explanation, lang: str) -> str:
 
 
 def _picture(p: Picture, title: str) -> str:
+    """The picture, and its narrow version that replaces it below 600 px (CSS only, no script)."""
     caption = f"<figcaption>{escape(p.caption)}</figcaption>" if p.caption else ""
-    return f'<figure class="picture">{picture_svg(p, title)}{caption}</figure>'
+    svgs = picture_svg(p, title)
+    if p.narrow is not None:
+        svgs = svgs.replace('class="grid"', 'class="grid wide"', 1)
+        svgs += picture_svg(p.narrow, title).replace('class="grid"', 'class="grid narrow"', 1)
+    return f'<figure class="picture">{svgs}{caption}</figure>'
 
 
 def _numbers_html(lines: list[Line]) -> str:
