@@ -539,3 +539,21 @@ def test_robust_losses_are_explained_through_the_general_output_delta(loss, rng)
         l, j, i = weight
         assert ex.value == pytest.approx(grads.b[l][j - 1] if i == 0 else grads.W[l][j - 1, i - 1], rel=1e-12)
         assert "not a canonical pair" in ex.to_text()
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: f"{c[0]}-{c[1]}-{c[3]}")
+def test_vectorised_elementwise_formulas_equal_the_per_sample_oracle(case, rng):
+    """explain's element-wise pass over all samples at once against core.derivation, sample by sample."""
+    sizes, act, out, loss = case
+    net = dp.Network(sizes, activation=act, output=out, loss=loss, random_state=5)
+    X, D = rng.normal(size=(4, sizes[0])), _targets(rng, loss, 4, sizes[-1])
+    weight = _random_weight(rng, net)
+    batch = dp.explain(net, weight, X, D).derivation
+    oracle = dp.derive(net, weight, X, D)
+    for n, sd in enumerate(oracle.samples):
+        for m in net.layers:
+            assert np.allclose(batch.u[m][:, n], sd.u[m], rtol=1e-13, atol=1e-15)
+            assert np.allclose(batch.z[m][:, n], sd.z[m], rtol=1e-13, atol=1e-15)
+            assert np.allclose(batch.delta[m][:, n], sd.delta[m], rtol=1e-11, atol=1e-14)
+    assert np.allclose(batch.per_sample, oracle.per_sample, rtol=1e-11, atol=1e-14)
+    assert batch.value == pytest.approx(oracle.value, rel=1e-11, abs=1e-14)
