@@ -309,7 +309,9 @@ def test_html_is_self_contained(rng):
     # one network diagram per step, and the two transposes as pictures (a hidden weight has both)
     n_steps = html.count('<section class="step"')
     assert html.count('<svg xmlns="http://www.w3.org/2000/svg" class="net"') == n_steps >= 6
-    assert html.count('class="grid"') == 2 and html.count("<svg") == html.count('<section class="step"') + 2
+    # each picture twice: as wide as the page allows, and with fewer cells for a phone
+    assert html.count('class="grid wide"') == html.count('class="grid narrow"') == 2
+    assert html.count("<svg") == n_steps + 4
     assert 'class="halo hl focus" data-l="2" data-j="2" data-i="1"' in html
     assert ex._repr_html_().startswith('<div class="deltaprop-explain">')
 
@@ -492,10 +494,15 @@ def test_large_layers_are_elided_around_the_lit_cell(rng):
 
     net = dp.Network([64, 64, 64, 10], activation="tanh", random_state=0)
     ex = dp.explain(net, (3, 40, 17), rng.normal(size=64), rng.normal(size=10))
-    (block,) = outer_picture(ex).parts
+    picture = outer_picture(ex)
+    (block,) = picture.parts
     assert len(block.cells) <= 10 and len(block.cells[0]) <= 11
     assert sum(c.lit for row in block.cells for c in row) == 1
     assert any(h.startswith("⋮") for h in block.row_heads) and "…" in block.col_heads
+    (narrow,) = picture.narrow.parts  # for a phone: fewer cells, the same lit one
+    assert len(narrow.cells) <= 6 and len(narrow.cells[0]) <= 7
+    lit = [c.text for row in narrow.cells for c in row if c.lit]
+    assert lit == [c.text for row in block.cells for c in row if c.lit]
 
 
 def test_multi_output_sklearn_regressor_states_the_8349_convention(rng):
@@ -520,3 +527,33 @@ def test_polish_one_sample_readable_title_and_no_negative_zero(rng):
     assert "4-5-3 (relu hidden layers, identity output, squared_error)" in text.splitlines()[0]
     assert "−0 " not in text and "−0)" not in text and not re.search(r"−0(?![.\d])", text)
     assert "1 sample" in repr(ex) and "1 samples" not in repr(ex)
+
+
+@pytest.mark.parametrize("loss", ["absolute_error", "huber", "quantile"])
+def test_robust_losses_are_explained_through_the_general_output_delta(loss, rng):
+    net = dp.Network([3, 4, 2], activation="tanh", loss=loss, random_state=0)
+    X, D = rng.normal(size=(6, 3)), rng.normal(size=(6, 2))
+    for weight in [(2, 1, 1), (3, 2, 0)]:
+        ex = dp.explain(net, weight, X, D)
+        grads = net.gradients(X, D)
+        l, j, i = weight
+        assert ex.value == pytest.approx(grads.b[l][j - 1] if i == 0 else grads.W[l][j - 1, i - 1], rel=1e-12)
+        assert "not a canonical pair" in ex.to_text()
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: f"{c[0]}-{c[1]}-{c[3]}")
+def test_vectorised_elementwise_formulas_equal_the_per_sample_oracle(case, rng):
+    """explain's element-wise pass over all samples at once against core.derivation, sample by sample."""
+    sizes, act, out, loss = case
+    net = dp.Network(sizes, activation=act, output=out, loss=loss, random_state=5)
+    X, D = rng.normal(size=(4, sizes[0])), _targets(rng, loss, 4, sizes[-1])
+    weight = _random_weight(rng, net)
+    batch = dp.explain(net, weight, X, D).derivation
+    oracle = dp.derive(net, weight, X, D)
+    for n, sd in enumerate(oracle.samples):
+        for m in net.layers:
+            assert np.allclose(batch.u[m][:, n], sd.u[m], rtol=1e-13, atol=1e-15)
+            assert np.allclose(batch.z[m][:, n], sd.z[m], rtol=1e-13, atol=1e-15)
+            assert np.allclose(batch.delta[m][:, n], sd.delta[m], rtol=1e-11, atol=1e-14)
+    assert np.allclose(batch.per_sample, oracle.per_sample, rtol=1e-11, atol=1e-14)
+    assert batch.value == pytest.approx(oracle.value, rel=1e-11, abs=1e-14)

@@ -20,6 +20,7 @@ used and the value is the batch gradient.  The steps walk through the first row 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 import numpy as np
@@ -49,7 +50,7 @@ def _numeric_table(frame, path):
     return values
 
 
-def samples_from_table(model, frame, path):
+def samples_from_table(model: Any, frame: Any, path: str) -> tuple[np.ndarray, Any, np.ndarray]:
     """(X, D, row numbers) for ``model`` from a DataFrame, as the module docstring describes."""
     if hasattr(model, "transform") and hasattr(model, "target") and hasattr(model, "network_"):
         Y, keep = model.target.values(frame)
@@ -92,7 +93,7 @@ def samples_from_table(model, frame, path):
     return values[:, :n_in], values[:, n_in:], np.arange(1, len(frame) + 1)
 
 
-def pick_rows(X, D, numbers, rows, path):
+def pick_rows(X: np.ndarray, D: Any, numbers: np.ndarray, rows: tuple, path: str) -> tuple[np.ndarray, Any]:
     """The rows numbered ``rows`` (from 1 after the header)."""
     if not rows:
         return X, D
@@ -141,7 +142,7 @@ def run_explain(
         raise UserError(f"--alpha {alpha:g}: the L2 strength must be a number ≥ 0")
     model = load(model_path)
     try:
-        weight = parse_weight(as_network(model)[0], weight)
+        triple = parse_weight(as_network(model)[0], weight)
     except ValueError as e:
         raise UserError(f"--weight {weight}: {e}") from None
     if data is None:
@@ -158,7 +159,7 @@ def run_explain(
     if fmt is None:
         fmt = _SUFFIX_FORMAT.get(Path(out).suffix.lower(), "text") if out else "text"
     try:
-        ex = explain_fn(model, weight, X, D, alpha=alpha, sample=walked, lang=lang)
+        ex = explain_fn(model, triple, X, D, alpha=alpha, sample=walked, lang=lang)
     except ValueError as e:  # the weight is valid by now: what is left is the data's
         if isinstance(e, UserError):
             raise

@@ -468,10 +468,11 @@ def _transpose(
     l, j, i = weight
     n_samples = s.shape[0]
     z_prev = np.vstack([np.ones((1, n_samples)), der.z[l - 1]])  # row 0: the +1 unit
-    outer = (der.delta[l] * s) @ z_prev.T / s.sum()  # δ^(l) (z^(l−1))ᵀ / N, bias column first
+    # row j of δ^(l) (z^(l−1))ᵀ / N (bias column first): the matrix product, one row of it
+    outer = (der.delta[l][j - 1] * s) @ z_prev.T / s.sum()
     outer_el = math.fsum(s * der.delta[l][j - 1] * z_prev[i]) / math.fsum(s)
     if l == net.L:
-        return TransposeCheck(n, None, None, [], 0.0, float(outer[j - 1, i]), outer_el)
+        return TransposeCheck(n, None, None, [], 0.0, float(outer[i]), outer_el)
     W_next, delta_next = net.W[l + 1], der.delta[l + 1]
     rows = W_next.T @ delta_next  # (W^(l+1))ᵀ δ^(l+1): (n_l, N), the matrix product
     # Σ_k w_kj δ_k term by term, every sample
@@ -487,7 +488,7 @@ def _transpose(
         elementwise,
         terms,
         float(np.max(np.abs(rows[j - 1] - sums))),
-        float(outer[j - 1, i]),
+        float(outer[i]),
         outer_el,
     )
 

@@ -91,13 +91,13 @@ def _script(s, table, marker):
 
 
 class Node:
-    def text(self):
+    def text(self) -> str:
         raise NotImplementedError
 
-    def latex(self):
+    def latex(self) -> str:
         raise NotImplementedError
 
-    def mathml(self):
+    def mathml(self) -> str:
         raise NotImplementedError
 
 
@@ -109,10 +109,10 @@ class Sym(Node):
     sub: str = ""
     sup: str = ""
 
-    def text(self):
+    def text(self) -> str:
         return self.base + _script(self.sub, _SUB, "_") + _script(self.sup, _SUP, "^")
 
-    def latex(self):
+    def latex(self) -> str:
         base = {"δ": r"\delta", "α": r"\alpha", "f′": "f'", "Σ": r"\Sigma", "∂": r"\partial"}.get(
             self.base, self.base
         )
@@ -123,7 +123,7 @@ class Sym(Node):
             out += "^{" + self.sup.replace("−", "-").replace("′", "'") + "}"
         return out
 
-    def mathml(self):
+    def mathml(self) -> str:
         base = f"<mi>{escape(self.base)}</mi>"
         if self.base == "f′":
             base = "<mi>f</mi><mo>′</mo>"
@@ -161,20 +161,20 @@ class Num(Node):
     value: float
     digits: int = 6
 
-    def _s(self):
+    def _s(self) -> str:
         return f"{float(self.value) + 0.0:.{self.digits}g}"  # + 0.0: -0.0 prints as 0
 
-    def text(self):
+    def text(self) -> str:
         return self._s().replace("-", "−")
 
-    def latex(self):
+    def latex(self) -> str:
         s = self._s()
         if "e" in s:
             m, e = s.split("e")
             return rf"{m} \times 10^{{{int(e)}}}"
         return s
 
-    def mathml(self):
+    def mathml(self) -> str:
         s = self._s()
         if "e" in s:
             m, e = s.split("e")
@@ -191,10 +191,10 @@ class Op(Node):
 
     op: str
 
-    def text(self):
+    def text(self) -> str:
         return self.op
 
-    def latex(self):
+    def latex(self) -> str:
         return {
             "×": r"\times",
             "⊙": r"\odot",
@@ -205,7 +205,7 @@ class Op(Node):
             "…": r"\dots",
         }.get(self.op, self.op)
 
-    def mathml(self):
+    def mathml(self) -> str:
         return f"<mo>{escape(self.op)}</mo>"
 
 
@@ -215,23 +215,23 @@ class Word(Node):
 
     words: str
 
-    def text(self):
+    def text(self) -> str:
         return self.words
 
-    def latex(self):
+    def latex(self) -> str:
         return r"\text{" + tex_text(self.words) + "}"
 
-    def mathml(self):
+    def mathml(self) -> str:
         return f"<mtext>{escape(self.words)}</mtext>"
 
 
 class Note(Word):
     """A remark that follows the value before it on the same line: "(sample n = 1)"."""
 
-    def latex(self):
+    def latex(self) -> str:
         return r"\quad" + super().latex()
 
-    def mathml(self):
+    def mathml(self) -> str:
         return f'<mspace width="1em"/><mtext>{escape(self.words)}</mtext>'
 
 
@@ -242,13 +242,13 @@ class Sub(Node):
     body: Node
     sub: str
 
-    def text(self):
+    def text(self) -> str:
         return self.body.text() + _script(self.sub, _SUB, "_")
 
-    def latex(self):
+    def latex(self) -> str:
         return "{" + self.body.latex() + "}_{" + self.sub + "}"
 
-    def mathml(self):
+    def mathml(self) -> str:
         return f"<msub><mrow>{self.body.mathml()}</mrow><mrow>{_mml_index(self.sub)}</mrow></msub>"
 
 
@@ -259,13 +259,13 @@ class Partial(Node):
     num: Node
     den: Node
 
-    def text(self):
+    def text(self) -> str:
         return f"∂{self.num.text()}/∂{self.den.text()}"
 
-    def latex(self):
+    def latex(self) -> str:
         return rf"\frac{{\partial {self.num.latex()}}}{{\partial {self.den.latex()}}}"
 
-    def mathml(self):
+    def mathml(self) -> str:
         return (
             f"<mfrac><mrow><mo>∂</mo>{self.num.mathml()}</mrow>"
             f"<mrow><mo>∂</mo>{self.den.mathml()}</mrow></mfrac>"
@@ -277,13 +277,13 @@ class Frac(Node):
     num: Node
     den: Node
 
-    def text(self):
+    def text(self) -> str:
         return f"{_wrap(self.num)}/{_wrap(self.den)}"
 
-    def latex(self):
+    def latex(self) -> str:
         return rf"\frac{{{self.num.latex()}}}{{{self.den.latex()}}}"
 
-    def mathml(self):
+    def mathml(self) -> str:
         return f"<mfrac><mrow>{self.num.mathml()}</mrow><mrow>{self.den.mathml()}</mrow></mfrac>"
 
 
@@ -299,13 +299,13 @@ class Sum(Node):
     index: str
     body: Node
 
-    def text(self):
+    def text(self) -> str:
         return f"Σ{_script(self.index, _SUB, '_')} {self.body.text()}"
 
-    def latex(self):
+    def latex(self) -> str:
         return rf"\sum_{{{self.index.replace('′', chr(39))}}} {self.body.latex()}"
 
-    def mathml(self):
+    def mathml(self) -> str:
         return (
             f'<mrow><munder><mo movablelimits="false">∑</mo><mrow>{_mml_index(self.index)}</mrow>'
             f"</munder>{self.body.mathml()}</mrow>"
@@ -317,14 +317,14 @@ class Paren(Node):
     body: Node
     kind: str = "()"
 
-    def text(self):
+    def text(self) -> str:
         return f"{self.kind[0]}{self.body.text()}{self.kind[1]}"
 
-    def latex(self):
+    def latex(self) -> str:
         o, c = {"()": ("(", ")"), "[]": ("[", "]")}[self.kind]
         return rf"\left{o} {self.body.latex()} \right{c}"
 
-    def mathml(self):
+    def mathml(self) -> str:
         return f"<mrow><mo>{self.kind[0]}</mo>{self.body.mathml()}<mo>{self.kind[1]}</mo></mrow>"
 
 
@@ -335,13 +335,13 @@ class Apply(Node):
     f: Node
     arg: Node
 
-    def text(self):
+    def text(self) -> str:
         return f"{self.f.text()}({self.arg.text()})"
 
-    def latex(self):
+    def latex(self) -> str:
         return rf"{self.f.latex()}\left({self.arg.latex()}\right)"
 
-    def mathml(self):
+    def mathml(self) -> str:
         return f"<mrow>{self.f.mathml()}<mo>(</mo>{self.arg.mathml()}<mo>)</mo></mrow>"
 
 
@@ -354,23 +354,23 @@ class Seq(Node):
     def __init__(self, *items):
         self.items = [Word(x) if isinstance(x, str) else x for x in items]
 
-    def text(self):
+    def text(self) -> str:
         return " ".join(x.text() for x in self.items)
 
-    def latex(self):
+    def latex(self) -> str:
         return " ".join(x.latex() for x in self.items)
 
-    def mathml(self):
+    def mathml(self) -> str:
         return "<mrow>" + "".join(x.mathml() for x in self.items) + "</mrow>"
 
 
 class Vec(Seq):
     """A vector (v_1, v_2, …) of numbers: items are "(", numbers, ",", …, ")"."""
 
-    def text(self):
+    def text(self) -> str:
         return "".join(x.text() + (" " if x.text() == "," else "") for x in self.items)
 
-    def latex(self):
+    def latex(self) -> str:
         return "".join(x.latex() + (" " if x.text() == "," else "") for x in self.items)
 
 
@@ -476,7 +476,7 @@ def prose_html(prose: list) -> str:
 
 
 #: a right-hand side longer than this (in characters of its text) is set on several rows
-ROW_CHARS = 26
+ROW_CHARS = 22
 
 
 @dataclass
@@ -485,13 +485,13 @@ class SumSign(Node):
 
     index: str
 
-    def text(self):
+    def text(self) -> str:
         return f"Σ{_script(self.index, _SUB, '_')}"
 
-    def latex(self):
+    def latex(self) -> str:
         return rf"\sum_{{{self.index.replace('′', chr(39))}}}"
 
-    def mathml(self):
+    def mathml(self) -> str:
         return f'<munder><mo movablelimits="false">∑</mo><mrow>{_mml_index(self.index)}</mrow></munder>'
 
 
@@ -504,19 +504,37 @@ def _flat(node: Node) -> list[Node]:
     return [node]
 
 
-def _chunks(node: Node, limit: int = ROW_CHARS) -> list[Node]:
-    """``node`` cut into rows of at most ``limit`` characters each (one row if it fits)."""
-    if len(node.text()) <= limit:
+def width(node: Node) -> float:
+    """The drawn width of ``node`` in characters: a fraction is as wide as its wider part,
+    sub- and superscripts stack and are smaller."""
+    if isinstance(node, (Partial, Frac)):
+        return max(width(node.num), width(node.den)) + 1
+    if isinstance(node, Sym):
+        return len(node.base) + 0.7 * max(len(node.sub), len(node.sup))
+    if isinstance(node, Seq):
+        return sum(width(x) + 0.3 for x in node.items)
+    if isinstance(node, Sum):
+        return 2 + width(node.body)
+    if isinstance(node, (Paren, Sub)):
+        return width(node.body) + 2
+    if isinstance(node, Apply):
+        return width(node.f) + width(node.arg) + 2
+    return float(len(node.text()))
+
+
+def _chunks(node: Node, limit: float = ROW_CHARS) -> list[Node]:
+    """``node`` cut into rows at most ``limit`` characters wide each (one row if it fits)."""
+    if width(node) <= limit:
         return [node]
     rows: list[list[Node]] = [[]]
-    width = 0
+    total = 0.0
     for item in _flat(node):
-        n = len(item.text()) + 1
-        if rows[-1] and width + n > limit and not isinstance(rows[-1][-1], SumSign):
+        n = width(item) + 0.3
+        if rows[-1] and total + n > limit and not isinstance(rows[-1][-1], SumSign):
             rows.append([])
-            width = 0
+            total = 0.0
         rows[-1].append(item)
-        width += n
+        total += n
     return [Seq(*row) for row in rows]
 
 

@@ -32,14 +32,14 @@ from deltaprop.explain.formula import (
 )
 from deltaprop.explain.pictures import CSS as PICTURE_CSS
 from deltaprop.explain.pictures import Picture, picture_svg
-from deltaprop.explain.steps import final_formula, path_label, steps
+from deltaprop.explain.steps import final_formula, forward_tables, path_label, steps
 from deltaprop.explain.text import describe_network, layer_note, samples_phrase
 from deltaprop.explain.words import check_lang, prose, say
 
 if TYPE_CHECKING:
     from deltaprop.explain.core import Explanation
 
-__all__ = ["render_page", "render_pages", "forward_tables"]
+__all__ = ["render_page", "render_pages"]
 
 PAGE_CSS = """
 body { font-family: Georgia, 'Times New Roman', 'Noto Serif CJK JP', serif; max-width: 1000px;
@@ -67,7 +67,9 @@ tr.walked td { background: #fef3c7; } tr.total td { font-weight: bold; border-to
 .final { font-size: 1.1em; background: #fffbeb; padding: .4em 1em; border: 1px solid #fde68a; }
 .note8349 { background: #eff6ff; border: 1px solid #bfdbfe; padding: .5em 1em; }
 details.numbers h4 { margin: .8em 0 .2em; font-size: 1em; }
+svg.grid.narrow { display: none; }
 @media (max-width: 600px) {
+  svg.grid.wide { display: none; } svg.grid.narrow { display: block; }
   body { padding: 0 .5em; margin: 1em auto; }
   section.step { padding: .3em .4em; }
   math[display="block"] { font-size: 1em; }
@@ -152,44 +154,6 @@ def _layers(ex: Explanation, lang: str) -> str:
     return "<p>" + escape(say(lang, "layers.prose")) + "</p>" + _table(head, rows, left=(2, 3, 5))
 
 
-def forward_tables(ex: Explanation, lang: str = "en") -> list[tuple[str, list[str], list[list]]]:
-    """Per layer (title, head, rows): unit j, u_j, z_j, f′(u_j), δ_j of the walked sample."""
-    from deltaprop.explain.diagram import relevant_units, shown_units
-
-    s = ex.walked
-    assert s is not None
-    rel = relevant_units(ex)
-    out = []
-    for layer in range(1, ex.L + 1):
-        n_units = ex.net.sizes[layer - 1]
-        slots = shown_units(n_units, rel.get(layer, ()), limit=16)
-        rows: list[list] = []
-        for slot in slots:
-            if isinstance(slot, tuple):
-                rows.append([f"⋮ {slot[1]}"] + [""] * (1 if layer == 1 else 4))
-            elif layer == 1:
-                rows.append([str(slot), s.z[1][slot - 1]])
-            else:
-                fp = s.fprime[layer]
-                f_value: Any = "—" if fp is None else fp[slot - 1]
-                rows.append(
-                    [str(slot), s.u[layer][slot - 1], s.z[layer][slot - 1], f_value, s.delta[layer][slot - 1]]
-                )
-        if layer == 1:
-            out.append(
-                (say(lang, "forward.layer_input", n=n_units), [say(lang, "col.unit"), "x = z⁽¹⁾"], rows)
-            )
-            continue
-        kind = say(lang, "kind.output" if layer == ex.L else "kind.hidden")
-        title = say(lang, "forward.layer", l=layer, kind=kind, n=n_units, f=ex.net.layer_activation[layer])
-        z_name = "y" if layer == ex.L else f"z⁽{layer}⁾".translate(_SUPS)
-        out.append((title, [say(lang, "col.unit"), "u", z_name, "f′(u)", "δ"], rows))
-    return out
-
-
-_SUPS = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
-
-
 def _numbers(ex: Explanation, lang: str) -> str:
     parts = [
         f'<details class="numbers" open><summary><h3>{escape(say(lang, "forward.title", n=ex.n + 1))}</h3>'
@@ -202,8 +166,13 @@ def _numbers(ex: Explanation, lang: str) -> str:
 
 
 def _picture(p: Picture, title: str) -> str:
+    """The picture, and its narrow version that replaces it below 600 px (CSS only, no script)."""
     caption = f"<figcaption>{escape(p.caption)}</figcaption>" if p.caption else ""
-    return f'<figure class="picture">{picture_svg(p, title)}{caption}</figure>'
+    svgs = picture_svg(p, title)
+    if p.narrow is not None:
+        svgs = svgs.replace('class="grid"', 'class="grid wide"', 1)
+        svgs += picture_svg(p.narrow, title).replace('class="grid"', 'class="grid narrow"', 1)
+    return f'<figure class="picture">{svgs}{caption}</figure>'
 
 
 def _numbers_html(lines: list[Line]) -> str:

@@ -27,7 +27,9 @@ __all__ = ["Cell", "Block", "Picture", "outer_picture", "column_picture", "pictu
 
 #: a matrix side longer than this shows the lit cell's neighbours and ellipses
 MAX_CELLS = 8
-CELL_H, HEAD_H, CHAR_W, PAD = 24, 34, 7.2, 14
+#: the same on a phone's width (the page shows this version below 600 px)
+NARROW_CELLS = 4
+CELL_H, HEAD_H, CHAR_W, PAD = 24, 34, 6.6, 10
 LIT, TINT = "#fee2e2", "#f8fafc"
 
 
@@ -62,26 +64,31 @@ class Picture:
 
     parts: list[Block | str]
     caption: str = ""
+    narrow: Picture | None = None
 
 
-def _slots(n: int, focus: int) -> list[int | tuple[str, int]]:
-    return shown_units(n, {focus}, limit=MAX_CELLS)
+def _slots(n: int, focus: int, limit: int) -> list[int | tuple[str, int]]:
+    return shown_units(n, {focus}, limit=limit)
 
 
 def outer_picture(ex: Explanation) -> Picture:
     """δ^(l) (z^(l−1))ᵀ of the walked sample: cell (j, i) = δ_j z_i, lit at the weight's (j, i)."""
+    return Picture([_outer(ex, MAX_CELLS)], narrow=Picture([_outer(ex, NARROW_CELLS)]))
+
+
+def _outer(ex: Explanation, limit: int) -> Block:
     l, j, i, s = ex.l, ex.j, ex.i, ex.walked
     assert s is not None
     z_prev = [1.0] + list(s.z[l - 1])  # z_0 = +1: the bias column
     d = s.delta[l]
-    rows = _slots(len(d), j)
-    cols = [0] + _slots(len(z_prev) - 1, i)
+    rows = _slots(len(d), j, limit)
+    cols = [0] + _slots(len(z_prev) - 1, i, limit)
     cells, heads = [], []
     for c in cols:
         if isinstance(c, tuple):
             heads.append("…")
         else:
-            heads.append(f"{z(c, l - 1).text() if c else 'z₀ = +1'}\n{_n(z_prev[c])}")
+            heads.append(f"{z(c, l - 1).text() if c else 'z₀ (+1)'}\n{_n(z_prev[c])}")
     row_heads = []
     for r in rows:
         if isinstance(r, tuple):
@@ -97,17 +104,21 @@ def outer_picture(ex: Explanation) -> Picture:
                 row.append(Cell(_n(d[r - 1] * z_prev[c]), lit=(r, c) == (j, i), tint=r == j or c == i))
         cells.append(row)
     grad = Sym("∂Eₙ/∂W", "", f"({l})").text()
-    return Picture([Block(grad, cells, heads, row_heads)])
+    return Block(grad, cells, heads, row_heads)
 
 
 def column_picture(ex: Explanation) -> Picture:
     """Column j of W^(l+1) meeting δ^(l+1) row by row: w_kj δ_k and their sum (Wᵀδ)_j."""
+    return Picture(_column(ex, MAX_CELLS), narrow=Picture(_column(ex, NARROW_CELLS)))
+
+
+def _column(ex: Explanation, limit: int) -> list[Block | str]:
     l, j, s = ex.l, ex.j, ex.walked
     assert s is not None
     W = ex.net.W[l + 1]
     d = s.delta[l + 1]
-    rows = _slots(W.shape[0], 0)
-    cols = _slots(W.shape[1], j)
+    rows = _slots(W.shape[0], 0, MAX_CELLS)
+    cols = _slots(W.shape[1], j, limit)
     heads = ["…" if isinstance(c, tuple) else f"j = {c}" for c in cols]
     cells, row_heads, dcol, prod = [], [], [], []
     for r in rows:
@@ -127,20 +138,18 @@ def column_picture(ex: Explanation) -> Picture:
         dcol.append([Cell(_n(d[r - 1]), tint=True)])
         prod.append([Cell(_n(W[r - 1, j - 1] * d[r - 1]), tint=True)])
     total = sum(float(W[k, j - 1] * d[k]) for k in range(W.shape[0]))
-    return Picture(
-        [
-            Block(f"W⁽{l + 1}⁾".translate(_SUPS), cells, heads, row_heads),
-            "·",
-            Block(delta("k", l + 1).text(), dcol, [delta("k", l + 1).text()]),
-            "→",
-            Block(
-                w("k", j, l + 1).text() + " " + delta("k", l + 1).text(),
-                prod,
-                [w("k", j, l + 1).text() + " " + delta("k", l + 1).text()],
-                footer=[Cell("Σₖ = " + _n(total), lit=True)],
-            ),
-        ]
-    )
+    return [
+        Block(f"W⁽{l + 1}⁾".translate(_SUPS), cells, heads, row_heads),
+        "·",
+        Block(delta("k", l + 1).text(), dcol, [delta("k", l + 1).text()]),
+        "→",
+        Block(
+            w("k", j, l + 1).text() + " " + delta("k", l + 1).text(),
+            prod,
+            [w("k", j, l + 1).text() + " " + delta("k", l + 1).text()],
+            footer=[Cell("Σₖ = " + _n(total), lit=True)],
+        ),
+    ]
 
 
 _SUPS = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")

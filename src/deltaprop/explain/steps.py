@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from deltaprop.explain.diagram import shown_units
+from deltaprop.explain.diagram import relevant_units, shown_units
 from deltaprop.explain.formula import (
     EQ,
     LETTERS,
@@ -53,7 +53,7 @@ if TYPE_CHECKING:
     from deltaprop.core.derivation import SampleDerivation
     from deltaprop.explain.core import Explanation, Path
 
-__all__ = ["steps", "final_formula", "path_label", "Walk"]
+__all__ = ["steps", "final_formula", "path_label", "forward_tables", "Walk"]
 
 
 @dataclass
@@ -212,7 +212,8 @@ def step_delta_out(walk: Walk) -> Step:
     s = walk.s
     d_j, y_j, d = s.delta[L][j - 1], s.z[L][j - 1], s.d[j - 1]
     lines, text = _delta_out_lines(walk)
-    value: Node = Seq(Num(y_j), MINUS, Paren(Num(d))) if ex.canonical else Num(d_j)
+    d_node: Node = Paren(Num(d)) if d < 0 else Num(d)  # y − (−0.5), never y − −0.5
+    value: Node = Seq(Num(y_j), MINUS, d_node) if ex.canonical else Num(d_j)
     lines.append(Line(None, [value, Num(d_j), walk.tag]))
     numbers = [Line(Sym("y", str(j)), [Num(y_j), walk.tag]), Line(Sym("d", str(j)), [Num(d), walk.tag])]
     return Step("delta_out", walk.prose("delta_out.title", dj=delta(j, L)), text, lines, numbers)
@@ -385,7 +386,9 @@ def step_delta_next(walk: Walk) -> Step:
         text = walk.prose("delta_next.deeper", dk=delta("k", l + 1), rule=rule)
     return Step(
         "delta_next",
-        walk.prose("delta_next.title", dk=delta("k", l + 1), dL=Sym("δ", "", lay(L))),
+        walk.prose("delta_next.title_output", dk=delta("k", L))
+        if l + 1 == L
+        else walk.prose("delta_next.title", dk=delta("k", l + 1), dL=Sym("δ", "", lay(L))),
         text,
         [first] + vectors,
     )
@@ -453,6 +456,42 @@ def steps(ex: Explanation, lang: str = "en") -> list[Step]:
     else:
         middle = [step_fanout(walk), step_link(walk), step_delta_hidden(walk), step_delta_next(walk)]
     return [step_weight(walk), step_input(walk), *middle, step_outer(walk), step_total(walk)]
+
+
+def forward_tables(ex: Explanation, lang: str = "en") -> list[tuple[str, list[str], list[list]]]:
+    """Per layer (title, head, rows): unit j, u_j, z_j, f′(u_j), δ_j of the walked sample."""
+    s = ex.walked
+    assert s is not None
+    rel = relevant_units(ex)
+    out = []
+    for layer in range(1, ex.L + 1):
+        n_units = ex.net.sizes[layer - 1]
+        slots = shown_units(n_units, rel.get(layer, ()), limit=16)
+        rows: list[list] = []
+        for slot in slots:
+            if isinstance(slot, tuple):
+                rows.append([f"⋮ {slot[1]}"] + [""] * (1 if layer == 1 else 4))
+            elif layer == 1:
+                rows.append([str(slot), s.z[1][slot - 1]])
+            else:
+                fp = s.fprime[layer]
+                f_value: Any = "—" if fp is None else fp[slot - 1]
+                rows.append(
+                    [str(slot), s.u[layer][slot - 1], s.z[layer][slot - 1], f_value, s.delta[layer][slot - 1]]
+                )
+        if layer == 1:
+            out.append(
+                (say(lang, "forward.layer_input", n=n_units), [say(lang, "col.unit"), "x = z⁽¹⁾"], rows)
+            )
+            continue
+        kind = say(lang, "kind.output" if layer == ex.L else "kind.hidden")
+        title = say(lang, "forward.layer", l=layer, kind=kind, n=n_units, f=ex.net.layer_activation[layer])
+        z_name = "y" if layer == ex.L else f"z⁽{layer}⁾".translate(_SUPS)
+        out.append((title, [say(lang, "col.unit"), "u", z_name, "f′(u)", "δ"], rows))
+    return out
+
+
+_SUPS = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
 
 
 def path_label(ex: Explanation, path: Path, lang: str = "en") -> Node:

@@ -6,7 +6,8 @@ import textwrap
 from typing import TYPE_CHECKING
 
 from deltaprop.explain.formula import E, Num, Partial, _lines_text, _prose_text, _signed, w
-from deltaprop.explain.steps import Step, final_formula, path_label, steps
+from deltaprop.explain.pictures import Block, Picture
+from deltaprop.explain.steps import Step, final_formula, forward_tables, path_label, steps
 from deltaprop.explain.words import say
 
 if TYPE_CHECKING:
@@ -42,11 +43,42 @@ def _table_text(table: tuple) -> list[str]:
     return out
 
 
+def _block_text(block: Block) -> list[str]:
+    """A picture's block as aligned text; the lit cell in [brackets]."""
+    heads = [h.replace("\n", " = ") for h in block.col_heads]
+    cells = [[f"[{c.text}]" if c.lit else c.text for c in row] for row in block.cells]
+    footer = [f"[{c.text}]" if c.lit else c.text for c in block.footer]
+    lines = cells + ([heads] if heads else []) + ([footer] if footer else [])
+    widths = [max(len(r[c]) for r in lines if c < len(r)) for c in range(len(cells[0]))]
+    left = max((len(h) for h in block.row_heads), default=-2) + 2
+
+    def row(first: str, values: list[str]) -> str:
+        return "    " + f"{first:>{left}}" + "  ".join(f"{v:>{w}}" for v, w in zip(values, widths))
+
+    out = [f"  {block.name}:"] + ([row("", heads)] if heads else [])
+    out += [
+        row(block.row_heads[r] + "  " if block.row_heads else "", r_cells) for r, r_cells in enumerate(cells)
+    ]
+    return out + ([row("", footer)] if footer else [])
+
+
+def _picture_text(picture: Picture) -> list[str]:
+    out = []
+    for part in picture.parts:
+        if isinstance(part, Block):
+            out += _block_text(part)
+    if picture.caption:
+        out.append(textwrap.fill(picture.caption, 96, initial_indent="  ", subsequent_indent="  "))
+    return out
+
+
 def _step_text(number: int, step: Step) -> list[str]:
     out = ["", f"{number}. {_prose_text(step.title)}", textwrap.fill(_prose_text(step.prose), 96)]
     out += _lines_text(step.lines) + _lines_text(step.numbers)
     for table in step.tables:
         out += _table_text(table)
+    for picture in step.pictures:
+        out += _picture_text(picture)
     return out
 
 
@@ -95,6 +127,9 @@ def render_text(ex: Explanation, lang: str = "en") -> str:
     out.append("=" * min(96, len(out[0])))
     for number, step in enumerate(steps(ex, lang), start=1):
         out += _step_text(number, step)
+    out += ["", say(lang, "forward.title", n=ex.n + 1)]
+    for title, head, rows in forward_tables(ex, lang):
+        out += [title] + _table_text((head, rows))
     out += _paths_text(ex, lang) + _layers_text(ex, lang)
     out += ["", say(lang, "notation")]
     for line in (final_formula(ex, False), final_formula(ex, True)):

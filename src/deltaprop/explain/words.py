@@ -58,6 +58,7 @@ EN: dict[str, str] = {
     "col.product": "product",
     "col.product_mean": "product, batch mean",
     "delta_next.title": "{dk} … {dL}: back from the output",
+    "delta_next.title_output": "{dk} at the output layer",
     "delta_next.output": "At the output layer, as for an output weight: ",
     "delta_next.output_general": "At the output layer ({out} with {loss}, not a canonical pair) δ keeps "
     "the general factor.",
@@ -195,6 +196,7 @@ JA: dict[str, str] = {
     "col.product": "積",
     "col.product_mean": "積のバッチ平均",
     "delta_next.title": "{dk} … {dL}：出力層から逆にたどる",
+    "delta_next.title_output": "出力層の {dk}",
     "delta_next.output": "出力層では、出力層の重みのときと同じく：",
     "delta_next.output_general": "出力層（{out} と {loss}、正準な組ではない）では δ は一般の因子を残します。",
     "delta_next.deeper": "各 {dk} も一つ先の層で同じように求まり、出力層まで続きます。出力層では {rule}。",
