@@ -55,6 +55,16 @@ __all__ = ["MLPRegressor", "MLPClassifier"]
 _STOCHASTIC_SOLVERS = ("sgd", "adam")
 
 
+def _on_dask(*arrays):
+    """:mod:`deltaprop.distributed` when an argument is a Dask collection (it has a task
+    graph), else None: the estimators hand such input to the cluster (the ``dask`` extra)."""
+    if any(callable(getattr(a, "__dask_graph__", None)) for a in arrays):
+        from deltaprop import distributed
+
+        return distributed
+    return None
+
+
 class _BaseMLP(BaseEstimator):
     """What both estimators share: parameters, the fit/partial_fit driver, the network."""
 
@@ -302,6 +312,8 @@ class _BaseMLP(BaseEstimator):
         self : object
             The fitted estimator.
         """
+        if (dask := _on_dask(X, y, sample_weight)) is not None:
+            return dask.fit(self, X, y, sample_weight)
         return self._fit(X, y, sample_weight=sample_weight, incremental=False)
 
     def _check_solver(self):
@@ -560,6 +572,8 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
             The output y of the network (one column is returned as a vector).
         """
         check_is_fitted(self)
+        if (dask := _on_dask(X)) is not None:
+            return dask.predict(self, X)
         y = self._forward_pass_fast(X)
         return y.ravel() if y.shape[1] == 1 else y
 
@@ -578,7 +592,15 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         -------
         self : object
         """
+        if (dask := _on_dask(X, y, sample_weight)) is not None:
+            return dask.partial_fit(self, X, y, sample_weight)
         return self._fit(X, y, sample_weight=sample_weight, incremental=True)
+
+    def score(self, X, y, sample_weight=None):
+        """R² of ``predict(X)`` against y (averaged over outputs), as scikit-learn's."""
+        if (dask := _on_dask(X, y, sample_weight)) is not None:
+            return dask.score(self, X, y, sample_weight)
+        return super().score(X, y, sample_weight)
 
 
 class MLPClassifier(ClassifierMixin, _BaseMLP):
@@ -796,6 +818,8 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
             The predicted classes (an indicator matrix for multilabel targets).
         """
         check_is_fitted(self)
+        if (dask := _on_dask(X)) is not None:
+            return dask.predict(self, X)
         return self._labels(self._forward_pass_fast(X))
 
     def predict_proba(self, X):
@@ -810,6 +834,8 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         y_prob : ndarray of shape (n_samples, n_classes)
         """
         check_is_fitted(self)
+        if (dask := _on_dask(X)) is not None:
+            return dask.predict_proba(self, X)
         y = self._forward_pass_fast(X)
         if self.n_outputs_ == 1:
             p = y.ravel()
@@ -840,6 +866,8 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         """
         if getattr(self, "classes_", None) is None and classes is None:
             raise ValueError("classes must be passed on the first call to partial_fit.")
+        if (dask := _on_dask(X, y, sample_weight)) is not None:
+            return dask.partial_fit(self, X, y, sample_weight, classes)
         if classes is not None:
             if getattr(self, "classes_", None) is not None:
                 if not np.array_equal(self.classes_, unique_labels(classes)):
@@ -855,6 +883,12 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
                 else:
                     self._label_binarizer.fit(classes)
         return self._fit(X, y, sample_weight=sample_weight, incremental=True)
+
+    def score(self, X, y, sample_weight=None):
+        """Accuracy of ``predict(X)`` against y, as scikit-learn's."""
+        if (dask := _on_dask(X, y, sample_weight)) is not None:
+            return dask.score(self, X, y, sample_weight)
+        return super().score(X, y, sample_weight)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
