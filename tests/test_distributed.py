@@ -30,7 +30,7 @@ from deltaprop.errors import UserError  # noqa: E402
 @pytest.fixture(scope="module")
 def client():
     cluster = distributed.LocalCluster(n_workers=2, processes=True, threads_per_worker=1,
-                                       dashboard_address=None, silence_logs=50)
+                                       dashboard_address=":0", silence_logs=50)
     with distributed.Client(cluster) as c:
         yield c
     cluster.close()
@@ -218,3 +218,60 @@ def test_mismatched_columns_across_partitions_are_named(client):
     y = dd.from_pandas(pd.Series([0, 1, 0, 1, 0, 1]), npartitions=2)
     with pytest.raises(UserError, match=r"partition 1 has columns \['x1', 'z'\]"):
         MLPClassifier(solver="lbfgs").fit(X, y)
+
+
+# ---------------------------------------------------------------------- tables on the cluster
+def _table_files(tmp_path, n_files=3, rows=40):
+    rng = np.random.default_rng(7)
+    frames = []
+    for k in range(n_files):
+        frame = pd.DataFrame({
+            "size": rng.normal(100, 15, rows) * (k + 1),
+            "count": rng.integers(0, 9, rows),
+            "colour": rng.choice(["red", "green", "blue"][: k + 2], rows),
+            "y": rng.normal(size=rows) * 3 + 1,
+        })
+        frame.to_parquet(tmp_path / f"part-{k}.parquet")
+        frames.append(frame)
+    return frames
+
+
+def test_preprocessing_statistics_on_the_cluster_equal_the_single_machine_ones(client, tmp_path):
+    from deltaprop.distributed.tables import ClusterTable, fit_encoders
+    from deltaprop.tabular.model import FeatureEncoder, TargetEncoder
+
+    frames = _table_files(tmp_path)
+    whole = pd.concat(frames, ignore_index=True)
+    features = ["size", "count", "colour"]
+    table = ClusterTable(str(tmp_path / "*.parquet"))
+    feature_enc, target_enc, task = fit_encoders(table, ["y"], features)
+    single = FeatureEncoder().fit(whole, features)
+    single_target = TargetEncoder(["y"], "regression").fit(whole[["y"]].to_numpy())
+    assert task == "regression"
+    for got, want in zip(feature_enc.columns, single.columns):
+        assert (got.name, got.kind, got.categories) == (want.name, want.kind, want.categories)
+        assert got.mean == pytest.approx(want.mean, rel=1e-12)
+        assert got.scale == pytest.approx(want.scale, rel=1e-12)
+        assert got.fill == want.fill  # the median, exactly
+    np.testing.assert_allclose(target_enc.mean, single_target.mean, rtol=1e-12)
+    np.testing.assert_allclose(target_enc.scale, single_target.scale, rtol=1e-12)
+
+
+def test_a_file_without_the_target_column_is_named(client, tmp_path):
+    from deltaprop.distributed.tables import ClusterTable, fit_encoders
+
+    frames = _table_files(tmp_path, 2)
+    frames[1].drop(columns="y").to_parquet(tmp_path / "part-1.parquet")
+    table = ClusterTable(str(tmp_path / "*.parquet"))
+    with pytest.raises(UserError, match=r"part-1\.parquet: there is no column 'y'"):
+        fit_encoders(table, ["y"], ["size", "count", "colour"])
+
+
+def test_files_with_other_feature_columns_are_named(client, tmp_path):
+    from deltaprop.distributed.tables import ClusterTable
+
+    frames = _table_files(tmp_path, 2)
+    frames[1].rename(columns={"count": "amount"}).to_parquet(tmp_path / "part-1.parquet")
+    table = ClusterTable(str(tmp_path / "*.parquet"))
+    with pytest.raises(UserError, match=r"part-1\.parquet has columns .*'amount'.* but the first file has"):
+        table.check_columns(["y"])
