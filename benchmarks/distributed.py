@@ -75,9 +75,8 @@ def lbfgs_bytes(est, n_partitions):
 
 
 def on_cluster(n_workers, args, memory_limit="auto"):
-    from distributed import Client, LocalCluster
-
     from deltaprop import MLPRegressor
+    from distributed import Client, LocalCluster
 
     cluster = LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
                            dashboard_address=None, memory_limit=memory_limit, silence_logs=40)
@@ -115,9 +114,8 @@ def on_numpy(args):
 
 def memory_run(args):
     """A dataset larger than one worker's memory_limit, on workers that hold a share each."""
-    from distributed import Client, LocalCluster
-
     from deltaprop import MLPRegressor
+    from distributed import Client, LocalCluster
 
     limit = args.memory_limit_mb * 2**20
     rows = int(1.25 * limit / (8 * args.features))  # X alone: 1.25 x one worker's limit
@@ -165,7 +163,8 @@ def main():
         for name, run in (("numpy", lambda: on_numpy(args)), ("1 worker", lambda: on_cluster(1, args)),
                           ("2 workers", lambda: on_cluster(2, args))):
             result = run()
-            print(name, {k: (round(v, 4) if isinstance(v, float) else v) for k, v in result.items()}, flush=True)
+            shown = {k: (round(v, 4) if isinstance(v, float) else v) for k, v in result.items()}
+            print(name, shown, flush=True)
             kept = best.setdefault(name, result)
             for k, v in result.items():
                 if k.endswith(("_iter", "_epoch")) and isinstance(v, float):
@@ -180,7 +179,8 @@ def main():
         "adam_scaling_efficiency": one["adam_s_per_epoch"] / (2 * two["adam_s_per_epoch"]),
         "lbfgs_overhead_vs_numpy_1_worker": one["lbfgs_s_per_iter"] / ref["lbfgs_s_per_iter"],
         "adam_overhead_vs_numpy_1_worker": one["adam_s_per_epoch"] / ref["adam_s_per_epoch"],
-        "lbfgs_bytes_per_iter": {"1 worker": one["lbfgs_bytes_per_iter"], "2 workers": two["lbfgs_bytes_per_iter"]},
+        "lbfgs_bytes_per_iter": {"1 worker": one["lbfgs_bytes_per_iter"],
+                                 "2 workers": two["lbfgs_bytes_per_iter"]},
     }
     if args.memory:
         summary["memory"] = memory_run(args)

@@ -115,7 +115,7 @@ def fit(est, X, y, sample_weight=None, *, client=None, sync_every=None):
                          "collection and score it, or set early_stopping=False")
     ex = _cluster.executor(client)
     handles, summaries, columns, dtype = _prepared(ex, est, X, y, sample_weight)
-    first_pass = "network_" not in est.__dict__ or not est.warm_start
+    first_pass = not est._has_weights() or not est.warm_start
     n_features = ex.map(_n_columns, handles[:1])[0]
     class_weight, binarizer = None, None
     if is_classifier(est):
@@ -125,31 +125,36 @@ def fit(est, X, y, sample_weight=None, *, client=None, sync_every=None):
     else:
         y_shape = summaries[0].y_shape
         n_out = y_shape[0] if y_shape else 1
-    if not first_pass:
+    if not first_pass and "network_" in est.__dict__:
         dtype = est.network_.dtype
     train = ex.transform(targets, handles, binarizer, dtype, class_weight)
     ex.release(handles)
     try:
         _set_features(est, columns, n_features)
-        layer_units = [n_features, *est._hidden_sizes(), n_out]
-        if first_pass:
-            est._initialize(layer_units, dtype, est._random_state())
-        elif list(est.network_.sizes) != layer_units:
-            raise ValueError(f"the network has layers {list(est.network_.sizes)} but this data needs "
-                             f"{layer_units}; fit without warm_start to start afresh")
-        else:
-            est._follow_parameters()
-            est.loss_curve_ = list(getattr(est, "loss_curve_", []) or [])
-        est.n_outputs_ = n_out
-        est.interrupted_ = False
-        est.diverged_ = False
-        if est.solver == "lbfgs":
-            fit_lbfgs(est, ex, train)
-        else:
-            fit_local_sgd(est, ex, train, [s.n for s in summaries], sync_every)
+        _train(est, ex, train, [s.n for s in summaries], [n_features, *est._hidden_sizes(), n_out],
+               dtype, first_pass, sync_every)
     finally:
         ex.release(train)
     return est
+
+
+def _train(est, ex, train, sizes, layer_units, dtype, first_pass, sync_every):
+    """The estimator's ``_fit`` after its input checks, with the solver on the cluster."""
+    settings = est._training_settings()
+    rng = est._random_state()
+    if first_pass:
+        est._initialize(layer_units, dtype, rng, settings)
+    else:
+        est._continue(layer_units, dtype)
+    est.n_outputs_ = layer_units[-1]
+    state = est.__dict__.get("_training") or est._state_from_attributes()
+    state.interrupted = state.diverged = False
+    if est.solver == "lbfgs":
+        state = fit_lbfgs(est.network_, ex, train, settings, state)
+    else:
+        state = fit_local_sgd(est.network_, ex, train, sizes, settings, state, rng, sync_every)
+    est._training = state
+    est._publish(state)
 
 
 def _n_columns(block) -> int:

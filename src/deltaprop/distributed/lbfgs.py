@@ -1,31 +1,29 @@
 """Exact distributed L-BFGS: the single-machine function and gradient, summed over partitions.
 
-The loss of the whole training set (design.md) is
+The loss of the whole training set (the one definition of the core's Network.loss) is
 
     E(θ) = (Σ_p Σ_{n∈p} s_n E_n + ½ alpha Σ_l ‖W^(l)‖²) / Σ_p Σ_{n∈p} s_n
 
 and its gradient is the same sum of Σ_{n∈p} s_n ∂E_n/∂θ, plus alpha W^(l), over the same
 denominator.  Each iteration ships θ to the workers; each partition returns its three sums
 (:func:`partition_sums`); the client adds them in partition order and adds the L2 term.
-scipy's L-BFGS-B then sees the same numbers as on one machine, up to the order of the float
-additions, so it takes the same steps.
+The single-machine L-BFGS (:func:`deltaprop.training.lbfgs.fit_lbfgs`) then runs unchanged
+on these numbers: the same as on one machine up to the order of the float additions, so it
+takes the same steps.
 """
 
 from __future__ import annotations
 
 import math
 import uuid
-import warnings
 
 import numpy as np
 
-from deltaprop.core.optim import lbfgs
 from deltaprop.distributed.cluster import worker_cache
 from deltaprop.distributed.partitions import Block
 from deltaprop.speed.backprop import BatchBackprop, flat_parameters
-from deltaprop.training.loop import DivergenceWarning, lbfgs_iterations
 
-__all__ = ["fit_lbfgs", "partition_sums", "EVAL_ROWS", "worker_network"]
+__all__ = ["fit_lbfgs", "partition_sums", "ClusterBackprop", "EVAL_ROWS", "worker_network"]
 
 #: rows of a partition passed through backprop at once (bounds a worker's activations)
 EVAL_ROWS = 8192
@@ -93,75 +91,48 @@ def partition_sums(block: Block, template, token: str, theta: np.ndarray):
     return total_E, total_grad, total_w
 
 
-def _layer_slices(net):
-    """{l: slice of θ holding W^(l)} and a 0/1 vector marking the weights (biases unpenalised)."""
-    slices, start = {}, 0
-    is_weight = np.zeros(net.n_parameters)
-    for name, l, a in net.parameters():
-        if name == "W":
-            slices[l] = slice(start, start + a.size)
-            is_weight[start : start + a.size] = 1.0
-        start += a.size
-    return slices, is_weight
+class ClusterBackprop:
+    """E(θ) and ∂E/∂θ of the whole training set, summed over the partitions on the cluster.
 
-
-def fit_lbfgs(est, ex, handles) -> None:
-    """Train ``est.network_`` by L-BFGS on the partitions ``handles`` (see the module).
-
-    ``loss_curve_``, ``gradient_norms_``, ``n_iter_``, ``loss_`` and the callback behave as
-    in :func:`deltaprop.training.loop.fit_lbfgs`.
+    It stands in for :class:`deltaprop.speed.backprop.BatchBackprop` in
+    :func:`deltaprop.training.lbfgs.fit_lbfgs` (the single-machine L-BFGS, run as it is):
+    called with θ in ``net`` it returns ``(loss, grad_W, grad_b)`` and leaves the gradient,
+    packed as θ, in ``flat_grad``.  Its X, D and sample_weight arguments are ignored: the
+    rows are the partitions ``handles``.
     """
-    net = est.network_
-    alpha = float(est.alpha)
-    template, token = ex.broadcast(net.copy()), uuid.uuid4().hex
-    slices, is_weight = _layer_slices(net)
-    best = {"loss": math.inf, "theta": net.get_flat()}
-    norms: dict = {}
 
-    def loss_and_gradient(theta):
-        nonlocal norms
-        sums = ex.map(partition_sums, handles, template, token, np.asarray(theta, dtype=net.dtype))
+    def __init__(self, ex, handles, net, alpha: float):
+        self.ex, self.handles, self.net, self.alpha = ex, handles, net, float(alpha)
+        self.template, self.token = ex.broadcast(net.copy()), uuid.uuid4().hex
+        self.flat_grad = np.zeros(net.n_parameters)
+        self.grad_W: dict[int, np.ndarray] = {}
+        self.grad_b: dict[int, np.ndarray] = {}
+        self._is_weight = np.zeros(net.n_parameters)
+        start = 0
+        for name, l, a in net.parameters():
+            view = self.flat_grad[start : start + a.size].reshape(a.shape)
+            (self.grad_W if name == "W" else self.grad_b)[l] = view
+            if name == "W":
+                self._is_weight[start : start + a.size] = 1.0
+            start += a.size
+
+    def __call__(self, X=None, D=None, sample_weight=None):
+        theta = self.net.get_flat()
+        sums = self.ex.map(partition_sums, self.handles, self.template, self.token, theta)
         E = math.fsum(r[0] for r in sums)
         N = math.fsum(r[2] for r in sums)
         grad = np.zeros(theta.shape[0])
         for r in sums:  # in partition order, whichever worker answered first
             grad += r[1]
-        penalised = theta * is_weight
-        loss = (E + 0.5 * alpha * float(np.vdot(penalised, theta))) / N
-        grad = (grad + alpha * penalised) / N
-        norms = {l: float(np.linalg.norm(grad[sl])) for l, sl in slices.items()}
-        if math.isfinite(loss) and loss < best["loss"] and np.isfinite(grad).all():
-            best["loss"], best["theta"] = loss, np.array(theta, copy=True)
-        return loss, grad
+        penalised = theta * self._is_weight
+        loss = (E + 0.5 * self.alpha * float(np.vdot(penalised, theta))) / N
+        self.flat_grad[...] = (grad + self.alpha * penalised) / N
+        return loss, self.grad_W, self.grad_b
 
-    callback = getattr(est, "callback", None)
-    est.loss_curve_, est.gradient_norms_ = [], []
-    stopped_by_callback, n_iter = False, 0
 
-    def after_iteration(theta, loss):
-        nonlocal stopped_by_callback, n_iter
-        n_iter += 1
-        est.n_iter_, est.loss_ = n_iter, float(loss)
-        est.loss_curve_.append(float(loss))
-        est.gradient_norms_.append(norms)
-        if callback is not None:
-            net.set_flat(theta)
-            stopped_by_callback = bool(callback(est))
-        return stopped_by_callback
+def fit_lbfgs(net, ex, handles, settings, state):
+    """Train ``net`` by the single-machine L-BFGS with E and ∂E/∂θ from the cluster."""
+    from deltaprop.training import lbfgs as single_machine
 
-    with np.errstate(over="ignore", invalid="ignore"):
-        result = lbfgs(loss_and_gradient, net.get_flat().astype(np.float64), max_iter=est.max_iter,
-                       max_fun=est.max_fun, tol=est.tol, callback=after_iteration)
-    theta, loss = result.x, float(result.fun)
-    if not (math.isfinite(loss) and np.isfinite(theta).all()):
-        est.diverged_ = True
-        warnings.warn("Training diverged: the loss stopped being finite; kept the last finite weights. "
-                      "Scale the data or raise alpha.", DivergenceWarning, stacklevel=4)
-        theta, loss = best["theta"], best["loss"]
-        est.n_iter_ = min(result.nit, est.max_iter)
-    elif stopped_by_callback:
-        est.n_iter_ = n_iter
-    else:
-        est.n_iter_ = lbfgs_iterations(result, est.max_iter)
-    est.loss_ = loss
-    net.set_flat(theta)
+    return single_machine.fit_lbfgs(net, None, None, None, settings, state,
+                                    ClusterBackprop(ex, handles, net, settings.alpha))

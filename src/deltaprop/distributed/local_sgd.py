@@ -21,15 +21,17 @@ from __future__ import annotations
 import math
 import uuid
 import warnings
+from dataclasses import replace
 
 import numpy as np
 
-from deltaprop.core.optim import SGD, Adam
+from deltaprop.core.optim import Adam
 from deltaprop.distributed.cluster import worker_cache
 from deltaprop.distributed.lbfgs import worker_network
 from deltaprop.speed import compiled
 from deltaprop.speed.backprop import BatchBackprop, packed_parameters
-from deltaprop.training.loop import DivergenceWarning, make_optimizer
+from deltaprop.training.divergence import DivergenceWarning
+from deltaprop.training.loop import make_optimizer
 
 __all__ = ["fit_local_sgd", "local_round", "replicas", "MIN_SYNC_EVERY", "SYNCS_PER_EPOCH"]
 
@@ -146,8 +148,21 @@ def local_round(blocks, template, token, theta, state, plan, spec) -> dict:
         used += rows.shape[0]
         if not finite:
             break
+    grad = cache.get(("grad", token))
+    if grad is None:
+        grad = cache[("sgd-backprop", token, bs)].flat_grad
     return {"theta": flat.copy(), "state": {k: np.copy(v) for k, v in _state(optimizer).items()},
-            "rows": used, "loss": total, "finite": finite}
+            "rows": used, "loss": total, "finite": finite, "norms": _norms(net, grad)}
+
+
+def _norms(net, grad: np.ndarray) -> dict[int, float]:
+    """{l: ‖∂E/∂W^(l)‖_F} of the last mini-batch's gradient (packed as θ)."""
+    norms, start = {}, 0
+    for name, l, a in net.parameters():
+        if name == "W":
+            norms[l] = float(np.linalg.norm(grad[start : start + a.size]))
+        start += a.size
+    return norms
 
 
 def rounds_per_epoch(batches: list[list[tuple]], sync_every: int) -> int:
@@ -166,102 +181,112 @@ def _plan(batches: list[tuple], r: int, sync_every: int) -> list[tuple]:
 
 
 class _OptimizerFactory:
-    """Makes the estimator's optimiser for given parameters (picklable, for the workers)."""
+    """Makes the run's optimiser for given parameters (picklable, for the workers)."""
 
-    def __init__(self, est):
-        self.solver = est.solver
-        self.args = ((est.learning_rate_init, est.learning_rate, est.momentum, est.nesterovs_momentum,
-                      est.power_t) if est.solver == "sgd"
-                     else (est.learning_rate_init, est.beta_1, est.beta_2, est.epsilon))
+    def __init__(self, settings):
+        self.settings = replace(settings, on_epoch=None, score=None)
 
     def __call__(self, params):
-        return SGD(params, *self.args) if self.solver == "sgd" else Adam(params, *self.args)
+        return make_optimizer(self.settings, params)
 
 
-def _batch_size(est, n_total: int) -> int:
-    if est.batch_size == "auto":
+def _batch_size(settings, n_total: int) -> int:
+    if settings.batch_size == "auto":
         return min(200, n_total)
-    if est.batch_size > n_total:
+    if settings.batch_size > n_total:
         warnings.warn("Got `batch_size` less than 1 or larger than sample size. It is going to be clipped",
                       stacklevel=5)
-    return int(np.clip(est.batch_size, 1, n_total))
+    return int(np.clip(settings.batch_size, 1, n_total))
 
 
-def fit_local_sgd(est, ex, handles, sizes: list[int], sync_every: int | None = None) -> None:
-    """Train ``est.network_`` by local SGD/Adam on the partitions ``handles`` (rows ``sizes``).
+def fit_local_sgd(net, ex, handles, sizes: list[int], settings, state, rng, sync_every: int | None = None):
+    """Train ``net`` by local SGD/Adam on the partitions ``handles`` (rows ``sizes``); returns
+    ``state`` (a :class:`deltaprop.training.state.TrainingState`), updated as the
+    single-machine loop updates it.
 
     ``sync_every`` is the mini-batches each replica takes between averagings; None chooses
     at least ``SYNCS_PER_EPOCH`` averagings an epoch, each after at least ``MIN_SYNC_EVERY``
-    mini-batches.  Writes ``loss_``, ``loss_curve_``, ``n_iter_``, ``t_``, ``best_loss_``.
+    mini-batches.  ``rng`` (a RandomState) draws each epoch's shuffling seed.
     """
-    net = est.network_
     n_total = sum(sizes)
-    bs = _batch_size(est, n_total)
+    bs = _batch_size(settings, n_total)
     groups = replicas(sizes, len(ex.workers))
     batches = [[(k, p, j) for k, p in enumerate(g) for j in range(math.ceil(sizes[p] / bs))] for g in groups]
     if sync_every is None:
         longest = max(len(b) for b in batches)
         sync_every = max(MIN_SYNC_EVERY, math.ceil(longest / SYNCS_PER_EPOCH))
     template, token = ex.broadcast(net.copy()), uuid.uuid4().hex
-    optimizer = make_optimizer(est, [net.get_flat()])
-    spec = {"batch_size": bs, "alpha": float(est.alpha), "make": _OptimizerFactory(est), "seed": None}
-    rng = est._random_state()
-    theta, state = net.get_flat(), _state(optimizer)
-    est.n_iter_ = 0
+    if state.optimizer is None:
+        state.optimizer = make_optimizer(settings, [net.get_flat()])
+    if state.stopping is not None:
+        state.stopping.patience, state.stopping.tol = settings.n_iter_no_change, settings.tol
+    spec = {"batch_size": bs, "alpha": float(settings.alpha), "make": _OptimizerFactory(settings),
+            "seed": None}
+    theta = net.get_flat()
+    state.n_iter = 0
     with np.errstate(over="ignore", invalid="ignore"):
-        for _ in range(est.max_iter):
-            spec["seed"] = int(rng.randint(2**31 - 1)) if est.shuffle else None
-            epoch_loss, last = 0.0, theta
-            for r in range(rounds_per_epoch(batches, sync_every)):
-                plans = [_plan(b, r, sync_every) for b in batches]
-                work = [(g, (template, token, theta, state, plan, spec))
-                        for g, plan in zip(groups, plans) if plan]
-                results = ex.run_groups(local_round, [[handles[p] for p in g] for g, _ in work],
-                                        [a for _, a in work])
-                if not all(res["finite"] for res in results):
-                    break
-                theta, state = _average(results)
-                epoch_loss += sum(res["loss"] for res in results)
-            finite = all(res["finite"] for res in results) and np.isfinite(theta).all()
-            if not finite:
-                theta = last
-                est.diverged_ = True
+        for _ in range(settings.max_iter):
+            spec["seed"] = int(rng.randint(2**31 - 1)) if settings.shuffle else None
+            new_theta, loss, norms = _epoch(ex, handles, groups, batches, sync_every, template, token,
+                                            theta, state.optimizer, spec)
+            if new_theta is None:
+                state.diverged = True
                 warnings.warn("Training diverged: the loss stopped being finite, so training stopped and "
                               "kept the last finite weights. Lower learning_rate_init (now "
-                              f"{est.learning_rate_init}) or scale the data.", DivergenceWarning,
+                              f"{settings.learning_rate_init}) or scale the data.", DivergenceWarning,
                               stacklevel=4)
                 break
-            if _end_of_epoch(est, net, theta, optimizer, state, epoch_loss / n_total, n_total):
+            theta = new_theta
+            if _end_of_epoch(settings, state, net, theta, loss / n_total, n_total, norms):
                 break
-            state = _state(optimizer)  # the schedule may have changed the learning rate
     net.set_flat(theta)
+    return state
 
 
-def _end_of_epoch(est, net, theta, optimizer, state, loss, n_total) -> bool:
-    """The single-machine loop's bookkeeping after an epoch; True to stop."""
-    from sklearn.exceptions import ConvergenceWarning
-
+def _epoch(ex, handles, groups, batches, sync_every, template, token, theta, optimizer, spec):
+    """One epoch of rounds: ``(θ, summed loss, last gradient norms)``, θ None when a loss
+    stopped being finite (the optimiser then keeps the state of the epoch's start)."""
+    state, total = _state(optimizer), 0.0
+    norms: dict[int, float] = {}
+    for r in range(rounds_per_epoch(batches, sync_every)):
+        plans = [_plan(b, r, sync_every) for b in batches]
+        work = [(g, (template, token, theta, state, plan, spec)) for g, plan in zip(groups, plans) if plan]
+        results = ex.run_groups(local_round, [[handles[p] for p in g] for g, _ in work], [a for _, a in work])
+        if not all(res["finite"] for res in results):
+            return None, total, norms
+        theta, state = _average(results)
+        if not np.isfinite(theta).all():
+            return None, total, norms
+        total += sum(res["loss"] for res in results)
+        norms = results[-1]["norms"]
     _set_state(optimizer, state)
-    est.n_iter_ += 1
-    est.loss_ = np.float64(loss)
-    est.t_ += n_total
-    est.loss_curve_.append(est.loss_)
-    if est.loss_ > est.best_loss_ - est.tol:
-        est._no_improvement_count += 1
-    else:
-        est._no_improvement_count = 0
-    est.best_loss_ = min(est.best_loss_, est.loss_)
-    optimizer.iteration_ends(est.t_)
-    callback = getattr(est, "callback", None)
-    if callback is not None:
+    return theta, total, norms
+
+
+def _end_of_epoch(settings, state, net, theta, loss, n_total, norms) -> bool:
+    """The single-machine loop's bookkeeping after an epoch (the stopping rule on the
+    training loss, the schedule, ``on_epoch``); True to stop."""
+    state.n_iter += 1
+    state.finite_epochs += 1
+    state.loss = np.float64(loss)
+    state.t += n_total
+    state.loss_curve.append(state.loss)
+    state.gradient_norms.append(norms)
+    rule = state.stopping
+    if rule is not None:
+        rule.update(state.loss)
+    state.optimizer.iteration_ends(state.t)
+    if settings.on_epoch is not None:
         net.set_flat(theta)
-        if callback(est):
+        if settings.on_epoch(state):
             return True
-    if est._no_improvement_count > est.n_iter_no_change:
-        if optimizer.trigger_stopping():
+    if rule is not None and rule.exhausted:
+        if state.optimizer.trigger_stopping():
             return True
-        est._no_improvement_count = 0
-    if est.n_iter_ == est.max_iter:
-        warnings.warn(f"Stochastic Optimizer: Maximum iterations ({est.max_iter}) reached and the "
+        rule.restart()
+    if state.n_iter == settings.max_iter:
+        from sklearn.exceptions import ConvergenceWarning
+
+        warnings.warn(f"Stochastic Optimizer: Maximum iterations ({settings.max_iter}) reached and the "
                       "optimization hasn't converged yet.", ConvergenceWarning, stacklevel=5)
     return False
