@@ -238,7 +238,7 @@ def _table_files(tmp_path, n_files=3, rows=40):
 
 def test_preprocessing_statistics_on_the_cluster_equal_the_single_machine_ones(client, tmp_path):
     from deltaprop.distributed.tables import ClusterTable, fit_encoders
-    from deltaprop.tabular.model import FeatureEncoder, TargetEncoder
+    from deltaprop.tabular import FeatureEncoder, TargetEncoder
 
     frames = _table_files(tmp_path)
     whole = pd.concat(frames, ignore_index=True)

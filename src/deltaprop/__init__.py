@@ -6,19 +6,18 @@ are drop-ins for scikit-learn's, ``explain`` derives one weight's gradient of a 
 model, and ``save``/``load`` keep models in files.
 """
 
-from importlib.metadata import PackageNotFoundError, version
+import sys
+import types
+from typing import TYPE_CHECKING
 
-from deltaprop.core.derivation import derive
-from deltaprop.core.gradcheck import gradcheck
-from deltaprop.core.network import Forward, Gradients, Network
-from deltaprop.core.optim import gradient_descent
-from deltaprop.explain import explain
-from deltaprop.files.archive import load, save
-
-try:
-    __version__ = version("deltaprop")
-except PackageNotFoundError:  # running from a source tree that is not installed
-    __version__ = "0.0.0"
+if TYPE_CHECKING:  # the names as type checkers see them; at run time they load on first use
+    from deltaprop.core.derivation import derive
+    from deltaprop.core.gradcheck import gradcheck
+    from deltaprop.core.network import Forward, Gradients, Network
+    from deltaprop.core.optim import gradient_descent
+    from deltaprop.estimators.mlp import MLPClassifier, MLPRegressor
+    from deltaprop.explain.core import explain
+    from deltaprop.files.archive import load, save
 
 __all__ = [
     "Network", "Forward", "Gradients", "derive", "gradcheck", "gradient_descent", "__version__",
@@ -26,11 +25,60 @@ __all__ = [
     "explain", "save", "load",
 ]
 
-# the estimators import scikit-learn (slow to import), so they load on first use
-_LAZY = {"MLPRegressor": "estimators.mlp", "MLPClassifier": "estimators.mlp"}
+# every public name loads on first use, so that the command imports only what it needs
+# (the estimators import scikit-learn, the core scipy: slow to import)
+_LAZY = {
+    "MLPRegressor": "estimators.mlp",
+    "MLPClassifier": "estimators.mlp",
+    "derive": "core.derivation",
+    "gradcheck": "core.gradcheck",
+    "Forward": "core.network",
+    "Gradients": "core.network",
+    "Network": "core.network",
+    "gradient_descent": "core.optim",
+    "load": "files.archive",
+    "save": "files.archive",
+}
+
+
+class _Package(types.ModuleType):
+    """The package, whose ``explain`` is the function that its subpackage ``explain`` exports.
+
+    Importing the subpackage binds it as the package's attribute ``explain``; this property
+    keeps ``deltaprop.explain`` the function however the subpackage was imported.
+    """
+
+    @property
+    def explain(self):
+        from deltaprop.explain.core import explain
+
+        return explain
+
+    @explain.setter
+    def explain(self, value):
+        pass  # the import system binding the subpackage: the function stays
+
+
+sys.modules[__name__].__class__ = _Package
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY))
+
+
+def _version():
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("deltaprop")
+    except PackageNotFoundError:  # running from a source tree that is not installed
+        return "0.0.0"
 
 
 def __getattr__(name):
+    if name == "__version__":  # importlib.metadata is slow to import: read on first use
+        globals()[name] = _version()
+        return globals()[name]
     if name in _LAZY:
         from importlib import import_module
 

@@ -2,14 +2,15 @@
 
 A table spread over files (Parquet, or CSV/TSV, one glob) is read file by file on the
 workers and stays there.  The preprocessing statistics are computed where the rows are,
-with the single-machine definitions of :mod:`deltaprop.tabular.model`, and equal what
+with the single-machine definitions of :mod:`deltaprop.tabular.encode`, and equal what
 that path computes on the concatenated rows (up to the order of float additions):
 
 - a column's kind from its counts of present values and of values that are not numbers
   (``column_kind``'s rule, which depends on those counts only);
-- a numeric column's mean and scale as ``_mean_std`` computes them: values divided by the
-  largest |value| of the column, mean and (population) standard deviation, scaled back --
-  three passes (the largest |value|, the sum, the sum of squared deviations);
+- a numeric column's mean and scale as ``numeric_scale`` computes them: values divided by
+  the largest |value| of the column, mean and (population) standard deviation, scaled back,
+  the scale at least max|value - mean| / MAX_Z -- three passes (the largest |value|, the
+  sum, the squared deviations and the largest deviation);
 - its median (the ``fill`` of ``--impute``), exactly, by bisection on the order of the
   float64 values (each round counts, per file, the values at or below a pivot);
 - a categorical column's categories: the union of each file's, sorted as one file's are;
@@ -30,7 +31,8 @@ import numpy as np
 
 from deltaprop.distributed import cluster as _cluster
 from deltaprop.errors import UserError
-from deltaprop.tabular import model as tab
+from deltaprop.tabular import encode as enc
+from deltaprop.tabular import read as tabread
 
 __all__ = ["connect", "ClusterTable", "table_files", "MEDIAN_ROUNDS"]
 
@@ -75,7 +77,7 @@ def table_files(pattern: str) -> list[str]:
     """The files of ``pattern`` (a glob, a folder of Parquet files, or one file), sorted."""
     path = Path(pattern)
     if path.is_dir():
-        files = sorted(str(p) for p in path.iterdir() if p.suffix.lower() in tab.PARQUET_SUFFIXES)
+        files = sorted(str(p) for p in path.iterdir() if p.suffix.lower() in tabread.PARQUET_SUFFIXES)
     else:
         files = sorted(glob.glob(pattern)) if glob.has_magic(pattern) else [pattern]
     if not files:
@@ -85,7 +87,7 @@ def table_files(pattern: str) -> list[str]:
 
 
 def _read(path: str):
-    return tab.read_table(path)
+    return tabread.read_table(path)
 
 
 def _in_file(path: str, error: UserError) -> UserError:
@@ -96,7 +98,7 @@ def _in_file(path: str, error: UserError) -> UserError:
 def _columns(frame, path, first_columns, needed):
     missing = [c for c in needed if c not in frame.columns]
     if missing:
-        raise UserError(f"{path}: {tab._no_column_message(missing[0], frame)}")
+        raise UserError(f"{path}: {enc.no_column_message(missing[0], frame)}")
     if list(frame.columns) != first_columns:
         raise UserError(f"{path} has columns {list(frame.columns)} but the first file has {first_columns}; "
                         "every file needs the same columns")
@@ -109,7 +111,7 @@ def _counts(frame, name: str):
     present = int(series.notna().sum())
     if series.dtype.kind in "biuf":
         return True, present, 0
-    _, bad = tab._numeric_values(series)
+    _, bad = enc.numeric_values(series)
     return False, present, int(bad.sum())
 
 
@@ -123,7 +125,7 @@ def _kind(counts) -> str:
     n_numbers = n_present - sum(c[2] for c in counts)
     if n_numbers == n_present:
         return "numeric"
-    return "mostly-numeric" if n_numbers >= tab.NUMERIC_SHARE * n_present else "categorical"
+    return "mostly-numeric" if n_numbers >= enc.NUMERIC_SHARE * n_present else "categorical"
 
 
 class ClusterTable:
@@ -150,8 +152,8 @@ class ClusterTable:
         return {n: _kind([counts[n] for counts in per_file]) for n in names}
 
     def numeric_values_stats(self, names: list[str], impute: bool, median: bool = True) -> dict:
-        """{name: (mean, std, median)} as ``_mean_std`` and ``np.median`` compute them on the
-        column's present values (median: NaN unless asked for)."""
+        """{name: (mean, std, median, max|value - mean|)} as ``_mean_std`` and ``np.median``
+        compute them on the column's present values (median: NaN unless asked for)."""
         if not names:
             return {}
         tops = np.max(self._map_files(_stat, names, impute, "top", None), axis=0)
@@ -159,10 +161,12 @@ class ClusterTable:
         first = self._map_files(_stat, names, impute, "sum", tops)
         n = sum(r[1] for r in first)
         mean_scaled = sum(r[0] for r in first) / n
-        second = self._map_files(_stat, names, impute, "squares", (tops, mean_scaled))
-        std_scaled = np.sqrt(sum(second) / n)
+        mean = mean_scaled * tops
+        second = self._map_files(_stat, names, impute, "squares", (tops, mean_scaled, mean))
+        std_scaled = np.sqrt(sum(r[0] for r in second) / n)
+        spread = np.max([r[1] for r in second], axis=0)
         medians = self._medians(names, impute, n) if median else np.full(len(names), np.nan)
-        return {name: (mean_scaled[k] * tops[k], std_scaled[k] * tops[k], medians[k])
+        return {name: (mean[k], std_scaled[k] * tops[k], medians[k], spread[k])
                 for k, name in enumerate(names)}
 
     def _medians(self, names, impute, n):
@@ -193,7 +197,7 @@ class ClusterTable:
 
     def categories(self, names: list[str], impute: bool) -> dict[str, list]:
         per_file = self._map_files(_categories, names, impute)
-        return {name: sorted(set().union(*(f[name] for f in per_file)), key=tab._label_sort_key)
+        return {name: sorted(set().union(*(f[name] for f in per_file)), key=enc._label_sort_key)
                 for name in names}
 
 
@@ -216,7 +220,7 @@ def _file_counts(frame, names):
 
 def _present(frame, names, impute) -> np.ndarray:
     """The columns as floats (n, k), NaN where missing; a bad value is the single-machine error."""
-    encoder = tab.FeatureEncoder(impute=impute)
+    encoder = enc.FeatureEncoder(impute=impute)
     return np.column_stack([encoder._numbers(frame, n, impute) for n in names]) if names else np.zeros((0, 0))
 
 
@@ -253,11 +257,12 @@ def _stat(frame, names, impute, what, arg):
         elif what == "sum":
             out.append((np.sum(v / arg[k]), v.size))
         elif what == "squares":
-            tops, mean = arg
-            out.append(np.sum((v / tops[k] - mean[k]) ** 2))
+            tops, mean_scaled, mean = arg
+            spread = float(np.max(np.abs(v - float(mean[k])))) if v.size else 0.0
+            out.append((np.sum((v / tops[k] - mean_scaled[k]) ** 2), spread))
         else:
             out.append(np.searchsorted(np.sort(_key(v)), arg[k], side="right"))
-    if what == "sum":
+    if what in ("sum", "squares"):
         return np.array([s for s, _ in out]), np.array([c for _, c in out])
     return np.array(out)
 
@@ -265,12 +270,12 @@ def _stat(frame, names, impute, what, arg):
 def _categories(frame, names, impute):
     out = {}
     for name in names:
-        values = tab._labels_as_written(frame[name])
+        values = enc.labels_as_written(frame[name])
         if values.isna().any() and not impute:
             pos = int(np.flatnonzero(values.isna().to_numpy())[0])
-            raise UserError(f"column {name!r} has a missing value in {tab._where(frame, pos)}; fill it in, "
-                            "or pass --impute")
-        out[name] = {tab._json_label(v) for v in values.dropna()}
+            where = tabread.row_label(frame, pos)
+            raise UserError(f"column {name!r} has a missing value in {where}; fill it in, or pass --impute")
+        out[name] = {enc.json_label(v) for v in values.dropna()}
     return out
 
 
@@ -300,13 +305,15 @@ def fit_encoders(table: ClusterTable, targets: list[str], features: list[str], c
     columns = []
     for name in features:
         if name in stats:
-            mean, std, median = (float(v) for v in stats[name])
-            scale = std if std > 0 and math.isfinite(std) else 1.0
-            columns.append(tab.ColumnSpec(name, "numeric", mean=mean, scale=scale, fill=median))
+            mean, std, median, spread = (float(v) for v in stats[name])
+            # numeric_scale's rule: no training value more than MAX_Z scales from the mean
+            scale = max(std, spread / enc.MAX_Z) if math.isfinite(spread) else std
+            scale = scale if scale > 0 and math.isfinite(scale) else 1.0
+            columns.append(enc.ColumnSpec(name, "numeric", mean=mean, scale=scale, fill=median))
         else:
-            columns.append(tab.ColumnSpec(name, "categorical", categories=categories[name]))
-    feature_enc = tab.FeatureEncoder(columns, impute=impute)
-    target_enc = tab.TargetEncoder(targets, task)
+            columns.append(enc.ColumnSpec(name, "categorical", categories=categories[name]))
+    feature_enc = enc.FeatureEncoder(columns, impute=impute)
+    target_enc = enc.TargetEncoder(targets, task)
     table._map_files(_target_check, target_enc, impute)
     if task == "regression":
         t_stats = table.numeric_values_stats(targets, impute, median=False)
