@@ -275,3 +275,33 @@ def test_files_with_other_feature_columns_are_named(client, tmp_path):
     table = ClusterTable(str(tmp_path / "*.parquet"))
     with pytest.raises(UserError, match=r"part-1\.parquet has columns .*'amount'.* but the first file has"):
         table.check_columns(["y"])
+
+
+# ---------------------------------------------------------------------- the command (last: it
+# opens and closes a second client of the module's cluster)
+def test_train_command_on_the_cluster_writes_the_model_and_report(client, tmp_path):
+    from _cli import run
+
+    frames = _table_files(tmp_path)
+    whole = pd.concat(frames, ignore_index=True)
+    address = client.scheduler.address
+    ran = run("train", str(tmp_path / "part-*.parquet"), "--target", "y", "--scheduler", address,
+              "--solver", "lbfgs", "--epochs", "15", "--hidden", "4", "--out", "model.dpm", cwd=tmp_path)
+    assert ran.returncode == 0, ran.stderr
+    assert (tmp_path / "model.dpm").exists() and (tmp_path / "model.report.html").exists()
+    model = deltaprop.load(tmp_path / "model.dpm")
+    assert model.feature_names_ == ["size", "count", "colour"]
+    assert model.predict(whole).shape == (len(whole),)
+    assert model.history["run"]["rows"] == len(whole)
+
+
+def test_train_command_names_the_file_without_the_target_and_writes_nothing(client, tmp_path):
+    from _cli import run
+
+    frames = _table_files(tmp_path, 2)
+    frames[1].drop(columns="y").to_parquet(tmp_path / "part-1.parquet")
+    ran = run("train", str(tmp_path / "part-*.parquet"), "--target", "y", "--scheduler",
+              client.scheduler.address, "--out", "model.dpm", cwd=tmp_path)
+    assert ran.returncode == 2
+    assert "part-1.parquet" in ran.stderr and "'y'" in ran.stderr and "Traceback" not in ran.stderr
+    assert not (tmp_path / "model.dpm").exists() and not (tmp_path / "model.report.html").exists()

@@ -91,6 +91,7 @@ class TrainOptions:
     dtype: str = "float64"
     validation_data: str | None = None
     metrics_json: str | None = None
+    scheduler: str | None = None  # a Dask scheduler's address, or local:N (deltaprop.command.cluster)
 
     def model_options(self) -> dict[str, Any]:
         """The options that define the model (kept in its history, reused by --resume)."""
@@ -708,6 +709,10 @@ def train(opts: TrainOptions) -> TrainResult:
     """Run ``deltaprop train``; returns a :class:`TrainResult` (raises UserError on bad input)."""
     from deltaprop import __version__
 
+    if opts.scheduler:
+        from deltaprop.command.cluster import train_on_cluster
+
+        return train_on_cluster(opts)
     run = read_step(opts)
     resume_step(run)
     columns_step(run)

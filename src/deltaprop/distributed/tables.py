@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import glob
 import math
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +35,8 @@ from deltaprop.errors import UserError
 from deltaprop.tabular import encode as enc
 from deltaprop.tabular import read as tabread
 
-__all__ = ["connect", "ClusterTable", "table_files", "MEDIAN_ROUNDS"]
+__all__ = ["connect", "ClusterTable", "ClusterRun", "table_files", "fit_encoders", "encoded_arrays",
+           "train_table", "MEDIAN_ROUNDS"]
 
 #: pivots per round of the exact median's search, and the most rounds it needs
 #: (the float64 order has 2**64 positions; each round divides the range by PIVOTS, so
@@ -360,3 +362,67 @@ def _part(handle, k):
     import dask
 
     return dask.delayed(lambda pair: pair[k])(handle)
+
+
+# ---------------------------------------------------------------------- the whole run
+@dataclass
+class ClusterRun:
+    """What :func:`train_table` made: the model, and for its metrics and report the raw
+    targets, the estimator's outputs (values, or class probabilities) and a sample of inputs."""
+
+    model: Any
+    y_raw: np.ndarray
+    outputs: np.ndarray
+    X_sample: np.ndarray
+    rows: int
+    files: list[str]
+
+
+#: encoded rows kept for the report's unit activity (the first rows of the first files)
+SAMPLE_ROWS = 2000
+
+
+def train_table(pattern: str, targets: list[str], make_estimator, *, client=None, drop=(), categorical=(),
+                task: str | None = None, impute: bool = False, dtype=np.float64) -> ClusterRun:
+    """Train the command's model on the files of ``pattern`` on the cluster of ``client``
+    (default: the current one).
+
+    ``make_estimator(task, n_rows)`` returns the unfitted estimator (the command's options).
+    The preprocessing is fitted by :func:`fit_encoders`, the rows encoded on the workers
+    (:func:`encoded_arrays`) and the estimator fitted on them there; the outputs on every
+    training row are computed on the workers too, and only they and the raw targets come
+    back for the metrics.
+    """
+    from deltaprop.tabular.model import TabularModel
+
+    table = ClusterTable(pattern, client)
+    for name in list(targets) + list(drop) + list(categorical):
+        if name not in table.columns:
+            raise UserError(f"{table.files[0]}: there is no column {name!r}; name one of: "
+                            f"{', '.join(table.columns[:12])}")
+    features = [c for c in table.columns if c not in targets and c not in drop]
+    if not features:
+        raise UserError("no feature columns are left once the target(s) are set aside")
+    feature_enc, target_enc, task = fit_encoders(table, list(targets), features, categorical, task, impute)
+    X, y = encoded_arrays(table, feature_enc, target_enc, impute, dtype)
+    est = make_estimator(task, int(X.shape[0]))
+    est.fit(X, y)
+    history = {
+        "loss_curve": [float(v) for v in est.loss_curve_],
+        "gradient_norms": [{int(k): float(v) for k, v in g.items()} for g in est.gradient_norms_],
+    }
+    model = TabularModel(feature_enc, target_enc, est, history=history)
+    pairs = table.ex.map(_with_file, list(zip(table.frames, table.files)), _outputs, model, impute, dtype)
+    y_raw = np.concatenate([p[0] for p in pairs])
+    outputs = np.concatenate([p[1] for p in pairs])
+    sample = X[: min(SAMPLE_ROWS, int(X.shape[0]))].compute()
+    return ClusterRun(model, y_raw, outputs, sample, int(X.shape[0]), table.files)
+
+
+def _outputs(frame, model, impute, dtype):
+    """(raw targets, the estimator's outputs) of a file's kept rows, on its worker."""
+    y_raw, keep = model.target.values(frame, impute=impute)
+    rows = frame[keep] if not keep.all() else frame
+    X = model.features.transform(rows).astype(dtype, copy=False)
+    est = model.estimator
+    return y_raw, (est.predict(X) if model.task == "regression" else est.predict_proba(X))
