@@ -3,8 +3,9 @@
 The files (a glob of Parquet or CSV files) are read, encoded and trained on where they lie
 (:func:`deltaprop.distributed.tables.train_table`); this module turns the command's options
 into that call and writes the same model file and report as a run on one machine.  The
-run holds out no validation rows and keeps no checkpoints (``--validation-fraction``,
-``--checkpoint-every`` and ``--resume`` are refused); metrics are those of the training rows.
+run holds out no validation rows (a note says so; metrics are those of the training rows)
+and keeps no checkpoints (``--checkpoint-every``, ``--resume`` and ``--validation-data``
+are refused).
 """
 
 from __future__ import annotations
@@ -85,4 +86,6 @@ def train_on_cluster(opts: Any) -> Any:
 
         doc = {"metrics": {"train": metrics}, "epochs": epochs, "stop_reason": reason}
         write_guarded(opts.metrics_json, (json.dumps(doc, indent=2, allow_nan=True) + "\n").encode())
-    return single.TrainResult(model, {"train": metrics}, out, report, [], epochs=epochs, stop_reason=reason)
+    notes = ["on a cluster no validation rows are held out: the metrics are the training rows'"]
+    return single.TrainResult(model, {"train": metrics}, out, report, notes, epochs=epochs,
+                              stop_reason=reason)
