@@ -56,11 +56,11 @@ def _relative(a, b):
 def test_lbfgs_on_dask_array_equals_single_machine_fit_to_1e_8(client):
     X, y = _classification()
     w = np.random.default_rng(0).uniform(0.5, 2.0, X.shape[0])
-    params = dict(hidden_layer_sizes=(8,), solver="lbfgs", max_iter=40, alpha=1e-3, random_state=0)
+    params = dict(hidden_layer_sizes=(8,), solver="lbfgs", max_iter=25, alpha=1e-3, random_state=0)
     one = MLPClassifier(**params).fit(X, y, sample_weight=w)
     many = MLPClassifier(**params).fit(da.from_array(X, chunks=150), da.from_array(y, chunks=150),
                                        sample_weight=da.from_array(w, chunks=150))
-    assert many.n_iter_ == one.n_iter_ == 40
+    assert many.n_iter_ == one.n_iter_ == 25
     assert _relative(one.coefs_, many.coefs_) < 1e-8
     assert _relative(one.intercepts_, many.intercepts_) < 1e-8
     assert many.loss_ == pytest.approx(one.loss_, rel=1e-10)
@@ -103,7 +103,7 @@ def test_local_adam_test_score_is_within_0_01_of_the_single_machine_fit(client):
 def test_local_sgd_regressor_fits_on_two_workers(client):
     X, y = make_regression(1200, 4, noise=0.1, random_state=2)
     y = y / np.std(y)
-    reg = MLPRegressor(hidden_layer_sizes=(8,), solver="sgd", learning_rate_init=0.01, max_iter=30,
+    reg = MLPRegressor(hidden_layer_sizes=(8,), solver="sgd", learning_rate_init=0.02, max_iter=15,
                        random_state=0)
     reg.fit(da.from_array(X, chunks=300), da.from_array(y, chunks=300))
     assert reg.score(X, y) > 0.9

@@ -23,10 +23,13 @@ from deltaprop.distributed.cluster import worker_cache
 from deltaprop.distributed.partitions import Block
 from deltaprop.speed.backprop import BatchBackprop, flat_parameters
 
-__all__ = ["fit_lbfgs", "partition_sums", "ClusterBackprop", "EVAL_ROWS", "worker_network"]
+__all__ = ["fit_lbfgs", "partition_sums", "ClusterBackprop", "EVAL_ROWS", "EVAL_ELEMENTS", "worker_network"]
 
-#: rows of a partition passed through backprop at once (bounds a worker's activations)
-EVAL_ROWS = 8192
+#: a partition passes through backprop in chunks of rows whose widest activation array
+#: holds about EVAL_ELEMENTS numbers (32 MiB in float64), at most EVAL_ROWS rows: large
+#: enough for efficient matrix products, small enough to bound a worker's buffers
+EVAL_ELEMENTS = 2**22
+EVAL_ROWS = 65536
 
 
 def worker_network(template, token: str):
@@ -73,7 +76,7 @@ def partition_sums(block: Block, template, token: str, theta: np.ndarray):
     X, D, s = block
     assert D is not None, "partition_sums needs the targets D"
     n = X.shape[0]
-    rows = max(1, min(EVAL_ROWS, n))
+    rows = max(1, min(EVAL_ROWS, EVAL_ELEMENTS // max(net.sizes), n))
     backprop = _backprop(net, token, rows, 0.0)
     total_E, total_w = 0.0, 0.0
     total_grad = np.zeros(net.n_parameters, dtype=np.float64)
