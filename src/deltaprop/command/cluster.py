@@ -33,6 +33,7 @@ def train_on_cluster(opts: Any) -> Any:
     """Run ``deltaprop train`` with ``opts.scheduler`` (an address, or ``local:N``); returns
     the command's TrainResult.  Nothing is written when training fails."""
     from deltaprop.command import train as single
+    from deltaprop.distributed import ClusterError
     from deltaprop.distributed.tables import connect, train_table
     from deltaprop.files.archive import model_bytes
 
@@ -57,6 +58,8 @@ def train_on_cluster(opts: Any) -> Any:
     try:
         done = train_table(opts.data, targets, make_estimator, client=client, drop=opts.drop,
                            categorical=opts.categorical, task=opts.task, impute=opts.impute, dtype=opts.dtype)
+    except ClusterError as e:
+        raise UserError(f"{e}; nothing was written") from None
     finally:
         close()
     model = done.model
