@@ -327,6 +327,7 @@ def test_partial_fit_in_a_loop_matches_scikit_learn():
         np.testing.assert_allclose(ours.network_.W[l], W.T, rtol=1e-10, atol=1e-13)
 
 
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 def test_estimators_pickle_without_the_training_loops_caches():
     rng = np.random.default_rng(2)
     X = rng.normal(size=(5000, 3)).astype(np.float32)

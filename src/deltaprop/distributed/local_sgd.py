@@ -134,6 +134,7 @@ def local_round(blocks, template, token, theta, state, plan, spec) -> dict:
     net = worker_network(template, token)
     net.set_flat(theta)
     flat = packed_parameters(net)  # worker_network made every parameter a view of it
+    assert flat is not None, "worker_network packs the parameters into one vector"
     cache = worker_cache()
     optimizer = cache.get(("optimizer", token))
     if optimizer is None:

@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import math
 import os
+import warnings
 from collections.abc import Callable, Iterable
 from numbers import Integral, Real
-from typing import Any
+from typing import Any, Self, TypeAlias
 
 import numpy as np
+import scipy.sparse
+from numpy.typing import ArrayLike
 from sklearn.base import BaseEstimator, _fit_context
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, Options, StrOptions
@@ -26,7 +29,7 @@ from deltaprop.core.network import Network
 from deltaprop.speed import backprop as fast
 from deltaprop.training import loop as training
 from deltaprop.training.progress import VERBOSE_BAR
-from deltaprop.training.state import TrainingSettings, TrainingState
+from deltaprop.training.state import TrainingSettings, TrainingState, ValidationScore
 from deltaprop.training.stopping import StoppingRule
 
 try:  # scikit-learn >= 1.6
@@ -35,7 +38,10 @@ except ImportError:  # pragma: no cover - older scikit-learn
     def _validate_data(est, *args, **kwargs):
         return est._validate_data(*args, **kwargs)
 
-__all__ = ["_BaseMLP", "validate_data", "STOCHASTIC_SOLVERS", "training_bytes"]
+__all__ = ["_BaseMLP", "validate_data", "STOCHASTIC_SOLVERS", "training_bytes", "InputData"]
+
+#: what ``fit`` and ``predict`` take as X: an array-like, or a sparse matrix
+InputData: TypeAlias = ArrayLike | scipy.sparse.spmatrix | scipy.sparse.sparray
 
 validate_data = _validate_data
 STOCHASTIC_SOLVERS = ("sgd", "adam")
@@ -123,6 +129,7 @@ class _BaseMLP(BaseEstimator):
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left"), Options(Real, {np.inf})],
         "max_fun": [Interval(Integral, 1, None, closed="left")],
         "callback": [callable, None],
+        "scoring": [str, callable, None],
     }
 
     # ------------------------------------------------------------------ the network's views
@@ -220,9 +227,66 @@ class _BaseMLP(BaseEstimator):
     def _with_class_weight(self, sample_weight, y_labels, dtype):
         return sample_weight
 
-    def _validation_score(self) -> Callable[[np.ndarray, np.ndarray, Any], float]:
-        """The function scoring outputs Y (n, n_outputs) against targets D on held-out rows."""
+    def _validation_score(self) -> ValidationScore:
+        """The default early-stopping score of held-out rows (R² or accuracy), from the outputs."""
         raise NotImplementedError
+
+    def _targets_of(self, D: np.ndarray) -> np.ndarray:
+        """The targets y (labels for the classifier) that D (n, n_outputs) codes."""
+        raise NotImplementedError
+
+    def _validation_targets(self, y_val: Any) -> np.ndarray:
+        """D_val (n, n_outputs) of user-given validation targets, checked against the fit's."""
+        raise NotImplementedError
+
+    def _early_stopping_score(self) -> ValidationScore:
+        """``scoring``'s scorer on the held-out rows, or the default score when it is None."""
+        if self.scoring is None:
+            return self._validation_score()
+        from sklearn.metrics import check_scoring
+
+        scorer = check_scoring(self, scoring=self.scoring)
+
+        def score(X_val, Y, D, sample_weight):
+            y_val = self._targets_of(D)
+            kwargs = {} if sample_weight is None else {"sample_weight": sample_weight}
+            with warnings.catch_warnings():
+                # the held-out rows are the fit's own X, checked already (names dropped)
+                warnings.filterwarnings("ignore", message="X does not have valid feature names")
+                return float(scorer(self, X_val, y_val, **kwargs))
+
+        return score
+
+    def _validation_rows(self, validation_data: Any, dtype) -> tuple[np.ndarray, np.ndarray, Any]:
+        """``(X_val, D_val, sw_val)`` of ``fit``'s ``validation_data``, checked; refused with the
+        reason where early stopping cannot use it."""
+        if self.solver not in STOCHASTIC_SOLVERS:
+            raise ValueError("validation_data is used by early stopping, which solver='lbfgs' does not "
+                             "have; use solver='adam' or 'sgd', or leave validation_data out")
+        if not self.early_stopping:
+            raise ValueError("validation_data is used by early stopping; pass early_stopping=True, "
+                             "or leave validation_data out")
+        if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
+            raise ValueError("validation_data must be a tuple (X_val, y_val) or (X_val, y_val, "
+                             "sample_weight_val)")
+        X_val, y_val, *rest = validation_data
+        try:
+            X_val = _validate_data(self, X_val, accept_sparse=["csr", "csc"],
+                                   dtype=(np.float64, np.float32), reset=False)
+        except ValueError as e:
+            raise ValueError(
+                f"validation_data's X does not fit the training X: {str(e).rstrip('.')}. Inside a "
+                "Pipeline the validation rows reach the estimator untransformed: pass them through "
+                "the earlier steps first (pipeline[:-1].transform(X_val))"
+            ) from e
+        X_val = np.ascontiguousarray(X_val.toarray() if hasattr(X_val, "toarray") else X_val, dtype=dtype)
+        D_val = np.ascontiguousarray(self._validation_targets(y_val), dtype=dtype)
+        if D_val.shape[0] != X_val.shape[0]:
+            raise ValueError(f"validation_data has {X_val.shape[0]} rows of X but {D_val.shape[0]} targets")
+        sw_val = rest[0] if rest else None
+        if sw_val is not None:
+            sw_val = _check_sample_weight(sw_val, X_val, dtype=dtype)
+        return X_val, D_val, sw_val
 
     def _stratify(self) -> str | None:
         """The validation split's stratification policy (:mod:`deltaprop.training.split`)."""
@@ -234,6 +298,8 @@ class _BaseMLP(BaseEstimator):
         if not hasattr(sizes, "__iter__"):
             sizes = [sizes]
         sizes = list(sizes)
+        if all(type(n) is int and n > 0 for n in sizes):
+            return sizes  # the common case, checked in well under a µs
         if any(isinstance(n, bool) or not isinstance(n, Integral) for n in sizes):
             raise ValueError(
                 f"hidden_layer_sizes must be whole numbers of units, got {sizes}; e.g. (100,) or (64, 32)."
@@ -264,7 +330,7 @@ class _BaseMLP(BaseEstimator):
         return TrainingSettings(
             **settings,
             stratify=self._stratify(),
-            score=self._validation_score() if self.early_stopping else None,
+            score=self._early_stopping_score() if self.early_stopping else None,
             label=type(self).__name__,
             on_epoch=None if callback is None else self._on_epoch(callback),
         )
@@ -437,7 +503,7 @@ class _BaseMLP(BaseEstimator):
         sample_weight = self._with_class_weight(sample_weight, y_labels, dtype)
         return X, D, sample_weight
 
-    def _fit(self, X, y, sample_weight=None, incremental: bool = False):
+    def _fit(self, X, y, sample_weight=None, incremental: bool = False, validation_data=None):
         hidden = self._hidden_sizes()
         first_pass = not self._has_weights() or (not self.warm_start and not incremental)
         X, D, sample_weight = self._prepare(X, y, sample_weight, incremental, first_pass)
@@ -451,9 +517,10 @@ class _BaseMLP(BaseEstimator):
         else:
             self._continue(layer_units, X.dtype)
         self.n_outputs_ = D.shape[1]
+        validation = None if validation_data is None else self._validation_rows(validation_data, X.dtype)
         state = self.__dict__.get("_training") or self._state_from_attributes()
         self._training = training.fit(self.network_, X, D, sample_weight, settings, state,
-                                      incremental=incremental, rng=rng)
+                                      incremental=incremental, rng=rng, validation=validation)
         self._publish(self._training)
         return self
 
@@ -482,7 +549,8 @@ class _BaseMLP(BaseEstimator):
         net.set_hidden_activation(self.activation)
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, sample_weight=None):
+    def fit(self, X: InputData, y: ArrayLike, sample_weight: ArrayLike | None = None,
+            validation_data: tuple | None = None) -> Self:
         """Fit the model to data matrix X and targets y.
 
         Parameters
@@ -494,6 +562,12 @@ class _BaseMLP(BaseEstimator):
             The targets (class labels for the classifier, real numbers for the regressor).
         sample_weight : array-like of shape (n_samples,), default=None
             Sample weights: the loss is the weighted mean of E_n.
+        validation_data : tuple (X_val, y_val) or (X_val, y_val, sample_weight_val), default=None
+            The held-out rows early stopping scores after every epoch, instead of
+            ``validation_fraction`` of X (needs ``early_stopping=True`` and a stochastic
+            solver).  A fit parameter that scikit-learn's metadata routing carries, e.g.
+            ``set_fit_request(validation_data=True)`` inside a Pipeline; the rows reach the
+            estimator as given, not through the Pipeline's earlier steps.  deltaprop only.
 
         Returns
         -------
@@ -502,7 +576,8 @@ class _BaseMLP(BaseEstimator):
         """
         if (dask := on_dask(X, y, sample_weight)) is not None:
             return dask.fit(self, X, y, sample_weight)
-        return self._fit(X, y, sample_weight=sample_weight, incremental=False)
+        return self._fit(X, y, sample_weight=sample_weight, incremental=False,
+                         validation_data=validation_data)
 
     def _check_solver(self) -> bool:
         if self.solver not in STOCHASTIC_SOLVERS:
@@ -576,6 +651,10 @@ _DOC_PARAMETERS = """
         Epochs without improvement by tol before stopping.
     max_fun : int, default=15000
         Most loss evaluations for L-BFGS.
+    scoring : str, callable or None, default=None
+        What early stopping watches on the held-out rows: a scikit-learn scorer (a name such
+        as "neg_log_loss" or "f1_macro", or a callable ``scorer(estimator, X, y)``), higher
+        being better; None is scikit-learn's (accuracy, or R²).  deltaprop only.
     callback : callable or None, default=None
         Called as ``callback(estimator)`` after every epoch (L-BFGS: every iteration), with
         ``loss_curve_`` and the network up to date; returning True stops training without a

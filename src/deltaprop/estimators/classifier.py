@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from functools import partial
+from typing import Self
 
 import numpy as np
+from numpy.typing import ArrayLike
 from sklearn.base import ClassifierMixin, _fit_context
 from sklearn.metrics import accuracy_score
 from sklearn.preprocessing import LabelBinarizer
@@ -14,7 +16,14 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import type_of_target, unique_labels
 from sklearn.utils.validation import check_is_fitted
 
-from deltaprop.estimators.base import _DOC_ATTRIBUTES, _DOC_PARAMETERS, _BaseMLP, on_dask, validate_data
+from deltaprop.estimators.base import (
+    _DOC_ATTRIBUTES,
+    _DOC_PARAMETERS,
+    InputData,
+    _BaseMLP,
+    on_dask,
+    validate_data,
+)
 
 __all__ = ["MLPClassifier"]
 
@@ -26,7 +35,8 @@ def _labels(binarizer: LabelBinarizer, Y: np.ndarray) -> np.ndarray:
     return binarizer.inverse_transform(Y)
 
 
-def _accuracy_of_outputs(binarizer: LabelBinarizer, Y: np.ndarray, D: np.ndarray, sample_weight) -> float:
+def _accuracy_of_outputs(binarizer: LabelBinarizer, X: np.ndarray, Y: np.ndarray, D: np.ndarray,
+                         sample_weight) -> float:
     """Accuracy of outputs Y against targets D (n, n_outputs); NaN when an output is not finite."""
     if not np.isfinite(Y).all():
         return np.nan
@@ -105,6 +115,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         max_fun=15000,
         class_weight=None,
         validation_stratify="binary",
+        scoring=None,
         callback=None,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
@@ -132,6 +143,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         self.max_fun = max_fun
         self.class_weight = class_weight
         self.validation_stratify = validation_stratify
+        self.scoring = scoring
         self.callback = callback
 
     # scikit-learn's loss name, for code that reads it
@@ -240,12 +252,24 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     def _validation_score(self):
         return partial(_accuracy_of_outputs, self._label_binarizer)
 
+    def _targets_of(self, D):
+        return self._labels(D)
+
+    def _validation_targets(self, y_val):
+        y_val = np.asarray(y_val)
+        if y_val.ndim == 2 and y_val.shape[1] == 1:
+            y_val = y_val.ravel()
+        unknown = np.setdiff1d(unique_labels(y_val), self.classes_)
+        if len(unknown):
+            raise ValueError(f"validation_data's y has classes not seen in training: {unknown}")
+        return self._label_binarizer.transform(y_val)
+
     def _stratify(self):
         if self.validation_stratify == "classes" and self._is_multilabel():
             return None  # multilabel targets have no one class per row
         return self.validation_stratify
 
-    def predict(self, X):
+    def predict(self, X: InputData) -> np.ndarray:
         """Predict class labels.
 
         Parameters
@@ -262,7 +286,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
             return dask.predict(self, X)
         return self._labels(self._forward_pass_fast(X))
 
-    def predict_proba(self, X):
+    def predict_proba(self, X: InputData) -> np.ndarray:
         """Probability of each class, columns in the order of ``classes_``.
 
         Parameters
@@ -282,14 +306,15 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
             return np.vstack([1 - p, p]).T
         return y
 
-    def predict_log_proba(self, X):
+    def predict_log_proba(self, X: InputData) -> np.ndarray:
         """log of :meth:`predict_proba`, shape (n_samples, n_classes)."""
         y_prob = self.predict_proba(X)
         return np.log(y_prob, out=y_prob)
 
     @available_if(lambda est: est._check_solver())
     @_fit_context(prefer_skip_nested_validation=True)
-    def partial_fit(self, X, y, sample_weight=None, classes=None):
+    def partial_fit(self, X: InputData, y: ArrayLike, sample_weight: ArrayLike | None = None,
+                    classes: ArrayLike | None = None) -> Self:
         """Train one epoch over the given data, continuing from the current weights.
 
         Parameters

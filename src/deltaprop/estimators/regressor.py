@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Self
+
 import numpy as np
+from numpy.typing import ArrayLike
 from sklearn.base import RegressorMixin, _fit_context
 from sklearn.metrics import r2_score
 from sklearn.utils import column_or_1d
@@ -10,12 +13,19 @@ from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
-from deltaprop.estimators.base import _DOC_ATTRIBUTES, _DOC_PARAMETERS, _BaseMLP, on_dask, validate_data
+from deltaprop.estimators.base import (
+    _DOC_ATTRIBUTES,
+    _DOC_PARAMETERS,
+    InputData,
+    _BaseMLP,
+    on_dask,
+    validate_data,
+)
 
 __all__ = ["MLPRegressor"]
 
 
-def _r2_of_outputs(Y: np.ndarray, D: np.ndarray, sample_weight) -> float:
+def _r2_of_outputs(X: np.ndarray, Y: np.ndarray, D: np.ndarray, sample_weight) -> float:
     """R² of outputs Y against targets D (n, n_outputs); NaN when an output is not finite."""
     if not np.isfinite(Y).all():
         return np.nan
@@ -83,6 +93,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         epsilon=1e-8,
         n_iter_no_change=10,
         max_fun=15000,
+        scoring=None,
         callback=None,
     ):
         self.loss = loss
@@ -109,6 +120,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         self.epsilon = epsilon
         self.n_iter_no_change = n_iter_no_change
         self.max_fun = max_fun
+        self.scoring = scoring
         self.callback = callback
 
     def _network_loss(self):
@@ -138,7 +150,18 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
     def _validation_score(self):
         return _r2_of_outputs
 
-    def predict(self, X):
+    def _targets_of(self, D):
+        return D.ravel() if D.shape[1] == 1 else D
+
+    def _validation_targets(self, y_val):
+        y_val = np.asarray(y_val, dtype=np.float64)
+        D_val = y_val.reshape(-1, 1) if y_val.ndim == 1 else y_val
+        if D_val.ndim != 2 or D_val.shape[1] != self.n_outputs_ or not np.isfinite(D_val).all():
+            raise ValueError(f"validation_data's y must be finite targets with {self.n_outputs_} "
+                             f"output(s), as the training y")
+        return D_val
+
+    def predict(self, X: InputData) -> np.ndarray:
         """Predict using the network.
 
         Parameters
@@ -158,7 +181,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
 
     @available_if(lambda est: est._check_solver())
     @_fit_context(prefer_skip_nested_validation=True)
-    def partial_fit(self, X, y, sample_weight=None):
+    def partial_fit(self, X: InputData, y: ArrayLike, sample_weight: ArrayLike | None = None) -> Self:
         """Train one epoch over the given data, continuing from the current weights.
 
         Parameters

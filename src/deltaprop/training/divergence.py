@@ -7,9 +7,10 @@ A run has diverged when, after an epoch (L-BFGS: at its end),
   once, on the first ``REFERENCE_ROWS`` training rows): the steps are too large for the
   data's scale, and the run would go on without learning.
 
-The training loop then stops, puts back the weights from before the epoch, sets the state's
-``diverged`` flag and warns with :class:`DivergenceWarning`, naming what blew up and the
-learning rate to lower.
+Either sets the state's ``diverged`` flag and warns with :class:`DivergenceWarning`, naming
+what blew up and the learning rate to lower.  A value no longer finite also stops the run,
+with the weights from before the epoch; a finite blow-up is reported once and the run goes
+on, as scikit-learn's would (so its numbers stay scikit-learn's).
 """
 
 from __future__ import annotations
@@ -63,10 +64,14 @@ def blown_up(loss: float, reference: float) -> bool:
     return loss > BLOWUP_FACTOR * reference
 
 
-def warn_diverged(what: str, learning_rate_init: float | None, stacklevel: int = 4) -> None:
-    """Warn that ``what`` (e.g. "the loss stopped being finite") ended training."""
+def warn_diverged(what: str, learning_rate_init: float | None, *, stopped: bool = True,
+                  stacklevel: int = 4) -> None:
+    """Warn that ``what`` (e.g. "the loss stopped being finite") happened; ``stopped``: and
+    ended training."""
+    outcome = ("so training stopped and kept the weights from before" if stopped
+               else "and the weights are unlikely to be useful")
     warnings.warn(
-        f"Training diverged: {what}, so training stopped and kept the weights from before. "
+        f"Training diverged: {what}, {outcome}. "
         f"Lower learning_rate_init (now {learning_rate_init}) or scale the data.",
         DivergenceWarning,
         stacklevel=stacklevel,

@@ -35,9 +35,9 @@ from typing import Any
 import numpy as np
 
 from deltaprop.core.optim import SGD, Adam
-from deltaprop.speed import backprop as fast
-from deltaprop.speed import compiled
-from deltaprop.speed.backprop import BatchBackprop, flat_parameters
+from deltaprop.speed import compiled, fused
+from deltaprop.speed.backprop import batch_backprop, flat_parameters
+from deltaprop.speed.switch import use_plain
 from deltaprop.training import divergence, progress, split
 from deltaprop.training.divergence import DivergenceWarning
 from deltaprop.training.lbfgs import fit_lbfgs, gradient_norms
@@ -56,7 +56,7 @@ _GATHER_BLOCK_BYTES = 64 * 2**10
 
 
 def fit(net, X, D, sample_weight, settings: TrainingSettings, state: TrainingState, *,
-        incremental: bool = False, rng: Any = None) -> TrainingState:
+        incremental: bool = False, rng: Any = None, validation: tuple | None = None) -> TrainingState:
     """Train ``net`` in place with ``settings``, continuing ``state``; returns ``state``.
 
     Parameters
@@ -76,13 +76,17 @@ def fit(net, X, D, sample_weight, settings: TrainingSettings, state: TrainingSta
     rng : numpy.random.RandomState, or a function returning one
         Draws the validation split and the shuffles; a function is called when the first
         draw is needed (a partial_fit of one sample draws nothing).
+    validation : tuple (X_val, D_val, sw_val) or None
+        Held-out rows chosen by the user for early stopping (X_val dense, of the network's
+        dtype; sw_val may be None); None draws them from X (``validation_fraction``).
     """
     state.interrupted = state.diverged = False
     if settings.stochastic:
-        fit_stochastic(net, X, D, sample_weight, settings, state, incremental=incremental, rng=rng)
+        fit_stochastic(net, X, D, sample_weight, settings, state, incremental=incremental, rng=rng,
+                       validation=validation)
     else:
         state.backprop = None
-        fit_lbfgs(net, X, D, sample_weight, settings, state, BatchBackprop(net, X.shape[0], settings.alpha))
+        fit_lbfgs(net, X, D, sample_weight, settings, state, batch_backprop(net, X.shape[0], settings.alpha))
     return state
 
 
@@ -90,8 +94,9 @@ def make_optimizer(settings: TrainingSettings, params: list[np.ndarray]) -> SGD 
     """The stochastic optimiser (``solver`` "sgd" or "adam") for ``params``."""
     if settings.solver == "sgd":
         return SGD(params, settings.learning_rate_init, settings.learning_rate, settings.momentum,
-                   settings.nesterovs_momentum, settings.power_t)
-    return Adam(params, settings.learning_rate_init, settings.beta_1, settings.beta_2, settings.epsilon)
+                   settings.nesterovs_momentum, settings.power_t, step=fused.sgd_step)
+    return Adam(params, settings.learning_rate_init, settings.beta_1, settings.beta_2, settings.epsilon,
+                step=fused.adam_step)
 
 
 def progress_bar(label, total, *, completed=0, stderr=False):
@@ -117,7 +122,9 @@ def _split_validation(X, D, sample_weight, settings: TrainingSettings, random_st
     """scikit-learn's held-out split: ``validation_fraction`` of the rows
     (:mod:`deltaprop.training.split`, with the settings' stratification policy)."""
     n_val = split.n_validation(X.shape[0], settings.validation_fraction)
-    stratify = split.stratification(settings.stratify, D, n_val)
+    # the classes as scikit-learn's boolean targets, so its messages name them alike
+    classes = None if settings.stratify is None else D != 0
+    stratify = split.stratification(settings.stratify, classes, n_val)
     train, val = split.split_rows(X.shape[0], settings.validation_fraction,
                                   random_state=random_state, stratify=stratify)
     if val.shape[0] < 2:
@@ -174,11 +181,6 @@ def _batch_size(settings: TrainingSettings, n_samples: int) -> int:
     return int(np.clip(settings.batch_size, 1, n_samples))
 
 
-def _plain_now() -> bool:
-    """True inside :func:`deltaprop.speed.backprop.plain_paths`."""
-    return bool(fast._plain)
-
-
 def _batch_backprop(state: TrainingState, net, batch_size: int, alpha: float, incremental: bool):
     """A BatchBackprop for ``net`` and ``batch_size``.  For partial_fit it is kept in the
     state while network, batch size, L2 strength and path stay the same, so a loop of
@@ -186,14 +188,14 @@ def _batch_backprop(state: TrainingState, net, batch_size: int, alpha: float, in
     drops any kept one (which would hold the buffers for as long as the state lives)."""
     if not incremental:
         state.backprop = None
-        return BatchBackprop(net, batch_size, alpha)
+        return batch_backprop(net, batch_size, alpha)
     # the same network keeps its sizes, dtype, loss and output; its hidden activations may
     # change in place (warm starts follow ``activation``)
-    key = (batch_size, float(alpha), net.activation, _plain_now())
+    key = (batch_size, float(alpha), net.activation, use_plain())
     cached = state.backprop
     if cached is not None and cached[0] is net and cached[1] == key:
         return cached[2]
-    backprop = BatchBackprop(net, batch_size, alpha)
+    backprop = batch_backprop(net, batch_size, alpha)
     state.backprop = (net, key, backprop)
     return backprop
 
@@ -226,7 +228,7 @@ def _epoch_backend(net, backprop, optimizer, params, data: _Data, batch_size: in
 
 
 def fit_stochastic(net, X, D, sample_weight, settings: TrainingSettings, state: TrainingState, *,
-                   incremental: bool, rng: Any) -> TrainingState:
+                   incremental: bool, rng: Any, validation: tuple | None = None) -> TrainingState:
     """Train ``net`` by SGD or Adam: ``max_iter`` epochs, or one when ``incremental``.
 
     The arguments are :func:`fit`'s.  Returns ``state``, updated.
@@ -238,7 +240,9 @@ def fit_stochastic(net, X, D, sample_weight, settings: TrainingSettings, state: 
     params = [flat_parameters(net)]
     if not incremental or state.optimizer is None:
         state.optimizer = make_optimizer(settings, params)
-    if settings.early_stopping:
+    if settings.early_stopping and validation is not None:
+        data = _Data(X, D, sample_weight, *validation)
+    elif settings.early_stopping:
         data = _split_validation(X, D, sample_weight, settings, random_state())
     else:
         data = _Data(X, D, sample_weight)
@@ -281,12 +285,7 @@ def _run_epochs(net, params, data: _Data, settings, state, run_epoch, display, r
             loss_sum, finite, grad_W = run_epoch(sample_idx)
             loss = np.float64(loss_sum / data.n_samples)  # a numpy float, as scikit-learn's
             problem = _divergence(finite, params, loss, state.reference_loss)
-            if problem is not None:
-                net.set_flat(last)
-                state.diverged = True
-                if problem.nonfinite and state.finite_epochs == 0:
-                    raise ValueError(NO_FINITE_WEIGHTS)
-                divergence.warn_diverged(problem.what, settings.learning_rate_init, stacklevel=6)
+            if problem is not None and _diverged(net, last, problem, settings, state):
                 break
             _record_epoch(state, loss, data.n_samples, grad_W)
             score = _validate(net, data, settings, state)
@@ -302,6 +301,26 @@ def _run_epochs(net, params, data: _Data, settings, state, run_epoch, display, r
         warnings.warn("Training interrupted by user.", stacklevel=5)
         if last is not None and not all(np.isfinite(p).all() for p in params):
             net.set_flat(last)
+
+
+def _diverged(net, last, problem: divergence.Problem, settings: TrainingSettings,
+              state: TrainingState) -> bool:
+    """Say that the run diverged; True when it must stop.
+
+    A value that is no longer finite stops the run with the weights from before the epoch
+    (or, when no epoch ever ended finite, raises scikit-learn's error).  A finite blow-up is
+    reported once and the run goes on, as scikit-learn's would, until the stopping rule or
+    a non-finite value ends it."""
+    if problem.nonfinite:
+        net.set_flat(last)
+        if state.finite_epochs == 0:
+            raise ValueError(NO_FINITE_WEIGHTS)
+    elif state.diverged:
+        return False  # the blow-up was reported already
+    state.diverged = True
+    divergence.warn_diverged(problem.what, settings.learning_rate_init, stopped=problem.nonfinite,
+                             stacklevel=7)
+    return problem.nonfinite
 
 
 def _divergence(finite: bool, params, loss: float, reference: float) -> divergence.Problem | None:
@@ -338,7 +357,7 @@ def _validate(net, data: _Data, settings: TrainingSettings, state: TrainingState
     assert state.validation_loss_curve is not None and state.validation_scores is not None
     assert settings.score is not None and rule is not None
     state.validation_loss_curve.append(net._batch_loss(fwd, data.D_val, float(settings.alpha), data.sw_val))
-    score = settings.score(np.ascontiguousarray(fwd.y.T), data.D_val, data.sw_val)
+    score = settings.score(data.X_val, np.ascontiguousarray(fwd.y.T), data.D_val, data.sw_val)
     state.validation_scores.append(score)
     if rule.update(score):
         state.best_theta = net.get_flat()

@@ -22,9 +22,10 @@ from deltaprop.training.stopping import StoppingRule
 
 __all__ = ["TrainingSettings", "TrainingState", "ValidationScore"]
 
-#: the validation score of outputs Y (n, n_outputs) against targets D (n, n_outputs) with
-#: optional sample weights (n,): R² for regression, accuracy for classification
-ValidationScore = Callable[[np.ndarray, np.ndarray, "np.ndarray | None"], float]
+#: the validation score of the held-out rows X (n, n_1), whose network outputs are Y
+#: (n, n_outputs), against targets D (n, n_outputs) with optional sample weights (n,):
+#: R² for regression and accuracy for classification, or a scikit-learn scorer's value
+ValidationScore = Callable[[np.ndarray, np.ndarray, np.ndarray, "np.ndarray | None"], float]
 
 
 @dataclass(frozen=True)
