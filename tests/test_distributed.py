@@ -103,7 +103,9 @@ def test_local_adam_test_score_is_within_0_01_of_the_single_machine_fit(client):
 def test_local_sgd_regressor_fits_on_two_workers(client):
     X, y = make_regression(1200, 4, noise=0.1, random_state=2)
     y = y / np.std(y)
-    reg = MLPRegressor(hidden_layer_sizes=(8,), solver="sgd", learning_rate_init=0.02, max_iter=15,
+    # 193 parameters x 200 rows: the numpy path on the workers (a compiled epoch would be
+    # compiled again in every worker process, seconds each; test_distributed_local runs it)
+    reg = MLPRegressor(hidden_layer_sizes=(32,), solver="sgd", learning_rate_init=0.02, max_iter=15,
                        random_state=0)
     reg.fit(da.from_array(X, chunks=300), da.from_array(y, chunks=300))
     assert reg.score(X, y) > 0.9

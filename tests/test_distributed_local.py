@@ -27,10 +27,13 @@ def test_without_a_client_lbfgs_on_dask_equals_lbfgs_on_numpy_and_partial_fit_co
         many = MLPClassifier(**params).fit(da.from_array(X, chunks=100), da.from_array(y, chunks=100))
     for a, b in zip(one.coefs_, many.coefs_):
         np.testing.assert_allclose(b, a, rtol=1e-8, atol=1e-12)
-    adam = MLPClassifier((5,), max_iter=3, random_state=0)
+    adam = MLPClassifier((5,), max_iter=3, random_state=0)  # small enough for the compiled epoch
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         adam.fit(da.from_array(X, chunks=100), da.from_array(y, chunks=100))
+    from deltaprop.speed import compiled
+
+    assert compiled.supported(adam.network_, adam._training.optimizer, X, None, 200)
     assert adam.n_iter_ == 3 and adam.t_ == 900
     adam.partial_fit(X, y)  # the fitted state carries on, on numpy
     assert adam.t_ == 1200
