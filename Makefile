@@ -16,7 +16,7 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 
 # PyTorch is an optional oracle: where its CPU wheel cannot be had, its tests skip.
 $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install -q -e '.[test]'
+	$(BIN)/python -m pip install -q -e '.[test,dask]'
 	$(BIN)/python -m pip install -q 'torch==2.13.0' || echo "torch not installed: its oracle tests will skip"
 	touch $@
 

@@ -222,6 +222,12 @@ TRAIN_OPTIONS = [
         help="Continue the run in <model>.ckpt.dpm (or <model>) for more epochs.",
     ),
     click.option("--quiet", "-q", is_flag=True, help="Print errors only."),
+    click.option(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="Train on a Dask cluster (pip install 'deltaprop[dask]'): a scheduler's address, or "
+        "local:N for N local workers; DATA may then be a quoted glob of Parquet/CSV files.",
+    ),
 ]
 
 

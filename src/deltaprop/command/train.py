@@ -92,6 +92,7 @@ class TrainOptions:
     dtype: str = "float64"
     validation_data: str | None = None
     metrics_json: str | None = None
+    scheduler: str | None = None  # a Dask scheduler's address, or local:N (deltaprop.command.cluster)
 
     def model_options(self) -> dict[str, Any]:
         """The options that define the model (kept in its history, reused by --resume)."""
@@ -724,6 +725,10 @@ def train(opts: TrainOptions) -> TrainResult:
     from deltaprop import __version__
     from deltaprop.files import InterruptGuard, OutputLock
 
+    if opts.scheduler:
+        from deltaprop.command.cluster import train_on_cluster
+
+        return train_on_cluster(opts)
     run = read_step(opts)
     # one run per --out; the first Ctrl-C stops training, later ones wait for the best model's save
     with OutputLock(run.out, "--out"), InterruptGuard() as guard:

@@ -46,6 +46,16 @@ InputData: TypeAlias = ArrayLike | scipy.sparse.spmatrix | scipy.sparse.sparray
 validate_data = _validate_data
 STOCHASTIC_SOLVERS = ("sgd", "adam", "adamw")
 
+
+def on_dask(*arrays):
+    """:mod:`deltaprop.distributed` when an argument is a Dask collection (it has a task
+    graph), else None: the estimators hand such input to the cluster (the ``dask`` extra)."""
+    if any(callable(getattr(a, "__dask_graph__", None)) for a in arrays):
+        from deltaprop import distributed
+
+        return distributed
+    return None
+
 #: the training settings copied from the estimator's parameters of the same name
 _SETTING_NAMES = (
     "solver", "alpha", "batch_size", "learning_rate", "learning_rate_init", "power_t", "max_iter",
@@ -576,6 +586,8 @@ class _BaseMLP(BaseEstimator):
         self : object
             The fitted estimator.
         """
+        if (dask := on_dask(X, y, sample_weight)) is not None:
+            return dask.fit(self, X, y, sample_weight)
         return self._fit(X, y, sample_weight=sample_weight, incremental=False,
                          validation_data=validation_data)
 

@@ -21,6 +21,7 @@ from deltaprop.estimators.base import (
     _DOC_PARAMETERS,
     InputData,
     _BaseMLP,
+    on_dask,
     validate_data,
 )
 
@@ -289,6 +290,8 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
             The predicted classes (an indicator matrix for multilabel targets).
         """
         check_is_fitted(self)
+        if (dask := on_dask(X)) is not None:
+            return dask.predict(self, X)
         return self._labels(self._forward_pass_fast(X))
 
     def predict_proba(self, X: InputData) -> np.ndarray:
@@ -303,6 +306,8 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         y_prob : ndarray of shape (n_samples, n_classes)
         """
         check_is_fitted(self)
+        if (dask := on_dask(X)) is not None:
+            return dask.predict_proba(self, X)
         y = self._forward_pass_fast(X)
         if self.n_outputs_ == 1:
             p = y.ravel()
@@ -334,6 +339,8 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         """
         if getattr(self, "classes_", None) is None and classes is None:
             raise ValueError("classes must be passed on the first call to partial_fit.")
+        if (dask := on_dask(X, y, sample_weight)) is not None:
+            return dask.partial_fit(self, X, y, sample_weight, classes)
         if classes is not None:
             if getattr(self, "classes_", None) is not None:
                 if not np.array_equal(self.classes_, unique_labels(classes)):
@@ -349,6 +356,12 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
                 else:
                     self._label_binarizer.fit(classes)
         return self._fit(X, y, sample_weight=sample_weight, incremental=True)
+
+    def score(self, X, y, sample_weight=None):
+        """Accuracy of ``predict(X)`` against y, as scikit-learn's."""
+        if (dask := on_dask(X, y, sample_weight)) is not None:
+            return dask.score(self, X, y, sample_weight)
+        return super().score(X, y, sample_weight)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -19,6 +19,7 @@ from deltaprop.estimators.base import (
     _DOC_PARAMETERS,
     InputData,
     _BaseMLP,
+    on_dask,
     validate_data,
 )
 
@@ -202,6 +203,8 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
             The output y of the network (one column is returned as a vector).
         """
         check_is_fitted(self)
+        if (dask := on_dask(X)) is not None:
+            return dask.predict(self, X)
         y = self._forward_pass_fast(X)
         return y.ravel() if y.shape[1] == 1 else y
 
@@ -220,6 +223,14 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         -------
         self : object
         """
+        if (dask := on_dask(X, y, sample_weight)) is not None:
+            return dask.partial_fit(self, X, y, sample_weight)
         return self._fit(X, y, sample_weight=sample_weight, incremental=True)
+
+    def score(self, X, y, sample_weight=None):
+        """R² of ``predict(X)`` against y (averaged over outputs), as scikit-learn's."""
+        if (dask := on_dask(X, y, sample_weight)) is not None:
+            return dask.score(self, X, y, sample_weight)
+        return super().score(X, y, sample_weight)
 
 

@@ -1,0 +1,94 @@
+"""``deltaprop train FILES --scheduler ADDRESS``: the run on a Dask cluster.
+
+The files (a glob of Parquet or CSV files) are read, encoded and trained on where they lie
+(:func:`deltaprop.distributed.tables.train_table`); this module turns the command's options
+into that call and writes the same model file and report as a run on one machine.  The
+run holds out no validation rows (a note says so; metrics are those of the training rows)
+and keeps no checkpoints (``--checkpoint-every``, ``--resume`` and ``--validation-data``
+are refused).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from deltaprop.command.common import check_writable, plain, write_guarded
+from deltaprop.command.metrics import classification_metrics, regression_metrics
+from deltaprop.errors import UserError
+
+__all__ = ["train_on_cluster"]
+
+
+def _refuse_local_only(opts: Any) -> None:
+    if opts.resume or opts.checkpoint_every:
+        raise UserError("--resume and --checkpoint-every are not supported with --scheduler; leave them out")
+    if opts.validation_data:
+        raise UserError("--validation-data is not supported with --scheduler; score the model afterwards")
+    if opts.data == "-":
+        raise UserError("--scheduler reads files, not standard input; give a path or a glob")
+
+
+def train_on_cluster(opts: Any) -> Any:
+    """Run ``deltaprop train`` with ``opts.scheduler`` (an address, or ``local:N``); returns
+    the command's TrainResult.  Nothing is written when training fails."""
+    from deltaprop.command import train as single
+    from deltaprop.distributed import ClusterError
+    from deltaprop.distributed.tables import connect, train_table
+    from deltaprop.files.archive import model_bytes
+
+    _refuse_local_only(opts)
+    targets = [s.strip() for t in opts.targets for s in str(t).split(",") if s.strip()]
+    if not targets:
+        raise UserError("no --target given; name the column to predict")
+    stem = Path(opts.data.replace("*", "all"))
+    out = Path(opts.out) if opts.out else single.default_out(stem)
+    report = None if opts.no_report else Path(opts.report) if opts.report else single.default_report(out)
+    for path, what in ((out, "model file"), (report, "report"), (opts.metrics_json, "metrics file")):
+        if path is not None:
+            check_writable(path, what, stem)
+
+    def make_estimator(task: str, n_rows: int) -> Any:
+        run = single.Run(opts, stem, out, report, single.checkpoint_path(out))
+        run.task = task
+        no_monitor: Any = None  # the cluster run has no per-epoch watch
+        return single._make_estimator(run, n_rows, no_monitor)
+
+    client, close = connect(opts.scheduler)
+    try:
+        done = train_table(opts.data, targets, make_estimator, client=client, drop=opts.drop,
+                           categorical=opts.categorical, task=opts.task, impute=opts.impute, dtype=opts.dtype)
+    except ClusterError as e:
+        raise UserError(f"{e}; nothing was written") from None
+    finally:
+        close()
+    model = done.model
+    if model.task == "regression":
+        metrics = regression_metrics(done.y_raw, model.target.decode(done.outputs), model.target.names)
+    else:
+        metrics = classification_metrics([plain(v) for v in done.y_raw], done.outputs,
+                                         [plain(c) for c in model.estimator.classes_])
+    epochs = len(model.history["loss_curve"])
+    reason = (f"reached the epoch limit (--epochs {opts.epochs})" if epochs >= opts.epochs
+              else f"converged after {epochs} epoch(s)")
+    model.history.update(metrics={"train": metrics}, epochs=epochs, stop_reason=reason,
+                         run={"data": opts.data, "files": [Path(f).name for f in done.files],
+                              "rows": done.rows, "scheduler": opts.scheduler,
+                              "options": {**opts.model_options(), "task": model.task, "targets": targets}})
+    html = None
+    if report is not None:
+        from deltaprop.report.page import render_report
+
+        title = f"deltaprop: {opts.data} → {', '.join(targets)}"
+        html = render_report(model, X_train=done.X_sample, title=title)
+    write_guarded(out, model_bytes(model))
+    if html is not None and report is not None:
+        write_guarded(report, html.encode("utf-8"))
+    if opts.metrics_json:
+        import json
+
+        doc = {"metrics": {"train": metrics}, "epochs": epochs, "stop_reason": reason}
+        write_guarded(opts.metrics_json, (json.dumps(doc, indent=2, allow_nan=True) + "\n").encode())
+    notes = ["on a cluster no validation rows are held out: the metrics are the training rows'"]
+    return single.TrainResult(model, {"train": metrics}, out, report, notes, epochs=epochs,
+                              stop_reason=reason)

@@ -1,0 +1,182 @@
+"""Where the partitions live and how work reaches them: a ``distributed.Client``, or none.
+
+Two executors with one interface, so the solvers never ask which one they have:
+
+- :class:`ClusterExecutor` keeps each prepared partition as a future on the worker that
+  computed it, sends each task to its partition's worker, and gathers the (small) results.
+  A worker that dies loses its futures; the scheduler recomputes them from the source, so
+  a task is retried rather than answered differently.  When Dask gives up on a task (a
+  worker died while running it ``distributed.scheduler.allowed-failures`` times) the fit
+  stops with :class:`ClusterError`, one line.
+- :class:`LocalExecutor` computes the partitions with Dask's local scheduler (no client)
+  and runs the tasks in this process, one partition after another.
+
+Results always come back in partition order, and the client adds them in that order, so a
+fit does not depend on which worker answered first.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Callable, Sequence
+from typing import Any
+
+__all__ = ["ClusterError", "ClusterExecutor", "LocalExecutor", "executor", "current_client"]
+
+
+class ClusterError(RuntimeError):
+    """The cluster could not finish a task; the message is one line saying why."""
+
+
+def current_client():
+    """The ``distributed.Client`` of this context, or None (Dask's local scheduler)."""
+    try:
+        from distributed import get_client
+    except ImportError:  # dask without distributed: the local scheduler
+        return None
+    try:
+        return get_client()
+    except ValueError:
+        return None
+
+
+def executor(client=None):
+    """A :class:`ClusterExecutor` on ``client`` (default: the current one), else a
+    :class:`LocalExecutor`."""
+    client = client if client is not None else current_client()
+    return LocalExecutor() if client is None else ClusterExecutor(client)
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
+class LocalExecutor:
+    """Partitions in this process's memory; tasks run here, in partition order."""
+
+    workers: Sequence[str] = ("local",)
+
+    def persist(self, tasks: Sequence[Any]) -> list:
+        """Compute ``tasks`` (dask.delayed) with the local scheduler; the results are the handles."""
+        import dask
+
+        return list(dask.compute(*tasks)) if tasks else []
+
+    def broadcast(self, value):
+        return value
+
+    def map(self, func: Callable, handles: Sequence, *args) -> list:
+        """``[func(h, *args) for h in handles]``."""
+        return [func(h, *args) for h in handles]
+
+    def transform(self, func: Callable, handles: Sequence, *args) -> list:
+        return [func(h, *args) for h in handles]
+
+    def chain(self, func: Callable, handles: Sequence, value, *args):
+        for h in handles:
+            value = func(h, value, *args)
+        return value
+
+    def run_groups(self, func: Callable, groups: Sequence[Sequence], args: Sequence[tuple]) -> list:
+        """``[func(group, *a) for group, a in zip(groups, args)]``."""
+        return [func(list(group), *a) for group, a in zip(groups, args)]
+
+    def home_of(self, handles: Sequence) -> list[str]:
+        return ["local"] * len(handles)
+
+    def release(self, handles: Sequence) -> None:
+        pass
+
+
+class ClusterExecutor:
+    """Partitions as futures on the workers of ``client``; tasks go to their data."""
+
+    def __init__(self, client):
+        self.client = client
+
+    @property
+    def workers(self) -> list[str]:
+        return sorted(self.client.scheduler_info(n_workers=-1)["workers"])
+
+    def _gather(self, futures):
+        from distributed import KilledWorker
+
+        try:
+            return self.client.gather(futures)
+        except KilledWorker as exc:
+            raise ClusterError(
+                f"the fit stopped: a worker died each time it ran task {exc.task!r} "
+                "(out of memory?); give the workers more memory or use more, smaller partitions"
+            ) from None
+        except (OSError, TimeoutError) as exc:
+            raise ClusterError(f"the fit stopped: lost the scheduler ({_one_line(exc)})") from None
+
+    def _wait(self, futures: list) -> list:
+        """Wait for ``futures`` (their data stays on the workers); raise the first error, in
+        partition order, as the partition raised it."""
+        from distributed import wait
+
+        wait(futures)
+        for f in futures:
+            if f.status != "finished":
+                self._gather([f])  # raises the task's own error (or ClusterError)
+        return futures
+
+    def persist(self, tasks: Sequence[Any]) -> list:
+        """Futures of ``tasks`` (dask.delayed), computed and kept on the workers."""
+        return self._wait(self.client.compute(list(tasks)))
+
+    def transform(self, func: Callable, handles: Sequence, *args) -> list:
+        """Futures of ``func(h, *args)``, computed and kept where ``h`` is."""
+        return self._wait([self.client.submit(func, h, *args, pure=False) for h in handles])
+
+    def chain(self, func: Callable, handles: Sequence, value, *args):
+        """``value = func(h, value, *args)`` for each handle in turn, each on ``h``'s worker;
+        only the last value comes back."""
+        for h in handles:
+            value = self.client.submit(func, h, value, *args, pure=False)
+        return self._gather(value)
+
+    def broadcast(self, value):
+        """A future of ``value`` on every worker (a network to evaluate, sent once)."""
+        return self.client.scatter(value, broadcast=True, hash=False)
+
+    def map(self, func: Callable, handles: Sequence, *args) -> list:
+        """``[func(h, *args) for h in handles]``, each on the worker holding ``h``."""
+        futures = [
+            self.client.submit(func, h, *args, pure=False, key=f"{func.__name__}-{uuid.uuid4().hex}")
+            for h in handles
+        ]
+        return self._gather(futures)
+
+    def run_groups(self, func: Callable, groups: Sequence[Sequence], args: Sequence[tuple]) -> list:
+        """``func(group, *a)`` for each group of handles, on the worker holding most of it."""
+        homes = self.home_of([g[0] for g in groups])
+        futures = [
+            self.client.submit(func, list(group), *a, pure=False, workers=[home] if home else None,
+                               allow_other_workers=True, key=f"{func.__name__}-{uuid.uuid4().hex}")
+            for group, a, home in zip(groups, args, homes)
+        ]
+        return self._gather(futures)
+
+    def home_of(self, handles: Sequence) -> list[str]:
+        """The address of a worker holding each future ("" when none holds it now)."""
+        who = self.client.who_has(list(handles))
+        return [sorted(who.get(h.key, ()) or [""])[0] for h in handles]
+
+    def release(self, handles: Sequence) -> None:
+        for h in handles:
+            h.release()
+
+
+# ---------------------------------------------------------------------- worker-side cache
+_local = threading.local()
+
+
+def worker_cache() -> dict:
+    """A dict kept per thread of a worker process (networks and buffers reused across tasks)."""
+    cache = getattr(_local, "cache", None)
+    if cache is None:
+        cache = _local.cache = {}
+    return cache

@@ -1,0 +1,141 @@
+"""Exact distributed L-BFGS: the single-machine function and gradient, summed over partitions.
+
+The loss of the whole training set (the one definition of the core's Network.loss) is
+
+    E(θ) = (Σ_p Σ_{n∈p} s_n E_n + ½ alpha Σ_l ‖W^(l)‖²) / Σ_p Σ_{n∈p} s_n
+
+and its gradient is the same sum of Σ_{n∈p} s_n ∂E_n/∂θ, plus alpha W^(l), over the same
+denominator.  Each iteration ships θ to the workers; each partition returns its three sums
+(:func:`partition_sums`); the client adds them in partition order and adds the L2 term.
+The single-machine L-BFGS (:func:`deltaprop.training.lbfgs.fit_lbfgs`) then runs unchanged
+on these numbers: the same as on one machine up to the order of the float additions, so it
+takes the same steps.
+"""
+
+from __future__ import annotations
+
+import math
+import uuid
+
+import numpy as np
+
+from deltaprop.distributed.cluster import worker_cache
+from deltaprop.distributed.partitions import Block
+from deltaprop.speed.backprop import BatchBackprop, flat_parameters
+
+__all__ = ["fit_lbfgs", "partition_sums", "ClusterBackprop", "EVAL_ROWS", "EVAL_ELEMENTS", "worker_network"]
+
+#: a partition passes through backprop in chunks of rows whose widest activation array
+#: holds about EVAL_ELEMENTS numbers (32 MiB in float64), at most EVAL_ROWS rows: large
+#: enough for efficient matrix products, small enough to bound a worker's buffers
+EVAL_ELEMENTS = 2**22
+EVAL_ROWS = 65536
+
+
+def worker_network(template, token: str):
+    """This worker thread's copy of the network ``template`` (kept across tasks by ``token``),
+    its parameters views of one vector θ (:func:`deltaprop.speed.backprop.flat_parameters`)."""
+    cache = worker_cache()
+    key = ("network", token)
+    net = cache.get(key)
+    if net is None:
+        if len(cache) > 16:
+            cache.clear()
+        net = cache[key] = template.copy()
+        flat_parameters(net)
+    return net
+
+
+def _backprop(net, token: str, rows: int, alpha: float):
+    cache = worker_cache()
+    key = ("backprop", token, rows, alpha)
+    backprop = cache.get(key)
+    if backprop is None:
+        backprop = cache[key] = BatchBackprop(net, rows, alpha)
+    return backprop
+
+
+def partition_sums(block: Block, template, token: str, theta: np.ndarray):
+    """``(Σ s_n E_n, Σ s_n ∂E_n/∂θ, Σ s_n)`` over the rows of one partition, without the L2 term.
+
+    Parameters
+    ----------
+    block : Block
+        X of shape (n_p, n_1), D of shape (n_p, n_L) (in ``block.y``), s of shape (n_p,) or None.
+    template, token
+        The network (sent once to each worker) and the key of its worker-side copy.
+    theta : ndarray of shape (n_parameters,)
+        The parameters, packed as ``Network.get_flat`` packs them.
+
+    Returns
+    -------
+    (float, ndarray of shape (n_parameters,) in float64, float)
+    """
+    net = worker_network(template, token)
+    net.set_flat(theta)
+    X, D, s = block
+    assert D is not None, "partition_sums needs the targets D"
+    n = X.shape[0]
+    rows = max(1, min(EVAL_ROWS, EVAL_ELEMENTS // max(net.sizes), n))
+    backprop = _backprop(net, token, rows, 0.0)
+    total_E, total_w = 0.0, 0.0
+    total_grad = np.zeros(net.n_parameters, dtype=np.float64)
+    for start in range(0, n, rows):
+        stop = min(start + rows, n)
+        s_c = None if s is None else s[start:stop]
+        weight = float(stop - start) if s_c is None else float(s_c.sum())
+        if weight == 0.0:
+            continue  # rows of weight zero add nothing (and their mean is undefined)
+        # the chunk's mean loss and gradient times its weight: its sums
+        loss, _, _ = backprop(X[start:stop], D[start:stop], s_c)
+        total_E += loss * weight
+        total_grad += backprop.flat_grad * weight
+        total_w += weight
+    return total_E, total_grad, total_w
+
+
+class ClusterBackprop:
+    """E(θ) and ∂E/∂θ of the whole training set, summed over the partitions on the cluster.
+
+    It stands in for :class:`deltaprop.speed.backprop.BatchBackprop` in
+    :func:`deltaprop.training.lbfgs.fit_lbfgs` (the single-machine L-BFGS, run as it is):
+    called with θ in ``net`` it returns ``(loss, grad_W, grad_b)`` and leaves the gradient,
+    packed as θ, in ``flat_grad``.  Its X, D and sample_weight arguments are ignored: the
+    rows are the partitions ``handles``.
+    """
+
+    def __init__(self, ex, handles, net, alpha: float):
+        self.ex, self.handles, self.net, self.alpha = ex, handles, net, float(alpha)
+        self.template, self.token = ex.broadcast(net.copy()), uuid.uuid4().hex
+        self.flat_grad = np.zeros(net.n_parameters)
+        self.grad_W: dict[int, np.ndarray] = {}
+        self.grad_b: dict[int, np.ndarray] = {}
+        self._is_weight = np.zeros(net.n_parameters)
+        start = 0
+        for name, l, a in net.parameters():
+            view = self.flat_grad[start : start + a.size].reshape(a.shape)
+            (self.grad_W if name == "W" else self.grad_b)[l] = view
+            if name == "W":
+                self._is_weight[start : start + a.size] = 1.0
+            start += a.size
+
+    def __call__(self, X=None, D=None, sample_weight=None):
+        theta = self.net.get_flat()
+        sums = self.ex.map(partition_sums, self.handles, self.template, self.token, theta)
+        E = math.fsum(r[0] for r in sums)
+        N = math.fsum(r[2] for r in sums)
+        grad = np.zeros(theta.shape[0])
+        for r in sums:  # in partition order, whichever worker answered first
+            grad += r[1]
+        penalised = theta * self._is_weight
+        loss = (E + 0.5 * self.alpha * float(np.vdot(penalised, theta))) / N
+        self.flat_grad[...] = (grad + self.alpha * penalised) / N
+        return loss, self.grad_W, self.grad_b
+
+
+def fit_lbfgs(net, ex, handles, settings, state):
+    """Train ``net`` by the single-machine L-BFGS with E and ∂E/∂θ from the cluster."""
+    from deltaprop.training import lbfgs as single_machine
+
+    return single_machine.fit_lbfgs(net, None, None, None, settings, state,
+                                    ClusterBackprop(ex, handles, net, settings.alpha))

@@ -1,0 +1,293 @@
+"""Data-parallel SGD and Adam: synchronous local SGD with parameter averaging.
+
+The partitions are split once into R replicas (one per worker, contiguous and balanced by
+rows; the split does not change during the fit, so neither does the result when a worker
+dies and its partitions are recomputed elsewhere).  Every round, each replica starts from
+the same θ and optimiser state, takes ``sync_every`` mini-batch steps on its own rows on its
+worker, and returns θ_r and its state; the client averages them, weighted by the rows each
+replica used:
+
+    θ ← Σ_r n_r θ_r / Σ_r n_r        (and SGD's velocity, Adam's moments m and s alike)
+
+An epoch is over when every replica has seen each of its rows once (each partition in its
+own shuffled order).  This is *not* the single-machine trajectory: R replicas take R steps
+where one machine takes one, from the same θ, and their average is a different point.  On
+one replica (one worker, or no client) it is single-machine mini-batch training walking the
+partitions in turn.
+"""
+
+from __future__ import annotations
+
+import math
+import uuid
+import warnings
+from dataclasses import replace
+
+import numpy as np
+
+from deltaprop.core.optim import Adam
+from deltaprop.distributed.cluster import worker_cache
+from deltaprop.distributed.lbfgs import worker_network
+from deltaprop.speed import compiled
+from deltaprop.speed.backprop import BatchBackprop, packed_parameters
+from deltaprop.training.divergence import DivergenceWarning
+from deltaprop.training.loop import make_optimizer
+
+__all__ = ["fit_local_sgd", "local_round", "replicas", "MIN_SYNC_EVERY", "SYNCS_PER_EPOCH"]
+
+#: the default sync frequency: at least SYNCS_PER_EPOCH averagings per epoch, but no more
+#: often than every MIN_SYNC_EVERY mini-batches (a round must outweigh its scheduling cost)
+SYNCS_PER_EPOCH = 8
+MIN_SYNC_EVERY = 32
+
+
+def replicas(sizes: list[int], n_replicas: int) -> list[list[int]]:
+    """Partition indices split into at most ``n_replicas`` contiguous groups of about equal rows."""
+    n_replicas = max(1, min(n_replicas, len(sizes)))
+    groups: list[list[int]] = []
+    total, current, done = sum(sizes), [], 0
+    for p, n in enumerate(sizes):
+        current.append(p)
+        done += n
+        if done >= total * (len(groups) + 1) / n_replicas and len(groups) < n_replicas - 1:
+            groups.append(current)
+            current = []
+    if current:
+        groups.append(current)
+    return groups
+
+
+def _state(optimizer) -> dict:
+    if isinstance(optimizer, Adam):
+        return {"m": optimizer.ms[0], "v": optimizer.vs[0], "t": optimizer.t, "lr": optimizer.learning_rate}
+    return {"velocity": optimizer.velocities[0], "lr": optimizer.learning_rate}
+
+
+def _set_state(optimizer, state: dict) -> None:
+    optimizer.learning_rate = state["lr"]
+    if isinstance(optimizer, Adam):
+        optimizer.ms[0][...] = state["m"]
+        optimizer.vs[0][...] = state["v"]
+        optimizer.t = int(state["t"])
+    else:
+        optimizer.velocities[0][...] = state["velocity"]
+
+
+def _average(results) -> tuple[np.ndarray, dict]:
+    """The row-weighted mean of the replicas' θ and optimiser states (Adam's t: the largest)."""
+    n = sum(r["rows"] for r in results)
+    theta = sum(r["theta"] * (r["rows"] / n) for r in results)
+    state = {}
+    for key in results[0]["state"]:
+        if key == "t":
+            state[key] = max(r["state"][key] for r in results)
+        elif key == "lr":
+            state[key] = results[0]["state"][key]
+        else:
+            state[key] = sum(r["state"][key] * (r["rows"] / n) for r in results)
+    return theta, state
+
+
+def _order(seed, p: int, n: int) -> np.ndarray:
+    """Partition p's rows in the epoch's shuffled order (``seed`` None: in turn), cached."""
+    if seed is None:
+        return np.arange(n)
+    cache = worker_cache()
+    key = ("order", seed, p, n)
+    order = cache.get(key)
+    if order is None:
+        for k in [k for k in cache if k[0] == "order" and k[1] != seed]:
+            del cache[k]
+        order = cache[key] = np.random.default_rng([seed, p]).permutation(n)
+    return order
+
+
+def _steps(net, theta, optimizer, X, D, s, rows, batch_size, alpha, token):
+    """Mini-batch steps over ``rows`` of one partition: (Σ batch loss × rows, finite)."""
+    if compiled.supported(net, optimizer, X, s, batch_size):
+        cache = worker_cache()
+        grad = cache.setdefault(("grad", token), np.empty(net.n_parameters, dtype=net.dtype))
+        return compiled.run_epoch(net, theta, grad, X, D, s, rows, batch_size, alpha, optimizer)
+    cache = worker_cache()
+    backprop = cache.get(("sgd-backprop", token, batch_size))
+    if backprop is None:
+        backprop = cache[("sgd-backprop", token, batch_size)] = BatchBackprop(net, batch_size, alpha)
+    total = 0.0
+    for start in range(0, rows.shape[0], batch_size):
+        index = rows[start : start + batch_size]
+        loss, _, _ = backprop(X[index], D[index], None if s is None else s[index])
+        if not math.isfinite(loss):
+            return total, False
+        total += loss * index.shape[0]
+        optimizer.update([theta], [backprop.flat_grad])
+    return total, True
+
+
+def local_round(blocks, template, token, theta, state, plan, spec) -> dict:
+    """One replica's round on its worker: the mini-batches of ``plan`` from θ and ``state``.
+
+    ``blocks`` are the replica's partitions; ``plan`` lists ``(k, p, first_batch, end_batch)``
+    (block k of the replica, partition number p); ``spec`` holds the batch size, alpha,
+    the epoch's seed and the optimiser's hyperparameters.  Returns θ, the state, the rows
+    used, the summed loss and whether every loss was finite.
+    """
+    net = worker_network(template, token)
+    net.set_flat(theta)
+    flat = packed_parameters(net)  # worker_network made every parameter a view of it
+    assert flat is not None, "worker_network packs the parameters into one vector"
+    cache = worker_cache()
+    optimizer = cache.get(("optimizer", token))
+    if optimizer is None:
+        optimizer = cache[("optimizer", token)] = spec["make"]([flat])
+    _set_state(optimizer, state)
+    bs, total, used, finite = spec["batch_size"], 0.0, 0, True
+    for k, p, first, end in plan:
+        X, D, s = blocks[k]
+        rows = _order(spec["seed"], p, X.shape[0])[first * bs : end * bs]
+        loss, finite = _steps(net, flat, optimizer, X, D, s, rows, bs, spec["alpha"], token)
+        total += loss
+        used += rows.shape[0]
+        if not finite:
+            break
+    grad = cache.get(("grad", token))
+    if grad is None:
+        grad = cache[("sgd-backprop", token, bs)].flat_grad
+    return {"theta": flat.copy(), "state": {k: np.copy(v) for k, v in _state(optimizer).items()},
+            "rows": used, "loss": total, "finite": finite, "norms": _norms(net, grad)}
+
+
+def _norms(net, grad: np.ndarray) -> dict[int, float]:
+    """{l: ‖∂E/∂W^(l)‖_F} of the last mini-batch's gradient (packed as θ)."""
+    norms, start = {}, 0
+    for name, l, a in net.parameters():
+        if name == "W":
+            norms[l] = float(np.linalg.norm(grad[start : start + a.size]))
+        start += a.size
+    return norms
+
+
+def rounds_per_epoch(batches: list[list[tuple]], sync_every: int) -> int:
+    return max(math.ceil(len(b) / sync_every) for b in batches)
+
+
+def _plan(batches: list[tuple], r: int, sync_every: int) -> list[tuple]:
+    """Round r's batches of one replica as (k, p, first, end) runs within a partition."""
+    runs: list[list] = []
+    for k, p, j in batches[r * sync_every : (r + 1) * sync_every]:
+        if runs and runs[-1][0] == k and runs[-1][3] == j:
+            runs[-1][3] = j + 1
+        else:
+            runs.append([k, p, j, j + 1])
+    return [tuple(run) for run in runs]
+
+
+class _OptimizerFactory:
+    """Makes the run's optimiser for given parameters (picklable, for the workers)."""
+
+    def __init__(self, settings):
+        self.settings = replace(settings, on_epoch=None, score=None)
+
+    def __call__(self, params):
+        return make_optimizer(self.settings, params)
+
+
+def _batch_size(settings, n_total: int) -> int:
+    if settings.batch_size == "auto":
+        return min(200, n_total)
+    if settings.batch_size > n_total:
+        warnings.warn("Got `batch_size` less than 1 or larger than sample size. It is going to be clipped",
+                      stacklevel=5)
+    return int(np.clip(settings.batch_size, 1, n_total))
+
+
+def fit_local_sgd(net, ex, handles, sizes: list[int], settings, state, rng, sync_every: int | None = None):
+    """Train ``net`` by local SGD/Adam on the partitions ``handles`` (rows ``sizes``); returns
+    ``state`` (a :class:`deltaprop.training.state.TrainingState`), updated as the
+    single-machine loop updates it.
+
+    ``sync_every`` is the mini-batches each replica takes between averagings; None chooses
+    at least ``SYNCS_PER_EPOCH`` averagings an epoch, each after at least ``MIN_SYNC_EVERY``
+    mini-batches.  ``rng`` (a RandomState) draws each epoch's shuffling seed.
+    """
+    n_total = sum(sizes)
+    bs = _batch_size(settings, n_total)
+    groups = replicas(sizes, len(ex.workers))
+    batches = [[(k, p, j) for k, p in enumerate(g) for j in range(math.ceil(sizes[p] / bs))] for g in groups]
+    if sync_every is None:
+        longest = max(len(b) for b in batches)
+        sync_every = max(MIN_SYNC_EVERY, math.ceil(longest / SYNCS_PER_EPOCH))
+    template, token = ex.broadcast(net.copy()), uuid.uuid4().hex
+    if state.optimizer is None:
+        state.optimizer = make_optimizer(settings, [net.get_flat()])
+    if state.stopping is not None:
+        state.stopping.patience, state.stopping.tol = settings.n_iter_no_change, settings.tol
+    spec = {"batch_size": bs, "alpha": float(settings.alpha), "make": _OptimizerFactory(settings),
+            "seed": None}
+    theta = net.get_flat()
+    state.n_iter = 0
+    with np.errstate(over="ignore", invalid="ignore"):
+        for _ in range(settings.max_iter):
+            spec["seed"] = int(rng.randint(2**31 - 1)) if settings.shuffle else None
+            new_theta, loss, norms = _epoch(ex, handles, groups, batches, sync_every, template, token,
+                                            theta, state.optimizer, spec)
+            if new_theta is None:
+                state.diverged = True
+                warnings.warn("Training diverged: the loss stopped being finite, so training stopped and "
+                              "kept the last finite weights. Lower learning_rate_init (now "
+                              f"{settings.learning_rate_init}) or scale the data.", DivergenceWarning,
+                              stacklevel=4)
+                break
+            theta = new_theta
+            if _end_of_epoch(settings, state, net, theta, loss / n_total, n_total, norms):
+                break
+    net.set_flat(theta)
+    return state
+
+
+def _epoch(ex, handles, groups, batches, sync_every, template, token, theta, optimizer, spec):
+    """One epoch of rounds: ``(θ, summed loss, last gradient norms)``, θ None when a loss
+    stopped being finite (the optimiser then keeps the state of the epoch's start)."""
+    state, total = _state(optimizer), 0.0
+    norms: dict[int, float] = {}
+    for r in range(rounds_per_epoch(batches, sync_every)):
+        plans = [_plan(b, r, sync_every) for b in batches]
+        work = [(g, (template, token, theta, state, plan, spec)) for g, plan in zip(groups, plans) if plan]
+        results = ex.run_groups(local_round, [[handles[p] for p in g] for g, _ in work], [a for _, a in work])
+        if not all(res["finite"] for res in results):
+            return None, total, norms
+        theta, state = _average(results)
+        if not np.isfinite(theta).all():
+            return None, total, norms
+        total += sum(res["loss"] for res in results)
+        norms = results[-1]["norms"]
+    _set_state(optimizer, state)
+    return theta, total, norms
+
+
+def _end_of_epoch(settings, state, net, theta, loss, n_total, norms) -> bool:
+    """The single-machine loop's bookkeeping after an epoch (the stopping rule on the
+    training loss, the schedule, ``on_epoch``); True to stop."""
+    state.n_iter += 1
+    state.finite_epochs += 1
+    state.loss = np.float64(loss)
+    state.t += n_total
+    state.loss_curve.append(state.loss)
+    state.gradient_norms.append(norms)
+    rule = state.stopping
+    if rule is not None:
+        rule.update(state.loss)
+    state.optimizer.iteration_ends(state.t)
+    if settings.on_epoch is not None:
+        net.set_flat(theta)
+        if settings.on_epoch(state):
+            return True
+    if rule is not None and rule.exhausted:
+        if state.optimizer.trigger_stopping():
+            return True
+        rule.restart()
+    if state.n_iter == settings.max_iter:
+        from sklearn.exceptions import ConvergenceWarning
+
+        warnings.warn(f"Stochastic Optimizer: Maximum iterations ({settings.max_iter}) reached and the "
+                      "optimization hasn't converged yet.", ConvergenceWarning, stacklevel=5)
+    return False

@@ -1,0 +1,188 @@
+"""Dask collections as aligned partitions of (X, y, sample_weight), checked where they live.
+
+A partition p holds rows X_p of shape (n_p, n_features), their targets y_p and, when given,
+their sample weights s_p.  Each is checked on its worker (numeric, finite, the columns of
+the first partition, as many targets as rows) and every error names the partition, so a
+bad row among millions can be found.  Nothing is gathered on the client but counts and
+the class labels.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from deltaprop.errors import UserError
+
+__all__ = ["Block", "is_dask", "aligned_tasks", "prepare", "summarise", "targets", "Summary"]
+
+
+class Block(NamedTuple):
+    """One partition in memory: X (n_p, n_features), y (n_p,) or (n_p, k), s (n_p,) or None."""
+
+    X: np.ndarray
+    y: np.ndarray | None
+    s: np.ndarray | None
+
+
+class Summary(NamedTuple):
+    """What the client learns of one partition: its rows, and its labels with their counts."""
+
+    n: int
+    labels: np.ndarray | None
+    counts: np.ndarray | None
+    y_shape: tuple
+
+
+def is_dask(x: Any) -> bool:
+    """True for a Dask collection (array, dataframe, series): it has a task graph."""
+    return hasattr(x, "__dask_graph__") and callable(getattr(x, "__dask_graph__", None))
+
+
+def _is_frame(x: Any) -> bool:
+    return hasattr(x, "map_partitions") and hasattr(x, "npartitions")
+
+
+def _known_rows(X, what: str):
+    chunks = X.chunks[0]
+    if any(math.isnan(c) for c in chunks):
+        raise UserError(
+            f"{what} is a Dask array with unknown chunk sizes (rows per block); call "
+            f"{what}.compute_chunk_sizes() first, or pass the Dask dataframe it came from"
+        )
+    return chunks
+
+
+def _array_blocks(X, what: str) -> tuple[list, tuple]:
+    import dask.array as da
+
+    X = da.asarray(X)
+    rows = _known_rows(X, what)
+    if X.ndim == 2:
+        X = X.rechunk({1: -1})  # a partition holds whole rows
+    elif X.ndim != 1:
+        raise UserError(f"{what} must be 1-D or 2-D; got a Dask array of {X.ndim} dimensions")
+    return list(X.to_delayed().ravel()), rows
+
+
+def _aligned(v, rows, what: str) -> list:
+    """``v`` (Dask array/series or numpy) cut into blocks of ``rows`` rows."""
+    import dask.array as da
+
+    if _is_frame(v):
+        v = v.to_dask_array(lengths=True)
+    if not is_dask(v):
+        v = np.asarray(v)
+        if v.shape[0] != sum(rows):
+            raise UserError(f"{what} has {v.shape[0]} rows but X has {sum(rows)}; pass one per row of X")
+        v = da.from_array(v, chunks=(rows,) + v.shape[1:])
+    _known_rows(v, what)
+    if v.shape[0] != sum(rows):
+        raise UserError(f"{what} has {v.shape[0]} rows but X has {sum(rows)}; pass one per row of X")
+    v = v.rechunk((rows,) + tuple((-1,) for _ in v.shape[1:]) if v.ndim > 1 else (rows,))
+    return list(v.to_delayed().ravel())
+
+
+def aligned_tasks(X, y=None, sample_weight=None) -> list[tuple]:
+    """``[(X_p, y_p, s_p), …]`` as dask.delayed objects, one per partition of X.
+
+    X is a Dask array (its row chunks are the partitions) or a Dask dataframe; y and
+    sample_weight a Dask array or series, or numpy (cut to X's row chunks).
+    """
+    if _is_frame(X):
+        x_parts = list(X.to_delayed())
+        others = []
+        for v, what in ((y, "y"), (sample_weight, "sample_weight")):
+            if v is None:
+                others.append([None] * len(x_parts))
+            elif _is_frame(v):
+                if v.npartitions != X.npartitions:
+                    raise UserError(
+                        f"X has {X.npartitions} partitions but {what} has {v.npartitions}; take "
+                        f"{what} from the same dataframe (e.g. df.pop(column)) so their rows line up"
+                    )
+                others.append(list(v.to_delayed()))
+            else:
+                raise UserError(
+                    f"X is a Dask dataframe, so {what} must be a Dask series of the same dataframe"
+                )
+        return list(zip(x_parts, *others))
+    x_parts, rows = _array_blocks(X, "X")
+    ys = [None] * len(x_parts) if y is None else _aligned(y, rows, "y")
+    ss = [None] * len(x_parts) if sample_weight is None else _aligned(sample_weight, rows, "sample_weight")
+    return list(zip(x_parts, ys, ss))
+
+
+def _columns_of(X) -> list | None:
+    return [str(c) for c in X.columns] if hasattr(X, "columns") else None
+
+
+def _finite_rows(a: np.ndarray, index: int, what: str, fix: str) -> None:
+    bad = ~np.isfinite(a)
+    if bad.any():
+        row = int(np.argwhere(bad)[0][0])
+        raise UserError(f"partition {index}: {what} has NaN or infinity (row {row} of the partition); {fix}")
+
+
+def prepare(X, y, s, index: int, dtype, columns: list | None, check_y_finite: bool) -> Block:
+    """Partition ``index`` as a :class:`Block` of numpy arrays, checked.
+
+    ``columns`` are the feature names every partition must have (None: an array);
+    UserError names the partition and the fix."""
+    if columns is not None:
+        got = _columns_of(X)
+        if got != columns:
+            raise UserError(
+                f"partition {index} has columns {got} but partition 0 has {columns}; every "
+                "partition (file) needs the same feature columns"
+            )
+        numeric = [c for c, t in zip(X.columns, X.dtypes) if t.kind not in "biuf"]
+        if numeric:
+            raise UserError(f"partition {index}: column {numeric[0]!r} is not numeric; encode it first")
+        X = X.to_numpy()
+    X = np.ascontiguousarray(np.asarray(X, dtype=dtype))
+    if X.ndim == 1:
+        X = X.reshape(-1, 1)
+    _finite_rows(X, index, "X", "drop or impute those rows")
+    if y is not None:
+        y = np.asarray(y)
+        if y.shape[0] != X.shape[0]:
+            raise UserError(f"partition {index} has {X.shape[0]} rows of X but {y.shape[0]} of y")
+        if check_y_finite or y.dtype.kind == "f":
+            if y.dtype.kind not in "biuf":
+                raise UserError(f"partition {index}: y is not numeric (dtype {y.dtype})")
+            _finite_rows(y, index, "y", "drop those rows")
+    if s is not None:
+        s = np.asarray(s, dtype=dtype).reshape(-1)
+        if s.shape[0] != X.shape[0] or not np.isfinite(s).all() or (s < 0).any():
+            raise UserError(f"partition {index}: sample_weight must be finite, non-negative, one per row")
+    return Block(X, y, s)
+
+
+def summarise(block: Block, labels: bool) -> Summary:
+    """Rows, and (``labels``) the distinct labels of y with their counts."""
+    y = block.y
+    if y is None or not labels or y.ndim != 1:
+        return Summary(block.X.shape[0], None, None, () if y is None else y.shape[1:])
+    values, counts = np.unique(y, return_counts=True)
+    return Summary(block.X.shape[0], values, counts, y.shape[1:])
+
+
+def targets(block: Block, binarizer, dtype, class_weight: tuple | None) -> Block:
+    """The block with y replaced by the targets D (n_p, n_L) of the network's dtype, and the
+    class weights (``(classes, weights)``, both sorted by class) multiplied into s."""
+    y = block.y
+    assert y is not None, "targets() needs a block with y"
+    if binarizer is None:
+        D = (y.reshape(-1, 1) if y.ndim == 1 else y).astype(dtype)
+        s = block.s
+    else:
+        D = binarizer.transform(y).astype(dtype)
+        s = block.s
+        if class_weight is not None:
+            classes, weights = class_weight
+            w = np.asarray(weights, dtype=dtype)[np.searchsorted(classes, y)]
+            s = w if s is None else s * w
+    return Block(block.X, np.ascontiguousarray(D), s)

@@ -1,0 +1,115 @@
+"""Prediction and scores on Dask collections: lazy, blockwise, one partition at a time.
+
+``predict``/``predict_proba`` return a Dask collection of the same partitions as X (a Dask
+array for an array, a series/dataframe for a dataframe) whose blocks are the fitted
+estimator's numpy predictions of X's blocks: nothing runs until it is computed.  ``score``
+adds per-partition sums (accuracy: Σ s_n [ŷ_n = y_n] and Σ s_n; R²: Σ s (y - ŷ)², Σ s y,
+Σ s y², Σ s, per output), so only a few numbers per partition reach the client.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.base import is_classifier
+
+from deltaprop.distributed.partitions import _is_frame, aligned_tasks
+
+__all__ = ["predict", "predict_proba", "score"]
+
+
+def _block_output(est, method: str, X):
+    if hasattr(X, "columns"):
+        X = X.to_numpy() if not hasattr(est, "feature_names_in_") else X
+    return getattr(est, method)(X)
+
+
+def _one_column(est, method: str) -> bool:
+    if method == "predict_proba":
+        return False
+    return est.n_outputs_ == 1 or (is_classifier(est) and not est._is_multilabel())
+
+
+def _out_dtype(est, method: str):
+    if method == "predict" and is_classifier(est):
+        return est.classes_.dtype
+    return est.network_.dtype
+
+
+def _n_columns(est, method: str) -> int:
+    if method == "predict_proba":
+        return len(est.classes_)
+    return est.n_outputs_
+
+
+def _lazy(est, method: str, X):
+    import dask.array as da
+
+    dtype = _out_dtype(est, method)
+    one = _one_column(est, method)
+    if _is_frame(X):
+        import pandas as pd
+
+        def frame_block(part):
+            out = _block_output(est, method, part)
+            if one:
+                return pd.Series(np.asarray(out).reshape(-1), index=part.index, dtype=dtype)
+            columns = list(est.classes_) if method == "predict_proba" else list(range(out.shape[1]))
+            return pd.DataFrame(out, index=part.index, columns=columns)
+
+        if one:
+            meta = pd.Series([], dtype=dtype)
+        else:
+            cols = list(est.classes_) if method == "predict_proba" else list(range(_n_columns(est, method)))
+            meta = pd.DataFrame({c: pd.Series([], dtype=dtype) for c in cols})
+        return X.map_partitions(frame_block, meta=meta)
+    X = da.asarray(X)
+    if X.ndim == 2:
+        X = X.rechunk({1: -1})
+
+    def array_block(block):
+        return np.asarray(_block_output(est, method, block), dtype=dtype)
+
+    if one:
+        return X.map_blocks(array_block, dtype=dtype, drop_axis=1 if X.ndim == 2 else None,
+                            meta=np.empty((0,), dtype=dtype))
+    return X.map_blocks(array_block, dtype=dtype, chunks=(X.chunks[0], (_n_columns(est, method),)),
+                        meta=np.empty((0, 0), dtype=dtype))
+
+
+def predict(est, X):
+    """``est.predict`` of every block of X, lazily: a Dask array (or series) of labels/values."""
+    return _lazy(est, "predict", X)
+
+
+def predict_proba(est, X):
+    """``est.predict_proba`` of every block, lazily: (n, n_classes), columns in ``classes_``'s order."""
+    return _lazy(est, "predict_proba", X)
+
+
+def _score_sums(est, X, y, s):
+    if hasattr(X, "columns") and not hasattr(est, "feature_names_in_"):
+        X = X.to_numpy()
+    y = np.asarray(y)
+    w = np.ones(y.shape[0]) if s is None else np.asarray(s, dtype=np.float64)
+    if is_classifier(est):
+        pred = est.predict(X)
+        hit = pred == y if pred.ndim == 1 else (pred == y).all(axis=1)
+        return np.array([w @ hit, w.sum()])
+    pred = est.predict(X).reshape(y.shape[0], -1)
+    d = y.reshape(y.shape[0], -1).astype(np.float64)
+    return np.stack([w @ (d - pred) ** 2, w @ d, w @ d**2, np.full(d.shape[1], w.sum())])
+
+
+def score(est, X, y, sample_weight=None):
+    """Accuracy (classifier) or R² averaged over outputs (regressor), as ``est.score`` on numpy."""
+    import dask
+
+    tasks = [dask.delayed(_score_sums)(est, xb, yb, sb) for xb, yb, sb in aligned_tasks(X, y, sample_weight)]
+    sums = sum(dask.compute(*tasks))
+    if is_classifier(est):
+        return float(sums[0] / sums[1])
+    res, sy, syy, sw = sums
+    total = syy - sy**2 / sw
+    # as r2_score: a constant target scores 1 when predicted exactly, else 0
+    r2 = np.where(total > 0, 1 - res / np.where(total > 0, total, 1), np.where(res == 0, 1.0, 0.0))
+    return float(np.mean(r2))
