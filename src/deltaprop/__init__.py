@@ -24,10 +24,13 @@ __all__ = [
     "Network", "Forward", "Gradients", "derive", "gradcheck", "gradient_descent", "__version__",
     "MLPRegressor", "MLPClassifier",
     "explain", "save", "load",
+    "to_onnx", "register_skl2onnx", "to_torch", "from_torch",
 ]
 
 # the estimators import scikit-learn (slow to import), so they load on first use
 _LAZY = {"MLPRegressor": "estimators.mlp", "MLPClassifier": "estimators.mlp"}
+# the bridges import onnx, skl2onnx or torch only when called
+_LAZY.update({name: "bridges" for name in ("to_onnx", "register_skl2onnx", "to_torch", "from_torch")})
 
 
 def __getattr__(name):
