@@ -631,3 +631,7 @@ def demo():
 from deltaprop.command.explain import explain as _explain_command  # noqa: E402  (after the group it joins)
 
 main.add_command(_explain_command)
+
+from deltaprop.command.export import export as _export_command  # noqa: E402
+
+main.add_command(_export_command)
