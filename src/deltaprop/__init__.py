@@ -6,19 +6,13 @@ are drop-ins for scikit-learn's, ``explain`` derives one weight's gradient of a 
 model, and ``save``/``load`` keep models in files.
 """
 
-from importlib.metadata import PackageNotFoundError, version
-
+from deltaprop._version import __version__
 from deltaprop.core.derivation import derive
 from deltaprop.core.gradcheck import gradcheck
 from deltaprop.core.network import Forward, Gradients, Network
 from deltaprop.core.optim import gradient_descent
 from deltaprop.explain import explain
 from deltaprop.files.archive import load, save
-
-try:
-    __version__ = version("deltaprop")
-except PackageNotFoundError:  # running from a source tree that is not installed
-    __version__ = "0.0.0"
 
 __all__ = [
     "Network", "Forward", "Gradients", "derive", "gradcheck", "gradient_descent", "__version__",
