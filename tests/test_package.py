@@ -3,8 +3,9 @@
 import subprocess
 import sys
 import textwrap
-import tomllib
 from pathlib import Path
+
+import tomllib
 
 import deltaprop
 
