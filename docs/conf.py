@@ -32,12 +32,10 @@ extensions = [
 ]
 
 source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
-exclude_patterns = ["_build", "Thumbs.db", ".DS_Store", "auto_examples/*.ipynb", "auto_examples/*.py"]
+exclude_patterns = [
+    "_build", "Thumbs.db", ".DS_Store", "auto_examples/*.ipynb", "auto_examples/*.py", "figures",
+]
 templates_path = ["_templates"]
-
-# the derivation page is written in Markdown (derivation.md); until it exists a stub stands in
-if (HERE / "derivation.md").exists():
-    exclude_patterns.append("derivation_pending.rst")
 
 autosummary_generate = True
 autodoc_typehints = "none"  # the numpydoc sections carry the types
@@ -91,7 +89,7 @@ def _present(page: str) -> str | None:
     for suffix in (".md", ".rst"):
         if (HERE / f"{page}{suffix}").exists():
             return page
-    return "derivation_pending" if page == "derivation" else None
+    return None
 
 
 def _index_toctree(app, docname, source):

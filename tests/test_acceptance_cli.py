@@ -1,31 +1,24 @@
 """Acceptance tests of the ``deltaprop`` command on files and mistakes a new user brings.
 
-Each test runs the installed command as a subprocess on tiny CSV files written here, with
-few epochs and no report; each pins a bug found by trying the command as a new user would.
-Every command start costs about a second of imports, so tests share one trained model
-(``trained``) and call the command as few times as the bug needs.
+Each test runs the command in this process (click's CliRunner, see ``_cli.py``) on tiny CSV
+files written here, with few epochs and no report; each pins a bug found by trying the
+command as a new user would.  Tests share one trained model (``trained``) and call the
+command as few times as the bug needs.
 """
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
-EXE = Path(sys.executable).with_name("deltaprop")
-COMMAND = [str(EXE)] if EXE.exists() else [sys.executable, "-m", "deltaprop"]
+from _cli import run
+
 FAST = ["--epochs", "5", "--hidden", "8", "--no-report", "--quiet"]
 #: as short a run, for tests that read what train prints (so not --quiet)
 SHORT = ["--epochs", "3", "--hidden", "4", "--no-report"]
-
-
-def run(*args, cwd):
-    cmd = COMMAND + [str(a) for a in args]
-    return subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=120)
 
 
 def table(n=40, seed=0):
@@ -104,15 +97,20 @@ def test_info_lines_are_not_broken_when_piped(trained):
     assert line.endswith("loss squared_error, float64)"), r.stdout
 
 
-def test_class_codes_0_1_2_as_target_get_a_note_about_the_task(tmp_path):
-    """A target of a few whole numbers (class codes 0/1/2) became a regression without a word."""
+def test_class_codes_0_1_2_as_target_are_a_classification_with_a_note(tmp_path):
+    """A target of a few whole numbers (class codes 0/1/2, digits 0-9) became a regression:
+    R² instead of accuracy.  At most 20 distinct whole numbers are classes, and a note says
+    how to get the regression."""
     frame = table(n=30)
     frame["code"] = np.digitize(frame["y"], [-1.0, 1.0])  # 0, 1, 2
     frame.drop(columns=["y"]).to_csv(tmp_path / "codes.csv", index=False)
     r = run("train", "codes.csv", "--target", "code", *SHORT, cwd=tmp_path)
     assert r.returncode == 0, r.stderr
-    assert "note: target 'code' is numeric with only 3 distinct values" in r.stderr
-    assert "--task classification" in r.stderr
+    assert "note: target 'code' holds 3 distinct whole numbers (at most 20)" in r.stderr
+    assert "--task regression" in r.stderr
+    assert "trained classification model" in r.stdout and "accuracy" in r.stdout
+    r = run("train", "codes.csv", "--target", "code", "--task", "regression", *SHORT, cwd=tmp_path)
+    assert r.returncode == 0 and "trained regression model" in r.stdout and "class codes" not in r.stderr
 
 
 def test_bad_tables_and_arguments_are_one_line_exit_2_and_write_nothing(tmp_path):
@@ -150,10 +148,9 @@ def test_numbers_with_commas_are_refused_with_the_fix(tmp_path):
 
 def test_info_describes_a_bare_network_saved_from_python(tmp_path):
     """info refused a Network saved with deltaprop.save, though its architecture is all there."""
-    script = (
-        "import deltaprop as dp\nfrom deltaprop import Network\ndp.save(Network([2, 3, 1]), 'n.dpm')"
-    )
-    subprocess.run([sys.executable, "-c", script], cwd=tmp_path, check=True, timeout=60)
+    import deltaprop as dp
+
+    dp.save(dp.Network([2, 3, 1]), tmp_path / "n.dpm")
     r = run("info", "n.dpm", cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     assert "2 → 3 → 1" in r.stdout and "parameters: 13" in r.stdout and "bare Network" in r.stdout
@@ -207,7 +204,7 @@ def test_class_codes_match_across_csv_and_parquet(tmp_path):
         return [
             line.split("│")[2].strip()
             for line in out.splitlines()
-            if "accuracy" in line or "log-loss" in line
+            if "│" in line and line.split("│")[1].strip() in ("accuracy", "log-loss")
         ]
 
     csv = run("evaluate", "d.dpm", "d.csv", cwd=tmp_path)
@@ -256,3 +253,163 @@ def test_a_run_worse_than_a_constant_says_so(tmp_path):
                                 learning_rate=1e9, out=str(tmp_path / "m.dpm"), no_report=True,
                                 quiet=True))
     assert any("worse than a constant" in note for note in result.notes), result.notes
+
+
+# ---------------------------------------------------------------------- as a newcomer meets it
+def classes_table(n=120, seed=3):
+    """Two numeric inputs and a 3-class text label (class 'c' rare)."""
+    rng = np.random.default_rng(seed)
+    a, b = rng.normal(size=n), rng.normal(size=n)
+    label = np.where(a > 0.8, "c", np.where(b > 0, "a", "b"))
+    return pd.DataFrame({"a": a, "b": b, "label": label})
+
+
+def test_training_says_why_it_stopped_and_no_early_stopping_trains_every_epoch(tmp_path):
+    """'--no-early-stopping --epochs 50' stopped at 23 on a hidden training-loss rule, and
+    the output said only '23 epoch(s)'."""
+    from deltaprop.command.train import TrainOptions, train
+
+    table(n=60).to_csv(tmp_path / "d.csv", index=False)
+    common = dict(data=str(tmp_path / "d.csv"), targets=("y",), no_report=True, quiet=True, hidden=(4,))
+    # a learning rate so small that the training loss barely moves: the tolerance rule would fire
+    result = train(TrainOptions(**common, epochs=40, patience=2, learning_rate=1e-7,
+                                early_stopping=False, out=str(tmp_path / "a.dpm")))
+    assert result.epochs == 40 and len(result.model.history["loss_curve"]) == 40
+    assert result.stop_reason == "reached the epoch limit (--epochs 40)"
+    result = train(TrainOptions(**common, epochs=200, patience=2, learning_rate=0.3,
+                                out=str(tmp_path / "b.dpm")))
+    assert result.stopped_early and result.epochs < 200
+    expected = "early stopping: the validation loss did not improve by 0.0001 for 2 epochs"
+    assert result.stop_reason.startswith(expected)
+    assert f"(best epoch {result.best_epoch}," in result.stop_reason
+    result = train(TrainOptions(**common, epochs=200, patience=2, learning_rate=1e-7,
+                                out=str(tmp_path / "c.dpm"), validation_fraction=0.0))
+    assert result.epochs < 200 and "training loss did not improve" in result.stop_reason
+    r = run("train", "d.csv", "--target", "y", "--epochs", "3", "--no-report", "--hidden", "4", cwd=tmp_path)
+    assert r.returncode == 0 and "stopped: reached the epoch limit (--epochs 3)" in r.stdout, r.stdout
+    r = run("info", "d.dpm", cwd=tmp_path)
+    assert "stopped: reached the epoch limit (--epochs 3)" in r.stdout
+
+
+def test_metrics_json_evaluate_json_and_the_classification_metrics(tmp_path):
+    import json
+
+    classes_table().to_csv(tmp_path / "c.csv", index=False)
+    r = run("train", "c.csv", "--target", "label", *FAST, "--metrics-json", "m.json", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    doc = json.loads((tmp_path / "m.json").read_text())
+    names = ["accuracy", "balanced accuracy", "macro F1", "ROC AUC", "log-loss"]
+    assert list(doc["metrics"]["train"]) == names and list(doc["metrics"]["validation"]) == names
+    assert doc["epochs"] == 5 and doc["stop_reason"] == "reached the epoch limit (--epochs 5)"
+    r = run("evaluate", "c.dpm", "c.csv", "--json", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    got = json.loads(r.stdout)
+    assert got["rows"] == 120 and list(got["metrics"]) == names
+    assert all(0 <= got["metrics"][k] <= 1 for k in names[:4])
+
+
+def test_regression_metrics_include_rmse(trained):
+    import json
+
+    r = run("evaluate", "d.dpm", "d.csv", "--json", cwd=trained)
+    assert r.returncode == 0, r.stderr
+    metrics = json.loads(r.stdout)["metrics"]
+    assert list(metrics) == ["RMSE", "R²", "MAE"]
+    assert metrics["RMSE"] >= metrics["MAE"] > 0
+
+
+def test_class_weight_dtype_and_validation_data(tmp_path):
+    import json
+
+    import deltaprop as dp
+
+    frame = classes_table(n=160)
+    frame[:120].to_csv(tmp_path / "train.csv", index=False)
+    frame[120:].to_csv(tmp_path / "val.csv", index=False)
+    r = run("train", "train.csv", "--target", "label", *FAST, "--class-weight", "balanced", "--dtype",
+            "float32", "--validation-data", "val.csv", "--metrics-json", "m.json", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    model = dp.load(tmp_path / "train.dpm")
+    assert model.estimator.class_weight == "balanced"
+    assert model.network_.dtype == np.float32
+    assert len(model.history["run"]["validation_rows"]) == 0  # every row of train.csv trained
+    validation = json.loads((tmp_path / "m.json").read_text())["metrics"]["validation"]
+    r = run("evaluate", "train.dpm", "val.csv", "--json", cwd=tmp_path)
+    assert json.loads(r.stdout)["metrics"] == pytest.approx(validation)
+    r = run("info", "train.dpm", cwd=tmp_path)
+    assert "float32)" in r.stdout
+    r = run("train", "train.csv", "--target", "a", "--class-weight", "balanced", *FAST, cwd=tmp_path)
+    assert r.returncode == 2 and "--class-weight needs a classification" in r.stderr
+
+
+def test_standard_input_version_and_debug_on_every_subcommand(trained, tmp_path):
+    csv_text = (trained / "d.csv").read_text()
+    from_file = run("predict", trained / "d.dpm", trained / "d.csv", cwd=tmp_path)
+    from_stdin = run("predict", trained / "d.dpm", "-", cwd=tmp_path, input=csv_text)
+    assert from_stdin.returncode == 0 and from_stdin.stdout == from_file.stdout, from_stdin.stderr
+    r = run("train", "-", "--target", "y", *FAST, "--out", "s.dpm", cwd=tmp_path, input=csv_text)
+    assert r.returncode == 0 and (tmp_path / "s.dpm").exists(), r.stderr
+    from deltaprop import __version__
+
+    for flag in ("-V", "--version"):
+        r = run(flag, cwd=tmp_path)
+        assert r.returncode == 0 and r.stdout.strip() == f"deltaprop, version {__version__}"
+    for command in ("train", "predict", "evaluate", "info", "explain", "demo"):
+        r = run(command, "--help", cwd=tmp_path)
+        assert r.returncode == 0 and "--debug" in r.stdout, command
+    r = run("explain", "d.dpm", "-w", "2:1,1", "-d", "d.csv", "--row", "1", "--debug", cwd=trained)
+    assert r.returncode == 0 and "∂" in r.stdout, r.stderr
+
+
+def test_every_option_has_help_text():
+    import click
+
+    from deltaprop.command.main import LAZY_COMMANDS, main
+
+    ctx = click.Context(main)
+    names = main.list_commands(ctx)
+    assert set(LAZY_COMMANDS) <= set(names)
+    for name in names:
+        command = main.get_command(ctx, name)
+        for param in command.params:
+            if isinstance(param, click.Option):
+                assert param.help, f"deltaprop {name} {param.opts[0]} has no help text"
+
+
+def test_the_listed_activations_are_the_cores():
+    from deltaprop.command.commands import ACTIVATIONS
+    from deltaprop.core.activations import HIDDEN_ACTIVATIONS
+
+    assert ACTIVATIONS == sorted(HIDDEN_ACTIVATIONS)
+
+
+def test_a_missing_target_lists_the_first_and_the_last_columns(tmp_path):
+    """The list stopped after 12 columns, without '…', so the usual last column never showed."""
+    frame = pd.DataFrame(np.zeros((3, 30)), columns=[f"pixel{k}" for k in range(29)] + ["label"])
+    frame.to_csv(tmp_path / "wide.csv", index=False)
+    r = run("train", "wide.csv", cwd=tmp_path)
+    assert r.returncode == 2 and "no --target given" in r.stderr
+    assert "pixel0, " in r.stderr and ", …, pixel28, label (30 in all)" in r.stderr, r.stderr
+    table().to_csv(tmp_path / "d.csv", index=False)
+    r = run("train", "d.csv", cwd=tmp_path)
+    assert "one of: a, b, y" in r.stderr and "…" not in r.stderr
+
+
+def test_help_imports_nothing_heavy(tmp_path):
+    """'deltaprop --help' paid 1.5-2 s importing scikit-learn, pandas, matplotlib and numba."""
+    import subprocess
+    import sys
+
+    script = (
+        "import sys\nfrom click.testing import CliRunner\nfrom deltaprop.command.main import main\n"
+        "r = CliRunner().invoke(main, ['--help'])\nassert r.exit_code == 0 and 'explain' in r.output\n"
+        "print(sorted(m for m in ('numpy', 'pandas', 'sklearn', 'scipy', 'matplotlib', 'numba', 'rich')"
+        " if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60,
+                         cwd=tmp_path, env={**__import__("os").environ, "PYTHONPATH": _SRC})
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"
+
+
+_SRC = str(Path(__file__).resolve().parent.parent / "src")

@@ -1,7 +1,8 @@
-"""The installed ``deltaprop`` command, end to end, on CSV files written here.
+"""The ``deltaprop`` command, end to end, on CSV files written here.
 
-Each test runs the real command as a subprocess (``.venv/bin/deltaprop`` or
-``python -m deltaprop``); data are tiny and epochs few so the whole file stays quick.
+Most tests run the command in this process (click's CliRunner, see ``_cli.py``); the few
+that need a real process (Ctrl-C, ``python -m deltaprop``, a traceback on stderr) start
+one.  Data are tiny and epochs few so the whole file stays quick.
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ import os
 import pickle
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -20,15 +20,9 @@ import pandas as pd
 import pytest
 
 import deltaprop as dp
+from _cli import COMMAND, run, run_process
 
-EXE = Path(sys.executable).with_name("deltaprop")
-COMMAND = [str(EXE)] if EXE.exists() else [sys.executable, "-m", "deltaprop"]
 FAST = ["--epochs", "8", "--hidden", "8", "--quiet"]
-
-
-def run(*args, cwd, module=False, timeout=120):
-    cmd = ([sys.executable, "-m", "deltaprop"] if module else COMMAND) + [str(a) for a in args]
-    return subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=timeout)
 
 
 def digest(path):
@@ -107,7 +101,7 @@ def test_regression_train_predict_evaluate_round_trip(tmp_path, houses):
 
 
 def test_classification_with_string_labels_round_trip(tmp_path, flowers):
-    r = run(
+    r = run_process(
         "train",
         flowers,
         "--target",
@@ -245,7 +239,7 @@ def test_bad_model_files_and_predict_data_are_refused(tmp_path, trained, houses)
 
 
 def test_debug_shows_the_traceback(tmp_path):
-    r = run("train", "missing.csv", "--target", "y", "--debug", cwd=tmp_path)
+    r = run_process("train", "missing.csv", "--target", "y", "--debug", cwd=tmp_path)
     assert r.returncode != 0
     assert "Traceback" in r.stderr and "UserError" in r.stderr
 

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from deltaprop.errors import UserError
-from deltaprop.tabular.model import FeatureEncoder, TargetEncoder, detect_task, read_table
+from deltaprop.tabular import FeatureEncoder, TargetEncoder, detect_task, read_table
 
 
 @pytest.fixture
@@ -78,3 +78,63 @@ def test_task_detection():
     assert detect_task(frame, ["n"]) == "regression"
     assert detect_task(frame, ["s"]) == "classification"
     assert detect_task(frame, ["n", "s"]) == "classification"
+
+
+def test_nearly_constant_columns_are_not_blown_up():
+    """A pixel column nonzero in one row of 1,000 became |z| ≈ 30 in training (and hundreds on
+    test images); no training value lies more than MAX_Z scales from the mean now."""
+    from deltaprop.tabular.encode import MAX_Z
+
+    rng = np.random.default_rng(0)
+    rare = np.zeros(1000)
+    rare[7] = 0.5
+    normal = rng.normal(3.0, 2.0, 1000)
+    frame = pd.DataFrame({"rare": rare, "normal": normal})
+    enc = FeatureEncoder().fit(frame, ["rare", "normal"])
+    X = enc.transform(frame)
+    assert np.abs(X[:, 0]).max() == pytest.approx(MAX_Z, rel=1e-3)
+    # an ordinary column is standardised as before: its scale is its standard deviation
+    np.testing.assert_allclose(X[:, 1], (normal - normal.mean()) / normal.std())
+
+
+def test_integer_targets_with_few_values_are_classes():
+    from deltaprop.tabular.encode import MAX_CODES
+
+    digits = pd.DataFrame({"d": np.arange(200) % 10, "many": np.arange(200) % (MAX_CODES + 1),
+                           "half": np.arange(200) / 2, "once": np.arange(200)})
+    assert detect_task(digits, ["d"]) == "classification"
+    assert detect_task(digits, ["many"]) == "regression"
+    assert detect_task(digits, ["half"]) == "regression"
+    assert detect_task(digits, ["once"]) == "regression"
+
+
+def test_classification_metrics_agree_with_scikit_learn():
+    from sklearn.metrics import balanced_accuracy_score, f1_score, log_loss, roc_auc_score
+
+    from deltaprop.command.metrics import classification_metrics
+
+    rng = np.random.default_rng(0)
+    for k in (2, 3):
+        y = rng.integers(0, k, 200)
+        P = rng.dirichlet(np.ones(k), 200)
+        P[np.arange(200), y] += 0.3
+        P /= P.sum(axis=1, keepdims=True)
+        got = classification_metrics(list(y), P, list(range(k)))
+        pred = P.argmax(axis=1)
+        assert got["accuracy"] == pytest.approx(np.mean(pred == y))
+        assert got["balanced accuracy"] == pytest.approx(balanced_accuracy_score(y, pred))
+        assert got["macro F1"] == pytest.approx(f1_score(y, pred, average="macro"))
+        auc = roc_auc_score(y, P[:, 1]) if k == 2 else roc_auc_score(y, P, multi_class="ovr")
+        assert got["ROC AUC"] == pytest.approx(auc)
+        assert got["log-loss"] == pytest.approx(log_loss(y, P))
+
+
+def test_a_numeric_csv_arrives_as_numbers_and_errors_still_name_the_line(tmp_path):
+    path = tmp_path / "d.csv"
+    path.write_text("a,b,c\n1, 2.5 ,x\n3,4,y \n")
+    frame = read_table(path)
+    assert frame["a"].dtype.kind == "i" and frame["b"].dtype.kind == "f"
+    assert frame["c"].tolist() == ["x", "y"]
+    path.write_text("a,b,c\n1,2,3\n4,5\n6,7,8\n")
+    with pytest.raises(UserError, match="line 3 has 2 fields but the header has 3"):
+        read_table(path)

@@ -6,13 +6,18 @@ are drop-ins for scikit-learn's, ``explain`` derives one weight's gradient of a 
 model, and ``save``/``load`` keep models in files.
 """
 
-from deltaprop._version import __version__
-from deltaprop.core.derivation import derive
-from deltaprop.core.gradcheck import gradcheck
-from deltaprop.core.network import Forward, Gradients, Network
-from deltaprop.core.optim import gradient_descent
-from deltaprop.explain import explain
-from deltaprop.files.archive import load, save
+import sys
+import types
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the names as type checkers see them; at run time they load on first use
+    from deltaprop.core.derivation import derive
+    from deltaprop.core.gradcheck import gradcheck
+    from deltaprop.core.network import Forward, Gradients, Network
+    from deltaprop.core.optim import gradient_descent
+    from deltaprop.estimators.mlp import MLPClassifier, MLPRegressor
+    from deltaprop.explain.core import explain
+    from deltaprop.files.archive import load, save
 
 __all__ = [
     "Network", "Forward", "Gradients", "derive", "gradcheck", "gradient_descent", "__version__",
@@ -21,13 +26,63 @@ __all__ = [
     "to_onnx", "register_skl2onnx", "to_torch", "from_torch",
 ]
 
-# the estimators import scikit-learn (slow to import), so they load on first use
-_LAZY = {"MLPRegressor": "estimators.mlp", "MLPClassifier": "estimators.mlp"}
-# the bridges import onnx, skl2onnx or torch only when called
-_LAZY.update({name: "bridges" for name in ("to_onnx", "register_skl2onnx", "to_torch", "from_torch")})
+# every public name loads on first use, so that the command imports only what it needs
+# (the estimators import scikit-learn, the core scipy: slow to import)
+_LAZY = {
+    "MLPRegressor": "estimators.mlp",
+    "MLPClassifier": "estimators.mlp",
+    "derive": "core.derivation",
+    "gradcheck": "core.gradcheck",
+    "Forward": "core.network",
+    "Gradients": "core.network",
+    "Network": "core.network",
+    "gradient_descent": "core.optim",
+    "load": "files.archive",
+    "save": "files.archive",
+    # the bridges import onnx, skl2onnx or torch only when called (and sit in an outer ring, so
+    # they stay out of the TYPE_CHECKING imports above, which the rings contract reads)
+    "to_onnx": "bridges",
+    "register_skl2onnx": "bridges",
+    "to_torch": "bridges",
+    "from_torch": "bridges",
+}
+
+
+class _Package(types.ModuleType):
+    """The package, whose ``explain`` is the function that its subpackage ``explain`` exports.
+
+    Importing the subpackage binds it as the package's attribute ``explain``; this property
+    keeps ``deltaprop.explain`` the function however the subpackage was imported.
+    """
+
+    @property
+    def explain(self):
+        from deltaprop.explain.core import explain
+
+        return explain
+
+    @explain.setter
+    def explain(self, value):
+        pass  # the import system binding the subpackage: the function stays
+
+
+sys.modules[__name__].__class__ = _Package
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY))
+
+
+def _version():
+    from deltaprop._version import __version__  # the version's one home
+
+    return __version__
 
 
 def __getattr__(name):
+    if name == "__version__":
+        globals()[name] = _version()
+        return globals()[name]
     if name in _LAZY:
         from importlib import import_module
 

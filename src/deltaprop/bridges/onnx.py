@@ -7,8 +7,9 @@ The forward pass becomes, for l = 2 … L, one sample per row as ONNX lays batch
 
 in the network's dtype, with ``W^(l)`` stored in the seed's orientation, shape
 (n_l, n_{l-1}).  Each f is written in ONNX operators the way ``core/activations.py``
-computes it: logistic as exp(min(u, 0)) / (1 + exp(−|u|)) (scipy's expit), leaky_relu as max(u, 0.01 u) with the slope in the network's dtype (ONNX's
-LeakyRelu keeps its slope in float32), softplus as max(u, 0) + log1p(exp(−|u|)) (numpy's
+computes it: logistic as exp(min(u, 0)) / (1 + exp(−|u|)) (scipy's expit), leaky_relu as
+max(u, 0.01 u) with the slope in the network's dtype (ONNX's LeakyRelu keeps its slope in
+float32), softplus as max(u, 0) + log1p(exp(−|u|)) (numpy's
 logaddexp(0, u); ONNX Runtime has no float64 Softplus), log1p by Kahan's
 log(w)·t/(w − 1) with w = 1 + t, which is exact to a few ulps where log(1 + t) is not.
 
@@ -204,7 +205,7 @@ def _classifier(g: _Graph, est, y: str, label: str, proba: str) -> None:
 # ---------------------------------------------------------------------- the command's model
 def _category_texts(spec) -> np.ndarray:
     """The categories of a column as the strings a caller feeds; ValueError when two coincide."""
-    from deltaprop.tabular.model import label_text
+    from deltaprop.tabular.encode import label_text
 
     texts = [c if isinstance(c, str) else label_text(c) for c in spec.categories]
     if len(set(texts)) != len(texts):

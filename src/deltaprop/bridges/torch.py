@@ -185,8 +185,11 @@ def from_torch(seq, loss: str | None = None) -> Network:
     for linear in linears:
         w = linear.weight.detach().cpu().numpy()
         if w.dtype not in (np.float32, np.float64):
-            raise ValueError(f"{linear!r} has parameters of {w.dtype}; convert the model to float32 or float64")
+            raise ValueError(
+                f"{linear!r} has parameters of {w.dtype}; convert the model to float32 or float64"
+            )
         W.append(w.copy())
-        b.append(np.zeros(w.shape[0], w.dtype) if linear.bias is None else linear.bias.detach().cpu().numpy().copy())
+        bias = linear.bias
+        b.append(np.zeros(w.shape[0], w.dtype) if bias is None else bias.detach().cpu().numpy().copy())
     hidden = names[:-1] if len(names) > 1 else "tanh"
     return Network.from_weights(W, b, activation=hidden, output=output, loss=loss)

@@ -45,8 +45,12 @@ def train_and_check(n_hidden=5, n_epochs=2000, learning_rate=0.2):
         raise SystemExit("the loss did not fall: something is wrong")
 
     x, d = X[:1], D[:1]
-    print("\nOne sample, n = 1:  x =", np.array2string(x[0], precision=3), " d =",
-          np.array2string(d[0], precision=3))
+    print(
+        "\nOne sample, n = 1:  x =",
+        np.array2string(x[0], precision=3),
+        " d =",
+        np.array2string(d[0], precision=3),
+    )
     # each Explanation holds the element-wise derivation, backprop and the central difference
     out, hid = (explain(net, weight, x, d) for weight in SEED_WEIGHTS)
 
@@ -71,7 +75,9 @@ def train_and_check(n_hidden=5, n_epochs=2000, learning_rate=0.2):
 
     print(f"\n{'weight':<10}{'element-wise':>18}{'backprop':>18}{'finite diff.':>18}{'rel. error':>12}")
     for name, ex in (("w₂₁⁽³⁾", out), ("w₂₁⁽²⁾", hid)):
-        print(f"{name:<10}{ex.value:>18.12f}{ex.backprop:>18.12f}{ex.numerical:>18.12f}{ex.relative_error:>12.1e}")
+        print(
+            f"{name:<10}{ex.value:>18.12f}{ex.backprop:>18.12f}{ex.numerical:>18.12f}{ex.relative_error:>12.1e}"
+        )
     if not max(out.relative_error, hid.relative_error) < 1e-5:  # the explain page's "agree"
         raise SystemExit("the seed's formulas, backpropagation and finite differences disagree")
     print("\nThe seed's formulas, backpropagation and finite differences agree.")

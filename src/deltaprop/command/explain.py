@@ -113,7 +113,7 @@ def run_explain(model_path, weight, data, rows=(), fmt=None, out=None, alpha=Non
     from deltaprop.explain.core import as_network
     from deltaprop.explain.core import explain as explain_fn
     from deltaprop.files.archive import load
-    from deltaprop.tabular.model import read_table
+    from deltaprop.tabular.read import read_table
 
     model = load(model_path)
     try:
@@ -187,7 +187,7 @@ def explain(model, weight, data, rows, fmt, out, alpha):
     if out:
         import os
 
-        from deltaprop.command.train import check_writable
+        from deltaprop.command.common import check_writable
 
         # refuse before any work, and never overwrite the inputs
         if os.path.exists(model) and os.path.exists(out) and os.path.samefile(model, out):

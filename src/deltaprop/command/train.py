@@ -1,15 +1,19 @@
 """What ``deltaprop train`` does, from a file name to a saved model, report and metrics.
 
-The steps, each of which refuses bad input before anything is written:
+The steps, each a function below, each refusing bad input before anything is written:
 
-1. read the table; pick the targets and the features; detect the task;
-2. fit the preprocessing (:class:`~deltaprop.tabular.model.FeatureEncoder`,
-   :class:`~deltaprop.tabular.model.TargetEncoder`) and split off a validation set (stratified for
-   classes, seeded);
-3. train the estimator with a callback (:class:`Monitor`) that, after every epoch, measures
-   the validation loss, keeps the best weights, stops early, draws the progress bar and
-   writes checkpoints;
-4. compute the metrics, write the model and then the report, each atomically.
+1. :func:`read_step`: read the table and check every output path;
+2. :func:`resume_step`: with ``--resume``, take the run's own options and model;
+3. :func:`columns_step`: pick the targets and the features; detect the task;
+4. :func:`encode_step`: fit the preprocessing (:class:`~deltaprop.tabular.encode.FeatureEncoder`,
+   :class:`~deltaprop.tabular.encode.TargetEncoder`) and encode the rows;
+5. :func:`split_step`: hold out a validation set (stratified for classes, seeded), or read
+   it from ``--validation-data``;
+6. :func:`fit_step`: train the estimator with a callback (:class:`~deltaprop.command.monitor.Monitor`)
+   that, after every epoch, measures the validation loss, keeps the best weights, stops
+   early, draws the progress bar and writes checkpoints;
+7. :func:`evaluate_step`: compute the metrics; say why training stopped;
+8. :func:`write_step`: write the model, then the report and the metrics, each atomically.
 
 Ctrl-C keeps the best weights so far and saves them (to ``--out`` if nothing is there yet,
 else to the checkpoint file, so an interrupted run never replaces a finished model) and
@@ -22,24 +26,48 @@ import hashlib
 import math
 import os
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from deltaprop.command.common import check_writable, plain, write_guarded
+from deltaprop.command.metrics import classification_metrics, regression_metrics
+from deltaprop.command.monitor import Monitor
 from deltaprop.errors import UserError
 
-__all__ = ["TrainOptions", "train", "checkpoint_path", "regression_metrics", "classification_metrics"]
+if TYPE_CHECKING:
+    import pandas as pd
 
-EPS = 1e-15
+    from deltaprop.tabular.encode import FeatureEncoder, TargetEncoder
+    from deltaprop.tabular.model import TabularModel
+
+__all__ = [
+    "TrainOptions",
+    "TrainResult",
+    "train",
+    "checkpoint_path",
+    "default_out",
+    "regression_metrics",
+    "classification_metrics",
+    "check_writable",
+]
+
+#: the least change of the watched loss that counts as an improvement
+TOL = 1e-4
+#: epochs without improvement before early stopping, unless --patience says otherwise
+PATIENCE = 20
 
 
 @dataclass
 class TrainOptions:
+    """The options of ``deltaprop train`` (see ``deltaprop train --help``)."""
+
     data: str
-    targets: tuple = ()
+    targets: tuple[str, ...] = ()
     task: str | None = None
-    hidden: tuple = (64, 64)
+    hidden: tuple[int, ...] = (64, 64)
     activation: str = "relu"
     solver: str = "adam"
     epochs: int = 200
@@ -48,19 +76,23 @@ class TrainOptions:
     alpha: float = 1e-4
     seed: int = 0
     early_stopping: bool = True
-    patience: int = 10
+    patience: int = PATIENCE
     validation_fraction: float = 0.2
     impute: bool = False
-    drop: tuple = ()
-    categorical: tuple = ()
+    drop: tuple[str, ...] = ()
+    categorical: tuple[str, ...] = ()
     out: str | None = None
     report: str | None = None
     no_report: bool = False
     checkpoint_every: int = 0
     resume: bool = False
     quiet: bool = False
+    class_weight: str | None = None
+    dtype: str = "float64"
+    validation_data: str | None = None
+    metrics_json: str | None = None
 
-    def model_options(self):
+    def model_options(self) -> dict[str, Any]:
         """The options that define the model (kept in its history, reused by --resume)."""
         return {
             "targets": list(self.targets),
@@ -78,50 +110,54 @@ class TrainOptions:
             "impute": self.impute,
             "drop": list(self.drop),
             "categorical": list(self.categorical),
+            "class_weight": self.class_weight,
+            "dtype": self.dtype,
         }
 
 
+@dataclass
+class TrainResult:
+    """What a run made: the model, its metrics, the files written, and how it ended."""
+
+    model: Any
+    metrics: dict[str, dict[str, float]]
+    out: Path | None
+    report: Path | None
+    notes: list[str]
+    interrupted: bool = False
+    epochs: int = 0
+    best_epoch: int = 0
+    stopped_early: bool = False
+    stop_reason: str = ""
+
+
 # ---------------------------------------------------------------------- paths
-def default_out(data):
+def default_out(data: str | os.PathLike[str]) -> Path:
     """<data name>.dpm in the current directory: data/houses.2024.csv.gz → houses.2024.dpm."""
+    if str(data) == "-":
+        return Path("stdin.dpm")
     name = Path(data).name
     for compression in (".gz", ".bz2", ".xz", ".zip", ".zst"):
         name = name.removesuffix(compression)
     return Path(Path(name).stem + ".dpm")
 
 
-def checkpoint_path(out):
+def checkpoint_path(out: str | os.PathLike[str]) -> Path:
     """m.dpm → m.ckpt.dpm, beside the model."""
     out = Path(out)
     return out.with_name(f"{out.stem}.ckpt{out.suffix or '.dpm'}")
 
 
-def default_report(out):
+def default_report(out: str | os.PathLike[str]) -> Path:
     """m.dpm → m.report.html, beside the model."""
     out = Path(out)
     return out.with_name(f"{out.stem}.report.html")
 
 
-def check_writable(path, what, data):
-    """Refuse an output path that cannot be written, or that is the input data."""
-    path = Path(path)
-    if path.is_dir():
-        example = {"report": "report.html", "output file": "predictions.csv"}.get(what, "model.dpm")
-        raise UserError(f"{what} {path} is a directory; give a file name, e.g. {path / example}")
-    parent = path.parent if str(path.parent) else Path(".")
-    if not parent.is_dir():
-        raise UserError(
-            f"the directory {parent} for the {what} does not exist; create it or choose another path"
-        )
-    if not os.access(parent, os.W_OK):
-        raise UserError(f"cannot write the {what} in {parent} (permission denied); choose another path")
-    if path.exists() and not os.access(path, os.W_OK):
-        raise UserError(f"cannot overwrite {path} (permission denied); choose another path")
-    if path.exists() and Path(data).exists() and os.path.samefile(path, data):
-        raise UserError(f"the {what} {path} is the data file; choose another path so the data is kept")
-
-
-def file_sha256(path):
+def file_sha256(path: str | os.PathLike[str]) -> str | None:
+    """The SHA-256 of a file's bytes (None for standard input, which cannot be read twice)."""
+    if str(path) == "-" or not Path(path).is_file():
+        return None
     h = hashlib.sha256()
     with open(path, "rb") as f:
         for chunk in iter(lambda: f.read(1 << 20), b""):
@@ -129,199 +165,179 @@ def file_sha256(path):
     return h.hexdigest()
 
 
-# ---------------------------------------------------------------------- metrics
-def regression_metrics(Y_true, Y_pred, names):
-    """{metric name: value}: R² and MAE per target (in the targets' own units)."""
-    Y_true = np.asarray(Y_true, dtype=np.float64).reshape(len(Y_true), -1)
-    Y_pred = np.asarray(Y_pred, dtype=np.float64).reshape(Y_true.shape)
-    out = {}
-    for k, name in enumerate(names):
-        t, p = Y_true[:, k], Y_pred[:, k]
-        suffix = f" ({name})" if len(names) > 1 else ""
-        # R² does not depend on the units: measured in units of max|t|, squares of values
-        # near 1e300 do not overflow
-        top = float(np.max(np.abs(t))) if len(t) else 1.0
-        top = top if top > 0 and math.isfinite(top) else 1.0
-        ts, ps = t / top, p / top
-        ss_tot = float(((ts - ts.mean()) ** 2).sum())
-        ss_res = float(((ts - ps) ** 2).sum())
-        out[f"R²{suffix}"] = 1.0 - ss_res / ss_tot if ss_tot > 0 else float("nan")
-        out[f"MAE{suffix}"] = float(np.abs(t - p).mean())
-    return out
-
-
-def classification_metrics(labels, proba, classes):
-    """Accuracy and log-loss (natural log, mean over rows) of predicted probabilities.
-
-    A label not among ``classes`` counts as wrong and gets probability ``EPS``.
-    """
-    index = {c: k for k, c in enumerate(classes)}
-    codes = np.array([index.get(v, -1) for v in labels], dtype=np.int64)
-    pred = np.argmax(proba, axis=1)
-    known = codes >= 0
-    p_true = np.full(len(codes), EPS)
-    p_true[known] = proba[np.flatnonzero(known), codes[known]]
-    return {
-        "accuracy": float(np.mean(pred == codes)),
-        "log-loss": float(-np.mean(np.log(np.clip(p_true, EPS, 1.0)))),
-    }
-
-
-def model_metrics(model, X, y_raw):
+def model_metrics(model: TabularModel, X: np.ndarray, y_raw: np.ndarray) -> dict[str, float]:
     """Metrics of a TabularModel on encoded inputs X and raw targets (values or labels)."""
     est = model.estimator
     if model.task == "regression":
         return regression_metrics(y_raw, model.target.decode(est.predict(X)), model.target.names)
     return classification_metrics(
-        [_plain(v) for v in y_raw], est.predict_proba(X), [_plain(c) for c in est.classes_]
+        [plain(v) for v in y_raw], est.predict_proba(X), [plain(c) for c in est.classes_]
     )
 
 
-def _plain(v):
-    return v.item() if isinstance(v, np.generic) else v
+# ---------------------------------------------------------------------- the run's state
+@dataclass
+class Run:
+    """What the steps hand on to each other."""
+
+    opts: TrainOptions
+    data: Path
+    out: Path
+    report: Path | None
+    ckpt: Path
+    frame: Any = None
+    notes: list[str] = field(default_factory=list)
+    resumed: TabularModel | None = None
+    targets: list[str] = field(default_factory=list)
+    features: list[str] = field(default_factory=list)
+    task: str = "regression"
+    feature_enc: FeatureEncoder | None = None
+    target_enc: TargetEncoder | None = None
+    X: Any = None
+    D: Any = None
+    y_raw: Any = None
+    rows: int = 0
+    train_idx: Any = None
+    val_idx: Any = None
+    X_val: Any = None
+    D_val: Any = None
+    y_val: Any = None
+    run_info: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def has_val(self) -> bool:
+        return self.X_val is not None and len(self.X_val) > 0
 
 
-# ---------------------------------------------------------------------- the monitor
-class Monitor:
-    """The estimator's callback: validation loss, best weights, early stopping, progress, checkpoints.
+# ---------------------------------------------------------------------- 1. read
+def read_step(opts: TrainOptions) -> Run:
+    """Read the table and check that every output can be written (nothing is written yet)."""
+    from deltaprop.tabular.read import read_table
 
-    After each epoch ``__call__(est)`` appends the validation loss (the network's loss on the
-    validation rows: mean E_n, in the units the network was trained in) and the validation
-    score (R² or accuracy), keeps a copy of the weights with the lowest validation loss (the
-    training loss when there is no validation set), and returns True to stop when that has
-    not improved by ``tol`` for ``patience`` epochs and early stopping is on.
-    """
-
-    def __init__(
-        self,
-        X_val,
-        D_val,
-        *,
-        early_stopping,
-        patience,
-        tol,
-        checkpoint_every=0,
-        on_checkpoint=None,
-        progress=None,
-        task=None,
-        state=None,
-    ):
-        self.X_val, self.D_val = X_val, D_val
-        self.early_stopping = early_stopping
-        self.patience = patience
-        self.tol = tol
-        self.checkpoint_every = checkpoint_every
-        self.on_checkpoint = on_checkpoint
-        self.progress = progress
-        self.task = task
-        state = state or {}
-        self.validation_loss = list(state.get("validation_loss", []))
-        self.validation_score = list(state.get("validation_score", []))
-        self.best_loss = state.get("best_loss", math.inf)
-        self.best_epoch = state.get("best_epoch", 0)
-        self.bad_epochs = state.get("bad_epochs", 0)
-        self.best_theta = state.get("best_theta")
-        self.stopped_early = False
-
-    def state(self):
-        return {
-            "validation_loss": list(self.validation_loss),
-            "validation_score": list(self.validation_score),
-            "best_loss": self.best_loss,
-            "best_epoch": self.best_epoch,
-            "bad_epochs": self.bad_epochs,
-        }
-
-    def _validation(self, est):
-        net = est.network_
-        if self.task == "regression":
-            y = net.predict(self.X_val)
-            loss = float(0.5 * np.mean(np.sum((y - self.D_val) ** 2, axis=1)))
-            ss_tot = float(((self.D_val - self.D_val.mean(axis=0)) ** 2).sum())
-            score = 1.0 - float(((y - self.D_val) ** 2).sum()) / ss_tot if ss_tot > 0 else float("nan")
-            return loss, score
-        proba = est.predict_proba(self.X_val)
-        m = classification_metrics(self.D_val, proba, [_plain(c) for c in est.classes_])
-        return m["log-loss"], m["accuracy"]
-
-    def __call__(self, est):
-        epoch = len(est.loss_curve_)
-        train_loss = est.loss_curve_[-1]
-        if self.X_val is not None:
-            loss, score = self._validation(est)
-            self.validation_loss.append(loss)
-            self.validation_score.append(score)
-        else:
-            loss, score = train_loss, None
-        if math.isfinite(loss) and loss < self.best_loss - self.tol:
-            self.bad_epochs = 0
-        else:
-            self.bad_epochs += 1
-        if math.isfinite(loss) and loss < self.best_loss:
-            self.best_loss = loss
-            self.best_epoch = epoch
-            self.best_theta = est.network_.get_flat()
-        if self.progress is not None:
-            self.progress(epoch, train_loss, loss if self.X_val is not None else None, score)
-        if self.checkpoint_every and epoch % self.checkpoint_every == 0 and self.on_checkpoint is not None:
-            self.on_checkpoint(est, self)
-        if self.early_stopping and self.bad_epochs > self.patience:
-            self.stopped_early = True
-            return True
-        return False
+    data = Path(opts.data)
+    out = Path(opts.out) if opts.out else default_out(opts.data)
+    report = None if opts.no_report else Path(opts.report) if opts.report else default_report(out)
+    run = Run(opts, data, out, report, checkpoint_path(out))
+    run.frame = read_table(opts.data)
+    check_writable(out, "model file", data)
+    if report is not None:
+        check_writable(report, "report", data)
+        if report.resolve() == out.resolve():
+            raise UserError("--report and --out name the same file; give the report an .html name")
+    if opts.checkpoint_every or opts.resume:
+        check_writable(run.ckpt, "checkpoint", data)
+    if opts.metrics_json:
+        check_writable(opts.metrics_json, "metrics file", data)
+    return run
 
 
-class _Bar:
-    """A rich progress bar on stderr: epoch m of n, training and validation loss."""
+# ---------------------------------------------------------------------- 2. resume
+def resume_step(run: Run) -> None:
+    """With --resume: load the run being resumed and take its model-defining options."""
+    if not run.opts.resume:
+        return
+    from deltaprop.files.archive import load
+    from deltaprop.tabular.model import TabularModel
 
-    def __init__(self, total, start, label):
-        from deltaprop.training.loop import progress_bar
-
-        self.progress, self.task = progress_bar(label, total, completed=start, stderr=True)
-
-    def __enter__(self):
-        self.progress.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.progress.stop()
-        return False
-
-    def __call__(self, epoch, train_loss, val_loss, score):
-        val = "" if val_loss is None else f"validation {val_loss:.4g}"
-        self.progress.update(self.task, completed=epoch, loss=f"{train_loss:.4g}", val=val)
-
-
-# ---------------------------------------------------------------------- the run
-def _split(n, task, y, fraction, seed):
-    """(train rows, validation rows): a seeded split, stratified by class where it can be."""
-    if fraction <= 0:
-        return np.arange(n), np.array([], dtype=np.int64)
-    n_val = int(math.ceil(fraction * n))
-    if n_val < 1 or n - n_val < 1:
+    opts, out, ckpt = run.opts, run.out, run.ckpt
+    source = ckpt if ckpt.exists() else out if out.exists() else None
+    if source is None:
+        raise UserError(f"there is no checkpoint ({ckpt}) or model ({out}) to resume; train without --resume")
+    model = load(source)
+    if not isinstance(model, TabularModel) or "run" not in model.history:
+        raise UserError(f"{source} was not written by 'deltaprop train'; train without --resume")
+    saved = dict(model.history["run"]["options"])
+    for key in ("hidden", "targets", "drop", "categorical"):
+        saved[key] = tuple(saved[key])
+    if opts.targets and list(opts.targets) != list(saved["targets"]):
         raise UserError(
-            f"{n} row(s) are too few to hold out a validation set of {fraction:g}; add rows, or pass "
-            f"--validation-fraction 0"
+            f"{source} was trained for target(s) {', '.join(saved['targets'])}; leave out --target "
+            f"with --resume, or train afresh without --resume"
         )
-    from sklearn.model_selection import train_test_split
+    defaults = TrainOptions(data=opts.data)
+    for key, value in saved.items():
+        given = getattr(opts, key)
+        if key != "targets" and given != getattr(defaults, key) and given != value:
+            flag = "--no-early-stopping" if key == "early_stopping" else "--" + key.replace("_", "-")
+            raise UserError(
+                f"{source} was trained with a different {flag}, and --resume keeps the run's own "
+                f"options; leave out {flag}, or train afresh without --resume"
+            )
+        setattr(opts, key, value)
+    if model.history["run"].get("data_sha256") not in (None, file_sha256(run.data)):
+        raise UserError(
+            f"{run.data} is not the data {source} was trained on; give the same file, or train afresh"
+        )
+    run.resumed = model
 
-    index = np.arange(n)
-    stratify = None
-    if task == "classification":
-        _, counts = np.unique(np.asarray([str(v) for v in y]), return_counts=True)
-        if counts.min() >= 2 and n_val >= len(counts) and n - n_val >= len(counts):
-            stratify = [str(v) for v in y]
-    train, val = train_test_split(index, test_size=n_val, random_state=seed, stratify=stratify)
-    return np.sort(train), np.sort(val)
+
+# ---------------------------------------------------------------------- 3. columns and task
+def columns_step(run: Run) -> None:
+    """The targets, the feature columns and the task; refuses names that are not there."""
+    from deltaprop.tabular.encode import column_list, comma_number_problem, no_column_message
+
+    opts, frame = run.opts, run.frame
+    if not opts.targets:
+        raise UserError(
+            f"no --target given; name the column to predict, one of: {column_list(frame.columns)}"
+        )
+    targets = [s.strip() for t in opts.targets for s in str(t).split(",") if s.strip()]
+    if len(set(targets)) != len(targets):
+        raise UserError("a target is named twice in --target; name each once")
+    for t in targets + list(opts.drop) + list(opts.categorical):
+        if t not in frame.columns:
+            raise UserError(no_column_message(t, frame))
+    features = [c for c in frame.columns if c not in targets and c not in opts.drop]
+    for c in features + ([] if opts.task == "classification" else targets):
+        problem = None if c in opts.categorical else comma_number_problem(frame[c])
+        if problem is not None:
+            raise UserError(
+                f"column {c!r} holds numbers {problem}"
+                + (f", or pass --categorical {c} to keep them as categories" if c in features else "")
+            )
+    features = _without_identifiers(frame, features, opts.categorical, run.notes)
+    if not features:
+        raise UserError(
+            "no feature columns are left once the target(s) are set aside; the data needs input columns"
+        )
+    for c in opts.categorical:
+        if c in targets:
+            raise UserError(f"{c!r} is a target; --categorical applies to input columns")
+    run.targets, run.features = targets, features
+    run.task = _task(run)
 
 
-def _without_identifiers(frame, features, categorical, notes):
+def _task(run: Run) -> str:
+    from deltaprop.tabular.encode import MAX_CODES, class_codes, detect_task
+
+    opts, targets = run.opts, run.targets
+    task = opts.task or detect_task(run.frame, targets)
+    if task == "classification" and len(targets) > 1:
+        raise UserError(
+            "classification with several targets is not supported; train one model per target"
+            + ("" if opts.task else " (or pass --task regression if they are numbers)")
+        )
+    if opts.task is None and task == "classification" and len(targets) == 1:
+        n = class_codes(run.frame[targets[0]])
+        if n:
+            run.notes.append(
+                f"target {targets[0]!r} holds {n} distinct whole numbers (at most {MAX_CODES}), so "
+                f"this is a classification of class codes; pass --task regression to predict numbers"
+            )
+    if opts.class_weight and task != "classification":
+        raise UserError("--class-weight needs a classification; leave it out for a regression")
+    return task
+
+
+def _without_identifiers(
+    frame: pd.DataFrame, features: list[str], categorical: Any, notes: list[str]
+) -> list[str]:
     """Leave out text columns with a different value in every row: identifiers predict nothing."""
-    from deltaprop.tabular.model import column_kind
+    from deltaprop.tabular.encode import column_kind
 
     kept = []
+    n = len(frame)
     for c in features:
-        n = len(frame)
         if n >= 20 and c not in categorical and column_kind(frame[c]) == "categorical":
             if frame[c].nunique(dropna=True) == n:
                 notes.append(
@@ -333,16 +349,105 @@ def _without_identifiers(frame, features, categorical, notes):
     return kept
 
 
-def _make_estimator(task, opts, n_train, callback):
+# ---------------------------------------------------------------------- 4. encode
+def encode_step(run: Run) -> None:
+    """Fit the preprocessing on the usable rows (or take the resumed model's) and encode them."""
+    from deltaprop.tabular.encode import FeatureEncoder, TargetEncoder
+
+    opts, frame = run.opts, run.frame
+    target_enc = run.resumed.target if run.resumed else TargetEncoder(run.targets, run.task)
+    y_raw, keep = target_enc.values(frame, impute=opts.impute, notes=run.notes)
+    rows = frame[keep] if not keep.all() else frame
+    if len(rows) < 2:
+        raise UserError(f"{opts.data} has {len(rows)} usable row(s); training needs at least 2")
+    if run.resumed is None:
+        target_enc.fit(y_raw)
+        feature_enc = FeatureEncoder(impute=opts.impute).fit(rows, run.features, opts.categorical, run.notes)
+    else:
+        feature_enc = run.resumed.features
+    run.feature_enc, run.target_enc = feature_enc, target_enc
+    run.X = feature_enc.transform(rows, notes=run.notes).astype(opts.dtype, copy=False)
+    D = target_enc.encode(y_raw)
+    run.D = D[:, 0] if run.task == "regression" and D.shape[1] == 1 else D
+    run.y_raw, run.rows = y_raw, len(rows)
+
+
+# ---------------------------------------------------------------------- 5. split
+def split_step(run: Run) -> None:
+    """Training and validation rows: --validation-data, the resumed run's, or a seeded split."""
+    opts = run.opts
+    resumed_run = run.resumed.history["run"] if run.resumed is not None else {}
+    if opts.validation_data:
+        train_idx, val_idx = np.arange(run.rows), np.array([], dtype=np.int64)
+        _validation_file(run)
+    elif "validation_rows" in resumed_run:
+        val_idx = np.asarray(resumed_run["validation_rows"], dtype=np.int64)
+        if len(val_idx) and val_idx.max() >= run.rows:
+            raise UserError(
+                f"{opts.data} has changed since the run being resumed; train afresh without --resume"
+            )
+        train_idx = np.setdiff1d(np.arange(run.rows), val_idx)
+    else:
+        train_idx, val_idx = _split(run.rows, run.task, run.y_raw, opts.validation_fraction, opts.seed)
+    run.train_idx, run.val_idx = train_idx, val_idx
+    if not opts.validation_data and len(val_idx):
+        run.X_val, run.y_val = run.X[val_idx], run.y_raw[val_idx]
+        run.D_val = run.D[val_idx].reshape(len(val_idx), -1) if run.task == "regression" else None
+    if run.task == "classification" and run.y_val is not None:
+        run.D_val = [plain(v) for v in run.y_val]
+    if opts.early_stopping and not run.has_val:
+        run.notes.append(
+            "no validation set (--validation-fraction 0): early stopping watches the training loss"
+        )
+    if run.task == "classification" and len(set(map(str, run.D[train_idx]))) < 2:
+        raise UserError(
+            "the training rows hold a single class after the validation split; add rows of other classes"
+        )
+
+
+def _split(n: int, task: str, y: np.ndarray, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """(train rows, validation rows): a seeded split, stratified by class where it can be."""
+    from deltaprop.training.split import n_validation, split_rows, stratification
+
+    if fraction <= 0:
+        return np.arange(n), np.array([], dtype=np.int64)
+    n_val = n_validation(n, fraction)
+    if n_val < 1 or n - n_val < 1:
+        raise UserError(
+            f"{n} row(s) are too few to hold out a validation set of {fraction:g}; add rows, or pass "
+            f"--validation-fraction 0"
+        )
+    labels = np.asarray([str(v) for v in y]) if task == "classification" else None
+    stratify = stratification("classes", labels, n_val)
+    train, val = split_rows(n, n_val, random_state=seed, stratify=stratify)
+    return np.sort(train), np.sort(val)
+
+
+def _validation_file(run: Run) -> None:
+    """The validation rows from --validation-data, through the preprocessing fitted on DATA."""
+    from deltaprop.tabular.read import read_table
+
+    assert run.feature_enc is not None and run.target_enc is not None
+    frame = read_table(run.opts.validation_data or "")
+    y_val, keep = run.target_enc.values(frame, impute=run.opts.impute, notes=run.notes)
+    rows = frame[keep] if not keep.all() else frame
+    run.X_val = run.feature_enc.transform(rows, notes=run.notes).astype(run.opts.dtype, copy=False)
+    run.y_val = y_val
+    if run.task == "regression":
+        run.D_val = run.target_enc.encode(y_val).reshape(len(y_val), -1)
+
+
+# ---------------------------------------------------------------------- 6. fit
+def _make_estimator(run: Run, n_train: int, callback: Monitor) -> Any:
     from deltaprop.estimators.mlp import MLPClassifier, MLPRegressor
 
-    cls = MLPRegressor if task == "regression" else MLPClassifier
+    opts = run.opts
     if opts.batch_size is None:
         # small tables need several steps per epoch to learn in a few hundred epochs
         batch = min(n_train, 200, max(32, n_train // 50))
     else:
         batch = min(int(opts.batch_size), n_train)
-    return cls(
+    params: dict[str, Any] = dict(
         hidden_layer_sizes=tuple(opts.hidden),
         activation=opts.activation,
         solver=opts.solver,
@@ -352,364 +457,255 @@ def _make_estimator(task, opts, n_train, callback):
         max_iter=opts.epochs,
         random_state=opts.seed,
         early_stopping=False,
-        n_iter_no_change=max(opts.patience, 1),
+        tol=TOL,
+        # without early stopping every epoch given is trained: no rule on the training loss
+        n_iter_no_change=max(opts.patience, 1) if opts.early_stopping else np.inf,
         callback=callback,
         verbose=False,
     )
+    if run.task == "regression":
+        return MLPRegressor(**params)
+    return MLPClassifier(class_weight=opts.class_weight, **params)
 
 
 @dataclass
-class TrainResult:
-    model: object
-    metrics: dict
-    out: Path | None
-    report: Path | None
-    notes: list
-    interrupted: bool = False
-    epochs: int = 0
-    best_epoch: int = 0
-    stopped_early: bool = False
+class Fitted:
+    """The trained estimator, its watch, and how the run ended."""
+
+    est: Any
+    monitor: Monitor
+    interrupted: bool
+    epochs_before: int
 
 
-def _load_resume(opts, out, ckpt):
-    from deltaprop.files.archive import load
-    from deltaprop.tabular.model import TabularModel
+def _resume_estimator(run: Run) -> tuple[Any, int, dict[str, Any] | None]:
+    """The resumed estimator (its current weights back in place), its epochs, the watch's state."""
+    assert run.resumed is not None
+    est = run.resumed.estimator
+    epochs_done = len(getattr(est, "loss_curve_", []) or [])
+    if run.opts.epochs <= epochs_done:
+        raise UserError(
+            f"the run being resumed has {epochs_done} epochs; pass --epochs larger than that to train on"
+        )
+    ck = run.resumed.history.get("checkpoint", {})
+    current = ck.get("current_theta")
+    if current is not None and current.shape == est.network_.get_flat().shape:
+        est.network_.set_flat(current)
+    state = run.resumed.history.get("monitor")
+    if state is not None:
+        state = dict(state)
+        state["best_theta"] = ck.get("best_theta", est.network_.get_flat())
+    est.set_params(warm_start=True, max_iter=run.opts.epochs - epochs_done)
+    return est, epochs_done, state
 
-    source = ckpt if ckpt.exists() else out if out.exists() else None
-    if source is None:
-        raise UserError(f"there is no checkpoint ({ckpt}) or model ({out}) to resume; train without --resume")
-    model = load(source)
-    if not isinstance(model, TabularModel) or "run" not in model.history:
-        raise UserError(f"{source} was not written by 'deltaprop train'; train without --resume")
-    return source, model
 
-
-def train(opts):
-    """Run ``deltaprop train``; returns a :class:`TrainResult` (raises UserError on bad input)."""
-    from deltaprop import __version__
+def fit_step(run: Run) -> Fitted:
+    """Train, with the monitor after every epoch; Ctrl-C ends the run with the weights so far."""
     from deltaprop.files.archive import model_bytes
-    from deltaprop.tabular.model import (
-        FeatureEncoder,
-        TabularModel,
-        TargetEncoder,
-        _no_column_message,
-        comma_number_problem,
-        detect_task,
-        read_table,
-    )
 
-    notes = []
-    data = Path(opts.data)
-    out = Path(opts.out) if opts.out else default_out(data)
-    report = None if opts.no_report else Path(opts.report) if opts.report else default_report(out)
-    ckpt = checkpoint_path(out)
-    frame = read_table(data)
-    check_writable(out, "model file", data)
-    if report is not None:
-        check_writable(report, "report", data)
-        if report.resolve() == out.resolve():
-            raise UserError("--report and --out name the same file; give the report an .html name")
-    if opts.checkpoint_every or opts.resume:
-        check_writable(ckpt, "checkpoint", data)
+    opts = run.opts
+    est, epochs_done, state = _resume_estimator(run) if run.resumed else (None, 0, None)
 
-    resumed = None
-    if opts.resume:
-        source, resumed = _load_resume(opts, out, ckpt)
-        run = resumed.history["run"]
-        # the model-defining options come from the run being resumed
-        saved = run["options"]
-        for key in ("hidden", "targets", "drop", "categorical"):
-            saved[key] = tuple(saved[key])
-        if opts.targets and list(opts.targets) != list(saved["targets"]):
-            raise UserError(
-                f"{source} was trained for target(s) {', '.join(saved['targets'])}; leave out --target "
-                f"with --resume, or train afresh without --resume"
-            )
-        defaults = TrainOptions(data=opts.data)
-        for key, value in saved.items():
-            given = getattr(opts, key)
-            if key != "targets" and given != getattr(defaults, key) and given != value:
-                flag = "--no-early-stopping" if key == "early_stopping" else "--" + key.replace("_", "-")
-                raise UserError(
-                    f"{source} was trained with a different {flag}, and --resume keeps the run's own "
-                    f"options; leave out {flag}, or train afresh without --resume"
-                )
-            setattr(opts, key, value)
-        if data.exists() and run.get("data_sha256") not in (None, file_sha256(data)):
-            raise UserError(
-                f"{data} is not the data {source} was trained on; give the same file, or train afresh"
-            )
+    def write_checkpoint(est: Any, monitor: Monitor) -> None:
+        best = monitor.best_theta if monitor.best_theta is not None else est.network_.get_flat()
+        ck = {"epoch": len(est.loss_curve_), "current_theta": est.network_.get_flat(), "best_theta": best}
+        write_guarded(run.ckpt, model_bytes(build_model(run, est, monitor, best, ck)))
 
-    if not opts.targets:
-        shown = ", ".join(map(str, frame.columns[:12]))
-        raise UserError(f"no --target given; name the column to predict, one of: {shown}")
-    targets = []
-    for t in opts.targets:
-        targets.extend(s.strip() for s in str(t).split(",") if s.strip())
-    if len(set(targets)) != len(targets):
-        raise UserError("a target is named twice in --target; name each once")
-    for t in targets + list(opts.drop) + list(opts.categorical):
-        if t not in frame.columns:
-            raise UserError(_no_column_message(t, frame))
-    features = [c for c in frame.columns if c not in targets and c not in opts.drop]
-    for c in features + ([] if opts.task == "classification" else targets):
-        problem = None if c in opts.categorical else comma_number_problem(frame[c])
-        if problem is not None:
-            raise UserError(
-                f"column {c!r} holds numbers {problem}"
-                + (f", or pass --categorical {c} to keep them as categories" if c in features else "")
-            )
-    features = _without_identifiers(frame, features, opts.categorical, notes)
-    if not features:
-        raise UserError(
-            "no feature columns are left once the target(s) are set aside; the data needs input columns"
-        )
-    for c in opts.categorical:
-        if c in targets:
-            raise UserError(f"{c!r} is a target; --categorical applies to input columns")
+    bar = None
+    if not opts.quiet:
+        from deltaprop.training.progress import ProgressBar
 
-    task = opts.task or detect_task(frame, targets)
-    if task == "classification" and len(targets) > 1:
-        raise UserError(
-            "classification with several targets is not supported; train one model per target"
-            + ("" if opts.task else " (or pass --task regression if they are numbers)")
-        )
-    if opts.task is None and task == "regression" and len(targets) == 1:
-        values = frame[targets[0]].dropna()
-        try:
-            distinct = np.unique(np.asarray(values, dtype=np.float64))
-        except (TypeError, ValueError):
-            distinct = np.array([])
-        # class codes such as 0/1/2 look numeric: say so, the metrics would be R² and MAE
-        whole = len(distinct) > 0 and bool(np.all(np.isfinite(distinct) & (distinct == np.round(distinct))))
-        if 0 < len(distinct) <= 2 or (whole and len(distinct) <= 10 and len(distinct) < len(values) / 2):
-            notes.append(
-                f"target {targets[0]!r} is numeric with only {len(distinct)} distinct values, so this is "
-                f"regression; pass --task classification to predict classes"
-            )
-
-    # targets: values and the rows that have one
-    target_enc = resumed.target if resumed else TargetEncoder(targets, task)
-    y_raw, keep = target_enc.values(frame, impute=opts.impute, notes=notes)
-    rows = frame[keep] if not keep.all() else frame
-    if len(rows) < 2:
-        raise UserError(f"{data} has {len(rows)} usable row(s); training needs at least 2")
-    if resumed is None:
-        target_enc.fit(y_raw)
-        feature_enc = FeatureEncoder(impute=opts.impute).fit(rows, features, opts.categorical, notes)
-    else:
-        feature_enc = resumed.features
-    X = feature_enc.transform(rows, notes=notes)
-    D = target_enc.encode(y_raw)
-    if task == "regression" and D.shape[1] == 1:
-        D = D[:, 0]
-
-    if resumed is not None and "validation_rows" in resumed.history["run"]:
-        val_idx = np.asarray(resumed.history["run"]["validation_rows"], dtype=np.int64)
-        if len(val_idx) and val_idx.max() >= len(rows):
-            raise UserError(f"{data} has changed since the run being resumed; train afresh without --resume")
-        train_idx = np.setdiff1d(np.arange(len(rows)), val_idx)
-    else:
-        train_idx, val_idx = _split(len(rows), task, y_raw, opts.validation_fraction, opts.seed)
-    has_val = len(val_idx) > 0
-    if opts.early_stopping and not has_val:
-        notes.append("no validation set (--validation-fraction 0): early stopping watches the training loss")
-
-    X_train, X_val = X[train_idx], X[val_idx]
-    D_train = D[train_idx]
-    if task == "regression":
-        D_val = D[val_idx].reshape(len(val_idx), -1) if has_val else None
-    else:
-        D_val = [_plain(v) for v in y_raw[val_idx]]
-    if task == "classification" and len(set(map(str, D_train))) < 2:
-        raise UserError(
-            "the training rows hold a single class after the validation split; add rows of other classes"
-        )
-
-    data_sha = file_sha256(data)
-    run_info = {
-        "data": data.name,
-        "data_sha256": data_sha,
-        "rows": int(len(rows)),
-        "options": opts.model_options(),
-        "validation_rows": np.asarray(val_idx, dtype=np.int64),
-        "deltaprop_version": __version__,
-    }
-    run_info["options"]["task"] = task
-    run_info["options"]["targets"] = targets
-
-    epochs_done = 0
-    monitor_state = None
-    if resumed is not None:
-        est = resumed.estimator
-        epochs_done = len(getattr(est, "loss_curve_", []) or [])
-        if opts.epochs <= epochs_done:
-            raise UserError(
-                f"the run being resumed has {epochs_done} epochs; pass --epochs larger than that to train on"
-            )
-        ck = resumed.history.get("checkpoint", {})
-        current = ck.get("current_theta")
-        if current is not None and current.shape == est.network_.get_flat().shape:
-            est.network_.set_flat(current)
-        monitor_state = resumed.history.get("monitor")
-        if monitor_state is not None:
-            monitor_state = dict(monitor_state)
-            monitor_state["best_theta"] = ck.get("best_theta", est.network_.get_flat())
-        est.set_params(warm_start=True, max_iter=opts.epochs - epochs_done)
-
-    def build_model(est, monitor, theta=None, checkpoint=None):
-        """A TabularModel of the estimator's network with the weights ``theta`` (a copy)."""
-        from deltaprop.files.archive import copy_estimator
-
-        est_copy = copy_estimator(est)
-        if theta is not None:
-            est_copy.network_.set_flat(theta)
-        history = {
-            "loss_curve": list(getattr(est, "loss_curve_", []) or []),
-            "validation_loss_curve": list(monitor.validation_loss),
-            "validation_score_curve": list(monitor.validation_score),
-            "gradient_norms": [
-                {int(k): float(v) for k, v in g.items()} for g in getattr(est, "gradient_norms_", [])
-            ],
-            "best_epoch": monitor.best_epoch,
-            "stopped_early": monitor.stopped_early,
-            "monitor": monitor.state(),
-            "run": run_info,
-        }
-        if checkpoint is not None:
-            history["checkpoint"] = checkpoint
-        return TabularModel(feature_enc, target_enc, est_copy, history=history)
-
-    def write_checkpoint(est, monitor):
-        theta_best = monitor.best_theta if monitor.best_theta is not None else est.network_.get_flat()
-        ck = {
-            "epoch": len(est.loss_curve_),
-            "current_theta": est.network_.get_flat(),
-            "best_theta": theta_best,
-        }
-        model = build_model(est, monitor, theta_best, ck)
-        _write_guarded(ckpt, model_bytes(model))
-
-    label = "training" if resumed is None else "resuming"
-    bar = None if opts.quiet else _Bar(opts.epochs, epochs_done, label)
+        label = "training" if run.resumed is None else "resuming"
+        bar = ProgressBar(label, opts.epochs, completed=epochs_done, stderr=True, loss_format=".4g")
     monitor = Monitor(
-        X_val if has_val else None,
-        D_val if has_val else None,
+        run.X_val if run.has_val else None,
+        run.D_val if run.has_val else None,
         early_stopping=opts.early_stopping,
         patience=opts.patience,
-        tol=1e-4,
+        tol=TOL,
         checkpoint_every=opts.checkpoint_every,
         on_checkpoint=write_checkpoint,
         progress=bar,
-        task=task,
-        state=monitor_state,
+        task=run.task,
+        state=state,
     )
-    if resumed is None:
-        est = _make_estimator(task, opts, len(train_idx), monitor)
+    if est is None:
+        est = _make_estimator(run, len(run.train_idx), monitor)
     else:
         est.set_params(callback=monitor, verbose=False)
+    interrupted = _fit(est, run.X[run.train_idx], run.D[run.train_idx], bar)
+    return Fitted(est, monitor, interrupted or bool(getattr(est, "interrupted_", False)), epochs_done)
 
-    interrupted = False
+
+def _fit(est: Any, X: np.ndarray, D: np.ndarray, bar: Any) -> bool:
+    """est.fit(X, D) under the progress bar; True when Ctrl-C ended it."""
     with warnings.catch_warnings():
+        # the run's end is reported by the command itself (why it stopped, divergence)
         warnings.simplefilter("ignore")
         try:
             if bar is not None:
                 with bar:
-                    est.fit(X_train, D_train)
+                    est.fit(X, D)
             else:
-                est.fit(X_train, D_train)
+                est.fit(X, D)
         except KeyboardInterrupt:
-            interrupted = True
+            return True
         except ValueError as e:
             raise UserError(f"training failed: {e}; check the options") from e
-    interrupted = interrupted or bool(getattr(est, "interrupted_", False))
+    return False
+
+
+def build_model(
+    run: Run, est: Any, monitor: Monitor, theta: np.ndarray | None = None, checkpoint: dict | None = None
+) -> TabularModel:
+    """A TabularModel of the estimator's network with the weights ``theta`` (a copy)."""
+    from deltaprop.files.archive import copy_estimator
+    from deltaprop.tabular.model import TabularModel
+
+    est_copy = copy_estimator(est)
+    if theta is not None:
+        est_copy.network_.set_flat(theta)
+    history: dict[str, Any] = {
+        "loss_curve": list(getattr(est, "loss_curve_", []) or []),
+        "validation_loss_curve": list(monitor.validation_loss),
+        "validation_score_curve": list(monitor.validation_score),
+        "gradient_norms": [
+            {int(k): float(v) for k, v in g.items()} for g in getattr(est, "gradient_norms_", [])
+        ],
+        "best_epoch": monitor.best_epoch,
+        "stopped_early": monitor.stopped_early,
+        "monitor": monitor.state(),
+        "run": run.run_info,
+    }
+    if checkpoint is not None:
+        history["checkpoint"] = checkpoint
+    assert run.feature_enc is not None and run.target_enc is not None
+    return TabularModel(run.feature_enc, run.target_enc, est_copy, history=history)
+
+
+# ---------------------------------------------------------------------- 7. evaluate
+def stop_reason(run: Run, fitted: Fitted) -> str:
+    """Why the run ended, in words: Ctrl-C, validation patience, training-loss tolerance,
+    L-BFGS convergence, or the epoch limit."""
+    opts, monitor = run.opts, fitted.monitor
+    epochs = len(getattr(fitted.est, "loss_curve_", []) or [])
+    if fitted.interrupted:
+        return f"interrupted (Ctrl-C) at epoch {epochs}"
+    if monitor.stopped_early:
+        watched = "validation loss" if run.has_val else "training loss"
+        return (
+            f"early stopping: the {watched} did not improve by {TOL:g} for {opts.patience} epochs "
+            f"(best epoch {monitor.best_epoch}, whose weights are kept)"
+        )
+    if epochs >= opts.epochs:
+        return f"reached the epoch limit (--epochs {opts.epochs})"
+    if opts.solver == "lbfgs":
+        return f"L-BFGS converged after {epochs} iterations (the loss changed by less than {TOL:g})"
+    return (
+        f"the training loss improved by less than {TOL:g} for {opts.patience} epochs in a row "
+        f"(pass --no-early-stopping to train every epoch)"
+    )
+
+
+def evaluate_step(run: Run, fitted: Fitted) -> TrainResult:
+    """The model to keep and its metrics; refuses a diverged run."""
+    opts, est, monitor = run.opts, fitted.est, fitted.monitor
     if not hasattr(est, "network_"):
         raise KeyboardInterrupt  # stopped before the network existed: nothing to save
     curve = list(getattr(est, "loss_curve_", []) or [])
-    if interrupted and len(curve) <= epochs_done:
+    if fitted.interrupted and len(curve) <= fitted.epochs_before:
         raise KeyboardInterrupt  # not one epoch finished: there is no better model to save
     if getattr(est, "diverged_", False) or (curve and not math.isfinite(curve[-1])):
         raise UserError(
             f"training diverged after {len(curve)} epoch(s) (the loss stopped being finite); lower "
             f"--learning-rate (now {opts.learning_rate:g}); nothing was written"
         )
-    epochs = len(curve)
     # early stopping and Ctrl-C keep the best weights; a full run keeps the last ones
-    theta = monitor.best_theta if (interrupted or opts.early_stopping) else None
-    model = build_model(est, monitor, theta)
+    theta = monitor.best_theta if (fitted.interrupted or opts.early_stopping) else None
+    model = build_model(run, est, monitor, theta)
     if not np.isfinite(model.network_.get_flat()).all():
         raise UserError(
             f"training produced non-finite weights; lower --learning-rate (now {opts.learning_rate:g})"
         )
-
-    metrics = {"train": model_metrics(model, X_train, y_raw[train_idx])}
-    if has_val:
-        metrics["validation"] = model_metrics(model, X_val, y_raw[val_idx])
-    model.history["metrics"] = metrics
-    model.history["epochs"] = epochs
+    metrics = {"train": model_metrics(model, run.X[run.train_idx], run.y_raw[run.train_idx])}
+    if run.has_val:
+        metrics["validation"] = model_metrics(model, run.X_val, run.y_val)
+    reason = stop_reason(run, fitted)
+    model.history.update(metrics=metrics, epochs=len(curve), stop_reason=reason)
     worse = [k for k, v in metrics["train"].items() if k.startswith("R²") and v < 0]
     if worse:
         # finite but useless weights (e.g. Adam with a huge learning rate) are not "diverged"
-        notes.append(
+        run.notes.append(
             f"the model fits its own training data worse than a constant ({worse[0]} < 0 on the "
             f"training rows): lower --learning-rate (now {opts.learning_rate:g}) or train longer"
         )
-
-    if interrupted:
-        target_path = out if not out.exists() else ckpt
-        _write_guarded(target_path, model_bytes(model))
-        return TrainResult(
-            model,
-            metrics,
-            target_path,
-            None,
-            notes,
-            interrupted=True,
-            epochs=epochs,
-            best_epoch=monitor.best_epoch,
-        )
-
-    html = None
-    if report is not None:
-        from deltaprop.report.page import render_report
-
-        html = render_report(model, X_train=X_train, title=f"deltaprop: {data.name} → {', '.join(targets)}")
-    _write_guarded(out, model_bytes(model))
-    if html is not None:
-        _write_guarded(report, html.encode("utf-8"))
-    if ckpt.exists() and (opts.checkpoint_every or opts.resume):
-        try:
-            ckpt.unlink()
-        except OSError:
-            pass
     return TrainResult(
         model,
         metrics,
-        out,
-        report,
-        notes,
-        epochs=epochs,
+        None,
+        None,
+        run.notes,
+        interrupted=fitted.interrupted,
+        epochs=len(curve),
         best_epoch=monitor.best_epoch,
         stopped_early=monitor.stopped_early,
+        stop_reason=reason,
     )
 
 
+# ---------------------------------------------------------------------- 8. write
+def write_step(run: Run, result: TrainResult) -> TrainResult:
+    """Write the model, then the report and the metrics; an interrupted run only its model."""
+    import json
 
-def _write_guarded(path, data):
-    """write_atomic with Ctrl-C held off until the file is in place (a second Ctrl-C waits)."""
-    import signal
+    from deltaprop.files.archive import model_bytes
 
-    from deltaprop.files.archive import write_atomic
+    model = result.model
+    if result.interrupted:
+        result.out = run.out if not run.out.exists() else run.ckpt
+        write_guarded(result.out, model_bytes(model))
+        return result
+    html = None
+    if run.report is not None:
+        from deltaprop.report.page import render_report
 
-    pending = []
-    try:
-        previous = signal.signal(signal.SIGINT, lambda *a: pending.append(1))
-    except ValueError:  # not the main thread
-        previous = None
-    try:
-        write_atomic(path, data)
-    finally:
-        if previous is not None:
-            signal.signal(signal.SIGINT, previous)
-    if pending:
-        raise KeyboardInterrupt
+        name = "standard input" if run.opts.data == "-" else run.data.name
+        title = f"deltaprop: {name} → {', '.join(run.targets)}"
+        html = render_report(model, X_train=run.X[run.train_idx], title=title)
+    write_guarded(run.out, model_bytes(model))
+    result.out = run.out
+    if html is not None and run.report is not None:
+        write_guarded(run.report, html.encode("utf-8"))
+        result.report = run.report
+    if run.opts.metrics_json:
+        doc = {"metrics": result.metrics, "epochs": result.epochs, "stop_reason": result.stop_reason}
+        write_guarded(run.opts.metrics_json, (json.dumps(doc, indent=2, allow_nan=True) + "\n").encode())
+    if run.ckpt.exists() and (run.opts.checkpoint_every or run.opts.resume):
+        try:
+            run.ckpt.unlink()
+        except OSError:
+            pass
+    return result
+
+
+# ---------------------------------------------------------------------- the whole run
+def train(opts: TrainOptions) -> TrainResult:
+    """Run ``deltaprop train``; returns a :class:`TrainResult` (raises UserError on bad input)."""
+    from deltaprop import __version__
+
+    run = read_step(opts)
+    resume_step(run)
+    columns_step(run)
+    encode_step(run)
+    split_step(run)
+    run.run_info = {
+        "data": "standard input" if opts.data == "-" else run.data.name,
+        "data_sha256": file_sha256(run.data),
+        "rows": int(run.rows),
+        "options": {**opts.model_options(), "task": run.task, "targets": run.targets},
+        "validation_rows": np.asarray(run.val_idx, dtype=np.int64),
+        "deltaprop_version": __version__,
+    }
+    fitted = fit_step(run)
+    result = evaluate_step(run, fitted)
+    return write_step(run, result)

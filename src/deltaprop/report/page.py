@@ -62,7 +62,7 @@ def unit_activity(net, X):
 
 def gradient_warnings(norms):
     """Warnings about vanishing or exploding gradients from a list of {l: ‖∂E/∂W^(l)‖} per epoch."""
-    warnings = []
+    warnings: list[str] = []
     if not norms:
         return warnings
     layers = sorted({l for g in norms for l in g})

@@ -69,25 +69,12 @@ def _diverged_warning(est, what):
 
 
 def progress_bar(label, total, *, completed=0, stderr=False):
-    """A rich progress bar: label, bar, epoch m of n, loss, validation, elapsed time.
+    """``(progress, task)`` of a :class:`deltaprop.training.progress.ProgressBar` (the
+    command's bar until it uses that class)."""
+    from deltaprop.training.progress import ProgressBar
 
-    Returns ``(progress, task)``; update it with ``loss=`` and ``val=`` text fields.
-    """
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    progress = Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("loss {task.fields[loss]}"),
-        TextColumn("{task.fields[val]}"),
-        TimeElapsedColumn(),
-        console=Console(stderr=True) if stderr else None,
-        transient=False,
-    )
-    task = progress.add_task(label, total=total, completed=completed, loss="-", val="")
-    return progress, task
+    bar = ProgressBar(label, total, completed=completed, stderr=stderr)
+    return bar.progress, bar.task
 
 
 class _Progress:

@@ -1,0 +1,571 @@
+"""The subcommands ``train``, ``predict``, ``evaluate`` and ``info``: options in, results out.
+
+Each parses its options with click, hands the work to the module that does it
+(:mod:`deltaprop.command.train`, :mod:`deltaprop.tabular`), and prints the result.  The
+group in :mod:`deltaprop.command.main` turns errors into one line and adds ``--debug``.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from deltaprop.errors import UserError
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
+    from rich.console import Console
+
+EXIT_INTERRUPTED = 130
+
+
+# ---------------------------------------------------------------------- train
+def _hidden(ctx: click.Context, param: click.Parameter, value: str | None) -> tuple[int, ...] | None:
+    if value is None:
+        return None
+    text = value.strip().replace(" ", "")
+    if text in ("", "0", "none"):
+        return ()
+    try:
+        sizes = tuple(int(s) for s in text.split(","))
+    except ValueError:
+        raise click.BadParameter(
+            f"expected layer widths separated by commas, like 64,64; got {value!r}"
+        ) from None
+    if any(n < 1 for n in sizes):
+        raise click.BadParameter(f"every layer width must be at least 1; got {value!r}")
+    return sizes
+
+
+#: the hidden activations (the names of deltaprop.core.activations.HIDDEN_ACTIVATIONS,
+#: written out so that --help does not import the core; a test holds the two equal)
+ACTIVATIONS = ["identity", "leaky_relu", "logistic", "relu", "softplus", "tanh"]
+
+
+class _TargetOption(click.Option):
+    """``--target a b c``: an option that takes every following word up to the next option."""
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **{**kwargs, "multiple": True})
+
+    def add_to_parser(self, parser: Any, ctx: click.Context) -> None:
+        super().add_to_parser(parser, ctx)
+        for name in self.opts:
+            opt = parser._long_opt.get(name) or parser._short_opt.get(name)
+            if opt is None:
+                continue
+            original = opt.process
+
+            def process(value: Any, state: Any, original: Any = original) -> None:
+                extra = []
+                while state.rargs and not state.rargs[0].startswith("-"):
+                    extra.append(state.rargs.pop(0))
+                original(value, state)
+                for word in extra:
+                    original(word, state)
+
+            opt.process = process
+
+
+def _words(values: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(s.strip() for v in values for s in v.split(",") if s.strip())
+
+
+#: the options of ``train``, in the order --help shows them
+TRAIN_OPTIONS = [
+    click.argument("data", type=click.Path(dir_okay=True, path_type=str)),
+    click.option(
+        "--target",
+        "-t",
+        "targets",
+        cls=_TargetOption,
+        metavar="COL [COL …]",
+        help="Column(s) to predict (also comma-separated).",
+    ),
+    click.option(
+        "--task",
+        type=click.Choice(["regression", "classification"]),
+        help="Override the detected task (text, or whole numbers with at most 20 distinct values → "
+        "classification; other numbers → regression).",
+    ),
+    click.option(
+        "--hidden",
+        default="64,64",
+        show_default=True,
+        callback=_hidden,
+        help="Hidden layer widths, comma-separated; 0 or none for no hidden layer (a linear model).",
+    ),
+    click.option(
+        "--activation",
+        default="relu",
+        show_default=True,
+        type=click.Choice(ACTIVATIONS),
+        help="Activation of the hidden layers.",
+    ),
+    click.option(
+        "--solver",
+        default="adam",
+        show_default=True,
+        type=click.Choice(["adam", "sgd", "lbfgs"]),
+        help="How the weights are updated: Adam, plain SGD with momentum, or L-BFGS (full batch).",
+    ),
+    click.option(
+        "--epochs",
+        default=200,
+        show_default=True,
+        type=click.IntRange(min=1),
+        help="Most epochs (L-BFGS: iterations).",
+    ),
+    click.option(
+        "--batch-size",
+        type=click.IntRange(min=1),
+        help="Mini-batch size [default: rows/50, within 32 … 200].",
+    ),
+    click.option(
+        "--learning-rate",
+        default=1e-3,
+        show_default=True,
+        type=click.FloatRange(min=0, min_open=True),
+        help="Step size of Adam or SGD.",
+    ),
+    click.option(
+        "--alpha", default=1e-4, show_default=True, type=click.FloatRange(min=0), help="L2 strength."
+    ),
+    click.option(
+        "--seed",
+        default=0,
+        show_default=True,
+        type=click.IntRange(0, 2**32 - 1),
+        help="Seeds the weights, shuffles and split.",
+    ),
+    click.option(
+        "--early-stopping/--no-early-stopping",
+        default=True,
+        show_default=True,
+        help="Stop when the validation loss stops improving, and keep the best weights; "
+        "--no-early-stopping trains every epoch given.",
+    ),
+    click.option(
+        "--patience",
+        default=20,
+        show_default=True,
+        type=click.IntRange(min=1),
+        help="Epochs without improvement before early stopping.",
+    ),
+    click.option(
+        "--validation-fraction",
+        default=0.2,
+        show_default=True,
+        type=click.FloatRange(min=0, max=1, max_open=True),
+        help="Share of rows held out for validation.",
+    ),
+    click.option(
+        "--validation-data",
+        type=click.Path(path_type=str),
+        metavar="FILE",
+        help="Validate on the rows of FILE instead of holding out rows of DATA.",
+    ),
+    click.option(
+        "--class-weight",
+        type=click.Choice(["balanced"]),
+        help="balanced: weigh each class by rows / (classes × its rows), so rare classes count as much.",
+    ),
+    click.option(
+        "--dtype",
+        default="float64",
+        show_default=True,
+        type=click.Choice(["float64", "float32"]),
+        help="Floating-point type of the network (float32: half the memory, usually faster).",
+    ),
+    click.option(
+        "--impute", is_flag=True, help="Fill missing values (median / no category) instead of refusing."
+    ),
+    click.option(
+        "--drop",
+        multiple=True,
+        metavar="COL",
+        help="Leave a column out (repeatable, or comma-separated).",
+    ),
+    click.option(
+        "--categorical",
+        multiple=True,
+        metavar="COL",
+        help="Treat a numeric-looking column as categories (repeatable, or comma-separated).",
+    ),
+    click.option(
+        "--out", "-o", type=click.Path(path_type=str), help="Model file [default: <data name>.dpm]."
+    ),
+    click.option(
+        "--report", type=click.Path(path_type=str), help="HTML report [default: <model>.report.html]."
+    ),
+    click.option("--no-report", is_flag=True, help="Write no report."),
+    click.option(
+        "--metrics-json",
+        type=click.Path(path_type=str),
+        metavar="FILE",
+        help="Also write the metrics, epochs and why training stopped to FILE as JSON.",
+    ),
+    click.option(
+        "--checkpoint-every",
+        default=0,
+        type=click.IntRange(min=0),
+        metavar="N",
+        help="Write the best model so far to <model>.ckpt.dpm every N epochs.",
+    ),
+    click.option(
+        "--resume",
+        is_flag=True,
+        help="Continue the run in <model>.ckpt.dpm (or <model>) for more epochs.",
+    ),
+    click.option("--quiet", "-q", is_flag=True, help="Print errors only."),
+]
+
+
+def _train_options(f: Any) -> Any:
+    for option in reversed(TRAIN_OPTIONS):
+        f = option(f)
+    return f
+
+
+@click.command(context_settings={"max_content_width": 100})
+@_train_options
+def train(**options: Any) -> None:
+    """Train a model on DATA (CSV or Parquet; - reads standard input) to predict the --target column(s).
+
+    Numeric columns are standardised and text columns one-hot encoded inside the model; text
+    targets, and whole numbers with at most 20 distinct values, make a classification,
+    other numbers a regression.  Writes the model (--out), an HTML report beside it, and
+    prints train and validation metrics and why training stopped.
+
+    Example:  deltaprop train houses.csv --target price --hidden 64,64 --epochs 300
+    """
+    from deltaprop.command.train import TrainOptions
+    from deltaprop.command.train import train as run_train
+
+    for key in ("targets", "drop", "categorical"):
+        options[key] = _words(options[key])
+    result = run_train(TrainOptions(**options))
+    console = _console()
+    if not options["quiet"]:
+        for note in result.notes:
+            click.echo(f"note: {note}", err=True)
+    if result.interrupted:
+        click.echo(
+            f"interrupted after {result.epochs} epoch(s): saved the best model so far "
+            f"(epoch {result.best_epoch}) to {result.out}",
+            err=True,
+        )
+        sys.exit(EXIT_INTERRUPTED)
+    if options["quiet"]:
+        return
+    _print_metrics(console, result.metrics, title="metrics")
+    console.print(f"trained {result.model.task} model, {result.epochs} epoch(s)", highlight=False)
+    console.print(f"stopped: {result.stop_reason}", highlight=False, markup=False)
+    console.print(f"model:  {result.out}", highlight=False, markup=False)
+    if result.report is not None:
+        console.print(f"report: {result.report}", highlight=False, markup=False)
+
+
+# ---------------------------------------------------------------------- shared output
+def _console(err: bool = False) -> Console:
+    from rich.console import Console
+
+    return Console(stderr=err, highlight=False, soft_wrap=True)
+
+
+def _print_metrics(console: Console, metrics: dict[str, dict[str, float]], title: str) -> None:
+    from rich.table import Table
+    from rich.text import Text  # names from the user's files are text, never rich markup
+
+    from deltaprop.report.numbers import format_metric
+
+    sets = list(metrics)
+    names = list(dict.fromkeys(name for s in sets for name in metrics[s]))
+    table = Table(title=title, title_justify="left")
+    table.add_column("metric")
+    for s in sets:
+        table.add_column(Text(str(s)), justify="right")
+    for name in names:
+        table.add_row(Text(str(name)), *(format_metric(metrics[s].get(name, float("nan"))) for s in sets))
+    console.print(table)
+
+
+def _load_model(path: str) -> Any:
+    from deltaprop.files.archive import load
+    from deltaprop.tabular.model import TabularModel
+
+    model = load(path)
+    if isinstance(model, TabularModel):
+        return model
+    from deltaprop.core.network import Network
+
+    if isinstance(model, Network):
+        raise UserError(
+            f"{path} holds a bare Network (no preprocessing); use it from Python with deltaprop.load"
+        )
+    return _EstimatorAdapter(model)
+
+
+class _EstimatorAdapter:
+    """A fitted estimator saved from Python, used on a table of numeric columns."""
+
+    def __init__(self, est: Any):
+        self.estimator = est
+        self.task = "classification" if type(est).__name__ == "MLPClassifier" else "regression"
+        names = getattr(est, "feature_names_in_", None)
+        self.feature_names_ = None if names is None else [str(n) for n in names]
+        self.target_names_ = ["prediction"] if self.task == "regression" else ["class"]
+        self.history: dict[str, Any] = {}
+
+    def inputs(self, frame: pd.DataFrame) -> np.ndarray:
+        """The estimator's inputs: its feature columns (or the first n_1 columns), as numbers."""
+        import numpy as np
+
+        from deltaprop.tabular.encode import numeric_values
+        from deltaprop.tabular.read import row_label
+
+        names = self.feature_names_
+        if names is None:
+            n = self.estimator.network_.sizes[0]
+            names = [c for c in frame.columns if c not in self.target_names_][:n]
+            if len(names) != n:
+                raise UserError(f"the model takes {n} numeric columns; the data has {len(names)}")
+        missing = [n for n in names if n not in frame.columns]
+        if missing:
+            raise UserError(f"the data lacks the column(s) {', '.join(missing)}; add them")
+        X = np.empty((len(frame), len(names)))
+        for k, name in enumerate(names):
+            values, bad = numeric_values(frame[name])
+            if bad.any() or not np.isfinite(values).all():
+                pos = int(np.flatnonzero(bad | ~np.isfinite(values))[0])
+                raise UserError(
+                    f"column {name!r} needs a finite number in {row_label(frame, pos)}; fix that value"
+                )
+            X[:, k] = values
+        return X
+
+    def predict_frame(
+        self, frame: pd.DataFrame, proba: bool = False, notes: list[str] | None = None
+    ) -> pd.DataFrame:
+        import pandas as pd
+
+        X = self.inputs(frame)
+        out = pd.DataFrame(index=range(len(frame)))
+        pred = self.estimator.predict(X)
+        if pred.ndim == 1:
+            out[self.target_names_[0]] = pred
+        else:
+            for k in range(pred.shape[1]):
+                out[f"{self.target_names_[0]}_{k + 1}"] = pred[:, k]
+        if proba and self.task == "classification":
+            P = self.estimator.predict_proba(X)
+            for k, c in enumerate(self.estimator.classes_):
+                out[f"proba_{c}"] = P[:, k]
+        return out
+
+
+# ---------------------------------------------------------------------- predict
+@click.command()
+@click.argument("model", type=click.Path(path_type=str))
+@click.argument("data", type=click.Path(path_type=str))
+@click.option("--out", "-o", type=click.Path(path_type=str), help="Write the CSV here [default: stdout].")
+@click.option("--proba", is_flag=True, help="Add one probability column per class (classification).")
+@click.option("--with-input", is_flag=True, help="Put the input columns before the predictions.")
+def predict(model: str, data: str, out: str | None, proba: bool, with_input: bool) -> None:
+    """Predict every row of DATA (- reads standard input) with MODEL; CSV out, in DATA's row order.
+
+    The prediction columns are named after the target(s); classes are written as they were in
+    the training data; --proba adds proba_<class> columns.
+    """
+    from deltaprop.tabular.read import read_table
+
+    m = _load_model(model)
+    if proba and m.task != "classification":
+        raise UserError("--proba needs a classification model; this one is a regression")
+    if out is not None:
+        from deltaprop.command.common import check_writable
+
+        check_writable(out, "output file", data)
+        if os.path.exists(model) and os.path.exists(out) and os.path.samefile(model, out):
+            raise UserError(f"--out {out} is the model file; choose another path")
+    frame = read_table(data)
+    notes: list[str] = []
+    result = m.predict_frame(frame, proba=proba, notes=notes)
+    if with_input:
+        import pandas as pd
+
+        inputs = frame.reset_index(drop=True)
+        clash = [c for c in result.columns if c in inputs.columns]
+        result = pd.concat([inputs.drop(columns=clash), result], axis=1)
+    for note in notes:
+        click.echo(f"note: {note}", err=True)
+    text = result.to_csv(index=False)
+    if out is None:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    else:
+        from deltaprop.files.archive import write_atomic
+
+        write_atomic(out, text.encode("utf-8"))
+        click.echo(f"wrote {len(result)} prediction(s) to {out}", err=True)
+
+
+# ---------------------------------------------------------------------- evaluate
+def _classification_metrics_of(m: Any, rows: pd.DataFrame, notes: list[str]) -> dict[str, float]:
+    from deltaprop.command.common import plain
+    from deltaprop.command.metrics import classification_metrics
+    from deltaprop.tabular.encode import label_finder, labels_as_written
+
+    labels = [plain(v) for v in labels_as_written(rows[m.target_names_[0]])]
+    classes = [plain(c) for c in m.classes_]
+    # a class written as another type (1 from Parquet, '1' from the CSV trained on) is that class
+    find = label_finder(classes)
+    positions = [find(v) for v in labels]
+    labels = [classes[k] if k >= 0 else v for k, v in zip(positions, labels)]
+    unseen = sum(1 for k in positions if k < 0)
+    if unseen:
+        notes.append(f"{unseen} row(s) have classes the model never saw; they count as wrong")
+    return classification_metrics(labels, m.predict_proba(rows, notes), classes)
+
+
+@click.command()
+@click.argument("model", type=click.Path(path_type=str))
+@click.argument("data", type=click.Path(path_type=str))
+@click.option(
+    "--json", "as_json", is_flag=True, help="Print the metrics as one JSON object instead of a table."
+)
+def evaluate(model: str, data: str, as_json: bool) -> None:
+    """Metrics of MODEL on labelled DATA (- reads standard input).
+
+    Regression: RMSE, R² and MAE; classification: accuracy, balanced accuracy, macro F1,
+    ROC AUC and log-loss.
+    """
+    from deltaprop.command.metrics import regression_metrics
+    from deltaprop.tabular.encode import no_column_message
+    from deltaprop.tabular.read import read_table
+
+    m = _load_model(model)
+    frame = read_table(data)
+    if isinstance(m, _EstimatorAdapter):
+        raise UserError("evaluate needs a model trained by 'deltaprop train' (it knows its target column)")
+    for t in m.target_names_:
+        if t not in frame.columns:
+            raise UserError(
+                f"evaluate needs the target column {t!r} in the data ({no_column_message(t, frame)}); "
+                f"for unlabelled rows use 'deltaprop predict'"
+            )
+    notes: list[str] = []
+    y, keep = m.target.values(frame, impute=True, notes=notes)
+    rows = frame[keep]
+    if len(rows) == 0:
+        raise UserError("no row of the data has a target value; evaluate needs labelled rows")
+    if m.task == "regression":
+        metrics = regression_metrics(y, m.predict(rows, notes).reshape(len(rows), -1), m.target_names_)
+    else:
+        metrics = _classification_metrics_of(m, rows, notes)
+    for note in notes:
+        click.echo(f"note: {note}", err=True)
+    if as_json:
+        import json
+
+        click.echo(json.dumps({"rows": int(len(rows)), "metrics": metrics}, indent=2))
+        return
+    name = "standard input" if data == "-" else os.path.basename(data)
+    _print_metrics(_console(), {name: metrics}, title=f"{len(rows)} row(s)")
+
+
+# ---------------------------------------------------------------------- info
+def _features_table(features: Any) -> Any:
+    from rich.table import Table
+    from rich.text import Text  # names from the user's files are text, never rich markup
+
+    from deltaprop.report.numbers import standardisation
+
+    table = Table(
+        title=f"{len(features.columns)} feature column(s) → {features.n_inputs} inputs", title_justify="left"
+    )
+    table.add_column("column")
+    table.add_column("kind")
+    table.add_column("preprocessing")
+    for c in features.columns:
+        if c.kind == "numeric":
+            table.add_row(Text(c.name), "numeric", standardisation(c.mean, c.scale))
+        else:
+            shown = ", ".join(map(str, c.categories[:6])) + (" …" if len(c.categories) > 6 else "")
+            table.add_row(Text(c.name), f"categorical ({len(c.categories)})", Text(f"one-hot: {shown}"))
+    return table
+
+
+def _training_line(m: Any) -> str | None:
+    h = m.history
+    curve = h.get("loss_curve") or list(getattr(m.estimator, "loss_curve_", []) or [])
+    if not curve:
+        return None
+    line = f"training: {len(curve)} epoch(s), final loss {curve[-1]:.4g}"
+    if h.get("best_epoch"):
+        line += f", best epoch {h['best_epoch']}"
+    if h.get("stopped_early"):
+        line += " (stopped early)"
+    run = h.get("run", {})
+    if run.get("data"):
+        line += f", on {run['data']} ({run.get('rows', '?')} rows)"
+    if h.get("stop_reason"):
+        line += f"; stopped: {h['stop_reason']}"
+    return line
+
+
+@click.command()
+@click.argument("model", type=click.Path(path_type=str))
+def info(model: str) -> None:
+    """Architecture, parameter count, features and training summary of MODEL."""
+    from rich.markup import escape
+
+    from deltaprop.core.network import Network
+    from deltaprop.files.archive import model_from_metadata, read_metadata
+    from deltaprop.tabular.model import TabularModel
+
+    doc, arrays = read_metadata(model)  # read and checked once: the header below and the model
+    loaded = model_from_metadata(doc, arrays, model)
+    # a bare Network (saved from Python) has an architecture but no task or features
+    if isinstance(loaded, Network):
+        m, net = None, loaded
+    else:
+        m = loaded if isinstance(loaded, TabularModel) else _EstimatorAdapter(loaded)
+        net = m.estimator.network_
+    console = _console()
+    console.print(
+        f"[bold]{escape(model)}[/bold]  (deltaprop model format {doc['format_version']}, written by "
+        f"deltaprop {doc.get('deltaprop_version', '?')})"
+    )
+    if m is None:
+        console.print(
+            "a bare Network (no preprocessing): use it from Python with deltaprop.load", markup=False
+        )
+    else:
+        console.print(f"task: {m.task}    targets: {', '.join(m.target_names_)}", markup=False)
+    layers = " → ".join(str(n) for n in net.sizes)
+    hidden = ", ".join(dict.fromkeys(net.activation)) or "none"
+    console.print(
+        f"network: {layers}  (hidden activation {hidden}, output {net.output}, loss {net.loss_name}, "
+        f"{net.dtype.name})",
+        markup=False,
+    )
+    console.print(f"parameters: {net.n_parameters:,}", markup=False)
+    if m is None:
+        return
+    if m.task == "classification":
+        console.print("classes: " + ", ".join(str(c) for c in m.estimator.classes_), markup=False)
+    features = getattr(m, "features", None)
+    if features is not None:
+        console.print(_features_table(features))
+        if features.impute:
+            console.print("missing values: imputed (numbers: training median; categories: none)")
+    line = _training_line(m)
+    if line:
+        console.print(line, markup=False)
+    if m.history.get("metrics"):
+        _print_metrics(console, m.history["metrics"], title="metrics at the end of training")

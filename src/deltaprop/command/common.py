@@ -1,0 +1,61 @@
+"""What the subcommands share: checking output paths, writing files safely, plain values."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from deltaprop.errors import UserError
+
+__all__ = ["check_writable", "plain", "write_guarded"]
+
+
+def check_writable(path: str | os.PathLike[str], what: str, data: str | os.PathLike[str]) -> None:
+    """Refuse an output path that cannot be written, or that is the input data.
+
+    ``what`` names the output in the message ("model file", "report", "output file", …);
+    ``data`` is the input file, which an output must never replace.
+    """
+    path = Path(path)
+    if path.is_dir():
+        example = {"report": "report.html", "output file": "predictions.csv"}.get(what, "model.dpm")
+        raise UserError(f"{what} {path} is a directory; give a file name, e.g. {path / example}")
+    parent = path.parent if str(path.parent) else Path(".")
+    if not parent.is_dir():
+        raise UserError(
+            f"the directory {parent} for the {what} does not exist; create it or choose another path"
+        )
+    if not os.access(parent, os.W_OK):
+        raise UserError(f"cannot write the {what} in {parent} (permission denied); choose another path")
+    if path.exists() and not os.access(path, os.W_OK):
+        raise UserError(f"cannot overwrite {path} (permission denied); choose another path")
+    if path.exists() and Path(data).exists() and os.path.samefile(path, data):
+        raise UserError(f"the {what} {path} is the data file; choose another path so the data is kept")
+
+
+def plain(v: Any) -> Any:
+    """A numpy scalar as the Python value it holds (labels compare and print as written)."""
+    return v.item() if isinstance(v, np.generic) else v
+
+
+def write_guarded(path: str | os.PathLike[str], data: bytes) -> None:
+    """write_atomic with Ctrl-C held off until the file is in place (a second Ctrl-C waits)."""
+    import signal
+
+    from deltaprop.files.archive import write_atomic
+
+    pending = []
+    try:
+        previous = signal.signal(signal.SIGINT, lambda *a: pending.append(1))
+    except ValueError:  # not the main thread
+        previous = None
+    try:
+        write_atomic(path, data)
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
+    if pending:
+        raise KeyboardInterrupt

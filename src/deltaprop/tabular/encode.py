@@ -1,0 +1,611 @@
+"""Columns in, numbers out: the preprocessing a model keeps, and the targets it learns.
+
+A :class:`FeatureEncoder` turns a DataFrame into the network's input x: numeric columns
+standardised, categorical columns one-hot encoded, missing values imputed or refused.  A
+:class:`TargetEncoder` standardises regression targets (and undoes it on the way out) and
+keeps class labels exactly as the user wrote them.
+
+Every mistake in the user's data raises :class:`~deltaprop.errors.UserError` naming the
+column and the row (:func:`~deltaprop.tabular.read.row_label`), with the fix.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from deltaprop.errors import UserError
+from deltaprop.tabular.read import row_label
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = [
+    "ColumnSpec",
+    "FeatureEncoder",
+    "TargetEncoder",
+    "column_kind",
+    "comma_number_problem",
+    "detect_task",
+    "json_label",
+    "label_finder",
+    "label_text",
+    "labels_as_written",
+    "no_column_message",
+    "column_list",
+    "class_codes",
+    "numeric_scale",
+    "numeric_values",
+]
+
+#: a column is "numeric with a few bad values" (an error) rather than categorical when at
+#: least this share of its non-missing values parse as numbers
+NUMERIC_SHARE = 0.9
+#: one-hot encoding a column with more distinct values than this earns a warning
+MANY_CATEGORIES = 100
+#: no training value of a numeric input lies more than this many scales from its mean
+MAX_Z = 10.0
+
+
+def numeric_values(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """(parsed float array with NaN for missing, mask of non-missing values that are not numbers)."""
+    import pandas as pd
+
+    if series.dtype.kind in "biuf":
+        values = series.to_numpy(dtype=np.float64, na_value=np.nan)
+        return values, np.zeros(len(values), dtype=bool)
+    missing = series.isna().to_numpy()
+    text = series.astype("string").str.strip()
+    parsed = pd.to_numeric(text, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+    bad = np.isnan(parsed) & ~missing
+    # "nan" written out in the file is a missing value, not a bad one
+    bad &= ~text.str.lower().isin(["nan", "-nan", "+nan"]).to_numpy(dtype=bool, na_value=False)
+    return parsed, bad
+
+
+_THOUSANDS = r"[+-]?\d{1,3}(?:,\d{3})+(?:\.\d+)?"
+_DECIMAL_COMMA = r"[+-]?\d*,\d+"
+
+
+def comma_number_problem(series: pd.Series) -> str | None:
+    """'written with … ; <fix>' for a text column of numbers written with commas, else None.
+
+    Every non-missing value must be a number, some with thousands separators ('1,257') or
+    decimal commas ('1,5').  pandas parses neither, so such a column would silently become
+    categories, an identifier, or a classification target with a class per value.
+    """
+    import pandas as pd
+
+    if series.dtype.kind in "biuf":
+        return None
+    text = series.dropna().astype("string").str.strip()
+    if text.empty:
+        return None
+    for pattern, fix in (
+        (
+            _THOUSANDS,
+            lambda v: f"written with thousands separators (e.g. {v!r}); remove them ({v.replace(',', '')})",
+        ),
+        (
+            _DECIMAL_COMMA,
+            lambda v: (
+                f"written with decimal commas (e.g. {v!r}); write decimal points ({v.replace(',', '.')})"
+            ),
+        ),
+    ):
+        hit = text.str.fullmatch(pattern).to_numpy(dtype=bool, na_value=False)
+        if hit.any() and pd.to_numeric(text[~hit], errors="coerce").notna().all():
+            return fix(str(text[hit].iloc[0]))
+    return None
+
+
+def column_kind(series: pd.Series) -> str:
+    """'numeric', 'categorical', 'empty', or 'mostly-numeric' (numbers with a few bad values)."""
+    if series.dtype.kind in "biuf":
+        return "numeric"
+    present = series.notna().to_numpy()
+    if not present.any():
+        return "empty"
+    parsed, bad = numeric_values(series)
+    n_present = int(present.sum())
+    n_numbers = n_present - int(bad.sum())
+    if n_numbers == n_present:
+        return "numeric"
+    if n_numbers >= NUMERIC_SHARE * n_present:
+        return "mostly-numeric"
+    return "categorical"
+
+
+def labels_as_written(series: pd.Series) -> pd.Series:
+    """The values of a label or category column as Python objects (str for text)."""
+    if series.dtype.kind in "biuf":
+        return series
+    return series.astype("string").str.strip().astype(object).where(series.notna(), None)
+
+
+@dataclass
+class ColumnSpec:
+    """How one input column becomes network inputs (stored in the model file)."""
+
+    name: str
+    kind: str  # "numeric" or "categorical"
+    mean: float = 0.0
+    scale: float = 1.0
+    fill: float | None = None  # numeric: the training median, used by --impute
+    categories: list = field(default_factory=list)  # categorical: one input unit each
+
+    @property
+    def n_inputs(self) -> int:
+        return 1 if self.kind == "numeric" else len(self.categories)
+
+    def input_names(self) -> list[str]:
+        if self.kind == "numeric":
+            return [self.name]
+        return [f"{self.name}={c}" for c in self.categories]
+
+    def to_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {"name": self.name, "kind": self.kind}
+        if self.kind == "numeric":
+            d.update(mean=self.mean, scale=self.scale, fill=self.fill)
+        else:
+            d["categories"] = list(self.categories)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> ColumnSpec:
+        return cls(**d)
+
+
+class FeatureEncoder:
+    """DataFrame → network input: x = (value − mean) / scale for numbers, one-hot for categories.
+
+    A category not seen in training, and a missing category under ``impute``, encode as all
+    zeros.  A missing number under ``impute`` takes the training median.  Without
+    ``impute``, a missing value is an error naming its column and row.
+    """
+
+    def __init__(self, columns: Sequence[ColumnSpec] = (), impute: bool = False):
+        self.columns = list(columns)
+        self.impute = bool(impute)
+
+    @property
+    def feature_names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+    @property
+    def input_names(self) -> list[str]:
+        return [n for c in self.columns for n in c.input_names()]
+
+    @property
+    def n_inputs(self) -> int:
+        return sum(c.n_inputs for c in self.columns)
+
+    def fit(
+        self,
+        frame: pd.DataFrame,
+        names: Sequence[str],
+        categorical: Sequence[str] = (),
+        notes: list[str] | None = None,
+    ) -> FeatureEncoder:
+        """Learn each column's kind, mean and scale, or categories, from the training rows."""
+        notes = notes if notes is not None else []
+        self.columns = []
+        for name in names:
+            kind = "categorical" if name in categorical else column_kind(frame[name])
+            if kind == "empty":
+                raise UserError(
+                    f"column {name!r} has no values (every row is missing); drop it with --drop {name}"
+                )
+            if kind == "categorical":
+                self.columns.append(self._fit_categorical(frame, name, notes))
+            else:
+                self.columns.append(self._fit_numeric(frame, name, kind))
+        return self
+
+    def _fit_numeric(self, frame: pd.DataFrame, name: str, kind: str) -> ColumnSpec:
+        if kind == "mostly-numeric" and not self.impute:
+            series = frame[name]
+            _, bad = numeric_values(series)
+            pos = int(np.flatnonzero(bad)[0])
+            raise UserError(
+                f"column {name!r} holds numbers but {row_label(frame, pos)} is {series.iloc[pos]!r}; fix "
+                f"that value, pass --impute to treat non-numbers as missing, or --categorical {name}"
+            )
+        values = self._numbers(frame, name, self.impute)
+        present = values[~np.isnan(values)]
+        if present.size == 0:
+            raise UserError(f"column {name!r} has no usable numbers; drop it with --drop {name}")
+        mean, scale = numeric_scale(present)
+        return ColumnSpec(name, "numeric", mean=mean, scale=scale, fill=float(np.median(present)))
+
+    def _fit_categorical(self, frame: pd.DataFrame, name: str, notes: list[str]) -> ColumnSpec:
+        values = labels_as_written(frame[name])
+        if values.isna().any() and not self.impute:
+            pos = int(np.flatnonzero(values.isna().to_numpy())[0])
+            raise UserError(
+                f"column {name!r} has a missing value in {row_label(frame, pos)}; fill it in, or pass "
+                f"--impute (missing numbers take the median, missing categories encode as none)"
+            )
+        cats = sorted({json_label(v) for v in values.dropna()}, key=_label_sort_key)
+        if len(cats) > MANY_CATEGORIES:
+            notes.append(
+                f"column {name!r} has {len(cats)} distinct values, one input each; if it is an "
+                f"identifier, leave it out with --drop {name}"
+            )
+        return ColumnSpec(name, "categorical", categories=cats)
+
+    def _numbers(self, frame: pd.DataFrame, name: str, impute: bool, fitted: bool = False) -> np.ndarray:
+        """The column as floats; ``fitted``: at predict time, where --impute is a training option."""
+        how = "train the model with --impute" if fitted else "pass --impute"
+        values, bad = numeric_values(frame[name])
+        if bad.any():
+            if not impute:
+                pos = int(np.flatnonzero(bad)[0])
+                raise UserError(
+                    f"column {name!r} holds numbers but {row_label(frame, pos)} is "
+                    f"{frame[name].iloc[pos]!r}; fix that value, or {how} to treat non-numbers as missing"
+                )
+            values = np.where(bad, np.nan, values)
+        infinite = np.isinf(values)
+        if infinite.any():
+            if not impute:
+                pos = int(np.flatnonzero(infinite)[0])
+                raise UserError(
+                    f"column {name!r} is infinite in {row_label(frame, pos)}; fix that value, or {how} to "
+                    f"treat it as missing"
+                )
+            values = np.where(infinite, np.nan, values)
+        return values
+
+    def check_columns(self, frame: pd.DataFrame) -> None:
+        """Refuse a table that lacks a column the model was trained on."""
+        missing = [n for n in self.feature_names if n not in frame.columns]
+        if missing:
+            listed = ", ".join(repr(n) for n in missing[:5]) + (" …" if len(missing) > 5 else "")
+            raise UserError(
+                f"the data lacks {len(missing)} column(s) the model was trained on: {listed}; add "
+                f"them (see 'deltaprop info MODEL' for the features)"
+            )
+
+    def transform(self, frame: pd.DataFrame, notes: list[str] | None = None) -> np.ndarray:
+        """The network inputs, shape (n_samples, n_inputs), float64."""
+        self.check_columns(frame)
+        X = np.zeros((len(frame), self.n_inputs), dtype=np.float64)
+        col = 0
+        for spec in self.columns:
+            if spec.kind == "numeric":
+                X[:, col] = self._encode_numeric(frame, spec)
+            else:
+                self._encode_categorical(frame, spec, X[:, col : col + spec.n_inputs], notes)
+            col += spec.n_inputs
+        return X
+
+    def _missing_error(self, frame: pd.DataFrame, name: str, missing: np.ndarray) -> UserError:
+        pos = int(np.flatnonzero(missing)[0])
+        return UserError(
+            f"column {name!r} has a missing value in {row_label(frame, pos)}; fill it in "
+            f"(or train the model with --impute)"
+        )
+
+    def _encode_numeric(self, frame: pd.DataFrame, spec: ColumnSpec) -> np.ndarray:
+        """x = (value − mean) / scale; a missing value takes the training median under impute."""
+        values = self._numbers(frame, spec.name, self.impute, fitted=True)
+        missing = np.isnan(values)
+        if missing.any():
+            if not self.impute:
+                raise self._missing_error(frame, spec.name, missing)
+            values = np.where(missing, np.nan if spec.fill is None else spec.fill, values)
+        return (values - spec.mean) / spec.scale
+
+    def _encode_categorical(
+        self, frame: pd.DataFrame, spec: ColumnSpec, out: np.ndarray, notes: list[str] | None
+    ) -> None:
+        """One-hot into ``out`` (n_samples, n_categories); unseen or missing: all zeros."""
+        values = labels_as_written(frame[spec.name])
+        missing = values.isna().to_numpy()
+        if missing.any() and not self.impute:
+            raise self._missing_error(frame, spec.name, missing)
+        find = label_finder(spec.categories)
+        codes = np.array([-1 if m else find(json_label(v)) for v, m in zip(values, missing)], dtype=np.int64)
+        unseen = (codes < 0) & ~missing
+        if unseen.any() and notes is not None:
+            example = values[unseen].iloc[0]
+            notes.append(
+                f"column {spec.name!r}: {int(unseen.sum())} row(s) have categories not seen in "
+                f"training (e.g. {example!r}); they are encoded as none of the known ones"
+            )
+        rows = np.flatnonzero(codes >= 0)
+        out[rows, codes[rows]] = 1.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"impute": self.impute, "columns": [c.to_dict() for c in self.columns]}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> FeatureEncoder:
+        return cls([ColumnSpec.from_dict(c) for c in d["columns"]], impute=d["impute"])
+
+
+def _mean_std(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and standard deviation along axis 0, computed on values / max|value| and scaled back.
+
+    Plain ``std`` squares the values, which overflows to inf for numbers near 1e300 (and a
+    scale of inf would turn every input into 0); dividing first keeps both finite.
+    """
+    values = np.asarray(values, dtype=np.float64)
+    top = np.max(np.abs(values), axis=0)
+    top = np.where((top > 0) & np.isfinite(top), top, 1.0)
+    scaled = values / top
+    return scaled.mean(axis=0) * top, scaled.std(axis=0) * top
+
+
+def numeric_scale(values: np.ndarray) -> tuple[float, float]:
+    """(mean, scale) of a numeric column: x = (value − mean) / scale.
+
+    The scale is the standard deviation, but at least max|value − mean| / MAX_Z, so that no
+    training value lies more than MAX_Z scales from the mean: a nearly constant column (an
+    image's border pixel, nonzero in a few rows) would otherwise put those rows' inputs in
+    the hundreds.  A constant column gets scale 1.
+    """
+    mean, std = (float(v) for v in _mean_std(values))
+    spread = float(np.max(np.abs(values - mean))) if values.size else 0.0
+    scale = max(std, spread / MAX_Z) if math.isfinite(spread) else std
+    return mean, scale if scale > 0 and math.isfinite(scale) else 1.0
+
+
+def json_label(v: Any) -> Any:
+    """A label as a JSON-able Python value (numpy scalars unwrapped; whole floats kept floats)."""
+    if isinstance(v, np.generic):
+        v = v.item()
+    if isinstance(v, str):
+        return v.strip()
+    return v
+
+
+def label_text(v: Any) -> str:
+    """A label as text that is the same for 2, 2.0 and '2' (and for True and 'True')."""
+    text = str(v).strip()
+    try:
+        number = float(text)
+    except ValueError:
+        return text
+    if number.is_integer() and abs(number) < 2**53:
+        return str(int(number))
+    return repr(number)
+
+
+def label_finder(labels: Sequence[Any]) -> Callable[[Any], int]:
+    """find(v) → the position of v among ``labels``, or -1.
+
+    An exact match first; else the same label written as another type (a class 1 trained
+    from CSV text '1', looked up as the integer 1 from a Parquet file), when that is unique.
+    """
+    exact: dict[Any, int] = {}
+    for k, c in enumerate(labels):
+        exact.setdefault(json_label(c), k)
+    by_text: dict[str, list[int]] = {}
+    for k, c in enumerate(labels):
+        by_text.setdefault(label_text(c), []).append(k)
+
+    def find(v: Any) -> int:
+        k = exact.get(v)
+        if k is not None:
+            return k
+        same = by_text.get(label_text(v), [])
+        return same[0] if len(same) == 1 else -1
+
+    return find
+
+
+def _label_sort_key(v):
+    return (0, v, "") if isinstance(v, (int, float)) and not isinstance(v, bool) else (1, 0, str(v))
+
+
+# ---------------------------------------------------------------------- targets
+#: an integer target with at most this many distinct values is read as class codes
+MAX_CODES = 20
+
+
+def class_codes(series: pd.Series) -> int:
+    """The number of distinct values when ``series`` holds whole numbers that look like class
+    codes (at most MAX_CODES of them, each used by at least two rows on average); else 0."""
+    values, bad = numeric_values(series)
+    values = values[~np.isnan(values)]
+    if bad.any() or values.size == 0 or not np.all(np.isfinite(values)):
+        return 0
+    if not np.array_equal(values, np.round(values)):
+        return 0
+    distinct = np.unique(values)
+    if 2 <= len(distinct) <= MAX_CODES and len(distinct) <= values.size / 2:
+        return len(distinct)
+    return 0
+
+
+def detect_task(frame: pd.DataFrame, targets: Sequence[str]) -> str:
+    """'regression' when every target column holds measured numbers, else 'classification'.
+
+    A single target of whole numbers with at most MAX_CODES distinct values (0/1, digits
+    0 … 9, ratings 1 … 5) is class codes: classification.  A column of numbers with a few
+    bad values counts as numeric (the bad values are then an error naming the row, not a
+    class each); a boolean column is two classes.
+    """
+    if any(frame[t].dtype.kind == "b" for t in targets):
+        return "classification"
+    kinds = [column_kind(frame[t]) for t in targets]
+    if not all(k in ("numeric", "mostly-numeric") for k in kinds):
+        return "classification"
+    if len(targets) == 1 and class_codes(frame[targets[0]]):
+        return "classification"
+    return "regression"
+
+
+class TargetEncoder:
+    """Targets in and out of the network.
+
+    Regression: d = (target − mean) / scale per column, undone on predict.
+    Classification: the labels themselves (the estimator keeps ``classes_``); labels are
+    kept as written (text stays text, numbers stay numbers).
+    """
+
+    def __init__(
+        self,
+        names: Sequence[str],
+        task: str,
+        mean: Sequence[float] | np.ndarray | None = None,
+        scale: Sequence[float] | np.ndarray | None = None,
+    ):
+        self.names = list(names)
+        self.task = task
+        self.mean = None if mean is None else np.asarray(mean, dtype=np.float64)
+        self.scale = None if scale is None else np.asarray(scale, dtype=np.float64)
+
+    def values(
+        self, frame: pd.DataFrame, impute: bool = False, notes: list[str] | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(targets for the estimator, boolean mask of rows kept).
+
+        Rows with a missing target are an error, or dropped under ``impute`` (with a note).
+        """
+        for t in self.names:
+            if t not in frame.columns:
+                raise UserError(no_column_message(t, frame))
+        keep = np.ones(len(frame), dtype=bool)
+        for t in self.names:
+            keep &= frame[t].notna().to_numpy()
+        Y = None
+        if self.task == "regression":
+            columns = [_target_numbers(frame, t) for t in self.names]
+            for values in columns:
+                keep &= ~np.isnan(values)
+            Y = np.column_stack(columns)
+        self._drop_missing(frame, keep, impute, notes)
+        if Y is not None:
+            return Y[keep], keep
+        labels = labels_as_written(frame[self.names[0]])[keep]
+        return np.array([json_label(v) for v in labels], dtype=object), keep
+
+    def _drop_missing(
+        self, frame: pd.DataFrame, keep: np.ndarray, impute: bool, notes: list[str] | None
+    ) -> None:
+        dropped = np.flatnonzero(~keep)
+        if not dropped.size:
+            return
+        bad_t = next(t for t in self.names if (frame[t].isna().to_numpy() | ~keep)[dropped[0]])
+        if not impute:
+            raise UserError(
+                f"target {bad_t!r} is missing in {row_label(frame, int(dropped[0]))}; fill it in, or "
+                f"pass --impute to leave out rows without a target"
+            )
+        if notes is not None:
+            notes.append(f"left out {dropped.size} row(s) without a target value")
+
+    def fit(self, y: np.ndarray) -> TargetEncoder:
+        """Learn the regression targets' mean and scale; refuse a constant target or one class."""
+        if self.task == "regression":
+            self.mean, std = _mean_std(y)
+            for t, s in zip(self.names, std):
+                if not s > 0:
+                    raise UserError(
+                        f"target {t!r} has the same value in every row; there is nothing to learn, check "
+                        f"that --target names the right column"
+                    )
+            self.scale = std
+        else:
+            classes = set(y.tolist())
+            if len(classes) < 2:
+                only = next(iter(classes)) if classes else None
+                raise UserError(
+                    f"target {self.names[0]!r} has a single class ({only!r}); classification needs rows "
+                    f"of at least two classes"
+                )
+        return self
+
+    def encode(self, y: np.ndarray) -> np.ndarray:
+        """d: standardised regression targets (n, k), or the labels as an array the estimator sorts."""
+        if self.task == "regression":
+            if self.mean is None or self.scale is None:
+                raise ValueError("encode needs a fitted regression TargetEncoder")
+            return (y - self.mean) / self.scale
+        return _label_array(y)
+
+    def decode(self, y: np.ndarray) -> np.ndarray:
+        """Network regression outputs (n, k) back to the targets' scale."""
+        if self.mean is None or self.scale is None:
+            raise ValueError("decode needs a fitted regression TargetEncoder")
+        y = np.asarray(y, dtype=np.float64).reshape(-1, len(self.names))
+        return y * self.scale + self.mean
+
+    def to_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {"names": self.names, "task": self.task}
+        if self.mean is not None and self.scale is not None:
+            d["mean"] = [float(v) for v in self.mean]
+            d["scale"] = [float(v) for v in self.scale]
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> TargetEncoder:
+        return cls(d["names"], d["task"], d.get("mean"), d.get("scale"))
+
+
+def _target_numbers(frame: pd.DataFrame, t: str) -> np.ndarray:
+    """A regression target's values (NaN where missing); refuses text and infinities."""
+    kind = column_kind(frame[t])
+    if kind not in ("numeric", "mostly-numeric", "empty"):
+        example = frame[t].dropna().iloc[0]
+        raise UserError(
+            f"target {t!r} is not numeric (e.g. {example!r}); drop --task regression to "
+            f"classify it, or fix the column"
+        )
+    values, bad = numeric_values(frame[t])
+    if bad.any():
+        pos = int(np.flatnonzero(bad)[0])
+        raise UserError(
+            f"target {t!r} holds numbers but {row_label(frame, pos)} is {frame[t].iloc[pos]!r}; "
+            f"fix that value (or use --task classification if the values are labels)"
+        )
+    inf = np.isinf(values)
+    if inf.any():
+        pos = int(np.flatnonzero(inf)[0])
+        raise UserError(f"target {t!r} is infinite in {row_label(frame, pos)}; fix or remove that row")
+    return values
+
+
+def _label_array(labels: Any) -> np.ndarray:
+    """Labels as a numpy array the estimator sorts the same way every time."""
+    labels = list(labels)
+    if all(isinstance(v, str) for v in labels):
+        return np.array(labels, dtype=str)
+    if all(isinstance(v, bool) for v in labels):
+        return np.array(labels, dtype=bool)
+    if all(isinstance(v, int) and not isinstance(v, bool) for v in labels):
+        return np.array(labels, dtype=np.int64)
+    if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in labels):
+        return np.array(labels, dtype=np.float64)
+    return np.array([str(v) for v in labels], dtype=str)
+
+
+def column_list(columns: Sequence[object], limit: int = 12) -> str:
+    """The column names, comma-separated: all of them, or the first and the last with "…"
+    between (the last column is often the target, so it always shows)."""
+    names = [str(c) for c in columns]
+    if len(names) <= limit:
+        return ", ".join(names)
+    head, tail = names[: limit - 3], names[-2:]
+    return ", ".join(head) + ", …, " + ", ".join(tail) + f" ({len(names)} in all)"
+
+
+def no_column_message(name: str, frame: pd.DataFrame) -> str:
+    """'there is no column …' with the closest name, if one is close, and the columns there are."""
+    import difflib
+
+    columns = [str(c) for c in frame.columns]
+    close = difflib.get_close_matches(name, columns, n=1, cutoff=0.6)
+    lower = {c.lower(): c for c in columns}
+    hint = lower.get(name.lower()) or (close[0] if close else None)
+    shown = column_list(columns)
+    if hint:
+        return f"there is no column {name!r}; did you mean {hint!r}? (columns: {shown})"
+    return f"there is no column {name!r}; name one of the columns: {shown}"
