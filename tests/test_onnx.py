@@ -52,7 +52,8 @@ def test_activations_hold_their_accuracy_at_extreme_inputs():
     # a 1-1-1 network whose hidden layer sees u from -700 to 700
     u = np.linspace(-700, 700, 57).reshape(-1, 1)
     for activation in HIDDEN_ACTIVATIONS:
-        net = dp.Network.from_weights([np.ones((1, 1)), np.ones((1, 1))], [np.zeros(1), np.zeros(1)], activation)
+        ones, zeros = [np.ones((1, 1))] * 2, [np.zeros(1)] * 2
+        net = dp.Network.from_weights(ones, zeros, activation)
         got = _session(dp.to_onnx(net)).run(["y"], {"X": u})[0]
         np.testing.assert_allclose(got, net.predict(u), rtol=1e-12, atol=0, err_msg=activation)
 
@@ -63,7 +64,8 @@ def test_regressor_graph_predicts_as_the_estimator(dtype):
     rng = np.random.default_rng(1)
     X = rng.normal(size=(40, 3)).astype(dtype)
     Y = np.column_stack([X.sum(1), X[:, 0] * X[:, 1]])
-    reg = dp.MLPRegressor(hidden_layer_sizes=(7,), activation="softplus", max_iter=20, random_state=0).fit(X, Y)
+    reg = dp.MLPRegressor(hidden_layer_sizes=(7,), activation="softplus", max_iter=20, random_state=0)
+    reg.fit(X, Y)
     got = _session(dp.to_onnx(reg)).run(["y"], {"X": X})[0]
     _assert_close(got, reg.predict(X), dtype)
 
@@ -186,7 +188,8 @@ def test_skl2onnx_converts_a_pipeline_ending_in_a_deltaprop_classifier():
     rng = np.random.default_rng(6)
     X = rng.normal(3, 2, size=(60, 4))
     y = np.array(["a", "b", "c"])[(X[:, 0] > 3).astype(int) + (X[:, 1] > 3).astype(int)]
-    pipe = make_pipeline(StandardScaler(), dp.MLPClassifier(hidden_layer_sizes=(5,), max_iter=30, random_state=0))
+    clf = dp.MLPClassifier(hidden_layer_sizes=(5,), max_iter=30, random_state=0)
+    pipe = make_pipeline(StandardScaler(), clf)
     pipe.fit(X, y)
     dp.register_skl2onnx()
     proto = skl2onnx.to_onnx(pipe, X[:1], options={"zipmap": False})
@@ -202,7 +205,8 @@ def test_skl2onnx_converts_a_pipeline_ending_in_a_deltaprop_regressor_in_float32
     from sklearn.preprocessing import StandardScaler
 
     X = np.random.default_rng(7).normal(size=(40, 3)).astype(np.float32)
-    pipe = make_pipeline(StandardScaler(), dp.MLPRegressor(hidden_layer_sizes=(5,), max_iter=20, random_state=0))
+    reg = dp.MLPRegressor(hidden_layer_sizes=(5,), max_iter=20, random_state=0)
+    pipe = make_pipeline(StandardScaler(), reg)
     pipe.fit(X, X.sum(1))
     dp.register_skl2onnx()
     got = _session(skl2onnx.to_onnx(pipe, X[:1])).run(None, {"X": X})[0]
