@@ -79,3 +79,13 @@ def test_export_mistakes_are_one_line_exit_2_and_write_nothing(trained, tmp_path
     assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0].lower(), r.output
     assert list(tmp_path.iterdir()) == []
     assert model_path.read_bytes() == before
+
+
+def test_export_of_a_saved_network_takes_X_and_gives_y(tmp_path):
+    net = dp.Network([3, 4, 2], "softplus", loss="log_loss", random_state=0)
+    dp.save(net, tmp_path / "net.dpm")
+    r = CliRunner().invoke(main, ["export", str(tmp_path / "net.dpm")])
+    assert r.exit_code == 0, r.output
+    X = np.random.default_rng(0).normal(size=(5, 3))
+    session = ort.InferenceSession(str(tmp_path / "net.onnx"), providers=["CPUExecutionProvider"])
+    np.testing.assert_allclose(session.run(["y"], {"X": X})[0], net.predict(X), rtol=1e-12)
