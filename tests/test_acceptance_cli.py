@@ -413,3 +413,25 @@ def test_help_imports_nothing_heavy(tmp_path):
 
 
 _SRC = str(Path(__file__).resolve().parent.parent / "src")
+
+
+def test_every_way_a_run_ends_has_its_words(tmp_path):
+    """The training-loss tolerance and L-BFGS's convergence end a run too, and say so."""
+    from deltaprop.command.train import TrainOptions, train
+
+    table(n=60).to_csv(tmp_path / "d.csv", index=False)
+    common = dict(data=str(tmp_path / "d.csv"), targets=("y",), no_report=True, quiet=True, hidden=(3,))
+    result = train(TrainOptions(**common, solver="lbfgs", epochs=500, out=str(tmp_path / "l.dpm")))
+    assert result.epochs < 500 and result.stop_reason.startswith("L-BFGS converged after"), result.stop_reason
+    # the estimator's own rule on the training loss (tol for --patience epochs), which ends a
+    # run whose validation loss still improves: the words, given a run that ended that way
+    from types import SimpleNamespace
+
+    from deltaprop.command.train import Fitted, Run, stop_reason
+
+    run_ = Run(TrainOptions(**common, epochs=300, patience=3), tmp_path, tmp_path / "m.dpm", None, tmp_path)
+    est = SimpleNamespace(loss_curve_=[1.0] * 40)
+    monitor = SimpleNamespace(stopped_early=False, best_epoch=37)
+    reason = stop_reason(run_, Fitted(est, monitor, False, 0))
+    assert reason.startswith("the training loss improved by less than 0.0001 for 3 epochs in a row")
+    assert "--no-early-stopping" in reason

@@ -275,7 +275,8 @@ def test_layer_report_finds_dead_and_saturated_units(rng):
     ex = dp.explain(net, (2, 3, 1), X, D)
     by_layer = {r.l: r for r in ex.layers}
     assert by_layer[2].dead == pytest.approx(0.5)
-    assert by_layer[3].saturated == pytest.approx(0.6)
+    # pinned on every sample: no gradient passes at all, so dead (core.units' one definition)
+    assert by_layer[3].dead == pytest.approx(0.6) and by_layer[3].saturated == 0.0
     assert by_layer[4].dead is None and by_layer[4].saturated is None
     grads = net.gradients(X, D)
     assert by_layer[2].grad_norm == pytest.approx(np.linalg.norm(grads.W[2]))
@@ -305,7 +306,10 @@ def test_html_is_self_contained(rng):
         "http://www.w3.org/1998/Math/MathML",
         "http://www.w3.org/2000/svg",
     }
-    assert html.count("<svg") == len(re.findall(r'<section class="step"', html)) >= 6
+    # one network diagram per step, and the two transposes as pictures (a hidden weight has both)
+    n_steps = html.count('<section class="step"')
+    assert html.count('<svg xmlns="http://www.w3.org/2000/svg" class="net"') == n_steps >= 6
+    assert html.count('class="grid"') == 2 and html.count("<svg") == html.count('<section class="step"') + 2
     assert 'class="halo hl focus" data-l="2" data-j="2" data-i="1"' in html
     assert ex._repr_html_().startswith('<div class="deltaprop-explain">')
 
@@ -355,3 +359,164 @@ def test_signed_numbers_keep_their_exponent_sign():
     assert _signed(-0.0) == " 0.000000e+00"
     assert _signed(-1.5e-7) == "−1.500000e−07"
     assert _signed(2.0e3) == " 2.000000e+03"
+
+
+# ---------------------------------------------------------------------- bad input, named
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"weight": (2, 1.7, 1)}, r"whole numbers, got 1\.7"),
+        ({"weight": (2.0, 1, 1)}, r"whole numbers, got 2\.0"),
+        ({"X": np.zeros((0, 4)), "D": np.zeros((0, 3))}, r"X has no samples \(0 rows\)"),
+        ({"h": 0}, r"h must be a step > 0 for the central difference"),
+        ({"h": float("nan")}, r"h must be a step > 0"),
+        ({"alpha": -0.1}, r"alpha must be a number ≥ 0 \(the L2 strength\); got -0\.1"),
+        ({"alpha": "abc"}, r"alpha must be a number ≥ 0 \(the L2 strength\); got 'abc'"),
+        ({"max_paths": 0}, r"max_paths must be a whole number ≥ 1"),
+        ({"max_paths": 2.5}, r"max_paths must be a whole number ≥ 1"),
+        ({"sample": 3}, r"sample=3: the samples are numbered n = 1 … 2"),
+        ({"sample": 0}, r"n = 1 … 2"),
+        ({"lang": "fr"}, r"lang='fr' is not available; choose one of en, ja"),
+    ],
+)
+def test_bad_arguments_are_refused_by_name(kwargs, message, rng):
+    net = dp.Network([4, 5, 3], random_state=0)
+    args = {"weight": (2, 1, 1), "X": rng.normal(size=(2, 4)), "D": rng.normal(size=(2, 3))}
+    args.update(kwargs)
+    weight, X, D = args.pop("weight"), args.pop("X"), args.pop("D")
+    with pytest.raises(ValueError, match=message):
+        dp.explain(net, weight, X, D, **args)
+
+
+def test_numpy_integer_indices_are_whole_numbers(rng):
+    net = dp.Network([4, 5, 3], random_state=0)
+    X, D = rng.normal(size=(2, 4)), rng.normal(size=(2, 3))
+    a = dp.explain(net, (np.int64(2), np.int32(1), 1), X, D)
+    assert a.weight == (2, 1, 1) and a.value == dp.explain(net, "2:1,1", X, D).value
+
+
+def test_the_walked_sample_is_the_one_chosen_and_the_value_stays_the_batch_gradient(rng):
+    net = dp.Network([4, 5, 3], activation="tanh", random_state=0)
+    X, D = rng.normal(size=(5, 4)), rng.normal(size=(5, 3))
+    first, third = dp.explain(net, (2, 2, 1), X, D), dp.explain(net, (2, 2, 1), X, D, sample=3)
+    assert first.value == third.value
+    one = dp.explain(net, (2, 2, 1), X[2], D[2])  # sample 3 alone
+    assert third.walked.delta[2][1] == pytest.approx(one.walked.delta[2][1], rel=1e-14)
+    assert third.transpose.elementwise == pytest.approx(one.transpose.elementwise, rel=1e-14)
+    text = third.to_text()
+    assert f"{one.value:.6g}".replace("-", "−") in text and "(sample n = 3)" in text
+
+
+def test_batch_table_rows_are_the_samples_and_their_weighted_mean_is_the_gradient(rng):
+    from deltaprop.explain.steps import steps
+
+    net = dp.Network([4, 5, 3], activation="tanh", random_state=0)
+    X, D = rng.normal(size=(40, 4)), rng.normal(size=(40, 3))
+    s = rng.uniform(0.5, 2.0, 40)
+    ex = dp.explain(net, (3, 2, 1), X, D, alpha=0.3, sample_weight=s, sample=25)
+    head, rows = steps(ex)[-1].tables[0]
+    assert head == ["n", "z₁⁽²⁾", "δ₂⁽³⁾", "δ₂⁽³⁾ z₁⁽²⁾", "sₙ"]
+    listed = [r for r in rows if r[0].lstrip("▶ ").isdigit()]
+    assert ["▶ 25"] == [r[0] for r in listed if r[0].startswith("▶")]
+    grads = net.gradients(X, D, alpha=0.3, sample_weight=s)
+    f = net.forward(X)
+    for r in listed:  # each row is that sample's δ_j, z_i, their product and its weight
+        n = int(r[0].lstrip("▶ ")) - 1
+        assert r[1] == pytest.approx(f.z[2][0, n], rel=1e-12)
+        assert r[2] == pytest.approx(f.y[1, n] - D[n, 1], rel=1e-12)
+        assert r[3] == pytest.approx(r[1] * r[2], rel=1e-12) and r[4] == s[n]
+    mean, l2, total = rows[-3][3], rows[-2][3], rows[-1][3]
+    assert mean == pytest.approx(np.sum(s * f.z[2][0] * (f.y[1] - D[:, 1])) / s.sum(), rel=1e-12)
+    assert l2 == pytest.approx(0.3 * net.W[3][1, 0] / s.sum(), rel=1e-12)
+    assert total == pytest.approx(grads.W[3][1, 0], rel=1e-10) and total == pytest.approx(
+        mean + l2, rel=1e-14
+    )
+
+
+def test_bias_formula_reads_w_j0_and_the_plus_one(rng):
+    net = dp.Network([4, 5, 3], activation="tanh", random_state=0)
+    text = dp.explain(net, (3, 2, 0), rng.normal(size=4), rng.normal(size=3)).to_text()
+    assert "∂Eₙ/∂wⱼ₀⁽³⁾ = (yⱼ − dⱼ) · 1" in text  # the general line: w_j0 and the +1 unit's 1
+    assert "∂Eₙ/∂wⱼᵢ" not in text
+    assert "+1 (the bias unit)" in text and "w₂₀⁽³⁾ 1" in text
+
+
+def test_deep_network_never_highlights_the_next_layers_bias_unit(rng):
+    from deltaprop.explain.diagram import step_svg
+
+    net = dp.Network([10, 32, 32, 32, 3], activation="relu", random_state=1)
+    ex = dp.explain(net, (2, 5, 3), rng.normal(size=(2, 10)), rng.normal(size=(2, 3)))
+    for key in ("fanout", "link", "delta_hidden", "delta_next"):
+        svg = step_svg(ex, key)
+        for layer in (3, 4):
+            assert f'class="unit bias" data-layer="{layer}" data-unit="0"' in svg, key  # drawn, not lit
+            assert f'class="unit hl bias" data-layer="{layer}"' not in svg, key
+        assert re.search(r'class="unit hl" data-layer="3" data-unit="\d+"', svg), key
+
+
+def test_every_weight_shows_the_outer_product_with_its_cell_lit(rng):
+    from deltaprop.explain.pictures import outer_picture
+    from deltaprop.explain.steps import steps
+
+    net = dp.Network([4, 5, 3], activation="tanh", random_state=0)
+    x, d = rng.normal(size=4), rng.normal(size=3)
+    for weight in [(3, 2, 1), (3, 1, 0), (2, 4, 3)]:
+        ex = dp.explain(net, weight, x, d)
+        keys = [s.key for s in steps(ex)]
+        assert keys[-2] == "outer"
+        (block,) = outer_picture(ex).parts
+        lit = [(r, c) for r, row in enumerate(block.cells) for c, cell in enumerate(row) if cell.lit]
+        l, j, i = weight
+        assert lit == [(j - 1, i)]  # row j, column i (column 0 is the +1 unit)
+        value = ex.walked.delta[l][j - 1] * (1.0 if i == 0 else ex.walked.z[l - 1][i - 1])
+        assert block.cells[j - 1][i].text == f"{value:.4g}".replace("-", "−")
+        assert value == pytest.approx(ex.value, rel=1e-12)
+
+
+def test_hidden_weight_shows_column_j_meeting_delta(rng):
+    from deltaprop.explain.pictures import column_picture
+
+    net = dp.Network([4, 5, 3], activation="tanh", random_state=0)
+    ex = dp.explain(net, (2, 4, 1), rng.normal(size=4), rng.normal(size=3))
+    W, d = net.W[3], ex.walked.delta[3]
+    grid, _, deltas, _, products = column_picture(ex).parts
+    assert all(row[3].lit and sum(c.lit for c in row) == 1 for row in grid.cells)  # column j = 4
+    assert [row[0].text for row in deltas.cells] == [f"{v:.4g}".replace("-", "−") for v in d]
+    total = products.footer[0].text
+    assert total == "Σₖ = " + f"{W[:, 3] @ d:.4g}".replace("-", "−")
+    assert W[:, 3] @ d == pytest.approx(ex.transpose.elementwise, rel=1e-12)
+
+
+def test_large_layers_are_elided_around_the_lit_cell(rng):
+    from deltaprop.explain.pictures import outer_picture
+
+    net = dp.Network([64, 64, 64, 10], activation="tanh", random_state=0)
+    ex = dp.explain(net, (3, 40, 17), rng.normal(size=64), rng.normal(size=10))
+    (block,) = outer_picture(ex).parts
+    assert len(block.cells) <= 10 and len(block.cells[0]) <= 11
+    assert sum(c.lit for row in block.cells for c in row) == 1
+    assert any(h.startswith("⋮") for h in block.row_heads) and "…" in block.col_heads
+
+
+def test_multi_output_sklearn_regressor_states_the_8349_convention(rng):
+    from sklearn.neural_network import MLPRegressor
+
+    X, Y = rng.normal(size=(20, 3)), rng.normal(size=(20, 2))
+    est = _fit(MLPRegressor(hidden_layer_sizes=(4,), max_iter=5, random_state=0), X, Y)
+    ex = dp.explain(est, (3, 1, 2), X[:3], Y[:3])
+    assert ex.outputs_summed
+    assert "scikit-learn issue #8349" in ex.to_html() and "2 times the derivative" in ex.to_html()
+    single = _fit(MLPRegressor(hidden_layer_sizes=(4,), max_iter=5, random_state=0), X, Y[:, 0])
+    assert not dp.explain(single, (3, 1, 2), X[:3], Y[:3, :1]).outputs_summed
+
+
+def test_polish_one_sample_readable_title_and_no_negative_zero(rng):
+    net = dp.Network([4, 5, 3], activation="relu", random_state=0)
+    net.b[2][:] = -50.0  # every hidden unit off: z = 0 and δ = −0.0 would print as "−0"
+    ex = dp.explain(net, (3, 2, 1), rng.normal(size=4), rng.normal(size=3))
+    text, html = ex.to_text(), ex.to_html()
+    assert "1 samples" not in text and "1 sample" in text and "1 samples" not in html
+    assert "Network([" not in text.splitlines()[0] and "Network([" not in html
+    assert "4-5-3 (relu hidden layers, identity output, squared_error)" in text.splitlines()[0]
+    assert "−0 " not in text and "−0)" not in text and not re.search(r"−0(?![.\d])", text)
+    assert "1 sample" in repr(ex) and "1 samples" not in repr(ex)

@@ -126,3 +126,39 @@ def test_tabular_model_reads_the_table_through_its_own_preprocessing(tmp_path):
     assert result.exit_code == 0, result.output
     expected = dp.explain(est, (3, 1, 2), X[2:3], target.encode(Y)[2:3])
     assert expected.to_text() == result.output
+
+
+def test_sample_and_lang_choose_the_walked_row_and_the_language(seed_files):
+    net, X, D, model, data = seed_files
+    args = [model, "-w", "2:2,1", "-d", data, "--sample", "4", "--lang", "ja"]
+    result = CliRunner().invoke(explain_command, args)
+    assert result.exit_code == 0, result.output
+    assert result.output == dp.explain(net, (2, 2, 1), X, D, sample=4, lang="ja").to_text()
+    assert "中間層" in result.output and "（サンプル n = 4）" in result.output
+    # with --row, the walked sample is counted among the rows given
+    args = [model, "-w", "2:2,1", "-d", data, "--row", "5", "--row", "2", "--sample", "2"]
+    result = CliRunner().invoke(explain_command, args)
+    assert result.exit_code == 0, result.output
+    assert result.output == dp.explain(net, (2, 2, 1), X[[4, 1]], D[[4, 1]], sample=2).to_text()
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--sample", "9"], "--sample 9 is not among the rows explained; pick a row of"),
+        (["--row", "1", "--sample", "3"], "pick one of the --row numbers given"),
+        (["--alpha", "-1"], "--alpha -1: the L2 strength must be a number ≥ 0"),
+    ],
+)
+def test_bad_sample_and_alpha_are_user_errors(seed_files, args, message):
+    _, _, _, model, data = seed_files
+    result = CliRunner().invoke(explain_command, [model, "-w", "2:2,1", "--data", data, *args])
+    assert isinstance(result.exception, UserError), result.output
+    assert message in str(result.exception) and "\n" not in str(result.exception)
+
+
+def test_latex_format_is_a_standalone_document(seed_files):
+    _, _, _, model, data = seed_files
+    result = CliRunner().invoke(explain_command, [model, "-w", "3:2,1", "-d", data, "--format", "latex"])
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith(r"\documentclass") and result.output.rstrip().endswith(r"\end{document}")

@@ -85,6 +85,10 @@ def test_report_renders_in_chromium(report_page, browser, artifacts_dir):
         for plot in ("loss", "score", "gradients", "units"):
             box = page.locator(f"#plot-{plot} svg").bounding_box()
             assert box is not None and box["width"] > 100 and box["height"] > 100, plot
+        body = page.evaluate("document.body.clientWidth")
+        for plot in ("loss", "score", "gradients", "units"):
+            # charts fill the column (they used half of it)
+            assert page.locator(f"#plot-{plot} svg").bounding_box()["width"] >= 0.9 * (body - 32), plot
         box = page.locator("#diagram svg").bounding_box()
         assert box["width"] > 100 and box["height"] > 100
         # every weight and bias is drawn: 3 inputs (x, kind=a, kind=b) → 6 → 5 → 1 output
@@ -94,3 +98,42 @@ def test_report_renders_in_chromium(report_page, browser, artifacts_dir):
         page.screenshot(path=str(artifacts_dir / "training-report.png"), full_page=True)
     finally:
         page.close()
+
+
+def test_report_names_classes_and_columns_and_formats_numbers(report_page):
+    """Outputs were y₁ … instead of class names, inputs x₁ … instead of column names, and the
+    preprocessing read '(x − -5.388e-06)'."""
+    path, result = report_page
+    html = path.read_text()
+    diagram = html[html.index('id="diagram"'):]
+    for name in ("x", "kind=a", "kind=b"):
+        assert '<text class="num"' in diagram and f">{name}</text>" in diagram, name
+    assert ">P(up)</text>" in diagram  # a binary classifier's one output: P(second class)
+    assert "e-0" not in html[html.index("<h2>Inputs</h2>"):]
+    confusion = html[html.index('id="confusion"'):]
+    assert ">down</th>" in confusion and ">up</th>" in confusion
+    matrix = result.model.history["confusion"]["matrix"]
+    assert sum(map(sum, matrix)) == len(result.model.history["run"]["validation_rows"])
+
+
+def test_numbers_for_people():
+    from deltaprop.report.numbers import format_number, standardisation
+
+    assert format_number(0.123456) == "0.1235"
+    assert format_number(12345.678) == "12,346"
+    assert format_number(2.5) == "2.5"
+    assert format_number(-5.388e-06) == "−5.388 × 10⁻⁶"
+    assert format_number(3e9) == "3 × 10⁹"
+    assert standardisation(-5.388e-06, 2.0) == "(x + 5.388 × 10⁻⁶) / 2"
+    assert standardisation(3.2, 1.5) == "(x − 3.2) / 1.5"
+
+
+def test_the_gradient_plot_shades_what_its_caption_says(report_page):
+    from deltaprop.report.page import _gradient_plot
+
+    svg, exploded = _gradient_plot([{2: 0.5, 3: 0.2}] * 3)
+    assert not exploded and svg.count("<path") > 0
+    _, exploded = _gradient_plot([{2: 0.5, 3: 5e3}] * 3)
+    assert exploded
+    html = report_page[0].read_text()
+    assert "shaded: below 1e-07, the gradient has vanished)" in html  # no exploded band drawn here

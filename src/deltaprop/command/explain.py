@@ -12,7 +12,8 @@ MODEL is a model file read by :func:`deltaprop.files.archive.load`.  The samples
   labels for a classifier).
 
 ``--row N`` (repeatable) picks rows, counted from 1 after the header; without it every row is
-used and the value is the batch gradient.  Every mistake the user can fix raises
+used and the value is the batch gradient.  The steps walk through the first row used, or
+``--sample N``; ``--lang ja`` writes the text and the page in Japanese.  Every mistake the user can fix raises
 :class:`~deltaprop.errors.UserError` with one line naming it and the fix.
 """
 
@@ -107,7 +108,28 @@ def pick_rows(X, D, numbers, rows, path):
     return X[index], np.asarray(D)[index]
 
 
-def run_explain(model_path, weight, data, rows=(), fmt=None, out=None, alpha=None):
+def _walked_sample(sample: int | None, rows: tuple, numbers: np.ndarray, path: str) -> int:
+    """The position (from 1) among the used rows of table row ``sample`` (default: the first used row)."""
+    if sample is None:
+        return 1
+    used = list(rows) if rows else [int(n) for n in numbers]
+    if sample not in used:
+        where = "one of the --row numbers given" if rows else f"a row of {path}"
+        raise UserError(f"--sample {sample} is not among the rows explained; pick {where}")
+    return used.index(sample) + 1
+
+
+def run_explain(
+    model_path: str,
+    weight: str,
+    data: str | None,
+    rows: tuple = (),
+    fmt: str | None = None,
+    out: str | None = None,
+    alpha: float | None = None,
+    sample: int | None = None,
+    lang: str = "en",
+) -> str:
     """What the command does, as a function (returns the rendered text)."""
     from deltaprop.core.derivation import parse_weight
     from deltaprop.explain.core import as_network
@@ -115,6 +137,8 @@ def run_explain(model_path, weight, data, rows=(), fmt=None, out=None, alpha=Non
     from deltaprop.files.archive import load
     from deltaprop.tabular.read import read_table
 
+    if alpha is not None and not alpha >= 0:
+        raise UserError(f"--alpha {alpha:g}: the L2 strength must be a number ≥ 0")
     model = load(model_path)
     try:
         weight = parse_weight(as_network(model)[0], weight)
@@ -130,15 +154,16 @@ def run_explain(model_path, weight, data, rows=(), fmt=None, out=None, alpha=Non
         raise UserError(f"{data} has no rows; give a table with at least one sample")
     X, D, numbers = samples_from_table(model, frame, data)
     X, D = pick_rows(X, D, numbers, rows, data)
+    walked = _walked_sample(sample, rows, numbers, data)
     if fmt is None:
         fmt = _SUFFIX_FORMAT.get(Path(out).suffix.lower(), "text") if out else "text"
     try:
-        ex = explain_fn(model, weight, X, D, alpha=alpha)
+        ex = explain_fn(model, weight, X, D, alpha=alpha, sample=walked, lang=lang)
     except ValueError as e:  # the weight is valid by now: what is left is the data's
         if isinstance(e, UserError):
             raise
         raise UserError(f"{data}: {e}") from None
-    return {"text": ex.to_text, "latex": ex.to_latex, "html": ex.to_html}[fmt]()
+    return {"text": ex.to_text, "latex": ex.to_latex, "html": ex.to_html}[fmt]()  # in ex.lang
 
 
 @click.command(name="explain")
@@ -182,7 +207,20 @@ def run_explain(model_path, weight, data, rows=(), fmt=None, out=None, alpha=Non
 @click.option(
     "--alpha", type=float, default=None, help="L2 strength in the loss (default: the model's own alpha)."
 )
-def explain(model, weight, data, rows, fmt, out, alpha):
+@click.option(
+    "--sample",
+    type=int,
+    default=None,
+    metavar="N",
+    help="Walk the steps through row N of the table (default: the first row used).",
+)
+@click.option(
+    "--lang",
+    type=click.Choice(["en", "ja"]),
+    default="en",
+    help="Language of the text and the page: en (default) or ja (Japanese). LaTeX is English.",
+)
+def explain(model, weight, data, rows, fmt, out, alpha, sample, lang):
     """Derive dE/dw for one weight of a saved MODEL, step by step, with numbers and checks."""
     if out:
         import os
@@ -193,7 +231,7 @@ def explain(model, weight, data, rows, fmt, out, alpha):
         if os.path.exists(model) and os.path.exists(out) and os.path.samefile(model, out):
             raise UserError(f"--out {out} is the model file; choose another path")
         check_writable(out, "output file", data if data is not None else model)
-    result = run_explain(model, weight, data, rows, fmt, out, alpha)
+    result = run_explain(model, weight, data, rows, fmt, out, alpha, sample, lang)
     if out:
         from deltaprop.files.archive import write_atomic
 

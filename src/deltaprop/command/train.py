@@ -632,6 +632,8 @@ def evaluate_step(run: Run, fitted: Fitted) -> TrainResult:
         metrics["validation"] = model_metrics(model, run.X_val, run.y_val)
     reason = stop_reason(run, fitted)
     model.history.update(metrics=metrics, epochs=len(curve), stop_reason=reason)
+    if run.task == "classification":
+        model.history["confusion"] = _confusion(run, model)
     worse = [k for k, v in metrics["train"].items() if k.startswith("R²") and v < 0]
     if worse:
         # finite but useless weights (e.g. Adam with a huge learning rate) are not "diverged"
@@ -651,6 +653,19 @@ def evaluate_step(run: Run, fitted: Fitted) -> TrainResult:
         stopped_early=monitor.stopped_early,
         stop_reason=reason,
     )
+
+
+def _confusion(run: Run, model: TabularModel) -> dict[str, Any]:
+    """The confusion matrix of the validation rows (the training rows when there are none)."""
+    from deltaprop.command.metrics import confusion_matrix
+
+    if run.has_val:
+        X, labels, rows = run.X_val, run.y_val, "validation"
+    else:
+        X, labels, rows = run.X[run.train_idx], run.y_raw[run.train_idx], "training"
+    est = model.estimator
+    C = confusion_matrix(list(labels), est.predict_proba(X), list(est.classes_))
+    return {"rows": rows, "classes": [plain(c) for c in est.classes_], "matrix": C.tolist()}
 
 
 # ---------------------------------------------------------------------- 8. write

@@ -20,21 +20,23 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
-from deltaprop.core.derivation import derive, parse_weight
+from deltaprop.core.derivation import SampleDerivation, parse_weight
 from deltaprop.core.gradcheck import central_difference
 from deltaprop.core.gradcheck import relative_error as _relative_error
 from deltaprop.core.losses import CANONICAL_OUTPUT, is_canonical
 from deltaprop.core.network import Network
+from deltaprop.core.units import unit_activity
+from deltaprop.explain.elementwise import BatchDerivation, batch_derivation
+from deltaprop.explain.words import check_lang
 
 __all__ = ["explain", "Explanation", "Path", "LayerReport", "TransposeCheck", "as_network"]
 
 #: paths listed one by one; the rest are summed into one "other N paths" entry
 MAX_PATHS = 20
-#: a unit is saturated on a sample when f'(u) < SATURATION × max f'
-SATURATION = 0.01
 
 # scikit-learn's out_activation_ → our loss: scikit-learn pairs each output with its canonical loss
 _SKLEARN_LOSS = {output: loss for loss, output in CANONICAL_OUTPUT.items()}
@@ -45,7 +47,7 @@ def _is_sklearn_mlp(model):
     return hasattr(model, "coefs_") and hasattr(model, "intercepts_") and hasattr(model, "out_activation_")
 
 
-def as_network(model):
+def as_network(model: Any) -> tuple[Network, float, Any]:
     """(Network, default alpha, classes or None) for a Network, an estimator or a scikit-learn MLP.
 
     classes are a single-label classifier's ``classes_``; None for anything else.
@@ -165,11 +167,10 @@ class TransposeCheck:
 class LayerReport:
     """One layer l = 2 … L on the given data: where gradients go.
 
-    ``grad_norm`` is ‖∂E/∂W^(l)‖ (Frobenius), ``bias_grad_norm`` ‖∂E/∂b^(l)‖.  ``saturated``
-    is the share of units whose f'(u) < 0.01 · max f' on every sample (logistic, tanh,
-    softplus), ``dead`` the share of relu/leaky_relu units with u ≤ 0 on every sample;
-    ``saturated_activations`` the share of (unit, sample) pairs saturated or inactive.
-    None where the notion does not apply (identity, the output layer).
+    ``grad_norm`` is ‖∂E/∂W^(l)‖ (Frobenius), ``bias_grad_norm`` ‖∂E/∂b^(l)‖.  ``dead`` and
+    ``saturated`` are the shares of the layer's units that are dead or saturated on these
+    samples, as :mod:`deltaprop.core.units` defines them; ``flat_share`` the share of
+    (unit, sample) pairs whose f′ is flat.  None for the output layer.
     """
 
     l: int
@@ -177,9 +178,9 @@ class LayerReport:
     activation: str
     grad_norm: float
     bias_grad_norm: float
-    saturated: float | None
     dead: float | None
-    saturated_activations: float | None
+    saturated: float | None
+    flat_share: float | None
 
 
 @dataclass
@@ -191,16 +192,23 @@ class Explanation:
     net : Network
         The float64 network explained.
     l, j, i : int
-        The weight w_ji^(l) in the seed's numbering (i = 0: the bias w_j0^(l)).
+        The weight w_ji^(l) in the derivation's numbering (i = 0: the bias w_j0^(l)).
     X, D : ndarray of shape (n_samples, n_1) and (n_samples, n_L)
-    derivation : WeightDerivation
-        Every sample's u, z, δ, f' (``derivation.samples[n]``).
+    derivation : BatchDerivation
+        u, z, f′(u) and δ of every unit and sample, by the element-wise formulas.
+    walked : SampleDerivation
+        The walked sample n (0-based ``n``) derived alone by the per-sample oracle.
     value, backprop, numerical, relative_error : float
     loss : float
         The reported loss on these samples (it sets the central difference's resolution).
     paths : list of Path
     transpose : TransposeCheck
     layers : list of LayerReport
+    lang : str
+        The language of the text and the page ("en" or "ja").
+    outputs_summed : bool
+        The model is a scikit-learn regressor with several outputs, whose reported loss
+        averages over the outputs while its gradient (and this one) sums over them.
     """
 
     net: Network
@@ -211,26 +219,30 @@ class Explanation:
     D: np.ndarray
     alpha: float
     sample_weight: np.ndarray
-    derivation: object
+    derivation: BatchDerivation
     backprop: float
     numerical: float
-    paths: list
+    paths: list[Path]
     paths_exhaustive: bool
     n_paths: int
     transpose: TransposeCheck
-    layers: list
+    layers: list[LayerReport]
     h: float = 1e-6
     source: str = "Network"
     loss: float = 0.0
+    walked: SampleDerivation | None = None
+    n: int = 0
+    lang: str = "en"
+    outputs_summed: bool = False
 
     # -- the numbers
     @property
-    def value(self):
+    def value(self) -> float:
         """∂(loss)/∂w_ji^(l) from the element-wise derivation."""
         return self.derivation.value
 
     @property
-    def relative_error(self):
+    def relative_error(self) -> float:
         """max of |value − backprop| (floor 1e-8) and |backprop − numerical|, relative.
 
         A central difference of step h resolves a derivative only to about ε·|loss|/h
@@ -243,71 +255,71 @@ class Explanation:
         )
 
     @property
-    def _fd_floor(self):
+    def _fd_floor(self) -> float:
         resolution = np.finfo(np.float64).eps * max(1.0, abs(self.loss)) / self.h
         return max(1e-8, 1e6 * resolution)
 
     @property
-    def weight(self):
+    def weight(self) -> tuple[int, int, int]:
         return (self.l, self.j, self.i)
 
     @property
-    def L(self):
+    def L(self) -> int:
         return self.net.L
 
     @property
-    def n_samples(self):
-        return self.X.shape[0]
+    def n_samples(self) -> int:
+        return int(self.X.shape[0])
 
     @property
-    def is_output_layer(self):
+    def is_output_layer(self) -> bool:
         return self.l == self.net.L
 
     @property
-    def canonical(self):
+    def canonical(self) -> bool:
         return is_canonical(self.net.loss_name, self.net.output)
 
     @property
-    def l2_term(self):
+    def l2_term(self) -> float:
         return self.derivation.l2_term
 
-    def batch_mean(self, values):
+    def batch_mean(self, values: Any) -> float:
         """Σ_n s_n v_n / Σ_n s_n of per-sample values."""
         s = self.sample_weight
         return math.fsum(np.asarray(values, dtype=np.float64) * s) / math.fsum(s)
 
     # -- renderers
-    def to_text(self):
+    def to_text(self, lang: str | None = None) -> str:
         """The derivation for a terminal: Unicode sub- and superscripts, '=' aligned."""
-        from deltaprop.explain.formula import render_text
+        from deltaprop.explain.text import render_text
 
-        return render_text(self)
+        return render_text(self, lang or self.lang)
 
-    def to_latex(self):
-        """The derivation as LaTeX (an ``align*`` per step, for amsmath)."""
-        from deltaprop.explain.formula import render_latex
+    def to_latex(self) -> str:
+        """The derivation as a standalone LaTeX document that pdflatex compiles (diagrams in TikZ)."""
+        from deltaprop.explain.latex import render_latex
 
         return render_latex(self)
 
-    def to_html(self):
+    def to_html(self, lang: str | None = None) -> str:
         """A self-contained HTML page: MathML, inline SVG, no JavaScript, nothing external."""
         from deltaprop.explain.page import render_page
 
-        return render_page(self)
+        return render_page(self, lang=lang or self.lang)
 
-    def _repr_html_(self):
+    def _repr_html_(self) -> str:
         from deltaprop.explain.page import render_page
 
         return render_page(self, fragment=True)
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.to_text()
 
-    def __repr__(self):
+    def __repr__(self) -> str:
+        samples = "1 sample" if self.n_samples == 1 else f"{self.n_samples} samples"
         return (
-            f"<Explanation ∂E/∂w_{self.j},{self.i}^({self.l}) = {self.value:.6g} "
-            f"(backprop {self.backprop:.6g}, numerical {self.numerical:.6g}; "
-            f"{self.n_samples} samples)>"
+            f"<Explanation ∂E/∂w_{self.j},{self.i}^({self.l}) = {self.value + 0.0:.6g} "
+            f"(backprop {self.backprop + 0.0:.6g}, numerical {self.numerical + 0.0:.6g}; {samples})>"
         )
 
 
@@ -327,7 +339,7 @@ def _paths(net, l, j, i, fwd, delta, s, max_paths=MAX_PATHS, budget=4_000_000):
     n_samples = fwd.z[1].shape[1]
     weights = s / s.sum()
     z_in = np.ones(n_samples) if i == 0 else fwd.z[l - 1][i - 1]
-    units = [(j - 1,)]
+    units: list[tuple[int, ...]] = [(j - 1,)]
     P = z_in[None, :].copy()  # (n_prefixes, n_samples)
     exhaustive = True
     for m in range(l, L):
@@ -357,38 +369,152 @@ def _paths(net, l, j, i, fwd, delta, s, max_paths=MAX_PATHS, budget=4_000_000):
     return paths, exhaustive, n_paths
 
 
-def _layer_reports(net, fwd, grads):
+def _layer_reports(net: Network, fwd: Any, grads: Any) -> list[LayerReport]:
     reports = []
     for l in net.layers:
-        name = net.layer_activation[l]
-        u, z = fwd.u[l], fwd.z[l]
-        saturated = dead = share = None
-        f = net.f(l)
-        if l < net.L and f.max_derivative is not None:  # logistic, tanh, softplus
-            low = f.derivative(u, z) < SATURATION * f.max_derivative
-            saturated = float(low.all(axis=1).mean())
-            share = float(low.mean())
-        elif l < net.L and name in ("relu", "leaky_relu"):
-            off = u <= 0
-            dead = float(off.all(axis=1).mean())
-            share = float(off.mean())
+        dead = saturated = flat = None
+        if l < net.L:
+            activity = unit_activity(net.f(l), fwd.u[l], fwd.z[l])
+            dead, saturated, flat = activity.dead_share, activity.saturated_share, activity.flat_share
         reports.append(
             LayerReport(
                 l=l,
                 n_units=net.sizes[l - 1],
-                activation=name,
+                activation=net.layer_activation[l],
                 grad_norm=float(np.linalg.norm(grads.W[l])),
                 bias_grad_norm=float(np.linalg.norm(grads.b[l])),
-                saturated=saturated,
                 dead=dead,
-                saturated_activations=share,
+                saturated=saturated,
+                flat_share=flat,
             )
         )
     return reports
 
 
-def explain(model, weight, X, D, *, alpha=None, sample_weight=None, h=1e-6, max_paths=MAX_PATHS):
-    """The seed's derivation of ∂(loss)/∂w_ji^(l) for one weight of a network, with numbers.
+def _check_weight_indices(weight: Any) -> None:
+    """Refuse a weight tuple whose indices are not whole numbers (1.7 is no unit)."""
+    if isinstance(weight, str):
+        return
+    try:
+        values = list(weight)
+    except TypeError:
+        return  # parse_weight names the form
+    for v in values:
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
+            raise ValueError(
+                f"weight {tuple(values)!r}: the indices (l, j, i) must be whole numbers, got {v!r}; "
+                "e.g. (3, 2, 1) for w_21^(3)"
+            )
+
+
+def _check_options(alpha: Any, h: Any, max_paths: Any) -> tuple[float | None, float, int]:
+    """alpha ≥ 0 (or None), h > 0 and max_paths ≥ 1, each refused by name."""
+    if alpha is not None:
+        try:
+            alpha = float(alpha)
+        except (TypeError, ValueError):
+            raise ValueError(f"alpha must be a number ≥ 0 (the L2 strength); got {alpha!r}") from None
+        if not (math.isfinite(alpha) and alpha >= 0):
+            raise ValueError(f"alpha must be a number ≥ 0 (the L2 strength); got {alpha!r}")
+    try:
+        h = float(h)
+    except (TypeError, ValueError):
+        raise ValueError(f"h must be a step > 0 for the central difference, e.g. 1e-6; got {h!r}") from None
+    if not (math.isfinite(h) and h > 0):
+        raise ValueError(f"h must be a step > 0 for the central difference, e.g. 1e-6; got {h!r}")
+    if isinstance(max_paths, bool) or not isinstance(max_paths, (int, np.integer)) or max_paths < 1:
+        raise ValueError(f"max_paths must be a whole number ≥ 1 (paths listed one by one); got {max_paths!r}")
+    return alpha, h, int(max_paths)
+
+
+def _samples(net: Network, X: Any, D: Any, classes: Any) -> tuple[np.ndarray, np.ndarray]:
+    """X (n_samples, n_1) and D (n_samples, n_L) in float64; one sample may be given as a vector."""
+    X = np.asarray(X)
+    n_in = net.sizes[0]
+    if X.ndim == 1 and not (n_in == 1 and X.shape[0] != 1):
+        if X.shape[0] != n_in:
+            raise ValueError(
+                f"X has {X.shape[0]} features but the network has n_1 = {n_in} inputs; "
+                f"give X of shape (n_samples, {n_in}) or one sample of shape ({n_in},)"
+            )
+        X = X[None, :]
+    if X.ndim == 2 and X.shape[0] == 0:
+        raise ValueError("X has no samples (0 rows); give at least one sample to differentiate on")
+    X = net.check_X(X)
+    n_samples = X.shape[0]
+    if not (n_samples == 1 and np.ndim(D) == 1 and np.size(D) == net.sizes[-1] > 1):
+        if classes is not None and np.ndim(D) == 1 and np.size(D) != n_samples:
+            raise ValueError(f"D holds {np.size(D)} class labels for the {n_samples} samples of X")
+        D = _labels_to_targets(D, classes, net.sizes[-1])  # else one sample's one-hot row
+    D = np.asarray(D)  # check_D below makes it float64, or refuses it
+    if D.ndim <= 1 and n_samples == 1 and D.size == net.sizes[-1]:
+        D = D.reshape(1, -1)
+    return np.asarray(X, dtype=np.float64), np.asarray(net.check_D(D, n_samples), dtype=np.float64)
+
+
+def _walked(sample: Any, n_samples: int) -> int:
+    """The 0-based index of sample n = ``sample`` (1 … N), refused by name when out of range."""
+    if isinstance(sample, bool) or not isinstance(sample, (int, np.integer)) or not 1 <= sample <= n_samples:
+        raise ValueError(
+            f"sample={sample!r}: the samples are numbered n = 1 … {n_samples}; pick the one to walk through"
+        )
+    return int(sample) - 1
+
+
+def _transpose(
+    net: Network, weight: tuple[int, int, int], der: BatchDerivation, s: np.ndarray, n: int
+) -> TransposeCheck:
+    """Both transposes with numbers: row j of (W^(l+1))ᵀ δ^(l+1) and entry (j, i) of δ^(l)(z^(l−1))ᵀ."""
+    l, j, i = weight
+    n_samples = s.shape[0]
+    z_prev = np.vstack([np.ones((1, n_samples)), der.z[l - 1]])  # row 0: the +1 unit
+    outer = (der.delta[l] * s) @ z_prev.T / s.sum()  # δ^(l) (z^(l−1))ᵀ / N, bias column first
+    outer_el = math.fsum(s * der.delta[l][j - 1] * z_prev[i]) / math.fsum(s)
+    if l == net.L:
+        return TransposeCheck(n, None, None, [], 0.0, float(outer[j - 1, i]), outer_el)
+    W_next, delta_next = net.W[l + 1], der.delta[l + 1]
+    rows = W_next.T @ delta_next  # (W^(l+1))ᵀ δ^(l+1): (n_l, N), the matrix product
+    # Σ_k w_kj δ_k term by term, every sample
+    sums = np.sum(W_next[:, j - 1][:, None] * delta_next, axis=0)
+    terms = [
+        (k + 1, float(W_next[k, j - 1]), float(delta_next[k, n]), float(W_next[k, j - 1] * delta_next[k, n]))
+        for k in range(W_next.shape[0])
+    ]
+    elementwise = math.fsum(t[3] for t in terms)
+    return TransposeCheck(
+        n,
+        float(rows[j - 1, n]),
+        elementwise,
+        terms,
+        float(np.max(np.abs(rows[j - 1] - sums))),
+        float(outer[j - 1, i]),
+        outer_el,
+    )
+
+
+def _convention_note(model: Any) -> bool:
+    """True for a scikit-learn regressor with several outputs: its loss averages over outputs."""
+    return (
+        _is_sklearn_mlp(model)
+        and getattr(model, "out_activation_", "") == "identity"
+        and int(getattr(model, "n_outputs_", 1)) > 1
+    )
+
+
+def explain(
+    model: Any,
+    weight: tuple[int, int, int] | str,
+    X: Any,
+    D: Any,
+    *,
+    alpha: float | None = None,
+    sample_weight: Any = None,
+    h: float = 1e-6,
+    max_paths: int = MAX_PATHS,
+    sample: int = 1,
+    lang: str = "en",
+) -> Explanation:
+    """The derivation of ∂(loss)/∂w_ji^(l) for one weight of a network, with numbers.
 
     Parameters
     ----------
@@ -396,19 +522,23 @@ def explain(model, weight, X, D, *, alpha=None, sample_weight=None, h=1e-6, max_
         Anything with ``network_`` is explained through that network; a scikit-learn MLP is
         rebuilt from ``coefs_``/``intercepts_`` (see :func:`as_network`).
     weight : (l, j, i) or str
-        w_ji^(l) in the seed's numbering: layer l = 2 … L, unit j = 1 … n_l of layer l, unit
-        i = 1 … n_{l−1} of layer l − 1, or i = 0 for the bias w_j0^(l).  "3:2,1" is w_21^(3).
+        w_ji^(l) in the derivation's numbering: layer l = 2 … L, unit j = 1 … n_l of layer l,
+        unit i = 1 … n_{l−1} of layer l − 1, or i = 0 for the bias w_j0^(l).  "3:2,1" is w_21^(3).
     X : array of shape (n_samples, n_1), or one sample of shape (n_1,)
     D : array of shape (n_samples, n_L), or one sample's targets (n_L,)
         For a classifier (a model with ``classes_``) D may be class labels, shape (n_samples,).
-    alpha : float, optional
+    alpha : float ≥ 0, optional
         L2 strength; None takes the estimator's ``alpha`` (0 for a bare Network), so the value
         is the batch gradient exactly as the optimiser uses it.
     sample_weight : array of shape (n_samples,), optional
-    h : float
+    h : float > 0
         Step of the central difference.
-    max_paths : int
+    max_paths : int ≥ 1
         Paths listed one by one; the rest are summed into one "other N paths" entry.
+    sample : int
+        The sample n = 1 … n_samples whose numbers the steps walk through.
+    lang : "en" or "ja"
+        The language of ``to_text()`` and ``to_html()``.
 
     Returns
     -------
@@ -419,80 +549,34 @@ def explain(model, weight, X, D, *, alpha=None, sample_weight=None, h=1e-6, max_
     Raises
     ------
     ValueError
-        A weight that does not exist, a layer out of range, or X or D of the wrong shape;
-        the message names the valid range.
+        A weight that does not exist (or whose indices are not whole numbers), a layer out of
+        range, X or D of the wrong shape, no samples, alpha < 0, h ≤ 0, max_paths < 1, a
+        sample out of range or an unknown lang; the message names the valid choice.
     """
+    check_lang(lang)
     net0, default_alpha, classes = as_network(model)
     source = type(model).__module__.split(".")[0] + "." + type(model).__name__
     net = net0.astype(np.float64)
+    _check_weight_indices(weight)
     l, j, i = parse_weight(net, weight)
-    alpha = default_alpha if alpha is None else float(alpha)
-
-    X = np.asarray(X)
-    if X.ndim == 1 and not (net.sizes[0] == 1 and X.shape[0] != 1):
-        if X.shape[0] != net.sizes[0]:
-            raise ValueError(
-                f"X has {X.shape[0]} features but the network has n_1 = {net.sizes[0]} inputs; "
-                f"give X of shape (n_samples, {net.sizes[0]}) or one sample of shape ({net.sizes[0]},)"
-            )
-        X = X[None, :]
-    X = net.check_X(X)
+    given_alpha, h, max_paths = _check_options(alpha, h, max_paths)
+    alpha = default_alpha if given_alpha is None else given_alpha
+    X, D = _samples(net, X, D, classes)
     n_samples = X.shape[0]
-    if not (n_samples == 1 and np.ndim(D) == 1 and np.size(D) == net.sizes[-1] > 1):
-        if classes is not None and np.ndim(D) == 1 and np.size(D) != n_samples:
-            raise ValueError(f"D holds {np.size(D)} class labels for the {n_samples} samples of X")
-        D = _labels_to_targets(D, classes, net.sizes[-1])  # else one sample's one-hot row
-    D = np.asarray(D)  # check_D below makes it float64, or refuses it
-    if D.ndim <= 1 and n_samples == 1 and D.size == net.sizes[-1]:
-        D = D.reshape(1, -1)
-    D = net.check_D(D, n_samples)
+    n = _walked(sample, n_samples)
     s = net.check_sample_weight(sample_weight, n_samples)
-    s_arr = np.ones(n_samples) if s is None else s
+    s_arr = np.ones(n_samples) if s is None else np.asarray(s, dtype=np.float64)
 
-    der = derive(net, (l, j, i), X, D, alpha=alpha, sample_weight=s)
+    der = batch_derivation(net, (l, j, i), X, D, s_arr, alpha)
     grads = net.backprop(X, D, alpha, s)
     backprop = float(grads.b[l][j - 1] if i == 0 else grads.W[l][j - 1, i - 1])
     numerical = float(central_difference(net, (l, j, i), X, D, alpha=alpha, sample_weight=s, h=h))
 
     fwd = net._forward(X)
-    # unweighted δ of every sample (grads.delta is multiplied by the sample weights)
-    delta = {m: np.array([sd.delta[m] for sd in der.samples]).T for m in net.layers}
-    paths, exhaustive, n_paths = _paths(net, l, j, i, fwd, delta, s_arr, max_paths)
+    paths, exhaustive, n_paths = _paths(net, l, j, i, fwd, der.delta, s_arr, max_paths)
     if n_paths > len(paths):
         listed = math.fsum(p.contribution for p in paths)
         paths.append(Path((), (der.value - der.l2_term) - listed, n_paths - len(paths)))
-
-    # the transpose, with numbers: sample 1
-    z_prev = np.vstack([np.ones((1, n_samples)), fwd.z[l - 1]])  # row 0: the +1 unit
-    outer = (delta[l] * s_arr) @ z_prev.T / s_arr.sum()  # δ^(l) (z^(l−1))ᵀ / N, bias column first
-    outer_el = math.fsum(s_arr * delta[l][j - 1] * z_prev[i]) / math.fsum(s_arr)
-    if l < net.L:
-        W_next = net.W[l + 1]
-        rows = W_next.T @ delta[l + 1]  # (W^(l+1))ᵀ δ^(l+1): (n_l, N)
-        sums = [
-            math.fsum(W_next[k, j - 1] * delta[l + 1][k, n] for k in range(W_next.shape[0]))
-            for n in range(n_samples)
-        ]
-        terms = [
-            (
-                k + 1,
-                float(W_next[k, j - 1]),
-                float(delta[l + 1][k, 0]),
-                float(W_next[k, j - 1] * delta[l + 1][k, 0]),
-            )
-            for k in range(W_next.shape[0])
-        ]
-        transpose = TransposeCheck(
-            0,
-            float(rows[j - 1, 0]),
-            sums[0],
-            terms,
-            float(np.max(np.abs(rows[j - 1] - np.array(sums)))),
-            float(outer[j - 1, i]),
-            outer_el,
-        )
-    else:
-        transpose = TransposeCheck(0, None, None, [], 0.0, float(outer[j - 1, i]), outer_el)
 
     return Explanation(
         net=net,
@@ -509,9 +593,13 @@ def explain(model, weight, X, D, *, alpha=None, sample_weight=None, h=1e-6, max_
         paths=paths,
         paths_exhaustive=exhaustive,
         n_paths=n_paths,
-        transpose=transpose,
+        transpose=_transpose(net, (l, j, i), der, s_arr, n),
         layers=_layer_reports(net, fwd, grads),
         h=h,
         source=source,
         loss=float(net.loss(X, D, alpha=alpha, sample_weight=s)),
+        walked=der.sample(n),
+        n=n,
+        lang=lang,
+        outputs_summed=_convention_note(model),
     )

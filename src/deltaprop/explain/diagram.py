@@ -14,10 +14,16 @@ the derivation (class ``hl``, the weight itself also ``focus``); every unit and 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from html import escape
+from typing import TYPE_CHECKING
 
 from deltaprop.explain.formula import Sym, w
+
+if TYPE_CHECKING:
+    from deltaprop.core.network import Network
+    from deltaprop.explain.core import Explanation
 
 #: a layer wider than this is drawn as its relevant units plus ellipses
 MAX_SHOWN = 12
@@ -38,14 +44,15 @@ class Highlight:
     label: tuple | None = None
 
 
-def shown_units(n, relevant, limit=MAX_SHOWN):
+def shown_units(n: int, relevant: Iterable[int], limit: int = MAX_SHOWN) -> list[int | tuple[str, int]]:
     """The slots of a layer of n units: unit numbers (1 … n) and ("gap", count) ellipses."""
     if n <= limit:
         return list(range(1, n + 1))
     keep = sorted({u for u in relevant if 1 <= u <= n} | {1, n})
     keep = keep[: limit - 1] + ([n] if n not in keep[: limit - 1] else [])
     keep = sorted(set(keep))
-    slots, prev = [], 0
+    slots: list[int | tuple[str, int]] = []
+    prev = 0
     for u in keep:
         if u - prev > 1:
             slots.append(("gap", u - prev - 1))
@@ -62,11 +69,11 @@ class Layout:
     def __init__(self, net, relevant):
         self.net = net
         self.L = net.L
-        self.slots = {}
+        self.slots: dict[int, list[int | tuple[str, int]]] = {}
         for layer in range(1, net.L + 1):
             slots = shown_units(net.sizes[layer - 1], relevant.get(layer, ()))
             if layer < net.L:
-                slots = [0] + slots  # the +1 bias unit
+                slots.insert(0, 0)  # the +1 bias unit
             self.slots[layer] = slots
         rows = max(len(s) for s in self.slots.values())
         self.height = TOP + rows * ROW + 20
@@ -95,24 +102,11 @@ def _label(net, layer, unit):
     return Sym("x" if layer == 1 else "y" if layer == net.L else "z", str(unit)).text()
 
 
-def network_svg(net, layout, hl, title=""):
-    """One diagram as an ``<svg>`` string (inline; no external references)."""
-    out = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" class="net" width="{layout.width:.0f}" '
-        f'height="{layout.height:.0f}" viewBox="0 0 {layout.width:.0f} {layout.height:.0f}" '
-        f'role="img" aria-label="{escape(title)}">'
-    ]
-    if title:
-        out.append(f"<title>{escape(title)}</title>")
-    for layer in range(1, net.L + 1):
-        x = 50 + (layer - 1) * COLUMN
-        name = "input" if layer == 1 else "output" if layer == net.L else "hidden"
-        out.append(
-            f'<text class="col" x="{x}" y="16" text-anchor="middle">l = {layer}</text>'
-            f'<text class="col" x="{x}" y="31" text-anchor="middle">{name} ({net.sizes[layer - 1]})</text>'
-        )
-    # links, faded ones first so the highlighted ones are drawn on top
-    faded, bright, focus = [], [], []
+def _links(net: Network, layout: Layout, hl: Highlight) -> tuple[list[str], list[str], list[str]]:
+    """The links as SVG lines: faded, highlighted, and the focus (drawn last, on top)."""
+    faded: list[str] = []
+    bright: list[str] = []
+    focus: list[str] = []
     for l in range(2, net.L + 1):
         W, b = net.W[l], net.b[l]
         scale = max(float(abs(W).max()), float(abs(b).max()), 1e-12)
@@ -146,6 +140,36 @@ def network_svg(net, layout, hl, title=""):
                     bright.append(line)
                 else:
                     faded.append(line)
+    return faded, bright, focus
+
+
+def network_svg(
+    net: Network,
+    layout: Layout,
+    hl: Highlight,
+    title: str = "",
+    numbers: dict[tuple[int, int], list[str]] | None = None,
+    layer_names: tuple[str, str, str] = ("input", "hidden", "output"),
+) -> str:
+    """One diagram as an ``<svg>`` string (inline; no external references).
+
+    ``numbers`` maps a drawn unit (layer, unit) to the lines written beside its circle.
+    """
+    out = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="net" width="{layout.width:.0f}" '
+        f'height="{layout.height:.0f}" viewBox="0 0 {layout.width:.0f} {layout.height:.0f}" '
+        f'role="img" aria-label="{escape(title)}">'
+    ]
+    if title:
+        out.append(f"<title>{escape(title)}</title>")
+    for layer in range(1, net.L + 1):
+        x = 50 + (layer - 1) * COLUMN
+        name = layer_names[0] if layer == 1 else layer_names[2] if layer == net.L else layer_names[1]
+        out.append(
+            f'<text class="col" x="{x}" y="16" text-anchor="middle">l = {layer}</text>'
+            f'<text class="col" x="{x}" y="31" text-anchor="middle">{name} ({net.sizes[layer - 1]})</text>'
+        )
+    faded, bright, focus = _links(net, layout, hl)
     lx, ly = layout.loss_pos
     for k in layout.units(net.L):
         x, y = layout.pos[(net.L, k)]
@@ -165,6 +189,14 @@ def network_svg(net, layout, hl, title=""):
             f'r="{RADIUS}"/><text x="{x:.1f}" y="{y + 4.5:.1f}" text-anchor="middle">'
             f"{_label(net, layer, unit)}</text></g>"
         )
+    for (layer, unit), lines in (numbers or {}).items():
+        if (layer, unit) not in layout.pos:
+            continue
+        x, y = layout.pos[(layer, unit)]
+        for n, line in enumerate(lines):
+            out.append(
+                f'<text class="num" x="{x + RADIUS + 3:.1f}" y="{y - 3 + 10 * n:.1f}">{escape(line)}</text>'
+            )
     for x, y, count in layout.gaps:
         out.append(
             f'<g class="gap"><text x="{x:.1f}" y="{y + 2:.1f}" text-anchor="middle">⋮</text>'
@@ -194,6 +226,7 @@ svg.net .unit circle {{ fill: #fff; stroke: #444; stroke-width: 1.3; }}
 svg.net .unit.bias circle {{ fill: #f3f4f6; }}
 svg.net .unit.hl circle {{ fill: {HL_FILL}; stroke: {FOCUS}; stroke-width: 2.6; }}
 svg.net .unit text {{ font-size: 12px; fill: #111; }}
+svg.net .num {{ font-size: 8.5px; fill: #1f2937; paint-order: stroke; stroke: #fff; stroke-width: 2.5px; }}
 svg.net .gap text {{ font-size: 16px; fill: #666; }}
 svg.net .gap text.more {{ font-size: 10px; }}
 svg.net .wlabel {{ font-size: 11px; fill: {FOCUS}; font-weight: bold; paint-order: stroke; stroke: #fff;
@@ -202,9 +235,9 @@ svg.net .wlabel {{ font-size: 11px; fill: {FOCUS}; font-weight: bold; paint-orde
 
 
 # ---------------------------------------------------------------------- per step
-def relevant_units(ex):
+def relevant_units(ex: Explanation) -> dict[int, set[int]]:
     """The units that matter for this explanation, per layer: i, j and those on the top paths."""
-    rel = {layer: set() for layer in range(1, ex.L + 1)}
+    rel: dict[int, set[int]] = {layer: set() for layer in range(1, ex.L + 1)}
     if ex.i:
         rel[ex.l - 1].add(ex.i)
     rel[ex.l].add(ex.j)
@@ -214,53 +247,126 @@ def relevant_units(ex):
     return rel
 
 
-def step_highlight(ex, layout, key):
-    """The Highlight of one derivation step, as the seed's figures nn1 … nn10 draw them."""
-    l, j, i, L = ex.l, ex.j, ex.i, ex.L
-    weight = (l, j, i)
+def _real(layout: Layout, layer: int) -> list[int]:
+    """The drawn units of a layer without its +1 unit (nothing flows into a bias unit)."""
+    return [k for k in layout.units(layer) if k != 0]
+
+
+def _hl_input(ex: Explanation, layout: Layout, hl: Highlight) -> None:
+    """nn6: u_j = Σ_i' w_ji' z_i' + w_j0 — every link into unit j, the +1 unit's included."""
+    l, j = ex.l, ex.j
+    hl.links = {(l, j, k) for k in layout.units(l - 1)}
+    hl.units = {(l - 1, k) for k in layout.units(l - 1)} | {(l, j)}
+
+
+def _hl_delta_out(ex: Explanation, layout: Layout, hl: Highlight) -> None:
+    """nn4: y_j − d_j (every y_k for a softmax output that is not canonical)."""
+    hl.units = {(ex.l, ex.j), (ex.l - 1, ex.i)}
+    if ex.net.output == "softmax" and not ex.canonical:
+        hl.units |= {(ex.L, k) for k in layout.units(ex.L)}
+    hl.loss = True
+
+
+def _hl_fanout(ex: Explanation, layout: Layout, hl: Highlight) -> None:
+    """nn2 / nn7: u_j reaches every u_k of layer l+1."""
+    l, j = ex.l, ex.j
+    hl.links = {(l + 1, k, j) for k in _real(layout, l + 1)}
+    hl.units = {(l, j)} | {(l + 1, k) for k in _real(layout, l + 1)}
+
+
+def _hl_link(ex: Explanation, layout: Layout, hl: Highlight) -> None:
+    """nn9 / nn10: u_k = Σ_j' w_kj' f(u_j'), the links w_kj in focus."""
+    l, j = ex.l, ex.j
+    hl.links = {(l + 1, k, jj) for k in _real(layout, l + 1) for jj in layout.units(l)}
+    hl.units = {(l, jj) for jj in layout.units(l)} | {(l + 1, k) for k in _real(layout, l + 1)}
+    hl.focus = {(l, j, ex.i)} | {(l + 1, k, j) for k in _real(layout, l + 1)}
+
+
+def _hl_delta_hidden(ex: Explanation, layout: Layout, hl: Highlight) -> None:
+    """Σ_k w_kj δ_k: the links leaving unit j (column j of W^(l+1)) and the units they reach."""
+    l, j = ex.l, ex.j
+    hl.links = {(l + 1, k, j) for k in _real(layout, l + 1)}
+    hl.units = {(l, j), (l - 1, ex.i)} | {(l + 1, k) for k in _real(layout, l + 1)}
+
+
+def _hl_delta_next(ex: Explanation, layout: Layout, hl: Highlight) -> None:
+    """nn8: the deltas of the layers above, down to y − d."""
+    for m in range(ex.l + 2, ex.L + 1):
+        hl.links |= {(m, k, kk) for k in _real(layout, m) for kk in _real(layout, m - 1)}
+    hl.units = {(m, k) for m in range(ex.l + 1, ex.L + 1) for k in _real(layout, m)}
+    hl.loss = True
+
+
+def _hl_outer(ex: Explanation, layout: Layout, hl: Highlight) -> None:
+    """δ^(l) (z^(l−1))ᵀ: every link into layer l (all of W^(l), biases included)."""
+    l = ex.l
+    hl.links = {(l, jj, ii) for jj in _real(layout, l) for ii in layout.units(l - 1)}
+    hl.units = {(l, jj) for jj in _real(layout, l)} | {(l - 1, ii) for ii in layout.units(l - 1)}
+
+
+def _hl_paths(ex: Explanation, layout: Layout, hl: Highlight) -> None:
+    """Every path from the weight to E."""
+    hl.units = {(ex.l - 1, ex.i), (ex.l, ex.j)}
+    for p in ex.paths:
+        prev = (ex.l, ex.j)
+        for layer, k in p.units[1:]:
+            hl.links.add((layer, k, prev[1]))
+            hl.units.add((layer, k))
+            prev = (layer, k)
+    hl.loss = True
+
+
+_HIGHLIGHTS = {
+    "input": _hl_input,
+    "delta_out": _hl_delta_out,
+    "fanout": _hl_fanout,
+    "link": _hl_link,
+    "delta_hidden": _hl_delta_hidden,
+    "delta_next": _hl_delta_next,
+    "outer": _hl_outer,
+    "paths": _hl_paths,
+}
+
+
+def step_highlight(ex: Explanation, layout: Layout, key: str) -> Highlight:
+    """The Highlight of one derivation step, as the derivation's figures draw them."""
+    weight = (ex.l, ex.j, ex.i)
     hl = Highlight(focus={weight}, label=weight)
-    if key == "weight":  # nn1 / nn5: the weight
-        hl.units = {(l - 1, i), (l, j)}
-    elif key == "input":  # nn6: u_j = Σ_i' w_ji' z_i' — every link into unit j
-        hl.links = {(l, j, k) for k in layout.units(l - 1)}
-        hl.units = {(l - 1, k) for k in layout.units(l - 1)} | {(l, j)}
-    elif key == "delta_out":  # nn4: y_j − d_j
-        hl.units = {(l, j), (l - 1, i)}
-        if ex.net.output == "softmax" and not ex.canonical:
-            hl.units |= {(L, k) for k in layout.units(L)}
-        hl.loss = True
-    elif key == "fanout":  # nn2 / nn7: u_j reaches every u_k of layer l+1
-        hl.links = {(l + 1, k, j) for k in layout.units(l + 1)}
-        hl.units = {(l, j)} | {(l + 1, k) for k in layout.units(l + 1)}
-    elif key == "link":  # nn9 / nn10: u_k = Σ_j' w_kj' f(u_j')
-        hl.links = {(l + 1, k, jj) for k in layout.units(l + 1) for jj in layout.units(l)}
-        hl.units = {(l, jj) for jj in layout.units(l)} | {(l + 1, k) for k in layout.units(l + 1)}
-        hl.focus = {weight} | {(l + 1, k, j) for k in layout.units(l + 1)}
-    elif key == "delta_hidden":
-        hl.links = {(l + 1, k, j) for k in layout.units(l + 1)}
-        hl.units = {(l, j), (l - 1, i)} | {(l + 1, k) for k in layout.units(l + 1)}
-    elif key == "delta_next":  # nn8: the deltas of the layers above, down to y − d
-        for m in range(l + 2, L + 1):
-            hl.links |= {(m, k, kk) for k in layout.units(m) for kk in layout.units(m - 1) if kk}
-        hl.units = {(m, k) for m in range(l + 1, L + 1) for k in layout.units(m) if k}
-        hl.loss = True
-    elif key == "paths":  # every path from the weight to E
-        hl.units = {(l - 1, i), (l, j)}
-        for p in ex.paths:
-            prev = (l, j)
-            for layer, k in p.units[1:]:
-                hl.links.add((layer, k, prev[1]))
-                hl.units.add((layer, k))
-                prev = (layer, k)
-            if p.units:
-                hl.units.add(p.units[-1])
-        hl.loss = True
-    if hl.loss:
-        hl.units |= {(L, k) for k in layout.units(L) if (L, k) in hl.units or key == "delta_next"}
+    hl.units = {(ex.l - 1, ex.i), (ex.l, ex.j)}  # "weight": nn1 / nn5, the weight and its two ends
+    if key in _HIGHLIGHTS:
+        _HIGHLIGHTS[key](ex, layout, hl)
     return hl
 
 
-def step_svg(ex, key, title=""):
+def _v(x: float) -> str:
+    return f"{float(x) + 0.0:.3g}".replace("-", "−")
+
+
+def unit_numbers(ex: Explanation) -> dict[tuple[int, int], list[str]]:
+    """u, z, f′(u) and δ of every unit on the walked sample, as the lines beside its circle."""
+    s = ex.walked
+    assert s is not None
+    out: dict[tuple[int, int], list[str]] = {}
+    for n, x in enumerate(s.z[1]):
+        out[(1, n + 1)] = [_v(x)]
+    for layer in ex.net.layers:
+        fp = s.fprime[layer]
+        for n in range(ex.net.sizes[layer - 1]):
+            z_name = "y" if layer == ex.L else "z"
+            first = f"u {_v(s.u[layer][n])}  {z_name} {_v(s.z[layer][n])}"
+            second = (
+                f"f′ {_v(fp[n])}  " if fp is not None and layer < ex.L else ""
+            ) + f"δ {_v(s.delta[layer][n])}"
+            out[(layer, n + 1)] = [first, second]
+    return out
+
+
+#: the columns' names per language
+LAYER_NAMES = {"en": ("input", "hidden", "output"), "ja": ("入力層", "中間層", "出力層")}
+
+
+def step_svg(ex: Explanation, key: str, title: str = "", lang: str = "en") -> str:
     """The diagram for one step of ``ex`` (a key of :func:`deltaprop.explain.formula.steps`)."""
     layout = Layout(ex.net, relevant_units(ex))
-    return network_svg(ex.net, layout, step_highlight(ex, layout, key), title)
+    hl = step_highlight(ex, layout, key)
+    return network_svg(ex.net, layout, hl, title, unit_numbers(ex), LAYER_NAMES.get(lang, LAYER_NAMES["en"]))

@@ -1,194 +1,307 @@
 """The explain page: one self-contained HTML file.
 
-Formulas are MathML, diagrams inline SVG, styles one ``<style>`` element; there is no
-JavaScript and nothing is fetched from anywhere (no fonts, images or URLs), so the page opens
-offline and in a Jupyter cell.  :func:`render_page` draws one Explanation; :func:`render_pages`
-puts several on one page (the demo's two seed derivatives).
+Formulas are MathML (display style), diagrams and the transpose pictures inline SVG, styles one
+``<style>`` element; there is no JavaScript and nothing is fetched from anywhere (no fonts,
+images or URLs), so the page opens offline and in a Jupyter cell.  Each step is a
+``<details open>`` that a reader can fold for self-study; the print stylesheet keeps a step
+with its diagram.  The page reads at 1280 px and at a phone's 420 px (viewport meta): long
+formulas continue on further rows and the pictures scale, so nothing is clipped.
+
+:func:`render_page` draws one Explanation; :func:`render_pages` puts several on one page (the
+demo's two derivatives).
 """
 
 from __future__ import annotations
 
 from html import escape
+from typing import TYPE_CHECKING, Any
 
 from deltaprop.explain.diagram import CSS as DIAGRAM_CSS
 from deltaprop.explain.diagram import step_svg
 from deltaprop.explain.formula import (
     E,
+    Line,
     Num,
     Partial,
-    final_formula,
+    Step,
+    Word,
     lines_mathml,
     math_block,
-    path_label,
     prose_html,
-    steps,
     w,
 )
+from deltaprop.explain.pictures import CSS as PICTURE_CSS
+from deltaprop.explain.pictures import Picture, picture_svg
+from deltaprop.explain.steps import final_formula, path_label, steps
+from deltaprop.explain.text import describe_network, layer_note, samples_phrase
+from deltaprop.explain.words import check_lang, prose, say
+
+if TYPE_CHECKING:
+    from deltaprop.explain.core import Explanation
+
+__all__ = ["render_page", "render_pages", "forward_tables"]
 
 PAGE_CSS = """
-body { font-family: Georgia, 'Times New Roman', serif; max-width: 980px; margin: 2em auto; padding: 0 1em;
-  color: #1a1a1a; line-height: 1.45; }
+body { font-family: Georgia, 'Times New Roman', 'Noto Serif CJK JP', serif; max-width: 1000px;
+  margin: 2em auto; padding: 0 1em; color: #1a1a1a; line-height: 1.5; overflow-wrap: break-word; }
 h1 { font-size: 1.6em; } h2 { font-size: 1.3em; border-bottom: 1px solid #ddd; margin-top: 2em; }
-h3 { font-size: 1.08em; margin-bottom: .3em; }
-section.step { margin: 1.4em 0; padding: .6em 1em; border-left: 3px solid #e5e7eb; }
+h3 { font-size: 1.08em; margin: 0; display: inline; }
+section.step { margin: 1.2em 0; padding: .4em .8em; border-left: 3px solid #e5e7eb; }
+section.step summary { cursor: pointer; padding: .3em 0; }
 .step .cols { display: flex; gap: 1.2em; flex-wrap: wrap; align-items: flex-start; }
-.step .math { flex: 1 1 380px; overflow-x: auto; }
-.step .fig { flex: 0 1 auto; }
-math[display="block"] { margin: .5em 0; font-size: 1.05em; }
-mtd { text-align: left; padding: .15em 0; } mtd:first-child { text-align: right; padding-right: .3em; }
-table { border-collapse: collapse; margin: .6em 0; font-size: .92em; }
-th, td { padding: .2em .7em; border-bottom: 1px solid #eee; text-align: right; }
-th { background: #f8fafc; } td.l, th.l { text-align: left; }
+.step .math { flex: 1 1 360px; min-width: 0; }
+.step .fig { flex: 1 1 300px; min-width: 0; max-width: 520px; }
+math[display="block"] { margin: .5em 0; font-size: 1.08em; }
+mtd { math-style: normal; padding: .2em 0; }
+mtext.note { font-size: .85em; color: #4b5563; }
+figure.picture { margin: .8em 0; } figure.picture figcaption { font-size: .92em; color: #374151; }
+table { border-collapse: collapse; margin: .6em 0; font-size: .9em; max-width: 100%; }
+th, td { padding: .2em .6em; border-bottom: 1px solid #eee; text-align: right; }
+th { background: #f8fafc; font-weight: 600; } td.l, th.l { text-align: left; }
+tr.walked td { background: #fef3c7; } tr.total td { font-weight: bold; border-top: 1px solid #999; }
 .ok { color: #15803d; font-weight: bold; } .bad { color: #b91c1c; font-weight: bold; }
 .bar { display: inline-block; height: .8em; background: #2563eb; vertical-align: middle; }
 .bar.sat { background: #ea580c; }
 .key span { display: inline-block; margin-right: 1.2em; font-size: .9em; }
 .sw { display: inline-block; width: 1.6em; height: .35em; vertical-align: middle; margin-right: .3em; }
-.final { font-size: 1.15em; background: #fffbeb; padding: .4em 1em; border: 1px solid #fde68a; }
+.final { font-size: 1.1em; background: #fffbeb; padding: .4em 1em; border: 1px solid #fde68a; }
+.note8349 { background: #eff6ff; border: 1px solid #bfdbfe; padding: .5em 1em; }
+details.numbers h4 { margin: .8em 0 .2em; font-size: 1em; }
+@media (max-width: 600px) {
+  body { padding: 0 .5em; margin: 1em auto; }
+  section.step { padding: .3em .4em; }
+  math[display="block"] { font-size: 1em; }
+  table { font-size: .78em; } th, td { padding: .15em .3em; }
+}
+@media print {
+  body { max-width: none; margin: 0; font-size: 10.5pt; }
+  section.step, figure.picture, table, .final { break-inside: avoid; }
+  h2, h3, summary { break-after: avoid; }
+  summary { list-style: none; } summary::-webkit-details-marker { display: none; }
+}
 """
 
 
-def _num(v, digits=6):
+def _num(v: Any, digits: int = 6) -> str:
     return escape(Num(v, digits).text())
 
 
-def _table(head, rows, left=(0,)):
+def _cell(c: Any) -> str:
+    if isinstance(c, str):
+        return c if c.startswith("<") else escape(c)
+    return _num(c)
+
+
+def _table(head: list[str], rows: list[list], left: tuple = (0,), classes: list[str] | None = None) -> str:
     h = "".join(f'<th class="{"l" if n in left else ""}">{escape(c)}</th>' for n, c in enumerate(head))
     body = []
-    for row in rows:
-        cells = []
-        for n, c in enumerate(row):
-            text = (
-                c
-                if isinstance(c, str) and c.startswith("<")
-                else escape(c)
-                if isinstance(c, str)
-                else _num(c)
-            )
-            cells.append(f'<td class="{"l" if n in left else ""}">{text}</td>')
-        body.append("<tr>" + "".join(cells) + "</tr>")
+    for r, row in enumerate(rows):
+        cells = "".join(f'<td class="{"l" if n in left else ""}">{_cell(c)}</td>' for n, c in enumerate(row))
+        cls = f' class="{classes[r]}"' if classes and classes[r] else ""
+        body.append(f"<tr{cls}>{cells}</tr>")
     return f"<table><thead><tr>{h}</tr></thead><tbody>{''.join(body)}</tbody></table>"
 
 
-def _checks(ex):
+def _row_classes(rows: list[list]) -> list[str]:
+    """'walked' for the walked sample's row (▶), 'total' for the gradient's row of a batch table."""
+    out = []
+    for row in rows:
+        first = str(row[0])
+        out.append("walked" if first.startswith("▶") else "total" if first.startswith("=") else "")
+    return out
+
+
+def _checks(ex: Explanation, lang: str) -> str:
     ok = ex.relative_error < 1e-5
-    verdict = '<span class="ok">agree</span>' if ok else '<span class="bad">DISAGREE</span>'
+    verdict = say(lang, "checks.agree") if ok else say(lang, "checks.disagree")
     rows = [
-        ["element-wise derivation (the seed's formulas)", ex.value],
-        ["backpropagation (the matrix recursion)", ex.backprop],
-        [f"central difference, h = {ex.h:g}", ex.numerical],
+        [say(lang, "checks.elementwise"), _num(ex.value, 12)],
+        [say(lang, "checks.backprop"), _num(ex.backprop, 12)],
+        [say(lang, "checks.numerical", h=f"{ex.h:g}"), _num(ex.numerical, 12)],
     ]
-    return (
-        _table(["", "∂E/∂w"], [[a, _num(b, 12)] for a, b in rows])
-        + f"<p>Relative error {_num(ex.relative_error, 2)}: the three {verdict}.</p>"
-    )
+    span = f'<span class="{"ok" if ok else "bad"}">{escape(verdict)}</span>'
+    text = escape(say(lang, "checks.verdict", error=Num(ex.relative_error, 2).text(), verdict="\0"))
+    return _table(["", "∂E/∂w"], rows) + "<p>" + text.replace("\0", span) + "</p>"
 
 
-def _paths(ex):
-    rows = [[math_block(path_label(ex, p), display=False), p.contribution] for p in ex.paths]
+def _paths(ex: Explanation, lang: str) -> str:
+    rows: list[list] = [
+        [math_block(path_label(ex, p, lang), display=False), p.contribution] for p in ex.paths
+    ]
     if ex.l2_term:
-        rows.append(["L2 term (α/N) w", ex.l2_term])
-    rows.append(["<b>sum</b>", sum(p.contribution for p in ex.paths) + ex.l2_term])
-    head = (
-        "<p>Every path from the weight to the loss, with its contribution z · Π f′(u) w · δ "
-        f"(batch mean); {ex.n_paths} path{'s' if ex.n_paths > 1 else ''} in all"
-        + ("" if ex.paths_exhaustive else ", the largest found by following the largest flows")
-        + ". They add up to the gradient.</p>"
+        rows.append([say(lang, "l2_term"), ex.l2_term])
+    rows.append(
+        ["<b>" + escape(say(lang, "sum")) + "</b>", sum(p.contribution for p in ex.paths) + ex.l2_term]
     )
-    return head + _table(["path", "contribution"], rows)
+    pruned = "" if ex.paths_exhaustive else say(lang, "paths.pruned")
+    head = "<p>" + escape(say(lang, "paths.prose", n=ex.n_paths, pruned=pruned)) + "</p>"
+    return head + _table([say(lang, "col.path"), say(lang, "col.contribution")], rows)
 
 
-def _layers(ex):
+def _layers(ex: Explanation, lang: str) -> str:
     top = max((r.grad_norm for r in ex.layers), default=1.0) or 1.0
     rows = []
     for r in ex.layers:
-        width = max(1, 160 * r.grad_norm / top)
+        width = max(1, 120 * r.grad_norm / top)
         bar = f'<span class="bar" style="width:{width:.0f}px"></span> {_num(r.grad_norm, 4)}'
-        share = r.saturated if r.saturated is not None else r.dead
-        if share is None:
-            note = "—"
-        else:
-            kind = "saturated" if r.saturated is not None else "dead"
-            note = (
-                f'<span class="bar sat" style="width:{max(1, 100 * share):.0f}px"></span> '
-                f"{100 * share:.0f}% {kind} ({100 * r.saturated_activations:.0f}% of unit·samples)"
+        rows.append(
+            [str(r.l), str(r.n_units), r.activation, bar, _num(r.bias_grad_norm, 4), layer_note(r, lang)]
+        )
+    head = [say(lang, "col.layer_l"), say(lang, "col.units"), "f", "‖∂E/∂W⁽ˡ⁾‖", "‖∂E/∂b⁽ˡ⁾‖"]
+    head.append(say(lang, "col.dead_saturated"))
+    return "<p>" + escape(say(lang, "layers.prose")) + "</p>" + _table(head, rows, left=(2, 3, 5))
+
+
+def forward_tables(ex: Explanation, lang: str = "en") -> list[tuple[str, list[str], list[list]]]:
+    """Per layer (title, head, rows): unit j, u_j, z_j, f′(u_j), δ_j of the walked sample."""
+    from deltaprop.explain.diagram import relevant_units, shown_units
+
+    s = ex.walked
+    assert s is not None
+    rel = relevant_units(ex)
+    out = []
+    for layer in range(1, ex.L + 1):
+        n_units = ex.net.sizes[layer - 1]
+        slots = shown_units(n_units, rel.get(layer, ()), limit=16)
+        rows: list[list] = []
+        for slot in slots:
+            if isinstance(slot, tuple):
+                rows.append([f"⋮ {slot[1]}"] + [""] * (1 if layer == 1 else 4))
+            elif layer == 1:
+                rows.append([str(slot), s.z[1][slot - 1]])
+            else:
+                fp = s.fprime[layer]
+                f_value: Any = "—" if fp is None else fp[slot - 1]
+                rows.append(
+                    [str(slot), s.u[layer][slot - 1], s.z[layer][slot - 1], f_value, s.delta[layer][slot - 1]]
+                )
+        if layer == 1:
+            out.append(
+                (say(lang, "forward.layer_input", n=n_units), [say(lang, "col.unit"), "x = z⁽¹⁾"], rows)
             )
-        rows.append([str(r.l), str(r.n_units), r.activation, bar, _num(r.bias_grad_norm, 4), note])
+            continue
+        kind = say(lang, "kind.output" if layer == ex.L else "kind.hidden")
+        title = say(lang, "forward.layer", l=layer, kind=kind, n=n_units, f=ex.net.layer_activation[layer])
+        z_name = "y" if layer == ex.L else f"z⁽{layer}⁾".translate(_SUPS)
+        out.append((title, [say(lang, "col.unit"), "u", z_name, "f′(u)", "δ"], rows))
+    return out
+
+
+_SUPS = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+def _numbers(ex: Explanation, lang: str) -> str:
+    parts = [
+        f'<details class="numbers" open><summary><h3>{escape(say(lang, "forward.title", n=ex.n + 1))}</h3>'
+    ]
+    parts.append("</summary>")
+    for title, head, rows in forward_tables(ex, lang):
+        parts.append(f"<h4>{escape(title)}</h4>" + _table(head, rows))
+    parts.append("</details>")
+    return "".join(parts)
+
+
+def _picture(p: Picture, title: str) -> str:
+    caption = f"<figcaption>{escape(p.caption)}</figcaption>" if p.caption else ""
+    return f'<figure class="picture">{picture_svg(p, title)}{caption}</figure>'
+
+
+def _numbers_html(lines: list[Line]) -> str:
+    """Number lines: those named in words as a two-column table (words wrap; MathML does not)."""
+    named = [x for x in lines if isinstance(x.lhs, Word)]
+    out = lines_mathml([x for x in lines if not isinstance(x.lhs, Word)])
+    if named:
+        rows = []
+        for x in named:
+            assert isinstance(x.lhs, Word)
+            values = " ".join(math_block(r, display=False) for r in x.rhs if r.text())
+            rows.append(f'<tr><td class="l">{escape(x.lhs.words)}</td><td>{values}</td></tr>')
+        out += f'<table class="named"><tbody>{"".join(rows)}</tbody></table>'
+    return out
+
+
+def _step(ex: Explanation, number: int, step: Step, lang: str) -> str:
+    title = prose_html(step.title)
+    svg = step_svg(ex, step.key, title=f"step {number}", lang=lang)
+    tables = "".join(_table(head, rows, classes=_row_classes(rows)) for head, rows in step.tables)
+    pictures = "".join(_picture(p, f"step {number}, picture {n + 1}") for n, p in enumerate(step.pictures))
     return (
-        "<p>Per layer, the size of the gradient on these samples and the share of units that pass "
-        "almost none of it back: saturated (f′(u) below 1% of its largest value on every sample, "
-        "logistic/tanh/softplus) or dead (relu with u ≤ 0 on every sample).</p>"
-        + _table(
-            ["layer l", "units", "f", "‖∂E/∂W⁽ˡ⁾‖", "‖∂E/∂b⁽ˡ⁾‖", "saturated / dead"], rows, left=(2, 3, 5)
-        )
+        f'<section class="step" data-step="{step.key}"><details open><summary><h3>{number}. {title}</h3>'
+        f"</summary><p>{prose_html(step.prose)}</p>"
+        f'<div class="cols"><div class="math">{lines_mathml(step.lines)}{_numbers_html(step.numbers)}'
+        f'{tables}</div><div class="fig">{svg}</div></div>{pictures}</details></section>'
     )
 
 
-def _body(ex, anchor=""):
-    net = ex.net
-    parts = [f'<article class="explanation" id="{anchor}">']
-    parts.append(
-        f"<h2>{math_block(Partial(E, w(ex.j, ex.i, ex.l)), display=False)} in {escape(repr(net))}</h2>"
+def _intro(ex: Explanation, lang: str) -> str:
+    alpha = say(lang, "page.alpha", alpha=f"{ex.alpha:g}") if ex.alpha else ""
+    text = say(
+        lang,
+        "page.model",
+        source=ex.source,
+        samples=samples_phrase(lang, ex.n_samples),
+        alpha=alpha,
+        n=ex.n + 1,
     )
-    parts.append(
-        f"<p>Model: {escape(ex.source)}; {ex.n_samples} sample{'s' if ex.n_samples > 1 else ''}"
-        + (f"; L2 strength α = {ex.alpha:g}" if ex.alpha else "")
-        + ". The derivation follows the "
-        "seed's steps, one diagram per step: the red link is the weight, red units and bright links "
-        "are the ones the step is about.</p>"
+    out = f"<p>{escape(text)}</p>"
+    if ex.outputs_summed:
+        out += f'<p class="note8349">{escape(say(lang, "convention", k=ex.net.sizes[-1]))}</p>'
+    return out + (
+        '<p class="key"><span><span class="sw" style="background:#2563eb"></span>'
+        f"{escape(say(lang, 'key.positive'))}</span>"
+        f'<span><span class="sw" style="background:#ea580c"></span>{escape(say(lang, "key.negative"))}</span>'
+        f"<span>{escape(say(lang, 'key.width'))}</span></p>"
     )
-    parts.append(
-        '<p class="key"><span><span class="sw" style="background:#2563eb"></span>w &gt; 0</span>'
-        '<span><span class="sw" style="background:#ea580c"></span>w &lt; 0</span>'
-        "<span>line width ∝ |w|</span></p>"
+
+
+def _body(ex: Explanation, anchor: str = "", lang: str = "en") -> str:
+    heading = prose(
+        lang, "page.heading", dEdw=Partial(E, w(ex.j, ex.i, ex.l)), net=describe_network(ex, lang)
     )
-    parts.append(_checks(ex))
-    for number, step in enumerate(steps(ex), start=1):
-        title = prose_html(step.title)
-        svg = step_svg(ex, step.key, title=f"step {number}")
-        table = ""
-        if step.table:
-            head, rows = step.table
-            table = _table(head, rows[:24])
-        parts.append(
-            f'<section class="step" data-step="{step.key}"><h3>{number}. {title}</h3>'
-            f"<p>{prose_html(step.prose)}</p>"
-            f'<div class="cols"><div class="math">{lines_mathml(step.lines)}'
-            f"{lines_mathml(step.numbers)}{table}</div>"
-            f'<div class="fig">{svg}</div></div></section>'
-        )
-    parts.append("<h3>Paths to the loss</h3>" + _paths(ex))
-    parts.append("<h3>Where gradients go</h3>" + _layers(ex))
+    parts = [f'<article class="explanation" id="{anchor}"><h2>{prose_html(heading)}</h2>']
+    parts.append(_intro(ex, lang) + _checks(ex, lang))
+    parts += [_step(ex, number, step, lang) for number, step in enumerate(steps(ex, lang), start=1)]
+    parts.append(_numbers(ex, lang))
+    parts.append(f"<h3>{escape(say(lang, 'paths.title'))}</h3>" + _paths(ex, lang))
+    parts.append(f"<h3>{escape(say(lang, 'layers.title'))}</h3>" + _layers(ex, lang))
     gen, con = final_formula(ex, False), final_formula(ex, True)
-    parts.append('<div class="final"><p>In the seed\'s notation:</p>' + lines_mathml([gen, con]) + "</div>")
+    parts.append(f'<div class="final"><p>{escape(say(lang, "notation"))}</p>{lines_mathml([gen, con])}</div>')
     parts.append("</article>")
     return "".join(parts)
 
 
-def _document(title, body):
+def _document(title: str, body: str, lang: str) -> str:
     return (
-        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
-        f"<title>{escape(title)}</title><style>{PAGE_CSS}{DIAGRAM_CSS}</style></head>"
+        f'<!DOCTYPE html>\n<html lang="{lang}"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{escape(title)}</title><style>{PAGE_CSS}{DIAGRAM_CSS}{PICTURE_CSS}</style></head>"
         f"<body>{body}</body></html>\n"
     )
 
 
-def render_page(ex, fragment=False):
+def render_page(ex: Explanation, fragment: bool = False, lang: str | None = None) -> str:
     """The HTML page of one Explanation (``fragment``: without <html>, for Jupyter)."""
-    body = _body(ex, anchor=f"w-{ex.l}-{ex.j}-{ex.i}")
+    lang = check_lang(lang or ex.lang)
+    body = _body(ex, anchor=f"w-{ex.l}-{ex.j}-{ex.i}", lang=lang)
     if fragment:
-        return f'<div class="deltaprop-explain"><style>{PAGE_CSS}{DIAGRAM_CSS}</style>{body}</div>'
-    return _document(f"deltaprop explain: dE/dw_{ex.j},{ex.i}^({ex.l})", body)
+        return (
+            f'<div class="deltaprop-explain"><style>{PAGE_CSS}{DIAGRAM_CSS}{PICTURE_CSS}</style>{body}</div>'
+        )
+    dEdw = Partial(E, w(ex.j, ex.i, ex.l)).text()
+    return _document(say(lang, "page.title", dEdw=dEdw, net=describe_network(ex, lang)), body, lang)
 
 
-def render_pages(explanations, title="deltaprop explain", intro=""):
+def render_pages(
+    explanations: list[Explanation], title: str = "deltaprop explain", intro: str = "", lang: str = "en"
+) -> str:
     """Several Explanations on one page, with a short table of contents."""
+    check_lang(lang)
     toc = "".join(
         f'<li><a href="#w-{ex.l}-{ex.j}-{ex.i}">{math_block(Partial(E, w(ex.j, ex.i, ex.l)), False)}</a>'
         f" = {_num(ex.value, 8)}</li>"
         for ex in explanations
     )
     body = f"<h1>{escape(title)}</h1>{intro}<ul>{toc}</ul>" + "".join(
-        _body(ex, anchor=f"w-{ex.l}-{ex.j}-{ex.i}") for ex in explanations
+        _body(ex, anchor=f"w-{ex.l}-{ex.j}-{ex.i}", lang=lang) for ex in explanations
     )
-    return _document(title, body)
+    return _document(title, body, lang)

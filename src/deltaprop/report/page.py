@@ -20,15 +20,15 @@ from __future__ import annotations
 import io
 import re
 from html import escape
+from typing import Any
 
 import numpy as np
 
+from deltaprop.core.units import SATURATED_SHARE
+from deltaprop.core.units import unit_activity as _layer_activity
+
 __all__ = ["render_report", "unit_activity", "gradient_warnings"]
 
-#: f'(u) below this share of the activation's largest slope counts as "no gradient"
-FLAT = 0.01
-#: a unit flat on at least this share of rows (but not all) is "saturated"
-SATURATED_SHARE = 0.9
 #: a gradient norm below this is "vanished"; above EXPLODE it has "exploded"
 VANISH, EXPLODE = 1e-7, 1e3
 MAX_ROWS = 2000
@@ -37,25 +37,14 @@ MAX_ROWS = 2000
 def unit_activity(net, X):
     """Per hidden layer l: (n units, dead units, saturated units) on the rows of X.
 
-    A unit is dead when f'(u) < FLAT × max f' on every row, saturated when on at least
-    SATURATED_SHARE of them (and not all).  Identity layers have neither.
+    Dead and saturated as :mod:`deltaprop.core.units` defines them (one definition for the
+    report and explain).
     """
     X = np.asarray(X, dtype=net.dtype)[:MAX_ROWS]
     fwd = net.forward(X)
     out = {}
     for l in range(2, net.L):
-        name = net.layer_activation[l]
-        n = net.sizes[l - 1]
-        if name == "identity" or X.shape[0] == 0:
-            out[l] = (n, 0, 0)
-            continue
-        f = net.f(l)
-        slope = f.derivative(fwd.u[l], fwd.z[l])
-        # the largest slope: sup f' of a saturating f, else 1 (relu, leaky_relu)
-        flat = np.abs(slope) < FLAT * (f.max_derivative or 1.0)
-        share = flat.mean(axis=1)
-        dead = int((share == 1.0).sum())
-        saturated = int(((share >= SATURATED_SHARE) & (share < 1.0)).sum())
+        n, dead, saturated, _ = _layer_activity(net.f(l), fwd.u[l], fwd.z[l])
         out[l] = (n, dead, saturated)
     return out
 
@@ -103,13 +92,13 @@ def _svg(fig, salt):
     return re.sub(r"<metadata>.*?</metadata>", "", text, flags=re.S)
 
 
-def _figure(height=3.4):
+def _figure(height: float = 3.2) -> Any:
     import matplotlib
 
     matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(6.4, height))
+    fig, ax = plt.subplots(figsize=(9.6, height))
     ax.grid(True, alpha=0.3)
     ax.spines[["top", "right"]].set_visible(False)
     return fig, ax
@@ -163,7 +152,9 @@ def _score_plot(history, task):
     return _svg(fig, "score")
 
 
-def _gradient_plot(norms):
+def _gradient_plot(norms: list[dict[int, float]]) -> tuple[str, bool] | None:
+    """The gradient norms per layer on a log axis, the vanished band (and the exploded one,
+    when the axis reaches it) shaded; returns (SVG, whether the exploded band is drawn)."""
     if not norms:
         return None
     layers = sorted({l for g in norms for l in g})
@@ -174,15 +165,17 @@ def _gradient_plot(norms):
     ax.set_yscale("log")
     finite = np.array([v for g in norms for v in g.values() if np.isfinite(v) and v > 0])
     lo, hi = (finite.min() / 3, finite.max() * 3) if finite.size else (VANISH, EXPLODE)
-    lo, hi = min(lo, VANISH * 3), max(hi, 10.0)
+    # the axis always reaches below VANISH, so the vanished band is always in sight
+    lo, hi = min(lo, VANISH / 10), max(hi, 10.0)
     ax.set_ylim(lo, hi)
-    ax.axhspan(lo, VANISH, color="#fee2e2", alpha=0.6)
-    if hi > EXPLODE:
-        ax.axhspan(EXPLODE, hi, color="#fee2e2", alpha=0.6)
+    ax.axhspan(lo, VANISH, color="#fecaca", alpha=0.7, label=f"vanished (< {VANISH:g})")
+    exploded = hi > EXPLODE
+    if exploded:
+        ax.axhspan(EXPLODE, hi, color="#fecaca", alpha=0.7)
     _epoch_axis(ax)
     ax.set_ylabel("gradient norm (last mini-batch)")
     ax.legend(frameon=False, fontsize=8)
-    return _svg(fig, "grad")
+    return _svg(fig, "grad"), exploded
 
 
 def _activity_plot(activity):
@@ -203,11 +196,48 @@ def _activity_plot(activity):
 
 
 # ---------------------------------------------------------------------- the diagram
-def _diagram(net):
-    """The trained network drawn as explain draws it (weights coloured by sign, width by |w|)."""
+def output_names(model: Any) -> list[str]:
+    """What each output unit y_k stands for: a class, P(class) of a binary classifier, or a target."""
+    if model.task == "classification":
+        classes = [str(c) for c in model.classes_] if model.classes_ is not None else []
+        if model.network_.sizes[-1] == 1 and len(classes) == 2:
+            return [f"P({classes[1]})"]
+        return classes
+    return [str(t) for t in model.target_names_]
+
+
+def _diagram(model: Any) -> tuple[str, str]:
+    """The trained network drawn as explain draws it (weights coloured by sign, width by |w|),
+    its inputs and outputs labelled with the columns and classes they stand for."""
     from deltaprop.explain.diagram import CSS, Highlight, Layout, network_svg
 
-    return network_svg(net, Layout(net, {}), Highlight(), title="the trained network"), CSS
+    net = model.network_
+    layout = Layout(net, {})
+    names: dict[tuple[int, int], list[str]] = {}
+    inputs = list(getattr(model, "input_names_", None) or [])
+    for k, name in enumerate(inputs, 1):
+        names[(1, k)] = [name]
+    for k, name in enumerate(output_names(model), 1):
+        names[(net.L, k)] = [name]
+    return network_svg(net, layout, Highlight(), title="the trained network", numbers=names), CSS
+
+
+def _confusion_table(history: dict[str, Any]) -> str:
+    """The confusion matrix of the validation rows (or the training rows) as a table."""
+    confusion = history.get("confusion")
+    if not confusion:
+        return ""
+    classes = [escape(str(c)) for c in confusion["classes"]]
+    head = "".join(f"<th>{c}</th>" for c in classes)
+    rows = "".join(
+        f"<tr><th>{c}</th>" + "".join(f'<td class="num">{v}</td>' for v in row) + "</tr>"
+        for c, row in zip(classes, confusion["matrix"])
+    )
+    return (
+        f"<h3>Confusion matrix ({escape(confusion['rows'])} rows)</h3>"
+        '<table class="confusion" id="confusion">'
+        f"<tr><th>true ↓ / predicted →</th>{head}</tr>{rows}</table>"
+    )
 
 
 # ---------------------------------------------------------------------- the page
@@ -230,14 +260,16 @@ def _metrics_table(metrics):
     return f'<table class="metrics"><tr><th>metric</th>{head}</tr>{rows}</table>'
 
 
-def _features_table(model):
+def _features_table(model: Any) -> str:
+    from deltaprop.report.numbers import standardisation
+
     features = getattr(model, "features", None)
     if features is None:
         return ""
     rows = []
     for c in features.columns:
         if c.kind == "numeric":
-            how = f"(x − {c.mean:.4g}) / {c.scale:.4g}"
+            how = standardisation(c.mean, c.scale)
         else:
             shown = ", ".join(escape(str(v)) for v in c.categories[:8])
             how = f"one-hot over {len(c.categories)}: {shown}" + (" …" if len(c.categories) > 8 else "")
@@ -254,65 +286,63 @@ def _features_table(model):
 CSS = """
 body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 60em; color: #111; padding: 0 1em; }
 h1 { font-size: 1.5em; } h2 { font-size: 1.2em; margin-top: 1.6em; border-bottom: 1px solid #ddd; }
+h3 { font-size: 1em; }
 table { border-collapse: collapse; margin: 0.5em 0; }
 td, th { padding: 0.25em 0.8em; border-bottom: 1px solid #eee; text-align: left; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; }
-.plot svg { max-width: 100%; height: auto; } figure { margin: 1em 0; }
+figure.plot { margin: 1em 0; } figure.plot svg { display: block; width: 100%; height: auto; }
 figcaption { color: #555; font-size: 0.9em; }
+#diagram svg { width: 100%; height: auto; }
 .warn { background: #fef3c7; border-left: 4px solid #f59e0b; padding: 0.4em 0.8em; margin: 0.4em 0; }
 .ok { color: #15803d; } .meta { color: #555; }
 """
 
 
-def render_report(model, X_train=None, title="deltaprop training report"):
-    """The report of a trained TabularModel as one HTML string.
-
-    ``X_train``: the network inputs of (some of) the training rows, shape (n, n_inputs), for
-    the dead/saturated unit counts (left out when None).
-    """
+def _summary(model: Any, history: dict[str, Any], title: str) -> str:
     from deltaprop import __version__
 
     net = model.network_
-    history = getattr(model, "history", {}) or {}
-    norms = [{int(k): float(v) for k, v in g.items()} for g in history.get("gradient_norms", [])]
-    task = model.task
-    parts = [f"<h1>{escape(title)}</h1>"]
     run = history.get("run", {})
     sizes = " → ".join(str(n) for n in net.sizes)
-    parts.append(
-        f'<p class="meta">{escape(task)} of {escape(", ".join(model.target_names_))}'
+    return (
+        f"<h1>{escape(title)}</h1>"
+        f'<p class="meta">{escape(model.task)} of {escape(", ".join(model.target_names_))}'
         + (f" on {escape(str(run.get('data')))} ({run.get('rows')} rows)" if run.get("data") else "")
         + f"; network {sizes} ({escape(', '.join(dict.fromkeys(net.activation)) or 'no hidden layer')}), "
         f"{net.n_parameters:,} parameters; {len(history.get('loss_curve', []))} epochs"
         + (f", best epoch {history['best_epoch']}" if history.get("best_epoch") else "")
         + (" (stopped early)" if history.get("stopped_early") else "")
         + f"; deltaprop {escape(__version__)}.</p>"
-    )
-    parts.append("<h2>Metrics</h2>" + _metrics_table(history.get("metrics", {})))
-    if task == "regression":
-        parts.append(
-            '<p class="meta">R² and MAE in the target\'s own units; the losses below are in '
-            "standardised units.</p>"
+        + (
+            f'<p class="meta">Stopped: {escape(history["stop_reason"])}.</p>'
+            if history.get("stop_reason")
+            else ""
         )
+    )
 
+
+def _warnings(norms: list[dict[int, float]], activity: dict[int, tuple[int, int, int]]) -> str:
     warnings = gradient_warnings(norms)
-    activity = unit_activity(net, X_train) if X_train is not None and net.L > 2 else {}
     for l, (n, dead, _) in activity.items():
         if dead / n >= 0.5:
             warnings.append(
                 f"layer {l}: {dead} of {n} units are dead (no gradient on any training row); "
                 f"try a lower --learning-rate or --activation tanh"
             )
-    parts.append(
-        "<h2>Warnings</h2>"
-        + (
-            "".join(f'<p class="warn">{escape(w)}</p>' for w in warnings)
-            if warnings
-            else '<p class="ok">None: gradients neither vanished nor '
-            "exploded, and no layer is mostly dead.</p>"
+    if not warnings:
+        return (
+            '<h2>Warnings</h2><p class="ok">None: gradients neither vanished nor exploded, and no '
+            "layer is mostly dead.</p>"
         )
-    )
+    return "<h2>Warnings</h2>" + "".join(f'<p class="warn">{escape(w)}</p>' for w in warnings)
 
+
+def _training(history: dict[str, Any], task: str, norms: list[dict[int, float]], activity: dict) -> str:
+    """The plots of the run (each with a caption saying what is drawn) and the unit counts."""
+    gradients = _gradient_plot(norms)
+    shading = f"shaded: below {VANISH:g}, the gradient has vanished"
+    if gradients is not None and gradients[1]:
+        shading += f"; above {EXPLODE:g}, it has exploded"
     plots = [
         (
             "loss",
@@ -322,23 +352,23 @@ def render_report(model, X_train=None, title="deltaprop training report"):
         ("score", _score_plot(history, task), "Validation score per epoch."),
         (
             "gradients",
-            _gradient_plot(norms),
-            "‖∂E/∂W⁽ˡ⁾‖ per layer, last mini-batch of each epoch "
-            f"(shaded: below {VANISH:g} vanished, above {EXPLODE:g} exploded).",
+            gradients and gradients[0],
+            f"‖∂E/∂W⁽ˡ⁾‖ per layer, last mini-batch of each epoch ({shading}).",
         ),
         (
             "units",
             _activity_plot(activity),
-            "Dead units (f′(u) ≈ 0 on every training row) and saturated ones "
-            f"(on at least {SATURATED_SHARE:.0%} of rows), per hidden layer.",
+            "Dead units (f′(u) ≈ 0 on every training row) and saturated ones (flat on at least "
+            f"{SATURATED_SHARE:.0%} of rows; only an activation that saturates, such as tanh or the "
+            "logistic, can be), per hidden layer.",
         ),
     ]
-    parts.append("<h2>Training</h2>")
+    parts = ["<h2>Training</h2>"]
     for name, svg, caption in plots:
         if svg:
             parts.append(
-                f'<figure class="plot" id="plot-{name}">{svg}<figcaption>{escape(caption)}'
-                "</figcaption></figure>"
+                f'<figure class="plot" id="plot-{name}">{svg}'
+                f"<figcaption>{escape(caption)}</figcaption></figure>"
             )
     if activity:
         rows = "".join(
@@ -351,11 +381,35 @@ def render_report(model, X_train=None, title="deltaprop training report"):
             + rows
             + "</table>"
         )
+    return "".join(parts)
 
-    diagram, diagram_css = _diagram(net)
+
+def render_report(
+    model: Any, X_train: np.ndarray | None = None, title: str = "deltaprop training report"
+) -> str:
+    """The report of a trained TabularModel as one HTML string.
+
+    ``X_train``: the network inputs of (some of) the training rows, shape (n, n_inputs), for
+    the dead/saturated unit counts (left out when None).
+    """
+    net = model.network_
+    history = getattr(model, "history", {}) or {}
+    norms = [{int(k): float(v) for k, v in g.items()} for g in history.get("gradient_norms", [])]
+    activity = unit_activity(net, X_train) if X_train is not None and net.L > 2 else {}
+    parts = [_summary(model, history, title), "<h2>Metrics</h2>" + _metrics_table(history.get("metrics", {}))]
+    if model.task == "regression":
+        parts.append(
+            '<p class="meta">RMSE, R² and MAE in the target\'s own units; the losses below are in '
+            "standardised units.</p>"
+        )
+    parts.append(_confusion_table(history))
+    parts.append(_warnings(norms, activity))
+    parts.append(_training(history, model.task, norms, activity))
+    diagram, diagram_css = _diagram(model)
     parts.append(
         "<h2>Network</h2><p>Links coloured by the trained weights (blue positive, orange negative), "
-        "width growing with |w| within each layer.</p>" + f'<div class="plot" id="diagram">{diagram}</div>'
+        "width growing with |w| within each layer; inputs and outputs named after the columns "
+        'and classes they stand for.</p><div class="plot" id="diagram">' + diagram + "</div>"
     )
     parts.append(_features_table(model))
     body = "\n".join(p for p in parts if p)

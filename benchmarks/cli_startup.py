@@ -1,0 +1,90 @@
+"""How long the ``deltaprop`` command takes to start, and how much memory, best of 5.
+
+    .venv/bin/python benchmarks/cli_startup.py [--repeats 5]
+
+Each measurement is a new process (as a user runs the command): wall time from start to
+exit, and the process's peak resident memory.  Goals: ``deltaprop --help`` ≤ 0.25 s;
+``deltaprop predict`` of a small model on 150 rows ≤ 0.6 s and ≤ 150 MB; ``deltaprop train``
+on a 150-row table ≤ 1.5 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+#: runs the command and reports the process's peak resident memory (VmHWM, KiB) last on
+#: stderr (getrusage's ru_maxrss would carry the benchmark's own peak over the fork)
+WRAPPER = (
+    "import runpy, sys\n"
+    "sys.argv = ['deltaprop'] + sys.argv[1:]\n"
+    "try:\n"
+    "    runpy.run_module('deltaprop', run_name='__main__', alter_sys=True)\n"
+    "finally:\n"
+    "    hwm = [l for l in open('/proc/self/status') if l.startswith('VmHWM:')][0].split()[1]\n"
+    "    print('maxrss', hwm, file=sys.stderr)\n"
+)
+
+GOALS = {"--help": (0.25, None), "predict": (0.6, 150.0), "train": (1.5, None)}
+
+
+def measure(args: list[str], cwd: str) -> tuple[float, float]:
+    """(seconds, peak MB) of one run of ``deltaprop ARGS``."""
+    start = time.perf_counter()
+    out = subprocess.run(
+        [sys.executable, "-c", WRAPPER, *args], cwd=cwd, capture_output=True, text=True, check=False
+    )
+    seconds = time.perf_counter() - start
+    if out.returncode != 0:
+        raise RuntimeError(f"deltaprop {' '.join(args)} failed: {out.stderr}")
+    kib = int(out.stderr.strip().splitlines()[-1].split()[1])
+    return seconds, kib / 1024
+
+
+def write_table(path: Path, n: int = 150) -> None:
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(n, 4))
+    frame = pd.DataFrame(X, columns=["a", "b", "c", "d"])
+    frame["y"] = X @ np.array([1.0, -2.0, 0.5, 0.0]) + rng.normal(scale=0.1, size=n)
+    frame.to_csv(path, index=False)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=5)
+    repeats = parser.parse_args().repeats
+    with tempfile.TemporaryDirectory() as tmp:
+        write_table(Path(tmp) / "d.csv")
+        subprocess.run(
+            [sys.executable, "-m", "deltaprop", "train", "d.csv", "--target", "y", "--hidden", "8",
+             "--epochs", "5", "--no-report", "--quiet", "--out", "m.dpm"],
+            cwd=tmp, check=True,
+        )
+        cases = {
+            "--help": ["--help"],
+            "predict": ["predict", "m.dpm", "d.csv", "--out", "p.csv"],
+            "train": ["train", "d.csv", "--target", "y", "--no-report", "--quiet", "--out", "t.dpm"],
+        }
+        print(f"deltaprop startup, best of {repeats} (a new process each; {os.cpu_count()} CPUs)")
+        print(f"{'command':10} {'seconds':>8} {'goal':>6} {'peak MB':>8} {'goal':>6}  verdict")
+        for name, args in cases.items():
+            runs = [measure(args, tmp) for _ in range(repeats)]
+            seconds = min(s for s, _ in runs)
+            mb = min(m for _, m in runs)
+            goal_s, goal_mb = GOALS[name]
+            ok = seconds <= goal_s and (goal_mb is None or mb <= goal_mb)
+            shown_mb = "-" if goal_mb is None else f"{goal_mb:.0f}"
+            verdict = "holds" if ok else "MISSED"
+            print(f"{name:10} {seconds:8.3f} {goal_s:6.2f} {mb:8.1f} {shown_mb:>6}  {verdict}")
+
+
+if __name__ == "__main__":
+    main()

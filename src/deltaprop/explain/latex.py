@@ -1,0 +1,149 @@
+"""The derivation as a standalone LaTeX document that pdflatex compiles as it is."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from deltaprop.explain.diagram import Highlight, Layout, relevant_units, step_highlight
+from deltaprop.explain.formula import Line, Note, Num, tex_text, w
+from deltaprop.explain.pictures import picture_latex
+from deltaprop.explain.steps import final_formula, steps
+
+if TYPE_CHECKING:
+    from deltaprop.explain.core import Explanation
+
+__all__ = ["render_latex"]
+
+PREAMBLE = r"""\documentclass[11pt]{article}
+\usepackage[utf8]{inputenc}
+\usepackage[T1]{fontenc}
+\usepackage{amsmath,amssymb}
+\usepackage{tikz}
+\usepackage[margin=2cm]{geometry}
+\setlength{\parindent}{0pt}
+\setlength{\parskip}{0.5em}
+"""
+
+
+def _prose_latex(prose: list) -> str:
+    return "".join(tex_text(p) if isinstance(p, str) else f"${p.latex()}$" for p in prose)
+
+
+def _lines_latex(lines: list[Line]) -> list[str]:
+    rows = []
+    for line in lines:
+        lhs = line.lhs.latex() if line.lhs is not None else ""
+        parts: list[str] = []
+        for r in line.rhs:
+            if not r.text():
+                continue
+            if isinstance(r, Note) and parts:
+                parts[-1] += r.latex()
+            else:
+                parts.append(r.latex())
+        if parts:
+            rows.append(f"{lhs} &= " + r" \\ &= ".join(parts))
+    return rows
+
+
+def _align(lines: list[Line]) -> list[str]:
+    rows = _lines_latex(lines)
+    if not rows:
+        return []
+    return [r"\begin{align*}", " \\\\\n".join(rows), r"\end{align*}"]
+
+
+#: centimetres per pixel of the SVG layout
+CM = 0.021
+
+
+def _tikz_links(ex: Explanation, layout: Layout, hl: Highlight) -> list[str]:
+    out = []
+    net = ex.net
+    for l in net.layers:
+        scale = max(float(abs(net.W[l]).max()), float(abs(net.b[l]).max()), 1e-12)
+        for j in (j for j in layout.units(l) if j != 0):
+            for i in layout.units(l - 1):
+                wv = float(net.b[l][j - 1] if i == 0 else net.W[l][j - 1, i - 1])
+                (x1, y1), (x2, y2) = layout.pos[(l - 1, i)], layout.pos[(l, j)]
+                key = (l, j, i)
+                colour = "red" if key in hl.focus else "blue" if wv >= 0 else "orange"
+                lit = key in hl.links or key in hl.focus
+                width = 0.2 + 1.6 * abs(wv) / scale + (1.2 if key in hl.focus else 0)
+                opacity = 1.0 if lit else 0.18
+                out.append(
+                    rf"\draw[{colour}, line width={width:.2f}pt, opacity={opacity}] "
+                    f"({x1 * CM:.2f},{-y1 * CM:.2f}) -- ({x2 * CM:.2f},{-y2 * CM:.2f});"
+                )
+    return out
+
+
+def _tikz_units(ex: Explanation, layout: Layout, hl: Highlight) -> list[str]:
+    out = []
+    for (layer, unit), (x, y) in layout.pos.items():
+        fill = "red!15" if (layer, unit) in hl.units else "gray!10" if unit == 0 else "white"
+        name = "x" if layer == 1 else "y" if layer == ex.L else "z"
+        label = "+1" if unit == 0 else f"${name}_{{{unit}}}$"
+        out.append(
+            rf"\node[circle, draw, fill={fill}, inner sep=0pt, minimum size=0.55cm, font=\scriptsize] "
+            f"at ({x * CM:.2f},{-y * CM:.2f}) {{{label}}};"
+        )
+    for x, y, count in layout.gaps:
+        out.append(rf"\node[font=\scriptsize] at ({x * CM:.2f},{-y * CM:.2f}) {{$\vdots$ {count}}};")
+    lx, ly = layout.loss_pos
+    fill = "red!15" if hl.loss else "white"
+    out.append(
+        rf"\node[circle, draw, fill={fill}, minimum size=0.65cm] at ({lx * CM:.2f},{-ly * CM:.2f}) {{$E$}};"
+    )
+    for k in layout.units(ex.L):
+        x, y = layout.pos[(ex.L, k)]
+        out.append(
+            rf"\draw[gray, dashed] ({(x + 15) * CM:.2f},{-y * CM:.2f}) -- "
+            f"({(lx - 17) * CM:.2f},{-ly * CM:.2f});"
+        )
+    return out
+
+
+def network_tikz(ex: Explanation, key: str) -> str:
+    """The diagram of one step as a ``tikzpicture`` (the layout and highlight of the SVG)."""
+    layout = Layout(ex.net, relevant_units(ex))
+    hl = step_highlight(ex, layout, key)
+    body = _tikz_links(ex, layout, hl) + _tikz_units(ex, layout, hl)
+    return "\\begin{center}\\begin{tikzpicture}\n" + "\n".join(body) + "\n\\end{tikzpicture}\\end{center}"
+
+
+def _tabular(head: list[str], rows: list[list]) -> str:
+    def cell(c: Any) -> str:
+        return tex_text(c) if isinstance(c, str) else f"${Num(c).latex()}$"
+
+    lines = [
+        r"\begin{center}\small\begin{tabular}{" + "r" * len(head) + "}",
+        " & ".join(map(cell, head)) + r" \\ \hline",
+    ]
+    lines += [" & ".join(map(cell, row)) + r" \\" for row in rows]
+    return "\n".join(lines + [r"\end{tabular}\end{center}"])
+
+
+def render_latex(ex: Explanation) -> str:
+    """The derivation as a LaTeX document: a paragraph and an ``align*`` per step."""
+    from deltaprop.explain.text import describe_network, samples_phrase
+
+    net = describe_network(ex, "en")
+    title = tex_text(f"deltaprop explain: {w(ex.j, ex.i, ex.l).text()} in a {net} network, ") + tex_text(
+        samples_phrase("en", ex.n_samples)
+    )
+    out = [PREAMBLE, r"\begin{document}", rf"\section*{{{title}}}"]
+    for number, step in enumerate(steps(ex), start=1):
+        out.append(rf"\subsection*{{{number}. {_prose_latex(step.title)}}}")
+        out.append(_prose_latex(step.prose))
+        out += _align(step.lines + step.numbers)
+        out += [_tabular(head, rows) for head, rows in step.tables]
+        for picture in step.pictures:
+            out.append(picture_latex(picture))
+            if picture.caption:
+                out.append(tex_text(picture.caption))
+        out.append(network_tikz(ex, step.key))
+    out.append(r"\subsection*{In the derivation's notation}")
+    out += _align([final_formula(ex, False), final_formula(ex, True)])
+    out.append(r"\end{document}")
+    return "\n".join(out) + "\n"

@@ -1,0 +1,466 @@
+"""The derivation of one weight's gradient as a list of steps, one function per step.
+
+The steps follow the derivation: the chain rule at u_j^(l) (:func:`step_weight`), the one term
+left of u_j's sum (:func:`step_input`), then δ_j^(l) — at the output layer from the loss
+(:func:`step_delta_out`), in a hidden layer through every unit of the next layer
+(:func:`step_fanout`, :func:`step_link`, :func:`step_delta_hidden`, :func:`step_delta_next`) —
+and the formula with the numbers (:func:`step_total`).  Each returns a :class:`Step` that the
+text, LaTeX and HTML renderers draw alike.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from deltaprop.explain.diagram import shown_units
+from deltaprop.explain.formula import (
+    EQ,
+    LETTERS,
+    MINUS,
+    PLUS,
+    TIMES,
+    Apply,
+    E,
+    En,
+    Frac,
+    Line,
+    Node,
+    Note,
+    Num,
+    Op,
+    Paren,
+    Partial,
+    Seq,
+    Step,
+    Sub,
+    Sum,
+    Sym,
+    Vec,
+    Word,
+    delta,
+    fprime,
+    idx,
+    lay,
+    u,
+    w,
+    z,
+)
+from deltaprop.explain.pictures import Picture, column_picture, outer_picture
+from deltaprop.explain.words import prose, say
+
+if TYPE_CHECKING:
+    from deltaprop.core.derivation import SampleDerivation
+    from deltaprop.explain.core import Explanation, Path
+
+__all__ = ["steps", "final_formula", "path_label", "Walk"]
+
+
+@dataclass
+class Walk:
+    """One explanation as the steps walk it: its walked sample and the language."""
+
+    ex: Explanation
+    lang: str = "en"
+
+    @property
+    def n(self) -> int:
+        return self.ex.n
+
+    @property
+    def s(self) -> SampleDerivation:
+        walked = self.ex.walked
+        assert walked is not None  # explain() always derives the walked sample
+        return walked
+
+    @property
+    def many(self) -> bool:
+        return self.ex.n_samples > 1
+
+    @property
+    def tag(self) -> Node:
+        """ "(sample n = …)" after a number of the walked sample, nothing for a single sample."""
+        return Note(say(self.lang, "tag.sample", n=self.n + 1)) if self.many else Word("")
+
+    def say(self, key: str, **values: Any) -> str:
+        return say(self.lang, key, **values)
+
+    def prose(self, key: str, **values: Any) -> list:
+        return prose(self.lang, key, **values)
+
+
+# ---------------------------------------------------------------------- closed forms
+def _output_delta_symbolic(ex: Explanation, k: int | str, seed_style: bool) -> Node:
+    """δ_k^(L) as the canonical pair writes it: y_k − d_k (u_k^(L) − d_k for an identity output)."""
+    net, L = ex.net, ex.L
+    if net.loss_name == "squared_error" and net.output == "identity" and seed_style:
+        return Paren(Seq(u(k, L), MINUS, Sym("d", str(k))))
+    return Paren(Seq(Sym("y", str(k)), MINUS, Sym("d", str(k))))
+
+
+def _delta_expr(ex: Explanation, layer: int, unit: int | str, depth: int, seed_style: bool = True) -> Node:
+    """δ_unit^(layer) expanded to the output, with summation letters, as a Seq."""
+    net, L = ex.net, ex.L
+    if layer == L:
+        if ex.canonical:
+            return _output_delta_symbolic(ex, unit, seed_style)
+        if net.output == "softmax":
+            return delta(unit, L)
+        return Seq(fprime(u(unit, L)), Partial(En, Sym("y", str(unit))))
+    k = LETTERS[depth] if depth < len(LETTERS) else f"k{depth}"
+    return Seq(
+        fprime(u(unit, layer)), Sum(k, Seq(w(k, unit, layer + 1), _delta_expr(ex, layer + 1, k, depth + 1)))
+    )
+
+
+def final_formula(ex: Explanation, concrete: bool = True) -> Line:
+    """∂E_n/∂w_ji^(l) in closed form: (y_j − d_j) z_i^(L−1), or the hidden form; w_j0 · 1 for a bias."""
+    l = ex.l
+    bias = ex.i == 0
+    j: int | str = ex.j if concrete else "j"
+    i: int | str = ex.i if concrete else ("0" if bias else "i")
+    lhs = Partial(En, w(j, i, l) if concrete else Sym("w", "j" + str(i), lay(l)))
+    d = _delta_expr(ex, l, j, 0, seed_style=l != ex.L)
+    items = list(d.items) if isinstance(d, Seq) else [d]
+    if not bias:
+        return Line(lhs, [Seq(*items, z(i, l - 1))])
+    # the bias's far end is the +1 unit: the general line shows its 1, the concrete one drops it
+    return Line(lhs, [Seq(*items) if concrete else Seq(*items, Op("·"), Sym("1"))])
+
+
+def _loss_reason(walk: Walk) -> str:
+    """Why δ^(L) = y − d for the canonical pair: one sentence per loss."""
+    return walk.say("reason." + walk.ex.net.loss_name)
+
+
+def _vector(values: Any, limit: int = 8) -> Node:
+    """(v_1, v_2, …) with four digits, the first ``limit`` entries and the count of the rest."""
+    vals = [float(v) for v in values]
+    items: list[Node] = [Op("(")]
+    for n, v in enumerate(vals[:limit]):
+        items += [Op(",")] if n else []
+        items.append(Num(v, 4))
+    if len(vals) > limit:
+        items += [Op(","), Op("…"), Word(f"({len(vals) - limit})")]
+    return Vec(*items, Op(")"))
+
+
+#: rows of the table of the terms w_kj δ_k shown before the middle is elided
+TABLE_ROWS = 12
+
+
+# ---------------------------------------------------------------------- the steps
+def step_weight(walk: Walk) -> Step:
+    """∂E_n/∂w_ji = ∂E_n/∂u_j ∂u_j/∂w_ji = δ_j ∂u_j/∂w_ji: the weight reaches E only through u_j."""
+    ex = walk.ex
+    l, j, i = ex.l, ex.j, ex.i
+    wt = w(j, i, l)
+    src = str(i) if i else walk.say("bias_unit")
+    line = Line(
+        Partial(En, wt),
+        [Seq(Partial(En, u(j, l)), Partial(u(j, l), wt)), Seq(delta(j, l), Partial(u(j, l), wt))],
+    )
+    return Step(
+        "weight",
+        walk.prose("weight.title", wt=wt),
+        walk.prose("weight.prose", wt=wt, src=src, lp=l - 1, j=j, l=l, uj=u(j, l)),
+        [line],
+    )
+
+
+def step_input(walk: Walk) -> Step:
+    """∂u_j/∂w_ji = z_i^(l−1) (1 for the bias): one term of u_j's sum survives."""
+    ex = walk.ex
+    l, j, i = ex.l, ex.j, ex.i
+    wt = w(j, i, l)
+    total = Seq(
+        Sum("i′", Seq(Sym("w", f"{j}i′", lay(l)), Sym("z", "i′", lay(l - 1)))),
+        PLUS,
+        Seq(w(j, 0, l), Sym("1")),
+    )
+    rhs_i: Node = Sym("1") if i == 0 else z(i, l - 1)
+    numbers = [] if i == 0 else [Line(z(i, l - 1), [Num(walk.s.z[l - 1][i - 1]), walk.tag])]
+    return Step(
+        "input",
+        walk.prose("input.title", dudw=Partial(u(j, l), wt)),
+        walk.prose("input.prose_bias" if i == 0 else "input.prose", uj=u(j, l), j=j, wt=wt, zi=rhs_i),
+        [Line(Partial(u(j, l), wt), [Partial(Paren(total), wt), rhs_i])],
+        numbers,
+    )
+
+
+def _delta_out_lines(walk: Walk) -> tuple[list[Line], list]:
+    """The lines and the prose of δ_j^(L): y_j − d_j for a canonical pair, else the chain rule."""
+    ex, net, L, j = walk.ex, walk.ex.net, walk.ex.L, walk.ex.j
+    if ex.canonical:
+        lines = [Line(delta(j, L), [Partial(En, u(j, L)), Seq(Sym("y", str(j)), MINUS, Sym("d", str(j)))])]
+        return lines, [walk.say("delta_out.canonical") + _loss_reason(walk)]
+    if net.output == "softmax":
+        jacobian = Seq(
+            Partial(En, Sym("y", "k")), Sym("y", "k"), Paren(Seq(Word("1[k=j]"), MINUS, Sym("y", str(j))))
+        )
+        lines = [Line(delta(j, L), [Partial(En, u(j, L)), Sum("k", jacobian)])]
+        return lines, [walk.say("delta_out.softmax", loss=net.loss_name)]
+    general = Seq(fprime(u(j, L)), Partial(En, Sym("y", str(j))))
+    lines = [Line(delta(j, L), [Partial(En, u(j, L)), general])]
+    return lines, [walk.say("delta_out.general", out=net.output, loss=net.loss_name)]
+
+
+def step_delta_out(walk: Walk) -> Step:
+    """δ_j^(L) = ∂E_n/∂u_j^(L): y_j − d_j for the canonical output/loss pairs."""
+    ex, L, j = walk.ex, walk.ex.L, walk.ex.j
+    s = walk.s
+    d_j, y_j, d = s.delta[L][j - 1], s.z[L][j - 1], s.d[j - 1]
+    lines, text = _delta_out_lines(walk)
+    value: Node = Seq(Num(y_j), MINUS, Paren(Num(d))) if ex.canonical else Num(d_j)
+    lines.append(Line(None, [value, Num(d_j), walk.tag]))
+    numbers = [Line(Sym("y", str(j)), [Num(y_j), walk.tag]), Line(Sym("d", str(j)), [Num(d), walk.tag])]
+    return Step("delta_out", walk.prose("delta_out.title", dj=delta(j, L)), text, lines, numbers)
+
+
+def step_fanout(walk: Walk) -> Step:
+    """δ_j^(l) = Σ_k ∂E_n/∂u_k^(l+1) ∂u_k^(l+1)/∂u_j^(l): u_j feeds every unit of layer l+1."""
+    ex = walk.ex
+    l, j, k = ex.l, ex.j, "k"
+    chain = Sum(k, Seq(Partial(En, u(k, l + 1)), Partial(u(k, l + 1), u(j, l))))
+    return Step(
+        "fanout",
+        walk.prose("fanout.title", dj=delta(j, l), uj=u(j, l), l1=l + 1),
+        walk.prose("fanout.prose", wkj=w(k, j, l + 1), n=ex.net.sizes[l], uj=u(j, l), l1=l + 1),
+        [Line(delta(j, l), [Partial(En, u(j, l)), chain])],
+    )
+
+
+def step_link(walk: Walk) -> Step:
+    """∂u_k^(l+1)/∂u_j^(l) = w_kj^(l+1) f′(u_j^(l)): one term of u_k's sum survives."""
+    ex = walk.ex
+    l, j, k = ex.l, ex.j, "k"
+    inner = Sum("j′", Seq(w(k, "j′", l + 1), Apply(Sym("f"), Sym("u", "j′", lay(l)))))
+    wf = Seq(w(k, j, l + 1), fprime(u(j, l)))
+    return Step(
+        "link",
+        walk.prose("link.title", dukduj=Partial(u(k, l + 1), u(j, l)), wf=wf),
+        walk.prose("link.prose", j=j, uj=u(j, l)),
+        [Line(Partial(u(k, l + 1), u(j, l)), [Partial(Paren(inner), u(j, l)), wf])],
+        [Line(fprime(u(j, l)), [Num(walk.s.fprime[l][j - 1]), walk.tag])],
+    )
+
+
+def _transpose_table(walk: Walk) -> tuple[list[str], list[list]]:
+    """Rows (k, w_kj, δ_k, w_kj δ_k, batch mean of w_kj δ_k) of the walked sample."""
+    ex, l, j = walk.ex, walk.ex.l, walk.ex.j
+    W_next = ex.net.W[l + 1]
+    rows: list[list] = []
+    for slot in shown_units(W_next.shape[0], (), limit=TABLE_ROWS):
+        if isinstance(slot, tuple):
+            rows.append([f"⋮ {slot[1]}"] + [""] * (4 if walk.many else 3))
+            continue
+        k = slot - 1
+        wk, dk = float(W_next[k, j - 1]), walk.s.delta[l + 1][k]
+        mean = ex.batch_mean(wk * ex.derivation.delta[l + 1][k])
+        rows.append([str(k + 1), wk, dk, wk * dk] + ([mean] if walk.many else []))
+    tag = f" (n = {walk.n + 1})" if walk.many else ""
+    head = ["k", w("k", j, l + 1).text(), delta("k", l + 1).text() + tag, walk.say("col.product") + tag]
+    return head + ([walk.say("col.product_mean")] if walk.many else []), rows
+
+
+def step_delta_hidden(walk: Walk) -> Step:
+    """δ_j^(l) = f′(u_j^(l)) Σ_k w_kj^(l+1) δ_k^(l+1) = f′(u_j) ((W^(l+1))ᵀ δ^(l+1))_j, with numbers."""
+    ex, s = walk.ex, walk.s
+    l, j, k = ex.l, ex.j, "k"
+    tr = ex.transpose
+    assert tr.matrix_row is not None and tr.elementwise is not None  # a hidden weight's transpose
+    Wt = Sym("W", "", f"({l + 1})T")
+    matrix = Seq(
+        Sym("δ", "", lay(l)), EQ, fprime(Sym("u", "", lay(l))), Op("⊙"), Wt, Sym("δ", "", lay(l + 1))
+    )
+    elementwise = Sum(k, Seq(w(k, j, l + 1), delta(k, l + 1)))
+    row_note = walk.say("note.matrix_row", j=j, n=walk.say("note.n", n=walk.n + 1) if walk.many else "")
+    lines = [
+        Line(
+            delta(j, l),
+            [
+                Seq(fprime(u(j, l)), elementwise),
+                Seq(Num(s.fprime[l][j - 1]), TIMES, Num(tr.elementwise)),
+                Num(s.delta[l][j - 1]),
+                walk.tag,
+            ],
+        ),
+        Line(Sub(Paren(Seq(Wt, Sym("δ", "", lay(l + 1)))), str(j)), [Num(tr.matrix_row, 15), Note(row_note)]),
+        Line(elementwise, [Num(tr.elementwise, 15), Note(walk.say("note.elementwise", n=ex.net.sizes[l]))]),
+    ]
+    numbers = [Line(Word(walk.say("largest_difference")), [Num(tr.max_difference, 3)])]
+    return Step(
+        "delta_hidden",
+        walk.prose(
+            "delta_hidden.title",
+            dj=delta(j, l),
+            formula=Seq(fprime(u(j, l)), Sum("k", Seq(w("k", j, l + 1), delta("k", l + 1)))),
+        ),
+        walk.prose("delta_hidden.prose", matrix=matrix, j=j, Wn=Sym("W", "", lay(l + 1)), wkj=w(k, j, l + 1)),
+        lines,
+        numbers,
+        [_transpose_table(walk)],
+        [_column(walk)],
+    )
+
+
+def _column(walk: Walk) -> Picture:
+    ex, l, j = walk.ex, walk.ex.l, walk.ex.j
+    picture = column_picture(ex)
+    picture.caption = walk.say(
+        "column.caption",
+        j=j,
+        Wn=Sym("W", "", lay(l + 1)),
+        dn=Sym("δ", "", lay(l + 1)),
+        WT=Sym("W", "", f"({l + 1})T"),
+    )
+    return picture
+
+
+def step_outer(walk: Walk) -> Step:
+    """∂E_n/∂W^(l) = δ^(l) (z^(l−1))ᵀ: every weight of the layer at once, cell (j, i) lit."""
+    ex, s = walk.ex, walk.s
+    l, j, i = ex.l, ex.j, ex.i
+    W_sym, d_vec, z_vec = Sym("W", "", lay(l)), Sym("δ", "", lay(l)), Sym("z", "", lay(l - 1))
+    zT = Sym("z", "", f"({l - 1})T")
+    outer = Seq(d_vec, zT)
+    zi: Node = Sym("1") if i == 0 else z(i, l - 1)
+    zi_value = 1.0 if i == 0 else s.z[l - 1][i - 1]
+    d_value = s.delta[l][j - 1]
+    lines = [
+        Line(Partial(En, W_sym), [outer]),
+        Line(
+            Sub(Paren(outer), idx(j, i)),
+            [
+                Seq(delta(j, l), zi),
+                Seq(Num(d_value), TIMES, Num(zi_value)),
+                Num(d_value * zi_value),
+                walk.tag,
+            ],
+        ),
+    ]
+    tr = ex.transpose
+    numbers = (
+        [
+            Line(Word(walk.say("outer.batch")), [Num(tr.outer_matrix, 12)]),
+            Line(Word(walk.say("outer.batch_elementwise")), [Num(tr.outer_elementwise, 12)]),
+        ]
+        if walk.many
+        else []
+    )
+    k = 3 if ex.l == ex.L else 6
+    text = walk.prose(
+        "outer.prose", k=k, W=W_sym, dj=delta(j, l), zi=zi, dl=d_vec, zT=zT, zl=z_vec, n=walk.n + 1
+    )
+    return Step(
+        "outer",
+        walk.prose("outer.title", dEdW=Partial(En, W_sym), outer=outer),
+        text,
+        lines,
+        numbers,
+        pictures=[outer_picture(ex)],
+    )
+
+
+def step_delta_next(walk: Walk) -> Step:
+    """δ^(l+1) … δ^(L): each found the same way, down to the output layer's y − d."""
+    ex, net, l, L = walk.ex, walk.ex.net, walk.ex.l, walk.ex.L
+    vectors = [Line(Sym("δ", "", lay(m)), [_vector(walk.s.delta[m]), walk.tag]) for m in range(l + 1, L + 1)]
+    if l + 1 == L:
+        dk = _output_delta_symbolic(ex, "k", True) if ex.canonical else None
+        general = Seq(fprime(u("k", L)), Partial(En, Sym("y", "k")))
+        first = Line(delta("k", L), [Partial(En, u("k", L)), dk.body if isinstance(dk, Paren) else general])
+        text = (
+            [walk.say("delta_next.output") + _loss_reason(walk)]
+            if ex.canonical
+            else [walk.say("delta_next.output_general", out=net.output, loss=net.loss_name)]
+        )
+    else:
+        first = Line(
+            delta("k", l + 1),
+            [Seq(fprime(u("k", l + 1)), Sum("m", Seq(w("m", "k", l + 2), delta("m", l + 2))))],
+        )
+        rule = walk.say("rule.canonical" if ex.canonical else "rule.general")
+        text = walk.prose("delta_next.deeper", dk=delta("k", l + 1), rule=rule)
+    return Step(
+        "delta_next",
+        walk.prose("delta_next.title", dk=delta("k", l + 1), dL=Sym("δ", "", lay(L))),
+        text,
+        [first] + vectors,
+    )
+
+
+def step_total(walk: Walk) -> Step:
+    """The closed form, its value on the walked sample, and the batch mean (+ the L2 term)."""
+    ex = walk.ex
+    wt = w(ex.j, ex.i, ex.l)
+    lines = [final_formula(ex, concrete=False), final_formula(ex, concrete=True)]
+    lines.append(Line(None, [Num(ex.derivation.per_sample[walk.n]), walk.tag]))
+    s_sym = Sym("s", "n")
+    batch: Node = Seq(Frac(Sym("1"), Sum("n", s_sym)), Sum("n", Seq(s_sym, Partial(En, wt))))
+    l2 = bool(ex.alpha and ex.i)
+    if l2:
+        batch = Seq(batch, PLUS, Frac(Sym("α"), Sum("n", s_sym)), wt)
+    lines.append(Line(Partial(E, wt), [batch, Num(ex.value, 12)]))
+    numbers = [
+        Line(Word(walk.say("check.elementwise")), [Num(ex.value, 12)]),
+        Line(Word(walk.say("check.backprop")), [Num(ex.backprop, 12)]),
+        Line(Word(walk.say("check.numerical", h=f"{ex.h:g}")), [Num(ex.numerical, 12)]),
+        Line(Word(walk.say("check.relative_error")), [Num(ex.relative_error, 2)]),
+    ]
+    text = walk.say("total.prose", N=ex.n_samples) if walk.many else walk.say("total.prose_one")
+    if l2:
+        text = text.rstrip(":") + walk.say("total.l2", alpha=f"{ex.alpha:g}")
+    tables = [_batch_table(walk)] if walk.many else []
+    return Step("paths", walk.prose("total.title"), [text], lines, numbers, tables)
+
+
+#: rows of the per-sample table listed before the middle is elided
+BATCH_ROWS = 16
+
+
+def _batch_table(walk: Walk) -> tuple[list[str], list[list]]:
+    """(n, z_i, δ_j, δ_j z_i, s_n) per sample, then the weighted mean, the L2 term and the gradient."""
+    ex, der = walk.ex, walk.ex.derivation
+    N = ex.n_samples
+    shown = (
+        list(range(N))
+        if N <= BATCH_ROWS
+        else sorted(set(range(BATCH_ROWS // 2)) | set(range(N - BATCH_ROWS // 4, N)) | {walk.n})
+    )
+    rows: list[list] = []
+    for t, n in enumerate(shown):
+        if t and n != shown[t - 1] + 1:
+            rows.append(["⋮", "", "", "", ""])
+        label = f"▶ {n + 1}" if n == walk.n else str(n + 1)
+        rows.append([label, der.z_in[n], der.delta_j[n], der.per_sample[n], ex.sample_weight[n]])
+    mean = ex.batch_mean(der.per_sample)
+    rows.append([walk.say("batch.mean"), "", "", mean, ""])
+    if ex.l2_term:
+        rows.append([walk.say("batch.l2"), "", "", ex.l2_term, ""])
+    rows.append([walk.say("batch.total"), "", "", ex.value, ""])
+    zi = "1" if ex.i == 0 else z(ex.i, ex.l - 1).text()
+    dj = delta(ex.j, ex.l).text()
+    return [walk.say("col.n"), zi, dj, f"{dj} {zi}", walk.say("col.s")], rows
+
+
+def steps(ex: Explanation, lang: str = "en") -> list[Step]:
+    """The derivation for ``ex`` as a list of :class:`Step`, walking its sample ``ex.n``."""
+    walk = Walk(ex, lang)
+    if ex.l == ex.L:
+        middle = [step_delta_out(walk)]
+    else:
+        middle = [step_fanout(walk), step_link(walk), step_delta_hidden(walk), step_delta_next(walk)]
+    return [step_weight(walk), step_input(walk), *middle, step_outer(walk), step_total(walk)]
+
+
+def path_label(ex: Explanation, path: Path, lang: str = "en") -> Node:
+    """w_ji^(l) → u_j^(l) → u_k^(l+1) → … → E, as a Seq."""
+    if path.is_other:
+        return Word(say(lang, "other_paths", n=path.count))
+    items: list[Node] = [w(ex.j, ex.i, ex.l)]
+    for layer, k in path.units:
+        items += [Op("→"), u(k, layer)]
+    items += [Op("→"), E]
+    return Seq(*items)
