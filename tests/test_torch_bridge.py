@@ -99,3 +99,15 @@ def test_from_torch_refuses_two_activations_in_a_row():
     seq = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.Tanh(), torch.nn.ReLU(), torch.nn.Linear(4, 1))
     with pytest.raises(ValueError, match="layer 2 of the Sequential is ReLU"):
         dp.from_torch(seq)
+
+
+def test_from_torch_takes_the_outputs_canonical_loss_unless_told():
+    from deltaprop.core import losses
+
+    for last, loss in ((torch.nn.Identity(), "squared_error"), (torch.nn.Sigmoid(), "binary_log_loss"),
+                       (torch.nn.Softmax(dim=1), "log_loss")):
+        seq = torch.nn.Sequential(torch.nn.Linear(3, 2), last).double()
+        net = dp.from_torch(seq)
+        assert net.loss_name == loss and losses.CANONICAL_OUTPUT[loss] == net.output
+    seq = torch.nn.Sequential(torch.nn.Linear(3, 2), torch.nn.Softplus())
+    assert dp.from_torch(seq, loss="poisson").loss_name == "poisson"

@@ -19,12 +19,18 @@ from typing import Any
 
 import numpy as np
 
-from deltaprop.core import losses as _losses
 from deltaprop.core.activations import LEAKY_RELU_SLOPE
 from deltaprop.core.network import Network
 
 __all__ = ["to_torch", "from_torch"]
 
+#: the loss an output implies when none is given: its canonical partner (core/losses.py)
+_DEFAULT_LOSS = {
+    "identity": "squared_error",
+    "softmax": "log_loss",
+    "logistic": "binary_log_loss",
+    "exp": "poisson",
+}
 _SUPPORTED = (
     "Linear, and after each Linear at most one of Identity, Sigmoid, Tanh, ReLU, "
     "LeakyReLU(0.01), Softplus(beta=1), Softmax(dim=1), or deltaprop's Exp"
@@ -179,8 +185,7 @@ def from_torch(seq, loss: str | None = None) -> Network:
         raise ValueError("the Sequential has no Linear layer; a network needs at least one")
     output = names[-1]
     if loss is None:
-        canonical = {out: name for name, out in _losses.CANONICAL_OUTPUT.items()}
-        loss = canonical.get(output, "squared_error")
+        loss = _DEFAULT_LOSS.get(output, "squared_error")
     W, b = [], []
     for linear in linears:
         w = linear.weight.detach().cpu().numpy()
