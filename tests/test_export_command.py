@@ -89,3 +89,28 @@ def test_export_of_a_saved_network_takes_X_and_gives_y(tmp_path):
     X = np.random.default_rng(0).normal(size=(5, 3))
     session = ort.InferenceSession(str(tmp_path / "net.onnx"), providers=["CPUExecutionProvider"])
     np.testing.assert_allclose(session.run(["y"], {"X": X})[0], net.predict(X), rtol=1e-12)
+
+
+def test_export_without_onnx_installed_says_which_extra_to_install(trained, tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    model_path, _ = trained
+    src = Path(__file__).resolve().parents[1] / "src"
+    code = (
+        f"import sys; sys.path.insert(0, {str(src)!r})\n"
+        "class _Absent:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name.split('.')[0] == 'onnx':\n"
+        "            raise ImportError(name)\n"
+        "sys.meta_path.insert(0, _Absent())\n"
+        "from deltaprop.command.launch import main\n"
+        f"main(['export', {str(model_path)!r}, '--out', {str(tmp_path / 'm.onnx')!r}])\n"
+    )
+    argv = [sys.executable, "-W", "ignore", "-c", code]
+    r = subprocess.run(argv, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2, r.stderr
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and "pip install 'deltaprop[onnx]'" in lines[0], r.stderr
+    assert list(tmp_path.iterdir()) == []
