@@ -98,7 +98,7 @@ def test_multilabel_classifier_graph_gives_the_indicator_matrix():
 
 
 # ---------------------------------------------------------------------- the command's model
-def _tabular(task, dtype=np.float64, impute=False):
+def _tabular(task, dtype=np.float64, impute=False, int_rooms=False):
     import pandas as pd
 
     from deltaprop.tabular.model import FeatureEncoder, TabularModel, TargetEncoder
@@ -109,7 +109,8 @@ def _tabular(task, dtype=np.float64, impute=False):
         {
             "size": [f"{v:.6g}" for v in rng.normal(10, 3, n)],
             "colour": np.array(["red", "blue", "green"])[rng.integers(0, 3, n)],
-            "rooms": [str(v) for v in rng.integers(1, 5, n)],
+            # integers as a Parquet file holds them, or text as a CSV file does
+            "rooms": rng.integers(1, 5, n) if int_rooms else [str(v) for v in rng.integers(1, 5, n)],
         }
     )
     size = frame["size"].astype(float).to_numpy()
@@ -155,8 +156,10 @@ def test_tabular_regression_graph_standardises_encodes_and_unscales_as_the_model
 
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
-def test_tabular_classification_graph_gives_the_labels_as_written():
-    model, frame = _tabular("classification")
+@pytest.mark.parametrize("int_rooms", [False, True], ids=["text-categories", "integer-categories"])
+def test_tabular_classification_graph_gives_the_labels_as_written(int_rooms):
+    model, frame = _tabular("classification", int_rooms=int_rooms)
+    assert all(isinstance(c, int) for c in model.features.columns[2].categories) == int_rooms
     label, proba = _session(dp.to_onnx(model)).run(["kind", "probabilities"], _feed(model, frame))
     assert list(label) == list(model.predict(frame))
     _assert_close(proba, model.predict_proba(frame), np.float64)
