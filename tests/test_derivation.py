@@ -56,6 +56,31 @@ def test_elementwise_equals_vectorised_on_deeper_networks(sizes, activation, out
         assert value == pytest.approx(grad_of(g, l, j, i), rel=1e-12, abs=1e-15)
 
 
+@pytest.mark.parametrize(
+    "loss,params", [("absolute_error", {}), ("huber", {"epsilon": 0.4}), ("quantile", {"quantile": 0.3})]
+)
+def test_elementwise_equals_vectorised_for_the_robust_losses(loss, params, rng):
+    net = Network([3, 4, 2], "tanh", loss=loss, random_state=5, **params)
+    X = rng.normal(size=(6, 3))
+    D = net.predict(X) + rng.choice([-1, 1], size=(6, 2)) * rng.uniform(0.05, 1.0, size=(6, 2))
+    g = net.gradients(X, D, alpha=0.1)
+    for l, j, i in all_weights(net):
+        value = derive(net, (l, j, i), X, D, alpha=0.1).value
+        assert value == pytest.approx(grad_of(g, l, j, i), rel=1e-12, abs=1e-15)
+
+
+def test_elementwise_equals_vectorised_with_a_dropout_mask(rng):
+    net = Network([3, 5, 4, 2], ["relu", "tanh"], random_state=6)
+    X, D = rng.normal(size=(5, 3)), rng.normal(size=(5, 2))
+    mask = net.dropout_mask([0.3, 0.5], 5, random_state=2)
+    g = net.gradients(X, D, dropout_mask=mask)
+    for l, j, i in all_weights(net):
+        d = derive(net, (l, j, i), X, D, dropout_mask=mask)
+        assert d.value == pytest.approx(grad_of(g, l, j, i), rel=1e-12, abs=1e-15)
+    sample = d.samples[0]
+    assert sample.mask[2] == list(mask[2][0]) and sample.mask[3] == list(mask[3][0])
+
+
 def test_seed_formulas_read_literally(rng):
     """The seed's two results, computed term by term from the forward pass:
 

@@ -23,12 +23,15 @@ PAIRS = [
     ("log_loss", "logistic"),
     ("binary_log_loss", "softmax"),
     ("poisson", "softplus"),
+    ("absolute_error", "identity"),
+    ("huber", "identity"),
+    ("quantile", "tanh"),
 ]
 TOL = {np.float64: 1e-11, np.float32: 2e-4}
 
 
 def _targets(loss, n, k, rng):
-    if loss == "squared_error":
+    if loss in ("squared_error", "absolute_error", "huber", "quantile"):
         return rng.normal(size=(n, k))
     if loss == "log_loss":
         return np.eye(k)[rng.integers(0, k, n)]
@@ -97,10 +100,10 @@ def test_batch_larger_than_its_buffers_is_refused():
 
 def test_plain_paths_selects_the_plain_batch_backprop():
     net = Network([2, 3, 1], random_state=0)
-    assert type(fast.BatchBackprop(net, 4)) is fast.BatchBackprop
+    assert type(fast.batch_backprop(net, 4)) is fast.BatchBackprop
     with fast.plain_paths():
-        assert type(fast.BatchBackprop(net, 4)) is fast.PlainBatchBackprop
-    assert type(fast.BatchBackprop(net, 4)) is fast.BatchBackprop
+        assert type(fast.batch_backprop(net, 4)) is fast.PlainBatchBackprop
+    assert type(fast.batch_backprop(net, 4)) is fast.BatchBackprop
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])

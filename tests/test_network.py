@@ -162,6 +162,8 @@ def test_gradient_descent_makes_the_loss_fall(rng):
         (dict(sizes=[4, -2, 3]), "positive integer"),
         (dict(sizes=[4, 2.5, 3]), "positive integer"),
         (dict(sizes=[4, 5, 3], dtype=np.int32), "float32 or float64"),
+        (dict(sizes=[4, 5, 3], loss="huber", epsilon=0.0), "huber needs epsilon > 0"),
+        (dict(sizes=[4, 5, 3], loss="quantile", quantile=1.0), "0 < quantile < 1"),
     ],
 )
 def test_bad_constructor_arguments_name_the_problem(kwargs, message):
@@ -260,3 +262,64 @@ def test_central_difference_of_one_weight_matches_backprop_and_restores_it(rng):
     assert central_difference(net, "2:3,2", X, D, alpha=0.2) == pytest.approx(g.W[2][2, 1], rel=1e-7)
     assert central_difference(net, (3, 1, 0), X, D, alpha=0.2) == pytest.approx(g.b[3][0], rel=1e-7)
     np.testing.assert_array_equal(net.W[2], before)
+
+
+ROBUST = [("absolute_error", {}), ("huber", {"epsilon": 0.3}), ("quantile", {"quantile": 0.8})]
+
+
+def test_robust_losses_are_their_formulas_with_zero_slope_at_the_kinks():
+    # one output, three samples: residuals r = y - d of -2, 0 and 0.1
+    net = Network.from_weights([np.zeros((1, 1))], [np.zeros(1)], activation="identity")
+    X, D = np.zeros((3, 1)), np.array([[2.0], [0.0], [-0.1]])
+    for loss, params, per_sample, slope in [
+        ("absolute_error", {}, [2.0, 0.0, 0.1], [-1.0, 0.0, 1.0]),
+        ("huber", {"epsilon": 0.5}, [0.5 * (2 - 0.25), 0.0, 0.5 * 0.01], [-0.5, 0.0, 0.1]),
+        ("quantile", {"quantile": 0.8}, [0.8 * 2, 0.0, 0.2 * 0.1], [-0.8, 0.0, 0.2]),
+    ]:
+        robust = Network([1, 1], "identity", loss=loss, random_state=0, **params)
+        robust.W[2][...], robust.b[2][...] = net.W[2], net.b[2]
+        assert robust.loss(X, D) == pytest.approx(np.mean(per_sample), rel=1e-14)
+        g = robust.gradients(X, D)
+        np.testing.assert_allclose(g.delta[2][0], slope, rtol=1e-14)
+
+
+@pytest.mark.parametrize("loss,params", ROBUST)
+@pytest.mark.parametrize("output", ["identity", "tanh"])
+def test_robust_losses_pass_gradcheck_away_from_the_kinks(loss, params, output, rng):
+    net = Network([3, 5, 2], "tanh", output, loss, random_state=3, **params)
+    X = rng.normal(size=(12, 3))
+    y = net.predict(X)
+    # targets a clear distance from y (and, for huber, residuals on both sides of ε)
+    offsets = rng.choice([-1, 1], size=y.shape) * rng.uniform(0.05, 0.6, size=y.shape)
+    report = gradcheck(net, X, y + offsets, alpha=0.01)
+    assert report.passed, report.to_text(5)
+
+
+def test_dropout_mask_is_inverted_reproducible_and_checked(rng):
+    net = Network([3, 400, 2, 2], random_state=0)
+    a = net.dropout_mask([0.25, 0.0], 50, random_state=7)
+    b = net.dropout_mask([0.25, 0.0], 50, random_state=7)
+    assert a.keys() == {2} and a[2].shape == (50, 400)
+    np.testing.assert_array_equal(a[2], b[2])
+    assert set(np.unique(a[2])) == {0.0, 1 / 0.75}
+    assert abs((a[2] == 0).mean() - 0.25) < 0.02
+    with pytest.raises(ValueError, match="one rate, or one per hidden layer"):
+        net.dropout_mask([0.1], 5)
+    with pytest.raises(ValueError, match=r"\[0, 1\)"):
+        net.dropout_mask(1.0, 5)
+    with pytest.raises(ValueError, match="only hidden layers 2 … 3"):
+        net.gradients(np.zeros((5, 3)), np.zeros((5, 2)), dropout_mask={4: np.ones((5, 2))})
+
+
+@pytest.mark.parametrize("activation", HIDDEN_ACTIVATIONS)
+def test_dropout_gradients_pass_gradcheck_with_a_fixed_mask(activation, rng):
+    net = Network([3, 6, 5, 2], activation, random_state=4)
+    X, D = rng.normal(size=(8, 3)), rng.normal(size=(8, 2))
+    mask = net.dropout_mask(0.4, 8, random_state=1)
+    report = gradcheck(net, X, D, alpha=0.05, dropout_mask=mask)
+    assert report.passed, report.to_text(5)
+    g = net.gradients(X, D, dropout_mask=mask)
+    dropped = mask[2] == 0
+    # a dropped unit passes no signal: δ_j = m_j f'(u_j) Σ_k w_kj δ_k = 0 there
+    assert np.all(g.delta[2].T[dropped] == 0)
+    assert g.loss == net.loss(X, D, dropout_mask=mask) != net.loss(X, D)

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from deltaprop import Network
-from deltaprop.core.optim import SGD, Adam, lbfgs
+from deltaprop.core.optim import SGD, Adam, AdamW, clip_by_global_norm, cosine_rate, lbfgs
 
 
 @pytest.fixture
@@ -128,7 +128,11 @@ def test_adaptive_schedule_stops_once_rate_is_at_most_1e_minus_6():
 
 def test_unknown_schedule_is_rejected():
     with pytest.raises(ValueError, match="schedule"):
+        SGD([np.zeros(2)], schedule="exponential")
+    with pytest.raises(ValueError, match="cosine schedule needs n_epochs"):
         SGD([np.zeros(2)], schedule="cosine")
+    with pytest.raises(ValueError, match="warm-up"):
+        Adam([np.zeros(2)], schedule="cosine", n_epochs=5, warmup=5)
 
 
 def test_lbfgs_finds_the_minimum_of_a_quadratic():
@@ -168,3 +172,93 @@ def test_lbfgs_on_a_network_lowers_its_loss():
     result = lbfgs(fun, net.get_flat(), max_iter=50)
     net.set_flat(result.x)
     assert net.loss(X, D) < 0.5 * before
+
+
+def test_adamw_first_step_decays_the_weights_then_takes_adam_s_step(params_and_grads):
+    params, grads = params_and_grads
+    before = [p.copy() for p in params]
+    eta, b1, b2, eps, lam = 0.01, 0.9, 0.999, 1e-8, 0.1
+    AdamW(params, eta, b1, b2, eps, weight_decay=lam).update(params, grads)
+    for w, w0, g in zip(params, before, grads):
+        m, s = (1 - b1) * g, (1 - b2) * g * g
+        eta_1 = eta * math.sqrt(1 - b2) / (1 - b1)
+        # decoupled: w0 (1 - η λ), and the decay never enters m or s
+        expected = w0 * (1 - eta * lam) - eta_1 * m / (np.sqrt(s) + eps)
+        np.testing.assert_allclose(w, expected, rtol=1e-13, atol=1e-15)
+
+
+def test_adamw_without_decay_is_adam_to_the_bit(params_and_grads):
+    params, grads = params_and_grads
+    twins = [p.copy() for p in params]
+    AdamW(params, 0.01, weight_decay=0.0).update(params, grads)
+    Adam(twins, 0.01).update(twins, grads)
+    for a, b in zip(params, twins):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_weight_decay_differs_from_l2_in_adam(params_and_grads):
+    # L2 adds λ w to g, which Adam's moments rescale; AdamW's decay does not pass through them
+    params, grads = params_and_grads
+    l2 = [p.copy() for p in params]
+    AdamW(params, 0.01, weight_decay=0.5).update(params, grads)
+    Adam(l2, 0.01).update(l2, [g + 0.5 * w for g, w in zip(grads, l2)])
+    assert not np.allclose(params[0], l2[0])
+
+
+def test_clipping_by_global_norm_scales_every_gradient_by_c_over_the_norm(params_and_grads):
+    params, grads = params_and_grads
+    before = [p.copy() for p in params]
+    norm = math.sqrt(sum(float((g * g).sum()) for g in grads))
+    c = 0.5 * norm
+    expected = [w0 - 0.1 * g * (c / norm) for w0, g in zip(before, grads)]
+    SGD(params, 0.1, momentum=0.0, max_grad_norm=c).update(params, [g.copy() for g in grads])
+    for w, e in zip(params, expected):
+        np.testing.assert_allclose(w, e, rtol=1e-14, atol=1e-15)
+    small = [g.copy() for g in grads]
+    assert clip_by_global_norm(small, 2 * norm) == pytest.approx(norm)
+    for a, b in zip(small, grads):
+        np.testing.assert_array_equal(a, b)  # below c: untouched
+
+
+def test_adam_clips_before_its_moments(params_and_grads):
+    params, grads = params_and_grads
+    twins = [p.copy() for p in params]
+    norm = math.sqrt(sum(float((g * g).sum()) for g in grads))
+    Adam(params, 0.01, max_grad_norm=1.0).update(params, [g.copy() for g in grads])
+    Adam(twins, 0.01).update(twins, [g / norm for g in grads])
+    for a, b in zip(params, twins):
+        np.testing.assert_allclose(a, b, rtol=1e-14, atol=1e-16)
+
+
+def test_cosine_schedule_with_warm_up_follows_its_closed_form():
+    eta0, E, W = 0.1, 10, 2
+    assert cosine_rate(eta0, 0, E, W) == pytest.approx(0.05)  # warm-up: η0 (e + 1) / W
+    assert cosine_rate(eta0, 1, E, W) == pytest.approx(0.1)
+    assert cosine_rate(eta0, 2, E, W) == pytest.approx(0.1)  # the cosine starts at η0
+    assert cosine_rate(eta0, 6, E, W) == pytest.approx(0.1 * 0.5 * (1 + math.cos(math.pi * 4 / 8)))
+    sgd = SGD([np.zeros(2)], eta0, schedule="cosine", n_epochs=E, warmup=W)
+    adam = Adam([np.zeros(2)], eta0, schedule="cosine", n_epochs=E, warmup=W)
+    rates = [(sgd.learning_rate, adam.base_rate)]
+    for t in range(1, E):
+        sgd.iteration_ends(t)
+        adam.iteration_ends(t)
+        rates.append((sgd.learning_rate, adam.base_rate))
+    for e, (a, b) in enumerate(rates):
+        assert a == b == pytest.approx(cosine_rate(eta0, e, E, W))
+    assert rates[-1][0] < 0.01  # near 0 at the end
+
+
+def test_adam_s_first_step_uses_the_scheduled_rate(params_and_grads):
+    params, grads = params_and_grads
+    twins = [p.copy() for p in params]
+    Adam(params, 0.01, schedule="cosine", n_epochs=4, warmup=2).update(params, grads)
+    Adam(twins, 0.005).update(twins, grads)  # warm-up epoch 0: η0 / 2
+    for a, b in zip(params, twins):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_bad_optimiser_options_name_the_problem():
+    with pytest.raises(ValueError, match="max_grad_norm"):
+        SGD([np.zeros(2)], max_grad_norm=0)
+    with pytest.raises(ValueError, match="weight_decay"):
+        AdamW([np.zeros(2)], weight_decay=-1)

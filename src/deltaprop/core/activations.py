@@ -25,7 +25,12 @@ LEAKY_RELU_SLOPE = 0.01
 
 
 class Activation:
-    """An activation f: ``f(u)``, ``derivative(u, z)`` = f'(u), ``backward(u, z, grad_z)``."""
+    """An activation f: ``f(u)``, ``derivative(u, z)`` = f'(u), ``backward(u, z, grad_z)``.
+
+    ``f`` and ``derivative`` take an optional ``out`` array (it may be ``u`` itself: the
+    buffered fast path overwrites u^(l) by z^(l)); the element-wise derivatives are computed
+    from z alone, so a path that keeps only z can still take f'(u).
+    """
 
     name: str = ""
     #: True when f'(u) can be written element-wise (every activation but softmax).
@@ -33,32 +38,48 @@ class Activation:
     #: sup f' for the saturating activations (f' → 0 as |u| grows), None for the others
     max_derivative: float | None = None
 
-    def f(self, u):
+    def f(self, u: np.ndarray, out: np.ndarray | None = None, work: np.ndarray | None = None) -> np.ndarray:
+        """z = f(u), into ``out`` when given; ``work`` is scratch of u's shape (or None)."""
         raise NotImplementedError
 
-    def derivative(self, u, z):
-        """f'(u), element-wise; ``z`` must be ``f(u)``."""
+    def derivative(self, u: np.ndarray | None, z: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        """f'(u), element-wise; ``z`` must be ``f(u)``, into ``out`` when given."""
         raise NotImplementedError
 
-    def backward(self, u, z, grad_z):
+    def backward(self, u: np.ndarray, z: np.ndarray, grad_z: np.ndarray) -> np.ndarray:
         """∂E/∂u = f'(u) ⊙ ∂E/∂z (the chain rule through an element-wise f)."""
         return self.derivative(u, z) * grad_z
+
+    def backward_in_place(self, delta: np.ndarray, z: np.ndarray, work: np.ndarray) -> None:
+        """δ ← f'(u) ⊙ δ in place, f' taken from z into ``work`` (an array of δ's shape)."""
+        np.multiply(delta, self.derivative(None, z, out=work), out=delta)
 
     def __repr__(self):
         return f"<activation {self.name}>"
 
 
 class Identity(Activation):
+    """f(u) = u; f'(u) = 1."""
+
     name = "identity"
 
-    def f(self, u):
-        return u
+    def f(self, u, out=None, work=None):
+        if out is None or out is u:
+            return u
+        np.copyto(out, u)
+        return out
 
-    def derivative(self, u, z):
-        return np.ones_like(u)
+    def derivative(self, u, z, out=None):
+        if out is None:
+            return np.ones_like(z)
+        out.fill(1)
+        return out
 
     def backward(self, u, z, grad_z):
         return grad_z
+
+    def backward_in_place(self, delta, z, work):
+        pass  # f' = 1
 
 
 class Logistic(Activation):
@@ -67,11 +88,12 @@ class Logistic(Activation):
     name = "logistic"
     max_derivative = 0.25
 
-    def f(self, u):
-        return expit(u)  # never overflows: exp is only taken of -|u|
+    def f(self, u, out=None, work=None):
+        return expit(u, out=out)  # never overflows: exp is only taken of -|u|
 
-    def derivative(self, u, z):
-        return z * (1 - z)
+    def derivative(self, u, z, out=None):
+        out = np.subtract(1, z, out=out)
+        return np.multiply(z, out, out=out)
 
 
 class Tanh(Activation):
@@ -80,49 +102,68 @@ class Tanh(Activation):
     name = "tanh"
     max_derivative = 1.0
 
-    def f(self, u):
-        return np.tanh(u)
+    def f(self, u, out=None, work=None):
+        return np.tanh(u, out=out)
 
-    def derivative(self, u, z):
-        return 1 - z * z
+    def derivative(self, u, z, out=None):
+        out = np.multiply(z, z, out=out)
+        return np.subtract(1, out, out=out)
 
 
 class Relu(Activation):
-    """f(u) = max(u, 0); f'(u) = 1 where u > 0, else 0 (0 at the kink, as scikit-learn)."""
+    """f(u) = max(u, 0); f'(u) = 1 where u > 0, else 0 (0 at the kink, as scikit-learn).
+
+    u > 0 exactly where z > 0, so f' is taken from z.
+    """
 
     name = "relu"
 
-    def f(self, u):
-        return np.maximum(u, 0)
+    def f(self, u, out=None, work=None):
+        return np.maximum(u, 0, out=out)
 
-    def derivative(self, u, z):
-        return (u > 0).astype(u.dtype)
+    def derivative(self, u, z, out=None):
+        if out is None:
+            return (z > 0).astype(z.dtype)
+        return np.greater(z, 0, out=out)
 
 
 class LeakyRelu(Activation):
-    """f(u) = u where u > 0, else 0.01 u; f'(u) = 1 or 0.01."""
+    """f(u) = max(u, 0.01 u): u where u > 0, else 0.01 u; f'(u) = 1 or 0.01.
+
+    f' is taken from z (z > 0 exactly where u > 0) as 0.01 + 0.99 [z > 0], which is exactly 1
+    or 0.01 in float32 and float64.
+    """
 
     name = "leaky_relu"
     slope = LEAKY_RELU_SLOPE
 
-    def f(self, u):
-        return np.where(u > 0, u, u * u.dtype.type(self.slope))
+    def f(self, u, out=None, work=None):
+        return np.maximum(u, np.multiply(u, self.slope, out=work), out=out)
 
-    def derivative(self, u, z):
-        return np.where(u > 0, u.dtype.type(1), u.dtype.type(self.slope))
+    def derivative(self, u, z, out=None):
+        if out is None:
+            out = np.empty_like(z)
+        np.greater(z, 0, out=out)
+        np.multiply(out, 1 - self.slope, out=out)
+        return np.add(out, self.slope, out=out)
 
 
 class Softplus(Activation):
-    """f(u) = log(1 + exp(u)), computed as logaddexp(0, u); f'(u) = logistic(u)."""
+    """f(u) = log(1 + exp(u)), computed as logaddexp(0, u); f'(u) = logistic(u).
+
+    From z: logistic(u) = 1 - exp(-softplus(u)) = -expm1(-z).
+    """
 
     name = "softplus"
     max_derivative = 1.0
 
-    def f(self, u):
-        return np.logaddexp(u.dtype.type(0), u)
+    def f(self, u, out=None, work=None):
+        return np.logaddexp(0, u, out=out)
 
-    def derivative(self, u, z):
-        return expit(u)
+    def derivative(self, u, z, out=None):
+        out = np.negative(z, out=out)
+        np.expm1(out, out=out)
+        return np.negative(out, out=out)
 
 
 class Exp(Activation):
@@ -130,11 +171,14 @@ class Exp(Activation):
 
     name = "exp"
 
-    def f(self, u):
-        return np.exp(u)
+    def f(self, u, out=None, work=None):
+        return np.exp(u, out=out)
 
-    def derivative(self, u, z):
-        return z
+    def derivative(self, u, z, out=None):
+        if out is None:
+            return z.copy()
+        np.copyto(out, z)
+        return out
 
 
 class Softmax(Activation):
@@ -148,15 +192,22 @@ class Softmax(Activation):
     name = "softmax"
     elementwise = False
 
-    def f(self, u):
+    def f(self, u, out=None, work=None):
         e = np.exp(u - u.max(axis=0, keepdims=True))
-        return e / e.sum(axis=0, keepdims=True)
+        e /= e.sum(axis=0, keepdims=True)
+        if out is None:
+            return e
+        np.copyto(out, e)
+        return out
 
-    def derivative(self, u, z):
+    def derivative(self, u, z, out=None):
         raise ValueError("softmax has no element-wise derivative; use backward(u, z, grad_z)")
 
     def backward(self, u, z, grad_z):
         return z * (grad_z - (z * grad_z).sum(axis=0, keepdims=True))
+
+    def backward_in_place(self, delta, z, work):
+        delta[...] = self.backward(None, z, delta)
 
 
 ACTIVATIONS: dict[str, Activation] = {

@@ -15,6 +15,9 @@ squared error) these are the seed's two results:
     ∂E_n/∂w_ji^(3) = (y_j - d_j) z_i^(2)
     ∂E_n/∂w_ji^(2) = f'(u_j^(2)) Σ_k w_kj^(3) (u_k^(3) - d_k) z_i^(1)
 
+With dropout (a fixed mask m_j^(l) ∈ {0, 1/(1-p)} per hidden unit), z_j^(l) = m_j f(u_j^(l))
+and δ_j^(l) = m_j f'(u_j^(l)) Σ_k w_kj^(l+1) δ_k^(l+1).
+
 It is the tests' independent oracle for the backward pass and the source of ``explain``.
 The batch value is the optimiser's: Σ_n s_n ∂E_n/∂w / Σ_n s_n, plus (alpha / Σ_n s_n) w_ji
 for a weight (i ≥ 1; biases are not penalised).
@@ -23,11 +26,16 @@ for a weight (i ≥ 1; biases are not penalised).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from deltaprop.core.losses import is_canonical
+
+if TYPE_CHECKING:
+    from deltaprop.core.network import Network
 
 __all__ = ["SampleDerivation", "WeightDerivation", "sample_derivation", "derive", "parse_weight"]
 
@@ -47,10 +55,12 @@ class SampleDerivation:
     fprime: dict
     dE_dy: list
     d: list
+    #: the dropout mask of each hidden layer, ``mask[l][j-1]`` = m_j^(l); empty without dropout
+    mask: dict = field(default_factory=dict)
 
 
-def _dE_dy(loss, y, d):
-    """∂E_n/∂y_k for one output unit.
+def _dE_dy(loss, y, d, params):
+    """∂E_n/∂y_k for one output unit (``params``: the loss's ε or τ).
 
     The scalar twin of ``losses.grad_y``, written again on purpose: this module is the
     oracle the vectorised path is tested against, so it shares none of its formulas.
@@ -64,16 +74,32 @@ def _dE_dy(loss, y, d):
         return (y - d) / (y * (1 - y))
     if loss == "poisson":  # E_n = Σ_k [d_k log(d_k / y_k) - d_k + y_k]
         return 1 - d / y
+    # the robust losses have kinks; there the subgradient of least magnitude, 0
+    if loss == "absolute_error":  # E_n = Σ_k |y_k - d_k|
+        return 1.0 if y > d else (-1.0 if y < d else 0.0)
+    if loss == "huber":  # E_n = Σ_k ½ r² (|r| ≤ ε), ε (|r| - ½ ε) (|r| > ε), r = y_k - d_k
+        eps = params["epsilon"]
+        return y - d if abs(y - d) <= eps else (eps if y > d else -eps)
+    if loss == "quantile":  # E_n = Σ_k max(τ (d_k - y_k), (τ - 1)(d_k - y_k))
+        tau = params["quantile"]
+        return 1.0 - tau if y > d else (-tau if y < d else 0.0)
     raise ValueError(f"unknown loss {loss!r}")
 
 
-def sample_derivation(net, x, d) -> SampleDerivation:
-    """Forward and backward pass of one sample ``x`` (n_1,) with target ``d`` (n_L,)."""
+def sample_derivation(net: Network, x: ArrayLike, d: ArrayLike,
+                      mask: dict[int, Any] | None = None) -> SampleDerivation:
+    """Forward and backward pass of one sample ``x`` (n_1,) with target ``d`` (n_L,).
+
+    ``mask`` (dropout): {l: m^(l) of shape (n_l,)} for hidden layers; z_j^(l) = m_j f(u_j^(l)).
+    """
     L = net.L
+    masks = {l: [float(v) for v in np.asarray(m, dtype=np.float64).reshape(-1)]
+             for l, m in (mask or {}).items()}
     x = np.asarray(x, dtype=np.float64).reshape(-1)
     d = [float(v) for v in np.asarray(d, dtype=np.float64).reshape(-1)]
     z = {1: [float(v) for v in x]}
-    u, fprime = {}, {}
+    u: dict[int, list[float]] = {}
+    fprime: dict[int, list[float] | None] = {}
     for l in net.layers:
         W, b = net.W[l].astype(np.float64), net.b[l].astype(np.float64)
         zl = np.array(z[l - 1])
@@ -81,18 +107,20 @@ def sample_derivation(net, x, d) -> SampleDerivation:
         u[l] = [float(np.dot(W[j], zl) + b[j]) for j in range(net.sizes[l - 1])]
         f = net.f(l)
         if f.elementwise:  # z_j^(l) = f(u_j^(l)) and f'(u_j^(l)), unit by unit
-            z[l] = [float(f.f(np.array([v]))[0]) for v in u[l]]
-            fprime[l] = [float(f.derivative(np.array([uj]), np.array([zj]))[0]) for uj, zj in zip(u[l], z[l])]
+            fz = [float(f.f(np.array([v]))[0]) for v in u[l]]
+            fprime[l] = [float(f.derivative(np.array([uj]), np.array([zj]))[0]) for uj, zj in zip(u[l], fz)]
+            # dropout: z_j^(l) = m_j f(u_j^(l))
+            z[l] = [m * v for m, v in zip(masks[l], fz)] if l in masks else fz
         else:  # softmax: every y_k depends on every u_j, and f' is not element-wise
             z[l] = [float(v) for v in f.f(np.array(u[l])[:, None])[:, 0]]
             fprime[l] = None
 
     y = z[L]
-    dE_dy = [_dE_dy(net.loss_name, yk, dk) for yk, dk in zip(y, d)]
+    dE_dy = [_dE_dy(net.loss_name, yk, dk, net.loss_params) for yk, dk in zip(y, d)]
     if is_canonical(net.loss_name, net.output):
         delta_L = [yk - dk for yk, dk in zip(y, d)]
-    elif fprime[L] is not None:
-        delta_L = [fp * g for fp, g in zip(fprime[L], dE_dy)]
+    elif (fprime_L := fprime[L]) is not None:
+        delta_L = [fp * g for fp, g in zip(fprime_L, dE_dy)]
     else:  # softmax: ∂E/∂u_j = Σ_k ∂E/∂y_k ∂y_k/∂u_j,  ∂y_k/∂u_j = y_k (1[k=j] - y_j)
         delta_L = [
             sum(g * yk * ((1.0 if k == j else 0.0) - y[j]) for k, (g, yk) in enumerate(zip(dE_dy, y)))
@@ -101,12 +129,15 @@ def sample_derivation(net, x, d) -> SampleDerivation:
     delta = {L: delta_L}
     for l in range(L - 1, 1, -1):
         W_next = net.W[l + 1].astype(np.float64)
-        # δ_j^(l) = f'(u_j^(l)) Σ_k w_kj^(l+1) δ_k^(l+1)
+        fprime_l = fprime[l]
+        assert fprime_l is not None  # hidden activations are element-wise
+        m = masks.get(l, [1.0] * net.sizes[l - 1])
+        # δ_j^(l) = m_j f'(u_j^(l)) Σ_k w_kj^(l+1) δ_k^(l+1)   (m_j = 1 without dropout)
         delta[l] = [
-            fprime[l][j] * math.fsum(W_next[k, j] * delta[l + 1][k] for k in range(net.sizes[l]))
+            m[j] * fprime_l[j] * math.fsum(W_next[k, j] * delta[l + 1][k] for k in range(net.sizes[l]))
             for j in range(net.sizes[l - 1])
         ]
-    return SampleDerivation(u=u, z=z, delta=delta, fprime=fprime, dE_dy=dE_dy, d=d)
+    return SampleDerivation(u=u, z=z, delta=delta, fprime=fprime, dE_dy=dE_dy, d=d, mask=masks)
 
 
 @dataclass
@@ -131,13 +162,13 @@ class WeightDerivation:
     value: float
 
 
-def parse_weight(net, weight):
+def parse_weight(net: Network, weight: Any) -> tuple[int, int, int]:
     """(l, j, i) from a tuple or from the string "l:j,i"; ValueError naming the valid range."""
     if isinstance(weight, str):
         try:
             layer, units = weight.split(":")
-            j, i = units.split(",")
-            l, j, i = int(layer), int(j), int(i)
+            unit_j, unit_i = units.split(",")
+            l, j, i = int(layer), int(unit_j), int(unit_i)
         except ValueError:
             raise ValueError(
                 f"weight {weight!r} is not of the form 'l:j,i' (e.g. '3:2,1' for w_21^(3))"
@@ -159,11 +190,13 @@ def parse_weight(net, weight):
     return l, j, i
 
 
-def derive(net, weight, X, D, *, alpha=0.0, sample_weight=None) -> WeightDerivation:
+def derive(net: Network, weight: Any, X: ArrayLike, D: ArrayLike, *, alpha: float = 0.0,
+           sample_weight: ArrayLike | None = None, dropout_mask: Any = None) -> WeightDerivation:
     """∂(loss)/∂w_ji^(l) by the seed's element-wise formulas.
 
     ``weight`` is (l, j, i) in the seed's numbering (i = 0: the bias w_j0^(l) = b[l][j-1]) or
-    "l:j,i".  X is (n_samples, n_1) or one sample (n_1,); D likewise.
+    "l:j,i".  X is (n_samples, n_1) or one sample (n_1,); D likewise.  ``dropout_mask``:
+    {l: (n_samples, n_l)}, as in :meth:`Network.gradients`.
     """
     l, j, i = parse_weight(net, weight)
     X = np.asarray(X, dtype=np.float64)
@@ -181,7 +214,9 @@ def derive(net, weight, X, D, *, alpha=0.0, sample_weight=None) -> WeightDerivat
         else np.asarray(net.check_sample_weight(sample_weight, n_samples), dtype=np.float64)
     )
 
-    samples = [sample_derivation(net, x, d) for x, d in zip(X, D)]
+    mask = net.check_dropout_mask(dropout_mask, n_samples)  # {l: (n_l, n_samples)}
+    samples = [sample_derivation(net, x, d, {l: m[:, n] for l, m in mask.items()})
+               for n, (x, d) in enumerate(zip(X, D))]
     z_in = np.array([1.0 if i == 0 else sd.z[l - 1][i - 1] for sd in samples])
     delta = np.array([sd.delta[l][j - 1] for sd in samples])
     per_sample = delta * z_in  # ∂E_n/∂w_ji^(l) = δ_j^(l) z_i^(l-1)

@@ -20,10 +20,15 @@ absolute terms (about 2e-11 · |loss| for the default h = 1e-5), so gradients sm
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from deltaprop.core.derivation import parse_weight
+
+if TYPE_CHECKING:
+    from deltaprop.core.network import Network
 
 __all__ = ["gradcheck", "central_difference", "GradcheckReport", "GradcheckRow"]
 
@@ -112,7 +117,9 @@ def _central(loss, param, index, h):
     return (plus - minus) / (2 * h)
 
 
-def central_difference(net, weight, X, D, *, alpha=0.0, sample_weight=None, h=1e-5):
+def central_difference(net: Network, weight: Any, X: ArrayLike, D: ArrayLike, *, alpha: float = 0.0,
+                       sample_weight: ArrayLike | None = None, h: float = 1e-5,
+                       dropout_mask: Any = None) -> float:
     """The central difference of ``net.loss`` with respect to one weight w_ji^(l).
 
     ``weight`` is (l, j, i) or "l:j,i" (i = 0: the bias).  Computed on ``net`` itself, in its
@@ -120,10 +127,15 @@ def central_difference(net, weight, X, D, *, alpha=0.0, sample_weight=None, h=1e
     """
     l, j, i = parse_weight(net, weight)
     param, index = (net.b[l], (j - 1,)) if i == 0 else (net.W[l], (j - 1, i - 1))
-    return _central(lambda: net.loss(X, D, alpha=alpha, sample_weight=sample_weight), param, index, h)
+    def loss() -> float:
+        return net.loss(X, D, alpha=alpha, sample_weight=sample_weight, dropout_mask=dropout_mask)
+
+    return _central(loss, param, index, h)
 
 
-def gradcheck(net, X, D, *, alpha=0.0, sample_weight=None, h=1e-5, floor=1e-4, tolerance=1e-6):
+def gradcheck(net: Network, X: ArrayLike, D: ArrayLike, *, alpha: float = 0.0,
+              sample_weight: ArrayLike | None = None, h: float = 1e-5, floor: float = 1e-4,
+              tolerance: float = 1e-6, dropout_mask: Any = None) -> GradcheckReport:
     """Compare backpropagation with central differences for every weight and bias.
 
     Parameters
@@ -132,7 +144,8 @@ def gradcheck(net, X, D, *, alpha=0.0, sample_weight=None, h=1e-5, floor=1e-4, t
         The network (or a fitted estimator's ``network_``); it is not modified.
     X : array of shape (n_samples, n_1)
     D : array of shape (n_samples, n_L)
-    alpha, sample_weight : as in :meth:`Network.loss`.
+    alpha, sample_weight, dropout_mask : as in :meth:`Network.loss` (a fixed mask: the
+        thinned network's loss is then an ordinary function of the weights).
     h : float
         Step of the central difference.
     floor : float
@@ -149,10 +162,11 @@ def gradcheck(net, X, D, *, alpha=0.0, sample_weight=None, h=1e-5, floor=1e-4, t
     X = net64.check_X(X)
     D = net64.check_D(D, X.shape[0])
     s = net64.check_sample_weight(sample_weight, X.shape[0])
-    grads = net64.backprop(X, D, float(alpha), s)
+    mask = net64.check_dropout_mask(dropout_mask, X.shape[0])
+    grads = net64.backprop(X, D, float(alpha), s, mask)
 
     def loss():
-        return net64._batch_loss(net64._forward(X), D, float(alpha), s)
+        return net64._batch_loss(net64._forward(X, mask), D, float(alpha), s)
 
     scale = floor * max(1.0, abs(grads.loss))
 

@@ -15,6 +15,21 @@ targets of a sample sum to one; for the Poisson loss with exp output, (1 - d/y) 
     binary_log_loss  logistic   E_n = -Σ_k [d_k log y_k + (1 - d_k) log(1 - y_k)]
     poisson          exp        E_n = Σ_k [d_k log(d_k / y_k) - d_k + y_k]   (half deviance)
 
+Robust and quantile regression losses (default output identity), with r = y - d:
+
+    absolute_error   E_n = Σ_k |r_k|                               ∂E_n/∂y_k = sign(r_k)
+    huber (ε)        E_n = Σ_k ½ r_k² where |r_k| ≤ ε,             ∂E_n/∂y_k = clip(r_k, -ε, ε)
+                           ε (|r_k| - ½ ε) elsewhere
+    quantile (τ)     E_n = Σ_k max(τ (d_k - y_k), (τ - 1)(d_k - y_k))
+                                                                   ∂E_n/∂y_k = 1 - τ where y_k > d_k,
+                                                                               -τ where y_k < d_k
+
+At a kink (r_k = 0 for absolute_error and quantile) E_n has no derivative; there ∂E_n/∂y_k is
+0, the subgradient of least magnitude (as numpy's sign(0) = 0).  Huber's loss is
+differentiable everywhere (at |r_k| = ε both branches give ±ε).  absolute_error is twice the
+quantile loss at τ = ½.  Their parameters ε and τ come in ``params`` (a dict; defaults
+:data:`DEFAULT_PARAMS`).
+
 Every other pairing uses the general δ^(L) = f'(u^(L)) ⊙ ∂E_n/∂y (for softmax, the
 Jacobian-vector product).  Logarithms of logistic and softmax outputs are computed from u
 (log-sum-exp), so no loss overflows or takes log(0) for |u| up to 1e4.
@@ -22,12 +37,17 @@ Jacobian-vector product).  Logarithms of logistic and softmax outputs are comput
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
-from scipy.special import xlogy
+from scipy.special import expit, xlogy
 
 from deltaprop.core import activations
 
-__all__ = ["LOSSES", "CANONICAL_OUTPUT", "ALLOWED_OUTPUTS", "per_sample", "grad_y", "output_delta"]
+__all__ = [
+    "LOSSES", "CANONICAL_OUTPUT", "ALLOWED_OUTPUTS", "per_sample", "grad_y", "output_delta",
+    "CANONICAL_IN_PLACE", "weighted_loss_and_delta", "DEFAULT_OUTPUT", "DEFAULT_PARAMS", "loss_params",
+]
 
 #: each loss and the output activation that makes δ^(L) = y - d
 CANONICAL_OUTPUT = {
@@ -36,11 +56,25 @@ CANONICAL_OUTPUT = {
     "binary_log_loss": "logistic",
     "poisson": "exp",
 }
-LOSSES = tuple(CANONICAL_OUTPUT)
+#: each loss and the output a network takes when none is given
+DEFAULT_OUTPUT = {
+    **CANONICAL_OUTPUT,
+    "absolute_error": "identity",
+    "huber": "identity",
+    "quantile": "identity",
+}
+LOSSES = tuple(DEFAULT_OUTPUT)
+
+#: the parameters of the losses that have some, and their defaults: Huber's ε (where the
+#: loss turns from quadratic to linear, in units of y) and the quantile τ in (0, 1)
+DEFAULT_PARAMS: dict[str, dict[str, float]] = {"huber": {"epsilon": 1.35}, "quantile": {"quantile": 0.5}}
 
 #: outputs each loss accepts: the log losses need 0 < y < 1 (y > 0 for Poisson)
 ALLOWED_OUTPUTS = {
     "squared_error": activations.OUTPUT_ACTIVATIONS,
+    "absolute_error": activations.OUTPUT_ACTIVATIONS,
+    "huber": activations.OUTPUT_ACTIVATIONS,
+    "quantile": activations.OUTPUT_ACTIVATIONS,
     "log_loss": ("softmax", "logistic"),
     "binary_log_loss": ("logistic", "softmax"),
     "poisson": ("exp", "softplus", "logistic", "softmax"),
@@ -69,11 +103,42 @@ def _log_one_minus_y(u, y, output):
     return np.log1p(-y)
 
 
-def per_sample(loss: str, u, y, d, output: str):
-    """E_n for each sample (shape ``(n_samples,)``)."""
+def loss_params(loss: str, epsilon: float | None = None, quantile: float | None = None) -> dict[str, float]:
+    """The parameters of ``loss`` (its defaults where None); ValueError for a value out of range."""
+    params = dict(DEFAULT_PARAMS.get(loss, {}))
+    if loss == "huber" and epsilon is not None:
+        params["epsilon"] = epsilon
+    if loss == "quantile" and quantile is not None:
+        params["quantile"] = quantile
+    value = params.get("epsilon", params.get("quantile"))
+    if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float, np.floating))):
+        raise ValueError(f"{loss} needs a number for its parameter; got {value!r}")
+    if loss == "huber" and not params["epsilon"] > 0:
+        raise ValueError(f"huber needs epsilon > 0; got epsilon={params['epsilon']!r}")
+    if loss == "quantile" and not 0 < params["quantile"] < 1:
+        raise ValueError(f"quantile needs 0 < quantile < 1; got quantile={params['quantile']!r}")
+    return {k: float(v) for k, v in params.items()}
+
+
+def _param(loss: str, params: Mapping[str, float] | None, name: str) -> float:
+    return float((params or DEFAULT_PARAMS[loss]).get(name, DEFAULT_PARAMS[loss][name]))
+
+
+def per_sample(loss: str, u, y, d, output: str, params: Mapping[str, float] | None = None):
+    """E_n for each sample (shape ``(n_samples,)``); ``params``: the loss's ε or τ, if any."""
     if loss == "squared_error":
         r = y - d
         return 0.5 * (r * r).sum(axis=0)
+    if loss == "absolute_error":
+        return np.abs(y - d).sum(axis=0)
+    if loss == "huber":
+        eps = _param(loss, params, "epsilon")
+        a = np.abs(y - d)
+        return np.where(a <= eps, 0.5 * a * a, eps * (a - 0.5 * eps)).sum(axis=0)
+    if loss == "quantile":
+        tau = _param(loss, params, "quantile")
+        r = d - y
+        return np.maximum(tau * r, (tau - 1) * r).sum(axis=0)
     if loss == "log_loss":
         return -(d * _log_y(u, y, output)).sum(axis=0)
     if loss == "binary_log_loss":
@@ -86,10 +151,19 @@ def per_sample(loss: str, u, y, d, output: str):
     raise ValueError(f"unknown loss {loss!r}; allowed: {', '.join(LOSSES)}")
 
 
-def grad_y(loss: str, y, d):
-    """∂E_n/∂y_k, element-wise (the general chain rule's first factor)."""
+def grad_y(loss: str, y, d, params: Mapping[str, float] | None = None):
+    """∂E_n/∂y_k, element-wise (the general chain rule's first factor); 0 at a kink."""
     if loss == "squared_error":
         return y - d
+    if loss == "absolute_error":
+        return np.sign(y - d)
+    if loss == "huber":
+        eps = _param(loss, params, "epsilon")
+        return np.clip(y - d, -eps, eps)
+    if loss == "quantile":
+        tau = _param(loss, params, "quantile")
+        r = y - d
+        return np.where(r > 0, 1 - tau, np.where(r < 0, -tau, 0)).astype(r.dtype, copy=False)
     if loss == "log_loss":
         return -d / y
     if loss == "binary_log_loss":
@@ -103,8 +177,75 @@ def is_canonical(loss: str, output: str) -> bool:
     return CANONICAL_OUTPUT.get(loss) == output
 
 
-def output_delta(loss: str, output: str, u, y, d):
+def output_delta(loss: str, output: str, u, y, d, params: Mapping[str, float] | None = None):
     """δ^(L) = ∂E_n/∂u^(L): y - d for a canonical pair, else f'(u) ⊙ ∂E_n/∂y."""
     if is_canonical(loss, output):
         return y - d
-    return activations.ACTIVATIONS[output].backward(u, y, grad_y(loss, y, d))
+    return activations.ACTIVATIONS[output].backward(u, y, grad_y(loss, y, d, params))
+
+
+# ---------------------------------------------------------------------------------------
+# The canonical pairs in place, for the buffered fast path (deltaprop.speed.backprop): the
+# same E_n and δ^(L) = y - d as above, written into preallocated arrays so a mini-batch
+# allocates nothing.  Each takes u, d, δ and a work array t of shape (n_outputs, n), a work
+# vector E of shape (n,) and the sample weights s (or None); it writes δ^(L) and returns
+# Σ_n s_n E_n.  tests/test_registry.py holds each equal to per_sample and output_delta.
+
+
+def _squared_error_identity(u, d, delta, t, E, s, lse):
+    """E_n = ½ Σ_k (y_k - d_k)² with y = u; δ^(L) = y - d."""
+    np.subtract(u, d, out=delta)
+    if s is None:
+        return 0.5 * float(np.vdot(delta, delta))
+    np.multiply(delta, delta, out=t)
+    np.add.reduce(t, axis=0, out=E)
+    return 0.5 * float(np.dot(E, s))
+
+
+def _log_loss_softmax(u, d, delta, t, E, s, lse):
+    """E_n = -Σ_k d_k log y_k with y = softmax(u); δ^(L) = y - d.
+
+    log y = u - lse(u), from u (no log 0); ``lse`` is one more work vector of shape (n,).
+    """
+    np.max(u, axis=0, out=E)  # m, for an exp that cannot overflow
+    np.subtract(u, E, out=delta)
+    np.exp(delta, out=delta)
+    np.add.reduce(delta, axis=0, out=lse)  # S = Σ_k exp(u_k - m)
+    np.divide(delta, lse, out=delta)  # y
+    np.subtract(delta, d, out=delta)  # δ^(L) = y - d
+    np.log(lse, out=lse)
+    np.add(lse, E, out=lse)  # lse = m + log S
+    np.subtract(lse, u, out=t)  # -log y_k
+    np.multiply(t, d, out=t)
+    np.add.reduce(t, axis=0, out=E)  # E_n
+    return float(E.sum()) if s is None else float(np.dot(E, s))
+
+
+def _binary_log_loss_logistic(u, d, delta, t, E, s, lse):
+    """E_n = Σ_k [softplus(u_k) - d_k u_k] (= -d log σ(u) - (1-d) log(1-σ(u))); δ^(L) = σ(u) - d."""
+    np.multiply(d, u, out=delta)  # d u, in δ's buffer until δ is computed
+    np.logaddexp(0, u, out=t)  # softplus(u)
+    np.subtract(t, delta, out=t)
+    np.add.reduce(t, axis=0, out=E)  # E_n
+    expit(u, out=delta)
+    np.subtract(delta, d, out=delta)  # δ^(L) = σ(u) - d
+    return float(E.sum()) if s is None else float(np.dot(E, s))
+
+
+#: canonical (loss, output) → its in-place form, or None: through weighted_loss_and_delta
+#: (which allocates), as every other pair
+CANONICAL_IN_PLACE = {
+    ("squared_error", "identity"): _squared_error_identity,
+    ("log_loss", "softmax"): _log_loss_softmax,
+    ("binary_log_loss", "logistic"): _binary_log_loss_logistic,
+    ("poisson", "exp"): None,
+}
+
+
+def weighted_loss_and_delta(loss: str, output: str, u, d, delta, s,
+                            params: Mapping[str, float] | None = None) -> float:
+    """Any pair: δ^(L) written into ``delta``, Σ_n s_n E_n returned (allocates)."""
+    y = activations.ACTIVATIONS[output].f(u)
+    per = per_sample(loss, u, y, d, output, params)
+    delta[...] = output_delta(loss, output, u, y, d, params)
+    return float(per.sum()) if s is None else float(per @ s)

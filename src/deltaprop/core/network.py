@@ -17,14 +17,26 @@ X of shape ``(n_samples, n_features)`` is transposed once, on the way in, to z^(
 The loss of a batch is the (sample-weighted) mean of E_n plus alpha / (2N) Σ_l ‖W^(l)‖²,
 biases not penalised; with sample weights s_n, N is Σ_n s_n.  ``gradients`` returns the
 gradient of exactly the number ``loss`` returns.
+
+Dropout (inverted, in training only): a fixed mask m^(l) per hidden layer, m_j ∈ {0, 1/(1-p)},
+multiplies the layer's output, z^(l) = m^(l) ⊙ f(u^(l)), and so its δ:
+
+    δ_j^(l) = m_j f'(u_j^(l)) Σ_k w_kj^(l+1) δ_k^(l+1)
+
+With the mask fixed the loss is an ordinary function of the weights, so the finite-difference
+and element-wise checks hold exactly (``loss``, ``gradients``, ``gradcheck`` and ``derive`` take
+``dropout_mask``; :meth:`Network.dropout_mask` draws one reproducibly).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from numbers import Integral
+from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike, DTypeLike
 
 from deltaprop.core import activations as _act
 from deltaprop.core import losses as _losses
@@ -42,9 +54,11 @@ class Forward:
 
     u: dict
     z: dict
+    #: the dropout mask m^(l) of each hidden layer, (n_l, n_samples); empty without dropout
+    mask: dict = field(default_factory=dict)
 
     @property
-    def y(self):
+    def y(self) -> np.ndarray:
         return self.z[max(self.z)]
 
 
@@ -61,7 +75,7 @@ class Gradients:
     loss: float
     delta: dict = field(default_factory=dict, repr=False)
 
-    def flat(self):
+    def flat(self) -> np.ndarray:
         """All gradients in one vector, in the order of ``Network.parameters()``."""
         return np.concatenate([a.ravel() for l in sorted(self.W) for a in (self.W[l], self.b[l])])
 
@@ -79,7 +93,7 @@ def _as_random_state(random_state):
     )
 
 
-def _check_dtype(dtype):
+def _check_dtype(dtype: DTypeLike) -> np.dtype:
     dtype = np.dtype(dtype)
     if dtype not in (np.float32, np.float64):
         raise ValueError(f"dtype must be float32 or float64; got {dtype}")
@@ -102,11 +116,17 @@ class Network:
         Defaults to the loss's canonical partner (identity for squared_error, softmax for
         log_loss, logistic for binary_log_loss, exp for poisson).
     loss : str, default "squared_error"
-        squared_error, log_loss (categorical cross-entropy), binary_log_loss or poisson.
+        squared_error, log_loss (categorical cross-entropy), binary_log_loss, poisson,
+        absolute_error, huber or quantile (:mod:`deltaprop.core.losses`).
     random_state : None, int, RandomState or Generator
         Seeds the initial weights.  With an int, every array is reproduced bit for bit.
     dtype : numpy.float32 or numpy.float64
         The dtype of every parameter and every computation; inputs are converted to it.
+    epsilon : float, optional
+        Huber's ε (loss="huber"; default 1.35): the residual where E_n turns from quadratic
+        to linear.
+    quantile : float, optional
+        The quantile τ in (0, 1) of loss="quantile" (default 0.5, the median).
 
     Initialisation is Glorot-uniform as scikit-learn does it: for each layer in turn, W^(l)
     and then b^(l) are drawn from U(-r, r) with r = sqrt(6 / (n_{l-1} + n_l)) (6 becomes 2
@@ -117,14 +137,16 @@ class Network:
 
     def __init__(
         self,
-        sizes,
-        activation="tanh",
-        output=None,
-        loss="squared_error",
+        sizes: Sequence[int],
+        activation: str | Sequence[str] = "tanh",
+        output: str | None = None,
+        loss: str = "squared_error",
         *,
-        random_state=None,
-        dtype=np.float64,
-    ):
+        random_state: Any = None,
+        dtype: DTypeLike = np.float64,
+        epsilon: float | None = None,
+        quantile: float | None = None,
+    ) -> None:
         sizes = self._check_sizes(sizes)
         self.sizes = sizes
         self.L = len(sizes)
@@ -132,18 +154,18 @@ class Network:
         if loss not in _losses.LOSSES:
             raise ValueError(f"unknown loss {loss!r}; allowed: {', '.join(_losses.LOSSES)}")
         if output is None:
-            output = _losses.CANONICAL_OUTPUT[loss]
+            output = _losses.DEFAULT_OUTPUT[loss]
         _act.get(output, _losses.ALLOWED_OUTPUTS[loss], f"output activation for loss {loss!r}")
         if output == "softmax" and sizes[-1] < 2:
             raise ValueError(
                 "a softmax output needs at least 2 output units (over one unit it is constant 1); "
                 "use a logistic output for a single unit"
             )
-        dtype = _check_dtype(dtype)
-
         self.output = output
         self.loss_name = loss
-        self.dtype = dtype
+        #: the loss's parameters: {"epsilon": ε} for huber, {"quantile": τ} for quantile
+        self.loss_params = _losses.loss_params(loss, epsilon, quantile)
+        self.dtype: np.dtype = _check_dtype(dtype)
         self._set_hidden(hidden)
 
         rng = _as_random_state(random_state)
@@ -158,8 +180,8 @@ class Network:
             bound = np.sqrt(factor / (fan_in + fan_out))
             coef = rng.uniform(-bound, bound, (fan_in, fan_out))
             intercept = rng.uniform(-bound, bound, fan_out)
-            self.W[l] = np.ascontiguousarray(coef.T, dtype=dtype)
-            self.b[l] = intercept.astype(dtype)
+            self.W[l] = np.ascontiguousarray(coef.T, dtype=self.dtype)
+            self.b[l] = intercept.astype(self.dtype)
 
     # ------------------------------------------------------------------ construction
     @staticmethod
@@ -180,7 +202,8 @@ class Network:
         return tuple(int(n) for n in sizes)
 
     @classmethod
-    def from_weights(cls, W, b, activation="tanh", output=None, loss="squared_error"):
+    def from_weights(cls, W: Any, b: Any, activation: str | Sequence[str] = "tanh", output: str | None = None,
+                     loss: str = "squared_error") -> Network:
         """A network with the given parameters (seed orientation), copied.
 
         ``W`` and ``b`` are sequences (for l = 2 … L in order) or dicts keyed by l.
@@ -233,16 +256,16 @@ class Network:
         self.layer_activation[self.L] = self.output
         self._f = {l: _act.ACTIVATIONS[name] for l, name in self.layer_activation.items()}
 
-    def set_hidden_activation(self, activation):
+    def set_hidden_activation(self, activation: str | Sequence[str]) -> None:
         """Change f of the hidden layers, keeping the weights (one name, or one per hidden
         layer), as a warm start with another ``activation`` does in scikit-learn."""
         self._set_hidden(self._hidden_names(activation)[0])
 
-    def copy(self):
+    def copy(self) -> Network:
         """An independent copy (parameters copied)."""
         return self.astype(self.dtype)
 
-    def astype(self, dtype):
+    def astype(self, dtype: DTypeLike) -> Network:
         """An independent copy whose parameters and computations are of ``dtype``.
 
         ``net.astype(numpy.float64)`` is how the checks (gradcheck, explain) take exact
@@ -264,29 +287,29 @@ class Network:
         )
 
     # ------------------------------------------------------------------ parameters
-    def f(self, l):
+    def f(self, l: int) -> _act.Activation:
         """The activation object of layer l (2 … L)."""
         return self._f[l]
 
     @property
-    def layers(self):
+    def layers(self) -> range:
         """The layer numbers that carry parameters: 2 … L."""
         return range(2, self.L + 1)
 
     @property
-    def n_parameters(self):
+    def n_parameters(self) -> int:
         return sum(w.size + v.size for w, v in zip(self.W.values(), self.b.values()))
 
-    def parameters(self):
+    def parameters(self) -> Iterator[tuple[str, int, np.ndarray]]:
         """(name, l, array) for W^(2), b^(2), W^(3), b^(3), …: the packing order everywhere."""
         for l in self.layers:
             yield "W", l, self.W[l]
             yield "b", l, self.b[l]
 
-    def get_flat(self):
+    def get_flat(self) -> np.ndarray:
         return np.concatenate([a.ravel() for _, _, a in self.parameters()])
 
-    def set_flat(self, theta):
+    def set_flat(self, theta: ArrayLike) -> None:
         """Set every parameter from one vector packed as ``get_flat`` packs it."""
         theta = np.asarray(theta)
         if theta.shape != (self.n_parameters,):
@@ -297,7 +320,7 @@ class Network:
             start += a.size
 
     # ------------------------------------------------------------------ input checks
-    def check_X(self, X):
+    def check_X(self, X: ArrayLike) -> np.ndarray:
         """X as a (n_samples, n_1) array of the network's dtype; ValueError otherwise."""
         X = np.asarray(X)
         if X.ndim == 1 and self.sizes[0] == 1:
@@ -313,7 +336,7 @@ class Network:
             raise ValueError("X contains NaN or infinity; remove or impute those values")
         return X
 
-    def check_D(self, D, n_samples):
+    def check_D(self, D: ArrayLike, n_samples: int) -> np.ndarray:
         """D as a (n_samples, n_L) array of the network's dtype; ValueError otherwise."""
         D = np.asarray(D)
         n_out = self.sizes[-1]
@@ -339,7 +362,7 @@ class Network:
             raise ValueError("poisson needs non-negative targets d")
         return D
 
-    def check_sample_weight(self, sample_weight, n_samples):
+    def check_sample_weight(self, sample_weight: ArrayLike | None, n_samples: int) -> np.ndarray | None:
         if sample_weight is None:
             return None
         s = np.asarray(sample_weight, dtype=self.dtype)
@@ -352,67 +375,132 @@ class Network:
         return s
 
     # ------------------------------------------------------------------ the passes
-    def forward(self, X):
-        """The forward pass: u^(l) = W^(l) z^(l-1) + b^(l), z^(l) = f(u^(l)).
+    def forward(self, X: ArrayLike, *, dropout_mask: Any = None) -> Forward:
+        """The forward pass: u^(l) = W^(l) z^(l-1) + b^(l), z^(l) = f(u^(l)) (times m^(l)
+        with a dropout mask).
 
         X has shape (n_samples, n_1); returns a :class:`Forward` with u and z, one sample
         per column.
         """
-        return self._forward(self.check_X(X))
+        X = self.check_X(X)
+        return self._forward(X, self.check_dropout_mask(dropout_mask, X.shape[0]))
 
-    def _forward(self, X):
+    def _forward(self, X, mask=None):
         z = {1: X.T}
         u = {}
+        mask = mask or {}
         for l in self.layers:
             u[l] = self.W[l] @ z[l - 1] + self.b[l][:, None]
             z[l] = self._f[l].f(u[l])
-        return Forward(u=u, z=z)
+            if l in mask:
+                z[l] = mask[l] * z[l]  # inverted dropout: z^(l) = m^(l) ⊙ f(u^(l))
+        return Forward(u=u, z=z, mask=mask)
 
-    def predict(self, X):
+    def dropout_mask(self, rate: float | Sequence[float], n_samples: int,
+                     random_state: Any = None) -> dict[int, np.ndarray]:
+        """Draw an inverted-dropout mask: {l: array (n_samples, n_l)} for each hidden layer l
+        whose rate p > 0, each entry 0 with probability p and 1/(1-p) otherwise.
+
+        ``rate`` is one p for every hidden layer or one per hidden layer, each in [0, 1).
+        The draws come from ``random_state`` (as for the initial weights), layer by layer.
+        """
+        rates = self._dropout_rates(rate)
+        rng = _as_random_state(random_state)
+        mask = {}
+        for l, p in rates.items():
+            keep = rng.uniform(size=(n_samples, self.sizes[l - 1])) >= p
+            mask[l] = (keep / (1.0 - p)).astype(self.dtype)
+        return mask
+
+    def _dropout_rates(self, rate):
+        hidden = list(range(2, self.L))
+        rates = [rate] * len(hidden) if np.ndim(rate) == 0 else list(rate)
+        if len(rates) != len(hidden):
+            raise ValueError(f"dropout lists {len(rates)} rates but the network has {len(hidden)} hidden "
+                             "layers; give one rate, or one per hidden layer")
+        for p in rates:
+            if isinstance(p, bool) or not isinstance(p, (int, float, np.floating)) or not 0 <= p < 1:
+                raise ValueError(f"every dropout rate must be a number in [0, 1); got {rate!r}")
+        return {l: float(p) for l, p in zip(hidden, rates) if p > 0}
+
+    def check_dropout_mask(self, dropout_mask: Any, n_samples: int) -> dict[int, np.ndarray]:
+        """The mask {l: (n_samples, n_l)} transposed to the seed's orientation {l: (n_l, n_samples)},
+        of the network's dtype; ValueError for a layer that is not hidden or a wrong shape."""
+        if dropout_mask is None:
+            return {}
+        if not isinstance(dropout_mask, dict):
+            raise ValueError("dropout_mask must be a dict {l: array of shape (n_samples, n_l)} "
+                             "for hidden layers l")
+        mask = {}
+        for key, m in dropout_mask.items():
+            l = int(key) if isinstance(key, Integral) else 0
+            if not 2 <= l < self.L:
+                raise ValueError(f"dropout_mask has layer {key!r}; only hidden layers 2 … {self.L - 1} "
+                                 "drop units")
+            m = np.asarray(m, dtype=self.dtype)
+            shape = (n_samples, self.sizes[l - 1])
+            if m.shape != shape or not np.isfinite(m).all() or (m < 0).any():
+                raise ValueError(f"dropout_mask[{l}] must be a finite, non-negative array of shape {shape}; "
+                                 f"got shape {m.shape}")
+            mask[l] = np.ascontiguousarray(m.T)
+        return mask
+
+    def predict(self, X: ArrayLike) -> np.ndarray:
         """The output y of every sample, shape (n_samples, n_L)."""
         return np.ascontiguousarray(self._forward(self.check_X(X)).y.T)
 
     def _batch_loss(self, fwd, D, alpha, s):
         """(Σ_n s_n E_n + ½ alpha Σ_l ‖W^(l)‖²) / Σ_n s_n, from a forward pass."""
         L = self.L
-        E = _losses.per_sample(self.loss_name, fwd.u[L], fwd.z[L], D.T, self.output)
+        E = _losses.per_sample(self.loss_name, fwd.u[L], fwd.z[L], D.T, self.output, self.loss_params)
         n = E.shape[0] if s is None else s.sum()
         data = E.sum() if s is None else E @ s
         penalty = 0.5 * alpha * sum(float(np.vdot(w, w)) for w in self.W.values()) if alpha else 0.0
         return float((data + penalty) / n)
 
-    def loss(self, X, D, *, alpha=0.0, sample_weight=None):
-        """The batch loss: weighted mean over samples of E_n, plus alpha/(2N) Σ_l ‖W^(l)‖²."""
+    def loss(self, X: ArrayLike, D: ArrayLike, *, alpha: float = 0.0,
+             sample_weight: ArrayLike | None = None, dropout_mask: Any = None) -> float:
+        """The batch loss: weighted mean over samples of E_n, plus alpha/(2N) Σ_l ‖W^(l)‖²
+        (with ``dropout_mask``, {l: (n_samples, n_l)}, the loss of the thinned network)."""
         X = self.check_X(X)
         D = self.check_D(D, X.shape[0])
         s = self.check_sample_weight(sample_weight, X.shape[0])
-        return self._batch_loss(self._forward(X), D, float(alpha), s)
+        mask = self.check_dropout_mask(dropout_mask, X.shape[0])
+        return self._batch_loss(self._forward(X, mask), D, float(alpha), s)
 
-    def gradients(self, X, D, *, alpha=0.0, sample_weight=None):
+    def gradients(self, X: ArrayLike, D: ArrayLike, *, alpha: float = 0.0,
+                  sample_weight: ArrayLike | None = None, dropout_mask: Any = None) -> Gradients:
         """∂(loss)/∂W^(l) and ∂(loss)/∂b^(l) for l = 2 … L, by backpropagation.
 
         Returns a :class:`Gradients` whose ``W[l]``, ``b[l]`` have the shapes of the
-        network's, and whose ``loss`` is ``self.loss(X, D, alpha=…, sample_weight=…)``.
+        network's, and whose ``loss`` is ``self.loss(X, D, alpha=…, sample_weight=…,
+        dropout_mask=…)``.  ``dropout_mask`` is {l: array (n_samples, n_l)} for hidden layers,
+        entries 0 or 1/(1-p) (:meth:`dropout_mask` draws one).
         """
         X = self.check_X(X)
         D = self.check_D(D, X.shape[0])
         s = self.check_sample_weight(sample_weight, X.shape[0])
-        return self.backprop(X, D, float(alpha), s)
+        mask = self.check_dropout_mask(dropout_mask, X.shape[0])
+        return self.backprop(X, D, float(alpha), s, mask)
 
-    def backprop(self, X, D, alpha=0.0, sample_weight=None):
-        """:meth:`gradients` without input checks: X, D already of the network's dtype."""
-        fwd = self._forward(X)
+    def backprop(self, X: np.ndarray, D: np.ndarray, alpha: float = 0.0,
+                 sample_weight: np.ndarray | None = None, mask: dict | None = None) -> Gradients:
+        """:meth:`gradients` without input checks: X, D already of the network's dtype, the
+        mask (if any) already in the seed's orientation {l: (n_l, n_samples)}."""
+        fwd = self._forward(X, mask)
         L = self.L
         s = sample_weight
         n = X.shape[0] if s is None else s.sum()
         loss = self._batch_loss(fwd, D, alpha, s)
 
-        delta = {L: _losses.output_delta(self.loss_name, self.output, fwd.u[L], fwd.z[L], D.T)}
+        y = fwd.z[L]
+        delta = {L: _losses.output_delta(self.loss_name, self.output, fwd.u[L], y, D.T, self.loss_params)}
         if s is not None:
             # δ is linear in δ^(L): weighting it once weights every layer's δ.
             delta[L] = delta[L] * s
         for l in range(L - 1, 1, -1):
-            delta[l] = self._f[l].backward(fwd.u[l], fwd.z[l], self.W[l + 1].T @ delta[l + 1])
+            f_prime = self._f_prime(l, fwd)
+            delta[l] = f_prime * (self.W[l + 1].T @ delta[l + 1])  # δ^(l) = f′(u^(l)) ⊙ (W^(l+1))ᵀ δ^(l+1)
 
         grad_W, grad_b = {}, {}
         for l in self.layers:
@@ -421,3 +509,11 @@ class Network:
                 grad_W[l] += (alpha / n) * self.W[l]
             grad_b[l] = delta[l].sum(axis=1) / n
         return Gradients(W=grad_W, b=grad_b, loss=loss, delta=delta)
+
+    def _f_prime(self, l, fwd):
+        """f′(u^(l)) of a hidden layer (element-wise), times m^(l) under dropout: then z^(l)
+        is m ⊙ f(u), so f′ is taken from f(u) itself."""
+        f = self._f[l]
+        if l not in fwd.mask:
+            return f.derivative(fwd.u[l], fwd.z[l])
+        return fwd.mask[l] * f.derivative(fwd.u[l], f.f(fwd.u[l]))

@@ -14,6 +14,21 @@ same weights to the last bit:
     Adam (Kingma & Ba 2014):   m ← β₁ m + (1-β₁) g;    s ← β₂ s + (1-β₂) g²
                                η_t = η √(1-β₂ᵗ) / (1-β₁ᵗ)
                                w ← w - η_t m / (√s + ε)
+    AdamW (Loshchilov & Hutter 2019): w ← w - η λ w, then Adam's step: the weight decay λ is
+                               decoupled from the gradient (unlike the L2 term alpha, which
+                               enters g and so Adam's moments)
+
+Any of them can clip the gradient by its global norm first (``max_grad_norm`` c):
+g ← g · min(1, c / ‖g‖), ‖g‖² the sum of squares over every parameter array.  The schedule
+"cosine" sets the rate of epoch e (0-based) of E epochs, after W warm-up epochs, to
+
+    η_e = η₀ (e + 1) / W                                  for e < W
+    η_e = η₀ ½ (1 + cos(π (e - W) / (E - W)))             for e ≥ W
+
+Each rule is written once, as the numpy sequence below (:func:`sgd_step`, :func:`adam_step`,
+in place, in scikit-learn's order of roundings).  ``SGD`` and ``Adam`` take an optional
+``step``: a faster function of the same signature and the same roundings (the speed ring's
+one-pass kernels, :mod:`deltaprop.speed.fused`), held bitwise equal to these by the tests.
 
 L-BFGS runs through ``scipy.optimize.minimize(method="L-BFGS-B", jac=True)`` on the packed
 parameter vector (:meth:`Network.get_flat` / :meth:`Network.set_flat`).
@@ -21,19 +36,61 @@ parameter vector (:meth:`Network.get_flat` / :meth:`Network.set_flat`).
 
 from __future__ import annotations
 
+import functools
 import math
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
-from deltaprop.speed import fused
+if TYPE_CHECKING:
+    from deltaprop.core.network import Network
 
-__all__ = ["gradient_descent", "SGD", "Adam", "lbfgs", "LEARNING_RATE_SCHEDULES"]
+__all__ = [
+    "gradient_descent", "SGD", "Adam", "AdamW", "lbfgs", "LEARNING_RATE_SCHEDULES", "sgd_step", "adam_step",
+    "cosine_rate", "clip_by_global_norm",
+]
 
-#: scikit-learn's names for the learning-rate schedules of SGD
-LEARNING_RATE_SCHEDULES = ("constant", "invscaling", "adaptive")
+Work = Callable[[], tuple[np.ndarray, np.ndarray]]
+
+#: scikit-learn's names for the learning-rate schedules of SGD, and cosine (SGD, Adam, AdamW)
+LEARNING_RATE_SCHEDULES = ("constant", "invscaling", "adaptive", "cosine")
 
 
-def gradient_descent(net, X, D, *, learning_rate=0.1, n_epochs=100, alpha=0.0, sample_weight=None):
+def cosine_rate(learning_rate_init: float, epoch: int, n_epochs: int, warmup: int = 0) -> float:
+    """η of epoch ``epoch`` (0-based) of ``n_epochs``: linear warm-up over ``warmup`` epochs,
+    then half a cosine from η₀ down towards 0 (module docstring)."""
+    if epoch < warmup:
+        return float(learning_rate_init) * (epoch + 1) / warmup
+    span = max(n_epochs - warmup, 1)
+    return float(learning_rate_init) * 0.5 * (1.0 + math.cos(math.pi * min(epoch - warmup, span) / span))
+
+
+def clip_by_global_norm(grads: list[np.ndarray], max_norm: float) -> float:
+    """g ← g · c / ‖g‖ in place when ‖g‖ > c = ``max_norm``; returns ‖g‖ before clipping."""
+    norm = math.sqrt(sum(float(np.vdot(g, g)) for g in grads))
+    if norm > max_norm:
+        scale = max_norm / norm
+        for g in grads:
+            g *= scale
+    return norm
+
+
+def _check_cosine(schedule: str, n_epochs: int | None, warmup: int) -> int:
+    """n_epochs, checked when the schedule is cosine (0 when it is not and none is given)."""
+    if schedule != "cosine":
+        return n_epochs or 0
+    if n_epochs is None or n_epochs < 1:
+        raise ValueError(f"the cosine schedule needs n_epochs ≥ 1; got {n_epochs!r}")
+    if not 0 <= warmup < n_epochs:
+        raise ValueError(f"warm-up must last 0 … n_epochs - 1 = {n_epochs - 1} epochs; got {warmup!r}")
+    return n_epochs
+
+
+def gradient_descent(net: Network, X: ArrayLike, D: ArrayLike, *, learning_rate: float = 0.1,
+                     n_epochs: int = 100, alpha: float = 0.0,
+                     sample_weight: ArrayLike | None = None) -> list[float]:
     """Full-batch gradient descent, the seed's gradient method: w ← w - η ∂E/∂w.
 
     Updates ``net`` in place and returns the loss history: the loss before each step,
@@ -59,6 +116,53 @@ def gradient_descent(net, X, D, *, learning_rate=0.1, n_epochs=100, alpha=0.0, s
     return history
 
 
+def sgd_step(w: np.ndarray, g: np.ndarray, v: np.ndarray, mu: float, eta: float, nesterov: bool,
+             work: Work) -> None:
+    """One SGD step in place: v ← μ v - η g; w ← w + v (Nesterov: w ← w + (μ v - η g)).
+
+    In scikit-learn's order of roundings, (μ v) - (η g).  ``work()`` returns two work arrays
+    of w's shape; it is called only when they are needed.
+    """
+    if mu == 0:
+        # μ = 0: v = 0·v - η g is exactly -(η g), and so is the Nesterov step
+        np.multiply(g, -eta, out=v)
+        w += v
+        return
+    eta_g, step = work()
+    np.multiply(g, eta, out=eta_g)
+    v *= mu
+    v -= eta_g
+    if nesterov:
+        np.multiply(v, mu, out=step)
+        step -= eta_g
+        w += step
+    else:
+        w += v
+
+
+def adam_step(w: np.ndarray, g: np.ndarray, m: np.ndarray, s: np.ndarray, b1: float, b2: float,
+              eps: float, lr: float, work: Work) -> None:
+    """One Adam step in place, η_t = ``lr`` (bias corrections already folded in):
+
+        m ← β₁ m + (1-β₁) g;   s ← β₂ s + (1-β₂) g²;   w ← w - η_t m / (√s + ε)
+
+    ``work()`` returns two work arrays of w's shape.
+    """
+    t, step = work()
+    m *= b1
+    np.multiply(g, 1 - b1, out=t)
+    m += t  # first moment: running mean of g
+    s *= b2
+    np.multiply(g, g, out=t)
+    t *= 1 - b2
+    s += t  # second moment: running mean of g²
+    np.sqrt(s, out=t)
+    t += eps
+    np.multiply(m, -lr, out=step)
+    step /= t
+    w += step
+
+
 class _Optimizer:
     """What the training loop needs of a stochastic optimiser.
 
@@ -68,18 +172,29 @@ class _Optimizer:
     improving and returns True to stop, False to go on (with a lowered learning rate).
     """
 
-    def __init__(self, learning_rate_init):
+    def __init__(self, learning_rate_init: float, max_grad_norm: float | None = None) -> None:
         self.learning_rate_init = learning_rate_init
         #: the learning rate of the next step
         self.learning_rate = float(learning_rate_init)
+        if max_grad_norm is not None and not max_grad_norm > 0:
+            raise ValueError(f"max_grad_norm must be positive or None; got {max_grad_norm!r}")
+        #: c of the clipping by global norm, or None
+        self.max_grad_norm = max_grad_norm
+        #: epochs finished (iteration_ends calls), for the cosine schedule
+        self.epoch = 0
 
-    def iteration_ends(self, t):
-        pass
+    def clip(self, grads: list[np.ndarray]) -> None:
+        """Clip ``grads`` in place by their global norm, when ``max_grad_norm`` is set."""
+        if self.max_grad_norm is not None:
+            clip_by_global_norm(grads, self.max_grad_norm)
 
-    def trigger_stopping(self):
+    def iteration_ends(self, t: int) -> None:
+        self.epoch += 1
+
+    def trigger_stopping(self) -> bool:
         return True
 
-    def stopping_note(self):
+    def stopping_note(self) -> str:
         """What :meth:`trigger_stopping` did, for verbose output."""
         return "Stopping."
 
@@ -94,11 +209,12 @@ class SGD(_Optimizer):
         shapes and dtypes are read here (the velocities start at zero).
     learning_rate_init : float
         η at the first step.
-    schedule : {"constant", "invscaling", "adaptive"}
+    schedule : {"constant", "invscaling", "adaptive", "cosine"}
         constant: η stays ``learning_rate_init``.  invscaling: after each epoch
         η = learning_rate_init / (t + 1)^power_t, t the number of samples seen so far.
         adaptive: η stays until the loss stops improving (``trigger_stopping``), then is
-        divided by 5; training stops once η ≤ 1e-6.
+        divided by 5; training stops once η ≤ 1e-6.  cosine: :func:`cosine_rate` of each
+        epoch, over ``n_epochs`` with ``warmup`` warm-up epochs.
     momentum : float
         μ in [0, 1]; 0 is plain SGD.
     nesterov : bool
@@ -106,34 +222,49 @@ class SGD(_Optimizer):
         velocity update, i.e. it looks ahead along the new velocity).
     power_t : float
         The exponent of invscaling.
+    step : callable, optional
+        Computes the rule on one array, with :func:`sgd_step`'s signature and roundings
+        (default: :func:`sgd_step` itself).
+    max_grad_norm : float, optional
+        Clip the gradient by its global norm to at most this before each step.
+    n_epochs, warmup : int
+        The cosine schedule's length and warm-up, in epochs.
     """
 
-    def __init__(self, params, learning_rate_init=0.1, schedule="constant", momentum=0.9,
-                 nesterov=True, power_t=0.5):
-        super().__init__(learning_rate_init)
+    def __init__(self, params: list[np.ndarray], learning_rate_init: float = 0.1,
+                 schedule: str = "constant", momentum: float = 0.9, nesterov: bool = True,
+                 power_t: float = 0.5, *, step: Callable[..., None] | None = None,
+                 max_grad_norm: float | None = None, n_epochs: int | None = None, warmup: int = 0):
+        super().__init__(learning_rate_init, max_grad_norm)
         if schedule not in LEARNING_RATE_SCHEDULES:
             raise ValueError(f"unknown learning-rate schedule {schedule!r}; allowed: "
                              f"{', '.join(LEARNING_RATE_SCHEDULES)}")
         self.schedule = schedule
+        self.n_epochs, self.warmup = _check_cosine(schedule, n_epochs, warmup), warmup
+        if schedule == "cosine":
+            self.learning_rate = cosine_rate(learning_rate_init, 0, self.n_epochs, warmup)
         self.momentum = momentum
         self.nesterov = nesterov
         self.power_t = power_t
         self.velocities = [np.zeros_like(p) for p in params]
+        self.step = sgd_step if step is None else step
         self._note = "Stopping."
 
-    def update(self, params, grads):
+    def update(self, params: list[np.ndarray], grads: list[np.ndarray]) -> None:
         """One step: v ← μ v - η g, then w ← w + v (Nesterov: w ← w + μ v - η g)."""
+        self.clip(grads)
         mu, eta = self.momentum, self.learning_rate
         for k, (w, g, v) in enumerate(zip(params, grads, self.velocities)):
-            # in place, in scikit-learn's order of roundings (μ v) - (η g); one compiled pass
-            # for a large array, a few numpy calls (and two work arrays) for a small one
-            fused.sgd_step(w, g, v, mu, eta, self.nesterov, lambda k=k: _scratch(self, params, 2)[k])
+            self.step(w, g, v, mu, eta, self.nesterov, functools.partial(_work, self, params, k))
 
-    def iteration_ends(self, t):
+    def iteration_ends(self, t: int) -> None:
+        super().iteration_ends(t)
         if self.schedule == "invscaling":
             self.learning_rate = float(self.learning_rate_init) / (t + 1) ** self.power_t
+        elif self.schedule == "cosine":
+            self.learning_rate = cosine_rate(self.learning_rate_init, self.epoch, self.n_epochs, self.warmup)
 
-    def trigger_stopping(self):
+    def trigger_stopping(self) -> bool:
         if self.schedule != "adaptive":
             self._note = "Stopping."
             return True
@@ -144,7 +275,7 @@ class SGD(_Optimizer):
         self._note = f"Setting learning rate to {self.learning_rate:f}"
         return False
 
-    def stopping_note(self):
+    def stopping_note(self) -> str:
         return self._note
 
 
@@ -161,10 +292,28 @@ class Adam(_Optimizer):
         Decay rates of the first moment m (mean of g) and second moment s (mean of g²).
     epsilon : float
         Added to √s so the step stays finite where s = 0.
+    step : callable, optional
+        Computes the rule on one array, with :func:`adam_step`'s signature and roundings
+        (default: :func:`adam_step` itself).
+    max_grad_norm : float, optional
+        Clip the gradient by its global norm to at most this before each step.
+    schedule : {"constant", "cosine"}
+        How η changes from epoch to epoch (``n_epochs``, ``warmup``: as for :class:`SGD`).
     """
 
-    def __init__(self, params, learning_rate_init=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-8):
-        super().__init__(learning_rate_init)
+    def __init__(self, params: list[np.ndarray], learning_rate_init: float = 0.001,
+                 beta_1: float = 0.9, beta_2: float = 0.999, epsilon: float = 1e-8, *,
+                 step: Callable[..., None] | None = None, max_grad_norm: float | None = None,
+                 schedule: str = "constant", n_epochs: int | None = None, warmup: int = 0):
+        super().__init__(learning_rate_init, max_grad_norm)
+        if schedule not in ("constant", "cosine"):
+            raise ValueError(f"Adam's learning-rate schedule is constant or cosine; got {schedule!r}")
+        self.schedule, self.warmup = schedule, warmup
+        self.n_epochs = _check_cosine(schedule, n_epochs, warmup)
+        #: η of this epoch, before the bias corrections (learning_rate_init, or its cosine schedule)
+        self.base_rate = float(learning_rate_init)
+        if schedule == "cosine":
+            self.base_rate = cosine_rate(learning_rate_init, 0, self.n_epochs, warmup)
         self.beta_1 = beta_1
         self.beta_2 = beta_2
         self.epsilon = epsilon
@@ -172,19 +321,56 @@ class Adam(_Optimizer):
         self.t = 0
         self.ms = [np.zeros_like(p) for p in params]
         self.vs = [np.zeros_like(p) for p in params]
+        self.step = adam_step if step is None else step
 
-    def update(self, params, grads):
+    def update(self, params: list[np.ndarray], grads: list[np.ndarray]) -> None:
         """One step: update m and s, then w ← w - η_t m / (√s + ε)."""
+        self.clip(grads)
         self.t += 1
         b1, b2 = self.beta_1, self.beta_2
         # the bias corrections 1/(1-β₁ᵗ) and 1/(1-β₂ᵗ) folded into one step size η_t,
         # as in the paper's "more efficient" ordering (end of its section 2)
         # (a Python float, so float32 parameters are updated in float32)
-        self.learning_rate = float(self.learning_rate_init * math.sqrt(1 - b2**self.t) / (1 - b1**self.t))
+        self.learning_rate = float(self.base_rate * math.sqrt(1 - b2**self.t) / (1 - b1**self.t))
         for k, (w, g, m, s) in enumerate(zip(params, grads, self.ms, self.vs)):
-            # in place, with the roundings of the plain formulas (deltaprop.speed.fused)
-            fused.adam_step(w, g, m, s, b1, b2, self.epsilon, self.learning_rate,
-                            lambda k=k: _scratch(self, params, 2)[k])
+            self.decay(w)
+            self.step(w, g, m, s, b1, b2, self.epsilon, self.learning_rate,
+                      functools.partial(_work, self, params, k))
+
+    def decay(self, w: np.ndarray) -> None:
+        """Adam decays nothing (AdamW: w ← w - η λ w)."""
+
+    def iteration_ends(self, t: int) -> None:
+        super().iteration_ends(t)
+        if self.schedule == "cosine":
+            self.base_rate = cosine_rate(self.learning_rate_init, self.epoch, self.n_epochs, self.warmup)
+
+
+class AdamW(Adam):
+    """Adam with decoupled weight decay (Loshchilov & Hutter 2019): before each Adam step,
+    w ← w - η λ w, η this epoch's rate (without Adam's bias corrections), λ ``weight_decay``.
+
+    Unlike the L2 strength alpha, the decay never enters the gradient, so Adam's moments do
+    not rescale it.  Every parameter array passed is decayed (as PyTorch's AdamW does); other
+    parameters as :class:`Adam`.
+    """
+
+    def __init__(self, params: list[np.ndarray], learning_rate_init: float = 0.001,
+                 beta_1: float = 0.9, beta_2: float = 0.999, epsilon: float = 1e-8,
+                 weight_decay: float = 0.01, **options: Any):
+        super().__init__(params, learning_rate_init, beta_1, beta_2, epsilon, **options)
+        if not weight_decay >= 0:
+            raise ValueError(f"weight_decay must be ≥ 0; got {weight_decay!r}")
+        self.weight_decay = weight_decay
+
+    def decay(self, w: np.ndarray) -> None:
+        if self.weight_decay:
+            w *= 1.0 - self.base_rate * self.weight_decay
+
+
+def _work(optimizer: _Optimizer, params: list[np.ndarray], k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The two work arrays of parameter array k."""
+    return _scratch(optimizer, params, 2)[k]
 
 
 def _scratch(optimizer, params, k):
@@ -199,7 +385,9 @@ def _scratch(optimizer, params, k):
     return scratch
 
 
-def lbfgs(fun, theta0, *, max_iter=200, max_fun=15000, tol=1e-4, callback=None):
+def lbfgs(fun: Callable[[np.ndarray], tuple[float, np.ndarray]], theta0: np.ndarray, *, max_iter: int = 200,
+          max_fun: int = 15000, tol: float = 1e-4,
+          callback: Callable[[np.ndarray, float], bool | None] | None = None) -> Any:
     """Minimise ``fun`` by L-BFGS-B (scipy), as scikit-learn's MLP does.
 
     Parameters

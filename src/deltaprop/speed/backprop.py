@@ -1,98 +1,58 @@
 """Fast paths for training and prediction: the δ recursion with buffers allocated once.
 
 The training loop asks a :class:`BatchBackprop` for the loss and gradients of each
-mini-batch.  It computes exactly what :meth:`Network.backprop` computes -- the plain path,
-kept here as :class:`PlainBatchBackprop` -- and the tests hold the two equal.  What makes it
-fast, in the order the profile asked for it:
+mini-batch.  It computes exactly what :meth:`Network.backprop` computes (the plain path, kept
+here as :class:`PlainBatchBackprop`), and the tests hold the two equal:
 
-* **The seed's orientation, one sample per column.**  A batch of activations is
-  ``(n_l, n)``: ``u^(l) = W^(l) z^(l-1) + b^(l)`` exactly as the seed writes it, the input
-  ``z^(1) = Xᵀ`` a transposed view of the row-major batch.  OpenBLAS runs these products
-  faster than their transposes, measured product by product on the 784-512-512-10 network
-  (float32, batch 128): 514 µs for ``W^(2) Xᵀ`` against 610 µs for ``X W^(2)ᵀ``, 340 against
-  415 µs for the 512×512 layer.  Buffers are flat, so the first ``n_l·n`` elements of a
-  buffer sized for the largest batch are a contiguous ``(n_l, n)`` array for a smaller
-  (last) batch; ``W^(l)ᵀ`` and ``z^(l-1)ᵀ`` in the products are views, never copies.
-* **Buffers allocated once**, sized for ``max_batch_size`` and reused by every call; every
-  ufunc writes with ``out=``.  No array is allocated in the hot loop for the seed's pair,
-  squared error with an identity output, nor for the classifiers' pairs, log loss with a
-  softmax output and binary log loss with a logistic one (log y from u, as in
-  :mod:`deltaprop.core.losses`; softmax on a (10, 128) float32 batch: 14 µs in place, 37 µs
-  through the losses module); every other pair goes through :mod:`deltaprop.core.losses`, on
-  views, and allocates there.
-* **Activations in place, derivatives from z.**  Hidden layers keep one buffer each: u is
-  overwritten by z = f(u), since every hidden f' can be had from z alone (tanh' = 1 - z²,
-  logistic' = z - z², relu' = [z > 0], softplus' = 1 - exp(-z)), and f' is fused into δ in
-  place.
-* **1/N folded into δ^(L)** (with sample weights, s_n/N): δ is linear in δ^(L), so every
-  layer's δ, and so every gradient, is already divided by N.
-* **Gradients in one flat vector** (``flat_grad``) in the packing order of
-  :meth:`Network.get_flat`; ``grad_W[l]``/``grad_b[l]`` are views of it, so an optimiser can
-  update all parameters with a few calls on one vector.
-* **Parameters packed in one vector θ** by the training loop (:func:`flat_parameters`:
-  ``net.W[l]``/``net.b[l]`` become views of θ), so the optimiser steps every layer at once,
-  and a small network's L2 term takes four calls on θ whatever its depth.
-* **One pass per elementwise job on large arrays**: bias + f and f' into δ, the L2
-  gradient (here) and the optimiser's step (:mod:`deltaprop.core.optim`) run as compiled loops
-  (:mod:`deltaprop.speed.fused`) with the numpy sequence's roundings, instead of a ufunc call -- a
-  pass over memory -- per operation.
-* **One BLAS.**  Every product and reduction goes through numpy's OpenBLAS.  scipy bundles
-  another OpenBLAS with its own threads; calling it between numpy's products (an axpy for
-  the L2 gradient) made the threads of the two fight for the two cores, and one batch took
-  a hundred times longer.
-* **dtype kept**: float32 networks compute in float32 throughout (scalars are Python floats,
-  which never promote an array).
+* in the seed's orientation, one sample per column: a batch of activations is ``(n_l, n)``,
+  ``u^(l) = W^(l) z^(l-1) + b^(l)`` as the seed writes it, z^(1) = Xᵀ a transposed view;
+* buffers allocated once, sized for ``max_batch_size``, flat, so that their first ``n_l·n``
+  elements are a contiguous ``(n_l, n)`` array for a smaller (last) batch; every ufunc writes
+  with ``out=``;
+* hidden layers in place: u^(l) is overwritten by z^(l) = f(u^(l)), and f' is taken from z
+  (each activation's ``derivative`` in :mod:`deltaprop.core.activations` can) and
+  multiplied into δ; the canonical output/loss pairs through their in-place forms in
+  :mod:`deltaprop.core.losses`;
+* 1/N (with sample weights, s_n/N) folded into δ^(L): δ is linear in δ^(L), so every layer's
+  δ, and every gradient, is already divided by N;
+* gradients in one flat vector (``flat_grad``), packed as :meth:`Network.get_flat`;
+* every product and reduction through numpy's BLAS (not scipy's, whose threads fight
+  numpy's), dtype kept (float32 stays float32).
 
-:func:`predict` is the same forward pass, chunked, beside :meth:`Network.predict`.
-
-Inside :func:`plain_paths` both names give the plain versions, and neither the compiled
-passes (:mod:`deltaprop.speed.fused`) nor the compiled epoch (:mod:`deltaprop.speed.compiled`) run, so a
-test can run a whole training with each path and compare.
+:func:`batch_backprop` and :func:`predict` give the plain versions inside
+:func:`deltaprop.speed.plain_paths`.  ``docs/performance.md`` says what each choice bought.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
+from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
-from scipy.special import expit
 
 from deltaprop.core import losses as _losses
-from deltaprop.core.activations import LEAKY_RELU_SLOPE
+from deltaprop.core.activations import ACTIVATIONS, HIDDEN_ACTIVATIONS
 from deltaprop.speed import fused
+from deltaprop.speed.switch import plain_paths, use_plain
 
 __all__ = [
-    "BatchBackprop", "PlainBatchBackprop", "flat_parameters", "foreign_blas_single_threaded",
-    "predict", "plain_predict", "plain_paths",
+    "BatchBackprop", "PlainBatchBackprop", "batch_backprop", "flat_parameters",
+    "foreign_blas_single_threaded", "predict", "plain_predict", "plain_paths",
 ]
 
-_plain = False
-
 
 @contextlib.contextmanager
-def plain_paths():
-    """Within this block :class:`BatchBackprop` and :func:`predict` take the plain paths.
-
-    For tests that hold a whole training run on the fast path equal to the plain one.
-    """
-    global _plain
-    before, _plain = _plain, True
-    try:
-        yield
-    finally:
-        _plain = before
-
-
-@contextlib.contextmanager
-def foreign_blas_single_threaded():
+def foreign_blas_single_threaded() -> Iterator[None]:
     """Within this block every BLAS library but numpy's runs on one thread.
 
     scipy's wheels bundle an OpenBLAS of their own, with its own threads.  When scipy code
     that calls it (L-BFGS-B) runs between numpy's threaded matrix products, the threads of
-    the two libraries fight for the cores: a product that takes 50 µs alone took 7 ms, and
-    an L-BFGS fit ran twenty times slower.  With the other library on one thread they do
-    not fight.  Where numpy and scipy share one BLAS, or threadpoolctl (a scikit-learn
-    dependency) is missing, this does nothing.
+    the two libraries fight for the cores and every product slows down many times over
+    (``docs/performance.md``).  With the other library on one thread they do not fight.
+    Where numpy and scipy share one BLAS, or threadpoolctl (a scikit-learn dependency) is
+    missing, this does nothing.
     """
     try:
         from threadpoolctl import ThreadpoolController
@@ -109,88 +69,7 @@ def foreign_blas_single_threaded():
         yield
 
 
-# ---------------------------------------------------------------------------------------
-# Hidden activations in place: forward replaces u by z = f(u); backward multiplies δ by
-# f'(u), computed from z.  ``t`` is scratch of the same shape.
-
-
-def _identity_f(a, t):
-    pass
-
-
-def _identity_df(delta, z, t):
-    pass
-
-
-def _tanh_f(a, t):
-    np.tanh(a, out=a)
-
-
-def _tanh_df(delta, z, t):
-    # tanh'(u) = 1 - z²
-    np.multiply(z, z, out=t)
-    np.subtract(1.0, t, out=t)
-    np.multiply(delta, t, out=delta)
-
-
-def _logistic_f(a, t):
-    expit(a, out=a)
-
-
-def _logistic_df(delta, z, t):
-    # σ'(u) = z (1 - z) = z - z²
-    np.multiply(z, z, out=t)
-    np.subtract(z, t, out=t)
-    np.multiply(delta, t, out=delta)
-
-
-def _relu_f(a, t):
-    np.maximum(a, 0.0, out=a)
-
-
-def _relu_df(delta, z, t):
-    # relu'(u) = 1 where u > 0, else 0; and u > 0 exactly where z > 0
-    np.greater(z, 0.0, out=t)
-    np.multiply(delta, t, out=delta)
-
-
-def _leaky_relu_f(a, t):
-    # max(u, 0.01 u) is u where u > 0 and 0.01 u elsewhere
-    np.multiply(a, LEAKY_RELU_SLOPE, out=t)
-    np.maximum(a, t, out=a)
-
-
-def _leaky_relu_df(delta, z, t):
-    # f'(u) = 1 where u > 0, else 0.01, i.e. 0.01 + 0.99 [z > 0] (z > 0 exactly where u > 0)
-    np.greater(z, 0.0, out=t)
-    np.multiply(t, 1.0 - LEAKY_RELU_SLOPE, out=t)
-    np.add(t, LEAKY_RELU_SLOPE, out=t)
-    np.multiply(delta, t, out=delta)
-
-
-def _softplus_f(a, t):
-    np.logaddexp(0.0, a, out=a)
-
-
-def _softplus_df(delta, z, t):
-    # softplus'(u) = σ(u) = 1 - exp(-softplus(u)) = -expm1(-z)
-    np.negative(z, out=t)
-    np.expm1(t, out=t)
-    np.multiply(delta, t, out=delta)
-    np.negative(delta, out=delta)
-
-
-_HIDDEN = {
-    "identity": (_identity_f, _identity_df),
-    "tanh": (_tanh_f, _tanh_df),
-    "logistic": (_logistic_f, _logistic_df),
-    "relu": (_relu_f, _relu_df),
-    "leaky_relu": (_leaky_relu_f, _leaky_relu_df),
-    "softplus": (_softplus_f, _softplus_df),
-}
-
-
-def flat_parameters(net):
+def flat_parameters(net: Any) -> np.ndarray:
     """One vector θ holding every parameter of ``net``, packed as :meth:`Network.get_flat`.
 
     ``net.W[l]`` and ``net.b[l]`` become views of θ (their values unchanged), so an
@@ -211,7 +90,7 @@ def flat_parameters(net):
     return theta
 
 
-def packed_parameters(net):
+def packed_parameters(net: Any) -> np.ndarray | None:
     """θ when every parameter of ``net`` is a view of one vector θ packed as
     :meth:`Network.get_flat` (as :func:`flat_parameters` leaves them); None otherwise."""
     theta = net.W[min(net.W)].base
@@ -244,6 +123,14 @@ class PlainBatchBackprop:
         return g.loss, g.W, g.b
 
 
+def batch_backprop(net: Any, max_batch_size: int, alpha: float = 0.0) -> BatchBackprop | PlainBatchBackprop:
+    """The loss and gradients of ``net``'s mini-batches: a :class:`BatchBackprop`, or inside
+    :func:`deltaprop.speed.plain_paths` a :class:`PlainBatchBackprop`."""
+    if use_plain():
+        return PlainBatchBackprop(net, max_batch_size, alpha)
+    return BatchBackprop(net, max_batch_size, alpha)
+
+
 class BatchBackprop:
     """Loss and gradients of mini-batches of one network, with buffers reused across batches.
 
@@ -263,13 +150,9 @@ class BatchBackprop:
     float and dicts keyed by layer l = 2 … L, equal to :meth:`Network.backprop`'s.  The
     returned arrays are views of ``flat_grad`` and are overwritten by the next call.
 
-    Inside :func:`plain_paths` the constructor returns a :class:`PlainBatchBackprop`.
+    :func:`batch_backprop` makes one, or a :class:`PlainBatchBackprop` inside
+    :func:`deltaprop.speed.plain_paths`.
     """
-
-    def __new__(cls, net, max_batch_size, alpha=0.0):
-        if _plain and cls is BatchBackprop:
-            return PlainBatchBackprop(net, max_batch_size, alpha)
-        return super().__new__(cls)
 
     def __init__(self, net, max_batch_size, alpha=0.0):
         self.net = net
@@ -299,9 +182,9 @@ class BatchBackprop:
 
         # the L2 term: layer by layer (its gradient one compiled pass a layer, deltaprop.speed.fused),
         # or, for a network below the size of those passes whose parameters are views of one
-        # θ (flat_parameters), in four calls on θ whatever the depth: a 10-32-32-32-1 batch of
-        # 64 took 57 µs so against 66 µs layer by layer
-        self._packed = (None, {}, {})
+        # θ (flat_parameters), in four calls on θ whatever the depth (fewer calls than
+        # layer by layer for a deep small network)
+        self._packed: tuple[np.ndarray | None, dict, dict] = (None, {}, {})
         self._flat_penalty = bool(self.alpha) and net.n_parameters < fused.FUSED_MIN_SIZE
         if self._flat_penalty:
             # _is_weight: 1 where θ holds a weight, 0 where a bias (biases are not penalised)
@@ -327,12 +210,8 @@ class BatchBackprop:
         }
         # the loss and δ^(L) of the output/loss pair: in place for the seed's pair and the
         # classifiers' pairs, through deltaprop.core.losses for any other
-        self._output_loss = {
-            ("squared_error", "identity"): self._squared_error,
-            ("log_loss", "softmax"): self._softmax_log_loss,
-            ("binary_log_loss", "logistic"): self._logistic_log_loss,
-        }.get((net.loss_name, net.output), self._any_loss)
-        self._lse = np.empty(m, dtype=dtype) if net.output == "softmax" else None
+        self._in_place = _losses.CANONICAL_IN_PLACE.get((net.loss_name, net.output))
+        self._lse = np.empty(m, dtype=dtype)
         self._views = {}
 
     def _views_for(self, n):
@@ -373,7 +252,11 @@ class BatchBackprop:
         # δ^(L) and the loss; N = n, or Σ s_n with sample weights
         N = n if s is None else float(s.sum())
         dL = delta[L]
-        data = self._output_loss(u_out, D.T, dL, scratch[L], E, s)
+        if self._in_place is not None:
+            data = self._in_place(u_out, D.T, dL, scratch[L], E, s, self._lse[:n])
+        else:
+            data = _losses.weighted_loss_and_delta(net.loss_name, net.output, u_out, D.T, dL, s,
+                                                   net.loss_params)
         alpha = self.alpha
         theta = None
         if alpha:
@@ -406,59 +289,13 @@ class BatchBackprop:
             if alpha and theta is None:
                 # ∂/∂W^(l) of alpha/(2N) ‖W^(l)‖² is (alpha/N) W, added in one compiled pass
                 # (deltaprop.speed.fused; not scipy's BLAS axpy, whose threads fight numpy's)
-                fused.add_scaled(gW[l], W[l], alpha / N, lambda l=l: self._penalty_work(l))
+                fused.add_scaled(gW[l], W[l], alpha / N, functools.partial(self._penalty_work, l))
             if l > 2:
                 np.dot(W[l].T, delta[l], out=delta[l - 1])
                 self._hidden[l - 1][1](delta[l - 1], a[l - 1], scratch[l - 1])
         if theta is not None:
             np.add(self.flat_grad, self._penalty_flat, out=self.flat_grad)
         return loss, gW, gb
-
-    def _squared_error(self, u, d, delta, t, E, s):
-        """Σ_n s_n E_n with E_n = ½ Σ_k (y_k - d_k)², y = u (identity output), and
-        δ^(L) = y - d in place (u, d, δ, t of shape (K, n); E a work vector)."""
-        np.subtract(u, d, out=delta)
-        if s is None:
-            return 0.5 * float(np.vdot(delta, delta))
-        np.multiply(delta, delta, out=t)
-        np.add.reduce(t, axis=0, out=E)
-        return 0.5 * float(np.dot(E, s))
-
-    def _softmax_log_loss(self, u, d, delta, t, E, s):
-        """Σ_n s_n E_n with E_n = -Σ_k d_k log y_k, y = softmax(u), and δ^(L) = y - d in place
-        (u, d, δ, t of shape (K, n); E a work vector).  log y = u - lse(u), from u: no log(0)."""
-        lse = self._lse[: E.shape[0]]
-        np.max(u, axis=0, out=E)  # m, for an exp that cannot overflow
-        np.subtract(u, E, out=delta)
-        np.exp(delta, out=delta)
-        np.add.reduce(delta, axis=0, out=lse)  # S = Σ_k exp(u_k - m)
-        np.divide(delta, lse, out=delta)  # y
-        np.subtract(delta, d, out=delta)  # δ^(L) = y - d
-        np.log(lse, out=lse)
-        np.add(lse, E, out=lse)  # lse = m + log S
-        np.subtract(lse, u, out=t)  # -log y_k
-        np.multiply(t, d, out=t)
-        np.add.reduce(t, axis=0, out=E)  # E_n
-        return float(E.sum()) if s is None else float(np.dot(E, s))
-
-    def _logistic_log_loss(self, u, d, delta, t, E, s):
-        """Σ_n s_n E_n with E_n = Σ_k [softplus(u_k) - d_k u_k] (= -d log σ(u) - (1-d) log(1-σ(u)))
-        and δ^(L) = σ(u) - d in place."""
-        np.multiply(d, u, out=delta)  # d u, in δ's buffer until δ is computed
-        np.logaddexp(0.0, u, out=t)  # softplus(u)
-        np.subtract(t, delta, out=t)
-        np.add.reduce(t, axis=0, out=E)  # E_n
-        expit(u, out=delta)
-        np.subtract(delta, d, out=delta)  # δ^(L) = σ(u) - d
-        return float(E.sum()) if s is None else float(np.dot(E, s))
-
-    def _any_loss(self, u, d, delta, t, E, s):
-        """Any other output/loss pair, through :mod:`deltaprop.core.losses` (which allocates)."""
-        net = self.net
-        y = net.f(net.L).f(u)
-        per = _losses.per_sample(net.loss_name, u, y, d, net.output)
-        delta[...] = _losses.output_delta(net.loss_name, net.output, u, y, d)
-        return float(per.sum()) if s is None else float(per @ s)
 
     def _packed_theta(self, W, b):
         """The vector θ that net.W and net.b are views of (see flat_parameters), or None."""
@@ -498,7 +335,7 @@ def predict(net, X, *, chunk_size=PREDICT_CHUNK):
     memory stays at one chunk of activations however many rows are predicted.  Inside
     :func:`plain_paths` it is :meth:`Network.predict`.
     """
-    if _plain:
+    if use_plain():
         return net.predict(X)
     X = net.check_X(X)
     n = X.shape[0]
@@ -510,14 +347,14 @@ def predict(net, X, *, chunk_size=PREDICT_CHUNK):
     bufs = {l: np.empty(m * sizes[l - 1], dtype=dtype) for l in range(2, L + 1)}
     scratch = np.empty(m * max(sizes[1:]), dtype=dtype)
     hidden = {l: fused.hidden_layer(net.layer_activation[l], dtype, m * sizes[l - 1])[0] for l in range(2, L)}
-    if net.output in _HIDDEN:
+    if net.output in HIDDEN_ACTIVATIONS:
         output = fused.hidden_layer(net.output, dtype, m * sizes[-1])[0]
     else:
-        f_out = net.f(L)
+        f_out = ACTIVATIONS[net.output]
 
-        def output(a, b, t):
+        def output(a: np.ndarray, b: np.ndarray, t: np.ndarray) -> None:
             np.add(a, b[:, None], out=a)
-            a[...] = f_out.f(a)
+            f_out.f(a, out=a)
 
     for start in range(0, n, m):
         stop = min(start + m, n)

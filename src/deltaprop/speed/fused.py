@@ -1,58 +1,93 @@
-"""Fused elementwise passes over the parameters: the L2 gradient and the optimiser steps.
+"""Fused elementwise passes over the parameters and hidden layers, each one compiled loop.
 
-A numpy expression such as SGD's Nesterov step, ``v ← μ v - η g; w ← w + (μ v - η g)``,
-is six ufunc calls, and each call is one pass over every parameter.  On a large network
-those passes are what is left beside the matrix products.  For the 784-512-512-10 network
-(670,000 parameters, float32) one numpy step took 0.40 ms (SGD with Nesterov momentum) or
-1.0 ms (Adam), and adding the L2 gradient 0.12 ms, against about 3 ms for a batch of 128;
-the functions here take 0.12, 0.21 and 0.06 ms.  Each does its job in one pass, in a
-compiled loop (:mod:`deltaprop.speed.kernels`, numba) that performs the same operations in the
-same order as the numpy sequence, so the results are bitwise equal; the numpy sequence stays
-beside it as the plain path (``*_plain``), taken inside :func:`deltaprop.speed.backprop.plain_paths` and for
-arrays below :data:`FUSED_MIN_SIZE` elements, where a few numpy calls cost less than
-loading numba (about 0.3 s, once per process).
+A numpy expression such as SGD's Nesterov step is several ufunc calls, each a pass over
+every parameter; on a large network those passes are what is left beside the matrix
+products.  Each function here does its job in one pass, in a compiled loop
+(:mod:`deltaprop.speed.kernels`, numba) that performs the same operations in the same order
+as the numpy definition in :mod:`deltaprop.core`, so the results are bitwise equal.  The
+numpy definition runs instead inside :func:`deltaprop.speed.plain_paths`, for arrays below
+:data:`FUSED_MIN_SIZE` elements (where loading numba once per process would cost more than
+it saves), and where numba cannot be imported.
 
-Division and square roots follow numpy's error model (0/0 is nan, x/0 is ±inf, no
-exception).  The kernels run on one thread.  numba's parallel loops would halve the time again on two
-cores, but its threading layers either abort when two Python threads train at once
-(workqueue) or hang in a process forked after use (GNU OpenMP); a library cannot impose
-either on its users.
+The tables :data:`FORWARD_KERNELS`, :data:`BACKWARD_KERNELS` and :data:`STEP_KERNELS` list,
+for every activation and optimiser rule of the core, its kernel or None (the numpy
+definition, on purpose); ``tests/test_registry.py`` walks them.
+
+The kernels run on one thread: numba's threading layers either abort when two Python threads
+train at once (workqueue) or hang in a process forked after use (GNU OpenMP), and a library
+cannot impose either on its users.
 """
 
 from __future__ import annotations
 
 import functools
 import warnings
+from collections.abc import Callable
+from types import ModuleType
+from typing import Any
 
 import numpy as np
 
-from deltaprop.core.activations import LEAKY_RELU_SLOPE
-from deltaprop.speed import backprop as fast
+from deltaprop.core import optim
+from deltaprop.core.activations import ACTIVATIONS, LEAKY_RELU_SLOPE
+from deltaprop.speed.switch import use_plain
 
-__all__ = ["FUSED_MIN_SIZE", "add_scaled", "sgd_step", "adam_step", "hidden_layer"]
+__all__ = [
+    "FUSED_MIN_SIZE", "FORWARD_KERNELS", "BACKWARD_KERNELS", "STEP_KERNELS",
+    "add_scaled", "sgd_step", "adam_step", "hidden_layer",
+]
 
-#: arrays with fewer elements take the numpy sequence.  The kernels win at every size
-#: (float64, one step: SGD-Nesterov 3.8 µs numpy / 0.9 µs compiled at 1,000 elements,
-#: 6.8 / 1.7 at 4,000, 76 / 29 at 65,536; Adam 8.6 / 1.9, 17 / 4.5, 215 / 62), but the first
-#: use in a process loads numba (about 0.3 s), which a small network's fit of a few thousand
-#: steps would not win back.
+#: arrays with fewer elements take the numpy definition: the kernels win at every size, but
+#: the first use in a process loads numba, which a small network's fit would not win back
 FUSED_MIN_SIZE = 4096
 
+Forward = Callable[[np.ndarray, np.ndarray, np.ndarray], None]
+Backward = Callable[[np.ndarray, np.ndarray, np.ndarray], None]
+Builder = Callable[[Any, type], Callable[[np.ndarray, np.ndarray, np.ndarray], None]]
 
-def _compiled_kernels(size):
+#: hidden activation → builder(kernels, scalar type) of its compiled forward pass
+#: ``forward(a, b, t)``: a ← f(a + b) in one pass; None: numpy's f on purpose (the exp-based
+#: ones: numpy's vectorised exp beats a compiled loop's call to the C library)
+FORWARD_KERNELS: dict[str, Builder | None] = {
+    "identity": lambda k, T: lambda a, b, t: k.add_bias(a, b),
+    "relu": lambda k, T: lambda a, b, t: k.add_bias_relu(a, b, T(0)),
+    "leaky_relu": lambda k, T: lambda a, b, t: k.add_bias_leaky_relu(a, b, T(LEAKY_RELU_SLOPE)),
+    "tanh": None,
+    "logistic": None,
+    "softplus": None,
+}
+
+#: hidden activation → builder(kernels, scalar type) of its compiled ``backward(δ, z, t)``:
+#: δ ← f'(u) ⊙ δ with f' from z, in one pass; None: the numpy definition (identity: f' = 1,
+#: nothing to do; softplus: exp-based)
+BACKWARD_KERNELS: dict[str, Builder | None] = {
+    "identity": None,
+    "relu": lambda k, T: lambda d, z, t: k.relu_df(d, z, T(1), T(0)),
+    "leaky_relu": lambda k, T: lambda d, z, t: k.leaky_relu_df(
+        d, z, T(1), T(0), T(1 - LEAKY_RELU_SLOPE), T(LEAKY_RELU_SLOPE)),
+    "tanh": lambda k, T: lambda d, z, t: k.tanh_df(d, z, T(1)),
+    "logistic": lambda k, T: lambda d, z, t: k.logistic_df(d, z, T(1)),
+    "softplus": None,
+}
+
+#: optimiser rule of deltaprop.core.optim → the name of its one-pass kernel
+STEP_KERNELS = {"sgd_step": "sgd_step", "adam_step": "adam_step"}
+
+
+def _compiled_kernels(size: int) -> ModuleType | None:
     """The module of compiled kernels for arrays of ``size`` elements: None below
-    FUSED_MIN_SIZE, inside :func:`deltaprop.speed.backprop.plain_paths`, and where numba cannot be
+    FUSED_MIN_SIZE, inside :func:`deltaprop.speed.plain_paths`, and where numba cannot be
     imported.  numba is imported, and the kernels compiled or read from its cache, on first
     use."""
-    if fast._plain or size < FUSED_MIN_SIZE or not numba_available():
+    if size < FUSED_MIN_SIZE or use_plain() or not numba_available():
         return None
-    from deltaprop.speed import kernels as _kernels
+    from deltaprop.speed import kernels
 
-    return _kernels
+    return kernels
 
 
 @functools.cache
-def numba_available():
+def numba_available() -> bool:
     """Whether numba imports.  It is a dependency, but an installation can still break it (a
     numpy newer than the numba release supports makes ``import numba`` raise): then deltaprop
     warns once and runs its numpy paths, which compute the same numbers."""
@@ -69,19 +104,19 @@ def numba_available():
     return True
 
 
-def _flat(a):
+def _flat(a: np.ndarray) -> np.ndarray:
     """A 1-D view of a C-contiguous array (callers check the flag: reshape then never copies)."""
     return a.reshape(-1)
 
 
-def add_scaled_plain(g, w, c, work):
+def add_scaled_plain(g: np.ndarray, w: np.ndarray, c: float, work: Callable[[], np.ndarray]) -> None:
     """g ← g + w·c with numpy; ``work()`` returns a work array of w's shape."""
     scratch = work()
     np.multiply(w, c, out=scratch)
     np.add(g, scratch, out=g)
 
 
-def add_scaled(g, w, c, work):
+def add_scaled(g: np.ndarray, w: np.ndarray, c: float, work: Callable[[], np.ndarray]) -> None:
     """g ← g + w·c in place: the L2 gradient (α/N) W added to ∂E/∂W."""
     k = _compiled_kernels(g.size)
     if k is None or not (g.flags.c_contiguous and w.flags.c_contiguous):
@@ -90,103 +125,54 @@ def add_scaled(g, w, c, work):
     k.add_scaled(_flat(g), _flat(w), g.dtype.type(c))
 
 
-def sgd_step_plain(w, g, v, mu, eta, nesterov, work):
-    """One SGD step with numpy, in scikit-learn's order of roundings.
-
-    ``work()`` returns two work arrays of w's shape; it is called only when they are needed.
-    """
-    if mu == 0:
-        # μ = 0: v = 0·v - η g is exactly -(η g), and so is the Nesterov step
-        np.multiply(g, -eta, out=v)
-        w += v
-        return
-    eta_g, step = work()
-    np.multiply(g, eta, out=eta_g)
-    v *= mu
-    v -= eta_g
-    if nesterov:
-        np.multiply(v, mu, out=step)
-        step -= eta_g
-        w += step
-    else:
-        w += v
-
-
-def sgd_step(w, g, v, mu, eta, nesterov, work):
-    """v ← μ v - η g; w ← w + v (Nesterov: w ← w + (μ v - η g)), in place."""
+def sgd_step(w: np.ndarray, g: np.ndarray, v: np.ndarray, mu: float, eta: float, nesterov: bool,
+             work: optim.Work) -> None:
+    """:func:`deltaprop.core.optim.sgd_step`, in one compiled pass for a large array."""
     k = _compiled_kernels(w.size)
     if k is None or not (w.flags.c_contiguous and g.flags.c_contiguous and v.flags.c_contiguous):
-        sgd_step_plain(w, g, v, mu, eta, nesterov, work)
+        optim.sgd_step(w, g, v, mu, eta, nesterov, work)
         return
     t = w.dtype.type
     k.sgd_step(_flat(w), _flat(g), _flat(v), t(mu), t(eta), bool(nesterov))
 
 
-def adam_step_plain(w, g, m, s, b1, b2, eps, lr, work):
-    """One Adam step with numpy, with the roundings of the plain formulas.
-
-    ``work()`` returns two work arrays of w's shape.
-    """
-    t, step = work()
-    m *= b1
-    np.multiply(g, 1 - b1, out=t)
-    m += t  # first moment: running mean of g
-    s *= b2
-    np.multiply(g, g, out=t)
-    t *= 1 - b2
-    s += t  # second moment: running mean of g²
-    np.sqrt(s, out=t)
-    t += eps
-    np.multiply(m, -lr, out=step)
-    step /= t
-    w += step
-
-
-def adam_step(w, g, m, s, b1, b2, eps, lr, work):
-    """m ← β₁m + (1-β₁)g; s ← β₂s + (1-β₂)g²; w ← w - η_t m / (√s + ε), in place."""
+def adam_step(w: np.ndarray, g: np.ndarray, m: np.ndarray, s: np.ndarray, b1: float, b2: float,
+              eps: float, lr: float, work: optim.Work) -> None:
+    """:func:`deltaprop.core.optim.adam_step`, in one compiled pass for a large array."""
     k = _compiled_kernels(w.size)
     if k is None or not all(a.flags.c_contiguous for a in (w, g, m, s)):
-        adam_step_plain(w, g, m, s, b1, b2, eps, lr, work)
+        optim.adam_step(w, g, m, s, b1, b2, eps, lr, work)
         return
     t = w.dtype.type
     k.adam_step(_flat(w), _flat(g), _flat(m), _flat(s), t(b1), t(1 - b1), t(b2), t(1 - b2),
                 t(eps), t(-lr))
 
 
-def hidden_layer(name, dtype, size):
-    """``(forward, backward)`` for a hidden layer of activation ``name`` in the seed's
+def hidden_layer(name: str, dtype: Any, size: int) -> tuple[Forward, Backward]:
+    """``(forward, backward)`` of a hidden layer of activation ``name`` in the seed's
     orientation, used by :class:`deltaprop.speed.backprop.BatchBackprop`.
 
     ``forward(a, b, t)`` turns ``a = W z`` into ``z = f(a + b)`` in place (b added along the
     batch, axis 1); ``backward(delta, z, t)`` multiplies δ by f'(u), computed from z, in
-    place; ``t`` is a work array of a's shape.  For arrays of ``size`` ≥ FUSED_MIN_SIZE
-    elements outside :func:`deltaprop.speed.backprop.plain_paths`, relu and leaky relu take one
-    compiled pass forward, and relu, leaky relu, tanh and logistic one compiled pass
-    backward (numpy: two to four); exp-based functions (tanh, logistic and softplus
-    forward, softplus backward) stay numpy's, whose vectorised exp a compiled loop's call to
-    the C library cannot match.
+    place; ``t`` is a work array of a's shape.  The numpy forms are the activation's own
+    ``f`` and ``backward_in_place``; for arrays of ``size`` ≥ FUSED_MIN_SIZE elements outside
+    :func:`deltaprop.speed.plain_paths`, the kernels of :data:`FORWARD_KERNELS` and
+    :data:`BACKWARD_KERNELS` replace them.
     """
-    numpy_f, numpy_df = fast._HIDDEN[name]
+    act = ACTIVATIONS[name]
 
-    def plain_forward(a, b, t):
+    def plain_forward(a: np.ndarray, b: np.ndarray, t: np.ndarray) -> None:
         np.add(a, b[:, None], out=a)
-        numpy_f(a, t)
+        act.f(a, out=a, work=t)
 
+    forward: Forward = plain_forward
+    backward: Backward = act.backward_in_place
     k = _compiled_kernels(size)
-    if k is None:
-        return plain_forward, numpy_df
-    T = np.dtype(dtype).type
-    zero, one, slope = T(0), T(1), T(LEAKY_RELU_SLOPE)
-    one_minus_slope = T(1 - LEAKY_RELU_SLOPE)
-    forward = {
-        "identity": lambda a, b, t: k.add_bias(a, b),
-        "relu": lambda a, b, t: k.add_bias_relu(a, b, zero),
-        "leaky_relu": lambda a, b, t: k.add_bias_leaky_relu(a, b, slope),
-    }.get(name, plain_forward)
-    backward = {
-        "relu": lambda d, z, t: k.relu_df(d, z, one, zero),
-        "leaky_relu": lambda d, z, t: k.leaky_relu_df(d, z, one, zero, one_minus_slope, slope),
-        "tanh": lambda d, z, t: k.tanh_df(d, z, one),
-        "logistic": lambda d, z, t: k.logistic_df(d, z),
-    }.get(name, numpy_df)
+    if k is not None:
+        T = np.dtype(dtype).type
+        build_forward, build_backward = FORWARD_KERNELS.get(name), BACKWARD_KERNELS.get(name)
+        if build_forward is not None:
+            forward = build_forward(k, T)
+        if build_backward is not None:
+            backward = build_backward(k, T)
     return forward, backward

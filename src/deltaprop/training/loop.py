@@ -32,9 +32,9 @@ import warnings
 import numpy as np
 
 from deltaprop.core.optim import SGD, Adam, lbfgs
-from deltaprop.speed import backprop as fast
-from deltaprop.speed import compiled
-from deltaprop.speed.backprop import BatchBackprop, flat_parameters, foreign_blas_single_threaded
+from deltaprop.speed import compiled, fused
+from deltaprop.speed.backprop import batch_backprop, flat_parameters, foreign_blas_single_threaded
+from deltaprop.speed.switch import use_plain
 
 __all__ = ["fit_stochastic", "fit_lbfgs", "gradient_norms", "DivergenceWarning"]
 
@@ -109,8 +109,8 @@ def make_optimizer(est, params):
     """The estimator's stochastic optimiser (``solver`` "sgd" or "adam") for ``params``."""
     if est.solver == "sgd":
         return SGD(params, est.learning_rate_init, est.learning_rate, est.momentum,
-                   est.nesterovs_momentum, est.power_t)
-    return Adam(params, est.learning_rate_init, est.beta_1, est.beta_2, est.epsilon)
+                   est.nesterovs_momentum, est.power_t, step=fused.sgd_step)
+    return Adam(params, est.learning_rate_init, est.beta_1, est.beta_2, est.epsilon, step=fused.adam_step)
 
 
 def _random_state_source(rng):
@@ -150,14 +150,14 @@ def _batch_backprop(est, net, batch_size, incremental):
     hold the buffers, and an old network, for as long as the estimator lives)."""
     if not incremental:
         est.__dict__.pop("_batch_backprop", None)
-        return BatchBackprop(net, batch_size, est.alpha)
+        return batch_backprop(net, batch_size, est.alpha)
     # the same network keeps its sizes, dtype, loss and output; its hidden activations may
     # change in place (the estimators' _follow_parameters)
-    key = (batch_size, float(est.alpha), net.activation, fast._plain)
+    key = (batch_size, float(est.alpha), net.activation, use_plain())
     cached = est.__dict__.get("_batch_backprop")
     if cached is not None and cached[0] is net and cached[1] == key:
         return cached[2]
-    backprop = BatchBackprop(net, batch_size, est.alpha)
+    backprop = batch_backprop(net, batch_size, est.alpha)
     est._batch_backprop = (net, key, backprop)
     return backprop
 

@@ -1,0 +1,408 @@
+"""The compiled epoch's kernel (numba): every mini-batch of one epoch in one call.
+
+Imported by :mod:`deltaprop.speed.compiled` on first use only (this module loads numba).
+What the kernel computes, and when it is taken, is said there; here are its parts.
+
+Layers keep the seed's numbering: the tables are indexed by l = 1 … L (index 0 unused).
+``sizes[l]`` is n_l; ``codes[l]`` the activation of hidden layer l (2 ≤ l < L) and, at l = L,
+the output/loss pair (codes of :mod:`deltaprop.speed.registry`); ``offsets[l] = (W, b, rows)``:
+where W^(l) and b^(l) start in θ, and where layer l's block starts in A (u^(l), then z^(l)
+in place; z^(1) = the batch's x) and in Dl (δ^(l)).  A block holds one row per unit and one
+column per sample of the batch (z_j^(l) of sample n at [rows + j nb + n]), so the innermost
+loops run along a row, over the samples: every hot loop is an elementwise "axpy" along
+contiguous memory, which LLVM vectorises without fastmath.
+
+Every constant enters through the array ``c`` of the network's dtype (slots ``C_*``), so
+float32 arithmetic stays float32.  No fastmath (IEEE roundings kept) and no ``np.dot`` (numba
+would call scipy's BLAS, whose threads fight numpy's).  The helpers are inlined into the
+kernel (``inline="always"``): a call that passes arrays costs reference counting.
+"""
+
+from __future__ import annotations
+
+import math
+
+from deltaprop.speed.kernels import adam_step, jit, sgd_step
+
+# the constants array c
+C_ZERO, C_ONE, C_SLOPE, C_ONE_MINUS_SLOPE = 0, 1, 2, 3
+C_ETA, C_MU = 4, 5
+C_B1, C_ONE_MINUS_B1, C_B2, C_ONE_MINUS_B2, C_EPS = 6, 7, 8, 9, 10
+C_SCRATCH = 11  # to round a float64 to the dtype
+C_SIZE = 12
+
+# optimiser codes (deltaprop.speed.registry.EPOCH_STEPS)
+SGD_PLAIN, SGD_MOMENTUM, SGD_NESTEROV, ADAM = 0, 1, 2, 3
+
+
+def _inline(function):
+    return jit(function, inline="always")
+
+
+@_inline
+def cast(c, x):  # pragma: no cover - compiled
+    """x (float64) rounded to the dtype of c, as numpy rounds a Python float against an array."""
+    c[C_SCRATCH] = x
+    return c[C_SCRATCH]
+
+
+# tanh as Cephes computes it (Moshier, tanh.c): x + x³ P(x²)/Q(x²) below 0.625, where
+# 1 - 2/(e^{2x} + 1) would cancel, and that formula above; within 2 ulp of numpy's tanh
+_TANH_P = (-9.64399179425052238628e-1, -9.92877231001918586564e1, -1.61468768441708447952e3)
+_TANH_Q = (1.12811678491632931402e2, 2.23548839060100448583e3, 4.84406305325125486048e3)
+
+
+@_inline
+def tanh(x):  # pragma: no cover - compiled
+    """tanh of a float64 (float32 values are widened, and rounded once when stored)."""
+    ax = abs(x)
+    if ax < 0.625:
+        if x == 0.0:
+            return x  # keeps the sign of -0.0, as numpy's tanh
+        z = x * x
+        p = (_TANH_P[0] * z + _TANH_P[1]) * z + _TANH_P[2]
+        q = ((z + _TANH_Q[0]) * z + _TANH_Q[1]) * z + _TANH_Q[2]
+        return x + x * z * (p / q)
+    if ax > 22.0:  # tanh is ±1 to float64's precision; also ±inf
+        return 1.0 if x > 0 else -1.0
+    if ax != ax:  # NaN
+        return x
+    t = 1.0 - 2.0 / (math.exp(2.0 * ax) + 1.0)
+    return t if x > 0 else -t
+
+
+@_inline
+def logaddexp0(u, zero, log2):  # pragma: no cover - compiled
+    """log(1 + exp(u)) = numpy's logaddexp(0, u), branch for branch."""
+    if u == zero:
+        return log2
+    if -u > zero:
+        return math.log1p(math.exp(u))
+    if -u <= zero:
+        return u + math.log1p(math.exp(-u))
+    return -u  # NaN
+
+
+@_inline
+def hidden_f(code, a, start, stop, c):  # pragma: no cover - compiled
+    """z = f(u) in place on a[start:stop]: deltaprop.core.activations' f of each code."""
+    zero, one = c[C_ZERO], c[C_ONE]
+    if code == 1:
+        for q in range(start, stop):
+            a[q] = tanh(float(a[q]))
+    elif code == 2:
+        for q in range(start, stop):
+            a[q] = one / (one + math.exp(-a[q]))  # scipy's expit
+    elif code == 3:
+        for q in range(start, stop):  # selects, not branches: vectorised
+            u = a[q]
+            a[q] = zero if u < zero else u  # np.maximum(u, 0): keeps NaN and -0.0
+    elif code == 4:
+        slope = c[C_SLOPE]
+        for q in range(start, stop):
+            u = a[q]
+            t = u * slope
+            a[q] = u if (u >= t or u != u) else t  # np.maximum(u, 0.01 u)
+    elif code == 5:
+        log2 = cast(c, math.log(2.0))
+        for q in range(start, stop):
+            a[q] = logaddexp0(a[q], zero, log2)
+
+
+@_inline
+def hidden_df(code, delta, z, start, stop, c):  # pragma: no cover - compiled
+    """δ ← f'(u) ⊙ δ on delta[start:stop], f' from z: deltaprop.core.activations' derivative."""
+    zero, one = c[C_ZERO], c[C_ONE]
+    if code == 1:
+        for q in range(start, stop):
+            t = z[q] * z[q]
+            delta[q] = delta[q] * (one - t)
+    elif code == 2:
+        for q in range(start, stop):
+            delta[q] = delta[q] * (z[q] * (one - z[q]))
+    elif code == 3:
+        for q in range(start, stop):
+            delta[q] = delta[q] * (one if z[q] > zero else zero)
+    elif code == 4:
+        slope, rest = c[C_SLOPE], c[C_ONE_MINUS_SLOPE]
+        for q in range(start, stop):
+            t = (one if z[q] > zero else zero) * rest + slope
+            delta[q] = delta[q] * t
+    elif code == 5:
+        for q in range(start, stop):
+            t = -math.expm1(-z[q])
+            delta[q] = delta[q] * t
+
+
+@_inline
+def output(code, u, delta, d, start, stride, n_out, c):  # pragma: no cover - compiled
+    """One sample: y from u[start + k stride], k < n_out; δ^(L) = y - d into delta at the same
+    places; returns E_n (deltaprop.core.losses; squared error without its ½, applied to the
+    batch sum)."""
+    zero, one = c[C_ZERO], c[C_ONE]
+    E = zero
+    if code == 0:  # identity, squared error
+        for k in range(n_out):
+            q = start + k * stride
+            r = u[q] - d[k]
+            delta[q] = r
+            E += r * r
+    elif code == 1:  # softmax, cross-entropy, through log-sum-exp
+        m = u[start]
+        for k in range(1, n_out):
+            if not (m >= u[start + k * stride]):
+                m = u[start + k * stride]
+        S = zero
+        for k in range(n_out):
+            S += math.exp(u[start + k * stride] - m)
+        lse = m + math.log(S)
+        acc = zero
+        for k in range(n_out):
+            q = start + k * stride
+            acc += d[k] * (u[q] - lse)
+            delta[q] = math.exp(u[q] - m) / S - d[k]
+        E = -acc
+    elif code == 2:  # logistic, binary cross-entropy: softplus(u) - d u
+        log2 = cast(c, math.log(2.0))
+        for k in range(n_out):
+            q = start + k * stride
+            x = u[q]
+            E += logaddexp0(x, zero, log2) - d[k] * x
+            delta[q] = one / (one + math.exp(-x)) - d[k]
+    else:  # exp, Poisson half deviance: xlogy(d, d) - d u - d + y
+        for k in range(n_out):
+            q = start + k * stride
+            x = u[q]
+            y = math.exp(x)
+            xlogy = zero if d[k] == zero else d[k] * math.log(d[k])
+            E += xlogy - d[k] * x - d[k] + y
+            delta[q] = y - d[k]
+    return E
+
+
+@_inline
+def batch_sum(a, ia, n, zero):  # pragma: no cover - compiled
+    """Σ_q a[ia + q], q < n, in four interleaved partial sums (four independent chains of
+    additions, where one chain would wait on each addition's latency)."""
+    s0 = s1 = s2 = s3 = zero
+    n4 = n - n % 4
+    for q in range(0, n4, 4):
+        s0 += a[ia + q]
+        s1 += a[ia + q + 1]
+        s2 += a[ia + q + 2]
+        s3 += a[ia + q + 3]
+    for q in range(n4, n):
+        s0 += a[ia + q]
+    return (s0 + s1) + (s2 + s3)
+
+
+@_inline
+def sgd(code, theta, g, v, c):  # pragma: no cover - compiled
+    """optim.SGD.update on the flat vectors: the same compiled step (deltaprop.speed.kernels)."""
+    sgd_step(theta, g, v, c[C_MU] if code else c[C_ZERO], c[C_ETA], code == SGD_NESTEROV)
+
+
+@_inline
+def adam(theta, g, m, s, c, lr_init, b1, b2, t):  # pragma: no cover - compiled
+    """optim.Adam.update, step number t (≥ 1), with the same compiled step: returns η_t."""
+    lr = lr_init * math.sqrt(1 - b2 ** float(t)) / (1 - b1 ** float(t))
+    adam_step(theta, g, m, s, c[C_B1], c[C_ONE_MINUS_B1], c[C_B2], c[C_ONE_MINUS_B2],
+              c[C_EPS], cast(c, -lr))
+    return lr
+
+
+@_inline
+def load_batch(X, order, start, nb, n_in, A):  # pragma: no cover - compiled
+    """z^(1): the batch's rows of X, one column per sample, at the start of A."""
+    for n in range(nb):
+        r = order[start + n]
+        for i in range(n_in):
+            A[i * nb + n] = X[r, i]
+
+
+@_inline
+def batch_weight(s, has_s, order, start, nb, zero):  # pragma: no cover - compiled
+    """N: the batch size, or Σ s_n (summed in the dtype, as numpy)."""
+    if not has_s:
+        return float(nb)
+    s_sum = zero
+    for n in range(nb):
+        s_sum += s[order[start + n]]
+    return float(s_sum)
+
+
+@_inline
+def forward(theta, A, sizes, codes, offsets, L, nb, c):  # pragma: no cover - compiled
+    """u^(l) = W^(l) z^(l-1) + b^(l), z^(l) = f(u^(l)) for l = 2 … L (z^(L) left as u^(L))."""
+    zero = c[C_ZERO]
+    for l in range(2, L + 1):
+        n_l, n_prev = sizes[l], sizes[l - 1]
+        wo, bo, ao, apo = offsets[l, 0], offsets[l, 1], offsets[l, 2], offsets[l - 1, 2]
+        for j in range(n_l):
+            u = A[ao + j * nb:ao + (j + 1) * nb]
+            for n in range(nb):
+                u[n] = zero
+            w_row = theta[wo + j * n_prev:wo + (j + 1) * n_prev]
+            for i in range(n_prev):
+                w = w_row[i]
+                z = A[apo + i * nb:apo + (i + 1) * nb]
+                for n in range(nb):  # axpy along the batch: vectorised
+                    u[n] += w * z[n]
+            bj = theta[bo + j]
+            for n in range(nb):
+                u[n] += bj
+        if l < L:
+            hidden_f(codes[l], A, ao, ao + n_l * nb, c)
+
+
+@_inline
+def batch_loss(A, Dl, D, s, has_s, order, start, nb, sizes, codes, offsets, L, theta, alpha, N,
+               c):  # pragma: no cover - compiled
+    """δ^(L) = y - d into Dl, and (Σ_n s_n E_n + ½ α Σ_l ‖W^(l)‖²) / N."""
+    zero = c[C_ZERO]
+    out_code, n_out, ao = codes[L], sizes[L], offsets[L, 2]
+    data = zero
+    for n in range(nb):
+        r = order[start + n]
+        E = output(out_code, A, Dl, D[r], ao + n, nb, n_out, c)
+        if has_s:
+            data += E * s[r]
+        else:
+            data += E
+    loss = 0.5 * float(data) if out_code == 0 else float(data)
+    if alpha != 0.0:
+        squares = zero
+        for l in range(2, L + 1):
+            wo = offsets[l, 0]
+            for q in range(wo, wo + sizes[l] * sizes[l - 1]):
+                squares += theta[q] * theta[q]
+        loss += 0.5 * alpha * float(squares)
+    return loss / N
+
+
+@_inline
+def scale_output_delta(Dl, s, has_s, order, start, nb, row0, n_out, inv_N):  # pragma: no cover
+    """δ^(L) ← δ^(L) s_n / N: every δ, and so every gradient, is then divided by N."""
+    for k in range(n_out):
+        row = row0 + k * nb
+        if has_s:
+            for n in range(nb):
+                Dl[row + n] = Dl[row + n] * (s[order[start + n]] * inv_N)
+        else:
+            for n in range(nb):
+                Dl[row + n] = Dl[row + n] * inv_N
+
+
+@_inline
+def weight_gradient_by_rows(grad, A, Dl, T, wo, do, dpo, n_l, n_prev, nb, zero):  # pragma: no cover
+    """∂E/∂W^(l) = Σ_n δ^(l) z^(l-1)ᵀ as the samples' outer products added one after another,
+    each an axpy along a row of ∂E/∂W^(l) (for n_{l-1} ≥ n_l); T: z^(l-1), one row per sample."""
+    for i in range(n_prev):
+        z = A[dpo + i * nb:dpo + (i + 1) * nb]
+        for n in range(nb):
+            T[n * n_prev + i] = z[n]
+    for j in range(n_l):
+        g_row = grad[wo + j * n_prev:wo + (j + 1) * n_prev]
+        for i in range(n_prev):
+            g_row[i] = zero
+        d_row = Dl[do + j * nb:do + (j + 1) * nb]
+        for n in range(nb):
+            d = d_row[n]
+            z_t = T[n * n_prev:(n + 1) * n_prev]
+            for i in range(n_prev):
+                g_row[i] += d * z_t[i]
+
+
+@_inline
+def weight_gradient_by_columns(grad, A, Dl, T, G, wo, do, dpo, n_l, n_prev, nb, zero):  # pragma: no cover
+    """∂E/∂W^(l) as above, each outer product an axpy along a column (for n_{l-1} < n_l):
+    T holds δ^(l), one row per sample; G holds ∂E/∂W^(l)ᵀ, one row per i."""
+    for j in range(n_l):
+        d_row = Dl[do + j * nb:do + (j + 1) * nb]
+        for n in range(nb):
+            T[n * n_l + j] = d_row[n]
+    for i in range(n_prev):
+        g_col = G[i * n_l:(i + 1) * n_l]
+        for j in range(n_l):
+            g_col[j] = zero
+        z = A[dpo + i * nb:dpo + (i + 1) * nb]
+        for n in range(nb):
+            zi = z[n]
+            d_t = T[n * n_l:(n + 1) * n_l]
+            for j in range(n_l):
+                g_col[j] += d_t[j] * zi
+    for j in range(n_l):
+        g_row = grad[wo + j * n_prev:wo + (j + 1) * n_prev]
+        for i in range(n_prev):
+            g_row[i] = G[i * n_l + j]
+
+
+@_inline
+def delta_below(theta, Dl, A, wo, do, dpo, n_l, n_prev, nb, code, c):  # pragma: no cover - compiled
+    """δ^(l-1) = f'(u^(l-1)) ⊙ (W^(l))ᵀ δ^(l): δ_i^(l-1) = f'(u_i^(l-1)) Σ_j w_ji^(l) δ_j^(l)."""
+    zero = c[C_ZERO]
+    for q in range(dpo, dpo + n_prev * nb):
+        Dl[q] = zero
+    for j in range(n_l):
+        d_row = Dl[do + j * nb:do + (j + 1) * nb]
+        w_row = theta[wo + j * n_prev:wo + (j + 1) * n_prev]
+        for i in range(n_prev):
+            w = w_row[i]
+            p_row = Dl[dpo + i * nb:dpo + (i + 1) * nb]
+            for n in range(nb):
+                p_row[n] += w * d_row[n]
+    hidden_df(code, Dl, A, dpo, dpo + n_prev * nb, c)
+
+
+@_inline
+def backward(theta, grad, A, Dl, T, G, sizes, codes, offsets, L, nb, alpha, N, c):  # pragma: no cover
+    """∂E/∂w_ji^(l) = Σ_n δ_j^(l) z_i^(l-1) (+ (α/N) w_ji^(l)), ∂E/∂b_j^(l) = Σ_n δ_j^(l), and
+    δ^(l-1) from δ^(l), for l = L … 2."""
+    zero = c[C_ZERO]
+    a_N = cast(c, alpha / N)
+    for l in range(L, 1, -1):
+        n_l, n_prev = sizes[l], sizes[l - 1]
+        wo, bo, do, dpo = offsets[l, 0], offsets[l, 1], offsets[l, 2], offsets[l - 1, 2]
+        for j in range(n_l):
+            grad[bo + j] = batch_sum(Dl, do + j * nb, nb, zero)
+        # Σ_n δ_j z_i along the batch would be a reduction, not vectorised without fastmath
+        if n_prev >= n_l:
+            weight_gradient_by_rows(grad, A, Dl, T, wo, do, dpo, n_l, n_prev, nb, zero)
+        else:
+            weight_gradient_by_columns(grad, A, Dl, T, G, wo, do, dpo, n_l, n_prev, nb, zero)
+        if alpha != 0.0:
+            for q in range(wo, wo + n_l * n_prev):
+                grad[q] = grad[q] + theta[q] * a_N
+        if l > 2:
+            delta_below(theta, Dl, A, wo, do, dpo, n_l, n_prev, nb, codes[l - 1], c)
+
+
+@jit
+def epoch(X, D, s, has_s, order, batch_size, sizes, codes, offsets, theta, grad, A, Dl, T, G, c,
+          alpha, opt, st1, st2, lr_init, b1, b2, t, lr):  # pragma: no cover - compiled
+    """Every batch of one epoch; returns (Σ batch loss × batch rows, finite, t, lr)."""
+    L = sizes.shape[0] - 1
+    n_total = order.shape[0]
+    accumulated = 0.0
+    finite = True
+    start = 0
+    while start < n_total:
+        nb = min(batch_size, n_total - start)
+        load_batch(X, order, start, nb, sizes[1], A)
+        N = batch_weight(s, has_s, order, start, nb, c[C_ZERO])
+        forward(theta, A, sizes, codes, offsets, L, nb, c)
+        loss = batch_loss(A, Dl, D, s, has_s, order, start, nb, sizes, codes, offsets, L, theta, alpha,
+                          N, c)
+        scale_output_delta(Dl, s, has_s, order, start, nb, offsets[L, 2], sizes[L], cast(c, 1.0 / N))
+        backward(theta, grad, A, Dl, T, G, sizes, codes, offsets, L, nb, alpha, N, c)
+        if not math.isfinite(loss):
+            finite = False
+            break
+        accumulated += loss * nb
+        if opt == ADAM:
+            t += 1
+            lr = adam(theta, grad, st1, st2, c, lr_init, b1, b2, t)
+        else:
+            sgd(opt, theta, grad, st1, c)
+        start += nb
+    return accumulated, finite, t, lr

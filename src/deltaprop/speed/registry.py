@@ -1,0 +1,42 @@
+"""The registry of the fast paths' own forms of the core's formulas.
+
+Each formula has its definition in :mod:`deltaprop.core` (f and f' in ``activations``, E_n
+and δ^(L) in ``losses``, the update rules in ``optim``).  The buffered numpy path calls those
+definitions.  Where a path restates a formula (an in-place numpy form of a canonical pair, a
+numba kernel), it is listed here, keyed by the core's name, with the path's form or None where
+the path uses the definition on purpose.  ``tests/test_registry.py`` walks every table over
+every path and dtype, holding each form equal to its definition, and fails naming any
+activation, loss or rule a table does not list -- so a formula added in its one home either
+works on every path or fails a test that names the missing piece.
+
+Paths without a form fall back to the definition (fused) or to the buffered numpy path
+(compiled epoch: :func:`deltaprop.speed.compiled.supported` is False).
+"""
+
+from __future__ import annotations
+
+from deltaprop.core.losses import CANONICAL_IN_PLACE
+from deltaprop.speed.fused import BACKWARD_KERNELS, FORWARD_KERNELS, STEP_KERNELS
+
+__all__ = [
+    "EPOCH_HIDDEN", "EPOCH_OUTPUT", "EPOCH_STEPS", "FORWARD_KERNELS", "BACKWARD_KERNELS",
+    "STEP_KERNELS", "CANONICAL_IN_PLACE",
+]
+
+#: hidden activation → the compiled epoch's code for it (the branches of
+#: ``deltaprop.speed.epoch.hidden_f`` and ``hidden_df``)
+EPOCH_HIDDEN: dict[str, int | None] = {
+    "identity": 0, "tanh": 1, "logistic": 2, "relu": 3, "leaky_relu": 4, "softplus": 5,
+}
+
+#: (loss, output) → the compiled epoch's code for it (the branches of
+#: ``deltaprop.speed.epoch.output``); only canonical pairs, δ^(L) = y - d
+EPOCH_OUTPUT: dict[tuple[str, str], int] = {
+    ("squared_error", "identity"): 0,
+    ("log_loss", "softmax"): 1,
+    ("binary_log_loss", "logistic"): 2,
+    ("poisson", "exp"): 3,
+}
+
+#: optimiser rule → the compiled epoch's code for it (SGD's three forms share sgd_step)
+EPOCH_STEPS = {"sgd": 0, "momentum": 1, "nesterov": 2, "adam": 3}
