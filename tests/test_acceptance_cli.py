@@ -253,6 +253,8 @@ def test_a_run_worse_than_a_constant_says_so(tmp_path):
                                 learning_rate=1e9, out=str(tmp_path / "m.dpm"), no_report=True,
                                 quiet=True))
     assert any("worse than a constant" in note for note in result.notes), result.notes
+    # the loss grew, finite, far above the initial weights' loss: a note says so
+    assert any(note.startswith("training blew up (the loss grew from") for note in result.notes), result.notes
 
 
 # ---------------------------------------------------------------------- as a newcomer meets it
@@ -435,3 +437,14 @@ def test_every_way_a_run_ends_has_its_words(tmp_path):
     reason = stop_reason(run_, Fitted(est, monitor, False, 0))
     assert reason.startswith("the training loss improved by less than 0.0001 for 3 epochs in a row")
     assert "--no-early-stopping" in reason
+
+
+def test_shell_completion_as_the_readme_says():
+    from click.testing import CliRunner
+
+    from deltaprop.command.main import main
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text("utf-8")
+    assert 'eval "$(_DELTAPROP_COMPLETE=bash_source deltaprop)"' in readme
+    r = CliRunner().invoke(main, [], env={"_DELTAPROP_COMPLETE": "bash_source"}, prog_name="deltaprop")
+    assert r.exit_code == 0 and "_deltaprop_completion" in r.output and "complete " in r.output

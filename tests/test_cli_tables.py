@@ -138,3 +138,26 @@ def test_a_numeric_csv_arrives_as_numbers_and_errors_still_name_the_line(tmp_pat
     path.write_text("a,b,c\n1,2,3\n4,5\n6,7,8\n")
     with pytest.raises(UserError, match="line 3 has 2 fields but the header has 3"):
         read_table(path)
+
+
+def test_metrics_as_json_write_a_missing_number_as_null():
+    import json
+
+    from deltaprop.command.metrics import as_json, regression_metrics
+
+    metrics = regression_metrics([2.0, 2.0], [1.0, 3.0], ["y"])  # a constant target: R² is not a number
+    doc = json.loads(as_json({"metrics": metrics}))
+    assert doc["metrics"]["R²"] is None and doc["metrics"]["RMSE"] == 1.0
+
+
+def test_a_clean_table_is_parsed_once(tmp_path, monkeypatch):
+    """Only a table whose last column has a gap (a possibly short row) is read line by line."""
+    from deltaprop.tabular import read
+
+    def refuse(*args):
+        raise AssertionError("the line-by-line check ran on a clean table")
+
+    monkeypatch.setattr(read, "_check_short_rows", refuse)
+    path = tmp_path / "d.csv"
+    path.write_text("a,b,c\n1,,3\n4,5,6\n")  # a gap in the middle: not a short row
+    assert read_table(path)["b"].isna().sum() == 1

@@ -69,8 +69,9 @@ def test_hidden_layer_sizes_with_a_zero_names_the_sizes(iris):
 
 
 def test_parameters_and_defaults_are_scikit_learns_plus_ours():
-    for ours, theirs, extra in [(MLPRegressor(), SkRegressor(), {"callback"}),
-                                (MLPClassifier(), SkClassifier(), {"callback", "class_weight"})]:
+    for ours, theirs, extra in [(MLPRegressor(), SkRegressor(), {"callback", "scoring"}),
+                                (MLPClassifier(), SkClassifier(),
+                                 {"callback", "class_weight", "validation_stratify", "scoring"})]:
         mine = ours.get_params()
         assert set(mine) - set(theirs.get_params()) == extra
         assert {k: mine[k] for k in theirs.get_params()} == theirs.get_params()

@@ -14,6 +14,7 @@ from sklearn.neural_network import MLPRegressor as SkRegressor
 
 from deltaprop import MLPClassifier, MLPRegressor, Network
 from deltaprop.training.loop import DivergenceWarning, _split_validation
+from deltaprop.training.state import TrainingSettings
 
 
 @pytest.fixture(scope="module")
@@ -156,13 +157,13 @@ def test_validation_loss_curve_has_one_entry_per_epoch(classification):
     assert all(np.isfinite(est.validation_loss_curve_))
 
 
-def test_early_stopping_split_is_stratified_for_multiclass(classification):
+def test_early_stopping_split_is_stratified_for_multiclass_on_request(classification):
     X, y = classification
-    est = MLPClassifier((8,), early_stopping=True, max_iter=1, random_state=0)
+    est = MLPClassifier((8,), early_stopping=True, max_iter=1, random_state=0, validation_stratify="classes")
     _quiet_fit(est, X, y)
     D = est._label_binarizer.transform(y).astype(float)
-    parts = _split_validation(est, X, D, None, np.random.RandomState(0))
-    D_val = parts[3]
+    settings = TrainingSettings(early_stopping=True, stratify=est._stratify())
+    D_val = _split_validation(X, D, None, settings, np.random.RandomState(0)).D_val
     # 10% of 150 samples, 50 per class: 5 of each class held out
     np.testing.assert_array_equal(D_val.sum(axis=0), [5, 5, 5])
 
@@ -326,16 +327,17 @@ def test_partial_fit_in_a_loop_matches_scikit_learn():
         np.testing.assert_allclose(ours.network_.W[l], W.T, rtol=1e-10, atol=1e-13)
 
 
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 def test_estimators_pickle_without_the_training_loops_caches():
     rng = np.random.default_rng(2)
     X = rng.normal(size=(5000, 3)).astype(np.float32)
     est = MLPRegressor(hidden_layer_sizes=(64, 64), solver="adam", random_state=0, batch_size=200)
     est.partial_fit(X, X[:, 0]).partial_fit(X, X[:, 1])
-    assert "_batch_backprop" in est.__dict__ and "_seeded_random_state" in est.__dict__
+    assert est._training.backprop is not None and "_seeded_random_state" in est.__dict__
     again = pickle.loads(pickle.dumps(est))
-    assert "_batch_backprop" not in again.__dict__
+    assert again._training.backprop is None
     np.testing.assert_array_equal(again.predict(X[:10]), est.predict(X[:10]))
     again.partial_fit(X, X[:, 0])  # and it trains on
-    assert "_batch_backprop" in est.__dict__  # pickling left the live estimator as it was
+    assert est._training.backprop is not None  # pickling left the live estimator as it was
     est.set_params(max_iter=1).fit(X, X[:, 0])
-    assert "_batch_backprop" not in est.__dict__  # a fit keeps no buffers once it is done
+    assert est._training.backprop is None  # a fit keeps no buffers once it is done

@@ -470,9 +470,9 @@ def evaluate(model: str, data: str, as_json: bool) -> None:
     for note in notes:
         click.echo(f"note: {note}", err=True)
     if as_json:
-        import json
+        from deltaprop.command.metrics import as_json as json_text
 
-        click.echo(json.dumps({"rows": int(len(rows)), "metrics": metrics}, indent=2))
+        click.echo(json_text({"rows": int(len(rows)), "metrics": metrics}))
         return
     name = "standard input" if data == "-" else os.path.basename(data)
     _print_metrics(_console(), {name: metrics}, title=f"{len(rows)} row(s)")

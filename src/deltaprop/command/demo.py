@@ -7,15 +7,24 @@ from a fixed seed, so the demo runs offline in seconds.
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
 
-from deltaprop import Network, explain, gradient_descent
+from deltaprop.core.network import Network
+from deltaprop.core.optim import gradient_descent
+from deltaprop.explain.core import explain
+
+if TYPE_CHECKING:
+    from deltaprop.explain.core import Explanation
 
 #: the seed's two derivatives: the output-layer weight w_21^(3) and the hidden-layer weight w_21^(2)
 SEED_WEIGHTS = ((3, 2, 1), (2, 2, 1))
 
 
-def seed_task(n_samples=200, random_state=0):
+def seed_task(n_samples: int = 200, random_state: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """A regression task with 4 inputs and 3 targets: X uniform in [-1, 1]^4."""
     rng = np.random.RandomState(random_state)
     X = rng.uniform(-1, 1, size=(n_samples, 4))
@@ -29,7 +38,9 @@ def seed_task(n_samples=200, random_state=0):
     return X, D
 
 
-def train_and_check(n_hidden=5, n_epochs=2000, learning_rate=0.2):
+def train_and_check(
+    n_hidden: int = 5, n_epochs: int = 2000, learning_rate: float = 0.2
+) -> tuple[Network, list[Explanation]]:
     """Train the seed's network by gradient descent and print its two formulas with numbers.
 
     Returns the network and the Explanations of w_21^(3) and w_21^(2) on the first sample.
@@ -85,10 +96,10 @@ def train_and_check(n_hidden=5, n_epochs=2000, learning_rate=0.2):
 
 
 # ---------------------------------------------------------------------- the explain page
-def write_explain_page(explanations, path="seed_explain.html"):
+def write_explain_page(
+    explanations: list[Explanation], path: str | os.PathLike[str] = "seed_explain.html"
+) -> Path:
     """The explain page of the seed's two derivatives (``train_and_check``'s explanations) at ``path``."""
-    from pathlib import Path
-
     from deltaprop.explain.page import render_pages
 
     intro = (
@@ -101,7 +112,7 @@ def write_explain_page(explanations, path="seed_explain.html"):
     return out.resolve()
 
 
-def main(*args, **kwargs):
+def main(*args: Any, **kwargs: Any) -> Network:
     """Train and check, then write the explain page of both derivatives and print its path."""
     net, explanations = train_and_check(*args, **kwargs)
     path = write_explain_page(explanations)

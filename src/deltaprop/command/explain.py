@@ -121,7 +121,7 @@ def _walked_sample(sample: int | None, rows: tuple, numbers: np.ndarray, path: s
 
 def run_explain(
     model_path: str,
-    weight: str,
+    weight: str | tuple[int, int, int],
     data: str | None,
     rows: tuple = (),
     fmt: str | None = None,

@@ -16,7 +16,7 @@ import numpy as np
 
 from deltaprop.command.common import plain
 
-__all__ = ["regression_metrics", "classification_metrics", "confusion_matrix", "roc_auc", "EPS"]
+__all__ = ["regression_metrics", "classification_metrics", "confusion_matrix", "roc_auc", "as_json", "EPS"]
 
 #: the probability given to a class the model never predicts, so log-loss stays finite
 EPS = 1e-15
@@ -115,3 +115,18 @@ def classification_metrics(
         "ROC AUC": auc,
         "log-loss": float(-np.mean(np.log(np.clip(p_true, EPS, 1.0)))),
     }
+
+
+def as_json(doc: Any) -> str:
+    """``doc`` as JSON text, a metric that is not a number (R² of a constant target, ROC AUC
+    of a single class) written as null, which every JSON reader reads."""
+    import json
+
+    def clean(v: Any) -> Any:
+        if isinstance(v, dict):
+            return {k: clean(x) for k, x in v.items()}
+        if isinstance(v, float) and not math.isfinite(v):
+            return None
+        return v
+
+    return json.dumps(clean(doc), indent=2, ensure_ascii=False)

@@ -25,6 +25,7 @@ from __future__ import annotations
 import hashlib
 import math
 import os
+import re
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -476,6 +477,8 @@ class Fitted:
     monitor: Monitor
     interrupted: bool
     epochs_before: int
+    #: what blew up, in the estimator's words, when the run diverged
+    blow_ups: list[str] = field(default_factory=list)
 
 
 def _resume_estimator(run: Run) -> tuple[Any, int, dict[str, Any] | None]:
@@ -533,15 +536,19 @@ def fit_step(run: Run) -> Fitted:
         est = _make_estimator(run, len(run.train_idx), monitor)
     else:
         est.set_params(callback=monitor, verbose=False)
-    interrupted = _fit(est, run.X[run.train_idx], run.D[run.train_idx], bar)
-    return Fitted(est, monitor, interrupted or bool(getattr(est, "interrupted_", False)), epochs_done)
+    interrupted, blow_ups = _fit(est, run.X[run.train_idx], run.D[run.train_idx], bar)
+    interrupted = interrupted or bool(getattr(est, "interrupted_", False))
+    return Fitted(est, monitor, interrupted, epochs_done, blow_ups)
 
 
-def _fit(est: Any, X: np.ndarray, D: np.ndarray, bar: Any) -> bool:
-    """est.fit(X, D) under the progress bar; True when Ctrl-C ended it."""
-    with warnings.catch_warnings():
+def _fit(est: Any, X: np.ndarray, D: np.ndarray, bar: Any) -> tuple[bool, list[str]]:
+    """est.fit(X, D) under the progress bar: (whether Ctrl-C ended it, what blew up)."""
+    from deltaprop.training.divergence import DivergenceWarning
+
+    interrupted = False
+    with warnings.catch_warnings(record=True) as caught:
         # the run's end is reported by the command itself (why it stopped, divergence)
-        warnings.simplefilter("ignore")
+        warnings.simplefilter("always")
         try:
             if bar is not None:
                 with bar:
@@ -549,10 +556,10 @@ def _fit(est: Any, X: np.ndarray, D: np.ndarray, bar: Any) -> bool:
             else:
                 est.fit(X, D)
         except KeyboardInterrupt:
-            return True
+            interrupted = True
         except ValueError as e:
             raise UserError(f"training failed: {e}; check the options") from e
-    return False
+    return interrupted, [str(w.message) for w in caught if issubclass(w.category, DivergenceWarning)]
 
 
 def build_model(
@@ -615,7 +622,9 @@ def evaluate_step(run: Run, fitted: Fitted) -> TrainResult:
     curve = list(getattr(est, "loss_curve_", []) or [])
     if fitted.interrupted and len(curve) <= fitted.epochs_before:
         raise KeyboardInterrupt  # not one epoch finished: there is no better model to save
-    if getattr(est, "diverged_", False) or (curve and not math.isfinite(curve[-1])):
+    # a value that stopped being finite ends the run: an error; a finite blow-up is a note
+    nonfinite = any("stopped being finite" in w for w in fitted.blow_ups)
+    if nonfinite or (curve and not math.isfinite(curve[-1])):
         raise UserError(
             f"training diverged after {len(curve)} epoch(s) (the loss stopped being finite); lower "
             f"--learning-rate (now {opts.learning_rate:g}); nothing was written"
@@ -634,6 +643,10 @@ def evaluate_step(run: Run, fitted: Fitted) -> TrainResult:
     model.history.update(metrics=metrics, epochs=len(curve), stop_reason=reason)
     if run.task == "classification":
         model.history["confusion"] = _confusion(run, model)
+    if fitted.blow_ups:
+        m = re.match(r"Training diverged: (.*?), (and|so) ", fitted.blow_ups[0])
+        what = m.group(1) if m else fitted.blow_ups[0]
+        run.notes.append(f"training blew up ({what}); lower --learning-rate (now {opts.learning_rate:g})")
     worse = [k for k, v in metrics["train"].items() if k.startswith("R²") and v < 0]
     if worse:
         # finite but useless weights (e.g. Adam with a huge learning rate) are not "diverged"
@@ -671,8 +684,7 @@ def _confusion(run: Run, model: TabularModel) -> dict[str, Any]:
 # ---------------------------------------------------------------------- 8. write
 def write_step(run: Run, result: TrainResult) -> TrainResult:
     """Write the model, then the report and the metrics; an interrupted run only its model."""
-    import json
-
+    from deltaprop.command.metrics import as_json
     from deltaprop.files.archive import model_bytes
 
     model = result.model
@@ -694,7 +706,7 @@ def write_step(run: Run, result: TrainResult) -> TrainResult:
         result.report = run.report
     if run.opts.metrics_json:
         doc = {"metrics": result.metrics, "epochs": result.epochs, "stop_reason": result.stop_reason}
-        write_guarded(run.opts.metrics_json, (json.dumps(doc, indent=2, allow_nan=True) + "\n").encode())
+        write_guarded(run.opts.metrics_json, (as_json(doc) + "\n").encode())
     if run.ckpt.exists() and (run.opts.checkpoint_every or run.opts.resume):
         try:
             run.ckpt.unlink()

@@ -80,7 +80,7 @@ def _output_delta(net: Network, y: np.ndarray, d: np.ndarray, fprime: np.ndarray
     """δ^(L): y − d for a canonical pair, f′(u) ∂E_n/∂y, or Σ_k ∂E_n/∂y_k y_k (1[k=j] − y_j)."""
     if is_canonical(net.loss_name, net.output):
         return y - d
-    g = _dE_dy(net.loss_name, y, d)
+    g = _dE_dy(net.loss_name, y, d, net.loss_params)
     if fprime is not None:
         return fprime * g
     return np.array([(g * y * ((np.arange(len(y)) == j)[:, None] - y[j])).sum(axis=0) for j in range(len(y))])

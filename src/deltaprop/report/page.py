@@ -20,12 +20,15 @@ from __future__ import annotations
 import io
 import re
 from html import escape
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from deltaprop.core.units import SATURATED_SHARE
 from deltaprop.core.units import unit_activity as _layer_activity
+
+if TYPE_CHECKING:
+    from deltaprop.core.network import Network
 
 __all__ = ["render_report", "unit_activity", "gradient_warnings"]
 
@@ -34,7 +37,7 @@ VANISH, EXPLODE = 1e-7, 1e3
 MAX_ROWS = 2000
 
 
-def unit_activity(net, X):
+def unit_activity(net: Network, X: np.ndarray) -> dict[int, tuple[int, int, int]]:
     """Per hidden layer l: (n units, dead units, saturated units) on the rows of X.
 
     Dead and saturated as :mod:`deltaprop.core.units` defines them (one definition for the
@@ -49,7 +52,7 @@ def unit_activity(net, X):
     return out
 
 
-def gradient_warnings(norms):
+def gradient_warnings(norms: list[dict[int, float]]) -> list[str]:
     """Warnings about vanishing or exploding gradients from a list of {l: ‖∂E/∂W^(l)‖} per epoch."""
     warnings: list[str] = []
     if not norms:

@@ -86,21 +86,21 @@ class StoppingRule:
         Lower is better: the epoch improves when value <= best - tol; higher is better: when
         value >= best + tol.  Otherwise ``bad_epochs`` grows by one.
         """
-        value = float(value)
+        v = float(value)
         self.epochs += 1
-        finite = math.isfinite(value)
+        finite = math.isfinite(v)
         if self.higher_is_better:
-            worse = value < self.best + self.tol
-            better = value > self.best
+            worse = v < self.best + self.tol
+            better = v > self.best
         else:
-            worse = value > self.best - self.tol
-            better = value < self.best
+            worse = v > self.best - self.tol
+            better = v < self.best
         if worse or (self.count_nonfinite and not finite):
             self.bad_epochs += 1
         else:
             self.bad_epochs = 0
         if better and finite:
-            self.best = value
+            self.best = value  # as given (a numpy float stays one, as in scikit-learn)
             self.best_epoch = self.epochs
             return True
         return False

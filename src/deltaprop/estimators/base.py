@@ -1,0 +1,692 @@
+"""What ``MLPRegressor`` and ``MLPClassifier`` share: the parameters, ``fit``'s checks, the views.
+
+An estimator checks its parameters and data (scikit-learn's validation), builds the
+:class:`~deltaprop.Network` (scikit-learn's draws of the initial weights), and hands network,
+data and :class:`~deltaprop.training.state.TrainingSettings` to :func:`deltaprop.training.loop.fit`,
+which returns the run's :class:`~deltaprop.training.state.TrainingState`; the fitted attributes
+(``loss_``, ``loss_curve_``, ``n_iter_`` …) are read from that state (:meth:`_BaseMLP._publish`).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import warnings
+from collections.abc import Callable, Iterable
+from numbers import Integral, Real
+from typing import Any, Self, TypeAlias
+
+import numpy as np
+import scipy.sparse
+from numpy.typing import ArrayLike
+from sklearn.base import BaseEstimator, _fit_context
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, Options, StrOptions
+from sklearn.utils.validation import _check_sample_weight
+
+from deltaprop.core.activations import HIDDEN_ACTIVATIONS
+from deltaprop.core.network import Network
+from deltaprop.speed import backprop as fast
+from deltaprop.training import loop as training
+from deltaprop.training.progress import VERBOSE_BAR
+from deltaprop.training.state import TrainingSettings, TrainingState, ValidationScore
+from deltaprop.training.stopping import StoppingRule
+
+try:  # scikit-learn >= 1.6
+    from sklearn.utils.validation import validate_data as _validate_data
+except ImportError:  # pragma: no cover - older scikit-learn
+    def _validate_data(est, *args, **kwargs):
+        return est._validate_data(*args, **kwargs)
+
+__all__ = ["_BaseMLP", "validate_data", "STOCHASTIC_SOLVERS", "training_bytes", "InputData"]
+
+#: what ``fit`` and ``predict`` take as X: an array-like, or a sparse matrix
+InputData: TypeAlias = ArrayLike | scipy.sparse.spmatrix | scipy.sparse.sparray
+
+validate_data = _validate_data
+STOCHASTIC_SOLVERS = ("sgd", "adam")
+
+#: the training settings copied from the estimator's parameters of the same name
+_SETTING_NAMES = (
+    "solver", "alpha", "batch_size", "learning_rate", "learning_rate_init", "power_t", "max_iter",
+    "shuffle", "tol", "momentum", "nesterovs_momentum", "early_stopping", "validation_fraction",
+    "beta_1", "beta_2", "epsilon", "n_iter_no_change", "max_fun", "verbose",
+)
+
+
+def training_bytes(layer_units: list[int], itemsize: int, batch_size: int) -> int:
+    """Bytes a network of ``layer_units`` needs to train, about: θ, ∂E/∂θ and an optimiser's
+    two moments (4 · n_parameters), and u, z, δ of one mini-batch (3 · batch · Σ n_l)."""
+    n_parameters = sum((n_in + 1) * n_out for n_in, n_out in zip(layer_units[:-1], layer_units[1:]))
+    return itemsize * (4 * n_parameters + 3 * batch_size * sum(layer_units))
+
+
+def _available_bytes() -> int | None:
+    """The memory the system can still give (Linux's MemAvailable, else the physical memory)."""
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):  # pragma: no cover - not POSIX
+        return None
+
+
+class _LayerViews(list):
+    """``coefs_`` or ``intercepts_`` of a fitted estimator: views of the network's arrays;
+    assigning an item writes its values into the network (shapes must match)."""
+
+    def __init__(self, items: Iterable[np.ndarray], write: Callable[[int, Any], np.ndarray]):
+        super().__init__(items)
+        self._write = write
+
+    def __setitem__(self, k, value):
+        if isinstance(k, slice):
+            raise TypeError("assign one layer at a time (coefs_[k] = W), or the whole list")
+        k = range(len(self))[k]
+        super().__setitem__(k, self._write(k, value))
+
+
+class _BaseMLP(BaseEstimator):
+    """What both estimators share: parameters, the fit/partial_fit driver, the network."""
+
+    _parameter_constraints: dict = {
+        "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
+        "activation": [StrOptions(set(HIDDEN_ACTIVATIONS)), list, tuple],
+        "solver": [StrOptions({"lbfgs", "sgd", "adam"})],
+        "alpha": [Interval(Real, 0, None, closed="left")],
+        "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
+        "learning_rate": [StrOptions({"constant", "invscaling", "adaptive"})],
+        "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
+        "power_t": [Interval(Real, 0, None, closed="left")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "shuffle": ["boolean"],
+        "random_state": ["random_state"],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "verbose": ["verbose", StrOptions({VERBOSE_BAR})],
+        "warm_start": ["boolean"],
+        "momentum": [Interval(Real, 0, 1, closed="both")],
+        "nesterovs_momentum": ["boolean"],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="left")],
+        "beta_1": [Interval(Real, 0, 1, closed="left")],
+        "beta_2": [Interval(Real, 0, 1, closed="left")],
+        "epsilon": [Interval(Real, 0, None, closed="neither")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left"), Options(Real, {np.inf})],
+        "max_fun": [Interval(Integral, 1, None, closed="left")],
+        "callback": [callable, None],
+        "scoring": [str, callable, None],
+    }
+
+    # ------------------------------------------------------------------ the network's views
+    @property
+    def coefs_(self) -> list[np.ndarray]:
+        """W^(l)ᵀ for l = 2 … L: views of ``network_.W``, shape (n_{l-1}, n_l) (scikit-learn's).
+
+        ``coefs_[k] = A`` writes A into ``network_.W[k + 2]``; before fit, the assigned list
+        is kept and becomes the network of the next ``partial_fit`` (or warm-started fit).
+        """
+        net = self.__dict__.get("network_")
+        if net is None:
+            if "_assigned_coefs" in self.__dict__:
+                return self.__dict__["_assigned_coefs"]
+            raise AttributeError("coefs_ exists once the estimator is fitted")
+        return _LayerViews((net.W[l].T for l in net.layers), self._write_coef)
+
+    @coefs_.setter
+    def coefs_(self, coefs: list[Any]) -> None:
+        net = self.__dict__.get("network_")
+        if net is None:
+            self.__dict__["_assigned_coefs"] = list(coefs)
+            return
+        coefs = list(coefs)
+        if len(coefs) != len(net.layers):
+            raise ValueError(f"coefs_ needs {len(net.layers)} arrays, one per layer; got {len(coefs)}")
+        for k, c in enumerate(coefs):
+            self._write_coef(k, c)
+
+    @property
+    def intercepts_(self) -> list[np.ndarray]:
+        """b^(l) for l = 2 … L: the arrays of ``network_.b``, shape (n_l,); assignable as ``coefs_``."""
+        net = self.__dict__.get("network_")
+        if net is None:
+            if "_assigned_intercepts" in self.__dict__:
+                return self.__dict__["_assigned_intercepts"]
+            raise AttributeError("intercepts_ exists once the estimator is fitted")
+        return _LayerViews((net.b[l] for l in net.layers), self._write_intercept)
+
+    @intercepts_.setter
+    def intercepts_(self, intercepts: list[Any]) -> None:
+        net = self.__dict__.get("network_")
+        if net is None:
+            self.__dict__["_assigned_intercepts"] = list(intercepts)
+            return
+        intercepts = list(intercepts)
+        if len(intercepts) != len(net.layers):
+            raise ValueError(
+                f"intercepts_ needs {len(net.layers)} arrays, one per layer; got {len(intercepts)}"
+            )
+        for k, v in enumerate(intercepts):
+            self._write_intercept(k, v)
+
+    def _write_coef(self, k: int, value: Any) -> np.ndarray:
+        """Write ``value`` (n_{l-1}, n_l) into W^(l), l = k + 2, in place; returns the view."""
+        net = self.network_
+        W = net.W[net.layers[k]]
+        value = np.asarray(value, dtype=net.dtype)
+        if value.shape != W.T.shape:
+            raise ValueError(f"coefs_[{k}] has shape {W.T.shape}; got an array of shape {value.shape}")
+        W[...] = value.T
+        return W.T
+
+    def _write_intercept(self, k: int, value: Any) -> np.ndarray:
+        """Write ``value`` (n_l,) into b^(l), l = k + 2, in place; returns the array."""
+        net = self.network_
+        b = net.b[net.layers[k]]
+        value = np.asarray(value, dtype=net.dtype).reshape(-1)
+        if value.shape != b.shape:
+            raise ValueError(f"intercepts_[{k}] has shape {b.shape}; got an array of shape {value.shape}")
+        b[...] = value
+        return b
+
+    @property
+    def _optimizer(self) -> Any:
+        """The stochastic optimiser of the run (kept for partial_fit)."""
+        state = self.__dict__.get("_training")
+        if state is None or state.optimizer is None:
+            raise AttributeError("_optimizer exists once a stochastic solver has trained")
+        return state.optimizer
+
+    # ------------------------------------------------------------------ hooks per task
+    def _network_loss(self) -> tuple[str, str]:
+        """(loss name, output activation name) of the network for this task."""
+        raise NotImplementedError
+
+    def _validate_input(self, X, y, incremental: bool, reset: bool):
+        """``(X, D, labels)``: checked inputs, the targets d as an (n, n_outputs) array, and the
+        class labels (None for regression)."""
+        raise NotImplementedError
+
+    def _quick_targets(self, y):  # pragma: no cover - each estimator has its own
+        return None
+
+    def _with_class_weight(self, sample_weight, y_labels, dtype):
+        return sample_weight
+
+    def _validation_score(self) -> ValidationScore:
+        """The default early-stopping score of held-out rows (R² or accuracy), from the outputs."""
+        raise NotImplementedError
+
+    def _targets_of(self, D: np.ndarray) -> np.ndarray:
+        """The targets y (labels for the classifier) that D (n, n_outputs) codes."""
+        raise NotImplementedError
+
+    def _validation_targets(self, y_val: Any) -> np.ndarray:
+        """D_val (n, n_outputs) of user-given validation targets, checked against the fit's."""
+        raise NotImplementedError
+
+    def _early_stopping_score(self) -> ValidationScore:
+        """``scoring``'s scorer on the held-out rows, or the default score when it is None."""
+        if self.scoring is None:
+            return self._validation_score()
+        from sklearn.metrics import check_scoring
+
+        scorer = check_scoring(self, scoring=self.scoring)
+
+        def score(X_val, Y, D, sample_weight):
+            y_val = self._targets_of(D)
+            kwargs = {} if sample_weight is None else {"sample_weight": sample_weight}
+            with warnings.catch_warnings():
+                # the held-out rows are the fit's own X, checked already (names dropped)
+                warnings.filterwarnings("ignore", message="X does not have valid feature names")
+                return float(scorer(self, X_val, y_val, **kwargs))
+
+        return score
+
+    def _validation_rows(self, validation_data: Any, dtype) -> tuple[np.ndarray, np.ndarray, Any]:
+        """``(X_val, D_val, sw_val)`` of ``fit``'s ``validation_data``, checked; refused with the
+        reason where early stopping cannot use it."""
+        if self.solver not in STOCHASTIC_SOLVERS:
+            raise ValueError("validation_data is used by early stopping, which solver='lbfgs' does not "
+                             "have; use solver='adam' or 'sgd', or leave validation_data out")
+        if not self.early_stopping:
+            raise ValueError("validation_data is used by early stopping; pass early_stopping=True, "
+                             "or leave validation_data out")
+        if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
+            raise ValueError("validation_data must be a tuple (X_val, y_val) or (X_val, y_val, "
+                             "sample_weight_val)")
+        X_val, y_val, *rest = validation_data
+        try:
+            X_val = _validate_data(self, X_val, accept_sparse=["csr", "csc"],
+                                   dtype=(np.float64, np.float32), reset=False)
+        except ValueError as e:
+            raise ValueError(
+                f"validation_data's X does not fit the training X: {str(e).rstrip('.')}. Inside a "
+                "Pipeline the validation rows reach the estimator untransformed: pass them through "
+                "the earlier steps first (pipeline[:-1].transform(X_val))"
+            ) from e
+        X_val = np.ascontiguousarray(X_val.toarray() if hasattr(X_val, "toarray") else X_val, dtype=dtype)
+        D_val = np.ascontiguousarray(self._validation_targets(y_val), dtype=dtype)
+        if D_val.shape[0] != X_val.shape[0]:
+            raise ValueError(f"validation_data has {X_val.shape[0]} rows of X but {D_val.shape[0]} targets")
+        sw_val = rest[0] if rest else None
+        if sw_val is not None:
+            sw_val = _check_sample_weight(sw_val, X_val, dtype=dtype)
+        return X_val, D_val, sw_val
+
+    def _stratify(self) -> str | None:
+        """The validation split's stratification policy (:mod:`deltaprop.training.split`)."""
+        return None
+
+    # ------------------------------------------------------------------ fitting
+    def _hidden_sizes(self) -> list[int]:
+        sizes = self.hidden_layer_sizes
+        if not hasattr(sizes, "__iter__"):
+            sizes = [sizes]
+        sizes = list(sizes)
+        if any(isinstance(n, bool) or not isinstance(n, Integral) for n in sizes):
+            raise ValueError(
+                f"hidden_layer_sizes must be whole numbers of units, got {sizes}; e.g. (100,) or (64, 32)."
+            )
+        if np.any(np.array(sizes) <= 0):
+            raise ValueError(f"hidden_layer_sizes must be > 0, got {sizes}.")
+        return [int(n) for n in sizes]
+
+    def _check_memory(self, layer_units: list[int], dtype, n_samples: int) -> None:
+        """Refuse, before allocating, a network that cannot fit in the memory left."""
+        if self.solver == "lbfgs":
+            batch = n_samples
+        else:
+            batch = min(200 if self.batch_size == "auto" else int(self.batch_size), n_samples)
+        need = training_bytes(layer_units, np.dtype(dtype).itemsize, batch)
+        available = _available_bytes()
+        if available is not None and need > available:
+            raise ValueError(
+                f"hidden_layer_sizes={tuple(layer_units[1:-1])} makes a network of layers {layer_units} "
+                f"that needs about {need:,} bytes to train ({need / 2**30:.1f} GiB), more than the "
+                f"{available:,} bytes available; use smaller hidden layers."
+            )
+
+    def _training_settings(self) -> TrainingSettings:
+        """The hyperparameters handed to training."""
+        settings = {name: getattr(self, name) for name in _SETTING_NAMES}
+        callback = getattr(self, "callback", None)
+        return TrainingSettings(
+            **settings,
+            stratify=self._stratify(),
+            score=self._early_stopping_score() if self.early_stopping else None,
+            label=type(self).__name__,
+            on_epoch=None if callback is None else self._on_epoch(callback),
+        )
+
+    def _on_epoch(self, callback: Callable[[Any], Any]) -> Callable[[TrainingState], bool]:
+        """``callback(estimator)`` after every epoch, with the fitted attributes up to date."""
+
+        def on_epoch(state: TrainingState) -> bool:
+            self._publish(state)
+            return bool(callback(self))
+
+        return on_epoch
+
+    def _initialize(self, layer_units: list[int], dtype, rng, settings: TrainingSettings) -> None:
+        """A fresh network (Glorot-uniform, scikit-learn's draws) and a fresh training state."""
+        self.n_layers_ = len(layer_units)
+        loss, output = self._network_loss()
+        self.out_activation_ = output
+        activation = self.activation if isinstance(self.activation, str) else list(self.activation)
+        self.__dict__.pop("_assigned_coefs", None)
+        self.__dict__.pop("_assigned_intercepts", None)
+        self.network_ = Network(layer_units, activation, output, loss, random_state=rng, dtype=dtype)
+        self._training = TrainingState.start(settings, self.network_.get_flat())
+        self._publish(self._training)
+
+    def _network_from_assigned(self, layer_units: list[int], dtype) -> None:
+        """The network of ``coefs_``/``intercepts_`` assigned before fitting."""
+        coefs = self.__dict__.pop("_assigned_coefs")
+        intercepts = self.__dict__.pop("_assigned_intercepts")
+        loss, output = self._network_loss()
+        W = [np.asarray(c, dtype=dtype).T for c in coefs]
+        try:
+            net = Network.from_weights(W, [np.asarray(b, dtype=dtype) for b in intercepts],
+                                       activation=self.activation, output=output, loss=loss)
+        except (ValueError, IndexError) as e:
+            raise ValueError(f"the assigned coefs_ and intercepts_ do not make a network: {e}") from e
+        if list(net.sizes) != layer_units:
+            raise ValueError(
+                f"the assigned coefs_ and intercepts_ make layers {list(net.sizes)} but this data and "
+                f"hidden_layer_sizes need {layer_units}"
+            )
+        self.n_layers_ = len(layer_units)
+        self.out_activation_ = output
+        self.network_ = net.astype(dtype) if net.dtype != dtype else net
+
+    def _state_from_attributes(self) -> TrainingState:
+        """The training state of a network whose run deltaprop did not keep (a loaded model,
+        or weights assigned by hand), read from the fitted attributes that are there."""
+        get = self.__dict__.get
+        state = TrainingState(
+            n_iter=int(get("n_iter_", 0)), t=int(get("t_", 0)), loss=get("loss_", math.nan),
+            loss_curve=list(get("loss_curve_", None) or []),
+            gradient_norms=list(get("gradient_norms_", None) or []),
+            validation_scores=get("validation_scores_"), validation_loss_curve=get("validation_loss_curve_"),
+            best_theta=self.network_.get_flat(), finite_epochs=int(get("n_iter_", 0)),
+        )
+        if self.solver in STOCHASTIC_SOLVERS:
+            higher = bool(self.early_stopping)
+            best = get("best_validation_score_" if higher else "best_loss_")
+            state.stopping = StoppingRule(self.n_iter_no_change, self.tol, higher_is_better=higher)
+            if best is not None:
+                state.stopping.best = best
+            state.stopping.bad_epochs = int(get("_no_improvement_count", 0))
+            if higher and state.validation_scores is None:
+                state.validation_scores, state.validation_loss_curve = [], []
+        return state
+
+    def _publish(self, state: TrainingState) -> None:
+        """The fitted attributes, scikit-learn's names, read from the training state."""
+        self.n_iter_ = state.n_iter
+        self.t_ = state.t
+        self.loss_ = state.loss
+        self.loss_curve_ = state.loss_curve
+        self.gradient_norms_ = state.gradient_norms
+        self.interrupted_ = state.interrupted
+        self.diverged_ = state.diverged
+        rule = state.stopping
+        if rule is not None:
+            self._no_improvement_count = rule.bad_epochs
+            self.validation_scores_ = state.validation_scores
+            self.validation_loss_curve_ = state.validation_loss_curve
+            best: dict[str, float | None] = {"best_validation_score_": None, "best_loss_": None}
+            best["best_validation_score_" if rule.higher_is_better else "best_loss_"] = rule.best
+            self.__dict__.update(best)
+
+    def __getstate__(self):
+        # the seeded RandomState is made again when needed (the training state leaves out its
+        # own buffers)
+        state = dict(super().__getstate__())  # a copy: the estimator keeps its own
+        state.pop("_seeded_random_state", None)
+        return state
+
+    def _random_state(self):
+        """``check_random_state(self.random_state)``: for an integer seed a RandomState in the
+        seed's initial state, as every call of scikit-learn's fit and partial_fit draws from;
+        the seeded state is kept and restored rather than seeded again (≈0.1 ms)."""
+        seed = self.random_state
+        if not isinstance(seed, Integral) or isinstance(seed, bool):
+            return check_random_state(seed)
+        cached = self.__dict__.get("_seeded_random_state")
+        if cached is None or cached[0] != seed:
+            rng = np.random.RandomState(int(seed))
+            cached = self._seeded_random_state = (seed, rng, rng.get_state())
+        seed, rng, state = cached
+        rng.set_state(state)
+        return rng
+
+    def _quick_input(self, X, y):
+        """``(X, D, labels)`` for the commonest continuing call (partial_fit in a loop): X a
+        finite 2-D ndarray of the network's dtype with the known number of features and no
+        feature names, y an ndarray of plain targets -- checked here in a few µs instead of by
+        scikit-learn's validation (about 0.4 ms a call).  None sends every other case,
+        errors included, through :meth:`_validate_input`."""
+        net = self.__dict__.get("network_")
+        if (
+            net is None
+            or type(X) is not np.ndarray
+            or type(y) is not np.ndarray
+            or X.ndim != 2
+            or y.ndim == 0
+            or X.dtype != net.dtype
+            or X.shape[0] < 1
+            or X.shape[0] != y.shape[0]
+            or X.shape[1] != getattr(self, "n_features_in_", None)
+            or hasattr(self, "feature_names_in_")
+            or not np.isfinite(X).all()
+        ):
+            return None
+        targets = self._quick_targets(y)
+        return None if targets is None else (X, *targets)
+
+    def _fitted_state(self) -> dict[str, Any]:
+        """What a model file keeps of the private fitted state (see :mod:`deltaprop.files.archive`)."""
+        return {"no_improvement_count": int(getattr(self, "_no_improvement_count", 0))}
+
+    def _restore_fitted_state(self, network: Network, state: dict[str, Any]) -> None:
+        """Attach a loaded ``network`` and the private state :meth:`_fitted_state` returned.
+
+        Raises ValueError when the state does not fit the network.
+        """
+        if getattr(self, "n_outputs_", network.sizes[-1]) != network.sizes[-1]:
+            raise ValueError("n_outputs_ does not match the network")
+        self.network_ = network
+        self._no_improvement_count = int(state.get("no_improvement_count", 0))
+        self._training = self._state_from_attributes()
+
+    def _has_weights(self) -> bool:
+        return "network_" in self.__dict__ or (
+            "_assigned_coefs" in self.__dict__ and "_assigned_intercepts" in self.__dict__
+        )
+
+    def _prepare(self, X, y, sample_weight, incremental: bool, first_pass: bool):
+        """Checked ``(X, D, sample_weight)`` of the network's dtype (X C-ordered when dense)."""
+        quick = self._quick_input(X, y) if incremental and not first_pass else None
+        if quick is not None:
+            X, D, y_labels = quick
+        else:
+            X, D, y_labels = self._validate_input(X, y, incremental, reset=first_pass)
+        # X is float32 or float64 (both paths above see to it): float32 trains a float32
+        # network, and a network keeps its dtype over warm starts and partial fits
+        net = self.__dict__.get("network_")
+        dtype = X.dtype if first_pass or net is None else net.dtype
+        if X.dtype != dtype:
+            X = X.astype(dtype)
+        if not hasattr(X, "toarray"):
+            X = np.ascontiguousarray(X)  # the fast path wants C-ordered rows
+        D = np.ascontiguousarray(D, dtype=dtype)
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(sample_weight, X, dtype=dtype)
+        sample_weight = self._with_class_weight(sample_weight, y_labels, dtype)
+        return X, D, sample_weight
+
+    def _fit(self, X, y, sample_weight=None, incremental: bool = False, validation_data=None):
+        hidden = self._hidden_sizes()
+        first_pass = not self._has_weights() or (not self.warm_start and not incremental)
+        X, D, sample_weight = self._prepare(X, y, sample_weight, incremental, first_pass)
+        layer_units = [X.shape[1], *hidden, D.shape[1]]
+        settings = self._training_settings()
+        # a continuing call draws only its shuffles: the generator is made when first needed
+        rng = self._random_state() if first_pass else self._random_state
+        if first_pass:
+            self._check_memory(layer_units, X.dtype, X.shape[0])
+            self._initialize(layer_units, X.dtype, rng, settings)
+        else:
+            self._continue(layer_units, X.dtype)
+        self.n_outputs_ = D.shape[1]
+        validation = None if validation_data is None else self._validation_rows(validation_data, X.dtype)
+        state = self.__dict__.get("_training") or self._state_from_attributes()
+        self._training = training.fit(self.network_, X, D, sample_weight, settings, state,
+                                      incremental=incremental, rng=rng, validation=validation)
+        self._publish(self._training)
+        return self
+
+    def _continue(self, layer_units: list[int], dtype) -> None:
+        """Continue (warm_start, partial_fit) from the weights there are."""
+        if "network_" not in self.__dict__:
+            self._network_from_assigned(layer_units, dtype)
+        elif list(self.network_.sizes) != layer_units:
+            raise ValueError(
+                f"the network has layers {list(self.network_.sizes)} but this data and "
+                f"hidden_layer_sizes need {layer_units}; fit without warm_start to start afresh"
+            )
+        self._follow_parameters()
+
+    def _follow_parameters(self) -> None:
+        """Continue (warm_start, partial_fit) with the current ``activation``, as scikit-learn
+        does: the weights stay, f changes.  A changed ``loss`` needs another output, so it is
+        refused rather than ignored."""
+        net = self.network_
+        loss, output = self._network_loss()
+        if (loss, output) != (net.loss_name, net.output):
+            raise ValueError(
+                f"the network was trained with loss {net.loss_name!r} ({net.output} output) but "
+                f"loss is now {self.loss!r}; fit without warm_start to start afresh"
+            )
+        net.set_hidden_activation(self.activation)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X: InputData, y: ArrayLike, sample_weight: ArrayLike | None = None,
+            validation_data: tuple | None = None) -> Self:
+        """Fit the model to data matrix X and targets y.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The input data; float32 trains a float32 network, anything else float64.
+            Sparse input is densified one mini-batch at a time.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            The targets (class labels for the classifier, real numbers for the regressor).
+        sample_weight : array-like of shape (n_samples,), default=None
+            Sample weights: the loss is the weighted mean of E_n.
+        validation_data : tuple (X_val, y_val) or (X_val, y_val, sample_weight_val), default=None
+            The held-out rows early stopping scores after every epoch, instead of
+            ``validation_fraction`` of X (needs ``early_stopping=True`` and a stochastic
+            solver).  A fit parameter that scikit-learn's metadata routing carries, e.g.
+            ``set_fit_request(validation_data=True)`` inside a Pipeline; the rows reach the
+            estimator as given, not through the Pipeline's earlier steps.  deltaprop only.
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
+        return self._fit(X, y, sample_weight=sample_weight, incremental=False,
+                         validation_data=validation_data)
+
+    def _check_solver(self) -> bool:
+        if self.solver not in STOCHASTIC_SOLVERS:
+            raise AttributeError(
+                f"partial_fit is only available for stochastic optimizers. {self.solver} is not stochastic."
+            )
+        return True
+
+    # ------------------------------------------------------------------ prediction
+    def _forward_pass_fast(self, X, check_input: bool = True) -> np.ndarray:
+        """The network's output y, shape (n_samples, n_outputs)."""
+        if check_input:
+            X = _validate_data(self, X, accept_sparse=["csr", "csc"], reset=False)
+        if hasattr(X, "toarray"):
+            X = X.toarray()
+        return fast.predict(self.network_, X)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags
+_DOC_PARAMETERS = """
+    hidden_layer_sizes : array-like of shape (n_layers - 2,), default=(100,)
+        The number of units of each hidden layer.
+    activation : str or list of str, default="relu"
+        f of the hidden layers: "identity", "logistic", "tanh", "relu" (scikit-learn's), or
+        "leaky_relu", "softplus"; one name for all, or a list with one per hidden layer.
+    solver : {"lbfgs", "sgd", "adam"}, default="adam"
+        L-BFGS (scipy, full batch), SGD with momentum, or Adam.
+    alpha : float, default=0.0001
+        L2 strength: the loss gets alpha / (2N) Σ_l ‖W^(l)‖² (biases not penalised).
+    batch_size : int or "auto", default="auto"
+        Mini-batch size of the stochastic solvers; "auto" is min(200, n_samples).
+    learning_rate : {"constant", "invscaling", "adaptive"}, default="constant"
+        SGD's schedule: constant; learning_rate_init / (t + 1)^power_t after each epoch (t =
+        samples seen); or divided by 5 whenever n_iter_no_change epochs do not improve.
+    learning_rate_init : float, default=0.001
+        The initial step size of SGD and Adam.
+    power_t : float, default=0.5
+        The exponent of "invscaling".
+    max_iter : int, default=200
+        Epochs of SGD/Adam (each sample seen once per epoch), or iterations of L-BFGS.
+    shuffle : bool, default=True
+        Reshuffle the samples every epoch (SGD/Adam).
+    random_state : int, RandomState instance or None, default=None
+        Seeds the initial weights, the validation split and the shuffles, in scikit-learn's
+        order of draws.
+    tol : float, default=1e-4
+        Improvement below tol for more than n_iter_no_change epochs ends training (or lowers
+        the adaptive learning rate); for L-BFGS, the largest gradient component to stop at.
+    verbose : bool, int or "bar", default=False
+        Print scikit-learn's lines (``Iteration N, loss = …``, the validation score) after
+        every epoch; where stdout is a terminal, or with "bar", a progress bar instead.
+    warm_start : bool, default=False
+        Continue from the weights of the previous fit.
+    momentum : float, default=0.9
+        SGD's momentum μ.
+    nesterovs_momentum : bool, default=True
+        Use Nesterov's momentum (SGD with momentum > 0).
+    early_stopping : bool, default=False
+        Hold out validation_fraction of the training data (drawn as scikit-learn draws it:
+        stratified for binary classification), stop when its score stops improving, and
+        restore the best weights.
+    validation_fraction : float, default=0.1
+        The held-out fraction for early stopping.
+    beta_1, beta_2 : float, default=0.9, 0.999
+        Adam's decay rates of the first and second moments.
+    epsilon : float, default=1e-8
+        Adam's ε.
+    n_iter_no_change : int, default=10
+        Epochs without improvement by tol before stopping.
+    max_fun : int, default=15000
+        Most loss evaluations for L-BFGS.
+    scoring : str, callable or None, default=None
+        What early stopping watches on the held-out rows: a scikit-learn scorer (a name such
+        as "neg_log_loss" or "f1_macro", or a callable ``scorer(estimator, X, y)``), higher
+        being better; None is scikit-learn's (accuracy, or R²).  deltaprop only.
+    callback : callable or None, default=None
+        Called as ``callback(estimator)`` after every epoch (L-BFGS: every iteration), with
+        ``loss_curve_`` and the network up to date; returning True stops training without a
+        ConvergenceWarning.  deltaprop only.
+"""
+
+_DOC_ATTRIBUTES = """
+    loss_ : float
+        The loss of the last epoch: the mean over samples of E_n, where E_n sums over the
+        outputs (scikit-learn averages its squared error over outputs; with one output they
+        agree), plus alpha/(2N) Σ_l ‖W^(l)‖².
+    best_loss_ : float or None
+        The smallest loss_ reached (None with early stopping; absent for L-BFGS).
+    loss_curve_ : list of float
+        loss_ of every epoch (L-BFGS: of every iteration).
+    validation_scores_ : list of float or None
+        The score on the held-out set after every epoch (early stopping only).
+    validation_loss_curve_ : list of float or None
+        The loss on the held-out set after every epoch (early stopping only).  deltaprop only.
+    best_validation_score_ : float or None
+        The best validation score (early stopping only).
+    gradient_norms_ : list of dict
+        Per epoch, {l: Frobenius norm of ∂E/∂W^(l)} of the epoch's last mini-batch (L-BFGS:
+        of the last evaluation of each iteration).  deltaprop only.
+    t_ : int
+        Training samples seen by the stochastic solvers, over all calls.
+    n_iter_ : int
+        Epochs (or L-BFGS iterations) run by the latest fit or partial_fit.
+    coefs_ : list of ndarray of shape (n_{l-1}, n_l)
+        Weights in scikit-learn's orientation: ``coefs_[k]`` is ``network_.W[k + 2].T``.
+    intercepts_ : list of ndarray of shape (n_l,)
+        Biases: ``intercepts_[k]`` is ``network_.b[k + 2]``.
+    network_ : deltaprop.Network
+        The fitted network, in the seed's notation.  deltaprop only.
+    n_features_in_ : int
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Defined when X has feature names that are all strings.
+    n_layers_ : int
+        Layers, input and output included.
+    n_outputs_ : int
+    out_activation_ : str
+        f of the output layer.
+    interrupted_ : bool
+        True when the latest fit was ended by Ctrl-C.  deltaprop only.
+    diverged_ : bool
+        True when the latest fit stopped on a non-finite loss or weights.  deltaprop only.
+"""
+
+

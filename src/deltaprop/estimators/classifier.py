@@ -1,0 +1,349 @@
+"""``MLPClassifier``: scikit-learn's multilayer perceptron classifier, trained by deltaprop."""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import Self
+
+import numpy as np
+from numpy.typing import ArrayLike
+from sklearn.base import ClassifierMixin, _fit_context
+from sklearn.metrics import accuracy_score
+from sklearn.preprocessing import LabelBinarizer
+from sklearn.utils import column_or_1d
+from sklearn.utils._param_validation import StrOptions
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.multiclass import type_of_target, unique_labels
+from sklearn.utils.validation import check_is_fitted
+
+from deltaprop.estimators.base import (
+    _DOC_ATTRIBUTES,
+    _DOC_PARAMETERS,
+    InputData,
+    _BaseMLP,
+    validate_data,
+)
+
+__all__ = ["MLPClassifier"]
+
+
+def _labels(binarizer: LabelBinarizer, Y: np.ndarray) -> np.ndarray:
+    """Class labels of outputs (or targets) Y (n, n_outputs)."""
+    if Y.shape[1] == 1:
+        Y = Y.ravel()
+    return binarizer.inverse_transform(Y)
+
+
+def _accuracy_of_outputs(binarizer: LabelBinarizer, X: np.ndarray, Y: np.ndarray, D: np.ndarray,
+                         sample_weight) -> float:
+    """Accuracy of outputs Y against targets D (n, n_outputs); NaN when an output is not finite."""
+    if not np.isfinite(Y).all():
+        return np.nan
+    return accuracy_score(_labels(binarizer, D.astype(Y.dtype)), _labels(binarizer, Y),
+                          sample_weight=sample_weight)
+
+
+class MLPClassifier(ClassifierMixin, _BaseMLP):
+    __doc__ = (
+        """Multilayer perceptron classifier, trained by backpropagation.
+
+    A drop-in replacement for ``sklearn.neural_network.MLPClassifier``.  Binary and
+    multilabel targets use logistic outputs with binary cross-entropy; multiclass targets a
+    softmax output with cross-entropy (the canonical pairs, so δ^(L) = y - d).
+
+    Parameters
+    ----------"""
+        + _DOC_PARAMETERS
+        + """    class_weight : dict, "balanced" or None, default=None
+        Weights of the classes, multiplied into the sample weights: {label: weight}, or
+        "balanced" for n_samples / (n_classes * count of the class).  deltaprop only.
+    validation_stratify : {"binary", "classes"}, default="binary"
+        How early stopping's validation rows are drawn: "binary" as scikit-learn draws them
+        (stratified for binary targets, a plain shuffle split otherwise); "classes" stratified
+        for every single-label target, where each class has two rows and both parts can hold
+        every class.  deltaprop only.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        The class labels."""
+        + _DOC_ATTRIBUTES
+        + """
+    Examples
+    --------
+    >>> from deltaprop import MLPClassifier
+    >>> from sklearn.datasets import load_iris
+    >>> X, y = load_iris(return_X_y=True)
+    >>> clf = MLPClassifier(hidden_layer_sizes=(10,), solver="lbfgs", random_state=0).fit(X, y)
+    >>> clf.predict_proba(X[:1]).shape
+    (1, 3)
+    """
+    )
+
+    _parameter_constraints: dict = {
+        **_BaseMLP._parameter_constraints,
+        "class_weight": [StrOptions({"balanced"}), dict, None],
+        "validation_stratify": [StrOptions({"binary", "classes"})],
+    }
+
+    def __init__(
+        self,
+        hidden_layer_sizes=(100,),
+        activation="relu",
+        *,
+        solver="adam",
+        alpha=0.0001,
+        batch_size="auto",
+        learning_rate="constant",
+        learning_rate_init=0.001,
+        power_t=0.5,
+        max_iter=200,
+        shuffle=True,
+        random_state=None,
+        tol=1e-4,
+        verbose=False,
+        warm_start=False,
+        momentum=0.9,
+        nesterovs_momentum=True,
+        early_stopping=False,
+        validation_fraction=0.1,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        n_iter_no_change=10,
+        max_fun=15000,
+        class_weight=None,
+        validation_stratify="binary",
+        scoring=None,
+        callback=None,
+    ):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.solver = solver
+        self.alpha = alpha
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.learning_rate_init = learning_rate_init
+        self.power_t = power_t
+        self.max_iter = max_iter
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.tol = tol
+        self.verbose = verbose
+        self.warm_start = warm_start
+        self.momentum = momentum
+        self.nesterovs_momentum = nesterovs_momentum
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.n_iter_no_change = n_iter_no_change
+        self.max_fun = max_fun
+        self.class_weight = class_weight
+        self.validation_stratify = validation_stratify
+        self.scoring = scoring
+        self.callback = callback
+
+    # scikit-learn's loss name, for code that reads it
+    loss = "log_loss"
+
+    def _is_multilabel(self):
+        return self._label_binarizer.y_type_.startswith("multilabel")
+
+    def _network_loss(self):
+        if self._label_binarizer.y_type_ == "multiclass":
+            return "log_loss", "softmax"
+        return "binary_log_loss", "logistic"
+
+    def _validate_input(self, X, y, incremental, reset):
+        X, y = validate_data(
+            self, X, y, accept_sparse=["csr", "csc"], multi_output=True,
+            dtype=(np.float64, np.float32), reset=reset,
+        )
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = column_or_1d(y, warn=True)
+        # the same table as scikit-learn: a fresh fit (re)defines classes_; warm_start and
+        # partial_fit check that y's classes are known
+        if not hasattr(self, "classes_") or (not self.warm_start and not incremental):
+            self._label_binarizer = LabelBinarizer()
+            self._label_binarizer.fit(y)
+            self.classes_ = self._label_binarizer.classes_
+        else:
+            classes = unique_labels(y)
+            if self.warm_start:
+                if set(classes) != set(self.classes_):
+                    raise ValueError(
+                        "warm_start can only be used where `y` has the same classes as in the "
+                        f"previous call to fit. Previously got {self.classes_}, `y` has {classes}"
+                    )
+            elif len(np.setdiff1d(classes, self.classes_, assume_unique=True)):
+                raise ValueError(
+                    f"`y` has classes not in `self.classes_`. `self.classes_` has {self.classes_}. "
+                    f"'y' has {classes}."
+                )
+        D = self._label_binarizer.transform(y).astype(bool)
+        return X, D, y
+
+    def _quick_targets(self, y):
+        """(D, y) for 1-D labels that are all known classes of a binary or multiclass model,
+        coded as LabelBinarizer codes them; None else (an unknown class gets the full path's
+        error, warm_start its stricter check)."""
+        binarizer = self.__dict__.get("_label_binarizer")
+        classes = getattr(self, "classes_", None)
+        if (
+            binarizer is None
+            or classes is None
+            or self.warm_start
+            or y.ndim != 1
+            or binarizer.y_type_ not in ("binary", "multiclass")
+            or y.dtype.kind not in "iuU"
+            or y.dtype.kind != classes.dtype.kind
+        ):
+            return None
+        index = np.searchsorted(classes, y)
+        if not (classes[np.minimum(index, len(classes) - 1)] == y).all():
+            return None
+        if binarizer.y_type_ == "binary":
+            return (index == 1)[:, None], y  # the column of classes_[1]
+        D = np.zeros((y.shape[0], len(classes)), dtype=bool)
+        D[np.arange(y.shape[0]), index] = True
+        return D, y
+
+    def _fitted_state(self):
+        state = super()._fitted_state()
+        state["label_type"] = str(self._label_binarizer.y_type_)
+        return state
+
+    def _restore_fitted_state(self, network, state):
+        """As the base class, and the label binarizer rebuilt from ``classes_``."""
+        classes = getattr(self, "classes_", None)
+        if classes is None or len(classes) < 2:
+            raise ValueError("a classifier needs at least two classes")
+        classes = np.asarray(classes)
+        label_type = str(state.get("label_type", "multiclass" if len(classes) > 2 else "binary"))
+        binarizer = LabelBinarizer()
+        if label_type.startswith("multilabel"):
+            binarizer.fit(np.eye(len(classes), dtype=int))
+            expected = len(classes)
+        else:
+            binarizer.fit(classes)
+            expected = 1 if len(classes) == 2 else len(classes)
+        n_out = network.sizes[-1]
+        if expected != n_out:
+            raise ValueError(f"{len(classes)} classes do not fit a network with {n_out} outputs")
+        self.n_outputs_ = n_out
+        super()._restore_fitted_state(network, state)
+        self._label_binarizer = binarizer
+        self.classes_ = binarizer.classes_
+
+    def _with_class_weight(self, sample_weight, y_labels, dtype):
+        if self.class_weight is None:
+            return sample_weight
+        from sklearn.utils.class_weight import compute_sample_weight
+
+        weights = compute_sample_weight(self.class_weight, y_labels).astype(dtype)
+        return weights if sample_weight is None else sample_weight * weights
+
+    def _labels(self, Y):
+        return _labels(self._label_binarizer, Y)
+
+    def _validation_score(self):
+        return partial(_accuracy_of_outputs, self._label_binarizer)
+
+    def _targets_of(self, D):
+        return self._labels(D)
+
+    def _validation_targets(self, y_val):
+        y_val = np.asarray(y_val)
+        if y_val.ndim == 2 and y_val.shape[1] == 1:
+            y_val = y_val.ravel()
+        unknown = np.setdiff1d(unique_labels(y_val), self.classes_)
+        if len(unknown):
+            raise ValueError(f"validation_data's y has classes not seen in training: {unknown}")
+        return self._label_binarizer.transform(y_val)
+
+    def _stratify(self):
+        if self.validation_stratify == "classes" and self._is_multilabel():
+            return None  # multilabel targets have no one class per row
+        return self.validation_stratify
+
+    def predict(self, X: InputData) -> np.ndarray:
+        """Predict class labels.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,) or (n_samples, n_classes)
+            The predicted classes (an indicator matrix for multilabel targets).
+        """
+        check_is_fitted(self)
+        return self._labels(self._forward_pass_fast(X))
+
+    def predict_proba(self, X: InputData) -> np.ndarray:
+        """Probability of each class, columns in the order of ``classes_``.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+
+        Returns
+        -------
+        y_prob : ndarray of shape (n_samples, n_classes)
+        """
+        check_is_fitted(self)
+        y = self._forward_pass_fast(X)
+        if self.n_outputs_ == 1:
+            p = y.ravel()
+            return np.vstack([1 - p, p]).T
+        return y
+
+    def predict_log_proba(self, X: InputData) -> np.ndarray:
+        """log of :meth:`predict_proba`, shape (n_samples, n_classes)."""
+        y_prob = self.predict_proba(X)
+        return np.log(y_prob, out=y_prob)
+
+    @available_if(lambda est: est._check_solver())
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X: InputData, y: ArrayLike, sample_weight: ArrayLike | None = None,
+                    classes: ArrayLike | None = None) -> Self:
+        """Train one epoch over the given data, continuing from the current weights.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+        sample_weight : array-like of shape (n_samples,), default=None
+        classes : array of shape (n_classes,), default=None
+            Every class of all calls; required on the first call, optional afterwards.
+
+        Returns
+        -------
+        self : object
+        """
+        if getattr(self, "classes_", None) is None and classes is None:
+            raise ValueError("classes must be passed on the first call to partial_fit.")
+        if classes is not None:
+            if getattr(self, "classes_", None) is not None:
+                if not np.array_equal(self.classes_, unique_labels(classes)):
+                    raise ValueError(
+                        f"`classes={classes!r}` is not the same as on last call to partial_fit, "
+                        f"was: {self.classes_!r}"
+                    )
+            else:  # the first call
+                self.classes_ = unique_labels(classes)
+                self._label_binarizer = LabelBinarizer()
+                if type_of_target(y).startswith("multilabel"):
+                    self._label_binarizer.fit(y)
+                else:
+                    self._label_binarizer.fit(classes)
+        return self._fit(X, y, sample_weight=sample_weight, incremental=True)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_label = True
+        return tags
+

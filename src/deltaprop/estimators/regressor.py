@@ -1,0 +1,196 @@
+"""``MLPRegressor``: scikit-learn's multilayer perceptron regressor, trained by deltaprop."""
+
+from __future__ import annotations
+
+from typing import Self
+
+import numpy as np
+from numpy.typing import ArrayLike
+from sklearn.base import RegressorMixin, _fit_context
+from sklearn.metrics import r2_score
+from sklearn.utils import column_or_1d
+from sklearn.utils._param_validation import StrOptions
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.validation import check_is_fitted
+
+from deltaprop.estimators.base import (
+    _DOC_ATTRIBUTES,
+    _DOC_PARAMETERS,
+    InputData,
+    _BaseMLP,
+    validate_data,
+)
+
+__all__ = ["MLPRegressor"]
+
+
+def _r2_of_outputs(X: np.ndarray, Y: np.ndarray, D: np.ndarray, sample_weight) -> float:
+    """R² of outputs Y against targets D (n, n_outputs); NaN when an output is not finite."""
+    if not np.isfinite(Y).all():
+        return np.nan
+    return r2_score(D, Y, sample_weight=sample_weight)
+
+
+class MLPRegressor(RegressorMixin, _BaseMLP):
+    __doc__ = (
+        """Multilayer perceptron regressor, trained by backpropagation.
+
+    A drop-in replacement for ``sklearn.neural_network.MLPRegressor``.
+
+    Parameters
+    ----------
+    loss : {"squared_error", "poisson"}, default="squared_error"
+        E_n = ½ Σ_k (y_k - d_k)² with an identity output, or the half Poisson deviance
+        Σ_k [d_k log(d_k / y_k) - d_k + y_k] with an exp output (needs d >= 0).
+"""
+        + _DOC_PARAMETERS
+        + """
+    Attributes
+    ----------"""
+        + _DOC_ATTRIBUTES
+        + """
+    Examples
+    --------
+    >>> from deltaprop import MLPRegressor
+    >>> from sklearn.datasets import make_regression
+    >>> X, y = make_regression(n_samples=200, n_features=5, random_state=1)
+    >>> reg = MLPRegressor(hidden_layer_sizes=(20,), solver="lbfgs", random_state=1).fit(X, y)
+    >>> reg.network_.sizes
+    (5, 20, 1)
+    """
+    )
+
+    _parameter_constraints: dict = {
+        **_BaseMLP._parameter_constraints,
+        "loss": [StrOptions({"squared_error", "poisson"})],
+    }
+
+    def __init__(
+        self,
+        loss="squared_error",
+        hidden_layer_sizes=(100,),
+        activation="relu",
+        *,
+        solver="adam",
+        alpha=0.0001,
+        batch_size="auto",
+        learning_rate="constant",
+        learning_rate_init=0.001,
+        power_t=0.5,
+        max_iter=200,
+        shuffle=True,
+        random_state=None,
+        tol=1e-4,
+        verbose=False,
+        warm_start=False,
+        momentum=0.9,
+        nesterovs_momentum=True,
+        early_stopping=False,
+        validation_fraction=0.1,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        n_iter_no_change=10,
+        max_fun=15000,
+        scoring=None,
+        callback=None,
+    ):
+        self.loss = loss
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.solver = solver
+        self.alpha = alpha
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.learning_rate_init = learning_rate_init
+        self.power_t = power_t
+        self.max_iter = max_iter
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.tol = tol
+        self.verbose = verbose
+        self.warm_start = warm_start
+        self.momentum = momentum
+        self.nesterovs_momentum = nesterovs_momentum
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.n_iter_no_change = n_iter_no_change
+        self.max_fun = max_fun
+        self.scoring = scoring
+        self.callback = callback
+
+    def _network_loss(self):
+        return ("poisson", "exp") if self.loss == "poisson" else ("squared_error", "identity")
+
+    def _validate_input(self, X, y, incremental, reset):
+        X, y = validate_data(
+            self, X, y, accept_sparse=["csr", "csc"], multi_output=True, y_numeric=True,
+            dtype=(np.float64, np.float32), reset=reset,
+        )
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = column_or_1d(y, warn=True)
+        if self.loss == "poisson" and np.any(y < 0):
+            raise ValueError("Some value(s) of y are negative which is not allowed for Poisson regression.")
+        D = y.reshape(-1, 1) if y.ndim == 1 else y
+        return X, D, None
+
+    def _quick_targets(self, y):
+        """(D, None) for finite real targets of shape (n,) or (n, n_outputs > 1); None else
+        (a column vector warns in the full path, as in scikit-learn)."""
+        if y.dtype.kind not in "fiu" or not (y.ndim == 1 or (y.ndim == 2 and y.shape[1] > 1)):
+            return None
+        if not np.isfinite(y).all() or (self.loss == "poisson" and (y < 0).any()):
+            return None
+        return (y.reshape(-1, 1) if y.ndim == 1 else y), None
+
+    def _validation_score(self):
+        return _r2_of_outputs
+
+    def _targets_of(self, D):
+        return D.ravel() if D.shape[1] == 1 else D
+
+    def _validation_targets(self, y_val):
+        y_val = np.asarray(y_val, dtype=np.float64)
+        D_val = y_val.reshape(-1, 1) if y_val.ndim == 1 else y_val
+        if D_val.ndim != 2 or D_val.shape[1] != self.n_outputs_ or not np.isfinite(D_val).all():
+            raise ValueError(f"validation_data's y must be finite targets with {self.n_outputs_} "
+                             f"output(s), as the training y")
+        return D_val
+
+    def predict(self, X: InputData) -> np.ndarray:
+        """Predict using the network.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+            The output y of the network (one column is returned as a vector).
+        """
+        check_is_fitted(self)
+        y = self._forward_pass_fast(X)
+        return y.ravel() if y.shape[1] == 1 else y
+
+    @available_if(lambda est: est._check_solver())
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X: InputData, y: ArrayLike, sample_weight: ArrayLike | None = None) -> Self:
+        """Train one epoch over the given data, continuing from the current weights.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        self : object
+        """
+        return self._fit(X, y, sample_weight=sample_weight, incremental=True)
+
+

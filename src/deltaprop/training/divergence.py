@@ -1,0 +1,78 @@
+"""Divergence: a loss or weights that stop being finite, or a loss that blows up while finite.
+
+A run has diverged when, after an epoch (L-BFGS: at its end),
+
+- the loss or a weight is not finite; or
+- the loss is more than ``BLOWUP_FACTOR`` times the loss of the initial weights (measured
+  once, on the first ``REFERENCE_ROWS`` training rows): the steps are too large for the
+  data's scale, and the run would go on without learning.
+
+Either sets the state's ``diverged`` flag and warns with :class:`DivergenceWarning`, naming
+what blew up and the learning rate to lower.  A value no longer finite also stops the run,
+with the weights from before the epoch; a finite blow-up is reported once and the run goes
+on, as scikit-learn's would (so its numbers stay scikit-learn's).
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from typing import NamedTuple
+
+import numpy as np
+
+__all__ = ["DivergenceWarning", "Problem", "BLOWUP_FACTOR", "REFERENCE_ROWS", "reference_loss", "blown_up",
+           "warn_diverged"]
+
+#: an epoch's loss above this multiple of the initial loss is a blow-up
+BLOWUP_FACTOR = 1e4
+#: the initial loss is measured on at most this many training rows
+REFERENCE_ROWS = 256
+
+
+class Problem(NamedTuple):
+    """What blew up: ``what`` in words; ``nonfinite`` when a value stopped being finite."""
+
+    what: str
+    nonfinite: bool
+
+
+class DivergenceWarning(UserWarning):
+    """Training stopped because the loss or the weights blew up or stopped being finite."""
+
+
+def reference_loss(net, X, D, sample_weight, alpha) -> float:
+    """The loss of ``net``'s current weights on the first :data:`REFERENCE_ROWS` rows."""
+    rows = slice(0, min(REFERENCE_ROWS, X.shape[0]))
+    X_ref = X[rows]
+    if hasattr(X_ref, "toarray"):
+        X_ref = X_ref.toarray()
+    sw = None if sample_weight is None else sample_weight[rows]
+    if sw is not None and not sw.any():
+        return math.nan  # no weight, no mean loss: no reference
+    with np.errstate(all="ignore"):
+        return float(net._batch_loss(net._forward(X_ref), D[rows], float(alpha), sw))
+
+
+def blown_up(loss: float, reference: float) -> bool:
+    """True when a finite ``loss`` is above :data:`BLOWUP_FACTOR` times ``reference``.
+
+    A reference that is not finite (or not positive) judges nothing.
+    """
+    if not (math.isfinite(reference) and reference > 0):
+        return False
+    return loss > BLOWUP_FACTOR * reference
+
+
+def warn_diverged(what: str, learning_rate_init: float | None, *, stopped: bool = True,
+                  stacklevel: int = 4) -> None:
+    """Warn that ``what`` (e.g. "the loss stopped being finite") happened; ``stopped``: and
+    ended training."""
+    outcome = ("so training stopped and kept the weights from before" if stopped
+               else "and the weights are unlikely to be useful")
+    warnings.warn(
+        f"Training diverged: {what}, {outcome}. "
+        f"Lower learning_rate_init (now {learning_rate_init}) or scale the data.",
+        DivergenceWarning,
+        stacklevel=stacklevel,
+    )

@@ -1,0 +1,141 @@
+"""What a training run is given (:class:`TrainingSettings`) and what it keeps (:class:`TrainingState`).
+
+The estimators hand the training code their hyperparameters as a :class:`TrainingSettings`
+(scikit-learn's names and meanings) together with the network and the data; the training
+code updates the network's parameters in place and the run's :class:`TrainingState`, which
+it owns and returns.  The state lives on between calls that continue a run (``partial_fit``,
+``warm_start``): the optimiser's moments, the stopping rule's counters, the samples seen.
+The estimators read their fitted attributes (``loss_``, ``loss_curve_``, ``n_iter_``, ``t_``
+…) from it; nothing in the training code reads or writes an estimator.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from deltaprop.training.stopping import StoppingRule
+
+__all__ = ["TrainingSettings", "TrainingState", "ValidationScore"]
+
+#: the validation score of the held-out rows X (n, n_1), whose network outputs are Y
+#: (n, n_outputs), against targets D (n, n_outputs) with optional sample weights (n,):
+#: R² for regression and accuracy for classification, or a scikit-learn scorer's value
+ValidationScore = Callable[[np.ndarray, np.ndarray, np.ndarray, "np.ndarray | None"], float]
+
+
+@dataclass(frozen=True)
+class TrainingSettings:
+    """The hyperparameters of a run, as scikit-learn's MLP names them.
+
+    Beyond scikit-learn's: ``stratify`` (the validation split's policy, see
+    :func:`deltaprop.training.split.stratification`), ``score`` (the validation score of
+    early stopping), ``verbose`` (see :func:`deltaprop.training.progress.for_verbose`),
+    ``label`` (the progress display's name of the run) and ``on_epoch`` (called with the
+    state after every epoch; True stops the run).
+    """
+
+    solver: str = "adam"
+    alpha: float = 0.0001
+    batch_size: int | str = "auto"
+    learning_rate: str = "constant"
+    learning_rate_init: float = 0.001
+    power_t: float = 0.5
+    max_iter: int = 200
+    shuffle: bool = True
+    tol: float = 1e-4
+    momentum: float = 0.9
+    nesterovs_momentum: bool = True
+    early_stopping: bool = False
+    validation_fraction: float = 0.1
+    beta_1: float = 0.9
+    beta_2: float = 0.999
+    epsilon: float = 1e-8
+    n_iter_no_change: float = 10
+    max_fun: int = 15000
+    stratify: str | None = None
+    score: ValidationScore | None = None
+    verbose: Any = False
+    label: str = "MLP"
+    on_epoch: Callable[[TrainingState], bool] | None = None
+
+    @property
+    def stochastic(self) -> bool:
+        """True for SGD and Adam (epochs of mini-batches), False for L-BFGS."""
+        return self.solver in ("sgd", "adam")
+
+
+@dataclass
+class TrainingState:
+    """A run's progress, kept between the calls that continue it.
+
+    Attributes
+    ----------
+    n_iter : int
+        Epochs (L-BFGS: iterations) of the latest call.
+    t : int
+        Training samples seen by the stochastic solvers over all calls.
+    loss : float
+        The latest epoch's training loss (NaN before the first).
+    loss_curve : list of float
+        The training loss of every epoch (L-BFGS: iteration).
+    gradient_norms : list of dict
+        Per epoch, {l: ‖∂E/∂W^(l)‖_F} of the epoch's last mini-batch.
+    validation_scores, validation_loss_curve : list of float or None
+        Per epoch, the score and loss on the held-out rows (early stopping only).
+    stopping : StoppingRule or None
+        Watches the training loss, or the validation score with early stopping (stochastic
+        solvers only).
+    best_theta : ndarray or None
+        θ of the best validation score (early stopping), restored at the end of the run.
+    optimizer : object or None
+        The stochastic optimiser, kept for ``partial_fit``.
+    interrupted, diverged : bool
+        The latest call was ended by Ctrl-C, or by a loss or weights that blew up.
+    finite_epochs : int
+        Epochs (L-BFGS: runs) that ended with finite weights and loss, over all calls.
+    reference_loss : float
+        The loss of the initial weights on the first training rows, against which a blow-up
+        is judged (:mod:`deltaprop.training.divergence`); NaN until measured.
+    backprop : tuple or None
+        ``(network, key, BatchBackprop)`` kept for ``partial_fit`` loops; not pickled.
+    """
+
+    n_iter: int = 0
+    t: int = 0
+    loss: float = math.nan
+    loss_curve: list[float] = field(default_factory=list)
+    gradient_norms: list[dict[int, float]] = field(default_factory=list)
+    validation_scores: list[float] | None = None
+    validation_loss_curve: list[float] | None = None
+    stopping: StoppingRule | None = None
+    best_theta: np.ndarray | None = None
+    optimizer: Any = None
+    interrupted: bool = False
+    diverged: bool = False
+    finite_epochs: int = 0
+    reference_loss: float = math.nan
+    backprop: tuple[Any, ...] | None = None
+
+    @classmethod
+    def start(cls, settings: TrainingSettings, theta: np.ndarray) -> TrainingState:
+        """The state of a fresh run from parameters θ (as scikit-learn's ``_initialize``)."""
+        state = cls(best_theta=theta)
+        if settings.stochastic:
+            if settings.early_stopping:
+                state.validation_scores, state.validation_loss_curve = [], []
+                state.stopping = StoppingRule(settings.n_iter_no_change, settings.tol,
+                                              higher_is_better=True)
+            else:
+                state.stopping = StoppingRule(settings.n_iter_no_change, settings.tol)
+        return state
+
+    def __getstate__(self) -> dict[str, Any]:
+        # the kept BatchBackprop (buffers, compiled closures) is made again when needed
+        state = dict(self.__dict__)
+        state["backprop"] = None
+        return state
