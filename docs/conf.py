@@ -75,6 +75,7 @@ _PAGES = [
     "command",
     "model-format",
     "architecture",
+    "dropin",
     "performance",
     "distributed",
     "auto_examples/index",
@@ -97,6 +98,13 @@ def _index_toctree(app, docname, source):
     if docname != "index":
         return
     pages = [p for p in map(_present, _PAGES) if p]
+    # a page another engineer adds joins the guide before the examples, by name
+    known = set(_PAGES) | {"index"}
+    others = sorted(
+        f.stem for f in HERE.iterdir() if f.suffix in (".md", ".rst") and f.stem not in known
+    )
+    at = pages.index("auto_examples/index")
+    pages[at:at] = others
     source[0] = source[0].replace("   PAGES\n", "".join(f"   {p}\n" for p in pages))
 
 
