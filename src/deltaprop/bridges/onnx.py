@@ -23,7 +23,8 @@ What a graph takes and gives:
 - the command's ``TabularModel``: one input per feature column, named after it, shape
   (n_samples, 1): float64 for a numeric column (NaN where missing, when the model was trained
   with ``--impute``), string for a categorical one (a number category written as deltaprop
-  writes it: ``2`` for 2.0).  Standardising, one-hot encoding (an unseen category encodes as
+  writes it: ``2`` for 2.0; text is compared as given, where deltaprop strips the spaces
+  around it, so strip them before feeding).  Standardising, one-hot encoding (an unseen category encodes as
   none), the targets' scaling and the class labels are operators of the graph.  Outputs: one
   per regression target, named after it, shape (n_samples,); for a classification the labels
   (named after the target) and ``probabilities``.
