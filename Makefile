@@ -4,24 +4,24 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench clean docs
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install -q -e .
+	$(BIN)/python -m pip install -q -e '.[cli]'
 	touch $@
 
 # PyTorch is an optional oracle: where its CPU wheel cannot be had, its tests skip.
 $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install -q -e '.[test,dask]'
+	$(BIN)/python -m pip install -q -e '.[test,cli,onnx,docs,package,dask]'
 	$(BIN)/python -m pip install -q 'torch==2.13.0' || echo "torch not installed: its oracle tests will skip"
 	touch $@
 
 $(VENV)/.installed-bench: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install -q -e '.[bench]'
+	$(BIN)/python -m pip install -q -e '.[bench,cli]'
 	touch $@
 
 demo: $(VENV)/.installed
@@ -38,5 +38,10 @@ test: lint
 bench: $(VENV)/.installed-bench
 	$(BIN)/python benchmarks/run.py
 
+# the documentation, warnings as errors; its examples run while it builds
+docs: $(VENV)/.installed-test
+	rm -rf docs/_build docs/generated docs/auto_examples
+	PYTHONPATH=src $(BIN)/sphinx-build -W --keep-going -q -b html docs docs/_build/html
+
 clean:
-	rm -rf $(VENV) build src/*.egg-info .pytest_cache
+	rm -rf $(VENV) build src/*.egg-info .pytest_cache docs/_build docs/generated docs/auto_examples

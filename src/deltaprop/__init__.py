@@ -23,6 +23,7 @@ __all__ = [
     "Network", "Forward", "Gradients", "derive", "gradcheck", "gradient_descent", "__version__",
     "MLPRegressor", "MLPClassifier",
     "explain", "save", "load",
+    "to_onnx", "register_skl2onnx", "to_torch", "from_torch",
 ]
 
 # every public name loads on first use, so that the command imports only what it needs
@@ -38,6 +39,12 @@ _LAZY = {
     "gradient_descent": "core.optim",
     "load": "files.archive",
     "save": "files.archive",
+    # the bridges import onnx, skl2onnx or torch only when called (and sit in an outer ring, so
+    # they stay out of the TYPE_CHECKING imports above, which the rings contract reads)
+    "to_onnx": "bridges",
+    "register_skl2onnx": "bridges",
+    "to_torch": "bridges",
+    "from_torch": "bridges",
 }
 
 
@@ -67,16 +74,13 @@ def __dir__():
 
 
 def _version():
-    from importlib.metadata import PackageNotFoundError, version
+    from deltaprop._version import __version__  # the version's one home
 
-    try:
-        return version("deltaprop")
-    except PackageNotFoundError:  # running from a source tree that is not installed
-        return "0.0.0"
+    return __version__
 
 
 def __getattr__(name):
-    if name == "__version__":  # importlib.metadata is slow to import: read on first use
+    if name == "__version__":
         globals()[name] = _version()
         return globals()[name]
     if name in _LAZY:

@@ -1,3 +1,3 @@
-from deltaprop.command.main import main
+from deltaprop.command.launch import main
 
 main(prog_name="deltaprop")

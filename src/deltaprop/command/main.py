@@ -5,6 +5,7 @@
     deltaprop evaluate MODEL DATA [--json]       metrics on labelled data
     deltaprop info MODEL                         architecture, features, training summary
     deltaprop explain …                          the derivation of one weight's gradient
+    deltaprop export MODEL --to onnx [--out F]   an ONNX graph, preprocessing included
     deltaprop demo                               the seed's network
 
 A mistake in the user's input prints one line, ``error: <problem>; <fix>``, on stderr and
@@ -34,6 +35,11 @@ LAZY_COMMANDS = {
         "deltaprop.command.explain",
         "explain",
         "Derive dE/dw for one weight of a saved MODEL, step by step, with numbers and checks.",
+    ),
+    "export": (
+        "deltaprop.command.export",
+        "export",
+        "Write MODEL as an ONNX graph that runs without deltaprop (preprocessing included).",
     ),
 }
 
@@ -155,12 +161,9 @@ class _Group(click.Group):
 
 
 def _version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
+    from deltaprop._version import __version__  # the version's one home
 
-    try:
-        return version("deltaprop")
-    except PackageNotFoundError:  # running from a source tree that is not installed
-        return "0.0.0"
+    return __version__
 
 
 def _print_version(ctx: click.Context, param: click.Parameter, value: bool) -> None:
