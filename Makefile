@@ -33,7 +33,7 @@ lint: $(VENV)/.installed-test
 	PYTHONPATH=src $(BIN)/lint-imports
 
 test: lint
-	PYTHONPATH=src $(BIN)/python -m pytest -q
+	PYTHONPATH=src $(BIN)/python -m pytest -q -n 2
 
 bench: $(VENV)/.installed-bench
 	$(BIN)/python benchmarks/run.py

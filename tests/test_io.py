@@ -22,6 +22,9 @@ import deltaprop as dp
 from deltaprop.errors import UserError
 from deltaprop.files.archive import ModelFileError, write_atomic
 
+# the round trips train for a handful of epochs on purpose: not converging is expected here
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+
 
 def _fit_regressor(rng):
     X = rng.normal(size=(60, 3))
