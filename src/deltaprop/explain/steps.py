@@ -277,12 +277,15 @@ def step_delta_hidden(walk: Walk) -> Step:
     )
     elementwise = Sum(k, Seq(w(k, j, l + 1), delta(k, l + 1)))
     row_note = walk.say("note.matrix_row", j=j, n=walk.say("note.n", n=walk.n + 1) if walk.many else "")
+    # dropout: the kept unit's mask m_j ∈ {0, 1/(1−p)} multiplies f′ (a dropped unit passes no δ)
+    mask: list = [Sym("m", str(j), lay(l))] if l in s.mask else []
+    mask_num: list = [Num(s.mask[l][j - 1]), TIMES] if l in s.mask else []
     lines = [
         Line(
             delta(j, l),
             [
-                Seq(fprime(u(j, l)), elementwise),
-                Seq(Num(s.fprime[l][j - 1]), TIMES, Num(tr.elementwise)),
+                Seq(*mask, fprime(u(j, l)), elementwise),
+                Seq(*mask_num, Num(s.fprime[l][j - 1]), TIMES, Num(tr.elementwise)),
                 Num(s.delta[l][j - 1]),
                 walk.tag,
             ],
@@ -296,7 +299,7 @@ def step_delta_hidden(walk: Walk) -> Step:
         walk.prose(
             "delta_hidden.title",
             dj=delta(j, l),
-            formula=Seq(fprime(u(j, l)), Sum("k", Seq(w("k", j, l + 1), delta("k", l + 1)))),
+            formula=Seq(*mask, fprime(u(j, l)), Sum("k", Seq(w("k", j, l + 1), delta("k", l + 1)))),
         ),
         walk.prose("delta_hidden.prose", matrix=matrix, j=j, Wn=Sym("W", "", lay(l + 1)), wkj=w(k, j, l + 1)),
         lines,
