@@ -539,6 +539,12 @@ def test_robust_losses_are_explained_through_the_general_output_delta(loss, rng)
         l, j, i = weight
         assert ex.value == pytest.approx(grads.b[l][j - 1] if i == 0 else grads.W[l][j - 1, i - 1], rel=1e-12)
         assert "not a canonical pair" in ex.to_text()
+    net.loss_params = {"huber": {"epsilon": 0.5}, "quantile": {"quantile": 0.9}}.get(loss, {})
+    text = dp.explain(net, (3, 2, 1), X, D).to_text()
+    slope = {"absolute_error": "sign (y₂ − d₂)", "huber": "clip (y₂ − d₂ , −ε, ε)",
+             "quantile": "1[y > d] − τ"}
+    assert f"∂Eₙ/∂y₂ = {slope[loss]}" in text
+    assert {"absolute_error": "0 at y = d", "huber": "ε = 0.5", "quantile": "τ = 0.9"}[loss] in text
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: f"{c[0]}-{c[1]}-{c[3]}")

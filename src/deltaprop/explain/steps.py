@@ -203,7 +203,25 @@ def _delta_out_lines(walk: Walk) -> tuple[list[Line], list]:
         return lines, [walk.say("delta_out.softmax", loss=net.loss_name)]
     general = Seq(fprime(u(j, L)), Partial(En, Sym("y", str(j))))
     lines = [Line(delta(j, L), [Partial(En, u(j, L)), general])]
+    robust = _robust_dE_dy(net, j)
+    if robust is not None:
+        lines.append(robust)
     return lines, [walk.say("delta_out.general", out=net.output, loss=net.loss_name)]
+
+
+def _robust_dE_dy(net: Any, j: int) -> Line | None:
+    """∂E_n/∂y_j of a robust loss, with its ε or τ; at the kink y_j = d_j the slope taken is 0."""
+    r = Seq(Sym("y", str(j)), MINUS, Sym("d", str(j)))
+    params = net.loss_params
+    if net.loss_name == "absolute_error":
+        rhs: list = [Seq(Word("sign"), Paren(r)), Note("(0 at y = d)")]
+    elif net.loss_name == "huber":
+        rhs = [Seq(Word("clip"), Paren(Seq(r, Word(", −ε, ε")))), Note(f"ε = {params['epsilon']:g}")]
+    elif net.loss_name == "quantile":
+        rhs = [Seq(Word("1[y > d]"), MINUS, Sym("τ")), Note(f"τ = {params['quantile']:g}; 0 at y = d")]
+    else:
+        return None
+    return Line(Partial(En, Sym("y", str(j))), rhs)
 
 
 def step_delta_out(walk: Walk) -> Step:
