@@ -267,6 +267,7 @@ def test_a_loaded_model_keeps_its_loss_parameter(tmp_path, rng, loss, params):
 
 @pytest.mark.parametrize("bad, why", [
     ({"epsilon": "INF"}, "not valid JSON"),  # the metadata's parser refuses non-finite numbers itself
+    ({"epsilon": {"$float": "inf"}}, "loss_params.epsilon must be a finite number"),
     ({"epsilon": -1.0}, "loss_params: huber needs epsilon > 0"),
     ({"epsilon": "1"}, "loss_params.epsilon must be a finite number"),
     ({"quantile": 0.5}, "loss_params: loss 'huber' has no parameter 'quantile'"),
