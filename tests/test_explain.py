@@ -544,7 +544,7 @@ def test_robust_losses_are_explained_through_the_general_output_delta(loss, rng)
     slope = {"absolute_error": "sign (y₂ − d₂)", "huber": "clip (y₂ − d₂ , −ε, ε)",
              "quantile": "1[y > d] − τ"}
     assert f"∂Eₙ/∂y₂ = {slope[loss]}" in text
-    assert {"absolute_error": "0 at y = d", "huber": "ε = 0.5", "quantile": "τ = 0.9"}[loss] in text
+    assert {"absolute_error": "(y = d: 0)", "huber": "ε = 0.5", "quantile": "τ = 0.9"}[loss] in text
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: f"{c[0]}-{c[1]}-{c[3]}")

@@ -214,11 +214,11 @@ def _robust_dE_dy(net: Any, j: int) -> Line | None:
     r = Seq(Sym("y", str(j)), MINUS, Sym("d", str(j)))
     params = net.loss_params
     if net.loss_name == "absolute_error":
-        rhs: list = [Seq(Word("sign"), Paren(r)), Note("(0 at y = d)")]
+        rhs: list = [Seq(Word("sign"), Paren(r)), Note("(y = d: 0)")]
     elif net.loss_name == "huber":
         rhs = [Seq(Word("clip"), Paren(Seq(r, Word(", −ε, ε")))), Note(f"ε = {params['epsilon']:g}")]
     elif net.loss_name == "quantile":
-        rhs = [Seq(Word("1[y > d]"), MINUS, Sym("τ")), Note(f"τ = {params['quantile']:g}; 0 at y = d")]
+        rhs = [Seq(Word("1[y > d]"), MINUS, Sym("τ")), Note(f"τ = {params['quantile']:g}; y = d: 0")]
     else:
         return None
     return Line(Partial(En, Sym("y", str(j))), rhs)
