@@ -254,7 +254,13 @@ def train(**options: Any) -> None:
 
     for key in ("targets", "drop", "categorical"):
         options[key] = _words(options[key])
-    result = run_train(TrainOptions(**options))
+    opts = TrainOptions(**options)
+    if opts.scheduler:  # the cluster's run uses the single-machine steps, so it is called from here
+        from deltaprop.command.cluster import train_on_cluster
+
+        result = train_on_cluster(opts)
+    else:
+        result = run_train(opts)
     console = _console()
     if not options["quiet"]:
         for note in result.notes:

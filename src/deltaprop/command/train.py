@@ -726,9 +726,8 @@ def train(opts: TrainOptions) -> TrainResult:
     from deltaprop.files import InterruptGuard, OutputLock
 
     if opts.scheduler:
-        from deltaprop.command.cluster import train_on_cluster
-
-        return train_on_cluster(opts)
+        raise UserError("--scheduler runs through deltaprop.command.cluster.train_on_cluster; "
+                        "call that for a cluster run")
     run = read_step(opts)
     # one run per --out; the first Ctrl-C stops training, later ones wait for the best model's save
     with OutputLock(run.out, "--out"), InterruptGuard() as guard:
