@@ -175,6 +175,11 @@ def test_bad_data_is_one_line_exit_2_and_writes_nothing(tmp_path, name):
             "several targets",
         ),
         (["houses.csv", "--target", "town", "--task", "regression"], "not numeric"),
+        (["houses.csv", "--target", "town", "--loss", "huber"], "--loss huber needs a regression"),
+        (["houses.csv", "--target", "price", "--huber-epsilon", "0.5"], "add --loss huber"),
+        (["houses.csv", "--target", "price", "--loss", "huber", "--quantile", "0.9"], "add --loss quantile"),
+        (["houses.csv", "--target", "price", "--loss", "quantile", "--quantile", "1.5"], "--quantile"),
+        (["houses.csv", "--target", "price", "--dropout", "1"], "--dropout"),
     ],
 )
 def test_bad_arguments_are_one_line_exit_2(tmp_path, houses, args, expected):
@@ -184,6 +189,19 @@ def test_bad_arguments_are_one_line_exit_2(tmp_path, houses, args, expected):
     assert expected in r.stderr
     assert len(r.stderr.strip().splitlines()) == 1 and r.stderr.startswith("error: "), r.stderr
     assert snapshot(tmp_path) == before
+
+
+@pytest.mark.parametrize("args, loss, params", [
+    (["--loss", "huber", "--huber-epsilon", "0.5", "--dropout", "0.1"], "huber", {"epsilon": 0.5}),
+    (["--loss", "quantile", "--quantile", "0.9"], "quantile", {"quantile": 0.9}),
+    (["--loss", "absolute_error"], "absolute_error", {}),
+])
+def test_train_takes_a_robust_loss_and_dropout_into_the_model(tmp_path, houses, args, loss, params):
+    r = run("train", houses, "--target", "price", *FAST, *args, "--no-report", "--out", "m.dpm", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    est = dp.load(tmp_path / "m.dpm").estimator
+    assert est.loss == est.network_.loss_name == loss and est.network_.loss_params == params
+    assert est.dropout == (0.1 if "--dropout" in args else 0.0)
 
 
 @pytest.fixture

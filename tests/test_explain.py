@@ -539,6 +539,12 @@ def test_robust_losses_are_explained_through_the_general_output_delta(loss, rng)
         l, j, i = weight
         assert ex.value == pytest.approx(grads.b[l][j - 1] if i == 0 else grads.W[l][j - 1, i - 1], rel=1e-12)
         assert "not a canonical pair" in ex.to_text()
+    net.loss_params = {"huber": {"epsilon": 0.5}, "quantile": {"quantile": 0.9}}.get(loss, {})
+    text = dp.explain(net, (3, 2, 1), X, D).to_text()
+    slope = {"absolute_error": "sign (y₂ − d₂)", "huber": "clip (y₂ − d₂ , −ε, ε)",
+             "quantile": "1[y > d] − τ"}
+    assert f"∂Eₙ/∂y₂ = {slope[loss]}" in text
+    assert {"absolute_error": "(y = d: 0)", "huber": "ε = 0.5", "quantile": "τ = 0.9"}[loss] in text
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: f"{c[0]}-{c[1]}-{c[3]}")
@@ -557,3 +563,26 @@ def test_vectorised_elementwise_formulas_equal_the_per_sample_oracle(case, rng):
             assert np.allclose(batch.delta[m][:, n], sd.delta[m], rtol=1e-11, atol=1e-14)
     assert np.allclose(batch.per_sample, oracle.per_sample, rtol=1e-11, atol=1e-14)
     assert batch.value == pytest.approx(oracle.value, rel=1e-11, abs=1e-14)
+
+
+def test_a_fixed_dropout_mask_keeps_the_three_values_equal_and_the_page_greys_dropped_units(rng):
+    net = dp.Network([3, 5, 4, 2], activation="tanh", random_state=2)
+    X, D = rng.normal(size=(4, 3)), rng.normal(size=(4, 2))
+    mask = {2: np.array([[2.0, 0.0, 2.0, 2.0, 0.0]] * 4), 3: net.dropout_mask(0.5, 4, random_state=1)[3]}
+    mask[3][0] = [0.0, 2.0, 2.0, 0.0]  # the walked sample n = 1 drops units 1 and 4 of layer 3
+    for weight in [(2, 1, 2), (3, 2, 1), (4, 1, 3)]:
+        ex = dp.explain(net, weight, X, D, dropout_mask=mask)
+        grads = net.gradients(X, D, dropout_mask=mask)
+        l, j, i = weight
+        assert ex.value == pytest.approx(grads.b[l][j - 1] if i == 0 else grads.W[l][j - 1, i - 1], rel=1e-11)
+        assert ex.numerical == pytest.approx(ex.value, rel=1e-5, abs=1e-8)
+        paths = sum(p.contribution for p in ex.paths)
+        assert paths == pytest.approx(ex.value - ex.derivation.l2_term, abs=1e-12)
+    # without the mask the gradient is another number: the mask is really used
+    plain = dp.explain(net, (2, 1, 2), X, D).value
+    assert plain != pytest.approx(dp.explain(net, (2, 1, 2), X, D, dropout_mask=mask).value)
+    ex = dp.explain(net, (3, 2, 1), X, D, dropout_mask=mask)
+    assert "m₂⁽³⁾ f′(u₂⁽³⁾) Σₖ" in ex.to_text()
+    html = ex.to_html()
+    dropped = set(re.findall(r'<g class="unit[^"]* dropped" data-layer="(\d+)" data-unit="(\d+)"', html))
+    assert dropped == {("2", "2"), ("2", "5"), ("3", "1"), ("3", "4")}

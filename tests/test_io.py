@@ -251,6 +251,59 @@ def test_truncated_files_are_refused(tmp_path, regressor_file, cut):
         dp.load(tmp_path / "cut.dpm")
 
 
+# ---------------------------------------------------------------------- loss parameters, new options
+@pytest.mark.parametrize("loss, params", [("huber", {"huber_epsilon": 0.3}), ("quantile", {"quantile": 0.9})])
+def test_a_loaded_model_keeps_its_loss_parameter(tmp_path, rng, loss, params):
+    X = rng.normal(size=(40, 3))
+    y = X[:, 0] - X[:, 1]
+    est = dp.MLPRegressor(hidden_layer_sizes=(4,), loss=loss, max_iter=3, random_state=0, **params).fit(X, y)
+    dp.save(est, tmp_path / "r.dpm")
+    back = dp.load(tmp_path / "r.dpm")
+    assert back.network_.loss_params == est.network_.loss_params != dp.Network([1, 1], loss=loss).loss_params
+    net = dp.Network([3, 2, 1], loss=loss, **{"epsilon" if loss == "huber" else "quantile": 0.2})
+    dp.save(net, tmp_path / "n.dpm")
+    assert dp.load(tmp_path / "n.dpm").loss_params == net.loss_params
+
+
+@pytest.mark.parametrize("bad, why", [
+    ({"epsilon": "INF"}, "not valid JSON"),  # the metadata's parser refuses non-finite numbers itself
+    ({"epsilon": {"$float": "inf"}}, "loss_params.epsilon must be a finite number"),
+    ({"epsilon": -1.0}, "loss_params: huber needs epsilon > 0"),
+    ({"epsilon": "1"}, "loss_params.epsilon must be a finite number"),
+    ({"quantile": 0.5}, "loss_params: loss 'huber' has no parameter 'quantile'"),
+    ([], "loss_params must be a mapping"),
+])
+def test_loss_parameters_that_are_not_finite_known_numbers_are_refused(tmp_path, rng, bad, why):
+    X = rng.normal(size=(30, 2))
+    est = dp.MLPRegressor(hidden_layer_sizes=(3,), loss="huber", max_iter=2, random_state=0).fit(X, X[:, 0])
+    dp.save(est, tmp_path / "h.dpm")
+
+    def edit(entries):
+        doc = json.loads(entries["deltaprop.json"])
+        doc["model"]["estimator"]["network"]["loss_params"] = bad
+        # 1e999 is valid JSON text that a parser reads as infinity
+        entries["deltaprop.json"] = json.dumps(doc).replace('"INF"', "1e999").encode()
+
+    with pytest.raises(ModelFileError, match=why):
+        dp.load(_rewrite(tmp_path / "h.dpm", tmp_path / "bad.dpm", edit))
+
+
+def test_estimators_with_the_new_options_round_trip(tmp_path, rng):
+    X = rng.normal(size=(60, 3))
+    y = (X[:, 0] > 0).astype(int)
+    options = dict(dropout=0.2, weight_decay=0.01, max_grad_norm=1.0, warmup_iter=2, solver="adamw",
+                   learning_rate="cosine", scoring="accuracy", early_stopping=True)
+    est = dp.MLPClassifier(hidden_layer_sizes=(4,), max_iter=4, random_state=0, **options).fit(X, y)
+    dp.save(est, tmp_path / "c.dpm")
+    back = dp.load(tmp_path / "c.dpm")
+    assert {k: back.get_params()[k] for k in options} == options
+    np.testing.assert_array_equal(back.predict_proba(X), est.predict_proba(X))
+    # a callable scorer is code, not data: the file leaves it out and the loaded model has the default
+    est.set_params(scoring=lambda e, X_, y_: 0.0)
+    dp.save(est, tmp_path / "f.dpm")
+    assert dp.load(tmp_path / "f.dpm").scoring is None
+
+
 # ---------------------------------------------------------------------- files written by earlier code
 FORMAT_V1 = Path(__file__).parent / "data" / "model-format-v1"
 

@@ -136,6 +136,32 @@ TRAIN_OPTIONS = [
         "--alpha", default=1e-4, show_default=True, type=click.FloatRange(min=0), help="L2 strength."
     ),
     click.option(
+        "--loss",
+        default="squared_error",
+        show_default=True,
+        type=click.Choice(["squared_error", "absolute_error", "huber", "quantile"]),
+        help="Regression loss: huber and absolute_error resist outliers in the target; "
+        "quantile predicts the --quantile.",
+    ),
+    click.option(
+        "--huber-epsilon",
+        type=click.FloatRange(min=0, min_open=True),
+        help="With --loss huber: residuals beyond it (in standard deviations of the target) count "
+        "linearly [default: 1.35].",
+    ),
+    click.option(
+        "--quantile",
+        type=click.FloatRange(0, 1, min_open=True, max_open=True),
+        help="With --loss quantile: the quantile τ to predict [default: 0.5].",
+    ),
+    click.option(
+        "--dropout",
+        default=0.0,
+        show_default=True,
+        type=click.FloatRange(0, 1, max_open=True),
+        help="Dropout rate of every hidden layer while training (none at prediction).",
+    ),
+    click.option(
         "--seed",
         default=0,
         show_default=True,

@@ -75,6 +75,10 @@ class TrainOptions:
     batch_size: int | None = None
     learning_rate: float = 1e-3
     alpha: float = 1e-4
+    loss: str = "squared_error"
+    huber_epsilon: float | None = None
+    quantile: float | None = None
+    dropout: float = 0.0
     seed: int = 0
     early_stopping: bool = True
     patience: int = PATIENCE
@@ -105,6 +109,10 @@ class TrainOptions:
             "batch_size": self.batch_size,
             "learning_rate": self.learning_rate,
             "alpha": self.alpha,
+            "loss": self.loss,
+            "huber_epsilon": self.huber_epsilon,
+            "quantile": self.quantile,
+            "dropout": self.dropout,
             "seed": self.seed,
             "early_stopping": self.early_stopping,
             "patience": self.patience,
@@ -328,7 +336,23 @@ def _task(run: Run) -> str:
             )
     if opts.class_weight and task != "classification":
         raise UserError("--class-weight needs a classification; leave it out for a regression")
+    _check_loss_options(opts, task)
     return task
+
+
+def _check_loss_options(opts: TrainOptions, task: str) -> None:
+    """--loss and its parameter go together, and only a regression has a choice of loss."""
+    if opts.loss != "squared_error" and task != "regression":
+        raise UserError(
+            f"--loss {opts.loss} needs a regression (a classification uses log-loss); leave out --loss "
+            f"or pass --task regression"
+        )
+    for flag, value, loss in (("--huber-epsilon", opts.huber_epsilon, "huber"),
+                              ("--quantile", opts.quantile, "quantile")):
+        if value is not None and opts.loss != loss:
+            raise UserError(
+                f"{flag} is the parameter of --loss {loss}; add --loss {loss} or leave out {flag}"
+            )
 
 
 def _without_identifiers(
@@ -465,8 +489,15 @@ def _make_estimator(run: Run, n_train: int, callback: Monitor) -> Any:
         callback=callback,
         verbose=False,
     )
+    if opts.dropout:
+        params["dropout"] = opts.dropout
     if run.task == "regression":
-        return MLPRegressor(**params)
+        loss: dict[str, Any] = {"loss": opts.loss}
+        if opts.huber_epsilon is not None:
+            loss["huber_epsilon"] = opts.huber_epsilon
+        if opts.quantile is not None:
+            loss["quantile"] = opts.quantile
+        return MLPRegressor(**loss, **params)
     return MLPClassifier(class_weight=opts.class_weight, **params)
 
 

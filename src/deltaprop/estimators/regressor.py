@@ -44,8 +44,8 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
     loss : {"squared_error", "poisson", "absolute_error", "huber", "quantile"}, default="squared_error"
         E_n = ½ Σ_k (y_k - d_k)² with an identity output, or the half Poisson deviance
         Σ_k [d_k log(d_k / y_k) - d_k + y_k] with an exp output (needs d >= 0).  deltaprop
-        adds, with an identity output and r = y - d: "absolute_error", E_n = Σ_k |r_k|;
-        "huber", ½ r_k² where |r_k| ≤ huber_epsilon and huber_epsilon (|r_k| - ½
+        adds, with an identity output and r = y - d: "absolute_error", E_n = Σ_k abs(r_k);
+        "huber", ½ r_k² where abs(r_k) ≤ huber_epsilon and huber_epsilon (abs(r_k) - ½
         huber_epsilon) beyond; "quantile", Σ_k max(τ (d_k - y_k), (τ - 1)(d_k - y_k)) with
         τ = quantile.  Where E_n has a kink (r_k = 0) its slope is taken as 0.
     huber_epsilon : float, default=1.35

@@ -352,7 +352,9 @@ def _paths(net, l, j, i, fwd, delta, s, max_paths=MAX_PATHS, budget=4_000_000):
             keep = np.sort(np.argsort(-flow, kind="stable")[:n_keep])
             P, units = P[keep], [units[t] for t in keep]
             exhaustive = False
-        fp = net.f(m).derivative(fwd.u[m], fwd.z[m])  # (n_m, N): hidden layers are element-wise
+        fp = net.f(m).derivative(fwd.u[m], net.f(m).f(fwd.u[m]))  # (n_m, N): hidden layers are element-wise
+        if m in fwd.mask:
+            fp = fwd.mask[m] * fp  # ∂z_k/∂u_k = m_k f′(u_k) under dropout
         last = np.array([p[-1] for p in units])
         W = net.W[m + 1]  # (n_{m+1}, n_m)
         # P · f'(u_k^(m)) · w_{k'k}^(m+1) for every next unit k'
@@ -374,7 +376,8 @@ def _layer_reports(net: Network, fwd: Any, grads: Any) -> list[LayerReport]:
     for l in net.layers:
         dead = saturated = flat = None
         if l < net.L:
-            activity = unit_activity(net.f(l), fwd.u[l], fwd.z[l])
+            z = net.f(l).f(fwd.u[l]) if l in fwd.mask else fwd.z[l]  # f(u), before any dropout
+            activity = unit_activity(net.f(l), fwd.u[l], z)
             dead, saturated, flat = activity.dead_share, activity.saturated_share, activity.flat_share
         reports.append(
             LayerReport(
@@ -514,6 +517,7 @@ def explain(
     max_paths: int = MAX_PATHS,
     sample: int = 1,
     lang: str = "en",
+    dropout_mask: Any = None,
 ) -> Explanation:
     """The derivation of ∂(loss)/∂w_ji^(l) for one weight of a network, with numbers.
 
@@ -540,6 +544,10 @@ def explain(
         The sample n = 1 … n_samples whose numbers the steps walk through.
     lang : "en" or "ja"
         The language of ``to_text()`` and ``to_html()``.
+    dropout_mask : dict {l: array of shape (n_samples, n_l)}, optional
+        A fixed dropout mask of hidden layers (entries 0 or 1/(1−p); :meth:`Network.dropout_mask`
+        draws one): z_j^(l) = m_j f(u_j^(l)) and δ_j^(l) = m_j f′(u_j^(l)) Σ_k w_kj^(l+1) δ_k^(l+1).
+        The derivation, backpropagation and the central difference all use it, so they still agree.
 
     Returns
     -------
@@ -568,12 +576,16 @@ def explain(
     s = net.check_sample_weight(sample_weight, n_samples)
     s_arr = np.ones(n_samples) if s is None else np.asarray(s, dtype=np.float64)
 
-    der = batch_derivation(net, (l, j, i), X, D, s_arr, alpha)
-    grads = net.backprop(X, D, alpha, s)
-    backprop = float(grads.b[l][j - 1] if i == 0 else grads.W[l][j - 1, i - 1])
-    numerical = float(central_difference(net, (l, j, i), X, D, alpha=alpha, sample_weight=s, h=h))
+    mask = net.check_dropout_mask(dropout_mask, n_samples)
 
-    fwd = net._forward(X)
+    der = batch_derivation(net, (l, j, i), X, D, s_arr, alpha, mask)
+    grads = net.backprop(X, D, alpha, s, mask)
+    backprop = float(grads.b[l][j - 1] if i == 0 else grads.W[l][j - 1, i - 1])
+    numerical = float(
+        central_difference(net, (l, j, i), X, D, alpha=alpha, sample_weight=s, h=h, dropout_mask=dropout_mask)
+    )
+
+    fwd = net._forward(X, mask)
     paths, exhaustive, n_paths = _paths(net, l, j, i, fwd, der.delta, s_arr, max_paths)
     if n_paths > len(paths):
         listed = math.fsum(p.contribution for p in paths)
@@ -598,7 +610,7 @@ def explain(
         layers=_layer_reports(net, fwd, grads),
         h=h,
         source=source,
-        loss=float(net.loss(X, D, alpha=alpha, sample_weight=s)),
+        loss=float(net.loss(X, D, alpha=alpha, sample_weight=s, dropout_mask=dropout_mask)),
         walked=der.sample(n),
         n=n,
         lang=lang,

@@ -150,10 +150,12 @@ def network_svg(
     title: str = "",
     numbers: dict[tuple[int, int], list[str]] | None = None,
     layer_names: tuple[str, str, str] = ("input", "hidden", "output"),
+    dropped: set[tuple[int, int]] | None = None,
 ) -> str:
     """One diagram as an ``<svg>`` string (inline; no external references).
 
-    ``numbers`` maps a drawn unit (layer, unit) to the lines written beside its circle.
+    ``numbers`` maps a drawn unit (layer, unit) to the lines written beside its circle;
+    ``dropped`` lists the units (layer, unit) a dropout mask zeroes (m_j = 0), drawn grey.
     """
     out = [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="net" width="{layout.width:.0f}" '
@@ -184,6 +186,8 @@ def network_svg(
         cls = "unit hl" if (layer, unit) in hl.units else "unit"
         if unit == 0:
             cls += " bias"
+        if (layer, unit) in (dropped or ()):
+            cls += " dropped"
         out.append(
             f'<g class="{cls}" data-layer="{layer}" data-unit="{unit}"><circle cx="{x:.1f}" cy="{y:.1f}" '
             f'r="{RADIUS}"/><text x="{x:.1f}" y="{y + 4.5:.1f}" text-anchor="middle">'
@@ -225,6 +229,8 @@ svg.net .elink.hl {{ stroke: {FOCUS}; stroke-width: 2; opacity: 1; }}
 svg.net .unit circle {{ fill: #fff; stroke: #444; stroke-width: 1.3; }}
 svg.net .unit.bias circle {{ fill: #f3f4f6; }}
 svg.net .unit.hl circle {{ fill: {HL_FILL}; stroke: {FOCUS}; stroke-width: 2.6; }}
+svg.net .unit.dropped circle {{ fill: #d1d5db; stroke: #9ca3af; stroke-dasharray: 3 2; }}
+svg.net .unit.dropped text {{ fill: #6b7280; }}
 svg.net .unit text {{ font-size: 12px; fill: #111; }}
 svg.net .num {{ font-size: 8.5px; fill: #1f2937; paint-order: stroke; stroke: #fff; stroke-width: 2.5px; }}
 svg.net .gap text {{ font-size: 16px; fill: #666; }}
@@ -369,4 +375,7 @@ def step_svg(ex: Explanation, key: str, title: str = "", lang: str = "en") -> st
     """The diagram for one step of ``ex`` (a key of :func:`deltaprop.explain.formula.steps`)."""
     layout = Layout(ex.net, relevant_units(ex))
     hl = step_highlight(ex, layout, key)
-    return network_svg(ex.net, layout, hl, title, unit_numbers(ex), LAYER_NAMES.get(lang, LAYER_NAMES["en"]))
+    mask = ex.walked.mask if ex.walked is not None else {}
+    dropped = {(layer, k + 1) for layer, m in mask.items() for k, v in enumerate(m) if v == 0}
+    names = LAYER_NAMES.get(lang, LAYER_NAMES["en"])
+    return network_svg(ex.net, layout, hl, title, unit_numbers(ex), names, dropped)

@@ -5,7 +5,7 @@ scalar replaced by the vector of its values over the samples (one sample per col
 
     u_j^(l) = Σ_i w_ji^(l) z_i^(l−1) + w_j0^(l)            z_j^(l) = f(u_j^(l))
     δ_j^(L) = y_j − d_j   (canonical pair; else f′(u_j) ∂E_n/∂y_j, or softmax's Jacobian)
-    δ_j^(l) = f′(u_j^(l)) Σ_k w_kj^(l+1) δ_k^(l+1)
+    δ_j^(l) = m_j f′(u_j^(l)) Σ_k w_kj^(l+1) δ_k^(l+1)   (m_j: a fixed dropout mask, else 1)
     ∂E_n/∂w_ji^(l) = δ_j^(l) z_i^(l−1)
 
 The loops run over units, never over samples, so 2,000 samples cost what one does.  The one
@@ -16,7 +16,7 @@ sample the page walks through is derived again by the core's per-sample oracle
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -51,6 +51,8 @@ class BatchDerivation:
     weight: float
     l2_term: float
     value: float
+    #: the fixed dropout mask m^(l) of each hidden layer, (n_l, n_samples); empty without dropout
+    mask: dict[int, np.ndarray] = field(default_factory=dict)
 
     @property
     def samples(self) -> list[SampleDerivation]:
@@ -59,11 +61,12 @@ class BatchDerivation:
 
     def sample(self, n: int) -> SampleDerivation:
         """Sample n (0-based) derived alone by the core's per-sample oracle."""
-        return sample_derivation(self.net, self.X[n], self.D[n])
+        return sample_derivation(self.net, self.X[n], self.D[n], {l: m[:, n] for l, m in self.mask.items()})
 
 
-def _forward(net: Network, X: np.ndarray) -> tuple[dict, dict, dict]:
-    """u, z and f′(u) unit by unit: u_j = Σ_i w_ji z_i + w_j0, z_j = f(u_j)."""
+def _forward(net: Network, X: np.ndarray, mask: dict[int, np.ndarray]) -> tuple[dict, dict, dict]:
+    """u, z and f′(u) unit by unit: u_j = Σ_i w_ji z_i + w_j0, z_j = m_j f(u_j) (m_j = 1 without
+    dropout)."""
     z: dict[int, np.ndarray] = {1: X.T.copy()}
     u: dict[int, np.ndarray] = {}
     fprime: dict[int, np.ndarray | None] = {}
@@ -71,8 +74,9 @@ def _forward(net: Network, X: np.ndarray) -> tuple[dict, dict, dict]:
         W, b = net.W[l], net.b[l]
         u[l] = np.array([W[j] @ z[l - 1] + b[j] for j in range(net.sizes[l - 1])])
         f = net.f(l)
-        z[l] = f.f(u[l])
-        fprime[l] = f.derivative(u[l], z[l]) if f.elementwise else None
+        fz = f.f(u[l])
+        fprime[l] = f.derivative(u[l], fz) if f.elementwise else None  # f′ from f(u), before the mask
+        z[l] = fz * mask[l] if l in mask else fz
     return u, z, fprime
 
 
@@ -88,19 +92,25 @@ def _output_delta(net: Network, y: np.ndarray, d: np.ndarray, fprime: np.ndarray
 
 
 def batch_derivation(
-    net: Network, weight: tuple[int, int, int], X: np.ndarray, D: np.ndarray, s: np.ndarray, alpha: float
+    net: Network, weight: tuple[int, int, int], X: np.ndarray, D: np.ndarray, s: np.ndarray, alpha: float,
+    mask: dict[int, np.ndarray] | None = None,
 ) -> BatchDerivation:
-    """∂(loss)/∂w_ji^(l) of the batch by the element-wise formulas (``s``: sample weights)."""
+    """∂(loss)/∂w_ji^(l) of the batch by the element-wise formulas (``s``: sample weights;
+    ``mask``: a fixed dropout mask {l: (n_l, n_samples)} of hidden layers)."""
     l, j, i = weight
     L = net.L
-    u, z, fprime = _forward(net, X)
+    mask = mask or {}
+    u, z, fprime = _forward(net, X, mask)
     d = D.T
     delta = {L: _output_delta(net, z[L], d, fprime[L])}
     for m in range(L - 1, 1, -1):
         W_next, f_m = net.W[m + 1], fprime[m]
         assert f_m is not None  # hidden activations are element-wise
-        # δ_j^(m) = f′(u_j^(m)) Σ_k w_kj^(m+1) δ_k^(m+1), one unit j at a time
-        delta[m] = np.array([f_m[jj] * (W_next[:, jj] @ delta[m + 1]) for jj in range(net.sizes[m - 1])])
+        # δ_j^(m) = m_j f′(u_j^(m)) Σ_k w_kj^(m+1) δ_k^(m+1), one unit j at a time (m_j = 1 without dropout)
+        m_m = mask.get(m, np.ones_like(f_m))
+        delta[m] = np.array(
+            [m_m[jj] * f_m[jj] * (W_next[:, jj] @ delta[m + 1]) for jj in range(net.sizes[m - 1])]
+        )
     z_in = np.ones(X.shape[0]) if i == 0 else z[l - 1][i - 1]
     delta_j = delta[l][j - 1]
     per_sample = delta_j * z_in  # ∂E_n/∂w_ji^(l) = δ_j^(l) z_i^(l−1)
@@ -108,4 +118,4 @@ def batch_derivation(
     total = math.fsum(s)
     l2 = 0.0 if i == 0 else float(alpha) * w / total
     value = math.fsum(s * per_sample) / total + l2
-    return BatchDerivation(net, X, D, u, z, fprime, delta, d, z_in, delta_j, per_sample, w, l2, value)
+    return BatchDerivation(net, X, D, u, z, fprime, delta, d, z_in, delta_j, per_sample, w, l2, value, mask)

@@ -203,7 +203,25 @@ def _delta_out_lines(walk: Walk) -> tuple[list[Line], list]:
         return lines, [walk.say("delta_out.softmax", loss=net.loss_name)]
     general = Seq(fprime(u(j, L)), Partial(En, Sym("y", str(j))))
     lines = [Line(delta(j, L), [Partial(En, u(j, L)), general])]
+    robust = _robust_dE_dy(net, j)
+    if robust is not None:
+        lines.append(robust)
     return lines, [walk.say("delta_out.general", out=net.output, loss=net.loss_name)]
+
+
+def _robust_dE_dy(net: Any, j: int) -> Line | None:
+    """∂E_n/∂y_j of a robust loss, with its ε or τ; at the kink y_j = d_j the slope taken is 0."""
+    r = Seq(Sym("y", str(j)), MINUS, Sym("d", str(j)))
+    params = net.loss_params
+    if net.loss_name == "absolute_error":
+        rhs: list = [Seq(Word("sign"), Paren(r)), Note("(y = d: 0)")]
+    elif net.loss_name == "huber":
+        rhs = [Seq(Word("clip"), Paren(Seq(r, Word(", −ε, ε")))), Note(f"ε = {params['epsilon']:g}")]
+    elif net.loss_name == "quantile":
+        rhs = [Seq(Word("1[y > d]"), MINUS, Sym("τ")), Note(f"τ = {params['quantile']:g}; y = d: 0")]
+    else:
+        return None
+    return Line(Partial(En, Sym("y", str(j))), rhs)
 
 
 def step_delta_out(walk: Walk) -> Step:
@@ -277,12 +295,15 @@ def step_delta_hidden(walk: Walk) -> Step:
     )
     elementwise = Sum(k, Seq(w(k, j, l + 1), delta(k, l + 1)))
     row_note = walk.say("note.matrix_row", j=j, n=walk.say("note.n", n=walk.n + 1) if walk.many else "")
+    # dropout: the kept unit's mask m_j ∈ {0, 1/(1−p)} multiplies f′ (a dropped unit passes no δ)
+    mask: list = [Sym("m", str(j), lay(l))] if l in s.mask else []
+    mask_num: list = [Num(s.mask[l][j - 1]), TIMES] if l in s.mask else []
     lines = [
         Line(
             delta(j, l),
             [
-                Seq(fprime(u(j, l)), elementwise),
-                Seq(Num(s.fprime[l][j - 1]), TIMES, Num(tr.elementwise)),
+                Seq(*mask, fprime(u(j, l)), elementwise),
+                Seq(*mask_num, Num(s.fprime[l][j - 1]), TIMES, Num(tr.elementwise)),
                 Num(s.delta[l][j - 1]),
                 walk.tag,
             ],
@@ -296,7 +317,7 @@ def step_delta_hidden(walk: Walk) -> Step:
         walk.prose(
             "delta_hidden.title",
             dj=delta(j, l),
-            formula=Seq(fprime(u(j, l)), Sum("k", Seq(w("k", j, l + 1), delta("k", l + 1)))),
+            formula=Seq(*mask, fprime(u(j, l)), Sum("k", Seq(w("k", j, l + 1), delta("k", l + 1)))),
         ),
         walk.prose("delta_hidden.prose", matrix=matrix, j=j, Wn=Sym("W", "", lay(l + 1)), wkj=w(k, j, l + 1)),
         lines,

@@ -273,6 +273,28 @@ def _check_network_meta(meta: Any, where: str) -> None:
         raise ModelFileError(f"{where}: dtype must be float32 or float64")
     if meta["arrays_prefix"] and not ARRAY_NAME.fullmatch(meta["arrays_prefix"] + "W"):
         raise ModelFileError(f"{where}: malformed arrays_prefix")
+    _check_loss_params(meta.get("loss_params", {}), meta["loss"], where)
+
+
+def _check_loss_params(params: Any, loss: str, where: str) -> None:
+    """A loss's ε or τ: a mapping of only that loss's keys to finite numbers in range.
+
+    Files written before the loss parameters were stored have none; the loss's defaults apply.
+    """
+    from deltaprop.core import losses as _losses
+
+    if not isinstance(params, dict):
+        raise ModelFileError(f"{where}.loss_params must be a mapping")
+    known = _losses.DEFAULT_PARAMS.get(loss, {})
+    for key, value in params.items():
+        if key not in known:
+            raise ModelFileError(f"{where}.loss_params: loss {loss!r} has no parameter {key!r}")
+        if not _is_number(value) or not np.isfinite(value):
+            raise ModelFileError(f"{where}.loss_params.{key} must be a finite number; got {value!r}")
+    try:
+        _losses.loss_params(loss, params.get("epsilon"), params.get("quantile"))
+    except ValueError as e:
+        raise ModelFileError(f"{where}.loss_params: {e}") from e
 
 
 def _weight_specs(meta: Meta) -> dict[str, ArraySpec]:
@@ -341,12 +363,14 @@ def _network_meta(net: Any, enc: Encoder, prefix: str = "") -> Meta:
         "activation": list(net.activation),
         "output": net.output,
         "loss": net.loss_name,
+        "loss_params": dict(net.loss_params),
         "dtype": net.dtype.name,
         "arrays_prefix": prefix,
     }
 
 
 def _network_from_meta(meta: Any, arrays: dict, where: str) -> Any:
+    from deltaprop.core import losses as _losses
     from deltaprop.core.network import Network
 
     _check_network_meta(meta, where)
@@ -366,7 +390,10 @@ def _network_from_meta(meta: Any, arrays: dict, where: str) -> Any:
         l = int(name.rsplit("_", 1)[1])
         (W if name[len(meta["arrays_prefix"])] == "W" else b)[l] = a
     activation = meta["activation"] if meta["activation"] else "identity"
-    return Network.from_weights(W, b, activation=activation, output=meta["output"], loss=meta["loss"])
+    net = Network.from_weights(W, b, activation=activation, output=meta["output"], loss=meta["loss"])
+    params = meta.get("loss_params", {})
+    net.loss_params = _losses.loss_params(meta["loss"], params.get("epsilon"), params.get("quantile"))
+    return net
 
 
 def _estimator_meta(est: Any, enc: Encoder, prefix: str) -> Meta:
@@ -375,8 +402,8 @@ def _estimator_meta(est: Any, enc: Encoder, prefix: str) -> Meta:
         raise TypeError(f"cannot save {cls}")
     params = {}
     for key, value in est.get_params(deep=False).items():
-        if key == "callback":
-            continue
+        if key == "callback" or (key == "scoring" and callable(value)):
+            continue  # code, not data: a loaded estimator gets the default (None)
         if key == "random_state" and not (value is None or isinstance(value, (int, np.integer))):
             value = None  # a RandomState object: its state is not part of the model
         params[key] = enc.encode(value, f"{prefix}param.{key}")
