@@ -23,7 +23,6 @@ All functions keep the dtype of their input (float32 stays float32) and are stab
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import expit
 
 __all__ = ["Activation", "ACTIVATIONS", "HIDDEN_ACTIVATIONS", "OUTPUT_ACTIVATIONS", "get"]
 
@@ -95,6 +94,10 @@ class Logistic(Activation):
     max_derivative = 0.25
 
     def f(self, u, out=None, work=None):
+        # imported here: scipy.special takes a noticeable share of the command's start-up,
+        # and a network without a logistic layer never needs it
+        from scipy.special import expit
+
         return expit(u, out=out)  # never overflows: exp is only taken of -|u|
 
     def derivative(self, u, z, out=None):

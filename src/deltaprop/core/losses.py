@@ -42,7 +42,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 import numpy as np
-from scipy.special import expit, xlogy
 
 from deltaprop.core import activations
 
@@ -150,6 +149,8 @@ def per_sample(loss: str, u: np.ndarray, y: np.ndarray, d: np.ndarray, output: s
             return (_softplus(u) - d * u).sum(axis=0)
         return -(d * _log_y(u, y, output) + (1 - d) * _log_one_minus_y(u, y, output)).sum(axis=0)
     if loss == "poisson":
+        from scipy.special import xlogy  # here, as every scipy.special use: start-up time
+
         return (xlogy(d, d) - d * _log_y(u, y, output) - d + y).sum(axis=0)
     raise ValueError(f"unknown loss {loss!r}; allowed: {', '.join(LOSSES)}")
 
@@ -227,6 +228,8 @@ def _log_loss_softmax(u, d, delta, t, E, s, lse):
 
 def _binary_log_loss_logistic(u, d, delta, t, E, s, lse):
     """E_n = Σ_k [softplus(u_k) - d_k u_k] (= -d log σ(u) - (1-d) log(1-σ(u))); δ^(L) = σ(u) - d."""
+    from scipy.special import expit  # here, as every scipy.special use: start-up time
+
     np.multiply(d, u, out=delta)  # d u, in δ's buffer until δ is computed
     np.logaddexp(0, u, out=t)  # softplus(u)
     np.subtract(t, delta, out=t)

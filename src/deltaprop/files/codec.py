@@ -21,6 +21,7 @@ import json
 import math
 import re
 from collections.abc import Callable, Iterator
+from functools import partial
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -440,11 +441,21 @@ def _check_attributes(attrs: dict, net: Any, where: str) -> None:
         raise ModelFileError(f"{where}: loss_curve_ must be a list of numbers")
 
 
-def _estimator_from_meta(meta: Any, arrays: dict, where: str) -> Any:
+def _estimator_network(meta: Any, arrays: dict, where: str) -> Any:
+    """The estimator section's Network, checked with its fitted attributes (no scikit-learn)."""
     _require(meta, where, **{"class": str, "params": dict, "attributes": dict, "network": dict})
+    if meta["class"] not in ESTIMATOR_CLASSES:
+        raise ModelFileError(f"{where}: unknown estimator class {meta['class']!r}")
+    net = _network_from_meta(meta["network"], arrays, f"{where}.network")
+    _check_attributes(_decode(meta["attributes"], arrays, f"{where}.attributes"), net, where)
+    return net
+
+
+def _estimator_from_meta(meta: Any, arrays: dict, where: str, net: Any = None) -> Any:
+    """The estimator of an estimator section; ``net`` is its already decoded Network, if any."""
+    if net is None:
+        net = _estimator_network(meta, arrays, where)
     cls_name = meta["class"]
-    if cls_name not in ESTIMATOR_CLASSES:
-        raise ModelFileError(f"{where}: unknown estimator class {cls_name!r}")
     from deltaprop.estimators import mlp as estimators
 
     cls = getattr(estimators, cls_name)
@@ -454,9 +465,7 @@ def _estimator_from_meta(meta: Any, arrays: dict, where: str) -> Any:
         est._validate_params()
     except (TypeError, ValueError) as e:
         raise ModelFileError(f"{where}: the parameters do not fit {cls_name} ({e})") from e
-    net = _network_from_meta(meta["network"], arrays, f"{where}.network")
     attrs = _decode(meta["attributes"], arrays, f"{where}.attributes")
-    _check_attributes(attrs, net, where)
     state = meta.get("state", {})
     if not isinstance(state, dict):
         raise ModelFileError(f"{where}.state must be a mapping")
@@ -536,15 +545,18 @@ def model_from_meta(meta: Meta, arrays: dict[str, np.ndarray]) -> Any:
     _check_target(meta["target"], meta["task"])
     features = FeatureEncoder.from_dict(meta["features"])
     target = TargetEncoder.from_dict(meta["target"])
-    est = _estimator_from_meta(meta["estimator"], arrays, "estimator")
-    n_in = est.network_.sizes[0]
+    # the estimator (its class imports scikit-learn) is built when first used: predicting
+    # needs only the network, which is decoded and checked here
+    net = _estimator_network(meta["estimator"], arrays, "estimator")
+    n_in = net.sizes[0]
     if features.n_inputs != n_in:
         raise ModelFileError(
             f"the preprocessing makes {features.n_inputs} inputs but the network takes {n_in}"
         )
     history = _decode(meta.get("history", {}), arrays, "history")
-    _check_history(history, est.network_.n_parameters)
-    return TabularModel(features, target, est, history=history)
+    _check_history(history, net.n_parameters)
+    build = partial(_estimator_from_meta, meta["estimator"], arrays, "estimator", net)
+    return TabularModel(features, target, None, history=history, network=net, build_estimator=build)
 
 
 def _check_features(features: Meta) -> None:

@@ -8,6 +8,7 @@ A :class:`TabularModel` bundles what ``deltaprop train`` trains: a
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from deltaprop.errors import UserError
@@ -34,6 +35,11 @@ class TabularModel:
         Trained on ``features.transform(frame)`` and ``target.encode(y)``.
     history : dict, optional
         The training run: loss curves, validation curves, gradient norms, metrics, options.
+    network : Network, optional
+        The estimator's fitted network, given with ``build_estimator`` instead of ``estimator``.
+    build_estimator : callable, optional
+        Makes the estimator (with ``network``) when it is first used; a loaded model predicts
+        regression targets through ``network`` alone, so predicting needs no scikit-learn.
     """
 
     def __init__(
@@ -42,16 +48,45 @@ class TabularModel:
         target: TargetEncoder,
         estimator: Any,
         history: dict[str, Any] | None = None,
+        *,
+        network: Network | None = None,
+        build_estimator: Callable[[], Any] | None = None,
     ):
+        if estimator is None and (network is None or build_estimator is None):
+            raise ValueError("TabularModel needs an estimator, or a network and build_estimator")
         self.features = features
         self.target = target
-        self.estimator = estimator
+        self._estimator = estimator
+        self._network = network
+        self._build_estimator = build_estimator
         self.history = history or {}
+
+    @property
+    def estimator(self) -> Any:
+        """The fitted deltaprop.MLPRegressor or MLPClassifier (built on first use if loaded)."""
+        if self._estimator is None:
+            assert self._build_estimator is not None
+            self._estimator = self._build_estimator()
+        return self._estimator
+
+    @estimator.setter
+    def estimator(self, est: Any) -> None:
+        self._estimator = est
 
     # -- what the rest of deltaprop reads
     @property
     def network_(self) -> Network:
+        if self._estimator is None and self._network is not None:
+            return self._network
         return self.estimator.network_
+
+    def _regression_outputs(self, X: np.ndarray) -> np.ndarray:
+        """The network's outputs y for inputs X (n, n_inputs), in the network's units."""
+        if self._estimator is None and self._network is not None:
+            from deltaprop.speed.backprop import predict
+
+            return predict(self._network, X)
+        return self.estimator.predict(X)
 
     @property
     def task(self) -> str:
@@ -86,7 +121,7 @@ class TabularModel:
         """Predictions in the user's units: labels, or values (shape (n,) for one target)."""
         X = self.transform(frame, notes)
         if self.task == "regression":
-            Y = self.target.decode(self.estimator.predict(X))
+            Y = self.target.decode(self._regression_outputs(X))
             return Y[:, 0] if Y.shape[1] == 1 else Y
         return self.estimator.predict(X)
 
@@ -105,7 +140,7 @@ class TabularModel:
         X = self.transform(frame, notes)
         out = pd.DataFrame(index=range(len(frame)))
         if self.task == "regression":
-            Y = self.target.decode(self.estimator.predict(X))
+            Y = self.target.decode(self._regression_outputs(X))
             for k, name in enumerate(self.target.names):
                 out[name] = Y[:, k]
         else:
