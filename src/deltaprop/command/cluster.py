@@ -81,7 +81,7 @@ def train_on_cluster(opts: Any) -> Any:
 
         title = f"deltaprop: {opts.data} → {', '.join(targets)}"
         html = render_report(model, X_train=done.X_sample, title=title)
-    write_guarded(out, model_bytes(model))
+    write_guarded(out, lambda: model_bytes(model))
     if html is not None and report is not None:
         write_guarded(report, html.encode("utf-8"))
     if opts.metrics_json:

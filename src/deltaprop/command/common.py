@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -41,9 +42,13 @@ def plain(v: Any) -> Any:
     return v.item() if isinstance(v, np.generic) else v
 
 
-def write_guarded(path: str | os.PathLike[str], data: bytes) -> None:
-    """write_atomic with Ctrl-C held off until the file is in place (a second Ctrl-C waits)."""
+def write_guarded(path: str | os.PathLike[str], data: bytes | Callable[[], bytes]) -> None:
+    """write_atomic with Ctrl-C held off until the file is in place (a second Ctrl-C waits).
+
+    ``data`` may be a function that makes the bytes (a model's zip): it is called inside the
+    hold too, so a Ctrl-C cannot land halfway through building them.
+    """
     from deltaprop.files.atomic import hold_interrupts, write_atomic
 
     with hold_interrupts():
-        write_atomic(path, data)
+        write_atomic(path, data() if callable(data) else data)

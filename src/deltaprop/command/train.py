@@ -544,7 +544,7 @@ def fit_step(run: Run) -> Fitted:
     def write_checkpoint(est: Any, monitor: Monitor) -> None:
         best = monitor.best_theta if monitor.best_theta is not None else est.network_.get_flat()
         ck = {"epoch": len(est.loss_curve_), "current_theta": est.network_.get_flat(), "best_theta": best}
-        write_guarded(run.ckpt, model_bytes(build_model(run, est, monitor, best, ck)))
+        write_guarded(run.ckpt, lambda: model_bytes(build_model(run, est, monitor, best, ck)))
 
     bar = None
     if not opts.quiet:
@@ -725,7 +725,7 @@ def write_step(run: Run, result: TrainResult) -> TrainResult:
     model = result.model
     if result.interrupted:
         result.out = run.out if not run.out.exists() else run.ckpt
-        write_guarded(result.out, model_bytes(model))
+        write_guarded(result.out, lambda: model_bytes(model))
         return result
     html = None
     if run.report is not None:
@@ -734,7 +734,7 @@ def write_step(run: Run, result: TrainResult) -> TrainResult:
         name = "standard input" if run.opts.data == "-" else run.data.name
         title = f"deltaprop: {name} → {', '.join(run.targets)}"
         html = render_report(model, X_train=run.X[run.train_idx], title=title)
-    write_guarded(run.out, model_bytes(model))
+    write_guarded(run.out, lambda: model_bytes(model))
     result.out = run.out
     if html is not None and run.report is not None:
         write_guarded(run.report, html.encode("utf-8"))
