@@ -232,6 +232,15 @@ def test_update_rule_forms_equal_the_definition(rule, dtype, path):
         np.testing.assert_array_equal(ours, theirs, err_msg=f"{path} {rule}")
 
 
+def test_compiled_epoch_adam_rate_is_the_definition():
+    """η_t of the compiled epoch is optim.adam_rate compiled: equal to optim.Adam's at every t."""
+    adam = optim.Adam([np.zeros(3)], 3e-3, 0.8, 0.95)
+    ep = compiled.kernel()
+    for t in range(1, 40):
+        adam.update([np.zeros(3)], [np.ones(3)])
+        assert ep._adam_rate(adam.base_rate, 0.8, 0.95, t) == adam.learning_rate
+
+
 @pytest.mark.parametrize("loss", losses.LOSSES)
 def test_every_loss_runs_on_the_compiled_epoch_or_is_sent_to_the_numpy_path(loss):
     output = losses.DEFAULT_OUTPUT[loss]

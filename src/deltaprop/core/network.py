@@ -330,12 +330,17 @@ class Network:
             raise ValueError(
                 f"X must have shape (n_samples, {self.sizes[0]}) for this network; got {X.shape}"
             )
-        if X.dtype.kind not in "biuf":
-            raise ValueError(f"X must be numeric; got dtype {X.dtype}")
-        X = X.astype(self.dtype, copy=False)
-        if not np.isfinite(X).all():
-            raise ValueError("X contains NaN or infinity; remove or impute those values")
-        return X
+        return self._numeric_finite(X, "X", "remove or impute those values")
+
+    def _numeric_finite(self, A: np.ndarray, name: str, remedy: str) -> np.ndarray:
+        """A (X or D, shape already checked) as the network's dtype; ValueError where it is not
+        numeric or holds NaN or infinity."""
+        if A.dtype.kind not in "biuf":
+            raise ValueError(f"{name} must be numeric; got dtype {A.dtype}")
+        A = A.astype(self.dtype, copy=False)
+        if not np.isfinite(A).all():
+            raise ValueError(f"{name} contains NaN or infinity; {remedy}")
+        return A
 
     def check_D(self, D: ArrayLike, n_samples: int) -> np.ndarray:
         """D as a (n_samples, n_L) array of the network's dtype; ValueError otherwise."""
@@ -348,11 +353,7 @@ class Network:
                 f"D must have shape ({n_samples}, {n_out}) (one row per sample of X, one column "
                 f"per output); got {D.shape}"
             )
-        if D.dtype.kind not in "biuf":
-            raise ValueError(f"D must be numeric; got dtype {D.dtype}")
-        D = D.astype(self.dtype, copy=False)
-        if not np.isfinite(D).all():
-            raise ValueError("D contains NaN or infinity; remove those samples")
+        D = self._numeric_finite(D, "D", "remove those samples")
         loss = self.loss_name
         if loss in ("log_loss", "binary_log_loss") and ((D < 0).any() or (D > 1).any()):
             raise ValueError(f"{loss} needs targets d in [0, 1]; got values outside it")

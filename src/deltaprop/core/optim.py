@@ -49,7 +49,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "gradient_descent", "SGD", "Adam", "AdamW", "lbfgs", "LEARNING_RATE_SCHEDULES", "sgd_step", "adam_step",
-    "cosine_rate", "clip_by_global_norm",
+    "adam_rate", "cosine_rate", "clip_by_global_norm",
 ]
 
 Work = Callable[[], tuple[np.ndarray, np.ndarray]]
@@ -138,6 +138,14 @@ def sgd_step(w: np.ndarray, g: np.ndarray, v: np.ndarray, mu: float, eta: float,
         w += step
     else:
         w += v
+
+
+def adam_rate(base_rate: float, b1: float, b2: float, t: int) -> float:
+    """Adam's step size η_t = η √(1-β₂ᵗ) / (1-β₁ᵗ) at step t ≥ 1: the bias corrections
+    1/(1-β₁ᵗ) and 1/(1-β₂ᵗ) folded into one number, as in the paper's "more efficient"
+    ordering (end of its section 2).  Plain arithmetic on floats, so the compiled epoch
+    (:mod:`deltaprop.speed.epoch`) compiles this same function."""
+    return base_rate * math.sqrt(1 - b2 ** float(t)) / (1 - b1 ** float(t))
 
 
 def adam_step(w: np.ndarray, g: np.ndarray, m: np.ndarray, s: np.ndarray, b1: float, b2: float,
@@ -328,10 +336,8 @@ class Adam(_Optimizer):
         self.clip(grads)
         self.t += 1
         b1, b2 = self.beta_1, self.beta_2
-        # the bias corrections 1/(1-β₁ᵗ) and 1/(1-β₂ᵗ) folded into one step size η_t,
-        # as in the paper's "more efficient" ordering (end of its section 2)
-        # (a Python float, so float32 parameters are updated in float32)
-        self.learning_rate = float(self.base_rate * math.sqrt(1 - b2**self.t) / (1 - b1**self.t))
+        # η_t a Python float, so float32 parameters are updated in float32
+        self.learning_rate = float(adam_rate(self.base_rate, b1, b2, self.t))
         for k, (w, g, m, s) in enumerate(zip(params, grads, self.ms, self.vs)):
             self.decay(w)
             self.step(w, g, m, s, b1, b2, self.epsilon, self.learning_rate,

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import math
 
+from deltaprop.core.optim import adam_rate
 from deltaprop.speed.kernels import adam_step, jit, sgd_step
 
 # the constants array c
@@ -202,10 +203,14 @@ def sgd(code, theta, g, v, c):  # pragma: no cover - compiled
     sgd_step(theta, g, v, c[C_MU] if code else c[C_ZERO], c[C_ETA], code == SGD_NESTEROV)
 
 
+_adam_rate = _inline(adam_rate)
+
+
 @_inline
 def adam(theta, g, m, s, c, lr_init, b1, b2, t):  # pragma: no cover - compiled
-    """optim.Adam.update, step number t (≥ 1), with the same compiled step: returns η_t."""
-    lr = lr_init * math.sqrt(1 - b2 ** float(t)) / (1 - b1 ** float(t))
+    """optim.Adam.update, step number t (≥ 1), with the same η_t (optim.adam_rate, compiled)
+    and the same compiled step: returns η_t."""
+    lr = _adam_rate(lr_init, b1, b2, t)
     adam_step(theta, g, m, s, c[C_B1], c[C_ONE_MINUS_B1], c[C_B2], c[C_ONE_MINUS_B2],
               c[C_EPS], cast(c, -lr))
     return lr
