@@ -16,6 +16,7 @@ from __future__ import annotations
 from html import escape
 from typing import TYPE_CHECKING, Any
 
+from deltaprop.core.units import FLAT, SATURATED_SHARE
 from deltaprop.explain.diagram import CSS as DIAGRAM_CSS
 from deltaprop.explain.diagram import step_svg
 from deltaprop.explain.formula import (
@@ -151,7 +152,9 @@ def _layers(ex: Explanation, lang: str) -> str:
         )
     head = [say(lang, "col.layer_l"), say(lang, "col.units"), "f", "‖∂E/∂W⁽ˡ⁾‖", "‖∂E/∂b⁽ˡ⁾‖"]
     head.append(say(lang, "col.dead_saturated"))
-    return "<p>" + escape(say(lang, "layers.prose")) + "</p>" + _table(head, rows, left=(2, 3, 5))
+    # the definition's thresholds come from core.units, where dead and saturated are defined
+    note = say(lang, "layers.prose", flat=f"{FLAT:.0%}", share=f"{SATURATED_SHARE:.0%}")
+    return "<p>" + escape(note) + "</p>" + _table(head, rows, left=(2, 3, 5))
 
 
 def _numbers(ex: Explanation, lang: str) -> str:
