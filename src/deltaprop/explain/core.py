@@ -272,10 +272,6 @@ class Explanation:
         return int(self.X.shape[0])
 
     @property
-    def is_output_layer(self) -> bool:
-        return self.l == self.net.L
-
-    @property
     def canonical(self) -> bool:
         return is_canonical(self.net.loss_name, self.net.output)
 
