@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from deltaprop.core.units import FLAT, SATURATED_SHARE
 from deltaprop.explain.diagram import CSS as DIAGRAM_CSS
-from deltaprop.explain.diagram import step_svg
+from deltaprop.explain.diagram import NEGATIVE, POSITIVE, step_svg
 from deltaprop.explain.formula import (
     E,
     Line,
@@ -219,9 +219,10 @@ def _intro(ex: Explanation, lang: str) -> str:
     if ex.outputs_summed:
         out += f'<p class="note8349">{escape(say(lang, "convention", k=ex.net.sizes[-1]))}</p>'
     return out + (
-        '<p class="key"><span><span class="sw" style="background:#2563eb"></span>'
+        f'<p class="key"><span><span class="sw" style="background:{POSITIVE}"></span>'
         f"{escape(say(lang, 'key.positive'))}</span>"
-        f'<span><span class="sw" style="background:#ea580c"></span>{escape(say(lang, "key.negative"))}</span>'
+        f'<span><span class="sw" style="background:{NEGATIVE}"></span>'
+        f"{escape(say(lang, 'key.negative'))}</span>"
         f"<span>{escape(say(lang, 'key.width'))}</span></p>"
     )
 
