@@ -272,10 +272,6 @@ class Explanation:
         return int(self.X.shape[0])
 
     @property
-    def is_output_layer(self) -> bool:
-        return self.l == self.net.L
-
-    @property
     def canonical(self) -> bool:
         return is_canonical(self.net.loss_name, self.net.output)
 
@@ -329,7 +325,8 @@ class Explanation:
 def _paths(net, l, j, i, fwd, delta, s, max_paths=MAX_PATHS, budget=4_000_000):
     """Every path from w_ji^(l) to E with its batch-mean contribution; exact tail summary.
 
-    ``fwd`` and ``delta`` are one-sample-per-column arrays (``delta`` unweighted).  A prefix
+    ``fwd`` holds the forward pass's ``u``, ``z`` and ``mask`` (a :class:`BatchDerivation` or a
+    network's forward pass) and ``delta`` δ of every layer, one sample per column (unweighted).  A prefix
     ending at u_k^(m) carries P_n = z_i^(l−1) ∂u_k^(m)/∂u_j^(l) along it; all its completions
     together contribute mean_n P_n δ_k^(m).  Prefixes are extended layer by layer; when there
     are too many to keep (``budget`` numbers), the ones with the largest total flow are kept,
@@ -585,8 +582,8 @@ def explain(
         central_difference(net, (l, j, i), X, D, alpha=alpha, sample_weight=s, h=h, dropout_mask=dropout_mask)
     )
 
-    fwd = net._forward(X, mask)
-    paths, exhaustive, n_paths = _paths(net, l, j, i, fwd, der.delta, s_arr, max_paths)
+    # the derivation holds u, z and the mask of every layer: the paths and layer reports read them
+    paths, exhaustive, n_paths = _paths(net, l, j, i, der, der.delta, s_arr, max_paths)
     if n_paths > len(paths):
         listed = math.fsum(p.contribution for p in paths)
         paths.append(Path((), (der.value - der.l2_term) - listed, n_paths - len(paths)))
@@ -607,7 +604,7 @@ def explain(
         paths_exhaustive=exhaustive,
         n_paths=n_paths,
         transpose=_transpose(net, (l, j, i), der, s_arr, n),
-        layers=_layer_reports(net, fwd, grads),
+        layers=_layer_reports(net, der, grads),
         h=h,
         source=source,
         loss=float(net.loss(X, D, alpha=alpha, sample_weight=s, dropout_mask=dropout_mask)),

@@ -372,7 +372,7 @@ LAYER_NAMES = {"en": ("input", "hidden", "output"), "ja": ("入力層", "中間�
 
 
 def step_svg(ex: Explanation, key: str, title: str = "", lang: str = "en") -> str:
-    """The diagram for one step of ``ex`` (a key of :func:`deltaprop.explain.formula.steps`)."""
+    """The diagram for one step of ``ex`` (a key of :func:`deltaprop.explain.steps.steps`)."""
     layout = Layout(ex.net, relevant_units(ex))
     hl = step_highlight(ex, layout, key)
     mask = ex.walked.mask if ex.walked is not None else {}

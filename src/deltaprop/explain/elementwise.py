@@ -80,15 +80,14 @@ def _forward(net: Network, X: np.ndarray, mask: dict[int, np.ndarray]) -> tuple[
     return u, z, fprime
 
 
-def _output_delta(net: Network, y: np.ndarray, d: np.ndarray, fprime: np.ndarray | None) -> np.ndarray:
-    """δ^(L): y − d for a canonical pair, f′(u) ∂E_n/∂y, or Σ_k ∂E_n/∂y_k y_k (1[k=j] − y_j)."""
+def _output_delta(net: Network, u: np.ndarray, y: np.ndarray, d: np.ndarray) -> np.ndarray:
+    """δ^(L): y − d for a canonical pair, else the chain rule through the output activation:
+    f′(u_j) ∂E_n/∂y_j, or for softmax Σ_k ∂E_n/∂y_k y_k (1[k=j] − y_j) (its ``backward``)."""
     if is_canonical(net.loss_name, net.output):
         return y - d
     # ∂E_n/∂y_k: the oracle's scalar formula (robust losses branch at their kinks), every entry
     g = np.vectorize(lambda yk, dk: _dE_dy(net.loss_name, yk, dk, net.loss_params), otypes=[np.float64])(y, d)
-    if fprime is not None:
-        return fprime * g
-    return np.array([(g * y * ((np.arange(len(y)) == j)[:, None] - y[j])).sum(axis=0) for j in range(len(y))])
+    return net.f(net.L).backward(u, y, g)
 
 
 def batch_derivation(
@@ -102,7 +101,7 @@ def batch_derivation(
     mask = mask or {}
     u, z, fprime = _forward(net, X, mask)
     d = D.T
-    delta = {L: _output_delta(net, z[L], d, fprime[L])}
+    delta = {L: _output_delta(net, u[L], z[L], d)}
     for m in range(L - 1, 1, -1):
         W_next, f_m = net.W[m + 1], fprime[m]
         assert f_m is not None  # hidden activations are element-wise

@@ -16,8 +16,9 @@ from __future__ import annotations
 from html import escape
 from typing import TYPE_CHECKING, Any
 
+from deltaprop.core.units import FLAT, SATURATED_SHARE
 from deltaprop.explain.diagram import CSS as DIAGRAM_CSS
-from deltaprop.explain.diagram import step_svg
+from deltaprop.explain.diagram import NEGATIVE, POSITIVE, step_svg
 from deltaprop.explain.formula import (
     E,
     Line,
@@ -151,7 +152,9 @@ def _layers(ex: Explanation, lang: str) -> str:
         )
     head = [say(lang, "col.layer_l"), say(lang, "col.units"), "f", "‖∂E/∂W⁽ˡ⁾‖", "‖∂E/∂b⁽ˡ⁾‖"]
     head.append(say(lang, "col.dead_saturated"))
-    return "<p>" + escape(say(lang, "layers.prose")) + "</p>" + _table(head, rows, left=(2, 3, 5))
+    # the definition's thresholds come from core.units, where dead and saturated are defined
+    note = say(lang, "layers.prose", flat=f"{FLAT:.0%}", share=f"{SATURATED_SHARE:.0%}")
+    return "<p>" + escape(note) + "</p>" + _table(head, rows, left=(2, 3, 5))
 
 
 def _numbers(ex: Explanation, lang: str) -> str:
@@ -216,9 +219,10 @@ def _intro(ex: Explanation, lang: str) -> str:
     if ex.outputs_summed:
         out += f'<p class="note8349">{escape(say(lang, "convention", k=ex.net.sizes[-1]))}</p>'
     return out + (
-        '<p class="key"><span><span class="sw" style="background:#2563eb"></span>'
+        f'<p class="key"><span><span class="sw" style="background:{POSITIVE}"></span>'
         f"{escape(say(lang, 'key.positive'))}</span>"
-        f'<span><span class="sw" style="background:#ea580c"></span>{escape(say(lang, "key.negative"))}</span>'
+        f'<span><span class="sw" style="background:{NEGATIVE}"></span>'
+        f"{escape(say(lang, 'key.negative'))}</span>"
         f"<span>{escape(say(lang, 'key.width'))}</span></p>"
     )
 

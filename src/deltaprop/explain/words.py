@@ -148,8 +148,8 @@ EN: dict[str, str] = {
     "col.contribution": "contribution",
     "layers.title": "Where gradients go",
     "layers.prose": "Per layer, the size of the gradient on these samples and the share of units that "
-    "pass almost none of it back: dead (f′(u) below 1% of its largest value on every sample) or "
-    "saturated (a logistic, tanh or softplus unit flat on at least 90% of the samples but not all; relu "
+    "pass almost none of it back: dead (f′(u) below {flat} of its largest value on every sample) or "
+    "saturated (a logistic, tanh or softplus unit flat on at least {share} of the samples but not all; relu "
     "cannot saturate).",
     "col.layer_l": "layer l",
 }
@@ -279,9 +279,9 @@ JA: dict[str, str] = {
     "col.contribution": "寄与",
     "layers.title": "勾配の行き先",
     "layers.prose": "層ごとの、このサンプルでの勾配の大きさと、勾配をほとんど逆に伝えないユニットの割合："
-    "死んだユニット（すべてのサンプルで f′(u) が最大値の 1% 未満）と飽和したユニット（ロジスティック関数・t"
-    "anh・"
-    "softplus のユニットで、90% 以上のサンプルで平ら、ただし全部ではない；relu は飽和しません）。",
+    "死んだユニット（すべてのサンプルで f′(u) が最大値の {flat} 未満）と"
+    "飽和したユニット（ロジスティック関数・tanh・softplus のユニットで、"
+    "{share} 以上のサンプルで平ら、ただし全部ではない；relu は飽和しません）。",
     "col.layer_l": "層 l",
 }
 
