@@ -37,7 +37,7 @@ from deltaprop.core.losses import is_canonical
 if TYPE_CHECKING:
     from deltaprop.core.network import Network
 
-__all__ = ["SampleDerivation", "WeightDerivation", "sample_derivation", "derive", "parse_weight"]
+__all__ = ["SampleDerivation", "WeightDerivation", "sample_derivation", "derive", "parse_weight", "dE_dy"]
 
 
 @dataclass
@@ -59,7 +59,7 @@ class SampleDerivation:
     mask: dict = field(default_factory=dict)
 
 
-def _dE_dy(loss, y, d, params):
+def dE_dy(loss, y, d, params):
     """∂E_n/∂y_k for one output unit (``params``: the loss's ε or τ).
 
     The scalar twin of ``losses.grad_y``, written again on purpose: this module is the
@@ -116,14 +116,14 @@ def sample_derivation(net: Network, x: ArrayLike, d: ArrayLike,
             fprime[l] = None
 
     y = z[L]
-    dE_dy = [_dE_dy(net.loss_name, yk, dk, net.loss_params) for yk, dk in zip(y, d)]
+    grad_y = [dE_dy(net.loss_name, yk, dk, net.loss_params) for yk, dk in zip(y, d)]  # ∂E_n/∂y_k
     if is_canonical(net.loss_name, net.output):
         delta_L = [yk - dk for yk, dk in zip(y, d)]
     elif (fprime_L := fprime[L]) is not None:
-        delta_L = [fp * g for fp, g in zip(fprime_L, dE_dy)]
+        delta_L = [fp * g for fp, g in zip(fprime_L, grad_y)]
     else:  # softmax: ∂E/∂u_j = Σ_k ∂E/∂y_k ∂y_k/∂u_j,  ∂y_k/∂u_j = y_k (1[k=j] - y_j)
         delta_L = [
-            sum(g * yk * ((1.0 if k == j else 0.0) - y[j]) for k, (g, yk) in enumerate(zip(dE_dy, y)))
+            sum(g * yk * ((1.0 if k == j else 0.0) - y[j]) for k, (g, yk) in enumerate(zip(grad_y, y)))
             for j in range(len(y))
         ]
     delta = {L: delta_L}
@@ -137,7 +137,7 @@ def sample_derivation(net: Network, x: ArrayLike, d: ArrayLike,
             m[j] * fprime_l[j] * math.fsum(W_next[k, j] * delta[l + 1][k] for k in range(net.sizes[l]))
             for j in range(net.sizes[l - 1])
         ]
-    return SampleDerivation(u=u, z=z, delta=delta, fprime=fprime, dE_dy=dE_dy, d=d, mask=masks)
+    return SampleDerivation(u=u, z=z, delta=delta, fprime=fprime, dE_dy=grad_y, d=d, mask=masks)
 
 
 @dataclass

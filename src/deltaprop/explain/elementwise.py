@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from deltaprop.core.derivation import SampleDerivation, _dE_dy, sample_derivation
+from deltaprop.core.derivation import SampleDerivation, dE_dy, sample_derivation
 from deltaprop.core.losses import is_canonical
 from deltaprop.core.network import Network
 
@@ -86,7 +86,7 @@ def _output_delta(net: Network, u: np.ndarray, y: np.ndarray, d: np.ndarray) -> 
     if is_canonical(net.loss_name, net.output):
         return y - d
     # ∂E_n/∂y_k: the oracle's scalar formula (robust losses branch at their kinks), every entry
-    g = np.vectorize(lambda yk, dk: _dE_dy(net.loss_name, yk, dk, net.loss_params), otypes=[np.float64])(y, d)
+    g = np.vectorize(lambda yk, dk: dE_dy(net.loss_name, yk, dk, net.loss_params), otypes=[np.float64])(y, d)
     return net.f(net.L).backward(u, y, g)
 
 
