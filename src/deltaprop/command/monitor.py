@@ -78,11 +78,7 @@ class Monitor:
         net = est.network_
         if self.task == "regression":
             y = net.predict(self.X_val)
-            loss = (
-                float(0.5 * np.mean(np.sum((y - self.D_val) ** 2, axis=1)))
-                if net.loss_name == "squared_error"
-                else net.loss(self.X_val, self.D_val)  # the run's robust loss: E_n of --loss
-            )
+            loss = net.loss(self.X_val, self.D_val)  # mean E_n of the run's --loss
             ss_tot = float(((self.D_val - self.D_val.mean(axis=0)) ** 2).sum())
             score = 1.0 - float(((y - self.D_val) ** 2).sum()) / ss_tot if ss_tot > 0 else float("nan")
             return loss, score
