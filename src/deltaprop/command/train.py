@@ -50,9 +50,6 @@ __all__ = [
     "train",
     "checkpoint_path",
     "default_out",
-    "regression_metrics",
-    "classification_metrics",
-    "check_writable",
 ]
 
 #: the least change of the watched loss that counts as an improvement
