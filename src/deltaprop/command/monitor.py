@@ -16,6 +16,7 @@ import numpy as np
 
 from deltaprop.command.common import plain
 from deltaprop.command.metrics import label_codes, log_loss_and_accuracy
+from deltaprop.core import losses
 from deltaprop.training.stopping import StoppingRule
 
 __all__ = ["Monitor"]
@@ -78,8 +79,12 @@ class Monitor:
     def _validation(self, est: Any) -> tuple[float, float]:
         net = est.network_
         if self.task == "regression":
-            y = net.predict(self.X_val)
-            loss = net.loss(self.X_val, self.D_val)  # mean E_n of the run's --loss
+            # one forward pass gives the loss (mean E_n of the run's --loss, from the core) and R²
+            fwd = net.forward(self.X_val)
+            E = losses.per_sample(net.loss_name, fwd.u[net.L], fwd.y, self.D_val.T, net.output,
+                                  net.loss_params)
+            loss = float(E.mean())
+            y = fwd.y.T
             ss_tot = float(((self.D_val - self.D_val.mean(axis=0)) ** 2).sum())
             score = 1.0 - float(((y - self.D_val) ** 2).sum()) / ss_tot if ss_tot > 0 else float("nan")
             return loss, score
