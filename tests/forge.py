@@ -80,48 +80,14 @@ def raw_zip(members: list[Member]) -> bytes:
     central = io.BytesIO()
     for m in members:
         offset = out.tell()
-        out.write(
-            struct.pack(
-                "<4s2B4HL2L2H",
-                b"PK\x03\x04",
-                20,
-                0,
-                m.flags,
-                m.method,
-                0,
-                0x21,
-                m.crc,
-                len(m.payload),
-                m.file_size,
-                len(m.name),
-                0,
-            )
-        )
+        # what the local and the central header share: flags, method, time, date, CRC, sizes, name length
+        shared = (m.flags, m.method, 0, 0x21, m.crc, len(m.payload), m.file_size, len(m.name))
+        out.write(struct.pack("<4s2B4HL2L2H", b"PK\x03\x04", 20, 0, *shared, 0))
         out.write(m.name)
         out.write(m.payload)
         central.write(
-            struct.pack(
-                "<4s4B4HL2L5H2L",
-                b"PK\x01\x02",
-                20,
-                3,
-                20,
-                0,
-                m.flags,
-                m.method,
-                0,
-                0x21,
-                m.crc,
-                len(m.payload),
-                m.file_size,
-                len(m.name),
-                0,
-                0,
-                0,
-                0,
-                0o644 << 16,
-                offset,
-            )
+            struct.pack("<4s4B4HL2L5H2L", b"PK\x01\x02", 20, 3, 20, 0, *shared, 0, 0, 0, 0, 0o644 << 16,
+                        offset)
         )
         central.write(m.name)
     start = out.tell()

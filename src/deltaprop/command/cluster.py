@@ -13,8 +13,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from deltaprop.command.common import check_writable, plain, write_guarded
-from deltaprop.command.metrics import classification_metrics, regression_metrics
+from deltaprop.command.common import check_writable, write_guarded
+from deltaprop.command.metrics import as_json
 from deltaprop.errors import UserError
 
 __all__ = ["train_on_cluster"]
@@ -63,11 +63,7 @@ def train_on_cluster(opts: Any) -> Any:
     finally:
         close()
     model = done.model
-    if model.task == "regression":
-        metrics = regression_metrics(done.y_raw, model.target.decode(done.outputs), model.target.names)
-    else:
-        metrics = classification_metrics([plain(v) for v in done.y_raw], done.outputs,
-                                         [plain(c) for c in model.estimator.classes_])
+    metrics = single.output_metrics(model, done.outputs, done.y_raw)
     epochs = len(model.history["loss_curve"])
     reason = (f"reached the epoch limit (--epochs {opts.epochs})" if epochs >= opts.epochs
               else f"converged after {epochs} epoch(s)")
@@ -85,10 +81,8 @@ def train_on_cluster(opts: Any) -> Any:
     if html is not None and report is not None:
         write_guarded(report, html.encode("utf-8"))
     if opts.metrics_json:
-        import json
-
         doc = {"metrics": {"train": metrics}, "epochs": epochs, "stop_reason": reason}
-        write_guarded(opts.metrics_json, (json.dumps(doc, indent=2, allow_nan=True) + "\n").encode())
+        write_guarded(opts.metrics_json, (as_json(doc) + "\n").encode())
     notes = ["on a cluster no validation rows are held out: the metrics are the training rows'"]
     return single.TrainResult(model, {"train": metrics}, out, report, notes, epochs=epochs,
                               stop_reason=reason)

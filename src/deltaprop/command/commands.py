@@ -446,7 +446,7 @@ def predict(model: str, data: str, out: str | None, proba: bool, with_input: boo
         sys.stdout.write(text)
         sys.stdout.flush()
     else:
-        from deltaprop.files.archive import write_atomic
+        from deltaprop.files.atomic import write_atomic
 
         write_atomic(out, text.encode("utf-8"))
         click.echo(f"wrote {len(result)} prediction(s) to {out}", err=True)

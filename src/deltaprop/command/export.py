@@ -46,10 +46,10 @@ def _onnx_bytes(loaded) -> tuple[bytes, str]:
     "--to", "fmt", type=click.Choice(FORMATS), default="onnx", show_default=True, help="The format to write."
 )
 @click.option("--out", "-o", type=click.Path(path_type=str), help="Output file [default: MODEL with .onnx].")
-@click.option("--debug", is_flag=True, help="Show tracebacks instead of one-line errors.")
-def export(model, fmt, out, debug):
+def export(model, fmt, out):
     """Write MODEL as an ONNX graph that runs without deltaprop (preprocessing included)."""
-    from deltaprop.files.archive import load, write_atomic
+    from deltaprop.files.archive import load
+    from deltaprop.files.atomic import write_atomic
 
     out = out or _default_out(model, fmt)
     if os.path.exists(out) and os.path.exists(model) and os.path.samefile(out, model):

@@ -16,7 +16,10 @@ import numpy as np
 
 from deltaprop.command.common import plain
 
-__all__ = ["regression_metrics", "classification_metrics", "confusion_matrix", "roc_auc", "as_json", "EPS"]
+__all__ = [
+    "regression_metrics", "classification_metrics", "label_codes", "log_loss_and_accuracy",
+    "confusion_matrix", "roc_auc", "as_json", "EPS",
+]
 
 #: the probability given to a class the model never predicts, so log-loss stays finite
 EPS = 1e-15
@@ -42,7 +45,8 @@ def regression_metrics(Y_true: Any, Y_pred: Any, names: Sequence[str]) -> dict[s
     return out
 
 
-def _codes(labels: Sequence[Any], classes: Sequence[Any]) -> np.ndarray:
+def label_codes(labels: Sequence[Any], classes: Sequence[Any]) -> np.ndarray:
+    """The index in ``classes`` of each label; -1 for a label not among them."""
     index = {c: k for k, c in enumerate(classes)}
     return np.array([index.get(v, -1) for v in labels], dtype=np.int64)
 
@@ -52,7 +56,7 @@ def confusion_matrix(labels: Sequence[Any], proba: np.ndarray, classes: Sequence
 
     Rows whose label is not among ``classes`` are left out.
     """
-    codes = _codes([plain(v) for v in labels], [plain(c) for c in classes])
+    codes = label_codes([plain(v) for v in labels], [plain(c) for c in classes])
     pred = np.argmax(proba, axis=1)
     known = codes >= 0
     C = np.zeros((len(classes), len(classes)), dtype=np.int64)
@@ -91,11 +95,8 @@ def classification_metrics(
     accuracy and macro F1 average over the classes present in ``labels``; ROC AUC is the
     binary AUC of the second class, or the mean one-vs-rest AUC over classes present.
     """
-    codes = _codes(labels, classes)
+    codes = label_codes(labels, classes)
     pred = np.argmax(proba, axis=1)
-    known = codes >= 0
-    p_true = np.full(len(codes), EPS)
-    p_true[known] = proba[np.flatnonzero(known), codes[known]]
     present = [k for k in range(len(classes)) if np.any(codes == k)]
     recall, f1 = [], []
     for k in present:
@@ -108,13 +109,24 @@ def classification_metrics(
         aucs = [roc_auc(codes == k, proba[:, k]) for k in present]
         aucs = [a for a in aucs if math.isfinite(a)]
         auc = float(np.mean(aucs)) if aucs else float("nan")
+    log_loss, accuracy = log_loss_and_accuracy(codes, proba)
     return {
-        "accuracy": float(np.mean(pred == codes)),
+        "accuracy": accuracy,
         "balanced accuracy": float(np.mean(recall)) if recall else float("nan"),
         "macro F1": float(np.mean(f1)) if f1 else float("nan"),
         "ROC AUC": auc,
-        "log-loss": float(-np.mean(np.log(np.clip(p_true, EPS, 1.0)))),
+        "log-loss": log_loss,
     }
+
+
+def log_loss_and_accuracy(codes: np.ndarray, proba: np.ndarray) -> tuple[float, float]:
+    """Log-loss and accuracy of ``proba`` for labels given as :func:`label_codes` (a code of -1
+    counts as wrong, with probability ``EPS``): the two that training watches every epoch."""
+    known = codes >= 0
+    p_true = np.full(len(codes), EPS)
+    p_true[known] = proba[np.flatnonzero(known), codes[known]]
+    accuracy = float(np.mean(np.argmax(proba, axis=1) == codes))
+    return float(-np.mean(np.log(np.clip(p_true, EPS, 1.0)))), accuracy
 
 
 def as_json(doc: Any) -> str:

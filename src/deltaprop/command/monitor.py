@@ -15,7 +15,8 @@ from typing import Any
 import numpy as np
 
 from deltaprop.command.common import plain
-from deltaprop.command.metrics import classification_metrics
+from deltaprop.command.metrics import label_codes, log_loss_and_accuracy
+from deltaprop.core import losses
 from deltaprop.training.stopping import StoppingRule
 
 __all__ = ["Monitor"]
@@ -63,6 +64,7 @@ class Monitor:
         self.best_epoch: int = state.get("best_epoch", 0)
         self.best_theta: np.ndarray | None = state.get("best_theta")
         self.stopped_early = False
+        self._codes: np.ndarray | None = None
 
     def state(self) -> dict[str, Any]:
         """What --resume needs to carry the watch on (the best weights are kept apart)."""
@@ -77,18 +79,18 @@ class Monitor:
     def _validation(self, est: Any) -> tuple[float, float]:
         net = est.network_
         if self.task == "regression":
-            y = net.predict(self.X_val)
-            loss = (
-                float(0.5 * np.mean(np.sum((y - self.D_val) ** 2, axis=1)))
-                if net.loss_name == "squared_error"
-                else net.loss(self.X_val, self.D_val)  # the run's robust loss: E_n of --loss
-            )
+            # one forward pass gives the loss (mean E_n of the run's --loss, from the core) and R²
+            fwd = net.forward(self.X_val)
+            E = losses.per_sample(net.loss_name, fwd.u[net.L], fwd.y, self.D_val.T, net.output,
+                                  net.loss_params)
+            loss = float(E.mean())
+            y = fwd.y.T
             ss_tot = float(((self.D_val - self.D_val.mean(axis=0)) ** 2).sum())
             score = 1.0 - float(((y - self.D_val) ** 2).sum()) / ss_tot if ss_tot > 0 else float("nan")
             return loss, score
-        proba = est.predict_proba(self.X_val)
-        m = classification_metrics(self.D_val, proba, [plain(c) for c in est.classes_])
-        return m["log-loss"], m["accuracy"]
+        if self._codes is None:  # the validation labels as class indices, once for the run
+            self._codes = label_codes(self.D_val, [plain(c) for c in est.classes_])
+        return log_loss_and_accuracy(self._codes, est.predict_proba(self.X_val))
 
     def __call__(self, est: Any) -> bool:
         epoch = len(est.loss_curve_)

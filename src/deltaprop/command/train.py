@@ -50,9 +50,6 @@ __all__ = [
     "train",
     "checkpoint_path",
     "default_out",
-    "regression_metrics",
-    "classification_metrics",
-    "check_writable",
 ]
 
 #: the least change of the watched loss that counts as an improvement
@@ -178,10 +175,17 @@ def file_sha256(path: str | os.PathLike[str]) -> str | None:
 def model_metrics(model: TabularModel, X: np.ndarray, y_raw: np.ndarray) -> dict[str, float]:
     """Metrics of a TabularModel on encoded inputs X and raw targets (values or labels)."""
     est = model.estimator
+    outputs = est.predict(X) if model.task == "regression" else est.predict_proba(X)
+    return output_metrics(model, outputs, y_raw)
+
+
+def output_metrics(model: TabularModel, outputs: np.ndarray, y_raw: Any) -> dict[str, float]:
+    """Metrics of the estimator's outputs (predict for a regression, predict_proba for classes)
+    against raw targets (values or labels)."""
     if model.task == "regression":
-        return regression_metrics(y_raw, model.target.decode(est.predict(X)), model.target.names)
+        return regression_metrics(y_raw, model.target.decode(outputs), model.target.names)
     return classification_metrics(
-        [plain(v) for v in y_raw], est.predict_proba(X), [plain(c) for c in est.classes_]
+        [plain(v) for v in y_raw], outputs, [plain(c) for c in model.estimator.classes_]
     )
 
 

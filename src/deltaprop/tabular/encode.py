@@ -243,25 +243,28 @@ class FeatureEncoder:
     def _numbers(self, frame: pd.DataFrame, name: str, impute: bool, fitted: bool = False) -> np.ndarray:
         """The column as floats; ``fitted``: at predict time, where --impute is a training option."""
         how = "train the model with --impute" if fitted else "pass --impute"
+
+        def missing(
+            values: np.ndarray, mask: np.ndarray, problem: Callable[[int], str], what: str
+        ) -> np.ndarray:
+            """values with ``mask``'s entries missing, or, without --impute, the first one refused."""
+            if not mask.any():
+                return values
+            if not impute:
+                pos = int(np.flatnonzero(mask)[0])
+                raise UserError(
+                    f"column {name!r} {problem(pos)}; fix that value, or {how} to treat {what} as missing"
+                )
+            return np.where(mask, np.nan, values)
+
         values, bad = numeric_values(frame[name])
-        if bad.any():
-            if not impute:
-                pos = int(np.flatnonzero(bad)[0])
-                raise UserError(
-                    f"column {name!r} holds numbers but {row_label(frame, pos)} is "
-                    f"{frame[name].iloc[pos]!r}; fix that value, or {how} to treat non-numbers as missing"
-                )
-            values = np.where(bad, np.nan, values)
-        infinite = np.isinf(values)
-        if infinite.any():
-            if not impute:
-                pos = int(np.flatnonzero(infinite)[0])
-                raise UserError(
-                    f"column {name!r} is infinite in {row_label(frame, pos)}; fix that value, or {how} to "
-                    f"treat it as missing"
-                )
-            values = np.where(infinite, np.nan, values)
-        return values
+        values = missing(
+            values,
+            bad,
+            lambda pos: f"holds numbers but {row_label(frame, pos)} is {frame[name].iloc[pos]!r}",
+            "non-numbers",
+        )
+        return missing(values, np.isinf(values), lambda pos: f"is infinite in {row_label(frame, pos)}", "it")
 
     def check_columns(self, frame: pd.DataFrame) -> None:
         """Refuse a table that lacks a column the model was trained on."""
