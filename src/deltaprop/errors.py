@@ -4,7 +4,11 @@ The command catches :class:`UserError` and prints its message as one line on std
 status 2; a message names the problem and the fix.
 """
 
-__all__ = ["UserError"]
+__all__ = ["UserError", "EXIT_USER", "EXIT_INTERRUPTED"]
+
+#: the command's exit status for a UserError, and for a run stopped by Ctrl-C (128 + SIGINT)
+EXIT_USER = 2
+EXIT_INTERRUPTED = 130
 
 
 class UserError(ValueError):

@@ -13,14 +13,13 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from deltaprop.errors import UserError
+from deltaprop.errors import EXIT_INTERRUPTED, UserError
 
 if TYPE_CHECKING:
     import numpy as np
     import pandas as pd
     from rich.console import Console
 
-EXIT_INTERRUPTED = 130
 
 
 # ---------------------------------------------------------------------- train

@@ -23,10 +23,8 @@ from typing import Any, NoReturn
 
 import click
 
-from deltaprop.errors import UserError
+from deltaprop.errors import EXIT_INTERRUPTED, EXIT_USER, UserError
 
-EXIT_USER = 2
-EXIT_INTERRUPTED = 130
 DEBUG_HELP = "Show tracebacks instead of one-line errors."
 #: commands imported only when they run (their modules import numpy and more): the name, its
 #: module and attribute, and its line in ``deltaprop --help``
