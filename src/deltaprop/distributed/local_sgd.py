@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import math
 import uuid
-import warnings
 from dataclasses import replace
 
 import numpy as np
@@ -30,8 +29,8 @@ from deltaprop.distributed.cluster import worker_cache
 from deltaprop.distributed.lbfgs import worker_network
 from deltaprop.speed import compiled
 from deltaprop.speed.backprop import BatchBackprop, packed_parameters
-from deltaprop.training.divergence import DivergenceWarning
-from deltaprop.training.loop import make_optimizer
+from deltaprop.training.divergence import warn_diverged
+from deltaprop.training.loop import make_optimizer, resolve_batch_size, warn_max_iter
 
 __all__ = ["fit_local_sgd", "local_round", "replicas", "MIN_SYNC_EVERY", "SYNCS_PER_EPOCH"]
 
@@ -191,15 +190,6 @@ class _OptimizerFactory:
         return make_optimizer(self.settings, params)
 
 
-def _batch_size(settings, n_total: int) -> int:
-    if settings.batch_size == "auto":
-        return min(200, n_total)
-    if settings.batch_size > n_total:
-        warnings.warn("Got `batch_size` less than 1 or larger than sample size. It is going to be clipped",
-                      stacklevel=5)
-    return int(np.clip(settings.batch_size, 1, n_total))
-
-
 def fit_local_sgd(net, ex, handles, sizes: list[int], settings, state, rng, sync_every: int | None = None):
     """Train ``net`` by local SGD/Adam on the partitions ``handles`` (rows ``sizes``); returns
     ``state`` (a :class:`deltaprop.training.state.TrainingState`), updated as the
@@ -210,7 +200,7 @@ def fit_local_sgd(net, ex, handles, sizes: list[int], settings, state, rng, sync
     mini-batches.  ``rng`` (a RandomState) draws each epoch's shuffling seed.
     """
     n_total = sum(sizes)
-    bs = _batch_size(settings, n_total)
+    bs = resolve_batch_size(settings, n_total)
     groups = replicas(sizes, len(ex.workers))
     batches = [[(k, p, j) for k, p in enumerate(g) for j in range(math.ceil(sizes[p] / bs))] for g in groups]
     if sync_every is None:
@@ -232,10 +222,7 @@ def fit_local_sgd(net, ex, handles, sizes: list[int], settings, state, rng, sync
                                             theta, state.optimizer, spec)
             if new_theta is None:
                 state.diverged = True
-                warnings.warn("Training diverged: the loss stopped being finite, so training stopped and "
-                              "kept the last finite weights. Lower learning_rate_init (now "
-                              f"{settings.learning_rate_init}) or scale the data.", DivergenceWarning,
-                              stacklevel=4)
+                warn_diverged("the loss stopped being finite", settings.learning_rate_init, stacklevel=4)
                 break
             theta = new_theta
             if _end_of_epoch(settings, state, net, theta, loss / n_total, n_total, norms):
@@ -286,8 +273,5 @@ def _end_of_epoch(settings, state, net, theta, loss, n_total, norms) -> bool:
             return True
         rule.restart()
     if state.n_iter == settings.max_iter:
-        from sklearn.exceptions import ConvergenceWarning
-
-        warnings.warn(f"Stochastic Optimizer: Maximum iterations ({settings.max_iter}) reached and the "
-                      "optimization hasn't converged yet.", ConvergenceWarning, stacklevel=5)
+        warn_max_iter(settings.max_iter, stacklevel=5)
     return False

@@ -44,7 +44,7 @@ from deltaprop.training.lbfgs import fit_lbfgs, gradient_norms
 from deltaprop.training.state import TrainingSettings, TrainingState
 
 __all__ = ["fit", "fit_stochastic", "fit_lbfgs", "gradient_norms", "DivergenceWarning",
-           "make_optimizer", "progress_bar"]
+           "make_optimizer", "resolve_batch_size", "warn_max_iter"]
 
 
 #: scikit-learn's error for a run that never had finite weights after a step
@@ -111,13 +111,6 @@ def make_optimizer(settings: TrainingSettings, params: list[np.ndarray]) -> SGD 
                 max_grad_norm=s.max_grad_norm, schedule=schedule, n_epochs=s.max_iter, warmup=s.warmup_iter)
 
 
-def progress_bar(label, total, *, completed=0, stderr=False):
-    """``(progress, task)`` of a :class:`deltaprop.training.progress.ProgressBar` (the
-    command's bar until it uses that class)."""
-    bar = progress.ProgressBar(label, total, completed=completed, stderr=stderr)
-    return bar.progress, bar.task
-
-
 class _Data:
     """The training part (X, D, sample weights) and, with early stopping, the validation part."""
 
@@ -181,8 +174,9 @@ def _shuffled(sample_idx, random_state):
     return sample_idx[order]
 
 
-def _batch_size(settings: TrainingSettings, n_samples: int) -> int:
-    """scikit-learn's: "auto" is min(200, n); a size above n is clipped, with its warning."""
+def resolve_batch_size(settings: TrainingSettings, n_samples: int) -> int:
+    """scikit-learn's: "auto" is min(200, n); a size above n is clipped, with its warning
+    (here and in :mod:`deltaprop.distributed.local_sgd`)."""
     if settings.batch_size == "auto":
         return min(200, n_samples)
     if int(settings.batch_size) > n_samples:
@@ -191,11 +185,6 @@ def _batch_size(settings: TrainingSettings, n_samples: int) -> int:
             stacklevel=5,
         )
     return int(np.clip(settings.batch_size, 1, n_samples))
-
-
-def _plain_now() -> bool:
-    """True inside :func:`deltaprop.speed.backprop.plain_paths`."""
-    return use_plain()
 
 
 def _batch_backprop(state: TrainingState, net, batch_size: int, alpha: float, incremental: bool,
@@ -266,7 +255,7 @@ def fit_stochastic(net, X, D, sample_weight, settings: TrainingSettings, state: 
         data = _split_validation(X, D, sample_weight, settings, random_state())
     else:
         data = _Data(X, D, sample_weight)
-    batch_size = _batch_size(settings, data.n_samples)
+    batch_size = resolve_batch_size(settings, data.n_samples)
     backprop = _batch_backprop(state, net, batch_size, settings.alpha, incremental, settings.dropout,
                                random_state)
     run_epoch = _epoch_backend(net, backprop, state.optimizer, params, data, batch_size, settings)
@@ -323,7 +312,7 @@ def _run_epochs(net, params, data: _Data, settings, state, run_epoch, display, r
             if _stopping_says_stop(settings, state, display) or stop_requested or incremental:
                 break
             if state.n_iter == settings.max_iter:
-                _warn_max_iter(settings.max_iter)
+                warn_max_iter(settings.max_iter)
     except KeyboardInterrupt:
         state.interrupted = True
         warnings.warn("Training interrupted by user.", stacklevel=5)
@@ -409,14 +398,15 @@ def _stopping_says_stop(settings: TrainingSettings, state: TrainingState, displa
     return bool(is_stopping)
 
 
-def _warn_max_iter(max_iter: int) -> None:
+def warn_max_iter(max_iter: int, stacklevel: int = 6) -> None:
+    """scikit-learn's warning for a run that ends at ``max_iter`` epochs without stopping."""
     from sklearn.exceptions import ConvergenceWarning
 
     warnings.warn(
         f"Stochastic Optimizer: Maximum iterations ({max_iter}) reached and the "
         "optimization hasn't converged yet.",
         ConvergenceWarning,
-        stacklevel=6,
+        stacklevel=stacklevel,
     )
 
 
