@@ -30,7 +30,7 @@ from deltaprop.distributed.lbfgs import worker_network
 from deltaprop.speed import compiled
 from deltaprop.speed.backprop import BatchBackprop, packed_parameters
 from deltaprop.training.divergence import warn_diverged
-from deltaprop.training.loop import make_optimizer, resolve_batch_size, warn_max_iter
+from deltaprop.training.loop import make_optimizer, numpy_epoch, resolve_batch_size, warn_max_iter
 
 __all__ = ["fit_local_sgd", "local_round", "replicas", "MIN_SYNC_EVERY", "SYNCS_PER_EPOCH"]
 
@@ -111,15 +111,8 @@ def _steps(net, theta, optimizer, X, D, s, rows, batch_size, alpha, token):
     backprop = cache.get(("sgd-backprop", token, batch_size))
     if backprop is None:
         backprop = cache[("sgd-backprop", token, batch_size)] = BatchBackprop(net, batch_size, alpha)
-    total = 0.0
-    for start in range(0, rows.shape[0], batch_size):
-        index = rows[start : start + batch_size]
-        loss, _, _ = backprop(X[index], D[index], None if s is None else s[index])
-        if not math.isfinite(loss):
-            return total, False
-        total += loss * index.shape[0]
-        optimizer.update([theta], [backprop.flat_grad])
-    return total, True
+    total, finite, _ = numpy_epoch(backprop, optimizer, [theta], X, D, s, rows, batch_size, None)
+    return total, finite
 
 
 def local_round(blocks, template, token, theta, state, plan, spec) -> dict:

@@ -44,7 +44,7 @@ from deltaprop.training.lbfgs import fit_lbfgs, gradient_norms
 from deltaprop.training.state import TrainingSettings, TrainingState
 
 __all__ = ["fit", "fit_stochastic", "fit_lbfgs", "gradient_norms", "DivergenceWarning",
-           "make_optimizer", "resolve_batch_size", "warn_max_iter"]
+           "make_optimizer", "resolve_batch_size", "warn_max_iter", "numpy_epoch"]
 
 
 #: scikit-learn's error for a run that never had finite weights after a step
@@ -230,10 +230,10 @@ def _epoch_backend(net, backprop, optimizer, params, data: _Data, batch_size: in
     if settings.shuffle and not hasattr(X, "toarray"):
         blocks = _gather_blocks(X, D, sw, batch_size)
 
-    def numpy_epoch(order):
-        return _numpy_epoch(backprop, optimizer, params, X, D, sw,
+    def batched_epoch(order):
+        return numpy_epoch(backprop, optimizer, params, X, D, sw,
                             order if settings.shuffle else None, batch_size, blocks)
-    return numpy_epoch
+    return batched_epoch
 
 
 def fit_stochastic(net, X, D, sample_weight, settings: TrainingSettings, state: TrainingState, *,
@@ -411,7 +411,7 @@ def warn_max_iter(max_iter: int, stacklevel: int = 6) -> None:
 
 
 def _gather_blocks(X, D, sample_weight, batch_size):
-    """Buffers for shuffled dense data, ``(X_block, D_block, sw_block)``: :func:`_numpy_epoch`
+    """Buffers for shuffled dense data, ``(X_block, D_block, sw_block)``: :func:`numpy_epoch`
     gathers the rows in shuffled order a block of batches (about ``_GATHER_BLOCK_BYTES``) at
     a time into them, so each batch is a contiguous slice, a block costs two numpy calls
     however many batches it holds, and memory holds one block, never a second copy of X.
@@ -442,7 +442,7 @@ def _batch_from_block(X, D, sample_weight, order, blocks, start, stop):
     return X_block[rows], D_block[rows], None if sw_block is None else sw_block[rows]
 
 
-def _numpy_epoch(backprop, optimizer, params, X, D, sample_weight, order, batch_size, blocks):
+def numpy_epoch(backprop, optimizer, params, X, D, sample_weight, order, batch_size, blocks):
     """One epoch batch by batch: ``(accumulated_loss, finite, grad_W)``, as
     :func:`deltaprop.speed.compiled.run_epoch` computes it in one call.
 
