@@ -30,7 +30,13 @@ from deltaprop.distributed.lbfgs import worker_network
 from deltaprop.speed import compiled
 from deltaprop.speed.backprop import BatchBackprop, packed_parameters
 from deltaprop.training.divergence import warn_diverged
-from deltaprop.training.loop import make_optimizer, numpy_epoch, resolve_batch_size, warn_max_iter
+from deltaprop.training.loop import (
+    follow_settings,
+    make_optimizer,
+    numpy_epoch,
+    resolve_batch_size,
+    warn_max_iter,
+)
 
 __all__ = ["fit_local_sgd", "local_round", "replicas", "MIN_SYNC_EVERY", "SYNCS_PER_EPOCH"]
 
@@ -202,8 +208,7 @@ def fit_local_sgd(net, ex, handles, sizes: list[int], settings, state, rng, sync
     template, token = ex.broadcast(net.copy()), uuid.uuid4().hex
     if state.optimizer is None:
         state.optimizer = make_optimizer(settings, [net.get_flat()])
-    if state.stopping is not None:
-        state.stopping.patience, state.stopping.tol = settings.n_iter_no_change, settings.tol
+    follow_settings(state, settings)
     spec = {"batch_size": bs, "alpha": float(settings.alpha), "make": _OptimizerFactory(settings),
             "seed": None}
     theta = net.get_flat()

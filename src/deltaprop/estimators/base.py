@@ -29,7 +29,7 @@ from deltaprop.core.network import Network
 from deltaprop.speed import backprop as fast
 from deltaprop.training import loop as training
 from deltaprop.training.progress import VERBOSE_BAR
-from deltaprop.training.state import TrainingSettings, TrainingState, ValidationScore
+from deltaprop.training.state import STOCHASTIC_SOLVERS, TrainingSettings, TrainingState, ValidationScore
 from deltaprop.training.stopping import StoppingRule
 
 try:  # scikit-learn >= 1.6
@@ -44,7 +44,6 @@ __all__ = ["_BaseMLP", "validate_data", "STOCHASTIC_SOLVERS", "training_bytes", 
 InputData: TypeAlias = ArrayLike | scipy.sparse.spmatrix | scipy.sparse.sparray
 
 validate_data = _validate_data
-STOCHASTIC_SOLVERS = ("sgd", "adam", "adamw")
 
 
 def on_dask(*arrays):

@@ -44,7 +44,8 @@ from deltaprop.training.lbfgs import fit_lbfgs, gradient_norms
 from deltaprop.training.state import TrainingSettings, TrainingState
 
 __all__ = ["fit", "fit_stochastic", "fit_lbfgs", "gradient_norms", "DivergenceWarning",
-           "make_optimizer", "resolve_batch_size", "warn_max_iter", "numpy_epoch"]
+           "make_optimizer", "resolve_batch_size", "warn_max_iter", "numpy_epoch",
+           "follow_settings"]
 
 
 #: scikit-learn's error for a run that never had finite weights after a step
@@ -80,7 +81,7 @@ def fit(net, X, D, sample_weight, settings: TrainingSettings, state: TrainingSta
         Held-out rows chosen by the user for early stopping (X_val dense, of the network's
         dtype; sw_val may be None); None draws them from X (``validation_fraction``).
     """
-    state.interrupted = state.diverged = state.blew_up = False
+    state.begin_call()
     if not settings.stochastic and (np.any(np.asarray(settings.dropout, dtype=float) > 0)
                                     or settings.max_grad_norm is not None):
         raise ValueError("dropout and max_grad_norm need a stochastic solver (sgd, adam or adamw); "
@@ -259,7 +260,7 @@ def fit_stochastic(net, X, D, sample_weight, settings: TrainingSettings, state: 
     backprop = _batch_backprop(state, net, batch_size, settings.alpha, incremental, settings.dropout,
                                random_state)
     run_epoch = _epoch_backend(net, backprop, state.optimizer, params, data, batch_size, settings)
-    _follow_settings(state, settings)
+    follow_settings(state, settings)
     state.n_iter = 0
     total = 1 if incremental else settings.max_iter
     # overflow is detected (non-finite loss or weights) and reported once, in words
@@ -274,9 +275,9 @@ def fit_stochastic(net, X, D, sample_weight, settings: TrainingSettings, state: 
     return state
 
 
-def _follow_settings(state: TrainingState, settings: TrainingSettings) -> None:
+def follow_settings(state: TrainingState, settings: TrainingSettings) -> None:
     """The stopping rule reads the current ``tol`` and ``n_iter_no_change``, as scikit-learn's
-    (a run continued from L-BFGS gets its first rule here)."""
+    (a run continued from L-BFGS gets its first rule here; the distributed local SGD too)."""
     rule = state.stopping
     if rule is None:
         fresh = TrainingState.start(settings, np.empty(0))
