@@ -148,7 +148,7 @@ def _train(est, ex, train, sizes, layer_units, dtype, first_pass, sync_every):
         est._continue(layer_units, dtype)
     est.n_outputs_ = layer_units[-1]
     state = est.__dict__.get("_training") or est._state_from_attributes()
-    state.interrupted = state.diverged = False
+    state.begin_call()
     if est.solver == "lbfgs":
         state = fit_lbfgs(est.network_, ex, train, settings, state)
     else:

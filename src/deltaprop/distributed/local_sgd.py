@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import math
 import uuid
-import warnings
 from dataclasses import replace
 
 import numpy as np
@@ -30,8 +29,14 @@ from deltaprop.distributed.cluster import worker_cache
 from deltaprop.distributed.lbfgs import worker_network
 from deltaprop.speed import compiled
 from deltaprop.speed.backprop import BatchBackprop, packed_parameters
-from deltaprop.training.divergence import DivergenceWarning
-from deltaprop.training.loop import make_optimizer
+from deltaprop.training.divergence import warn_diverged
+from deltaprop.training.loop import (
+    follow_settings,
+    make_optimizer,
+    numpy_epoch,
+    resolve_batch_size,
+    warn_max_iter,
+)
 
 __all__ = ["fit_local_sgd", "local_round", "replicas", "MIN_SYNC_EVERY", "SYNCS_PER_EPOCH"]
 
@@ -112,15 +117,8 @@ def _steps(net, theta, optimizer, X, D, s, rows, batch_size, alpha, token):
     backprop = cache.get(("sgd-backprop", token, batch_size))
     if backprop is None:
         backprop = cache[("sgd-backprop", token, batch_size)] = BatchBackprop(net, batch_size, alpha)
-    total = 0.0
-    for start in range(0, rows.shape[0], batch_size):
-        index = rows[start : start + batch_size]
-        loss, _, _ = backprop(X[index], D[index], None if s is None else s[index])
-        if not math.isfinite(loss):
-            return total, False
-        total += loss * index.shape[0]
-        optimizer.update([theta], [backprop.flat_grad])
-    return total, True
+    total, finite, _ = numpy_epoch(backprop, optimizer, [theta], X, D, s, rows, batch_size, None)
+    return total, finite
 
 
 def local_round(blocks, template, token, theta, state, plan, spec) -> dict:
@@ -191,15 +189,6 @@ class _OptimizerFactory:
         return make_optimizer(self.settings, params)
 
 
-def _batch_size(settings, n_total: int) -> int:
-    if settings.batch_size == "auto":
-        return min(200, n_total)
-    if settings.batch_size > n_total:
-        warnings.warn("Got `batch_size` less than 1 or larger than sample size. It is going to be clipped",
-                      stacklevel=5)
-    return int(np.clip(settings.batch_size, 1, n_total))
-
-
 def fit_local_sgd(net, ex, handles, sizes: list[int], settings, state, rng, sync_every: int | None = None):
     """Train ``net`` by local SGD/Adam on the partitions ``handles`` (rows ``sizes``); returns
     ``state`` (a :class:`deltaprop.training.state.TrainingState`), updated as the
@@ -210,7 +199,7 @@ def fit_local_sgd(net, ex, handles, sizes: list[int], settings, state, rng, sync
     mini-batches.  ``rng`` (a RandomState) draws each epoch's shuffling seed.
     """
     n_total = sum(sizes)
-    bs = _batch_size(settings, n_total)
+    bs = resolve_batch_size(settings, n_total)
     groups = replicas(sizes, len(ex.workers))
     batches = [[(k, p, j) for k, p in enumerate(g) for j in range(math.ceil(sizes[p] / bs))] for g in groups]
     if sync_every is None:
@@ -219,8 +208,7 @@ def fit_local_sgd(net, ex, handles, sizes: list[int], settings, state, rng, sync
     template, token = ex.broadcast(net.copy()), uuid.uuid4().hex
     if state.optimizer is None:
         state.optimizer = make_optimizer(settings, [net.get_flat()])
-    if state.stopping is not None:
-        state.stopping.patience, state.stopping.tol = settings.n_iter_no_change, settings.tol
+    follow_settings(state, settings)
     spec = {"batch_size": bs, "alpha": float(settings.alpha), "make": _OptimizerFactory(settings),
             "seed": None}
     theta = net.get_flat()
@@ -232,10 +220,7 @@ def fit_local_sgd(net, ex, handles, sizes: list[int], settings, state, rng, sync
                                             theta, state.optimizer, spec)
             if new_theta is None:
                 state.diverged = True
-                warnings.warn("Training diverged: the loss stopped being finite, so training stopped and "
-                              "kept the last finite weights. Lower learning_rate_init (now "
-                              f"{settings.learning_rate_init}) or scale the data.", DivergenceWarning,
-                              stacklevel=4)
+                warn_diverged("the loss stopped being finite", settings.learning_rate_init, stacklevel=4)
                 break
             theta = new_theta
             if _end_of_epoch(settings, state, net, theta, loss / n_total, n_total, norms):
@@ -286,8 +271,5 @@ def _end_of_epoch(settings, state, net, theta, loss, n_total, norms) -> bool:
             return True
         rule.restart()
     if state.n_iter == settings.max_iter:
-        from sklearn.exceptions import ConvergenceWarning
-
-        warnings.warn(f"Stochastic Optimizer: Maximum iterations ({settings.max_iter}) reached and the "
-                      "optimization hasn't converged yet.", ConvergenceWarning, stacklevel=5)
+        warn_max_iter(settings.max_iter, stacklevel=5)
     return False

@@ -29,7 +29,7 @@ from deltaprop.core.network import Network
 from deltaprop.speed import backprop as fast
 from deltaprop.training import loop as training
 from deltaprop.training.progress import VERBOSE_BAR
-from deltaprop.training.state import TrainingSettings, TrainingState, ValidationScore
+from deltaprop.training.state import STOCHASTIC_SOLVERS, TrainingSettings, TrainingState, ValidationScore
 from deltaprop.training.stopping import StoppingRule
 
 try:  # scikit-learn >= 1.6
@@ -44,7 +44,6 @@ __all__ = ["_BaseMLP", "validate_data", "STOCHASTIC_SOLVERS", "training_bytes", 
 InputData: TypeAlias = ArrayLike | scipy.sparse.spmatrix | scipy.sparse.sparray
 
 validate_data = _validate_data
-STOCHASTIC_SOLVERS = ("sgd", "adam", "adamw")
 
 
 def on_dask(*arrays):
@@ -102,6 +101,35 @@ class _LayerViews(list):
         super().__setitem__(k, self._write(k, value))
 
 
+def _layer_list(name: str, arrays: Callable[[Network], Iterable[np.ndarray]], write: str,
+                doc: str) -> Any:
+    """The property ``coefs_`` or ``intercepts_`` (``name``): once fitted, a :class:`_LayerViews`
+    of ``arrays(network_)`` whose items the estimator's method ``write`` assigns; before fit,
+    the list last assigned (kept as ``_assigned_<name>`` for the next partial_fit)."""
+    assigned = "_assigned_" + name.rstrip("_")
+
+    def get(self) -> list[np.ndarray]:
+        net = self.__dict__.get("network_")
+        if net is None:
+            if assigned in self.__dict__:
+                return self.__dict__[assigned]
+            raise AttributeError(f"{name} exists once the estimator is fitted")
+        return _LayerViews(arrays(net), getattr(self, write))
+
+    def set(self, values: Iterable[Any]) -> None:
+        values = list(values)
+        net = self.__dict__.get("network_")
+        if net is None:
+            self.__dict__[assigned] = values
+            return
+        if len(values) != len(net.layers):
+            raise ValueError(f"{name} needs {len(net.layers)} arrays, one per layer; got {len(values)}")
+        for k, value in enumerate(values):
+            getattr(self, write)(k, value)
+
+    return property(get, set, doc=doc)
+
+
 class _BaseMLP(BaseEstimator):
     """What both estimators share: parameters, the fit/partial_fit driver, the network."""
 
@@ -138,55 +166,16 @@ class _BaseMLP(BaseEstimator):
     }
 
     # ------------------------------------------------------------------ the network's views
-    @property
-    def coefs_(self) -> list[np.ndarray]:
+    coefs_ = _layer_list(
+        "coefs_", lambda net: (net.W[l].T for l in net.layers), "_write_coef",
         """W^(l)ᵀ for l = 2 … L: views of ``network_.W``, shape (n_{l-1}, n_l) (scikit-learn's).
 
         ``coefs_[k] = A`` writes A into ``network_.W[k + 2]``; before fit, the assigned list
         is kept and becomes the network of the next ``partial_fit`` (or warm-started fit).
-        """
-        net = self.__dict__.get("network_")
-        if net is None:
-            if "_assigned_coefs" in self.__dict__:
-                return self.__dict__["_assigned_coefs"]
-            raise AttributeError("coefs_ exists once the estimator is fitted")
-        return _LayerViews((net.W[l].T for l in net.layers), self._write_coef)
-
-    @coefs_.setter
-    def coefs_(self, coefs: list[Any]) -> None:
-        net = self.__dict__.get("network_")
-        if net is None:
-            self.__dict__["_assigned_coefs"] = list(coefs)
-            return
-        coefs = list(coefs)
-        if len(coefs) != len(net.layers):
-            raise ValueError(f"coefs_ needs {len(net.layers)} arrays, one per layer; got {len(coefs)}")
-        for k, c in enumerate(coefs):
-            self._write_coef(k, c)
-
-    @property
-    def intercepts_(self) -> list[np.ndarray]:
-        """b^(l) for l = 2 … L: the arrays of ``network_.b``, shape (n_l,); assignable as ``coefs_``."""
-        net = self.__dict__.get("network_")
-        if net is None:
-            if "_assigned_intercepts" in self.__dict__:
-                return self.__dict__["_assigned_intercepts"]
-            raise AttributeError("intercepts_ exists once the estimator is fitted")
-        return _LayerViews((net.b[l] for l in net.layers), self._write_intercept)
-
-    @intercepts_.setter
-    def intercepts_(self, intercepts: list[Any]) -> None:
-        net = self.__dict__.get("network_")
-        if net is None:
-            self.__dict__["_assigned_intercepts"] = list(intercepts)
-            return
-        intercepts = list(intercepts)
-        if len(intercepts) != len(net.layers):
-            raise ValueError(
-                f"intercepts_ needs {len(net.layers)} arrays, one per layer; got {len(intercepts)}"
-            )
-        for k, v in enumerate(intercepts):
-            self._write_intercept(k, v)
+        """)
+    intercepts_ = _layer_list(
+        "intercepts_", lambda net: (net.b[l] for l in net.layers), "_write_intercept",
+        """b^(l) for l = 2 … L: the arrays of ``network_.b``, shape (n_l,); assignable as ``coefs_``.""")
 
     def _write_coef(self, k: int, value: Any) -> np.ndarray:
         """Write ``value`` (n_{l-1}, n_l) into W^(l), l = k + 2, in place; returns the view."""

@@ -44,7 +44,8 @@ from deltaprop.training.lbfgs import fit_lbfgs, gradient_norms
 from deltaprop.training.state import TrainingSettings, TrainingState
 
 __all__ = ["fit", "fit_stochastic", "fit_lbfgs", "gradient_norms", "DivergenceWarning",
-           "make_optimizer", "progress_bar"]
+           "make_optimizer", "resolve_batch_size", "warn_max_iter", "numpy_epoch",
+           "follow_settings"]
 
 
 #: scikit-learn's error for a run that never had finite weights after a step
@@ -80,7 +81,7 @@ def fit(net, X, D, sample_weight, settings: TrainingSettings, state: TrainingSta
         Held-out rows chosen by the user for early stopping (X_val dense, of the network's
         dtype; sw_val may be None); None draws them from X (``validation_fraction``).
     """
-    state.interrupted = state.diverged = state.blew_up = False
+    state.begin_call()
     if not settings.stochastic and (np.any(np.asarray(settings.dropout, dtype=float) > 0)
                                     or settings.max_grad_norm is not None):
         raise ValueError("dropout and max_grad_norm need a stochastic solver (sgd, adam or adamw); "
@@ -109,13 +110,6 @@ def make_optimizer(settings: TrainingSettings, params: list[np.ndarray]) -> SGD 
                      n_epochs=s.max_iter, warmup=s.warmup_iter)
     return Adam(params, s.learning_rate_init, s.beta_1, s.beta_2, s.epsilon, step=fused.adam_step,
                 max_grad_norm=s.max_grad_norm, schedule=schedule, n_epochs=s.max_iter, warmup=s.warmup_iter)
-
-
-def progress_bar(label, total, *, completed=0, stderr=False):
-    """``(progress, task)`` of a :class:`deltaprop.training.progress.ProgressBar` (the
-    command's bar until it uses that class)."""
-    bar = progress.ProgressBar(label, total, completed=completed, stderr=stderr)
-    return bar.progress, bar.task
 
 
 class _Data:
@@ -181,8 +175,9 @@ def _shuffled(sample_idx, random_state):
     return sample_idx[order]
 
 
-def _batch_size(settings: TrainingSettings, n_samples: int) -> int:
-    """scikit-learn's: "auto" is min(200, n); a size above n is clipped, with its warning."""
+def resolve_batch_size(settings: TrainingSettings, n_samples: int) -> int:
+    """scikit-learn's: "auto" is min(200, n); a size above n is clipped, with its warning
+    (here and in :mod:`deltaprop.distributed.local_sgd`)."""
     if settings.batch_size == "auto":
         return min(200, n_samples)
     if int(settings.batch_size) > n_samples:
@@ -191,11 +186,6 @@ def _batch_size(settings: TrainingSettings, n_samples: int) -> int:
             stacklevel=5,
         )
     return int(np.clip(settings.batch_size, 1, n_samples))
-
-
-def _plain_now() -> bool:
-    """True inside :func:`deltaprop.speed.backprop.plain_paths`."""
-    return use_plain()
 
 
 def _batch_backprop(state: TrainingState, net, batch_size: int, alpha: float, incremental: bool,
@@ -241,10 +231,10 @@ def _epoch_backend(net, backprop, optimizer, params, data: _Data, batch_size: in
     if settings.shuffle and not hasattr(X, "toarray"):
         blocks = _gather_blocks(X, D, sw, batch_size)
 
-    def numpy_epoch(order):
-        return _numpy_epoch(backprop, optimizer, params, X, D, sw,
+    def batched_epoch(order):
+        return numpy_epoch(backprop, optimizer, params, X, D, sw,
                             order if settings.shuffle else None, batch_size, blocks)
-    return numpy_epoch
+    return batched_epoch
 
 
 def fit_stochastic(net, X, D, sample_weight, settings: TrainingSettings, state: TrainingState, *,
@@ -266,11 +256,11 @@ def fit_stochastic(net, X, D, sample_weight, settings: TrainingSettings, state: 
         data = _split_validation(X, D, sample_weight, settings, random_state())
     else:
         data = _Data(X, D, sample_weight)
-    batch_size = _batch_size(settings, data.n_samples)
+    batch_size = resolve_batch_size(settings, data.n_samples)
     backprop = _batch_backprop(state, net, batch_size, settings.alpha, incremental, settings.dropout,
                                random_state)
     run_epoch = _epoch_backend(net, backprop, state.optimizer, params, data, batch_size, settings)
-    _follow_settings(state, settings)
+    follow_settings(state, settings)
     state.n_iter = 0
     total = 1 if incremental else settings.max_iter
     # overflow is detected (non-finite loss or weights) and reported once, in words
@@ -285,9 +275,9 @@ def fit_stochastic(net, X, D, sample_weight, settings: TrainingSettings, state: 
     return state
 
 
-def _follow_settings(state: TrainingState, settings: TrainingSettings) -> None:
+def follow_settings(state: TrainingState, settings: TrainingSettings) -> None:
     """The stopping rule reads the current ``tol`` and ``n_iter_no_change``, as scikit-learn's
-    (a run continued from L-BFGS gets its first rule here)."""
+    (a run continued from L-BFGS gets its first rule here; the distributed local SGD too)."""
     rule = state.stopping
     if rule is None:
         fresh = TrainingState.start(settings, np.empty(0))
@@ -323,7 +313,7 @@ def _run_epochs(net, params, data: _Data, settings, state, run_epoch, display, r
             if _stopping_says_stop(settings, state, display) or stop_requested or incremental:
                 break
             if state.n_iter == settings.max_iter:
-                _warn_max_iter(settings.max_iter)
+                warn_max_iter(settings.max_iter)
     except KeyboardInterrupt:
         state.interrupted = True
         warnings.warn("Training interrupted by user.", stacklevel=5)
@@ -409,19 +399,20 @@ def _stopping_says_stop(settings: TrainingSettings, state: TrainingState, displa
     return bool(is_stopping)
 
 
-def _warn_max_iter(max_iter: int) -> None:
+def warn_max_iter(max_iter: int, stacklevel: int = 6) -> None:
+    """scikit-learn's warning for a run that ends at ``max_iter`` epochs without stopping."""
     from sklearn.exceptions import ConvergenceWarning
 
     warnings.warn(
         f"Stochastic Optimizer: Maximum iterations ({max_iter}) reached and the "
         "optimization hasn't converged yet.",
         ConvergenceWarning,
-        stacklevel=6,
+        stacklevel=stacklevel,
     )
 
 
 def _gather_blocks(X, D, sample_weight, batch_size):
-    """Buffers for shuffled dense data, ``(X_block, D_block, sw_block)``: :func:`_numpy_epoch`
+    """Buffers for shuffled dense data, ``(X_block, D_block, sw_block)``: :func:`numpy_epoch`
     gathers the rows in shuffled order a block of batches (about ``_GATHER_BLOCK_BYTES``) at
     a time into them, so each batch is a contiguous slice, a block costs two numpy calls
     however many batches it holds, and memory holds one block, never a second copy of X.
@@ -452,7 +443,7 @@ def _batch_from_block(X, D, sample_weight, order, blocks, start, stop):
     return X_block[rows], D_block[rows], None if sw_block is None else sw_block[rows]
 
 
-def _numpy_epoch(backprop, optimizer, params, X, D, sample_weight, order, batch_size, blocks):
+def numpy_epoch(backprop, optimizer, params, X, D, sample_weight, order, batch_size, blocks):
     """One epoch batch by batch: ``(accumulated_loss, finite, grad_W)``, as
     :func:`deltaprop.speed.compiled.run_epoch` computes it in one call.
 

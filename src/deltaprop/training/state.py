@@ -20,7 +20,10 @@ import numpy as np
 
 from deltaprop.training.stopping import StoppingRule
 
-__all__ = ["TrainingSettings", "TrainingState", "ValidationScore"]
+__all__ = ["TrainingSettings", "TrainingState", "ValidationScore", "STOCHASTIC_SOLVERS"]
+
+#: the solvers that train by epochs of mini-batches (the rest: L-BFGS)
+STOCHASTIC_SOLVERS = ("sgd", "adam", "adamw")
 
 #: the validation score of the held-out rows X (n, n_1), whose network outputs are Y
 #: (n, n_outputs), against targets D (n, n_outputs) with optional sample weights (n,):
@@ -72,7 +75,7 @@ class TrainingSettings:
     @property
     def stochastic(self) -> bool:
         """True for SGD, Adam and AdamW (epochs of mini-batches), False for L-BFGS."""
-        return self.solver in ("sgd", "adam", "adamw")
+        return self.solver in STOCHASTIC_SOLVERS
 
 
 @dataclass
@@ -143,6 +146,10 @@ class TrainingState:
             else:
                 state.stopping = StoppingRule(settings.n_iter_no_change, settings.tol)
         return state
+
+    def begin_call(self) -> None:
+        """Clear the outcome of the previous call (``interrupted``, ``diverged``, ``blew_up``)."""
+        self.interrupted = self.diverged = self.blew_up = False
 
     def __getstate__(self) -> dict[str, Any]:
         # the kept BatchBackprop (buffers, compiled closures) is made again when needed
