@@ -192,6 +192,7 @@ def test_killing_a_worker_during_lbfgs_does_not_change_the_fit(client):
         return False
 
     killed = MLPClassifier(**params, callback=kill_once).fit(Xd, yd)
+    client.wait_for_workers(2, timeout=60)  # the nanny restarts the killed worker; ask once it is back
     assert victim not in client.run(os.getpid) or client.run(os.getpid)[victim] != pids[victim]
     assert killed.n_iter_ == reference.n_iter_
     assert _relative(reference.coefs_, killed.coefs_) < 1e-8
