@@ -35,6 +35,7 @@ def train_on_cluster(opts: Any) -> Any:
     from deltaprop.command import train as single
     from deltaprop.distributed import ClusterError
     from deltaprop.distributed.tables import connect, train_table
+    from deltaprop.estimators import mlp as estimators
     from deltaprop.files.archive import model_bytes
 
     _refuse_local_only(opts)
@@ -51,8 +52,8 @@ def train_on_cluster(opts: Any) -> Any:
     def make_estimator(task: str, n_rows: int) -> Any:
         run = single.Run(opts, stem, out, report, single.checkpoint_path(out))
         run.task = task
-        no_monitor: Any = None  # the cluster run has no per-epoch watch
-        return single._make_estimator(run, n_rows, no_monitor)
+        kind, params = single.estimator_params(run, n_rows)  # the cluster run has no per-epoch watch
+        return getattr(estimators, kind)(**params)
 
     client, close = connect(opts.scheduler)
     try:

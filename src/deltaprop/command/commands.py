@@ -358,6 +358,13 @@ class _EstimatorAdapter:
         self.target_names_ = ["prediction"] if self.task == "regression" else ["class"]
         self.history: dict[str, Any] = {}
 
+    @property
+    def fitted(self) -> Any:
+        """The estimator as a record (as a TabularModel's ``fitted``)."""
+        from deltaprop.estimators.fitted import FittedMLP
+
+        return FittedMLP.from_estimator(self.estimator)
+
     def inputs(self, frame: pd.DataFrame) -> np.ndarray:
         """The estimator's inputs: its feature columns (or the first n_1 columns), as numbers."""
         import numpy as np
@@ -539,7 +546,7 @@ def _features_table(features: Any) -> Any:
 
 def _training_line(m: Any) -> str | None:
     h = m.history
-    curve = h.get("loss_curve") or list(getattr(m.estimator, "loss_curve_", []) or [])
+    curve = h.get("loss_curve") or list(m.fitted.attributes.get("loss_curve_") or [])
     if not curve:
         return None
     line = f"training: {len(curve)} epoch(s), final loss {curve[-1]:.4g}"
@@ -572,7 +579,7 @@ def info(model: str) -> None:
         m, net = None, loaded
     else:
         m = loaded if isinstance(loaded, TabularModel) else _EstimatorAdapter(loaded)
-        net = m.estimator.network_
+        net = m.fitted.network
     console = _console()
     console.print(
         f"[bold]{escape(model)}[/bold]  (deltaprop model format {doc['format_version']}, written by "
@@ -595,7 +602,7 @@ def info(model: str) -> None:
     if m is None:
         return
     if m.task == "classification":
-        console.print("classes: " + ", ".join(str(c) for c in m.estimator.classes_), markup=False)
+        console.print("classes: " + ", ".join(str(c) for c in m.fitted.attributes["classes_"]), markup=False)
     features = getattr(m, "features", None)
     if features is not None:
         console.print(_features_table(features))

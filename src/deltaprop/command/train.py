@@ -39,8 +39,11 @@ from deltaprop.command.monitor import Monitor
 from deltaprop.errors import UserError
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     import pandas as pd
 
+    from deltaprop.estimators.fitted import FittedMLP
     from deltaprop.tabular.encode import FeatureEncoder, TargetEncoder
     from deltaprop.tabular.model import TabularModel
 
@@ -174,8 +177,8 @@ def file_sha256(path: str | os.PathLike[str]) -> str | None:
 
 def model_metrics(model: TabularModel, X: np.ndarray, y_raw: np.ndarray) -> dict[str, float]:
     """Metrics of a TabularModel on encoded inputs X and raw targets (values or labels)."""
-    est = model.estimator
-    outputs = est.predict(X) if model.task == "regression" else est.predict_proba(X)
+    fitted = model.fitted
+    outputs = fitted.predict(X) if model.task == "regression" else fitted.predict_proba(X)
     return output_metrics(model, outputs, y_raw)
 
 
@@ -184,9 +187,9 @@ def output_metrics(model: TabularModel, outputs: np.ndarray, y_raw: Any) -> dict
     against raw targets (values or labels)."""
     if model.task == "regression":
         return regression_metrics(y_raw, model.target.decode(outputs), model.target.names)
-    return classification_metrics(
-        [plain(v) for v in y_raw], outputs, [plain(c) for c in model.estimator.classes_]
-    )
+    classes = model.classes_
+    assert classes is not None
+    return classification_metrics([plain(v) for v in y_raw], outputs, [plain(c) for c in classes])
 
 
 # ---------------------------------------------------------------------- the run's state
@@ -468,9 +471,9 @@ def _validation_file(run: Run) -> None:
 
 
 # ---------------------------------------------------------------------- 6. fit
-def _make_estimator(run: Run, n_train: int, callback: Monitor) -> Any:
-    from deltaprop.estimators.mlp import MLPClassifier, MLPRegressor
-
+def estimator_params(run: Run, n_train: int) -> tuple[str, dict[str, Any]]:
+    """``(class name, parameters)`` of the estimator the run trains (see
+    :func:`deltaprop.estimators.fitted.fit_new`)."""
     opts = run.opts
     if opts.batch_size is None:
         # small tables need several steps per epoch to learn in a few hundred epochs
@@ -490,7 +493,6 @@ def _make_estimator(run: Run, n_train: int, callback: Monitor) -> Any:
         tol=TOL,
         # without early stopping every epoch given is trained: no rule on the training loss
         n_iter_no_change=max(opts.patience, 1) if opts.early_stopping else np.inf,
-        callback=callback,
         verbose=False,
     )
     if opts.dropout:
@@ -501,15 +503,16 @@ def _make_estimator(run: Run, n_train: int, callback: Monitor) -> Any:
             loss["huber_epsilon"] = opts.huber_epsilon
         if opts.quantile is not None:
             loss["quantile"] = opts.quantile
-        return MLPRegressor(**loss, **params)
-    return MLPClassifier(class_weight=opts.class_weight, **params)
+        return "MLPRegressor", {**loss, **params}
+    return "MLPClassifier", {"class_weight": opts.class_weight, **params}
 
 
 @dataclass
 class Fitted:
-    """The trained estimator, its watch, and how the run ended."""
+    """The trained estimator (a FittedMLP record; None when Ctrl-C came before it existed),
+    its watch, and how the run ended."""
 
-    est: Any
+    est: FittedMLP | None
     monitor: Monitor
     interrupted: bool
     epochs_before: int
@@ -539,7 +542,10 @@ def _resume_estimator(run: Run) -> tuple[Any, int, dict[str, Any] | None]:
 
 
 def fit_step(run: Run) -> Fitted:
-    """Train, with the monitor after every epoch; Ctrl-C ends the run with the weights so far."""
+    """Train, with the monitor after every epoch; Ctrl-C ends the run with the weights so far.
+
+    A fresh run trains through :func:`deltaprop.estimators.fitted.fit_new` (no scikit-learn);
+    a resumed one continues the loaded estimator (``warm_start``)."""
     from deltaprop.files.archive import model_bytes
 
     opts = run.opts
@@ -568,49 +574,72 @@ def fit_step(run: Run) -> Fitted:
         task=run.task,
         state=state,
     )
+    seen: list[Any] = []  # the record as the monitor last saw it, should Ctrl-C cut the fit short
+
+    def watch(est: Any) -> bool:
+        seen[:] = [est]
+        return monitor(est)
+
+    X, D = run.X[run.train_idx], run.D[run.train_idx]
     if est is None:
-        est = _make_estimator(run, len(run.train_idx), monitor)
+        from deltaprop.estimators.fitted import fit_new
+
+        kind, params = estimator_params(run, len(run.train_idx))
+        fitted, interrupted, blow_ups = _fit(lambda: fit_new(kind, params, X, D, callback=watch), bar)
     else:
-        est.set_params(callback=monitor, verbose=False)
-    interrupted, blow_ups = _fit(est, run.X[run.train_idx], run.D[run.train_idx], bar)
-    interrupted = interrupted or bool(getattr(est, "interrupted_", False))
-    return Fitted(est, monitor, interrupted, epochs_done, blow_ups)
+        est.set_params(callback=watch, verbose=False)
+        fitted, interrupted, blow_ups = _fit(lambda: est.fit(X, D), bar)
+        fitted = est
+    record = _record(fitted if fitted is not None else seen[0] if seen else None)
+    interrupted = interrupted or bool(record is not None and record.attributes.get("interrupted_"))
+    return Fitted(record, monitor, interrupted, epochs_done, blow_ups)
 
 
-def _fit(est: Any, X: np.ndarray, D: np.ndarray, bar: Any) -> tuple[bool, list[str]]:
-    """est.fit(X, D) under the progress bar: (whether Ctrl-C ended it, what blew up)."""
+def _record(est: Any) -> FittedMLP | None:
+    """The FittedMLP record of a fitted estimator or record (None stays None)."""
+    from deltaprop.estimators.fitted import FittedMLP
+
+    if est is None or isinstance(est, FittedMLP):
+        return est
+    return FittedMLP.from_estimator(est) if hasattr(est, "network_") else None
+
+
+def _fit(train: Callable[[], Any], bar: Any) -> tuple[Any, bool, list[str]]:
+    """``train()`` under the progress bar: (what it returned, or None when Ctrl-C ended it;
+    whether Ctrl-C ended it; what blew up)."""
     from deltaprop.training.divergence import DivergenceWarning
 
-    interrupted = False
+    interrupted, result = False, None
     with warnings.catch_warnings(record=True) as caught:
         # the run's end is reported by the command itself (why it stopped, divergence)
         warnings.simplefilter("always")
         try:
             if bar is not None:
                 with bar:
-                    est.fit(X, D)
-                    curve = getattr(est, "loss_curve_", None) or [0.0]
-                    if getattr(est, "diverged_", False) or not math.isfinite(curve[-1]):
+                    result = train()
+                    curve = getattr(result, "loss_curve_", None) or [0.0]
+                    if getattr(result, "diverged_", False) or not math.isfinite(curve[-1]):
                         bar.clear()  # the divergence error is the run's one line
             else:
-                est.fit(X, D)
+                result = train()
         except KeyboardInterrupt:
             interrupted = True
         except ValueError as e:
             raise UserError(f"training failed: {e}; check the options") from e
-    return interrupted, [str(w.message) for w in caught if issubclass(w.category, DivergenceWarning)]
+    return result, interrupted, [str(w.message) for w in caught if issubclass(w.category, DivergenceWarning)]
 
 
 def build_model(
     run: Run, est: Any, monitor: Monitor, theta: np.ndarray | None = None, checkpoint: dict | None = None
 ) -> TabularModel:
-    """A TabularModel of the estimator's network with the weights ``theta`` (a copy)."""
-    from deltaprop.files.archive import copy_estimator
+    """A TabularModel of the estimator's (or record's) network with the weights ``theta`` (a copy)."""
     from deltaprop.tabular.model import TabularModel
 
-    est_copy = copy_estimator(est)
+    record = _record(est)
+    assert record is not None
+    fitted = record.copy()
     if theta is not None:
-        est_copy.network_.set_flat(theta)
+        fitted.network.set_flat(theta)
     history: dict[str, Any] = {
         "loss_curve": list(getattr(est, "loss_curve_", []) or []),
         "validation_loss_curve": list(monitor.validation_loss),
@@ -626,7 +655,7 @@ def build_model(
     if checkpoint is not None:
         history["checkpoint"] = checkpoint
     assert run.feature_enc is not None and run.target_enc is not None
-    return TabularModel(run.feature_enc, run.target_enc, est_copy, history=history)
+    return TabularModel(run.feature_enc, run.target_enc, fitted, history=history)
 
 
 # ---------------------------------------------------------------------- 7. evaluate
@@ -656,7 +685,7 @@ def stop_reason(run: Run, fitted: Fitted) -> str:
 def evaluate_step(run: Run, fitted: Fitted) -> TrainResult:
     """The model to keep and its metrics; refuses a diverged run."""
     opts, est, monitor = run.opts, fitted.est, fitted.monitor
-    if not hasattr(est, "network_"):
+    if est is None:
         raise KeyboardInterrupt  # stopped before the network existed: nothing to save
     curve = list(getattr(est, "loss_curve_", []) or [])
     if fitted.interrupted and len(curve) <= fitted.epochs_before:
@@ -715,9 +744,9 @@ def _confusion(run: Run, model: TabularModel) -> dict[str, Any]:
         X, labels, rows = run.X_val, run.y_val, "validation"
     else:
         X, labels, rows = run.X[run.train_idx], run.y_raw[run.train_idx], "training"
-    est = model.estimator
-    C = confusion_matrix(list(labels), est.predict_proba(X), list(est.classes_))
-    return {"rows": rows, "classes": [plain(c) for c in est.classes_], "matrix": C.tolist()}
+    classes = list(model.fitted.attributes["classes_"])
+    C = confusion_matrix(list(labels), model.fitted.predict_proba(X), classes)
+    return {"rows": rows, "classes": [plain(c) for c in classes], "matrix": C.tolist()}
 
 
 # ---------------------------------------------------------------------- 8. write

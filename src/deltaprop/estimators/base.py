@@ -10,7 +10,6 @@ which returns the run's :class:`~deltaprop.training.state.TrainingState`; the fi
 from __future__ import annotations
 
 import math
-import os
 import warnings
 from collections.abc import Callable, Iterable
 from numbers import Integral, Real
@@ -26,6 +25,13 @@ from sklearn.utils.validation import _check_sample_weight
 
 from deltaprop.core.activations import HIDDEN_ACTIVATIONS
 from deltaprop.core.network import Network
+from deltaprop.estimators.fitted import (
+    SETTING_NAMES,
+    check_memory,
+    hidden_sizes,
+    training_bytes,
+    training_settings,
+)
 from deltaprop.speed import backprop as fast
 from deltaprop.training import loop as training
 from deltaprop.training.progress import VERBOSE_BAR
@@ -54,37 +60,6 @@ def on_dask(*arrays):
 
         return distributed
     return None
-
-#: the training settings copied from the estimator's parameters of the same name
-_SETTING_NAMES = (
-    "solver", "alpha", "batch_size", "learning_rate", "learning_rate_init", "power_t", "max_iter",
-    "shuffle", "tol", "momentum", "nesterovs_momentum", "early_stopping", "validation_fraction",
-    "beta_1", "beta_2", "epsilon", "n_iter_no_change", "max_fun", "verbose",
-    "weight_decay", "max_grad_norm", "warmup_iter", "dropout",
-)
-
-
-def training_bytes(layer_units: list[int], itemsize: int, batch_size: int) -> int:
-    """Bytes a network of ``layer_units`` needs to train, about: θ, ∂E/∂θ and an optimiser's
-    two moments (4 · n_parameters), and u, z, δ of one mini-batch (3 · batch · Σ n_l)."""
-    n_parameters = sum((n_in + 1) * n_out for n_in, n_out in zip(layer_units[:-1], layer_units[1:]))
-    return itemsize * (4 * n_parameters + 3 * batch_size * sum(layer_units))
-
-
-def _available_bytes() -> int | None:
-    """The memory the system can still give (Linux's MemAvailable, else the physical memory)."""
-    try:
-        with open("/proc/meminfo") as f:
-            for line in f:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    try:
-        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (ValueError, OSError, AttributeError):  # pragma: no cover - not POSIX
-        return None
-
 
 class _LayerViews(list):
     """``coefs_`` or ``intercepts_`` of a fitted estimator: views of the network's arrays;
@@ -292,41 +267,17 @@ class _BaseMLP(BaseEstimator):
 
     # ------------------------------------------------------------------ fitting
     def _hidden_sizes(self) -> list[int]:
-        sizes = self.hidden_layer_sizes
-        if not hasattr(sizes, "__iter__"):
-            sizes = [sizes]
-        sizes = list(sizes)
-        if all(type(n) is int and n > 0 for n in sizes):
-            return sizes  # the common case, checked in well under a µs
-        if any(isinstance(n, bool) or not isinstance(n, Integral) for n in sizes):
-            raise ValueError(
-                f"hidden_layer_sizes must be whole numbers of units, got {sizes}; e.g. (100,) or (64, 32)."
-            )
-        if np.any(np.array(sizes) <= 0):
-            raise ValueError(f"hidden_layer_sizes must be > 0, got {sizes}.")
-        return [int(n) for n in sizes]
+        return hidden_sizes(self.hidden_layer_sizes)
 
     def _check_memory(self, layer_units: list[int], dtype, n_samples: int) -> None:
         """Refuse, before allocating, a network that cannot fit in the memory left."""
-        if self.solver == "lbfgs":
-            batch = n_samples
-        else:
-            batch = min(200 if self.batch_size == "auto" else int(self.batch_size), n_samples)
-        need = training_bytes(layer_units, np.dtype(dtype).itemsize, batch)
-        available = _available_bytes()
-        if available is not None and need > available:
-            raise ValueError(
-                f"hidden_layer_sizes={tuple(layer_units[1:-1])} makes a network of layers {layer_units} "
-                f"that needs about {need:,} bytes to train ({need / 2**30:.1f} GiB), more than the "
-                f"{available:,} bytes available; use smaller hidden layers."
-            )
+        check_memory({"solver": self.solver, "batch_size": self.batch_size}, layer_units, dtype, n_samples)
 
     def _training_settings(self) -> TrainingSettings:
         """The hyperparameters handed to training."""
-        settings = {name: getattr(self, name) for name in _SETTING_NAMES}
         callback = getattr(self, "callback", None)
-        return TrainingSettings(
-            **settings,
+        return training_settings(
+            {name: getattr(self, name) for name in SETTING_NAMES},
             stratify=self._stratify(),
             score=self._early_stopping_score() if self.early_stopping else None,
             label=type(self).__name__,
@@ -399,22 +350,7 @@ class _BaseMLP(BaseEstimator):
 
     def _publish(self, state: TrainingState) -> None:
         """The fitted attributes, scikit-learn's names, read from the training state."""
-        self.n_iter_ = state.n_iter
-        self.t_ = state.t
-        self.loss_ = state.loss
-        self.loss_curve_ = state.loss_curve
-        self.gradient_norms_ = state.gradient_norms
-        self.interrupted_ = state.interrupted
-        self.diverged_ = state.diverged
-        self.blew_up_ = state.blew_up
-        rule = state.stopping
-        if rule is not None:
-            self._no_improvement_count = rule.bad_epochs
-            self.validation_scores_ = state.validation_scores
-            self.validation_loss_curve_ = state.validation_loss_curve
-            best: dict[str, float | None] = {"best_validation_score_": None, "best_loss_": None}
-            best["best_validation_score_" if rule.higher_is_better else "best_loss_"] = rule.best
-            self.__dict__.update(best)
+        self.__dict__.update(state.fitted_attributes())
 
     def __getstate__(self):
         # the seeded RandomState is made again when needed (the training state leaves out its

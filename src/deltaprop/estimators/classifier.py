@@ -16,6 +16,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import type_of_target, unique_labels
 from sklearn.utils.validation import check_is_fitted
 
+from deltaprop.core import classes as class_coding
 from deltaprop.estimators.base import (
     _DOC_ATTRIBUTES,
     _DOC_PARAMETERS,
@@ -24,6 +25,7 @@ from deltaprop.estimators.base import (
     on_dask,
     validate_data,
 )
+from deltaprop.estimators.fitted import class_layout
 
 __all__ = ["MLPClassifier"]
 
@@ -161,9 +163,8 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         return self._label_binarizer.y_type_.startswith("multilabel")
 
     def _network_loss(self):
-        if self._label_binarizer.y_type_ == "multiclass":
-            return "log_loss", "softmax"
-        return "binary_log_loss", "logistic"
+        binarizer = self._label_binarizer
+        return class_coding.output_pair(len(binarizer.classes_), multilabel=binarizer.y_type_ != "multiclass")
 
     def _validate_input(self, X, y, incremental, reset):
         X, y = validate_data(
@@ -226,21 +227,10 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
 
     def _restore_fitted_state(self, network, state):
         """As the base class, and the label binarizer rebuilt from ``classes_``."""
-        classes = getattr(self, "classes_", None)
-        if classes is None or len(classes) < 2:
-            raise ValueError("a classifier needs at least two classes")
-        classes = np.asarray(classes)
-        label_type = str(state.get("label_type", "multiclass" if len(classes) > 2 else "binary"))
+        classes, multilabel = class_layout(getattr(self, "classes_", None), state, network)
         binarizer = LabelBinarizer()
-        if label_type.startswith("multilabel"):
-            binarizer.fit(np.eye(len(classes), dtype=int))
-            expected = len(classes)
-        else:
-            binarizer.fit(classes)
-            expected = 1 if len(classes) == 2 else len(classes)
+        binarizer.fit(np.eye(len(classes), dtype=int) if multilabel else classes)
         n_out = network.sizes[-1]
-        if expected != n_out:
-            raise ValueError(f"{len(classes)} classes do not fit a network with {n_out} outputs")
         self.n_outputs_ = n_out
         super()._restore_fitted_state(network, state)
         self._label_binarizer = binarizer
@@ -292,7 +282,10 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         check_is_fitted(self)
         if (dask := on_dask(X)) is not None:
             return dask.predict(self, X)
-        return self._labels(self._forward_pass_fast(X))
+        Y = self._forward_pass_fast(X)
+        if self._is_multilabel() or len(self.classes_) < 2:
+            return self._labels(Y)
+        return self.classes_[class_coding.predicted_codes(Y)]
 
     def predict_proba(self, X: InputData) -> np.ndarray:
         """Probability of each class, columns in the order of ``classes_``.
@@ -308,11 +301,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         check_is_fitted(self)
         if (dask := on_dask(X)) is not None:
             return dask.predict_proba(self, X)
-        y = self._forward_pass_fast(X)
-        if self.n_outputs_ == 1:
-            p = y.ravel()
-            return np.vstack([1 - p, p]).T
-        return y
+        return class_coding.probabilities(self._forward_pass_fast(X))
 
     def predict_log_proba(self, X: InputData) -> np.ndarray:
         """log of :meth:`predict_proba`, shape (n_samples, n_classes)."""

@@ -22,6 +22,7 @@ from deltaprop.estimators.base import (
     on_dask,
     validate_data,
 )
+from deltaprop.estimators.fitted import loss_parameters, regression_pair
 
 __all__ = ["MLPRegressor"]
 
@@ -148,12 +149,11 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         self.quantile = quantile
 
     def _network_loss(self):
-        return ("poisson", "exp") if self.loss == "poisson" else (self.loss, "identity")
+        return regression_pair(self.loss)
 
     def _loss_params(self):
-        if self.loss == "huber":
-            return {"epsilon": float(self.huber_epsilon)}
-        return {"quantile": float(self.quantile)} if self.loss == "quantile" else {}
+        return loss_parameters({"loss": self.loss, "huber_epsilon": self.huber_epsilon,
+                                "quantile": self.quantile})
 
     def _validate_input(self, X, y, incremental, reset):
         X, y = validate_data(

@@ -64,10 +64,14 @@ def as_network(model: Any) -> tuple[Network, float, Any]:
         return model, 0.0, None
     net = getattr(model, "network_", None)
     if isinstance(net, Network):
-        # a fitted estimator has alpha and classes_; a TabularModel keeps them on its estimator
-        inner = getattr(model, "estimator", None)
-        alpha = getattr(model, "alpha", getattr(inner, "alpha", 0.0))
-        classes = _label_classes(inner if inner is not None else model)
+        # a fitted estimator has alpha and classes_; a TabularModel keeps them in its record
+        fitted = getattr(model, "fitted", None)
+        if fitted is not None:
+            alpha = fitted.params.get("alpha", 0.0)
+            classes = None if fitted.state.get("label_type", "").startswith("multilabel") else \
+                fitted.attributes.get("classes_")
+        else:
+            alpha, classes = getattr(model, "alpha", 0.0), _label_classes(model)
         if getattr(model, "task", "classification") != "classification":
             classes = None
         return net, float(alpha or 0.0), classes

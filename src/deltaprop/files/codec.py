@@ -21,7 +21,6 @@ import json
 import math
 import re
 from collections.abc import Callable, Iterator
-from functools import partial
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -397,30 +396,35 @@ def _network_from_meta(meta: Any, arrays: dict, where: str) -> Any:
 
 
 def _estimator_meta(est: Any, enc: Encoder, prefix: str) -> Meta:
-    cls = type(est).__name__
-    if cls not in ESTIMATOR_CLASSES or not hasattr(est, "network_"):
-        raise TypeError(f"cannot save {cls}")
+    """The estimator section of a fitted estimator or a :class:`FittedMLP` record."""
+    from deltaprop.estimators.fitted import FittedMLP
+
+    if isinstance(est, FittedMLP):
+        fitted = est
+    else:
+        cls = type(est).__name__
+        if cls not in ESTIMATOR_CLASSES or not hasattr(est, "network_"):
+            raise TypeError(f"cannot save {cls}")
+        fitted = FittedMLP.from_estimator(est)
     params = {}
-    for key, value in est.get_params(deep=False).items():
+    for key, value in fitted.params.items():
         if key == "callback" or (key == "scoring" and callable(value)):
             continue  # code, not data: a loaded estimator gets the default (None)
         if key == "random_state" and not (value is None or isinstance(value, (int, np.integer))):
             value = None  # a RandomState object: its state is not part of the model
         params[key] = enc.encode(value, f"{prefix}param.{key}")
     attrs = {}
-    for key, value in vars(est).items():
-        if not key.endswith("_") or key.startswith("_") or key in _DERIVED:
-            continue
+    for key, value in fitted.attributes.items():
         try:
             attrs[key] = enc.encode(value, f"{prefix}attr.{key}")
         except TypeError:
             continue  # a fitted object that is not data (nothing a prediction needs)
     return {
-        "class": cls,
+        "class": fitted.kind,
         "params": params,
         "attributes": attrs,
-        "state": est._fitted_state(),
-        "network": _network_meta(est.network_, enc, prefix),
+        "state": dict(fitted.state),
+        "network": _network_meta(fitted.network, enc, prefix),
     }
 
 
@@ -451,20 +455,13 @@ def _estimator_network(meta: Any, arrays: dict, where: str) -> Any:
     return net
 
 
-def _estimator_from_meta(meta: Any, arrays: dict, where: str, net: Any = None) -> Any:
-    """The estimator of an estimator section; ``net`` is its already decoded Network, if any."""
-    if net is None:
-        net = _estimator_network(meta, arrays, where)
-    cls_name = meta["class"]
-    from deltaprop.estimators import mlp as estimators
+def _fitted_from_meta(meta: Any, arrays: dict, where: str) -> Any:
+    """The :class:`FittedMLP` record of an estimator section, every value checked (no
+    scikit-learn: the estimator is made from it when asked)."""
+    from deltaprop.estimators.fitted import FittedMLP
 
-    cls = getattr(estimators, cls_name)
+    net = _estimator_network(meta, arrays, where)
     params = _decode(meta["params"], arrays, f"{where}.params")
-    try:
-        est = cls(**params)
-        est._validate_params()
-    except (TypeError, ValueError) as e:
-        raise ModelFileError(f"{where}: the parameters do not fit {cls_name} ({e})") from e
     attrs = _decode(meta["attributes"], arrays, f"{where}.attributes")
     state = meta.get("state", {})
     if not isinstance(state, dict):
@@ -473,13 +470,22 @@ def _estimator_from_meta(meta: Any, arrays: dict, where: str, net: Any = None) -
         if not (isinstance(key, str) and key.endswith("_") and not key.startswith("_")) or key in _DERIVED:
             raise ModelFileError(f"{where}: unexpected attribute {key!r}")
         if key == "gradient_norms_":
-            value = _gradient_norms(value, f"{where}.gradient_norms_")
-        setattr(est, key, value)
+            attrs[key] = _gradient_norms(value, f"{where}.gradient_norms_")
     try:
-        est._restore_fitted_state(net, state)
+        return FittedMLP(meta["class"], params, net, attrs, state).check()
+    except ValueError as e:
+        raise ModelFileError(f"{where}: {e}") from e
+
+
+def estimator_of(fitted: Any, where: str = "estimator") -> Any:
+    """The estimator a :class:`FittedMLP` record read from a file describes; ModelFileError
+    when its parameters or state do not fit the class."""
+    from deltaprop.estimators.mlp import from_record
+
+    try:
+        return from_record(fitted)
     except (TypeError, ValueError) as e:
         raise ModelFileError(f"{where}: {e}") from e
-    return est
 
 
 def _gradient_norms(value: Any, where: str) -> list:
@@ -501,7 +507,7 @@ def copy_estimator(est: Any) -> Any:
     enc = Encoder()
     meta = json.loads(json.dumps(_estimator_meta(est, enc, "")))
     arrays = {name: a.copy() for name, a in enc.arrays.items()}
-    return _estimator_from_meta(meta, arrays, "estimator")
+    return estimator_of(_fitted_from_meta(meta, arrays, "estimator"))
 
 
 def model_meta(model: Any, enc: Encoder) -> Meta:
@@ -517,7 +523,7 @@ def model_meta(model: Any, enc: Encoder) -> Meta:
             "task": model.task,
             "features": model.features.to_dict(),
             "target": model.target.to_dict(),
-            "estimator": _estimator_meta(model.estimator, enc, "estimator."),
+            "estimator": _estimator_meta(model.fitted, enc, "estimator."),
             "history": enc.encode(model.history, "history"),
         }
     cls = type(model).__name__
@@ -539,24 +545,23 @@ def model_from_meta(meta: Meta, arrays: dict[str, np.ndarray]) -> Any:
     if kind == "network":
         return _network_from_meta(meta.get("network"), arrays, "network")
     if kind == "estimator":
-        return _estimator_from_meta(meta.get("estimator"), arrays, "estimator")
+        return estimator_of(_fitted_from_meta(meta.get("estimator"), arrays, "estimator"))
     _require(meta, "model", task=str, features=dict, target=dict, estimator=dict)
     _check_features(meta["features"])
     _check_target(meta["target"], meta["task"])
     features = FeatureEncoder.from_dict(meta["features"])
     target = TargetEncoder.from_dict(meta["target"])
-    # the estimator (its class imports scikit-learn) is built when first used: predicting
-    # needs only the network, which is decoded and checked here
-    net = _estimator_network(meta["estimator"], arrays, "estimator")
-    n_in = net.sizes[0]
+    # the estimator (its class imports scikit-learn) is made when first asked for: predicting
+    # needs only the record, decoded and checked here
+    fitted = _fitted_from_meta(meta["estimator"], arrays, "estimator")
+    n_in = fitted.network.sizes[0]
     if features.n_inputs != n_in:
         raise ModelFileError(
             f"the preprocessing makes {features.n_inputs} inputs but the network takes {n_in}"
         )
     history = _decode(meta.get("history", {}), arrays, "history")
-    _check_history(history, net.n_parameters)
-    build = partial(_estimator_from_meta, meta["estimator"], arrays, "estimator", net)
-    return TabularModel(features, target, None, history=history, network=net, build_estimator=build)
+    _check_history(history, fitted.network.n_parameters)
+    return TabularModel(features, target, fitted, history=history, make_estimator=estimator_of)
 
 
 def _check_features(features: Meta) -> None:

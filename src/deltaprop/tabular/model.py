@@ -2,7 +2,8 @@
 
 A :class:`TabularModel` bundles what ``deltaprop train`` trains: a
 :class:`~deltaprop.tabular.encode.FeatureEncoder`, a
-:class:`~deltaprop.tabular.encode.TargetEncoder` and a fitted estimator.
+:class:`~deltaprop.tabular.encode.TargetEncoder` and a fitted estimator (or its
+:class:`~deltaprop.estimators.fitted.FittedMLP` record, which predicts without scikit-learn).
 ``deltaprop.save`` / ``deltaprop.load`` store all of it without pickle.
 """
 
@@ -20,6 +21,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from deltaprop.core.network import Network
+    from deltaprop.estimators.fitted import FittedMLP
 
 __all__ = ["TabularModel", "FeatureEncoder", "TargetEncoder", "read_table"]
 
@@ -31,15 +33,17 @@ class TabularModel:
     ----------
     features : FeatureEncoder
     target : TargetEncoder
-    estimator : fitted deltaprop.MLPRegressor or deltaprop.MLPClassifier
-        Trained on ``features.transform(frame)`` and ``target.encode(y)``.
+    estimator : fitted deltaprop.MLPRegressor or MLPClassifier, or its FittedMLP record
+        Trained on ``features.transform(frame)`` and ``target.encode(y)``.  Given the record
+        (:class:`~deltaprop.estimators.fitted.FittedMLP`, what ``deltaprop train`` makes and
+        a model file holds), the model predicts through it and makes the estimator, which
+        imports scikit-learn, only when :attr:`estimator` is asked for.
     history : dict, optional
         The training run: loss curves, validation curves, gradient norms, metrics, options.
-    network : Network, optional
-        The estimator's fitted network, given with ``build_estimator`` instead of ``estimator``.
-    build_estimator : callable, optional
-        Makes the estimator (with ``network``) when it is first used; a loaded model predicts
-        regression targets through ``network`` alone, so predicting needs no scikit-learn.
+    make_estimator : callable, optional
+        ``make_estimator(record)`` makes the estimator of a record (default:
+        :func:`deltaprop.estimators.mlp.from_record`); a loaded model's turns bad parameters
+        into a file error.
     """
 
     def __init__(
@@ -49,44 +53,46 @@ class TabularModel:
         estimator: Any,
         history: dict[str, Any] | None = None,
         *,
-        network: Network | None = None,
-        build_estimator: Callable[[], Any] | None = None,
+        make_estimator: Callable[[FittedMLP], Any] | None = None,
     ):
-        if estimator is None and (network is None or build_estimator is None):
-            raise ValueError("TabularModel needs an estimator, or a network and build_estimator")
+        from deltaprop.estimators.fitted import FittedMLP
+
         self.features = features
         self.target = target
-        self._estimator = estimator
-        self._network = network
-        self._build_estimator = build_estimator
+        self._fitted = estimator if isinstance(estimator, FittedMLP) else None
+        self._estimator = None if self._fitted is not None else estimator
+        self._make_estimator = make_estimator
         self.history = history or {}
 
     @property
     def estimator(self) -> Any:
-        """The fitted deltaprop.MLPRegressor or MLPClassifier (built on first use if loaded)."""
+        """The fitted deltaprop.MLPRegressor or MLPClassifier (made on first use from the record)."""
         if self._estimator is None:
-            assert self._build_estimator is not None
-            self._estimator = self._build_estimator()
+            assert self._fitted is not None
+            from deltaprop.estimators.mlp import from_record
+
+            self._estimator = (self._make_estimator or from_record)(self._fitted)
         return self._estimator
 
     @estimator.setter
     def estimator(self, est: Any) -> None:
-        self._estimator = est
+        self._estimator, self._fitted = est, None
+
+    @property
+    def fitted(self) -> FittedMLP:
+        """The fitted estimator as a record: the estimator's own, once it exists (it may have
+        been trained further), else the record the model was made with."""
+        if self._estimator is not None:
+            from deltaprop.estimators.fitted import FittedMLP
+
+            return FittedMLP.from_estimator(self._estimator)
+        assert self._fitted is not None
+        return self._fitted
 
     # -- what the rest of deltaprop reads
     @property
     def network_(self) -> Network:
-        if self._estimator is None and self._network is not None:
-            return self._network
-        return self.estimator.network_
-
-    def _regression_outputs(self, X: np.ndarray) -> np.ndarray:
-        """The network's outputs y for inputs X (n, n_inputs), in the network's units."""
-        if self._estimator is None and self._network is not None:
-            from deltaprop.speed.backprop import predict
-
-            return predict(self._network, X)
-        return self.estimator.predict(X)
+        return self.fitted.network
 
     @property
     def task(self) -> str:
@@ -106,7 +112,7 @@ class TabularModel:
 
     @property
     def classes_(self) -> np.ndarray | None:
-        return getattr(self.estimator, "classes_", None) if self.task == "classification" else None
+        return self.fitted.attributes.get("classes_") if self.task == "classification" else None
 
     def __repr__(self) -> str:
         sizes = "-".join(str(n) for n in self.network_.sizes)
@@ -121,15 +127,15 @@ class TabularModel:
         """Predictions in the user's units: labels, or values (shape (n,) for one target)."""
         X = self.transform(frame, notes)
         if self.task == "regression":
-            Y = self.target.decode(self._regression_outputs(X))
+            Y = self.target.decode(self.fitted.outputs(X))
             return Y[:, 0] if Y.shape[1] == 1 else Y
-        return self.estimator.predict(X)
+        return self.fitted.predict(X)
 
     def predict_proba(self, frame: pd.DataFrame, notes: list[str] | None = None) -> np.ndarray:
         """Class probabilities, shape (n_samples, n_classes), columns in ``classes_`` order."""
         if self.task != "classification":
             raise UserError("probabilities exist for classification models only; leave out --proba")
-        return self.estimator.predict_proba(self.transform(frame, notes))
+        return self.fitted.predict_proba(self.transform(frame, notes))
 
     def predict_frame(
         self, frame: pd.DataFrame, proba: bool = False, notes: list[str] | None = None
@@ -139,14 +145,15 @@ class TabularModel:
 
         X = self.transform(frame, notes)
         out = pd.DataFrame(index=range(len(frame)))
+        fitted = self.fitted
         if self.task == "regression":
-            Y = self.target.decode(self._regression_outputs(X))
+            Y = self.target.decode(fitted.outputs(X))
             for k, name in enumerate(self.target.names):
                 out[name] = Y[:, k]
         else:
-            out[self.target.names[0]] = [json_label(v) for v in self.estimator.predict(X)]
+            out[self.target.names[0]] = [json_label(v) for v in fitted.predict(X)]
             if proba:
-                P = self.estimator.predict_proba(X)
-                for k, c in enumerate(self.estimator.classes_):
+                P = fitted.predict_proba(X)
+                for k, c in enumerate(fitted.attributes["classes_"]):
                     out[f"proba_{json_label(c)}"] = P[:, k]
         return out

@@ -147,6 +147,25 @@ class TrainingState:
                 state.stopping = StoppingRule(settings.n_iter_no_change, settings.tol)
         return state
 
+    def fitted_attributes(self) -> dict[str, Any]:
+        """The estimators' fitted attributes (scikit-learn's names) that this state defines:
+        ``n_iter_``, ``t_``, ``loss_``, ``loss_curve_`` … and, with a stopping rule,
+        ``validation_scores_``, ``best_loss_`` or ``best_validation_score_`` and the rule's
+        count of epochs without improvement (``_no_improvement_count``)."""
+        attrs: dict[str, Any] = {
+            "n_iter_": self.n_iter, "t_": self.t, "loss_": self.loss, "loss_curve_": self.loss_curve,
+            "gradient_norms_": self.gradient_norms, "interrupted_": self.interrupted,
+            "diverged_": self.diverged, "blew_up_": self.blew_up,
+        }
+        rule = self.stopping
+        if rule is not None:
+            attrs["_no_improvement_count"] = rule.bad_epochs
+            attrs["validation_scores_"] = self.validation_scores
+            attrs["validation_loss_curve_"] = self.validation_loss_curve
+            attrs["best_validation_score_"] = rule.best if rule.higher_is_better else None
+            attrs["best_loss_"] = None if rule.higher_is_better else rule.best
+        return attrs
+
     def begin_call(self) -> None:
         """Clear the outcome of the previous call (``interrupted``, ``diverged``, ``blew_up``)."""
         self.interrupted = self.diverged = self.blew_up = False

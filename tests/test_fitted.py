@@ -1,0 +1,120 @@
+"""The scikit-learn-free fit and record (deltaprop.estimators.fitted, deltaprop.core.classes)
+give exactly what the estimators give: the same targets, weights, attributes and predictions."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sklearn.preprocessing import LabelBinarizer
+from sklearn.utils.class_weight import compute_sample_weight
+
+import deltaprop as dp
+from deltaprop.core import classes as class_coding
+from deltaprop.estimators.fitted import FittedMLP, fit_new
+from deltaprop.estimators.mlp import from_record
+
+RNG = np.random.default_rng(3)
+
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+
+
+@pytest.mark.parametrize("labels", [
+    np.array(["b", "a", "b", "c", "a"]),
+    np.array([3, 1, 3, 3]),
+    np.array([True, False, False]),
+    np.array([1.0, -1.0, 2.0, 1.0, 7.0]),
+])
+def test_class_coding_is_label_binarizers(labels):
+    classes, codes = class_coding.class_codes(labels)
+    binarizer = LabelBinarizer().fit(labels)
+    np.testing.assert_array_equal(classes, binarizer.classes_)
+    np.testing.assert_array_equal(classes[codes], labels)
+    np.testing.assert_array_equal(class_coding.one_hot(codes, len(classes)), binarizer.transform(labels) == 1)
+    np.testing.assert_allclose(class_coding.balanced_weights(codes, len(classes)),
+                               compute_sample_weight("balanced", labels))
+
+
+def test_predicted_codes_are_label_binarizers_inverse_including_ties():
+    binarizer = LabelBinarizer().fit([0, 1, 2])
+    Y = np.array([[0.2, 0.5, 0.3], [0.4, 0.4, 0.2], [0.1, 0.1, 0.8]])
+    np.testing.assert_array_equal(class_coding.predicted_codes(Y), binarizer.inverse_transform(Y))
+    binary = LabelBinarizer().fit(["no", "yes"])
+    y = np.array([[0.2], [0.5], [0.51]])
+    predicted = binary.classes_[class_coding.predicted_codes(y)]
+    assert predicted.tolist() == binary.inverse_transform(y.ravel()).tolist()
+    np.testing.assert_allclose(class_coding.probabilities(y), [[0.8, 0.2], [0.5, 0.5], [0.49, 0.51]])
+
+
+CASES = [
+    ("MLPRegressor", {"loss": "squared_error"}, "float64", 1),
+    ("MLPRegressor", {"loss": "huber", "huber_epsilon": 0.5}, "float64", 2),
+    ("MLPRegressor", {"loss": "quantile", "quantile": 0.8, "activation": "tanh"}, "float32", 1),
+    ("MLPRegressor", {"loss": "poisson", "solver": "sgd"}, "float64", 1),
+    ("MLPClassifier", {}, "float64", 2),
+    ("MLPClassifier", {"class_weight": "balanced"}, "float64", 3),
+    ("MLPClassifier", {"activation": "logistic", "dropout": 0.2}, "float32", 4),
+]
+
+
+def _data(kind, n_targets, dtype, n=120):
+    X = RNG.normal(size=(n, 5)).astype(dtype)
+    if kind == "MLPRegressor":
+        y = np.abs(X[:, :n_targets] * 2 + 0.5)
+        return X, y[:, 0] if n_targets == 1 else y
+    return X, np.array(["a", "b", "c", "d"])[(X[:, 0] > 0) + (X[:, 1] > 0.5) * (n_targets - 2)]
+
+
+@pytest.mark.parametrize("kind, extra, dtype, n_targets", CASES)
+def test_fit_new_is_the_estimators_fit_bit_for_bit(kind, extra, dtype, n_targets):
+    X, y = _data(kind, n_targets, dtype)
+    params = dict(hidden_layer_sizes=(7, 5), max_iter=15, random_state=4, batch_size=16,
+                  n_iter_no_change=4, **extra)
+    est = getattr(dp, kind)(**params).fit(X, y)
+    fitted = fit_new(kind, params, X, y)
+    np.testing.assert_array_equal(fitted.network.get_flat(), est.network_.get_flat())
+    assert fitted.network.dtype == est.network_.dtype == np.dtype(dtype)
+    assert fitted.attributes.keys() == FittedMLP.from_estimator(est).attributes.keys()
+    for key, value in FittedMLP.from_estimator(est).attributes.items():
+        np.testing.assert_equal(fitted.attributes[key], value, err_msg=key)
+    assert fitted.state == est._fitted_state()
+    np.testing.assert_array_equal(fitted.predict(X), est.predict(X))
+    if kind == "MLPClassifier":
+        np.testing.assert_array_equal(fitted.predict_proba(X), est.predict_proba(X))
+    # the record makes the estimator it describes
+    made = from_record(fitted)
+    assert type(made) is type(est) and made.get_params() == est.get_params()
+    np.testing.assert_array_equal(made.predict(X), est.predict(X))
+
+
+def test_fit_new_callback_sees_the_record_every_epoch_and_can_stop_it():
+    X, y = _data("MLPRegressor", 1, "float64")
+    seen = []
+
+    def callback(fitted):
+        seen.append((len(fitted.loss_curve_), fitted.n_iter_))
+        return len(seen) == 3
+
+    params = dict(hidden_layer_sizes=(4,), max_iter=50, random_state=0)
+    fitted = fit_new("MLPRegressor", params, X, y, callback=callback)
+    assert seen == [(1, 1), (2, 2), (3, 3)]
+    assert len(fitted.loss_curve_) == 3
+    est = dp.MLPRegressor(**params, callback=lambda e: len(e.loss_curve_) == 3).fit(X, y)
+    np.testing.assert_array_equal(fitted.network.get_flat(), est.network_.get_flat())
+
+
+def test_fit_new_refuses_what_it_cannot_do_as_the_estimator_would():
+    X = RNG.normal(size=(10, 2))
+    with pytest.raises(ValueError, match="at least two classes"):
+        fit_new("MLPClassifier", {"random_state": 0}, X, np.zeros(10))
+    with pytest.raises(ValueError, match="negative"):
+        fit_new("MLPRegressor", {"random_state": 0, "loss": "poisson"}, X, -np.ones(10))
+    with pytest.raises(ValueError, match="whole numbers"):
+        fit_new("MLPRegressor", {"random_state": 0, "hidden_layer_sizes": (2.5,)}, X, np.ones(10))
+
+
+def test_a_record_whose_classes_do_not_fit_its_network_is_refused():
+    X, y = _data("MLPClassifier", 3, "float64")
+    fitted = fit_new("MLPClassifier", {"hidden_layer_sizes": (3,), "max_iter": 2, "random_state": 0}, X, y)
+    fitted.attributes["classes_"] = np.array(["a", "b"])
+    with pytest.raises(ValueError, match="2 classes do not fit a network with 3 outputs"):
+        fitted.check()
