@@ -118,3 +118,24 @@ def test_a_record_whose_classes_do_not_fit_its_network_is_refused():
     fitted.attributes["classes_"] = np.array(["a", "b"])
     with pytest.raises(ValueError, match="2 classes do not fit a network with 3 outputs"):
         fitted.check()
+
+
+def test_the_unconverged_warning_is_scikit_learns_once_it_is_loaded_and_costs_no_import_else():
+    import subprocess
+    import sys
+
+    from sklearn.exceptions import ConvergenceWarning
+
+    X, y = _data("MLPRegressor", 1, "float64", n=30)
+    with pytest.warns(ConvergenceWarning):
+        fit_new("MLPRegressor", {"hidden_layer_sizes": (3,), "max_iter": 2, "random_state": 0}, X, y)
+    code = (
+        "import sys, warnings, numpy as np\n"
+        "from deltaprop.estimators.fitted import fit_new\n"
+        "with warnings.catch_warnings(record=True) as w:\n"
+        "    warnings.simplefilter('always')\n"
+        "    fit_new('MLPRegressor', {'max_iter': 2, 'random_state': 0}, np.eye(4), np.arange(4.0))\n"
+        "print(w[0].category.__module__, w[0].category.__name__, 'sklearn' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["deltaprop.training.stopping", "ConvergenceWarning", "False"]

@@ -106,7 +106,7 @@ def _finish(net, result, objective: _Objective, settings, state: TrainingState, 
 
 def lbfgs_iterations(result, max_iter: int) -> int:
     """The iterations an L-BFGS run made, warning as scikit-learn does when it did not converge."""
-    from sklearn.exceptions import ConvergenceWarning
+    from deltaprop.training.stopping import convergence_warning
 
     n_iter = min(result.nit, max_iter)
     if result.status != 0:
@@ -122,5 +122,5 @@ def lbfgs_iterations(result, max_iter: int) -> int:
             "\nYou might also want to scale the data as shown in:\n"
             "    https://scikit-learn.org/stable/modules/preprocessing.html"
         )
-        warnings.warn(message, ConvergenceWarning, stacklevel=4)
+        warnings.warn(message, convergence_warning(), stacklevel=4)
     return n_iter

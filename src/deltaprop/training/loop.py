@@ -42,6 +42,7 @@ from deltaprop.training import divergence, progress, split
 from deltaprop.training.divergence import DivergenceWarning
 from deltaprop.training.lbfgs import fit_lbfgs, gradient_norms
 from deltaprop.training.state import TrainingSettings, TrainingState
+from deltaprop.training.stopping import convergence_warning
 
 __all__ = ["fit", "fit_stochastic", "fit_lbfgs", "gradient_norms", "DivergenceWarning",
            "make_optimizer", "resolve_batch_size", "warn_max_iter", "numpy_epoch",
@@ -401,12 +402,10 @@ def _stopping_says_stop(settings: TrainingSettings, state: TrainingState, displa
 
 def warn_max_iter(max_iter: int, stacklevel: int = 6) -> None:
     """scikit-learn's warning for a run that ends at ``max_iter`` epochs without stopping."""
-    from sklearn.exceptions import ConvergenceWarning
-
     warnings.warn(
         f"Stochastic Optimizer: Maximum iterations ({max_iter}) reached and the "
         "optimization hasn't converged yet.",
-        ConvergenceWarning,
+        convergence_warning(),
         stacklevel=stacklevel,
     )
 

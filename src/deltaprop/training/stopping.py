@@ -31,6 +31,8 @@ API (stable)
     ``bad_epochs = 0`` (after the learning rate was lowered).
 ``rule.state() -> dict`` and ``StoppingRule.from_state(state, patience, tol, ...)``
     The counters as plain numbers, for checkpoints and model files.
+``convergence_warning() -> type``
+    The class of the warning for a run that ends unconverged (see its docstring).
 
 Examples
 --------
@@ -130,3 +132,21 @@ class StoppingRule:
         rule.bad_epochs = int(state.get("bad_epochs", 0))
         rule.epochs = int(state.get("epochs", 0))
         return rule
+
+
+class ConvergenceWarning(UserWarning):
+    """A run ended at its iteration limit without converging (stands in for scikit-learn's
+    ``ConvergenceWarning`` where scikit-learn is not loaded; see :func:`convergence_warning`)."""
+
+
+def convergence_warning() -> type[Warning]:
+    """scikit-learn's ``ConvergenceWarning`` when scikit-learn is loaded (every estimator's fit,
+    and any caller that filters that warning, has imported it), else deltaprop's own of the
+    same name: a run of the command does not import scikit-learn (about 1 s) for a warning."""
+    import sys
+
+    if "sklearn" in sys.modules:
+        from sklearn.exceptions import ConvergenceWarning as SklearnConvergenceWarning
+
+        return SklearnConvergenceWarning
+    return ConvergenceWarning
