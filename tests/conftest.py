@@ -30,6 +30,16 @@ def rng():
 
 
 @pytest.fixture(scope="session")
+def compiled_kernels():
+    """numba and deltaprop's kernels loaded, as in a process that has used them: from then on
+    every fit takes the compiled paths whatever its size (a fit too small to win back loading
+    numba otherwise runs on numpy: ``deltaprop.speed.fused.kernels_pay_off``)."""
+    from deltaprop.speed import compiled
+
+    return compiled.kernel()
+
+
+@pytest.fixture(scope="session")
 def artifacts_dir():
     ARTIFACTS.mkdir(exist_ok=True)
     return ARTIFACTS

@@ -30,6 +30,9 @@ from deltaprop.core.optim import SGD, Adam
 from deltaprop.speed import backprop as fast
 from deltaprop.speed import compiled
 
+# the fits here are small: without the kernels loaded they would run on numpy
+pytestmark = pytest.mark.usefixtures("compiled_kernels")
+
 N_SAMPLES = 30
 
 # (task, activation): each canonical output/loss pair with two or three hidden activations
@@ -301,6 +304,8 @@ def test_threads_fitting_their_first_small_networks_at_once_all_succeed():
     done = _run("""
 import threading, numpy as np
 from deltaprop import MLPRegressor
+from deltaprop.speed import fused
+fused.NUMBA_LOAD_SECONDS = 0.0  # every fit worth loading numba for, however small
 X = np.random.default_rng(0).normal(size=(64, 3))
 barrier, errors = threading.Barrier(4), []
 def fit():
@@ -323,6 +328,8 @@ import sys, warnings
 sys.modules["numba"] = None  # import numba raises ImportError
 import numpy as np
 from deltaprop import MLPRegressor
+from deltaprop.speed import fused
+fused.NUMBA_LOAD_SECONDS = 0.0  # every fit worth loading numba for, however small
 X = np.random.default_rng(0).normal(size=(300, 3))
 with warnings.catch_warnings(record=True) as caught:
     warnings.simplefilter("always")

@@ -72,7 +72,8 @@ def test_clipping_and_cosine_reach_the_optimiser(regression):
     assert adam._optimizer.base_rate == pytest.approx(cosine_rate(0.001, 4, 4, 0))
 
 
-def test_dropout_is_reproducible_never_compiled_and_absent_at_prediction(regression, monkeypatch):
+def test_dropout_is_reproducible_never_compiled_and_absent_at_prediction(regression, monkeypatch,
+                                                                        compiled_kernels):
     X, y = regression
     epochs = []
     run_epoch = compiled.run_epoch

@@ -118,7 +118,7 @@ def test_plain_paths_selects_the_plain_batch_backprop():
         ("identity", "identity", "squared_error"),
     ],
 )
-def test_chunked_predict_equals_network_predict(activation, output, loss, dtype):
+def test_chunked_predict_equals_network_predict(activation, output, loss, dtype, compiled_kernels):
     rng = np.random.default_rng(1)
     net = Network([6, 8, 5, 3], activation, output, loss, random_state=2, dtype=dtype)
     X = rng.normal(size=(1001, 6))

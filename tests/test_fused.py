@@ -17,6 +17,9 @@ from deltaprop.core.optim import SGD, Adam
 from deltaprop.speed import backprop as fast
 from deltaprop.speed import fused
 
+# the whole training runs here are small: without the kernels loaded they would run on numpy
+pytestmark = pytest.mark.usefixtures("compiled_kernels")
+
 DTYPES = [np.float32, np.float64]
 N = fused.FUSED_MIN_SIZE + 1001  # large enough for the compiled kernels, and odd
 

@@ -35,7 +35,7 @@ import numpy as np
 from deltaprop.core import losses as _losses
 from deltaprop.core.activations import ACTIVATIONS, HIDDEN_ACTIVATIONS
 from deltaprop.speed import fused
-from deltaprop.speed.switch import plain_paths, use_plain
+from deltaprop.speed.switch import numpy_paths, plain_paths, use_compiled, use_plain
 
 __all__ = [
     "BatchBackprop", "PlainBatchBackprop", "DropoutBatchBackprop", "batch_backprop", "flat_parameters",
@@ -357,11 +357,21 @@ def predict(net, X, *, chunk_size=PREDICT_CHUNK):
     the seed's orientation as :class:`BatchBackprop` (``u^(l) = W^(l) z^(l-1) + b^(l)``, one
     sample per column, bias and f in one pass where :mod:`deltaprop.speed.fused` has one), so
     memory stays at one chunk of activations however many rows are predicted.  Inside
-    :func:`plain_paths` it is :meth:`Network.predict`.
+    :func:`plain_paths` it is :meth:`Network.predict`; for too few rows to win back loading
+    numba (:func:`deltaprop.speed.fused.predict_kernels_pay_off`) the fused passes are numpy's
+    (the same bits).
     """
     if use_plain():
         return net.predict(X)
     X = net.check_X(X)
+    if use_compiled() and not fused.predict_kernels_pay_off(X.shape[0], sum(net.sizes[1:])):
+        with numpy_paths():  # too few rows to win back loading numba
+            return _predict(net, X, chunk_size)
+    return _predict(net, X, chunk_size)
+
+
+def _predict(net, X, chunk_size):
+    """:func:`predict` of checked ``X``, on the paths the switches allow."""
     n = X.shape[0]
     L = net.L
     sizes = net.sizes

@@ -39,7 +39,7 @@ from deltaprop.core.activations import LEAKY_RELU_SLOPE
 from deltaprop.core.optim import SGD, Adam
 from deltaprop.speed import fused
 from deltaprop.speed.registry import EPOCH_HIDDEN, EPOCH_OUTPUT, EPOCH_STEPS
-from deltaprop.speed.switch import use_plain
+from deltaprop.speed.switch import use_compiled
 
 __all__ = ["supported", "run_epoch"]
 
@@ -59,9 +59,10 @@ def supported(net: Any, optimizer: Any, X: Any, sample_weight: Any, batch_size: 
     (:mod:`deltaprop.speed.registry`), SGD or Adam without gradient clipping (AdamW's decay
     and clipping are not in the kernel: those fits take the numpy path), and a network small
     enough that the compiled loops beat the numpy path.  Never inside
-    :func:`deltaprop.speed.plain_paths`.
+    :func:`deltaprop.speed.plain_paths` or :func:`deltaprop.speed.numpy_paths` (where the
+    training loop runs a fit too small to win back loading numba).
     """
-    if use_plain() or type(optimizer) not in (SGD, Adam) or optimizer.max_grad_norm is not None:
+    if not use_compiled() or type(optimizer) not in (SGD, Adam) or optimizer.max_grad_norm is not None:
         return False
     if not isinstance(X, np.ndarray) or X.ndim != 2 or net.dtype not in (np.float32, np.float64):
         return False

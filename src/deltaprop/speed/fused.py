@@ -5,9 +5,28 @@ every parameter; on a large network those passes are what is left beside the mat
 products.  Each function here does its job in one pass, in a compiled loop
 (:mod:`deltaprop.speed.kernels`, numba) that performs the same operations in the same order
 as the numpy definition in :mod:`deltaprop.core`, so the results are bitwise equal.  The
-numpy definition runs instead inside :func:`deltaprop.speed.plain_paths`, for arrays below
-:data:`FUSED_MIN_SIZE` elements (where loading numba once per process would cost more than
-it saves), and where numba cannot be imported.
+numpy definition runs instead inside :func:`deltaprop.speed.plain_paths` and
+:func:`deltaprop.speed.numpy_paths`, for arrays below :data:`FUSED_MIN_SIZE` elements (where
+loading numba once per process would cost more than it saves), and where numba cannot be
+imported.
+
+Two limits keep numba out of a process that would not win its loading back (about 0.45 s:
+importing numba, then its first compiled call, which sets up its code generation, then
+reading each kernel from its disk cache):
+
+* :data:`FUSED_MIN_SIZE`, per array: a small network's passes never pay;
+* :func:`kernels_pay_off`, per fit: the training loop (:func:`deltaprop.training.loop.fit`)
+  runs a fit whose estimated saving is below :data:`NUMBA_LOAD_SECONDS` inside
+  :func:`deltaprop.speed.numpy_paths`, unless the kernels are already loaded in the process
+  (:func:`kernels_loaded`: then they cost nothing more and always run).  That covers the
+  compiled epoch (:mod:`deltaprop.speed.compiled`) too.  The fused passes give the numpy
+  definition's bits, so such a fit is unchanged by it; where the compiled epoch would have
+  run, the numpy path's sums run in another order, so a small network's fit agrees to
+  rounding, not to the bit, with the same fit in a process whose kernels are loaded (the
+  tolerances of ``tests/test_compiled.py``: 1e-10 relative in float64, 1e-4 in float32).
+  :func:`predict_kernels_pay_off` is the same rule for
+  :func:`deltaprop.speed.backprop.predict`, so a small fit's own predictions do not load
+  numba either.
 
 The tables :data:`FORWARD_KERNELS`, :data:`BACKWARD_KERNELS` and :data:`STEP_KERNELS` list,
 for every activation and optimiser rule of the core, its kernel or None (the numpy
@@ -21,6 +40,7 @@ cannot impose either on its users.
 from __future__ import annotations
 
 import functools
+import sys
 import warnings
 from collections.abc import Callable
 from types import ModuleType
@@ -30,16 +50,62 @@ import numpy as np
 
 from deltaprop.core import optim
 from deltaprop.core.activations import ACTIVATIONS, LEAKY_RELU_SLOPE
-from deltaprop.speed.switch import use_plain
+from deltaprop.speed.switch import use_compiled
 
 __all__ = [
-    "FUSED_MIN_SIZE", "FORWARD_KERNELS", "BACKWARD_KERNELS", "STEP_KERNELS",
+    "FUSED_MIN_SIZE", "NUMBA_LOAD_SECONDS", "kernels_pay_off", "predict_kernels_pay_off",
+    "kernels_loaded", "FORWARD_KERNELS", "BACKWARD_KERNELS", "STEP_KERNELS",
     "add_scaled", "sgd_step", "adam_step", "hidden_layer",
 ]
 
 #: arrays with fewer elements take the numpy definition: the kernels win at every size, but
 #: the first use in a process loads numba, which a small network's fit would not win back
 FUSED_MIN_SIZE = 4096
+
+#: what loading numba costs a process that has not loaded it (import, first compiled call,
+#: reading the kernels from numba's disk cache), in seconds: ``docs/performance.md``
+NUMBA_LOAD_SECONDS = 0.45
+#: what the compiled paths save per optimiser step (the numpy calls of a mini-batch: about
+#: 15-25 µs with the compiled epoch, 10-25 µs with the fused passes)
+SAVED_SECONDS_PER_STEP = 15e-6
+#: and per sample × parameter (the fused passes' fewer passes over memory)
+SAVED_SECONDS_PER_WORK = 3e-11
+#: what the fused forward pass saves in a prediction, per row × unit (hidden and output)
+SAVED_SECONDS_PER_ACTIVATION = 2e-9
+
+
+def kernels_loaded() -> bool:
+    """Whether the kernels are loaded in this process, so that every fit takes them: deltaprop's
+    kernels are imported (:mod:`deltaprop.speed.kernels`: by an earlier fit or prediction that
+    used them, or by a caller who wants every fit on them), or numba has already compiled or
+    loaded some function (its CPU target's implementations, which its first compiled call
+    imports, are there), after which each kernel costs a few milliseconds to read from the
+    cache.  numba merely imported does not count: its first compiled call still costs about
+    0.35 s."""
+    return "deltaprop.speed.kernels" in sys.modules or "numba.np.arrayobj" in sys.modules
+
+
+def kernels_pay_off(steps: int, samples: int, n_parameters: int) -> bool:
+    """Whether a fit of ``steps`` optimiser steps over ``samples`` samples in all (rows ×
+    epochs) of a network of ``n_parameters`` should take the compiled paths: True when the
+    kernels are loaded already (:func:`kernels_loaded`), or when their estimated saving,
+    ``steps`` × :data:`SAVED_SECONDS_PER_STEP` + ``samples`` × ``n_parameters`` ×
+    :data:`SAVED_SECONDS_PER_WORK`, is at least :data:`NUMBA_LOAD_SECONDS`: about 30,000
+    steps, or 1.5·10¹⁰ samples × parameters.  Below, the training loop runs the fit inside
+    :func:`deltaprop.speed.numpy_paths`, and numba is never loaded for it."""
+    if kernels_loaded():
+        return True
+    saved = steps * SAVED_SECONDS_PER_STEP + samples * n_parameters * SAVED_SECONDS_PER_WORK
+    return saved >= NUMBA_LOAD_SECONDS
+
+
+def predict_kernels_pay_off(rows: int, units: int) -> bool:
+    """The same for a prediction of ``rows`` rows through ``units`` units (hidden and output):
+    its fused forward passes save about ``rows`` × ``units`` ×
+    :data:`SAVED_SECONDS_PER_ACTIVATION`: 2.25·10⁸ rows × units (1.7 million rows of a 4-64-64-1
+    network) win back loading numba."""
+    return kernels_loaded() or rows * units * SAVED_SECONDS_PER_ACTIVATION >= NUMBA_LOAD_SECONDS
+
 
 Forward = Callable[[np.ndarray, np.ndarray, np.ndarray], None]
 Backward = Callable[[np.ndarray, np.ndarray, np.ndarray], None]
@@ -85,7 +151,7 @@ def _compiled_kernels(size: int) -> ModuleType | None:
     FUSED_MIN_SIZE, inside :func:`deltaprop.speed.plain_paths`, and where numba cannot be
     imported.  numba is imported, and the kernels compiled or read from its cache, on first
     use."""
-    if size < FUSED_MIN_SIZE or use_plain() or not numba_available():
+    if size < FUSED_MIN_SIZE or not use_compiled() or not numba_available():
         return None
     from deltaprop.speed import kernels
 

@@ -1,8 +1,10 @@
-"""The plain/fast switch: inside :func:`plain_paths` every fast path takes its plain version.
+"""The plain/fast switches: inside :func:`plain_paths` every fast path takes its plain
+version; inside :func:`numpy_paths` only the compiled ones (numba) do.
 
-The switch is a :class:`contextvars.ContextVar`, so it holds for the thread (or asyncio task)
-that entered the block and for nothing else: a test that compares a training run on the
-fast paths with one on the plain paths cannot change what another thread computes.
+Each switch is a :class:`contextvars.ContextVar`, so it holds for the thread (or asyncio
+task) that entered the block and for nothing else: a test that compares a training run on
+the fast paths with one on the plain paths cannot change what another thread computes, and
+a small fit kept off numba does not keep a large one in another thread off it.
 """
 
 from __future__ import annotations
@@ -11,9 +13,10 @@ import contextlib
 from collections.abc import Iterator
 from contextvars import ContextVar
 
-__all__ = ["plain_paths", "use_plain"]
+__all__ = ["plain_paths", "use_plain", "numpy_paths", "use_compiled"]
 
 _PLAIN: ContextVar[bool] = ContextVar("deltaprop_plain_paths", default=False)
+_NUMPY: ContextVar[bool] = ContextVar("deltaprop_numpy_paths", default=False)
 
 
 @contextlib.contextmanager
@@ -33,3 +36,26 @@ def plain_paths() -> Iterator[None]:
 def use_plain() -> bool:
     """True inside :func:`plain_paths` (in this thread or task)."""
     return _PLAIN.get()
+
+
+@contextlib.contextmanager
+def numpy_paths() -> Iterator[None]:
+    """Within this block no compiled path runs -- no fused pass (:mod:`deltaprop.speed.fused`),
+    no compiled epoch (:mod:`deltaprop.speed.compiled`) -- so numba is not loaded; the
+    buffered numpy paths (:class:`~deltaprop.speed.backprop.BatchBackprop`,
+    :func:`~deltaprop.speed.backprop.predict`) still run, where :func:`plain_paths` turns
+    those off too.
+
+    The training loop enters it for a fit too small to win back loading numba
+    (:func:`deltaprop.speed.fused.kernels_pay_off`).
+    """
+    token = _NUMPY.set(True)
+    try:
+        yield
+    finally:
+        _NUMPY.reset(token)
+
+
+def use_compiled() -> bool:
+    """False inside :func:`plain_paths` or :func:`numpy_paths` (in this thread or task)."""
+    return not (_PLAIN.get() or _NUMPY.get())
