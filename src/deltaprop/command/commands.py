@@ -286,17 +286,21 @@ def train(**options: Any) -> None:
         result = train_on_cluster(opts)
     else:
         result = run_train(opts)
-    console = _console()
-    if not options["quiet"]:
-        for note in result.notes:
-            click.echo(f"note: {note}", err=True)
     if result.interrupted:
+        # said at once, before anything slow (rich's import) gives a further Ctrl-C a window
         click.echo(
             f"interrupted after {result.epochs} epoch(s): saved the best model so far "
             f"(epoch {result.best_epoch}) to {result.out}",
             err=True,
         )
+        if not options["quiet"]:
+            for note in result.notes:
+                click.echo(f"note: {note}", err=True)
         sys.exit(EXIT_INTERRUPTED)
+    console = _console()
+    if not options["quiet"]:
+        for note in result.notes:
+            click.echo(f"note: {note}", err=True)
     if options["quiet"]:
         return
     _print_metrics(console, result.metrics, title="metrics")
