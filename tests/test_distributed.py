@@ -308,3 +308,25 @@ def test_train_command_names_the_file_without_the_target_and_writes_nothing(clie
     assert ran.returncode == 2
     assert "part-1.parquet" in ran.stderr and "'y'" in ran.stderr and "Traceback" not in ran.stderr
     assert not (tmp_path / "model.dpm").exists() and not (tmp_path / "model.report.html").exists()
+
+
+def test_pixel_columns_are_one_unit_on_the_cluster_as_on_one_machine(client, tmp_path):
+    """64 pixel-like columns (0 … 255, most reaching above half of it) are scaled together,
+    value / 255, by the cluster's fit as by the single-machine one."""
+    from deltaprop.distributed.tables import ClusterTable, fit_encoders
+    from deltaprop.tabular import FeatureEncoder
+
+    rng = np.random.default_rng(5)
+    names = [f"p{k}" for k in range(64)]
+    frames = []
+    for k in range(2):
+        pixels = rng.integers(0, 256, size=(30, 64)) * (rng.random((30, 64)) < 0.6)
+        frame = pd.DataFrame(pixels, columns=names)
+        frame["y"] = rng.normal(size=30)
+        frame.to_parquet(tmp_path / f"part-{k}.parquet")
+        frames.append(frame)
+    feature_enc, _, _ = fit_encoders(ClusterTable(str(tmp_path / "*.parquet")), ["y"], names)
+    single = FeatureEncoder().fit(pd.concat(frames, ignore_index=True), names)
+    top = float(pd.concat(frames)[names].to_numpy().max())
+    assert [(c.mean, c.scale) for c in feature_enc.columns] == [(0.0, top)] * 64
+    assert [(c.mean, c.scale) for c in single.columns] == [(0.0, top)] * 64

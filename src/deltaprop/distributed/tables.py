@@ -23,7 +23,6 @@ X (n, n_inputs) and the targets y, which the estimators fit on the cluster.
 from __future__ import annotations
 
 import glob
-import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -247,7 +246,8 @@ def _from_key(keys: np.ndarray) -> np.ndarray:
 
 
 def _stat(frame, names, impute, what, arg):
-    """One pass over a file's present values per column: the largest |value|, (Σ v/top, count),
+    """One pass over a file's present values per column: the largest |value|, the least or
+    the largest value, (Σ v/top, count),
     Σ (v/top - mean)², or the count at or below a pivot key."""
     values = _present(frame, names, impute)
     out: list[Any] = []
@@ -256,6 +256,9 @@ def _stat(frame, names, impute, what, arg):
         v = v[~np.isnan(v)]
         if what == "top":
             out.append(np.max(np.abs(v)) if v.size else 0.0)
+        elif what in ("bottom", "highest"):  # the least / largest value (±inf for none)
+            out.append((np.min(v) if what == "bottom" else np.max(v)) if v.size else
+                       (np.inf if what == "bottom" else -np.inf))
         elif what == "sum":
             out.append((np.sum(v / arg[k]), v.size))
         elif what == "squares":
@@ -308,13 +311,15 @@ def fit_encoders(table: ClusterTable, targets: list[str], features: list[str], c
     for name in features:
         if name in stats:
             mean, std, median, spread = (float(v) for v in stats[name])
-            # numeric_scale's rule: no training value more than MAX_Z scales from the mean
-            scale = max(std, spread / enc.MAX_Z) if math.isfinite(spread) else std
-            scale = scale if scale > 0 and math.isfinite(scale) else 1.0
-            columns.append(enc.ColumnSpec(name, "numeric", mean=mean, scale=scale, fill=median))
+            columns.append(enc.ColumnSpec(name, "numeric", mean=mean, scale=enc.scale_rule(std, spread),
+                                          fill=median))
         else:
             columns.append(enc.ColumnSpec(name, "categorical", categories=categories[name]))
     feature_enc = enc.FeatureEncoder(columns, impute=impute)
+    if len(numeric) >= enc.SHARED_UNIT_COLUMNS:  # the single-machine fit's one-unit rule
+        lows = np.min(table._map_files(_stat, numeric, impute, "bottom", None), axis=0)
+        highs = np.max(table._map_files(_stat, numeric, impute, "highest", None), axis=0)
+        feature_enc.share_unit(lows, highs, [])
     target_enc = enc.TargetEncoder(targets, task)
     table._map_files(_target_check, target_enc, impute)
     if task == "regression":

@@ -39,6 +39,8 @@ __all__ = [
     "column_list",
     "class_codes",
     "numeric_scale",
+    "scale_rule",
+    "shared_unit",
     "numeric_values",
 ]
 
@@ -49,6 +51,9 @@ NUMERIC_SHARE = 0.9
 MANY_CATEGORIES = 100
 #: no training value of a numeric input lies more than this many scales from its mean
 MAX_Z = 10.0
+#: a table with at least this many numeric input columns, all in one unit, is scaled as one
+#: (see :func:`shared_unit`)
+SHARED_UNIT_COLUMNS = 64
 
 
 def numeric_values(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
@@ -194,6 +199,7 @@ class FeatureEncoder:
         """Learn each column's kind, mean and scale, or categories, from the training rows."""
         notes = notes if notes is not None else []
         self.columns = []
+        ranges: list[tuple[float, float]] = []
         for name in names:
             kind = "categorical" if name in categorical else column_kind(frame[name])
             if kind == "empty":
@@ -203,10 +209,29 @@ class FeatureEncoder:
             if kind == "categorical":
                 self.columns.append(self._fit_categorical(frame, name, notes))
             else:
-                self.columns.append(self._fit_numeric(frame, name, kind))
+                spec, low, high = self._fit_numeric(frame, name, kind)
+                self.columns.append(spec)
+                ranges.append((low, high))
+        if ranges:
+            self.share_unit([low for low, _ in ranges], [high for _, high in ranges], notes)
         return self
 
-    def _fit_numeric(self, frame: pd.DataFrame, name: str, kind: str) -> ColumnSpec:
+    def share_unit(self, lows: Sequence[float], highs: Sequence[float], notes: list[str]) -> None:
+        """Scale the numeric columns (training minima ``lows``, maxima ``highs``) together when
+        they are one unit (:func:`shared_unit`): mean 0 and scale M each."""
+        top = shared_unit(lows, highs)
+        if top is None:
+            return
+        numeric = [c for c in self.columns if c.kind == "numeric"]
+        for spec in numeric:
+            spec.mean, spec.scale = 0.0, top
+        notes.append(
+            f"the {len(numeric)} numeric columns are one unit (all within 0 … {top:g}, like pixels): "
+            f"each is scaled as value / {top:g} rather than standardised"
+        )
+
+    def _fit_numeric(self, frame: pd.DataFrame, name: str, kind: str) -> tuple[ColumnSpec, float, float]:
+        """The column's spec, and its least and largest training value."""
         if kind == "mostly-numeric" and not self.impute:
             series = frame[name]
             _, bad = numeric_values(series)
@@ -222,7 +247,8 @@ class FeatureEncoder:
         mean, scale = numeric_scale(present)
         # the median of values near ±1e308 averages two of them: halve first so it cannot overflow
         fill = float(np.median(present / 2) * 2)
-        return ColumnSpec(name, "numeric", mean=mean, scale=scale, fill=fill)
+        spec = ColumnSpec(name, "numeric", mean=mean, scale=scale, fill=fill)
+        return spec, float(present.min()), float(present.max())
 
     def _fit_categorical(self, frame: pd.DataFrame, name: str, notes: list[str]) -> ColumnSpec:
         values = labels_as_written(frame[name])
@@ -348,17 +374,36 @@ def _mean_std(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def numeric_scale(values: np.ndarray) -> tuple[float, float]:
-    """(mean, scale) of a numeric column: x = (value − mean) / scale.
-
-    The scale is the standard deviation, but at least max|value − mean| / MAX_Z, so that no
-    training value lies more than MAX_Z scales from the mean: a nearly constant column (an
-    image's border pixel, nonzero in a few rows) would otherwise put those rows' inputs in
-    the hundreds.  A constant column gets scale 1.
-    """
+    """(mean, scale) of a numeric column: x = (value − mean) / scale (see :func:`scale_rule`)."""
     mean, std = (float(v) for v in _mean_std(values))
     spread = float(np.max(np.abs(values - mean))) if values.size else 0.0
+    return mean, scale_rule(std, spread)
+
+
+def scale_rule(std: float, spread: float) -> float:
+    """The scale of a column whose standard deviation is ``std`` and whose training values lie
+    at most ``spread`` from the mean: the standard deviation, but at least spread / MAX_Z, so
+    that no training value lies more than MAX_Z scales from the mean -- a nearly constant
+    column (an image's border pixel, nonzero in a few rows) would otherwise put those rows'
+    inputs in the hundreds.  A constant column gets scale 1."""
     scale = max(std, spread / MAX_Z) if math.isfinite(spread) else std
-    return mean, scale if scale > 0 and math.isfinite(scale) else 1.0
+    return scale if scale > 0 and math.isfinite(scale) else 1.0
+
+
+def shared_unit(lows: Sequence[float], highs: Sequence[float]) -> float | None:
+    """M when numeric columns with training minima ``lows`` and maxima ``highs`` are
+    measurements in one unit, such as an image's pixel intensities: at least
+    SHARED_UNIT_COLUMNS columns, none below 0, and at least half of them reaching above M/2,
+    M being the largest value of any.  Such columns are scaled together, x = value / M, as
+    pixels are, rather than each by its own spread: a border pixel that is 0 in nearly every
+    training image then stays a small input on any image.  None otherwise."""
+    lows_a, highs_a = np.asarray(lows, dtype=np.float64), np.asarray(highs, dtype=np.float64)
+    if lows_a.size < SHARED_UNIT_COLUMNS or not np.isfinite(highs_a).all() or (lows_a < 0).any():
+        return None
+    top = float(highs_a.max())
+    if not top > 0 or np.count_nonzero(highs_a > top / 2) * 2 < highs_a.size:
+        return None
+    return top
 
 
 def json_label(v: Any) -> Any:

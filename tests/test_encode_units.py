@@ -1,0 +1,57 @@
+"""Many numeric columns in one unit (an image's pixels) are scaled together, value / M;
+any other table's columns each by their own spread."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from deltaprop.tabular.encode import MAX_Z, SHARED_UNIT_COLUMNS, FeatureEncoder, shared_unit
+
+
+def _pixels(n_columns, rows=50, seed=0, top=255):
+    rng = np.random.default_rng(seed)
+    pixels = rng.integers(0, top + 1, size=(rows, n_columns)) * (rng.random((rows, n_columns)) < 0.5)
+    pixels[:, 0] = 0
+    pixels[3, 0] = 2  # a border pixel: 0 but once, and then barely
+    return pd.DataFrame(pixels, columns=[f"p{k}" for k in range(n_columns)])
+
+
+def test_pixel_columns_are_scaled_together_and_a_rare_border_pixel_stays_small():
+    frame = _pixels(SHARED_UNIT_COLUMNS)
+    notes: list[str] = []
+    enc = FeatureEncoder().fit(frame, list(frame.columns), notes=notes)
+    top = float(frame.to_numpy().max())
+    assert all((c.mean, c.scale) == (0.0, top) for c in enc.columns)
+    assert any("one unit" in n and f"value / {top:g}" in n for n in notes)
+    # a test image whose border pixel is bright: an input of at most 1, not hundreds
+    image = frame.iloc[[0]].copy()
+    image["p0"] = 255
+    assert np.abs(enc.transform(image)).max() <= 1.0
+    np.testing.assert_array_equal(enc.transform(frame), frame.to_numpy() / top)
+
+
+@pytest.mark.parametrize("change", ["fewer columns", "a negative column", "few reach half the top"])
+def test_other_tables_keep_each_columns_own_scale(change):
+    frame = _pixels(SHARED_UNIT_COLUMNS).astype(float)
+    if change == "fewer columns":
+        frame = frame.iloc[:, : SHARED_UNIT_COLUMNS - 1]
+    elif change == "a negative column":
+        frame["p5"] -= 1.0
+    else:
+        frame.iloc[:, 1:] = frame.iloc[:, 1:] / 10  # only one column in the upper half
+        frame.iloc[0, 1] = 255.0
+    enc = FeatureEncoder().fit(frame, list(frame.columns))
+    assert not all(c.mean == 0.0 for c in enc.columns)
+    border = enc.columns[0]
+    assert border.scale >= 2.0 / MAX_Z * 0.9  # the per-column floor: within MAX_Z scales
+
+
+def test_shared_unit_rule():
+    lows, highs = [0.0] * 64, [1.0] * 32 + [0.2] * 32
+    assert shared_unit(lows, highs) == 1.0
+    assert shared_unit(lows, [1.0] * 31 + [0.2] * 33) is None
+    assert shared_unit(lows[:63], highs[:63]) is None
+    assert shared_unit([-0.1] + lows[1:], highs) is None
+    assert shared_unit(lows, [0.0] * 64) is None
