@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
 
 import deltaprop as dp
 
@@ -84,6 +85,7 @@ def test_train_and_predict_of_a_classification_import_no_sklearn(tmp_path):
         np.testing.assert_allclose(predicted[f"proba_{c}"], proba[:, k], rtol=1e-12)
 
 
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 def test_the_command_trains_what_the_estimator_trains(tmp_path):
     """A fresh ``deltaprop train`` and the estimator with the command's parameters reach the
     same weights, bit for bit (the validation rows held out as the command holds them out)."""
