@@ -26,6 +26,7 @@ written once.
 from __future__ import annotations
 
 import copy
+import math
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -175,8 +176,12 @@ class FittedMLP:
 
     @classmethod
     def from_estimator(cls, est: Any) -> FittedMLP:
-        """The record of a fitted deltaprop estimator (its network shared, not copied)."""
-        params = dict(est.get_params(deep=False))
+        """The record of a fitted deltaprop estimator (its network shared, not copied).
+
+        ``callback`` is code, not data (a model file leaves it out too): the record never keeps
+        it, so that a record, and an estimator made from it, never calls back into the run
+        that trained it."""
+        params = {key: value for key, value in est.get_params(deep=False).items() if key != "callback"}
         attributes = {
             key: value for key, value in vars(est).items()
             if key.endswith("_") and not key.startswith("_") and key not in DERIVED
@@ -233,11 +238,50 @@ class FittedMLP:
             raise ValueError("a multilabel classifier predicts through its estimator (.estimator())")
 
 
+#: the real-valued parameters and the ranges the estimators' parameter check allows:
+#: (least, least allowed, largest, largest allowed); every value must be finite
+_REAL_RANGES = {
+    "alpha": (0.0, True, math.inf, False), "learning_rate_init": (0.0, False, math.inf, False),
+    "power_t": (0.0, True, math.inf, False), "tol": (0.0, True, math.inf, False),
+    "momentum": (0.0, True, 1.0, True), "validation_fraction": (0.0, True, 1.0, False),
+    "beta_1": (0.0, True, 1.0, False), "beta_2": (0.0, True, 1.0, False),
+    "epsilon": (0.0, False, math.inf, False), "weight_decay": (0.0, True, math.inf, False),
+    "max_grad_norm": (0.0, False, math.inf, False), "huber_epsilon": (0.0, False, math.inf, False),
+    "quantile": (0.0, False, 1.0, False),
+}
+
+
+def _check_params(kind: str, params: Mapping[str, Any]) -> None:
+    """ValueError for what fit_new cannot do, and for a real parameter that is not a finite
+    number in its range (what the estimators' ``_validate_params`` refuses, checked without
+    scikit-learn: a NaN or an infinity would otherwise train, or fail late, in other words)."""
+    if params.get("early_stopping"):
+        raise ValueError("early_stopping=True needs the estimator (MLPRegressor or MLPClassifier): "
+                         "fit_new holds out no validation rows")
+    for name, (low, low_in, high, high_in) in _REAL_RANGES.items():
+        value = params.get(name)
+        if value is None or isinstance(value, str):
+            continue
+        v = float(value)
+        if not (math.isfinite(v) and (v >= low if low_in else v > low) and (v <= high if high_in else v < high)):
+            raise ValueError(f"The {name!r} parameter of {kind} must be a finite number in the range "
+                             f"{'[' if low_in else '('}{low}, {high}{']' if high_in else ')'}; got {value!r}")
+    dropout = params.get("dropout", 0.0)
+    rates = list(dropout) if isinstance(dropout, (list, tuple)) else [dropout]
+    if not all(math.isfinite(float(r)) and 0.0 <= float(r) < 1.0 for r in rates):
+        raise ValueError(f"The 'dropout' parameter of {kind} must be in the range [0.0, 1.0); got {dropout!r}")
+
+
 def _targets(kind: str, params: Mapping[str, Any], y: np.ndarray, dtype: Any
              ) -> tuple[np.ndarray, np.ndarray | None, dict[str, Any], dict[str, Any], tuple[str, str]]:
     """``(D, sample_weight, attributes, state, (loss, output))`` of targets y for ``kind``."""
     if kind == CLASSIFIER:
         y = np.asarray(y).reshape(-1)
+        if y.dtype.kind == "f" and not np.array_equal(y, np.floor(y)):
+            # scikit-learn's type_of_target: "continuous", which the estimator refuses (and a
+            # record with such classes_ could never become its estimator)
+            raise ValueError("Unknown label type: continuous; class labels that are fractions "
+                             "are not classes (a classifier needs discrete labels)")
         labels, codes = class_coding.class_codes(y)
         if len(labels) < 2:
             raise ValueError(f"a classifier needs at least two classes; y has {len(labels)}")
@@ -271,6 +315,7 @@ def fit_new(kind: str, params: Mapping[str, Any], X: np.ndarray, y: np.ndarray, 
     if X.ndim != 2 or X.dtype not in (np.float32, np.float64):
         raise ValueError("X must be a 2-D float32 or float64 array")
     dtype = X.dtype
+    _check_params(kind, params)
     D, sw, attributes, state, (loss, output) = _targets(kind, params, y, dtype)
     D = np.ascontiguousarray(D, dtype=dtype)
     layer_units = [X.shape[1], *hidden_sizes(params.get("hidden_layer_sizes", (100,))), D.shape[1]]
