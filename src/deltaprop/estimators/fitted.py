@@ -263,13 +263,15 @@ def _check_params(kind: str, params: Mapping[str, Any]) -> None:
         if value is None or isinstance(value, str):
             continue
         v = float(value)
-        if not (math.isfinite(v) and (v >= low if low_in else v > low) and (v <= high if high_in else v < high)):
+        inside = (v >= low if low_in else v > low) and (v <= high if high_in else v < high)
+        if not (math.isfinite(v) and inside):
             raise ValueError(f"The {name!r} parameter of {kind} must be a finite number in the range "
                              f"{'[' if low_in else '('}{low}, {high}{']' if high_in else ')'}; got {value!r}")
     dropout = params.get("dropout", 0.0)
     rates = list(dropout) if isinstance(dropout, (list, tuple)) else [dropout]
     if not all(math.isfinite(float(r)) and 0.0 <= float(r) < 1.0 for r in rates):
-        raise ValueError(f"The 'dropout' parameter of {kind} must be in the range [0.0, 1.0); got {dropout!r}")
+        raise ValueError(f"The 'dropout' parameter of {kind} must be in the range [0.0, 1.0); "
+                         f"got {dropout!r}")
 
 
 def _targets(kind: str, params: Mapping[str, Any], y: np.ndarray, dtype: Any
