@@ -55,3 +55,23 @@ def test_shared_unit_rule():
     assert shared_unit(lows[:63], highs[:63]) is None
     assert shared_unit([-0.1] + lows[1:], highs) is None
     assert shared_unit(lows, [0.0] * 64) is None
+
+
+def test_scale_columns_turns_the_rule_off_in_the_command(tmp_path):
+    from click.testing import CliRunner
+
+    import deltaprop as dp
+    from deltaprop.command.main import main
+
+    frame = _pixels(SHARED_UNIT_COLUMNS, rows=60)
+    frame["y"] = np.arange(60) % 2
+    frame.to_csv(tmp_path / "img.csv", index=False)
+    for scale, shared in (("auto", True), ("columns", False)):
+        out = tmp_path / f"{scale}.dpm"
+        result = CliRunner().invoke(main, ["train", str(tmp_path / "img.csv"), "--target", "y", "--epochs", "2",
+                                           "--hidden", "3", "--no-report", "--scale", scale, "--out", str(out)])
+        assert result.exit_code == 0, result.output
+        assert ("one unit" in result.output and "--scale columns" in result.output) is shared
+        columns = dp.load(out).features.columns
+        assert all(c.mean == 0.0 for c in columns) is shared
+        assert FeatureEncoder().fit(frame, [f"p{k}" for k in range(64)], shared_unit=shared).columns == columns

@@ -58,7 +58,8 @@ def train_on_cluster(opts: Any) -> Any:
     client, close = connect(opts.scheduler)
     try:
         done = train_table(opts.data, targets, make_estimator, client=client, drop=opts.drop,
-                           categorical=opts.categorical, task=opts.task, impute=opts.impute, dtype=opts.dtype)
+                           categorical=opts.categorical, task=opts.task, impute=opts.impute, dtype=opts.dtype,
+                           shared_unit=opts.scale == "auto")
     except ClusterError as e:
         raise UserError(f"{e}; nothing was written") from None
     finally:
@@ -84,6 +85,6 @@ def train_on_cluster(opts: Any) -> Any:
     if opts.metrics_json:
         doc = {"metrics": {"train": metrics}, "epochs": epochs, "stop_reason": reason}
         write_guarded(opts.metrics_json, (as_json(doc) + "\n").encode())
-    notes = ["on a cluster no validation rows are held out: the metrics are the training rows'"]
+    notes = [*done.notes, "on a cluster no validation rows are held out: the metrics are the training rows'"]
     return single.TrainResult(model, {"train": metrics}, out, report, notes, epochs=epochs,
                               stop_reason=reason)

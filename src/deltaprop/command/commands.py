@@ -210,6 +210,15 @@ TRAIN_OPTIONS = [
         "--impute", is_flag=True, help="Fill missing values (median / no category) instead of refusing."
     ),
     click.option(
+        "--scale",
+        default="auto",
+        show_default=True,
+        type=click.Choice(["auto", "columns"]),
+        help="auto: 64 or more numeric columns in one unit (pixels: none below 0, most reaching "
+        "near the largest value M) are scaled together, value / M, other tables column by "
+        "column; columns: standardise every numeric column on its own.",
+    ),
+    click.option(
         "--drop",
         multiple=True,
         metavar="COL",

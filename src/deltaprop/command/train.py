@@ -84,6 +84,7 @@ class TrainOptions:
     patience: int = PATIENCE
     validation_fraction: float = 0.2
     impute: bool = False
+    scale: str = "auto"
     drop: tuple[str, ...] = ()
     categorical: tuple[str, ...] = ()
     out: str | None = None
@@ -118,6 +119,7 @@ class TrainOptions:
             "patience": self.patience,
             "validation_fraction": self.validation_fraction,
             "impute": self.impute,
+            "scale": self.scale,
             "drop": list(self.drop),
             "categorical": list(self.categorical),
             "class_weight": self.class_weight,
@@ -395,7 +397,8 @@ def encode_step(run: Run) -> None:
         raise UserError(f"{opts.data} has {len(rows)} usable row(s); training needs at least 2")
     if run.resumed is None:
         target_enc.fit(y_raw)
-        feature_enc = FeatureEncoder(impute=opts.impute).fit(rows, run.features, opts.categorical, run.notes)
+        feature_enc = FeatureEncoder(impute=opts.impute).fit(rows, run.features, opts.categorical, run.notes,
+                                                             shared_unit=opts.scale == "auto")
     else:
         feature_enc = run.resumed.features
     run.feature_enc, run.target_enc = feature_enc, target_enc

@@ -23,7 +23,7 @@ X (n, n_inputs) and the targets y, which the estimators fit on the cluster.
 from __future__ import annotations
 
 import glob
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -285,10 +285,12 @@ def _categories(frame, names, impute):
 
 
 def fit_encoders(table: ClusterTable, targets: list[str], features: list[str], categorical=(),
-                 task: str | None = None, impute: bool = False) -> tuple[Any, Any, str]:
+                 task: str | None = None, impute: bool = False, *, shared_unit: bool = True,
+                 notes: list[str] | None = None) -> tuple[Any, Any, str]:
     """``(FeatureEncoder, TargetEncoder, task)`` fitted on the cluster, equal to
-    ``FeatureEncoder(impute).fit(frame, features, categorical)`` and ``TargetEncoder.fit`` on
-    the concatenated files (missing targets are the single-machine error, naming the file)."""
+    ``FeatureEncoder(impute).fit(frame, features, categorical, notes, shared_unit)`` and
+    ``TargetEncoder.fit`` on the concatenated files (missing targets are the single-machine
+    error, naming the file); the notes go into ``notes``."""
     table.check_columns(targets + features)
     kinds = table.kinds(features + targets)
     if task is None:
@@ -316,10 +318,10 @@ def fit_encoders(table: ClusterTable, targets: list[str], features: list[str], c
         else:
             columns.append(enc.ColumnSpec(name, "categorical", categories=categories[name]))
     feature_enc = enc.FeatureEncoder(columns, impute=impute)
-    if len(numeric) >= enc.SHARED_UNIT_COLUMNS:  # the single-machine fit's one-unit rule
+    if shared_unit and len(numeric) >= enc.SHARED_UNIT_COLUMNS:  # the single-machine one-unit rule
         lows = np.min(table._map_files(_stat, numeric, impute, "bottom", None), axis=0)
         highs = np.max(table._map_files(_stat, numeric, impute, "highest", None), axis=0)
-        feature_enc.share_unit(lows, highs, [])
+        feature_enc.share_unit(lows, highs, notes if notes is not None else [])
     target_enc = enc.TargetEncoder(targets, task)
     table._map_files(_target_check, target_enc, impute)
     if task == "regression":
@@ -381,6 +383,7 @@ class ClusterRun:
     X_sample: np.ndarray
     rows: int
     files: list[str]
+    notes: list[str] = field(default_factory=list)
 
 
 #: encoded rows kept for the report's unit activity (the first rows of the first files)
@@ -388,7 +391,8 @@ SAMPLE_ROWS = 2000
 
 
 def train_table(pattern: str, targets: list[str], make_estimator, *, client=None, drop=(), categorical=(),
-                task: str | None = None, impute: bool = False, dtype=np.float64) -> ClusterRun:
+                task: str | None = None, impute: bool = False, dtype=np.float64,
+                shared_unit: bool = True) -> ClusterRun:
     """Train the command's model on the files of ``pattern`` on the cluster of ``client``
     (default: the current one).
 
@@ -408,7 +412,9 @@ def train_table(pattern: str, targets: list[str], make_estimator, *, client=None
     features = [c for c in table.columns if c not in targets and c not in drop]
     if not features:
         raise UserError("no feature columns are left once the target(s) are set aside")
-    feature_enc, target_enc, task = fit_encoders(table, list(targets), features, categorical, task, impute)
+    notes: list[str] = []
+    feature_enc, target_enc, task = fit_encoders(table, list(targets), features, categorical, task, impute,
+                                                 shared_unit=shared_unit, notes=notes)
     X, y = encoded_arrays(table, feature_enc, target_enc, impute, dtype)
     est = make_estimator(task, int(X.shape[0]))
     est.fit(X, y)
@@ -421,7 +427,7 @@ def train_table(pattern: str, targets: list[str], make_estimator, *, client=None
     y_raw = np.concatenate([p[0] for p in pairs])
     outputs = np.concatenate([p[1] for p in pairs])
     sample = X[: min(SAMPLE_ROWS, int(X.shape[0]))].compute()
-    return ClusterRun(model, y_raw, outputs, sample, int(X.shape[0]), table.files)
+    return ClusterRun(model, y_raw, outputs, sample, int(X.shape[0]), table.files, notes)
 
 
 def _outputs(frame, model, impute, dtype):

@@ -197,8 +197,11 @@ class FeatureEncoder:
         names: Sequence[str],
         categorical: Sequence[str] = (),
         notes: list[str] | None = None,
+        shared_unit: bool = True,
     ) -> FeatureEncoder:
-        """Learn each column's kind, mean and scale, or categories, from the training rows."""
+        """Learn each column's kind, mean and scale, or categories, from the training rows;
+        numeric columns in one unit are scaled together (:meth:`share_unit`) unless
+        ``shared_unit`` is False."""
         notes = notes if notes is not None else []
         self.columns = []
         ranges: list[tuple[float, float]] = []
@@ -214,7 +217,7 @@ class FeatureEncoder:
                 spec, low, high = self._fit_numeric(frame, name, kind)
                 self.columns.append(spec)
                 ranges.append((low, high))
-        if ranges:
+        if ranges and shared_unit:
             self.share_unit([low for low, _ in ranges], [high for _, high in ranges], notes)
         return self
 
@@ -229,7 +232,8 @@ class FeatureEncoder:
             spec.mean, spec.scale = 0.0, top
         notes.append(
             f"the {len(numeric)} numeric columns are one unit (all within 0 … {top:g}, like pixels): "
-            f"each is scaled as value / {top:g} rather than standardised"
+            f"each is scaled as value / {top:g} rather than standardised (--scale columns "
+            f"standardises each column on its own)"
         )
 
     def _fit_numeric(self, frame: pd.DataFrame, name: str, kind: str) -> tuple[ColumnSpec, float, float]:

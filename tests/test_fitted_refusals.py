@@ -1,5 +1,7 @@
-"""Review of the FittedMLP / fit_new / shared-unit change: what the command-trained record
-must still do as the estimator path did (each test failed on c3f1f0c)."""
+"""What a command-trained model (a FittedMLP record, trained by fit_new without scikit-learn)
+refuses and keeps as the estimator path did: bad parameter values and fractional class labels
+refused before training, no live callback kept by a resumed run's record, and the one-unit
+scaling rule kept off a table of two units."""
 
 from __future__ import annotations
 
