@@ -68,10 +68,12 @@ def test_scale_columns_turns_the_rule_off_in_the_command(tmp_path):
     frame.to_csv(tmp_path / "img.csv", index=False)
     for scale, shared in (("auto", True), ("columns", False)):
         out = tmp_path / f"{scale}.dpm"
-        result = CliRunner().invoke(main, ["train", str(tmp_path / "img.csv"), "--target", "y", "--epochs", "2",
-                                           "--hidden", "3", "--no-report", "--scale", scale, "--out", str(out)])
+        args = ["train", str(tmp_path / "img.csv"), "--target", "y", "--epochs", "2", "--hidden", "3",
+                "--no-report", "--scale", scale, "--out", str(out)]
+        result = CliRunner().invoke(main, args)
         assert result.exit_code == 0, result.output
         assert ("one unit" in result.output and "--scale columns" in result.output) is shared
         columns = dp.load(out).features.columns
         assert all(c.mean == 0.0 for c in columns) is shared
-        assert FeatureEncoder().fit(frame, [f"p{k}" for k in range(64)], shared_unit=shared).columns == columns
+        names = [f"p{k}" for k in range(64)]
+        assert FeatureEncoder().fit(frame, names, shared_unit=shared).columns == columns
