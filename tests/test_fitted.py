@@ -139,3 +139,34 @@ def test_the_unconverged_warning_is_scikit_learns_once_it_is_loaded_and_costs_no
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["deltaprop.training.stopping", "ConvergenceWarning", "False"]
+
+
+def test_fit_new_reads_random_state_as_scikit_learn_does():
+    X, y = _data("MLPRegressor", 1, "float64", n=40)
+    params = {"hidden_layer_sizes": (3,), "max_iter": 3}
+    a = fit_new("MLPRegressor", {**params, "random_state": np.random.RandomState(9)}, X, y)
+    b = dp.MLPRegressor(**params, random_state=np.random.RandomState(9)).fit(X, y)
+    np.testing.assert_array_equal(a.network.get_flat(), b.network_.get_flat())
+    np.random.seed(5)
+    c = fit_new("MLPRegressor", {**params, "random_state": None}, X, y)
+    np.random.seed(5)
+    d = dp.MLPRegressor(**params).fit(X, y)
+    np.testing.assert_array_equal(c.network.get_flat(), d.network_.get_flat())
+
+
+def test_a_tabular_models_estimator_may_be_set_to_a_record_or_an_estimator():
+    from deltaprop.tabular import FeatureEncoder, TargetEncoder
+    from deltaprop.tabular.model import TabularModel
+
+    X, y = _data("MLPRegressor", 1, "float64", n=40)
+    fitted = fit_new("MLPRegressor", {"hidden_layer_sizes": (3,), "max_iter": 2, "random_state": 0}, X, y)
+    model = TabularModel(FeatureEncoder(), TargetEncoder(["y"], "regression"), fitted)
+    est = from_record(fitted)
+    model.estimator = est
+    assert model.estimator is est and model.fitted.network is est.network_
+    model.estimator = fitted
+    assert model.fitted is fitted and type(model.estimator).__name__ == "MLPRegressor"
+    # a record whose parameters leave alpha out explains with the estimators' default L2 strength
+    from deltaprop.explain.core import as_network
+
+    assert "alpha" not in fitted.params and as_network(model)[1] == dp.MLPRegressor().alpha

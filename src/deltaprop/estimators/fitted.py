@@ -308,7 +308,8 @@ def fit_new(kind: str, params: Mapping[str, Any], X: np.ndarray, y: np.ndarray, 
     For what the estimators' fit does beyond checking its input: X a finite 2-D float32 or
     float64 ndarray (its dtype is the network's), y values (n,) or (n, k) for a regressor,
     single-label classes (n,) for a classifier (``class_weight`` None or "balanced"),
-    ``params`` given by name with an integer ``random_state``.  The draws are the
+    ``params`` given by name (``random_state`` an int, a RandomState or None, as scikit-learn
+    reads it).  The draws are the
     estimator's, so the weights are the same, bit for bit.  ``callback(fitted)`` runs after
     every epoch with the record up to date (True stops the run), as the estimators'
     ``callback(estimator)``.
@@ -322,7 +323,10 @@ def fit_new(kind: str, params: Mapping[str, Any], X: np.ndarray, y: np.ndarray, 
     D = np.ascontiguousarray(D, dtype=dtype)
     layer_units = [X.shape[1], *hidden_sizes(params.get("hidden_layer_sizes", (100,))), D.shape[1]]
     check_memory(params, layer_units, dtype, X.shape[0])
-    rng = np.random.RandomState(int(params["random_state"]))
+    seed = params.get("random_state")
+    # check_random_state's meaning: an int seeds a new generator, None is numpy's global one
+    rng = seed if isinstance(seed, np.random.RandomState) else (
+        np.random.mtrand._rand if seed is None else np.random.RandomState(int(seed)))
     activation = params.get("activation", "relu")
     loss_params = loss_parameters(params) if kind == REGRESSOR else {}
     net = Network(layer_units, activation if isinstance(activation, str) else list(activation), output,

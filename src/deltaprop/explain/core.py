@@ -32,6 +32,7 @@ from deltaprop.core.network import Network
 from deltaprop.core.units import unit_activity
 from deltaprop.explain.elementwise import BatchDerivation, batch_derivation
 from deltaprop.explain.words import check_lang
+from deltaprop.training.state import TrainingSettings
 
 __all__ = ["explain", "Explanation", "Path", "LayerReport", "TransposeCheck", "as_network"]
 
@@ -67,7 +68,7 @@ def as_network(model: Any) -> tuple[Network, float, Any]:
         # a fitted estimator has alpha and classes_; a TabularModel keeps them in its record
         fitted = getattr(model, "fitted", None)
         if fitted is not None:
-            alpha = fitted.params.get("alpha", 0.0)
+            alpha = fitted.params.get("alpha", TrainingSettings.alpha)  # the estimators' default
             classes = None if fitted.state.get("label_type", "").startswith("multilabel") else \
                 fitted.attributes.get("classes_")
         else:

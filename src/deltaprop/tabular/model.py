@@ -76,7 +76,12 @@ class TabularModel:
 
     @estimator.setter
     def estimator(self, est: Any) -> None:
-        self._estimator, self._fitted = est, None
+        from deltaprop.estimators.fitted import FittedMLP
+
+        if isinstance(est, FittedMLP):
+            self._estimator, self._fitted = None, est
+        else:
+            self._estimator, self._fitted = est, None
 
     @property
     def fitted(self) -> FittedMLP:
