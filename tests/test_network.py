@@ -323,3 +323,17 @@ def test_dropout_gradients_pass_gradcheck_with_a_fixed_mask(activation, rng):
     # a dropped unit passes no signal: δ_j = m_j f'(u_j) Σ_k w_kj δ_k = 0 there
     assert np.all(g.delta[2].T[dropped] == 0)
     assert g.loss == net.loss(X, D, dropout_mask=mask) != net.loss(X, D)
+
+
+def test_the_l2_term_has_one_definition_that_the_loss_and_the_fast_path_use():
+    from deltaprop.core.losses import l2_penalty
+    from deltaprop.speed.backprop import batch_backprop
+
+    assert l2_penalty(0.5, [np.array([[1.0, 2.0]]), np.array([3.0])]) == 0.5 * 0.5 * 14
+    assert l2_penalty(0.0, [np.array([np.nan])]) == 0.0
+    net = Network([3, 4, 2], activation="tanh", random_state=0)
+    X, D = np.random.default_rng(0).normal(size=(5, 3)), np.random.default_rng(1).normal(size=(5, 2))
+    plain = net.loss(X, D)
+    penalised = net.loss(X, D, alpha=0.3)
+    assert penalised - plain == pytest.approx(l2_penalty(0.3, net.W.values()) / 5, rel=1e-12)
+    assert batch_backprop(net, 5, 0.3)(X, D)[0] == pytest.approx(penalised, rel=1e-12)

@@ -39,7 +39,7 @@ epoch's restatement are listed in :mod:`deltaprop.speed.registry` and held equal
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 import numpy as np
 
@@ -48,6 +48,7 @@ from deltaprop.core import activations
 __all__ = [
     "LOSSES", "CANONICAL_OUTPUT", "ALLOWED_OUTPUTS", "per_sample", "grad_y", "output_delta",
     "CANONICAL_IN_PLACE", "weighted_loss_and_delta", "DEFAULT_OUTPUT", "DEFAULT_PARAMS", "loss_params",
+    "l2_penalty",
 ]
 
 #: each loss and the output activation that makes δ^(L) = y - d
@@ -256,3 +257,15 @@ def weighted_loss_and_delta(loss: str, output: str, u: np.ndarray, d: np.ndarray
     per = per_sample(loss, u, y, d, output, params)
     delta[...] = output_delta(loss, output, u, y, d, params)
     return float(per.sum()) if s is None else float(per @ s)
+
+
+def l2_penalty(alpha: float, weights: Iterable[np.ndarray]) -> float:
+    """½ α Σ_l ‖W^(l)‖², the L2 term of a batch's loss before the division by N.
+
+    The batch loss is (Σ_n s_n E_n + ½ α Σ_l ‖W^(l)‖²) / Σ_n s_n (biases are not penalised);
+    its gradient adds (α / N) W^(l) to ∂E/∂W^(l).  ``weights`` are the W^(l), or any arrays
+    holding exactly their entries (a packed θ with its biases set to 0).  0 when α is 0.
+    """
+    if not alpha:
+        return 0.0
+    return 0.5 * alpha * sum(float(np.vdot(w, w)) for w in weights)

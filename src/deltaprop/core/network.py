@@ -457,7 +457,7 @@ class Network:
         E = _losses.per_sample(self.loss_name, fwd.u[L], fwd.z[L], D.T, self.output, self.loss_params)
         n = E.shape[0] if s is None else s.sum()
         data = E.sum() if s is None else E @ s
-        penalty = 0.5 * alpha * sum(float(np.vdot(w, w)) for w in self.W.values()) if alpha else 0.0
+        penalty = _losses.l2_penalty(alpha, self.W.values())
         return float((data + penalty) / n)
 
     def loss(self, X: ArrayLike, D: ArrayLike, *, alpha: float = 0.0,

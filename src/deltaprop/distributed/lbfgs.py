@@ -19,6 +19,7 @@ import uuid
 
 import numpy as np
 
+from deltaprop.core.losses import l2_penalty
 from deltaprop.distributed.cluster import worker_cache
 from deltaprop.distributed.partitions import Block
 from deltaprop.speed.backprop import BatchBackprop, flat_parameters
@@ -128,7 +129,7 @@ class ClusterBackprop:
         for r in sums:  # in partition order, whichever worker answered first
             grad += r[1]
         penalised = theta * self._is_weight
-        loss = (E + 0.5 * self.alpha * float(np.vdot(penalised, theta))) / N
+        loss = (E + l2_penalty(self.alpha, (penalised,))) / N  # penalised holds exactly the weights
         self.flat_grad[...] = (grad + self.alpha * penalised) / N
         return loss, self.grad_W, self.grad_b
 

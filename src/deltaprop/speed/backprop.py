@@ -289,10 +289,10 @@ class BatchBackprop:
                 # P = (alpha/N) θ ⊙ [θ is a weight]: the L2 gradient of every layer at once
                 P = self._penalty_flat
                 np.multiply(theta, self._is_weight, out=P)
-                data += 0.5 * alpha * float(np.vdot(P, theta))
+                data += _losses.l2_penalty(alpha, (P,))  # P holds exactly the weights
                 np.multiply(P, alpha / N, out=P)
             else:
-                data += 0.5 * alpha * sum(float(np.vdot(W[l], W[l])) for l in self._layers)
+                data += _losses.l2_penalty(alpha, (W[l] for l in self._layers))
         loss = data / N
         # δ is linear in δ^(L): scaling it by s_n / N scales every layer's δ and gradient
         if s is None:

@@ -271,7 +271,7 @@ def batch_loss(A, Dl, D, s, has_s, order, start, nb, sizes, codes, offsets, L, t
         else:
             data += E
     loss = 0.5 * float(data) if out_code == 0 else float(data)
-    if alpha != 0.0:
+    if alpha != 0.0:  # deltaprop.core.losses.l2_penalty, restated in numba
         squares = zero
         for l in range(2, L + 1):
             wo = offsets[l, 0]
