@@ -264,7 +264,7 @@ def _tabular_graph(g: _Graph, model) -> tuple[list, list]:
             outputs.append(helper.make_tensor_value_info(name, TensorProto.DOUBLE, [None]))
         return inputs, outputs
     label = model.target.names[0]
-    _classifier(g, model.estimator, y, label, "probabilities")
+    _classifier(g, model.fitted, y, label, "probabilities")  # the record: no scikit-learn
     classes = _class_array(model.classes_)
     return inputs, [
         helper.make_tensor_value_info(label, _label_type(classes), [None]),
