@@ -294,3 +294,29 @@ def test_an_equal_value_improves_by_a_tol_of_zero_as_in_scikit_learn():
     rule.update(1.0)
     rule.update(1.0)
     assert rule.bad_epochs == 0
+
+
+@pytest.mark.parametrize("alpha", [0.0, 1e-3])
+def test_an_epoch_over_some_rows_steps_on_those_rows_only(alpha):
+    """The cluster's local SGD hands numpy_epoch a share of a partition's rows: the epoch is
+    over those rows (it went on to empty batches past them, and divided by N = 0)."""
+    from deltaprop.core.network import Network
+    from deltaprop.core.optim import Adam
+    from deltaprop.speed.backprop import BatchBackprop, flat_parameters
+    from deltaprop.training.loop import numpy_epoch
+
+    rng = np.random.default_rng(4)
+    X, D = rng.normal(size=(50, 3)), rng.normal(size=(50, 1))
+    rows = rng.permutation(50)[:23]
+    losses, thetas = [], []
+    for data, order in (((X, D), rows), ((X[rows], D[rows]), None)):
+        net = Network([3, 5, 1], activation="tanh", random_state=0)
+        theta = flat_parameters(net)
+        optimizer = Adam([theta], learning_rate_init=0.01)
+        loss, finite, _ = numpy_epoch(BatchBackprop(net, 8, alpha), optimizer, [theta], *data, None, order, 8,
+                                      None)
+        assert finite
+        losses.append(loss)
+        thetas.append(theta.copy())
+    assert losses[0] == losses[1]
+    np.testing.assert_array_equal(thetas[0], thetas[1])

@@ -480,8 +480,9 @@ def numpy_epoch(backprop, optimizer, params, X, D, sample_weight, order, batch_s
     in turn); ``blocks`` are :func:`_gather_blocks`' buffers for shuffled dense data, else
     None.  Each batch's loss is added times its row count to ``accumulated_loss`` and the
     optimiser steps ``params``; a batch whose loss is not finite stops the epoch before its
-    step.  ``grad_W`` is the last batch's gradient."""
-    n_samples = X.shape[0]
+    step.  ``grad_W`` is the last batch's gradient.  An ``order`` shorter than X (the local
+    SGD's share of a partition) is an epoch over those rows only."""
+    n_samples = X.shape[0] if order is None else len(order)
     accumulated_loss = 0.0
     grad_W = None
     for start in range(0, n_samples, batch_size):
