@@ -39,7 +39,7 @@ from deltaprop.speed.switch import numpy_paths, plain_paths, use_compiled, use_p
 
 __all__ = [
     "BatchBackprop", "PlainBatchBackprop", "DropoutBatchBackprop", "batch_backprop", "flat_parameters",
-    "foreign_blas_single_threaded", "predict", "plain_predict", "plain_paths",
+    "foreign_blas_single_threaded", "predict", "plain_paths",
 ]
 
 
@@ -343,11 +343,6 @@ class BatchBackprop:
 
 #: rows per chunk in :func:`predict`: large enough for BLAS, small enough for the cache
 PREDICT_CHUNK = 2048
-
-
-def plain_predict(net, X):
-    """The plain path: :meth:`Network.predict`."""
-    return net.predict(X)
 
 
 def predict(net, X, *, chunk_size=PREDICT_CHUNK):
