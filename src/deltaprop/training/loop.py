@@ -115,7 +115,7 @@ def _paths_for(net, n_samples: int, settings: TrainingSettings, state: TrainingS
     if not settings.stochastic:
         steps, samples = settings.max_iter, settings.max_iter * n
     else:
-        batch = min(200, n) if settings.batch_size == "auto" else int(np.clip(settings.batch_size, 1, n))
+        batch = _batch_size(settings, n)
         if incremental:
             samples = int(state.t) + n
             steps = math.ceil(samples / batch)
@@ -209,13 +209,18 @@ def _shuffled(sample_idx, random_state):
 def resolve_batch_size(settings: TrainingSettings, n_samples: int) -> int:
     """scikit-learn's: "auto" is min(200, n); a size above n is clipped, with its warning
     (here and in :mod:`deltaprop.distributed.local_sgd`)."""
-    if settings.batch_size == "auto":
-        return min(200, n_samples)
-    if int(settings.batch_size) > n_samples:
+    if settings.batch_size != "auto" and int(settings.batch_size) > n_samples:
         warnings.warn(
             "Got `batch_size` less than 1 or larger than sample size. It is going to be clipped",
             stacklevel=5,
         )
+    return _batch_size(settings, n_samples)
+
+
+def _batch_size(settings: TrainingSettings, n_samples: int) -> int:
+    """:func:`resolve_batch_size` without its warning (for estimates made before the run)."""
+    if settings.batch_size == "auto":
+        return min(200, n_samples)
     return int(np.clip(settings.batch_size, 1, n_samples))
 
 
