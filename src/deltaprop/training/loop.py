@@ -19,7 +19,7 @@ scikit-learn's, step for step, so that an estimator of each library with the sam
 The backend of the epochs is chosen once per call (:func:`_epoch_backend`): the compiled
 epoch of :mod:`deltaprop.speed.compiled` for a small network, else batch by batch with a
 :class:`~deltaprop.speed.backprop.BatchBackprop` (whose plain version runs inside
-:func:`deltaprop.speed.backprop.plain_paths`).  A call too small to win back loading numba
+:func:`deltaprop.speed.plain_paths`).  A call too small to win back loading numba
 runs inside :func:`deltaprop.speed.numpy_paths` (:func:`_paths_for`), on the numpy paths.
 
 Beyond scikit-learn: the validation loss curve, per-layer gradient norms, ``on_epoch`` after
