@@ -209,3 +209,23 @@ def test_batches_gathered_in_blocks_of_any_size_train_alike(monkeypatch):
     for run in runs[1:]:
         assert run.loss_curve_ == runs[0].loss_curve_
         np.testing.assert_array_equal(run.network_.get_flat(), runs[0].network_.get_flat())
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_dropout_backprop_is_the_network_gradient_with_the_mask_it_draws(dtype):
+    # each call draws a fresh mask; the result is Network.gradients with that very mask
+    net = Network([3, 5, 4, 2], activation=["tanh", "relu"], random_state=0, dtype=dtype)
+    rng = np.random.default_rng(2)
+    X, D = rng.normal(size=(7, 3)).astype(dtype), rng.normal(size=(7, 2)).astype(dtype)
+    s = rng.uniform(0.5, 2.0, size=7).astype(dtype)
+    backprop = fast.batch_backprop(net, 7, 0.1, dropout=[0.3, 0.5], random_state=np.random.RandomState(4))
+    assert isinstance(backprop, fast.DropoutBatchBackprop)
+    draws = np.random.RandomState(4)
+    for _ in range(2):
+        loss, gW, gb = backprop(X, D, s)
+        mask = net.dropout_mask([0.3, 0.5], 7, draws)
+        expected = net.gradients(X, D, alpha=0.1, sample_weight=s, dropout_mask=mask)
+        assert loss == expected.loss
+        for l in net.layers:
+            np.testing.assert_array_equal(gW[l], expected.W[l])
+            np.testing.assert_array_equal(gb[l], expected.b[l])

@@ -137,7 +137,10 @@ class DropoutBatchBackprop(PlainBatchBackprop):
     def __call__(self, X, D, sample_weight=None):
         n = X.shape[0]
         mask = self.net.dropout_mask(self.dropout, n, self._random_state())
-        g = self.net.backprop(X, D, self.alpha, sample_weight, self.net.check_dropout_mask(mask, n))
+        # drawn here, so valid: only turned to the seed's orientation {l: (n_l, n)}, without
+        # check_dropout_mask's per-batch passes over it (finite, non-negative)
+        seed_mask = {l: np.ascontiguousarray(m.T) for l, m in mask.items()}
+        g = self.net.backprop(X, D, self.alpha, sample_weight, seed_mask)
         self.flat_grad = g.flat()
         return g.loss, g.W, g.b
 
