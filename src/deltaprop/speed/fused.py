@@ -148,9 +148,9 @@ STEP_KERNELS = {"sgd_step": "sgd_step", "adam_step": "adam_step"}
 
 def _compiled_kernels(size: int) -> ModuleType | None:
     """The module of compiled kernels for arrays of ``size`` elements: None below
-    FUSED_MIN_SIZE, inside :func:`deltaprop.speed.plain_paths`, and where numba cannot be
-    imported.  numba is imported, and the kernels compiled or read from its cache, on first
-    use."""
+    FUSED_MIN_SIZE, inside :func:`deltaprop.speed.plain_paths` or
+    :func:`deltaprop.speed.numpy_paths`, and where numba cannot be imported.  numba is
+    imported, and the kernels compiled or read from its cache, on first use."""
     if size < FUSED_MIN_SIZE or not use_compiled() or not numba_available():
         return None
     from deltaprop.speed import kernels
@@ -228,8 +228,8 @@ def hidden_layer(name: str, dtype: Any, size: int) -> tuple[Forward, Backward]:
     batch, axis 1); ``backward(delta, z, t)`` multiplies δ by f'(u), computed from z, in
     place; ``t`` is a work array of a's shape.  The numpy forms are the activation's own
     ``f`` and ``backward_in_place``; for arrays of ``size`` ≥ FUSED_MIN_SIZE elements outside
-    :func:`deltaprop.speed.plain_paths`, the kernels of :data:`FORWARD_KERNELS` and
-    :data:`BACKWARD_KERNELS` replace them.
+    :func:`deltaprop.speed.plain_paths` and :func:`deltaprop.speed.numpy_paths`, the kernels
+    of :data:`FORWARD_KERNELS` and :data:`BACKWARD_KERNELS` replace them.
     """
     act = ACTIVATIONS[name]
 
