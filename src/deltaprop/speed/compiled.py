@@ -7,7 +7,7 @@ mini-batch of an epoch -- forward pass, loss, the δ recursion, gradients, the L
 the optimiser step -- so the interpreter is entered once per epoch, not a few dozen times
 per batch.
 
-It computes what the numpy loop of :func:`deltaprop.training.loop.fit_stochastic` computes, in
+It computes what the numpy loop, :func:`deltaprop.training.loop.numpy_epoch`, computes, in
 the same order:
 
 * batches are the rows ``order[start:start + batch_size]``, the last one smaller;
@@ -166,7 +166,7 @@ def run_epoch(net: Any, theta: np.ndarray, flat_grad: np.ndarray, X: np.ndarray,
               optimizer: SGD | Adam) -> tuple[float, bool]:
     """One epoch of mini-batches in one compiled call: ``(accumulated_loss, finite)``.
 
-    Exactly the numpy loop of :func:`deltaprop.training.loop.fit_stochastic`: the batches are the
+    Exactly the numpy loop, :func:`deltaprop.training.loop.numpy_epoch`: the batches are the
     rows ``order[start:start + batch_size]``; each batch's loss (L2 term included) is added
     times its row count to ``accumulated_loss`` and the optimiser takes one step on θ.  A
     batch whose loss is not finite stops the epoch before its step (``finite`` False).
