@@ -320,3 +320,19 @@ def test_an_epoch_over_some_rows_steps_on_those_rows_only(alpha):
         thetas.append(theta.copy())
     assert losses[0] == losses[1]
     np.testing.assert_array_equal(thetas[0], thetas[1])
+
+
+def test_batch_size_is_scikit_learns_and_only_a_size_above_n_warns():
+    import warnings
+
+    from deltaprop.training.loop import resolve_batch_size
+    from deltaprop.training.state import TrainingSettings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert resolve_batch_size(TrainingSettings(batch_size="auto"), 50) == 50
+        assert resolve_batch_size(TrainingSettings(batch_size="auto"), 500) == 200
+        assert resolve_batch_size(TrainingSettings(batch_size=32), 50) == 32
+        assert resolve_batch_size(TrainingSettings(batch_size=0), 50) == 1
+    with pytest.warns(UserWarning, match="It is going to be clipped"):
+        assert resolve_batch_size(TrainingSettings(batch_size=64), 50) == 50
