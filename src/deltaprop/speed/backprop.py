@@ -33,7 +33,6 @@ from typing import Any
 import numpy as np
 
 from deltaprop.core import losses as _losses
-from deltaprop.core.activations import ACTIVATIONS, HIDDEN_ACTIVATIONS
 from deltaprop.speed import fused
 from deltaprop.speed.switch import numpy_paths, plain_paths, use_compiled, use_plain
 
@@ -378,16 +377,10 @@ def _predict(net, X, chunk_size):
     m = max(1, min(int(chunk_size), n))
     bufs = {l: np.empty(m * sizes[l - 1], dtype=dtype) for l in range(2, L + 1)}
     scratch = np.empty(m * max(sizes[1:]), dtype=dtype)
-    hidden = {l: fused.hidden_layer(net.layer_activation[l], dtype, m * sizes[l - 1])[0] for l in range(2, L)}
-    if net.output in HIDDEN_ACTIVATIONS:
-        output = fused.hidden_layer(net.output, dtype, m * sizes[-1])[0]
-    else:
-        f_out = ACTIVATIONS[net.output]
-
-        def output(a: np.ndarray, b: np.ndarray, t: np.ndarray) -> None:
-            np.add(a, b[:, None], out=a)
-            f_out.f(a, out=a)
-
+    # bias and f of every layer, the output's included (softmax and exp have no kernel:
+    # their numpy f, as for any activation without one)
+    forward = {l: fused.hidden_layer(net.layer_activation[l], dtype, m * sizes[l - 1])[0]
+               for l in range(2, L + 1)}
     for start in range(0, n, m):
         stop = min(start + m, n)
         k = stop - start
@@ -395,7 +388,7 @@ def _predict(net, X, chunk_size):
         for l in range(2, L + 1):
             a = bufs[l][: sizes[l - 1] * k].reshape(sizes[l - 1], k)
             np.dot(net.W[l], z, out=a)
-            (hidden[l] if l < L else output)(a, net.b[l], scratch[: a.size].reshape(a.shape))
+            forward[l](a, net.b[l], scratch[: a.size].reshape(a.shape))
             z = a
         out[start:stop] = z.T
     return out

@@ -222,7 +222,9 @@ def adam_step(w: np.ndarray, g: np.ndarray, m: np.ndarray, s: np.ndarray, b1: fl
 
 def hidden_layer(name: str, dtype: Any, size: int) -> tuple[Forward, Backward]:
     """``(forward, backward)`` of a hidden layer of activation ``name`` in the seed's
-    orientation, used by :class:`deltaprop.speed.backprop.BatchBackprop`.
+    orientation, used by :class:`deltaprop.speed.backprop.BatchBackprop`; the forward pass
+    of :func:`deltaprop.speed.backprop.predict` takes every layer's, the output's too (an
+    activation without a kernel, softmax or exp, runs its numpy ``f``).
 
     ``forward(a, b, t)`` turns ``a = W z`` into ``z = f(a + b)`` in place (b added along the
     batch, axis 1); ``backward(delta, z, t)`` multiplies δ by f'(u), computed from z, in
