@@ -176,6 +176,19 @@ def test_hidden_layer_below_the_size_takes_numpy():
     assert backward == ACTIVATIONS["relu"].backward_in_place
 
 
+def test_a_layer_without_a_kernel_does_not_ask_for_numba(monkeypatch):
+    # softplus, and the outputs softmax and exp that predict runs through hidden_layer, have
+    # no kernel in either table: their layers must not load numba for nothing
+    asked = []
+    monkeypatch.setattr(fused, "_compiled_kernels", lambda size: asked.append(size))
+    for name in ("softplus", "softmax", "exp"):
+        forward, backward = fused.hidden_layer(name, np.float64, 10**6)
+        assert backward == ACTIVATIONS[name].backward_in_place
+    assert not asked
+    fused.hidden_layer("relu", np.float64, 10**6)
+    assert asked == [10**6]
+
+
 def test_compiled_paths_work_where_numba_can_cache_nowhere():
     # a read-only install run without a writable home: numba finds no cache locator and
     # njit(cache=True) raises; the kernels are then compiled in memory instead

@@ -241,10 +241,11 @@ def hidden_layer(name: str, dtype: Any, size: int) -> tuple[Forward, Backward]:
 
     forward: Forward = plain_forward
     backward: Backward = act.backward_in_place
-    k = _compiled_kernels(size)
+    build_forward, build_backward = FORWARD_KERNELS.get(name), BACKWARD_KERNELS.get(name)
+    # numba is loaded only for an activation that has a kernel (not softplus, softmax, exp)
+    k = _compiled_kernels(size) if build_forward or build_backward else None
     if k is not None:
         T = np.dtype(dtype).type
-        build_forward, build_backward = FORWARD_KERNELS.get(name), BACKWARD_KERNELS.get(name)
         if build_forward is not None:
             forward = build_forward(k, T)
         if build_backward is not None:
