@@ -17,7 +17,6 @@ object array of other values.
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from collections.abc import Callable, Iterator
@@ -39,7 +38,6 @@ __all__ = [
     "expected_arrays",
     "model_meta",
     "model_from_meta",
-    "copy_estimator",
 ]
 
 ALLOWED_DTYPES = frozenset({"float32", "float64", "int64", "int32", "bool"})
@@ -500,14 +498,6 @@ def _gradient_norms(value: Any, where: str) -> list:
             raise ModelFileError(f"{where} must map layer numbers to numbers")
         out.append({int(k): v for k, v in g.items()})
     return out
-
-
-def copy_estimator(est: Any) -> Any:
-    """An independent copy of a fitted estimator, made through the model format (no pickle)."""
-    enc = Encoder()
-    meta = json.loads(json.dumps(_estimator_meta(est, enc, "")))
-    arrays = {name: a.copy() for name, a in enc.arrays.items()}
-    return estimator_of(_fitted_from_meta(meta, arrays, "estimator"))
 
 
 def model_meta(model: Any, enc: Encoder) -> Meta:
