@@ -44,6 +44,7 @@ from deltaprop.training.state import TrainingSettings, TrainingState
 __all__ = [
     "FittedMLP", "fit_new", "class_layout", "training_settings", "SETTING_NAMES", "hidden_sizes",
     "check_memory", "training_bytes", "regression_pair", "loss_parameters", "REGRESSOR", "CLASSIFIER",
+    "DERIVED",
 ]
 
 REGRESSOR, CLASSIFIER = "MLPRegressor", "MLPClassifier"

@@ -47,8 +47,6 @@ ESTIMATOR_CLASSES = ("MLPRegressor", "MLPClassifier")
 MAX_DEPTH = 32
 #: an array name: a plain file name, no directories, no "..", nothing a shell or zip tool reads specially
 ARRAY_NAME = re.compile(r"[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)*")
-# Fitted attributes that the weights themselves give back (never stored twice).
-_DERIVED = {"network_", "coefs_", "intercepts_"}
 
 Meta = dict[str, Any]
 
@@ -456,7 +454,7 @@ def _estimator_network(meta: Any, arrays: dict, where: str) -> Any:
 def _fitted_from_meta(meta: Any, arrays: dict, where: str) -> Any:
     """The :class:`FittedMLP` record of an estimator section, every value checked (no
     scikit-learn: the estimator is made from it when asked)."""
-    from deltaprop.estimators.fitted import FittedMLP
+    from deltaprop.estimators.fitted import DERIVED, FittedMLP
 
     net = _estimator_network(meta, arrays, where)
     params = _decode(meta["params"], arrays, f"{where}.params")
@@ -465,7 +463,7 @@ def _fitted_from_meta(meta: Any, arrays: dict, where: str) -> Any:
     if not isinstance(state, dict):
         raise ModelFileError(f"{where}.state must be a mapping")
     for key, value in attrs.items():
-        if not (isinstance(key, str) and key.endswith("_") and not key.startswith("_")) or key in _DERIVED:
+        if not (isinstance(key, str) and key.endswith("_") and not key.startswith("_")) or key in DERIVED:
             raise ModelFileError(f"{where}: unexpected attribute {key!r}")
         if key == "gradient_norms_":
             attrs[key] = _gradient_norms(value, f"{where}.gradient_norms_")
