@@ -164,8 +164,10 @@ def test_a_tabular_models_estimator_may_be_set_to_a_record_or_an_estimator():
     est = from_record(fitted)
     model.estimator = est
     assert model.estimator is est and model.fitted.network is est.network_
+    assert model.network_ is est.network_
     model.estimator = fitted
     assert model.fitted is fitted and type(model.estimator).__name__ == "MLPRegressor"
+    assert model.network_ is model.estimator.network_ is fitted.network
     # a record whose parameters leave alpha out explains with the estimators' default L2 strength
     from deltaprop.explain.core import as_network
 

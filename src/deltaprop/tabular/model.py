@@ -97,7 +97,11 @@ class TabularModel:
     # -- what the rest of deltaprop reads
     @property
     def network_(self) -> Network:
-        return self.fitted.network
+        # the estimator's own network once it exists (no record built just to read it)
+        if self._estimator is not None:
+            return self._estimator.network_
+        assert self._fitted is not None
+        return self._fitted.network
 
     @property
     def task(self) -> str:
