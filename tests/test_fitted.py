@@ -164,9 +164,22 @@ def test_a_tabular_models_estimator_may_be_set_to_a_record_or_an_estimator():
     est = from_record(fitted)
     model.estimator = est
     assert model.estimator is est and model.fitted.network is est.network_
+    assert model.network_ is est.network_
     model.estimator = fitted
     assert model.fitted is fitted and type(model.estimator).__name__ == "MLPRegressor"
+    assert model.network_ is model.estimator.network_ is fitted.network
     # a record whose parameters leave alpha out explains with the estimators' default L2 strength
     from deltaprop.explain.core import as_network
 
     assert "alpha" not in fitted.params and as_network(model)[1] == dp.MLPRegressor().alpha
+
+
+def test_a_multilabel_records_predict_names_the_way_to_its_estimator():
+    X, _ = _data("MLPRegressor", 1, "float64", n=40)
+    Y = (X[:, :2] > 0).astype(int)
+    est = dp.MLPClassifier(hidden_layer_sizes=(3,), max_iter=2, random_state=0).fit(X, Y)
+    record = FittedMLP.from_estimator(est)
+    for ask in (record.predict, record.predict_proba):
+        with pytest.raises(ValueError, match="from_record"):
+            ask(X)
+    np.testing.assert_array_equal(from_record(record).predict(X), est.predict(X))

@@ -214,11 +214,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         index = np.searchsorted(classes, y)
         if not (classes[np.minimum(index, len(classes) - 1)] == y).all():
             return None
-        if binarizer.y_type_ == "binary":
-            return (index == 1)[:, None], y  # the column of classes_[1]
-        D = np.zeros((y.shape[0], len(classes)), dtype=bool)
-        D[np.arange(y.shape[0]), index] = True
-        return D, y
+        return class_coding.one_hot(index, len(classes)), y
 
     def _fitted_state(self):
         state = super()._fitted_state()

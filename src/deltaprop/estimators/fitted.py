@@ -44,6 +44,7 @@ from deltaprop.training.state import TrainingSettings, TrainingState
 __all__ = [
     "FittedMLP", "fit_new", "class_layout", "training_settings", "SETTING_NAMES", "hidden_sizes",
     "check_memory", "training_bytes", "regression_pair", "loss_parameters", "REGRESSOR", "CLASSIFIER",
+    "DERIVED",
 ]
 
 REGRESSOR, CLASSIFIER = "MLPRegressor", "MLPClassifier"
@@ -235,7 +236,8 @@ class FittedMLP:
 
     def _single_label(self) -> None:
         if class_layout(self.attributes.get("classes_"), self.state, self.network)[1]:
-            raise ValueError("a multilabel classifier predicts through its estimator (.estimator())")
+            raise ValueError("a multilabel classifier's record does not predict; make its estimator "
+                             "(deltaprop.estimators.mlp.from_record) and predict with that")
 
 
 #: the real-valued parameters and the ranges the estimators' parameter check allows:

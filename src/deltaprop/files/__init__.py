@@ -8,7 +8,7 @@ read to a budget the architecture sets, written atomically.
 
 from deltaprop.files.archive import load, model_bytes, read_metadata, save
 from deltaprop.files.atomic import InterruptGuard, OutputLock, write_atomic
-from deltaprop.files.codec import ModelFileError, copy_estimator
+from deltaprop.files.codec import ModelFileError
 
 __all__ = [
     "ModelFileError",
@@ -17,7 +17,6 @@ __all__ = [
     "write_atomic",
     "model_bytes",
     "read_metadata",
-    "copy_estimator",
     "InterruptGuard",
     "OutputLock",
 ]

@@ -40,7 +40,7 @@ import numpy as np
 from deltaprop.errors import UserError
 from deltaprop.files import codec
 from deltaprop.files.atomic import write_atomic
-from deltaprop.files.codec import ModelFileError, copy_estimator
+from deltaprop.files.codec import ModelFileError
 
 __all__ = [
     "save",
@@ -50,7 +50,6 @@ __all__ = [
     "FORMAT_VERSION",
     "read_metadata",
     "model_from_metadata",
-    "copy_estimator",
     "write_atomic",
     "model_bytes",
 ]

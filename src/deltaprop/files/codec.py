@@ -17,7 +17,6 @@ object array of other values.
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from collections.abc import Callable, Iterator
@@ -39,7 +38,6 @@ __all__ = [
     "expected_arrays",
     "model_meta",
     "model_from_meta",
-    "copy_estimator",
 ]
 
 ALLOWED_DTYPES = frozenset({"float32", "float64", "int64", "int32", "bool"})
@@ -49,8 +47,6 @@ ESTIMATOR_CLASSES = ("MLPRegressor", "MLPClassifier")
 MAX_DEPTH = 32
 #: an array name: a plain file name, no directories, no "..", nothing a shell or zip tool reads specially
 ARRAY_NAME = re.compile(r"[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)*")
-# Fitted attributes that the weights themselves give back (never stored twice).
-_DERIVED = {"network_", "coefs_", "intercepts_"}
 
 Meta = dict[str, Any]
 
@@ -458,7 +454,7 @@ def _estimator_network(meta: Any, arrays: dict, where: str) -> Any:
 def _fitted_from_meta(meta: Any, arrays: dict, where: str) -> Any:
     """The :class:`FittedMLP` record of an estimator section, every value checked (no
     scikit-learn: the estimator is made from it when asked)."""
-    from deltaprop.estimators.fitted import FittedMLP
+    from deltaprop.estimators.fitted import DERIVED, FittedMLP
 
     net = _estimator_network(meta, arrays, where)
     params = _decode(meta["params"], arrays, f"{where}.params")
@@ -467,7 +463,7 @@ def _fitted_from_meta(meta: Any, arrays: dict, where: str) -> Any:
     if not isinstance(state, dict):
         raise ModelFileError(f"{where}.state must be a mapping")
     for key, value in attrs.items():
-        if not (isinstance(key, str) and key.endswith("_") and not key.startswith("_")) or key in _DERIVED:
+        if not (isinstance(key, str) and key.endswith("_") and not key.startswith("_")) or key in DERIVED:
             raise ModelFileError(f"{where}: unexpected attribute {key!r}")
         if key == "gradient_norms_":
             attrs[key] = _gradient_norms(value, f"{where}.gradient_norms_")
@@ -500,14 +496,6 @@ def _gradient_norms(value: Any, where: str) -> list:
             raise ModelFileError(f"{where} must map layer numbers to numbers")
         out.append({int(k): v for k, v in g.items()})
     return out
-
-
-def copy_estimator(est: Any) -> Any:
-    """An independent copy of a fitted estimator, made through the model format (no pickle)."""
-    enc = Encoder()
-    meta = json.loads(json.dumps(_estimator_meta(est, enc, "")))
-    arrays = {name: a.copy() for name, a in enc.arrays.items()}
-    return estimator_of(_fitted_from_meta(meta, arrays, "estimator"))
 
 
 def model_meta(model: Any, enc: Encoder) -> Meta:

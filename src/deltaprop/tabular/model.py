@@ -46,6 +46,9 @@ class TabularModel:
         into a file error.
     """
 
+    _estimator: Any  # the estimator, once given or made (else None)
+    _fitted: FittedMLP | None  # the record the model was made with (None when given the estimator)
+
     def __init__(
         self,
         features: FeatureEncoder,
@@ -55,12 +58,9 @@ class TabularModel:
         *,
         make_estimator: Callable[[FittedMLP], Any] | None = None,
     ):
-        from deltaprop.estimators.fitted import FittedMLP
-
         self.features = features
         self.target = target
-        self._fitted = estimator if isinstance(estimator, FittedMLP) else None
-        self._estimator = None if self._fitted is not None else estimator
+        self.estimator = estimator  # the setter tells a record from an estimator
         self._make_estimator = make_estimator
         self.history = history or {}
 
@@ -97,7 +97,11 @@ class TabularModel:
     # -- what the rest of deltaprop reads
     @property
     def network_(self) -> Network:
-        return self.fitted.network
+        # the estimator's own network once it exists (no record built just to read it)
+        if self._estimator is not None:
+            return self._estimator.network_
+        assert self._fitted is not None
+        return self._fitted.network
 
     @property
     def task(self) -> str:
