@@ -20,17 +20,13 @@ from typing import Any
 import numpy as np
 
 from deltaprop.core.activations import LEAKY_RELU_SLOPE
+from deltaprop.core.losses import CANONICAL_OUTPUT
 from deltaprop.core.network import Network
 
 __all__ = ["to_torch", "from_torch"]
 
-#: the loss an output implies when none is given: its canonical partner (core/losses.py)
-_DEFAULT_LOSS = {
-    "identity": "squared_error",
-    "softmax": "log_loss",
-    "logistic": "binary_log_loss",
-    "exp": "poisson",
-}
+#: the loss an output implies when none is given: its canonical partner
+_DEFAULT_LOSS = {output: loss for loss, output in CANONICAL_OUTPUT.items()}
 _SUPPORTED = (
     "Linear, and after each Linear at most one of Identity, Sigmoid, Tanh, ReLU, "
     "LeakyReLU(0.01), Softplus(beta=1), Softmax(dim=1), or deltaprop's Exp"

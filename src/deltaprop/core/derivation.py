@@ -37,7 +37,10 @@ from deltaprop.core.losses import is_canonical
 if TYPE_CHECKING:
     from deltaprop.core.network import Network
 
-__all__ = ["SampleDerivation", "WeightDerivation", "sample_derivation", "derive", "parse_weight", "dE_dy"]
+__all__ = [
+    "SampleDerivation", "WeightDerivation", "sample_derivation", "derive", "batch_gradient", "parse_weight",
+    "dE_dy",
+]
 
 
 @dataclass
@@ -190,6 +193,18 @@ def parse_weight(net: Network, weight: Any) -> tuple[int, int, int]:
     return l, j, i
 
 
+def batch_gradient(net: Network, weight: tuple[int, int, int], per_sample: np.ndarray, s: np.ndarray,
+                   alpha: float) -> tuple[float, float, float]:
+    """(w_ji^(l), its L2 term, the batch value) from the per-sample ∂E_n/∂w_ji^(l) and the
+    sample weights s: Σ_n s_n ∂E_n/∂w / Σ_n s_n + (alpha / Σ_n s_n) w_ji (biases, i = 0, are
+    not penalised)."""
+    l, j, i = weight
+    w = float(net.b[l][j - 1]) if i == 0 else float(net.W[l][j - 1, i - 1])
+    total = math.fsum(s)
+    l2 = 0.0 if i == 0 else float(alpha) * w / total
+    return w, l2, math.fsum(s * per_sample) / total + l2
+
+
 def derive(net: Network, weight: Any, X: ArrayLike, D: ArrayLike, *, alpha: float = 0.0,
            sample_weight: ArrayLike | None = None, dropout_mask: Any = None) -> WeightDerivation:
     """∂(loss)/∂w_ji^(l) by the seed's element-wise formulas.
@@ -220,10 +235,7 @@ def derive(net: Network, weight: Any, X: ArrayLike, D: ArrayLike, *, alpha: floa
     z_in = np.array([1.0 if i == 0 else sd.z[l - 1][i - 1] for sd in samples])
     delta = np.array([sd.delta[l][j - 1] for sd in samples])
     per_sample = delta * z_in  # ∂E_n/∂w_ji^(l) = δ_j^(l) z_i^(l-1)
-    w = float(net.b[l][j - 1]) if i == 0 else float(net.W[l][j - 1, i - 1])
-    n = math.fsum(s)
-    l2 = 0.0 if i == 0 else float(alpha) * w / n
-    value = math.fsum(s * per_sample) / n + l2
+    w, l2, value = batch_gradient(net, (l, j, i), per_sample, s, alpha)
     return WeightDerivation(
         l=l, j=j, i=i, weight=w, samples=samples, z_in=z_in, delta=delta,
         per_sample=per_sample, sample_weight=s, l2_term=l2, value=value,

@@ -47,12 +47,13 @@ def worker_network(template, token: str):
     return net
 
 
-def _backprop(net, token: str, rows: int, alpha: float):
+def _backprop(net, token: str, rows: int):
+    """This worker's backprop of ``rows`` rows, without the L2 term (the client adds it once)."""
     cache = worker_cache()
-    key = ("backprop", token, rows, alpha)
+    key = ("backprop", token, rows)
     backprop = cache.get(key)
     if backprop is None:
-        backprop = cache[key] = BatchBackprop(net, rows, alpha)
+        backprop = cache[key] = BatchBackprop(net, rows, 0.0)
     return backprop
 
 
@@ -78,7 +79,7 @@ def partition_sums(block: Block, template, token: str, theta: np.ndarray):
     assert D is not None, "partition_sums needs the targets D"
     n = X.shape[0]
     rows = max(1, min(EVAL_ROWS, EVAL_ELEMENTS // max(net.sizes), n))
-    backprop = _backprop(net, token, rows, 0.0)
+    backprop = _backprop(net, token, rows)
     total_E, total_w = 0.0, 0.0
     total_grad = np.zeros(net.n_parameters, dtype=np.float64)
     for start in range(0, n, rows):

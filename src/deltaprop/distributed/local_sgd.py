@@ -34,6 +34,7 @@ from deltaprop.training.loop import (
     follow_settings,
     make_optimizer,
     numpy_epoch,
+    record_epoch,
     resolve_batch_size,
     warn_max_iter,
 )
@@ -252,12 +253,7 @@ def _epoch(ex, handles, groups, batches, sync_every, template, token, theta, opt
 def _end_of_epoch(settings, state, net, theta, loss, n_total, norms) -> bool:
     """The single-machine loop's bookkeeping after an epoch (the stopping rule on the
     training loss, the schedule, ``on_epoch``); True to stop."""
-    state.n_iter += 1
-    state.finite_epochs += 1
-    state.loss = np.float64(loss)
-    state.t += n_total
-    state.loss_curve.append(state.loss)
-    state.gradient_norms.append(norms)
+    record_epoch(state, np.float64(loss), n_total, norms)
     rule = state.stopping
     if rule is not None:
         rule.update(state.loss)

@@ -17,10 +17,16 @@ from deltaprop.distributed.partitions import _is_frame, aligned_tasks
 __all__ = ["predict", "predict_proba", "score"]
 
 
+def _as_input(est, X):
+    """A dataframe block as the estimator takes it: kept for one fitted on named columns,
+    else its numpy array (so no feature-name warning)."""
+    if hasattr(X, "columns") and not hasattr(est, "feature_names_in_"):
+        return X.to_numpy()
+    return X
+
+
 def _block_output(est, method: str, X):
-    if hasattr(X, "columns"):
-        X = X.to_numpy() if not hasattr(est, "feature_names_in_") else X
-    return getattr(est, method)(X)
+    return getattr(est, method)(_as_input(est, X))
 
 
 def _one_column(est, method: str) -> bool:
@@ -87,8 +93,7 @@ def predict_proba(est, X):
 
 
 def _score_sums(est, X, y, s):
-    if hasattr(X, "columns") and not hasattr(est, "feature_names_in_"):
-        X = X.to_numpy()
+    X = _as_input(est, X)
     y = np.asarray(y)
     w = np.ones(y.shape[0]) if s is None else np.asarray(s, dtype=np.float64)
     if is_classifier(est):

@@ -1,7 +1,9 @@
 """The Explanation of one weight's gradient: numbers, paths, and the where-gradients-go view.
 
-``explain(model, weight, X, D)`` reads the seed's derivation off :func:`deltaprop.derive` and
-adds what a reader needs to trust it and to see it:
+``explain(model, weight, X, D)`` reads the seed's derivation off
+:func:`deltaprop.explain.elementwise.batch_derivation` (the element-wise formulas of
+:func:`deltaprop.derive`, every sample at once) and adds what a reader needs to trust it and
+to see it:
 
 - ``value``      the element-wise derivation (the seed's formulas, sample by sample);
 - ``backprop``   the same entry of :meth:`Network.gradients` (the matrix recursion);

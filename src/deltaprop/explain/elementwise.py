@@ -15,12 +15,11 @@ sample the page walks through is derived again by the core's per-sample oracle
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from deltaprop.core.derivation import SampleDerivation, dE_dy, sample_derivation
+from deltaprop.core.derivation import SampleDerivation, batch_gradient, dE_dy, sample_derivation
 from deltaprop.core.losses import is_canonical
 from deltaprop.core.network import Network
 
@@ -113,8 +112,5 @@ def batch_derivation(
     z_in = np.ones(X.shape[0]) if i == 0 else z[l - 1][i - 1]
     delta_j = delta[l][j - 1]
     per_sample = delta_j * z_in  # ∂E_n/∂w_ji^(l) = δ_j^(l) z_i^(l−1)
-    w = float(net.b[l][j - 1]) if i == 0 else float(net.W[l][j - 1, i - 1])
-    total = math.fsum(s)
-    l2 = 0.0 if i == 0 else float(alpha) * w / total
-    value = math.fsum(s * per_sample) / total + l2
+    w, l2, value = batch_gradient(net, weight, per_sample, s, alpha)
     return BatchDerivation(net, X, D, u, z, fprime, delta, d, z_in, delta_j, per_sample, w, l2, value, mask)

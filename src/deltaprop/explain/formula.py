@@ -300,16 +300,13 @@ class Sum(Node):
     body: Node
 
     def text(self) -> str:
-        return f"Σ{_script(self.index, _SUB, '_')} {self.body.text()}"
+        return f"{SumSign(self.index).text()} {self.body.text()}"
 
     def latex(self) -> str:
-        return rf"\sum_{{{self.index.replace('′', chr(39))}}} {self.body.latex()}"
+        return f"{SumSign(self.index).latex()} {self.body.latex()}"
 
     def mathml(self) -> str:
-        return (
-            f'<mrow><munder><mo movablelimits="false">∑</mo><mrow>{_mml_index(self.index)}</mrow>'
-            f"</munder>{self.body.mathml()}</mrow>"
-        )
+        return f"<mrow>{SumSign(self.index).mathml()}{self.body.mathml()}</mrow>"
 
 
 @dataclass

@@ -48,7 +48,7 @@ from deltaprop.training.stopping import convergence_warning
 
 __all__ = ["fit", "fit_stochastic", "fit_lbfgs", "gradient_norms", "DivergenceWarning",
            "make_optimizer", "resolve_batch_size", "warn_max_iter", "numpy_epoch",
-           "follow_settings"]
+           "follow_settings", "record_epoch"]
 
 
 #: scikit-learn's error for a run that never had finite weights after a step
@@ -341,7 +341,7 @@ def _run_epochs(net, params, data: _Data, settings, state, run_epoch, display, r
             problem = _divergence(finite, params, loss, state.reference_loss)
             if problem is not None and _diverged(net, last, problem, settings, state):
                 break
-            _record_epoch(state, loss, data.n_samples, grad_W)
+            record_epoch(state, loss, data.n_samples, gradient_norms(grad_W))
             score = _validate(net, data, settings, state)
             display.epoch(state.n_iter, loss, validation_score=score)
             state.optimizer.iteration_ends(state.t)  # for invscaling
@@ -392,13 +392,14 @@ def _divergence(finite: bool, params, loss: float, reference: float) -> divergen
     return None
 
 
-def _record_epoch(state: TrainingState, loss, n_samples: int, grad_W) -> None:
+def record_epoch(state: TrainingState, loss, n_samples: int, norms: dict[int, float]) -> None:
+    """An epoch that ended finite, in ``state``: its loss, its samples and its last ‖∂E/∂W^(l)‖."""
     state.n_iter += 1
     state.finite_epochs += 1
     state.loss = loss
     state.t += n_samples
     state.loss_curve.append(loss)
-    state.gradient_norms.append(gradient_norms(grad_W))
+    state.gradient_norms.append(norms)
 
 
 def _validate(net, data: _Data, settings: TrainingSettings, state: TrainingState) -> float | None:
