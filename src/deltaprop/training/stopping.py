@@ -49,7 +49,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["StoppingRule"]
+__all__ = ["StoppingRule", "ConvergenceWarning", "convergence_warning"]
 
 
 @dataclass
