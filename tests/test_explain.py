@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 import deltaprop as dp
-from deltaprop.explain import core
-from deltaprop.explain.diagram import shown_units
+from deltaprop.explanation import core
+from deltaprop.explanation.diagram import shown_units
 
 SEED_OUTPUT = "∂Eₙ/∂w₂₁⁽³⁾ = (y₂ − d₂) z₁⁽²⁾"
 SEED_HIDDEN = "∂Eₙ/∂w₂₁⁽²⁾ = f′(u₂⁽²⁾) Σₖ wₖ₂⁽³⁾ (uₖ⁽³⁾ − dₖ) z₁⁽¹⁾"
@@ -317,7 +317,7 @@ def test_html_is_self_contained(rng):
 
 
 def test_diagram_draws_every_link_once_and_none_into_a_bias_unit(rng):
-    from deltaprop.explain.diagram import step_svg
+    from deltaprop.explanation.diagram import step_svg
 
     net = dp.Network([4, 5, 3], activation="tanh", random_state=0)
     ex = dp.explain(net, (2, 2, 1), rng.normal(size=(2, 4)), rng.normal(size=(2, 3)))
@@ -335,7 +335,7 @@ def test_wide_layers_are_drawn_with_an_ellipsis(rng):
     D = np.eye(10)[[3, 7]]
     ex = dp.explain(net, (2, 7, 300), X, D)
     assert ex.relative_error < 1e-5
-    from deltaprop.explain.diagram import step_svg
+    from deltaprop.explanation.diagram import step_svg
 
     svg = step_svg(ex, "paths")
     assert len(svg) < 150_000
@@ -355,7 +355,7 @@ def test_shown_units_keeps_relevant_units_and_counts_the_rest():
 
 
 def test_signed_numbers_keep_their_exponent_sign():
-    from deltaprop.explain.formula import _signed
+    from deltaprop.explanation.formula import _signed
 
     assert _signed(0.0) == " 0.000000e+00"
     assert _signed(-0.0) == " 0.000000e+00"
@@ -410,7 +410,7 @@ def test_the_walked_sample_is_the_one_chosen_and_the_value_stays_the_batch_gradi
 
 
 def test_batch_table_rows_are_the_samples_and_their_weighted_mean_is_the_gradient(rng):
-    from deltaprop.explain.steps import steps
+    from deltaprop.explanation.steps import steps
 
     net = dp.Network([4, 5, 3], activation="tanh", random_state=0)
     X, D = rng.normal(size=(40, 4)), rng.normal(size=(40, 3))
@@ -444,7 +444,7 @@ def test_bias_formula_reads_w_j0_and_the_plus_one(rng):
 
 
 def test_deep_network_never_highlights_the_next_layers_bias_unit(rng):
-    from deltaprop.explain.diagram import step_svg
+    from deltaprop.explanation.diagram import step_svg
 
     net = dp.Network([10, 32, 32, 32, 3], activation="relu", random_state=1)
     ex = dp.explain(net, (2, 5, 3), rng.normal(size=(2, 10)), rng.normal(size=(2, 3)))
@@ -457,8 +457,8 @@ def test_deep_network_never_highlights_the_next_layers_bias_unit(rng):
 
 
 def test_every_weight_shows_the_outer_product_with_its_cell_lit(rng):
-    from deltaprop.explain.pictures import outer_picture
-    from deltaprop.explain.steps import steps
+    from deltaprop.explanation.pictures import outer_picture
+    from deltaprop.explanation.steps import steps
 
     net = dp.Network([4, 5, 3], activation="tanh", random_state=0)
     x, d = rng.normal(size=4), rng.normal(size=3)
@@ -476,7 +476,7 @@ def test_every_weight_shows_the_outer_product_with_its_cell_lit(rng):
 
 
 def test_hidden_weight_shows_column_j_meeting_delta(rng):
-    from deltaprop.explain.pictures import column_picture
+    from deltaprop.explanation.pictures import column_picture
 
     net = dp.Network([4, 5, 3], activation="tanh", random_state=0)
     ex = dp.explain(net, (2, 4, 1), rng.normal(size=4), rng.normal(size=3))
@@ -490,7 +490,7 @@ def test_hidden_weight_shows_column_j_meeting_delta(rng):
 
 
 def test_large_layers_are_elided_around_the_lit_cell(rng):
-    from deltaprop.explain.pictures import outer_picture
+    from deltaprop.explanation.pictures import outer_picture
 
     net = dp.Network([64, 64, 64, 10], activation="tanh", random_state=0)
     ex = dp.explain(net, (3, 40, 17), rng.normal(size=64), rng.normal(size=10))

@@ -62,7 +62,7 @@ def test_deep_wide_and_non_canonical_networks_compile(pdflatex, tmp_path, rng):
 
 
 def test_text_with_unicode_math_becomes_latex():
-    from deltaprop.explain.formula import tex_text
+    from deltaprop.explanation.formula import tex_text
 
     assert (
         tex_text("Eₙ = ½ Σₖ (yₖ − dₖ)²")

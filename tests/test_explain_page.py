@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import deltaprop as dp
-from deltaprop.explain.page import render_pages
+from deltaprop.explanation.page import render_pages
 
 pytestmark = pytest.mark.browser
 

@@ -169,7 +169,7 @@ def test_a_tabular_models_estimator_may_be_set_to_a_record_or_an_estimator():
     assert model.fitted is fitted and type(model.estimator).__name__ == "MLPRegressor"
     assert model.network_ is model.estimator.network_ is fitted.network
     # a record whose parameters leave alpha out explains with the estimators' default L2 strength
-    from deltaprop.explain.core import as_network
+    from deltaprop.explanation.core import as_network
 
     assert "alpha" not in fitted.params and as_network(model)[1] == dp.MLPRegressor().alpha
 

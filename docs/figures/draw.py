@@ -17,7 +17,7 @@ HERE = Path(__file__).resolve().parent
 def figures() -> dict[str, str]:
     """{file name: SVG text} of every figure."""
     from deltaprop.core.network import Network
-    from deltaprop.explain.diagram import Highlight, Layout, network_svg
+    from deltaprop.explanation.diagram import Highlight, Layout, network_svg
 
     net = Network([4, 5, 3], activation="tanh", random_state=0)
     layout = Layout(net, {})
@@ -45,7 +45,7 @@ def figures() -> dict[str, str]:
 
 
 def main() -> None:
-    from deltaprop.explain.diagram import CSS
+    from deltaprop.explanation.diagram import CSS
 
     for name, svg in figures().items():
         # the diagram's classes are styled by the explain page's CSS: the figure carries it

@@ -6,8 +6,6 @@ are drop-ins for scikit-learn's, ``explain`` derives one weight's gradient of a 
 model, and ``save``/``load`` keep models in files.
 """
 
-import sys
-import types
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # the names as type checkers see them; at run time they load on first use
@@ -16,7 +14,7 @@ if TYPE_CHECKING:  # the names as type checkers see them; at run time they load 
     from deltaprop.core.network import Forward, Gradients, Network
     from deltaprop.core.optim import gradient_descent
     from deltaprop.estimators.mlp import MLPClassifier, MLPRegressor
-    from deltaprop.explain.core import explain
+    from deltaprop.explanation.core import explain
     from deltaprop.files.archive import load, save
 
 __all__ = [
@@ -37,6 +35,7 @@ _LAZY = {
     "Gradients": "core.network",
     "Network": "core.network",
     "gradient_descent": "core.optim",
+    "explain": "explanation.core",
     "load": "files.archive",
     "save": "files.archive",
     # the bridges import onnx, skl2onnx or torch only when called (and sit in an outer ring, so
@@ -46,27 +45,6 @@ _LAZY = {
     "to_torch": "bridges",
     "from_torch": "bridges",
 }
-
-
-class _Package(types.ModuleType):
-    """The package, whose ``explain`` is the function that its subpackage ``explain`` exports.
-
-    Importing the subpackage binds it as the package's attribute ``explain``; this property
-    keeps ``deltaprop.explain`` the function however the subpackage was imported.
-    """
-
-    @property
-    def explain(self):
-        from deltaprop.explain.core import explain
-
-        return explain
-
-    @explain.setter
-    def explain(self, value):
-        pass  # the import system binding the subpackage: the function stays
-
-
-sys.modules[__name__].__class__ = _Package
 
 
 def __dir__():

@@ -15,10 +15,10 @@ import numpy as np
 
 from deltaprop.core.network import Network
 from deltaprop.core.optim import gradient_descent
-from deltaprop.explain.core import explain
+from deltaprop.explanation.core import explain
 
 if TYPE_CHECKING:
-    from deltaprop.explain.core import Explanation
+    from deltaprop.explanation.core import Explanation
 
 #: the seed's two derivatives: the output-layer weight w_21^(3) and the hidden-layer weight w_21^(2)
 SEED_WEIGHTS = ((3, 2, 1), (2, 2, 1))
@@ -100,7 +100,7 @@ def write_explain_page(
     explanations: list[Explanation], path: str | os.PathLike[str] = "seed_explain.html"
 ) -> Path:
     """The explain page of the seed's two derivatives (``train_and_check``'s explanations) at ``path``."""
-    from deltaprop.explain.page import render_pages
+    from deltaprop.explanation.page import render_pages
 
     intro = (
         "<p>The seed's 4-5-3 network after the demo's training, on its first sample: the seed's two "

@@ -57,7 +57,7 @@ def samples_from_table(model: Any, frame: Any, path: str) -> tuple[np.ndarray, A
         X = np.asarray(model.transform(frame.loc[keep] if not keep.all() else frame), dtype=np.float64)
         D = model.target.encode(Y)
         return X, D, np.flatnonzero(keep) + 1
-    from deltaprop.explain.core import as_network
+    from deltaprop.explanation.core import as_network
 
     net, _, classes = as_network(model)
     n_in, n_out = net.sizes[0], net.sizes[-1]
@@ -133,8 +133,8 @@ def run_explain(
 ) -> str:
     """What the command does, as a function (returns the rendered text)."""
     from deltaprop.core.derivation import parse_weight
-    from deltaprop.explain.core import as_network
-    from deltaprop.explain.core import explain as explain_fn
+    from deltaprop.explanation.core import as_network
+    from deltaprop.explanation.core import explain as explain_fn
     from deltaprop.files.archive import load
     from deltaprop.tabular.read import read_table
 

@@ -212,7 +212,7 @@ def output_names(model: Any) -> list[str]:
 def _diagram(model: Any) -> tuple[str, str]:
     """The trained network drawn as explain draws it (weights coloured by sign, width by |w|),
     its inputs and outputs labelled with the columns and classes they stand for."""
-    from deltaprop.explain.diagram import CSS, Highlight, Layout, network_svg
+    from deltaprop.explanation.diagram import CSS, Highlight, Layout, network_svg
 
     net = model.network_
     layout = Layout(net, {})

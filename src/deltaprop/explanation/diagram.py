@@ -19,11 +19,11 @@ from dataclasses import dataclass, field
 from html import escape
 from typing import TYPE_CHECKING
 
-from deltaprop.explain.formula import Sym, w
+from deltaprop.explanation.formula import Sym, w
 
 if TYPE_CHECKING:
     from deltaprop.core.network import Network
-    from deltaprop.explain.core import Explanation
+    from deltaprop.explanation.core import Explanation
 
 #: a layer wider than this is drawn as its relevant units plus ellipses
 MAX_SHOWN = 12
@@ -372,7 +372,7 @@ LAYER_NAMES = {"en": ("input", "hidden", "output"), "ja": ("入力層", "中間�
 
 
 def step_svg(ex: Explanation, key: str, title: str = "", lang: str = "en") -> str:
-    """The diagram for one step of ``ex`` (a key of :func:`deltaprop.explain.steps.steps`)."""
+    """The diagram for one step of ``ex`` (a key of :func:`deltaprop.explanation.steps.steps`)."""
     layout = Layout(ex.net, relevant_units(ex))
     hl = step_highlight(ex, layout, key)
     mask = ex.walked.mask if ex.walked is not None else {}

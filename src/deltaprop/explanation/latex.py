@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from deltaprop.explain.diagram import Highlight, Layout, relevant_units, step_highlight
-from deltaprop.explain.formula import Line, Note, Num, tex_text, w
-from deltaprop.explain.pictures import picture_latex
-from deltaprop.explain.steps import final_formula, steps
+from deltaprop.explanation.diagram import Highlight, Layout, relevant_units, step_highlight
+from deltaprop.explanation.formula import Line, Note, Num, tex_text, w
+from deltaprop.explanation.pictures import picture_latex
+from deltaprop.explanation.steps import final_formula, steps
 
 if TYPE_CHECKING:
-    from deltaprop.explain.core import Explanation
+    from deltaprop.explanation.core import Explanation
 
 __all__ = ["render_latex"]
 
@@ -126,7 +126,7 @@ def _tabular(head: list[str], rows: list[list]) -> str:
 
 def render_latex(ex: Explanation) -> str:
     """The derivation as a LaTeX document: a paragraph and an ``align*`` per step."""
-    from deltaprop.explain.text import describe_network, samples_phrase
+    from deltaprop.explanation.text import describe_network, samples_phrase
 
     net = describe_network(ex, "en")
     title = tex_text(f"deltaprop explain: {w(ex.j, ex.i, ex.l).text()} in a {net} network, ") + tex_text(

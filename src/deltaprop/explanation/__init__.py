@@ -1,4 +1,4 @@
-"""``deltaprop.explain``: the seed's derivation for any weight of any trained network.
+"""``deltaprop.explanation``: the seed's derivation for any weight of any trained network.
 
     >>> ex = deltaprop.explain(net, "3:2,1", X, D)     # w_21^(3)
     >>> ex.value, ex.backprop, ex.numerical, ex.relative_error
@@ -12,6 +12,6 @@ per step, in the words of ``words`` (English or Japanese), with the formula node
 The ``deltaprop explain`` command is ``deltaprop.command.explain``.
 """
 
-from deltaprop.explain.core import Explanation, LayerReport, Path, TransposeCheck, as_network, explain
+from deltaprop.explanation.core import Explanation, LayerReport, Path, TransposeCheck, as_network, explain
 
 __all__ = ["explain", "Explanation", "Path", "LayerReport", "TransposeCheck", "as_network"]

@@ -1,7 +1,7 @@
 """The Explanation of one weight's gradient: numbers, paths, and the where-gradients-go view.
 
 ``explain(model, weight, X, D)`` reads the seed's derivation off
-:func:`deltaprop.explain.elementwise.batch_derivation` (the element-wise formulas of
+:func:`deltaprop.explanation.elementwise.batch_derivation` (the element-wise formulas of
 :func:`deltaprop.derive`, every sample at once) and adds what a reader needs to trust it and
 to see it:
 
@@ -32,8 +32,8 @@ from deltaprop.core.gradcheck import relative_error as _relative_error
 from deltaprop.core.losses import CANONICAL_OUTPUT, is_canonical
 from deltaprop.core.network import Network
 from deltaprop.core.units import unit_activity
-from deltaprop.explain.elementwise import BatchDerivation, batch_derivation
-from deltaprop.explain.words import check_lang
+from deltaprop.explanation.elementwise import BatchDerivation, batch_derivation
+from deltaprop.explanation.words import check_lang
 from deltaprop.training.state import TrainingSettings
 
 __all__ = ["explain", "Explanation", "Path", "LayerReport", "TransposeCheck", "as_network"]
@@ -294,24 +294,24 @@ class Explanation:
     # -- renderers
     def to_text(self, lang: str | None = None) -> str:
         """The derivation for a terminal: Unicode sub- and superscripts, '=' aligned."""
-        from deltaprop.explain.text import render_text
+        from deltaprop.explanation.text import render_text
 
         return render_text(self, lang or self.lang)
 
     def to_latex(self) -> str:
         """The derivation as a standalone LaTeX document that pdflatex compiles (diagrams in TikZ)."""
-        from deltaprop.explain.latex import render_latex
+        from deltaprop.explanation.latex import render_latex
 
         return render_latex(self)
 
     def to_html(self, lang: str | None = None) -> str:
         """A self-contained HTML page: MathML, inline SVG, no JavaScript, nothing external."""
-        from deltaprop.explain.page import render_page
+        from deltaprop.explanation.page import render_page
 
         return render_page(self, lang=lang or self.lang)
 
     def _repr_html_(self) -> str:
-        from deltaprop.explain.page import render_page
+        from deltaprop.explanation.page import render_page
 
         return render_page(self, fragment=True)
 

@@ -1,8 +1,8 @@
 """The derivation's formulas, written once and rendered three ways: text, LaTeX and MathML.
 
 A formula is a small tree of the nodes below (a symbol with sub- and superscript, a partial
-derivative, a sum, a function application, a sequence); :func:`deltaprop.explain.steps.steps`
-builds the seed's derivation for one :class:`~deltaprop.explain.core.Explanation` as a list
+derivative, a sum, a function application, a sequence); :func:`deltaprop.explanation.steps.steps`
+builds the seed's derivation for one :class:`~deltaprop.explanation.core.Explanation` as a list
 of :class:`Step`, and each renderer walks the same list.  Text uses Unicode sub- and
 superscripts (w₂₁⁽³⁾), LaTeX uses amsmath's ``align*``, and MathML is MathML Core (what browsers draw).
 """
@@ -428,7 +428,7 @@ class Line:
 class Step:
     """One step of the derivation: prose (strings and nodes), aligned lines, numbers, a table.
 
-    ``key`` names the diagram that goes with it (see :mod:`deltaprop.explain.diagram`).
+    ``key`` names the diagram that goes with it (see :mod:`deltaprop.explanation.diagram`).
     """
 
     key: str

@@ -17,9 +17,9 @@ from html import escape
 from typing import TYPE_CHECKING, Any
 
 from deltaprop.core.units import FLAT, SATURATED_SHARE
-from deltaprop.explain.diagram import CSS as DIAGRAM_CSS
-from deltaprop.explain.diagram import NEGATIVE, POSITIVE, step_svg
-from deltaprop.explain.formula import (
+from deltaprop.explanation.diagram import CSS as DIAGRAM_CSS
+from deltaprop.explanation.diagram import NEGATIVE, POSITIVE, step_svg
+from deltaprop.explanation.formula import (
     E,
     Line,
     Num,
@@ -31,14 +31,14 @@ from deltaprop.explain.formula import (
     prose_html,
     w,
 )
-from deltaprop.explain.pictures import CSS as PICTURE_CSS
-from deltaprop.explain.pictures import Picture, picture_svg
-from deltaprop.explain.steps import final_formula, forward_tables, path_label, steps
-from deltaprop.explain.text import describe_network, layer_note, samples_phrase
-from deltaprop.explain.words import check_lang, prose, say
+from deltaprop.explanation.pictures import CSS as PICTURE_CSS
+from deltaprop.explanation.pictures import Picture, picture_svg
+from deltaprop.explanation.steps import final_formula, forward_tables, path_label, steps
+from deltaprop.explanation.text import describe_network, layer_note, samples_phrase
+from deltaprop.explanation.words import check_lang, prose, say
 
 if TYPE_CHECKING:
-    from deltaprop.explain.core import Explanation
+    from deltaprop.explanation.core import Explanation
 
 __all__ = ["render_page", "render_pages"]
 

@@ -17,11 +17,11 @@ from dataclasses import dataclass, field
 from html import escape
 from typing import TYPE_CHECKING
 
-from deltaprop.explain.diagram import shown_units
-from deltaprop.explain.formula import Sym, delta, tex_text, w, z
+from deltaprop.explanation.diagram import shown_units
+from deltaprop.explanation.formula import Sym, delta, tex_text, w, z
 
 if TYPE_CHECKING:
-    from deltaprop.explain.core import Explanation
+    from deltaprop.explanation.core import Explanation
 
 __all__ = ["Cell", "Block", "Picture", "outer_picture", "column_picture", "picture_svg", "picture_latex"]
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 import textwrap
 from typing import TYPE_CHECKING
 
-from deltaprop.explain.formula import E, Num, Partial, _lines_text, _prose_text, _signed, w
-from deltaprop.explain.pictures import Block, Picture
-from deltaprop.explain.steps import Step, final_formula, forward_tables, path_label, steps
-from deltaprop.explain.words import say
+from deltaprop.explanation.formula import E, Num, Partial, _lines_text, _prose_text, _signed, w
+from deltaprop.explanation.pictures import Block, Picture
+from deltaprop.explanation.steps import Step, final_formula, forward_tables, path_label, steps
+from deltaprop.explanation.words import say
 
 if TYPE_CHECKING:
-    from deltaprop.explain.core import Explanation, LayerReport
+    from deltaprop.explanation.core import Explanation, LayerReport
 
 __all__ = ["render_text", "samples_phrase"]
 

@@ -13,8 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from deltaprop.explain.diagram import relevant_units, shown_units
-from deltaprop.explain.formula import (
+from deltaprop.explanation.diagram import relevant_units, shown_units
+from deltaprop.explanation.formula import (
     EQ,
     LETTERS,
     MINUS,
@@ -46,12 +46,12 @@ from deltaprop.explain.formula import (
     w,
     z,
 )
-from deltaprop.explain.pictures import Picture, column_picture, outer_picture
-from deltaprop.explain.words import prose, say
+from deltaprop.explanation.pictures import Picture, column_picture, outer_picture
+from deltaprop.explanation.words import prose, say
 
 if TYPE_CHECKING:
     from deltaprop.core.derivation import SampleDerivation
-    from deltaprop.explain.core import Explanation, Path
+    from deltaprop.explanation.core import Explanation, Path
 
 __all__ = ["steps", "final_formula", "path_label", "forward_tables", "Walk"]
 
