@@ -147,6 +147,26 @@ class Network:
         epsilon: float | None = None,
         quantile: float | None = None,
     ) -> None:
+        names = self._configure(sizes, activation, output, loss, dtype, epsilon, quantile)
+        sizes = self.sizes
+        rng = _as_random_state(random_state)
+        # as in scikit-learn, the output layer's bound follows the last hidden activation
+        # (the one name given, when there is no hidden layer)
+        last_hidden = names[-1] if names else None
+        self.W, self.b = {}, {}
+        for l in range(2, self.L + 1):
+            fan_in, fan_out = sizes[l - 2], sizes[l - 1]
+            name = self.layer_activation[l] if l < self.L else last_hidden
+            factor = 2.0 if name == "logistic" else 6.0
+            bound = np.sqrt(factor / (fan_in + fan_out))
+            coef = rng.uniform(-bound, bound, (fan_in, fan_out))
+            intercept = rng.uniform(-bound, bound, fan_out)
+            self.W[l] = np.ascontiguousarray(coef.T, dtype=self.dtype)
+            self.b[l] = intercept.astype(self.dtype)
+
+    def _configure(self, sizes, activation, output, loss, dtype, epsilon=None, quantile=None):
+        """Everything but the weights: sizes, activations, output, loss and dtype, checked;
+        returns the names of the hidden activations as given."""
         sizes = self._check_sizes(sizes)
         self.sizes = sizes
         self.L = len(sizes)
@@ -167,21 +187,7 @@ class Network:
         self.loss_params = _losses.loss_params(loss, epsilon, quantile)
         self.dtype: np.dtype = _check_dtype(dtype)
         self._set_hidden(hidden)
-
-        rng = _as_random_state(random_state)
-        # as in scikit-learn, the output layer's bound follows the last hidden activation
-        # (the one name given, when there is no hidden layer)
-        last_hidden = names[-1] if names else None
-        self.W, self.b = {}, {}
-        for l in range(2, self.L + 1):
-            fan_in, fan_out = sizes[l - 2], sizes[l - 1]
-            name = self.layer_activation[l] if l < self.L else last_hidden
-            factor = 2.0 if name == "logistic" else 6.0
-            bound = np.sqrt(factor / (fan_in + fan_out))
-            coef = rng.uniform(-bound, bound, (fan_in, fan_out))
-            intercept = rng.uniform(-bound, bound, fan_out)
-            self.W[l] = np.ascontiguousarray(coef.T, dtype=self.dtype)
-            self.b[l] = intercept.astype(self.dtype)
+        return names
 
     # ------------------------------------------------------------------ construction
     @staticmethod
@@ -203,10 +209,12 @@ class Network:
 
     @classmethod
     def from_weights(cls, W: Any, b: Any, activation: str | Sequence[str] = "tanh", output: str | None = None,
-                     loss: str = "squared_error") -> Network:
+                     loss: str = "squared_error", *, copy: bool = True) -> Network:
         """A network with the given parameters (seed orientation), copied.
 
-        ``W`` and ``b`` are sequences (for l = 2 … L in order) or dicts keyed by l.
+        ``W`` and ``b`` are sequences (for l = 2 … L in order) or dicts keyed by l.  With
+        ``copy=False`` arrays already C-ordered in the network's dtype are used as they are
+        (a model file's freshly read arrays: loading holds one copy of the weights, no more).
         """
         Ws = [W[k] for k in sorted(W)] if isinstance(W, dict) else list(W)
         bs = [b[k] for k in sorted(b)] if isinstance(b, dict) else list(b)
@@ -217,17 +225,20 @@ class Network:
         if dtype not in (np.float32, np.float64):
             dtype = np.dtype(np.float64)
         sizes = [Ws[0].shape[1]] + [w.shape[0] for w in Ws]
-        net = cls(sizes, activation, output, loss, random_state=0, dtype=dtype)
+        net = cls.__new__(cls)  # no Glorot draw: the weights are given
+        net._configure(sizes, activation, output, loss, dtype)
+        net.W, net.b = {}, {}
         for l, (w, bias) in enumerate(zip(Ws, bs), start=2):
             w = np.asarray(w, dtype=dtype)
             bias = np.asarray(bias, dtype=dtype).reshape(-1)
-            if w.shape != net.W[l].shape or bias.shape != net.b[l].shape:
+            shape = (sizes[l - 1], sizes[l - 2])
+            if w.shape != shape or bias.shape != shape[:1]:
                 raise ValueError(
                     f"layer {l}: W has shape {w.shape} and b {bias.shape}; expected "
-                    f"{net.W[l].shape} and {net.b[l].shape}"
+                    f"{shape} and {shape[:1]}"
                 )
-            net.W[l] = np.array(w, order="C")
-            net.b[l] = bias.copy()
+            net.W[l] = np.array(w, order="C", copy=True if copy else None)
+            net.b[l] = bias.copy() if copy else bias
         return net
 
     def _hidden_names(self, activation):

@@ -70,6 +70,9 @@ MAX_ARRAY_BYTES = 8 << 30
 MAX_NPY_HEADER = 4096
 #: deflate never unpacks more than 1032 bytes per packed byte: a member that claims more is forged
 MAX_DEFLATE_RATIO = 1032
+#: what loading needs beyond the arrays themselves (the metadata, the zip's buffers, numpy's
+#: temporaries for the finiteness check of one array); ``docs/model-format.md``
+LOAD_OVERHEAD_BYTES = 64 << 20
 _METHODS = (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED)
 _HINT = "re-save the model with deltaprop.save or train it again"
 _CHUNK = 1 << 20
@@ -313,6 +316,12 @@ def _budget(
         raise ModelFileError(
             f"the manifest declares {total / 2**30:.3g} GiB of arrays, more than a model file may hold"
         )
+    available = available_memory()
+    if available is not None and total + LOAD_OVERHEAD_BYTES > available:
+        raise UserError(
+            f"this model's weights need {total / 2**20:,.0f} MiB of memory and only "
+            f"{available / 2**20:,.0f} MiB is available; load it on a machine with more memory"
+        )
     unlisted = [n for n in members if n not in (META, META_SUM) and n[len(ARRAY_DIR) : -4] not in plan]
     if unlisted:
         raise ModelFileError(f"the entry {unlisted[0]!r} is not in the manifest")
@@ -320,6 +329,30 @@ def _budget(
     if absent:
         raise ModelFileError(f"the array {absent[0]!r} is missing")
     return plan
+
+
+def available_memory() -> int | None:
+    """Bytes this process may still allocate: the smaller of the system's available memory
+    and what an address-space limit (``ulimit -v``) leaves; None where neither is known."""
+    limits = []
+    try:
+        with open("/proc/meminfo", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    limits.append(int(line.split()[1]) * 1024)
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        import resource
+
+        soft = resource.getrlimit(resource.RLIMIT_AS)[0]
+        if soft != resource.RLIM_INFINITY:
+            with open("/proc/self/statm", encoding="ascii") as f:
+                used = int(f.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+            limits.append(max(soft - used, 0))
+    except (ImportError, OSError, ValueError, IndexError):
+        pass
+    return min(limits) if limits else None
 
 
 # ---------------------------------------------------------------------- reading: arrays
@@ -385,6 +418,8 @@ def read_metadata(path: str | os.PathLike[str]) -> tuple[dict, dict[str, np.ndar
         raise ModelFileError(
             f"{path} {text}" if text.startswith("was written") else f"{path}: {text}; {_HINT}"
         ) from e
+    except UserError as e:  # not the file's fault (too big for this machine): no re-save hint
+        raise UserError(f"{path}: {e}") from e
     except MemoryError as e:
         raise ModelFileError(f"{path}: not enough memory to load this model; {_HINT}") from e
     except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, NotImplementedError, OSError) as e:

@@ -38,6 +38,7 @@ __all__ = [
     "OutputLock",
     "InterruptGuard",
     "hold_interrupts",
+    "check_distinct",
 ]
 
 
@@ -82,7 +83,14 @@ def remove_stale_temps(path: str | os.PathLike[str]) -> list[Path]:
 
 
 def _target(path: str | os.PathLike[str]) -> Path:
-    """The file to replace (a symbolic link followed), checked to be a file in an existing directory."""
+    """The file to replace (a symbolic link followed), checked to be a file in an existing directory.
+
+    A trailing slash means a directory, as it does to the shell: ``newdir/`` never becomes a
+    file named ``newdir``."""
+    text = os.fspath(path)
+    if text.endswith(("/", os.sep)):
+        where = "is a directory" if os.path.isdir(text) else "names a directory that does not exist"
+        raise UserError(f"{text} {where}; give a file name for the output, such as {text}model.dpm")
     target = Path(os.path.realpath(path))
     if target.is_dir():
         raise UserError(f"{target} is a directory; give a file name for the model")
@@ -144,6 +152,56 @@ def write_atomic(path: str | os.PathLike[str], data: bytes) -> None:
     _fsync_dir(target.parent)
 
 
+def _identity(path: str | os.PathLike[str]) -> tuple:
+    """What makes two paths the same file: (device, inode) when it exists (links and
+    ``./a`` vs ``a`` resolved), else its resolved path."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return ("path", os.path.realpath(path))
+    return ("file", st.st_dev, st.st_ino)
+
+
+def check_distinct(
+    writes: dict[str, str | os.PathLike[str] | None],
+    reads: dict[str, Any] | None = None,
+) -> None:
+    """Refuse, before any work, an output that is an input or another output.
+
+    ``writes`` maps what each output is called (``"--out"``, ``"--report"``) to its path;
+    ``reads`` maps what each input is called to a path or a list of paths (every file a glob
+    matched).  Paths are compared by file identity, not by spelling.  Raises UserError (one
+    line) naming both.
+    """
+    seen: dict[tuple, str] = {}
+    for name, value in (reads or {}).items():
+        paths = [value] if isinstance(value, (str, os.PathLike)) else list(value or ())
+        for path in paths:
+            seen.setdefault(_identity(path), f"{name} {os.fspath(path)}")
+    for name, path in writes.items():
+        if path is None:
+            continue
+        key = _identity(path)
+        if key in seen:
+            raise UserError(
+                f"{name} {os.fspath(path)} is the same file as {seen[key]}; "
+                f"choose another path for {name} so that nothing is overwritten"
+            )
+        seen[key] = f"{name} {os.fspath(path)}"
+
+
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+
+
+def _plain_file(fd: int) -> bool:
+    """Whether ``fd`` is a regular file with one name (not a device, a FIFO or a hard link to
+    a file of the user's that a lock would truncate)."""
+    import stat
+
+    st = os.fstat(fd)
+    return stat.S_ISREG(st.st_mode) and st.st_nlink == 1
+
+
 class OutputLock:
     """Hold ``.<name>.lock`` beside ``path`` for as long as one process writes ``path``.
 
@@ -173,9 +231,20 @@ class OutputLock:
             return
         while True:
             try:
-                fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+                # never through a symbolic link planted at the lock's name: it would truncate
+                # whatever file the link points at
+                fd = os.open(self.path, os.O_RDWR | os.O_CREAT | _NOFOLLOW, 0o644)
             except OSError as e:
-                raise UserError(f"cannot lock {self.target}: {e.strerror or e}; choose another path") from e
+                raise UserError(
+                    f"cannot lock {self.target}: {self.path} is not a plain lock file "
+                    f"({e.strerror or e}); remove it or choose another path"
+                ) from e
+            if not _plain_file(fd):
+                os.close(fd)
+                raise UserError(
+                    f"cannot lock {self.target}: {self.path} is not a plain lock file; "
+                    "remove it or choose another path"
+                )
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except OSError:

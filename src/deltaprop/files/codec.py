@@ -351,6 +351,12 @@ def expected_arrays(model: Meta) -> dict[str, ArraySpec]:
 # ---------------------------------------------------------------------- model ↔ metadata
 def _network_meta(net: Any, enc: Encoder, prefix: str = "") -> Meta:
     for l in net.layers:
+        if not (np.isfinite(net.W[l]).all() and np.isfinite(net.b[l]).all()):
+            # what load refuses, save refuses: a file that cannot be read back is lost work
+            raise UserError(
+                f"the weights of layer {l} are not all finite (NaN or infinity), so the model "
+                "cannot be saved; train it again, with a smaller learning rate if it diverged"
+            )
         enc.array(f"{prefix}W_{l}", net.W[l])
         enc.array(f"{prefix}b_{l}", net.b[l])
     return {
@@ -385,7 +391,8 @@ def _network_from_meta(meta: Any, arrays: dict, where: str) -> Any:
         l = int(name.rsplit("_", 1)[1])
         (W if name[len(meta["arrays_prefix"])] == "W" else b)[l] = a
     activation = meta["activation"] if meta["activation"] else "identity"
-    net = Network.from_weights(W, b, activation=activation, output=meta["output"], loss=meta["loss"])
+    net = Network.from_weights(W, b, activation=activation, output=meta["output"], loss=meta["loss"],
+                               copy=False)
     params = meta.get("loss_params", {})
     net.loss_params = _losses.loss_params(meta["loss"], params.get("epsilon"), params.get("quantile"))
     return net
@@ -434,8 +441,11 @@ def _check_attributes(attrs: dict, net: Any, where: str) -> None:
     classes = attrs.get("classes_")
     if classes is not None:
         classes = np.asarray(classes)
-        if classes.ndim != 1 or len(set(classes.tolist())) != len(classes):
-            raise ModelFileError(f"{where}: classes_ must list each class once")
+        values = classes.tolist() if classes.ndim == 1 else []
+        if classes.ndim != 1 or len(set(values)) != len(values) or not all(
+            v == v and v not in (math.inf, -math.inf) for v in values if isinstance(v, float)
+        ):
+            raise ModelFileError(f"{where}: classes_ must list each class once, each a finite value")
     curve = attrs.get("loss_curve_")
     if curve is not None and not (isinstance(curve, list) and all(_is_number(v) for v in curve)):
         raise ModelFileError(f"{where}: loss_curve_ must be a list of numbers")
