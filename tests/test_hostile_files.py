@@ -122,3 +122,32 @@ def test_a_model_too_big_for_the_memory_left_is_refused_in_one_line(tmp_path):
                          env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}).stdout
     assert out.startswith("UserError ") and "need 69 MiB of memory and only 40 MiB is available" in out
     assert out.count("\n") == 1
+
+
+FORMAT_V1 = __import__("pathlib").Path(__file__).parent / "data" / "model-format-v1"
+
+
+def _forged(tmp_path, base: str, edit):
+    from forge import entries_of, forge_checksums, zip_of
+
+    path = tmp_path / "forged.dpm"
+    path.write_bytes(zip_of(forge_checksums(entries_of((FORMAT_V1 / base).read_bytes()), edit)))
+    return path
+
+
+@pytest.mark.parametrize(
+    "edit, match",
+    [
+        # a classification task wrapped round a regressor: info, evaluate and predict broke on it
+        (lambda d: (d["model"].update(task="classification"), d["model"]["target"].update(task="classification")),
+         "the task is classification but the model holds an MLPRegressor"),
+        (lambda d: d["model"]["target"].update(names=["y", "z"], mean=[0.0, 0.0], scale=[1.0, 1.0]),
+         "names 2 targets but the network has 1 outputs"),
+        (lambda d: d["model"]["target"].update(names=[""]), "distinct, non-empty names"),
+    ],
+)
+def test_fields_that_disagree_with_each_other_are_refused(tmp_path, edit, match):
+    path = _forged(tmp_path, "tabular.ckpt.dpm", edit)
+    with pytest.raises(ModelFileError, match=match) as info:
+        deltaprop.load(path)
+    assert "\n" not in str(info.value)

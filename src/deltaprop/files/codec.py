@@ -557,9 +557,31 @@ def model_from_meta(meta: Meta, arrays: dict[str, np.ndarray]) -> Any:
         raise ModelFileError(
             f"the preprocessing makes {features.n_inputs} inputs but the network takes {n_in}"
         )
+    _check_task_agrees(meta["task"], meta["target"], fitted)
     history = _decode(meta.get("history", {}), arrays, "history")
     _check_history(history, fitted.network.n_parameters)
     return TabularModel(features, target, fitted, history=history, make_estimator=estimator_of)
+
+
+def _check_task_agrees(task: str, target: Meta, fitted: Any) -> None:
+    """The task, the target names, the estimator's class and its outputs tell one story."""
+    expected = "MLPClassifier" if task == "classification" else "MLPRegressor"
+    if fitted.kind != expected:
+        raise ModelFileError(f"the task is {task} but the model holds an {fitted.kind}")
+    n_out = fitted.network.sizes[-1]
+    if task == "regression" and len(target["names"]) != n_out:
+        raise ModelFileError(
+            f"the model names {len(target['names'])} targets but the network has {n_out} outputs"
+        )
+    if task == "classification":
+        from deltaprop.core.classes import n_outputs
+
+        classes = fitted.attributes.get("classes_")
+        if len(target["names"]) != 1 or classes is None or n_outputs(len(classes)) != n_out:
+            raise ModelFileError(
+                "the classifier's target, classes and outputs disagree (one target column, "
+                "one output per class, or one output for two classes)"
+            )
 
 
 def _check_features(features: Meta) -> None:
@@ -595,8 +617,8 @@ def _check_target(target: Meta, task: str) -> None:
     if task not in ("regression", "classification") or target["task"] != task:
         raise ModelFileError(f"unknown task {task!r}")
     names = target["names"]
-    if not names or not all(isinstance(n, str) for n in names):
-        raise ModelFileError("the target names are malformed")
+    if not names or not all(isinstance(n, str) and n for n in names) or len(set(names)) != len(names):
+        raise ModelFileError("the target names are malformed (distinct, non-empty names)")
     if task != "regression":
         return
     mean, scale = target.get("mean"), target.get("scale")
