@@ -139,7 +139,7 @@ def _forged(tmp_path, base: str, edit):
     "edit, match",
     [
         # a classification task wrapped round a regressor: info, evaluate and predict broke on it
-        (lambda d: (d["model"].update(task="classification"), d["model"]["target"].update(task="classification")),
+        (lambda d: [m.update(task="classification") for m in (d["model"], d["model"]["target"])],
          "the task is classification but the model holds an MLPRegressor"),
         (lambda d: d["model"]["target"].update(names=["y", "z"], mean=[0.0, 0.0], scale=[1.0, 1.0]),
          "names 2 targets but the network has 1 outputs"),
@@ -151,3 +151,21 @@ def test_fields_that_disagree_with_each_other_are_refused(tmp_path, edit, match)
     with pytest.raises(ModelFileError, match=match) as info:
         deltaprop.load(path)
     assert "\n" not in str(info.value)
+
+
+def test_ctrl_c_while_the_command_loads_is_one_line_and_exit_130():
+    # a Ctrl-C in the command's first ~70 ms lands in an import: simulate it landing there
+    script = textwrap.dedent("""
+        import sys
+        class Interrupt:
+            def find_spec(self, name, path=None, target=None):
+                if name == "deltaprop.command.main":
+                    raise KeyboardInterrupt
+        sys.meta_path.insert(0, Interrupt())
+        from deltaprop.command.launch import main
+        main(["--help"])
+    """)
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+    assert done.returncode == 130
+    assert done.stderr == "interrupted before anything started; nothing was read or written\n"

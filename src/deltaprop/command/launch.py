@@ -11,9 +11,10 @@ from __future__ import annotations
 import importlib.util
 import sys
 
+from deltaprop.errors import EXIT_INTERRUPTED, EXIT_USER
+
 #: what the command cannot start without (pyarrow, also in the extra, is needed for Parquet only)
 CLI_MODULES = ("click", "rich", "pandas", "matplotlib")
-EXIT_USER = 2
 
 
 def _importable(name: str) -> bool:
@@ -38,6 +39,9 @@ def main(args=None, prog_name: str = "deltaprop"):
             file=sys.stderr,
         )
         sys.exit(EXIT_USER)
-    from deltaprop.command.main import main as command
-
+    try:  # Ctrl-C while the command's modules load: one line, never a traceback
+        from deltaprop.command.main import main as command
+    except KeyboardInterrupt:
+        print("interrupted before anything started; nothing was read or written", file=sys.stderr)
+        sys.exit(EXIT_INTERRUPTED)
     return command(args=args, prog_name=prog_name)
