@@ -169,3 +169,10 @@ def test_ctrl_c_while_the_command_loads_is_one_line_and_exit_130():
                           env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
     assert done.returncode == 130
     assert done.stderr == "interrupted before anything started; nothing was read or written\n"
+
+
+def test_a_fifo_given_as_the_model_is_refused_without_blocking(tmp_path):
+    fifo = tmp_path / "m.dpm"
+    os.mkfifo(fifo)  # nobody writes it: opening it to read would block for ever
+    with pytest.raises(ModelFileError, match="not a regular file"):
+        deltaprop.load(fifo)

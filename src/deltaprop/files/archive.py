@@ -156,6 +156,8 @@ def _check_head(path: Path) -> int:
         raise ModelFileError(f"{name}: no such model file; check the path")
     if path.is_dir():
         raise ModelFileError(f"{name} is a directory; give a model file (.dpm)")
+    if not path.is_file():  # a FIFO or a device: opening one could block for ever
+        raise ModelFileError(f"{name} is not a regular file (a pipe or a device); give a model file (.dpm)")
     try:
         with open(path, "rb") as f:
             head = f.read(512)
