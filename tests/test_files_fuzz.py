@@ -76,18 +76,19 @@ def _check_load(tmp_path: Path, data: bytes, kind: str) -> None:
 
 
 def _check_predicts(model) -> None:
-    """A model that loaded predicts, or refuses the input with a UserError."""
+    """A model that loaded predicts, one output per row, or refuses the input with a UserError."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
             if hasattr(model, "features"):
-                model.predict(SAMPLE)
+                rows = len(model.predict(SAMPLE)), len(SAMPLE)
             elif hasattr(model, "network_"):
-                model.predict(np.zeros((2, model.network_.sizes[0])))
+                rows = len(model.predict(np.zeros((2, model.network_.sizes[0])))), 2
             else:
-                model.forward(np.zeros((2, model.sizes[0])))
+                rows = model.forward(np.zeros((2, model.sizes[0]))).y.shape[1], 2
         except UserError:
-            pass
+            return
+    assert rows[0] == rows[1], rows
 
 
 base_names = st.sampled_from(sorted(BASES))
@@ -221,11 +222,12 @@ def _read(tmp_path: Path, name: str, data: bytes, kind: str) -> None:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", RuntimeWarning)  # a warning would print lines of its own
-            read_table(path)
+            frame = read_table(path)
     except UserError as e:
         assert "\n" not in str(e).strip(), str(e)
         TALLY[f"{kind}: refused"] += 1
         return
+    assert isinstance(frame, pd.DataFrame), type(frame)
     TALLY[f"{kind}: read"] += 1
 
 
