@@ -45,6 +45,8 @@ def pairwise(
         if fits({i: a, j: b})
     }
 
+    uses = [[0] * len(v) for v in values]
+
     def gain(row: dict[int, int], k: int, c: int) -> int:
         return sum((min(k, m), row[m] if m < k else c, max(k, m), c if m < k else row[m]) in uncovered
                    for m in row)
@@ -55,7 +57,10 @@ def pairwise(
                 choices = [c for c in range(len(values[k])) if fits({**row, k: c})]
                 if not choices:
                     raise ValueError(f"no value of {names[k]!r} is allowed with {row}")
-                row[k] = max(choices, key=lambda c: (gain(row, k, c), -c))
+                # the most new pairs; on a tie the value used least so far, then the first
+                row[k] = max(choices, key=lambda c: (gain(row, k, c), -uses[k][c], -c))
+        for k, c in row.items():
+            uses[k][c] += 1
         uncovered.difference_update(
             (i, row[i], j, row[j]) for i, j in itertools.combinations(range(len(names)), 2)
         )
