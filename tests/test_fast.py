@@ -8,6 +8,7 @@ Each fast path in ``deltaprop.speed.backprop`` sits beside the plain one; these 
 import numpy as np
 import pytest
 
+from _pairwise import cases
 from deltaprop import Network
 from deltaprop.core.activations import HIDDEN_ACTIVATIONS
 from deltaprop.speed import backprop as fast
@@ -51,10 +52,20 @@ def _assert_gradients_equal(fast_result, plain, dtype):
         np.testing.assert_allclose(grad_b[l], plain.b[l], rtol=tol, atol=tol * scale)
 
 
-@pytest.mark.parametrize("packed", [False, True], ids=["arrays", "packed"])
-@pytest.mark.parametrize("dtype", [np.float64, np.float32])
-@pytest.mark.parametrize("loss,output", PAIRS)
-@pytest.mark.parametrize("activation", HIDDEN_ACTIVATIONS)
+# every hidden activation × every loss/output pair (the δ^(L) each takes differs), in full;
+# dtype and packing chosen so that each of their values meets every activation, every pair
+# and each other
+@pytest.mark.parametrize(
+    "activation,loss,output,dtype,packed",
+    [
+        (activation, loss, output, dtype, packed)
+        for activation, (loss, output), dtype, packed in cases(
+            {"activation": HIDDEN_ACTIVATIONS, "pair": PAIRS, "dtype": [np.float64, np.float32],
+             "packed": [False, True]},
+            full=("activation", "pair"),
+        )
+    ],
+)
 def test_batch_gradients_equal_network_backprop(activation, loss, output, dtype, packed):
     rng = np.random.default_rng(7)
     net = Network([5, 7, 6, 3], activation, output, loss, random_state=1, dtype=dtype)

@@ -31,6 +31,7 @@ from deltaprop.files import ModelFileError
 from forge import Member, entries_of, forge_checksums, npy, raw_zip, zip_of
 
 EXAMPLES = int(os.environ.get("DELTAPROP_FUZZ_EXAMPLES", "40"))
+REPORT = os.environ.get("DELTAPROP_FUZZ_REPORT")
 FUZZ = settings(
     max_examples=EXAMPLES,
     deadline=None,
@@ -50,16 +51,16 @@ def _report():
     for name in BASES:  # imports happen once, outside the memory traced per case
         dp.load(FORMAT_V1 / name)
     yield
-    out = os.environ.get("DELTAPROP_FUZZ_REPORT")
-    if out:
-        Path(out).write_text(json.dumps({"examples": EXAMPLES, "peak_bytes": PEAK[0], **TALLY}, indent=1))
+    if REPORT:
+        Path(REPORT).write_text(json.dumps({"examples": EXAMPLES, "peak_bytes": PEAK[0], **TALLY}, indent=1))
 
 
 def _check_load(tmp_path: Path, data: bytes, kind: str) -> None:
     """Load ``data``: a working model or one clean ModelFileError line, nothing else."""
     path = tmp_path / "fuzzed.dpm"
     path.write_bytes(data)
-    tracemalloc.start()
+    if REPORT:  # tracing slows every allocation: only for the peak the report gives
+        tracemalloc.start()
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", RuntimeWarning)
@@ -69,25 +70,27 @@ def _check_load(tmp_path: Path, data: bytes, kind: str) -> None:
         TALLY[f"{kind}: refused"] += 1
         return
     finally:
-        PEAK[0] = max(PEAK[0], tracemalloc.get_traced_memory()[1])
-        tracemalloc.stop()
+        if REPORT:
+            PEAK[0] = max(PEAK[0], tracemalloc.get_traced_memory()[1])
+            tracemalloc.stop()
     TALLY[f"{kind}: loaded"] += 1
     _check_predicts(model)
 
 
 def _check_predicts(model) -> None:
-    """A model that loaded predicts, or refuses the input with a UserError."""
+    """A model that loaded predicts, one output per row, or refuses the input with a UserError."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
             if hasattr(model, "features"):
-                model.predict(SAMPLE)
+                rows = len(model.predict(SAMPLE)), len(SAMPLE)
             elif hasattr(model, "network_"):
-                model.predict(np.zeros((2, model.network_.sizes[0])))
+                rows = len(model.predict(np.zeros((2, model.network_.sizes[0])))), 2
             else:
-                model.forward(np.zeros((2, model.sizes[0])))
+                rows = model.forward(np.zeros((2, model.sizes[0]))).y.shape[1], 2
         except UserError:
-            pass
+            return
+    assert rows[0] == rows[1], rows
 
 
 base_names = st.sampled_from(sorted(BASES))
@@ -221,11 +224,12 @@ def _read(tmp_path: Path, name: str, data: bytes, kind: str) -> None:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", RuntimeWarning)  # a warning would print lines of its own
-            read_table(path)
+            frame = read_table(path)
     except UserError as e:
         assert "\n" not in str(e).strip(), str(e)
         TALLY[f"{kind}: refused"] += 1
         return
+    assert isinstance(frame, pd.DataFrame), type(frame)
     TALLY[f"{kind}: read"] += 1
 
 

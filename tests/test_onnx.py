@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 import deltaprop as dp
+from _pairwise import pairwise
 from deltaprop.core import losses
 from deltaprop.core.activations import HIDDEN_ACTIVATIONS
 
@@ -35,11 +36,21 @@ def _pairs():
             yield loss, output
 
 
+# every hidden activation × every (loss, output) pair, each in one dtype: both dtypes meet
+# every activation and every pair (tests/_pairwise.py)
+GRAPHS = pairwise(
+    {"activation": HIDDEN_ACTIVATIONS, "pair": list(_pairs()), "dtype": [np.float64, np.float32]},
+    full=("activation", "pair"),
+)
+
+
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("activation", HIDDEN_ACTIVATIONS)
 def test_network_graph_predicts_as_the_network_for_every_output_and_loss(activation, dtype):
     X = np.random.default_rng(0).normal(size=(16, 4)).astype(dtype)
-    for loss, output in _pairs():
+    pairs = [g["pair"] for g in GRAPHS if g["activation"] == activation and g["dtype"] == dtype]
+    assert pairs
+    for loss, output in pairs:
         net = dp.Network([4, 6, 5, 3], activation, output, loss, random_state=1, dtype=dtype)
         for l in net.layers:  # large weights: saturated and tiny outputs are exported too
             net.W[l] *= 1 if output == "exp" else 4
