@@ -79,9 +79,69 @@ def test_one_machine_and_the_cluster_agree_on_task_encoders_and_scaling(tmp_path
                                                 features)
     assert one_task == many_task == task
     for got, want in zip(many.columns, one.columns, strict=True):
-        assert (got.name, got.kind, got.categories, got.fill) == (want.name, want.kind, want.categories, want.fill)
+        assert (got.name, got.kind, got.categories) == (want.name, want.kind, want.categories)
+        assert got.fill == want.fill  # the median, exactly
         assert (got.mean, got.scale) == pytest.approx((want.mean, want.scale), rel=1e-12)
     assert many_target.task == one_target.task
     if task == "regression":
         np.testing.assert_allclose(many_target.mean, one_target.mean, rtol=1e-12)
         np.testing.assert_allclose(many_target.scale, one_target.scale, rtol=1e-12)
+
+
+def test_x_and_y_of_one_dataframe_line_up_whatever_partitions_dask_gives_and_others_get_one_line(tmp_path):
+    """Dask's optimiser reads y, one column of four small files, as fewer partitions than X:
+    the fit still pairs each row with its target.  Collections that cannot be lined up are
+    refused in one line."""
+    dd = pytest.importorskip("dask.dataframe")
+    from deltaprop.errors import UserError
+
+    X, y = make_classification(400, 4, random_state=1)
+    rows = pd.DataFrame(X, columns=list("abcd")).assign(y=y)
+    for k in range(4):
+        rows.iloc[k * 100 : (k + 1) * 100].to_parquet(tmp_path / f"part-{k}.parquet")
+    df = dd.read_parquet(str(tmp_path / "*.parquet"))
+    assert len(df["y"].to_delayed()) < len(df.drop(columns="y").to_delayed())  # what Dask does
+    params = dict(hidden_layer_sizes=(4,), solver="lbfgs", max_iter=10, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        many = MLPClassifier(**params).fit(df.drop(columns="y"), df["y"])
+        one = MLPClassifier(**params).fit(X, y)
+    for a, b in zip(one.coefs_, many.coefs_):
+        np.testing.assert_allclose(b, a, rtol=1e-8, atol=1e-12)
+    X_frame, labels = rows[list("abcd")], rows["y"]
+    with warnings.catch_warnings():  # known divisions: y is repartitioned like X
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        split = MLPClassifier(**params).fit(dd.from_pandas(X_frame, npartitions=4),
+                                            dd.from_pandas(labels, npartitions=3))
+    for a, b in zip(one.coefs_, split.coefs_):
+        np.testing.assert_allclose(b, a, rtol=1e-8, atol=1e-12)
+    unknown = (dd.from_pandas(X_frame, npartitions=4).clear_divisions(),
+               dd.from_pandas(labels, npartitions=3).clear_divisions())
+    with pytest.raises(UserError, match=r"^X has 4 partitions but y has 3, and their divisions are unknown"):
+        MLPClassifier(**params).fit(*unknown)
+    other = dd.from_pandas(labels.set_axis([f"r{k:03d}" for k in range(len(labels))]), npartitions=3)
+    with pytest.raises(UserError, match=r"^the rows of X and y cannot be lined up by their divisions \("):
+        MLPClassifier(**params).fit(dd.from_pandas(X_frame, npartitions=4), other)
+
+
+def test_score_on_dask_is_sklearns_r2_score_of_the_gathered_rows():
+    """Uniform average over outputs, sample weights, and a constant target (0 unless predicted
+    exactly, then 1): the cluster's partition sums give what r2_score gives on all rows."""
+    from sklearn.datasets import make_regression
+    from sklearn.metrics import r2_score
+
+    from deltaprop import MLPRegressor
+    from deltaprop.distributed.prediction import r2_of_sums
+
+    X, Y = make_regression(300, 4, n_targets=2, random_state=0)
+    Y = np.column_stack([Y / 100, np.full(len(Y), 3.0)])  # the last output is constant
+    w = np.random.default_rng(0).integers(1, 4, len(Y)).astype(float)  # a weighted mean of 3.0 is 3.0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        est = MLPRegressor(hidden_layer_sizes=(6,), solver="lbfgs", max_iter=30, random_state=0).fit(X, Y)
+    for chunks in (300, 70):
+        Xd, Yd, wd = (da.from_array(a, chunks=chunks) for a in (X, Y, w))
+        got = est.score(Xd, Yd, sample_weight=wd)
+        assert got == pytest.approx(r2_score(Y, est.predict(X), sample_weight=w), rel=1e-12, abs=1e-12)
+    exact = [np.array([[n], [3.0], [0.0], [0.0]]) for n in (2.0, 5.0)]  # constant, predicted exactly
+    assert r2_of_sums(exact) == r2_score([3.0] * 7, [3.0] * 7) == 1.0
