@@ -145,3 +145,16 @@ def test_score_on_dask_is_sklearns_r2_score_of_the_gathered_rows():
         assert got == pytest.approx(r2_score(Y, est.predict(X), sample_weight=w), rel=1e-12, abs=1e-12)
     exact = [np.array([[n], [3.0], [0.0], [0.0]]) for n in (2.0, 5.0)]  # constant, predicted exactly
     assert r2_of_sums(exact) == r2_score([3.0] * 7, [3.0] * 7) == 1.0
+
+
+@pytest.mark.parametrize("class_weight", ["balanced", {0: 3.0}])
+def test_class_weights_on_dask_are_the_estimators(class_weight):
+    X, y = make_classification(300, 5, weights=[0.8, 0.2], random_state=2)
+    params = dict(hidden_layer_sizes=(5,), solver="lbfgs", max_iter=15, random_state=0,
+                  class_weight=class_weight)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        one = MLPClassifier(**params).fit(X, y)
+        many = MLPClassifier(**params).fit(da.from_array(X, chunks=100), da.from_array(y, chunks=100))
+    for a, b in zip(one.coefs_, many.coefs_):
+        np.testing.assert_allclose(b, a, rtol=1e-8, atol=1e-12)
