@@ -205,14 +205,17 @@ class ColumnSummary:
             top = out.top
             means = [p.mean * (p.top / top) for p in full]
             out.mean = sum(p.count * m for p, m in zip(full, means)) / out.count
-            out.m2 = sum(p.m2 * (p.top / top) ** 2 + p.count * (m - out.mean) ** 2 for p, m in zip(full, means))
-        codes = [p.codes for p in parts]
-        union = None if any(c is None for c in codes) else frozenset().union(*codes)  # type: ignore[misc]
+            out.m2 = sum(p.m2 * (p.top / top) ** 2 + p.count * (m - out.mean) ** 2
+                         for p, m in zip(full, means))
+        codes = [p.codes for p in parts if p.codes is not None]
+        union = frozenset().union(*codes) if len(codes) == len(parts) else None
         out.codes = union if union is not None and len(union) <= MAX_CODES else None
         return out
 
 
-def column_summary(series: pd.Series, frame: pd.DataFrame | None = None, median: bool = False) -> ColumnSummary:
+def column_summary(
+    series: pd.Series, frame: pd.DataFrame | None = None, median: bool = False
+) -> ColumnSummary:
     """The :class:`ColumnSummary` of a column (of ``frame``, whose rows its messages name);
     with ``median``, its ``fill`` too."""
     values, bad = numeric_values(series)
