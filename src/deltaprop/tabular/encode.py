@@ -423,31 +423,19 @@ class FeatureEncoder:
             f"standardises each column on its own)"
         )
 
-    def _numbers(self, frame: pd.DataFrame, name: str, impute: bool, fitted: bool = False) -> np.ndarray:
-        """The column as floats; ``fitted``: at predict time, where --impute is a training option."""
-        how = "train the model with --impute" if fitted else "pass --impute"
-
-        def missing(
-            values: np.ndarray, mask: np.ndarray, problem: Callable[[int], str], what: str
-        ) -> np.ndarray:
-            """values with ``mask``'s entries missing, or, without --impute, the first one refused."""
-            if not mask.any():
-                return values
-            if not impute:
-                pos = int(np.flatnonzero(mask)[0])
-                raise UserError(
-                    f"column {name!r} {problem(pos)}; fix that value, or {how} to treat {what} as missing"
-                )
-            return np.where(mask, np.nan, values)
-
+    def _numbers(self, frame: pd.DataFrame, name: str) -> np.ndarray:
+        """The column as floats; a non-number or an infinity is missing under impute, else refused."""
         values, bad = numeric_values(frame[name])
-        values = missing(
-            values,
-            bad,
-            lambda pos: f"holds numbers but {row_label(frame, pos)} is {frame[name].iloc[pos]!r}",
-            "non-numbers",
-        )
-        return missing(values, np.isinf(values), lambda pos: f"is infinite in {row_label(frame, pos)}", "it")
+        for mask, problem, what in (
+            (bad, lambda pos: f"holds numbers but {row_label(frame, pos)} is {frame[name].iloc[pos]!r}",
+             "non-numbers"),
+            (np.isinf(values), lambda pos: f"is infinite in {row_label(frame, pos)}", "it"),
+        ):
+            if mask.any() and not self.impute:
+                raise UserError(f"column {name!r} {problem(int(np.flatnonzero(mask)[0]))}; fix that value, "
+                                f"or train the model with --impute to treat {what} as missing")
+            values = np.where(mask, np.nan, values)
+        return values
 
     def check_columns(self, frame: pd.DataFrame) -> None:
         """Refuse a table that lacks a column the model was trained on."""
@@ -481,7 +469,7 @@ class FeatureEncoder:
 
     def _encode_numeric(self, frame: pd.DataFrame, spec: ColumnSpec) -> np.ndarray:
         """x = (value − mean) / scale; a missing value takes the training median under impute."""
-        values = self._numbers(frame, spec.name, self.impute, fitted=True)
+        values = self._numbers(frame, spec.name)
         missing = np.isnan(values)
         if missing.any():
             if not self.impute:
