@@ -158,3 +158,44 @@ def test_class_weights_on_dask_are_the_estimators(class_weight):
         many = MLPClassifier(**params).fit(da.from_array(X, chunks=100), da.from_array(y, chunks=100))
     for a, b in zip(one.coefs_, many.coefs_):
         np.testing.assert_allclose(b, a, rtol=1e-8, atol=1e-12)
+
+
+def test_under_impute_one_machine_and_the_cluster_agree_on_rows_without_targets_and_bad_values(tmp_path):
+    """Missing targets leave their rows out before the encoders are fitted, and a column of
+    numbers with a few words takes the median of its numbers, on the cluster as on one machine."""
+    from deltaprop.distributed.tables import ClusterTable, fit_encoders
+    from deltaprop.errors import UserError
+    from deltaprop.tabular import FeatureEncoder, TargetEncoder, read_table
+
+    rng = np.random.default_rng(4)
+    frames = []
+    for k in range(3):
+        frame = pd.DataFrame({"num": rng.normal(size=40) * (k + 1),
+                              "mixed": [str(v) for v in rng.integers(0, 50, 40)],
+                              "y": rng.normal(size=40)})
+        frame.loc[k, "mixed"] = "unknown"
+        frame.loc[[5 + k, 9], "y"] = np.nan
+        frame.loc[12, "num"] = np.nan
+        frame.to_parquet(tmp_path / f"part-{k}.parquet")
+        frames.append(frame)
+    pd.concat(frames, ignore_index=True).to_csv(tmp_path / "whole.csv", index=False)
+    whole = read_table(str(tmp_path / "whole.csv"))
+    one_target = TargetEncoder(["y"], "regression")
+    y, keep = one_target.values(whole, impute=True)
+    one_target.fit(y)
+    one = FeatureEncoder(impute=True).fit(whole[keep], ["num", "mixed"])
+    many, many_target, task = fit_encoders(ClusterTable(str(tmp_path / "part-*.parquet")), ["y"],
+                                           ["num", "mixed"], impute=True)
+    assert task == "regression"
+    for got, want in zip(many.columns, one.columns, strict=True):
+        assert (got.name, got.kind, got.fill) == (want.name, want.kind, want.fill) and got.kind == "numeric"
+        assert (got.mean, got.scale) == pytest.approx((want.mean, want.scale), rel=1e-12)
+    np.testing.assert_allclose([many_target.mean, many_target.scale], [one_target.mean, one_target.scale],
+                               rtol=1e-12)
+    with pytest.raises(UserError, match=r"part-0\.parquet: target 'y' is missing in row 6; fill it in, or"):
+        fit_encoders(ClusterTable(str(tmp_path / "part-*.parquet")), ["y"], ["num", "mixed"], impute=False)
+    for k, frame in enumerate(frames):
+        frame.fillna({"y": 0.0}).to_parquet(tmp_path / f"part-{k}.parquet")
+    with pytest.raises(UserError, match=r"column 'mixed' holds numbers but row 1 of .*part-0\.parquet is "
+                                        r"'unknown'; fix that value, pass --impute"):
+        fit_encoders(ClusterTable(str(tmp_path / "part-*.parquet")), ["y"], ["num", "mixed"], impute=False)

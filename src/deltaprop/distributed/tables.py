@@ -132,14 +132,14 @@ class ClusterTable:
         self.ex.release(old)
 
     def medians(self, names: list[str], summaries: dict[str, enc.ColumnSummary]) -> list[float]:
-        """The exact median of each column: the mean of its order statistics ⌊(n-1)/2⌋ and
-        ⌊n/2⌋ (0-based; one and the same for odd n), as ``np.median`` takes them."""
+        """The exact median of each column: that of its order statistics ⌊(n-1)/2⌋ and ⌊n/2⌋
+        (0-based; one and the same for odd n), as ``np.median`` takes them."""
         if not names:
             return []
         n = np.array([summaries[name].count for name in names], dtype=np.int64)
         # both order statistics of every column in one search: the columns listed twice
         values = self._order_statistic(names + names, np.concatenate([(n - 1) // 2, n // 2]))
-        return [float(v) for v in (values[: len(names)] + values[len(names) :]) / 2]
+        return [enc.median_of(np.array(pair)) for pair in zip(values[: len(names)], values[len(names) :])]
 
     def _order_statistic(self, names, rank):
         """The rank-th smallest present value of each column (0-based): a search on the
@@ -149,7 +149,7 @@ class ClusterTable:
         for _ in range(MEDIAN_ROUNDS):
             if (lo >= hi).all():
                 break
-            pivots = _pivots(lo, hi)  # (k, PIVOTS), the last one hi
+            pivots = _pivots(lo, hi)  # (k, PIVOTS), from lo to hi
             at_most = np.sum(self._map_files(_at_most, names, pivots), axis=0)
             # the first pivot with more than rank values at or below it bounds the value
             j = np.argmax(at_most > rank[:, None], axis=1)
@@ -200,11 +200,13 @@ def _key(values: np.ndarray) -> np.ndarray:
 
 
 def _pivots(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
-    """PIVOTS increasing keys from lo to hi (the last one hi) per column, in unsigned
-    arithmetic so that the widest range does not overflow."""
+    """PIVOTS increasing keys per column, the first one lo and the last one hi (so that a
+    range of two keys is decided too), in unsigned arithmetic so that the widest range does
+    not overflow."""
     span = hi.astype(np.uint64) - lo.astype(np.uint64)
     step = span // np.uint64(PIVOTS) + np.uint64(1)
-    offsets = np.minimum(step[:, None] * np.arange(1, PIVOTS + 1, dtype=np.uint64), span[:, None])
+    offsets = np.minimum(step[:, None] * np.arange(PIVOTS, dtype=np.uint64), span[:, None])
+    offsets[:, -1] = span
     return (lo.astype(np.uint64)[:, None] + offsets).astype(np.int64)
 
 

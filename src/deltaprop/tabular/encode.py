@@ -38,6 +38,7 @@ __all__ = [
     "json_label",
     "label_finder",
     "label_text",
+    "median_of",
     "labels_as_written",
     "no_column_message",
     "column_list",
@@ -234,9 +235,14 @@ def column_summary(
     if out.infinite:
         out.inf_at = row_label(frame, int(np.flatnonzero(infinite)[0]))
     if median and out.count:
-        # the median of values near ±1e308 averages two of them: halve first so it cannot overflow
-        out.fill = float(np.median(values[np.isfinite(values)] / 2) * 2)
+        out.fill = median_of(values[np.isfinite(values)])
     return out
+
+
+def median_of(values: np.ndarray) -> float:
+    """The median (of the two middle values, on a cluster: the same number).  The median of
+    values near ±1e308 averages two of them: halve first so it cannot overflow."""
+    return float(np.median(values / 2) * 2)
 
 
 def kind_of(summary: ColumnSummary) -> str:
