@@ -319,10 +319,7 @@ def train_table(pattern: str, targets: list[str], make_estimator, *, client=None
     from deltaprop.tabular.model import TabularModel
 
     table = ClusterTable(pattern, client)
-    for name in list(targets) + list(drop) + list(categorical):
-        if name not in table.columns:
-            raise UserError(f"{table.files[0]}: there is no column {name!r}; name one of: "
-                            f"{', '.join(table.columns[:12])}")
+    table.check_columns([*targets, *drop, *categorical])
     features = [c for c in table.columns if c not in targets and c not in drop]
     if not features:
         raise UserError("no feature columns are left once the target(s) are set aside")
