@@ -179,11 +179,11 @@ class ColumnSummary:
             scaled = finite / out.top
             out.mean = float(scaled.mean())
             out.m2 = float(((scaled - out.mean) ** 2).sum())
-            if np.array_equal(finite, np.round(finite)):
+            out.codes = None
+            # whole numbers, and (the first rows deciding most columns at a glance) few of them
+            if np.array_equal(finite, np.round(finite)) and np.unique(finite[:4096]).size <= MAX_CODES:
                 distinct = np.unique(finite)
                 out.codes = frozenset(distinct.tolist()) if distinct.size <= MAX_CODES else None
-            else:
-                out.codes = None
         return out
 
     @classmethod
@@ -221,11 +221,12 @@ def column_summary(
     with ``median``, its ``fill`` too."""
     values, bad = numeric_values(series)
     infinite = np.isinf(values)
+    typed = series.dtype.kind in "biuf"
     out = ColumnSummary.of_numbers(
         values,
-        typed=series.dtype.kind in "biuf",
+        typed=typed,
         boolean=series.dtype.kind == "b",
-        present=int(series.notna().sum()),
+        present=int(np.count_nonzero(~np.isnan(values)) if typed else series.notna().sum()),
         bad=int(bad.sum()),
         infinite=int(infinite.sum()),
     )
