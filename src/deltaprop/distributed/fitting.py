@@ -19,6 +19,7 @@ from __future__ import annotations
 import numpy as np
 from sklearn.base import is_classifier
 from sklearn.preprocessing import LabelBinarizer
+from sklearn.utils.class_weight import compute_class_weight
 
 from deltaprop.distributed import cluster as _cluster
 from deltaprop.distributed.lbfgs import fit_lbfgs
@@ -84,11 +85,8 @@ def _classes(est, summaries, first_pass):
         )
     if est.class_weight is None:
         return None
-    if est.class_weight == "balanced":
-        weights = counts.sum() / (len(classes) * counts)
-    else:
-        weights = np.array([est.class_weight.get(c, 1.0) for c in classes], dtype=np.float64)
-    return classes, weights
+    # the estimator's compute_sample_weight, per class: one row of each class weighing its count
+    return classes, compute_class_weight(est.class_weight, classes=classes, y=classes, sample_weight=counts)
 
 
 def fit(est, X, y, sample_weight=None, *, client=None, sync_every=None):

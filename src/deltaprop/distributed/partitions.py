@@ -81,7 +81,7 @@ def _aligned(v, rows, what: str) -> list:
     _known_rows(v, what)
     if v.shape[0] != sum(rows):
         raise UserError(f"{what} has {v.shape[0]} rows but X has {sum(rows)}; pass one per row of X")
-    v = v.rechunk((rows,) + tuple((-1,) for _ in v.shape[1:]) if v.ndim > 1 else (rows,))
+    v = v.rechunk((rows,) + (-1,) * (v.ndim - 1))
     return list(v.to_delayed().ravel())
 
 
@@ -92,27 +92,46 @@ def aligned_tasks(X, y=None, sample_weight=None) -> list[tuple]:
     sample_weight a Dask array or series, or numpy (cut to X's row chunks).
     """
     if _is_frame(X):
-        x_parts = list(X.to_delayed())
-        others = []
-        for v, what in ((y, "y"), (sample_weight, "sample_weight")):
-            if v is None:
-                others.append([None] * len(x_parts))
-            elif _is_frame(v):
-                if v.npartitions != X.npartitions:
-                    raise UserError(
-                        f"X has {X.npartitions} partitions but {what} has {v.npartitions}; take "
-                        f"{what} from the same dataframe (e.g. df.pop(column)) so their rows line up"
-                    )
-                others.append(list(v.to_delayed()))
-            else:
-                raise UserError(
-                    f"X is a Dask dataframe, so {what} must be a Dask series of the same dataframe"
-                )
-        return list(zip(x_parts, *others))
+        return _frame_tasks(X, {"y": y, "sample_weight": sample_weight})
     x_parts, rows = _array_blocks(X, "X")
     ys = [None] * len(x_parts) if y is None else _aligned(y, rows, "y")
     ss = [None] * len(x_parts) if sample_weight is None else _aligned(sample_weight, rows, "sample_weight")
     return list(zip(x_parts, ys, ss))
+
+
+def _frame_tasks(X, others: dict) -> list[tuple]:
+    """Partition p of X with partition p of y and of sample_weight, taken from one Dask
+    expression, so that Dask's optimiser cannot cut them apart differently (alone, it reads y,
+    one column of small files, as fewer partitions than X).  A series with other partitions
+    than X is repartitioned to X's divisions; without known divisions it is refused."""
+    import dask.dataframe as dd
+
+    given = dict(others)
+    for what, v in others.items():
+        if v is None:
+            continue
+        if not _is_frame(v):
+            raise UserError(f"X is a Dask dataframe, so {what} must be a Dask series or dataframe too "
+                            f"(e.g. df[column])")
+        if v.npartitions != X.npartitions:
+            if not (X.known_divisions and v.known_divisions):
+                raise UserError(f"X has {X.npartitions} partitions but {what} has {v.npartitions}, and their "
+                                f"divisions are unknown, so their rows cannot be lined up; take both from "
+                                f"one dataframe (df.drop(columns='y'), df['y']), or index both (set_index)")
+            given[what] = v.repartition(divisions=X.divisions)
+    # each partition of this collection is the tuple (X_p, y_p, s_p), paired by position
+    try:
+        parts = dd.map_partitions(_together, X, *given.values(), align_dataframes=False,
+                                  enforce_metadata=False, meta=X._meta).to_delayed()
+    except (ValueError, TypeError) as e:
+        why = " ".join(str(e).split())
+        raise UserError(f"the rows of X and y cannot be lined up by their divisions ({why}); "
+                        f"take both from one dataframe (df.drop(columns='y'), df['y'])") from None
+    return [(p[0], p[1], p[2]) for p in parts]
+
+
+def _together(*parts):
+    return parts
 
 
 def _columns_of(X) -> list | None:

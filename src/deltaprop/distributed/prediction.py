@@ -3,8 +3,9 @@
 ``predict``/``predict_proba`` return a Dask collection of the same partitions as X (a Dask
 array for an array, a series/dataframe for a dataframe) whose blocks are the fitted
 estimator's numpy predictions of X's blocks: nothing runs until it is computed.  ``score``
-adds per-partition sums (accuracy: Σ s_n [ŷ_n = y_n] and Σ s_n; R²: Σ s (y - ŷ)², Σ s y,
-Σ s y², Σ s, per output), so only a few numbers per partition reach the client.
+combines per-partition sums (accuracy: Σ s_n [ŷ_n = y_n] and Σ s_n; R², per output: Σ s,
+the weighted mean of y, Σ s (y − ȳ_p)² and Σ s (y − ŷ)²), so only a few numbers per
+partition reach the client, and hands R²'s to scikit-learn's ``r2_score``.
 """
 
 from __future__ import annotations
@@ -102,7 +103,32 @@ def _score_sums(est, X, y, s):
         return np.array([w @ hit, w.sum()])
     pred = est.predict(X).reshape(y.shape[0], -1)
     d = y.reshape(y.shape[0], -1).astype(np.float64)
-    return np.stack([w @ (d - pred) ** 2, w @ d, w @ d**2, np.full(d.shape[1], w.sum())])
+    total = w.sum()
+    mean = w @ d / total if total > 0 else np.zeros(d.shape[1])
+    return np.stack([np.full(d.shape[1], total), mean, w @ (d - mean) ** 2, w @ (d - pred) ** 2])
+
+
+def r2_of_sums(parts: list[np.ndarray]) -> float:
+    """scikit-learn's ``r2_score`` (uniform average over outputs; a constant target scores 1
+    when predicted exactly, else 0) of the rows whose partitions' sums are ``parts``.
+
+    The partitions' (Σ s, mean, Σ s (y − mean)², Σ s (y − ŷ)²) per output are added (Chan et
+    al.) into each output's total and residual sums of squares T_k and R_k; ``r2_score`` is then
+    called on three rows per output that have exactly those sums: targets 1, −1, 0 with weights
+    T_k/2, T_k/2, 1, predicted 1, −1, √R_k (every other output 0 there).
+    """
+    from sklearn.metrics import r2_score
+
+    weight, means, squares, residual = np.stack(parts).transpose(1, 0, 2)
+    n = weight.sum(axis=0)
+    mean = (weight * means).sum(axis=0) / np.where(n > 0, n, 1)
+    total = squares.sum(axis=0) + (weight * (means - mean) ** 2).sum(axis=0)
+    k = total.size
+    d, y = np.zeros((3 * k, k)), np.zeros((3 * k, k))
+    for j in range(k):
+        d[3 * j : 3 * j + 3, j] = (1.0, -1.0, 0.0)
+        y[3 * j : 3 * j + 3, j] = (1.0, -1.0, np.sqrt(residual.sum(axis=0)[j]))
+    return float(r2_score(d, y, sample_weight=np.column_stack([total / 2, total / 2, np.ones(k)]).ravel()))
 
 
 def score(est, X, y, sample_weight=None):
@@ -110,11 +136,8 @@ def score(est, X, y, sample_weight=None):
     import dask
 
     tasks = [dask.delayed(_score_sums)(est, xb, yb, sb) for xb, yb, sb in aligned_tasks(X, y, sample_weight)]
-    sums = sum(dask.compute(*tasks))
+    parts = list(dask.compute(*tasks))
     if is_classifier(est):
-        return float(sums[0] / sums[1])
-    res, sy, syy, sw = sums
-    total = syy - sy**2 / sw
-    # as r2_score: a constant target scores 1 when predicted exactly, else 0
-    r2 = np.where(total > 0, 1 - res / np.where(total > 0, total, 1), np.where(res == 0, 1.0, 0.0))
-    return float(np.mean(r2))
+        hits, total = sum(parts)
+        return float(hits / total)
+    return r2_of_sums(parts)

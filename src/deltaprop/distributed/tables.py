@@ -1,20 +1,14 @@
 """The cluster side of ``deltaprop train 'data/*.parquet' --scheduler ADDRESS``.
 
 A table spread over files (Parquet, or CSV/TSV, one glob) is read file by file on the
-workers and stays there.  The preprocessing statistics are computed where the rows are,
-with the single-machine definitions of :mod:`deltaprop.tabular.encode`, and equal what
-that path computes on the concatenated rows (up to the order of float additions):
-
-- a column's kind from its counts of present values and of values that are not numbers
-  (``column_kind``'s rule, which depends on those counts only);
-- a numeric column's mean and scale as ``numeric_scale`` computes them: values divided by
-  the largest |value| of the column, mean and (population) standard deviation, scaled back,
-  the scale at least max|value - mean| / MAX_Z -- three passes (the largest |value|, the
-  sum, the squared deviations and the largest deviation);
-- its median (the ``fill`` of ``--impute``), exactly, by bisection on the order of the
-  float64 values (each round counts, per file, the values at or below a pivot);
-- a categorical column's categories: the union of each file's, sorted as one file's are;
-- the targets: regression mean and scale as above; the classes as their union.
+workers and stays there.  Each file's columns are summarised where
+the rows are (:func:`deltaprop.tabular.encode.column_summary`), the summaries combined on
+the client (``ColumnSummary.combine``) and handed to the single-machine rules: the task
+(``task_of``), the encoders (``FeatureEncoder.fit_summaries``,
+``TargetEncoder.fit_summaries``), so that they equal what one machine computes on the
+concatenated rows (up to the order of float additions).  Only the exact median (the
+``fill`` of ``--impute``) needs more than one pass: a bisection on the order of the float64
+values, each round counting, per file, the values at or below a pivot.
 
 Every error names the file.  Then the rows are encoded on the workers into a Dask array
 X (n, n_inputs) and the targets y, which the estimators fit on the cluster.
@@ -106,29 +100,6 @@ def _columns(frame, path, first_columns, needed):
     return True
 
 
-def _counts(frame, name: str):
-    """(numeric dtype, present, not numbers) of one column of one file."""
-    series = frame[name]
-    present = int(series.notna().sum())
-    if series.dtype.kind in "biuf":
-        return True, present, 0
-    _, bad = enc.numeric_values(series)
-    return False, present, int(bad.sum())
-
-
-def _kind(counts) -> str:
-    """``column_kind`` of the concatenated column, from the files' counts."""
-    if all(c[0] for c in counts):
-        return "numeric"
-    n_present = sum(c[1] for c in counts)
-    if n_present == 0:
-        return "empty"
-    n_numbers = n_present - sum(c[2] for c in counts)
-    if n_numbers == n_present:
-        return "numeric"
-    return "mostly-numeric" if n_numbers >= enc.NUMERIC_SHARE * n_present else "categorical"
-
-
 class ClusterTable:
     """The files of one table, read and kept on the workers, one frame per file."""
 
@@ -148,37 +119,29 @@ class ClusterTable:
         return self.ex.map(_with_file, list(zip(self.frames, self.files)), func, *args)
 
     # ------------------------------------------------------------------ statistics
-    def kinds(self, names: list[str]) -> dict[str, str]:
-        per_file = self._map_files(_file_counts, names)
-        return {n: _kind([counts[n] for counts in per_file]) for n in names}
+    def summaries(self, names: list[str]) -> dict[str, enc.ColumnSummary]:
+        """{name: the column's summary}, the files' summaries combined in file order."""
+        per_file = self._map_files(_summaries, names)
+        return {n: enc.ColumnSummary.combine([f[n] for f in per_file]) for n in names}
 
-    def numeric_values_stats(self, names: list[str], impute: bool, median: bool = True) -> dict:
-        """{name: (mean, std, median, max|value - mean|)} as ``_mean_std`` and ``np.median``
-        compute them on the column's present values (median: NaN unless asked for)."""
+    def keep_rows(self, target_enc, impute: bool) -> None:
+        """Keep, in every file, the rows with targets (a missing one is an error without
+        ``impute``), as one machine fits its encoders on those rows."""
+        old, self.frames = self.frames, self.ex.transform(_with_file, list(zip(self.frames, self.files)),
+                                                          _kept_rows, target_enc, impute)
+        self.ex.release(old)
+
+    def medians(self, names: list[str], summaries: dict[str, enc.ColumnSummary]) -> list[float]:
+        """The exact median of each column: that of its order statistics ⌊(n-1)/2⌋ and ⌊n/2⌋
+        (0-based; one and the same for odd n), as ``np.median`` takes them."""
         if not names:
-            return {}
-        tops = np.max(self._map_files(_stat, names, impute, "top", None), axis=0)
-        tops = np.where((tops > 0) & np.isfinite(tops), tops, 1.0)
-        first = self._map_files(_stat, names, impute, "sum", tops)
-        n = sum(r[1] for r in first)
-        mean_scaled = sum(r[0] for r in first) / n
-        mean = mean_scaled * tops
-        second = self._map_files(_stat, names, impute, "squares", (tops, mean_scaled, mean))
-        std_scaled = np.sqrt(sum(r[0] for r in second) / n)
-        spread = np.max([r[1] for r in second], axis=0)
-        medians = self._medians(names, impute, n) if median else np.full(len(names), np.nan)
-        return {name: (mean[k], std_scaled[k] * tops[k], medians[k], spread[k])
-                for k, name in enumerate(names)}
-
-    def _medians(self, names, impute, n):
-        """The exact median of each column: the mean of its order statistics ⌊(n-1)/2⌋ and
-        ⌊n/2⌋ (0-based; one and the same for odd n), as ``np.median`` takes them."""
-        n = np.asarray(n, dtype=np.int64)
+            return []
+        n = np.array([summaries[name].count for name in names], dtype=np.int64)
         # both order statistics of every column in one search: the columns listed twice
-        values = self._order_statistic(names + names, impute, np.concatenate([(n - 1) // 2, n // 2]))
-        return (values[: len(names)] + values[len(names) :]) / 2
+        values = self._order_statistic(names + names, np.concatenate([(n - 1) // 2, n // 2]))
+        return [enc.median_of(np.array(pair)) for pair in zip(values[: len(names)], values[len(names) :])]
 
-    def _order_statistic(self, names, impute, rank):
+    def _order_statistic(self, names, rank):
         """The rank-th smallest present value of each column (0-based): a search on the
         values' order keys, PIVOTS pivots a round, each round one count per file."""
         lo = np.full(len(names), _key(np.array([-np.inf]))[0], dtype=np.int64)
@@ -186,8 +149,8 @@ class ClusterTable:
         for _ in range(MEDIAN_ROUNDS):
             if (lo >= hi).all():
                 break
-            pivots = _pivots(lo, hi)  # (k, PIVOTS), the last one hi
-            at_most = np.sum(self._map_files(_stat, names, impute, "at_most", pivots), axis=0)
+            pivots = _pivots(lo, hi)  # (k, PIVOTS), from lo to hi
+            at_most = np.sum(self._map_files(_at_most, names, pivots), axis=0)
             # the first pivot with more than rank values at or below it bounds the value
             j = np.argmax(at_most > rank[:, None], axis=1)
             rows = np.arange(len(names))
@@ -196,10 +159,9 @@ class ClusterTable:
             hi = new_hi
         return _from_key(lo)
 
-    def categories(self, names: list[str], impute: bool) -> dict[str, list]:
+    def categories(self, names: list[str], impute: bool) -> dict[str, set]:
         per_file = self._map_files(_categories, names, impute)
-        return {name: sorted(set().union(*(f[name] for f in per_file)), key=enc._label_sort_key)
-                for name in names}
+        return {name: set().union(*(f[name] for f in per_file)) for name in names}
 
 
 # ---------------------------------------------------------------------- on the workers
@@ -210,19 +172,25 @@ def _column_names(frame):
 def _with_file(pair, func, *args):
     frame, path = pair
     try:
-        return func(frame, *args) if func is not _columns else func(frame, path, *args)
+        return func(frame, path, *args)
     except UserError as e:
         raise _in_file(path, e) from None
 
 
-def _file_counts(frame, names):
-    return {n: _counts(frame, n) for n in names}
+def _summaries(frame, path, names):
+    """The file's column summaries; where a problem value is names the file."""
+    out = {n: enc.column_summary(frame[n], frame) for n in names}
+    for s in out.values():
+        if s.bad_at:
+            s.bad_at = (f"{s.bad_at[0]} of {path}", s.bad_at[1])
+        if s.inf_at:
+            s.inf_at = f"{s.inf_at} of {path}"
+    return out
 
 
-def _present(frame, names, impute) -> np.ndarray:
-    """The columns as floats (n, k), NaN where missing; a bad value is the single-machine error."""
-    encoder = enc.FeatureEncoder(impute=impute)
-    return np.column_stack([encoder._numbers(frame, n, impute) for n in names]) if names else np.zeros((0, 0))
+def _kept_rows(frame, path, target_enc, impute):
+    _, keep = target_enc.values(frame, impute=impute)
+    return frame if keep.all() else frame[keep]
 
 
 def _key(values: np.ndarray) -> np.ndarray:
@@ -232,11 +200,13 @@ def _key(values: np.ndarray) -> np.ndarray:
 
 
 def _pivots(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
-    """PIVOTS increasing keys from lo to hi (the last one hi) per column, in unsigned
-    arithmetic so that the widest range does not overflow."""
+    """PIVOTS increasing keys per column, the first one lo and the last one hi (so that a
+    range of two keys is decided too), in unsigned arithmetic so that the widest range does
+    not overflow."""
     span = hi.astype(np.uint64) - lo.astype(np.uint64)
     step = span // np.uint64(PIVOTS) + np.uint64(1)
-    offsets = np.minimum(step[:, None] * np.arange(1, PIVOTS + 1, dtype=np.uint64), span[:, None])
+    offsets = np.minimum(step[:, None] * np.arange(PIVOTS, dtype=np.uint64), span[:, None])
+    offsets[:, -1] = span
     return (lo.astype(np.uint64)[:, None] + offsets).astype(np.int64)
 
 
@@ -245,102 +215,46 @@ def _from_key(keys: np.ndarray) -> np.ndarray:
     return np.asarray(bits, dtype=np.int64).view(np.float64)
 
 
-def _stat(frame, names, impute, what, arg):
-    """One pass over a file's present values per column: the largest |value|, the least or
-    the largest value, (Σ v/top, count),
-    Σ (v/top - mean)², or the count at or below a pivot key."""
-    values = _present(frame, names, impute)
-    out: list[Any] = []
-    for k in range(len(names)):
-        v = values[:, k]
-        v = v[~np.isnan(v)]
-        if what == "top":
-            out.append(np.max(np.abs(v)) if v.size else 0.0)
-        elif what in ("bottom", "highest"):  # the least / largest value (±inf for none)
-            out.append((np.min(v) if what == "bottom" else np.max(v)) if v.size else
-                       (np.inf if what == "bottom" else -np.inf))
-        elif what == "sum":
-            out.append((np.sum(v / arg[k]), v.size))
-        elif what == "squares":
-            tops, mean_scaled, mean = arg
-            spread = float(np.max(np.abs(v - float(mean[k])))) if v.size else 0.0
-            out.append((np.sum((v / tops[k] - mean_scaled[k]) ** 2), spread))
-        else:
-            out.append(np.searchsorted(np.sort(_key(v)), arg[k], side="right"))
-    if what in ("sum", "squares"):
-        return np.array([s for s, _ in out]), np.array([c for _, c in out])
+def _at_most(frame, path, names, pivots):
+    """Per column, the count of the file's finite numbers whose order key is at or below
+    each pivot key."""
+    out = []
+    for name, keys in zip(names, pivots):
+        values = enc.numeric_values(frame[name])[0]
+        out.append(np.searchsorted(np.sort(_key(values[np.isfinite(values)])), keys, side="right"))
     return np.array(out)
 
 
-def _categories(frame, names, impute):
-    out = {}
-    for name in names:
-        values = enc.labels_as_written(frame[name])
-        if values.isna().any() and not impute:
-            pos = int(np.flatnonzero(values.isna().to_numpy())[0])
-            where = tabread.row_label(frame, pos)
-            raise UserError(f"column {name!r} has a missing value in {where}; fill it in, or pass --impute")
-        out[name] = {enc.json_label(v) for v in values.dropna()}
-    return out
+def _categories(frame, path, names, impute):
+    return {name: enc.category_labels(frame, name, impute) for name in names}
 
 
 def fit_encoders(table: ClusterTable, targets: list[str], features: list[str], categorical=(),
                  task: str | None = None, impute: bool = False, *, shared_unit: bool = True,
                  notes: list[str] | None = None) -> tuple[Any, Any, str]:
-    """``(FeatureEncoder, TargetEncoder, task)`` fitted on the cluster, equal to
-    ``FeatureEncoder(impute).fit(frame, features, categorical, notes, shared_unit)`` and
-    ``TargetEncoder.fit`` on the concatenated files (missing targets are the single-machine
-    error, naming the file); the notes go into ``notes``."""
+    """``(FeatureEncoder, TargetEncoder, task)`` fitted on the cluster by the single-machine
+    rules, from the files' combined column summaries: equal to ``detect_task``,
+    ``FeatureEncoder(impute).fit(rows, features, categorical, notes, shared_unit)`` and
+    ``TargetEncoder.fit`` on the concatenated files' rows with targets (errors name the file);
+    the notes go into ``notes``."""
     table.check_columns(targets + features)
-    kinds = table.kinds(features + targets)
-    if task is None:
-        numeric_targets = all(kinds[t] in ("numeric", "mostly-numeric") for t in targets)
-        task = "regression" if numeric_targets else "classification"
-    numeric: list[str] = []
-    cats: list[str] = []
-    for name in features:
-        kind = "categorical" if name in categorical else kinds[name]
-        if kind == "empty":
-            raise UserError(f"column {name!r} has no values (every row is missing); drop it with "
-                            f"--drop {name}")
-        if kind == "mostly-numeric" and not impute:
-            raise UserError(f"column {name!r} holds numbers but some values are not; pass --impute to treat "
-                            f"them as missing, or --categorical {name}")
-        (numeric if kind in ("numeric", "mostly-numeric") else cats).append(name)
-    stats = table.numeric_values_stats(numeric, impute)
-    categories = table.categories(cats, impute)
-    columns = []
-    for name in features:
-        if name in stats:
-            mean, std, median, spread = (float(v) for v in stats[name])
-            columns.append(enc.ColumnSpec(name, "numeric", mean=mean, scale=enc.scale_rule(std, spread),
-                                          fill=median))
-        else:
-            columns.append(enc.ColumnSpec(name, "categorical", categories=categories[name]))
-    feature_enc = enc.FeatureEncoder(columns, impute=impute)
-    if shared_unit and len(numeric) >= enc.SHARED_UNIT_COLUMNS:  # the single-machine one-unit rule
-        lows = np.min(table._map_files(_stat, numeric, impute, "bottom", None), axis=0)
-        highs = np.max(table._map_files(_stat, numeric, impute, "highest", None), axis=0)
-        feature_enc.share_unit(lows, highs, notes if notes is not None else [])
+    task = task or enc.task_of(list(table.summaries(targets).values()))
     target_enc = enc.TargetEncoder(targets, task)
-    table._map_files(_target_check, target_enc, impute)
-    if task == "regression":
-        t_stats = table.numeric_values_stats(targets, impute, median=False)
-        target_enc.mean = np.array([t_stats[t][0] for t in targets])
-        target_scale = np.array([t_stats[t][1] for t in targets], dtype=np.float64)
-        for t, sd in zip(targets, target_scale):
-            if not sd > 0:
-                raise UserError(f"target {t!r} has the same value in every row; there is nothing to learn")
-        target_enc.scale = target_scale
+    table.keep_rows(target_enc, impute)
+    summaries = table.summaries(features + targets)
+    feature_enc = enc.FeatureEncoder(impute=impute)
+    kinds = feature_enc.kinds({n: summaries[n] for n in features}, categorical)
+    numeric = [n for n in features if kinds[n] == "numeric"]
+    for name, labels in table.categories([n for n in features if kinds[n] != "numeric"], impute).items():
+        summaries[name].categories = labels
+    for name, fill in zip(numeric, table.medians(numeric, summaries)):
+        summaries[name].fill = fill
+    feature_enc.fit_summaries(features, summaries, categorical, notes, shared_unit)
+    target_enc.fit_summaries([summaries[t] for t in targets])
     return feature_enc, target_enc, task
 
 
-def _target_check(frame, target_enc, impute):
-    target_enc.values(frame, impute=impute)
-    return True
-
-
-def _encode(frame, feature_enc, target_enc, impute, dtype):
+def _encode(frame, path, feature_enc, target_enc, impute, dtype):
     y, keep = target_enc.values(frame, impute=impute)
     rows = frame[keep] if not keep.all() else frame
     X = feature_enc.transform(rows).astype(dtype, copy=False)
@@ -405,10 +319,7 @@ def train_table(pattern: str, targets: list[str], make_estimator, *, client=None
     from deltaprop.tabular.model import TabularModel
 
     table = ClusterTable(pattern, client)
-    for name in list(targets) + list(drop) + list(categorical):
-        if name not in table.columns:
-            raise UserError(f"{table.files[0]}: there is no column {name!r}; name one of: "
-                            f"{', '.join(table.columns[:12])}")
+    table.check_columns([*targets, *drop, *categorical])
     features = [c for c in table.columns if c not in targets and c not in drop]
     if not features:
         raise UserError("no feature columns are left once the target(s) are set aside")
@@ -430,7 +341,7 @@ def train_table(pattern: str, targets: list[str], make_estimator, *, client=None
     return ClusterRun(model, y_raw, outputs, sample, int(X.shape[0]), table.files, notes)
 
 
-def _outputs(frame, model, impute, dtype):
+def _outputs(frame, path, model, impute, dtype):
     """(raw targets, the estimator's outputs) of a file's kept rows, on its worker."""
     y_raw, keep = model.target.values(frame, impute=impute)
     rows = frame[keep] if not keep.all() else frame

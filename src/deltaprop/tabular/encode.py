@@ -26,27 +26,35 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ColumnSpec",
+    "ColumnSummary",
     "FeatureEncoder",
     "TargetEncoder",
+    "category_labels",
     "column_kind",
+    "column_summary",
+    "kind_of",
     "comma_number_problem",
     "detect_task",
     "json_label",
     "label_finder",
     "label_text",
+    "median_of",
     "labels_as_written",
     "no_column_message",
     "column_list",
     "class_codes",
-    "numeric_scale",
+    "codes_of",
     "scale_rule",
     "shared_unit",
     "numeric_values",
+    "task_of",
 ]
 
 #: a column is "numeric with a few bad values" (an error) rather than categorical when at
 #: least this share of its non-missing values parse as numbers
 NUMERIC_SHARE = 0.9
+#: an integer target with at most this many distinct values is read as class codes
+MAX_CODES = 20
 #: one-hot encoding a column with more distinct values than this earns a warning
 MANY_CATEGORIES = 100
 #: no training value of a numeric input lies more than this many scales from its mean
@@ -110,21 +118,162 @@ def comma_number_problem(series: pd.Series) -> str | None:
     return None
 
 
-def column_kind(series: pd.Series) -> str:
+@dataclass
+class ColumnSummary:
+    """What the rules of this module read of a column: its counts, the least and largest of its
+    finite numbers and their moments, and where its first problem value is.
+
+    :func:`column_summary` makes one of a pandas column; :meth:`combine` adds those of a
+    column's partitions.  A table on one machine and the same table in partitions on a
+    cluster therefore meet the same rules: :func:`kind_of`, :func:`codes_of`,
+    :func:`task_of`, :meth:`FeatureEncoder.fit_summaries`, :meth:`TargetEncoder.fit_summaries`.
+    ``fill`` (the median) and ``categories`` are filled in by the caller, for the columns
+    that need them.
+    """
+
+    typed: bool = True  # a numeric or boolean dtype (in every partition)
+    boolean: bool = False  # a boolean dtype (in some partition)
+    present: int = 0  # values not missing
+    bad: int = 0  # present values that are not numbers
+    infinite: int = 0  # numbers that are ±inf
+    count: int = 0  # finite numbers
+    low: float = math.inf  # the least finite number
+    high: float = -math.inf  # the largest finite number
+    mean: float = 0.0  # mean of number / top
+    m2: float = 0.0  # Σ (number / top − mean)²
+    codes: frozenset | None = frozenset()  # distinct numbers while all are whole and at most MAX_CODES
+    bad_at: tuple[str, Any] | None = None  # (where, value) of the first non-number
+    inf_at: str | None = None  # where the first infinity is
+    fill: float | None = None  # the median of the finite numbers
+    categories: set | None = None  # the labels as written
+
+    @property
+    def top(self) -> float:
+        """The largest |number| (1 for none or 0): numbers are divided by it before they are
+        squared, so that numbers near 1e300 do not overflow to a scale of inf."""
+        top = max(-self.low, self.high) if self.count else 0.0
+        return top if top > 0 and math.isfinite(top) else 1.0
+
+    @property
+    def center(self) -> float:
+        return self.mean * self.top
+
+    @property
+    def std(self) -> float:
+        """The (population) standard deviation of the finite numbers."""
+        return math.sqrt(self.m2 / self.count) * self.top if self.count else 0.0
+
+    def scaling(self) -> tuple[float, float]:
+        """(mean, scale) of a numeric column: x = (value − mean) / scale (see :func:`scale_rule`)."""
+        center = self.center
+        spread = max(self.high - center, center - self.low) if self.count else 0.0
+        return center, scale_rule(self.std, spread)
+
+    @classmethod
+    def of_numbers(cls, values: np.ndarray, **counts: Any) -> ColumnSummary:
+        """The summary of float ``values`` (NaN for missing); ``counts`` are the other fields."""
+        finite = values[np.isfinite(values)]
+        out = cls(count=int(finite.size), **counts)
+        if finite.size:
+            out.low, out.high = float(finite.min()), float(finite.max())
+            scaled = finite / out.top
+            out.mean = float(scaled.mean())
+            out.m2 = float(((scaled - out.mean) ** 2).sum())
+            out.codes = None
+            # whole numbers, and (the first rows deciding most columns at a glance) few of them
+            if np.array_equal(finite, np.round(finite)) and np.unique(finite[:4096]).size <= MAX_CODES:
+                distinct = np.unique(finite)
+                out.codes = frozenset(distinct.tolist()) if distinct.size <= MAX_CODES else None
+        return out
+
+    @classmethod
+    def combine(cls, parts: Sequence[ColumnSummary]) -> ColumnSummary:
+        """The summary of the rows of ``parts`` (in their order) put together."""
+        out = cls(
+            typed=all(p.typed for p in parts),
+            boolean=any(p.boolean for p in parts),
+            present=sum(p.present for p in parts),
+            bad=sum(p.bad for p in parts),
+            infinite=sum(p.infinite for p in parts),
+            count=sum(p.count for p in parts),
+            low=min((p.low for p in parts), default=math.inf),
+            high=max((p.high for p in parts), default=-math.inf),
+            bad_at=next((p.bad_at for p in parts if p.bad_at), None),
+            inf_at=next((p.inf_at for p in parts if p.inf_at), None),
+        )
+        full = [p for p in parts if p.count]
+        if full:  # the moments of each part in the common scale, added (Chan et al.)
+            top = out.top
+            means = [p.mean * (p.top / top) for p in full]
+            out.mean = sum(p.count * m for p, m in zip(full, means)) / out.count
+            out.m2 = sum(p.m2 * (p.top / top) ** 2 + p.count * (m - out.mean) ** 2
+                         for p, m in zip(full, means))
+        codes = [p.codes for p in parts if p.codes is not None]
+        union = frozenset().union(*codes) if len(codes) == len(parts) else None
+        out.codes = union if union is not None and len(union) <= MAX_CODES else None
+        return out
+
+
+def column_summary(
+    series: pd.Series, frame: pd.DataFrame | None = None, median: bool = False
+) -> ColumnSummary:
+    """The :class:`ColumnSummary` of a column (of ``frame``, whose rows its messages name);
+    with ``median``, its ``fill`` too."""
+    values, bad = numeric_values(series)
+    infinite = np.isinf(values)
+    typed = series.dtype.kind in "biuf"
+    out = ColumnSummary.of_numbers(
+        values,
+        typed=typed,
+        boolean=series.dtype.kind == "b",
+        present=int(np.count_nonzero(~np.isnan(values)) if typed else series.notna().sum()),
+        bad=int(bad.sum()),
+        infinite=int(infinite.sum()),
+    )
+    if out.bad:
+        pos = int(np.flatnonzero(bad)[0])
+        out.bad_at = (row_label(frame, pos), series.iloc[pos])
+    if out.infinite:
+        out.inf_at = row_label(frame, int(np.flatnonzero(infinite)[0]))
+    if median and out.count:
+        out.fill = median_of(values[np.isfinite(values)])
+    return out
+
+
+def median_of(values: np.ndarray) -> float:
+    """The median (of the two middle values, on a cluster: the same number).  The median of
+    values near ±1e308 averages two of them: halve first so it cannot overflow."""
+    return float(np.median(values / 2) * 2)
+
+
+def kind_of(summary: ColumnSummary) -> str:
     """'numeric', 'categorical', 'empty', or 'mostly-numeric' (numbers with a few bad values)."""
-    if series.dtype.kind in "biuf":
+    if summary.typed:
         return "numeric"
-    present = series.notna().to_numpy()
-    if not present.any():
+    if not summary.present:
         return "empty"
-    parsed, bad = numeric_values(series)
-    n_present = int(present.sum())
-    n_numbers = n_present - int(bad.sum())
-    if n_numbers == n_present:
+    numbers = summary.present - summary.bad
+    if numbers == summary.present:
         return "numeric"
-    if n_numbers >= NUMERIC_SHARE * n_present:
-        return "mostly-numeric"
-    return "categorical"
+    return "mostly-numeric" if numbers >= NUMERIC_SHARE * summary.present else "categorical"
+
+
+def column_kind(series: pd.Series) -> str:
+    """:func:`kind_of` a pandas column."""
+    return kind_of(column_summary(series))
+
+
+def category_labels(frame: pd.DataFrame, name: str, impute: bool) -> set:
+    """The distinct labels of a categorical column as written; a missing one is an error
+    without ``impute``."""
+    values = labels_as_written(frame[name])
+    if values.isna().any() and not impute:
+        pos = int(np.flatnonzero(values.isna().to_numpy())[0])
+        raise UserError(
+            f"column {name!r} has a missing value in {row_label(frame, pos)}; fill it in, or pass "
+            f"--impute (missing numbers take the median, missing categories encode as none)"
+        )
+    return {json_label(v) for v in values.dropna()}
 
 
 def labels_as_written(series: pd.Series) -> pd.Series:
@@ -199,26 +348,71 @@ class FeatureEncoder:
         notes: list[str] | None = None,
         shared_unit: bool = True,
     ) -> FeatureEncoder:
-        """Learn each column's kind, mean and scale, or categories, from the training rows;
-        numeric columns in one unit are scaled together (:meth:`share_unit`) unless
-        ``shared_unit`` is False."""
-        notes = notes if notes is not None else []
-        self.columns = []
-        ranges: list[tuple[float, float]] = []
-        for name in names:
-            kind = "categorical" if name in categorical else column_kind(frame[name])
+        """Learn each column's kind, mean and scale, or categories, from the training rows
+        (:meth:`fit_summaries` of the columns' :func:`column_summary`)."""
+        summaries = {name: column_summary(frame[name], frame, median=True) for name in names}
+        for name, kind in self.kinds(summaries, categorical).items():
+            if kind == "categorical":
+                summaries[name].categories = category_labels(frame, name, self.impute)
+        return self.fit_summaries(names, summaries, categorical, notes, shared_unit)
+
+    def kinds(self, summaries: dict[str, ColumnSummary], categorical: Sequence[str] = ()) -> dict[str, str]:
+        """{name: 'numeric' or 'categorical'} of the input columns; an empty column, and
+        without ``impute`` a non-number or infinity among numbers, are errors."""
+        kinds = {}
+        for name, s in summaries.items():
+            kind = "categorical" if name in categorical else kind_of(s)
             if kind == "empty":
                 raise UserError(
                     f"column {name!r} has no values (every row is missing); drop it with --drop {name}"
                 )
-            if kind == "categorical":
-                self.columns.append(self._fit_categorical(frame, name, notes))
-            else:
-                spec, low, high = self._fit_numeric(frame, name, kind)
-                self.columns.append(spec)
-                ranges.append((low, high))
-        if ranges and shared_unit:
-            self.share_unit([low for low, _ in ranges], [high for _, high in ranges], notes)
+            if kind == "mostly-numeric" and not self.impute and s.bad_at:
+                where, value = s.bad_at
+                raise UserError(
+                    f"column {name!r} holds numbers but {where} is {value!r}; fix that value, pass "
+                    f"--impute to treat non-numbers as missing, or --categorical {name}"
+                )
+            if kind != "categorical" and not self.impute and s.inf_at:
+                raise UserError(
+                    f"column {name!r} is infinite in {s.inf_at}; fix that value, or pass --impute to "
+                    f"treat it as missing"
+                )
+            kinds[name] = "categorical" if kind == "categorical" else "numeric"
+        return kinds
+
+    def fit_summaries(
+        self,
+        names: Sequence[str],
+        summaries: dict[str, ColumnSummary],
+        categorical: Sequence[str] = (),
+        notes: list[str] | None = None,
+        shared_unit: bool = True,
+    ) -> FeatureEncoder:
+        """Learn the columns from their summaries (``fill`` set for numeric columns,
+        ``categories`` for categorical ones); numeric columns in one unit are scaled together
+        (:meth:`share_unit`) unless ``shared_unit`` is False."""
+        notes = notes if notes is not None else []
+        kinds = self.kinds({name: summaries[name] for name in names}, categorical)
+        self.columns = []
+        numeric = []
+        for name in names:
+            s = summaries[name]
+            if kinds[name] == "categorical":
+                cats = sorted(s.categories or (), key=_label_sort_key)
+                if len(cats) > MANY_CATEGORIES:
+                    notes.append(
+                        f"column {name!r} has {len(cats)} distinct values, one input each; if it is an "
+                        f"identifier, leave it out with --drop {name}"
+                    )
+                self.columns.append(ColumnSpec(name, "categorical", categories=cats))
+                continue
+            if not s.count:
+                raise UserError(f"column {name!r} has no usable numbers; drop it with --drop {name}")
+            mean, scale = s.scaling()
+            self.columns.append(ColumnSpec(name, "numeric", mean=mean, scale=scale, fill=s.fill))
+            numeric.append(s)
+        if numeric and shared_unit:
+            self.share_unit([s.low for s in numeric], [s.high for s in numeric], notes)
         return self
 
     def share_unit(self, lows: Sequence[float], highs: Sequence[float], notes: list[str]) -> None:
@@ -236,67 +430,19 @@ class FeatureEncoder:
             f"standardises each column on its own)"
         )
 
-    def _fit_numeric(self, frame: pd.DataFrame, name: str, kind: str) -> tuple[ColumnSpec, float, float]:
-        """The column's spec, and its least and largest training value."""
-        if kind == "mostly-numeric" and not self.impute:
-            series = frame[name]
-            _, bad = numeric_values(series)
-            pos = int(np.flatnonzero(bad)[0])
-            raise UserError(
-                f"column {name!r} holds numbers but {row_label(frame, pos)} is {series.iloc[pos]!r}; fix "
-                f"that value, pass --impute to treat non-numbers as missing, or --categorical {name}"
-            )
-        values = self._numbers(frame, name, self.impute)
-        present = values[~np.isnan(values)]
-        if present.size == 0:
-            raise UserError(f"column {name!r} has no usable numbers; drop it with --drop {name}")
-        mean, scale = numeric_scale(present)
-        # the median of values near ±1e308 averages two of them: halve first so it cannot overflow
-        fill = float(np.median(present / 2) * 2)
-        spec = ColumnSpec(name, "numeric", mean=mean, scale=scale, fill=fill)
-        return spec, float(present.min()), float(present.max())
-
-    def _fit_categorical(self, frame: pd.DataFrame, name: str, notes: list[str]) -> ColumnSpec:
-        values = labels_as_written(frame[name])
-        if values.isna().any() and not self.impute:
-            pos = int(np.flatnonzero(values.isna().to_numpy())[0])
-            raise UserError(
-                f"column {name!r} has a missing value in {row_label(frame, pos)}; fill it in, or pass "
-                f"--impute (missing numbers take the median, missing categories encode as none)"
-            )
-        cats = sorted({json_label(v) for v in values.dropna()}, key=_label_sort_key)
-        if len(cats) > MANY_CATEGORIES:
-            notes.append(
-                f"column {name!r} has {len(cats)} distinct values, one input each; if it is an "
-                f"identifier, leave it out with --drop {name}"
-            )
-        return ColumnSpec(name, "categorical", categories=cats)
-
-    def _numbers(self, frame: pd.DataFrame, name: str, impute: bool, fitted: bool = False) -> np.ndarray:
-        """The column as floats; ``fitted``: at predict time, where --impute is a training option."""
-        how = "train the model with --impute" if fitted else "pass --impute"
-
-        def missing(
-            values: np.ndarray, mask: np.ndarray, problem: Callable[[int], str], what: str
-        ) -> np.ndarray:
-            """values with ``mask``'s entries missing, or, without --impute, the first one refused."""
-            if not mask.any():
-                return values
-            if not impute:
-                pos = int(np.flatnonzero(mask)[0])
-                raise UserError(
-                    f"column {name!r} {problem(pos)}; fix that value, or {how} to treat {what} as missing"
-                )
-            return np.where(mask, np.nan, values)
-
+    def _numbers(self, frame: pd.DataFrame, name: str) -> np.ndarray:
+        """The column as floats; a non-number or an infinity is missing under impute, else refused."""
         values, bad = numeric_values(frame[name])
-        values = missing(
-            values,
-            bad,
-            lambda pos: f"holds numbers but {row_label(frame, pos)} is {frame[name].iloc[pos]!r}",
-            "non-numbers",
-        )
-        return missing(values, np.isinf(values), lambda pos: f"is infinite in {row_label(frame, pos)}", "it")
+        for mask, problem, what in (
+            (bad, lambda pos: f"holds numbers but {row_label(frame, pos)} is {frame[name].iloc[pos]!r}",
+             "non-numbers"),
+            (np.isinf(values), lambda pos: f"is infinite in {row_label(frame, pos)}", "it"),
+        ):
+            if mask.any() and not self.impute:
+                raise UserError(f"column {name!r} {problem(int(np.flatnonzero(mask)[0]))}; fix that value, "
+                                f"or train the model with --impute to treat {what} as missing")
+            values = np.where(mask, np.nan, values)
+        return values
 
     def check_columns(self, frame: pd.DataFrame) -> None:
         """Refuse a table that lacks a column the model was trained on."""
@@ -330,7 +476,7 @@ class FeatureEncoder:
 
     def _encode_numeric(self, frame: pd.DataFrame, spec: ColumnSpec) -> np.ndarray:
         """x = (value − mean) / scale; a missing value takes the training median under impute."""
-        values = self._numbers(frame, spec.name, self.impute, fitted=True)
+        values = self._numbers(frame, spec.name)
         missing = np.isnan(values)
         if missing.any():
             if not self.impute:
@@ -364,26 +510,6 @@ class FeatureEncoder:
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> FeatureEncoder:
         return cls([ColumnSpec.from_dict(c) for c in d["columns"]], impute=d["impute"])
-
-
-def _mean_std(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Mean and standard deviation along axis 0, computed on values / max|value| and scaled back.
-
-    Plain ``std`` squares the values, which overflows to inf for numbers near 1e300 (and a
-    scale of inf would turn every input into 0); dividing first keeps both finite.
-    """
-    values = np.asarray(values, dtype=np.float64)
-    top = np.max(np.abs(values), axis=0)
-    top = np.where((top > 0) & np.isfinite(top), top, 1.0)
-    scaled = values / top
-    return scaled.mean(axis=0) * top, scaled.std(axis=0) * top
-
-
-def numeric_scale(values: np.ndarray) -> tuple[float, float]:
-    """(mean, scale) of a numeric column: x = (value − mean) / scale (see :func:`scale_rule`)."""
-    mean, std = (float(v) for v in _mean_std(values))
-    spread = float(np.max(np.abs(values - mean))) if values.size else 0.0
-    return mean, scale_rule(std, spread)
 
 
 def scale_rule(std: float, spread: float) -> float:
@@ -469,26 +595,23 @@ def _label_sort_key(v):
 
 
 # ---------------------------------------------------------------------- targets
-#: an integer target with at most this many distinct values is read as class codes
-MAX_CODES = 20
+
+
+def codes_of(summary: ColumnSummary) -> int:
+    """The number of distinct values when the column holds whole numbers that look like class
+    codes (at most MAX_CODES of them, each used by at least two rows on average); else 0."""
+    if summary.bad or summary.infinite or not summary.count or summary.codes is None:
+        return 0
+    n = len(summary.codes)
+    return n if 2 <= n <= MAX_CODES and n <= summary.count / 2 else 0
 
 
 def class_codes(series: pd.Series) -> int:
-    """The number of distinct values when ``series`` holds whole numbers that look like class
-    codes (at most MAX_CODES of them, each used by at least two rows on average); else 0."""
-    values, bad = numeric_values(series)
-    values = values[~np.isnan(values)]
-    if bad.any() or values.size == 0 or not np.all(np.isfinite(values)):
-        return 0
-    if not np.array_equal(values, np.round(values)):
-        return 0
-    distinct = np.unique(values)
-    if 2 <= len(distinct) <= MAX_CODES and len(distinct) <= values.size / 2:
-        return len(distinct)
-    return 0
+    """:func:`codes_of` a pandas column."""
+    return codes_of(column_summary(series))
 
 
-def detect_task(frame: pd.DataFrame, targets: Sequence[str]) -> str:
+def task_of(targets: Sequence[ColumnSummary]) -> str:
     """'regression' when every target column holds measured numbers, else 'classification'.
 
     A single target of whole numbers with at most MAX_CODES distinct values (0/1, digits
@@ -496,14 +619,18 @@ def detect_task(frame: pd.DataFrame, targets: Sequence[str]) -> str:
     bad values counts as numeric (the bad values are then an error naming the row, not a
     class each); a boolean column is two classes.
     """
-    if any(frame[t].dtype.kind == "b" for t in targets):
+    if any(s.boolean for s in targets):
         return "classification"
-    kinds = [column_kind(frame[t]) for t in targets]
-    if not all(k in ("numeric", "mostly-numeric") for k in kinds):
+    if not all(kind_of(s) in ("numeric", "mostly-numeric") for s in targets):
         return "classification"
-    if len(targets) == 1 and class_codes(frame[targets[0]]):
+    if len(targets) == 1 and codes_of(targets[0]):
         return "classification"
     return "regression"
+
+
+def detect_task(frame: pd.DataFrame, targets: Sequence[str]) -> str:
+    """:func:`task_of` the target columns of ``frame``."""
+    return task_of([column_summary(frame[t]) for t in targets])
 
 
 class TargetEncoder:
@@ -570,22 +697,28 @@ class TargetEncoder:
     def fit(self, y: np.ndarray) -> TargetEncoder:
         """Learn the regression targets' mean and scale; refuse a constant target or one class."""
         if self.task == "regression":
-            self.mean, std = _mean_std(y)
-            for t, s in zip(self.names, std):
-                if not s > 0:
+            Y = np.asarray(y, dtype=np.float64).reshape(len(y), -1)
+            return self.fit_summaries([ColumnSummary.of_numbers(Y[:, k]) for k in range(Y.shape[1])])
+        classes = set(y.tolist())
+        if len(classes) < 2:
+            only = next(iter(classes)) if classes else None
+            raise UserError(
+                f"target {self.names[0]!r} has a single class ({only!r}); classification needs rows "
+                f"of at least two classes"
+            )
+        return self
+
+    def fit_summaries(self, summaries: Sequence[ColumnSummary]) -> TargetEncoder:
+        """Learn the regression targets' mean and scale from their columns' summaries."""
+        if self.task == "regression":
+            for t, s in zip(self.names, summaries):
+                if not s.std > 0:
                     raise UserError(
                         f"target {t!r} has the same value in every row; there is nothing to learn, check "
                         f"that --target names the right column"
                     )
-            self.scale = std
-        else:
-            classes = set(y.tolist())
-            if len(classes) < 2:
-                only = next(iter(classes)) if classes else None
-                raise UserError(
-                    f"target {self.names[0]!r} has a single class ({only!r}); classification needs rows "
-                    f"of at least two classes"
-                )
+            self.mean = np.array([s.center for s in summaries])
+            self.scale = np.array([s.std for s in summaries])
         return self
 
     def encode(self, y: np.ndarray) -> np.ndarray:
