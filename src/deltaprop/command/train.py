@@ -343,6 +343,12 @@ def _task(run: Run) -> str:
                 f"target {targets[0]!r} holds {n} distinct whole numbers (at most {MAX_CODES}), so "
                 f"this is a classification of class codes; pass --task regression to predict numbers"
             )
+    if task == "classification":
+        from sklearn.utils.multiclass import type_of_target
+
+        if type_of_target(run.frame[targets[0]].dropna().to_numpy()) == "continuous":
+            raise UserError(f"target {targets[0]!r} holds fractions, which are not classes; pass "
+                            f"--task regression, or write the classes as words or whole numbers")
     if opts.class_weight and task != "classification":
         raise UserError("--class-weight needs a classification; leave it out for a regression")
     _check_loss_options(opts, task)
@@ -475,8 +481,7 @@ def _validation_file(run: Run) -> None:
 
 # ---------------------------------------------------------------------- 6. fit
 def estimator_params(run: Run, n_train: int) -> tuple[str, dict[str, Any]]:
-    """``(class name, parameters)`` of the estimator the run trains (see
-    :func:`deltaprop.estimators.fitted.fit_new`)."""
+    """``(class name, parameters)`` of the estimator the run trains."""
     opts = run.opts
     if opts.batch_size is None:
         # small tables need several steps per epoch to learn in a few hundred epochs
@@ -547,7 +552,7 @@ def _resume_estimator(run: Run) -> tuple[Any, int, dict[str, Any] | None]:
 def fit_step(run: Run) -> Fitted:
     """Train, with the monitor after every epoch; Ctrl-C ends the run with the weights so far.
 
-    A fresh run trains through :func:`deltaprop.estimators.fitted.fit_new` (no scikit-learn);
+    A fresh run fits a new ``MLPRegressor`` or ``MLPClassifier`` (:func:`estimator_params`);
     a resumed one continues the loaded estimator (``warm_start``)."""
     from deltaprop.files.archive import model_bytes
 
@@ -577,23 +582,15 @@ def fit_step(run: Run) -> Fitted:
         task=run.task,
         state=state,
     )
-    seen: list[Any] = []  # the record as the monitor last saw it, should Ctrl-C cut the fit short
-
-    def watch(est: Any) -> bool:
-        seen[:] = [est]
-        return monitor(est)
-
     X, D = run.X[run.train_idx], run.D[run.train_idx]
     if est is None:
-        from deltaprop.estimators.fitted import fit_new
+        from deltaprop import estimators
 
         kind, params = estimator_params(run, len(run.train_idx))
-        fitted, interrupted, blow_ups = _fit(lambda: fit_new(kind, params, X, D, callback=watch), bar)
-    else:
-        est.set_params(callback=watch, verbose=False)
-        fitted, interrupted, blow_ups = _fit(lambda: est.fit(X, D), bar)
-        fitted = est
-    record = _record(fitted if fitted is not None else seen[0] if seen else None)
+        est = getattr(estimators, kind)(**params)
+    est.set_params(callback=monitor, verbose=False)
+    _, interrupted, blow_ups = _fit(lambda: est.fit(X, D), bar)
+    record = _record(est)  # None when Ctrl-C came before the network existed
     interrupted = interrupted or bool(record is not None and record.attributes.get("interrupted_"))
     return Fitted(record, monitor, interrupted, epochs_done, blow_ups)
 
