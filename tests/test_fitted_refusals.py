@@ -1,6 +1,6 @@
-"""What ``deltaprop train`` (which fits the estimators) refuses and keeps: bad parameter values and fractional class labels
-refused before training, no live callback kept by a resumed run's record, and the one-unit
-scaling rule kept off a table of two units."""
+"""What ``deltaprop train`` (which fits the estimators) refuses and keeps: bad parameter values
+and fractional class labels refused before training, no live callback kept by a resumed
+run's record, and the one-unit scaling rule kept off a table of two units."""
 
 from __future__ import annotations
 
