@@ -13,9 +13,10 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+from sklearn.metrics import r2_score
 
 from deltaprop.command.common import plain
-from deltaprop.command.metrics import label_codes, log_loss_and_accuracy
+from deltaprop.command.metrics import classification_metrics
 from deltaprop.core import losses
 from deltaprop.training.stopping import StoppingRule
 
@@ -64,7 +65,6 @@ class Monitor:
         self.best_epoch: int = state.get("best_epoch", 0)
         self.best_theta: np.ndarray | None = state.get("best_theta")
         self.stopped_early = False
-        self._codes: np.ndarray | None = None
 
     def state(self) -> dict[str, Any]:
         """What --resume needs to carry the watch on (the best weights are kept apart)."""
@@ -84,13 +84,14 @@ class Monitor:
             E = losses.per_sample(net.loss_name, fwd.u[net.L], fwd.y, self.D_val.T, net.output,
                                   net.loss_params)
             loss = float(E.mean())
-            y = fwd.y.T
-            ss_tot = float(((self.D_val - self.D_val.mean(axis=0)) ** 2).sum())
-            score = 1.0 - float(((y - self.D_val) ** 2).sum()) / ss_tot if ss_tot > 0 else float("nan")
-            return loss, score
-        if self._codes is None:  # the validation labels as class indices, once for the run
-            self._codes = label_codes(self.D_val, [plain(c) for c in est.classes_])
-        return log_loss_and_accuracy(self._codes, est.predict_proba(self.X_val))
+            finite = np.isfinite(fwd.y).all()  # scikit-learn refuses outputs that overflowed
+            return loss, float(r2_score(self.D_val, fwd.y.T)) if finite else float("nan")
+        classes = [plain(c) for c in est.classes_]
+        proba = est.predict_proba(self.X_val)
+        if not np.isfinite(proba).all():
+            return float("nan"), float("nan")
+        m = classification_metrics(self.D_val, proba, classes)
+        return m["log-loss"], m["accuracy"]
 
     def __call__(self, est: Any) -> bool:
         epoch = len(est.loss_curve_)

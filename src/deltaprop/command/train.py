@@ -448,20 +448,20 @@ def split_step(run: Run) -> None:
 
 
 def _split(n: int, task: str, y: np.ndarray, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """(train rows, validation rows): a seeded split, stratified by class where it can be."""
-    from deltaprop.training.split import n_validation, split_rows, stratification
+    """(train rows, validation rows): the estimators' seeded split
+    (:func:`deltaprop.training.loop.holdout`), stratified by class where it can be."""
+    from deltaprop.training.loop import holdout
 
     if fraction <= 0:
         return np.arange(n), np.array([], dtype=np.int64)
-    n_val = n_validation(n, fraction)
-    if n_val < 1 or n - n_val < 1:
+    labels = np.asarray([str(v) for v in y]) if task == "classification" else None
+    try:
+        train, val = holdout(n, fraction, seed, labels, strict=False)
+    except ValueError:
         raise UserError(
             f"{n} row(s) are too few to hold out a validation set of {fraction:g}; add rows, or pass "
             f"--validation-fraction 0"
-        )
-    labels = np.asarray([str(v) for v in y]) if task == "classification" else None
-    stratify = stratification("classes", labels, n_val)
-    train, val = split_rows(n, n_val, random_state=seed, stratify=stratify)
+        ) from None
     return np.sort(train), np.sort(val)
 
 

@@ -262,7 +262,8 @@ class _BaseMLP(BaseEstimator):
         return X_val, D_val, sw_val
 
     def _stratify(self) -> str | None:
-        """The validation split's stratification policy (:mod:`deltaprop.training.split`)."""
+        """The validation split's stratification policy: "binary", "classes" or None
+        (:func:`deltaprop.training.loop.holdout`)."""
         return None
 
     # ------------------------------------------------------------------ fitting
