@@ -281,7 +281,7 @@ def test_training_says_why_it_stopped_and_no_early_stopping_trains_every_epoch(t
     result = train(TrainOptions(**common, epochs=200, patience=2, learning_rate=0.3,
                                 out=str(tmp_path / "b.dpm")))
     assert result.stopped_early and result.epochs < 200
-    expected = "early stopping: the validation loss did not improve by 0.0001 for 2 epochs"
+    expected = "early stopping: the validation R² did not improve by 0.0001 for 2 epochs"
     assert result.stop_reason.startswith(expected)
     assert f"(best epoch {result.best_epoch}," in result.stop_reason
     result = train(TrainOptions(**common, epochs=200, patience=2, learning_rate=1e-7,

@@ -362,7 +362,6 @@ def test_resume_continues_the_loss_curve(tmp_path, houses):
         "price",
         "--hidden",
         "8",
-        "--no-early-stopping",
         "--no-report",
         "--out",
         "m.dpm",

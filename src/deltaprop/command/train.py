@@ -9,9 +9,9 @@ The steps, each a function below, each refusing bad input before anything is wri
    :class:`~deltaprop.tabular.encode.TargetEncoder`) and encode the rows;
 5. :func:`split_step`: hold out a validation set (stratified for classes, seeded), or read
    it from ``--validation-data``;
-6. :func:`fit_step`: train the estimator with a callback (:class:`~deltaprop.command.monitor.Monitor`)
-   that, after every epoch, measures the validation loss, keeps the best weights, stops
-   early, draws the progress bar and writes checkpoints;
+6. :func:`fit_step`: fit the estimator, whose early stopping scores the validation rows and
+   keeps the best weights, with a callback (:class:`~deltaprop.command.monitor.Monitor`) that
+   draws the progress bar and writes checkpoints;
 7. :func:`evaluate_step`: compute the metrics; say why training stopped;
 8. :func:`write_step`: write the model, then the report and the metrics, each atomically.
 
@@ -436,7 +436,8 @@ def split_step(run: Run) -> None:
         run.X_val, run.y_val = run.X[val_idx], run.y_raw[val_idx]
         run.D_val = run.D[val_idx].reshape(len(val_idx), -1) if run.task == "regression" else None
     if run.task == "classification" and run.y_val is not None:
-        run.D_val = [plain(v) for v in run.y_val]
+        assert run.target_enc is not None
+        run.D_val = run.target_enc.encode(run.y_val)
     if opts.early_stopping and not run.has_val:
         run.notes.append(
             "no validation set (--validation-fraction 0): early stopping watches the training loss"
@@ -497,7 +498,8 @@ def estimator_params(run: Run, n_train: int) -> tuple[str, dict[str, Any]]:
         learning_rate_init=opts.learning_rate,
         max_iter=opts.epochs,
         random_state=opts.seed,
-        early_stopping=False,
+        # the estimator's early stopping on the validation rows the command chose (fit_step)
+        early_stopping=_early_stopping(run),
         tol=TOL,
         # without early stopping every epoch given is trained: no rule on the training loss
         n_iter_no_change=max(opts.patience, 1) if opts.early_stopping else np.inf,
@@ -512,7 +514,15 @@ def estimator_params(run: Run, n_train: int) -> tuple[str, dict[str, Any]]:
         if opts.quantile is not None:
             loss["quantile"] = opts.quantile
         return "MLPRegressor", {**loss, **params}
-    return "MLPClassifier", {"class_weight": opts.class_weight, **params}
+    # early stopping watches the validation log-loss (accuracy moves in steps and plateaus)
+    scoring = "neg_log_loss" if params["early_stopping"] else None
+    return "MLPClassifier", {"class_weight": opts.class_weight, "scoring": scoring, **params}
+
+
+def _early_stopping(run: Run) -> bool:
+    """Early stopping on validation rows: asked for, rows to watch, and a solver that has epochs
+    (without rows the estimator's rule on the training loss ends the run)."""
+    return bool(run.opts.early_stopping and run.has_val and run.opts.solver != "lbfgs")
 
 
 @dataclass
@@ -528,8 +538,8 @@ class Fitted:
     blow_ups: list[str] = field(default_factory=list)
 
 
-def _resume_estimator(run: Run) -> tuple[Any, int, dict[str, Any] | None]:
-    """The resumed estimator (its current weights back in place), its epochs, the watch's state."""
+def _resume_estimator(run: Run) -> tuple[Any, int]:
+    """The resumed estimator (its current weights and its best ones back in place) and its epochs."""
     assert run.resumed is not None
     est = run.resumed.estimator
     epochs_done = len(getattr(est, "loss_curve_", []) or [])
@@ -538,31 +548,32 @@ def _resume_estimator(run: Run) -> tuple[Any, int, dict[str, Any] | None]:
             f"the run being resumed has {epochs_done} epochs; pass --epochs larger than that to train on"
         )
     ck = run.resumed.history.get("checkpoint", {})
+    best = est.network_.get_flat()  # a finished run's model holds the weights it kept
     current = ck.get("current_theta")
-    if current is not None and current.shape == est.network_.get_flat().shape:
+    if current is not None and current.shape == best.shape:
         est.network_.set_flat(current)
-    state = run.resumed.history.get("monitor")
-    if state is not None:
-        state = dict(state)
-        state["best_theta"] = ck.get("best_theta", est.network_.get_flat())
+        best = ck.get("best_theta", best)
+    est._training.best_theta = best  # early stopping goes on from the best so far
     est.set_params(warm_start=True, max_iter=run.opts.epochs - epochs_done)
-    return est, epochs_done, state
+    return est, epochs_done
 
 
 def fit_step(run: Run) -> Fitted:
     """Train, with the monitor after every epoch; Ctrl-C ends the run with the weights so far.
 
     A fresh run fits a new ``MLPRegressor`` or ``MLPClassifier`` (:func:`estimator_params`);
-    a resumed one continues the loaded estimator (``warm_start``)."""
+    a resumed one continues the loaded estimator (``warm_start``).  With early stopping the
+    estimator scores the validation rows the command chose (``validation_data``) and keeps
+    the best weights."""
     from deltaprop.files.archive import model_bytes
 
     opts = run.opts
-    est, epochs_done, state = _resume_estimator(run) if run.resumed else (None, 0, None)
+    est, epochs_done = _resume_estimator(run) if run.resumed else (None, 0)
 
     def write_checkpoint(est: Any, monitor: Monitor) -> None:
-        best = monitor.best_theta if monitor.best_theta is not None else est.network_.get_flat()
+        best = Monitor.best_theta(est)
         ck = {"epoch": len(est.loss_curve_), "current_theta": est.network_.get_flat(), "best_theta": best}
-        write_guarded(run.ckpt, lambda: model_bytes(build_model(run, est, monitor, best, ck)))
+        write_guarded(run.ckpt, lambda: model_bytes(build_model(run, est, best, ck)))
 
     bar = None
     if not opts.quiet:
@@ -570,18 +581,7 @@ def fit_step(run: Run) -> Fitted:
 
         label = "training" if run.resumed is None else "resuming"
         bar = ProgressBar(label, opts.epochs, completed=epochs_done, stderr=True, loss_format=".4g")
-    monitor = Monitor(
-        run.X_val if run.has_val else None,
-        run.D_val if run.has_val else None,
-        early_stopping=opts.early_stopping,
-        patience=opts.patience,
-        tol=TOL,
-        checkpoint_every=opts.checkpoint_every,
-        on_checkpoint=write_checkpoint,
-        progress=bar,
-        task=run.task,
-        state=state,
-    )
+    monitor = Monitor(checkpoint_every=opts.checkpoint_every, on_checkpoint=write_checkpoint, progress=bar)
     X, D = run.X[run.train_idx], run.D[run.train_idx]
     if est is None:
         from deltaprop import estimators
@@ -589,9 +589,12 @@ def fit_step(run: Run) -> Fitted:
         kind, params = estimator_params(run, len(run.train_idx))
         est = getattr(estimators, kind)(**params)
     est.set_params(callback=monitor, verbose=False)
-    _, interrupted, blow_ups = _fit(lambda: est.fit(X, D), bar)
+    validation = (run.X_val, run.D_val) if est.early_stopping else None
+    _, interrupted, blow_ups = _fit(lambda: est.fit(X, D, validation_data=validation), bar)
     record = _record(est)  # None when Ctrl-C came before the network existed
     interrupted = interrupted or bool(record is not None and record.attributes.get("interrupted_"))
+    if record is not None:
+        monitor.finish(record)
     return Fitted(record, monitor, interrupted, epochs_done, blow_ups)
 
 
@@ -630,7 +633,7 @@ def _fit(train: Callable[[], Any], bar: Any) -> tuple[Any, bool, list[str]]:
 
 
 def build_model(
-    run: Run, est: Any, monitor: Monitor, theta: np.ndarray | None = None, checkpoint: dict | None = None
+    run: Run, est: Any, theta: np.ndarray | None = None, checkpoint: dict | None = None
 ) -> TabularModel:
     """A TabularModel of the estimator's (or record's) network with the weights ``theta`` (a copy)."""
     from deltaprop.tabular.model import TabularModel
@@ -642,14 +645,11 @@ def build_model(
         fitted.network.set_flat(theta)
     history: dict[str, Any] = {
         "loss_curve": list(getattr(est, "loss_curve_", []) or []),
-        "validation_loss_curve": list(monitor.validation_loss),
-        "validation_score_curve": list(monitor.validation_score),
+        "validation_loss_curve": list(getattr(est, "validation_loss_curve_", None) or []),
+        "validation_score_curve": list(getattr(est, "validation_scores_", None) or []),
         "gradient_norms": [
             {int(k): float(v) for k, v in g.items()} for g in getattr(est, "gradient_norms_", [])
         ],
-        "best_epoch": monitor.best_epoch,
-        "stopped_early": monitor.stopped_early,
-        "monitor": monitor.state(),
         "run": run.run_info,
     }
     if checkpoint is not None:
@@ -666,12 +666,15 @@ def stop_reason(run: Run, fitted: Fitted) -> str:
     epochs = len(getattr(fitted.est, "loss_curve_", []) or [])
     if fitted.interrupted:
         return f"interrupted (Ctrl-C) at epoch {epochs}"
-    if monitor.stopped_early:
-        watched = "validation loss" if run.has_val else "training loss"
+    if monitor.stopped_early and _early_stopping(run):
+        score = "R²" if run.task == "regression" else "log-loss"
         return (
-            f"early stopping: the {watched} did not improve by {TOL:g} for {opts.patience} epochs "
-            f"(best epoch {monitor.best_epoch}, whose weights are kept)"
+            f"early stopping: the validation {score} did not improve by {TOL:g} for "
+            f"{opts.patience} epochs (best epoch {monitor.best_epoch}, whose weights are kept)"
         )
+    if monitor.stopped_early:
+        return (f"early stopping: the training loss did not improve by {TOL:g} for {opts.patience} "
+                f"epochs (no validation rows; the last weights are kept)")
     if epochs >= opts.epochs:
         return f"reached the epoch limit (--epochs {opts.epochs})"
     if opts.solver == "lbfgs":
@@ -697,9 +700,9 @@ def evaluate_step(run: Run, fitted: Fitted) -> TrainResult:
             f"training diverged after {len(curve)} epoch(s) (the loss stopped being finite); lower "
             f"--learning-rate (now {opts.learning_rate:g}); nothing was written"
         )
-    # early stopping and Ctrl-C keep the best weights; a full run keeps the last ones
-    theta = monitor.best_theta if (fitted.interrupted or opts.early_stopping) else None
-    model = build_model(run, est, monitor, theta)
+    # the estimator restored the best weights (early stopping); else the last ones are kept
+    model = build_model(run, est)
+    model.history.update(best_epoch=monitor.best_epoch, stopped_early=monitor.stopped_early)
     if not np.isfinite(model.network_.get_flat()).all():
         raise UserError(
             f"training produced non-finite weights; lower --learning-rate (now {opts.learning_rate:g})"
