@@ -281,7 +281,7 @@ def test_training_says_why_it_stopped_and_no_early_stopping_trains_every_epoch(t
     result = train(TrainOptions(**common, epochs=200, patience=2, learning_rate=0.3,
                                 out=str(tmp_path / "b.dpm")))
     assert result.stopped_early and result.epochs < 200
-    expected = "early stopping: the validation R² did not improve by 0.0001 for 2 epochs"
+    expected = "early stopping: the validation loss did not improve by 0.0001 for 2 epochs"
     assert result.stop_reason.startswith(expected)
     assert f"(best epoch {result.best_epoch}," in result.stop_reason
     result = train(TrainOptions(**common, epochs=200, patience=2, learning_rate=1e-7,
@@ -469,8 +469,8 @@ def test_default_patience_does_not_stop_a_learning_run_at_its_first_plateau(tmp_
     frame.to_csv(tmp_path / "digits.csv", index=False)
     result = train(TrainOptions(data=str(tmp_path / "digits.csv"), targets=("label",), no_report=True,
                                 quiet=True, out=str(tmp_path / "d.dpm")))
-    scores = result.model.history["validation_score_curve"]
-    assert result.best_epoch >= 20 and max(scores) > scores[7], (result.best_epoch, scores)
+    losses = result.model.history["validation_loss_curve"]
+    assert result.best_epoch >= 20 and min(losses) < losses[7], (result.best_epoch, losses)
     assert result.metrics["validation"]["accuracy"] >= 0.965
     if result.stopped_early:  # the rule it states: PATIENCE epochs past the last improvement
         assert f"for {PATIENCE} epochs" in result.stop_reason

@@ -17,7 +17,7 @@ __all__ = ["Monitor"]
 
 class Monitor:
     """The estimator's callback: after every epoch, the progress bar (training loss, and the
-    validation loss and score of early stopping) and every ``checkpoint_every`` epochs
+    validation loss of early stopping) and every ``checkpoint_every`` epochs
     ``on_checkpoint(est, monitor)``; it never stops the run itself.
 
     After the fit, :meth:`finish` reads from the estimator the epoch whose weights it kept
@@ -35,9 +35,7 @@ class Monitor:
         epoch = len(est.loss_curve_)
         if self.progress is not None:
             losses = getattr(est, "validation_loss_curve_", None)
-            scores = getattr(est, "validation_scores_", None)
-            self.progress.epoch(epoch, est.loss_curve_[-1], validation_loss=losses[-1] if losses else None,
-                                validation_score=scores[-1] if scores else None)
+            self.progress.epoch(epoch, est.loss_curve_[-1], validation_loss=losses[-1] if losses else None)
         if self.checkpoint_every and epoch % self.checkpoint_every == 0 and self.on_checkpoint is not None:
             self.on_checkpoint(est, self)
         return False

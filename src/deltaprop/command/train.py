@@ -500,6 +500,8 @@ def estimator_params(run: Run, n_train: int) -> tuple[str, dict[str, Any]]:
         random_state=opts.seed,
         # the estimator's early stopping on the validation rows the command chose (fit_step)
         early_stopping=_early_stopping(run),
+        # which watches the validation loss of the run's --loss (R² and accuracy move in steps)
+        scoring="loss",
         tol=TOL,
         # without early stopping every epoch given is trained: no rule on the training loss
         n_iter_no_change=max(opts.patience, 1) if opts.early_stopping else np.inf,
@@ -514,9 +516,7 @@ def estimator_params(run: Run, n_train: int) -> tuple[str, dict[str, Any]]:
         if opts.quantile is not None:
             loss["quantile"] = opts.quantile
         return "MLPRegressor", {**loss, **params}
-    # early stopping watches the validation log-loss (accuracy moves in steps and plateaus)
-    scoring = "neg_log_loss" if params["early_stopping"] else None
-    return "MLPClassifier", {"class_weight": opts.class_weight, "scoring": scoring, **params}
+    return "MLPClassifier", {"class_weight": opts.class_weight, **params}
 
 
 def _early_stopping(run: Run) -> bool:
@@ -646,7 +646,6 @@ def build_model(
     history: dict[str, Any] = {
         "loss_curve": list(getattr(est, "loss_curve_", []) or []),
         "validation_loss_curve": list(getattr(est, "validation_loss_curve_", None) or []),
-        "validation_score_curve": list(getattr(est, "validation_scores_", None) or []),
         "gradient_norms": [
             {int(k): float(v) for k, v in g.items()} for g in getattr(est, "gradient_norms_", [])
         ],
@@ -667,10 +666,9 @@ def stop_reason(run: Run, fitted: Fitted) -> str:
     if fitted.interrupted:
         return f"interrupted (Ctrl-C) at epoch {epochs}"
     if monitor.stopped_early and _early_stopping(run):
-        score = "R²" if run.task == "regression" else "log-loss"
         return (
-            f"early stopping: the validation {score} did not improve by {TOL:g} for "
-            f"{opts.patience} epochs (best epoch {monitor.best_epoch}, whose weights are kept)"
+            f"early stopping: the validation loss did not improve by {TOL:g} for {opts.patience} "
+            f"epochs (best epoch {monitor.best_epoch}, whose weights are kept)"
         )
     if monitor.stopped_early:
         return (f"early stopping: the training loss did not improve by {TOL:g} for {opts.patience} "

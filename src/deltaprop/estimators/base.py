@@ -280,7 +280,7 @@ class _BaseMLP(BaseEstimator):
         return training_settings(
             {name: getattr(self, name) for name in SETTING_NAMES},
             stratify=self._stratify(),
-            score=self._early_stopping_score() if self.early_stopping else None,
+            score=self._early_stopping_score() if self.early_stopping and self.scoring != "loss" else None,
             label=type(self).__name__,
             on_epoch=None if callback is None else self._on_epoch(callback),
         )
@@ -595,7 +595,9 @@ _DOC_PARAMETERS = """
     scoring : str, callable or None, default=None
         What early stopping watches on the held-out rows: a scikit-learn scorer (a name such
         as "neg_log_loss" or "f1_macro", or a callable ``scorer(estimator, X, y)``), higher
-        being better; None is scikit-learn's (accuracy, or R²).  deltaprop only.
+        being better; None is scikit-learn's (accuracy, or R²); "loss" is the validation
+        loss itself (the batch loss, with alpha and sample weights; ``validation_scores_``
+        holds its negative).  deltaprop only.
     callback : callable or None, default=None
         Called as ``callback(estimator)`` after every epoch (L-BFGS: every iteration), with
         ``loss_curve_`` and the network up to date; returning True stops training without a

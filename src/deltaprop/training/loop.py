@@ -437,9 +437,12 @@ def _validate(net, data: _Data, settings: TrainingSettings, state: TrainingState
         return None
     fwd = net._forward(data.X_val)
     assert state.validation_loss_curve is not None and state.validation_scores is not None
-    assert settings.score is not None and rule is not None
-    state.validation_loss_curve.append(net._batch_loss(fwd, data.D_val, float(settings.alpha), data.sw_val))
-    score = settings.score(data.X_val, np.ascontiguousarray(fwd.y.T), data.D_val, data.sw_val)
+    assert rule is not None
+    loss = net._batch_loss(fwd, data.D_val, float(settings.alpha), data.sw_val)
+    state.validation_loss_curve.append(loss)
+    # no score given: the validation loss itself is watched (its negative: higher is better)
+    score = -loss if settings.score is None else settings.score(
+        data.X_val, np.ascontiguousarray(fwd.y.T), data.D_val, data.sw_val)
     state.validation_scores.append(score)
     if rule.update(score):
         state.best_theta = net.get_flat()

@@ -37,7 +37,8 @@ class TrainingSettings:
 
     Beyond scikit-learn's: ``stratify`` (the validation split's policy, "binary" or
     "classes", see :func:`deltaprop.training.loop.holdout`), ``score`` (the validation score
-    of early stopping), ``verbose`` (see :func:`deltaprop.training.progress.for_verbose`),
+    of early stopping; None watches the validation loss), ``verbose`` (see
+    :func:`deltaprop.training.progress.for_verbose`),
     ``label`` (the progress display's name of the run) and ``on_epoch`` (called with the
     state after every epoch; True stops the run).
     """
