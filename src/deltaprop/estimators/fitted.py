@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from deltaprop.core import classes as class_coding
+from deltaprop.core.losses import DEFAULT_PARAMS
 from deltaprop.core.network import Network
 from deltaprop.speed import backprop as fast
 from deltaprop.training.state import TrainingSettings
@@ -97,11 +98,13 @@ def _available_bytes() -> int | None:
 
 def check_memory(params: Mapping[str, Any], layer_units: list[int], dtype: Any, n_samples: int) -> None:
     """Refuse (ValueError), before allocating, a network that cannot fit in the memory left."""
-    if params.get("solver", "adam") == "lbfgs":
-        batch = n_samples
+    settings = training_settings(params)
+    if settings.stochastic:
+        from deltaprop.training.loop import _batch_size  # the batch-size rule's one home
+
+        batch = _batch_size(settings, n_samples)
     else:
-        batch_size = params.get("batch_size", "auto")
-        batch = min(200 if batch_size == "auto" else int(batch_size), n_samples)
+        batch = n_samples
     need = training_bytes(layer_units, np.dtype(dtype).itemsize, batch)
     available = _available_bytes()
     if available is not None and need > available:
@@ -119,11 +122,14 @@ def regression_pair(loss: str) -> tuple[str, str]:
 
 
 def loss_parameters(params: Mapping[str, Any]) -> dict[str, float]:
-    """The loss's own parameters: Huber's ε or the quantile τ (see :mod:`deltaprop.core.losses`)."""
+    """The loss's own parameters: Huber's ε or the quantile τ, their defaults the core's
+    (:data:`deltaprop.core.losses.DEFAULT_PARAMS`)."""
     loss = params.get("loss", "squared_error")
     if loss == "huber":
-        return {"epsilon": float(params.get("huber_epsilon", 1.35))}
-    return {"quantile": float(params.get("quantile", 0.5))} if loss == "quantile" else {}
+        return {"epsilon": float(params.get("huber_epsilon", DEFAULT_PARAMS["huber"]["epsilon"]))}
+    if loss == "quantile":
+        return {"quantile": float(params.get("quantile", DEFAULT_PARAMS["quantile"]["quantile"]))}
+    return {}
 
 
 def class_layout(classes: Any, state: Mapping[str, Any], network: Network) -> tuple[np.ndarray, bool]:

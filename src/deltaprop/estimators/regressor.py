@@ -14,6 +14,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
+from deltaprop.core.losses import DEFAULT_PARAMS
 from deltaprop.estimators.base import (
     _DOC_ATTRIBUTES,
     _DOC_PARAMETERS,
@@ -112,8 +113,8 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         weight_decay=0.01,
         max_grad_norm=None,
         warmup_iter=0,
-        huber_epsilon=1.35,
-        quantile=0.5,
+        huber_epsilon=DEFAULT_PARAMS["huber"]["epsilon"],
+        quantile=DEFAULT_PARAMS["quantile"]["quantile"],
     ):
         self.loss = loss
         self.hidden_layer_sizes = hidden_layer_sizes
