@@ -144,3 +144,27 @@ def test_the_commands_defaults_are_the_estimators_or_its_help_says_why_not():
     assert f"[default: {DEFAULT_PARAMS['quantile']['quantile']}]" in options["quantile"].help
     assert estimator["huber_epsilon"] == DEFAULT_PARAMS["huber"]["epsilon"]
     assert estimator["quantile"] == DEFAULT_PARAMS["quantile"]["quantile"]
+
+
+def test_the_documented_defaults_are_the_estimators_and_the_training_rings():
+    """The parameters' defaults have one table (training.state.TrainingSettings, which the
+    estimators' signatures read); the docstrings state the same values."""
+    import ast
+    import dataclasses
+    import re
+
+    from deltaprop.estimators.base import _DOC_PARAMETERS
+    from deltaprop.training.state import TrainingSettings
+
+    settings = {f.name: f.default for f in dataclasses.fields(TrainingSettings)}
+    for est in (MLPRegressor(), MLPClassifier()):
+        params = est.get_params()
+        shared = set(params) & set(settings)
+        assert len(shared) >= 20 and all(params[k] == settings[k] for k in shared)
+        documented = re.findall(r"^    (\w+(?:, \w+)*) : .*?default=(.+)$", type(est).__doc__ or "", re.M)
+        assert len(documented) >= 25
+        for names, text in documented:
+            values = [v.strip() for v in text.split(",")] if "," in names else [text]
+            for name, value in zip(names.split(", "), values):
+                assert ast.literal_eval(value) == params[name], name
+    assert _DOC_PARAMETERS in MLPRegressor.__doc__
