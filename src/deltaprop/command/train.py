@@ -573,7 +573,7 @@ def fit_step(run: Run) -> Fitted:
     def write_checkpoint(est: Any, monitor: Monitor) -> None:
         best = Monitor.best_theta(est)
         ck = {"epoch": len(est.loss_curve_), "current_theta": est.network_.get_flat(), "best_theta": best}
-        write_guarded(run.ckpt, lambda: model_bytes(build_model(run, est, best, ck)))
+        write_guarded(run.ckpt, lambda: model_bytes(build_model(run, est, monitor, best, ck)))
 
     bar = None
     if not opts.quiet:
@@ -581,7 +581,9 @@ def fit_step(run: Run) -> Fitted:
 
         label = "training" if run.resumed is None else "resuming"
         bar = ProgressBar(label, opts.epochs, completed=epochs_done, stderr=True, loss_format=".4g")
-    monitor = Monitor(checkpoint_every=opts.checkpoint_every, on_checkpoint=write_checkpoint, progress=bar)
+    scores = run.resumed.history.get("validation_score_curve") if run.resumed is not None else None
+    monitor = Monitor((run.X_val, run.D_val) if run.has_val else None, checkpoint_every=opts.checkpoint_every,
+                      on_checkpoint=write_checkpoint, progress=bar, scores=scores)
     X, D = run.X[run.train_idx], run.D[run.train_idx]
     if est is None:
         from deltaprop import estimators
@@ -589,13 +591,29 @@ def fit_step(run: Run) -> Fitted:
         kind, params = estimator_params(run, len(run.train_idx))
         est = getattr(estimators, kind)(**params)
     est.set_params(callback=monitor, verbose=False)
-    validation = (run.X_val, run.D_val) if est.early_stopping else None
+    validation = _validation_rows(run, D) if est.early_stopping else None
     _, interrupted, blow_ups = _fit(lambda: est.fit(X, D, validation_data=validation), bar)
     record = _record(est)  # None when Ctrl-C came before the network existed
     interrupted = interrupted or bool(record is not None and record.attributes.get("interrupted_"))
     if record is not None:
         monitor.finish(record)
     return Fitted(record, monitor, interrupted, epochs_done, blow_ups)
+
+
+def _validation_rows(run: Run, D: Any) -> tuple[Any, Any]:
+    """The validation rows early stopping scores: for a classification, those of classes the
+    training rows hold (the metrics still count the others, as wrong)."""
+    if run.task == "regression":
+        return run.X_val, run.D_val
+    known = set(np.asarray(D).tolist())
+    seen = np.array([v in known for v in np.asarray(run.D_val).tolist()], dtype=bool)
+    if not seen.all():
+        run.notes.append(f"{int((~seen).sum())} validation row(s) have classes the training rows lack; "
+                         f"early stopping leaves them out, the metrics count them as wrong")
+    if not seen.any():
+        raise UserError("no validation row has a class of the training rows; give other validation "
+                        "rows, or pass --no-early-stopping")
+    return run.X_val[seen], run.D_val[seen]
 
 
 def _record(est: Any) -> FittedMLP | None:
@@ -633,7 +651,7 @@ def _fit(train: Callable[[], Any], bar: Any) -> tuple[Any, bool, list[str]]:
 
 
 def build_model(
-    run: Run, est: Any, theta: np.ndarray | None = None, checkpoint: dict | None = None
+    run: Run, est: Any, monitor: Monitor, theta: np.ndarray | None = None, checkpoint: dict | None = None
 ) -> TabularModel:
     """A TabularModel of the estimator's (or record's) network with the weights ``theta`` (a copy)."""
     from deltaprop.tabular.model import TabularModel
@@ -646,6 +664,7 @@ def build_model(
     history: dict[str, Any] = {
         "loss_curve": list(getattr(est, "loss_curve_", []) or []),
         "validation_loss_curve": list(getattr(est, "validation_loss_curve_", None) or []),
+        "validation_score_curve": list(monitor.validation_score),
         "gradient_norms": [
             {int(k): float(v) for k, v in g.items()} for g in getattr(est, "gradient_norms_", [])
         ],
@@ -699,7 +718,7 @@ def evaluate_step(run: Run, fitted: Fitted) -> TrainResult:
             f"--learning-rate (now {opts.learning_rate:g}); nothing was written"
         )
     # the estimator restored the best weights (early stopping); else the last ones are kept
-    model = build_model(run, est)
+    model = build_model(run, est, monitor)
     model.history.update(best_epoch=monitor.best_epoch, stopped_early=monitor.stopped_early)
     if not np.isfinite(model.network_.get_flat()).all():
         raise UserError(
