@@ -344,6 +344,23 @@ def test_class_weight_dtype_and_validation_data(tmp_path):
     assert r.returncode == 2 and "--class-weight needs a classification" in r.stderr
 
 
+def test_validation_rows_of_a_class_the_training_rows_lack_are_left_to_the_metrics(tmp_path):
+    """Early stopping (the estimators') scores only classes it was trained on; the command
+    leaves the other rows out of it, says so, and its metrics count them as wrong."""
+    from deltaprop.command.train import TrainOptions, train
+
+    frame = classes_table(n=160)
+    frame[:120][frame.label[:120] != "c"].to_csv(tmp_path / "train.csv", index=False)
+    frame[120:].to_csv(tmp_path / "val.csv", index=False)
+    result = train(TrainOptions(data=str(tmp_path / "train.csv"), targets=("label",), hidden=(4,),
+                                epochs=5, quiet=True, no_report=True, out=str(tmp_path / "m.dpm"),
+                                validation_data=str(tmp_path / "val.csv")))
+    rare = int((frame.label[120:] == "c").sum())
+    assert rare > 0 and any(f"{rare} validation row(s) have classes" in n for n in result.notes)
+    assert len(result.model.history["validation_loss_curve"]) == 5
+    assert result.metrics["validation"]["accuracy"] <= 1 - rare / 40
+
+
 def test_standard_input_version_and_debug_on_every_subcommand(trained, tmp_path):
     csv_text = (trained / "d.csv").read_text()
     from_file = run("predict", trained / "d.dpm", trained / "d.csv", cwd=tmp_path)
@@ -469,8 +486,8 @@ def test_default_patience_does_not_stop_a_learning_run_at_its_first_plateau(tmp_
     frame.to_csv(tmp_path / "digits.csv", index=False)
     result = train(TrainOptions(data=str(tmp_path / "digits.csv"), targets=("label",), no_report=True,
                                 quiet=True, out=str(tmp_path / "d.dpm")))
-    scores = result.model.history["validation_score_curve"]
-    assert result.best_epoch >= 20 and max(scores) > scores[7], (result.best_epoch, scores)
+    losses = result.model.history["validation_loss_curve"]
+    assert result.best_epoch >= 20 and min(losses) < losses[7], (result.best_epoch, losses)
     assert result.metrics["validation"]["accuracy"] >= 0.965
     if result.stopped_early:  # the rule it states: PATIENCE epochs past the last improvement
         assert f"for {PATIENCE} epochs" in result.stop_reason

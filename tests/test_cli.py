@@ -127,6 +127,38 @@ def test_classification_with_string_labels_round_trip(tmp_path, flowers):
     assert r.returncode == 0 and "Iris virginica" in r.stdout and "colour" in r.stdout, r.stderr
 
 
+def test_evaluate_json_prints_exactly_what_sklearn_metrics_gives(tmp_path, houses, flowers):
+    """Every metric the command prints is scikit-learn's, of the model's own predictions."""
+    import json
+
+    from sklearn import metrics
+
+    assert run("train", houses, "--target", "price", "--out", "h.dpm", "--no-report", *FAST,
+               cwd=tmp_path).returncode == 0
+    assert run("train", flowers, "--target", "species", "--out", "f.dpm", "--no-report", *FAST,
+               cwd=tmp_path).returncode == 0
+    r = run("evaluate", "h.dpm", houses, "--json", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    frame = pd.read_csv(houses)
+    y, p = frame["price"].to_numpy(), dp.load(tmp_path / "h.dpm").predict(frame).ravel()
+    assert json.loads(r.stdout) == {"rows": 120, "metrics": {
+        "RMSE": metrics.root_mean_squared_error(y, p), "R²": metrics.r2_score(y, p),
+        "MAE": metrics.mean_absolute_error(y, p)}}
+    r = run("evaluate", "f.dpm", flowers, "--json", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    frame = pd.read_csv(flowers)
+    model = dp.load(tmp_path / "f.dpm")
+    codes = np.searchsorted(model.classes_, frame["species"])
+    P = model.predict_proba(frame)
+    pred = P.argmax(axis=1)
+    assert json.loads(r.stdout) == {"rows": 150, "metrics": {
+        "accuracy": metrics.accuracy_score(codes, pred),
+        "balanced accuracy": metrics.balanced_accuracy_score(codes, pred),
+        "macro F1": metrics.f1_score(codes, pred, average="macro"),
+        "ROC AUC": metrics.roc_auc_score(codes, P, multi_class="ovr", labels=[0, 1, 2]),
+        "log-loss": metrics.log_loss(codes, P, labels=[0, 1, 2])}}
+
+
 # ---------------------------------------------------------------------- bad input
 BAD_DATA = {
     "empty.csv": ("", "is empty"),
@@ -330,7 +362,6 @@ def test_resume_continues_the_loss_curve(tmp_path, houses):
         "price",
         "--hidden",
         "8",
-        "--no-early-stopping",
         "--no-report",
         "--out",
         "m.dpm",

@@ -145,9 +145,11 @@ def test_metrics_as_json_write_a_missing_number_as_null():
 
     from deltaprop.command.metrics import as_json, regression_metrics
 
-    metrics = regression_metrics([2.0, 2.0], [1.0, 3.0], ["y"])  # a constant target: R² is not a number
+    metrics = regression_metrics([2.0, 2.0], [1.0, 3.0], ["y"])
+    metrics["ROC AUC"] = float("nan")  # undefined (one class only)
     doc = json.loads(as_json({"metrics": metrics}))
-    assert doc["metrics"]["R²"] is None and doc["metrics"]["RMSE"] == 1.0
+    assert doc["metrics"]["ROC AUC"] is None and doc["metrics"]["RMSE"] == 1.0
+    assert doc["metrics"]["R²"] == 0.0  # scikit-learn's convention for a constant target
 
 
 def test_a_clean_table_is_parsed_once(tmp_path, monkeypatch):

@@ -107,3 +107,64 @@ def test_bad_new_options_are_refused_by_name(regression):
                          (dict(dropout=1.0), "dropout"), (dict(warmup_iter=-1), "warmup_iter")]:
         with pytest.raises(ValueError, match=name):
             MLPRegressor(**option).fit(X, y)
+
+
+# ---------------------------------------------------------------------- the command's defaults
+#: each option of ``deltaprop train`` that sets an estimator parameter, and the parameter
+COMMAND_PARAMETERS = {
+    "hidden": "hidden_layer_sizes", "activation": "activation", "solver": "solver",
+    "epochs": "max_iter", "batch_size": "batch_size", "learning_rate": "learning_rate_init",
+    "alpha": "alpha", "dropout": "dropout", "early_stopping": "early_stopping",
+    "patience": "n_iter_no_change", "validation_fraction": "validation_fraction",
+}
+
+
+def test_the_commands_defaults_are_the_estimators_or_its_help_says_why_not():
+    """One set of defaults: an option's default is the estimator's, or its --help names the
+    estimators' default and why the command's differs; TrainOptions (the Python API of the
+    command) has the defaults --help shows, and Huber's ε and τ are the core's."""
+    import dataclasses
+
+    from deltaprop.command.commands import train as train_command
+    from deltaprop.command.train import TrainOptions
+    from deltaprop.core.losses import DEFAULT_PARAMS
+
+    options = {p.name: p for p in train_command.params}
+    fields = {f.name: f.default for f in dataclasses.fields(TrainOptions)}
+    estimator = MLPRegressor().get_params()
+    for name, parameter in COMMAND_PARAMETERS.items():
+        option = options[name]
+        default = option.to_info_dict()["default"]  # None where click has none to give
+        if name == "hidden":
+            default = tuple(int(w) for w in default.split(","))
+        assert default == fields[name], name
+        if default != estimator[parameter]:
+            assert "estimators" in option.help and "; " in option.help.split("estimators")[1], name
+    assert f"[default: {DEFAULT_PARAMS['huber']['epsilon']}]" in options["huber_epsilon"].help
+    assert f"[default: {DEFAULT_PARAMS['quantile']['quantile']}]" in options["quantile"].help
+    assert estimator["huber_epsilon"] == DEFAULT_PARAMS["huber"]["epsilon"]
+    assert estimator["quantile"] == DEFAULT_PARAMS["quantile"]["quantile"]
+
+
+def test_the_documented_defaults_are_the_estimators_and_the_training_rings():
+    """The parameters' defaults have one table (training.state.TrainingSettings, which the
+    estimators' signatures read); the docstrings state the same values."""
+    import ast
+    import dataclasses
+    import re
+
+    from deltaprop.estimators.base import _DOC_PARAMETERS
+    from deltaprop.training.state import TrainingSettings
+
+    settings = {f.name: f.default for f in dataclasses.fields(TrainingSettings)}
+    for est in (MLPRegressor(), MLPClassifier()):
+        params = est.get_params()
+        shared = set(params) & set(settings)
+        assert len(shared) >= 20 and all(params[k] == settings[k] for k in shared)
+        documented = re.findall(r"^    (\w+(?:, \w+)*) : .*?default=(.+)$", type(est).__doc__ or "", re.M)
+        assert len(documented) >= 25
+        for names, text in documented:
+            values = [v.strip() for v in text.split(",")] if "," in names else [text]
+            for name, value in zip(names.split(", "), values):
+                assert ast.literal_eval(value) == params[name], name
+    assert _DOC_PARAMETERS in MLPRegressor.__doc__

@@ -1,5 +1,6 @@
-"""The scikit-learn-free fit and record (deltaprop.estimators.fitted, deltaprop.core.classes)
-give exactly what the estimators give: the same targets, weights, attributes and predictions."""
+"""The scikit-learn-free record of a fitted estimator (deltaprop.estimators.fitted,
+deltaprop.core.classes) gives exactly what the estimator gives: the same targets, weights,
+attributes and predictions, and makes the estimator it describes."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from sklearn.utils.class_weight import compute_sample_weight
 
 import deltaprop as dp
 from deltaprop.core import classes as class_coding
-from deltaprop.estimators.fitted import FittedMLP, fit_new
+from deltaprop.estimators.fitted import FittedMLP
 from deltaprop.estimators.mlp import from_record
 
 RNG = np.random.default_rng(3)
@@ -64,57 +65,36 @@ def _data(kind, n_targets, dtype, n=120):
     return X, np.array(["a", "b", "c", "d"])[(X[:, 0] > 0) + (X[:, 1] > 0.5) * (n_targets - 2)]
 
 
+def _fit(kind, X, y, **params):
+    params = {"hidden_layer_sizes": (3,), "max_iter": 2, "random_state": 0, **params}
+    return getattr(dp, kind)(**params).fit(X, y)
+
+
 @pytest.mark.parametrize("kind, extra, dtype, n_targets", CASES)
-def test_fit_new_is_the_estimators_fit_bit_for_bit(kind, extra, dtype, n_targets):
+def test_the_record_of_a_fit_predicts_as_its_estimator_and_makes_it_again(kind, extra, dtype, n_targets):
     X, y = _data(kind, n_targets, dtype)
-    params = dict(hidden_layer_sizes=(7, 5), max_iter=15, random_state=4, batch_size=16,
-                  n_iter_no_change=4, **extra)
-    est = getattr(dp, kind)(**params).fit(X, y)
-    fitted = fit_new(kind, params, X, y)
+    est = _fit(kind, X, y, hidden_layer_sizes=(7, 5), max_iter=15, random_state=4, batch_size=16,
+               n_iter_no_change=4, **extra)
+    fitted = FittedMLP.from_estimator(est).copy().check()
     np.testing.assert_array_equal(fitted.network.get_flat(), est.network_.get_flat())
-    assert fitted.network.dtype == est.network_.dtype == np.dtype(dtype)
-    assert fitted.attributes.keys() == FittedMLP.from_estimator(est).attributes.keys()
-    for key, value in FittedMLP.from_estimator(est).attributes.items():
-        np.testing.assert_equal(fitted.attributes[key], value, err_msg=key)
-    assert fitted.state == est._fitted_state()
+    assert fitted.network is not est.network_ and fitted.network.dtype == np.dtype(dtype)
+    assert "callback" not in fitted.params and fitted.state == est._fitted_state()
+    assert fitted.loss_curve_ == est.loss_curve_ and fitted.n_iter_ == est.n_iter_
     np.testing.assert_array_equal(fitted.predict(X), est.predict(X))
     if kind == "MLPClassifier":
         np.testing.assert_array_equal(fitted.predict_proba(X), est.predict_proba(X))
+    else:
+        with pytest.raises(AttributeError, match="no predict_proba"):
+            fitted.predict_proba(X)
     # the record makes the estimator it describes
     made = from_record(fitted)
     assert type(made) is type(est) and made.get_params() == est.get_params()
     np.testing.assert_array_equal(made.predict(X), est.predict(X))
 
 
-def test_fit_new_callback_sees_the_record_every_epoch_and_can_stop_it():
-    X, y = _data("MLPRegressor", 1, "float64")
-    seen = []
-
-    def callback(fitted):
-        seen.append((len(fitted.loss_curve_), fitted.n_iter_))
-        return len(seen) == 3
-
-    params = dict(hidden_layer_sizes=(4,), max_iter=50, random_state=0)
-    fitted = fit_new("MLPRegressor", params, X, y, callback=callback)
-    assert seen == [(1, 1), (2, 2), (3, 3)]
-    assert len(fitted.loss_curve_) == 3
-    est = dp.MLPRegressor(**params, callback=lambda e: len(e.loss_curve_) == 3).fit(X, y)
-    np.testing.assert_array_equal(fitted.network.get_flat(), est.network_.get_flat())
-
-
-def test_fit_new_refuses_what_it_cannot_do_as_the_estimator_would():
-    X = RNG.normal(size=(10, 2))
-    with pytest.raises(ValueError, match="at least two classes"):
-        fit_new("MLPClassifier", {"random_state": 0}, X, np.zeros(10))
-    with pytest.raises(ValueError, match="negative"):
-        fit_new("MLPRegressor", {"random_state": 0, "loss": "poisson"}, X, -np.ones(10))
-    with pytest.raises(ValueError, match="whole numbers"):
-        fit_new("MLPRegressor", {"random_state": 0, "hidden_layer_sizes": (2.5,)}, X, np.ones(10))
-
-
 def test_a_record_whose_classes_do_not_fit_its_network_is_refused():
     X, y = _data("MLPClassifier", 3, "float64")
-    fitted = fit_new("MLPClassifier", {"hidden_layer_sizes": (3,), "max_iter": 2, "random_state": 0}, X, y)
+    fitted = FittedMLP.from_estimator(_fit("MLPClassifier", X, y))
     fitted.attributes["classes_"] = np.array(["a", "b"])
     with pytest.raises(ValueError, match="2 classes do not fit a network with 3 outputs"):
         fitted.check()
@@ -128,30 +108,21 @@ def test_the_unconverged_warning_is_scikit_learns_once_it_is_loaded_and_costs_no
 
     X, y = _data("MLPRegressor", 1, "float64", n=30)
     with pytest.warns(ConvergenceWarning):
-        fit_new("MLPRegressor", {"hidden_layer_sizes": (3,), "max_iter": 2, "random_state": 0}, X, y)
+        _fit("MLPRegressor", X, y)
     code = (
         "import sys, warnings, numpy as np\n"
-        "from deltaprop.estimators.fitted import fit_new\n"
+        "from deltaprop import Network\n"
+        "from deltaprop.training import loop\n"
+        "from deltaprop.training.state import TrainingSettings, TrainingState\n"
+        "net, s = Network([4, 3, 1], random_state=0), TrainingSettings(max_iter=2)\n"
         "with warnings.catch_warnings(record=True) as w:\n"
         "    warnings.simplefilter('always')\n"
-        "    fit_new('MLPRegressor', {'max_iter': 2, 'random_state': 0}, np.eye(4), np.arange(4.0))\n"
+        "    loop.fit(net, np.eye(4), np.arange(4.0).reshape(4, 1), None, s,\n"
+        "             TrainingState.start(s, net.get_flat()), rng=np.random.RandomState(0))\n"
         "print(w[0].category.__module__, w[0].category.__name__, 'sklearn' in sys.modules)\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["deltaprop.training.stopping", "ConvergenceWarning", "False"]
-
-
-def test_fit_new_reads_random_state_as_scikit_learn_does():
-    X, y = _data("MLPRegressor", 1, "float64", n=40)
-    params = {"hidden_layer_sizes": (3,), "max_iter": 3}
-    a = fit_new("MLPRegressor", {**params, "random_state": np.random.RandomState(9)}, X, y)
-    b = dp.MLPRegressor(**params, random_state=np.random.RandomState(9)).fit(X, y)
-    np.testing.assert_array_equal(a.network.get_flat(), b.network_.get_flat())
-    np.random.seed(5)
-    c = fit_new("MLPRegressor", {**params, "random_state": None}, X, y)
-    np.random.seed(5)
-    d = dp.MLPRegressor(**params).fit(X, y)
-    np.testing.assert_array_equal(c.network.get_flat(), d.network_.get_flat())
 
 
 def test_a_tabular_models_estimator_may_be_set_to_a_record_or_an_estimator():
@@ -159,7 +130,8 @@ def test_a_tabular_models_estimator_may_be_set_to_a_record_or_an_estimator():
     from deltaprop.tabular.model import TabularModel
 
     X, y = _data("MLPRegressor", 1, "float64", n=40)
-    fitted = fit_new("MLPRegressor", {"hidden_layer_sizes": (3,), "max_iter": 2, "random_state": 0}, X, y)
+    fitted = FittedMLP.from_estimator(_fit("MLPRegressor", X, y))
+    del fitted.params["alpha"]
     model = TabularModel(FeatureEncoder(), TargetEncoder(["y"], "regression"), fitted)
     est = from_record(fitted)
     model.estimator = est

@@ -1,7 +1,6 @@
-"""What a command-trained model (a FittedMLP record, trained by fit_new without scikit-learn)
-refuses and keeps as the estimator path did: bad parameter values and fractional class labels
-refused before training, no live callback kept by a resumed run's record, and the one-unit
-scaling rule kept off a table of two units."""
+"""What ``deltaprop train`` (which fits the estimators) refuses and keeps: bad parameter values
+and fractional class labels refused before training, no live callback kept by a resumed
+run's record, and the one-unit scaling rule kept off a table of two units."""
 
 from __future__ import annotations
 
@@ -15,7 +14,6 @@ import pytest
 import deltaprop as dp
 from deltaprop.command.train import TrainOptions, train
 from deltaprop.errors import UserError
-from deltaprop.estimators.fitted import fit_new
 from deltaprop.tabular.encode import FeatureEncoder, shared_unit
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
@@ -40,26 +38,17 @@ def _opts(tmp_path, data, **kw):
     return TrainOptions(data=str(data), out=str(tmp_path / "m.dpm"), no_report=True, quiet=True, **kw)
 
 
-# -- 1. a record whose class labels the estimator refuses
-def test_fit_new_refuses_fractional_class_labels_as_the_estimator_does():
-    X = np.random.default_rng(0).normal(size=(30, 2))
-    y = np.array([0.5, 1.5, 2.5])[np.arange(30) % 3]
-    with pytest.raises(ValueError):
-        dp.MLPClassifier(max_iter=2, random_state=0).fit(X, y)
-    with pytest.raises(ValueError):
-        fit_new("MLPClassifier", {"max_iter": 2, "random_state": 0}, X, y)
-
-
-def test_a_command_trained_classifier_can_always_become_its_estimator(tmp_path):
-    """Before: the command refused these labels ('training failed: Unknown label type');
-    now it trains a model whose .estimator, --resume and ONNX export all fail."""
+# -- 1. class labels the estimator refuses
+def test_fractional_class_labels_are_refused_in_one_line_naming_the_fix(tmp_path):
+    """The estimator refuses them (scikit-learn: 'Unknown label type'); the command says so in
+    one line that names the column and the fix, and writes nothing."""
     data = _table(tmp_path)
-    try:
+    with pytest.raises(ValueError, match="Unknown label type"):
+        dp.MLPClassifier(max_iter=2, random_state=0).fit(np.zeros((3, 1)), [0.5, 1.5, 2.5])
+    with pytest.raises(UserError, match="'band' holds fractions.*--task regression") as refused:
         train(_opts(tmp_path, data, targets=("band",), drop=("y",), task="classification"))
-    except UserError:
-        return  # refusing up front is fine
-    model = dp.load(tmp_path / "m.dpm")
-    assert model.estimator.classes_ is not None  # was ModelFileError: Unknown label type
+    assert "\n" not in str(refused.value)
+    assert not (tmp_path / "m.dpm").exists()
 
 
 # -- 2. option values the estimator's parameter check refused
@@ -72,14 +61,6 @@ def test_non_finite_options_are_refused_before_training(tmp_path, option):
     with pytest.raises(UserError):
         train(_opts(tmp_path, data, targets=("y",), drop=("band",), **option))
     assert not (tmp_path / "m.dpm").exists()
-
-
-def test_fit_new_with_early_stopping_is_a_value_error_not_an_assertion():
-    X = np.random.default_rng(0).normal(size=(60, 3))
-    try:
-        fit_new("MLPRegressor", {"random_state": 0, "early_stopping": True, "max_iter": 3}, X, X[:, 0])
-    except ValueError:
-        pass  # refused in words; AssertionError (c3f1f0c) is not
 
 
 # -- 3. the resumed run's model must not carry the run's callback

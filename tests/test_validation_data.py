@@ -111,6 +111,22 @@ def test_scoring_by_callable_on_the_drawn_split(classes):
     assert est.validation_scores_ != default.validation_scores_  # f1, not accuracy, on the same rows
 
 
+@pytest.mark.parametrize("sample_weight", [False, True])
+def test_scoring_loss_watches_the_validation_loss_with_alpha_and_weights(classes, sample_weight):
+    """scoring="loss": early stopping watches the one validation loss (the batch loss, with
+    alpha and the validation rows' weights) and keeps the weights of its lowest value."""
+    X, y, X_val, y_val = classes
+    w = np.where(y_val == 0, 3.0, 1.0) if sample_weight else None
+    validation = (X_val, y_val) if w is None else (X_val, y_val, w)
+    est = MLPClassifier(**_params(scoring="loss", alpha=0.5, max_iter=30)).fit(
+        X, y, validation_data=validation)
+    assert est.validation_scores_ == [-v for v in est.validation_loss_curve_]
+    D_val = est._label_binarizer.transform(y_val).astype(float)
+    kept = est.network_.loss(X_val, D_val, alpha=0.5, sample_weight=w)
+    assert kept == pytest.approx(min(est.validation_loss_curve_), rel=1e-12)
+    assert est.best_validation_score_ == max(est.validation_scores_)
+
+
 def test_scoring_none_is_the_default_behaviour(classes):
     X, y, _, _ = classes
     a = MLPClassifier(**_params()).fit(X, y)

@@ -96,7 +96,8 @@ TRAIN_OPTIONS = [
         default="64,64",
         show_default=True,
         callback=_hidden,
-        help="Hidden layer widths, comma-separated; 0 or none for no hidden layer (a linear model).",
+        help="Hidden layer widths, comma-separated; 0 or none for no hidden layer (a linear model) "
+        "[estimators: 100; two narrower layers suit tables of a few columns].",
     ),
     click.option(
         "--activation",
@@ -122,7 +123,8 @@ TRAIN_OPTIONS = [
     click.option(
         "--batch-size",
         type=click.IntRange(min=1),
-        help="Mini-batch size [default: rows/50, within 32 … 200].",
+        help="Mini-batch size [default: rows/50, within 32 … 200; estimators: min(200, rows); that "
+        "gives a table of up to 200 rows one step per epoch].",
     ),
     click.option(
         "--learning-rate",
@@ -172,21 +174,24 @@ TRAIN_OPTIONS = [
         default=True,
         show_default=True,
         help="Stop when the validation loss stops improving, and keep the best weights; "
-        "--no-early-stopping trains every epoch given.",
+        "--no-early-stopping trains every epoch given [estimators: off; the command holds out "
+        "validation rows anyway, for its metrics].",
     ),
     click.option(
         "--patience",
         default=20,
         show_default=True,
         type=click.IntRange(min=1),
-        help="Epochs without improvement before early stopping.",
+        help="Epochs without improvement before early stopping [estimators' n_iter_no_change: 10; "
+        "a small table's validation loss is noisy, and 10 stops runs at their first plateau].",
     ),
     click.option(
         "--validation-fraction",
         default=0.2,
         show_default=True,
         type=click.FloatRange(min=0, max=1, max_open=True),
-        help="Share of rows held out for validation.",
+        help="Share of rows held out for validation [estimators: 0.1; 0.2 leaves a small table "
+        "enough rows to judge the model by].",
     ),
     click.option(
         "--validation-data",

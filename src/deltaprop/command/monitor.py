@@ -1,116 +1,72 @@
-"""The command's watch over a training run: validation loss, best weights, stopping, progress.
+"""The command's watch over a training run: the progress bar and checkpoints after each epoch.
 
-The stopping rule (:class:`~deltaprop.training.stopping.StoppingRule`) and the progress bar
-(:class:`~deltaprop.training.progress.ProgressBar`) are the ones the estimators use; the
-monitor adds what only the command needs: the validation rows the command chose, the best
-weights, and checkpoints.
+The validation loss and score, early stopping and the best weights are the estimator's own
+(``fit(..., validation_data=...)`` with ``early_stopping=True``: :mod:`deltaprop.training.loop`);
+the monitor shows them, writes checkpoints, and says afterwards how the run ended.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
-from deltaprop.command.common import plain
-from deltaprop.command.metrics import label_codes, log_loss_and_accuracy
-from deltaprop.core import losses
-from deltaprop.training.stopping import StoppingRule
-
 __all__ = ["Monitor"]
 
 
 class Monitor:
-    """The estimator's callback: validation loss, best weights, early stopping, progress, checkpoints.
+    """The estimator's callback: after every epoch, the validation rows' score by the
+    estimator's ``score``, the progress bar (training loss, the validation loss of early
+    stopping, the score) and every ``checkpoint_every`` epochs
+    ``on_checkpoint(est, monitor)``; it never stops the run itself.
 
-    After each epoch ``__call__(est)`` appends the validation loss (the network's loss on the
-    validation rows: mean E_n, in the units the network was trained in) and the validation
-    score (R² or accuracy), keeps a copy of the weights with the lowest validation loss (the
-    training loss when there is no validation set), and returns True to stop when that has
-    not improved by ``tol`` for more than ``patience`` epochs (the estimators' stopping rule,
-    a non-finite loss counting as no improvement) and early stopping is on.
-    """
+    After the fit, :meth:`finish` reads from the estimator the epoch whose weights it kept
+    (``best_epoch``) and whether early stopping ended the run (``stopped_early``)."""
 
-    def __init__(
-        self,
-        X_val: np.ndarray | None,
-        D_val: Any,
-        *,
-        early_stopping: bool,
-        patience: int,
-        tol: float,
-        checkpoint_every: int = 0,
-        on_checkpoint: Callable[[Any, Monitor], None] | None = None,
-        progress: Any = None,
-        task: str | None = None,
-        state: dict[str, Any] | None = None,
-    ):
-        self.X_val, self.D_val = X_val, D_val
-        self.early_stopping = early_stopping
-        self.patience = patience
-        self.tol = tol
+    def __init__(self, validation: tuple[Any, Any] | None = None, *, checkpoint_every: int = 0,
+                 on_checkpoint: Callable[[Any, Monitor], None] | None = None, progress: Any = None,
+                 scores: list[float] | None = None):
+        self.validation = validation
         self.checkpoint_every = checkpoint_every
         self.on_checkpoint = on_checkpoint
         self.progress = progress
-        self.task = task
-        state = state or {}
-        self.validation_loss: list[float] = list(state.get("validation_loss", []))
-        self.validation_score: list[float] = list(state.get("validation_score", []))
-        self.rule = StoppingRule(patience, tol, count_nonfinite=True)
-        self.rule.best = float(state.get("best_loss", math.inf))
-        self.rule.bad_epochs = int(state.get("bad_epochs", 0))
-        self.best_epoch: int = state.get("best_epoch", 0)
-        self.best_theta: np.ndarray | None = state.get("best_theta")
+        #: the estimator's own score (R² or accuracy) of the validation rows after every epoch
+        self.validation_score: list[float] = list(scores or [])
+        self.best_epoch = 0
         self.stopped_early = False
-        self._codes: np.ndarray | None = None
-
-    def state(self) -> dict[str, Any]:
-        """What --resume needs to carry the watch on (the best weights are kept apart)."""
-        return {
-            "validation_loss": list(self.validation_loss),
-            "validation_score": list(self.validation_score),
-            "best_loss": self.rule.best,
-            "best_epoch": self.best_epoch,
-            "bad_epochs": self.rule.bad_epochs,
-        }
-
-    def _validation(self, est: Any) -> tuple[float, float]:
-        net = est.network_
-        if self.task == "regression":
-            # one forward pass gives the loss (mean E_n of the run's --loss, from the core) and R²
-            fwd = net.forward(self.X_val)
-            E = losses.per_sample(net.loss_name, fwd.u[net.L], fwd.y, self.D_val.T, net.output,
-                                  net.loss_params)
-            loss = float(E.mean())
-            y = fwd.y.T
-            ss_tot = float(((self.D_val - self.D_val.mean(axis=0)) ** 2).sum())
-            score = 1.0 - float(((y - self.D_val) ** 2).sum()) / ss_tot if ss_tot > 0 else float("nan")
-            return loss, score
-        if self._codes is None:  # the validation labels as class indices, once for the run
-            self._codes = label_codes(self.D_val, [plain(c) for c in est.classes_])
-        return log_loss_and_accuracy(self._codes, est.predict_proba(self.X_val))
 
     def __call__(self, est: Any) -> bool:
         epoch = len(est.loss_curve_)
-        train_loss = est.loss_curve_[-1]
-        score: float | None = None
-        if self.X_val is not None:
-            loss, score = self._validation(est)
-            self.validation_loss.append(loss)
+        score = None
+        if self.validation is not None:
+            try:
+                score = float(est.score(*self.validation))
+            except ValueError:  # outputs that overflowed: scikit-learn refuses to score them
+                score = float("nan")
             self.validation_score.append(score)
-        else:
-            loss = train_loss
-        if self.rule.update(loss):
-            self.best_epoch = epoch
-            self.best_theta = est.network_.get_flat()
         if self.progress is not None:
-            val = loss if self.X_val is not None else None
-            self.progress.epoch(epoch, train_loss, validation_loss=val, validation_score=score)
+            losses = getattr(est, "validation_loss_curve_", None)
+            self.progress.epoch(epoch, est.loss_curve_[-1], validation_loss=losses[-1] if losses else None,
+                                validation_score=score)
         if self.checkpoint_every and epoch % self.checkpoint_every == 0 and self.on_checkpoint is not None:
             self.on_checkpoint(est, self)
-        if self.early_stopping and self.rule.exhausted:
-            self.stopped_early = True
-            return True
         return False
+
+    @staticmethod
+    def best_theta(est: Any) -> np.ndarray:
+        """θ of the best validation score so far (early stopping), else the current θ."""
+        state = est.__dict__.get("_training")
+        best = None if state is None or not est.early_stopping else state.best_theta
+        return est.network_.get_flat() if best is None else best
+
+    def finish(self, est: Any) -> None:
+        """``best_epoch`` and ``stopped_early`` of the fitted estimator's record (a FittedMLP)."""
+        scores = list(getattr(est, "validation_scores_", None) or [])
+        finite = [k for k, s in enumerate(scores) if np.isfinite(s)]
+        if finite:  # the first epoch of the highest score: the weights early stopping kept
+            self.best_epoch = max(finite, key=lambda k: (scores[k], -k)) + 1
+        else:
+            self.best_epoch = len(getattr(est, "loss_curve_", []) or [])
+        # the estimator's rule ended the run (the command's n_iter_no_change is inf without early stopping)
+        self.stopped_early = est.state.get("no_improvement_count", 0) > est.params["n_iter_no_change"]

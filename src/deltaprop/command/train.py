@@ -9,9 +9,9 @@ The steps, each a function below, each refusing bad input before anything is wri
    :class:`~deltaprop.tabular.encode.TargetEncoder`) and encode the rows;
 5. :func:`split_step`: hold out a validation set (stratified for classes, seeded), or read
    it from ``--validation-data``;
-6. :func:`fit_step`: train the estimator with a callback (:class:`~deltaprop.command.monitor.Monitor`)
-   that, after every epoch, measures the validation loss, keeps the best weights, stops
-   early, draws the progress bar and writes checkpoints;
+6. :func:`fit_step`: fit the estimator, whose early stopping scores the validation rows and
+   keeps the best weights, with a callback (:class:`~deltaprop.command.monitor.Monitor`) that
+   draws the progress bar and writes checkpoints;
 7. :func:`evaluate_step`: compute the metrics; say why training stopped;
 8. :func:`write_step`: write the model, then the report and the metrics, each atomically.
 
@@ -343,6 +343,12 @@ def _task(run: Run) -> str:
                 f"target {targets[0]!r} holds {n} distinct whole numbers (at most {MAX_CODES}), so "
                 f"this is a classification of class codes; pass --task regression to predict numbers"
             )
+    if task == "classification":
+        from sklearn.utils.multiclass import type_of_target
+
+        if type_of_target(run.frame[targets[0]].dropna().to_numpy()) == "continuous":
+            raise UserError(f"target {targets[0]!r} holds fractions, which are not classes; pass "
+                            f"--task regression, or write the classes as words or whole numbers")
     if opts.class_weight and task != "classification":
         raise UserError("--class-weight needs a classification; leave it out for a regression")
     _check_loss_options(opts, task)
@@ -430,7 +436,8 @@ def split_step(run: Run) -> None:
         run.X_val, run.y_val = run.X[val_idx], run.y_raw[val_idx]
         run.D_val = run.D[val_idx].reshape(len(val_idx), -1) if run.task == "regression" else None
     if run.task == "classification" and run.y_val is not None:
-        run.D_val = [plain(v) for v in run.y_val]
+        assert run.target_enc is not None
+        run.D_val = run.target_enc.encode(run.y_val)
     if opts.early_stopping and not run.has_val:
         run.notes.append(
             "no validation set (--validation-fraction 0): early stopping watches the training loss"
@@ -442,20 +449,20 @@ def split_step(run: Run) -> None:
 
 
 def _split(n: int, task: str, y: np.ndarray, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """(train rows, validation rows): a seeded split, stratified by class where it can be."""
-    from deltaprop.training.split import n_validation, split_rows, stratification
+    """(train rows, validation rows): the estimators' seeded split
+    (:func:`deltaprop.training.loop.holdout`), stratified by class where it can be."""
+    from deltaprop.training.loop import holdout
 
     if fraction <= 0:
         return np.arange(n), np.array([], dtype=np.int64)
-    n_val = n_validation(n, fraction)
-    if n_val < 1 or n - n_val < 1:
+    labels = np.asarray([str(v) for v in y]) if task == "classification" else None
+    try:
+        train, val = holdout(n, fraction, seed, labels, strict=False)
+    except ValueError:
         raise UserError(
             f"{n} row(s) are too few to hold out a validation set of {fraction:g}; add rows, or pass "
             f"--validation-fraction 0"
-        )
-    labels = np.asarray([str(v) for v in y]) if task == "classification" else None
-    stratify = stratification("classes", labels, n_val)
-    train, val = split_rows(n, n_val, random_state=seed, stratify=stratify)
+        ) from None
     return np.sort(train), np.sort(val)
 
 
@@ -475,8 +482,7 @@ def _validation_file(run: Run) -> None:
 
 # ---------------------------------------------------------------------- 6. fit
 def estimator_params(run: Run, n_train: int) -> tuple[str, dict[str, Any]]:
-    """``(class name, parameters)`` of the estimator the run trains (see
-    :func:`deltaprop.estimators.fitted.fit_new`)."""
+    """``(class name, parameters)`` of the estimator the run trains."""
     opts = run.opts
     if opts.batch_size is None:
         # small tables need several steps per epoch to learn in a few hundred epochs
@@ -492,7 +498,10 @@ def estimator_params(run: Run, n_train: int) -> tuple[str, dict[str, Any]]:
         learning_rate_init=opts.learning_rate,
         max_iter=opts.epochs,
         random_state=opts.seed,
-        early_stopping=False,
+        # the estimator's early stopping on the validation rows the command chose (fit_step)
+        early_stopping=_early_stopping(run),
+        # which watches the validation loss of the run's --loss (R² and accuracy move in steps)
+        scoring="loss",
         tol=TOL,
         # without early stopping every epoch given is trained: no rule on the training loss
         n_iter_no_change=max(opts.patience, 1) if opts.early_stopping else np.inf,
@@ -510,6 +519,12 @@ def estimator_params(run: Run, n_train: int) -> tuple[str, dict[str, Any]]:
     return "MLPClassifier", {"class_weight": opts.class_weight, **params}
 
 
+def _early_stopping(run: Run) -> bool:
+    """Early stopping on validation rows: asked for, rows to watch, and a solver that has epochs
+    (without rows the estimator's rule on the training loss ends the run)."""
+    return bool(run.opts.early_stopping and run.has_val and run.opts.solver != "lbfgs")
+
+
 @dataclass
 class Fitted:
     """The trained estimator (a FittedMLP record; None when Ctrl-C came before it existed),
@@ -523,8 +538,8 @@ class Fitted:
     blow_ups: list[str] = field(default_factory=list)
 
 
-def _resume_estimator(run: Run) -> tuple[Any, int, dict[str, Any] | None]:
-    """The resumed estimator (its current weights back in place), its epochs, the watch's state."""
+def _resume_estimator(run: Run) -> tuple[Any, int]:
+    """The resumed estimator (its current weights and its best ones back in place) and its epochs."""
     assert run.resumed is not None
     est = run.resumed.estimator
     epochs_done = len(getattr(est, "loss_curve_", []) or [])
@@ -533,29 +548,30 @@ def _resume_estimator(run: Run) -> tuple[Any, int, dict[str, Any] | None]:
             f"the run being resumed has {epochs_done} epochs; pass --epochs larger than that to train on"
         )
     ck = run.resumed.history.get("checkpoint", {})
+    best = est.network_.get_flat()  # a finished run's model holds the weights it kept
     current = ck.get("current_theta")
-    if current is not None and current.shape == est.network_.get_flat().shape:
+    if current is not None and current.shape == best.shape:
         est.network_.set_flat(current)
-    state = run.resumed.history.get("monitor")
-    if state is not None:
-        state = dict(state)
-        state["best_theta"] = ck.get("best_theta", est.network_.get_flat())
+        best = ck.get("best_theta", best)
+    est._training.best_theta = best  # early stopping goes on from the best so far
     est.set_params(warm_start=True, max_iter=run.opts.epochs - epochs_done)
-    return est, epochs_done, state
+    return est, epochs_done
 
 
 def fit_step(run: Run) -> Fitted:
     """Train, with the monitor after every epoch; Ctrl-C ends the run with the weights so far.
 
-    A fresh run trains through :func:`deltaprop.estimators.fitted.fit_new` (no scikit-learn);
-    a resumed one continues the loaded estimator (``warm_start``)."""
+    A fresh run fits a new ``MLPRegressor`` or ``MLPClassifier`` (:func:`estimator_params`);
+    a resumed one continues the loaded estimator (``warm_start``).  With early stopping the
+    estimator scores the validation rows the command chose (``validation_data``) and keeps
+    the best weights."""
     from deltaprop.files.archive import model_bytes
 
     opts = run.opts
-    est, epochs_done, state = _resume_estimator(run) if run.resumed else (None, 0, None)
+    est, epochs_done = _resume_estimator(run) if run.resumed else (None, 0)
 
     def write_checkpoint(est: Any, monitor: Monitor) -> None:
-        best = monitor.best_theta if monitor.best_theta is not None else est.network_.get_flat()
+        best = Monitor.best_theta(est)
         ck = {"epoch": len(est.loss_curve_), "current_theta": est.network_.get_flat(), "best_theta": best}
         write_guarded(run.ckpt, lambda: model_bytes(build_model(run, est, monitor, best, ck)))
 
@@ -565,37 +581,39 @@ def fit_step(run: Run) -> Fitted:
 
         label = "training" if run.resumed is None else "resuming"
         bar = ProgressBar(label, opts.epochs, completed=epochs_done, stderr=True, loss_format=".4g")
-    monitor = Monitor(
-        run.X_val if run.has_val else None,
-        run.D_val if run.has_val else None,
-        early_stopping=opts.early_stopping,
-        patience=opts.patience,
-        tol=TOL,
-        checkpoint_every=opts.checkpoint_every,
-        on_checkpoint=write_checkpoint,
-        progress=bar,
-        task=run.task,
-        state=state,
-    )
-    seen: list[Any] = []  # the record as the monitor last saw it, should Ctrl-C cut the fit short
-
-    def watch(est: Any) -> bool:
-        seen[:] = [est]
-        return monitor(est)
-
+    scores = run.resumed.history.get("validation_score_curve") if run.resumed is not None else None
+    monitor = Monitor((run.X_val, run.D_val) if run.has_val else None, checkpoint_every=opts.checkpoint_every,
+                      on_checkpoint=write_checkpoint, progress=bar, scores=scores)
     X, D = run.X[run.train_idx], run.D[run.train_idx]
     if est is None:
-        from deltaprop.estimators.fitted import fit_new
+        from deltaprop import estimators
 
         kind, params = estimator_params(run, len(run.train_idx))
-        fitted, interrupted, blow_ups = _fit(lambda: fit_new(kind, params, X, D, callback=watch), bar)
-    else:
-        est.set_params(callback=watch, verbose=False)
-        fitted, interrupted, blow_ups = _fit(lambda: est.fit(X, D), bar)
-        fitted = est
-    record = _record(fitted if fitted is not None else seen[0] if seen else None)
+        est = getattr(estimators, kind)(**params)
+    est.set_params(callback=monitor, verbose=False)
+    validation = _validation_rows(run, D) if est.early_stopping else None
+    _, interrupted, blow_ups = _fit(lambda: est.fit(X, D, validation_data=validation), bar)
+    record = _record(est)  # None when Ctrl-C came before the network existed
     interrupted = interrupted or bool(record is not None and record.attributes.get("interrupted_"))
+    if record is not None:
+        monitor.finish(record)
     return Fitted(record, monitor, interrupted, epochs_done, blow_ups)
+
+
+def _validation_rows(run: Run, D: Any) -> tuple[Any, Any]:
+    """The validation rows early stopping scores: for a classification, those of classes the
+    training rows hold (the metrics still count the others, as wrong)."""
+    if run.task == "regression":
+        return run.X_val, run.D_val
+    known = set(np.asarray(D).tolist())
+    seen = np.array([v in known for v in np.asarray(run.D_val).tolist()], dtype=bool)
+    if not seen.all():
+        run.notes.append(f"{int((~seen).sum())} validation row(s) have classes the training rows lack; "
+                         f"early stopping leaves them out, the metrics count them as wrong")
+    if not seen.any():
+        raise UserError("no validation row has a class of the training rows; give other validation "
+                        "rows, or pass --no-early-stopping")
+    return run.X_val[seen], run.D_val[seen]
 
 
 def _record(est: Any) -> FittedMLP | None:
@@ -645,14 +663,11 @@ def build_model(
         fitted.network.set_flat(theta)
     history: dict[str, Any] = {
         "loss_curve": list(getattr(est, "loss_curve_", []) or []),
-        "validation_loss_curve": list(monitor.validation_loss),
+        "validation_loss_curve": list(getattr(est, "validation_loss_curve_", None) or []),
         "validation_score_curve": list(monitor.validation_score),
         "gradient_norms": [
             {int(k): float(v) for k, v in g.items()} for g in getattr(est, "gradient_norms_", [])
         ],
-        "best_epoch": monitor.best_epoch,
-        "stopped_early": monitor.stopped_early,
-        "monitor": monitor.state(),
         "run": run.run_info,
     }
     if checkpoint is not None:
@@ -669,12 +684,14 @@ def stop_reason(run: Run, fitted: Fitted) -> str:
     epochs = len(getattr(fitted.est, "loss_curve_", []) or [])
     if fitted.interrupted:
         return f"interrupted (Ctrl-C) at epoch {epochs}"
-    if monitor.stopped_early:
-        watched = "validation loss" if run.has_val else "training loss"
+    if monitor.stopped_early and _early_stopping(run):
         return (
-            f"early stopping: the {watched} did not improve by {TOL:g} for {opts.patience} epochs "
-            f"(best epoch {monitor.best_epoch}, whose weights are kept)"
+            f"early stopping: the validation loss did not improve by {TOL:g} for {opts.patience} "
+            f"epochs (best epoch {monitor.best_epoch}, whose weights are kept)"
         )
+    if monitor.stopped_early:
+        return (f"early stopping: the training loss did not improve by {TOL:g} for {opts.patience} "
+                f"epochs (no validation rows; the last weights are kept)")
     if epochs >= opts.epochs:
         return f"reached the epoch limit (--epochs {opts.epochs})"
     if opts.solver == "lbfgs":
@@ -700,9 +717,9 @@ def evaluate_step(run: Run, fitted: Fitted) -> TrainResult:
             f"training diverged after {len(curve)} epoch(s) (the loss stopped being finite); lower "
             f"--learning-rate (now {opts.learning_rate:g}); nothing was written"
         )
-    # early stopping and Ctrl-C keep the best weights; a full run keeps the last ones
-    theta = monitor.best_theta if (fitted.interrupted or opts.early_stopping) else None
-    model = build_model(run, est, monitor, theta)
+    # the estimator restored the best weights (early stopping); else the last ones are kept
+    model = build_model(run, est, monitor)
+    model.history.update(best_epoch=monitor.best_epoch, stopped_early=monitor.stopped_early)
     if not np.isfinite(model.network_.get_flat()).all():
         raise UserError(
             f"training produced non-finite weights; lower --learning-rate (now {opts.learning_rate:g})"

@@ -44,7 +44,11 @@ except ImportError:  # pragma: no cover - older scikit-learn
     def _validate_data(est, *args, **kwargs):
         return est._validate_data(*args, **kwargs)
 
-__all__ = ["_BaseMLP", "validate_data", "STOCHASTIC_SOLVERS", "training_bytes", "InputData"]
+__all__ = ["_BaseMLP", "validate_data", "STOCHASTIC_SOLVERS", "training_bytes", "InputData", "DEFAULTS"]
+
+#: the defaults of the training parameters (scikit-learn's): the training ring's settings are
+#: the one table, which the estimators' signatures read
+DEFAULTS = TrainingSettings()
 
 #: what ``fit`` and ``predict`` take as X: an array-like, or a sparse matrix
 InputData: TypeAlias = ArrayLike | scipy.sparse.spmatrix | scipy.sparse.sparray
@@ -262,7 +266,8 @@ class _BaseMLP(BaseEstimator):
         return X_val, D_val, sw_val
 
     def _stratify(self) -> str | None:
-        """The validation split's stratification policy (:mod:`deltaprop.training.split`)."""
+        """The validation split's stratification policy: "binary", "classes" or None
+        (:func:`deltaprop.training.loop.holdout`)."""
         return None
 
     # ------------------------------------------------------------------ fitting
@@ -279,7 +284,7 @@ class _BaseMLP(BaseEstimator):
         return training_settings(
             {name: getattr(self, name) for name in SETTING_NAMES},
             stratify=self._stratify(),
-            score=self._early_stopping_score() if self.early_stopping else None,
+            score=self._early_stopping_score() if self.early_stopping and self.scoring != "loss" else None,
             label=type(self).__name__,
             on_epoch=None if callback is None else self._on_epoch(callback),
         )
@@ -594,7 +599,9 @@ _DOC_PARAMETERS = """
     scoring : str, callable or None, default=None
         What early stopping watches on the held-out rows: a scikit-learn scorer (a name such
         as "neg_log_loss" or "f1_macro", or a callable ``scorer(estimator, X, y)``), higher
-        being better; None is scikit-learn's (accuracy, or R²).  deltaprop only.
+        being better; None is scikit-learn's (accuracy, or R²); "loss" is the validation
+        loss itself (the batch loss, with alpha and sample weights; ``validation_scores_``
+        holds its negative).  deltaprop only.
     callback : callable or None, default=None
         Called as ``callback(estimator)`` after every epoch (L-BFGS: every iteration), with
         ``loss_curve_`` and the network up to date; returning True stops training without a

@@ -1,34 +1,25 @@
-"""A fitted estimator as data, and a fresh fit, neither needing scikit-learn.
+"""A fitted estimator as data, and the rules of ``fit`` that need no scikit-learn.
 
 The estimators (:mod:`deltaprop.estimators.mlp`) subclass scikit-learn's ``BaseEstimator``,
-so importing them imports scikit-learn (about 0.8 s).  What they compute does not need it:
-this module holds the part of ``fit`` that does (the hyperparameters handed to training,
-the targets of each kind, the network's initial draw, the run) and a record of the result,
-so that the ``deltaprop`` command trains and predicts without importing scikit-learn while
-producing exactly what the estimators produce.
+so importing them imports scikit-learn (about 0.8 s).  A fitted model does not need it to
+predict: :class:`FittedMLP` is a fitted ``MLPRegressor`` or ``MLPClassifier`` as data (the
+class name, the parameters, the network, the fitted attributes by scikit-learn's names and
+the private state a model file keeps), so that a model file loads and ``deltaprop predict``,
+``evaluate`` and ``info`` run without importing scikit-learn.  It reads like the fitted
+estimator for what a fitted model is asked (``network_``, ``loss_curve_`` …, ``classes_``,
+``predict``, ``predict_proba``), and :func:`deltaprop.estimators.mlp.from_record` makes the
+estimator itself.  Training always goes through the estimators' ``fit``.
 
-:class:`FittedMLP`
-    A fitted ``MLPRegressor`` or ``MLPClassifier`` as data: the class name, the parameters,
-    the network, the fitted attributes (scikit-learn's names) and the private state a model
-    file keeps.  It reads like the fitted estimator for what a fitted model is asked
-    (``network_``, ``loss_curve_`` …, ``classes_``, ``predict``, ``predict_proba``), and
-    :func:`deltaprop.estimators.mlp.from_record` makes the estimator itself.
-:func:`fit_new`
-    What ``MLPRegressor(**params).fit(X, y)`` or ``MLPClassifier(**params).fit(X, y)`` does
-    for dense, checked X and single-label y (the same draws, the same weights), returned as
-    a :class:`FittedMLP`.
-
-The estimators use the same functions (:func:`training_settings`, :func:`hidden_sizes`,
-:func:`check_memory`, :func:`regression_pair`, :func:`loss_parameters`), so each rule is
-written once.
+The estimators' own rules that a record needs too live here, once: :func:`training_settings`,
+:func:`hidden_sizes`, :func:`check_memory`, :func:`regression_pair`, :func:`loss_parameters`,
+:func:`class_layout`.
 """
 
 from __future__ import annotations
 
 import copy
-import math
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from numbers import Integral
 from typing import Any
@@ -36,13 +27,13 @@ from typing import Any
 import numpy as np
 
 from deltaprop.core import classes as class_coding
+from deltaprop.core.losses import DEFAULT_PARAMS
 from deltaprop.core.network import Network
 from deltaprop.speed import backprop as fast
-from deltaprop.training import loop as training
-from deltaprop.training.state import TrainingSettings, TrainingState
+from deltaprop.training.state import TrainingSettings
 
 __all__ = [
-    "FittedMLP", "fit_new", "class_layout", "training_settings", "SETTING_NAMES", "hidden_sizes",
+    "FittedMLP", "class_layout", "training_settings", "SETTING_NAMES", "hidden_sizes",
     "check_memory", "training_bytes", "regression_pair", "loss_parameters", "REGRESSOR", "CLASSIFIER",
     "DERIVED",
 ]
@@ -107,11 +98,13 @@ def _available_bytes() -> int | None:
 
 def check_memory(params: Mapping[str, Any], layer_units: list[int], dtype: Any, n_samples: int) -> None:
     """Refuse (ValueError), before allocating, a network that cannot fit in the memory left."""
-    if params.get("solver", "adam") == "lbfgs":
-        batch = n_samples
+    settings = training_settings(params)
+    if settings.stochastic:
+        from deltaprop.training.loop import _batch_size  # the batch-size rule's one home
+
+        batch = _batch_size(settings, n_samples)
     else:
-        batch_size = params.get("batch_size", "auto")
-        batch = min(200 if batch_size == "auto" else int(batch_size), n_samples)
+        batch = n_samples
     need = training_bytes(layer_units, np.dtype(dtype).itemsize, batch)
     available = _available_bytes()
     if available is not None and need > available:
@@ -129,11 +122,14 @@ def regression_pair(loss: str) -> tuple[str, str]:
 
 
 def loss_parameters(params: Mapping[str, Any]) -> dict[str, float]:
-    """The loss's own parameters: Huber's ε or the quantile τ (see :mod:`deltaprop.core.losses`)."""
+    """The loss's own parameters: Huber's ε or the quantile τ, their defaults the core's
+    (:data:`deltaprop.core.losses.DEFAULT_PARAMS`)."""
     loss = params.get("loss", "squared_error")
     if loss == "huber":
-        return {"epsilon": float(params.get("huber_epsilon", 1.35))}
-    return {"quantile": float(params.get("quantile", 0.5))} if loss == "quantile" else {}
+        return {"epsilon": float(params.get("huber_epsilon", DEFAULT_PARAMS["huber"]["epsilon"]))}
+    if loss == "quantile":
+        return {"quantile": float(params.get("quantile", DEFAULT_PARAMS["quantile"]["quantile"]))}
+    return {}
 
 
 def class_layout(classes: Any, state: Mapping[str, Any], network: Network) -> tuple[np.ndarray, bool]:
@@ -238,119 +234,3 @@ class FittedMLP:
         if class_layout(self.attributes.get("classes_"), self.state, self.network)[1]:
             raise ValueError("a multilabel classifier's record does not predict; make its estimator "
                              "(deltaprop.estimators.mlp.from_record) and predict with that")
-
-
-#: the real-valued parameters and the ranges the estimators' parameter check allows:
-#: (least, least allowed, largest, largest allowed); every value must be finite
-_REAL_RANGES = {
-    "alpha": (0.0, True, math.inf, False), "learning_rate_init": (0.0, False, math.inf, False),
-    "power_t": (0.0, True, math.inf, False), "tol": (0.0, True, math.inf, False),
-    "momentum": (0.0, True, 1.0, True), "validation_fraction": (0.0, True, 1.0, False),
-    "beta_1": (0.0, True, 1.0, False), "beta_2": (0.0, True, 1.0, False),
-    "epsilon": (0.0, False, math.inf, False), "weight_decay": (0.0, True, math.inf, False),
-    "max_grad_norm": (0.0, False, math.inf, False), "huber_epsilon": (0.0, False, math.inf, False),
-    "quantile": (0.0, False, 1.0, False),
-}
-
-
-def _check_params(kind: str, params: Mapping[str, Any]) -> None:
-    """ValueError for what fit_new cannot do, and for a real parameter that is not a finite
-    number in its range (what the estimators' ``_validate_params`` refuses, checked without
-    scikit-learn: a NaN or an infinity would otherwise train, or fail late, in other words)."""
-    if params.get("early_stopping"):
-        raise ValueError("early_stopping=True needs the estimator (MLPRegressor or MLPClassifier): "
-                         "fit_new holds out no validation rows")
-    for name, (low, low_in, high, high_in) in _REAL_RANGES.items():
-        value = params.get(name)
-        if value is None or isinstance(value, str):
-            continue
-        v = float(value)
-        inside = (v >= low if low_in else v > low) and (v <= high if high_in else v < high)
-        if not (math.isfinite(v) and inside):
-            raise ValueError(f"The {name!r} parameter of {kind} must be a finite number in the range "
-                             f"{'[' if low_in else '('}{low}, {high}{']' if high_in else ')'}; got {value!r}")
-    dropout = params.get("dropout", 0.0)
-    rates = list(dropout) if isinstance(dropout, (list, tuple)) else [dropout]
-    if not all(math.isfinite(float(r)) and 0.0 <= float(r) < 1.0 for r in rates):
-        raise ValueError(f"The 'dropout' parameter of {kind} must be in the range [0.0, 1.0); "
-                         f"got {dropout!r}")
-
-
-def _targets(kind: str, params: Mapping[str, Any], y: np.ndarray, dtype: Any
-             ) -> tuple[np.ndarray, np.ndarray | None, dict[str, Any], dict[str, Any], tuple[str, str]]:
-    """``(D, sample_weight, attributes, state, (loss, output))`` of targets y for ``kind``."""
-    if kind == CLASSIFIER:
-        y = np.asarray(y).reshape(-1)
-        if y.dtype.kind == "f" and not np.array_equal(y, np.floor(y)):
-            # scikit-learn's type_of_target: "continuous", which the estimator refuses (and a
-            # record with such classes_ could never become its estimator)
-            raise ValueError("Unknown label type: continuous; class labels that are fractions "
-                             "are not classes (a classifier needs discrete labels)")
-        labels, codes = class_coding.class_codes(y)
-        if len(labels) < 2:
-            raise ValueError(f"a classifier needs at least two classes; y has {len(labels)}")
-        weight = params.get("class_weight")
-        if weight not in (None, "balanced"):
-            raise ValueError("class_weight other than 'balanced' needs the estimator (MLPClassifier)")
-        sw = class_coding.balanced_weights(codes, len(labels)).astype(dtype) if weight else None
-        label_type = "binary" if len(labels) == 2 else "multiclass"
-        D = class_coding.one_hot(codes, len(labels))
-        return D, sw, {"classes_": labels}, {"label_type": label_type}, class_coding.output_pair(len(labels))
-    pair = regression_pair(params.get("loss", "squared_error"))
-    y = np.asarray(y, dtype=dtype)
-    if pair[0] == "poisson" and np.any(y < 0):
-        raise ValueError("Some value(s) of y are negative which is not allowed for Poisson regression.")
-    return y.reshape(y.shape[0], -1), None, {}, {}, pair
-
-
-def fit_new(kind: str, params: Mapping[str, Any], X: np.ndarray, y: np.ndarray, *,
-            callback: Callable[[FittedMLP], Any] | None = None) -> FittedMLP:
-    """``MLPRegressor(**params).fit(X, y)`` (``kind`` "MLPRegressor") or the classifier's, as data.
-
-    For what the estimators' fit does beyond checking its input: X a finite 2-D float32 or
-    float64 ndarray (its dtype is the network's), y values (n,) or (n, k) for a regressor,
-    single-label classes (n,) for a classifier (``class_weight`` None or "balanced"),
-    ``params`` given by name (``random_state`` an int, a RandomState or None, as scikit-learn
-    reads it).  The draws are the
-    estimator's, so the weights are the same, bit for bit.  ``callback(fitted)`` runs after
-    every epoch with the record up to date (True stops the run), as the estimators'
-    ``callback(estimator)``.
-    """
-    X = np.ascontiguousarray(X)
-    if X.ndim != 2 or X.dtype not in (np.float32, np.float64):
-        raise ValueError("X must be a 2-D float32 or float64 array")
-    dtype = X.dtype
-    _check_params(kind, params)
-    D, sw, attributes, state, (loss, output) = _targets(kind, params, y, dtype)
-    D = np.ascontiguousarray(D, dtype=dtype)
-    layer_units = [X.shape[1], *hidden_sizes(params.get("hidden_layer_sizes", (100,))), D.shape[1]]
-    check_memory(params, layer_units, dtype, X.shape[0])
-    seed = params.get("random_state")
-    # check_random_state's meaning: an int seeds a new generator, None is numpy's global one
-    rng = seed if isinstance(seed, np.random.RandomState) else (
-        np.random.mtrand._rand if seed is None else np.random.RandomState(int(seed)))
-    activation = params.get("activation", "relu")
-    loss_params = loss_parameters(params) if kind == REGRESSOR else {}
-    net = Network(layer_units, activation if isinstance(activation, str) else list(activation), output,
-                  loss, random_state=rng, dtype=dtype, **loss_params)
-    fitted = FittedMLP(kind, dict(params), net, {
-        "n_features_in_": X.shape[1], "n_layers_": len(layer_units), "out_activation_": output,
-        "n_outputs_": D.shape[1], **attributes,
-    }, state)
-
-    def publish(run: TrainingState) -> None:
-        published = run.fitted_attributes()
-        fitted.state["no_improvement_count"] = int(published.pop("_no_improvement_count", 0))
-        fitted.attributes.update(published)
-
-    def on_epoch(run: TrainingState) -> bool:
-        publish(run)
-        assert callback is not None
-        return bool(callback(fitted))
-
-    settings = training_settings(params, label=kind, on_epoch=None if callback is None else on_epoch)
-    run = TrainingState.start(settings, net.get_flat())
-    publish(run)
-    run = training.fit(net, X, D, sw, settings, run, incremental=False, rng=rng)
-    publish(run)
-    return fitted

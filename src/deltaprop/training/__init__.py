@@ -5,7 +5,7 @@
 - :mod:`~deltaprop.training.lbfgs`: L-BFGS on the whole training set;
 - :mod:`~deltaprop.training.state`: what a run is given and what it keeps and returns;
 - :mod:`~deltaprop.training.stopping`: the stopping rule;
-- :mod:`~deltaprop.training.split`: the validation split;
+- :func:`~deltaprop.training.loop.holdout`: the validation split (``train_test_split``);
 - :mod:`~deltaprop.training.progress`: scikit-learn's verbose lines, or a progress bar;
 - :mod:`~deltaprop.training.divergence`: a loss or weights that blow up.
 

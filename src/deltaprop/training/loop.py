@@ -40,7 +40,7 @@ from deltaprop.core.optim import SGD, Adam, AdamW
 from deltaprop.speed import compiled, fused
 from deltaprop.speed.backprop import DropoutBatchBackprop, batch_backprop, flat_parameters
 from deltaprop.speed.switch import numpy_paths, use_compiled, use_plain
-from deltaprop.training import divergence, progress, split
+from deltaprop.training import divergence, progress
 from deltaprop.training.divergence import DivergenceWarning
 from deltaprop.training.lbfgs import fit_lbfgs, gradient_norms
 from deltaprop.training.state import TrainingSettings, TrainingState
@@ -48,7 +48,7 @@ from deltaprop.training.stopping import convergence_warning
 
 __all__ = ["fit", "fit_stochastic", "fit_lbfgs", "gradient_norms", "DivergenceWarning",
            "make_optimizer", "resolve_batch_size", "warn_max_iter", "numpy_epoch",
-           "follow_settings", "record_epoch"]
+           "follow_settings", "record_epoch", "holdout"]
 
 
 #: scikit-learn's error for a run that never had finite weights after a step
@@ -155,15 +155,40 @@ class _Data:
         return self.X.shape[0]
 
 
+def holdout(n_samples: int, fraction: float, random_state: Any, stratify: Any = None, *,
+            strict: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """``(train, val)``: the rows ``sklearn.model_selection.train_test_split`` holds out of
+    ``n_samples`` (``test_size=fraction``, stratified by the labels ``stratify``), the split
+    of the estimators' early stopping and of ``deltaprop train``.  ``strict=False``: where the
+    labels cannot be stratified (a class of one row, a part with fewer rows than classes), a
+    plain shuffle split instead of scikit-learn's ValueError (whose checks come before any
+    draw, so ``random_state`` is left as it was)."""
+    from sklearn.model_selection import train_test_split
+
+    rows = np.arange(n_samples)
+    if stratify is not None and not strict:
+        try:
+            train, val = train_test_split(rows, test_size=fraction, random_state=random_state,
+                                          stratify=stratify)
+            return train, val
+        except ValueError:
+            stratify = None
+    train, val = train_test_split(rows, test_size=fraction, random_state=random_state, stratify=stratify)
+    return train, val
+
+
 def _split_validation(X, D, sample_weight, settings: TrainingSettings, random_state) -> _Data:
-    """scikit-learn's held-out split: ``validation_fraction`` of the rows
-    (:mod:`deltaprop.training.split`, with the settings' stratification policy)."""
-    n_val = split.n_validation(X.shape[0], settings.validation_fraction)
-    # the classes as scikit-learn's boolean targets, so its messages name them alike
-    classes = None if settings.stratify is None else D != 0
-    stratify = split.stratification(settings.stratify, classes, n_val)
-    train, val = split.split_rows(X.shape[0], settings.validation_fraction,
-                                  random_state=random_state, stratify=stratify)
+    """scikit-learn's held-out split of ``validation_fraction`` of the rows (:func:`holdout`):
+    stratified as scikit-learn's for binary targets (policy "binary"), or for every
+    single-label target where it can be (policy "classes", the classifier's
+    ``validation_stratify``)."""
+    stratify = None
+    if settings.stratify == "binary" and D.shape[1] == 1:
+        stratify = D != 0  # the classes as boolean targets, so scikit-learn's messages name them alike
+    elif settings.stratify == "classes":
+        stratify = D[:, 0] != 0 if D.shape[1] == 1 else D.argmax(axis=1)
+    train, val = holdout(X.shape[0], settings.validation_fraction, random_state, stratify,
+                         strict=settings.stratify != "classes")
     if val.shape[0] < 2:
         raise ValueError(
             "The validation set is too small. Increase 'validation_fraction' or the size of your dataset."
@@ -412,9 +437,12 @@ def _validate(net, data: _Data, settings: TrainingSettings, state: TrainingState
         return None
     fwd = net._forward(data.X_val)
     assert state.validation_loss_curve is not None and state.validation_scores is not None
-    assert settings.score is not None and rule is not None
-    state.validation_loss_curve.append(net._batch_loss(fwd, data.D_val, float(settings.alpha), data.sw_val))
-    score = settings.score(data.X_val, np.ascontiguousarray(fwd.y.T), data.D_val, data.sw_val)
+    assert rule is not None
+    loss = net._batch_loss(fwd, data.D_val, float(settings.alpha), data.sw_val)
+    state.validation_loss_curve.append(loss)
+    # no score given: the validation loss itself is watched (its negative: higher is better)
+    score = -loss if settings.score is None else settings.score(
+        data.X_val, np.ascontiguousarray(fwd.y.T), data.D_val, data.sw_val)
     state.validation_scores.append(score)
     if rule.update(score):
         state.best_theta = net.get_flat()

@@ -35,9 +35,10 @@ ValidationScore = Callable[[np.ndarray, np.ndarray, np.ndarray, "np.ndarray | No
 class TrainingSettings:
     """The hyperparameters of a run, as scikit-learn's MLP names them.
 
-    Beyond scikit-learn's: ``stratify`` (the validation split's policy, see
-    :func:`deltaprop.training.split.stratification`), ``score`` (the validation score of
-    early stopping), ``verbose`` (see :func:`deltaprop.training.progress.for_verbose`),
+    Beyond scikit-learn's: ``stratify`` (the validation split's policy, "binary" or
+    "classes", see :func:`deltaprop.training.loop.holdout`), ``score`` (the validation score
+    of early stopping; None watches the validation loss), ``verbose`` (see
+    :func:`deltaprop.training.progress.for_verbose`),
     ``label`` (the progress display's name of the run) and ``on_epoch`` (called with the
     state after every epoch; True stops the run).
     """
