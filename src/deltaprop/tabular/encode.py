@@ -404,9 +404,9 @@ class FeatureEncoder:
                 cats = sorted(s.categories or (), key=_label_sort_key)
                 if len(cats) > MAX_CATEGORIES:
                     raise UserError(
-                        f"column {name!r} has {len(cats):,} distinct values, more than the {MAX_CATEGORIES:,} "
-                        f"a categorical input may have (one input each); leave it out with --drop {name}, "
-                        f"or group its values into fewer categories"
+                        f"column {name!r} has {len(cats):,} distinct values, more than the "
+                        f"{MAX_CATEGORIES:,} a categorical input may have (one input each); leave it out "
+                        f"with --drop {name}, or group its values into fewer categories"
                     )
                 if len(cats) > MANY_CATEGORIES:
                     notes.append(

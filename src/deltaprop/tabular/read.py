@@ -30,7 +30,7 @@ from deltaprop.errors import UserError
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["read_table", "row_label", "STDIN"]
+__all__ = ["read_table", "row_label", "STDIN", "EmptyTable"]
 
 #: the file name that means standard input
 STDIN = "-"
@@ -46,6 +46,10 @@ LINE_LIMIT = 16 * 2**20
 GZIP_RATIO = 100
 GZIP_SLACK = 64 * 2**20
 _GZIP = b"\x1f\x8b"
+
+
+class EmptyTable(UserError):
+    """The table has no data rows (an empty file, or a header alone)."""
 
 
 def row_label(frame: pd.DataFrame | None, pos: int) -> str:
@@ -227,7 +231,7 @@ def read_table(path: str | os.PathLike[str]) -> pd.DataFrame:
     with source.open() as f:
         head = f.read(SAMPLE)
     if not head:
-        raise UserError(f"{source.name} is empty; give a CSV file with a header line and data rows")
+        raise EmptyTable(f"{source.name} is empty; give a CSV file with a header line and data rows")
     suffix = source.path.suffix.lower()
     if head.startswith(b"PAR1") or suffix in PARQUET_SUFFIXES:
         frame = _read_parquet(source)
@@ -238,7 +242,7 @@ def read_table(path: str | os.PathLike[str]) -> pd.DataFrame:
         raise UserError(f"{source.name} has no columns; give a table with a header line")
     _check_unique_names(list(frame.columns), source.name)
     if len(frame) == 0:
-        raise UserError(f"{source.name} has a header but no data rows; add data rows")
+        raise EmptyTable(f"{source.name} has a header but no data rows; add data rows")
     return _drop_saved_index(frame)
 
 
@@ -330,7 +334,7 @@ def _read_csv(source: _Source, gz: bool) -> pd.DataFrame:
                 compression=None,
             )
         except pd.errors.EmptyDataError as e:
-            raise UserError(f"{name} has no columns (empty file); give a CSV file with a header line") from e
+            raise EmptyTable(f"{name} has no columns (empty file); give a CSV file with a header line") from e
         except Exception as e:
             if stream.error is not None:  # a limit, met while pandas read
                 raise stream.error from None
