@@ -138,3 +138,16 @@ def test_a_bad_partition_prints_one_line_and_no_worker_traceback(tmp_path, capfd
     for text in (captured.out, captured.err):
         assert "Traceback" not in text and "Compute Failed" not in text, text
     _unchanged(tmp_path, before)
+
+
+def test_a_partitions_parquet_index_is_a_column_on_the_cluster_too_with_a_note(tmp_path):
+    pytest.importorskip("pyarrow")
+    from deltaprop.distributed.tables import ClusterTable
+
+    for k in range(2):
+        pd.DataFrame({"id": [3 * k, 3 * k + 1], "x": [1.0, 2.0]}).set_index("id").to_parquet(
+            tmp_path / f"p{k}.parquet")
+    table = ClusterTable(str(tmp_path / "p*.parquet"))
+    assert table.columns == ["id", "x"]
+    assert [n for n in table.notes if "index 'id'" in n] == [n for n in table.notes if "p0.parquet" in n or
+                                                             "p1.parquet" in n] and len(table.notes) == 2

@@ -152,7 +152,8 @@ class ClusterTable:
 
     def _skip_empty(self, why: str) -> None:
         """Leave out the files whose frames have no rows, each with a note; none left is an error."""
-        rows = self.ex.map(_n_rows, self.frames)
+        rows, notes = zip(*self.ex.map(_rows_and_notes, self.frames))
+        self.notes.extend(n for file_notes in notes for n in file_notes if n not in self.notes)
         empty = [k for k, n in enumerate(rows) if not n]
         if len(empty) == len(self.files):
             raise UserError(f"every file {why} ({len(self.files)} file(s)); give files with data rows")
@@ -221,8 +222,9 @@ def _column_names(frame):
     return list(frame.columns)
 
 
-def _n_rows(frame) -> int:
-    return 0 if frame is None else len(frame)
+def _rows_and_notes(frame) -> tuple[int, list[str]]:
+    """The frame's rows, and what reading it noted (a Parquet index kept as columns)."""
+    return (0, []) if frame is None else (len(frame), frame.attrs.get("deltaprop_notes", []))
 
 
 def _with_file(pair, func, *args):
