@@ -154,8 +154,6 @@ class _Stream(io.RawIOBase):
         super().close()
 
 
-
-
 class _Source:
     """A file named on the command line (or standard input): opened again for each pass,
     except standard input and pipes, which are read once (their lines checked as they come)
