@@ -140,6 +140,8 @@ class _Stream(io.RawIOBase):
         return self.pending if end < 0 else self.pending[:end]
 
     def readinto(self, buffer: Any) -> int:
+        if not len(buffer):
+            return 0
         if self.pending:
             data, self.pending = self.pending[: len(buffer)], self.pending[len(buffer) :]
         else:
