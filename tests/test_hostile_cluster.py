@@ -151,3 +151,11 @@ def test_a_partitions_parquet_index_is_a_column_on_the_cluster_too_with_a_note(t
     assert table.columns == ["id", "x"]
     assert [n for n in table.notes if "index 'id'" in n] == [n for n in table.notes if "p0.parquet" in n or
                                                              "p1.parquet" in n] and len(table.notes) == 2
+
+
+def test_an_out_in_a_missing_directory_is_named_before_the_lock(tmp_path):
+    before = _parts(tmp_path)
+    line = _one_error_line(run("train", "p*.csv", "--target", "y", "--scheduler", "local:1",
+                               "--out", "nodir/m.dpm", cwd=tmp_path))
+    assert "the directory nodir for the model file does not exist" in line
+    _unchanged(tmp_path, before)

@@ -43,8 +43,12 @@ def train_on_cluster(opts: Any, debug: bool = False) -> Any:
     _refuse_local_only(opts)
     if opts.scheduler.startswith("local:"):
         local_workers(opts.scheduler)  # before any work
-    out = Path(opts.out) if opts.out else single.default_out(Path(opts.data.replace("*", "all")))
+    stem = Path(opts.data.replace("*", "all"))
+    out = Path(opts.out) if opts.out else single.default_out(stem)
     report = None if opts.no_report else Path(opts.report) if opts.report else single.default_report(out)
+    for path, what in ((out, "model file"), (report, "report"), (opts.metrics_json, "metrics file")):
+        if path is not None:
+            check_writable(path, what, stem)
     lock = OutputLock(out, "--out")
     check_distinct({"--out": out, "--report": report, "--metrics-json": opts.metrics_json,
                     "the lock": lock.path}, {"DATA": table_files(opts.data)})
@@ -63,9 +67,6 @@ def _train(opts: Any, out: Path, report: Path | None, debug: bool) -> Any:
     if not targets:
         raise UserError("no --target given; name the column to predict")
     stem = Path(opts.data.replace("*", "all"))
-    for path, what in ((out, "model file"), (report, "report"), (opts.metrics_json, "metrics file")):
-        if path is not None:
-            check_writable(path, what, stem)
 
     def make_estimator(task: str, n_rows: int) -> Any:
         run = single.Run(opts, stem, out, report, single.checkpoint_path(out))
