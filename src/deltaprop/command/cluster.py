@@ -5,7 +5,9 @@ The files (a glob of Parquet or CSV files) are read, encoded and trained on wher
 into that call and writes the same model file and report as a run on one machine.  The
 run holds out no validation rows (a note says so; metrics are those of the training rows)
 and keeps no checkpoints (``--checkpoint-every``, ``--resume`` and ``--validation-data``
-are refused).
+are refused).  Before any work, every output is compared with every file the glob matched
+(by file identity) and locked as on one machine.  Dask's own log lines stay off the
+terminal unless ``debug``.
 """
 
 from __future__ import annotations
@@ -29,25 +31,42 @@ def _refuse_local_only(opts: Any) -> None:
         raise UserError("--scheduler reads files, not standard input; give a path or a glob")
 
 
-def train_on_cluster(opts: Any) -> Any:
+def train_on_cluster(opts: Any, debug: bool = False) -> Any:
     """Run ``deltaprop train`` with ``opts.scheduler`` (an address, or ``local:N``); returns
-    the command's TrainResult.  Nothing is written when training fails."""
+    the command's TrainResult.  Nothing is written when training fails; ``debug`` lets
+    Dask's log lines (workers' tracebacks) through."""
     from deltaprop.command import train as single
-    from deltaprop.distributed import ClusterError
-    from deltaprop.distributed.tables import connect, train_table
-    from deltaprop.estimators import mlp as estimators
-    from deltaprop.files.archive import model_bytes
+    from deltaprop.distributed.tables import local_workers, quiet_logs, table_files
+    from deltaprop.files import OutputLock
+    from deltaprop.files.atomic import check_distinct
 
     _refuse_local_only(opts)
-    targets = [s.strip() for t in opts.targets for s in str(t).split(",") if s.strip()]
-    if not targets:
-        raise UserError("no --target given; name the column to predict")
+    if opts.scheduler.startswith("local:"):
+        local_workers(opts.scheduler)  # before any work
     stem = Path(opts.data.replace("*", "all"))
     out = Path(opts.out) if opts.out else single.default_out(stem)
     report = None if opts.no_report else Path(opts.report) if opts.report else single.default_report(out)
     for path, what in ((out, "model file"), (report, "report"), (opts.metrics_json, "metrics file")):
         if path is not None:
             check_writable(path, what, stem)
+    lock = OutputLock(out, "--out")
+    check_distinct({"--out": out, "--report": report, "--metrics-json": opts.metrics_json,
+                    "the lock": lock.path}, {"DATA": table_files(opts.data)})
+    with lock, quiet_logs(debug):
+        return _train(opts, out, report, debug)
+
+
+def _train(opts: Any, out: Path, report: Path | None, debug: bool) -> Any:
+    from deltaprop.command import train as single
+    from deltaprop.distributed import ClusterError
+    from deltaprop.distributed.tables import connect, train_table
+    from deltaprop.estimators import mlp as estimators
+    from deltaprop.files.archive import model_bytes
+
+    targets = [s.strip() for t in opts.targets for s in str(t).split(",") if s.strip()]
+    if not targets:
+        raise UserError("no --target given; name the column to predict")
+    stem = Path(opts.data.replace("*", "all"))
 
     def make_estimator(task: str, n_rows: int) -> Any:
         run = single.Run(opts, stem, out, report, single.checkpoint_path(out))
@@ -55,7 +74,7 @@ def train_on_cluster(opts: Any) -> Any:
         kind, params = single.estimator_params(run, n_rows)  # the cluster run has no per-epoch watch
         return getattr(estimators, kind)(**params)
 
-    client, close = connect(opts.scheduler)
+    client, close = connect(opts.scheduler, debug)
     try:
         done = train_table(opts.data, targets, make_estimator, client=client, drop=opts.drop,
                            categorical=opts.categorical, task=opts.task, impute=opts.impute, dtype=opts.dtype,

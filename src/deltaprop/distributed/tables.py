@@ -16,7 +16,11 @@ X (n, n_inputs) and the targets y, which the estimators fit on the cluster.
 
 from __future__ import annotations
 
+import contextlib
 import glob
+import logging
+import os
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,8 +32,8 @@ from deltaprop.errors import UserError
 from deltaprop.tabular import encode as enc
 from deltaprop.tabular import read as tabread
 
-__all__ = ["connect", "ClusterTable", "ClusterRun", "table_files", "fit_encoders", "encoded_arrays",
-           "train_table", "MEDIAN_ROUNDS"]
+__all__ = ["connect", "local_workers", "quiet_logs", "ClusterTable", "ClusterRun", "table_files",
+           "fit_encoders", "encoded_arrays", "train_table", "MEDIAN_ROUNDS"]
 
 #: pivots per round of the exact median's search, and the most rounds it needs
 #: (the float64 order has 2**64 positions; each round divides the range by PIVOTS, so
@@ -38,9 +42,40 @@ PIVOTS = 1024
 MEDIAN_ROUNDS = 16
 
 
-def connect(scheduler: str):
+#: ``local:N`` may start at most this many worker processes per CPU of the machine
+WORKERS_PER_CPU = 2
+
+
+def local_workers(scheduler: str) -> int:
+    """N of ``local:N``: a whole number from 1 to WORKERS_PER_CPU × the machine's CPUs."""
+    count = scheduler.split(":", 1)[1]
+    most = WORKERS_PER_CPU * (os.cpu_count() or 1)
+    if not count.isdigit() or not 1 <= int(count) <= most:
+        raise UserError(f"--scheduler {scheduler!r}: write local:N with N from 1 to {most} "
+                        f"({WORKERS_PER_CPU} worker processes per CPU of this machine), e.g. local:2")
+    return int(count)
+
+
+@contextlib.contextmanager
+def quiet_logs(debug: bool = False) -> Iterator[None]:
+    """Dask's own log lines (a worker's "Compute Failed … Traceback") kept off the terminal
+    while the block runs, unless ``debug``: the run reports its errors in one line."""
+    loggers = [logging.getLogger(n) for n in ("distributed", "dask")]
+    levels = [lg.level for lg in loggers]
+    if not debug:
+        for lg in loggers:
+            lg.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        for lg, level in zip(loggers, levels):
+            lg.setLevel(level)
+
+
+def connect(scheduler: str, debug: bool = False):
     """A ``distributed.Client`` for ``--scheduler``: ``local:N`` starts a LocalCluster of N
-    worker processes (one thread each); anything else is a scheduler's address.
+    worker processes (one thread each, their logs silenced unless ``debug``); anything else
+    is a scheduler's address.
 
     Returns ``(client, close)``; call ``close()`` when done."""
     try:
@@ -48,11 +83,9 @@ def connect(scheduler: str):
     except ImportError as e:
         raise UserError("--scheduler needs Dask: pip install 'deltaprop[dask]'") from e
     if scheduler.startswith("local:"):
-        count = scheduler.split(":", 1)[1]
-        if not count.isdigit() or int(count) < 1:
-            raise UserError(f"--scheduler {scheduler!r}: write local:N with N workers, e.g. local:2")
-        cluster = LocalCluster(n_workers=int(count), threads_per_worker=1, processes=True,
-                               dashboard_address=None)
+        cluster = LocalCluster(n_workers=local_workers(scheduler), threads_per_worker=1, processes=True,
+                               dashboard_address=None,
+                               silence_logs=logging.WARNING if debug else logging.CRITICAL)
         client = Client(cluster)
 
         def close():
@@ -82,7 +115,11 @@ def table_files(pattern: str) -> list[str]:
 
 
 def _read(path: str):
-    return tabread.read_table(path)
+    """The file's frame; None for a file without data rows (skipped with a note)."""
+    try:
+        return tabread.read_table(path)
+    except tabread.EmptyTable:
+        return None
 
 
 def _in_file(path: str, error: UserError) -> UserError:
@@ -108,8 +145,23 @@ class ClusterTable:
 
         self.files = table_files(pattern)
         self.ex = _cluster.executor(client)
+        self.notes: list[str] = []
         self.frames = self.ex.persist([dask.delayed(_read)(f) for f in self.files])
+        self._skip_empty("has no data rows")
         self.columns = [str(c) for c in self.ex.map(_column_names, self.frames[:1])[0]]
+
+    def _skip_empty(self, why: str) -> None:
+        """Leave out the files whose frames have no rows, each with a note; none left is an error."""
+        rows, notes = zip(*self.ex.map(_rows_and_notes, self.frames))
+        self.notes.extend(n for file_notes in notes for n in file_notes if n not in self.notes)
+        empty = [k for k, n in enumerate(rows) if not n]
+        if len(empty) == len(self.files):
+            raise UserError(f"every file {why} ({len(self.files)} file(s)); give files with data rows")
+        for k in empty:
+            self.notes.append(f"skipped {self.files[k]}: it {why}")
+        self.ex.release([self.frames[k] for k in empty])
+        self.files = [f for k, f in enumerate(self.files) if k not in empty]
+        self.frames = [f for k, f in enumerate(self.frames) if k not in empty]
 
     def check_columns(self, needed: list[str]) -> None:
         """Every file has the first file's columns, and ``needed`` among them (else the file is named)."""
@@ -130,6 +182,7 @@ class ClusterTable:
         old, self.frames = self.frames, self.ex.transform(_with_file, list(zip(self.frames, self.files)),
                                                           _kept_rows, target_enc, impute)
         self.ex.release(old)
+        self._skip_empty("has no row with a target")
 
     def medians(self, names: list[str], summaries: dict[str, enc.ColumnSummary]) -> list[float]:
         """The exact median of each column: that of its order statistics ⌊(n-1)/2⌋ and ⌊n/2⌋
@@ -167,6 +220,11 @@ class ClusterTable:
 # ---------------------------------------------------------------------- on the workers
 def _column_names(frame):
     return list(frame.columns)
+
+
+def _rows_and_notes(frame) -> tuple[int, list[str]]:
+    """The frame's rows, and what reading it noted (a Parquet index kept as columns)."""
+    return (0, []) if frame is None else (len(frame), frame.attrs.get("deltaprop_notes", []))
 
 
 def _with_file(pair, func, *args):
@@ -323,7 +381,7 @@ def train_table(pattern: str, targets: list[str], make_estimator, *, client=None
     features = [c for c in table.columns if c not in targets and c not in drop]
     if not features:
         raise UserError("no feature columns are left once the target(s) are set aside")
-    notes: list[str] = []
+    notes = table.notes
     feature_enc, target_enc, task = fit_encoders(table, list(targets), features, categorical, task, impute,
                                                  shared_unit=shared_unit, notes=notes)
     X, y = encoded_arrays(table, feature_enc, target_enc, impute, dtype)

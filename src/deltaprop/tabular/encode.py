@@ -57,6 +57,9 @@ NUMERIC_SHARE = 0.9
 MAX_CODES = 20
 #: one-hot encoding a column with more distinct values than this earns a warning
 MANY_CATEGORIES = 100
+#: the most distinct values a categorical input may have: one-hot is dense, one input each,
+#: so a column of 10,000 values over 20,000 rows would take 1.6 GB (docs/command.rst)
+MAX_CATEGORIES = 1000
 #: no training value of a numeric input lies more than this many scales from its mean
 MAX_Z = 10.0
 #: a table with at least this many numeric input columns, all in one unit, is scaled as one
@@ -399,6 +402,12 @@ class FeatureEncoder:
             s = summaries[name]
             if kinds[name] == "categorical":
                 cats = sorted(s.categories or (), key=_label_sort_key)
+                if len(cats) > MAX_CATEGORIES:
+                    raise UserError(
+                        f"column {name!r} has {len(cats):,} distinct values, more than the "
+                        f"{MAX_CATEGORIES:,} a categorical input may have (one input each); leave it out "
+                        f"with --drop {name}, or group its values into fewer categories"
+                    )
                 if len(cats) > MANY_CATEGORIES:
                     notes.append(
                         f"column {name!r} has {len(cats)} distinct values, one input each; if it is an "

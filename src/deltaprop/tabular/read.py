@@ -19,6 +19,7 @@ import io
 import os
 import re
 import sys
+import zlib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -29,13 +30,26 @@ from deltaprop.errors import UserError
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["read_table", "row_label", "STDIN"]
+__all__ = ["read_table", "row_label", "STDIN", "EmptyTable"]
 
 #: the file name that means standard input
 STDIN = "-"
 PARQUET_SUFFIXES = (".parquet", ".pq")
 EXCEL_SUFFIXES = (".xlsx", ".xls", ".xlsm", ".ods")
 SAMPLE = 65536
+#: the most bytes read at once (a chunk is never longer than LINE_LIMIT)
+CHUNK = 1 << 18
+#: the longest line a table may have, and how far a gzipped table may expand (GZIP_RATIO
+#: times its size, plus GZIP_SLACK): both checked while the bytes stream in, so a file of one
+#: endless line or a gzip bomb is refused before it fills memory (docs/command.rst)
+LINE_LIMIT = 16 * 2**20
+GZIP_RATIO = 100
+GZIP_SLACK = 64 * 2**20
+_GZIP = b"\x1f\x8b"
+
+
+class EmptyTable(UserError):
+    """The table has no data rows (an empty file, or a header alone)."""
 
 
 def row_label(frame: pd.DataFrame | None, pos: int) -> str:
@@ -54,8 +68,98 @@ def row_label(frame: pd.DataFrame | None, pos: int) -> str:
     return f"row {r}"
 
 
+def _breaks(chunk: bytes) -> tuple[int, int]:
+    """The positions of the first and the last line break (``\\n`` or ``\\r``) in ``chunk``; -1: none."""
+    firsts = [i for i in (chunk.find(b"\n"), chunk.find(b"\r")) if i >= 0]
+    return (min(firsts) if firsts else -1), max(chunk.rfind(b"\n"), chunk.rfind(b"\r"))
+
+
+class _Stream(io.RawIOBase):
+    """A table's bytes read through once, each line's length (and the total, for a gzipped
+    table) checked as they pass.  :meth:`first_line` looks at the header line without
+    consuming it: what it read is replayed, so nothing is cut or lost, also from a pipe."""
+
+    def __init__(self, raw: Any, name: str, total_limit: int | None = None, under: Any = None) -> None:
+        self.raw, self.name, self.total_limit, self.under = raw, name, total_limit, under
+        self.pending = b""
+        self.line = 0  # bytes since the last line break
+        self.total = 0
+        self.lines = 0  # line breaks seen
+        self.error: UserError | None = None
+
+    def readable(self) -> bool:
+        return True
+
+    def _refuse(self, message: str) -> None:
+        self.error = UserError(message)
+        raise self.error
+
+    def _pull(self, size: int) -> bytes:
+        try:
+            data = self.raw.read(max(1, min(size, LINE_LIMIT)))
+        except (OSError, EOFError, zlib.error) as e:
+            self._refuse(f"{self.name} is not a readable gzip file ({e}); check the file")
+        self.check(data)
+        return data
+
+    def check(self, data: bytes) -> None:
+        """Count ``data`` in: refuse a line longer than LINE_LIMIT, or a total past the limit."""
+        self.total += len(data)
+        if self.total_limit is not None and self.total > self.total_limit:
+            self._refuse(
+                f"{self.name} expands to more than {self.total_limit / 2**20:,.0f} MiB when unzipped "
+                f"(at most {GZIP_RATIO} times its size, plus {GZIP_SLACK >> 20} MiB); give the table "
+                f"unzipped, or as Parquet"
+            )
+        first, last = _breaks(data)
+        longest = self.line + (len(data) if first < 0 else first)
+        if longest > LINE_LIMIT:
+            self._refuse(
+                f"{self.name}: line {self.lines + 1} is longer than {LINE_LIMIT >> 20} MiB, the longest "
+                f"line a table may have (binary data, or a file without line breaks?); give a CSV or "
+                f"Parquet file"
+            )
+        if first >= 0:
+            self.lines += data.count(b"\n") or 1
+            self.line = len(data) - last - 1
+        else:
+            self.line = longest
+
+    def first_line(self) -> bytes:
+        """The bytes up to the first line break (the whole header line), left to be read."""
+        parts = [self.pending]
+        while _breaks(parts[-1])[0] < 0:
+            data = self._pull(CHUNK)
+            if not data:
+                break
+            parts.append(data)
+        self.pending = b"".join(parts)
+        if self.pending.startswith(b"\xef\xbb\xbf"):
+            self.pending = self.pending[3:]
+        end = _breaks(self.pending)[0]
+        return self.pending if end < 0 else self.pending[:end]
+
+    def readinto(self, buffer: Any) -> int:
+        if not len(buffer):
+            return 0
+        if self.pending:
+            data, self.pending = self.pending[: len(buffer)], self.pending[len(buffer) :]
+        else:
+            data = self._pull(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        self.raw.close()
+        if self.under is not None:  # what a GzipFile reads from (it leaves it open)
+            self.under.close()
+        super().close()
+
+
 class _Source:
-    """The bytes of a file named on the command line (or of standard input), read lazily."""
+    """A file named on the command line (or standard input): opened again for each pass,
+    except standard input and pipes, which are read once (their lines checked as they come)
+    and kept."""
 
     def __init__(self, path: str | os.PathLike[str]):
         self.stdin = str(path) == STDIN
@@ -64,32 +168,54 @@ class _Source:
         self.short_name = "standard input" if self.stdin else self.path.name
         self._data: bytes | None = None
 
-    def head(self) -> bytes:
+    def open(self) -> Any:
+        """A binary stream of the bytes from the start."""
+        if self._data is not None:
+            return io.BytesIO(self._data)
         if self.stdin:
-            if self._data is None:
-                self._data = sys.stdin.buffer.read()
-            return self._data[:SAMPLE]
+            return self._keep(sys.stdin.buffer)
         if not self.path.exists():
             raise UserError(f"{self.name}: no such file; check the path (current directory: {os.getcwd()})")
         if self.path.is_dir():
             raise UserError(f"{self.name} is a directory; give a CSV or Parquet file")
         try:
-            with open(self.path, "rb") as f:
-                return f.read(SAMPLE)
+            f = open(self.path, "rb")  # noqa: SIM115
         except OSError as e:
             raise UserError(
                 f"cannot read {self.name}: {e.strerror or e}; check the file's permissions"
             ) from e
+        if f.seekable():
+            return f
+        with f:  # a pipe (<(command)) can be read only once
+            return self._keep(f)
+
+    def _keep(self, f: Any) -> io.BytesIO:
+        head = f.read(SAMPLE)
+        parts = [head]
+        if head.startswith((_GZIP, b"PAR1")):
+            parts.append(f.read())
+        else:  # the lines are checked as they come, before they fill memory
+            stream = _Stream(f, self.name)
+            stream.check(head)
+            while data := stream.read(CHUNK):
+                parts.append(data)
+        self._data = b"".join(parts)
+        return io.BytesIO(self._data)
+
+    def size(self, f: Any) -> int:
+        return len(self._data) if self._data is not None else os.fstat(f.fileno()).st_size
 
     def handle(self) -> Any:
-        """What pandas reads: the path, or the bytes of standard input."""
-        return io.BytesIO(self._data or b"") if self.stdin else self.path
+        """What pyarrow reads: the path, or the bytes kept."""
+        return self.path if self._data is None else io.BytesIO(self._data)
 
-    def text_lines(self, gz: bool) -> io.TextIOBase:
-        raw: Any = io.BytesIO(self._data or b"") if self.stdin else open(self.path, "rb")  # noqa: SIM115
-        if gz:
-            raw = gzip.GzipFile(fileobj=raw)
-        return io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
+    def stream(self, gz: bool) -> _Stream:
+        """The table's text bytes (unzipped), checked as they are read."""
+        f = self.open()
+        if not gz:
+            return _Stream(f, self.name)
+        limit = GZIP_RATIO * self.size(f) + GZIP_SLACK
+        return _Stream(gzip.GzipFile(fileobj=f), self.name, limit, under=f)
 
 
 def read_table(path: str | os.PathLike[str]) -> pd.DataFrame:
@@ -97,23 +223,26 @@ def read_table(path: str | os.PathLike[str]) -> pd.DataFrame:
 
     Numbers arrive as numbers and any other column as text; the separator is ``,`` unless
     the header line uses ``;``, tab or ``|`` instead.  Raises UserError for a missing,
-    unreadable, empty, binary or ragged file, naming the line.
+    unreadable, empty, binary or ragged file (naming the line), a line longer than
+    LINE_LIMIT, or a gzipped file that expands too far.  Notes for the user (a Parquet index
+    kept as columns) are in ``frame.attrs["deltaprop_notes"]``.
     """
     source = _Source(path)
-    head = source.head()
+    with source.open() as f:
+        head = f.read(SAMPLE)
     if not head:
-        raise UserError(f"{source.name} is empty; give a CSV file with a header line and data rows")
+        raise EmptyTable(f"{source.name} is empty; give a CSV file with a header line and data rows")
     suffix = source.path.suffix.lower()
     if head.startswith(b"PAR1") or suffix in PARQUET_SUFFIXES:
         frame = _read_parquet(source)
     else:
         _refuse_non_csv(head, suffix, source.name)
-        frame = _read_csv(source, head)
+        frame = _read_csv(source, head.startswith(_GZIP))
     if frame.shape[1] == 0:
         raise UserError(f"{source.name} has no columns; give a table with a header line")
     _check_unique_names(list(frame.columns), source.name)
     if len(frame) == 0:
-        raise UserError(f"{source.name} has a header but no data rows; add data rows")
+        raise EmptyTable(f"{source.name} has a header but no data rows; add data rows")
     return _drop_saved_index(frame)
 
 
@@ -131,9 +260,17 @@ def _read_parquet(source: _Source) -> pd.DataFrame:
     except Exception as e:  # pyarrow raises several types for a bad file
         detail = " ".join(str(e).split())
         raise UserError(f"{source.name} is not a readable Parquet file ({detail}); check the file") from e
+    notes = []
+    index = [str(n) for n in frame.index.names if n is not None]
+    if index:  # pandas wrote a named index: its values are columns of the table
+        frame = frame.reset_index()
+        notes.append(f"{source.name}: the Parquet index {', '.join(map(repr, index))} is read as "
+                     f"column(s) of the table; --drop it if it is only a row label")
+    frame = frame.reset_index(drop=True)
     frame.columns = [str(c) for c in frame.columns]
     _check_flat_columns(frame, source.name)
-    return frame.reset_index(drop=True)
+    frame.attrs["deltaprop_notes"] = notes
+    return frame
 
 
 def _check_flat_columns(frame: pd.DataFrame, name: str) -> None:
@@ -156,57 +293,58 @@ def _refuse_non_csv(head: bytes, suffix: str, name: str) -> None:
         raise UserError(
             f"{name} is a zip archive (a deltaprop model?), not a table; give a CSV or Parquet file"
         )
-    if not head.startswith(b"\x1f\x8b") and b"\x00" in head:
+    if not head.startswith(_GZIP) and b"\x00" in head:
         raise UserError(f"{name} is a binary file, not a CSV table; give a CSV or Parquet file")
 
 
-def _sniff_separator(path: Path, sample: str) -> str:
+def _sniff_separator(path: Path, header: str) -> str:
     if str(path).lower().endswith((".tsv", ".tsv.gz", ".tab")):
         return "\t"
-    first = sample.split("\n", 1)[0]
-    counts = {sep: first.count(sep) for sep in (",", ";", "\t", "|")}
+    counts = {sep: header.count(sep) for sep in (",", ";", "\t", "|")}
     best = max(counts, key=lambda sep: counts[sep])
     return best if counts[best] > 0 else ","
 
 
-def _sample_text(source: _Source, head: bytes, gz: bool) -> str:
-    if not gz:
-        return head.decode("utf-8", errors="replace").lstrip("\ufeff")
+def _header(stream: _Stream, name: str) -> str:
+    """The whole header line (looked at, not consumed: the parser reads it again)."""
+    line = stream.first_line()
+    if b"\x00" in stream.pending[:SAMPLE]:
+        raise UserError(f"{name} is a binary file, not a CSV table; give a CSV or Parquet file")
     try:
-        with gzip.GzipFile(fileobj=source.handle() if source.stdin else open(source.path, "rb")) as f:  # noqa: SIM115
-            sample = f.read(SAMPLE)
-    except (OSError, EOFError) as e:
-        raise UserError(f"{source.name} is not a readable gzip file ({e}); check the file") from e
-    if b"\x00" in sample:
-        raise UserError(f"{source.name} is a binary file, not a CSV table; give a CSV or Parquet file")
-    return sample.decode("utf-8", errors="replace").lstrip("\ufeff")
+        return line.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise UserError(f"{name} is not UTF-8 text; save it as a UTF-8 CSV file") from e
 
 
-def _read_csv(source: _Source, head: bytes) -> pd.DataFrame:
+def _read_csv(source: _Source, gz: bool) -> pd.DataFrame:
     """Parse a CSV with pandas' C parser (one pass, types inferred), then check its shape."""
     import pandas as pd
 
-    gz = head.startswith(b"\x1f\x8b")
-    text = _sample_text(source, head, gz)
-    sep = _sniff_separator(source.path, text)
     name = source.name
-    try:
-        frame = pd.read_csv(
-            source.handle(),
-            sep=sep,
-            encoding="utf-8-sig",
-            skipinitialspace=True,
-            low_memory=False,  # one type per column, not one per chunk
-            compression="gzip" if gz else "infer",
-        )
-    except pd.errors.EmptyDataError as e:
-        raise UserError(f"{name} has no columns (empty file); give a CSV file with a header line") from e
-    except pd.errors.ParserError as e:
-        raise UserError(_parser_error_message(e, name, sep)) from e
-    except UnicodeDecodeError as e:
-        raise UserError(f"{name} is not UTF-8 text; save it as a UTF-8 CSV file") from e
-    except OSError as e:
-        raise UserError(f"cannot read {name}: {e}; check the file") from e
+    with source.stream(gz) as stream:
+        header = _header(stream, name)
+        sep = _sniff_separator(source.path, header)
+        try:
+            frame = pd.read_csv(
+                stream,
+                sep=sep,
+                encoding="utf-8",
+                skipinitialspace=True,
+                low_memory=False,  # one type per column, not one per chunk
+                compression=None,
+            )
+        except pd.errors.EmptyDataError as e:
+            raise EmptyTable(f"{name} has no columns (empty file); give a CSV file with a header line") from e
+        except Exception as e:
+            if stream.error is not None:  # a limit, met while pandas read
+                raise stream.error from None
+            if isinstance(e, pd.errors.ParserError):
+                raise UserError(_parser_error_message(e, name, sep)) from e
+            if isinstance(e, UnicodeDecodeError):
+                raise UserError(f"{name} is not UTF-8 text; save it as a UTF-8 CSV file") from e
+            if isinstance(e, OSError):
+                raise UserError(f"cannot read {name}: {e}; check the file") from e
+            raise
     if not isinstance(frame.index, pd.RangeIndex):
         raise UserError(
             f"{name}: the data rows have more fields than the header line ({frame.shape[1]} names); "
@@ -215,8 +353,8 @@ def _read_csv(source: _Source, head: bytes) -> pd.DataFrame:
     frame.columns = [str(c).strip() for c in frame.columns]
     # pandas renamed a second 'a' to 'a.1': the header line as written is what to check
     try:
-        header = next(csv.reader(io.StringIO(text), delimiter=sep, skipinitialspace=True), [])
-        _check_unique_names([h.strip() for h in header], name)
+        names = next(csv.reader([header], delimiter=sep, skipinitialspace=True), [])
+        _check_unique_names([h.strip() for h in names], name)
         # a short row leaves its last fields missing: only then is the file read again, line by line
         if frame.shape[1] and frame.iloc[:, -1].isna().to_numpy().any():
             _check_short_rows(source, sep, gz, frame.shape[1])
@@ -254,7 +392,7 @@ def _check_unique_names(names: list[str], name: str) -> None:
 
 def _check_short_rows(source: _Source, sep: str, gz: bool, n_fields: int) -> None:
     """Short rows are filled with missing values by pandas; name the first one instead."""
-    with source.text_lines(gz) as f:
+    with io.TextIOWrapper(source.stream(gz), encoding="utf-8-sig", newline="") as f:
         reader = csv.reader(f, delimiter=sep, skipinitialspace=True)
         next(reader, None)
         for row in reader:
