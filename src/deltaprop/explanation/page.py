@@ -51,7 +51,7 @@ section.step { margin: 1.2em 0; padding: .4em .8em; border-left: 3px solid #e5e7
 section.step summary { cursor: pointer; padding: .3em 0; }
 .step .cols { display: flex; gap: 1.2em; flex-wrap: wrap; align-items: flex-start; }
 .step .math { flex: 1 1 360px; min-width: 0; }
-.step .fig { flex: 1 1 300px; min-width: 0; max-width: 520px; }
+.step .fig { flex: 0 1 auto; min-width: 0; max-width: 100%; }
 math[display="block"] { margin: .5em 0; font-size: 1.08em; }
 mtd { math-style: normal; padding: .2em 0; }
 mtext.note { font-size: .85em; color: #4b5563; }

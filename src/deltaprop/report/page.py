@@ -215,14 +215,14 @@ def _diagram(model: Any) -> tuple[str, str]:
     from deltaprop.explanation.diagram import CSS, Highlight, Layout, network_svg
 
     net = model.network_
-    layout = Layout(net, {})
     names: dict[tuple[int, int], list[str]] = {}
     inputs = list(getattr(model, "input_names_", None) or [])
     for k, name in enumerate(inputs, 1):
         names[(1, k)] = [name]
     for k, name in enumerate(output_names(model), 1):
         names[(net.L, k)] = [name]
-    return network_svg(net, layout, Highlight(), title="the trained network", numbers=names), CSS
+    layout = Layout(net, {}, names)
+    return network_svg(net, layout, Highlight(), title="the trained network"), CSS
 
 
 def _confusion_table(history: dict[str, Any]) -> str:
