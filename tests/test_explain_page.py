@@ -253,3 +253,41 @@ def test_diagram_names_every_layer_and_says_when_it_labels_only_the_path(browser
         assert svg.locator('g.unit[data-layer="3"]:has(text.num)').count() == 10  # 10 outputs: all
     finally:
         page.close()
+
+
+# ---------------------------------------------------------------------- aligned derivations
+ALIGNMENT = """() => {
+  const bad = [];
+  let columns = 0;
+  for (const table of document.querySelectorAll('math mtable')) {
+    const lefts = [], rights = [];
+    const ink = cell => Array.from(cell.children).map(c => c.getBoundingClientRect());
+    for (const row of table.querySelectorAll(':scope > mtr')) {
+      const [l, r] = row.children;
+      if (l && l.textContent.trim()) rights.push(Math.max(...ink(l).map(b => b.right)));
+      if (r && r.textContent.trim()) lefts.push(Math.min(...ink(r).map(b => b.left)));
+    }
+    for (const [xs, side] of [[rights, 'left-hand sides end'], [lefts, 'right-hand sides start']]) {
+      if (xs.length < 2) continue;
+      columns += 1;
+      const spread = Math.max(...xs) - Math.min(...xs);
+      if (spread > 1) bad.push(side + ' ' + spread.toFixed(1) + ' px: ' + table.textContent.slice(0, 30));
+    }
+  }
+  return {bad: bad.slice(0, 5), n: bad.length, columns};
+}"""
+
+
+def test_every_derivation_lines_up_in_chromium(browser):
+    """The '=' of every row of a derivation starts at one x, and its left-hand sides end at one x
+    (Chromium ignores columnalign on <mtd>; the page's CSS aligns the cells)."""
+    pages = {**{k: ex.to_html() for k, ex in _page_types().items()}, **_diagram_pages()}
+    for name, html in pages.items():
+        for width in (1280, 420):
+            page = browser.new_page(viewport={"width": width, "height": 900})
+            try:
+                page.set_content(html)
+                found = page.evaluate(ALIGNMENT)
+                assert found["n"] == 0 and found["columns"] > 10, (name, width, found)
+            finally:
+                page.close()

@@ -54,6 +54,8 @@ section.step summary { cursor: pointer; padding: .3em 0; }
 .step .fig { flex: 0 1 auto; min-width: 0; max-width: 100%; }
 math[display="block"] { margin: .5em 0; font-size: 1.08em; }
 mtd { math-style: normal; padding: .2em 0; }
+mtd[columnalign=left] { text-align: left; }
+mtd[columnalign=right] { text-align: right; text-align: -webkit-right; }  /* Chromium: 'right' acts as left */
 mtext.note { font-size: .85em; color: #4b5563; }
 figure.picture { margin: .8em 0; } figure.picture figcaption { font-size: .92em; color: #374151; }
 table { border-collapse: collapse; margin: .6em 0; font-size: .9em; max-width: 100%; }
