@@ -50,14 +50,18 @@ h3 { font-size: 1.08em; margin: 0; display: inline; }
 section.step { margin: 1.2em 0; padding: .4em .8em; border-left: 3px solid #e5e7eb; }
 section.step summary { cursor: pointer; padding: .3em 0; }
 .step .cols { display: flex; gap: 1.2em; flex-wrap: wrap; align-items: flex-start; }
-.step .math { flex: 1 1 360px; min-width: 0; }
+.step .math { flex: 1 1 420px; min-width: 0; }
 .step .fig { flex: 0 1 auto; min-width: 0; max-width: 100%; }
 math[display="block"] { margin: .5em 0; font-size: 1.08em; }
 mtd { math-style: normal; padding: .2em 0; }
 mtd[columnalign=left] { text-align: left; }
-mtd[columnalign=right] { text-align: right; text-align: -webkit-right; }  /* Chromium: 'right' acts as left */
+/* Chromium centres <mtd> content, ignores columnalign, and takes text-align 'right' as left */
+mtd[columnalign=right] { text-align: right; text-align: -webkit-right; }
 mtext.note { font-size: .85em; color: #4b5563; }
-figure.picture { margin: .8em 0; } figure.picture figcaption { font-size: .92em; color: #374151; }
+figure.picture { margin: .8em 0; min-width: 0; }
+figure.picture figcaption { font-size: .92em; color: #374151; }
+.pics { display: flex; flex-wrap: wrap; gap: 0 1.5em; align-items: flex-start; }
+.pics figure { flex: 1 1 320px; }
 table { border-collapse: collapse; margin: .6em 0; font-size: .9em; max-width: 100%; }
 th, td { padding: .2em .6em; border-bottom: 1px solid #eee; text-align: right; }
 th { background: #f8fafc; font-weight: 600; } td.l, th.l { text-align: left; }
@@ -177,7 +181,7 @@ def _picture(p: Picture, title: str) -> str:
     if p.narrow is not None:
         svgs = svgs.replace('class="grid"', 'class="grid wide"', 1)
         svgs += picture_svg(p.narrow, title).replace('class="grid"', 'class="grid narrow"', 1)
-    return f'<figure class="picture">{svgs}{caption}</figure>'
+    return f'<figure class="picture">{caption}{svgs}</figure>'
 
 
 def _numbers_html(lines: list[Line]) -> str:
@@ -199,6 +203,7 @@ def _step(ex: Explanation, number: int, step: Step, lang: str) -> str:
     svg = step_svg(ex, step.key, title=f"step {number}", lang=lang)
     tables = "".join(_table(head, rows, classes=_row_classes(rows)) for head, rows in step.tables)
     pictures = "".join(_picture(p, f"step {number}, picture {n + 1}") for n, p in enumerate(step.pictures))
+    pictures = f'<div class="pics">{pictures}</div>' if pictures else ""
     return (
         f'<section class="step" data-step="{step.key}"><details open><summary><h3>{number}. {title}</h3>'
         f"</summary><p>{prose_html(step.prose)}</p>"

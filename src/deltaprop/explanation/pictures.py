@@ -13,12 +13,16 @@ Layers wider than :data:`MAX_CELLS` show the cells around the lit one and ellips
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from html import escape
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from deltaprop.explanation.diagram import shown_units
 from deltaprop.explanation.formula import Sym, delta, tex_text, w, z
+from deltaprop.explanation.words import say
 
 if TYPE_CHECKING:
     from deltaprop.explanation.core import Explanation
@@ -71,16 +75,32 @@ def _slots(n: int, focus: int, limit: int) -> list[int | tuple[str, int]]:
     return shown_units(n, {focus}, limit=limit)
 
 
-def outer_picture(ex: Explanation) -> Picture:
-    """δ^(l) (z^(l−1))ᵀ of the walked sample: cell (j, i) = δ_j z_i, lit at the weight's (j, i)."""
-    return Picture([_outer(ex, MAX_CELLS)], narrow=Picture([_outer(ex, NARROW_CELLS)]))
+def outer_picture(ex: Explanation, lang: str = "en") -> list[Picture]:
+    """δ^(l) (z^(l−1))ᵀ: cell (j, i) = δ_j z_i, lit at the weight's (j, i).  On a batch, two
+    grids: the batch mean of δ_j z_i (the gradient, lit cell and all), and the walked sample's."""
+    if ex.n_samples == 1:
+        return [Picture([_outer(ex, MAX_CELLS)], narrow=Picture([_outer(ex, NARROW_CELLS)]))]
+    titles = say(lang, "grid.batch", N=ex.n_samples), say(lang, "grid.sample", n=ex.n + 1)
+    batch = [_outer(ex, limit, batch=True) for limit in (MAX_CELLS, NARROW_CELLS)]
+    walked = [_outer(ex, limit) for limit in (MAX_CELLS, NARROW_CELLS)]
+    return [
+        Picture([batch[0]], titles[0], narrow=Picture([batch[1]])),
+        Picture([walked[0]], titles[1], narrow=Picture([walked[1]])),
+    ]
 
 
-def _outer(ex: Explanation, limit: int) -> Block:
+def _outer(ex: Explanation, limit: int, batch: bool = False) -> Block:
+    """The grid of the walked sample, or (``batch``) of the batch: Σ_n s_n δ_j z_i / Σ_n s_n per cell."""
     l, j, i, s = ex.l, ex.j, ex.i, ex.walked
     assert s is not None
     z_prev = [1.0] + list(s.z[l - 1])  # z_0 = +1: the bias column
     d = s.delta[l]
+    if batch:
+        der, weights = ex.derivation, ex.sample_weight
+        Z = np.vstack([np.ones(ex.n_samples), der.z[l - 1]])
+        grid = (der.delta[l] * weights) @ Z.T / math.fsum(weights)  # Δ S Zᵀ / Σ s
+    else:
+        grid = np.outer(d, z_prev)
     rows = _slots(len(d), j, limit)
     cols = [0] + _slots(len(z_prev) - 1, i, limit)
     cells, heads = [], []
@@ -88,22 +108,23 @@ def _outer(ex: Explanation, limit: int) -> Block:
         if isinstance(c, tuple):
             heads.append("…")
         else:
-            heads.append(f"{z(c, l - 1).text() if c else 'z₀ (+1)'}\n{_n(z_prev[c])}")
+            name = f"{z(c, l - 1).text()}\n{_n(z_prev[c])}" if c else f"{z(0, l - 1).text()}\n= +1"
+            heads.append(name.split("\n")[0] if batch and c else name)
     row_heads = []
     for r in rows:
         if isinstance(r, tuple):
             row_heads.append("⋮")
             cells.append([Cell("⋮" if not isinstance(c, tuple) else "⋱", gap=True) for c in cols])
             continue
-        row_heads.append(f"{delta(r, l).text()} = {_n(d[r - 1])}")
+        row_heads.append(delta(r, l).text() if batch else f"{delta(r, l).text()} = {_n(d[r - 1])}")
         row = []
         for c in cols:
             if isinstance(c, tuple):
                 row.append(Cell("…", gap=True))
             else:
-                row.append(Cell(_n(d[r - 1] * z_prev[c]), lit=(r, c) == (j, i), tint=r == j or c == i))
+                row.append(Cell(_n(grid[r - 1, c]), lit=(r, c) == (j, i), tint=r == j or c == i))
         cells.append(row)
-    grad = Sym("∂Eₙ/∂W", "", f"({l})").text()
+    grad = Sym("∂E/∂W" if batch else "∂Eₙ/∂W", "", f"({l})").text()
     return Block(grad, cells, heads, row_heads)
 
 

@@ -13,6 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from deltaprop.explanation.diagram import relevant_units, shown_units
 from deltaprop.explanation.formula import (
     EQ,
@@ -303,7 +305,7 @@ def step_delta_hidden(walk: Walk) -> Step:
             delta(j, l),
             [
                 Seq(*mask, fprime(u(j, l)), elementwise),
-                Seq(*mask_num, Num(s.fprime[l][j - 1]), TIMES, Num(tr.elementwise)),
+                Seq(*mask_num, _factor(s.fprime[l][j - 1]), TIMES, _factor(tr.elementwise)),
                 Num(s.delta[l][j - 1]),
                 walk.tag,
             ],
@@ -340,8 +342,81 @@ def _column(walk: Walk) -> Picture:
     return picture
 
 
+def _factor(v: float) -> Node:
+    """A number as a factor: (−0.59165), never × −0.59165."""
+    return Paren(Num(v)) if v < 0 else Num(v)
+
+
+def _vanishing_sum(walk: Walk) -> Line:
+    """∂E_n/∂w_ji = Σ_k δ_k ∂u_k/∂w_ji with the k ≠ j terms written as 0, in symbols and numbers."""
+    ex, s = walk.ex, walk.s
+    l, j, i = ex.l, ex.j, ex.i
+    wt = w(j, i, l)
+    zi: Node = Sym("1") if i == 0 else z(i, l - 1)
+    zi_value = 1.0 if i == 0 else s.z[l - 1][i - 1]
+    shown = [k for k in shown_units(ex.net.sizes[l - 1], {j}, limit=5) if not isinstance(k, tuple)]
+    symbols: list[Node] = []
+    values: list[Node] = []
+    for n, k in enumerate(shown):
+        if n:
+            gap = k != shown[n - 1] + 1
+            symbols += [PLUS, Op("…"), PLUS] if gap else [PLUS]
+            values += [PLUS, Op("…"), PLUS] if gap else [PLUS]
+        if k == j:
+            symbols.append(Seq(delta(j, l), zi))
+            values.append(Seq(_factor(s.delta[l][j - 1]), TIMES, _factor(zi_value)))
+        else:
+            symbols.append(Seq(delta(k, l), Op("·"), Sym("0")))
+            values.append(Sym("0"))
+    return Line(
+        Partial(En, wt),
+        [
+            Sum("k", Seq(delta("k", l), Partial(u("k", l), wt))),
+            Seq(*symbols),
+            Seq(*values),
+            Num(s.delta[l][j - 1] * zi_value),
+            walk.tag,
+        ],
+    )
+
+
+def _transpose_rows(walk: Walk) -> list[Line]:
+    """The transpose answered in words and sizes: shapes, what fails without it, the rule's two
+    faces, the batch form Δ Zᵀ / N and the row-vector form of scikit-learn and PyTorch."""
+    ex, l = walk.ex, walk.ex.l
+    n, m, N = ex.net.sizes[l - 1], ex.net.sizes[l - 2], ex.n_samples
+    d_vec, z_vec = Sym("δ", "", lay(l)), Sym("z", "", lay(l - 1))
+    zT, W = Sym("z", "", f"({l - 1})T"), Sym("W", "", lay(l))
+    sizes = {"n": n, "m": m, "m1": m + 1, "N": N, "c": l - 2, "l": f"({l})".translate(_SUPS_PAREN)}
+    sizes["lp"] = f"({l - 1})".translate(_SUPS_PAREN)
+    rows = [
+        Line(Word(walk.say("tr.shapes", **sizes)), [Seq(d_vec, zT)]),
+        Line(Word(walk.say("tr.without", **sizes)), [Seq(d_vec, z_vec)]),
+        Line(
+            Word(walk.say("tr.faces", **sizes)),
+            [Seq(Partial(En, W), EQ, d_vec, zT), Seq(Partial(En, z_vec), EQ, Sym("W", "", f"({l})T"), d_vec)],
+        ),
+    ]
+    if walk.many:
+        der, tr = ex.derivation, ex.transpose
+        weights = ex.sample_weight
+        total = float(np.sum(weights * der.per_sample))
+        key = "tr.batch" if np.all(weights == 1.0) else "tr.batch_weighted"
+        rows.append(
+            Line(
+                Word(walk.say(key, **sizes)),
+                [Seq(Num(total), Op("/"), Num(float(np.sum(weights)), 6)), Num(tr.outer_matrix, 12)],
+            )
+        )
+        rows.append(Line(Word(walk.say("outer.batch_elementwise")), [Num(tr.outer_elementwise, 12)]))
+    row_form = Seq(Sym("X", "", "T"), Sym("Δ"), Op("/"), Sym("N"))
+    rows.append(Line(Word(walk.say("tr.rows", **sizes)), [row_form]))
+    return rows
+
+
 def step_outer(walk: Walk) -> Step:
-    """∂E_n/∂W^(l) = δ^(l) (z^(l−1))ᵀ: every weight of the layer at once, cell (j, i) lit."""
+    """∂E_n/∂W^(l) = δ^(l) (z^(l−1))ᵀ: every weight of the layer at once, cell (j, i) lit, and the
+    transpose answered: shapes, the two faces of u = W z, the batch and the row-vector forms."""
     ex, s = walk.ex, walk.s
     l, j, i = ex.l, ex.j, ex.i
     W_sym, d_vec, z_vec = Sym("W", "", lay(l)), Sym("δ", "", lay(l)), Sym("z", "", lay(l - 1))
@@ -356,32 +431,34 @@ def step_outer(walk: Walk) -> Step:
             Sub(Paren(outer), idx(j, i)),
             [
                 Seq(delta(j, l), zi),
-                Seq(Num(d_value), TIMES, Num(zi_value)),
+                Seq(_factor(d_value), TIMES, _factor(zi_value)),
                 Num(d_value * zi_value),
                 walk.tag,
             ],
         ),
+        _vanishing_sum(walk),
     ]
-    tr = ex.transpose
-    numbers = (
-        [
-            Line(Word(walk.say("outer.batch")), [Num(tr.outer_matrix, 12)]),
-            Line(Word(walk.say("outer.batch_elementwise")), [Num(tr.outer_elementwise, 12)]),
-        ]
-        if walk.many
-        else []
-    )
     k = 3 if ex.l == ex.L else 6
+    general = Seq(Sym("δ", "j", lay(l)), Sym("z", "i", lay(l - 1)))
     text = walk.prose(
-        "outer.prose", k=k, W=W_sym, dj=delta(j, l), zi=zi, dl=d_vec, zT=zT, zl=z_vec, n=walk.n + 1
+        "outer.prose",
+        k=k,
+        W=W_sym,
+        n=ex.net.sizes[l - 1],
+        m=ex.net.sizes[l - 2] + 1,
+        gen=general,
+        dl=d_vec,
+        zT=zT,
+        zl=z_vec,
     )
+    text += walk.prose("outer.lit_batch" if walk.many else "outer.lit", n=walk.n + 1, N=ex.n_samples)
     return Step(
         "outer",
         walk.prose("outer.title", dEdW=Partial(En, W_sym), outer=outer),
         text,
         lines,
-        numbers,
-        pictures=[outer_picture(ex)],
+        _transpose_rows(walk),
+        pictures=outer_picture(ex, walk.lang),
     )
 
 
@@ -422,10 +499,15 @@ def step_total(walk: Walk) -> Step:
     lines = [final_formula(ex, concrete=False), final_formula(ex, concrete=True)]
     lines.append(Line(None, [Num(ex.derivation.per_sample[walk.n]), walk.tag]))
     s_sym = Sym("s", "n")
-    batch: Node = Seq(Frac(Sym("1"), Sum("n", s_sym)), Sum("n", Seq(s_sym, Partial(En, wt))))
+    # one sample: the gradient is that sample's ∂E_n/∂w, with no mean to write
+    batch: Node = (
+        Seq(Frac(Sym("1"), Sum("n", s_sym)), Sum("n", Seq(s_sym, Partial(En, wt))))
+        if walk.many
+        else Partial(En, wt)
+    )
     l2 = bool(ex.alpha and ex.i)
     if l2:
-        batch = Seq(batch, PLUS, Frac(Sym("α"), Sum("n", s_sym)), wt)
+        batch = Seq(batch, PLUS, Frac(Sym("α"), Sum("n", s_sym) if walk.many else Sym("1")), wt)
     lines.append(Line(Partial(E, wt), [batch, Num(ex.value, 12)]))
     numbers = [
         Line(Word(walk.say("check.elementwise")), [Num(ex.value, 12)]),
@@ -513,6 +595,7 @@ def forward_tables(ex: Explanation, lang: str = "en") -> list[tuple[str, list[st
 
 
 _SUPS = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
+_SUPS_PAREN = str.maketrans("0123456789()", "⁰¹²³⁴⁵⁶⁷⁸⁹⁽⁾")
 
 
 def path_label(ex: Explanation, path: Path, lang: str = "en") -> Node:

@@ -68,12 +68,34 @@ EN: dict[str, str] = {
     "rule.general": "δ = f′(u) ⊙ ∂Eₙ/∂y",
     # the transpose of the gradient's matrix form, for every weight
     "outer.title": "The whole layer at once: {dEdW} = {outer}, and why the transpose",
-    "outer.prose": "Steps 1–{k} found one entry. The same steps for every j and i fill a table of the "
-    "shape of {W}: entry (j, i) is {dj} times {zi}, the product of row j of the column {dl} and column i "
-    "of the row {zT} (column 0 is the +1 unit, so it holds the biases' gradients). A column times a row "
-    "is exactly such a table of products: the transpose only turns the column {zl} into a row, so that "
-    "the product has one entry per weight. The lit cell is the weight of this page, sample n = {n}:",
-    "outer.batch": "entry (j, i) of the batch's Σₙ sₙ δ⁽ˡ⁾(z⁽ˡ⁻¹⁾)ᵀ / Σₙ sₙ",
+    "outer.prose": "Steps 1–{k} found one entry. The same steps for every j and i fill a table with one "
+    "entry per weight: {W} with its bias column in front, {n}×{m}. Entry (j, i) is {gen}, the product of "
+    "row j of the column {dl} and column i of the row {zT} (column 0 is the +1 unit, so it holds the "
+    "biases' gradients). A column times a row is exactly such a table of products: the transpose only "
+    "turns the column {zl} into a row, so that the product has one entry per weight. ",
+    "outer.lit": "The lit cell is this weight's gradient:",
+    "outer.lit_batch": "The first grid is the batch: each cell the mean of δⱼ zᵢ over the {N} samples, the "
+    "lit cell this weight's gradient; the second is sample n = {n} alone, whose numbers the steps walk:",
+    "tr.shapes": "The shapes: δ{l} is {n}×1 and (z{lp})ᵀ is 1×{m}, so the product is {n}×{m}, the shape "
+    "of W{l}. With the +1 unit as z₀{lp}, 1×{m1} → {n}×{m1}: the grid below, bias column included.",
+    "tr.without": "Without the transpose: δ{l} z{lp} is ({n}×1)({m}×1); the inner sizes 1 and {m} "
+    "differ, so the product is not defined (and δᵀ z, even where the sizes agree, adds the products up "
+    "into one number, not one per weight).",
+    "tr.faces": "One rule, two faces: for u{l} = W{l} z{lp} + b{l}, ∂uⱼ/∂wⱼᵢ = zᵢ and ∂uⱼ/∂zᵢ = wⱼᵢ. Differen"
+    "tiating by W gives δ zᵀ ({n}×1 · 1×{m} → {n}×{m}, the shape of W); by z gives Wᵀ δ ({m}×{n} · {n}×1 → {m"
+    "}×1, the shape of z), the sum over j that carries δ back one layer. Each transpose is the one that makes"
+    " the shapes match.",
+    "tr.batch": "The batch, one sample per column: Δ{l} is {n}×{N}, Z{lp} is {m1}×{N} (with its row of "
+    "+1s), and Δ Zᵀ / N ({n}×{N} · {N}×{m1} → {n}×{m1}) sums δⱼ zᵢ over the samples. Entry (j, i):",
+    "tr.batch_weighted": "The batch, one sample per column, weighted by sₙ: Δ{l} is {n}×{N}, Z{lp} "
+    "{m1}×{N}, and Δ S Zᵀ / Σₙ sₙ (S = diag(s)) sums sₙ δⱼ zᵢ over the samples. Entry (j, i):",
+    "tr.rows": "One sample per row, as scikit-learn and PyTorch store it: X = (Z{lp})ᵀ is N×{m} and "
+    "Δ = (Δ{l})ᵀ is N×{n}. scikit-learn's coefs_[{c}] is (W{l})ᵀ, {m}×{n}, and its gradient is "
+    "Xᵀ Δ / N ({m}×N · N×{n} → {m}×{n}): the same numbers, transposed. PyTorch's "
+    "Linear.weight is W{l} itself, {n}×{m}, with gradient Δᵀ X / N.",
+    "grid.batch": "The batch, N = {N}: each cell is the mean of δⱼ zᵢ over the samples; the lit cell is "
+    "this weight's gradient (before any L2 term).",
+    "grid.sample": "Sample n = {n} alone: δ zᵀ of this sample, the numbers the steps walk.",
     "outer.batch_elementwise": "weighted mean of δⱼ zᵢ over the samples",
     "column.caption": "Column {j} of {Wn} holds the links leaving unit {j}; laid beside {dn} row by row "
     "it gives the products wₖⱼ δₖ, and their sum is row {j} of {WT}: the transpose turns column {j} into "
@@ -203,12 +225,33 @@ JA: dict[str, str] = {
     "rule.canonical": "δ = y − d（正準な組）",
     "rule.general": "δ = f′(u) ⊙ ∂Eₙ/∂y",
     "outer.title": "層全体を一度に：{dEdW} = {outer}、なぜ転置が出てくるのか",
-    "outer.prose": "ステップ 1–{k} で一つの成分を求めました。すべての j と i について同じことをすると、"
-    "{W} と同じ形の表ができます：成分 (j, i) は {dj} と {zi} の積で、縦ベクトル {dl} の第 j 行と"
-    "横ベクトル {zT} の第 i 列の積です（第 0 列は +1 のユニットで、バイアスの勾配が入ります）。"
-    "縦ベクトルと横ベクトルの積はちょうどこのような積の表です。転置は縦ベクトル {zl} を横にするだけで、"
-    "それで積が重み一つにつき一つの成分を持ちます。赤い枠がこのページの重みです（サンプル n = {n}）：",
-    "outer.batch": "バッチの Σₙ sₙ δ⁽ˡ⁾(z⁽ˡ⁻¹⁾)ᵀ / Σₙ sₙ の成分 (j, i)",
+    "outer.prose": "ステップ 1–{k} で一つの成分を求めました。すべての j と i について同じことをすると、重み一"
+    "つにつき一つの成分を持つ表ができます：バイアスの列を先頭に加えた {W}（{n}×{m}）です。成分 (j, i) は {gen"
+    "} で、縦ベクトル {dl} の第 j 行と横ベクトル {zT} の第 i 列の積です（第 0 列は +1 のユニットで、バイアス"
+    "の勾配が入ります）。縦ベクトルと横ベクトルの積は、ちょうどこのような積の表です。転置は縦ベクトル {zl} を"
+    "横ベクトルにするだけで、それで積が重み一つにつき一つの成分を持ちます。",
+    "outer.lit": "強調したマスがこの重みの勾配です：",
+    "outer.lit_batch": "一つ目の表はバッチ全体で、各マスは {N} 個のサンプルについての δⱼ zᵢ の平均、強調した"
+    "マスがこの重みの勾配です。二つ目はサンプル n = {n} だけの表で、各ステップはこの数値をたどります：",
+    "grid.batch": "バッチ（N = {N}）：各マスは δⱼ zᵢ のサンプルについての平均です。強調したマスがこの重みの勾"
+    "配（L2 の項を除く）です。",
+    "grid.sample": "サンプル n = {n} だけ：このサンプルの δ zᵀ で、各ステップがたどる数値です。",
+    "tr.shapes": "形：δ{l} は {n}×1、(z{lp})ᵀ は 1×{m} なので、積は {n}×{m} で W{l} と同じ形です。+1 のユニッ"
+    "トを z₀{lp} として加えると 1×{m1} → {n}×{m1} となり、下の表（バイアスの列を含む）になります。",
+    "tr.without": "転置しないと：δ{l} z{lp} は ({n}×1)({m}×1) で、内側の大きさ 1 と {m} が違うので積は定義"
+    "されません（δᵀ z は大きさが合う場合でも積を足し合わせた一つの数になり、重みごとの値にはなりません）。",
+    "tr.faces": "一つの規則の二つの面：u{l} = W{l} z{lp} + b{l} では ∂uⱼ/∂wⱼᵢ = zᵢ、∂uⱼ/∂zᵢ = wⱼᵢ です。"
+    "W で微分すると δ zᵀ（{n}×1 · 1×{m} → {n}×{m}、W の形）、z で微分すると Wᵀ δ（{m}×{n} · {n}×1 → {m}×1、"
+    "z の形）になり、後者は j について和をとって δ を一つ前の層へ伝えます。どちらの転置も形を合わせるための"
+    "ものです。",
+    "tr.batch": "バッチ（サンプルを列に並べる）：Δ{l} は {n}×{N}、Z{lp} は（+1 の行を含めて）{m1}×{N} で、"
+    "Δ Zᵀ / N（{n}×{N} · {N}×{m1} → {n}×{m1}）は δⱼ zᵢ をサンプルについて足し合わせます。成分 (j, i)：",
+    "tr.batch_weighted": "バッチ（サンプルを列に並べ、重み sₙ をつける）：Δ{l} は {n}×{N}、Z{lp} は {m1}×{N} "
+    "で、Δ S Zᵀ / Σₙ sₙ（S = diag(s)）は sₙ δⱼ zᵢ をサンプルについて足し合わせます。成分 (j, i)：",
+    "tr.rows": "サンプルを行に並べる形（scikit-learn と PyTorch の格納の仕方）：X = (Z{lp})ᵀ は N×{m}、"
+    "Δ = (Δ{l})ᵀ は N×{n} です。scikit-learn の coefs_[{c}] は (W{l})ᵀ で {m}×{n}、その勾配は Xᵀ Δ / N"
+    "（{m}×N · N×{n} → {m}×{n}）で、同じ数値を転置したものです。PyTorch の Linear.weight は W{l} そのもの"
+    "（{n}×{m}）で、勾配は Δᵀ X / N です。",
     "outer.batch_elementwise": "δⱼ zᵢ のサンプルについての重み付き平均",
     "column.caption": "{Wn} の第{j}列はユニット {j} から出るリンクの重みです。{dn} と行ごとに並べると"
     "積 wₖⱼ δₖ ができ、その和が {WT} の第{j}行です：転置は第{j}列を第{j}行にします。",
