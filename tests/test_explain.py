@@ -3,6 +3,7 @@ the seed's two formulas come out for the seed's network, and bad weights are ref
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import warnings
 
@@ -211,6 +212,9 @@ def _twin(est, loss):
 
 
 def _same_explanation(a, b):
+    """The same numbers and text; ``a`` (an estimator) names its units, ``b`` (its twin Network)
+    does not, so ``b`` is given ``a``'s names for the comparison."""
+    b = dataclasses.replace(b, inputs=a.inputs, outputs=a.outputs)
     assert a.value == pytest.approx(b.value, rel=1e-12, abs=1e-15)
     assert a.backprop == pytest.approx(b.backprop, rel=1e-12, abs=1e-15)
     assert [p.units for p in a.paths] == [p.units for p in b.paths]
@@ -250,6 +254,7 @@ def test_sklearn_classifiers_with_labels_and_their_twins_agree(rng):
     onehot = (labels[:, None] == est.classes_[None, :]).astype(float)
     a = dp.explain(est, (2, 3, 1), X[:5], labels[:5])
     b = dp.explain(_twin(est, "log_loss"), (2, 3, 1), X[:5], onehot[:5], alpha=est.alpha)
+    assert a.outputs == ["cat", "dog", "emu"] and b.outputs is None
     _same_explanation(a, b)
     with pytest.raises(ValueError, match="not one of the model's classes"):
         dp.explain(est, (2, 3, 1), X[:2], np.array(["cat", "yak"]))
@@ -627,3 +632,16 @@ def test_a_fixed_dropout_mask_keeps_the_three_values_equal_and_the_page_greys_dr
     html = ex.to_html()
     dropped = set(re.findall(r'<g class="unit[^"]* dropped" data-layer="(\d+)" data-unit="(\d+)"', html))
     assert dropped == {("2", "2"), ("2", "5"), ("3", "1"), ("3", "4")}
+
+
+def test_estimator_fitted_on_a_dataframe_names_its_units_by_column_and_class(rng):
+    pd = pytest.importorskip("pandas")
+    frame = pd.DataFrame(rng.normal(size=(30, 3)), columns=["height", "weight", "age"])
+    labels = np.array(["low", "mid", "high"])[rng.integers(0, 3, 30)]
+    est = _fit(dp.MLPClassifier(hidden_layer_sizes=(4,), max_iter=5, random_state=0), frame, labels)
+    ex = dp.explain(est, (2, 1, 2), frame.to_numpy()[:3], labels[:3])
+    assert ex.inputs == ["height", "weight", "age"] and ex.outputs == ["high", "low", "mid"]
+    text = ex.to_text()
+    assert "unit 2 (weight) of layer 1" in text and "3 (mid)" in text
+    html = ex.to_html()
+    assert ">weight</text>" in html and ">mid</text>" in html  # the diagram's cards

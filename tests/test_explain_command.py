@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 from click.testing import CliRunner
@@ -34,7 +36,8 @@ def test_text_for_one_row_is_the_seed_derivation(seed_files):
     assert result.exit_code == 0, result.output
     assert result.output.rstrip().endswith(SEED_OUTPUT)
     expected = dp.explain(net, (3, 2, 1), X[1:2], D[1:2])
-    assert expected.to_text() == result.output
+    assert dataclasses.replace(expected, rows=[2]).to_text() == result.output  # named by its row
+    assert "row 2 of the table" in result.output and "sample n =" not in result.output
 
 
 def test_all_rows_give_the_batch_gradient_and_html_goes_to_a_file(seed_files, tmp_path):
@@ -97,7 +100,7 @@ def test_classifier_file_with_a_label_column(tmp_path):
     result = CliRunner().invoke(explain_command, [str(model), "-w", "2:1,1", "-d", str(data), "--row", "1"])
     assert result.exit_code == 0, result.output
     expected = dp.explain(est, (2, 1, 1), X[:1], labels[:1])
-    assert expected.to_text() == result.output
+    assert dataclasses.replace(expected, rows=[1]).to_text() == result.output
 
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
@@ -125,7 +128,21 @@ def test_tabular_model_reads_the_table_through_its_own_preprocessing(tmp_path):
     result = CliRunner().invoke(explain_command, [str(model), "-w", "3:1,2", "-d", str(data), "--row", "3"])
     assert result.exit_code == 0, result.output
     expected = dp.explain(est, (3, 1, 2), X[2:3], target.encode(Y)[2:3])
-    assert expected.to_text() == result.output
+    # the same numbers, in the user's words: columns, the target, the table's row and raw values
+    names = ["colour=blue", "colour=red", "size"]
+    raw = ([[colour[2], colour[2], f"{size[2]:.6g}"]], [[f"{price[2]:.6g}"]])
+    words = dataclasses.replace(expected, inputs=names, outputs=["price"], rows=[3], raw=raw)
+    assert words.to_text() == result.output
+    assert "unit 1 (price) of layer 3" in result.output and "3 (size)" in result.output
+    assert f"(table: {price[2]:.6g})" in result.output
+    page = CliRunner().invoke(
+        explain_command, [str(model), "-w", "2:1,3", "-d", str(data), "--format", "html"]
+    )
+    assert page.exit_code == 0, page.output
+    html = page.output
+    assert "colour=red" in html and "size" in html and ">price</text>" in html  # the diagram's cards
+    assert "row 1 of the table" in html and "standardised" in html
+    assert f"{size[0]:.6g}" in html
 
 
 def test_sample_and_lang_choose_the_walked_row_and_the_language(seed_files):
@@ -133,13 +150,16 @@ def test_sample_and_lang_choose_the_walked_row_and_the_language(seed_files):
     args = [model, "-w", "2:2,1", "-d", data, "--sample", "4", "--lang", "ja"]
     result = CliRunner().invoke(explain_command, args)
     assert result.exit_code == 0, result.output
-    assert result.output == dp.explain(net, (2, 2, 1), X, D, sample=4, lang="ja").to_text()
-    assert "中間層" in result.output and "（サンプル n = 4）" in result.output
+    expected = dp.explain(net, (2, 2, 1), X, D, sample=4, lang="ja")
+    assert result.output == dataclasses.replace(expected, rows=list(range(1, len(X) + 1))).to_text()
+    assert "中間層" in result.output and "（表の 4 行目）" in result.output
     # with --row, the walked sample is counted among the rows given
     args = [model, "-w", "2:2,1", "-d", data, "--row", "5", "--row", "2", "--sample", "2"]
     result = CliRunner().invoke(explain_command, args)
     assert result.exit_code == 0, result.output
-    assert result.output == dp.explain(net, (2, 2, 1), X[[4, 1]], D[[4, 1]], sample=2).to_text()
+    expected = dp.explain(net, (2, 2, 1), X[[4, 1]], D[[4, 1]], sample=2)
+    assert result.output == dataclasses.replace(expected, rows=[5, 2]).to_text()
+    assert "(row 2 of the table)" in result.output
 
 
 @pytest.mark.parametrize(

@@ -19,6 +19,7 @@ used and the value is the batch gradient.  The steps walk through the first row 
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -93,10 +94,10 @@ def samples_from_table(model: Any, frame: Any, path: str) -> tuple[np.ndarray, A
     return values[:, :n_in], values[:, n_in:], np.arange(1, len(frame) + 1)
 
 
-def pick_rows(X: np.ndarray, D: Any, numbers: np.ndarray, rows: tuple, path: str) -> tuple[np.ndarray, Any]:
-    """The rows numbered ``rows`` (from 1 after the header)."""
+def row_index(numbers: np.ndarray, rows: tuple, path: str) -> list[int]:
+    """Positions among the table's usable rows (numbered ``numbers``) of rows ``rows`` (all: none given)."""
     if not rows:
-        return X, D
+        return list(range(len(numbers)))
     index = []
     for r in rows:
         where = np.flatnonzero(numbers == r)
@@ -106,7 +107,30 @@ def pick_rows(X: np.ndarray, D: Any, numbers: np.ndarray, rows: tuple, path: str
                 f"--row {r} is out of range: {path} has rows 1 … {last}; pick a row in that range"
             )
         index.append(int(where[0]))
-    return X[index], np.asarray(D)[index]
+    return index
+
+
+def raw_values(
+    model: Any, frame: Any, table_rows: list[int]
+) -> tuple[list[list[str]], list[list[str]]] | None:
+    """A command model's table rows as written: per input unit its column's value (a one-hot unit's
+    column gives its category), per output its target or class label; None for other models."""
+    features, target = getattr(model, "features", None), getattr(model, "target", None)
+    if features is None or target is None:
+        return None
+    picked = frame.iloc[[r - 1 for r in table_rows]]
+    columns = [spec.name for spec in features.columns for _ in range(spec.n_inputs)]
+    inputs = [[_as_written(row[c]) for c in columns] for _, row in picked.iterrows()]
+    n_out = model.network_.sizes[-1]
+    if target.task == "regression":
+        targets = [[_as_written(row[t]) for t in target.names] for _, row in picked.iterrows()]
+    else:  # every output unit of a classifier stands beside the row's one label
+        targets = [[_as_written(row[target.names[0]])] * n_out for _, row in picked.iterrows()]
+    return inputs, targets
+
+
+def _as_written(value: Any) -> str:
+    return f"{value:.6g}" if isinstance(value, (float, np.floating)) else str(value)
 
 
 def _walked_sample(sample: int | None, rows: tuple, numbers: np.ndarray, path: str) -> int:
@@ -154,7 +178,9 @@ def run_explain(
     if len(frame) == 0:
         raise UserError(f"{data} has no rows; give a table with at least one sample")
     X, D, numbers = samples_from_table(model, frame, data)
-    X, D = pick_rows(X, D, numbers, rows, data)
+    index = row_index(numbers, rows, data)
+    X, D = X[index], np.asarray(D)[index]
+    table_rows = [int(numbers[k]) for k in index]
     walked = _walked_sample(sample, rows, numbers, data)
     if fmt is None:
         fmt = _SUFFIX_FORMAT.get(Path(out).suffix.lower(), "text") if out else "text"
@@ -164,6 +190,7 @@ def run_explain(
         if isinstance(e, UserError):
             raise
         raise UserError(f"{data}: {e}") from None
+    ex = replace(ex, rows=table_rows, raw=raw_values(model, frame, table_rows))
     return {"text": ex.to_text, "latex": ex.to_latex, "html": ex.to_html}[fmt]()  # in ex.lang
 
 

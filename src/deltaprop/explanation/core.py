@@ -33,7 +33,7 @@ from deltaprop.core.losses import CANONICAL_OUTPUT, is_canonical
 from deltaprop.core.network import Network
 from deltaprop.core.units import unit_activity
 from deltaprop.explanation.elementwise import BatchDerivation, batch_derivation
-from deltaprop.explanation.words import check_lang
+from deltaprop.explanation.words import check_lang, say
 from deltaprop.training.state import TrainingSettings
 
 __all__ = ["explain", "Explanation", "Path", "LayerReport", "TransposeCheck", "as_network"]
@@ -105,6 +105,28 @@ def _label_classes(est):
     if str(getattr(binarizer, "y_type_", "")).startswith("multilabel"):
         return None
     return getattr(est, "classes_", None)
+
+
+def unit_names(model: Any, net: Network) -> tuple[list[str] | None, list[str] | None]:
+    """The user's names of the input and output units: a command model's columns (one-hot units
+    as column=category) and targets or classes; an estimator fitted on a DataFrame's
+    ``feature_names_in_`` and ``classes_``.  A binary classifier's one output is P(second class)."""
+    inputs = getattr(model, "input_names_", None)
+    if inputs is None:
+        inputs = getattr(model, "feature_names_in_", None)
+    inputs = [str(n) for n in inputs] if inputs is not None and len(inputs) == net.sizes[0] else None
+    n_out = net.sizes[-1]
+    outputs = None
+    if getattr(model, "task", "classification") == "classification":
+        classes = _label_classes(model) if not hasattr(model, "fitted") else getattr(model, "classes_", None)
+        if classes is not None and len(classes) == n_out:
+            outputs = [str(c) for c in classes]
+        elif classes is not None and n_out == 1 and len(classes) == 2:
+            outputs = [f"P({classes[1]})"]
+    else:
+        names = getattr(model, "target_names_", None)
+        outputs = [str(n) for n in names] if names is not None and len(names) == n_out else None
+    return inputs, outputs
 
 
 def _labels_to_targets(D, classes, n_out):
@@ -241,6 +263,13 @@ class Explanation:
     n: int = 0
     lang: str = "en"
     outputs_summed: bool = False
+    #: the user's words: each input unit's column (or column=category), each output's target or
+    #: class label (None: the network's own x_i, y_k); each sample's row of the user's table and
+    #: its values as written there (inputs per input unit, then targets), when a table gave them
+    inputs: list[str] | None = None
+    outputs: list[str] | None = None
+    rows: list[int] | None = None
+    raw: tuple[list[list[str]], list[list[str]]] | None = None
 
     # -- the numbers
     @property
@@ -285,6 +314,30 @@ class Explanation:
     @property
     def l2_term(self) -> float:
         return self.derivation.l2_term
+
+    def sample_name(self, lang: str, n: int | None = None) -> str:
+        """Sample n (0-based; default the walked one) in words: its table row where known."""
+        n = self.n if n is None else n
+        if self.rows is not None:
+            return say(lang, "sample.row", row=self.rows[n])
+        return say(lang, "sample.n", n=n + 1)
+
+    def unit_name(self, layer: int, k: int) -> str | None:
+        """The user's name of input or output unit k (1-based), None where there is none."""
+        names = self.inputs if layer == 1 else self.outputs if layer == self.L else None
+        return names[k - 1] if names and 1 <= k <= len(names) else None
+
+    def unit_label(self, layer: int, k: int) -> str:
+        """Unit k with the user's name beside it: "300 (px299)"."""
+        name = self.unit_name(layer, k)
+        return f"{k} ({name})" if name else str(k)
+
+    def raw_value(self, layer: int, k: int, n: int | None = None) -> str | None:
+        """Sample n's value of input k (layer 1) or target k (layer L) as the table has it."""
+        if self.raw is None or layer not in (1, self.L):
+            return None
+        values = self.raw[0 if layer == 1 else 1][self.n if n is None else n]
+        return values[k - 1] if 1 <= k <= len(values) else None
 
     def batch_mean(self, values: Any) -> float:
         """Σ_n s_n v_n / Σ_n s_n of per-sample values."""
@@ -582,6 +635,7 @@ def explain(
 
     mask = net.check_dropout_mask(dropout_mask, n_samples)
 
+    names = unit_names(model, net)
     der = batch_derivation(net, (l, j, i), X, D, s_arr, alpha, mask)
     grads = net.backprop(X, D, alpha, s, mask)
     backprop = float(grads.b[l][j - 1] if i == 0 else grads.W[l][j - 1, i - 1])
@@ -619,4 +673,6 @@ def explain(
         n=n,
         lang=lang,
         outputs_summed=_convention_note(model),
+        inputs=names[0],
+        outputs=names[1],
     )

@@ -33,6 +33,8 @@ if TYPE_CHECKING:
 
 #: a layer wider than this is drawn as its relevant units plus ellipses
 MAX_SHOWN = 12
+#: a column or class name longer than this is cut short on its card (the tables give it whole)
+NAME_CHARS = 14
 
 #: label type and line pitch (user units), the smallest scale the SVG is drawn at
 FONT, LINE, MIN_SCALE = 12.5, 15.0, 0.85
@@ -474,6 +476,10 @@ def unit_numbers(ex: Explanation) -> dict[tuple[int, int], list[str]]:
             if fp is not None and layer < ex.L:
                 lines.append(f"f′ {_v(fp[n])}")
             out[(layer, n + 1)] = [*lines, f"δ {_v(s.delta[layer][n])}"]
+    for (layer, k), lines in out.items():  # the user's name of an input or output unit on top
+        name = ex.unit_name(layer, k)
+        if name:
+            lines.insert(0, name if len(name) <= NAME_CHARS else name[: NAME_CHARS - 1] + "…")
     return out
 
 

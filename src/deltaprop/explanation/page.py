@@ -165,7 +165,8 @@ def _layers(ex: Explanation, lang: str) -> str:
 
 def _numbers(ex: Explanation, lang: str) -> str:
     parts = [
-        f'<details class="numbers" open><summary><h3>{escape(say(lang, "forward.title", n=ex.n + 1))}</h3>'
+        f'<details class="numbers" open><summary><h3>'
+        f"{escape(say(lang, 'forward.title', sample=ex.sample_name(lang)))}</h3>"
     ]
     parts.append("</summary>")
     for title, head, rows in forward_tables(ex, lang):
@@ -220,9 +221,11 @@ def _intro(ex: Explanation, lang: str) -> str:
         source=ex.source,
         samples=samples_phrase(lang, ex.n_samples),
         alpha=alpha,
-        n=ex.n + 1,
+        sample=ex.sample_name(lang),
     )
     out = f"<p>{escape(text)}</p>"
+    if ex.raw is not None:
+        out += f"<p>{escape(say(lang, 'page.raw'))}</p>"
     if ex.outputs_summed:
         out += f'<p class="note8349">{escape(say(lang, "convention", k=ex.net.sizes[-1]))}</p>'
     return out + (

@@ -80,7 +80,7 @@ def outer_picture(ex: Explanation, lang: str = "en") -> list[Picture]:
     grids: the batch mean of δ_j z_i (the gradient, lit cell and all), and the walked sample's."""
     if ex.n_samples == 1:
         return [Picture([_outer(ex, MAX_CELLS)], narrow=Picture([_outer(ex, NARROW_CELLS)]))]
-    titles = say(lang, "grid.batch", N=ex.n_samples), say(lang, "grid.sample", n=ex.n + 1)
+    titles = say(lang, "grid.batch", N=ex.n_samples), say(lang, "grid.sample", sample=ex.sample_name(lang))
     batch = [_outer(ex, limit, batch=True) for limit in (MAX_CELLS, NARROW_CELLS)]
     walked = [_outer(ex, limit) for limit in (MAX_CELLS, NARROW_CELLS)]
     return [

@@ -82,7 +82,22 @@ class Walk:
     @property
     def tag(self) -> Node:
         """ "(sample n = …)" after a number of the walked sample, nothing for a single sample."""
-        return Note(say(self.lang, "tag.sample", n=self.n + 1)) if self.many else Word("")
+        return (
+            Note(say(self.lang, "tag.sample", sample=self.ex.sample_name(self.lang)))
+            if self.many
+            else Word("")
+        )
+
+    def named(self, layer: int, k: int, value: bool = True) -> list[Node]:
+        """Notes after unit k's number: the user's name of the unit, and the table's raw value."""
+        out: list[Node] = []
+        name = self.ex.unit_name(layer, k)
+        if name:
+            out.append(Note(f"({name})"))
+        raw = self.ex.raw_value(layer, k) if value else None
+        if raw is not None:
+            out.append(Note(say(self.lang, "tag.raw", value=raw)))
+        return out
 
     def say(self, key: str, **values: Any) -> str:
         return say(self.lang, key, **values)
@@ -157,7 +172,7 @@ def step_weight(walk: Walk) -> Step:
     ex = walk.ex
     l, j, i = ex.l, ex.j, ex.i
     wt = w(j, i, l)
-    src = str(i) if i else walk.say("bias_unit")
+    src = ex.unit_label(l - 1, i) if i else walk.say("bias_unit")
     line = Line(
         Partial(En, wt),
         [Seq(Partial(En, u(j, l)), Partial(u(j, l), wt)), Seq(delta(j, l), Partial(u(j, l), wt))],
@@ -165,7 +180,7 @@ def step_weight(walk: Walk) -> Step:
     return Step(
         "weight",
         walk.prose("weight.title", wt=wt),
-        walk.prose("weight.prose", wt=wt, src=src, lp=l - 1, j=j, l=l, uj=u(j, l)),
+        walk.prose("weight.prose", wt=wt, src=src, lp=l - 1, j=ex.unit_label(l, j), l=l, uj=u(j, l)),
         [line],
     )
 
@@ -181,7 +196,9 @@ def step_input(walk: Walk) -> Step:
         Seq(w(j, 0, l), Sym("1")),
     )
     rhs_i: Node = Sym("1") if i == 0 else z(i, l - 1)
-    numbers = [] if i == 0 else [Line(z(i, l - 1), [Num(walk.s.z[l - 1][i - 1]), walk.tag])]
+    numbers = (
+        [] if i == 0 else [Line(z(i, l - 1), [Num(walk.s.z[l - 1][i - 1]), walk.tag, *walk.named(l - 1, i)])]
+    )
     return Step(
         "input",
         walk.prose("input.title", dudw=Partial(u(j, l), wt)),
@@ -235,7 +252,10 @@ def step_delta_out(walk: Walk) -> Step:
     d_node: Node = Paren(Num(d)) if d < 0 else Num(d)  # y − (−0.5), never y − −0.5
     value: Node = Seq(Num(y_j), MINUS, d_node) if ex.canonical else Num(d_j)
     lines.append(Line(None, [value, Num(d_j), walk.tag]))
-    numbers = [Line(Sym("y", str(j)), [Num(y_j), walk.tag]), Line(Sym("d", str(j)), [Num(d), walk.tag])]
+    numbers = [
+        Line(Sym("y", str(j)), [Num(y_j), walk.tag, *walk.named(L, j, value=False)]),
+        Line(Sym("d", str(j)), [Num(d), walk.tag, *walk.named(L, j)]),
+    ]
     return Step("delta_out", walk.prose("delta_out.title", dj=delta(j, L)), text, lines, numbers)
 
 
@@ -280,7 +300,7 @@ def _transpose_table(walk: Walk) -> tuple[list[str], list[list]]:
         wk, dk = float(W_next[k, j - 1]), walk.s.delta[l + 1][k]
         mean = ex.batch_mean(wk * ex.derivation.delta[l + 1][k])
         rows.append([str(k + 1), wk, dk, wk * dk] + ([mean] if walk.many else []))
-    tag = f" (n = {walk.n + 1})" if walk.many else ""
+    tag = f" ({ex.sample_name(walk.lang)})" if walk.many else ""
     head = ["k", w("k", j, l + 1).text(), delta("k", l + 1).text() + tag, walk.say("col.product") + tag]
     return head + ([walk.say("col.product_mean")] if walk.many else []), rows
 
@@ -451,7 +471,9 @@ def step_outer(walk: Walk) -> Step:
         zT=zT,
         zl=z_vec,
     )
-    text += walk.prose("outer.lit_batch" if walk.many else "outer.lit", n=walk.n + 1, N=ex.n_samples)
+    text += walk.prose(
+        "outer.lit_batch" if walk.many else "outer.lit", sample=ex.sample_name(walk.lang), N=ex.n_samples
+    )
     return Step(
         "outer",
         walk.prose("outer.title", dEdW=Partial(En, W_sym), outer=outer),
@@ -539,7 +561,8 @@ def _batch_table(walk: Walk) -> tuple[list[str], list[list]]:
     for t, n in enumerate(shown):
         if t and n != shown[t - 1] + 1:
             rows.append(["⋮", "", "", "", ""])
-        label = f"▶ {n + 1}" if n == walk.n else str(n + 1)
+        name = str(ex.rows[n]) if ex.rows is not None else str(n + 1)
+        label = f"▶ {name}" if n == walk.n else name
         rows.append([label, der.z_in[n], der.delta_j[n], der.per_sample[n], ex.sample_weight[n]])
     mean = ex.batch_mean(der.per_sample)
     rows.append([walk.say("batch.mean"), "", "", mean, ""])
@@ -548,7 +571,8 @@ def _batch_table(walk: Walk) -> tuple[list[str], list[list]]:
     rows.append([walk.say("batch.total"), "", "", ex.value, ""])
     zi = "1" if ex.i == 0 else z(ex.i, ex.l - 1).text()
     dj = delta(ex.j, ex.l).text()
-    return [walk.say("col.n"), zi, dj, f"{dj} {zi}", walk.say("col.s")], rows
+    first = walk.say("col.row" if ex.rows is not None else "col.n")
+    return [first, zi, dj, f"{dj} {zi}", walk.say("col.s")], rows
 
 
 def steps(ex: Explanation, lang: str = "en") -> list[Step]:
@@ -571,26 +595,28 @@ def forward_tables(ex: Explanation, lang: str = "en") -> list[tuple[str, list[st
         n_units = ex.net.sizes[layer - 1]
         slots = shown_units(n_units, rel.get(layer, ()), limit=16)
         rows: list[list] = []
+        raw = ex.raw is not None and layer in (1, ex.L)
         for slot in slots:
             if isinstance(slot, tuple):
-                rows.append([f"⋮ {slot[1]}"] + [""] * (1 if layer == 1 else 4))
-            elif layer == 1:
-                rows.append([str(slot), s.z[1][slot - 1]])
+                rows.append([f"⋮ {slot[1]}"] + [""] * ((1 if layer == 1 else 4) + raw))
+                continue
+            row: list = [ex.unit_label(layer, slot)]
+            if layer == 1:
+                row.append(s.z[1][slot - 1])
             else:
                 fp = s.fprime[layer]
                 f_value: Any = "—" if fp is None else fp[slot - 1]
-                rows.append(
-                    [str(slot), s.u[layer][slot - 1], s.z[layer][slot - 1], f_value, s.delta[layer][slot - 1]]
-                )
+                row += [s.u[layer][slot - 1], s.z[layer][slot - 1], f_value, s.delta[layer][slot - 1]]
+            rows.append(row + ([ex.raw_value(layer, slot) or ""] if raw else []))
+        extra = [say(lang, "col.raw_input" if layer == 1 else "col.raw_target")] if raw else []
         if layer == 1:
-            out.append(
-                (say(lang, "forward.layer_input", n=n_units), [say(lang, "col.unit"), "x = z⁽¹⁾"], rows)
-            )
+            head = [say(lang, "col.unit"), "x = z⁽¹⁾", *extra]
+            out.append((say(lang, "forward.layer_input", n=n_units), head, rows))
             continue
         kind = say(lang, "kind.output" if layer == ex.L else "kind.hidden")
         title = say(lang, "forward.layer", l=layer, kind=kind, n=n_units, f=ex.net.layer_activation[layer])
         z_name = "y" if layer == ex.L else f"z⁽{layer}⁾".translate(_SUPS)
-        out.append((title, [say(lang, "col.unit"), "u", z_name, "f′(u)", "δ"], rows))
+        out.append((title, [say(lang, "col.unit"), "u", z_name, "f′(u)", "δ", *extra], rows))
     return out
 
 

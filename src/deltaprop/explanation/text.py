@@ -127,7 +127,7 @@ def render_text(ex: Explanation, lang: str = "en") -> str:
     out.append("=" * min(96, len(out[0])))
     for number, step in enumerate(steps(ex, lang), start=1):
         out += _step_text(number, step)
-    out += ["", say(lang, "forward.title", n=ex.n + 1)]
+    out += ["", say(lang, "forward.title", sample=ex.sample_name(lang))]
     for title, head, rows in forward_tables(ex, lang):
         out += [title] + _table_text((head, rows))
     out += _paths_text(ex, lang) + _layers_text(ex, lang)

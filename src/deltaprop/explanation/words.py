@@ -75,7 +75,7 @@ EN: dict[str, str] = {
     "turns the column {zl} into a row, so that the product has one entry per weight. ",
     "outer.lit": "The lit cell is this weight's gradient:",
     "outer.lit_batch": "The first grid is the batch: each cell the mean of δⱼ zᵢ over the {N} samples, the "
-    "lit cell this weight's gradient; the second is sample n = {n} alone, whose numbers the steps walk:",
+    "lit cell this weight's gradient; the second is {sample} alone, whose numbers the steps walk:",
     "tr.shapes": "The shapes: δ{l} is {n}×1 and (z{lp})ᵀ is 1×{m}, so the product is {n}×{m}, the shape "
     "of W{l}. With the +1 unit as z₀{lp}, 1×{m1} → {n}×{m1}: the grid below, bias column included.",
     "tr.without": "Without the transpose: δ{l} z{lp} is ({n}×1)({m}×1); the inner sizes 1 and {m} "
@@ -95,13 +95,14 @@ EN: dict[str, str] = {
     "Linear.weight is W{l} itself, {n}×{m}, with gradient Δᵀ X / N.",
     "grid.batch": "The batch, N = {N}: each cell is the mean of δⱼ zᵢ over the samples; the lit cell is "
     "this weight's gradient (before any L2 term).",
-    "grid.sample": "Sample n = {n} alone: δ zᵀ of this sample, the numbers the steps walk.",
+    "grid.sample": "The walked sample alone ({sample}): δ zᵀ of this sample, the numbers the steps walk.",
     "outer.batch_elementwise": "weighted mean of δⱼ zᵢ over the samples",
     "column.caption": "Column {j} of {Wn} holds the links leaving unit {j}; laid beside {dn} row by row "
     "it gives the products wₖⱼ δₖ, and their sum is row {j} of {WT}: the transpose turns column {j} into "
     "row {j}.",
     # the per-sample table of a batch
     "col.n": "n",
+    "col.row": "row",
     "col.s": "sₙ",
     "batch.mean": "Σₙ sₙ δⱼ zᵢ / Σₙ sₙ",
     "batch.l2": "+ (α / Σₙ sₙ) w",
@@ -115,7 +116,14 @@ EN: dict[str, str] = {
     "check.backprop": "backpropagation",
     "check.numerical": "central difference (h = {h})",
     "check.relative_error": "relative error",
-    "tag.sample": "(sample n = {n})",
+    "tag.sample": "({sample})",
+    "sample.n": "sample n = {n}",
+    "tag.raw": "(table: {value})",
+    "col.raw_input": "in the table",
+    "col.raw_target": "target in the table",
+    "page.raw": "The network sees standardised values: each numeric column and target as (value − mean) / "
+    "scale of the training data, each category as a 0/1 unit. The table's own values stand beside them.",
+    "sample.row": "row {row} of the table",
     # the text rendering's frame
     "text.header": "{dEdw} in a {net} network, on {samples}",
     "samples.one": "1 sample",
@@ -137,7 +145,7 @@ EN: dict[str, str] = {
     "page.heading": "{dEdw} in a {net} network",
     "page.network": "{hidden} hidden layers, {output} output, {loss}",
     "page.network_plain": "{output} output, {loss}",
-    "page.model": "Model: {source}; {samples}{alpha}. The derivation is walked through on sample n = {n}, "
+    "page.model": "Model: {source}; {samples}{alpha}. The derivation is walked through on {sample}, "
     "step by step, one diagram per step: the red link is the weight, red units and bright links are the "
     "ones the step is about, and beside each unit stand its u, z (y at the output), f′(u) and δ on that "
     "sample.",
@@ -156,7 +164,7 @@ EN: dict[str, str] = {
     "the outputs (scikit-learn issue #8349). The numbers here are the gradient of Eₙ = ½ Σₖ (yₖ − dₖ)², "
     "summed over the outputs as the derivation writes it: the gradient scikit-learn's optimiser uses, "
     "{k} times the derivative of the loss scikit-learn reports.",
-    "forward.title": "Every number of sample n = {n}: the forward and the backward pass",
+    "forward.title": "Every number of {sample}: the forward and the backward pass",
     "forward.layer": "Layer {l}: {kind}, {n} units, f = {f}",
     "forward.layer_input": "Layer 1: input layer, {n} units (z⁽¹⁾ = x)",
     "kind.hidden": "hidden layer",
@@ -232,10 +240,10 @@ JA: dict[str, str] = {
     "横ベクトルにするだけで、それで積が重み一つにつき一つの成分を持ちます。",
     "outer.lit": "強調したマスがこの重みの勾配です：",
     "outer.lit_batch": "一つ目の表はバッチ全体で、各マスは {N} 個のサンプルについての δⱼ zᵢ の平均、強調した"
-    "マスがこの重みの勾配です。二つ目はサンプル n = {n} だけの表で、各ステップはこの数値をたどります：",
+    "マスがこの重みの勾配です。二つ目は{sample}だけの表で、各ステップはこの数値をたどります：",
     "grid.batch": "バッチ（N = {N}）：各マスは δⱼ zᵢ のサンプルについての平均です。強調したマスがこの重みの勾"
     "配（L2 の項を除く）です。",
-    "grid.sample": "サンプル n = {n} だけ：このサンプルの δ zᵀ で、各ステップがたどる数値です。",
+    "grid.sample": "{sample}だけ：このサンプルの δ zᵀ で、各ステップがたどる数値です。",
     "tr.shapes": "形：δ{l} は {n}×1、(z{lp})ᵀ は 1×{m} なので、積は {n}×{m} で W{l} と同じ形です。+1 のユニッ"
     "トを z₀{lp} として加えると 1×{m1} → {n}×{m1} となり、下の表（バイアスの列を含む）になります。",
     "tr.without": "転置しないと：δ{l} z{lp} は ({n}×1)({m}×1) で、内側の大きさ 1 と {m} が違うので積は定義"
@@ -256,6 +264,7 @@ JA: dict[str, str] = {
     "column.caption": "{Wn} の第{j}列はユニット {j} から出るリンクの重みです。{dn} と行ごとに並べると"
     "積 wₖⱼ δₖ ができ、その和が {WT} の第{j}行です：転置は第{j}列を第{j}行にします。",
     "col.n": "n",
+    "col.row": "行",
     "col.s": "sₙ",
     "batch.mean": "Σₙ sₙ δⱼ zᵢ / Σₙ sₙ",
     "batch.l2": "+ (α / Σₙ sₙ) w",
@@ -268,7 +277,14 @@ JA: dict[str, str] = {
     "check.backprop": "誤差逆伝播法",
     "check.numerical": "中心差分（h = {h}）",
     "check.relative_error": "相対誤差",
-    "tag.sample": "（サンプル n = {n}）",
+    "tag.sample": "（{sample}）",
+    "sample.n": "サンプル n = {n}",
+    "tag.raw": "（表の値：{value}）",
+    "col.raw_input": "表の値",
+    "col.raw_target": "表の正解",
+    "page.raw": "ネットワークが見るのは標準化した値です：数値の列と正解は学習データの（値 − 平均）/ 尺度、"
+    "カテゴリは 0/1 のユニットです。表そのものの値を横に示します。",
+    "sample.row": "表の {row} 行目",
     "text.header": "{net} のネットワークの {dEdw}（{samples}）",
     "samples.one": "サンプル 1 個",
     "samples.many": "サンプル {N} 個",
@@ -288,7 +304,7 @@ JA: dict[str, str] = {
     "page.heading": "{net} のネットワークの {dEdw}",
     "page.network": "中間層 {hidden}、出力層 {output}、誤差関数 {loss}",
     "page.network_plain": "出力層 {output}、誤差関数 {loss}",
-    "page.model": "モデル：{source}、{samples}{alpha}。サンプル n = {n} の数値で、誤差逆伝播法の導出を"
+    "page.model": "モデル：{source}、{samples}{alpha}。{sample}の数値で、誤差逆伝播法の導出を"
     "一ステップずつ、ステップごとに一つの図でたどります：赤いリンクがこの重み、赤いユニットと明るいリンクが"
     "そのステップで注目する部分です。"
     "各ユニットの横には、そのサンプルでの u、z（出力層では y）、f′(u)、δ を書いています。",
@@ -307,7 +323,7 @@ JA: dict[str, str] = {
     "（scikit-learn issue #8349）。ここでの数値は、導出のとおり出力について和をとった誤差関数 "
     "Eₙ = ½ Σₖ (yₖ − dₖ)² の勾配で、scikit-learn の最適化が使う勾配と同じであり、"
     "scikit-learn が報告する誤差の微分の {k} 倍です。",
-    "forward.title": "サンプル n = {n} のすべての数値：順伝播と逆伝播",
+    "forward.title": "{sample}のすべての数値：順伝播と逆伝播",
     "forward.layer": "第{l}層：{kind}、ユニット {n} 個、活性化関数 f = {f}",
     "forward.layer_input": "第1層：入力層、ユニット {n} 個（z⁽¹⁾ = x）",
     "kind.hidden": "中間層",
