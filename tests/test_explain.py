@@ -645,3 +645,35 @@ def test_estimator_fitted_on_a_dataframe_names_its_units_by_column_and_class(rng
     assert "unit 2 (weight) of layer 1" in text and "3 (mid)" in text
     html = ex.to_html()
     assert ">weight</text>" in html and ">mid</text>" in html  # the diagram's cards
+
+
+def test_japanese_holds_to_the_textbooks_terms(rng):
+    net = dp.Network([4, 5, 3], activation="tanh", random_state=0)
+    X, D = rng.normal(size=(2, 4)), rng.normal(size=(2, 3))
+    for weight in [(2, 2, 1), (3, 1, 2)]:
+        text = dp.explain(net, weight, X, D, lang="ja").to_text()
+        for english in (
+            "chain rule の",
+            "identity",
+            "squared_error",
+            "正準",
+            "死 ",
+            "行き先",
+            "その先",
+            "届く道",
+            "平ら",
+            "赤い枠",
+        ):
+            assert english not in text, english
+        for word in (
+            "連鎖律",
+            "恒等写像",
+            "自乗誤差",
+            "転置",
+            "重み",
+            "バイアス",
+            "中間層",
+            "出力層",
+            "経路",
+        ):
+            assert word in text, word

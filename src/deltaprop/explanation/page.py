@@ -35,7 +35,7 @@ from deltaprop.explanation.pictures import CSS as PICTURE_CSS
 from deltaprop.explanation.pictures import Picture, picture_svg
 from deltaprop.explanation.steps import final_formula, forward_tables, path_label, steps
 from deltaprop.explanation.text import describe_network, layer_note, samples_phrase
-from deltaprop.explanation.words import check_lang, prose, say
+from deltaprop.explanation.words import check_lang, prose, say, term
 
 if TYPE_CHECKING:
     from deltaprop.explanation.core import Explanation
@@ -154,7 +154,14 @@ def _layers(ex: Explanation, lang: str) -> str:
         width = max(1, 120 * r.grad_norm / top)
         bar = f'<span class="bar" style="width:{width:.0f}px"></span> {_num(r.grad_norm, 4)}'
         rows.append(
-            [str(r.l), str(r.n_units), r.activation, bar, _num(r.bias_grad_norm, 4), layer_note(r, lang)]
+            [
+                str(r.l),
+                str(r.n_units),
+                term(lang, r.activation),
+                bar,
+                _num(r.bias_grad_norm, 4),
+                layer_note(r, lang),
+            ]
         )
     head = [say(lang, "col.layer_l"), say(lang, "col.units"), "f", "‖∂E/∂W⁽ˡ⁾‖", "‖∂E/∂b⁽ˡ⁾‖"]
     head.append(say(lang, "col.dead_saturated"))

@@ -49,7 +49,7 @@ from deltaprop.explanation.formula import (
     z,
 )
 from deltaprop.explanation.pictures import Picture, column_picture, outer_picture
-from deltaprop.explanation.words import prose, say
+from deltaprop.explanation.words import prose, say, term
 
 if TYPE_CHECKING:
     from deltaprop.core.derivation import SampleDerivation
@@ -101,6 +101,9 @@ class Walk:
 
     def say(self, key: str, **values: Any) -> str:
         return say(self.lang, key, **values)
+
+    def term(self, name: str) -> str:
+        return term(self.lang, name)
 
     def prose(self, key: str, **values: Any) -> list:
         return prose(self.lang, key, **values)
@@ -219,13 +222,13 @@ def _delta_out_lines(walk: Walk) -> tuple[list[Line], list]:
             Partial(En, Sym("y", "k")), Sym("y", "k"), Paren(Seq(Word("1[k=j]"), MINUS, Sym("y", str(j))))
         )
         lines = [Line(delta(j, L), [Partial(En, u(j, L)), Sum("k", jacobian)])]
-        return lines, [walk.say("delta_out.softmax", loss=net.loss_name)]
+        return lines, [walk.say("delta_out.softmax", loss=walk.term(net.loss_name))]
     general = Seq(fprime(u(j, L)), Partial(En, Sym("y", str(j))))
     lines = [Line(delta(j, L), [Partial(En, u(j, L)), general])]
     robust = _robust_dE_dy(net, j)
     if robust is not None:
         lines.append(robust)
-    return lines, [walk.say("delta_out.general", out=net.output, loss=net.loss_name)]
+    return lines, [walk.say("delta_out.general", out=walk.term(net.output), loss=walk.term(net.loss_name))]
 
 
 def _robust_dE_dy(net: Any, j: int) -> Line | None:
@@ -495,7 +498,11 @@ def step_delta_next(walk: Walk) -> Step:
         text = (
             [walk.say("delta_next.output") + _loss_reason(walk)]
             if ex.canonical
-            else [walk.say("delta_next.output_general", out=net.output, loss=net.loss_name)]
+            else [
+                walk.say(
+                    "delta_next.output_general", out=walk.term(net.output), loss=walk.term(net.loss_name)
+                )
+            ]
         )
     else:
         first = Line(
@@ -614,7 +621,9 @@ def forward_tables(ex: Explanation, lang: str = "en") -> list[tuple[str, list[st
             out.append((say(lang, "forward.layer_input", n=n_units), head, rows))
             continue
         kind = say(lang, "kind.output" if layer == ex.L else "kind.hidden")
-        title = say(lang, "forward.layer", l=layer, kind=kind, n=n_units, f=ex.net.layer_activation[layer])
+        title = say(
+            lang, "forward.layer", l=layer, kind=kind, n=n_units, f=term(lang, ex.net.layer_activation[layer])
+        )
         z_name = "y" if layer == ex.L else f"z⁽{layer}⁾".translate(_SUPS)
         out.append((title, [say(lang, "col.unit"), "u", z_name, "f′(u)", "δ", *extra], rows))
     return out

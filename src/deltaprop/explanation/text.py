@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from deltaprop.explanation.formula import E, Num, Partial, _lines_text, _prose_text, _signed, w
 from deltaprop.explanation.pictures import Block, Picture
 from deltaprop.explanation.steps import Step, final_formula, forward_tables, path_label, steps
-from deltaprop.explanation.words import say
+from deltaprop.explanation.words import say, term
 
 if TYPE_CHECKING:
     from deltaprop.explanation.core import Explanation, LayerReport
@@ -20,11 +20,12 @@ def describe_network(ex: Explanation, lang: str) -> str:
     """ "4-5-3 (tanh hidden layers, identity output, squared_error)" instead of the Python repr."""
     net = ex.net
     sizes = "-".join(str(n) for n in net.sizes)
-    hidden = sorted({net.layer_activation[l] for l in range(2, net.L)})
+    hidden = sorted({term(lang, net.layer_activation[l]) for l in range(2, net.L)})
+    output, loss = term(lang, net.output), term(lang, net.loss_name)
     if hidden:
-        kinds = say(lang, "page.network", hidden="/".join(hidden), output=net.output, loss=net.loss_name)
+        kinds = say(lang, "page.network", hidden="/".join(hidden), output=output, loss=loss)
     else:
-        kinds = say(lang, "page.network_plain", output=net.output, loss=net.loss_name)
+        kinds = say(lang, "page.network_plain", output=output, loss=loss)
     return f"{sizes} ({kinds})"
 
 
@@ -111,7 +112,7 @@ def _layers_text(ex: Explanation, lang: str) -> list[str]:
     )
     for r in ex.layers:
         out.append(
-            f"  {r.l:>5}  {r.n_units:>6}  {r.activation:<10} {r.grad_norm:>12.4e} "
+            f"  {r.l:>5}  {r.n_units:>6}  {term(lang, r.activation):<10} {r.grad_norm:>12.4e} "
             f"{r.bias_grad_norm:>12.4e}  {layer_note(r, lang)}"
         )
     return out

@@ -11,7 +11,7 @@ from __future__ import annotations
 from string import Formatter
 from typing import Any
 
-__all__ = ["LANGUAGES", "check_lang", "say", "prose"]
+__all__ = ["LANGUAGES", "check_lang", "say", "prose", "term"]
 
 EN: dict[str, str] = {
     # step 1: the chain rule at u_j
@@ -81,10 +81,10 @@ EN: dict[str, str] = {
     "tr.without": "Without the transpose: δ{l} z{lp} is ({n}×1)({m}×1); the inner sizes 1 and {m} "
     "differ, so the product is not defined (and δᵀ z, even where the sizes agree, adds the products up "
     "into one number, not one per weight).",
-    "tr.faces": "One rule, two faces: for u{l} = W{l} z{lp} + b{l}, ∂uⱼ/∂wⱼᵢ = zᵢ and ∂uⱼ/∂zᵢ = wⱼᵢ. Differen"
-    "tiating by W gives δ zᵀ ({n}×1 · 1×{m} → {n}×{m}, the shape of W); by z gives Wᵀ δ ({m}×{n} · {n}×1 → {m"
-    "}×1, the shape of z), the sum over j that carries δ back one layer. Each transpose is the one that makes"
-    " the shapes match.",
+    "tr.faces": "One rule, two faces: for u{l} = W{l} z{lp} + b{l}, ∂uⱼ/∂wⱼᵢ = zᵢ and ∂uⱼ/∂zᵢ = wⱼᵢ. Diff"
+    "erentiating by W gives δ zᵀ ({n}×1 · 1×{m} → {n}×{m}, the shape of W); by z gives Wᵀ δ ({m}×{n} · "
+    "{n}×1 → {m}×1, the shape of z), the sum over j that carries δ back one layer. Each transpose is the on"
+    "e that makes the shapes match.",
     "tr.batch": "The batch, one sample per column: Δ{l} is {n}×{N}, Z{lp} is {m1}×{N} (with its row of "
     "+1s), and Δ Zᵀ / N ({n}×{N} · {N}×{m1} → {n}×{m1}) sums δⱼ zᵢ over the samples. Entry (j, i):",
     "tr.batch_weighted": "The batch, one sample per column, weighted by sₙ: Δ{l} is {n}×{N}, Z{lp} "
@@ -177,30 +177,31 @@ EN: dict[str, str] = {
     "col.path": "path",
     "col.contribution": "contribution",
     "layers.title": "Where gradients go",
-    "layers.prose": "Per layer, the size of the gradient on these samples and the share of units that "
-    "pass almost none of it back: dead (f′(u) below {flat} of its largest value on every sample) or "
-    "saturated (a logistic, tanh or softplus unit flat on at least {share} of the samples but not all; relu "
-    "cannot saturate).",
+    "layers.prose": "Per layer, the size of the gradient on these samples and the share of units that pas"
+    "s almost none of it back: dead (f′(u) below {flat} of its largest value on every sample) or saturate"
+    "d (a logistic, tanh or softplus unit flat on at least {share} of the samples but not all; relu canno"
+    "t saturate).",
     "col.layer_l": "layer l",
 }
 
 JA: dict[str, str] = {
-    "weight.title": "重み {wt} と chain rule",
+    "weight.title": "重み {wt} と連鎖律（chain rule）",
     "weight.prose": "重み {wt} は第{lp}層のユニット {src} から第{l}層のユニット {j} へのリンクの重みです。"
-    "誤差関数に届く道はそのユニットの入力 {uj} を通るものだけなので、chain rule の項は一つです：",
+    "誤差関数に至る経路はそのユニットの入力 {uj} を通るものだけなので、連鎖律の項は一つです：",
     "bias_unit": "+1（バイアスのユニット）",
     "input.title": "{dudw}：総和のうち一つの項だけが残る",
-    "input.prose": "入力 {uj} は、ユニット {j} に入るすべてのリンクの重みとその先の出力の積の総和です。"
-    "{wt} を含まない項は微分すると 0 になるので、{zi} だけが残ります。",
-    "input.prose_bias": "入力 {uj} は、ユニット {j} に入るすべてのリンクの重みとその先の出力の積の総和に、"
-    "+1 のユニットからのバイアス {wt} を加えたものです。"
-    "{wt} を含まない項は 0 になり、+1 のユニットの 1 だけが残ります。",
+    "input.prose": "入力 {uj} は、ユニット {j} に入るすべてのリンクについての、重みとリンクの入力側のユニ"
+    "ットの出力との積の総和です。{wt} を含まない項は微分すると 0 になるので、{zi} だけが残ります。",
+    "input.prose_bias": "入力 {uj} は、ユニット {j} に入るすべてのリンクについての、重みとリンクの入力側"
+    "のユニットの出力との積の総和に、+1 のユニットからのバイアス {wt} を加えたものです。{wt} を含まない項"
+    "は 0 になり、+1 のユニットの 1 だけが残ります。",
     "delta_out.title": "出力層の {dj}",
-    "delta_out.canonical": "出力層では誤差関数と活性化関数 f が正準な組です：",
-    "delta_out.softmax": "出力層の活性化関数は softmax ですが誤差関数は {loss} で、正準な組ではありません。"
-    "δ はすべての y_k を通る一般の chain rule になります（softmax のヤコビ行列は対角ではありません）。",
-    "delta_out.general": "出力層の活性化関数は {out}、誤差関数は {loss} で、正準な組ではないので、"
-    "δ は一般の因子 f′(u) ∂Eₙ/∂y を残します。",
+    "delta_out.canonical": "出力層では誤差関数と活性化関数 f が対応する組み合わせです：",
+    "delta_out.softmax": "出力層の活性化関数は softmax ですが誤差関数は {loss} で、対応する組み合わせでは"
+    "ありません。δ はすべての y_k を通る一般の連鎖律になります（softmax のヤコビ行列は対角ではありません"
+    "）。",
+    "delta_out.general": "出力層の活性化関数は {out}、誤差関数は {loss} で、対応する組み合わせではないの"
+    "で、δ は一般の因子 f′(u) ∂Eₙ/∂y を残します。",
     "reason.squared_error": "Eₙ = ½ Σₖ (yₖ − dₖ)²（自乗誤差）で yₖ = uₖ（出力層の活性化関数は恒等写像）："
     "uⱼ を含むのは k = j の項だけで、その微分は yⱼ − dⱼ です。",
     "reason.log_loss": "Eₙ = −Σₖ dₖ log yₖ（交差エントロピー）で yₖ は softmax："
@@ -211,7 +212,7 @@ JA: dict[str, str] = {
     "fanout.title": "{dj}：{uj} は第{l1}層のすべてのユニットに届く",
     "fanout.prose": "活性化関数 f とリンク {wkj}（k = 1 … {n}）を通じて、{uj} は第{l1}層のすべてのユニット"
     "の"
-    "入力の一部となり、Eₙ はそれらの入力の関数です。chain rule でそれらについて和をとります：",
+    "入力の一部となり、Eₙ はそれらの入力の関数です。連鎖律によりそれらについて和をとります：",
     "link.title": "{dukduj} = {wf}",
     "link.prose": "ユニット k の入力を展開すると、{uj} を含むのは j′ = {j} の項だけです：",
     "delta_hidden.title": "{dj} = {formula}、そして転置",
@@ -228,24 +229,25 @@ JA: dict[str, str] = {
     "delta_next.title": "{dk} … {dL}：出力層から逆にたどる",
     "delta_next.title_output": "出力層の {dk}",
     "delta_next.output": "出力層では、出力層の重みのときと同じく：",
-    "delta_next.output_general": "出力層（{out} と {loss}、正準な組ではない）では δ は一般の因子を残します。",
+    "delta_next.output_general": ""
+    "出力層（{out} と {loss}、対応する組み合わせではない）では δ は一般の因子を残します。",
     "delta_next.deeper": "各 {dk} も一つ先の層で同じように求まり、出力層まで続きます。出力層では {rule}。",
-    "rule.canonical": "δ = y − d（正準な組）",
+    "rule.canonical": "δ = y − d（対応する組み合わせ）",
     "rule.general": "δ = f′(u) ⊙ ∂Eₙ/∂y",
     "outer.title": "層全体を一度に：{dEdW} = {outer}、なぜ転置が出てくるのか",
-    "outer.prose": "ステップ 1–{k} で一つの成分を求めました。すべての j と i について同じことをすると、重み一"
-    "つにつき一つの成分を持つ表ができます：バイアスの列を先頭に加えた {W}（{n}×{m}）です。成分 (j, i) は {gen"
-    "} で、縦ベクトル {dl} の第 j 行と横ベクトル {zT} の第 i 列の積です（第 0 列は +1 のユニットで、バイアス"
-    "の勾配が入ります）。縦ベクトルと横ベクトルの積は、ちょうどこのような積の表です。転置は縦ベクトル {zl} を"
-    "横ベクトルにするだけで、それで積が重み一つにつき一つの成分を持ちます。",
+    "outer.prose": "ステップ 1–{k} で一つの成分を求めました。すべての j と i について同じことをすると、重"
+    "み一つにつき一つの成分を持つ表ができます：バイアスの列を先頭に加えた {W}（{n}×{m}）です。成分 (j, i)"
+    " は {gen} で、縦ベクトル {dl} の第 j 行と横ベクトル {zT} の第 i 列の積です（第 0 列は +1 のユニット"
+    "で、バイアスの勾配が入ります）。縦ベクトルと横ベクトルの積は、ちょうどこのような積の表です。転置は縦"
+    "ベクトル {zl} を横ベクトルにするだけで、それで積が重み一つにつき一つの成分を持ちます。",
     "outer.lit": "強調したマスがこの重みの勾配です：",
-    "outer.lit_batch": "一つ目の表はバッチ全体で、各マスは {N} 個のサンプルについての δⱼ zᵢ の平均、強調した"
-    "マスがこの重みの勾配です。二つ目は{sample}だけの表で、各ステップはこの数値をたどります：",
-    "grid.batch": "バッチ（N = {N}）：各マスは δⱼ zᵢ のサンプルについての平均です。強調したマスがこの重みの勾"
-    "配（L2 の項を除く）です。",
+    "outer.lit_batch": "一つ目の表はバッチ全体で、各マスは {N} 個のサンプルについての δⱼ zᵢ の平均、強調"
+    "したマスがこの重みの勾配です。二つ目は{sample}だけの表で、各ステップはこの数値をたどります：",
+    "grid.batch": "バッチ（N = {N}）：各マスは δⱼ zᵢ のサンプルについての平均です。強調したマスがこの重み"
+    "の勾配（L2 の項を除く）です。",
     "grid.sample": "{sample}だけ：このサンプルの δ zᵀ で、各ステップがたどる数値です。",
-    "tr.shapes": "形：δ{l} は {n}×1、(z{lp})ᵀ は 1×{m} なので、積は {n}×{m} で W{l} と同じ形です。+1 のユニッ"
-    "トを z₀{lp} として加えると 1×{m1} → {n}×{m1} となり、下の表（バイアスの列を含む）になります。",
+    "tr.shapes": "形：δ{l} は {n}×1、(z{lp})ᵀ は 1×{m} なので、積は {n}×{m} で W{l} と同じ形です。+1 のユ"
+    "ニットを z₀{lp} として加えると 1×{m1} → {n}×{m1} となり、下の表（バイアスの列を含む）になります。",
     "tr.without": "転置しないと：δ{l} z{lp} は ({n}×1)({m}×1) で、内側の大きさ 1 と {m} が違うので積は定義"
     "されません（δᵀ z は大きさが合う場合でも積を足し合わせた一つの数になり、重みごとの値にはなりません）。",
     "tr.faces": "一つの規則の二つの面：u{l} = W{l} z{lp} + b{l} では ∂uⱼ/∂wⱼᵢ = zᵢ、∂uⱼ/∂zᵢ = wⱼᵢ です。"
@@ -254,8 +256,8 @@ JA: dict[str, str] = {
     "ものです。",
     "tr.batch": "バッチ（サンプルを列に並べる）：Δ{l} は {n}×{N}、Z{lp} は（+1 の行を含めて）{m1}×{N} で、"
     "Δ Zᵀ / N（{n}×{N} · {N}×{m1} → {n}×{m1}）は δⱼ zᵢ をサンプルについて足し合わせます。成分 (j, i)：",
-    "tr.batch_weighted": "バッチ（サンプルを列に並べ、重み sₙ をつける）：Δ{l} は {n}×{N}、Z{lp} は {m1}×{N} "
-    "で、Δ S Zᵀ / Σₙ sₙ（S = diag(s)）は sₙ δⱼ zᵢ をサンプルについて足し合わせます。成分 (j, i)：",
+    "tr.batch_weighted": "バッチ（サンプルを列に並べ、重み sₙ をつける）：Δ{l} は {n}×{N}、Z{lp} は {m1}×"
+    "{N} で、Δ S Zᵀ / Σₙ sₙ（S = diag(s)）は sₙ δⱼ zᵢ をサンプルについて足し合わせます。成分 (j, i)：",
     "tr.rows": "サンプルを行に並べる形（scikit-learn と PyTorch の格納の仕方）：X = (Z{lp})ᵀ は N×{m}、"
     "Δ = (Δ{l})ᵀ は N×{n} です。scikit-learn の coefs_[{c}] は (W{l})ᵀ で {m}×{n}、その勾配は Xᵀ Δ / N"
     "（{m}×N · N×{n} → {m}×{n}）で、同じ数値を転置したものです。PyTorch の Linear.weight は W{l} そのもの"
@@ -294,11 +296,11 @@ JA: dict[str, str] = {
     "l2_term": "L2 の項 (α/N) w",
     "sum": "合計",
     "other_paths": "その他 {n} 本",
-    "text.layers": "勾配の行き先（このサンプルで）：",
+    "text.layers": "層ごとの勾配の大きさ（このサンプルで）：",
     "col.layer": "層",
     "col.units": "ユニット数",
-    "col.dead_saturated": "死んだ / 飽和したユニット",
-    "dead_saturated": "死 {dead}%、飽和 {saturated}%",
+    "col.dead_saturated": "不活性 / 飽和したユニット",
+    "dead_saturated": "不活性 {dead}%、飽和 {saturated}%",
     "notation": "導出の記法で：",
     "page.title": "deltaprop explain：{net} のネットワークの {dEdw}",
     "page.heading": "{net} のネットワークの {dEdw}",
@@ -336,15 +338,32 @@ JA: dict[str, str] = {
     "paths.pruned": "、大きい流れをたどって見つかったもの",
     "col.path": "経路",
     "col.contribution": "寄与",
-    "layers.title": "勾配の行き先",
+    "layers.title": "層ごとの勾配の大きさ",
     "layers.prose": "層ごとの、このサンプルでの勾配の大きさと、勾配をほとんど逆に伝えないユニットの割合："
-    "死んだユニット（すべてのサンプルで f′(u) が最大値の {flat} 未満）と"
+    "不活性なユニット（すべてのサンプルで f′(u) が最大値の {flat} 未満）と"
     "飽和したユニット（ロジスティック関数・tanh・softplus のユニットで、"
-    "{share} 以上のサンプルで平ら、ただし全部ではない；relu は飽和しません）。",
+    "{share} 以上のサンプルで f′(u) がほぼ 0、ただし全部ではない；relu は飽和しません）。",
     "col.layer_l": "層 l",
 }
 
 LANGUAGES: dict[str, dict[str, str]] = {"en": EN, "ja": JA}
+
+
+#: the Japanese textbook's names of the activation functions and losses (English: the code's names)
+TERMS_JA = {
+    "identity": "恒等写像",
+    "squared_error": "自乗誤差",
+    "log_loss": "交差エントロピー",
+    "binary_log_loss": "二値交差エントロピー",
+    "logistic": "ロジスティック関数",
+    "softmax": "ソフトマックス関数",
+    "absolute_error": "絶対誤差",
+}
+
+
+def term(lang: str, name: str) -> str:
+    """An activation's or a loss's name as ``lang`` writes it."""
+    return TERMS_JA.get(name, name) if lang == "ja" else name
 
 
 def check_lang(lang: str) -> str:
