@@ -182,3 +182,51 @@ def test_latex_format_is_a_standalone_document(seed_files):
     result = CliRunner().invoke(explain_command, [model, "-w", "3:2,1", "-d", data, "--format", "latex"])
     assert result.exit_code == 0, result.output
     assert result.output.startswith(r"\documentclass") and result.output.rstrip().endswith(r"\end{document}")
+
+
+def test_weight_all_makes_one_page_of_every_weight(seed_files, tmp_path):
+    net, X, D, model, data = seed_files
+    out = tmp_path / "all.html"
+    result = CliRunner().invoke(
+        explain_command, [model, "-w", "all", "-d", data, "--row", "2", "-o", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    html = out.read_text(encoding="utf-8")
+    weights = [
+        (l, j, i) for l in (2, 3) for j in range(1, net.sizes[l - 1] + 1) for i in range(net.sizes[l - 2] + 1)
+    ]
+    assert len(weights) == 43
+    for l, j, i in weights:
+        assert f'<a href="#w-{l}-{j}-{i}">' in html and f'id="w-{l}-{j}-{i}"' in html
+    assert html.count('<details class="weight">') == 43 and "<script" not in html.lower()
+    expected = dp.explain(net, "all", X[1:2], D[1:2])
+    assert {ex.weight: ex.value for ex in expected} == pytest.approx(
+        {(l, j, i): float(dp.explain(net, (l, j, i), X[1:2], D[1:2]).backprop) for l, j, i in weights},
+        rel=1e-9,
+    )
+    top = expected.largest
+    assert html.count('class="largest"') == 1 and f'href="#w-{top.l}-{top.j}-{top.i}">' in html
+    text = CliRunner().invoke(explain_command, [model, "-w", "all", "-d", data])
+    assert text.exit_code == 0 and text.output.count("\n") >= 45 and "◀ largest" in text.output
+    latex = CliRunner().invoke(explain_command, [model, "-w", "all", "-d", data, "--format", "latex"])
+    assert isinstance(latex.exception, UserError) and "use --format html" in str(latex.exception)
+
+
+def test_weight_all_refuses_a_network_too_big_in_one_line(tmp_path, rng):
+    big = dp.Network([10, 30, 3], random_state=0)
+    model = tmp_path / "big.dpm"
+    io.save(big, model)
+    data = tmp_path / "big.csv"
+    np.savetxt(
+        data,
+        rng.normal(size=(2, 13)),
+        delimiter=",",
+        header=",".join(f"c{k}" for k in range(13)),
+        comments="",
+    )
+    result = CliRunner().invoke(explain_command, [str(model), "-w", "all", "-d", str(data)])
+    assert isinstance(result.exception, UserError)
+    message = str(result.exception)
+    assert "up to 300 weights" in message and "has 423" in message and "\n" not in message
+    with pytest.raises(ValueError, match="up to 300 weights on one page; this 10-30-3 network has 423"):
+        dp.explain(big, "all", np.zeros((1, 10)), np.zeros((1, 3)))

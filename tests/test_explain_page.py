@@ -291,3 +291,35 @@ def test_every_derivation_lines_up_in_chromium(browser):
                 assert found["n"] == 0 and found["columns"] > 10, (name, width, found)
             finally:
                 page.close()
+
+
+def test_every_weight_page_links_each_link_to_its_folded_derivation(browser, artifacts_dir):
+    net = dp.Network([4, 5, 3], activation="tanh", random_state=0)
+    rng = np.random.default_rng(8)
+    exs = dp.explain(net, "all", rng.normal(size=(3, 4)), rng.normal(size=(3, 3)))
+    html = exs.to_html()
+    assert "<script" not in html.lower() and len(exs) == 43
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    try:
+        page.set_content(html)
+        assert page.locator("svg.net").count() == 1  # the network drawn once
+        targets = page.evaluate(
+            "() => Array.from(document.querySelectorAll('svg.net a')).map(a => a.getAttribute('href'))"
+        )
+        assert len(targets) == len(set(targets)) == 43
+        assert all(page.locator(t).count() == 1 for t in targets)  # each to its weight's derivation
+        assert page.locator("details.weight[open]").count() == 0  # folded
+        found = page.evaluate(LABELS)
+        assert found["n"] == 0 and found["smallest"] >= 12, found
+        # following a link opens that weight's derivation
+        page.evaluate(
+            """() => document.querySelector('svg.net a[href="#w-2-3-1"]')
+                 .dispatchEvent(new MouseEvent('click', {bubbles: true, cancelable: true}))"""
+        )
+        page.wait_for_timeout(300)
+        assert page.evaluate("() => location.hash") == "#w-2-3-1"
+        assert page.locator("details.weight:has(#w-2-3-1)").get_attribute("open") is not None
+        assert page.locator("tr.largest").count() == 1
+        page.locator("svg.net").screenshot(path=str(artifacts_dir / "explain_all_diagram.png"))
+    finally:
+        page.close()

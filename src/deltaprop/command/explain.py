@@ -165,8 +165,9 @@ def run_explain(
     if alpha is not None and not alpha >= 0:
         raise UserError(f"--alpha {alpha:g}: the L2 strength must be a number ≥ 0")
     model = load(model_path)
+    every = isinstance(weight, str) and weight.strip().lower() == "all"
     try:
-        triple = parse_weight(as_network(model)[0], weight)
+        triple: Any = "all" if every else parse_weight(as_network(model)[0], weight)
     except ValueError as e:
         raise UserError(f"--weight {weight}: {e}") from None
     if data is None:
@@ -184,13 +185,19 @@ def run_explain(
     walked = _walked_sample(sample, rows, numbers, data)
     if fmt is None:
         fmt = _SUFFIX_FORMAT.get(Path(out).suffix.lower(), "text") if out else "text"
+    if every and fmt == "latex":
+        raise UserError("--weight all writes one page of every weight: use --format html (or text)")
     try:
         ex = explain_fn(model, triple, X, D, alpha=alpha, sample=walked, lang=lang)
     except ValueError as e:  # the weight is valid by now: what is left is the data's
         if isinstance(e, UserError):
             raise
-        raise UserError(f"{data}: {e}") from None
-    ex = replace(ex, rows=table_rows, raw=raw_values(model, frame, table_rows))
+        raise UserError(f"--weight {weight}: {e}" if every else f"{data}: {e}") from None
+    raw = raw_values(model, frame, table_rows)
+    if every:
+        ex.items = [replace(one, rows=table_rows, raw=raw) for one in ex.items]
+        return ex.to_html() if fmt == "html" else ex.to_text()
+    ex = replace(ex, rows=table_rows, raw=raw)
     return {"text": ex.to_text, "latex": ex.to_latex, "html": ex.to_html}[fmt]()  # in ex.lang
 
 
@@ -200,8 +207,9 @@ def run_explain(
     "--weight",
     "-w",
     required=True,
-    metavar="L:J,I",
-    help="The weight w_ji^(l) in the seed's numbering, e.g. 3:2,1 for w_21^(3); I = 0 is the bias.",
+    metavar="L:J,I|all",
+    help="The weight w_ji^(l) in the seed's numbering, e.g. 3:2,1 for w_21^(3); I = 0 is the bias; "
+    "'all': every weight of a small network on one page.",
 )
 @click.option(
     "--data",

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal, overload
 
 import numpy as np
 
@@ -71,8 +71,11 @@ def as_network(model: Any) -> tuple[Network, float, Any]:
         fitted = getattr(model, "fitted", None)
         if fitted is not None:
             alpha = fitted.params.get("alpha", TrainingSettings.alpha)  # the estimators' default
-            classes = None if fitted.state.get("label_type", "").startswith("multilabel") else \
-                fitted.attributes.get("classes_")
+            classes = (
+                None
+                if fitted.state.get("label_type", "").startswith("multilabel")
+                else fitted.attributes.get("classes_")
+            )
         else:
             alpha, classes = getattr(model, "alpha", 0.0), _label_classes(model)
         if getattr(model, "task", "classification") != "classification":
@@ -451,6 +454,63 @@ def _layer_reports(net: Network, fwd: Any, grads: Any) -> list[LayerReport]:
     return reports
 
 
+#: weight="all" explains every weight of a network of at most this many (biases included)
+MAX_ALL = 300
+
+
+@dataclass
+class Explanations:
+    """Every weight's derivation, in the network's order (layer, then j, then i; i = 0 the bias):
+    ``to_html()`` is one page with the network drawn once, each link an anchor to its weight's
+    folded derivation, and a table of all gradients with the largest marked."""
+
+    items: list[Explanation]
+
+    def __iter__(self):
+        return iter(self.items)
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    @property
+    def largest(self) -> Explanation:
+        """The weight with the largest |∂E/∂w| (the first, on a tie)."""
+        return max(self.items, key=lambda ex: abs(ex.value))
+
+    def to_text(self, lang: str | None = None) -> str:
+        """The table of every gradient, the largest marked, for a terminal."""
+        from deltaprop.explanation.text import render_all_text
+
+        return render_all_text(self, lang or self.items[0].lang)
+
+    def to_html(self, lang: str | None = None) -> str:
+        from deltaprop.explanation.page import render_all
+
+        return render_all(self, lang or self.items[0].lang)
+
+    def _repr_html_(self) -> str:
+        return self.to_html()
+
+
+def _explain_all(model: Any, X: Any, D: Any, **options: Any) -> Explanations:
+    """:func:`explain` of every weight and bias of ``model``, refused above :data:`MAX_ALL`."""
+    net = as_network(model)[0]
+    count = sum(net.W[l].size + net.b[l].size for l in net.layers)
+    if count > MAX_ALL:
+        sizes = "-".join(map(str, net.sizes))
+        raise ValueError(
+            f'weight="all" explains up to {MAX_ALL} weights on one page; this {sizes} network has {count}: '
+            'pick one weight, e.g. "2:1,1"'
+        )
+    weights = [
+        (l, j, i)
+        for l in net.layers
+        for j in range(1, net.sizes[l - 1] + 1)
+        for i in range(net.sizes[l - 2] + 1)
+    ]
+    return Explanations([explain(model, weight, X, D, **options) for weight in weights])
+
+
 def _check_weight_indices(weight: Any) -> None:
     """Refuse a weight tuple whose indices are not whole numbers (1.7 is no unit)."""
     if isinstance(weight, str):
@@ -562,6 +622,40 @@ def _convention_note(model: Any) -> bool:
     )
 
 
+@overload
+def explain(
+    model: Any,
+    weight: Literal["all"],
+    X: Any,
+    D: Any,
+    *,
+    alpha: float | None = ...,
+    sample_weight: Any = ...,
+    h: float = ...,
+    max_paths: int = ...,
+    sample: int = ...,
+    lang: str = ...,
+    dropout_mask: Any = ...,
+) -> Explanations: ...
+
+
+@overload
+def explain(
+    model: Any,
+    weight: tuple[int, int, int] | str,
+    X: Any,
+    D: Any,
+    *,
+    alpha: float | None = ...,
+    sample_weight: Any = ...,
+    h: float = ...,
+    max_paths: int = ...,
+    sample: int = ...,
+    lang: str = ...,
+    dropout_mask: Any = ...,
+) -> Explanation: ...
+
+
 def explain(
     model: Any,
     weight: tuple[int, int, int] | str,
@@ -575,8 +669,9 @@ def explain(
     sample: int = 1,
     lang: str = "en",
     dropout_mask: Any = None,
-) -> Explanation:
-    """The derivation of ∂(loss)/∂w_ji^(l) for one weight of a network, with numbers.
+) -> Explanation | Explanations:
+    """The derivation of ∂(loss)/∂w_ji^(l) for one weight of a network, with numbers; with
+    ``weight="all"``, of every weight of a small network (see :class:`Explanations`).
 
     Parameters
     ----------
@@ -586,6 +681,7 @@ def explain(
     weight : (l, j, i) or str
         w_ji^(l) in the derivation's numbering: layer l = 2 … L, unit j = 1 … n_l of layer l,
         unit i = 1 … n_{l−1} of layer l − 1, or i = 0 for the bias w_j0^(l).  "3:2,1" is w_21^(3).
+        "all": every weight and bias, for a network of at most :data:`MAX_ALL` of them.
     X : array of shape (n_samples, n_1), or one sample of shape (n_1,)
     D : array of shape (n_samples, n_L), or one sample's targets (n_L,)
         For a classifier (a model with ``classes_``) D may be class labels, shape (n_samples,).
@@ -620,6 +716,9 @@ def explain(
         sample out of range or an unknown lang; the message names the valid choice.
     """
     check_lang(lang)
+    if isinstance(weight, str) and weight.strip().lower() == "all":
+        options = dict(alpha=alpha, sample_weight=sample_weight, h=h, max_paths=max_paths, sample=sample)
+        return _explain_all(model, X, D, lang=lang, dropout_mask=dropout_mask, **options)
     net0, default_alpha, classes = as_network(model)
     source = type(model).__module__.split(".")[0] + "." + type(model).__name__
     net = net0.astype(np.float64)

@@ -70,6 +70,7 @@ class Highlight:
     focus: set = field(default_factory=set)
     loss: bool = False
     label: tuple | None = None
+    note: str = ""  # said below the network instead of the labelled weight's value
 
 
 def shown_units(n: int, relevant: Iterable[int], limit: int = MAX_SHOWN) -> list[int | tuple[str, int]]:
@@ -173,8 +174,11 @@ class Layout:
         return x + self.half[layer], y
 
 
-def _links(net: Network, layout: Layout, hl: Highlight) -> tuple[list[str], list[str], list[str]]:
-    """The links as SVG lines: faded, highlighted, and the focus (drawn last, on top)."""
+def _links(
+    net: Network, layout: Layout, hl: Highlight, anchors: dict | None = None
+) -> tuple[list[str], list[str], list[str]]:
+    """The links as SVG lines: faded, highlighted, and the focus (drawn last, on top).  With
+    ``anchors`` ((l, j, i) → tooltip), each link is a link to ``#w-l-j-i`` with a wider hit line."""
     faded: list[str] = []
     bright: list[str] = []
     focus: list[str] = []
@@ -195,6 +199,11 @@ def _links(net: Network, layout: Layout, hl: Highlight) -> tuple[list[str], list
                     f'<line class="{cls}" data-l="{l}" data-j="{j}" data-i="{i}" data-w="{wv:.6g}" '
                     f'{ends} stroke="{colour}" stroke-width="{width:.2f}"/>'
                 )
+                if anchors is not None:
+                    line = (
+                        f'<a href="#w-{l}-{j}-{i}"><title>{escape(anchors.get(key, ""))}</title>'
+                        f'<line class="hit" {ends}/>{line}</a>'
+                    )
                 if key in hl.focus:
                     focus.append(
                         f'<line class="halo hl focus" data-l="{l}" data-j="{j}" data-i="{i}" {ends} '
@@ -232,7 +241,9 @@ def _card(net: Network, layout: Layout, layer: int, unit: int, cls: str) -> str:
 def _notes(net: Network, layout: Layout, hl: Highlight, lang: str) -> list[str]:
     """Below the network: the weight in focus, and which units a wide network labels."""
     notes = []
-    if hl.label is not None and hl.label in hl.focus:
+    if hl.note:
+        notes.append(("wlabel", hl.note))
+    elif hl.label is not None and hl.label in hl.focus:
         l, j, i = hl.label
         value = float(net.b[l][j - 1] if i == 0 else net.W[l][j - 1, i - 1])
         notes.append(("wlabel", f"{w(j, i, l).text()} = {value:.3g}".replace("-", "−")))
@@ -275,6 +286,7 @@ def network_svg(
     layer_names: tuple[str, str, str] = ("input", "hidden", "output"),
     dropped: set[tuple[int, int]] | None = None,
     lang: str = "en",
+    anchors: dict | None = None,
 ) -> str:
     """One diagram as an ``<svg>`` string (inline; no external references).
 
@@ -290,13 +302,13 @@ def network_svg(
             f'<text class="col" x="{x:.1f}" y="29" text-anchor="middle">'
             f"{name} ({net.sizes[layer - 1]})</text>"
         )
-    faded, bright, focus = _links(net, layout, hl)
+    faded, bright, focus = _links(net, layout, hl, anchors)
     lx, ly = layout.loss_pos
     for k in layout.units(net.L):
         x, y = layout.right(net.L, k)
         cls = "elink hl" if hl.loss and (net.L, k) in hl.units else "elink"
         faded.append(f'<line class="{cls}" x1="{x:.1f}" y1="{y:.1f}" x2="{lx - 18:.1f}" y2="{ly:.1f}"/>')
-    dim = " dim" if (hl.links or hl.focus or hl.units) else ""
+    dim = " dim" if (hl.links or hl.focus or hl.units) and anchors is None else ""
     body = [f'<g class="links{dim}">' + "".join(faded) + "</g>"]
     body.append('<g class="links-hl">' + "".join(bright) + "".join(focus) + "</g>")
     for layer, unit in layout.pos:
@@ -338,6 +350,8 @@ svg.net .link {{ opacity: 0.85; }}
 svg.net .links.dim .link {{ opacity: 0.14; }}
 svg.net .links-hl .link {{ opacity: 1; }}
 svg.net .halo {{ opacity: 0.55; }}
+svg.net .hit {{ stroke: transparent; stroke-width: 9; }}
+svg.net a:hover .link {{ opacity: 1; stroke-width: 4; }}
 svg.net .elink {{ stroke: #999; stroke-width: 1; stroke-dasharray: 3 3; }}
 svg.net .elink.hl {{ stroke: {FOCUS}; stroke-width: 2; opacity: 1; }}
 svg.net .unit rect, svg.net .unit circle {{ fill: #fff; stroke: #444; stroke-width: 1.3; }}
@@ -495,3 +509,15 @@ def step_svg(ex: Explanation, key: str, title: str = "", lang: str = "en") -> st
     dropped = {(layer, k + 1) for layer, m in mask.items() for k, v in enumerate(m) if v == 0}
     names = LAYER_NAMES.get(lang, LAYER_NAMES["en"])
     return network_svg(ex.net, layout, hl, title, names, dropped, lang)
+
+
+def linked_svg(
+    ex: Explanation, anchors: dict, focus: tuple[int, int, int], note: str, lang: str = "en"
+) -> str:
+    """The network once, every link an anchor to its weight's derivation, ``focus`` lit and
+    ``note`` said below it."""
+    relevant = {layer: set(range(1, n + 1)) for layer, n in enumerate(ex.net.sizes, start=1)}
+    layout = Layout(ex.net, relevant, unit_numbers(ex))
+    hl = Highlight(focus={focus}, label=focus, note=note)
+    names = LAYER_NAMES.get(lang, LAYER_NAMES["en"])
+    return network_svg(ex.net, layout, hl, "every weight", names, lang=lang, anchors=anchors)

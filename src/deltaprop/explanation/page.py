@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from deltaprop.core.units import FLAT, SATURATED_SHARE
 from deltaprop.explanation.diagram import CSS as DIAGRAM_CSS
-from deltaprop.explanation.diagram import NEGATIVE, POSITIVE, step_svg
+from deltaprop.explanation.diagram import NEGATIVE, POSITIVE, linked_svg, step_svg
 from deltaprop.explanation.formula import (
     E,
     Line,
@@ -38,9 +38,9 @@ from deltaprop.explanation.text import describe_network, layer_note, samples_phr
 from deltaprop.explanation.words import check_lang, prose, say, term
 
 if TYPE_CHECKING:
-    from deltaprop.explanation.core import Explanation
+    from deltaprop.explanation.core import Explanation, Explanations
 
-__all__ = ["render_page", "render_pages"]
+__all__ = ["render_page", "render_pages", "render_all"]
 
 PAGE_CSS = """
 body { font-family: Georgia, 'Times New Roman', 'Noto Serif CJK JP', serif; max-width: 1000px;
@@ -65,7 +65,9 @@ figure.picture figcaption { font-size: .92em; color: #374151; }
 table { border-collapse: collapse; margin: .6em 0; font-size: .9em; max-width: 100%; }
 th, td { padding: .2em .6em; border-bottom: 1px solid #eee; text-align: right; }
 th { background: #f8fafc; font-weight: 600; } td.l, th.l { text-align: left; }
-tr.walked td { background: #fef3c7; } tr.total td { font-weight: bold; border-top: 1px solid #999; }
+tr.walked td, tr.largest td { background: #fef3c7; }
+details.weight { margin: .3em 0; } details.weight > summary { cursor: pointer; }
+tr.total td { font-weight: bold; border-top: 1px solid #999; }
 .ok { color: #15803d; font-weight: bold; } .bad { color: #b91c1c; font-weight: bold; }
 .bar { display: inline-block; height: .8em; background: #2563eb; vertical-align: middle; }
 .bar.sat { background: #ea580c; }
@@ -206,9 +208,9 @@ def _numbers_html(lines: list[Line]) -> str:
     return out
 
 
-def _step(ex: Explanation, number: int, step: Step, lang: str) -> str:
+def _step(ex: Explanation, number: int, step: Step, lang: str, diagram: bool = True) -> str:
     title = prose_html(step.title)
-    svg = step_svg(ex, step.key, title=f"step {number}", lang=lang)
+    svg = step_svg(ex, step.key, title=f"step {number}", lang=lang) if diagram else ""
     tables = "".join(_table(head, rows, classes=_row_classes(rows)) for head, rows in step.tables)
     pictures = "".join(_picture(p, f"step {number}, picture {n + 1}") for n, p in enumerate(step.pictures))
     pictures = f'<div class="pics">{pictures}</div>' if pictures else ""
@@ -244,13 +246,13 @@ def _intro(ex: Explanation, lang: str) -> str:
     )
 
 
-def _body(ex: Explanation, anchor: str = "", lang: str = "en") -> str:
+def _body(ex: Explanation, anchor: str = "", lang: str = "en", diagrams: bool = True) -> str:
     heading = prose(
         lang, "page.heading", dEdw=Partial(E, w(ex.j, ex.i, ex.l)), net=describe_network(ex, lang)
     )
     parts = [f'<article class="explanation" id="{anchor}"><h2>{prose_html(heading)}</h2>']
     parts.append(_intro(ex, lang) + _checks(ex, lang))
-    parts += [_step(ex, number, step, lang) for number, step in enumerate(steps(ex, lang), start=1)]
+    parts += [_step(ex, n, step, lang, diagrams) for n, step in enumerate(steps(ex, lang), start=1)]
     parts.append(_numbers(ex, lang))
     parts.append(f"<h3>{escape(say(lang, 'paths.title'))}</h3>" + _paths(ex, lang))
     parts.append(f"<h3>{escape(say(lang, 'layers.title'))}</h3>" + _layers(ex, lang))
@@ -295,3 +297,35 @@ def render_pages(
         _body(ex, anchor=f"w-{ex.l}-{ex.j}-{ex.i}", lang=lang) for ex in explanations
     )
     return _document(title, body, lang)
+
+
+def render_all(exs: Explanations, lang: str = "en") -> str:
+    """Every weight on one page: the network once (each link an anchor), the table of every
+    gradient with the largest marked, and each weight's derivation folded in a <details>."""
+    check_lang(lang)
+    first, top = exs.items[0], exs.largest
+    name = {ex.weight: w(ex.j, ex.i, ex.l).text() for ex in exs}
+    tips = {ex.weight: f"{name[ex.weight]}: ∂E/∂w = {Num(ex.value, 6).text()}" for ex in exs}
+    note = f"{say(lang, 'all.largest')}: {tips[top.weight]}"
+    rows, classes = [], []
+    for ex in exs:
+        weight = ex.net.b[ex.l][ex.j - 1] if ex.i == 0 else ex.net.W[ex.l][ex.j - 1, ex.i - 1]
+        mark = " ◀ " + say(lang, "all.largest") if ex is top else ""
+        link = f'<a href="#w-{ex.l}-{ex.j}-{ex.i}">{escape(name[ex.weight])}</a>{escape(mark)}'
+        rows.append([link, float(weight), ex.value, _num(ex.relative_error, 2)])
+        classes.append("largest" if ex is top else "")
+    head = [say(lang, "all.weight"), "w", "∂E/∂w", say(lang, "check.relative_error")]
+    folded = "".join(
+        f'<details class="weight"><summary>{math_block(Partial(E, w(ex.j, ex.i, ex.l)), False)} = '
+        f"{_num(ex.value, 8)}</summary>{_body(ex, f'w-{ex.l}-{ex.j}-{ex.i}', lang, diagrams=False)}</details>"
+        for ex in exs
+    )
+    body = (
+        f"<h1>{escape(say(lang, 'all.title', net=describe_network(first, lang), n=len(exs)))}</h1>"
+        f"<p>{escape(say(lang, 'all.prose', n=len(exs), sample=first.sample_name(lang)))}</p>"
+        + _intro(first, lang)
+        + f'<div class="fig all">{linked_svg(first, tips, top.weight, note, lang)}</div>'
+        + _table(head, rows, classes=classes)
+        + folded
+    )
+    return _document(say(lang, "all.title", net=describe_network(first, lang), n=len(exs)), body, lang)

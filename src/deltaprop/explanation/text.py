@@ -11,7 +11,7 @@ from deltaprop.explanation.steps import Step, final_formula, forward_tables, pat
 from deltaprop.explanation.words import say, term
 
 if TYPE_CHECKING:
-    from deltaprop.explanation.core import Explanation, LayerReport
+    from deltaprop.explanation.core import Explanation, Explanations, LayerReport
 
 __all__ = ["render_text", "samples_phrase"]
 
@@ -137,3 +137,19 @@ def render_text(ex: Explanation, lang: str = "en") -> str:
         assert line.lhs is not None
         out.append(f"{line.lhs.text()} = {line.rhs[0].text()}")
     return "\n".join(out) + "\n"
+
+
+def render_all_text(exs: Explanations, lang: str = "en") -> str:
+    """Every weight's gradient, one row each, the largest marked."""
+    first, top = exs.items[0], exs.largest
+    out = [say(lang, "all.title", net=describe_network(first, lang), n=len(exs))]
+    out.append("=" * min(96, len(out[0])))
+    rows = []
+    for ex in exs:
+        weight = ex.net.b[ex.l][ex.j - 1] if ex.i == 0 else ex.net.W[ex.l][ex.j - 1, ex.i - 1]
+        mark = "◀ " + say(lang, "all.largest") if ex is top else ""
+        rows.append(
+            [w(ex.j, ex.i, ex.l).text(), float(weight), ex.value, Num(ex.relative_error, 2).text(), mark]
+        )
+    head = [say(lang, "all.weight"), "w", "∂E/∂w", say(lang, "check.relative_error"), ""]
+    return "\n".join(out + _table_text((head, rows))) + "\n"

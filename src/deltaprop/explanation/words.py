@@ -118,6 +118,11 @@ EN: dict[str, str] = {
     "check.relative_error": "relative error",
     "tag.sample": "({sample})",
     "sample.n": "sample n = {n}",
+    "all.title": "deltaprop explain: every weight of a {net} network ({n})",
+    "all.prose": "All {n} weights and biases, derived on {sample}. Each link of the network below is a "
+    "link to its weight's derivation; the table lists every gradient, the largest marked.",
+    "all.weight": "weight",
+    "all.largest": "largest |∂E/∂w|",
     "tag.raw": "(table: {value})",
     "col.raw_input": "in the table",
     "col.raw_target": "target in the table",
@@ -281,6 +286,11 @@ JA: dict[str, str] = {
     "check.relative_error": "相対誤差",
     "tag.sample": "（{sample}）",
     "sample.n": "サンプル n = {n}",
+    "all.title": "deltaprop explain：{net} のネットワークのすべての重み（{n} 個）",
+    "all.prose": "{n} 個の重みとバイアスすべてを{sample}で導出します。下のネットワークの各リンクはその重"
+    "みの導出へのリンクです。表はすべての勾配を示し、最大のものに印をつけています。",
+    "all.weight": "重み",
+    "all.largest": "|∂E/∂w| が最大",
     "tag.raw": "（表の値：{value}）",
     "col.raw_input": "表の値",
     "col.raw_target": "表の正解",
