@@ -182,6 +182,12 @@ def test_latex_format_is_a_standalone_document(seed_files):
     result = CliRunner().invoke(explain_command, [model, "-w", "3:2,1", "-d", data, "--format", "latex"])
     assert result.exit_code == 0, result.output
     assert result.output.startswith(r"\documentclass") and result.output.rstrip().endswith(r"\end{document}")
+    # --lang ja writes the Japanese document (for LuaLaTeX), never the English one in silence
+    ja = CliRunner().invoke(
+        explain_command, [model, "-w", "3:2,1", "-d", data, "--format", "latex", "--lang", "ja"]
+    )
+    assert ja.exit_code == 0 and ja.output != result.output
+    assert "ltjsarticle" in ja.output and "連鎖律" in ja.output
 
 
 def test_weight_all_makes_one_page_of_every_weight(seed_files, tmp_path):

@@ -254,7 +254,7 @@ def run_explain(
     "--lang",
     type=click.Choice(["en", "ja"]),
     default="en",
-    help="Language of the text and the page: en (default) or ja (Japanese). LaTeX is English.",
+    help="Language of the text, the page and the LaTeX: en (default) or ja (Japanese; LaTeX for LuaLaTeX).",
 )
 def explain(model, weight, data, rows, fmt, out, alpha, sample, lang):
     """Derive dE/dw for one weight of a saved MODEL, step by step, with numbers and checks."""

@@ -354,11 +354,12 @@ class Explanation:
 
         return render_text(self, lang or self.lang)
 
-    def to_latex(self) -> str:
-        """The derivation as a standalone LaTeX document that pdflatex compiles (diagrams in TikZ)."""
+    def to_latex(self, lang: str | None = None) -> str:
+        """The derivation as a standalone LaTeX document (diagrams in TikZ): English compiles
+        with pdflatex, Japanese (``lang="ja"``) with LuaLaTeX and luatexja."""
         from deltaprop.explanation.latex import render_latex
 
-        return render_latex(self)
+        return render_latex(self, check_lang(lang or self.lang))
 
     def to_html(self, lang: str | None = None) -> str:
         """A self-contained HTML page: MathML, inline SVG, no JavaScript, nothing external."""
