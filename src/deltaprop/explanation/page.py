@@ -222,17 +222,12 @@ def _step(ex: Explanation, number: int, step: Step, lang: str, diagram: bool = T
     )
 
 
-def _intro(ex: Explanation, lang: str) -> str:
+def _intro(ex: Explanation, lang: str, walk: bool = True) -> str:
+    """The model and samples (``walk``: and how the steps walk them), notes, the links' key."""
     alpha = say(lang, "page.alpha", alpha=f"{ex.alpha:g}") if ex.alpha else ""
-    text = say(
-        lang,
-        "page.model",
-        source=ex.source,
-        samples=samples_phrase(lang, ex.n_samples),
-        alpha=alpha,
-        sample=ex.sample_name(lang),
-    )
-    out = f"<p>{escape(text)}</p>"
+    samples = samples_phrase(lang, ex.n_samples)
+    values = {"source": ex.source, "samples": samples, "alpha": alpha, "sample": ex.sample_name(lang)}
+    out = f"<p>{escape(say(lang, 'page.model' if walk else 'page.model_only', **values))}</p>"
     if ex.raw is not None:
         out += f"<p>{escape(say(lang, 'page.raw'))}</p>"
     if ex.outputs_summed:
@@ -323,7 +318,7 @@ def render_all(exs: Explanations, lang: str = "en") -> str:
     body = (
         f"<h1>{escape(say(lang, 'all.title', net=describe_network(first, lang), n=len(exs)))}</h1>"
         f"<p>{escape(say(lang, 'all.prose', n=len(exs), sample=first.sample_name(lang)))}</p>"
-        + _intro(first, lang)
+        + _intro(first, lang, walk=False)
         + f'<div class="fig all">{linked_svg(first, tips, top.weight, note, lang)}</div>'
         + _table(head, rows, classes=classes)
         + folded

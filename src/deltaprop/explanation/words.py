@@ -154,6 +154,7 @@ EN: dict[str, str] = {
     "step by step, one diagram per step: the red link is the weight, red units and bright links are the "
     "ones the step is about, and beside each unit stand its u, z (y at the output), f′(u) and δ on that "
     "sample.",
+    "page.model_only": "Model: {source}; {samples}{alpha}.",
     "page.alpha": "; L2 strength α = {alpha}",
     "key.positive": "w > 0",
     "key.negative": "w < 0",
@@ -320,6 +321,7 @@ JA: dict[str, str] = {
     "一ステップずつ、ステップごとに一つの図でたどります：赤いリンクがこの重み、赤いユニットと明るいリンクが"
     "そのステップで注目する部分です。"
     "各ユニットの横には、そのサンプルでの u、z（出力層では y）、f′(u)、δ を書いています。",
+    "page.model_only": "モデル：{source}、{samples}{alpha}。",
     "page.alpha": "、L2 の強さ α = {alpha}",
     "key.positive": "重み w > 0",
     "key.negative": "重み w < 0",
