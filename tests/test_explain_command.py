@@ -236,3 +236,32 @@ def test_weight_all_refuses_a_network_too_big_in_one_line(tmp_path, rng):
     assert "up to 300 weights" in message and "has 423" in message and "\n" not in message
     with pytest.raises(ValueError, match="up to 300 weights on one page; this 10-30-3 network has 423"):
         dp.explain(big, "all", np.zeros((1, 10)), np.zeros((1, 3)))
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_command_classifier_names_its_outputs_by_class_and_its_rows(tmp_path):
+    tabular = pytest.importorskip("deltaprop.tabular.model")
+    rng = np.random.default_rng(5)
+    n = 25
+    colour = np.array(["red", "blue"])[rng.integers(0, 2, n)]
+    size = rng.normal(10, 3, n)
+    kind = np.array(["cheap", "mid", "dear"])[rng.integers(0, 3, n)]
+    data = tmp_path / "shop.csv"
+    data.write_text(
+        "colour,size,kind\n" + "".join(f"{c},{s:.17g},{k}\n" for c, s, k in zip(colour, size, kind))
+    )
+    frame = tabular.read_table(data)
+    features = tabular.FeatureEncoder().fit(frame, ["colour", "size"])
+    target = tabular.TargetEncoder(["kind"], "classification")
+    Y, _ = target.values(frame)
+    target.fit(Y)
+    est = dp.MLPClassifier(hidden_layer_sizes=(3,), max_iter=5, random_state=0)
+    est.fit(features.transform(frame), target.encode(Y))
+    model = tmp_path / "shop.dpm"
+    io.save(tabular.TabularModel(features, target, est), model)
+    args = [str(model), "-w", "3:2,1", "-d", str(data), "--row", "4"]
+    text = CliRunner().invoke(explain_command, args).output
+    assert "to unit 2 (dear) of layer 3" in text and f"(table: {kind[3]})" in text
+    assert "1 (cheap)" in text and "3 (mid)" in text and "row 4 of the table" in text
+    html = CliRunner().invoke(explain_command, [*args, "--format", "html"]).output
+    assert ">cheap</text>" in html and ">colour=red</text>" in html and "row 4 of the table" in html
