@@ -209,11 +209,15 @@ def _diagram_pages():
     seed = dp.Network([4, 5, 3], activation="tanh", random_state=0)
     deep = dp.Network([4, 5, 4, 3], activation="tanh", random_state=2)
     wide = dp.Network([784, 16, 10], activation="relu", loss="log_loss", random_state=0)
+    mnist = dp.Network([784, 512, 512, 10], activation="relu", loss="log_loss", random_state=0)
     X, D = rng.normal(size=(3, 4)), rng.normal(size=(3, 3))
     return {
         "4-5-3": render_pages([dp.explain(seed, (3, 2, 1), X[:1], D[:1]), dp.explain(seed, (2, 2, 1), X, D)]),
         "4-5-4-3": dp.explain(deep, (2, 3, 2), X, D).to_html(),
         "784": dp.explain(wide, (2, 7, 300), rng.normal(size=(2, 784)), np.eye(10)[[1, 4]]).to_html(),
+        "784-512-512-10": dp.explain(
+            mnist, (3, 9, 7), rng.normal(size=(2, 784)), np.eye(10)[[1, 4]]
+        ).to_html(),
         "ja": dp.explain(seed, (2, 2, 0), X, D, lang="ja").to_html(),
     }
 
