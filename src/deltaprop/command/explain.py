@@ -13,7 +13,10 @@ MODEL is a model file read by :func:`deltaprop.files.archive.load`.  The samples
 
 ``--row N`` (repeatable) picks rows, counted from 1 after the header; without it every row is
 used and the value is the batch gradient.  The steps walk through the first row used, or
-``--sample N``; ``--lang ja`` writes the text and the page in Japanese.  Every mistake the user can fix raises
+``--sample N``, named by its row; a command model's page shows the row's values as the table
+has them beside the standardised ones the network sees.  ``--lang ja`` writes the text, the page
+and the LaTeX (for LuaLaTeX) in Japanese.  ``--weight all`` writes every weight of a small
+network on one page (or its table of gradients as text).  Every mistake the user can fix raises
 :class:`~deltaprop.errors.UserError` with one line naming it and the fix.
 """
 
