@@ -74,9 +74,10 @@ CLIPPED = """() => {
     // a diagram too wide for a phone keeps its labels' size and scrolls within its figure,
     // which itself must fit
     if (e.matches('.fig svg.net')) e = e.closest('.fig');
+    if (e.matches('figure.picture svg.grid')) e = e.closest('figure');
     const r = e.getBoundingClientRect();
     if (!r.width) continue;
-    if (e.matches('.fig') && getComputedStyle(e).overflowX === 'auto') {
+    if (e.matches('.fig, figure.picture') && getComputedStyle(e).overflowX === 'auto') {
       if (r.left < -1 || r.right > W + 1) bad.push('outside figure');
       continue;
     }
@@ -199,6 +200,12 @@ LABELS = """() => {
         if (crosses(r, a, b)) bad.push('link ' + line.getAttribute('class') + ' crosses ' + t.textContent);
       }
     }
+  }
+  for (const t of document.querySelectorAll('svg.grid text')) {  // the transposes' pictures too
+    const h = t.getBoundingClientRect().height;
+    if (h === 0) continue;  // the picture's other version (wide or narrow) is hidden
+    sizes.push(h);
+    if (h < 12) bad.push('small grid ' + t.textContent + ' ' + h.toFixed(1));
   }
   return {bad: bad.slice(0, 8), n: bad.length, smallest: Math.min(...sizes), count: sizes.length};
 }"""

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from deltaprop.explanation.diagram import shown_units
+from deltaprop.explanation.diagram import MIN_SCALE, shown_units
 from deltaprop.explanation.formula import Sym, delta, tex_text, w, z
 from deltaprop.explanation.words import say
 
@@ -33,7 +33,7 @@ __all__ = ["Cell", "Block", "Picture", "outer_picture", "column_picture", "pictu
 MAX_CELLS = 8
 #: the same on a phone's width (the page shows this version below 600 px)
 NARROW_CELLS = 4
-CELL_H, HEAD_H, CHAR_W, PAD = 24, 34, 6.6, 10
+CELL_H, HEAD_H, CHAR_W, PAD = 25, 36, 7.0, 10
 LIT, TINT = "#fee2e2", "#f8fafc"
 
 
@@ -214,7 +214,8 @@ def _cell_svg(cell: Cell, x: float, y: float, cw: float) -> str:
 
 
 def picture_svg(p: Picture, title: str = "") -> str:
-    """The picture as one inline ``<svg class="grid">`` (scales down with the page)."""
+    """The picture as one inline ``<svg class="grid">``: it scales down with the page, never below
+    the diagrams' MIN_SCALE (its figure scrolls instead), so a number stays ≥ 10.6 px."""
     x = 4.0
     elements: list[str] = []
     heights: list[float] = []
@@ -231,6 +232,7 @@ def picture_svg(p: Picture, title: str = "") -> str:
     height = max(heights) + 10
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" class="grid" width="{x:.0f}" height="{height:.0f}" '
+        f'style="min-width:{MIN_SCALE * x:.0f}px" '
         f'viewBox="0 0 {x:.0f} {height:.0f}" role="img" aria-label="{escape(title)}">'
         + (f"<title>{escape(title)}</title>" if title else "")
         + "".join(elements)
@@ -241,8 +243,9 @@ def picture_svg(p: Picture, title: str = "") -> str:
 #: the pictures' CSS
 CSS = f"""
 svg.grid {{ display: block; max-width: 100%; height: auto; font-family: sans-serif; margin: .4em 0; }}
-svg.grid text {{ font-size: 12px; text-anchor: middle; fill: #111; }}
-svg.grid text.head {{ font-size: 11.5px; fill: #374151; }}
+svg.grid text {{ font-size: 12.5px; text-anchor: middle; fill: #111; }}
+svg.grid text.head {{ fill: #374151; }}
+figure.picture {{ overflow-x: auto; }}
 svg.grid text.rowhead {{ text-anchor: end; }}
 svg.grid text.op {{ font-size: 18px; }}
 svg.grid .cell rect {{ fill: #fff; stroke: #d1d5db; }}
