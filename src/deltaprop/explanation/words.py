@@ -84,9 +84,10 @@ EN: dict[str, str] = {
     "tr.faces": "One rule, two faces: for u{l} = W{l} z{lp} + b{l}, ∂uⱼ/∂wⱼᵢ = zᵢ and ∂uⱼ/∂zᵢ = wⱼᵢ. Diff"
     "erentiating by W gives δ zᵀ ({n}×1 · 1×{m} → {n}×{m}, the shape of W); by z gives Wᵀ δ ({m}×{n} · "
     "{n}×1 → {m}×1, the shape of z), the sum over j that carries δ back one layer. Each transpose is the on"
-    "e that makes the shapes match.",
-    "tr.batch": "The batch, one sample per column: Δ{l} is {n}×{N}, Z{lp} is {m1}×{N} (with its row of "
-    "+1s), and Δ Zᵀ / N ({n}×{N} · {N}×{m1} → {n}×{m1}) sums δⱼ zᵢ over the samples. Entry (j, i):",
+    "e that makes the shapes match (the shape-matching rule of CS231n's backpropagation notes).",
+    "tr.batch": "The batch, one sample per column: Δ{l} is {n}×{N}, Z{lp} is {m1}×{N} (with its row of +1"
+    "s), and Δ Zᵀ / N ({n}×{N} · {N}×{m1} → {n}×{m1}) sums δⱼ zᵢ over the samples: Nielsen's BP4 in matri"
+    "x form over a mini-batch. Entry (j, i):",
     "tr.batch_weighted": "The batch, one sample per column, weighted by sₙ: Δ{l} is {n}×{N}, Z{lp} "
     "{m1}×{N}, and Δ S Zᵀ / Σₙ sₙ (S = diag(s)) sums sₙ δⱼ zᵢ over the samples. Entry (j, i):",
     "tr.rows": "One sample per row, as scikit-learn and PyTorch store it: X = (Z{lp})ᵀ is N×{m} and "
@@ -259,9 +260,10 @@ JA: dict[str, str] = {
     "tr.faces": "一つの規則の二つの面：u{l} = W{l} z{lp} + b{l} では ∂uⱼ/∂wⱼᵢ = zᵢ、∂uⱼ/∂zᵢ = wⱼᵢ です。"
     "W で微分すると δ zᵀ（{n}×1 · 1×{m} → {n}×{m}、W の形）、z で微分すると Wᵀ δ（{m}×{n} · {n}×1 → {m}×1、"
     "z の形）になり、後者は j について和をとって δ を一つ前の層へ伝えます。どちらの転置も形を合わせるための"
-    "ものです。",
-    "tr.batch": "バッチ（サンプルを列に並べる）：Δ{l} は {n}×{N}、Z{lp} は（+1 の行を含めて）{m1}×{N} で、"
-    "Δ Zᵀ / N（{n}×{N} · {N}×{m1} → {n}×{m1}）は δⱼ zᵢ をサンプルについて足し合わせます。成分 (j, i)：",
+    "ものです（CS231n の講義ノートでいう形合わせの規則）。",
+    "tr.batch": "バッチ（サンプルを列に並べる）：Δ{l} は {n}×{N}、Z{lp} は（+1 の行を含めて）{m1}×{N} で"
+    "、Δ Zᵀ / N（{n}×{N} · {N}×{m1} → {n}×{m1}）は δⱼ zᵢ をサンプルについて足し合わせます（Nielsen の BP4"
+    " をミニバッチについて行列で書いたもの）。成分 (j, i)：",
     "tr.batch_weighted": "バッチ（サンプルを列に並べ、重み sₙ をつける）：Δ{l} は {n}×{N}、Z{lp} は {m1}×"
     "{N} で、Δ S Zᵀ / Σₙ sₙ（S = diag(s)）は sₙ δⱼ zᵢ をサンプルについて足し合わせます。成分 (j, i)：",
     "tr.rows": "サンプルを行に並べる形（scikit-learn と PyTorch の格納の仕方）：X = (Z{lp})ᵀ は N×{m}、"
