@@ -81,13 +81,13 @@ EN: dict[str, str] = {
     "tr.without": "Without the transpose: δ{l} z{lp} is ({n}×1)({m}×1); the inner sizes 1 and {m} "
     "differ, so the product is not defined (and δᵀ z, even where the sizes agree, adds the products up "
     "into one number, not one per weight).",
-    "tr.faces": "One rule, two faces: for u{l} = W{l} z{lp} + b{l}, ∂uⱼ/∂wⱼᵢ = zᵢ and ∂uⱼ/∂zᵢ = wⱼᵢ. Diff"
-    "erentiating by W gives δ zᵀ ({n}×1 · 1×{m} → {n}×{m}, the shape of W); by z gives Wᵀ δ ({m}×{n} · "
-    "{n}×1 → {m}×1, the shape of z), the sum over j that carries δ back one layer. Each transpose is the on"
-    "e that makes the shapes match (the shape-matching rule of CS231n's backpropagation notes).",
-    "tr.batch": "The batch, one sample per column: Δ{l} is {n}×{N}, Z{lp} is {m1}×{N} (with its row of +1"
-    "s), and Δ Zᵀ / N ({n}×{N} · {N}×{m1} → {n}×{m1}) sums δⱼ zᵢ over the samples: Nielsen's BP4 in matri"
-    "x form over a mini-batch. Entry (j, i):",
+    "tr.faces": "One rule, two faces: for u{l} = W{l} z{lp} + b{l}, ∂uⱼ/∂wⱼᵢ = zᵢ and ∂uⱼ/∂zᵢ = wⱼᵢ. "
+    "Differentiating by W gives δ zᵀ ({n}×1 · 1×{m} → {n}×{m}, the shape of W); by z gives Wᵀ δ ({m}×{n} "
+    "· {n}×1 → {m}×1, the shape of z), the sum over j that carries δ back one layer. Each transpose is "
+    "the one that makes the shapes match (the shape-matching rule of CS231n's backpropagation notes).",
+    "tr.batch": "The batch, one sample per column: Δ{l} is {n}×{N}, Z{lp} is {m1}×{N} (with its row of "
+    "+1s), and Δ Zᵀ / N ({n}×{N} · {N}×{m1} → {n}×{m1}) sums δⱼ zᵢ over the samples: Nielsen's BP4 in "
+    "matrix form over a mini-batch. Entry (j, i):",
     "tr.batch_weighted": "The batch, one sample per column, weighted by sₙ: Δ{l} is {n}×{N}, Z{lp} "
     "{m1}×{N}, and Δ S Zᵀ / Σₙ sₙ (S = diag(s)) sums sₙ δⱼ zᵢ over the samples. Entry (j, i):",
     "tr.rows": "One sample per row, as scikit-learn and PyTorch store it: X = (Z{lp})ᵀ is N×{m} and "
@@ -184,10 +184,10 @@ EN: dict[str, str] = {
     "col.path": "path",
     "col.contribution": "contribution",
     "layers.title": "Where gradients go",
-    "layers.prose": "Per layer, the size of the gradient on these samples and the share of units that pas"
-    "s almost none of it back: dead (f′(u) below {flat} of its largest value on every sample) or saturate"
-    "d (a logistic, tanh or softplus unit flat on at least {share} of the samples but not all; relu canno"
-    "t saturate).",
+    "layers.prose": "Per layer, the size of the gradient on these samples and the share of units that "
+    "pass almost none of it back: dead (f′(u) below {flat} of its largest value on every sample) or "
+    "saturated (a logistic, tanh or softplus unit flat on at least {share} of the samples but not all; "
+    "relu cannot saturate).",
     "col.layer_l": "layer l",
 }
 
