@@ -332,5 +332,10 @@ def test_every_weight_page_links_each_link_to_its_folded_derivation(browser, art
         assert page.locator("details.weight:has(#w-2-3-1)").get_attribute("open") is not None
         assert page.locator("tr.largest").count() == 1
         page.locator("svg.net").screenshot(path=str(artifacts_dir / "explain_all_diagram.png"))
+        # unfolded, every derivation reads at 1280 and 420 px and lines up
+        for width in (1280, 420):
+            page.set_viewport_size({"width": width, "height": 900})
+            page.evaluate("() => document.querySelectorAll('details').forEach(d => d.open = true)")
+            assert page.evaluate(CLIPPED) == [] and page.evaluate(ALIGNMENT)["n"] == 0, width
     finally:
         page.close()
