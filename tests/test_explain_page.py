@@ -201,11 +201,21 @@ LABELS = """() => {
       }
     }
   }
-  for (const t of document.querySelectorAll('svg.grid text')) {  // the transposes' pictures too
-    const h = t.getBoundingClientRect().height;
-    if (h === 0) continue;  // the picture's other version (wide or narrow) is hidden
-    sizes.push(h);
-    if (h < 12) bad.push('small grid ' + t.textContent + ' ' + h.toFixed(1));
+  for (const svg of document.querySelectorAll('svg.grid')) {  // the transposes' pictures too
+    if (!svg.getBoundingClientRect().width) continue;  // the other version (wide or narrow) is hidden
+    const texts = Array.from(svg.querySelectorAll('text')).map(t => [t, t.getBoundingClientRect()]);
+    for (const [t, r] of texts) {
+      sizes.push(r.height);
+      if (r.height < 12) bad.push('small grid ' + t.textContent + ' ' + r.height.toFixed(1));
+      const cell = t.parentNode.matches('g.cell') && t.parentNode.querySelector('rect');
+      if (cell && t.getBBox().width > cell.getBBox().width - 1) bad.push('spills ' + t.textContent);
+    }
+    for (let a = 0; a < texts.length; a++) for (let b = a + 1; b < texts.length; b++) {
+      const p = texts[a][1], q = texts[b][1];
+      const w = Math.min(p.right, q.right) - Math.max(p.left, q.left);
+      const h = Math.min(p.bottom, q.bottom) - Math.max(p.top, q.top);
+      if (w > 0.5 && h > 0.5) bad.push('grid overlap ' + texts[a][0].textContent);
+    }
   }
   return {bad: bad.slice(0, 8), n: bad.length, smallest: Math.min(...sizes), count: sizes.length};
 }"""

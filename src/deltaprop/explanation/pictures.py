@@ -33,7 +33,7 @@ __all__ = ["Cell", "Block", "Picture", "outer_picture", "column_picture", "pictu
 MAX_CELLS = 8
 #: the same on a phone's width (the page shows this version below 600 px)
 NARROW_CELLS = 4
-CELL_H, HEAD_H, CHAR_W, PAD = 25, 36, 7.0, 10
+CELL_H, HEAD_H, CHAR_W, PAD = 26, 38, 7.6, 10
 LIT, TINT = "#fee2e2", "#f8fafc"
 
 
@@ -188,12 +188,12 @@ def _block_svg(b: Block, x0: float, y0: float) -> tuple[list[str], float, float]
     for c, head in enumerate(b.col_heads):
         cx = x0 + head_w + c * cw + cw / 2
         for n, line in enumerate(head.split("\n")):
-            out.append(f'<text class="head" x="{cx:.1f}" y="{y0 + 13 + 14 * n:.1f}">{escape(line)}</text>')
+            out.append(f'<text class="head" x="{cx:.1f}" y="{y0 + 14 + 16 * n:.1f}">{escape(line)}</text>')
     for r, row in enumerate(b.cells):
         y = top + r * CELL_H
         if b.row_heads:
             out.append(
-                f'<text class="head rowhead" x="{x0 + head_w - 6:.1f}" y="{y + 16:.1f}">'
+                f'<text class="head rowhead" x="{x0 + head_w - 6:.1f}" y="{y + 18:.1f}">'
                 f"{escape(b.row_heads[r])}</text>"
             )
         for c, cell in enumerate(row):
@@ -209,7 +209,7 @@ def _cell_svg(cell: Cell, x: float, y: float, cw: float) -> str:
     cls = "cell lit" if cell.lit else "cell tint" if cell.tint else "cell gap" if cell.gap else "cell"
     rect = "" if cell.gap else f'<rect x="{x:.1f}" y="{y:.1f}" width="{cw:.1f}" height="{CELL_H}"/>'
     return (
-        f'<g class="{cls}">{rect}<text x="{x + cw / 2:.1f}" y="{y + 16:.1f}">{escape(cell.text)}</text></g>'
+        f'<g class="{cls}">{rect}<text x="{x + cw / 2:.1f}" y="{y + 18:.1f}">{escape(cell.text)}</text></g>'
     )
 
 
@@ -243,7 +243,7 @@ def picture_svg(p: Picture, title: str = "") -> str:
 #: the pictures' CSS
 CSS = f"""
 svg.grid {{ display: block; max-width: 100%; height: auto; font-family: sans-serif; margin: .4em 0; }}
-svg.grid text {{ font-size: 12.5px; text-anchor: middle; fill: #111; }}
+svg.grid text {{ font-size: 13.5px; text-anchor: middle; fill: #111; }}
 svg.grid text.head {{ fill: #374151; }}
 figure.picture {{ overflow-x: auto; }}
 svg.grid text.rowhead {{ text-anchor: end; }}
