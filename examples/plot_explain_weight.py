@@ -49,3 +49,14 @@ class Page:
 
 
 Page(ex.to_html())
+
+
+# %%
+# Every weight on one page
+# ------------------------
+# ``weight="all"`` derives every weight and bias of a small network (up to 300): the network is
+# drawn once, each link is a link to its weight's folded derivation, and a table lists every
+# gradient with the largest marked.
+every = dp.explain(net, "all", X, D)
+print(f"{len(every)} weights; the largest |dE/dw| is w{every.largest.weight}")
+Page(every.to_html())

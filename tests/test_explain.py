@@ -3,6 +3,7 @@ the seed's two formulas come out for the seed's network, and bad weights are ref
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import warnings
 
@@ -211,6 +212,9 @@ def _twin(est, loss):
 
 
 def _same_explanation(a, b):
+    """The same numbers and text; ``a`` (an estimator) names its units, ``b`` (its twin Network)
+    does not, so ``b`` is given ``a``'s names for the comparison."""
+    b = dataclasses.replace(b, inputs=a.inputs, outputs=a.outputs)
     assert a.value == pytest.approx(b.value, rel=1e-12, abs=1e-15)
     assert a.backprop == pytest.approx(b.backprop, rel=1e-12, abs=1e-15)
     assert [p.units for p in a.paths] == [p.units for p in b.paths]
@@ -250,6 +254,7 @@ def test_sklearn_classifiers_with_labels_and_their_twins_agree(rng):
     onehot = (labels[:, None] == est.classes_[None, :]).astype(float)
     a = dp.explain(est, (2, 3, 1), X[:5], labels[:5])
     b = dp.explain(_twin(est, "log_loss"), (2, 3, 1), X[:5], onehot[:5], alpha=est.alpha)
+    assert a.outputs == ["cat", "dog", "emu"] and b.outputs is None
     _same_explanation(a, b)
     with pytest.raises(ValueError, match="not one of the model's classes"):
         dp.explain(est, (2, 3, 1), X[:2], np.array(["cat", "yak"]))
@@ -310,8 +315,8 @@ def test_html_is_self_contained(rng):
     n_steps = html.count('<section class="step"')
     assert html.count('<svg xmlns="http://www.w3.org/2000/svg" class="net"') == n_steps >= 6
     # each picture twice: as wide as the page allows, and with fewer cells for a phone
-    assert html.count('class="grid wide"') == html.count('class="grid narrow"') == 2
-    assert html.count("<svg") == n_steps + 4
+    assert html.count('class="grid wide"') == html.count('class="grid narrow"') == 3  # batch: + its mean
+    assert html.count("<svg") == n_steps + 6
     assert 'class="halo hl focus" data-l="2" data-j="2" data-i="1"' in html
     assert ex._repr_html_().startswith('<div class="deltaprop-explain">')
 
@@ -466,13 +471,51 @@ def test_every_weight_shows_the_outer_product_with_its_cell_lit(rng):
         ex = dp.explain(net, weight, x, d)
         keys = [s.key for s in steps(ex)]
         assert keys[-2] == "outer"
-        (block,) = outer_picture(ex).parts
+        ((block,),) = [p.parts for p in outer_picture(ex)]
         lit = [(r, c) for r, row in enumerate(block.cells) for c, cell in enumerate(row) if cell.lit]
         l, j, i = weight
         assert lit == [(j - 1, i)]  # row j, column i (column 0 is the +1 unit)
         value = ex.walked.delta[l][j - 1] * (1.0 if i == 0 else ex.walked.z[l - 1][i - 1])
         assert block.cells[j - 1][i].text == f"{value:.4g}".replace("-", "−")
         assert value == pytest.approx(ex.value, rel=1e-12)
+
+
+def test_batch_grid_is_the_batch_mean_beside_the_walked_samples_grid(rng):
+    """On a batch the first grid is the gradient (its lit cell the batch mean of δ_j z_i, equal to
+    backpropagation's), the second the walked sample's δ zᵀ; each says which it is."""
+    from deltaprop.explanation.pictures import outer_picture
+
+    net = dp.Network([4, 5, 3], activation="tanh", random_state=0)
+    X, D = rng.normal(size=(6, 4)), rng.normal(size=(6, 3))
+    ex = dp.explain(net, (3, 2, 1), X, D, sample=3)
+    batch, walked = outer_picture(ex)
+    assert "N = 6" in batch.caption and "n = 3" in walked.caption
+    (grid,), (one,) = batch.parts, walked.parts
+    lit = [c.text for row in grid.cells for c in row if c.lit]
+    assert lit == [f"{ex.backprop:.4g}".replace("-", "−")]
+    grads = net.gradients(X, D)
+    assert grid.cells[0][0].text == f"{grads.b[3][0]:.4g}".replace("-", "−")  # the bias column too
+    sample = ex.walked.delta[3][1] * ex.walked.z[2][0]
+    assert [c.text for row in one.cells for c in row if c.lit] == [f"{sample:.4g}".replace("-", "−")]
+
+
+def test_transpose_section_gives_shapes_both_faces_batch_and_row_forms(rng):
+    net = dp.Network([4, 5, 3], activation="tanh", random_state=0)
+    X, D = rng.normal(size=(4, 4)), rng.normal(size=(4, 3))
+    one = dp.explain(net, (3, 2, 1), X[:1], D[:1]).to_text()
+    assert "δ⁽³⁾ is 3×1 and (z⁽²⁾)ᵀ is 1×5" in one and "3×6" in one and "bias column included" in one
+    assert "(3×1)(5×1)" in one and "not defined" in one
+    assert "∂Eₙ/∂W⁽³⁾ = δ⁽³⁾z⁽²⁾ᵀ" in one.replace(" ", "") or "Wᵀ δ" in one
+    assert "coefs_[1]" in one and "Xᵀ Δ / N" in one and "Linear.weight" in one
+    # the derivation's Σ_k with its k ≠ j terms at 0
+    assert "δ₁⁽³⁾ · 0 + δ₂⁽³⁾ z₁⁽²⁾ + δ₃⁽³⁾ · 0" in one
+    assert "Δ Zᵀ / N" not in one  # no batch on one sample
+    assert "1/Σₙ" not in one.replace(" ", "")  # one sample: no mean to write
+    batch = dp.explain(net, (2, 2, 1), X, D)
+    text = batch.to_text()
+    assert "Δ⁽²⁾ is 5×4" in text and "Δ Zᵀ / N" in text
+    total = float(np.sum(batch.derivation.per_sample))
+    assert f"{total:.6f}".replace("-", "−")[:7] in text
 
 
 def test_hidden_weight_shows_column_j_meeting_delta(rng):
@@ -494,7 +537,7 @@ def test_large_layers_are_elided_around_the_lit_cell(rng):
 
     net = dp.Network([64, 64, 64, 10], activation="tanh", random_state=0)
     ex = dp.explain(net, (3, 40, 17), rng.normal(size=64), rng.normal(size=10))
-    picture = outer_picture(ex)
+    (picture,) = outer_picture(ex)
     (block,) = picture.parts
     assert len(block.cells) <= 10 and len(block.cells[0]) <= 11
     assert sum(c.lit for row in block.cells for c in row) == 1
@@ -541,8 +584,11 @@ def test_robust_losses_are_explained_through_the_general_output_delta(loss, rng)
         assert "not a canonical pair" in ex.to_text()
     net.loss_params = {"huber": {"epsilon": 0.5}, "quantile": {"quantile": 0.9}}.get(loss, {})
     text = dp.explain(net, (3, 2, 1), X, D).to_text()
-    slope = {"absolute_error": "sign (y₂ − d₂)", "huber": "clip (y₂ − d₂ , −ε, ε)",
-             "quantile": "1[y > d] − τ"}
+    slope = {
+        "absolute_error": "sign (y₂ − d₂)",
+        "huber": "clip (y₂ − d₂ , −ε, ε)",
+        "quantile": "1[y > d] − τ",
+    }
     assert f"∂Eₙ/∂y₂ = {slope[loss]}" in text
     assert {"absolute_error": "(y = d: 0)", "huber": "ε = 0.5", "quantile": "τ = 0.9"}[loss] in text
 
@@ -586,3 +632,48 @@ def test_a_fixed_dropout_mask_keeps_the_three_values_equal_and_the_page_greys_dr
     html = ex.to_html()
     dropped = set(re.findall(r'<g class="unit[^"]* dropped" data-layer="(\d+)" data-unit="(\d+)"', html))
     assert dropped == {("2", "2"), ("2", "5"), ("3", "1"), ("3", "4")}
+
+
+def test_estimator_fitted_on_a_dataframe_names_its_units_by_column_and_class(rng):
+    pd = pytest.importorskip("pandas")
+    frame = pd.DataFrame(rng.normal(size=(30, 3)), columns=["height", "weight", "age"])
+    labels = np.array(["low", "mid", "high"])[rng.integers(0, 3, 30)]
+    est = _fit(dp.MLPClassifier(hidden_layer_sizes=(4,), max_iter=5, random_state=0), frame, labels)
+    ex = dp.explain(est, (2, 1, 2), frame.to_numpy()[:3], labels[:3])
+    assert ex.inputs == ["height", "weight", "age"] and ex.outputs == ["high", "low", "mid"]
+    text = ex.to_text()
+    assert "unit 2 (weight) of layer 1" in text and "3 (mid)" in text
+    html = ex.to_html()
+    assert ">weight</text>" in html and ">mid</text>" in html  # the diagram's cards
+
+
+def test_japanese_holds_to_the_textbooks_terms(rng):
+    net = dp.Network([4, 5, 3], activation="tanh", random_state=0)
+    X, D = rng.normal(size=(2, 4)), rng.normal(size=(2, 3))
+    for weight in [(2, 2, 1), (3, 1, 2)]:
+        text = dp.explain(net, weight, X, D, lang="ja").to_text()
+        for english in (
+            "chain rule の",
+            "identity",
+            "squared_error",
+            "正準",
+            "死 ",
+            "行き先",
+            "その先",
+            "届く道",
+            "平ら",
+            "赤い枠",
+        ):
+            assert english not in text, english
+        for word in (
+            "連鎖律",
+            "恒等写像",
+            "自乗誤差",
+            "転置",
+            "重み",
+            "バイアス",
+            "中間層",
+            "出力層",
+            "経路",
+        ):
+            assert word in text, word

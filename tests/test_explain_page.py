@@ -70,9 +70,17 @@ def test_wide_network_page_renders(browser, artifacts_dir):
 # ---------------------------------------------------------------------- every page type, two widths
 CLIPPED = """() => {
   const W = document.documentElement.clientWidth, bad = [];
-  for (const e of document.querySelectorAll('math, table, .math, .fig, figure, svg, h2, h3, p, td')) {
+  for (let e of document.querySelectorAll('math, table, .math, .fig, figure, svg, h2, h3, p, td')) {
+    // a diagram too wide for a phone keeps its labels' size and scrolls within its figure,
+    // which itself must fit
+    if (e.matches('.fig svg.net')) e = e.closest('.fig');
+    if (e.matches('figure.picture svg.grid')) e = e.closest('figure');
     const r = e.getBoundingClientRect();
     if (!r.width) continue;
+    if (e.matches('.fig, figure.picture') && getComputedStyle(e).overflowX === 'auto') {
+      if (r.left < -1 || r.right > W + 1) bad.push('outside figure');
+      continue;
+    }
     if (e.scrollWidth > e.clientWidth + 1 && e.clientWidth > 0) bad.push('scroll ' + e.tagName);
     if (r.left < -1 || r.right > W + 1) bad.push('outside ' + e.tagName + ' ' + e.textContent.slice(0, 30));
   }
@@ -153,5 +161,191 @@ def test_print_keeps_each_step_whole(browser):
         )
         assert breaks and set(breaks) == {"avoid"}
         assert page.locator("section.step details[open]").count() == page.locator("section.step").count()
+    finally:
+        page.close()
+
+
+# ---------------------------------------------------------------------- legible diagrams
+LABELS = """() => {
+  const bad = [], sizes = [];
+  const inside = (r, x, y) => x > r.left + 1 && x < r.right - 1 && y > r.top + 1 && y < r.bottom - 1;
+  const crosses = (r, a, b) => {  // does segment a-b pass through the rectangle r?
+    for (let t = 0; t <= 1; t += 0.02) {
+      if (inside(r, a.x + (b.x - a.x) * t, a.y + (b.y - a.y) * t)) return true;
+    }
+    return false;
+  };
+  for (const svg of document.querySelectorAll('svg.net')) {
+    const texts = Array.from(svg.querySelectorAll('text')).map(t => [t, t.getBoundingClientRect()]);
+    const frame = svg.getBoundingClientRect();
+    for (const [t, r] of texts) {
+      if (r.left < frame.left - 0.5 || r.right > frame.right + 0.5 || r.bottom > frame.bottom + 0.5) {
+        bad.push('cut ' + t.textContent);
+      }
+      sizes.push(r.height);
+      if (r.height < 12) bad.push('small ' + t.textContent + ' ' + r.height.toFixed(1));
+    }
+    for (let a = 0; a < texts.length; a++) for (let b = a + 1; b < texts.length; b++) {
+      const [ta, p] = texts[a], [tb, q] = texts[b];
+      const w = Math.min(p.right, q.right) - Math.max(p.left, q.left);
+      const h = Math.min(p.bottom, q.bottom) - Math.max(p.top, q.top);
+      if (w > 0.5 && h > 0.5) bad.push('overlap ' + ta.textContent + ' / ' + tb.textContent);
+    }
+    for (const line of svg.querySelectorAll('line')) {
+      const m = line.getScreenCTM(), pt = svg.createSVGPoint();
+      const at = (x, y) => { pt.x = x; pt.y = y; return pt.matrixTransform(m); };
+      const a = at(line.x1.baseVal.value, line.y1.baseVal.value);
+      const b = at(line.x2.baseVal.value, line.y2.baseVal.value);
+      for (const [t, r] of texts) {
+        if (crosses(r, a, b)) bad.push('link ' + line.getAttribute('class') + ' crosses ' + t.textContent);
+      }
+    }
+  }
+  for (const svg of document.querySelectorAll('svg.grid')) {  // the transposes' pictures too
+    if (!svg.getBoundingClientRect().width) continue;  // the other version (wide or narrow) is hidden
+    const texts = Array.from(svg.querySelectorAll('text')).map(t => [t, t.getBoundingClientRect()]);
+    for (const [t, r] of texts) {
+      sizes.push(r.height);
+      if (r.height < 12) bad.push('small grid ' + t.textContent + ' ' + r.height.toFixed(1));
+      const cell = t.parentNode.matches('g.cell') && t.parentNode.querySelector('rect');
+      if (cell && t.getBBox().width > cell.getBBox().width - 1) bad.push('spills ' + t.textContent);
+    }
+    for (let a = 0; a < texts.length; a++) for (let b = a + 1; b < texts.length; b++) {
+      const p = texts[a][1], q = texts[b][1];
+      const w = Math.min(p.right, q.right) - Math.max(p.left, q.left);
+      const h = Math.min(p.bottom, q.bottom) - Math.max(p.top, q.top);
+      if (w > 0.5 && h > 0.5) bad.push('grid overlap ' + texts[a][0].textContent);
+    }
+  }
+  return {bad: bad.slice(0, 8), n: bad.length, smallest: Math.min(...sizes), count: sizes.length};
+}"""
+
+
+def _diagram_pages():
+    rng = np.random.default_rng(5)
+    seed = dp.Network([4, 5, 3], activation="tanh", random_state=0)
+    deep = dp.Network([4, 5, 4, 3], activation="tanh", random_state=2)
+    wide = dp.Network([784, 16, 10], activation="relu", loss="log_loss", random_state=0)
+    mnist = dp.Network([784, 512, 512, 10], activation="relu", loss="log_loss", random_state=0)
+    X, D = rng.normal(size=(3, 4)), rng.normal(size=(3, 3))
+    return {
+        "4-5-3": render_pages([dp.explain(seed, (3, 2, 1), X[:1], D[:1]), dp.explain(seed, (2, 2, 1), X, D)]),
+        "4-5-4-3": dp.explain(deep, (2, 3, 2), X, D).to_html(),
+        "784": dp.explain(wide, (2, 7, 300), rng.normal(size=(2, 784)), np.eye(10)[[1, 4]]).to_html(),
+        "784-512-512-10": dp.explain(
+            mnist, (3, 9, 7), rng.normal(size=(2, 784)), np.eye(10)[[1, 4]]
+        ).to_html(),
+        "ja": dp.explain(seed, (2, 2, 0), X, D, lang="ja").to_html(),
+    }
+
+
+def test_diagram_labels_are_legible_apart_and_off_the_links(browser, artifacts_dir):
+    """Every label of every diagram: ≥ 12 px tall at 1280 and 420 px, no two overlapping, and no
+    link (highlighted or not) running through one."""
+    for name, html in _diagram_pages().items():
+        for width in (1280, 420):
+            page = browser.new_page(viewport={"width": width, "height": 900})
+            try:
+                page.set_content(html)
+                found = page.evaluate(LABELS)
+                assert found["n"] == 0, (name, width, found["bad"])
+                assert found["count"] > 40 and found["smallest"] >= 12, (name, width, found)
+                shot = artifacts_dir / f"diagram_{name}_{width}.png"
+                page.locator("svg.net").last.screenshot(path=str(shot))
+            finally:
+                page.close()
+
+
+def test_diagram_names_every_layer_and_says_when_it_labels_only_the_path(browser):
+    pages = _diagram_pages()
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    try:
+        page.set_content(pages["4-5-4-3"])
+        names = page.locator("svg.net").first.locator("g.unit text.name").all_text_contents()
+        assert {"z₁⁽²⁾", "z₅⁽²⁾", "z₁⁽³⁾", "z₄⁽³⁾", "x₁", "y₃"} <= set(names)
+        assert not page.locator("svg.net text.wide").count()
+        page.set_content(pages["784"])
+        svg = page.locator("svg.net").first
+        assert "784" in (svg.locator("text.wide").first.text_content() or "")
+        # in the 784-wide layer only the units on the path carry numbers
+        numbered = svg.locator('g.unit[data-layer="1"]:has(text.num)')
+        assert numbered.count() == 1 and numbered.first.get_attribute("data-unit") == "300"
+        assert svg.locator('g.unit[data-layer="1"]').count() >= 3
+        assert svg.locator('g.unit[data-layer="3"]:has(text.num)').count() == 10  # 10 outputs: all
+    finally:
+        page.close()
+
+
+# ---------------------------------------------------------------------- aligned derivations
+ALIGNMENT = """() => {
+  const bad = [];
+  let columns = 0;
+  for (const table of document.querySelectorAll('math mtable')) {
+    const lefts = [], rights = [];
+    const ink = cell => Array.from(cell.children).map(c => c.getBoundingClientRect());
+    for (const row of table.querySelectorAll(':scope > mtr')) {
+      const [l, r] = row.children;
+      if (l && l.textContent.trim()) rights.push(Math.max(...ink(l).map(b => b.right)));
+      if (r && r.textContent.trim()) lefts.push(Math.min(...ink(r).map(b => b.left)));
+    }
+    for (const [xs, side] of [[rights, 'left-hand sides end'], [lefts, 'right-hand sides start']]) {
+      if (xs.length < 2) continue;
+      columns += 1;
+      const spread = Math.max(...xs) - Math.min(...xs);
+      if (spread > 1) bad.push(side + ' ' + spread.toFixed(1) + ' px: ' + table.textContent.slice(0, 30));
+    }
+  }
+  return {bad: bad.slice(0, 5), n: bad.length, columns};
+}"""
+
+
+def test_every_derivation_lines_up_in_chromium(browser):
+    """The '=' of every row of a derivation starts at one x, and its left-hand sides end at one x
+    (Chromium ignores columnalign on <mtd>; the page's CSS aligns the cells)."""
+    pages = {**{k: ex.to_html() for k, ex in _page_types().items()}, **_diagram_pages()}
+    for name, html in pages.items():
+        for width in (1280, 420):
+            page = browser.new_page(viewport={"width": width, "height": 900})
+            try:
+                page.set_content(html)
+                found = page.evaluate(ALIGNMENT)
+                assert found["n"] == 0 and found["columns"] > 10, (name, width, found)
+            finally:
+                page.close()
+
+
+def test_every_weight_page_links_each_link_to_its_folded_derivation(browser, artifacts_dir):
+    net = dp.Network([4, 5, 3], activation="tanh", random_state=0)
+    rng = np.random.default_rng(8)
+    exs = dp.explain(net, "all", rng.normal(size=(3, 4)), rng.normal(size=(3, 3)))
+    html = exs.to_html()
+    assert "<script" not in html.lower() and len(exs) == 43
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    try:
+        page.set_content(html)
+        assert page.locator("svg.net").count() == 1  # the network drawn once
+        targets = page.evaluate(
+            "() => Array.from(document.querySelectorAll('svg.net a')).map(a => a.getAttribute('href'))"
+        )
+        assert len(targets) == len(set(targets)) == 43
+        assert all(page.locator(t).count() == 1 for t in targets)  # each to its weight's derivation
+        assert page.locator("details.weight[open]").count() == 0  # folded
+        found = page.evaluate(LABELS)
+        assert found["n"] == 0 and found["smallest"] >= 12, found
+        # following a link opens that weight's derivation
+        page.evaluate(
+            """() => document.querySelector('svg.net a[href="#w-2-3-1"]')
+                 .dispatchEvent(new MouseEvent('click', {bubbles: true, cancelable: true}))"""
+        )
+        page.wait_for_timeout(300)
+        assert page.evaluate("() => location.hash") == "#w-2-3-1"
+        assert page.locator("details.weight:has(#w-2-3-1)").get_attribute("open") is not None
+        assert page.locator("tr.largest").count() == 1
+        page.locator("svg.net").screenshot(path=str(artifacts_dir / "explain_all_diagram.png"))
+        # unfolded, every derivation reads at 1280 and 420 px and lines up
+        for width in (1280, 420):
+            page.set_viewport_size({"width": width, "height": 900})
+            page.evaluate("() => document.querySelectorAll('details').forEach(d => d.open = true)")
+            assert page.evaluate(CLIPPED) == [] and page.evaluate(ALIGNMENT)["n"] == 0, width
     finally:
         page.close()

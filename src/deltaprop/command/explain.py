@@ -13,12 +13,16 @@ MODEL is a model file read by :func:`deltaprop.files.archive.load`.  The samples
 
 ``--row N`` (repeatable) picks rows, counted from 1 after the header; without it every row is
 used and the value is the batch gradient.  The steps walk through the first row used, or
-``--sample N``; ``--lang ja`` writes the text and the page in Japanese.  Every mistake the user can fix raises
+``--sample N``, named by its row; a command model's page shows the row's values as the table
+has them beside the standardised ones the network sees.  ``--lang ja`` writes the text, the page
+and the LaTeX (for LuaLaTeX) in Japanese.  ``--weight all`` writes every weight of a small
+network on one page (or its table of gradients as text).  Every mistake the user can fix raises
 :class:`~deltaprop.errors.UserError` with one line naming it and the fix.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -93,10 +97,10 @@ def samples_from_table(model: Any, frame: Any, path: str) -> tuple[np.ndarray, A
     return values[:, :n_in], values[:, n_in:], np.arange(1, len(frame) + 1)
 
 
-def pick_rows(X: np.ndarray, D: Any, numbers: np.ndarray, rows: tuple, path: str) -> tuple[np.ndarray, Any]:
-    """The rows numbered ``rows`` (from 1 after the header)."""
+def row_index(numbers: np.ndarray, rows: tuple, path: str) -> list[int]:
+    """Positions among the table's usable rows (numbered ``numbers``) of rows ``rows`` (all: none given)."""
     if not rows:
-        return X, D
+        return list(range(len(numbers)))
     index = []
     for r in rows:
         where = np.flatnonzero(numbers == r)
@@ -106,7 +110,30 @@ def pick_rows(X: np.ndarray, D: Any, numbers: np.ndarray, rows: tuple, path: str
                 f"--row {r} is out of range: {path} has rows 1 … {last}; pick a row in that range"
             )
         index.append(int(where[0]))
-    return X[index], np.asarray(D)[index]
+    return index
+
+
+def raw_values(
+    model: Any, frame: Any, table_rows: list[int]
+) -> tuple[list[list[str]], list[list[str]]] | None:
+    """A command model's table rows as written: per input unit its column's value (a one-hot unit's
+    column gives its category), per output its target or class label; None for other models."""
+    features, target = getattr(model, "features", None), getattr(model, "target", None)
+    if features is None or target is None:
+        return None
+    picked = frame.iloc[[r - 1 for r in table_rows]]
+    columns = [spec.name for spec in features.columns for _ in range(spec.n_inputs)]
+    inputs = [[_as_written(row[c]) for c in columns] for _, row in picked.iterrows()]
+    n_out = model.network_.sizes[-1]
+    if target.task == "regression":
+        targets = [[_as_written(row[t]) for t in target.names] for _, row in picked.iterrows()]
+    else:  # every output unit of a classifier stands beside the row's one label
+        targets = [[_as_written(row[target.names[0]])] * n_out for _, row in picked.iterrows()]
+    return inputs, targets
+
+
+def _as_written(value: Any) -> str:
+    return f"{value:.6g}" if isinstance(value, (float, np.floating)) else str(value)
 
 
 def _walked_sample(sample: int | None, rows: tuple, numbers: np.ndarray, path: str) -> int:
@@ -141,8 +168,9 @@ def run_explain(
     if alpha is not None and not alpha >= 0:
         raise UserError(f"--alpha {alpha:g}: the L2 strength must be a number ≥ 0")
     model = load(model_path)
+    every = isinstance(weight, str) and weight.strip().lower() == "all"
     try:
-        triple = parse_weight(as_network(model)[0], weight)
+        triple: Any = "all" if every else parse_weight(as_network(model)[0], weight)
     except ValueError as e:
         raise UserError(f"--weight {weight}: {e}") from None
     if data is None:
@@ -154,16 +182,25 @@ def run_explain(
     if len(frame) == 0:
         raise UserError(f"{data} has no rows; give a table with at least one sample")
     X, D, numbers = samples_from_table(model, frame, data)
-    X, D = pick_rows(X, D, numbers, rows, data)
+    index = row_index(numbers, rows, data)
+    X, D = X[index], np.asarray(D)[index]
+    table_rows = [int(numbers[k]) for k in index]
     walked = _walked_sample(sample, rows, numbers, data)
     if fmt is None:
         fmt = _SUFFIX_FORMAT.get(Path(out).suffix.lower(), "text") if out else "text"
+    if every and fmt == "latex":
+        raise UserError("--weight all writes one page of every weight: use --format html (or text)")
     try:
         ex = explain_fn(model, triple, X, D, alpha=alpha, sample=walked, lang=lang)
     except ValueError as e:  # the weight is valid by now: what is left is the data's
         if isinstance(e, UserError):
             raise
-        raise UserError(f"{data}: {e}") from None
+        raise UserError(f"--weight {weight}: {e}" if every else f"{data}: {e}") from None
+    raw = raw_values(model, frame, table_rows)
+    if every:
+        ex.items = [replace(one, rows=table_rows, raw=raw) for one in ex.items]
+        return ex.to_html() if fmt == "html" else ex.to_text()
+    ex = replace(ex, rows=table_rows, raw=raw)
     return {"text": ex.to_text, "latex": ex.to_latex, "html": ex.to_html}[fmt]()  # in ex.lang
 
 
@@ -173,8 +210,9 @@ def run_explain(
     "--weight",
     "-w",
     required=True,
-    metavar="L:J,I",
-    help="The weight w_ji^(l) in the seed's numbering, e.g. 3:2,1 for w_21^(3); I = 0 is the bias.",
+    metavar="L:J,I|all",
+    help="The weight w_ji^(l) in the seed's numbering, e.g. 3:2,1 for w_21^(3); I = 0 is the bias; "
+    "'all': every weight of a small network on one page.",
 )
 @click.option(
     "--data",
@@ -219,7 +257,7 @@ def run_explain(
     "--lang",
     type=click.Choice(["en", "ja"]),
     default="en",
-    help="Language of the text and the page: en (default) or ja (Japanese). LaTeX is English.",
+    help="Language of the text, the page and the LaTeX: en (default) or ja (Japanese; LaTeX for LuaLaTeX).",
 )
 def explain(model, weight, data, rows, fmt, out, alpha, sample, lang):
     """Derive dE/dw for one weight of a saved MODEL, step by step, with numbers and checks."""

@@ -12,6 +12,14 @@ per step, in the words of ``words`` (English or Japanese), with the formula node
 The ``deltaprop explain`` command is ``deltaprop.command.explain``.
 """
 
-from deltaprop.explanation.core import Explanation, LayerReport, Path, TransposeCheck, as_network, explain
+from deltaprop.explanation.core import (
+    Explanation,
+    Explanations,
+    LayerReport,
+    Path,
+    TransposeCheck,
+    as_network,
+    explain,
+)
 
-__all__ = ["explain", "Explanation", "Path", "LayerReport", "TransposeCheck", "as_network"]
+__all__ = ["explain", "Explanation", "Explanations", "Path", "LayerReport", "TransposeCheck", "as_network"]

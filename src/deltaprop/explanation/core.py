@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal, overload
 
 import numpy as np
 
@@ -33,7 +33,7 @@ from deltaprop.core.losses import CANONICAL_OUTPUT, is_canonical
 from deltaprop.core.network import Network
 from deltaprop.core.units import unit_activity
 from deltaprop.explanation.elementwise import BatchDerivation, batch_derivation
-from deltaprop.explanation.words import check_lang
+from deltaprop.explanation.words import check_lang, say
 from deltaprop.training.state import TrainingSettings
 
 __all__ = ["explain", "Explanation", "Path", "LayerReport", "TransposeCheck", "as_network"]
@@ -71,8 +71,11 @@ def as_network(model: Any) -> tuple[Network, float, Any]:
         fitted = getattr(model, "fitted", None)
         if fitted is not None:
             alpha = fitted.params.get("alpha", TrainingSettings.alpha)  # the estimators' default
-            classes = None if fitted.state.get("label_type", "").startswith("multilabel") else \
-                fitted.attributes.get("classes_")
+            classes = (
+                None
+                if fitted.state.get("label_type", "").startswith("multilabel")
+                else fitted.attributes.get("classes_")
+            )
         else:
             alpha, classes = getattr(model, "alpha", 0.0), _label_classes(model)
         if getattr(model, "task", "classification") != "classification":
@@ -105,6 +108,28 @@ def _label_classes(est):
     if str(getattr(binarizer, "y_type_", "")).startswith("multilabel"):
         return None
     return getattr(est, "classes_", None)
+
+
+def unit_names(model: Any, net: Network) -> tuple[list[str] | None, list[str] | None]:
+    """The user's names of the input and output units: a command model's columns (one-hot units
+    as column=category) and targets or classes; an estimator fitted on a DataFrame's
+    ``feature_names_in_`` and ``classes_``.  A binary classifier's one output is P(second class)."""
+    inputs = getattr(model, "input_names_", None)
+    if inputs is None:
+        inputs = getattr(model, "feature_names_in_", None)
+    inputs = [str(n) for n in inputs] if inputs is not None and len(inputs) == net.sizes[0] else None
+    n_out = net.sizes[-1]
+    outputs = None
+    if getattr(model, "task", "classification") == "classification":
+        classes = _label_classes(model) if not hasattr(model, "fitted") else getattr(model, "classes_", None)
+        if classes is not None and len(classes) == n_out:
+            outputs = [str(c) for c in classes]
+        elif classes is not None and n_out == 1 and len(classes) == 2:
+            outputs = [f"P({classes[1]})"]
+    else:
+        names = getattr(model, "target_names_", None)
+        outputs = [str(n) for n in names] if names is not None and len(names) == n_out else None
+    return inputs, outputs
 
 
 def _labels_to_targets(D, classes, n_out):
@@ -241,6 +266,13 @@ class Explanation:
     n: int = 0
     lang: str = "en"
     outputs_summed: bool = False
+    #: the user's words: each input unit's column (or column=category), each output's target or
+    #: class label (None: the network's own x_i, y_k); each sample's row of the user's table and
+    #: its values as written there (inputs per input unit, then targets), when a table gave them
+    inputs: list[str] | None = None
+    outputs: list[str] | None = None
+    rows: list[int] | None = None
+    raw: tuple[list[list[str]], list[list[str]]] | None = None
 
     # -- the numbers
     @property
@@ -286,6 +318,30 @@ class Explanation:
     def l2_term(self) -> float:
         return self.derivation.l2_term
 
+    def sample_name(self, lang: str, n: int | None = None) -> str:
+        """Sample n (0-based; default the walked one) in words: its table row where known."""
+        n = self.n if n is None else n
+        if self.rows is not None:
+            return say(lang, "sample.row", row=self.rows[n])
+        return say(lang, "sample.n", n=n + 1)
+
+    def unit_name(self, layer: int, k: int) -> str | None:
+        """The user's name of input or output unit k (1-based), None where there is none."""
+        names = self.inputs if layer == 1 else self.outputs if layer == self.L else None
+        return names[k - 1] if names and 1 <= k <= len(names) else None
+
+    def unit_label(self, layer: int, k: int) -> str:
+        """Unit k with the user's name beside it: "300 (px299)"."""
+        name = self.unit_name(layer, k)
+        return f"{k} ({name})" if name else str(k)
+
+    def raw_value(self, layer: int, k: int, n: int | None = None) -> str | None:
+        """Sample n's value of input k (layer 1) or target k (layer L) as the table has it."""
+        if self.raw is None or layer not in (1, self.L):
+            return None
+        values = self.raw[0 if layer == 1 else 1][self.n if n is None else n]
+        return values[k - 1] if 1 <= k <= len(values) else None
+
     def batch_mean(self, values: Any) -> float:
         """Σ_n s_n v_n / Σ_n s_n of per-sample values."""
         s = self.sample_weight
@@ -298,11 +354,12 @@ class Explanation:
 
         return render_text(self, lang or self.lang)
 
-    def to_latex(self) -> str:
-        """The derivation as a standalone LaTeX document that pdflatex compiles (diagrams in TikZ)."""
+    def to_latex(self, lang: str | None = None) -> str:
+        """The derivation as a standalone LaTeX document (diagrams in TikZ): English compiles
+        with pdflatex, Japanese (``lang="ja"``) with LuaLaTeX and luatexja."""
         from deltaprop.explanation.latex import render_latex
 
-        return render_latex(self)
+        return render_latex(self, check_lang(lang or self.lang))
 
     def to_html(self, lang: str | None = None) -> str:
         """A self-contained HTML page: MathML, inline SVG, no JavaScript, nothing external."""
@@ -396,6 +453,63 @@ def _layer_reports(net: Network, fwd: Any, grads: Any) -> list[LayerReport]:
             )
         )
     return reports
+
+
+#: weight="all" explains every weight of a network of at most this many (biases included)
+MAX_ALL = 300
+
+
+@dataclass
+class Explanations:
+    """Every weight's derivation, in the network's order (layer, then j, then i; i = 0 the bias):
+    ``to_html()`` is one page with the network drawn once, each link an anchor to its weight's
+    folded derivation, and a table of all gradients with the largest marked."""
+
+    items: list[Explanation]
+
+    def __iter__(self):
+        return iter(self.items)
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    @property
+    def largest(self) -> Explanation:
+        """The weight with the largest |∂E/∂w| (the first, on a tie)."""
+        return max(self.items, key=lambda ex: abs(ex.value))
+
+    def to_text(self, lang: str | None = None) -> str:
+        """The table of every gradient, the largest marked, for a terminal."""
+        from deltaprop.explanation.text import render_all_text
+
+        return render_all_text(self, lang or self.items[0].lang)
+
+    def to_html(self, lang: str | None = None) -> str:
+        from deltaprop.explanation.page import render_all
+
+        return render_all(self, lang or self.items[0].lang)
+
+    def _repr_html_(self) -> str:
+        return self.to_html()
+
+
+def _explain_all(model: Any, X: Any, D: Any, **options: Any) -> Explanations:
+    """:func:`explain` of every weight and bias of ``model``, refused above :data:`MAX_ALL`."""
+    net = as_network(model)[0]
+    count = sum(net.W[l].size + net.b[l].size for l in net.layers)
+    if count > MAX_ALL:
+        sizes = "-".join(map(str, net.sizes))
+        raise ValueError(
+            f'weight="all" explains up to {MAX_ALL} weights on one page; this {sizes} network has {count}: '
+            'pick one weight, e.g. "2:1,1"'
+        )
+    weights = [
+        (l, j, i)
+        for l in net.layers
+        for j in range(1, net.sizes[l - 1] + 1)
+        for i in range(net.sizes[l - 2] + 1)
+    ]
+    return Explanations([explain(model, weight, X, D, **options) for weight in weights])
 
 
 def _check_weight_indices(weight: Any) -> None:
@@ -509,6 +623,40 @@ def _convention_note(model: Any) -> bool:
     )
 
 
+@overload
+def explain(
+    model: Any,
+    weight: Literal["all"],
+    X: Any,
+    D: Any,
+    *,
+    alpha: float | None = ...,
+    sample_weight: Any = ...,
+    h: float = ...,
+    max_paths: int = ...,
+    sample: int = ...,
+    lang: str = ...,
+    dropout_mask: Any = ...,
+) -> Explanations: ...
+
+
+@overload
+def explain(
+    model: Any,
+    weight: tuple[int, int, int] | str,
+    X: Any,
+    D: Any,
+    *,
+    alpha: float | None = ...,
+    sample_weight: Any = ...,
+    h: float = ...,
+    max_paths: int = ...,
+    sample: int = ...,
+    lang: str = ...,
+    dropout_mask: Any = ...,
+) -> Explanation: ...
+
+
 def explain(
     model: Any,
     weight: tuple[int, int, int] | str,
@@ -522,8 +670,9 @@ def explain(
     sample: int = 1,
     lang: str = "en",
     dropout_mask: Any = None,
-) -> Explanation:
-    """The derivation of ∂(loss)/∂w_ji^(l) for one weight of a network, with numbers.
+) -> Explanation | Explanations:
+    """The derivation of ∂(loss)/∂w_ji^(l) for one weight of a network, with numbers; with
+    ``weight="all"``, of every weight of a small network (see :class:`Explanations`).
 
     Parameters
     ----------
@@ -533,6 +682,7 @@ def explain(
     weight : (l, j, i) or str
         w_ji^(l) in the derivation's numbering: layer l = 2 … L, unit j = 1 … n_l of layer l,
         unit i = 1 … n_{l−1} of layer l − 1, or i = 0 for the bias w_j0^(l).  "3:2,1" is w_21^(3).
+        "all": every weight and bias, for a network of at most :data:`MAX_ALL` of them.
     X : array of shape (n_samples, n_1), or one sample of shape (n_1,)
     D : array of shape (n_samples, n_L), or one sample's targets (n_L,)
         For a classifier (a model with ``classes_``) D may be class labels, shape (n_samples,).
@@ -567,6 +717,9 @@ def explain(
         sample out of range or an unknown lang; the message names the valid choice.
     """
     check_lang(lang)
+    if isinstance(weight, str) and weight.strip().lower() == "all":
+        options = dict(alpha=alpha, sample_weight=sample_weight, h=h, max_paths=max_paths, sample=sample)
+        return _explain_all(model, X, D, lang=lang, dropout_mask=dropout_mask, **options)
     net0, default_alpha, classes = as_network(model)
     source = type(model).__module__.split(".")[0] + "." + type(model).__name__
     net = net0.astype(np.float64)
@@ -582,6 +735,7 @@ def explain(
 
     mask = net.check_dropout_mask(dropout_mask, n_samples)
 
+    names = unit_names(model, net)
     der = batch_derivation(net, (l, j, i), X, D, s_arr, alpha, mask)
     grads = net.backprop(X, D, alpha, s, mask)
     backprop = float(grads.b[l][j - 1] if i == 0 else grads.W[l][j - 1, i - 1])
@@ -619,4 +773,6 @@ def explain(
         n=n,
         lang=lang,
         outputs_summed=_convention_note(model),
+        inputs=names[0],
+        outputs=names[1],
     )

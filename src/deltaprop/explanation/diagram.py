@@ -1,12 +1,17 @@
 """The network drawn as in the seed's figures, as hand-written SVG.
 
-Layers run left to right (l = 1 … L), units are circles labelled x_i, z_j, y_k, each
-non-output layer has its "+1" bias unit on top, every link is drawn, and the loss E sits on
-the right.  Links are coloured by the sign of their weight (blue +, orange −) and drawn
-with a width that grows with |w| (relative to the largest |w| of that layer).  Layers wider
-than :data:`MAX_SHOWN` units are drawn as the units that matter plus an ellipsis ("⋮ 508
-more"), so a 784-512-512-10 network stays readable and the SVG stays small.
+Layers run left to right (l = 1 … L) and the loss E sits on the right.  Each unit is a card:
+its name (x_i, z_j^(l), y_k; "+1" for the bias unit on top of each non-output layer) and, below
+it, the numbers of the walked sample (u, z, f′(u), δ), or the column or class it stands for.
+Links run from a card's right edge to the next layer's left edge, so no link crosses a label;
+the weight in focus is named in red below the network, not on its link.  Links are coloured by
+the sign of their weight (blue +, orange −) and drawn with a width that grows with |w|
+(relative to the largest |w| of that layer).  Layers wider than :data:`MAX_SHOWN` units are
+drawn as the units that matter plus an ellipsis ("⋮ 508 more"); only the units that matter carry
+numbers there, and a line below the network says so.
 
+Every label is :data:`FONT` user units, and the SVG is never drawn below :data:`MIN_SCALE`
+(a wider diagram scrolls within its figure), so a label is at least 10.6 px in any browser.
 :func:`network_svg` draws one diagram with a highlight: the units and links of one step of
 the derivation (class ``hl``, the weight itself also ``focus``); every unit and link carries
 ``data-layer``/``data-unit`` or ``data-l``/``data-j``/``data-i`` so a test can find it.
@@ -14,6 +19,7 @@ the derivation (class ``hl``, the weight itself also ``focus``); every unit and 
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from html import escape
@@ -27,9 +33,31 @@ if TYPE_CHECKING:
 
 #: a layer wider than this is drawn as its relevant units plus ellipses
 MAX_SHOWN = 12
+#: a column or class name longer than this is cut short on its card (the tables give it whole)
+NAME_CHARS = 14
 
-COLUMN, ROW, RADIUS, TOP = 150, 42, 15, 46
+#: label type and line pitch (user units), the smallest scale the SVG is drawn at
+FONT, LINE, MIN_SCALE = 12.5, 15.0, 0.85
+#: horizontal run of the links between two layers, space between cards, the header's height
+GAP, VGAP, TOP, PAD = 34, 7, 40, 5
 POSITIVE, NEGATIVE, FOCUS, HL_FILL = "#2563eb", "#ea580c", "#dc2626", "#fee2e2"
+
+
+def text_width(text: str, size: float = FONT) -> float:
+    """A generous estimate of the width of ``text`` in DejaVu Sans (CJK in a full-width font)."""
+    total = 0.0
+    for c in text:
+        if unicodedata.east_asian_width(c) in "WF":
+            total += 1.0
+        elif c in "₀₁₂₃₄₅₆₇₈₉⁰¹²³⁴⁵⁶⁷⁸⁹⁽⁾ⁱʲᵏⱼᵢₖ":
+            total += 0.42
+        elif c in " .,:()′|":
+            total += 0.36
+        elif c in "−+=×mMwW—–":
+            total += 0.86
+        else:
+            total += 0.64
+    return total * size
 
 
 @dataclass
@@ -42,6 +70,7 @@ class Highlight:
     focus: set = field(default_factory=set)
     loss: bool = False
     label: tuple | None = None
+    note: str = ""  # said below the network instead of the labelled weight's value
 
 
 def shown_units(n: int, relevant: Iterable[int], limit: int = MAX_SHOWN) -> list[int | tuple[str, int]]:
@@ -63,47 +92,93 @@ def shown_units(n: int, relevant: Iterable[int], limit: int = MAX_SHOWN) -> list
     return slots
 
 
-class Layout:
-    """Positions of every drawn unit of a network, given the units that matter per layer."""
+def unit_name(net: Network, layer: int, unit: int) -> str:
+    """x_i, z_j^(l) or y_k as a card's name, "+1" for a bias unit."""
+    if unit == 0:
+        return "+1"
+    if layer == 1 or layer == net.L:
+        return Sym("x" if layer == 1 else "y", str(unit)).text()
+    return Sym("z", str(unit), f"({layer})").text()
 
-    def __init__(self, net, relevant):
+
+class Layout:
+    """Positions and sizes of every drawn card, given the units that matter per layer and the
+    lines written on each card (``numbers``: (layer, unit) → lines).  In a layer drawn with an
+    ellipsis only the units that matter keep their lines (``self.wide`` lists such layers)."""
+
+    def __init__(self, net, relevant, numbers: dict[tuple[int, int], list[str]] | None = None):
         self.net = net
         self.L = net.L
         self.slots: dict[int, list[int | tuple[str, int]]] = {}
+        self.wide: list[int] = []
+        self.lines: dict[tuple[int, int], list[str]] = {}
         for layer in range(1, net.L + 1):
             slots = shown_units(net.sizes[layer - 1], relevant.get(layer, ()))
-            if layer < net.L:
-                slots.insert(0, 0)  # the +1 bias unit
-            self.slots[layer] = slots
-        rows = max(len(s) for s in self.slots.values())
-        self.height = TOP + rows * ROW + 20
-        self.width = 60 + (net.L - 1) * COLUMN + 130
-        self.pos = {}
-        self.gaps = []
-        for layer, slots in self.slots.items():
-            x = 50 + (layer - 1) * COLUMN
-            offset = TOP + (rows - len(slots)) * ROW / 2 + ROW / 2
-            for n, slot in enumerate(slots):
-                y = offset + n * ROW
-                if isinstance(slot, tuple):
-                    self.gaps.append((x, y, slot[1]))
-                else:
-                    self.pos[(layer, slot)] = (x, y)
-        self.loss_pos = (50 + (net.L - 1) * COLUMN + 100, TOP + rows * ROW / 2)
+            if len(slots) < net.sizes[layer - 1]:
+                self.wide.append(layer)
+            self.slots[layer] = [0, *slots] if layer < net.L else slots  # 0: the +1 bias unit
+            mattering = relevant.get(layer) or self.units(layer)
+            for unit in self.units(layer):
+                if layer not in self.wide or unit in mattering:
+                    self.lines[(layer, unit)] = list((numbers or {}).get((layer, unit), []))
+        self.half = {layer: self._half(layer) for layer in self.slots}  # half a card's width
+        self.box = {  # a card's height
+            (layer, u): 30.0 if u == 0 else 12 + LINE * (1 + len(self.lines.get((layer, u), [])))
+            for layer in self.slots
+            for u in self.units(layer)
+        }
+        heights = {layer: self._height(layer) for layer in self.slots}
+        tall = max(heights.values())
+        self.pos: dict[tuple[int, int], tuple[float, float]] = {}
+        self.gaps: list[tuple[float, float, int]] = []
+        x = 8.0
+        for layer in self.slots:
+            x += self.half[layer]
+            self._column(layer, x, TOP + (tall - heights[layer]) / 2)
+            x += self.half[layer] + GAP
+        self.loss_pos = (x - GAP + 34, TOP + tall / 2)
+        self.width = x - GAP + 34 + 28
+        self.bottom = TOP + tall  # where the notes below the network start
+        self.height = self.bottom + 12
+
+    def _half(self, layer: int) -> float:
+        texts = [unit_name(self.net, layer, u) for u in self.units(layer)]
+        texts += [t for u in self.units(layer) for t in self.lines.get((layer, u), [])]
+        texts += [f"⋮ {s[1]} more" for s in self.slots[layer] if isinstance(s, tuple)]
+        return max(17.0, max(text_width(t) for t in texts) / 2 + PAD)
+
+    def _height(self, layer: int) -> float:
+        slots = self.slots[layer]
+        cards = sum(self.box[(layer, s)] if not isinstance(s, tuple) else 24 for s in slots)
+        return cards + VGAP * (len(slots) - 1)
+
+    def _column(self, layer: int, x: float, y: float) -> None:
+        for s in self.slots[layer]:
+            if isinstance(s, tuple):
+                self.gaps.append((x, y + 12, s[1]))
+                y += 24 + VGAP
+            else:
+                h = self.box[(layer, s)]
+                self.pos[(layer, s)] = (x, y + h / 2)
+                y += h + VGAP
 
     def units(self, layer):
         return [s for s in self.slots[layer] if not isinstance(s, tuple)]
 
+    def left(self, layer: int, unit: int) -> tuple[float, float]:
+        x, y = self.pos[(layer, unit)]
+        return x - self.half[layer], y
 
-def _label(net, layer, unit):
-    """x_i, z_j or y_k as a circle's label (the column's header gives the layer), "+1" for a bias."""
-    if unit == 0:
-        return "+1"
-    return Sym("x" if layer == 1 else "y" if layer == net.L else "z", str(unit)).text()
+    def right(self, layer: int, unit: int) -> tuple[float, float]:
+        x, y = self.pos[(layer, unit)]
+        return x + self.half[layer], y
 
 
-def _links(net: Network, layout: Layout, hl: Highlight) -> tuple[list[str], list[str], list[str]]:
-    """The links as SVG lines: faded, highlighted, and the focus (drawn last, on top)."""
+def _links(
+    net: Network, layout: Layout, hl: Highlight, anchors: dict | None = None
+) -> tuple[list[str], list[str], list[str]]:
+    """The links as SVG lines: faded, highlighted, and the focus (drawn last, on top).  With
+    ``anchors`` ((l, j, i) → tooltip), each link is a link to ``#w-l-j-i`` with a wider hit line."""
     faded: list[str] = []
     bright: list[str] = []
     focus: list[str] = []
@@ -114,28 +189,26 @@ def _links(net: Network, layout: Layout, hl: Highlight) -> tuple[list[str], list
         for j in (j for j in layout.units(l) if j != 0):
             for i in layout.units(l - 1):
                 wv = float(b[j - 1] if i == 0 else W[j - 1, i - 1])
-                (x1, y1), (x2, y2) = layout.pos[(l - 1, i)], layout.pos[(l, j)]
+                (x1, y1), (x2, y2) = layout.right(l - 1, i), layout.left(l, j)
                 width = 0.6 + 3.4 * abs(wv) / scale
                 colour = POSITIVE if wv >= 0 else NEGATIVE
                 key = (l, j, i)
                 cls = "link hl" if key in hl.links or key in hl.focus else "link"
+                ends = f'x1="{x1:.1f}" y1="{y1:.1f}" x2="{x2:.1f}" y2="{y2:.1f}"'
                 line = (
                     f'<line class="{cls}" data-l="{l}" data-j="{j}" data-i="{i}" data-w="{wv:.6g}" '
-                    f'x1="{x1 + RADIUS:.1f}" y1="{y1:.1f}" x2="{x2 - RADIUS:.1f}" y2="{y2:.1f}" '
-                    f'stroke="{colour}" stroke-width="{width:.2f}"/>'
+                    f'{ends} stroke="{colour}" stroke-width="{width:.2f}"/>'
                 )
+                if anchors is not None:
+                    line = (
+                        f'<a href="#w-{l}-{j}-{i}"><title>{escape(anchors.get(key, ""))}</title>'
+                        f'<line class="hit" {ends}/>{line}</a>'
+                    )
                 if key in hl.focus:
                     focus.append(
-                        f'<line class="halo hl focus" data-l="{l}" data-j="{j}" data-i="{i}" '
-                        f'x1="{x1 + RADIUS:.1f}" y1="{y1:.1f}" x2="{x2 - RADIUS:.1f}" y2="{y2:.1f}" '
+                        f'<line class="halo hl focus" data-l="{l}" data-j="{j}" data-i="{i}" {ends} '
                         f'stroke="{FOCUS}" stroke-width="{width + 5:.2f}"/>' + line
                     )
-                    mx, my = (x1 + x2) / 2, (y1 + y2) / 2 - 6
-                    if key == hl.label:
-                        focus.append(
-                            f'<text class="wlabel" x="{mx:.1f}" y="{my:.1f}" text-anchor="middle">'
-                            f"{w(j, i, l).text()} = {wv:.3g}</text>"
-                        )
                 elif "hl" in cls:
                     bright.append(line)
                 else:
@@ -143,100 +216,154 @@ def _links(net: Network, layout: Layout, hl: Highlight) -> tuple[list[str], list
     return faded, bright, focus
 
 
+def _card(net: Network, layout: Layout, layer: int, unit: int, cls: str) -> str:
+    """One unit: a rounded card with its name and, below, its lines."""
+    x, y = layout.pos[(layer, unit)]
+    half, h = layout.half[layer], layout.box[(layer, unit)]
+    lines = layout.lines.get((layer, unit), [])
+    top = y - h / 2
+    name_y = y + 4.5 if not lines else top + 6 + LINE * 0.8
+    out = [
+        f'<g class="{cls}" data-layer="{layer}" data-unit="{unit}">'
+        f'<rect x="{x - half:.1f}" y="{top:.1f}" width="{2 * half:.1f}" height="{h:.1f}" '
+        f'rx="{min(15, h / 2):.1f}"/>'
+        f'<text class="name" x="{x:.1f}" y="{name_y:.1f}" text-anchor="middle">'
+        f"{escape(unit_name(net, layer, unit))}</text>"
+    ]
+    for n, line in enumerate(lines):
+        out.append(
+            f'<text class="num" x="{x:.1f}" y="{name_y + LINE * (n + 1):.1f}" text-anchor="middle">'
+            f"{escape(line)}</text>"
+        )
+    return "".join(out) + "</g>"
+
+
+def _notes(net: Network, layout: Layout, hl: Highlight, lang: str) -> list[str]:
+    """Below the network: the weight in focus, and which units a wide network labels."""
+    notes = []
+    if hl.note:
+        notes.append(("wlabel", hl.note))
+    elif hl.label is not None and hl.label in hl.focus:
+        l, j, i = hl.label
+        value = float(net.b[l][j - 1] if i == 0 else net.W[l][j - 1, i - 1])
+        notes.append(("wlabel", f"{w(j, i, l).text()} = {value:.3g}".replace("-", "−")))
+    if layout.wide:
+        sizes = ", ".join(str(net.sizes[layer - 1]) for layer in layout.wide)
+        notes.append(("wide", WIDE_NOTE.get(lang, WIDE_NOTE["en"]).format(sizes=sizes)))
+    out, y = [], layout.bottom + 6
+    for cls, text in notes:
+        for part in _wrap(text, layout.width - 16):
+            y += LINE + 2
+            out.append(f'<text class="{cls}" x="8" y="{y:.1f}">{escape(part)}</text>')
+    layout.height = y + 10
+    return out
+
+
+def _wrap(text: str, width: float) -> list[str]:
+    """``text`` in lines no wider than ``width`` (at spaces, or anywhere in CJK text)."""
+    lines, line = [], ""
+    for token in text.split(" ") if " " in text else list(text):
+        joined = f"{line} {token}" if line and " " in text else line + token
+        if line and text_width(joined) > width:
+            lines.append(line)
+            joined = token
+        line = joined
+    return lines + [line]
+
+
+#: what a diagram of a network too wide to label every unit says below it
+WIDE_NOTE = {
+    "en": "Layers of {sizes} units: the units on the paths carry numbers, ⋮ stands for the rest.",
+    "ja": "{sizes} ユニットの層：経路上のユニットにだけ数値を記し、残りは ⋮ で省略しています。",
+}
+
+
 def network_svg(
     net: Network,
     layout: Layout,
     hl: Highlight,
     title: str = "",
-    numbers: dict[tuple[int, int], list[str]] | None = None,
     layer_names: tuple[str, str, str] = ("input", "hidden", "output"),
     dropped: set[tuple[int, int]] | None = None,
+    lang: str = "en",
+    anchors: dict | None = None,
 ) -> str:
     """One diagram as an ``<svg>`` string (inline; no external references).
 
-    ``numbers`` maps a drawn unit (layer, unit) to the lines written beside its circle;
-    ``dropped`` lists the units (layer, unit) a dropout mask zeroes (m_j = 0), drawn grey.
+    The cards carry ``layout.lines``; ``dropped`` lists the units (layer, unit) a dropout mask
+    zeroes (m_j = 0), drawn grey.
     """
-    out = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" class="net" width="{layout.width:.0f}" '
-        f'height="{layout.height:.0f}" viewBox="0 0 {layout.width:.0f} {layout.height:.0f}" '
-        f'role="img" aria-label="{escape(title)}">'
-    ]
-    if title:
-        out.append(f"<title>{escape(title)}</title>")
+    head = []
     for layer in range(1, net.L + 1):
-        x = 50 + (layer - 1) * COLUMN
+        x = layout.pos[(layer, layout.units(layer)[0])][0]
         name = layer_names[0] if layer == 1 else layer_names[2] if layer == net.L else layer_names[1]
-        out.append(
-            f'<text class="col" x="{x}" y="16" text-anchor="middle">l = {layer}</text>'
-            f'<text class="col" x="{x}" y="31" text-anchor="middle">{name} ({net.sizes[layer - 1]})</text>'
+        head.append(
+            f'<text class="col" x="{x:.1f}" y="14" text-anchor="middle">l = {layer}</text>'
+            f'<text class="col" x="{x:.1f}" y="29" text-anchor="middle">'
+            f"{name} ({net.sizes[layer - 1]})</text>"
         )
-    faded, bright, focus = _links(net, layout, hl)
+    faded, bright, focus = _links(net, layout, hl, anchors)
     lx, ly = layout.loss_pos
     for k in layout.units(net.L):
-        x, y = layout.pos[(net.L, k)]
+        x, y = layout.right(net.L, k)
         cls = "elink hl" if hl.loss and (net.L, k) in hl.units else "elink"
-        faded.append(
-            f'<line class="{cls}" x1="{x + RADIUS:.1f}" y1="{y:.1f}" x2="{lx - RADIUS:.1f}" y2="{ly:.1f}"/>'
-        )
-    dim = " dim" if (hl.links or hl.focus or hl.units) else ""
-    out.append(f'<g class="links{dim}">' + "".join(faded) + "</g>")
-    out.append('<g class="links-hl">' + "".join(bright) + "".join(focus) + "</g>")
-    for (layer, unit), (x, y) in layout.pos.items():
+        faded.append(f'<line class="{cls}" x1="{x:.1f}" y1="{y:.1f}" x2="{lx - 18:.1f}" y2="{ly:.1f}"/>')
+    dim = " dim" if (hl.links or hl.focus or hl.units) and anchors is None else ""
+    body = [f'<g class="links{dim}">' + "".join(faded) + "</g>"]
+    body.append('<g class="links-hl">' + "".join(bright) + "".join(focus) + "</g>")
+    for layer, unit in layout.pos:
         cls = "unit hl" if (layer, unit) in hl.units else "unit"
         if unit == 0:
             cls += " bias"
         if (layer, unit) in (dropped or ()):
             cls += " dropped"
-        out.append(
-            f'<g class="{cls}" data-layer="{layer}" data-unit="{unit}"><circle cx="{x:.1f}" cy="{y:.1f}" '
-            f'r="{RADIUS}"/><text x="{x:.1f}" y="{y + 4.5:.1f}" text-anchor="middle">'
-            f"{_label(net, layer, unit)}</text></g>"
-        )
-    for (layer, unit), lines in (numbers or {}).items():
-        if (layer, unit) not in layout.pos:
-            continue
-        x, y = layout.pos[(layer, unit)]
-        for n, line in enumerate(lines):
-            out.append(
-                f'<text class="num" x="{x + RADIUS + 3:.1f}" y="{y - 3 + 10 * n:.1f}">{escape(line)}</text>'
-            )
+        body.append(_card(net, layout, layer, unit, cls))
     for x, y, count in layout.gaps:
-        out.append(
-            f'<g class="gap"><text x="{x:.1f}" y="{y + 2:.1f}" text-anchor="middle">⋮</text>'
-            f'<text class="more" x="{x + 19:.1f}" y="{y + 4:.1f}">{count} more</text></g>'
+        body.append(
+            f'<g class="gap"><text class="more" x="{x:.1f}" y="{y + 4:.1f}" text-anchor="middle">'
+            f"⋮ {count} more</text></g>"
         )
     cls = "unit loss hl" if hl.loss else "unit loss"
-    out.append(
+    body.append(
         f'<g class="{cls}" data-layer="E" data-unit="E">'
-        f'<circle cx="{lx:.1f}" cy="{ly:.1f}" r="{RADIUS + 3}"/>'
-        f'<text x="{lx:.1f}" y="{ly + 5:.1f}" text-anchor="middle">E</text></g>'
+        f'<circle cx="{lx:.1f}" cy="{ly:.1f}" r="18"/>'
+        f'<text class="name" x="{lx:.1f}" y="{ly + 5:.1f}" text-anchor="middle">E</text></g>'
     )
-    out.append("</svg>")
-    return "".join(out)
+    body += _notes(net, layout, hl, lang)
+    width, height = layout.width, layout.height
+    out = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="net" width="{width:.0f}" '
+        f'height="{height:.0f}" viewBox="0 0 {width:.0f} {height:.0f}" '
+        f'style="min-width:{MIN_SCALE * width:.0f}px" role="img" aria-label="{escape(title)}">'
+    ]
+    if title:
+        out.append(f"<title>{escape(title)}</title>")
+    return "".join(out + head + body) + "</svg>"
 
 
 #: the diagram's CSS, shared by every SVG on the page
 CSS = f"""
-svg.net {{ display: block; max-width: 100%; height: auto; font-family: sans-serif; }}
-svg.net .col {{ font-size: 11px; fill: #555; }}
+svg.net {{ display: block; max-width: 100%; height: auto; font-family: 'DejaVu Sans', sans-serif; }}
+svg.net text {{ font-size: {FONT}px; fill: #1f2937; }}
+svg.net .col {{ fill: #555; }}
 svg.net .link {{ opacity: 0.85; }}
 svg.net .links.dim .link {{ opacity: 0.14; }}
 svg.net .links-hl .link {{ opacity: 1; }}
 svg.net .halo {{ opacity: 0.55; }}
+svg.net .hit {{ stroke: transparent; stroke-width: 9; }}
+svg.net a:hover .link {{ opacity: 1; stroke-width: 4; }}
 svg.net .elink {{ stroke: #999; stroke-width: 1; stroke-dasharray: 3 3; }}
 svg.net .elink.hl {{ stroke: {FOCUS}; stroke-width: 2; opacity: 1; }}
-svg.net .unit circle {{ fill: #fff; stroke: #444; stroke-width: 1.3; }}
-svg.net .unit.bias circle {{ fill: #f3f4f6; }}
-svg.net .unit.hl circle {{ fill: {HL_FILL}; stroke: {FOCUS}; stroke-width: 2.6; }}
-svg.net .unit.dropped circle {{ fill: #d1d5db; stroke: #9ca3af; stroke-dasharray: 3 2; }}
+svg.net .unit rect, svg.net .unit circle {{ fill: #fff; stroke: #444; stroke-width: 1.3; }}
+svg.net .unit.bias rect {{ fill: #f3f4f6; }}
+svg.net .unit.hl rect, svg.net .unit.hl circle {{ fill: {HL_FILL}; stroke: {FOCUS}; stroke-width: 2.6; }}
+svg.net .unit.dropped rect {{ fill: #d1d5db; stroke: #9ca3af; stroke-dasharray: 3 2; }}
 svg.net .unit.dropped text {{ fill: #6b7280; }}
-svg.net .unit text {{ font-size: 12px; fill: #111; }}
-svg.net .num {{ font-size: 8.5px; fill: #1f2937; paint-order: stroke; stroke: #fff; stroke-width: 2.5px; }}
-svg.net .gap text {{ font-size: 16px; fill: #666; }}
-svg.net .gap text.more {{ font-size: 10px; }}
-svg.net .wlabel {{ font-size: 11px; fill: {FOCUS}; font-weight: bold; paint-order: stroke; stroke: #fff;
-  stroke-width: 3px; }}
+svg.net .unit text.name {{ font-size: 13.5px; font-weight: 600; fill: #111; }}
+svg.net .gap text {{ fill: #666; }}
+svg.net .wlabel {{ fill: {FOCUS}; font-weight: bold; }}
+svg.net .wide {{ fill: #555; font-style: italic; }}
+.fig {{ overflow-x: auto; }}
 """
 
 
@@ -349,7 +476,7 @@ def _v(x: float) -> str:
 
 
 def unit_numbers(ex: Explanation) -> dict[tuple[int, int], list[str]]:
-    """u, z, f′(u) and δ of every unit on the walked sample, as the lines beside its circle."""
+    """u, z, f′(u) and δ of every unit on the walked sample, one per line of its card."""
     s = ex.walked
     assert s is not None
     out: dict[tuple[int, int], list[str]] = {}
@@ -357,13 +484,16 @@ def unit_numbers(ex: Explanation) -> dict[tuple[int, int], list[str]]:
         out[(1, n + 1)] = [_v(x)]
     for layer in ex.net.layers:
         fp = s.fprime[layer]
+        z_name = "y" if layer == ex.L else "z"
         for n in range(ex.net.sizes[layer - 1]):
-            z_name = "y" if layer == ex.L else "z"
-            first = f"u {_v(s.u[layer][n])}  {z_name} {_v(s.z[layer][n])}"
-            second = (
-                f"f′ {_v(fp[n])}  " if fp is not None and layer < ex.L else ""
-            ) + f"δ {_v(s.delta[layer][n])}"
-            out[(layer, n + 1)] = [first, second]
+            lines = [f"u {_v(s.u[layer][n])}", f"{z_name} {_v(s.z[layer][n])}"]
+            if fp is not None and layer < ex.L:
+                lines.append(f"f′ {_v(fp[n])}")
+            out[(layer, n + 1)] = [*lines, f"δ {_v(s.delta[layer][n])}"]
+    for (layer, k), lines in out.items():  # the user's name of an input or output unit on top
+        name = ex.unit_name(layer, k)
+        if name:
+            lines.insert(0, name if len(name) <= NAME_CHARS else name[: NAME_CHARS - 1] + "…")
     return out
 
 
@@ -373,9 +503,21 @@ LAYER_NAMES = {"en": ("input", "hidden", "output"), "ja": ("入力層", "中間�
 
 def step_svg(ex: Explanation, key: str, title: str = "", lang: str = "en") -> str:
     """The diagram for one step of ``ex`` (a key of :func:`deltaprop.explanation.steps.steps`)."""
-    layout = Layout(ex.net, relevant_units(ex))
+    layout = Layout(ex.net, relevant_units(ex), unit_numbers(ex))
     hl = step_highlight(ex, layout, key)
     mask = ex.walked.mask if ex.walked is not None else {}
     dropped = {(layer, k + 1) for layer, m in mask.items() for k, v in enumerate(m) if v == 0}
     names = LAYER_NAMES.get(lang, LAYER_NAMES["en"])
-    return network_svg(ex.net, layout, hl, title, unit_numbers(ex), names, dropped)
+    return network_svg(ex.net, layout, hl, title, names, dropped, lang)
+
+
+def linked_svg(
+    ex: Explanation, anchors: dict, focus: tuple[int, int, int], note: str, lang: str = "en"
+) -> str:
+    """The network once, every link an anchor to its weight's derivation, ``focus`` lit and
+    ``note`` said below it."""
+    relevant = {layer: set(range(1, n + 1)) for layer, n in enumerate(ex.net.sizes, start=1)}
+    layout = Layout(ex.net, relevant, unit_numbers(ex))
+    hl = Highlight(focus={focus}, label=focus, note=note)
+    names = LAYER_NAMES.get(lang, LAYER_NAMES["en"])
+    return network_svg(ex.net, layout, hl, "every weight", names, lang=lang, anchors=anchors)

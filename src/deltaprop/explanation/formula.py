@@ -9,6 +9,7 @@ superscripts (w₂₁⁽³⁾), LaTeX uses amsmath's ``align*``, and MathML is M
 
 from __future__ import annotations
 
+import textwrap
 from dataclasses import dataclass, field
 from html import escape
 from typing import Any
@@ -31,6 +32,7 @@ _TEX_CHARS = {
     "$": r"\$",
     "~": r"\~{}",
     "δ": r"$\delta$",
+    "Δ": r"$\Delta$",
     "α": r"$\alpha$",
     "Σ": r"$\Sigma$",
     "∂": r"$\partial$",
@@ -113,9 +115,8 @@ class Sym(Node):
         return self.base + _script(self.sub, _SUB, "_") + _script(self.sup, _SUP, "^")
 
     def latex(self) -> str:
-        base = {"δ": r"\delta", "α": r"\alpha", "f′": "f'", "Σ": r"\Sigma", "∂": r"\partial"}.get(
-            self.base, self.base
-        )
+        names = {"δ": r"\delta", "Δ": r"\Delta", "α": r"\alpha", "f′": "f'", "Σ": r"\Sigma", "∂": r"\partial"}
+        base = names.get(self.base, self.base)
         out = base
         if self.sub:
             out += "_{" + self.sub.replace("−", "-").replace("′", "'") + "}"
@@ -446,12 +447,18 @@ def _prose_text(prose):
 
 
 def _lines_text(lines):
+    """Aligned '=' rows; a left-hand side of many words (a sentence) wraps on rows of its own."""
     rows: list[str] = []
-    width = max((len(x.lhs.text()) for x in lines if x.lhs is not None), default=0)
-    for line in lines:
+    long = [x.lhs is not None and len(x.lhs.text()) > WORDS for x in lines]
+    width = max((len(x.lhs.text()) for x, w in zip(lines, long) if x.lhs is not None and not w), default=0)
+    for line, wrap in zip(lines, long):
         lhs = line.lhs.text() if line.lhs is not None else ""
         parts = [r for r in line.rhs if r.text()]
         if not parts:
+            continue
+        if wrap:
+            rows += textwrap.wrap(lhs, 96, initial_indent="  ", subsequent_indent="  ")
+            rows += [f"  {'':<{width}} = {p.text()}" for p in parts]
             continue
         for n, p in enumerate(parts):
             if isinstance(p, Note) and n:
@@ -459,6 +466,10 @@ def _lines_text(lines):
             else:
                 rows.append(f"  {lhs if n == 0 else '':<{width}} = {p.text()}")
     return rows
+
+
+#: a left-hand side longer than this is a sentence: the text wraps it on rows of its own
+WORDS = 40
 
 
 def _signed(v):

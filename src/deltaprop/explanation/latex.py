@@ -1,13 +1,21 @@
-"""The derivation as a standalone LaTeX document that pdflatex compiles as it is."""
+"""The derivation as a standalone LaTeX document: English for pdflatex, Japanese for LuaLaTeX."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from deltaprop.explanation.diagram import Highlight, Layout, relevant_units, step_highlight
-from deltaprop.explanation.formula import Line, Note, Num, tex_text, w
+from deltaprop.explanation.diagram import (
+    Highlight,
+    Layout,
+    relevant_units,
+    step_highlight,
+    unit_name,
+    unit_numbers,
+)
+from deltaprop.explanation.formula import WORDS, E, Line, Note, Num, Partial, Word, tex_text, w
 from deltaprop.explanation.pictures import picture_latex
 from deltaprop.explanation.steps import final_formula, steps
+from deltaprop.explanation.words import say
 
 if TYPE_CHECKING:
     from deltaprop.explanation.core import Explanation
@@ -17,6 +25,17 @@ __all__ = ["render_latex"]
 PREAMBLE = r"""\documentclass[11pt]{article}
 \usepackage[utf8]{inputenc}
 \usepackage[T1]{fontenc}
+\usepackage{lmodern}
+\usepackage{amsmath,amssymb}
+\usepackage{tikz}
+\usepackage[margin=2cm]{geometry}
+\setlength{\parindent}{0pt}
+\setlength{\parskip}{0.5em}
+"""
+
+#: Japanese: LuaLaTeX with luatexja (its ltjsarticle class), Latin Modern for the Latin letters
+PREAMBLE_JA = r"""\documentclass[11pt]{ltjsarticle}
+\usepackage{lmodern}
 \usepackage{amsmath,amssymb}
 \usepackage{tikz}
 \usepackage[margin=2cm]{geometry}
@@ -30,6 +49,7 @@ def _prose_latex(prose: list) -> str:
 
 
 def _lines_latex(lines: list[Line]) -> list[str]:
+    """align* rows; a note ("(sample n = 1)") gets a row of its own, as on the page."""
     rows = []
     for line in lines:
         lhs = line.lhs.latex() if line.lhs is not None else ""
@@ -37,24 +57,37 @@ def _lines_latex(lines: list[Line]) -> list[str]:
         for r in line.rhs:
             if not r.text():
                 continue
-            if isinstance(r, Note) and parts:
-                parts[-1] += r.latex()
+            if isinstance(r, Note):
+                parts.append("&" + r.latex().replace(r"\quad", "", 1))
             else:
-                parts.append(r.latex())
+                parts.append("&= " + r.latex())
         if parts:
-            rows.append(f"{lhs} &= " + r" \\ &= ".join(parts))
+            rows.append(f"{lhs} " + r" \\ ".join(parts))
     return rows
 
 
 def _align(lines: list[Line]) -> list[str]:
-    rows = _lines_latex(lines)
-    if not rows:
-        return []
-    return [r"\begin{align*}", " \\\\\n".join(rows), r"\end{align*}"]
+    """Lines as align* blocks; a line named by a sentence is that paragraph, then its values."""
+    out: list[str] = []
+    run: list[Line] = []
+    for line in [*lines, None]:
+        if line is not None and not (isinstance(line.lhs, Word) and len(line.lhs.text()) > WORDS):
+            run.append(line)
+            continue
+        rows = _lines_latex(run)
+        if rows:
+            out += [r"\begin{align*}", " \\\\\n".join(rows), r"\end{align*}"]
+        run = []
+        if line is not None:
+            assert line.lhs is not None
+            out.append(tex_text(line.lhs.text()))
+            run = [Line(None, line.rhs)]
+    return out
 
 
-#: centimetres per pixel of the SVG layout
+#: centimetres per pixel of the SVG layout, and the type of the cards' lines (7 pt on 8.6 pt)
 CM = 0.021
+CARD_FONT = r"\fontsize{7}{8.6}\selectfont"
 
 
 def _tikz_links(ex: Explanation, layout: Layout, hl: Highlight) -> list[str]:
@@ -65,7 +98,7 @@ def _tikz_links(ex: Explanation, layout: Layout, hl: Highlight) -> list[str]:
         for j in (j for j in layout.units(l) if j != 0):
             for i in layout.units(l - 1):
                 wv = float(net.b[l][j - 1] if i == 0 else net.W[l][j - 1, i - 1])
-                (x1, y1), (x2, y2) = layout.pos[(l - 1, i)], layout.pos[(l, j)]
+                (x1, y1), (x2, y2) = layout.right(l - 1, i), layout.left(l, j)
                 key = (l, j, i)
                 colour = "red" if key in hl.focus else "blue" if wv >= 0 else "orange"
                 lit = key in hl.links or key in hl.focus
@@ -79,14 +112,17 @@ def _tikz_links(ex: Explanation, layout: Layout, hl: Highlight) -> list[str]:
 
 
 def _tikz_units(ex: Explanation, layout: Layout, hl: Highlight) -> list[str]:
+    """Each unit a card with its name and numbers, as the SVG draws it."""
     out = []
     for (layer, unit), (x, y) in layout.pos.items():
         fill = "red!15" if (layer, unit) in hl.units else "gray!10" if unit == 0 else "white"
-        name = "x" if layer == 1 else "y" if layer == ex.L else "z"
-        label = "+1" if unit == 0 else f"${name}_{{{unit}}}$"
+        lines = [unit_name(ex.net, layer, unit), *layout.lines.get((layer, unit), [])]
+        text = r"\\".join(tex_text(t) for t in lines)
+        width, height = 2 * layout.half[layer] * CM, layout.box[(layer, unit)] * CM
         out.append(
-            rf"\node[circle, draw, fill={fill}, inner sep=0pt, minimum size=0.55cm, font=\scriptsize] "
-            f"at ({x * CM:.2f},{-y * CM:.2f}) {{{label}}};"
+            rf"\node[draw, rounded corners=3pt, fill={fill}, align=center, inner sep=1pt, "
+            rf"minimum width={width:.2f}cm, minimum height={height:.2f}cm, font={CARD_FONT}] "
+            f"at ({x * CM:.2f},{-y * CM:.2f}) {{{text}}};"
         )
     for x, y, count in layout.gaps:
         out.append(rf"\node[font=\scriptsize] at ({x * CM:.2f},{-y * CM:.2f}) {{$\vdots$ {count}}};")
@@ -96,17 +132,16 @@ def _tikz_units(ex: Explanation, layout: Layout, hl: Highlight) -> list[str]:
         rf"\node[circle, draw, fill={fill}, minimum size=0.65cm] at ({lx * CM:.2f},{-ly * CM:.2f}) {{$E$}};"
     )
     for k in layout.units(ex.L):
-        x, y = layout.pos[(ex.L, k)]
+        x, y = layout.right(ex.L, k)
         out.append(
-            rf"\draw[gray, dashed] ({(x + 15) * CM:.2f},{-y * CM:.2f}) -- "
-            f"({(lx - 17) * CM:.2f},{-ly * CM:.2f});"
+            rf"\draw[gray, dashed] ({x * CM:.2f},{-y * CM:.2f}) -- ({(lx - 18) * CM:.2f},{-ly * CM:.2f});"
         )
     return out
 
 
 def network_tikz(ex: Explanation, key: str) -> str:
-    """The diagram of one step as a ``tikzpicture`` (the layout and highlight of the SVG)."""
-    layout = Layout(ex.net, relevant_units(ex))
+    """The diagram of one step as a ``tikzpicture`` (the layout, highlight and numbers of the SVG)."""
+    layout = Layout(ex.net, relevant_units(ex), unit_numbers(ex))
     hl = step_highlight(ex, layout, key)
     body = _tikz_links(ex, layout, hl) + _tikz_units(ex, layout, hl)
     return "\\begin{center}\\begin{tikzpicture}\n" + "\n".join(body) + "\n\\end{tikzpicture}\\end{center}"
@@ -124,26 +159,34 @@ def _tabular(head: list[str], rows: list[list]) -> str:
     return "\n".join(lines + [r"\end{tabular}\end{center}"])
 
 
-def render_latex(ex: Explanation) -> str:
-    """The derivation as a LaTeX document: a paragraph and an ``align*`` per step."""
+def render_latex(ex: Explanation, lang: str = "en") -> str:
+    """The derivation as a LaTeX document in ``lang``: a paragraph and an ``align*`` per step.
+    English compiles with pdflatex; Japanese with LuaLaTeX (luatexja)."""
     from deltaprop.explanation.text import describe_network, samples_phrase
 
-    net = describe_network(ex, "en")
-    title = tex_text(f"deltaprop explain: {w(ex.j, ex.i, ex.l).text()} in a {net} network, ") + tex_text(
-        samples_phrase("en", ex.n_samples)
+    heading = say(
+        lang,
+        "text.header",
+        dEdw=Partial(E, w(ex.j, ex.i, ex.l)),
+        net=describe_network(ex, lang),
+        samples=samples_phrase(lang, ex.n_samples),
     )
-    out = [PREAMBLE, r"\begin{document}", rf"\section*{{{title}}}"]
-    for number, step in enumerate(steps(ex), start=1):
+    out = [
+        PREAMBLE_JA if lang == "ja" else PREAMBLE,
+        r"\begin{document}\raggedright",  # a name like squared_error cannot be hyphenated
+        rf"\section*{{{tex_text(heading)}}}",
+    ]
+    for number, step in enumerate(steps(ex, lang), start=1):
         out.append(rf"\subsection*{{{number}. {_prose_latex(step.title)}}}")
         out.append(_prose_latex(step.prose))
         out += _align(step.lines + step.numbers)
         out += [_tabular(head, rows) for head, rows in step.tables]
         for picture in step.pictures:
-            out.append(picture_latex(picture))
             if picture.caption:
                 out.append(tex_text(picture.caption))
+            out.append(picture_latex(picture))
         out.append(network_tikz(ex, step.key))
-    out.append(r"\subsection*{In the derivation's notation}")
+    out.append(rf"\subsection*{{{tex_text(say(lang, 'notation'))}}}")
     out += _align([final_formula(ex, False), final_formula(ex, True)])
     out.append(r"\end{document}")
     return "\n".join(out) + "\n"

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from deltaprop.core.units import FLAT, SATURATED_SHARE
 from deltaprop.explanation.diagram import CSS as DIAGRAM_CSS
-from deltaprop.explanation.diagram import NEGATIVE, POSITIVE, step_svg
+from deltaprop.explanation.diagram import NEGATIVE, POSITIVE, linked_svg, step_svg
 from deltaprop.explanation.formula import (
     E,
     Line,
@@ -35,12 +35,12 @@ from deltaprop.explanation.pictures import CSS as PICTURE_CSS
 from deltaprop.explanation.pictures import Picture, picture_svg
 from deltaprop.explanation.steps import final_formula, forward_tables, path_label, steps
 from deltaprop.explanation.text import describe_network, layer_note, samples_phrase
-from deltaprop.explanation.words import check_lang, prose, say
+from deltaprop.explanation.words import check_lang, prose, say, term
 
 if TYPE_CHECKING:
-    from deltaprop.explanation.core import Explanation
+    from deltaprop.explanation.core import Explanation, Explanations
 
-__all__ = ["render_page", "render_pages"]
+__all__ = ["render_page", "render_pages", "render_all"]
 
 PAGE_CSS = """
 body { font-family: Georgia, 'Times New Roman', 'Noto Serif CJK JP', serif; max-width: 1000px;
@@ -50,16 +50,24 @@ h3 { font-size: 1.08em; margin: 0; display: inline; }
 section.step { margin: 1.2em 0; padding: .4em .8em; border-left: 3px solid #e5e7eb; }
 section.step summary { cursor: pointer; padding: .3em 0; }
 .step .cols { display: flex; gap: 1.2em; flex-wrap: wrap; align-items: flex-start; }
-.step .math { flex: 1 1 360px; min-width: 0; }
-.step .fig { flex: 1 1 300px; min-width: 0; max-width: 520px; }
+.step .math { flex: 1 1 420px; min-width: 0; }
+.step .fig { flex: 0 1 auto; min-width: 0; max-width: 100%; }
 math[display="block"] { margin: .5em 0; font-size: 1.08em; }
 mtd { math-style: normal; padding: .2em 0; }
+mtd[columnalign=left] { text-align: left; }
+/* Chromium centres <mtd> content, ignores columnalign, and takes text-align 'right' as left */
+mtd[columnalign=right] { text-align: right; text-align: -webkit-right; }
 mtext.note { font-size: .85em; color: #4b5563; }
-figure.picture { margin: .8em 0; } figure.picture figcaption { font-size: .92em; color: #374151; }
+figure.picture { margin: .8em 0; min-width: 0; }
+figure.picture figcaption { font-size: .92em; color: #374151; }
+.pics { display: flex; flex-wrap: wrap; gap: 0 1.5em; align-items: flex-start; }
+.pics figure { flex: 1 1 320px; }
 table { border-collapse: collapse; margin: .6em 0; font-size: .9em; max-width: 100%; }
 th, td { padding: .2em .6em; border-bottom: 1px solid #eee; text-align: right; }
 th { background: #f8fafc; font-weight: 600; } td.l, th.l { text-align: left; }
-tr.walked td { background: #fef3c7; } tr.total td { font-weight: bold; border-top: 1px solid #999; }
+tr.walked td, tr.largest td { background: #fef3c7; }
+details.weight { margin: .3em 0; } details.weight > summary { cursor: pointer; }
+tr.total td { font-weight: bold; border-top: 1px solid #999; }
 .ok { color: #15803d; font-weight: bold; } .bad { color: #b91c1c; font-weight: bold; }
 .bar { display: inline-block; height: .8em; background: #2563eb; vertical-align: middle; }
 .bar.sat { background: #ea580c; }
@@ -148,7 +156,14 @@ def _layers(ex: Explanation, lang: str) -> str:
         width = max(1, 120 * r.grad_norm / top)
         bar = f'<span class="bar" style="width:{width:.0f}px"></span> {_num(r.grad_norm, 4)}'
         rows.append(
-            [str(r.l), str(r.n_units), r.activation, bar, _num(r.bias_grad_norm, 4), layer_note(r, lang)]
+            [
+                str(r.l),
+                str(r.n_units),
+                term(lang, r.activation),
+                bar,
+                _num(r.bias_grad_norm, 4),
+                layer_note(r, lang),
+            ]
         )
     head = [say(lang, "col.layer_l"), say(lang, "col.units"), "f", "‖∂E/∂W⁽ˡ⁾‖", "‖∂E/∂b⁽ˡ⁾‖"]
     head.append(say(lang, "col.dead_saturated"))
@@ -159,7 +174,8 @@ def _layers(ex: Explanation, lang: str) -> str:
 
 def _numbers(ex: Explanation, lang: str) -> str:
     parts = [
-        f'<details class="numbers" open><summary><h3>{escape(say(lang, "forward.title", n=ex.n + 1))}</h3>'
+        f'<details class="numbers" open><summary><h3>'
+        f"{escape(say(lang, 'forward.title', sample=ex.sample_name(lang)))}</h3>"
     ]
     parts.append("</summary>")
     for title, head, rows in forward_tables(ex, lang):
@@ -175,7 +191,7 @@ def _picture(p: Picture, title: str) -> str:
     if p.narrow is not None:
         svgs = svgs.replace('class="grid"', 'class="grid wide"', 1)
         svgs += picture_svg(p.narrow, title).replace('class="grid"', 'class="grid narrow"', 1)
-    return f'<figure class="picture">{svgs}{caption}</figure>'
+    return f'<figure class="picture">{caption}{svgs}</figure>'
 
 
 def _numbers_html(lines: list[Line]) -> str:
@@ -192,11 +208,12 @@ def _numbers_html(lines: list[Line]) -> str:
     return out
 
 
-def _step(ex: Explanation, number: int, step: Step, lang: str) -> str:
+def _step(ex: Explanation, number: int, step: Step, lang: str, diagram: bool = True) -> str:
     title = prose_html(step.title)
-    svg = step_svg(ex, step.key, title=f"step {number}", lang=lang)
+    svg = step_svg(ex, step.key, title=f"step {number}", lang=lang) if diagram else ""
     tables = "".join(_table(head, rows, classes=_row_classes(rows)) for head, rows in step.tables)
     pictures = "".join(_picture(p, f"step {number}, picture {n + 1}") for n, p in enumerate(step.pictures))
+    pictures = f'<div class="pics">{pictures}</div>' if pictures else ""
     return (
         f'<section class="step" data-step="{step.key}"><details open><summary><h3>{number}. {title}</h3>'
         f"</summary><p>{prose_html(step.prose)}</p>"
@@ -205,17 +222,14 @@ def _step(ex: Explanation, number: int, step: Step, lang: str) -> str:
     )
 
 
-def _intro(ex: Explanation, lang: str) -> str:
+def _intro(ex: Explanation, lang: str, walk: bool = True) -> str:
+    """The model and samples (``walk``: and how the steps walk them), notes, the links' key."""
     alpha = say(lang, "page.alpha", alpha=f"{ex.alpha:g}") if ex.alpha else ""
-    text = say(
-        lang,
-        "page.model",
-        source=ex.source,
-        samples=samples_phrase(lang, ex.n_samples),
-        alpha=alpha,
-        n=ex.n + 1,
-    )
-    out = f"<p>{escape(text)}</p>"
+    samples = samples_phrase(lang, ex.n_samples)
+    values = {"source": ex.source, "samples": samples, "alpha": alpha, "sample": ex.sample_name(lang)}
+    out = f"<p>{escape(say(lang, 'page.model' if walk else 'page.model_only', **values))}</p>"
+    if ex.raw is not None:
+        out += f"<p>{escape(say(lang, 'page.raw'))}</p>"
     if ex.outputs_summed:
         out += f'<p class="note8349">{escape(say(lang, "convention", k=ex.net.sizes[-1]))}</p>'
     return out + (
@@ -227,13 +241,13 @@ def _intro(ex: Explanation, lang: str) -> str:
     )
 
 
-def _body(ex: Explanation, anchor: str = "", lang: str = "en") -> str:
+def _body(ex: Explanation, anchor: str = "", lang: str = "en", diagrams: bool = True) -> str:
     heading = prose(
         lang, "page.heading", dEdw=Partial(E, w(ex.j, ex.i, ex.l)), net=describe_network(ex, lang)
     )
     parts = [f'<article class="explanation" id="{anchor}"><h2>{prose_html(heading)}</h2>']
     parts.append(_intro(ex, lang) + _checks(ex, lang))
-    parts += [_step(ex, number, step, lang) for number, step in enumerate(steps(ex, lang), start=1)]
+    parts += [_step(ex, n, step, lang, diagrams) for n, step in enumerate(steps(ex, lang), start=1)]
     parts.append(_numbers(ex, lang))
     parts.append(f"<h3>{escape(say(lang, 'paths.title'))}</h3>" + _paths(ex, lang))
     parts.append(f"<h3>{escape(say(lang, 'layers.title'))}</h3>" + _layers(ex, lang))
@@ -278,3 +292,35 @@ def render_pages(
         _body(ex, anchor=f"w-{ex.l}-{ex.j}-{ex.i}", lang=lang) for ex in explanations
     )
     return _document(title, body, lang)
+
+
+def render_all(exs: Explanations, lang: str = "en") -> str:
+    """Every weight on one page: the network once (each link an anchor), the table of every
+    gradient with the largest marked, and each weight's derivation folded in a <details>."""
+    check_lang(lang)
+    first, top = exs.items[0], exs.largest
+    name = {ex.weight: w(ex.j, ex.i, ex.l).text() for ex in exs}
+    tips = {ex.weight: f"{name[ex.weight]}: ∂E/∂w = {Num(ex.value, 6).text()}" for ex in exs}
+    note = f"{say(lang, 'all.largest')}: {tips[top.weight]}"
+    rows, classes = [], []
+    for ex in exs:
+        weight = ex.net.b[ex.l][ex.j - 1] if ex.i == 0 else ex.net.W[ex.l][ex.j - 1, ex.i - 1]
+        mark = " ◀ " + say(lang, "all.largest") if ex is top else ""
+        link = f'<a href="#w-{ex.l}-{ex.j}-{ex.i}">{escape(name[ex.weight])}</a>{escape(mark)}'
+        rows.append([link, float(weight), ex.value, _num(ex.relative_error, 2)])
+        classes.append("largest" if ex is top else "")
+    head = [say(lang, "all.weight"), "w", "∂E/∂w", say(lang, "check.relative_error")]
+    folded = "".join(
+        f'<details class="weight"><summary>{math_block(Partial(E, w(ex.j, ex.i, ex.l)), False)} = '
+        f"{_num(ex.value, 8)}</summary>{_body(ex, f'w-{ex.l}-{ex.j}-{ex.i}', lang, diagrams=False)}</details>"
+        for ex in exs
+    )
+    body = (
+        f"<h1>{escape(say(lang, 'all.title', net=describe_network(first, lang), n=len(exs)))}</h1>"
+        f"<p>{escape(say(lang, 'all.prose', n=len(exs), sample=first.sample_name(lang)))}</p>"
+        + _intro(first, lang, walk=False)
+        + f'<div class="fig all">{linked_svg(first, tips, top.weight, note, lang)}</div>'
+        + _table(head, rows, classes=classes)
+        + folded
+    )
+    return _document(say(lang, "all.title", net=describe_network(first, lang), n=len(exs)), body, lang)

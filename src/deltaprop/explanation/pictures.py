@@ -13,12 +13,16 @@ Layers wider than :data:`MAX_CELLS` show the cells around the lit one and ellips
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from html import escape
 from typing import TYPE_CHECKING
 
-from deltaprop.explanation.diagram import shown_units
+import numpy as np
+
+from deltaprop.explanation.diagram import MIN_SCALE, shown_units
 from deltaprop.explanation.formula import Sym, delta, tex_text, w, z
+from deltaprop.explanation.words import say
 
 if TYPE_CHECKING:
     from deltaprop.explanation.core import Explanation
@@ -29,7 +33,7 @@ __all__ = ["Cell", "Block", "Picture", "outer_picture", "column_picture", "pictu
 MAX_CELLS = 8
 #: the same on a phone's width (the page shows this version below 600 px)
 NARROW_CELLS = 4
-CELL_H, HEAD_H, CHAR_W, PAD = 24, 34, 6.6, 10
+CELL_H, HEAD_H, CHAR_W, PAD = 26, 38, 7.6, 10
 LIT, TINT = "#fee2e2", "#f8fafc"
 
 
@@ -71,16 +75,32 @@ def _slots(n: int, focus: int, limit: int) -> list[int | tuple[str, int]]:
     return shown_units(n, {focus}, limit=limit)
 
 
-def outer_picture(ex: Explanation) -> Picture:
-    """δ^(l) (z^(l−1))ᵀ of the walked sample: cell (j, i) = δ_j z_i, lit at the weight's (j, i)."""
-    return Picture([_outer(ex, MAX_CELLS)], narrow=Picture([_outer(ex, NARROW_CELLS)]))
+def outer_picture(ex: Explanation, lang: str = "en") -> list[Picture]:
+    """δ^(l) (z^(l−1))ᵀ: cell (j, i) = δ_j z_i, lit at the weight's (j, i).  On a batch, two
+    grids: the batch mean of δ_j z_i (the gradient, lit cell and all), and the walked sample's."""
+    if ex.n_samples == 1:
+        return [Picture([_outer(ex, MAX_CELLS)], narrow=Picture([_outer(ex, NARROW_CELLS)]))]
+    titles = say(lang, "grid.batch", N=ex.n_samples), say(lang, "grid.sample", sample=ex.sample_name(lang))
+    batch = [_outer(ex, limit, batch=True) for limit in (MAX_CELLS, NARROW_CELLS)]
+    walked = [_outer(ex, limit) for limit in (MAX_CELLS, NARROW_CELLS)]
+    return [
+        Picture([batch[0]], titles[0], narrow=Picture([batch[1]])),
+        Picture([walked[0]], titles[1], narrow=Picture([walked[1]])),
+    ]
 
 
-def _outer(ex: Explanation, limit: int) -> Block:
+def _outer(ex: Explanation, limit: int, batch: bool = False) -> Block:
+    """The grid of the walked sample, or (``batch``) of the batch: Σ_n s_n δ_j z_i / Σ_n s_n per cell."""
     l, j, i, s = ex.l, ex.j, ex.i, ex.walked
     assert s is not None
     z_prev = [1.0] + list(s.z[l - 1])  # z_0 = +1: the bias column
     d = s.delta[l]
+    if batch:
+        der, weights = ex.derivation, ex.sample_weight
+        Z = np.vstack([np.ones(ex.n_samples), der.z[l - 1]])
+        grid = (der.delta[l] * weights) @ Z.T / math.fsum(weights)  # Δ S Zᵀ / Σ s
+    else:
+        grid = np.outer(d, z_prev)
     rows = _slots(len(d), j, limit)
     cols = [0] + _slots(len(z_prev) - 1, i, limit)
     cells, heads = [], []
@@ -88,22 +108,23 @@ def _outer(ex: Explanation, limit: int) -> Block:
         if isinstance(c, tuple):
             heads.append("…")
         else:
-            heads.append(f"{z(c, l - 1).text() if c else 'z₀ (+1)'}\n{_n(z_prev[c])}")
+            name = f"{z(c, l - 1).text()}\n{_n(z_prev[c])}" if c else f"{z(0, l - 1).text()}\n= +1"
+            heads.append(name.split("\n")[0] if batch and c else name)
     row_heads = []
     for r in rows:
         if isinstance(r, tuple):
             row_heads.append("⋮")
             cells.append([Cell("⋮" if not isinstance(c, tuple) else "⋱", gap=True) for c in cols])
             continue
-        row_heads.append(f"{delta(r, l).text()} = {_n(d[r - 1])}")
+        row_heads.append(delta(r, l).text() if batch else f"{delta(r, l).text()} = {_n(d[r - 1])}")
         row = []
         for c in cols:
             if isinstance(c, tuple):
                 row.append(Cell("…", gap=True))
             else:
-                row.append(Cell(_n(d[r - 1] * z_prev[c]), lit=(r, c) == (j, i), tint=r == j or c == i))
+                row.append(Cell(_n(grid[r - 1, c]), lit=(r, c) == (j, i), tint=r == j or c == i))
         cells.append(row)
-    grad = Sym("∂Eₙ/∂W", "", f"({l})").text()
+    grad = Sym("∂E/∂W" if batch else "∂Eₙ/∂W", "", f"({l})").text()
     return Block(grad, cells, heads, row_heads)
 
 
@@ -167,12 +188,12 @@ def _block_svg(b: Block, x0: float, y0: float) -> tuple[list[str], float, float]
     for c, head in enumerate(b.col_heads):
         cx = x0 + head_w + c * cw + cw / 2
         for n, line in enumerate(head.split("\n")):
-            out.append(f'<text class="head" x="{cx:.1f}" y="{y0 + 13 + 14 * n:.1f}">{escape(line)}</text>')
+            out.append(f'<text class="head" x="{cx:.1f}" y="{y0 + 14 + 16 * n:.1f}">{escape(line)}</text>')
     for r, row in enumerate(b.cells):
         y = top + r * CELL_H
         if b.row_heads:
             out.append(
-                f'<text class="head rowhead" x="{x0 + head_w - 6:.1f}" y="{y + 16:.1f}">'
+                f'<text class="head rowhead" x="{x0 + head_w - 6:.1f}" y="{y + 18:.1f}">'
                 f"{escape(b.row_heads[r])}</text>"
             )
         for c, cell in enumerate(row):
@@ -188,12 +209,13 @@ def _cell_svg(cell: Cell, x: float, y: float, cw: float) -> str:
     cls = "cell lit" if cell.lit else "cell tint" if cell.tint else "cell gap" if cell.gap else "cell"
     rect = "" if cell.gap else f'<rect x="{x:.1f}" y="{y:.1f}" width="{cw:.1f}" height="{CELL_H}"/>'
     return (
-        f'<g class="{cls}">{rect}<text x="{x + cw / 2:.1f}" y="{y + 16:.1f}">{escape(cell.text)}</text></g>'
+        f'<g class="{cls}">{rect}<text x="{x + cw / 2:.1f}" y="{y + 18:.1f}">{escape(cell.text)}</text></g>'
     )
 
 
 def picture_svg(p: Picture, title: str = "") -> str:
-    """The picture as one inline ``<svg class="grid">`` (scales down with the page)."""
+    """The picture as one inline ``<svg class="grid">``: it scales down with the page, never below
+    the diagrams' MIN_SCALE (its figure scrolls instead), so a number stays ≥ 10.6 px."""
     x = 4.0
     elements: list[str] = []
     heights: list[float] = []
@@ -210,6 +232,7 @@ def picture_svg(p: Picture, title: str = "") -> str:
     height = max(heights) + 10
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" class="grid" width="{x:.0f}" height="{height:.0f}" '
+        f'style="min-width:{MIN_SCALE * x:.0f}px" '
         f'viewBox="0 0 {x:.0f} {height:.0f}" role="img" aria-label="{escape(title)}">'
         + (f"<title>{escape(title)}</title>" if title else "")
         + "".join(elements)
@@ -220,8 +243,9 @@ def picture_svg(p: Picture, title: str = "") -> str:
 #: the pictures' CSS
 CSS = f"""
 svg.grid {{ display: block; max-width: 100%; height: auto; font-family: sans-serif; margin: .4em 0; }}
-svg.grid text {{ font-size: 12px; text-anchor: middle; fill: #111; }}
-svg.grid text.head {{ font-size: 11.5px; fill: #374151; }}
+svg.grid text {{ font-size: 13.5px; text-anchor: middle; fill: #111; }}
+svg.grid text.head {{ fill: #374151; }}
+figure.picture {{ overflow-x: auto; }}
 svg.grid text.rowhead {{ text-anchor: end; }}
 svg.grid text.op {{ font-size: 18px; }}
 svg.grid .cell rect {{ fill: #fff; stroke: #d1d5db; }}

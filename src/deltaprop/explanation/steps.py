@@ -13,6 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from deltaprop.explanation.diagram import relevant_units, shown_units
 from deltaprop.explanation.formula import (
     EQ,
@@ -47,7 +49,7 @@ from deltaprop.explanation.formula import (
     z,
 )
 from deltaprop.explanation.pictures import Picture, column_picture, outer_picture
-from deltaprop.explanation.words import prose, say
+from deltaprop.explanation.words import prose, say, term
 
 if TYPE_CHECKING:
     from deltaprop.core.derivation import SampleDerivation
@@ -80,10 +82,28 @@ class Walk:
     @property
     def tag(self) -> Node:
         """ "(sample n = …)" after a number of the walked sample, nothing for a single sample."""
-        return Note(say(self.lang, "tag.sample", n=self.n + 1)) if self.many else Word("")
+        return (
+            Note(say(self.lang, "tag.sample", sample=self.ex.sample_name(self.lang)))
+            if self.many
+            else Word("")
+        )
+
+    def named(self, layer: int, k: int, value: bool = True) -> list[Node]:
+        """Notes after unit k's number: the user's name of the unit, and the table's raw value."""
+        out: list[Node] = []
+        name = self.ex.unit_name(layer, k)
+        if name:
+            out.append(Note(f"({name})"))
+        raw = self.ex.raw_value(layer, k) if value else None
+        if raw is not None:
+            out.append(Note(say(self.lang, "tag.raw", value=raw)))
+        return out
 
     def say(self, key: str, **values: Any) -> str:
         return say(self.lang, key, **values)
+
+    def term(self, name: str) -> str:
+        return term(self.lang, name)
 
     def prose(self, key: str, **values: Any) -> list:
         return prose(self.lang, key, **values)
@@ -155,7 +175,7 @@ def step_weight(walk: Walk) -> Step:
     ex = walk.ex
     l, j, i = ex.l, ex.j, ex.i
     wt = w(j, i, l)
-    src = str(i) if i else walk.say("bias_unit")
+    src = ex.unit_label(l - 1, i) if i else walk.say("bias_unit")
     line = Line(
         Partial(En, wt),
         [Seq(Partial(En, u(j, l)), Partial(u(j, l), wt)), Seq(delta(j, l), Partial(u(j, l), wt))],
@@ -163,7 +183,7 @@ def step_weight(walk: Walk) -> Step:
     return Step(
         "weight",
         walk.prose("weight.title", wt=wt),
-        walk.prose("weight.prose", wt=wt, src=src, lp=l - 1, j=j, l=l, uj=u(j, l)),
+        walk.prose("weight.prose", wt=wt, src=src, lp=l - 1, j=ex.unit_label(l, j), l=l, uj=u(j, l)),
         [line],
     )
 
@@ -179,7 +199,9 @@ def step_input(walk: Walk) -> Step:
         Seq(w(j, 0, l), Sym("1")),
     )
     rhs_i: Node = Sym("1") if i == 0 else z(i, l - 1)
-    numbers = [] if i == 0 else [Line(z(i, l - 1), [Num(walk.s.z[l - 1][i - 1]), walk.tag])]
+    numbers = (
+        [] if i == 0 else [Line(z(i, l - 1), [Num(walk.s.z[l - 1][i - 1]), walk.tag, *walk.named(l - 1, i)])]
+    )
     return Step(
         "input",
         walk.prose("input.title", dudw=Partial(u(j, l), wt)),
@@ -200,13 +222,13 @@ def _delta_out_lines(walk: Walk) -> tuple[list[Line], list]:
             Partial(En, Sym("y", "k")), Sym("y", "k"), Paren(Seq(Word("1[k=j]"), MINUS, Sym("y", str(j))))
         )
         lines = [Line(delta(j, L), [Partial(En, u(j, L)), Sum("k", jacobian)])]
-        return lines, [walk.say("delta_out.softmax", loss=net.loss_name)]
+        return lines, [walk.say("delta_out.softmax", loss=walk.term(net.loss_name))]
     general = Seq(fprime(u(j, L)), Partial(En, Sym("y", str(j))))
     lines = [Line(delta(j, L), [Partial(En, u(j, L)), general])]
     robust = _robust_dE_dy(net, j)
     if robust is not None:
         lines.append(robust)
-    return lines, [walk.say("delta_out.general", out=net.output, loss=net.loss_name)]
+    return lines, [walk.say("delta_out.general", out=walk.term(net.output), loss=walk.term(net.loss_name))]
 
 
 def _robust_dE_dy(net: Any, j: int) -> Line | None:
@@ -233,7 +255,10 @@ def step_delta_out(walk: Walk) -> Step:
     d_node: Node = Paren(Num(d)) if d < 0 else Num(d)  # y − (−0.5), never y − −0.5
     value: Node = Seq(Num(y_j), MINUS, d_node) if ex.canonical else Num(d_j)
     lines.append(Line(None, [value, Num(d_j), walk.tag]))
-    numbers = [Line(Sym("y", str(j)), [Num(y_j), walk.tag]), Line(Sym("d", str(j)), [Num(d), walk.tag])]
+    numbers = [
+        Line(Sym("y", str(j)), [Num(y_j), walk.tag, *walk.named(L, j, value=False)]),
+        Line(Sym("d", str(j)), [Num(d), walk.tag, *walk.named(L, j)]),
+    ]
     return Step("delta_out", walk.prose("delta_out.title", dj=delta(j, L)), text, lines, numbers)
 
 
@@ -278,7 +303,7 @@ def _transpose_table(walk: Walk) -> tuple[list[str], list[list]]:
         wk, dk = float(W_next[k, j - 1]), walk.s.delta[l + 1][k]
         mean = ex.batch_mean(wk * ex.derivation.delta[l + 1][k])
         rows.append([str(k + 1), wk, dk, wk * dk] + ([mean] if walk.many else []))
-    tag = f" (n = {walk.n + 1})" if walk.many else ""
+    tag = f" ({ex.sample_name(walk.lang)})" if walk.many else ""
     head = ["k", w("k", j, l + 1).text(), delta("k", l + 1).text() + tag, walk.say("col.product") + tag]
     return head + ([walk.say("col.product_mean")] if walk.many else []), rows
 
@@ -303,7 +328,7 @@ def step_delta_hidden(walk: Walk) -> Step:
             delta(j, l),
             [
                 Seq(*mask, fprime(u(j, l)), elementwise),
-                Seq(*mask_num, Num(s.fprime[l][j - 1]), TIMES, Num(tr.elementwise)),
+                Seq(*mask_num, _factor(s.fprime[l][j - 1]), TIMES, _factor(tr.elementwise)),
                 Num(s.delta[l][j - 1]),
                 walk.tag,
             ],
@@ -340,8 +365,81 @@ def _column(walk: Walk) -> Picture:
     return picture
 
 
+def _factor(v: float) -> Node:
+    """A number as a factor: (−0.59165), never × −0.59165."""
+    return Paren(Num(v)) if v < 0 else Num(v)
+
+
+def _vanishing_sum(walk: Walk) -> Line:
+    """∂E_n/∂w_ji = Σ_k δ_k ∂u_k/∂w_ji with the k ≠ j terms written as 0, in symbols and numbers."""
+    ex, s = walk.ex, walk.s
+    l, j, i = ex.l, ex.j, ex.i
+    wt = w(j, i, l)
+    zi: Node = Sym("1") if i == 0 else z(i, l - 1)
+    zi_value = 1.0 if i == 0 else s.z[l - 1][i - 1]
+    shown = [k for k in shown_units(ex.net.sizes[l - 1], {j}, limit=5) if not isinstance(k, tuple)]
+    symbols: list[Node] = []
+    values: list[Node] = []
+    for n, k in enumerate(shown):
+        if n:
+            gap = k != shown[n - 1] + 1
+            symbols += [PLUS, Op("…"), PLUS] if gap else [PLUS]
+            values += [PLUS, Op("…"), PLUS] if gap else [PLUS]
+        if k == j:
+            symbols.append(Seq(delta(j, l), zi))
+            values.append(Seq(_factor(s.delta[l][j - 1]), TIMES, _factor(zi_value)))
+        else:
+            symbols.append(Seq(delta(k, l), Op("·"), Sym("0")))
+            values.append(Sym("0"))
+    return Line(
+        Partial(En, wt),
+        [
+            Sum("k", Seq(delta("k", l), Partial(u("k", l), wt))),
+            Seq(*symbols),
+            Seq(*values),
+            Num(s.delta[l][j - 1] * zi_value),
+            walk.tag,
+        ],
+    )
+
+
+def _transpose_rows(walk: Walk) -> list[Line]:
+    """The transpose answered in words and sizes: shapes, what fails without it, the rule's two
+    faces, the batch form Δ Zᵀ / N and the row-vector form of scikit-learn and PyTorch."""
+    ex, l = walk.ex, walk.ex.l
+    n, m, N = ex.net.sizes[l - 1], ex.net.sizes[l - 2], ex.n_samples
+    d_vec, z_vec = Sym("δ", "", lay(l)), Sym("z", "", lay(l - 1))
+    zT, W = Sym("z", "", f"({l - 1})T"), Sym("W", "", lay(l))
+    sizes = {"n": n, "m": m, "m1": m + 1, "N": N, "c": l - 2, "l": f"({l})".translate(_SUPS_PAREN)}
+    sizes["lp"] = f"({l - 1})".translate(_SUPS_PAREN)
+    rows = [
+        Line(Word(walk.say("tr.shapes", **sizes)), [Seq(d_vec, zT)]),
+        Line(Word(walk.say("tr.without", **sizes)), [Seq(d_vec, z_vec)]),
+        Line(
+            Word(walk.say("tr.faces", **sizes)),
+            [Seq(Partial(En, W), EQ, d_vec, zT), Seq(Partial(En, z_vec), EQ, Sym("W", "", f"({l})T"), d_vec)],
+        ),
+    ]
+    if walk.many:
+        der, tr = ex.derivation, ex.transpose
+        weights = ex.sample_weight
+        total = float(np.sum(weights * der.per_sample))
+        key = "tr.batch" if np.all(weights == 1.0) else "tr.batch_weighted"
+        rows.append(
+            Line(
+                Word(walk.say(key, **sizes)),
+                [Seq(Num(total), Op("/"), Num(float(np.sum(weights)), 6)), Num(tr.outer_matrix, 12)],
+            )
+        )
+        rows.append(Line(Word(walk.say("outer.batch_elementwise")), [Num(tr.outer_elementwise, 12)]))
+    row_form = Seq(Sym("X", "", "T"), Sym("Δ"), Op("/"), Sym("N"))
+    rows.append(Line(Word(walk.say("tr.rows", **sizes)), [row_form]))
+    return rows
+
+
 def step_outer(walk: Walk) -> Step:
-    """∂E_n/∂W^(l) = δ^(l) (z^(l−1))ᵀ: every weight of the layer at once, cell (j, i) lit."""
+    """∂E_n/∂W^(l) = δ^(l) (z^(l−1))ᵀ: every weight of the layer at once, cell (j, i) lit, and the
+    transpose answered: shapes, the two faces of u = W z, the batch and the row-vector forms."""
     ex, s = walk.ex, walk.s
     l, j, i = ex.l, ex.j, ex.i
     W_sym, d_vec, z_vec = Sym("W", "", lay(l)), Sym("δ", "", lay(l)), Sym("z", "", lay(l - 1))
@@ -356,32 +454,36 @@ def step_outer(walk: Walk) -> Step:
             Sub(Paren(outer), idx(j, i)),
             [
                 Seq(delta(j, l), zi),
-                Seq(Num(d_value), TIMES, Num(zi_value)),
+                Seq(_factor(d_value), TIMES, _factor(zi_value)),
                 Num(d_value * zi_value),
                 walk.tag,
             ],
         ),
+        _vanishing_sum(walk),
     ]
-    tr = ex.transpose
-    numbers = (
-        [
-            Line(Word(walk.say("outer.batch")), [Num(tr.outer_matrix, 12)]),
-            Line(Word(walk.say("outer.batch_elementwise")), [Num(tr.outer_elementwise, 12)]),
-        ]
-        if walk.many
-        else []
-    )
     k = 3 if ex.l == ex.L else 6
+    general = Seq(Sym("δ", "j", lay(l)), Sym("z", "i", lay(l - 1)))
     text = walk.prose(
-        "outer.prose", k=k, W=W_sym, dj=delta(j, l), zi=zi, dl=d_vec, zT=zT, zl=z_vec, n=walk.n + 1
+        "outer.prose",
+        k=k,
+        W=W_sym,
+        n=ex.net.sizes[l - 1],
+        m=ex.net.sizes[l - 2] + 1,
+        gen=general,
+        dl=d_vec,
+        zT=zT,
+        zl=z_vec,
+    )
+    text += walk.prose(
+        "outer.lit_batch" if walk.many else "outer.lit", sample=ex.sample_name(walk.lang), N=ex.n_samples
     )
     return Step(
         "outer",
         walk.prose("outer.title", dEdW=Partial(En, W_sym), outer=outer),
         text,
         lines,
-        numbers,
-        pictures=[outer_picture(ex)],
+        _transpose_rows(walk),
+        pictures=outer_picture(ex, walk.lang),
     )
 
 
@@ -396,7 +498,11 @@ def step_delta_next(walk: Walk) -> Step:
         text = (
             [walk.say("delta_next.output") + _loss_reason(walk)]
             if ex.canonical
-            else [walk.say("delta_next.output_general", out=net.output, loss=net.loss_name)]
+            else [
+                walk.say(
+                    "delta_next.output_general", out=walk.term(net.output), loss=walk.term(net.loss_name)
+                )
+            ]
         )
     else:
         first = Line(
@@ -422,10 +528,15 @@ def step_total(walk: Walk) -> Step:
     lines = [final_formula(ex, concrete=False), final_formula(ex, concrete=True)]
     lines.append(Line(None, [Num(ex.derivation.per_sample[walk.n]), walk.tag]))
     s_sym = Sym("s", "n")
-    batch: Node = Seq(Frac(Sym("1"), Sum("n", s_sym)), Sum("n", Seq(s_sym, Partial(En, wt))))
+    # one sample: the gradient is that sample's ∂E_n/∂w, with no mean to write
+    batch: Node = (
+        Seq(Frac(Sym("1"), Sum("n", s_sym)), Sum("n", Seq(s_sym, Partial(En, wt))))
+        if walk.many
+        else Partial(En, wt)
+    )
     l2 = bool(ex.alpha and ex.i)
     if l2:
-        batch = Seq(batch, PLUS, Frac(Sym("α"), Sum("n", s_sym)), wt)
+        batch = Seq(batch, PLUS, Frac(Sym("α"), Sum("n", s_sym) if walk.many else Sym("1")), wt)
     lines.append(Line(Partial(E, wt), [batch, Num(ex.value, 12)]))
     numbers = [
         Line(Word(walk.say("check.elementwise")), [Num(ex.value, 12)]),
@@ -457,7 +568,8 @@ def _batch_table(walk: Walk) -> tuple[list[str], list[list]]:
     for t, n in enumerate(shown):
         if t and n != shown[t - 1] + 1:
             rows.append(["⋮", "", "", "", ""])
-        label = f"▶ {n + 1}" if n == walk.n else str(n + 1)
+        name = str(ex.rows[n]) if ex.rows is not None else str(n + 1)
+        label = f"▶ {name}" if n == walk.n else name
         rows.append([label, der.z_in[n], der.delta_j[n], der.per_sample[n], ex.sample_weight[n]])
     mean = ex.batch_mean(der.per_sample)
     rows.append([walk.say("batch.mean"), "", "", mean, ""])
@@ -466,7 +578,8 @@ def _batch_table(walk: Walk) -> tuple[list[str], list[list]]:
     rows.append([walk.say("batch.total"), "", "", ex.value, ""])
     zi = "1" if ex.i == 0 else z(ex.i, ex.l - 1).text()
     dj = delta(ex.j, ex.l).text()
-    return [walk.say("col.n"), zi, dj, f"{dj} {zi}", walk.say("col.s")], rows
+    first = walk.say("col.row" if ex.rows is not None else "col.n")
+    return [first, zi, dj, f"{dj} {zi}", walk.say("col.s")], rows
 
 
 def steps(ex: Explanation, lang: str = "en") -> list[Step]:
@@ -489,30 +602,35 @@ def forward_tables(ex: Explanation, lang: str = "en") -> list[tuple[str, list[st
         n_units = ex.net.sizes[layer - 1]
         slots = shown_units(n_units, rel.get(layer, ()), limit=16)
         rows: list[list] = []
+        raw = ex.raw is not None and layer in (1, ex.L)
         for slot in slots:
             if isinstance(slot, tuple):
-                rows.append([f"⋮ {slot[1]}"] + [""] * (1 if layer == 1 else 4))
-            elif layer == 1:
-                rows.append([str(slot), s.z[1][slot - 1]])
+                rows.append([f"⋮ {slot[1]}"] + [""] * ((1 if layer == 1 else 4) + raw))
+                continue
+            row: list = [ex.unit_label(layer, slot)]
+            if layer == 1:
+                row.append(s.z[1][slot - 1])
             else:
                 fp = s.fprime[layer]
                 f_value: Any = "—" if fp is None else fp[slot - 1]
-                rows.append(
-                    [str(slot), s.u[layer][slot - 1], s.z[layer][slot - 1], f_value, s.delta[layer][slot - 1]]
-                )
+                row += [s.u[layer][slot - 1], s.z[layer][slot - 1], f_value, s.delta[layer][slot - 1]]
+            rows.append(row + ([ex.raw_value(layer, slot) or ""] if raw else []))
+        extra = [say(lang, "col.raw_input" if layer == 1 else "col.raw_target")] if raw else []
         if layer == 1:
-            out.append(
-                (say(lang, "forward.layer_input", n=n_units), [say(lang, "col.unit"), "x = z⁽¹⁾"], rows)
-            )
+            head = [say(lang, "col.unit"), "x = z⁽¹⁾", *extra]
+            out.append((say(lang, "forward.layer_input", n=n_units), head, rows))
             continue
         kind = say(lang, "kind.output" if layer == ex.L else "kind.hidden")
-        title = say(lang, "forward.layer", l=layer, kind=kind, n=n_units, f=ex.net.layer_activation[layer])
+        title = say(
+            lang, "forward.layer", l=layer, kind=kind, n=n_units, f=term(lang, ex.net.layer_activation[layer])
+        )
         z_name = "y" if layer == ex.L else f"z⁽{layer}⁾".translate(_SUPS)
-        out.append((title, [say(lang, "col.unit"), "u", z_name, "f′(u)", "δ"], rows))
+        out.append((title, [say(lang, "col.unit"), "u", z_name, "f′(u)", "δ", *extra], rows))
     return out
 
 
 _SUPS = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
+_SUPS_PAREN = str.maketrans("0123456789()", "⁰¹²³⁴⁵⁶⁷⁸⁹⁽⁾")
 
 
 def path_label(ex: Explanation, path: Path, lang: str = "en") -> Node:

@@ -8,10 +8,10 @@ from typing import TYPE_CHECKING
 from deltaprop.explanation.formula import E, Num, Partial, _lines_text, _prose_text, _signed, w
 from deltaprop.explanation.pictures import Block, Picture
 from deltaprop.explanation.steps import Step, final_formula, forward_tables, path_label, steps
-from deltaprop.explanation.words import say
+from deltaprop.explanation.words import say, term
 
 if TYPE_CHECKING:
-    from deltaprop.explanation.core import Explanation, LayerReport
+    from deltaprop.explanation.core import Explanation, Explanations, LayerReport
 
 __all__ = ["render_text", "samples_phrase"]
 
@@ -20,11 +20,12 @@ def describe_network(ex: Explanation, lang: str) -> str:
     """ "4-5-3 (tanh hidden layers, identity output, squared_error)" instead of the Python repr."""
     net = ex.net
     sizes = "-".join(str(n) for n in net.sizes)
-    hidden = sorted({net.layer_activation[l] for l in range(2, net.L)})
+    hidden = sorted({term(lang, net.layer_activation[l]) for l in range(2, net.L)})
+    output, loss = term(lang, net.output), term(lang, net.loss_name)
     if hidden:
-        kinds = say(lang, "page.network", hidden="/".join(hidden), output=net.output, loss=net.loss_name)
+        kinds = say(lang, "page.network", hidden="/".join(hidden), output=output, loss=loss)
     else:
-        kinds = say(lang, "page.network_plain", output=net.output, loss=net.loss_name)
+        kinds = say(lang, "page.network_plain", output=output, loss=loss)
     return f"{sizes} ({kinds})"
 
 
@@ -111,7 +112,7 @@ def _layers_text(ex: Explanation, lang: str) -> list[str]:
     )
     for r in ex.layers:
         out.append(
-            f"  {r.l:>5}  {r.n_units:>6}  {r.activation:<10} {r.grad_norm:>12.4e} "
+            f"  {r.l:>5}  {r.n_units:>6}  {term(lang, r.activation):<10} {r.grad_norm:>12.4e} "
             f"{r.bias_grad_norm:>12.4e}  {layer_note(r, lang)}"
         )
     return out
@@ -127,7 +128,7 @@ def render_text(ex: Explanation, lang: str = "en") -> str:
     out.append("=" * min(96, len(out[0])))
     for number, step in enumerate(steps(ex, lang), start=1):
         out += _step_text(number, step)
-    out += ["", say(lang, "forward.title", n=ex.n + 1)]
+    out += ["", say(lang, "forward.title", sample=ex.sample_name(lang))]
     for title, head, rows in forward_tables(ex, lang):
         out += [title] + _table_text((head, rows))
     out += _paths_text(ex, lang) + _layers_text(ex, lang)
@@ -136,3 +137,19 @@ def render_text(ex: Explanation, lang: str = "en") -> str:
         assert line.lhs is not None
         out.append(f"{line.lhs.text()} = {line.rhs[0].text()}")
     return "\n".join(out) + "\n"
+
+
+def render_all_text(exs: Explanations, lang: str = "en") -> str:
+    """Every weight's gradient, one row each, the largest marked."""
+    first, top = exs.items[0], exs.largest
+    out = [say(lang, "all.title", net=describe_network(first, lang), n=len(exs))]
+    out.append("=" * min(96, len(out[0])))
+    rows = []
+    for ex in exs:
+        weight = ex.net.b[ex.l][ex.j - 1] if ex.i == 0 else ex.net.W[ex.l][ex.j - 1, ex.i - 1]
+        mark = "◀ " + say(lang, "all.largest") if ex is top else ""
+        rows.append(
+            [w(ex.j, ex.i, ex.l).text(), float(weight), ex.value, Num(ex.relative_error, 2).text(), mark]
+        )
+    head = [say(lang, "all.weight"), "w", "∂E/∂w", say(lang, "check.relative_error"), ""]
+    return "\n".join(out + _table_text((head, rows))) + "\n"

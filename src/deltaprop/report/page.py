@@ -199,30 +199,21 @@ def _activity_plot(activity):
 
 
 # ---------------------------------------------------------------------- the diagram
-def output_names(model: Any) -> list[str]:
-    """What each output unit y_k stands for: a class, P(class) of a binary classifier, or a target."""
-    if model.task == "classification":
-        classes = [str(c) for c in model.classes_] if model.classes_ is not None else []
-        if model.network_.sizes[-1] == 1 and len(classes) == 2:
-            return [f"P({classes[1]})"]
-        return classes
-    return [str(t) for t in model.target_names_]
-
-
 def _diagram(model: Any) -> tuple[str, str]:
     """The trained network drawn as explain draws it (weights coloured by sign, width by |w|),
     its inputs and outputs labelled with the columns and classes they stand for."""
+    from deltaprop.explanation.core import unit_names
     from deltaprop.explanation.diagram import CSS, Highlight, Layout, network_svg
 
     net = model.network_
-    layout = Layout(net, {})
     names: dict[tuple[int, int], list[str]] = {}
-    inputs = list(getattr(model, "input_names_", None) or [])
-    for k, name in enumerate(inputs, 1):
+    inputs, outputs = unit_names(model, net)
+    for k, name in enumerate(inputs or [], 1):
         names[(1, k)] = [name]
-    for k, name in enumerate(output_names(model), 1):
+    for k, name in enumerate(outputs or [], 1):
         names[(net.L, k)] = [name]
-    return network_svg(net, layout, Highlight(), title="the trained network", numbers=names), CSS
+    layout = Layout(net, {}, names)
+    return network_svg(net, layout, Highlight(), title="the trained network"), CSS
 
 
 def _confusion_table(history: dict[str, Any]) -> str:
