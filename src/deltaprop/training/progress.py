@@ -156,7 +156,7 @@ class ProgressBar(Silent):
         """Move the bar to ``n_iter`` and show the losses (and the validation score); off a
         terminal, print the epoch's line."""
         fmt = self.loss_format
-        self.fields = {"epoch": f"{int(n_iter)}/{self.total}", "loss": f"loss {loss:{fmt}}"}
+        self.fields = {"loss": f"loss {loss:{fmt}}"}
         if validation_loss is not None:
             self.fields["validation"] = f"validation {validation_loss:{fmt}}"
         if validation_score is not None:
@@ -165,7 +165,8 @@ class ProgressBar(Silent):
             self.progress.update(self.task, completed=n_iter)
         else:
             elapsed = _clock(time.monotonic() - self.started)
-            print(" ".join([self.label, *self.fields.values(), elapsed]), file=self.console.file, flush=True)
+            words = [self.label, f"{int(n_iter)}/{self.total}", *self.fields.values(), elapsed]
+            print(" ".join(words), file=self.console.file, flush=True)
 
     def line(self, completed: float, elapsed: float, width: int) -> Any:
         """The bar's line at ``width`` columns: whole fields, the least important dropped first."""
