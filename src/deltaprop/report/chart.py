@@ -65,7 +65,7 @@ class _Axes:
         )
         return self.height - BOTTOM - f * (self.height - TOP - BOTTOM)
 
-    def frame(self, xlabel: str, ylabel: str, integer_x: bool) -> None:
+    def frame(self, xlabel: str, ylabel: str, integer_x: bool, y_ticks: bool = True) -> None:
         """Grid, ticks and axis labels."""
         bottom, left = self.height - BOTTOM, LEFT
         yt = _log_ticks(self.y0, self.y1) if self.log else _nice_ticks(self.y0, self.y1)
@@ -75,7 +75,7 @@ class _Axes:
                 f'<line class="grid" x1="{x:.1f}" y1="{TOP}" x2="{x:.1f}" y2="{bottom}"/>'
                 f'<text x="{x:.1f}" y="{bottom + 16}" text-anchor="middle">{format_number(t)}</text>'
             )
-        for t in yt:
+        for t in yt if y_ticks else []:
             y = self.py(t)
             self.parts.append(
                 f'<line class="grid" x1="{left}" y1="{y:.1f}" x2="{WIDTH - RIGHT}" y2="{y:.1f}"/>'
@@ -174,13 +174,7 @@ def bar_chart(
     row = 30.0
     height = TOP + BOTTOM + row * len(labels)
     axes = _Axes((0.0, 1.0), (0.0, 1.0), height, log=False)
-    bottom = height - BOTTOM
-    for t in _nice_ticks(0.0, 1.0):
-        x = axes.px(t)
-        axes.parts.append(
-            f'<line class="grid" x1="{x:.1f}" y1="{TOP}" x2="{x:.1f}" y2="{bottom}"/>'
-            f'<text x="{x:.1f}" y="{bottom + 16}" text-anchor="middle">{format_number(t)}</text>'
-        )
+    axes.frame(xlabel, "", integer_x=False, y_ticks=False)
     left = np.zeros(len(labels))
     for _, values, colour in stacks:
         for n, v in enumerate(values):
@@ -196,11 +190,6 @@ def bar_chart(
             f'<text x="{LEFT - 6}" y="{TOP + n * row + row / 2 + 4:.1f}" text-anchor="end">'
             f"{escape(label)}</text>"
         )
-    axes.parts.append(
-        f'<line class="axis" x1="{LEFT}" y1="{bottom}" x2="{WIDTH - RIGHT}" y2="{bottom}"/>'
-        f'<text x="{(LEFT + WIDTH - RIGHT) / 2:.1f}" y="{height - 8}" text-anchor="middle">'
-        f"{escape(xlabel)}</text>"
-    )
     axes.legend([(label, colour) for label, _, colour in stacks])
     return axes.svg(title)
 
