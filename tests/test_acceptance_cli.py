@@ -52,8 +52,7 @@ def test_huge_values_are_scaled_without_overflow(tmp_path):
         "train", "big.csv", "--target", "y", "--epochs", "5", "--hidden", "8", "--no-report", cwd=tmp_path
     )
     assert r.returncode == 0, r.stderr
-    # the progress, a line per epoch off a terminal, and notes; no overflow warnings
-    assert [l for l in r.stderr.splitlines() if not l.startswith(("training ", "note: "))] == [], r.stderr
+    assert r.stderr.count("\n") <= 1, r.stderr  # the progress bar; no overflow warnings
     assert "R²" in r.stdout and "nan" not in r.stdout and "inf" not in r.stdout, r.stdout
 
 

@@ -14,7 +14,7 @@ The kinds:
   (``Iteration 3, loss = 0.12345678``, ``Validation score: 0.900000``, and the notes), so
   logs and scripts that read scikit-learn's output read deltaprop's.
 - :class:`ProgressBar`: a rich bar (label, bar, epoch m of n, loss, validation, elapsed time),
-  on stdout or stderr, as wide as the terminal; off a terminal, one plain line per epoch.
+  on stdout or stderr, as wide as the terminal; off a terminal, one plain line at the end.
 
 :func:`for_verbose` picks one from an estimator's ``verbose``: False/0 silent; ``"bar"`` the
 bar; any other true value the bar when stdout is a terminal, scikit-learn's lines otherwise.
@@ -85,7 +85,8 @@ class IterationLines(Silent):
 
 class ProgressBar(Silent):
     """A rich progress bar on a terminal: label, bar, epoch m of n, loss, validation, elapsed
-    time; elsewhere (a pipe, a file) the same fields as one plain line per epoch.
+    time; elsewhere (a pipe, a file) the last epoch's fields, whole, as one plain line at the
+    end (none when the run fails: its error is the output).
 
     On a terminal the line fits its width: the bar narrows, then whole fields are dropped in
     :data:`DROP_ORDER` (the bar, the label, the time, the validation score, the validation
@@ -120,7 +121,9 @@ class ProgressBar(Silent):
         self.progress: Any = None
         self.started = time.monotonic()
         self.task: Any = None
-        if self.console.is_terminal or self.console.is_jupyter:  # a live bar; else a line per epoch
+        self.n_iter: int | None = None
+        self.cleared = False
+        if self.console.is_terminal or self.console.is_jupyter:  # a live bar; else a line at the end
             from rich.progress import Progress, ProgressColumn
 
             class Line(ProgressColumn):
@@ -137,7 +140,10 @@ class ProgressBar(Silent):
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if self.progress is None:
+        if self.progress is None:  # off a terminal: the last epoch's line, unless the run failed
+            if exc[0] is None and not self.cleared and self.n_iter is not None:
+                words = [self.label, f"{self.n_iter}/{self.total}", *self.fields.values()]
+                print(" ".join([*words, _clock(time.monotonic() - self.started)]), file=self.console.file)
             return
         if exc[0] is not None:
             self.clear()
@@ -148,25 +154,22 @@ class ProgressBar(Silent):
 
     def clear(self) -> None:
         """Leave no bar behind when stopped (the run ends with an error: that line is the output)."""
+        self.cleared = True
         if self.progress is not None:
             self.progress.live.transient = True
 
     def epoch(self, n_iter: int, loss: float, *, validation_score: float | None = None,
               validation_loss: float | None = None) -> None:
-        """Move the bar to ``n_iter`` and show the losses (and the validation score); off a
-        terminal, print the epoch's line."""
+        """Move the bar to ``n_iter`` and show the losses (and the validation score)."""
         fmt = self.loss_format
         self.fields = {"loss": f"loss {loss:{fmt}}"}
         if validation_loss is not None:
             self.fields["validation"] = f"validation {validation_loss:{fmt}}"
         if validation_score is not None:
             self.fields["score"] = f"validation score {validation_score:.4f}"
+        self.n_iter = int(n_iter)
         if self.progress is not None:
             self.progress.update(self.task, completed=n_iter)
-        else:
-            elapsed = _clock(time.monotonic() - self.started)
-            words = [self.label, f"{int(n_iter)}/{self.total}", *self.fields.values(), elapsed]
-            print(" ".join(words), file=self.console.file, flush=True)
 
     def line(self, completed: float, elapsed: float, width: int) -> Any:
         """The bar's line at ``width`` columns: whole fields, the least important dropped first."""
