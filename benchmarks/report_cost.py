@@ -93,7 +93,7 @@ def main() -> None:
                 seconds(["train", "digits.csv", *TRAIN, "--out", "n.dpm", "--no-report"], tmp)
             )
         size = (Path(tmp) / "r.report.html").stat().st_size
-        first, best = render_seconds(tmp)
+        render_first, render_best = render_seconds(tmp)
     with_report, without = min(times["with the report"]), min(times["--no-report"])
     cost = with_report - without
     goal = max(0.25 * without, 1.0)
@@ -101,7 +101,7 @@ def main() -> None:
     for name, best in (("with the report", with_report), ("--no-report", without)):
         print(f"  {name:<18}{best:6.2f} s   (all: {', '.join(f'{t:.2f}' for t in times[name])})")
     print(f"  the report costs  {cost:6.2f} s, {cost / without:.0%} of the run without it; {size >> 10} KiB")
-    print(f"  render_report alone: {first:.3f} s the first time in a process, then {best:.3f} s (best of 3)")
+    print(f"  render_report alone: {render_first:.3f} s first in a process, then {render_best:.3f} s (best)")
     print(f"  goal: at most {goal:.2f} s (25 % of the run, or 1 s): {'met' if cost <= goal else 'NOT met'}")
 
 if __name__ == "__main__":
