@@ -24,6 +24,8 @@ import numpy as np
 
 from deltaprop.core.units import SATURATED_SHARE
 from deltaprop.core.units import unit_activity as _layer_activity
+from deltaprop.report.chart import CSS as CHART_CSS
+from deltaprop.report.chart import bar_chart, line_chart
 
 if TYPE_CHECKING:
     from deltaprop.core.network import Network
@@ -85,8 +87,6 @@ def _epochs(n):
 
 
 def _loss_plot(history):
-    from deltaprop.report.chart import line_chart
-
     train = np.asarray(history.get("loss_curve", []), dtype=float)
     val = np.asarray(history.get("validation_loss_curve", []), dtype=float)
     if train.size == 0:
@@ -108,8 +108,6 @@ def _loss_plot(history):
 
 
 def _score_plot(history, task):
-    from deltaprop.report.chart import line_chart
-
     score = np.asarray(history.get("validation_score_curve", []), dtype=float)
     if score.size == 0:
         return None
@@ -126,8 +124,6 @@ def _score_plot(history, task):
 def _gradient_plot(norms: list[dict[int, float]]) -> tuple[str, bool] | None:
     """The gradient norms per layer on a log axis, the vanished band (and the exploded one,
     when the axis reaches it) shaded; returns (SVG, whether the exploded band is drawn)."""
-    from deltaprop.report.chart import line_chart
-
     if not norms:
         return None
     layers = sorted({l for g in norms for l in g})
@@ -157,8 +153,6 @@ def _gradient_plot(norms: list[dict[int, float]]) -> tuple[str, bool] | None:
 
 
 def _activity_plot(activity):
-    from deltaprop.report.chart import bar_chart
-
     if not activity:
         return None
     layers = sorted(activity)
@@ -413,8 +407,6 @@ def render_report(
         'and classes they stand for.</p><div class="plot" id="diagram">' + diagram + "</div>"
     )
     parts.append(_features_table(model))
-    from deltaprop.report.chart import CSS as CHART_CSS
-
     body = "\n".join(p for p in parts if p)
     return (
         f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>{escape(title)}</title>'
