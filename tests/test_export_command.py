@@ -37,7 +37,8 @@ def test_export_writes_a_graph_that_predicts_as_the_model(trained):
     r = CliRunner().invoke(main, ["export", str(model_path), "--to", "onnx"])
     assert r.exit_code == 0, r.output
     out = model_path.with_suffix(".onnx")
-    assert f"wrote {out}" in r.output and "inputs: size, town" in r.output
+    assert f"wrote {out}" in r.output
+    assert "  inputs:  2: size, town\n  outputs: 1: price\n" in r.output
     frame = dp.load(model_path)
     table = pd.read_csv(data, dtype=str)
     feed = {
@@ -46,6 +47,26 @@ def test_export_writes_a_graph_that_predicts_as_the_model(trained):
     }
     got = ort.InferenceSession(str(out), providers=["CPUExecutionProvider"]).run(["price"], feed)[0]
     np.testing.assert_allclose(got, frame.predict(table), rtol=1e-12)
+
+
+def test_export_of_a_wide_model_prints_a_summary(tmp_path):
+    """A 784-input model printed all 784 names on one line (5,448 characters): the summary
+    gives the count, the first and last few names, the outputs and the file, in short lines."""
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(rng.integers(0, 256, size=(40, 30)), columns=[f"pixel{k}" for k in range(30)])
+    frame["digit"] = rng.integers(0, 3, 40)
+    frame.to_csv(tmp_path / "d.csv", index=False)
+    model, out = tmp_path / "d.dpm", tmp_path / "d.onnx"
+    argv = ["train", str(tmp_path / "d.csv"), "--target", "digit", "--epochs", "2", "--no-report", "-q"]
+    assert CliRunner().invoke(main, [*argv, "--out", str(model)]).exit_code == 0
+    r = CliRunner().invoke(main, ["export", str(model), "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    lines = r.output.splitlines()
+    assert lines == [
+        f"wrote {out} (ONNX, {out.stat().st_size:,} bytes)",
+        "  inputs:  30: pixel0, pixel1, pixel2, …, pixel27, pixel28, pixel29",
+        "  outputs: 2: digit, probabilities (n × 3)",
+    ]
 
 
 def test_export_writes_where_out_says(trained, tmp_path):

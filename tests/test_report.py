@@ -137,3 +137,89 @@ def test_the_gradient_plot_shades_what_its_caption_says(report_page):
     assert exploded
     html = report_page[0].read_text()
     assert "shaded: below 1e-07, the gradient has vanished)" in html  # no exploded band drawn here
+
+
+@pytest.fixture(scope="module")
+def wide_page(tmp_path_factory):
+    """A report on 30 numeric columns and one text column: a folded inputs table, and a drawing
+    with ellipses in its input and hidden layers."""
+    tmp = tmp_path_factory.mktemp("wide")
+    rng = np.random.default_rng(1)
+    frame = pd.DataFrame(rng.normal(size=(60, 30)), columns=[f"c{k:02d}" for k in range(30)])
+    frame["kind"] = rng.choice(["a", "b", "c"], 60)
+    frame["y"] = frame["c00"] + rng.normal(size=60)
+    frame.to_csv(tmp / "w.csv", index=False)
+    out, report = str(tmp / "w.dpm"), str(tmp / "w.html")
+    data = str(tmp / "w.csv")
+    train(TrainOptions(data=data, targets=("y",), epochs=2, hidden=(20,), out=out, report=report, quiet=True))
+    return tmp / "w.html"
+
+
+def test_a_wide_inputs_table_is_folded_into_a_summary(wide_page):
+    """784 rows of '(x) / 1' were the MNIST report's inputs table: a table of more than FOLD
+    columns counts them by encoding, shows the first and last few, and folds the rest."""
+    from deltaprop.report.page import FOLD, SHOWN
+
+    html = wide_page.read_text()
+    inputs = html[html.index('<div id="inputs">'):]
+    inputs = inputs[: inputs.index("</div>")]
+    assert 31 > FOLD
+    encodings = dict(re.findall(r'<tr><td>([^<]+)</td><td class="num">(\d+)</td></tr>', inputs))
+    assert encodings == {"standardised": "30", "one-hot": "1"}
+    shown, folded = inputs.split("<details>")
+    names = [f"c{k:02d}" for k in range(30)] + ["kind"]
+    row = re.compile(r"<tr><td>([^<]+)</td><td>(?:standardised|scaled|one-hot)</td>")
+    assert row.findall(shown) == names[:SHOWN] + names[-SHOWN:]
+    assert row.findall(folded) == names[SHOWN:-SHOWN]
+    assert f"<summary>The other {31 - 2 * SHOWN} columns</summary>" in folded
+    assert "over 3: a, b, c" in shown  # the last rows keep their detail
+
+
+def _crosses(segment, box) -> bool:
+    """Whether the segment (x1, y1, x2, y2) meets the rectangle (x0, y0, x1, y1): Liang–Barsky."""
+    x1, y1, x2, y2 = segment
+    bx0, by0, bx1, by1 = box
+    dx, dy = x2 - x1, y2 - y1
+    lo, hi = 0.0, 1.0
+    for p, q in ((-dx, x1 - bx0), (dx, bx1 - x1), (-dy, y1 - by0), (dy, by1 - y1)):
+        if p == 0:
+            if q < 0:
+                return False
+        elif p < 0:
+            lo = max(lo, q / p)
+        else:
+            hi = min(hi, q / p)
+    return lo <= hi
+
+
+def test_crosses():
+    assert _crosses((0, 0, 10, 10), (4, 4, 6, 6))
+    assert not _crosses((0, 0, 10, 0), (4, 1, 6, 2))
+    assert _crosses((5, -5, 5, 5), (4, -1, 6, 1))
+    assert not _crosses((0, 0, 3, 3), (4, 4, 6, 6))
+
+
+@pytest.mark.browser
+def test_no_label_in_the_drawing_is_covered_by_a_link(wide_page, browser):
+    """The "62 more" label sat under links.  Every text's box, as Chromium lays it out, is
+    clear of every link (each widened by half its stroke)."""
+    page = browser.new_page(viewport={"width": 1100, "height": 900})
+    try:
+        page.goto(wide_page.as_uri())
+        texts = page.evaluate(
+            """() => [...document.querySelectorAll('#diagram svg text')].map(t => {
+                const b = t.getBBox(); return [t.textContent, b.x, b.y, b.x + b.width, b.y + b.height]; })"""
+        )
+        links = page.evaluate(
+            """() => [...document.querySelectorAll('#diagram svg line')].map(l => [
+                l.x1.baseVal.value, l.y1.baseVal.value, l.x2.baseVal.value, l.y2.baseVal.value,
+                parseFloat(getComputedStyle(l).strokeWidth) || 1])"""
+        )
+    finally:
+        page.close()
+    assert any("more" in t[0] for t in texts) and len(links) > 5
+    for text, *box in texts:
+        for *segment, width in links:
+            pad = width / 2
+            grown = (box[0] - pad, box[1] - pad, box[2] + pad, box[3] + pad)
+            assert not _crosses(segment, grown), (text, segment)

@@ -25,8 +25,27 @@ def _default_out(model: str, fmt: str) -> str:
     return (root if ext else model) + "." + fmt
 
 
+#: a list of names longer than this shows its first and last SHOWN names
+SHOWN = 3
+
+
+def _name(value) -> str:
+    """A graph input or output by name, with its width where it is more than one: 'X (n × 784)'."""
+    dims = [str(d.dim_value) if d.dim_value else "n" for d in value.type.tensor_type.shape.dim]
+    return value.name + (f" ({' × '.join(dims)})" if len(dims) > 1 and dims[-1] != "1" else "")
+
+
+def _names(values) -> str:
+    """'2: size, town', or for many the count and the first and last few names:
+    '784: pixel0, pixel1, pixel2, …, pixel781, pixel782, pixel783'."""
+    names = [_name(v) for v in values]
+    if len(names) > 2 * SHOWN + 1:
+        names = [*names[:SHOWN], "…", *names[-SHOWN:]]
+    return f"{len(values)}: " + ", ".join(names)
+
+
 def _onnx_bytes(loaded) -> tuple[bytes, str]:
-    """(the serialised graph, a one-line summary of its inputs and outputs)."""
+    """(the serialised graph, a summary of its inputs and outputs, a line each)."""
     try:
         from deltaprop.bridges.onnx import to_onnx
 
@@ -35,9 +54,9 @@ def _onnx_bytes(loaded) -> tuple[bytes, str]:
         raise UserError(f"{e}; then run the export again") from e
     except ValueError as e:
         raise UserError(str(e)) from e
-    inputs = ", ".join(i.name for i in proto.graph.input)
-    outputs = ", ".join(o.name for o in proto.graph.output)
-    return proto.SerializeToString(), f"inputs: {inputs}; outputs: {outputs}"
+    return proto.SerializeToString(), (
+        f"  inputs:  {_names(proto.graph.input)}\n  outputs: {_names(proto.graph.output)}"
+    )
 
 
 @click.command(name="export")
@@ -56,4 +75,4 @@ def export(model, fmt, out):
         raise UserError(f"--out {out} is the model file itself; give another file name")
     data, summary = _onnx_bytes(load(model))
     write_atomic(out, data)
-    click.echo(f"wrote {out} ({summary})")
+    click.echo(f"wrote {out} (ONNX, {len(data):,} bytes)\n{summary}")

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
-__all__ = ["format_metric", "format_number", "standardisation"]
+__all__ = ["format_metric", "format_number", "standardisation", "preprocessing"]
 
 _SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
 
@@ -43,6 +44,19 @@ def format_number(v: float, digits: int = 4) -> str:
 
 
 def standardisation(mean: float, scale: float) -> str:
-    """'(x − 3.2) / 1.5', with the sign of the mean folded in: (x + 5.388 × 10⁻⁶) / 2."""
-    shift = "x" if mean == 0 else f"x − {format_number(mean)}" if mean > 0 else f"x + {format_number(-mean)}"
+    """'(x − 3.2) / 1.5', with the sign of the mean folded in: (x + 5.388 × 10⁻⁶) / 2; 'x / 255'
+    where the mean is 0 (columns scaled together, like pixels)."""
+    if mean == 0:
+        return f"x / {format_number(scale)}"
+    shift = f"x − {format_number(mean)}" if mean > 0 else f"x + {format_number(-mean)}"
     return f"({shift}) / {format_number(scale)}"
+
+
+def preprocessing(spec: Any) -> tuple[str, str]:
+    """How one input column (a :class:`~deltaprop.tabular.encode.ColumnSpec`) is encoded:
+    (encoding, how), e.g. ('standardised', '(x − 3.2) / 1.5'), ('scaled', 'x / 255') for
+    columns scaled together, ('one-hot', 'over 3: a, b, c')."""
+    if spec.kind != "numeric":
+        shown = ", ".join(str(v) for v in spec.categories[:8])
+        return "one-hot", f"over {len(spec.categories)}: {shown}" + (" …" if len(spec.categories) > 8 else "")
+    return ("scaled" if spec.mean == 0 else "standardised"), standardisation(spec.mean, spec.scale)

@@ -12,13 +12,11 @@ What it shows, for a model trained by ``deltaprop train`` (a :class:`~deltaprop.
 - the network drawn with its trained weights (blue +, orange −, width ∝ |w|);
 - the preprocessing of every input column.
 
-Plots are drawn with matplotlib and embedded as SVG.
+Plots are drawn by :mod:`deltaprop.report.chart` as inline SVG.
 """
 
 from __future__ import annotations
 
-import io
-import re
 from html import escape
 from typing import TYPE_CHECKING, Any
 
@@ -26,6 +24,8 @@ import numpy as np
 
 from deltaprop.core.units import SATURATED_SHARE
 from deltaprop.core.units import unit_activity as _layer_activity
+from deltaprop.report.chart import CSS as CHART_CSS
+from deltaprop.report.chart import bar_chart, line_chart
 
 if TYPE_CHECKING:
     from deltaprop.core.network import Network
@@ -35,6 +35,8 @@ __all__ = ["render_report", "unit_activity", "gradient_warnings"]
 #: a gradient norm below this is "vanished"; above EXPLODE it has "exploded"
 VANISH, EXPLODE = 1e-7, 1e3
 MAX_ROWS = 2000
+#: an inputs table longer than FOLD rows is summarised, SHOWN rows at each end left in sight
+FOLD, SHOWN = 20, 5
 
 
 def unit_activity(net: Network, X: np.ndarray) -> dict[int, tuple[int, int, int]]:
@@ -80,43 +82,8 @@ def gradient_warnings(norms: list[dict[int, float]]) -> list[str]:
 
 
 # ---------------------------------------------------------------------- plots
-def _svg(fig, salt):
-    import matplotlib
-
-    with matplotlib.rc_context({"svg.hashsalt": salt, "svg.fonttype": "none"}):
-        buf = io.StringIO()
-        fig.savefig(buf, format="svg", bbox_inches="tight")
-    import matplotlib.pyplot as plt
-
-    plt.close(fig)
-    text = buf.getvalue()
-    text = text[text.index("<svg") :]
-    # matplotlib's RDF block carries the time of drawing: left out, so a report is reproducible
-    return re.sub(r"<metadata>.*?</metadata>", "", text, flags=re.S)
-
-
-def _figure(height: float = 3.2) -> Any:
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(9.6, height))
-    ax.grid(True, alpha=0.3)
-    ax.spines[["top", "right"]].set_visible(False)
-    return fig, ax
-
-
 def _epochs(n):
     return np.arange(1, n + 1)
-
-
-def _epoch_axis(ax):
-    """Label the x axis 'epoch', with whole-number ticks only (no epoch 1.5)."""
-    from matplotlib.ticker import MaxNLocator
-
-    ax.set_xlabel("epoch")
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
 
 
 def _loss_plot(history):
@@ -124,35 +91,34 @@ def _loss_plot(history):
     val = np.asarray(history.get("validation_loss_curve", []), dtype=float)
     if train.size == 0:
         return None
-    fig, ax = _figure()
-    ax.plot(_epochs(train.size), train, label="training loss (with L2 term)", color="#2563eb")
+    lines = [("training loss (with L2 term)", _epochs(train.size), train, "#2563eb")]
     if val.size:
-        ax.plot(_epochs(val.size) + (train.size - val.size), val, label="validation loss", color="#ea580c")
+        lines.append(("validation loss", _epochs(val.size) + (train.size - val.size), val, "#ea580c"))
     best = history.get("best_epoch")
-    if best:
-        ax.axvline(best, color="#16a34a", linestyle="--", linewidth=1, label=f"best epoch ({best})")
     positive = np.concatenate([train, val])
     positive = positive[np.isfinite(positive) & (positive > 0)]
-    if positive.size and positive.max() / positive.min() > 50:
-        ax.set_yscale("log")
-    _epoch_axis(ax)
-    ax.set_ylabel("loss (mean E_n)")
-    ax.legend(frameon=False)
-    return _svg(fig, "loss")
+    log = bool(positive.size and positive.max() / positive.min() > 50)
+    return line_chart(
+        lines,
+        title="loss per epoch",
+        ylabel="loss (mean E_n)",
+        log=log,
+        vline=(best, f"best epoch ({best})", "#16a34a") if best else None,
+    )
 
 
 def _score_plot(history, task):
     score = np.asarray(history.get("validation_score_curve", []), dtype=float)
     if score.size == 0:
         return None
-    fig, ax = _figure()
     offset = len(history.get("loss_curve", [])) - score.size
-    ax.plot(_epochs(score.size) + offset, score, color="#7c3aed")
-    _epoch_axis(ax)
-    ax.set_ylabel("validation R²" if task == "regression" else "validation accuracy")
+    ylim = None
     if task == "classification":
-        ax.set_ylim(min(0.0, float(np.nanmin(score))) if np.isfinite(score).any() else 0.0, 1.0)
-    return _svg(fig, "score")
+        ylim = (min(0.0, float(np.nanmin(score))) if np.isfinite(score).any() else 0.0, 1.0)
+    label = "validation R²" if task == "regression" else "validation accuracy"
+    return line_chart(
+        [(label, _epochs(score.size) + offset, score, "#7c3aed")], title=label, ylabel=label, ylim=ylim
+    )
 
 
 def _gradient_plot(norms: list[dict[int, float]]) -> tuple[str, bool] | None:
@@ -161,41 +127,43 @@ def _gradient_plot(norms: list[dict[int, float]]) -> tuple[str, bool] | None:
     if not norms:
         return None
     layers = sorted({l for g in norms for l in g})
-    fig, ax = _figure()
-    for l in layers:
-        series = np.array([g.get(l, np.nan) for g in norms], dtype=float)
-        ax.plot(_epochs(series.size), np.where(series > 0, series, np.nan), label=f"‖∂E/∂W⁽{l}⁾‖ (layer {l})")
-    ax.set_yscale("log")
+    colours = ("#2563eb", "#ea580c", "#16a34a", "#7c3aed", "#0891b2", "#be185d", "#854d0e", "#4b5563")
+    lines = [
+        (
+            f"‖∂E/∂W⁽{l}⁾‖ (layer {l})",
+            _epochs(len(norms)),
+            np.array([g.get(l, np.nan) for g in norms], dtype=float),
+            colours[n % len(colours)],
+        )
+        for n, l in enumerate(layers)
+    ]
     finite = np.array([v for g in norms for v in g.values() if np.isfinite(v) and v > 0])
     lo, hi = (finite.min() / 3, finite.max() * 3) if finite.size else (VANISH, EXPLODE)
     # the axis always reaches below VANISH, so the vanished band is always in sight
     lo, hi = min(lo, VANISH / 10), max(hi, 10.0)
-    ax.set_ylim(lo, hi)
-    ax.axhspan(lo, VANISH, color="#fecaca", alpha=0.7, label=f"vanished (< {VANISH:g})")
     exploded = hi > EXPLODE
+    bands = [(lo, VANISH, "#fecaca", f"vanished (< {VANISH:g})")]
     if exploded:
-        ax.axhspan(EXPLODE, hi, color="#fecaca", alpha=0.7)
-    _epoch_axis(ax)
-    ax.set_ylabel("gradient norm (last mini-batch)")
-    ax.legend(frameon=False, fontsize=8)
-    return _svg(fig, "grad"), exploded
+        bands.append((EXPLODE, hi, "#fecaca", ""))
+    svg = line_chart(
+        lines, title="gradient norms", ylabel="gradient norm (last mini-batch)", log=True, ylim=(lo, hi),
+        bands=bands,
+    )
+    return svg, exploded
 
 
 def _activity_plot(activity):
     if not activity:
         return None
     layers = sorted(activity)
-    fig, ax = _figure(height=1.4 + 0.45 * len(layers))
-    labels = [f"layer {l}" for l in layers]
     dead = np.array([activity[l][1] / activity[l][0] for l in layers])
     sat = np.array([activity[l][2] / activity[l][0] for l in layers])
-    ax.barh(labels, dead, color="#dc2626", label="dead")
-    ax.barh(labels, sat, left=dead, color="#f59e0b", label="saturated")
-    ax.set_xlim(0, 1)
-    ax.set_xlabel("share of the layer's units")
-    ax.invert_yaxis()
-    ax.legend(frameon=False)
-    return _svg(fig, "units")
+    return bar_chart(
+        [f"layer {l}" for l in layers],
+        [("dead", dead, "#dc2626"), ("saturated", sat, "#f59e0b")],
+        title="dead and saturated units",
+        xlabel="share of the layer's units",
+    )
 
 
 # ---------------------------------------------------------------------- the diagram
@@ -254,26 +222,50 @@ def _metrics_table(metrics):
     return f'<table class="metrics"><tr><th>metric</th>{head}</tr>{rows}</table>'
 
 
+def _input_rows(columns: list[Any]) -> str:
+    from deltaprop.report.numbers import preprocessing
+
+    return "".join(
+        f"<tr><td>{escape(c.name)}</td><td>{encoding}</td><td>{escape(how)}</td></tr>"
+        for c in columns
+        for encoding, how in [preprocessing(c)]
+    )
+
+
 def _features_table(model: Any) -> str:
-    from deltaprop.report.numbers import standardisation
+    """The preprocessing of every input column; a table wider than :data:`FOLD` columns is
+    summarised (columns per encoding), its first and last :data:`SHOWN` rows shown and the
+    rest folded into a ``<details>``."""
+    from collections import Counter
+
+    from deltaprop.report.numbers import preprocessing
 
     features = getattr(model, "features", None)
     if features is None:
         return ""
-    rows = []
-    for c in features.columns:
-        if c.kind == "numeric":
-            how = standardisation(c.mean, c.scale)
-        else:
-            shown = ", ".join(escape(str(v)) for v in c.categories[:8])
-            how = f"one-hot over {len(c.categories)}: {shown}" + (" …" if len(c.categories) > 8 else "")
-        rows.append(f"<tr><td>{escape(c.name)}</td><td>{c.kind}</td><td>{how}</td></tr>")
+    columns = list(features.columns)
+    head = "<table><tr><th>column</th><th>encoding</th><th>preprocessing</th></tr>"
+    if len(columns) <= FOLD:
+        table = head + _input_rows(columns) + "</table>"
+    else:
+        # columns scaled together share their divisor: count them as one encoding
+        counts = Counter(e if e != "scaled" else f"{e}: {how}" for e, how in map(preprocessing, columns))
+        summary = "".join(f'<tr><td>{escape(e)}</td><td class="num">{n}</td></tr>' for e, n in counts.items())
+        table = (
+            f'<table class="encodings"><tr><th>encoding</th><th>columns</th></tr>{summary}</table>'
+            + head
+            + _input_rows(columns[:SHOWN])
+            + f'<tr><td colspan="3">… {len(columns) - 2 * SHOWN} more, below …</td></tr>'
+            + _input_rows(columns[-SHOWN:])
+            + "</table>"
+            + f"<details><summary>The other {len(columns) - 2 * SHOWN} columns</summary>{head}"
+            + _input_rows(columns[SHOWN:-SHOWN])
+            + "</table></details>"
+        )
     impute = "imputed (median / no category)" if features.impute else "refused"
     return (
-        f"<h2>Inputs</h2><p>{len(features.columns)} column(s) → {features.n_inputs} network inputs; "
-        f"missing values {impute}.</p><table><tr><th>column</th><th>kind</th><th>preprocessing</th></tr>"
-        + "".join(rows)
-        + "</table>"
+        f'<h2>Inputs</h2><div id="inputs"><p>{len(columns)} column(s) → {features.n_inputs} network inputs; '
+        f"missing values {impute}.</p>{table}</div>"
     )
 
 
@@ -410,5 +402,5 @@ def render_report(
     return (
         f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>{escape(title)}</title>'
         f'<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<style>{CSS}{diagram_css}</style></head><body>\n{body}\n</body></html>\n"
+        f"<style>{CSS}{CHART_CSS}{diagram_css}</style></head><body>\n{body}\n</body></html>\n"
     )

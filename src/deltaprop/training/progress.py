@@ -14,7 +14,7 @@ The kinds:
   (``Iteration 3, loss = 0.12345678``, ``Validation score: 0.900000``, and the notes), so
   logs and scripts that read scikit-learn's output read deltaprop's.
 - :class:`ProgressBar`: a rich bar (label, bar, epoch m of n, loss, validation, elapsed time),
-  on stdout or stderr.
+  on stdout or stderr, as wide as the terminal; off a terminal, one plain line at the end.
 
 :func:`for_verbose` picks one from an estimator's ``verbose``: False/0 silent; ``"bar"`` the
 bar; any other true value the bar when stdout is a terminal, scikit-learn's lines otherwise.
@@ -32,6 +32,7 @@ API (stable)
 from __future__ import annotations
 
 import sys
+import time
 from typing import IO, Any
 
 __all__ = ["Silent", "IterationLines", "ProgressBar", "for_verbose", "VERBOSE_BAR"]
@@ -83,7 +84,13 @@ class IterationLines(Silent):
 
 
 class ProgressBar(Silent):
-    """A rich progress bar: label, bar, epoch m of n, loss, validation, elapsed time.
+    """A rich progress bar on a terminal: label, bar, epoch m of n, loss, validation, elapsed
+    time; elsewhere (a pipe, a file) the last epoch's fields, whole, as one plain line at the
+    end (none when the run fails: its error is the output).
+
+    On a terminal the line fits its width: the bar narrows, then whole fields are dropped in
+    :data:`DROP_ORDER` (the bar, the label, the time, the validation score, the validation
+    loss), never cut, so the epoch and the loss always show.
 
     Parameters
     ----------
@@ -99,35 +106,45 @@ class ProgressBar(Silent):
         Format of the training and validation losses.
     """
 
+    #: the fields of the line, in the order they are dropped when the terminal is too narrow
+    DROP_ORDER = ("bar", "label", "time", "score", "validation")
+    #: the bar's widest and narrowest (narrower, it is dropped)
+    BAR_WIDTH = (40, 10)
+
     def __init__(self, label: str, total: int, *, completed: int = 0, stderr: bool = False,
                  loss_format: str = ".6g") -> None:
         from rich.console import Console
-        from rich.progress import (
-            BarColumn,
-            MofNCompleteColumn,
-            Progress,
-            TextColumn,
-            TimeElapsedColumn,
-        )
 
-        self.loss_format = loss_format
-        self.progress = Progress(
-            TextColumn("[bold]{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("loss {task.fields[loss]}"),
-            TextColumn("{task.fields[val]}"),
-            TimeElapsedColumn(),
-            console=Console(stderr=True) if stderr else None,
-            transient=False,
-        )
-        self.task = self.progress.add_task(label, total=total, completed=completed, loss="-", val="")
+        self.label, self.total, self.loss_format = label, total, loss_format
+        self.fields: dict[str, str] = {"loss": "loss -"}
+        self.console = Console(stderr=True) if stderr else Console()
+        self.progress: Any = None
+        self.started = time.monotonic()
+        self.task: Any = None
+        self.n_iter: int | None = None
+        self.cleared = False
+        if self.console.is_terminal or self.console.is_jupyter:  # a live bar; else a line at the end
+            from rich.progress import Progress, ProgressColumn
+
+            class Line(ProgressColumn):
+                def render(column, task: Any) -> Any:  # noqa: N805 (self is the bar)
+                    return self.line(task.completed, task.elapsed or 0.0, self.console.width)
+
+            self.progress = Progress(Line(), console=self.console, transient=False)
+            self.task = self.progress.add_task(label, total=total, completed=completed)
 
     def __enter__(self) -> ProgressBar:
-        self.progress.start()
+        self.started = time.monotonic()
+        if self.progress is not None:
+            self.progress.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
+        if self.progress is None:  # off a terminal: the last epoch's line, unless the run failed
+            if exc[0] is None and not self.cleared and self.n_iter is not None:
+                words = [self.label, f"{self.n_iter}/{self.total}", *self.fields.values()]
+                print(" ".join([*words, _clock(time.monotonic() - self.started)]), file=self.console.file)
+            return
         if exc[0] is not None:
             self.clear()
         if self.progress.live.transient:
@@ -137,22 +154,64 @@ class ProgressBar(Silent):
 
     def clear(self) -> None:
         """Leave no bar behind when stopped (the run ends with an error: that line is the output)."""
-        self.progress.live.transient = True
+        self.cleared = True
+        if self.progress is not None:
+            self.progress.live.transient = True
 
     def epoch(self, n_iter: int, loss: float, *, validation_score: float | None = None,
               validation_loss: float | None = None) -> None:
         """Move the bar to ``n_iter`` and show the losses (and the validation score)."""
         fmt = self.loss_format
-        parts = []
+        self.fields = {"loss": f"loss {loss:{fmt}}"}
         if validation_loss is not None:
-            parts.append(f"validation {validation_loss:{fmt}}")
+            self.fields["validation"] = f"validation {validation_loss:{fmt}}"
         if validation_score is not None:
-            parts.append(f"validation score {validation_score:.4f}")
-        self.progress.update(self.task, completed=n_iter, loss=f"{loss:{fmt}}", val="  ".join(parts))
+            self.fields["score"] = f"validation score {validation_score:.4f}"
+        self.n_iter = int(n_iter)
+        if self.progress is not None:
+            self.progress.update(self.task, completed=n_iter)
+
+    def line(self, completed: float, elapsed: float, width: int) -> Any:
+        """The bar's line at ``width`` columns: whole fields, the least important dropped first."""
+        from rich.cells import cell_len
+        from rich.text import Text
+
+        fields = {"label": self.label, "epoch": f"{int(completed)}/{self.total}", **self.fields}
+        fields["time"] = _clock(elapsed)
+
+        def used() -> int:
+            return sum(cell_len(t) for t in fields.values()) + len(fields) - 1
+
+        bar = min(self.BAR_WIDTH[0], width - used() - 1)
+        if bar < self.BAR_WIDTH[1]:
+            bar = 0
+            for name in self.DROP_ORDER[1:]:
+                if used() <= width:
+                    break
+                fields.pop(name, None)
+        line = Text()
+        for name in ("label", "epoch", "loss", "validation", "score", "time"):
+            if name in fields:
+                line.append(fields[name] + " ", style="bold" if name == "label" else "")
+            if name == "label" and bar:
+                done = round(bar * min(completed / max(self.total, 1), 1.0))
+                line.append("━" * done, style="bar.finished" if done == bar else "bar.complete")
+                line.append("━" * (bar - done) + " ", style="bar.back")
+        line.rstrip()
+        return line
 
     def note(self, message: str) -> None:
         """Print ``message`` above the bar."""
-        self.progress.console.print(message)
+        if self.progress is not None:
+            self.progress.console.print(message)
+        else:
+            print(message, file=self.console.file, flush=True)
+
+
+def _clock(seconds: float) -> str:
+    """h:mm:ss, as rich's elapsed-time column writes it."""
+    s = int(seconds)
+    return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}"
 
 
 def for_verbose(verbose: Any, label: str, total: int) -> Silent:
