@@ -10,7 +10,7 @@ import tomllib
 import deltaprop
 
 ROOT = Path(__file__).resolve().parents[1]
-CLI_EXTRA = ("pandas", "pyarrow", "matplotlib", "rich", "click")
+CLI_EXTRA = ("pandas", "pyarrow", "rich", "click")
 
 # a finder that makes the command's dependencies (and the optional bridges) unimportable, as
 # in an environment where only `pip install deltaprop` ran

@@ -2,7 +2,7 @@
 else one line that says how to install them.
 
 The library needs numpy, scipy, scikit-learn and numba; the command and its report add
-click, rich, pandas and matplotlib (the ``cli`` extra).  ``pip install deltaprop`` brings the
+click, rich and pandas (the ``cli`` extra).  ``pip install deltaprop`` brings the
 library alone, so the command checks for its extra before it imports any of it.
 """
 
@@ -14,7 +14,7 @@ import sys
 from deltaprop.errors import EXIT_INTERRUPTED, EXIT_USER
 
 #: what the command cannot start without (pyarrow, also in the extra, is needed for Parquet only)
-CLI_MODULES = ("click", "rich", "pandas", "matplotlib")
+CLI_MODULES = ("click", "rich", "pandas")
 
 
 def _importable(name: str) -> bool:

@@ -11,7 +11,7 @@
 A mistake in the user's input prints one line, ``error: <problem>; <fix>``, on stderr and
 exits with status 2, writing nothing; ``--debug`` (on every subcommand) shows the traceback
 instead.  Ctrl-C exits with status 130.  DATA may be ``-`` for standard input.  Heavy
-imports (pandas, scikit-learn, matplotlib) happen inside the commands, and only those a
+imports (pandas, scikit-learn) happen inside the commands, and only those a
 command needs, so ``deltaprop --help`` stays quick.
 """
 
