@@ -102,10 +102,13 @@ def worker_env():
 
 def measure(spec, timeout=900):
     """Run one worker; its JSON line, or an ``error`` entry."""
-    proc = subprocess.run(
-        [sys.executable, str(HERE / "worker.py"), json.dumps(spec)],
-        capture_output=True, text=True, env=worker_env(), timeout=timeout,
-    )
+    try:
+        proc = subprocess.run(
+            [sys.executable, str(HERE / "worker.py"), json.dumps(spec)],
+            capture_output=True, text=True, env=worker_env(), timeout=timeout,
+        )
+    except subprocess.TimeoutExpired:  # a loaded machine: this repeat fails, the others count
+        return {"spec": spec, "error": [f"timed out after {timeout} s"]}
     lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
     if proc.returncode != 0 or not lines:
         return {"spec": spec, "error": (proc.stderr or proc.stdout).strip().splitlines()[-1:]}
