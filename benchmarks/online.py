@@ -8,10 +8,8 @@ classifier of the same size: ``partial_fit`` called once per mini-batch of 1 and
 (the time is per sample).  Both libraries run in this one process, alternating; the machine
 is shared and noisy, so each figure is the best of the repeats.
 
-deltaprop's kernels are loaded first, as in a process that has used them: alone in a new
-process these runs are too small to win back loading numba (about 0.45 s), so they would run
-on numpy (``deltaprop.speed.fused.kernels_pay_off``; a loop of partial_fit takes the kernels
-after about 30,000 steps).
+Each case is measured once before the repeats (a warm-up: imports, deltaprop's loading of
+numba on its first fit), as in a process that has fitted before.
 """
 
 from __future__ import annotations
@@ -27,7 +25,6 @@ def _estimators(kind):
     import sklearn.neural_network as sk
 
     import deltaprop
-    import deltaprop.speed.kernels  # noqa: F401 -- loaded: see the module's docstring
 
     name = "MLPRegressor" if kind == "regression" else "MLPClassifier"
     return {"deltaprop": getattr(deltaprop, name), "scikit-learn": getattr(sk, name)}

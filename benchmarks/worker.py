@@ -1,8 +1,11 @@
 """One measurement in its own process: ``python benchmarks/worker.py '<json spec>'``.
 
-The spec names a workload, a tool (deltaprop, deltaprop-plain, sklearn, torch or gemm) and a
-dtype.  The worker makes the data, warms the tool up on a small slice, times one training
-run (or one prediction), and prints one JSON line: seconds, epochs (or L-BFGS iterations, or
+The spec names a workload, a tool (deltaprop, deltaprop-plain, sklearn, torch or gemm), a
+dtype and a ``fits`` count.  The worker makes the data and, as a grid search does, runs
+``fits`` training runs one after another in this one process (random_state 0, 1, …), each
+timed epoch by epoch; with ``fits`` 0 it runs one fit as the first thing of a new process,
+without warm-up, timed whole (imports excepted: what a user's first fit costs, numba's loading
+included).  It prints one JSON line: seconds, epochs (or L-BFGS iterations, or
 rows), the duration of each epoch, the BLAS it ran on (threadpoolctl) and the memory:
 ``peak_mb``, the high-water mark of resident memory during the timed run (Linux VmHWM, reset
 just before it); ``run_mb``, how far that peak rose above what was resident when the run
@@ -27,10 +30,10 @@ from workloads import QUICK, WORKLOADS, make_data  # noqa: E402
 SEED = 0
 
 
-def _estimator_kwargs(w, max_iter):
+def _estimator_kwargs(w, max_iter, seed=SEED):
     kwargs = dict(
         hidden_layer_sizes=w.sizes[1:-1], activation=w.activation, solver=w.solver,
-        max_iter=max_iter, random_state=SEED,
+        max_iter=max_iter, random_state=seed,
     )
     if w.solver in ("sgd", "adam"):
         # every epoch runs: no stopping on a loss that stops improving
@@ -47,11 +50,6 @@ def _estimator_class(tool, w):
     if tool == "sklearn":
         from sklearn.neural_network import MLPClassifier, MLPRegressor
     else:
-        # the kernels loaded, as in a process that has used them, so that the warm-up fit
-        # reads them from numba's cache and the timed run takes them whatever its size: a fit
-        # too small to win back loading numba (deltaprop.speed.fused.kernels_pay_off; seed,
-        # tabular and lbfgs alone in a new process) would otherwise run on numpy
-        import deltaprop.speed.kernels  # noqa: F401
         from deltaprop import MLPClassifier, MLPRegressor
     return MLPClassifier if w.task == "classification" else MLPRegressor
 
@@ -111,44 +109,45 @@ def _epoch_clock(tool, cls):
     return cls, ends, {"callback": lambda est: ends.append(time.perf_counter()) and False}
 
 
-def run_estimator(tool, w, dtype, n_samples, epochs):
+def run_estimator(tool, w, dtype, n_samples, epochs, fits):
     """deltaprop's or scikit-learn's estimator.
 
-    Returns (seconds of the whole fit, units, epoch times): units are epochs (L-BFGS:
-    iterations; predict: rows), epoch times the duration of each epoch after the first.
+    Returns (seconds of the fits, units, epoch times): units are epochs (L-BFGS: iterations;
+    predict: rows) of all the fits, epoch times the duration of each epoch after the first of
+    every fit (with ``fits`` 0 none: the one fit is timed whole).
     """
     cls = _estimator_class(tool, w)
     if w.task == "predict":
         X_fit, y_fit = make_data(w, dtype, 2000, seed=SEED + 7)
         model = cls(**_estimator_kwargs(w, 1)).fit(X_fit, y_fit)
         X, _ = make_data(w, dtype, n_samples)
-        model.predict(X[:1000])  # warm-up
+        if fits:
+            model.predict(X[:1000])  # warm-up
         times = []
         reset_peak_memory()
-        for _ in range(PREDICT_REPEATS):
+        for _ in range(max(1, fits and PREDICT_REPEATS)):
             t = time.perf_counter()
             model.predict(X)
             times.append(time.perf_counter() - t)
         return min(times), n_samples, []
     X, y = make_data(w, dtype, n_samples)
-    warm = min(n_samples, 10 * w.batch_size) if w.solver != "lbfgs" else n_samples
-    cls(**_estimator_kwargs(w, 2)).fit(X[:warm], y[:warm])
-    if w.solver == "lbfgs":
-        model = cls(**_estimator_kwargs(w, epochs))
-        reset_peak_memory()
+    seconds, units, epoch_times = 0.0, 0, []
+    for k in range(max(1, fits)):
+        timed, ends, extra = _epoch_clock(tool, cls)
+        model = timed(**_estimator_kwargs(w, epochs, SEED + k), **extra)
+        reset_peak_memory()  # the memory is the last fit's: what each fit of a grid search needs
         t = time.perf_counter()
         model.fit(X, y)
-        return time.perf_counter() - t, model.n_iter_, []
-    timed, ends, extra = _epoch_clock(tool, cls)
-    model = timed(**_estimator_kwargs(w, epochs), **extra)
-    reset_peak_memory()
-    t = time.perf_counter()
-    model.fit(X, y)
-    seconds = time.perf_counter() - t
-    return seconds, model.n_iter_, list(np.diff(ends))
+        fit_seconds = time.perf_counter() - t
+        seconds, units = seconds + fit_seconds, units + model.n_iter_
+        if fits and w.solver != "lbfgs":
+            epoch_times += list(np.diff(ends))
+        elif fits and (k > 0 or fits == 1):  # L-BFGS: seconds an iteration of each fit but the first
+            epoch_times.append(fit_seconds / max(model.n_iter_, 1))
+    return seconds, units, epoch_times
 
 
-def _torch_model(w, dtype):
+def _torch_model(w, dtype, seed=SEED):
     import torch
     from torch import nn
 
@@ -158,24 +157,36 @@ def _torch_model(w, dtype):
         layers.append(nn.Linear(a, b))
         if k < len(w.sizes) - 2:
             layers.append(activation())
-    torch.manual_seed(SEED)
+    torch.manual_seed(seed)
     return nn.Sequential(*layers).to(getattr(torch, dtype))
 
 
-def run_torch(w, dtype, n_samples, epochs):
-    """An eager PyTorch loop doing the same work as the estimators' fit (or predict)."""
+def run_torch(w, dtype, n_samples, epochs, fits):
+    """An eager PyTorch loop doing the same work as the estimators' fit (or predict), ``fits``
+    times in this process (one, without warm-up, for 0)."""
+    if w.task == "predict" or w.solver == "lbfgs" or fits == 0:
+        return _run_torch(w, dtype, n_samples, epochs, fits)
+    seconds, units, epoch_times = 0.0, 0, []
+    for k in range(fits):
+        s, u, e = _run_torch(w, dtype, n_samples, epochs, fits, SEED + k)
+        seconds, units, epoch_times = seconds + s, units + u, epoch_times + e
+    return seconds, units, epoch_times
+
+
+def _run_torch(w, dtype, n_samples, epochs, fits, seed=SEED):
     import torch
     from torch import nn
 
-    model = _torch_model(w, dtype)
+    model = _torch_model(w, dtype, seed)
     if w.task == "predict":
         X, _ = make_data(w, dtype, n_samples)
         Xt = torch.from_numpy(X)
         times = []
         with torch.no_grad():
-            model(Xt[:1000])
+            if fits:
+                model(Xt[:1000])
             reset_peak_memory()
-            for _ in range(PREDICT_REPEATS):
+            for _ in range(max(1, fits and PREDICT_REPEATS)):
                 t = time.perf_counter()
                 model(Xt).numpy()
                 times.append(time.perf_counter() - t)
@@ -232,7 +243,14 @@ def run_torch(w, dtype, n_samples, epochs):
                 total += loss.item() * index.shape[0]
             ends.append(time.perf_counter())
 
-    train(min(n_samples, 10 * w.batch_size), 1)  # warm-up
+    if fits == 0:
+        ends.clear()
+        reset_peak_memory()
+        t = time.perf_counter()
+        train(n_samples, epochs)
+        return time.perf_counter() - t, epochs, []
+    if seed == SEED:
+        train(min(n_samples, 10 * w.batch_size), 1)  # warm-up, once a process
     ends.clear()
     reset_peak_memory()
     t = time.perf_counter()
@@ -277,18 +295,19 @@ def main(spec):
         w = WORKLOADS[spec["workload"]]
         n = QUICK[w.name] if spec.get("quick") else w.n_samples
         epochs = max(3, w.epochs // 4) if spec.get("quick") and w.solver != "lbfgs" else w.epochs
+        fits = int(spec.get("fits", 1))
         if tool == "torch":
             import torch
 
             out["torch_threads"] = torch.get_num_threads()
-            seconds, units, epoch_times = run_torch(w, dtype, n, epochs)
+            seconds, units, epoch_times = run_torch(w, dtype, n, epochs, fits)
         elif tool == "deltaprop-plain":
             from deltaprop.speed import backprop as fast
 
             with fast.plain_paths():
-                seconds, units, epoch_times = run_estimator("deltaprop", w, dtype, n, epochs)
+                seconds, units, epoch_times = run_estimator("deltaprop", w, dtype, n, epochs, fits)
         else:
-            seconds, units, epoch_times = run_estimator(tool, w, dtype, n, epochs)
+            seconds, units, epoch_times = run_estimator(tool, w, dtype, n, epochs, fits)
         out.update(seconds=seconds, units=int(units), n_samples=n, epoch_times=epoch_times)
     out["peak_mb"], out["run_mb"] = peak_memory_mb()
     out["maxrss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

@@ -53,6 +53,12 @@ WORKLOADS = {
             description="4-16-3 regression, tanh, plain SGD, batch 32, 20,000 samples",
         ),
         Workload(
+            "online", (4, 16, 3), "tanh", "regression", "sgd", 2_000, epochs=3, batch_size=1,
+            momentum=0.0, learning_rate=0.01,
+            rows=(Row(F64, (("sklearn", F64),)),),
+            description="the seed's network online: plain SGD, batch 1, 2,000 samples",
+        ),
+        Workload(
             "tabular", (20, 128, 128, 1), "relu", "regression", "adam", 50_000, epochs=8,
             batch_size=200, learning_rate=0.001,
             rows=(Row(F64, (("sklearn", F64),)), Row(F32, (("torch", F32),))),
@@ -77,7 +83,7 @@ WORKLOADS = {
     ]
 }
 
-QUICK = {"seed": 2_000, "tabular": 5_000, "wide": 2_000, "lbfgs": 500, "predict": 100_000}
+QUICK = {"seed": 2_000, "online": 500, "tabular": 5_000, "wide": 2_000, "lbfgs": 500, "predict": 100_000}
 
 
 def make_data(workload, dtype, n_samples=None, seed=0):

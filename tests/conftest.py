@@ -31,9 +31,9 @@ def rng():
 
 @pytest.fixture(scope="session")
 def compiled_kernels():
-    """numba and deltaprop's kernels loaded, as in a process that has used them: from then on
-    every fit takes the compiled paths whatever its size (a fit too small to win back loading
-    numba otherwise runs on numpy: ``deltaprop.speed.fused.kernels_pay_off``)."""
+    """numba and deltaprop's kernels loaded and compiled once for the session (which path a
+    fit takes depends on its arguments only; this only moves the one-time load out of the
+    tests that use it)."""
     from deltaprop.speed import compiled
 
     return compiled.kernel()

@@ -17,9 +17,6 @@ from deltaprop.core.optim import SGD, Adam
 from deltaprop.speed import backprop as fast
 from deltaprop.speed import fused
 
-# the whole training runs here are small: without the kernels loaded they would run on numpy
-pytestmark = pytest.mark.usefixtures("compiled_kernels")
-
 DTYPES = [np.float32, np.float64]
 N = fused.FUSED_MIN_SIZE + 1001  # large enough for the compiled kernels, and odd
 
@@ -31,16 +28,6 @@ def _arrays(dtype, k, seed=0):
 
 def _work(like, k):
     return lambda: tuple(np.empty_like(like) for _ in range(k))
-
-
-@pytest.mark.parametrize("dtype", DTYPES)
-def test_add_scaled_equals_numpy(dtype):
-    g, w = _arrays(dtype, 2)
-    expected = g.copy()
-    fused.add_scaled_plain(expected, w, 3.7e-3, lambda: np.empty_like(w))
-    fused.add_scaled(g, w, 3.7e-3, lambda: pytest.fail("the compiled path needs no work array"))
-    np.testing.assert_array_equal(g, expected)
-    assert g.dtype == dtype
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -75,11 +62,11 @@ def test_adam_step_equals_numpy(dtype):
 def test_small_arrays_and_plain_paths_take_the_numpy_sequence():
     calls = []
     small = np.zeros(fused.FUSED_MIN_SIZE - 1)
-    fused.add_scaled(small, small, 1.0, lambda: calls.append("small") or np.empty_like(small))
+    fused.add_l2_gradient(small, small, 1.0, 2.0, lambda: calls.append("small") or np.empty_like(small))
     big = np.zeros(N)
     with fast.plain_paths():
-        fused.add_scaled(big, big, 1.0, lambda: calls.append("plain") or np.empty_like(big))
-    fused.add_scaled(big, big, 1.0, lambda: calls.append("compiled") or np.empty_like(big))
+        fused.add_l2_gradient(big, big, 1.0, 2.0, lambda: calls.append("plain") or np.empty_like(big))
+    fused.add_l2_gradient(big, big, 1.0, 2.0, lambda: calls.append("compiled") or np.empty_like(big))
     assert calls == ["small", "plain"]
 
 

@@ -15,7 +15,14 @@ units of roundoff, as its libm calls differ from numpy's vectorised ones).
 
 from __future__ import annotations
 
+import ast
+import importlib
+import importlib.util
+import io
 import math
+import re
+import tokenize
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -248,3 +255,71 @@ def test_every_loss_runs_on_the_compiled_epoch_or_is_sent_to_the_numpy_path(loss
     sgd = optim.SGD([np.zeros(net.n_parameters)], 0.1)
     X = np.zeros((8, 2))
     assert compiled.supported(net, sgd, X, None, 4) == ((loss, output) in registry.EPOCH_OUTPUT)
+
+
+# ---------------------------------------------------------------------------------------
+# the registry keyed by formula: every "# restates:" marker in compiled code is listed, and
+# every entry has its marker
+
+COMPILED_MODULES = ("kernels", "epoch")
+MARKER = re.compile(r"#\s*restates:\s*([\w.]+(?:\[\w+\])?)")
+
+
+def _markers(module_name):
+    """{(formula, "module.function")} of the markers in deltaprop.speed.<module_name>'s source
+    (the innermost function holding the comment; the module itself outside any function)."""
+    path = Path(importlib.util.find_spec(f"deltaprop.speed.{module_name}").origin)
+    source = path.read_text(encoding="utf-8")
+    functions = [node for node in ast.walk(ast.parse(source)) if isinstance(node, ast.FunctionDef)]
+    found = set()
+    for token in tokenize.generate_tokens(io.StringIO(source).readline):
+        match = MARKER.search(token.string) if token.type == tokenize.COMMENT else None
+        if match is None:
+            continue
+        line = token.start[0]
+        holders = [f for f in functions if f.lineno <= line <= f.end_lineno]
+        place = module_name
+        if holders:
+            place += "." + max(holders, key=lambda f: f.lineno).name
+        found.add((match.group(1), place))
+    return found
+
+
+def test_every_restatement_in_compiled_code_is_in_the_registry_and_back():
+    marked = set().union(*(_markers(m) for m in COMPILED_MODULES))
+    listed = {(formula, place) for formula, places in registry.RESTATEMENTS.items() for place in places}
+    assert marked, "no '# restates:' marker found: the scan is broken"
+    unlisted = sorted(marked - listed)
+    assert not unlisted, (f"compiled code restates {unlisted} (formula, function) without an entry in "
+                          "deltaprop.speed.registry.RESTATEMENTS: list it there")
+    unmarked = sorted(listed - marked)
+    assert not unmarked, (f"registry.RESTATEMENTS lists {unmarked} but the function has no "
+                          "'# restates: <formula>' marker: mark the restatement, or drop the entry")
+
+
+@pytest.mark.parametrize("formula", sorted(registry.RESTATEMENTS))
+def test_every_restated_formula_has_its_home_in_the_core(formula):
+    name, _, loss = formula.partition("[")
+    ring, module, *attributes = name.split(".")
+    obj = importlib.import_module(f"deltaprop.{ring}.{module}")
+    for attribute in attributes:
+        assert hasattr(obj, attribute), f"{formula}: deltaprop.{name} does not exist"
+        obj = getattr(obj, attribute)
+    assert callable(obj)
+    if loss:
+        assert loss.rstrip("]") in losses.LOSSES
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_the_l2_gradient_and_n_restated_equal_the_core(dtype):
+    rng = np.random.default_rng(4)
+    g, w = (rng.standard_normal(BIG).astype(dtype) for _ in range(2))
+    expected = g + losses.l2_gradient(1e-2, 7.0, w)
+    fused.add_l2_gradient(g, w, 1e-2, 7.0, lambda: pytest.fail("the compiled path needs no work array"))
+    np.testing.assert_array_equal(g, expected)
+    s = (rng.random(37) + 0.5).astype(dtype)
+    order = np.arange(37)
+    ep = compiled.kernel()
+    N = ep.batch_weight(s, True, order, 0, 37, dtype(0))
+    np.testing.assert_allclose(N, losses.total_weight(37, s), rtol=8 * np.finfo(dtype).eps)
+    assert ep.batch_weight(s, False, order, 0, 37, dtype(0)) == losses.total_weight(37, None) == 37.0

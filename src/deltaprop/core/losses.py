@@ -48,7 +48,7 @@ from deltaprop.core import activations
 __all__ = [
     "LOSSES", "CANONICAL_OUTPUT", "ALLOWED_OUTPUTS", "per_sample", "grad_y", "output_delta",
     "CANONICAL_IN_PLACE", "weighted_loss_and_delta", "DEFAULT_OUTPUT", "DEFAULT_PARAMS", "loss_params",
-    "l2_penalty",
+    "l2_penalty", "l2_gradient", "total_weight",
 ]
 
 #: each loss and the output activation that makes δ^(L) = y - d
@@ -269,3 +269,14 @@ def l2_penalty(alpha: float, weights: Iterable[np.ndarray]) -> float:
     if not alpha:
         return 0.0
     return 0.5 * alpha * sum(float(np.vdot(w, w)) for w in weights)
+
+
+def l2_gradient(alpha: float, N: float, W: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """∂/∂W of the L2 term α/(2N) ‖W‖²: (α/N) W, in W's dtype (into ``out`` when given)."""
+    return np.multiply(W, alpha / N, out=out)
+
+
+def total_weight(n_samples: int, sample_weight: np.ndarray | None) -> float:
+    """N = Σ_n s_n, what a batch's loss is divided by: ``n_samples`` without sample weights
+    (every s_n = 1); the sum runs in the weights' dtype."""
+    return float(n_samples) if sample_weight is None else float(sample_weight.sum())

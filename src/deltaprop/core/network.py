@@ -466,10 +466,9 @@ class Network:
         """(Σ_n s_n E_n + ½ alpha Σ_l ‖W^(l)‖²) / Σ_n s_n, from a forward pass."""
         L = self.L
         E = _losses.per_sample(self.loss_name, fwd.u[L], fwd.z[L], D.T, self.output, self.loss_params)
-        n = E.shape[0] if s is None else s.sum()
         data = E.sum() if s is None else E @ s
         penalty = _losses.l2_penalty(alpha, self.W.values())
-        return float((data + penalty) / n)
+        return float((data + penalty) / _losses.total_weight(E.shape[0], s))
 
     def loss(self, X: ArrayLike, D: ArrayLike, *, alpha: float = 0.0,
              sample_weight: ArrayLike | None = None, dropout_mask: Any = None) -> float:
@@ -503,7 +502,7 @@ class Network:
         fwd = self._forward(X, mask)
         L = self.L
         s = sample_weight
-        n = X.shape[0] if s is None else s.sum()
+        n = _losses.total_weight(X.shape[0], s)
         loss = self._batch_loss(fwd, D, alpha, s)
 
         y = fwd.z[L]
@@ -519,7 +518,7 @@ class Network:
         for l in self.layers:
             grad_W[l] = (delta[l] @ fwd.z[l - 1].T) / n
             if alpha:
-                grad_W[l] += (alpha / n) * self.W[l]
+                grad_W[l] += _losses.l2_gradient(alpha, n, self.W[l])
             grad_b[l] = delta[l].sum(axis=1) / n
         return Gradients(W=grad_W, b=grad_b, loss=loss, delta=delta)
 

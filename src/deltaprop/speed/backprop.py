@@ -276,7 +276,7 @@ class BatchBackprop:
         np.add(u_out, b[L][:, None], out=u_out)
 
         # δ^(L) and the loss; N = n, or Σ s_n with sample weights
-        N = n if s is None else float(s.sum())
+        N = _losses.total_weight(n, s)
         dL = delta[L]
         if self._in_place is not None:
             data = self._in_place(u_out, D.T, dL, scratch[L], E, s, self._lse[:n])
@@ -292,7 +292,7 @@ class BatchBackprop:
                 P = self._penalty_flat
                 np.multiply(theta, self._is_weight, out=P)
                 data += _losses.l2_penalty(alpha, (P,))  # P holds exactly the weights
-                np.multiply(P, alpha / N, out=P)
+                _losses.l2_gradient(alpha, N, P, out=P)
             else:
                 data += _losses.l2_penalty(alpha, (W[l] for l in self._layers))
         loss = data / N
@@ -315,7 +315,7 @@ class BatchBackprop:
             if alpha and theta is None:
                 # ∂/∂W^(l) of alpha/(2N) ‖W^(l)‖² is (alpha/N) W, added in one compiled pass
                 # (deltaprop.speed.fused; not scipy's BLAS axpy, whose threads fight numpy's)
-                fused.add_scaled(gW[l], W[l], alpha / N, functools.partial(self._penalty_work, l))
+                fused.add_l2_gradient(gW[l], W[l], alpha, N, functools.partial(self._penalty_work, l))
             if l > 2:
                 np.dot(W[l].T, delta[l], out=delta[l - 1])
                 self._hidden[l - 1][1](delta[l - 1], a[l - 1], scratch[l - 1])
@@ -354,15 +354,15 @@ def predict(net, X, *, chunk_size=PREDICT_CHUNK):
     the seed's orientation as :class:`BatchBackprop` (``u^(l) = W^(l) z^(l-1) + b^(l)``, one
     sample per column, bias and f in one pass where :mod:`deltaprop.speed.fused` has one), so
     memory stays at one chunk of activations however many rows are predicted.  Inside
-    :func:`plain_paths` it is :meth:`Network.predict`; for too few rows to win back loading
-    numba (:func:`deltaprop.speed.fused.predict_kernels_pay_off`) the fused passes are numpy's
-    (the same bits).
+    :func:`plain_paths` it is :meth:`Network.predict`; below
+    :data:`deltaprop.speed.fused.PREDICT_MIN_WORK` rows × units the fused passes are numpy's
+    (the same bits), so a small table's prediction does not load numba.
     """
     if use_plain():
         return net.predict(X)
     X = net.check_X(X)
-    if use_compiled() and not fused.predict_kernels_pay_off(X.shape[0], sum(net.sizes[1:])):
-        with numpy_paths():  # too few rows to win back loading numba
+    if use_compiled() and not fused.predict_uses_kernels(X.shape[0], sum(net.sizes[1:])):
+        with numpy_paths():
             return _predict(net, X, chunk_size)
     return _predict(net, X, chunk_size)
 

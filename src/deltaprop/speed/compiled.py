@@ -59,8 +59,8 @@ def supported(net: Any, optimizer: Any, X: Any, sample_weight: Any, batch_size: 
     (:mod:`deltaprop.speed.registry`), SGD or Adam without gradient clipping (AdamW's decay
     and clipping are not in the kernel: those fits take the numpy path), and a network small
     enough that the compiled loops beat the numpy path.  Never inside
-    :func:`deltaprop.speed.plain_paths` or :func:`deltaprop.speed.numpy_paths` (where the
-    training loop runs a fit too small to win back loading numba).
+    :func:`deltaprop.speed.plain_paths` or :func:`deltaprop.speed.numpy_paths`.  The answer
+    reads these arguments alone, never what the process loaded or ran before.
     """
     if not use_compiled() or type(optimizer) not in (SGD, Adam) or optimizer.max_grad_norm is not None:
         return False

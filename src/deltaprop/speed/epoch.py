@@ -16,6 +16,10 @@ Every constant enters through the array ``c`` of the network's dtype (slots ``C_
 float32 arithmetic stays float32.  No fastmath (IEEE roundings kept) and no ``np.dot`` (numba
 would call scipy's BLAS, whose threads fight numpy's).  The helpers are inlined into the
 kernel (``inline="always"``): a call that passes arrays costs reference counting.
+
+Each line that restates a formula of :mod:`deltaprop.core` carries a ``# restates:`` marker
+naming it; :data:`deltaprop.speed.registry.RESTATEMENTS` lists every one, and
+``tests/test_registry.py`` fails on a marker the registry lacks or an entry without a marker.
 """
 
 from __future__ import annotations
@@ -56,6 +60,7 @@ _TANH_Q = (1.12811678491632931402e2, 2.23548839060100448583e3, 4.844063053251254
 @_inline
 def tanh(x):  # pragma: no cover - compiled
     """tanh of a float64 (float32 values are widened, and rounded once when stored)."""
+    # restates: core.activations.Tanh.f
     ax = abs(x)
     if ax < 0.625:
         if x == 0.0:
@@ -75,6 +80,7 @@ def tanh(x):  # pragma: no cover - compiled
 @_inline
 def logaddexp0(u, zero, log2):  # pragma: no cover - compiled
     """log(1 + exp(u)) = numpy's logaddexp(0, u), branch for branch."""
+    # restates: core.activations.Softplus.f
     if u == zero:
         return log2
     if -u > zero:
@@ -93,16 +99,19 @@ def hidden_f(code, a, start, stop, c):  # pragma: no cover - compiled
             a[q] = tanh(float(a[q]))
     elif code == 2:
         for q in range(start, stop):
+            # restates: core.activations.Logistic.f
             a[q] = one / (one + math.exp(-a[q]))  # scipy's expit
     elif code == 3:
         for q in range(start, stop):  # selects, not branches: vectorised
             u = a[q]
+            # restates: core.activations.Relu.f
             a[q] = zero if u < zero else u  # np.maximum(u, 0): keeps NaN and -0.0
     elif code == 4:
         slope = c[C_SLOPE]
         for q in range(start, stop):
             u = a[q]
             t = u * slope
+            # restates: core.activations.LeakyRelu.f
             a[q] = u if (u >= t or u != u) else t  # np.maximum(u, 0.01 u)
     elif code == 5:
         log2 = cast(c, math.log(2.0))
@@ -116,21 +125,25 @@ def hidden_df(code, delta, z, start, stop, c):  # pragma: no cover - compiled
     zero, one = c[C_ZERO], c[C_ONE]
     if code == 1:
         for q in range(start, stop):
-            t = z[q] * z[q]
+            t = z[q] * z[q]  # restates: core.activations.Tanh.derivative
             delta[q] = delta[q] * (one - t)
     elif code == 2:
         for q in range(start, stop):
+            # restates: core.activations.Logistic.derivative
             delta[q] = delta[q] * (z[q] * (one - z[q]))
     elif code == 3:
         for q in range(start, stop):
+            # restates: core.activations.Relu.derivative
             delta[q] = delta[q] * (one if z[q] > zero else zero)
     elif code == 4:
         slope, rest = c[C_SLOPE], c[C_ONE_MINUS_SLOPE]
         for q in range(start, stop):
+            # restates: core.activations.LeakyRelu.derivative
             t = (one if z[q] > zero else zero) * rest + slope
             delta[q] = delta[q] * t
     elif code == 5:
         for q in range(start, stop):
+            # restates: core.activations.Softplus.derivative
             t = -math.expm1(-z[q])
             delta[q] = delta[q] * t
 
@@ -143,12 +156,16 @@ def output(code, u, delta, d, start, stride, n_out, c):  # pragma: no cover - co
     zero, one = c[C_ZERO], c[C_ONE]
     E = zero
     if code == 0:  # identity, squared error
+        # restates: core.losses.per_sample[squared_error]
+        # restates: core.losses.output_delta[squared_error]
         for k in range(n_out):
             q = start + k * stride
             r = u[q] - d[k]
             delta[q] = r
             E += r * r
     elif code == 1:  # softmax, cross-entropy, through log-sum-exp
+        # restates: core.losses.per_sample[log_loss]
+        # restates: core.losses.output_delta[log_loss]
         m = u[start]
         for k in range(1, n_out):
             if not (m >= u[start + k * stride]):
@@ -164,6 +181,8 @@ def output(code, u, delta, d, start, stride, n_out, c):  # pragma: no cover - co
             delta[q] = math.exp(u[q] - m) / S - d[k]
         E = -acc
     elif code == 2:  # logistic, binary cross-entropy: softplus(u) - d u
+        # restates: core.losses.per_sample[binary_log_loss]
+        # restates: core.losses.output_delta[binary_log_loss]
         log2 = cast(c, math.log(2.0))
         for k in range(n_out):
             q = start + k * stride
@@ -171,6 +190,8 @@ def output(code, u, delta, d, start, stride, n_out, c):  # pragma: no cover - co
             E += logaddexp0(x, zero, log2) - d[k] * x
             delta[q] = one / (one + math.exp(-x)) - d[k]
     else:  # exp, Poisson half deviance: xlogy(d, d) - d u - d + y
+        # restates: core.losses.per_sample[poisson]
+        # restates: core.losses.output_delta[poisson]
         for k in range(n_out):
             q = start + k * stride
             x = u[q]
@@ -203,7 +224,7 @@ def sgd(code, theta, g, v, c):  # pragma: no cover - compiled
     sgd_step(theta, g, v, c[C_MU] if code else c[C_ZERO], c[C_ETA], code == SGD_NESTEROV)
 
 
-_adam_rate = _inline(adam_rate)
+_adam_rate = _inline(adam_rate)  # restates: core.optim.adam_rate (the definition, compiled)
 
 
 @_inline
@@ -228,6 +249,7 @@ def load_batch(X, order, start, nb, n_in, A):  # pragma: no cover - compiled
 @_inline
 def batch_weight(s, has_s, order, start, nb, zero):  # pragma: no cover - compiled
     """N: the batch size, or Σ s_n (summed in the dtype, as numpy)."""
+    # restates: core.losses.total_weight
     if not has_s:
         return float(nb)
     s_sum = zero
@@ -239,6 +261,7 @@ def batch_weight(s, has_s, order, start, nb, zero):  # pragma: no cover - compil
 @_inline
 def affine(theta, A, sizes, offsets, l, nb, zero):  # pragma: no cover - compiled
     """u^(l) = W^(l) z^(l-1) + b^(l) into layer l's block of A."""
+    # restates: core.network.Network.forward
     n_l, n_prev = sizes[l], sizes[l - 1]
     wo, bo, ao, apo = offsets[l, 0], offsets[l, 1], offsets[l, 2], offsets[l - 1, 2]
     for j in range(n_l):
@@ -271,7 +294,7 @@ def batch_loss(A, Dl, D, s, has_s, order, start, nb, sizes, codes, offsets, L, t
         else:
             data += E
     loss = 0.5 * float(data) if out_code == 0 else float(data)
-    if alpha != 0.0:  # deltaprop.core.losses.l2_penalty, restated in numba
+    if alpha != 0.0:  # restates: core.losses.l2_penalty
         squares = zero
         for l in range(2, L + 1):
             wo = offsets[l, 0]
@@ -284,6 +307,7 @@ def batch_loss(A, Dl, D, s, has_s, order, start, nb, sizes, codes, offsets, L, t
 @_inline
 def scale_output_delta(Dl, s, has_s, order, start, nb, row0, n_out, inv_N):  # pragma: no cover
     """δ^(L) ← δ^(L) s_n / N: every δ, and so every gradient, is then divided by N."""
+    # restates: core.network.Network.backprop
     for k in range(n_out):
         row = row0 + k * nb
         if has_s:
@@ -341,6 +365,7 @@ def weight_gradient_by_columns(grad, A, Dl, T, G, wo, do, dpo, n_l, n_prev, nb, 
 @_inline
 def delta_below(theta, Dl, A, wo, do, dpo, n_l, n_prev, nb, code, c):  # pragma: no cover - compiled
     """δ^(l-1) = f'(u^(l-1)) ⊙ (W^(l))ᵀ δ^(l): δ_i^(l-1) = f'(u_i^(l-1)) Σ_j w_ji^(l) δ_j^(l)."""
+    # restates: core.network.Network.backprop
     zero = c[C_ZERO]
     for q in range(dpo, dpo + n_prev * nb):
         Dl[q] = zero
@@ -358,6 +383,7 @@ def delta_below(theta, Dl, A, wo, do, dpo, n_l, n_prev, nb, code, c):  # pragma:
 @_inline
 def layer_gradient(theta, grad, A, Dl, T, G, sizes, offsets, l, nb, alpha, a_N, zero):  # pragma: no cover
     """∂E/∂w_ji^(l) = Σ_n δ_j^(l) z_i^(l-1) (+ (α/N) w_ji^(l)), ∂E/∂b_j^(l) = Σ_n δ_j^(l)."""
+    # restates: core.network.Network.backprop
     n_l, n_prev = sizes[l], sizes[l - 1]
     wo, bo, do, dpo = offsets[l, 0], offsets[l, 1], offsets[l, 2], offsets[l - 1, 2]
     for j in range(n_l):
@@ -367,7 +393,7 @@ def layer_gradient(theta, grad, A, Dl, T, G, sizes, offsets, l, nb, alpha, a_N, 
         weight_gradient_by_rows(grad, A, Dl, T, wo, do, dpo, n_l, n_prev, nb, zero)
     else:
         weight_gradient_by_columns(grad, A, Dl, T, G, wo, do, dpo, n_l, n_prev, nb, zero)
-    if alpha != 0.0:
+    if alpha != 0.0:  # restates: core.losses.l2_gradient (a_N = α/N)
         for q in range(wo, wo + n_l * n_prev):
             grad[q] = grad[q] + theta[q] * a_N
 

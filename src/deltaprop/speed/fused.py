@@ -6,27 +6,17 @@ products.  Each function here does its job in one pass, in a compiled loop
 (:mod:`deltaprop.speed.kernels`, numba) that performs the same operations in the same order
 as the numpy definition in :mod:`deltaprop.core`, so the results are bitwise equal.  The
 numpy definition runs instead inside :func:`deltaprop.speed.plain_paths` and
-:func:`deltaprop.speed.numpy_paths`, for arrays below :data:`FUSED_MIN_SIZE` elements (where
-loading numba once per process would cost more than it saves), and where numba cannot be
+:func:`deltaprop.speed.numpy_paths`, for arrays below :data:`FUSED_MIN_SIZE` elements, for a
+prediction of fewer than :data:`PREDICT_MIN_WORK` rows × units, and where numba cannot be
 imported.
 
-Two limits keep numba out of a process that would not win its loading back (about 0.45 s:
-importing numba, then its first compiled call, which sets up its code generation, then
-reading each kernel from its disk cache):
-
-* :data:`FUSED_MIN_SIZE`, per array: a small network's passes never pay;
-* :func:`kernels_pay_off`, per fit: the training loop (:func:`deltaprop.training.loop.fit`)
-  runs a fit whose estimated saving is below :data:`NUMBA_LOAD_SECONDS` inside
-  :func:`deltaprop.speed.numpy_paths`, unless the kernels are already loaded in the process
-  (:func:`kernels_loaded`: then they cost nothing more and always run).  That covers the
-  compiled epoch (:mod:`deltaprop.speed.compiled`) too.  The fused passes give the numpy
-  definition's bits, so such a fit is unchanged by it; where the compiled epoch would have
-  run, the numpy path's sums run in another order, so a small network's fit agrees to
-  rounding, not to the bit, with the same fit in a process whose kernels are loaded (the
-  tolerances of ``tests/test_compiled.py``: 1e-10 relative in float64, 1e-4 in float32).
-  :func:`predict_kernels_pay_off` is the same rule for
-  :func:`deltaprop.speed.backprop.predict`, so a small fit's own predictions do not load
-  numba either.
+Which of the two runs depends on the call's arguments only (the sizes of its arrays), never on
+what the process imported or ran before: a fit takes the kernels wherever they apply, and the
+first fit of a process pays for loading numba once (about 0.45 s: importing numba, its first
+compiled call, reading each kernel from its disk cache; ``docs/performance.md``).  The fused
+passes give the numpy definition's bits anyway; the compiled epoch
+(:mod:`deltaprop.speed.compiled`) does not, and it too is chosen from the network, batch size,
+dtype and optimiser alone, so the same fit gives the same bits in any process.
 
 The tables :data:`FORWARD_KERNELS`, :data:`BACKWARD_KERNELS` and :data:`STEP_KERNELS` list,
 for every activation and optimiser rule of the core, its kernel or None (the numpy
@@ -40,7 +30,6 @@ cannot impose either on its users.
 from __future__ import annotations
 
 import functools
-import sys
 import warnings
 from collections.abc import Callable
 from types import ModuleType
@@ -48,63 +37,31 @@ from typing import Any
 
 import numpy as np
 
-from deltaprop.core import optim
+from deltaprop.core import losses, optim
 from deltaprop.core.activations import ACTIVATIONS, LEAKY_RELU_SLOPE
 from deltaprop.speed.switch import use_compiled
 
 __all__ = [
-    "FUSED_MIN_SIZE", "NUMBA_LOAD_SECONDS", "kernels_pay_off", "predict_kernels_pay_off",
-    "kernels_loaded", "FORWARD_KERNELS", "BACKWARD_KERNELS", "STEP_KERNELS",
-    "add_scaled", "sgd_step", "adam_step", "hidden_layer",
+    "FUSED_MIN_SIZE", "PREDICT_MIN_WORK", "predict_uses_kernels", "FORWARD_KERNELS",
+    "BACKWARD_KERNELS", "STEP_KERNELS", "add_l2_gradient", "sgd_step", "adam_step", "hidden_layer",
 ]
 
-#: arrays with fewer elements take the numpy definition: the kernels win at every size, but
-#: the first use in a process loads numba, which a small network's fit would not win back
+#: arrays with fewer elements take the numpy definition (the same bits): below it a pass is
+#: a few microseconds either way
 FUSED_MIN_SIZE = 4096
 
-#: what loading numba costs a process that has not loaded it (import, first compiled call,
-#: reading the kernels from numba's disk cache), in seconds: ``docs/performance.md``
-NUMBA_LOAD_SECONDS = 0.45
-#: what the compiled paths save per optimiser step (the numpy calls of a mini-batch: about
-#: 15-25 µs with the compiled epoch, 10-25 µs with the fused passes)
-SAVED_SECONDS_PER_STEP = 15e-6
-#: and per sample × parameter (the fused passes' fewer passes over memory)
-SAVED_SECONDS_PER_WORK = 3e-11
-#: what the fused forward pass saves in a prediction, per row × unit (hidden and output)
-SAVED_SECONDS_PER_ACTIVATION = 2e-9
+#: a prediction of fewer rows × units (hidden and output) than this runs its forward passes on
+#: numpy (the same bits), so that predicting a small table -- ``deltaprop predict`` -- does not
+#: load numba: the fused passes save about 2 ns a row × unit, which wins back loading numba
+#: (about 0.45 s) from here on (1.7 million rows of a 4-64-64-1 network)
+PREDICT_MIN_WORK = 225_000_000
 
 
-def kernels_loaded() -> bool:
-    """Whether the kernels are loaded in this process, so that every fit takes them: deltaprop's
-    kernels are imported (:mod:`deltaprop.speed.kernels`: by an earlier fit or prediction that
-    used them, or by a caller who wants every fit on them), or numba has already compiled or
-    loaded some function (its CPU target's implementations, which its first compiled call
-    imports, are there), after which each kernel costs a few milliseconds to read from the
-    cache.  numba merely imported does not count: its first compiled call still costs about
-    0.35 s."""
-    return "deltaprop.speed.kernels" in sys.modules or "numba.np.arrayobj" in sys.modules
-
-
-def kernels_pay_off(steps: int, samples: int, n_parameters: int) -> bool:
-    """Whether a fit of ``steps`` optimiser steps over ``samples`` samples in all (rows ×
-    epochs) of a network of ``n_parameters`` should take the compiled paths: True when the
-    kernels are loaded already (:func:`kernels_loaded`), or when their estimated saving,
-    ``steps`` × :data:`SAVED_SECONDS_PER_STEP` + ``samples`` × ``n_parameters`` ×
-    :data:`SAVED_SECONDS_PER_WORK`, is at least :data:`NUMBA_LOAD_SECONDS`: about 30,000
-    steps, or 1.5·10¹⁰ samples × parameters.  Below, the training loop runs the fit inside
-    :func:`deltaprop.speed.numpy_paths`, and numba is never loaded for it."""
-    if kernels_loaded():
-        return True
-    saved = steps * SAVED_SECONDS_PER_STEP + samples * n_parameters * SAVED_SECONDS_PER_WORK
-    return saved >= NUMBA_LOAD_SECONDS
-
-
-def predict_kernels_pay_off(rows: int, units: int) -> bool:
-    """The same for a prediction of ``rows`` rows through ``units`` units (hidden and output):
-    its fused forward passes save about ``rows`` × ``units`` ×
-    :data:`SAVED_SECONDS_PER_ACTIVATION`: 2.25·10⁸ rows × units (1.7 million rows of a 4-64-64-1
-    network) win back loading numba."""
-    return kernels_loaded() or rows * units * SAVED_SECONDS_PER_ACTIVATION >= NUMBA_LOAD_SECONDS
+def predict_uses_kernels(rows: int, units: int) -> bool:
+    """Whether a prediction of ``rows`` rows through ``units`` units (hidden and output) takes
+    the fused forward passes: at :data:`PREDICT_MIN_WORK` rows × units or more.  A rule on the
+    call's size alone; what the process loaded before does not count."""
+    return rows * units >= PREDICT_MIN_WORK
 
 
 Forward = Callable[[np.ndarray, np.ndarray, np.ndarray], None]
@@ -181,20 +138,16 @@ def _flat(a: np.ndarray) -> np.ndarray:
     return a.reshape(-1)
 
 
-def add_scaled_plain(g: np.ndarray, w: np.ndarray, c: float, work: Callable[[], np.ndarray]) -> None:
-    """g ← g + w·c with numpy; ``work()`` returns a work array of w's shape."""
-    scratch = work()
-    np.multiply(w, c, out=scratch)
-    np.add(g, scratch, out=g)
-
-
-def add_scaled(g: np.ndarray, w: np.ndarray, c: float, work: Callable[[], np.ndarray]) -> None:
-    """g ← g + w·c in place: the L2 gradient (α/N) W added to ∂E/∂W."""
+def add_l2_gradient(g: np.ndarray, w: np.ndarray, alpha: float, N: float,
+                    work: Callable[[], np.ndarray]) -> None:
+    """g ← g + (α/N) w in place: the L2 term's gradient (:func:`deltaprop.core.losses.l2_gradient`)
+    added to ∂E/∂W, in one compiled pass for a large array; ``work()`` returns a work array of
+    w's shape for the numpy definition."""
     k = _compiled_kernels(g.size)
     if k is None or not (g.flags.c_contiguous and w.flags.c_contiguous):
-        add_scaled_plain(g, w, c, work)
+        np.add(g, losses.l2_gradient(alpha, N, w, out=work()), out=g)
         return
-    k.add_scaled(_flat(g), _flat(w), g.dtype.type(c))
+    k.add_scaled(_flat(g), _flat(w), g.dtype.type(alpha / N))
 
 
 def sgd_step(w: np.ndarray, g: np.ndarray, v: np.ndarray, mu: float, eta: float, nesterov: bool,

@@ -6,9 +6,9 @@ numba.  Every kernel performs the same IEEE operations, in the same order, as th
 sequence it replaces (no ``fastmath``: no reassociation, no fused multiply-add; numpy's
 error model: x/0 gives inf or nan, not an exception), so with scalars of the array's dtype
 its results are bitwise those of the plain path: one pass over memory instead of one per
-ufunc.  Each restates a formula whose definition is in :mod:`deltaprop.core` (named in its
-docstring); :mod:`deltaprop.speed.fused` lists them and ``tests/test_registry.py`` holds each
-equal to its definition.
+ufunc.  Each restates a formula whose definition is in :mod:`deltaprop.core`, named by its
+``# restates:`` marker; :data:`deltaprop.speed.registry.RESTATEMENTS` lists every marker and
+``tests/test_registry.py`` holds the two lists equal, and each kernel equal to its definition.
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ def jit(function, **options):
 @jit
 def add_scaled(g, w, c):  # pragma: no cover - compiled
     """g ← g + w·c (the L2 gradient (α/N) W added to ∂E/∂W), 1-D arrays."""
+    # restates: core.losses.l2_gradient
     for i in range(g.shape[0]):
         g[i] = g[i] + w[i] * c
 
@@ -42,6 +43,7 @@ def add_scaled(g, w, c):  # pragma: no cover - compiled
 def sgd_step(w, g, v, mu, eta, nesterov):  # pragma: no cover - compiled
     """:func:`deltaprop.core.optim.sgd_step`: v ← (μ v) - (η g); w ← w + v, or with Nesterov
     w ← w + ((μ v) - (η g))."""
+    # restates: core.optim.sgd_step
     if mu == 0:
         neg_eta = -eta
         for i in range(w.shape[0]):
@@ -65,6 +67,7 @@ def sgd_step(w, g, v, mu, eta, nesterov):  # pragma: no cover - compiled
 def adam_step(w, g, m, s, b1, one_minus_b1, b2, one_minus_b2, eps, neg_lr):  # pragma: no cover
     """:func:`deltaprop.core.optim.adam_step`: m ← β₁m + (1-β₁)g; s ← β₂s + (g g)(1-β₂);
     w ← w + (m·(-η_t)) / (√s + ε)."""
+    # restates: core.optim.adam_step
     for i in range(w.shape[0]):
         gi = g[i]
         mi = m[i] * b1 + gi * one_minus_b1
@@ -82,6 +85,7 @@ def adam_step(w, g, m, s, b1, one_minus_b1, b2, one_minus_b2, eps, neg_lr):  # p
 @jit
 def add_bias(a, b):  # pragma: no cover - compiled
     """a ← a + b (b broadcast along the batch): the identity activation."""
+    # restates: core.activations.Identity.f
     for j in range(a.shape[0]):
         bj = b[j]
         for k in range(a.shape[1]):
@@ -91,6 +95,7 @@ def add_bias(a, b):  # pragma: no cover - compiled
 @jit
 def add_bias_relu(a, b, zero):  # pragma: no cover - compiled
     """a ← max(a + b, 0), with np.maximum's NaN (kept) and -0 (kept)."""
+    # restates: core.activations.Relu.f
     for j in range(a.shape[0]):
         bj = b[j]
         for k in range(a.shape[1]):
@@ -101,6 +106,7 @@ def add_bias_relu(a, b, zero):  # pragma: no cover - compiled
 @jit
 def add_bias_leaky_relu(a, b, slope):  # pragma: no cover - compiled
     """a ← max(x, slope·x) with x = a + b."""
+    # restates: core.activations.LeakyRelu.f
     for j in range(a.shape[0]):
         bj = b[j]
         for k in range(a.shape[1]):
@@ -112,6 +118,7 @@ def add_bias_leaky_relu(a, b, slope):  # pragma: no cover - compiled
 @jit
 def relu_df(delta, z, one, zero):  # pragma: no cover - compiled
     """δ ← δ · [z > 0]."""
+    # restates: core.activations.Relu.derivative
     for j in range(delta.shape[0]):
         for k in range(delta.shape[1]):
             delta[j, k] = delta[j, k] * (one if z[j, k] > zero else zero)
@@ -120,6 +127,7 @@ def relu_df(delta, z, one, zero):  # pragma: no cover - compiled
 @jit
 def leaky_relu_df(delta, z, one, zero, one_minus_slope, slope):  # pragma: no cover - compiled
     """δ ← δ · ([z > 0]·(1 - slope) + slope)."""
+    # restates: core.activations.LeakyRelu.derivative
     for j in range(delta.shape[0]):
         for k in range(delta.shape[1]):
             step = one if z[j, k] > zero else zero
@@ -129,6 +137,7 @@ def leaky_relu_df(delta, z, one, zero, one_minus_slope, slope):  # pragma: no co
 @jit
 def tanh_df(delta, z, one):  # pragma: no cover - compiled
     """δ ← δ · (1 - z²)."""
+    # restates: core.activations.Tanh.derivative
     for j in range(delta.shape[0]):
         for k in range(delta.shape[1]):
             zz = z[j, k]
@@ -138,6 +147,7 @@ def tanh_df(delta, z, one):  # pragma: no cover - compiled
 @jit
 def logistic_df(delta, z, one):  # pragma: no cover - compiled
     """δ ← δ · (z (1 - z))."""
+    # restates: core.activations.Logistic.derivative
     for j in range(delta.shape[0]):
         for k in range(delta.shape[1]):
             zz = z[j, k]

@@ -9,6 +9,11 @@ every path and dtype, holding each form equal to its definition, and fails namin
 activation, loss or rule a table does not list -- so a formula added in its one home either
 works on every path or fails a test that names the missing piece.
 
+:data:`RESTATEMENTS` is keyed by formula: for each formula of the core that compiled code
+(:mod:`deltaprop.speed.kernels`, :mod:`deltaprop.speed.epoch`) restates, the functions that
+restate it, each marked in the source by a ``# restates: <formula>`` comment; the test fails
+on a marker missing here and on an entry here without its marker.
+
 Paths without a form fall back to the definition (fused) or to the buffered numpy path
 (compiled epoch: :func:`deltaprop.speed.compiled.supported` is False).
 """
@@ -20,7 +25,7 @@ from deltaprop.speed.fused import BACKWARD_KERNELS, FORWARD_KERNELS, STEP_KERNEL
 
 __all__ = [
     "EPOCH_HIDDEN", "EPOCH_OUTPUT", "EPOCH_STEPS", "FORWARD_KERNELS", "BACKWARD_KERNELS",
-    "STEP_KERNELS", "CANONICAL_IN_PLACE",
+    "STEP_KERNELS", "CANONICAL_IN_PLACE", "RESTATEMENTS",
 ]
 
 #: hidden activation → the compiled epoch's code for it (the branches of
@@ -40,3 +45,32 @@ EPOCH_OUTPUT: dict[tuple[str, str], int] = {
 
 #: optimiser rule → the compiled epoch's code for it (SGD's three forms share sgd_step)
 EPOCH_STEPS = {"sgd": 0, "momentum": 1, "nesterov": 2, "adam": 3}
+
+#: formula of the core (``module.name``, a loss's in brackets) → the compiled functions
+#: (``module.function`` of :mod:`deltaprop.speed`) that restate it, each under a ``# restates:``
+#: marker
+RESTATEMENTS: dict[str, tuple[str, ...]] = {
+    "core.activations.Identity.f": ("kernels.add_bias",),
+    "core.activations.Tanh.f": ("epoch.tanh",),
+    "core.activations.Logistic.f": ("epoch.hidden_f",),
+    "core.activations.Relu.f": ("kernels.add_bias_relu", "epoch.hidden_f"),
+    "core.activations.LeakyRelu.f": ("kernels.add_bias_leaky_relu", "epoch.hidden_f"),
+    "core.activations.Softplus.f": ("epoch.logaddexp0",),
+    "core.activations.Tanh.derivative": ("kernels.tanh_df", "epoch.hidden_df"),
+    "core.activations.Logistic.derivative": ("kernels.logistic_df", "epoch.hidden_df"),
+    "core.activations.Relu.derivative": ("kernels.relu_df", "epoch.hidden_df"),
+    "core.activations.LeakyRelu.derivative": ("kernels.leaky_relu_df", "epoch.hidden_df"),
+    "core.activations.Softplus.derivative": ("epoch.hidden_df",),
+    **{f"core.losses.{part}[{loss}]": ("epoch.output",)
+       for loss in ("squared_error", "log_loss", "binary_log_loss", "poisson")
+       for part in ("per_sample", "output_delta")},
+    "core.losses.l2_penalty": ("epoch.batch_loss",),
+    "core.losses.l2_gradient": ("kernels.add_scaled", "epoch.layer_gradient"),
+    "core.losses.total_weight": ("epoch.batch_weight",),
+    "core.network.Network.forward": ("epoch.affine",),
+    "core.network.Network.backprop": ("epoch.scale_output_delta", "epoch.delta_below",
+                                      "epoch.layer_gradient"),
+    "core.optim.sgd_step": ("kernels.sgd_step",),
+    "core.optim.adam_step": ("kernels.adam_step",),
+    "core.optim.adam_rate": ("epoch",),
+}

@@ -4,7 +4,7 @@ version; inside :func:`numpy_paths` only the compiled ones (numba) do.
 Each switch is a :class:`contextvars.ContextVar`, so it holds for the thread (or asyncio
 task) that entered the block and for nothing else: a test that compares a training run on
 the fast paths with one on the plain paths cannot change what another thread computes, and
-a small fit kept off numba does not keep a large one in another thread off it.
+prediction kept off numba does not keep a fit in another thread off it.
 """
 
 from __future__ import annotations
@@ -46,8 +46,8 @@ def numpy_paths() -> Iterator[None]:
     :func:`~deltaprop.speed.backprop.predict`) still run, where :func:`plain_paths` turns
     those off too.
 
-    The training loop enters it for a fit too small to win back loading numba
-    (:func:`deltaprop.speed.fused.kernels_pay_off`).
+    :func:`deltaprop.speed.backprop.predict` enters it for a prediction below
+    :data:`deltaprop.speed.fused.PREDICT_MIN_WORK` rows × units.
     """
     token = _NUMPY.set(True)
     try:

@@ -19,8 +19,9 @@ scikit-learn's, step for step, so that an estimator of each library with the sam
 The backend of the epochs is chosen once per call (:func:`_epoch_backend`): the compiled
 epoch of :mod:`deltaprop.speed.compiled` for a small network, else batch by batch with a
 :class:`~deltaprop.speed.backprop.BatchBackprop` (whose plain version runs inside
-:func:`deltaprop.speed.plain_paths`).  A call too small to win back loading numba
-runs inside :func:`deltaprop.speed.numpy_paths` (:func:`_paths_for`), on the numpy paths.
+:func:`deltaprop.speed.plain_paths`).  The choice reads the call's arguments only (sizes,
+dtype, solver, options), never what the process loaded or ran before, so the same call gives
+the same bits in any process (``docs/performance.md``).
 
 Beyond scikit-learn: the validation loss curve, per-layer gradient norms, ``on_epoch`` after
 every epoch, clean stops on Ctrl-C and on divergence (:mod:`deltaprop.training.divergence`).
@@ -28,7 +29,6 @@ every epoch, clean stops on Ctrl-C and on divergence (:mod:`deltaprop.training.d
 
 from __future__ import annotations
 
-import contextlib
 import math
 import warnings
 from collections.abc import Callable
@@ -39,7 +39,7 @@ import numpy as np
 from deltaprop.core.optim import SGD, Adam, AdamW
 from deltaprop.speed import compiled, fused
 from deltaprop.speed.backprop import DropoutBatchBackprop, batch_backprop, flat_parameters
-from deltaprop.speed.switch import numpy_paths, use_compiled, use_plain
+from deltaprop.speed.switch import use_compiled, use_plain
 from deltaprop.training import divergence, progress
 from deltaprop.training.divergence import DivergenceWarning
 from deltaprop.training.lbfgs import fit_lbfgs, gradient_norms
@@ -89,41 +89,13 @@ def fit(net, X, D, sample_weight, settings: TrainingSettings, state: TrainingSta
                                     or settings.max_grad_norm is not None):
         raise ValueError("dropout and max_grad_norm need a stochastic solver (sgd, adam or adamw); "
                          "L-BFGS minimises one deterministic loss without steps to clip")
-    with _paths_for(net, X.shape[0], settings, state, incremental):
-        if settings.stochastic:
-            fit_stochastic(net, X, D, sample_weight, settings, state, incremental=incremental, rng=rng,
-                           validation=validation)
-        else:
-            state.backprop = None
-            fit_lbfgs(net, X, D, sample_weight, settings, state,
-                      batch_backprop(net, X.shape[0], settings.alpha))
-    return state
-
-
-def _paths_for(net, n_samples: int, settings: TrainingSettings, state: TrainingState,
-               incremental: bool) -> contextlib.AbstractContextManager:
-    """:func:`deltaprop.speed.numpy_paths` for a call whose compiled paths would not win back
-    loading numba (:func:`deltaprop.speed.fused.kernels_pay_off`), else nothing.
-
-    The call's size is counted at its largest: ``max_iter`` epochs of every row (early
-    stopping and ``tol`` may end it sooner), or for L-BFGS ``max_iter`` evaluations of the
-    whole batch.  A partial_fit counts every sample seen over all calls so far, this one's
-    included: a loop of small calls runs on numpy until what it has done would have paid for
-    loading numba, then takes the kernels.
-    """
-    n = max(1, int(n_samples))
-    if not settings.stochastic:
-        steps, samples = settings.max_iter, settings.max_iter * n
+    if settings.stochastic:
+        fit_stochastic(net, X, D, sample_weight, settings, state, incremental=incremental, rng=rng,
+                       validation=validation)
     else:
-        batch = _batch_size(settings, n)
-        if incremental:
-            samples = int(state.t) + n
-            steps = math.ceil(samples / batch)
-        else:
-            steps, samples = settings.max_iter * math.ceil(n / batch), settings.max_iter * n
-    if fused.kernels_pay_off(steps, samples, net.n_parameters):
-        return contextlib.nullcontext()
-    return numpy_paths()
+        state.backprop = None
+        fit_lbfgs(net, X, D, sample_weight, settings, state, batch_backprop(net, X.shape[0], settings.alpha))
+    return state
 
 
 def make_optimizer(settings: TrainingSettings, params: list[np.ndarray]) -> SGD | Adam:
