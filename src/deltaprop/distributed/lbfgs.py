@@ -19,7 +19,7 @@ import uuid
 
 import numpy as np
 
-from deltaprop.core.losses import l2_penalty
+from deltaprop.core.losses import l2_penalty, total_weight
 from deltaprop.distributed.cluster import worker_cache
 from deltaprop.distributed.partitions import Block
 from deltaprop.speed.backprop import BatchBackprop, flat_parameters
@@ -85,7 +85,7 @@ def partition_sums(block: Block, template, token: str, theta: np.ndarray):
     for start in range(0, n, rows):
         stop = min(start + rows, n)
         s_c = None if s is None else s[start:stop]
-        weight = float(stop - start) if s_c is None else float(s_c.sum())
+        weight = total_weight(stop - start, s_c)
         if weight == 0.0:
             continue  # rows of weight zero add nothing (and their mean is undefined)
         # the chunk's mean loss and gradient times its weight: its sums

@@ -29,7 +29,7 @@ import numpy as np
 from deltaprop.core.derivation import SampleDerivation, parse_weight
 from deltaprop.core.gradcheck import central_difference
 from deltaprop.core.gradcheck import relative_error as _relative_error
-from deltaprop.core.losses import CANONICAL_OUTPUT, is_canonical
+from deltaprop.core.losses import CANONICAL_OUTPUT, is_canonical, total_weight
 from deltaprop.core.network import Network
 from deltaprop.core.units import unit_activity
 from deltaprop.explanation.elementwise import BatchDerivation, batch_derivation
@@ -398,7 +398,7 @@ def _paths(net, l, j, i, fwd, delta, s, max_paths=MAX_PATHS, budget=4_000_000):
     """
     L = net.L
     n_samples = fwd.z[1].shape[1]
-    weights = s / s.sum()
+    weights = s / total_weight(n_samples, s)
     z_in = np.ones(n_samples) if i == 0 else fwd.z[l - 1][i - 1]
     units: list[tuple[int, ...]] = [(j - 1,)]
     P = z_in[None, :].copy()  # (n_prefixes, n_samples)
@@ -590,7 +590,7 @@ def _transpose(
     n_samples = s.shape[0]
     z_prev = np.vstack([np.ones((1, n_samples)), der.z[l - 1]])  # row 0: the +1 unit
     # row j of δ^(l) (z^(l−1))ᵀ / N (bias column first): the matrix product, one row of it
-    outer = (der.delta[l][j - 1] * s) @ z_prev.T / s.sum()
+    outer = (der.delta[l][j - 1] * s) @ z_prev.T / total_weight(n_samples, s)
     outer_el = math.fsum(s * der.delta[l][j - 1] * z_prev[i]) / math.fsum(s)
     if l == net.L:
         return TransposeCheck(n, None, None, [], 0.0, float(outer[i]), outer_el)
