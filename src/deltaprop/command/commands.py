@@ -450,10 +450,10 @@ def predict(model: str, data: str, out: str | None, proba: bool, with_input: boo
         raise UserError("--proba needs a classification model; this one is a regression")
     if out is not None:
         from deltaprop.command.common import check_writable
+        from deltaprop.files.atomic import check_distinct
 
-        check_writable(out, "output file", data)
-        if os.path.exists(model) and os.path.exists(out) and os.path.samefile(model, out):
-            raise UserError(f"--out {out} is the model file; choose another path")
+        check_writable(out, "output file")
+        check_distinct({"--out": out}, {"MODEL": model, "DATA": None if data == "-" else data})
     frame = read_table(data)
     notes: list[str] = []
     result = m.predict_frame(frame, proba=proba, notes=notes)

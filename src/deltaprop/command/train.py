@@ -230,23 +230,27 @@ class Run:
 
 # ---------------------------------------------------------------------- 1. read
 def read_step(opts: TrainOptions) -> Run:
-    """Read the table and check that every output can be written (nothing is written yet)."""
+    """Check that every output can be written and clashes with no input and no other output,
+    then read the table (nothing is written yet)."""
+    from deltaprop.files.atomic import OutputLock, check_distinct
     from deltaprop.tabular.read import read_table
 
     data = Path(opts.data)
     out = Path(opts.out) if opts.out else default_out(opts.data)
     report = None if opts.no_report else Path(opts.report) if opts.report else default_report(out)
     run = Run(opts, data, out, report, checkpoint_path(out))
+    # as the user spelled them (a trailing slash kept), each checked, then compared by file identity
+    spelled = {"--out": opts.out or out, "the checkpoint": run.ckpt, "the lock": OutputLock(out).path,
+               "--report": report and (opts.report or report), "--metrics-json": opts.metrics_json}
+    kinds = {"--out": "model file", "the checkpoint": "checkpoint", "--report": "report",
+             "--metrics-json": "metrics file"}
+    for name, what in kinds.items():
+        if spelled[name] is not None:
+            check_writable(spelled[name], what)
+    # --resume reads --out or its checkpoint, both among the outputs here
+    check_distinct(spelled, {"DATA": None if opts.data == "-" else opts.data,
+                             "--validation-data": opts.validation_data})
     run.frame = read_table(opts.data)
-    check_writable(out, "model file", data)
-    if report is not None:
-        check_writable(report, "report", data)
-        if report.resolve() == out.resolve():
-            raise UserError("--report and --out name the same file; give the report an .html name")
-    if opts.checkpoint_every or opts.resume:
-        check_writable(run.ckpt, "checkpoint", data)
-    if opts.metrics_json:
-        check_writable(opts.metrics_json, "metrics file", data)
     return run
 
 

@@ -1,0 +1,70 @@
+"""The command against hostile inputs and careless paths (issue 22): no output overwrites an
+input or another output, a model file's options are validated like the command line and its
+paths never obeyed, text from files reaches the terminal escaped, and a model whose weights
+overflow refuses to predict."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from _cli import run
+
+
+def _files(path):
+    return {p.name: p.read_bytes() for p in path.iterdir() if p.is_file()}
+
+
+def _one_error_line(r) -> str:
+    assert r.returncode == 2, (r.stdout, r.stderr)
+    lines = r.stderr.strip("\n").split("\n")
+    assert len(lines) == 1 and lines[0].startswith("error: "), r.stderr
+    return lines[0]
+
+
+@pytest.fixture
+def table(tmp_path):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 2))
+    frame = pd.DataFrame({"a": X[:, 0], "b": X[:, 1], "y": X.sum(axis=1)})
+    frame.to_csv(tmp_path / "d.csv", index=False)
+    frame.to_csv(tmp_path / "v.csv", index=False)
+    return frame
+
+
+FAST = ["--epochs", "2", "--hidden", "3", "--no-report", "-q"]
+
+
+# ---------------------------------------------------------------------- outputs never clash
+@pytest.mark.parametrize(
+    "args, expected",
+    [
+        (["--validation-data", "v.csv", "--out", "v.csv"], "--out v.csv is the same file as --validation"),
+        (["--validation-data", "v.csv", "--report", "./v.csv"], "--report ./v.csv is the same file as"),
+        (["--validation-data", "v.csv", "--metrics-json", "v.csv"], "is the same file as --validation-data"),
+        (["--out", "m.dpm", "--metrics-json", "m.dpm"], "--metrics-json m.dpm is the same file as --out"),
+        (["--report", "r.html", "--metrics-json", "r.html"], "--metrics-json r.html is the same file as"),
+        (["--out", "m.dpm", "--report", "m.ckpt.dpm"], "--report m.ckpt.dpm is the same file as the check"),
+        (["--out", "m.dpm", "--report", ".m.dpm.lock"], "is the same file as the lock"),
+        (["--out", "d.csv"], "--out d.csv is the same file as DATA"),
+        (["--out", "newdir/"], "names a directory that does not exist"),
+    ],
+)
+def test_an_output_that_is_an_input_or_another_output_is_refused_before_any_work(tmp_path, table, args,
+                                                                                  expected):
+    before = _files(tmp_path)
+    cmd = ["train", "d.csv", "--target", "y", "--epochs", "2", "--hidden", "3", *args]
+    line = _one_error_line(run(*cmd, cwd=tmp_path))
+    assert expected in line, line
+    assert _files(tmp_path) == before
+    assert not (tmp_path / "newdir").exists()
+
+
+def test_an_output_naming_an_input_through_a_link_is_refused(tmp_path, table):
+    (tmp_path / "alias.csv").symlink_to(tmp_path / "v.csv")
+    before = _files(tmp_path)
+    line = _one_error_line(run("train", "d.csv", "--target", "y", *FAST, "--validation-data", "v.csv",
+                               "--metrics-json", "alias.csv", cwd=tmp_path))
+    assert "--metrics-json alias.csv is the same file as --validation-data v.csv" in line
+    assert _files(tmp_path) == before
