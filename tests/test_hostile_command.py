@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import deltaprop as dp
 from _cli import run
 
 
@@ -68,3 +69,71 @@ def test_an_output_naming_an_input_through_a_link_is_refused(tmp_path, table):
                                "--metrics-json", "alias.csv", cwd=tmp_path))
     assert "--metrics-json alias.csv is the same file as --validation-data v.csv" in line
     assert _files(tmp_path) == before
+
+
+# ---------------------------------------------------------------------- --resume obeys no file
+def _forged(tmp_path, change):
+    """d.dpm trained on d.csv, its history's run changed by ``change(run)``."""
+    r = run("train", "d.csv", "--target", "y", *FAST, "--out", "d.dpm", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    model = dp.load(tmp_path / "d.dpm")
+    change(model.history["run"])
+    dp.save(model, tmp_path / "d.dpm")
+
+
+def _resume(tmp_path, *extra):
+    return run("train", "d.csv", "--target", "y", "--epochs", "4", "--no-report", "--out", "d.dpm",
+               "--resume", *extra, cwd=tmp_path)
+
+
+def test_resume_never_takes_a_path_or_an_unknown_setting_from_the_file(tmp_path, table):
+    (tmp_path / "victim.txt").write_text("mine")
+
+    def forge(r):
+        r["options"].update(metrics_json="victim.txt", report="victim.txt", out="victim.txt",
+                            validation_data="missing.csv", frobnicate=1)
+        del r["options"]["hidden"]  # a missing setting takes its default
+
+    _forged(tmp_path, forge)
+    r = _resume(tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path / "victim.txt").read_text() == "mine"
+    assert "--resume ignores 5 setting(s)" in r.stderr and "'frobnicate'" in r.stderr, r.stderr
+    assert "Traceback" not in r.stderr
+
+
+@pytest.mark.parametrize(
+    "key, value, expected",
+    [
+        ("learning_rate", -1.0, "--learning-rate"),
+        ("activation", "evil", "--activation"),
+        ("hidden", [0, -3], "--hidden"),
+        ("early_stopping", "yes", "--early-stopping"),
+        ("seed", {"a": 1}, "--seed"),
+        ("dropout", 1.5, "--dropout"),
+    ],
+)
+def test_resume_validates_each_setting_of_the_file_as_the_command_line_does(tmp_path, table, key, value,
+                                                                            expected):
+    _forged(tmp_path, lambda r: r["options"].update({key: value}))
+    before = _files(tmp_path)
+    line = _one_error_line(_resume(tmp_path))
+    assert expected in line and "train afresh without --resume" in line, line
+    assert _files(tmp_path) == before
+
+
+@pytest.mark.parametrize("rows", [[-1, 3], [2, 2, 5]])
+def test_negative_or_repeated_validation_rows_are_a_malformed_file(tmp_path, table, rows):
+    _forged(tmp_path, lambda r: r.update(validation_rows=np.array(rows, dtype=np.int64)))
+    line = _one_error_line(_resume(tmp_path))
+    assert "validation rows are malformed" in line, line
+
+
+def test_the_run_options_recorded_are_those_the_model_format_names():
+    from deltaprop.command.commands import train
+    from deltaprop.command.train import TrainOptions
+    from deltaprop.files.codec import RUN_OPTIONS
+
+    assert list(TrainOptions("d.csv").model_options()) == list(RUN_OPTIONS)
+    assert set(RUN_OPTIONS) <= {p.name for p in train.params}
+    assert not {"out", "report", "metrics_json", "validation_data", "resume"} & set(RUN_OPTIONS)

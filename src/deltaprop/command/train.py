@@ -100,31 +100,11 @@ class TrainOptions:
     scheduler: str | None = None  # a Dask scheduler's address, or local:N (deltaprop.command.cluster)
 
     def model_options(self) -> dict[str, Any]:
-        """The options that define the model (kept in its history, reused by --resume)."""
-        return {
-            "targets": list(self.targets),
-            "task": self.task,
-            "hidden": list(self.hidden),
-            "activation": self.activation,
-            "solver": self.solver,
-            "batch_size": self.batch_size,
-            "learning_rate": self.learning_rate,
-            "alpha": self.alpha,
-            "loss": self.loss,
-            "huber_epsilon": self.huber_epsilon,
-            "quantile": self.quantile,
-            "dropout": self.dropout,
-            "seed": self.seed,
-            "early_stopping": self.early_stopping,
-            "patience": self.patience,
-            "validation_fraction": self.validation_fraction,
-            "impute": self.impute,
-            "scale": self.scale,
-            "drop": list(self.drop),
-            "categorical": list(self.categorical),
-            "class_weight": self.class_weight,
-            "dtype": self.dtype,
-        }
+        """The options that define the model (kept in its history, reused by --resume): those
+        the model format names (:data:`deltaprop.files.codec.RUN_OPTIONS`)."""
+        from deltaprop.files.codec import RUN_OPTIONS
+
+        return {key: list(v) if isinstance(v := getattr(self, key), tuple) else v for key in RUN_OPTIONS}
 
 
 @dataclass
@@ -269,12 +249,11 @@ def resume_step(run: Run) -> None:
     model = load(source)
     if not isinstance(model, TabularModel) or "run" not in model.history:
         raise UserError(f"{source} was not written by 'deltaprop train'; train without --resume")
-    saved = dict(model.history["run"]["options"])
-    for key in ("hidden", "targets", "drop", "categorical"):
-        saved[key] = tuple(saved[key])
-    if opts.targets and list(opts.targets) != list(saved["targets"]):
+    saved = _saved_options(model.history["run"].get("options", {}), source, run.notes)
+    targets = saved.get("targets", opts.targets)
+    if opts.targets and list(opts.targets) != list(targets):
         raise UserError(
-            f"{source} was trained for target(s) {', '.join(saved['targets'])}; leave out --target "
+            f"{source} was trained for target(s) {', '.join(targets)}; leave out --target "
             f"with --resume, or train afresh without --resume"
         )
     defaults = TrainOptions(data=opts.data)
@@ -292,6 +271,47 @@ def resume_step(run: Run) -> None:
             f"{run.data} is not the data {source} was trained on; give the same file, or train afresh"
         )
     run.resumed = model
+
+
+def _saved_options(options: dict[str, Any], source: Path, notes: list[str]) -> dict[str, Any]:
+    """{option: value} of the settings a model file's run recorded, each parsed by
+    the command line's own option (its type, range and callback); a setting the model format
+    does not name (a path, say) is never taken.  Refuses a malformed value (ModelFileError)."""
+    import click
+
+    from deltaprop.command.commands import _words
+    from deltaprop.command.commands import train as command
+    from deltaprop.files.codec import RUN_OPTIONS, ModelFileError
+
+    unknown = sorted(str(k) for k in options if k not in RUN_OPTIONS)
+    if unknown:
+        notes.append(f"--resume ignores {len(unknown)} setting(s) of {source} that it does not take: "
+                     + ", ".join(map(repr, unknown)))
+    params = {p.name: p for p in command.params if isinstance(p, click.Option)}
+    args, given = ["DATA"], []
+    for key in RUN_OPTIONS:
+        value, param = options.get(key), params[key]
+        if value is None:
+            continue  # not recorded: the option's default
+        given.append(key)
+        if param.is_flag:
+            if not isinstance(value, bool):
+                raise ModelFileError(f"{source} records {param.opts[0]} as {value!r}, not true or false; "
+                                     f"train afresh without --resume")
+            args += [param.opts[0]] if value else param.secondary_opts[:1]
+        elif key == "hidden" and isinstance(value, list):
+            args.append(f"--hidden={','.join(map(str, value)) or 0}")
+        else:
+            values = value if isinstance(value, list) and param.multiple else [value]
+            args += [f"{param.opts[0]}={v}" for v in values]
+    try:
+        parsed = command.make_context("train", args).params
+    except click.UsageError as e:
+        raise ModelFileError(f"{source} records a malformed training setting ({e.format_message()}); "
+                             f"train afresh without --resume") from None
+    for key in ("targets", "drop", "categorical"):
+        parsed[key] = _words(parsed[key])
+    return {key: parsed[key] for key in given}
 
 
 # ---------------------------------------------------------------------- 3. columns and task
