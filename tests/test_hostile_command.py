@@ -137,3 +137,35 @@ def test_the_run_options_recorded_are_those_the_model_format_names():
     assert list(TrainOptions("d.csv").model_options()) == list(RUN_OPTIONS)
     assert set(RUN_OPTIONS) <= {p.name for p in train.params}
     assert not {"out", "report", "metrics_json", "validation_data", "resume"} & set(RUN_OPTIONS)
+
+
+# ---------------------------------------------------------------------- text from files, escaped
+ESC = "\x1b[2J\x1b]0;owned\x07"
+
+
+def test_text_from_a_table_or_a_model_file_reaches_the_terminal_escaped(tmp_path):
+    from forge import entries_of, forge_checksums, zip_of
+
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({f"a{ESC}": rng.normal(size=40), "kind": [f"k{ESC}{i % 3}" for i in range(40)],
+                          "y": rng.normal(size=40)})
+    frame.to_csv(tmp_path / "d.csv", index=False)
+    r = run("train", "d.csv", "--target", "y", "--epochs", "2", "--hidden", "3", "--no-report",
+            "--out", "m.dpm", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert "\x1b" not in r.stdout + r.stderr, r.stderr
+    model = dp.load(tmp_path / "m.dpm")
+    model.history["run"]["data"] = ESC
+    model.history["stop_reason"] = f"[/bold]{ESC}"
+    dp.save(model, tmp_path / "m.dpm")
+    forged = forge_checksums(entries_of((tmp_path / "m.dpm").read_bytes()),
+                             lambda doc: doc.update(deltaprop_version=f"[/bold]{ESC}"))
+    (tmp_path / "m.dpm").write_bytes(zip_of(forged))
+    r = run("info", "m.dpm", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert "\x1b" not in r.stdout + r.stderr and "\x07" not in r.stdout
+    assert "written by deltaprop [/bold]\\x1b[2J" in r.stdout, r.stdout
+    assert "stopped: [/bold]\\x1b[2J" in r.stdout and "on \\x1b[2J" in r.stdout
+    assert "a\\x1b[2J" in r.stdout and "k\\x1b[2J" in r.stdout  # a column and a category
+    r = run("evaluate", "m.dpm", "d.csv", cwd=tmp_path)
+    assert r.returncode == 0 and "\x1b" not in r.stdout + r.stderr, r.stderr

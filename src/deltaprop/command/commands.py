@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from deltaprop.command.text import printable
 from deltaprop.errors import EXIT_INTERRUPTED, UserError
 
 if TYPE_CHECKING:
@@ -308,24 +309,27 @@ def train(**options: Any) -> None:
             err=True,
         )
         if not options["quiet"]:
-            for note in result.notes:
-                click.echo(f"note: {note}", err=True)
+            _notes(result.notes)
         sys.exit(EXIT_INTERRUPTED)
     console = _console()
     if not options["quiet"]:
-        for note in result.notes:
-            click.echo(f"note: {note}", err=True)
+        _notes(result.notes)
     if options["quiet"]:
         return
     _print_metrics(console, result.metrics, title="metrics")
     console.print(f"trained {result.model.task} model, {result.epochs} epoch(s)", highlight=False)
-    console.print(f"stopped: {result.stop_reason}", highlight=False, markup=False)
-    console.print(f"model:  {result.out}", highlight=False, markup=False)
+    console.print(f"stopped: {printable(result.stop_reason)}", highlight=False, markup=False)
+    console.print(f"model:  {printable(result.out)}", highlight=False, markup=False)
     if result.report is not None:
-        console.print(f"report: {result.report}", highlight=False, markup=False)
+        console.print(f"report: {printable(result.report)}", highlight=False, markup=False)
 
 
 # ---------------------------------------------------------------------- shared output
+def _notes(notes: list[str]) -> None:
+    for note in notes:
+        click.echo(f"note: {printable(note)}", err=True)
+
+
 def _console(err: bool = False) -> Console:
     from rich.console import Console
 
@@ -343,9 +347,10 @@ def _print_metrics(console: Console, metrics: dict[str, dict[str, float]], title
     table = Table(title=title, title_justify="left")
     table.add_column("metric")
     for s in sets:
-        table.add_column(Text(str(s)), justify="right")
+        table.add_column(Text(printable(s)), justify="right")
     for name in names:
-        table.add_row(Text(str(name)), *(format_metric(metrics[s].get(name, float("nan"))) for s in sets))
+        values = (format_metric(metrics[s].get(name, float("nan"))) for s in sets)
+        table.add_row(Text(printable(name)), *values)
     console.print(table)
 
 
@@ -463,8 +468,7 @@ def predict(model: str, data: str, out: str | None, proba: bool, with_input: boo
         inputs = frame.reset_index(drop=True)
         clash = [c for c in result.columns if c in inputs.columns]
         result = pd.concat([inputs.drop(columns=clash), result], axis=1)
-    for note in notes:
-        click.echo(f"note: {note}", err=True)
+    _notes(notes)
     text = result.to_csv(index=False)
     if out is None:
         sys.stdout.write(text)
@@ -529,15 +533,14 @@ def evaluate(model: str, data: str, as_json: bool) -> None:
         metrics = regression_metrics(y, m.predict(rows, notes).reshape(len(rows), -1), m.target_names_)
     else:
         metrics = _classification_metrics_of(m, rows, notes)
-    for note in notes:
-        click.echo(f"note: {note}", err=True)
+    _notes(notes)
     if as_json:
         from deltaprop.command.metrics import as_json as json_text
 
         click.echo(json_text({"rows": int(len(rows)), "metrics": metrics}))
         return
     name = "standard input" if data == "-" else os.path.basename(data)
-    _print_metrics(_console(), {name: metrics}, title=f"{len(rows)} row(s)")
+    _print_metrics(_console(), {printable(name): metrics}, title=f"{len(rows)} row(s)")
 
 
 # ---------------------------------------------------------------------- info
@@ -555,10 +558,11 @@ def _features_table(features: Any) -> Any:
     table.add_column("preprocessing")
     for c in features.columns:
         if c.kind == "numeric":
-            table.add_row(Text(c.name), "numeric", standardisation(c.mean, c.scale))
+            table.add_row(Text(printable(c.name)), "numeric", standardisation(c.mean, c.scale))
         else:
-            shown = ", ".join(map(str, c.categories[:6])) + (" …" if len(c.categories) > 6 else "")
-            table.add_row(Text(c.name), f"categorical ({len(c.categories)})", Text(f"one-hot: {shown}"))
+            shown = ", ".join(map(printable, c.categories[:6])) + (" …" if len(c.categories) > 6 else "")
+            kind = f"categorical ({len(c.categories)})"
+            table.add_row(Text(printable(c.name)), kind, Text(f"one-hot: {shown}"))
     return table
 
 
@@ -577,15 +581,13 @@ def _training_line(m: Any) -> str | None:
         line += f", on {run['data']} ({run.get('rows', '?')} rows)"
     if h.get("stop_reason"):
         line += f"; stopped: {h['stop_reason']}"
-    return line
+    return printable(line)
 
 
 @click.command()
 @click.argument("model", type=click.Path(path_type=str))
 def info(model: str) -> None:
     """Architecture, parameter count, features and training summary of MODEL."""
-    from rich.markup import escape
-
     from deltaprop.core.network import Network
     from deltaprop.files.archive import model_from_metadata, read_metadata
     from deltaprop.tabular.model import TabularModel
@@ -600,15 +602,16 @@ def info(model: str) -> None:
         net = m.fitted.network
     console = _console()
     console.print(
-        f"[bold]{escape(model)}[/bold]  (deltaprop model format {doc['format_version']}, written by "
-        f"deltaprop {doc.get('deltaprop_version', '?')})"
+        f"[bold]{printable(model, markup=True)}[/bold]  (deltaprop model format "
+        f"{printable(doc['format_version'], markup=True)}, written by deltaprop "
+        f"{printable(doc.get('deltaprop_version', '?'), markup=True)})"
     )
     if m is None:
         console.print(
             "a bare Network (no preprocessing): use it from Python with deltaprop.load", markup=False
         )
     else:
-        console.print(f"task: {m.task}    targets: {', '.join(m.target_names_)}", markup=False)
+        console.print(f"task: {m.task}    targets: {printable(', '.join(m.target_names_))}", markup=False)
     layers = " → ".join(str(n) for n in net.sizes)
     hidden = ", ".join(dict.fromkeys(net.activation)) or "none"
     console.print(
@@ -620,7 +623,7 @@ def info(model: str) -> None:
     if m is None:
         return
     if m.task == "classification":
-        console.print("classes: " + ", ".join(str(c) for c in m.fitted.attributes["classes_"]), markup=False)
+        console.print("classes: " + ", ".join(map(printable, m.fitted.attributes["classes_"])), markup=False)
     features = getattr(m, "features", None)
     if features is not None:
         console.print(_features_table(features))

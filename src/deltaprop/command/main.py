@@ -47,7 +47,9 @@ def _debug_requested(argv: list[str]) -> bool:
 
 
 def _one_line(message: object) -> str:
-    return " ".join(str(message).split())
+    from deltaprop.command.text import printable  # a message may quote a file's text
+
+    return printable(" ".join(str(message).split()))
 
 
 def _usage_message(e: click.UsageError) -> str:
