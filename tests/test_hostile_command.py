@@ -5,6 +5,8 @@ overflow refuses to predict."""
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -169,3 +171,24 @@ def test_text_from_a_table_or_a_model_file_reaches_the_terminal_escaped(tmp_path
     assert "a\\x1b[2J" in r.stdout and "k\\x1b[2J" in r.stdout  # a column and a category
     r = run("evaluate", "m.dpm", "d.csv", cwd=tmp_path)
     assert r.returncode == 0 and "\x1b" not in r.stdout + r.stderr, r.stderr
+
+
+# ---------------------------------------------------------------------- weights that overflow
+@pytest.mark.parametrize("task", ["regression", "classification"])
+def test_a_model_whose_weights_overflow_refuses_to_predict_in_one_line(tmp_path, table, task):
+    import warnings
+
+    table.assign(c=np.where(table.y > 0, "up", "down")).to_csv(tmp_path / "d.csv", index=False)
+    target = "y" if task == "regression" else "c"
+    r = run("train", "d.csv", "--target", target, *FAST, "--out", "m.dpm", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    model = dp.load(tmp_path / "m.dpm")
+    model.network_.W[2][:] = 1e308
+    dp.save(model, tmp_path / "m.dpm")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for command in ("predict", "evaluate"):
+            line = _one_error_line(run(command, "m.dpm", "d.csv", cwd=tmp_path))
+            assert re.search(r": [1-9]\d* of 60 row\(s\) predict a number that is not finite", line), line
+            assert "weights are too large (up to 1e+308)" in line, line
+    assert not [w for w in caught if issubclass(w.category, RuntimeWarning)], [str(w.message) for w in caught]

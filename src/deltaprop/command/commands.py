@@ -418,11 +418,17 @@ class _EstimatorAdapter:
     def predict_frame(
         self, frame: pd.DataFrame, proba: bool = False, notes: list[str] | None = None
     ) -> pd.DataFrame:
+        import numpy as np
         import pandas as pd
+
+        from deltaprop.tabular.model import finite_outputs
 
         X = self.inputs(frame)
         out = pd.DataFrame(index=range(len(frame)))
-        pred = self.estimator.predict(X)
+        with np.errstate(over="ignore", invalid="ignore"):  # overflow is refused in words
+            checked = self.estimator.predict_proba(X) if self.task == "classification" else None
+            pred = self.estimator.predict(X)
+        finite_outputs(pred if checked is None else checked, self.estimator.network_)
         if pred.ndim == 1:
             out[self.target_names_[0]] = pred
         else:
