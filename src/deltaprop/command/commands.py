@@ -299,8 +299,12 @@ def train(**options: Any) -> None:
         from deltaprop.command.cluster import train_on_cluster
 
         result = train_on_cluster(opts)
-    else:
-        result = run_train(opts)
+    else:  # what the run inferred is told before the first epoch (with -q: in --metrics-json)
+        try:
+            result = run_train(opts, tell=None if opts.quiet else lambda note: _notes([note]))
+        except KeyboardInterrupt as e:  # the run says what it left (click would drop the words)
+            click.echo(str(e) or "interrupted", err=True)
+            sys.exit(EXIT_INTERRUPTED)
     if result.interrupted:
         # said at once, before anything slow (rich's import) gives a further Ctrl-C a window
         click.echo(

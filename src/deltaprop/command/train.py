@@ -27,6 +27,7 @@ import math
 import os
 import re
 import warnings
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -39,7 +40,7 @@ from deltaprop.command.monitor import Monitor
 from deltaprop.errors import UserError
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterator
 
     import pandas as pd
 
@@ -202,6 +203,8 @@ class Run:
     D_val: Any = None
     y_val: Any = None
     run_info: dict[str, Any] = field(default_factory=dict)
+    #: how many of the notes were told before training (the rest come with the result)
+    told: int = 0
 
     @property
     def has_val(self) -> bool:
@@ -350,8 +353,24 @@ def columns_step(run: Run) -> None:
     run.task = _task(run)
 
 
+def _task_note(frame: pd.DataFrame, targets: list[str], task: str) -> str:
+    """The task detected, why, and how to choose the other one."""
+    from deltaprop.tabular.encode import MAX_CODES, class_codes, column_list
+
+    names = ", ".join(map(repr, targets))
+    if task == "regression":
+        return (f"target {names} holds numbers, so this is a regression; pass --task classification "
+                f"if they are class codes")
+    n = class_codes(frame[targets[0]])
+    if n:
+        return (f"target {names} holds {n} distinct whole numbers (at most {MAX_CODES}), so this is a "
+                f"classification of class codes; pass --task regression to predict numbers")
+    classes = column_list(sorted(map(str, frame[targets[0]].dropna().unique())))
+    return f"target {names} holds words, so this is a classification of its classes: {classes}"
+
+
 def _task(run: Run) -> str:
-    from deltaprop.tabular.encode import MAX_CODES, class_codes, detect_task
+    from deltaprop.tabular.encode import detect_task
 
     opts, targets = run.opts, run.targets
     task = opts.task or detect_task(run.frame, targets)
@@ -360,13 +379,8 @@ def _task(run: Run) -> str:
             "classification with several targets is not supported; train one model per target"
             + ("" if opts.task else " (or pass --task regression if they are numbers)")
         )
-    if opts.task is None and task == "classification" and len(targets) == 1:
-        n = class_codes(run.frame[targets[0]])
-        if n:
-            run.notes.append(
-                f"target {targets[0]!r} holds {n} distinct whole numbers (at most {MAX_CODES}), so "
-                f"this is a classification of class codes; pass --task regression to predict numbers"
-            )
+    if opts.task is None:
+        run.notes.append(_task_note(run.frame, targets, task))
     if task == "classification":
         from sklearn.utils.multiclass import type_of_target
 
@@ -432,10 +446,39 @@ def encode_step(run: Run) -> None:
     else:
         feature_enc = run.resumed.features
     run.feature_enc, run.target_enc = feature_enc, target_enc
+    if run.resumed is None:
+        run.notes += _encoding_notes(feature_enc, rows, opts.impute)
     run.X = feature_enc.transform(rows, notes=run.notes).astype(opts.dtype, copy=False)
     D = target_enc.encode(y_raw)
     run.D = D[:, 0] if run.task == "regression" and D.shape[1] == 1 else D
     run.y_raw, run.rows = y_raw, len(rows)
+
+
+def _encoding_notes(encoder: FeatureEncoder, rows: pd.DataFrame, impute: bool) -> list[str]:
+    """What the preprocessing inferred from the table, one line each, with how to change it:
+    the columns standardised (those scaled as one unit have their own note) and those one-hot
+    encoded with their widths, and the values --impute fills."""
+    numeric = [c for c in encoder.columns if c.kind == "numeric"]
+    onehot = [c for c in encoder.columns if c.kind == "categorical"]
+    notes = []
+    shared = len(numeric) > 1 and all(c.mean == 0.0 and c.scale == numeric[0].scale for c in numeric)
+    if numeric and not shared:  # columns scaled as one unit have a note of their own
+        notes.append(f"{len(numeric)} numeric column(s) are standardised, each as (value − mean) / "
+                     f"standard deviation of the training rows; pass --categorical COL to treat one as "
+                     f"categories")
+    if onehot:
+        shown = ", ".join(f"{c.name!r} ({c.n_inputs} inputs)" for c in onehot[:8])
+        more = f" and {len(onehot) - 8} more" if len(onehot) > 8 else ""
+        notes.append(f"{len(onehot)} column(s) of words are one-hot encoded, one input per value: "
+                     f"{shown}{more}; pass --drop COL to leave one out, or fix its values if it "
+                     f"should hold numbers")
+    if impute:
+        missing = rows[[c.name for c in encoder.columns]].isna().sum()
+        if missing.any():
+            columns = int((missing > 0).sum())
+            notes.append(f"--impute fills {int(missing.sum())} missing value(s) in {columns} column(s): "
+                         f"numbers with the training median, words with no category")
+    return notes
 
 
 # ---------------------------------------------------------------------- 5. split
@@ -729,11 +772,9 @@ def stop_reason(run: Run, fitted: Fitted) -> str:
 def evaluate_step(run: Run, fitted: Fitted) -> TrainResult:
     """The model to keep and its metrics; refuses a diverged run."""
     opts, est, monitor = run.opts, fitted.est, fitted.monitor
-    if est is None:
-        raise KeyboardInterrupt  # stopped before the network existed: nothing to save
     curve = list(getattr(est, "loss_curve_", []) or [])
-    if fitted.interrupted and len(curve) <= fitted.epochs_before:
-        raise KeyboardInterrupt  # not one epoch finished: there is no better model to save
+    if est is None or (fitted.interrupted and len(curve) <= fitted.epochs_before):
+        raise KeyboardInterrupt(NOTHING_SAVED)  # not one epoch finished: no better model to save
     # a value that stopped being finite ends the run: an error; a finite blow-up is a note
     nonfinite = any("stopped being finite" in w for w in fitted.blow_ups)
     if nonfinite or (curve and not math.isfinite(curve[-1])):
@@ -771,7 +812,7 @@ def evaluate_step(run: Run, fitted: Fitted) -> TrainResult:
         metrics,
         None,
         None,
-        run.notes,
+        run.notes[run.told:],
         interrupted=fitted.interrupted,
         epochs=len(curve),
         best_epoch=monitor.best_epoch,
@@ -817,7 +858,8 @@ def write_step(run: Run, result: TrainResult) -> TrainResult:
         write_guarded(run.report, html.encode("utf-8"))
         result.report = run.report
     if run.opts.metrics_json:
-        doc = {"metrics": result.metrics, "epochs": result.epochs, "stop_reason": result.stop_reason}
+        doc = {"metrics": result.metrics, "epochs": result.epochs, "stop_reason": result.stop_reason,
+               "notes": run.notes}
         write_guarded(run.opts.metrics_json, (as_json(doc) + "\n").encode())
     if run.ckpt.exists() and (run.opts.checkpoint_every or run.opts.resume):
         try:
@@ -828,30 +870,55 @@ def write_step(run: Run, result: TrainResult) -> TrainResult:
 
 
 # ---------------------------------------------------------------------- the whole run
-def train(opts: TrainOptions) -> TrainResult:
-    """Run ``deltaprop train``; returns a :class:`TrainResult` (raises UserError on bad input)."""
+#: what Ctrl-C says when it comes before the first epoch has finished
+NOTHING_SAVED = "interrupted before the first epoch finished; nothing was saved"
+
+
+@contextmanager
+def _nothing_saved() -> Iterator[None]:
+    """Ctrl-C in the block (before any epoch) ends the run with :data:`NOTHING_SAVED`."""
+    try:
+        yield
+    except KeyboardInterrupt as e:
+        if e.args:
+            raise
+        raise KeyboardInterrupt(NOTHING_SAVED) from None
+
+
+def train(opts: TrainOptions, tell: Callable[[str], None] | None = None) -> TrainResult:
+    """Run ``deltaprop train``; returns a :class:`TrainResult` (raises UserError on bad input).
+
+    ``tell(note)`` is called for each note about what the run inferred (the task, the
+    encoding, the scaling) once all are known and before the first epoch; the result's notes
+    are those that came later (with ``tell`` None: all of them)."""
     from deltaprop import __version__
     from deltaprop.files import InterruptGuard, OutputLock
 
     if opts.scheduler:
         raise UserError("--scheduler runs through deltaprop.command.cluster.train_on_cluster; "
                         "call that for a cluster run")
-    run = read_step(opts)
+    with _nothing_saved():
+        run = read_step(opts)
     # one run per --out; the first Ctrl-C stops training, later ones wait for the best model's save
     with OutputLock(run.out, "--out"), InterruptGuard() as guard:
-        resume_step(run)
-        columns_step(run)
-        encode_step(run)
-        split_step(run)
-        run.run_info = {
-            "data": "standard input" if opts.data == "-" else run.data.name,
-            "data_sha256": file_sha256(run.data),
-            "rows": int(run.rows),
-            "options": {**opts.model_options(), "task": run.task, "targets": run.targets},
-            "validation_rows": np.asarray(run.val_idx, dtype=np.int64),
-            "deltaprop_version": __version__,
-        }
-        fitted = fit_step(run)
+        with _nothing_saved():
+            resume_step(run)
+            columns_step(run)
+            encode_step(run)
+            split_step(run)
+            run.run_info = {
+                "data": "standard input" if opts.data == "-" else run.data.name,
+                "data_sha256": file_sha256(run.data),
+                "rows": int(run.rows),
+                "options": {**opts.model_options(), "task": run.task, "targets": run.targets},
+                "validation_rows": np.asarray(run.val_idx, dtype=np.int64),
+                "deltaprop_version": __version__,
+            }
+            if tell is not None:
+                for note in run.notes:
+                    tell(note)
+                run.told = len(run.notes)
+            fitted = fit_step(run)
         with guard.saving():
             result = evaluate_step(run, fitted)
             return write_step(run, result)

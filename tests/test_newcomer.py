@@ -1,0 +1,93 @@
+"""The command as a newcomer meets it (issue 24): what the run inferred is told before the
+first epoch, Ctrl-C before any epoch says that nothing was saved, a misspelt column points at
+the near name that is there, and the help says whole sentences, defaults included."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from _cli import COMMAND, run
+
+
+@pytest.fixture
+def mixed(tmp_path):
+    """A table with every inference: numbers, words, a numeric column with a typo, a gap."""
+    rng = np.random.default_rng(0)
+    n = 40
+    frame = pd.DataFrame({"area": rng.normal(size=n), "rooms": rng.normal(size=n),
+                          "town": rng.choice(["north", "south", "east"], n), "age": ["1", "2", "x", "4"] * 10,
+                          "price": rng.normal(size=n), "kind": rng.choice(["flat", "house"], n)})
+    frame.loc[3, "area"] = np.nan
+    frame.to_csv(tmp_path / "d.csv", index=False)
+    return frame
+
+
+INFERRED = [
+    "target 'price' holds numbers, so this is a regression; pass --task classification",
+    "2 numeric column(s) are standardised",
+    "3 column(s) of words are one-hot encoded, one input per value: 'town' (3 inputs), 'age' (4 inputs), "
+    "'kind' (2 inputs); pass --drop COL",
+    "--impute fills 1 missing value(s) in 1 column(s)",
+]
+
+
+def test_every_inference_is_told_before_the_first_epoch_one_line_each(tmp_path, mixed):
+    r = run("train", "d.csv", "--target", "price", "--epochs", "2", "--hidden", "3", "--no-report",
+            "--impute", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    lines = r.stderr.splitlines()
+    first_epoch = next(k for k, line in enumerate(lines) if line.startswith("training "))
+    for expected in INFERRED:
+        told = [k for k, line in enumerate(lines) if line.startswith("note: ") and expected in line]
+        assert len(told) == 1 and told[0] < first_epoch, (expected, r.stderr)
+
+
+def test_a_class_target_is_told_with_its_classes(tmp_path, mixed):
+    r = run("train", "d.csv", "--target", "kind", "--epochs", "1", "--hidden", "3", "--no-report",
+            "--impute", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert "note: target 'kind' holds words, so this is a classification of its classes: flat, house" \
+        in r.stderr, r.stderr
+
+
+def test_with_quiet_the_notes_go_to_the_metrics_json(tmp_path, mixed):
+    r = run("train", "d.csv", "--target", "price", "--epochs", "2", "--hidden", "3", "--no-report",
+            "--impute", "-q", "--metrics-json", "m.json", cwd=tmp_path)
+    assert r.returncode == 0 and r.stderr == "" and r.stdout == "", (r.stdout, r.stderr)
+    notes = json.loads((tmp_path / "m.json").read_text())["notes"]
+    for expected in INFERRED:
+        assert sum(expected in note for note in notes) == 1, (expected, notes)
+
+
+def test_ctrl_c_before_the_first_epoch_says_that_nothing_was_saved(tmp_path):
+    """A real process (exit status 130 on SIGINT): the signal comes once the notes are out,
+    while the first epoch (2,000 rows one at a time) runs."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(2_000, 4))
+    pd.DataFrame({"a": X[:, 0], "b": X[:, 1], "c": X[:, 2], "d": X[:, 3], "y": X.sum(axis=1)}).to_csv(
+        tmp_path / "big.csv", index=False)
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    p = subprocess.Popen([*COMMAND, "train", "big.csv", "--target", "y", "--batch-size", "1", "--hidden",
+                          "64,64", "--epochs", "1", "--no-report"], cwd=tmp_path, stderr=subprocess.PIPE,
+                         stdout=subprocess.PIPE, text=True, env=env)
+    try:
+        assert p.stderr is not None
+        first = p.stderr.readline()
+        assert first.startswith("note: "), first
+        p.send_signal(signal.SIGINT)
+        rest = p.stderr.read()
+        assert p.wait(timeout=120) == 130, first + rest
+    finally:
+        if p.poll() is None:
+            p.kill()
+        p.communicate()
+    lines = [line for line in rest.splitlines() if not line.startswith(("note: ", "training "))]
+    assert lines == ["interrupted before the first epoch finished; nothing was saved"], rest
+    assert not (tmp_path / "big.dpm").exists()
