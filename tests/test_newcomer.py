@@ -91,3 +91,22 @@ def test_ctrl_c_before_the_first_epoch_says_that_nothing_was_saved(tmp_path):
     lines = [line for line in rest.splitlines() if not line.startswith(("note: ", "training "))]
     assert lines == ["interrupted before the first epoch finished; nothing was saved"], rest
     assert not (tmp_path / "big.dpm").exists()
+
+
+def test_a_misspelt_column_points_at_the_near_name_that_is_there(tmp_path, mixed):
+    r = run("train", "d.csv", "--target", "price", "--epochs", "1", "--hidden", "3", "--no-report",
+            "--impute", "--out", "m.dpm", "-q", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    mixed.rename(columns={"rooms": "roms"}).to_csv(tmp_path / "typo.csv", index=False)
+    mixed.rename(columns={"price": "Price"}).to_csv(tmp_path / "label.csv", index=False)
+    cases = {
+        ("predict", "m.dpm", "typo.csv"): "'rooms' (did you mean 'roms'?)",
+        ("evaluate", "m.dpm", "label.csv"): "did you mean 'Price'?",
+        ("explain", "m.dpm", "-w", "2:1,1", "-d", "typo.csv", "--row", "1"): "'rooms' (did you mean 'roms'?)",
+        ("train", "d.csv", "--target", "price", "--drop", "rom"): "did you mean 'rooms'?",
+        ("train", "d.csv", "--target", "price", "--categorical", "Town"): "did you mean 'town'?",
+    }
+    for args, expected in cases.items():
+        r = run(*args, cwd=tmp_path)
+        assert r.returncode == 2 and expected in r.stderr, (args, r.stderr)
+        assert len(r.stderr.splitlines()) == 1, r.stderr

@@ -407,7 +407,10 @@ class _EstimatorAdapter:
                 raise UserError(f"the model takes {n} numeric columns; the data has {len(names)}")
         missing = [n for n in names if n not in frame.columns]
         if missing:
-            raise UserError(f"the data lacks the column(s) {', '.join(missing)}; add them")
+            from deltaprop.tabular.encode import near_names
+
+            listed = near_names(missing, frame.columns, names)
+            raise UserError(f"the data lacks the column(s) {listed}; add them")
         X = np.empty((len(frame), len(names)))
         for k, name in enumerate(names):
             values, bad = numeric_values(frame[name])
