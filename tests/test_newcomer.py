@@ -110,3 +110,37 @@ def test_a_misspelt_column_points_at_the_near_name_that_is_there(tmp_path, mixed
         r = run(*args, cwd=tmp_path)
         assert r.returncode == 2 and expected in r.stderr, (args, r.stderr)
         assert len(r.stderr.splitlines()) == 1, r.stderr
+
+
+OURS = ("train", "predict", "evaluate", "info", "demo")
+
+
+def test_the_command_list_gives_whole_descriptions_and_never_an_unexplained_seed(tmp_path):
+    from deltaprop.command.main import main
+
+    r = run("--help", cwd=tmp_path)
+    commands = r.stdout.split("Commands:")[1]
+    assert r.returncode == 0 and "..." not in commands and "…" not in commands, r.stdout
+    listed = " ".join(commands.split())
+    for name in OURS:
+        short = main.commands[name].short_help
+        assert short and " ".join(short.split()) in listed, (name, r.stdout)
+    for args in [("--help",), *((name, "--help") for name in OURS)]:
+        text = run(*args, cwd=tmp_path).stdout
+        assert "the seed's" not in text.lower(), (args, text)
+    assert "the worked 4-5-3 network of" in listed
+
+
+def test_every_option_shows_its_default(tmp_path):
+    import click
+
+    from deltaprop.command.main import main
+
+    for name in OURS:
+        command = main.commands[name]
+        context = click.Context(command, parent=main.make_context("deltaprop", [name]), info_name=name)
+        for option in command.params:
+            if not isinstance(option, click.Option) or (option.is_flag and not option.secondary_opts):
+                continue  # a flag is off unless given
+            record = option.get_help_record(context)
+            assert record is not None and ("default:" in record[1] or "required" in record[1]), (name, record)

@@ -84,11 +84,12 @@ TRAIN_OPTIONS = [
         "targets",
         cls=_TargetOption,
         metavar="COL [COL …]",
-        help="Column(s) to predict (also comma-separated).",
+        help="Column(s) to predict (also comma-separated); required.",
     ),
     click.option(
         "--task",
         type=click.Choice(["regression", "classification"]),
+        show_default="detected from the target",
         help="Override the detected task (text, or whole numbers with at most 20 distinct values → "
         "classification; other numbers → regression).",
     ),
@@ -198,11 +199,13 @@ TRAIN_OPTIONS = [
         "--validation-data",
         type=click.Path(path_type=str),
         metavar="FILE",
+        show_default="rows of DATA held out",
         help="Validate on the rows of FILE instead of holding out rows of DATA.",
     ),
     click.option(
         "--class-weight",
         type=click.Choice(["balanced"]),
+        show_default="every row counts once",
         help="balanced: weigh each class by rows / (classes × its rows), so rare classes count as much.",
     ),
     click.option(
@@ -228,12 +231,14 @@ TRAIN_OPTIONS = [
         "--drop",
         multiple=True,
         metavar="COL",
+        show_default="none",
         help="Leave a column out (repeatable, or comma-separated).",
     ),
     click.option(
         "--categorical",
         multiple=True,
         metavar="COL",
+        show_default="none",
         help="Treat a numeric-looking column as categories (repeatable, or comma-separated).",
     ),
     click.option(
@@ -247,7 +252,8 @@ TRAIN_OPTIONS = [
         "--metrics-json",
         type=click.Path(path_type=str),
         metavar="FILE",
-        help="Also write the metrics, epochs and why training stopped to FILE as JSON.",
+        show_default="none",
+        help="Also write the metrics, epochs, notes and why training stopped to FILE as JSON.",
     ),
     click.option(
         "--checkpoint-every",
@@ -265,6 +271,7 @@ TRAIN_OPTIONS = [
     click.option(
         "--scheduler",
         metavar="ADDRESS",
+        show_default="this machine, no Dask",
         help="Train on a Dask cluster (pip install 'deltaprop[dask]'): a scheduler's address, or "
         "local:N for N local workers; DATA may then be a quoted glob of Parquet/CSV files.",
     ),
@@ -277,7 +284,8 @@ def _train_options(f: Any) -> Any:
     return f
 
 
-@click.command(context_settings={"max_content_width": 100})
+@click.command(context_settings={"max_content_width": 100},
+               short_help="Train a model on a CSV or Parquet table to predict its --target column(s).")
 @_train_options
 def train(**options: Any) -> None:
     """Train a model on DATA (CSV or Parquet; - reads standard input) to predict the --target column(s).
@@ -449,7 +457,7 @@ class _EstimatorAdapter:
 
 
 # ---------------------------------------------------------------------- predict
-@click.command()
+@click.command(short_help="Predict every row of DATA with MODEL, as CSV in DATA's row order.")
 @click.argument("model", type=click.Path(path_type=str))
 @click.argument("data", type=click.Path(path_type=str))
 @click.option("--out", "-o", type=click.Path(path_type=str), help="Write the CSV here [default: stdout].")
@@ -511,7 +519,7 @@ def _classification_metrics_of(m: Any, rows: pd.DataFrame, notes: list[str]) -> 
     return classification_metrics(labels, m.predict_proba(rows, notes), classes)
 
 
-@click.command()
+@click.command(short_help="Metrics of MODEL on labelled DATA.")
 @click.argument("model", type=click.Path(path_type=str))
 @click.argument("data", type=click.Path(path_type=str))
 @click.option(
@@ -597,7 +605,7 @@ def _training_line(m: Any) -> str | None:
     return printable(line)
 
 
-@click.command()
+@click.command(short_help="The architecture, features and training summary of MODEL.")
 @click.argument("model", type=click.Path(path_type=str))
 def info(model: str) -> None:
     """Architecture, parameter count, features and training summary of MODEL."""

@@ -6,7 +6,7 @@
     deltaprop info MODEL                         architecture, features, training summary
     deltaprop explain …                          the derivation of one weight's gradient
     deltaprop export MODEL --to onnx [--out F]   an ONNX graph, preprocessing included
-    deltaprop demo                               the seed's network
+    deltaprop demo                               the worked 4-5-3 network of docs/derivation.md
 
 A mistake in the user's input prints one line, ``error: <problem>; <fix>``, on stderr and
 exits with status 2, writing nothing; ``--debug`` (on every subcommand) shows the traceback
@@ -172,7 +172,7 @@ def _print_version(ctx: click.Context, param: click.Parameter, value: bool) -> N
         ctx.exit()
 
 
-@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"], "show_default": True})
 @click.option(
     "-V",
     "--version",
@@ -195,9 +195,10 @@ for _command in (train, predict, evaluate, info):
     main.add_command(_command)
 
 
-@main.command()
+@main.command(short_help="Train the worked 4-5-3 network of docs/derivation.md; check its gradient formulas.")
 def demo() -> None:
-    """Train the seed's network and check its two gradient formulas."""
+    """Train the worked 4-5-3 network of the derivation in docs/derivation.md, and check its two
+    gradient formulas against backpropagation and finite differences."""
     from deltaprop.command.demo import main as run_demo
 
     run_demo()
