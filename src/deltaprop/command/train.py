@@ -223,13 +223,14 @@ def read_step(opts: TrainOptions) -> Run:
     report = None if opts.no_report else Path(opts.report) if opts.report else default_report(out)
     run = Run(opts, data, out, report, checkpoint_path(out))
     # as the user spelled them (a trailing slash kept), each checked, then compared by file identity
-    spelled = {"--out": opts.out or out, "the checkpoint": run.ckpt, "the lock": OutputLock(out).path,
-               "--report": report and (opts.report or report), "--metrics-json": opts.metrics_json}
+    spelled: dict[str, str | os.PathLike[str] | None] = {
+        "--out": opts.out or out, "the checkpoint": run.ckpt, "the lock": OutputLock(out).path,
+        "--report": report and (opts.report or report), "--metrics-json": opts.metrics_json}
     kinds = {"--out": "model file", "the checkpoint": "checkpoint", "--report": "report",
              "--metrics-json": "metrics file"}
     for name, what in kinds.items():
-        if spelled[name] is not None:
-            check_writable(spelled[name], what)
+        if (path := spelled[name]) is not None:
+            check_writable(path, what)
     # --resume reads --out or its checkpoint, both among the outputs here
     check_distinct(spelled, {"DATA": None if opts.data == "-" else opts.data,
                              "--validation-data": opts.validation_data})
