@@ -145,11 +145,11 @@ class _Group(click.Group):
         """The command list of --help, without importing the lazy commands for their help."""
         limit = formatter.width - 6 - max(len(name) for name in self.list_commands(ctx))
         rows = []
-        for name in self.list_commands(ctx):
-            if name in self.commands:
-                rows.append((name, self.commands[name].get_short_help_str(limit)))
-            else:
+        for name in self.list_commands(ctx):  # the same lines whether a lazy one was imported or not
+            if name in LAZY_COMMANDS:
                 rows.append((name, LAZY_COMMANDS[name][2]))
+            else:
+                rows.append((name, self.commands[name].get_short_help_str(limit)))
         with formatter.section("Commands"):
             formatter.write_dl(rows)
 

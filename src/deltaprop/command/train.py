@@ -808,18 +808,9 @@ def evaluate_step(run: Run, fitted: Fitted) -> TrainResult:
             f"the model fits its own training data worse than a constant ({worse[0]} < 0 on the "
             f"training rows): lower --learning-rate (now {opts.learning_rate:g}) or train longer"
         )
-    return TrainResult(
-        model,
-        metrics,
-        None,
-        None,
-        run.notes[run.told:],
-        interrupted=fitted.interrupted,
-        epochs=len(curve),
-        best_epoch=monitor.best_epoch,
-        stopped_early=monitor.stopped_early,
-        stop_reason=reason,
-    )
+    return TrainResult(model, metrics, None, None, run.notes[run.told:], interrupted=fitted.interrupted,
+                       epochs=len(curve), best_epoch=monitor.best_epoch, stopped_early=monitor.stopped_early,
+                       stop_reason=reason)
 
 
 def _confusion(run: Run, model: TabularModel) -> dict[str, Any]:
