@@ -96,7 +96,6 @@ TRAIN_OPTIONS = [
     click.option(
         "--hidden",
         default="64,64",
-        show_default=True,
         callback=_hidden,
         help="Hidden layer widths, comma-separated; 0 or none for no hidden layer (a linear model) "
         "[estimators: 100; two narrower layers suit tables of a few columns].",
@@ -104,21 +103,18 @@ TRAIN_OPTIONS = [
     click.option(
         "--activation",
         default="relu",
-        show_default=True,
         type=click.Choice(ACTIVATIONS),
         help="Activation of the hidden layers.",
     ),
     click.option(
         "--solver",
         default="adam",
-        show_default=True,
         type=click.Choice(["adam", "sgd", "lbfgs"]),
         help="How the weights are updated: Adam, plain SGD with momentum, or L-BFGS (full batch).",
     ),
     click.option(
         "--epochs",
         default=200,
-        show_default=True,
         type=click.IntRange(min=1),
         help="Most epochs (L-BFGS: iterations).",
     ),
@@ -131,17 +127,15 @@ TRAIN_OPTIONS = [
     click.option(
         "--learning-rate",
         default=1e-3,
-        show_default=True,
         type=click.FloatRange(min=0, min_open=True),
         help="Step size of Adam or SGD.",
     ),
     click.option(
-        "--alpha", default=1e-4, show_default=True, type=click.FloatRange(min=0), help="L2 strength."
+        "--alpha", default=1e-4, type=click.FloatRange(min=0), help="L2 strength."
     ),
     click.option(
         "--loss",
         default="squared_error",
-        show_default=True,
         type=click.Choice(["squared_error", "absolute_error", "huber", "quantile"]),
         help="Regression loss: huber and absolute_error resist outliers in the target; "
         "quantile predicts the --quantile.",
@@ -160,21 +154,18 @@ TRAIN_OPTIONS = [
     click.option(
         "--dropout",
         default=0.0,
-        show_default=True,
         type=click.FloatRange(0, 1, max_open=True),
         help="Dropout rate of every hidden layer while training (none at prediction).",
     ),
     click.option(
         "--seed",
         default=0,
-        show_default=True,
         type=click.IntRange(0, 2**32 - 1),
         help="Seeds the weights, shuffles and split.",
     ),
     click.option(
         "--early-stopping/--no-early-stopping",
         default=True,
-        show_default=True,
         help="Stop when the validation loss stops improving, and keep the best weights; "
         "--no-early-stopping trains every epoch given [estimators: off; the command holds out "
         "validation rows anyway, for its metrics].",
@@ -182,7 +173,6 @@ TRAIN_OPTIONS = [
     click.option(
         "--patience",
         default=20,
-        show_default=True,
         type=click.IntRange(min=1),
         help="Epochs without improvement before early stopping [estimators' n_iter_no_change: 10; "
         "a small table's validation loss is noisy, and 10 stops runs at their first plateau].",
@@ -190,7 +180,6 @@ TRAIN_OPTIONS = [
     click.option(
         "--validation-fraction",
         default=0.2,
-        show_default=True,
         type=click.FloatRange(min=0, max=1, max_open=True),
         help="Share of rows held out for validation [estimators: 0.1; 0.2 leaves a small table "
         "enough rows to judge the model by].",
@@ -211,7 +200,6 @@ TRAIN_OPTIONS = [
     click.option(
         "--dtype",
         default="float64",
-        show_default=True,
         type=click.Choice(["float64", "float32"]),
         help="Floating-point type of the network (float32: half the memory, usually faster).",
     ),
@@ -221,7 +209,6 @@ TRAIN_OPTIONS = [
     click.option(
         "--scale",
         default="auto",
-        show_default=True,
         type=click.Choice(["auto", "columns"]),
         help="auto: 64 or more numeric columns in one unit (pixels: none below 0, most reaching "
         "near the largest value M) are scaled together, value / M, other tables column by "
