@@ -144,3 +144,26 @@ def test_every_option_shows_its_default(tmp_path):
                 continue  # a flag is off unless given
             record = option.get_help_record(context)
             assert record is not None and ("default:" in record[1] or "required" in record[1]), (name, record)
+
+
+def test_the_notes_are_told_before_the_first_epoch_begins(tmp_path, mixed, monkeypatch):
+    """In the process: the order of what train() tells and the epochs its monitor sees."""
+    from deltaprop.command import monitor
+    from deltaprop.command.train import TrainOptions, train
+
+    events: list[str] = []
+    seen = monitor.Monitor.__call__
+
+    def watched(self, est):
+        events.append("epoch")
+        return seen(self, est)
+
+    monkeypatch.setattr(monitor.Monitor, "__call__", watched)
+    opts = TrainOptions(str(tmp_path / "d.csv"), targets=("price",), hidden=(3,), epochs=2, impute=True,
+                        no_report=True, quiet=True, out=str(tmp_path / "m.dpm"))
+    result = train(opts, tell=events.append)
+    assert events.count("epoch") == 2 and events[-2:] == ["epoch", "epoch"], events
+    told = events[:-2]
+    for expected in INFERRED:
+        assert sum(expected in note for note in told) == 1, (expected, told)
+    assert not [note for note in result.notes if note in told]  # each note once
