@@ -397,7 +397,7 @@ def test_every_option_has_help_text():
 
 
 def test_the_listed_activations_are_the_cores():
-    from deltaprop.command.commands import ACTIVATIONS
+    from deltaprop.command.options import ACTIVATIONS
     from deltaprop.core.activations import HIDDEN_ACTIVATIONS
 
     assert ACTIVATIONS == sorted(HIDDEN_ACTIVATIONS)

@@ -283,8 +283,8 @@ def _saved_options(options: dict[str, Any], source: Path, notes: list[str]) -> d
     does not name (a path, say) is never taken.  Refuses a malformed value (ModelFileError)."""
     import click
 
-    from deltaprop.command.commands import _words
-    from deltaprop.command.commands import train as command
+    from deltaprop.command.options import PARSER as command
+    from deltaprop.command.options import words
     from deltaprop.files.codec import RUN_OPTIONS, ModelFileError
 
     unknown = sorted(str(k) for k in options if k not in RUN_OPTIONS)
@@ -314,7 +314,7 @@ def _saved_options(options: dict[str, Any], source: Path, notes: list[str]) -> d
         raise ModelFileError(f"{source} records a malformed training setting ({e.format_message()}); "
                              f"train afresh without --resume") from None
     for key in ("targets", "drop", "categorical"):
-        parsed[key] = _words(parsed[key])
+        parsed[key] = words(parsed[key])
     return {key: parsed[key] for key in given}
 
 
