@@ -1,6 +1,6 @@
 """The options of ``deltaprop train``, in one place: the command parses its command line
 with them, and ``--resume`` parses a model file's recorded settings with the same ones
-(:data:`PARSER`), so a value from a file is checked exactly as one typed.  Imports only click.
+(:func:`parser`), so a value from a file is checked exactly as one typed.  Imports only click.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-__all__ = ["TRAIN_OPTIONS", "train_options", "words", "PARSER", "ACTIVATIONS"]
+__all__ = ["TRAIN_OPTIONS", "train_options", "words", "parser", "ACTIVATIONS"]
 
 
 def _hidden(ctx: click.Context, param: click.Parameter, value: str | None) -> tuple[int, ...] | None:
@@ -259,6 +259,8 @@ def train_options(f: Any) -> Any:
     return f
 
 
-#: a command with the options of ``train`` and nothing to run: ``PARSER.make_context("train",
-#: args).params`` are the values of a command line, each checked by its option
-PARSER = train_options(click.command("train")(lambda **options: None))
+def parser() -> click.Command:
+    """A command with the options of ``train`` and nothing to run: ``parser().make_context(
+    "train", args).params`` are the values of a command line, each checked by its option
+    (made when first asked for: only ``--resume`` needs it)."""
+    return train_options(click.command("train")(lambda **options: None))

@@ -283,14 +283,14 @@ def _saved_options(options: dict[str, Any], source: Path, notes: list[str]) -> d
     does not name (a path, say) is never taken.  Refuses a malformed value (ModelFileError)."""
     import click
 
-    from deltaprop.command.options import PARSER as command
-    from deltaprop.command.options import words
+    from deltaprop.command.options import parser, words
     from deltaprop.files.codec import RUN_OPTIONS, ModelFileError
 
     unknown = sorted(str(k) for k in options if k not in RUN_OPTIONS)
     if unknown:
         notes.append(f"--resume ignores {len(unknown)} setting(s) of {source} that it does not take: "
                      + ", ".join(map(repr, unknown)))
+    command = parser()
     params = {p.name: p for p in command.params if isinstance(p, click.Option)}
     args, given = ["DATA"], []
     for key in RUN_OPTIONS:
