@@ -201,7 +201,7 @@ def test_bad_data_is_one_line_exit_2_and_writes_nothing(tmp_path, name):
         (["houses.csv", "--target", "price", "--hidden", "64,x"], "--hidden"),
         (["houses.csv", "--target", "price", "--epochs", "0"], "--epochs"),
         (["houses.csv", "--target", "price", "--out", "nowhere/m.dpm"], "does not exist"),
-        (["houses.csv", "--target", "price", "--out", "houses.csv"], "is the data file"),
+        (["houses.csv", "--target", "price", "--out", "houses.csv"], "is the same file as DATA"),
         (
             ["houses.csv", "--target", "price", "--task", "classification", "--target", "area"],
             "several targets",
@@ -268,7 +268,7 @@ def test_bad_model_files_and_predict_data_are_refused(tmp_path, trained, houses)
         (["predict", "m.dpm", houses, "--proba"], "--proba needs a classification model"),
         (["info", "pickle.dpm"], "pickle"),
         (["evaluate", "m.dpm", "lacks.csv"], "needs the target column 'price'"),
-        (["predict", "m.dpm", houses, "--out", "m.dpm"], "is the model file"),
+        (["predict", "m.dpm", houses, "--out", "m.dpm"], "is the same file as MODEL"),
     ]
     before = snapshot(tmp_path)
     for args, expected in cases:

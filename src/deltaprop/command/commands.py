@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from deltaprop.command.options import train_options, words
+from deltaprop.command.text import printable
 from deltaprop.errors import EXIT_INTERRUPTED, UserError
 
 if TYPE_CHECKING:
@@ -23,261 +25,9 @@ if TYPE_CHECKING:
 
 
 # ---------------------------------------------------------------------- train
-def _hidden(ctx: click.Context, param: click.Parameter, value: str | None) -> tuple[int, ...] | None:
-    if value is None:
-        return None
-    text = value.strip().replace(" ", "")
-    if text in ("", "0", "none"):
-        return ()
-    try:
-        sizes = tuple(int(s) for s in text.split(","))
-    except ValueError:
-        raise click.BadParameter(
-            f"expected layer widths separated by commas, like 64,64; got {value!r}"
-        ) from None
-    if any(n < 1 for n in sizes):
-        raise click.BadParameter(f"every layer width must be at least 1; got {value!r}")
-    return sizes
-
-
-#: the hidden activations (the names of deltaprop.core.activations.HIDDEN_ACTIVATIONS,
-#: written out so that --help does not import the core; a test holds the two equal)
-ACTIVATIONS = ["identity", "leaky_relu", "logistic", "relu", "softplus", "tanh"]
-
-
-class _TargetOption(click.Option):
-    """``--target a b c``: an option that takes every following word up to the next option."""
-
-    def __init__(self, *args: Any, **kwargs: Any):
-        super().__init__(*args, **{**kwargs, "multiple": True})
-
-    def add_to_parser(self, parser: Any, ctx: click.Context) -> None:
-        super().add_to_parser(parser, ctx)
-        for name in self.opts:
-            opt = parser._long_opt.get(name) or parser._short_opt.get(name)
-            if opt is None:
-                continue
-            original = opt.process
-
-            def process(value: Any, state: Any, original: Any = original) -> None:
-                extra = []
-                while state.rargs and not state.rargs[0].startswith("-"):
-                    extra.append(state.rargs.pop(0))
-                original(value, state)
-                for word in extra:
-                    original(word, state)
-
-            opt.process = process
-
-
-def _words(values: tuple[str, ...]) -> tuple[str, ...]:
-    return tuple(s.strip() for v in values for s in v.split(",") if s.strip())
-
-
-#: the options of ``train``, in the order --help shows them
-TRAIN_OPTIONS = [
-    click.argument("data", type=click.Path(dir_okay=True, path_type=str)),
-    click.option(
-        "--target",
-        "-t",
-        "targets",
-        cls=_TargetOption,
-        metavar="COL [COL …]",
-        help="Column(s) to predict (also comma-separated).",
-    ),
-    click.option(
-        "--task",
-        type=click.Choice(["regression", "classification"]),
-        help="Override the detected task (text, or whole numbers with at most 20 distinct values → "
-        "classification; other numbers → regression).",
-    ),
-    click.option(
-        "--hidden",
-        default="64,64",
-        show_default=True,
-        callback=_hidden,
-        help="Hidden layer widths, comma-separated; 0 or none for no hidden layer (a linear model) "
-        "[estimators: 100; two narrower layers suit tables of a few columns].",
-    ),
-    click.option(
-        "--activation",
-        default="relu",
-        show_default=True,
-        type=click.Choice(ACTIVATIONS),
-        help="Activation of the hidden layers.",
-    ),
-    click.option(
-        "--solver",
-        default="adam",
-        show_default=True,
-        type=click.Choice(["adam", "sgd", "lbfgs"]),
-        help="How the weights are updated: Adam, plain SGD with momentum, or L-BFGS (full batch).",
-    ),
-    click.option(
-        "--epochs",
-        default=200,
-        show_default=True,
-        type=click.IntRange(min=1),
-        help="Most epochs (L-BFGS: iterations).",
-    ),
-    click.option(
-        "--batch-size",
-        type=click.IntRange(min=1),
-        help="Mini-batch size [default: rows/50, within 32 … 200; estimators: min(200, rows); that "
-        "gives a table of up to 200 rows one step per epoch].",
-    ),
-    click.option(
-        "--learning-rate",
-        default=1e-3,
-        show_default=True,
-        type=click.FloatRange(min=0, min_open=True),
-        help="Step size of Adam or SGD.",
-    ),
-    click.option(
-        "--alpha", default=1e-4, show_default=True, type=click.FloatRange(min=0), help="L2 strength."
-    ),
-    click.option(
-        "--loss",
-        default="squared_error",
-        show_default=True,
-        type=click.Choice(["squared_error", "absolute_error", "huber", "quantile"]),
-        help="Regression loss: huber and absolute_error resist outliers in the target; "
-        "quantile predicts the --quantile.",
-    ),
-    click.option(
-        "--huber-epsilon",
-        type=click.FloatRange(min=0, min_open=True),
-        help="With --loss huber: residuals beyond it (in standard deviations of the target) count "
-        "linearly [default: 1.35].",
-    ),
-    click.option(
-        "--quantile",
-        type=click.FloatRange(0, 1, min_open=True, max_open=True),
-        help="With --loss quantile: the quantile τ to predict [default: 0.5].",
-    ),
-    click.option(
-        "--dropout",
-        default=0.0,
-        show_default=True,
-        type=click.FloatRange(0, 1, max_open=True),
-        help="Dropout rate of every hidden layer while training (none at prediction).",
-    ),
-    click.option(
-        "--seed",
-        default=0,
-        show_default=True,
-        type=click.IntRange(0, 2**32 - 1),
-        help="Seeds the weights, shuffles and split.",
-    ),
-    click.option(
-        "--early-stopping/--no-early-stopping",
-        default=True,
-        show_default=True,
-        help="Stop when the validation loss stops improving, and keep the best weights; "
-        "--no-early-stopping trains every epoch given [estimators: off; the command holds out "
-        "validation rows anyway, for its metrics].",
-    ),
-    click.option(
-        "--patience",
-        default=20,
-        show_default=True,
-        type=click.IntRange(min=1),
-        help="Epochs without improvement before early stopping [estimators' n_iter_no_change: 10; "
-        "a small table's validation loss is noisy, and 10 stops runs at their first plateau].",
-    ),
-    click.option(
-        "--validation-fraction",
-        default=0.2,
-        show_default=True,
-        type=click.FloatRange(min=0, max=1, max_open=True),
-        help="Share of rows held out for validation [estimators: 0.1; 0.2 leaves a small table "
-        "enough rows to judge the model by].",
-    ),
-    click.option(
-        "--validation-data",
-        type=click.Path(path_type=str),
-        metavar="FILE",
-        help="Validate on the rows of FILE instead of holding out rows of DATA.",
-    ),
-    click.option(
-        "--class-weight",
-        type=click.Choice(["balanced"]),
-        help="balanced: weigh each class by rows / (classes × its rows), so rare classes count as much.",
-    ),
-    click.option(
-        "--dtype",
-        default="float64",
-        show_default=True,
-        type=click.Choice(["float64", "float32"]),
-        help="Floating-point type of the network (float32: half the memory, usually faster).",
-    ),
-    click.option(
-        "--impute", is_flag=True, help="Fill missing values (median / no category) instead of refusing."
-    ),
-    click.option(
-        "--scale",
-        default="auto",
-        show_default=True,
-        type=click.Choice(["auto", "columns"]),
-        help="auto: 64 or more numeric columns in one unit (pixels: none below 0, most reaching "
-        "near the largest value M) are scaled together, value / M, other tables column by "
-        "column; columns: standardise every numeric column on its own.",
-    ),
-    click.option(
-        "--drop",
-        multiple=True,
-        metavar="COL",
-        help="Leave a column out (repeatable, or comma-separated).",
-    ),
-    click.option(
-        "--categorical",
-        multiple=True,
-        metavar="COL",
-        help="Treat a numeric-looking column as categories (repeatable, or comma-separated).",
-    ),
-    click.option(
-        "--out", "-o", type=click.Path(path_type=str), help="Model file [default: <data name>.dpm]."
-    ),
-    click.option(
-        "--report", type=click.Path(path_type=str), help="HTML report [default: <model>.report.html]."
-    ),
-    click.option("--no-report", is_flag=True, help="Write no report."),
-    click.option(
-        "--metrics-json",
-        type=click.Path(path_type=str),
-        metavar="FILE",
-        help="Also write the metrics, epochs and why training stopped to FILE as JSON.",
-    ),
-    click.option(
-        "--checkpoint-every",
-        default=0,
-        type=click.IntRange(min=0),
-        metavar="N",
-        help="Write the best model so far to <model>.ckpt.dpm every N epochs.",
-    ),
-    click.option(
-        "--resume",
-        is_flag=True,
-        help="Continue the run in <model>.ckpt.dpm (or <model>) for more epochs.",
-    ),
-    click.option("--quiet", "-q", is_flag=True, help="Print errors only."),
-    click.option(
-        "--scheduler",
-        metavar="ADDRESS",
-        help="Train on a Dask cluster (pip install 'deltaprop[dask]'): a scheduler's address, or "
-        "local:N for N local workers; DATA may then be a quoted glob of Parquet/CSV files.",
-    ),
-]
-
-
-def _train_options(f: Any) -> Any:
-    for option in reversed(TRAIN_OPTIONS):
-        f = option(f)
-    return f
-
-
-@click.command(context_settings={"max_content_width": 100})
-@_train_options
+@click.command(context_settings={"max_content_width": 100},
+               short_help="Train a model on a CSV or Parquet table to predict its --target column(s).")
+@train_options
 def train(**options: Any) -> None:
     """Train a model on DATA (CSV or Parquet; - reads standard input) to predict the --target column(s).
 
@@ -292,14 +42,18 @@ def train(**options: Any) -> None:
     from deltaprop.command.train import train as run_train
 
     for key in ("targets", "drop", "categorical"):
-        options[key] = _words(options[key])
+        options[key] = words(options[key])
     opts = TrainOptions(**options)
     if opts.scheduler:  # the cluster's run uses the single-machine steps, so it is called from here
         from deltaprop.command.cluster import train_on_cluster
 
         result = train_on_cluster(opts)
-    else:
-        result = run_train(opts)
+    else:  # what the run inferred is told before the first epoch (with -q: in --metrics-json)
+        try:
+            result = run_train(opts, tell=None if opts.quiet else lambda note: _notes([note]))
+        except KeyboardInterrupt as e:  # the run says what it left (click would drop the words)
+            click.echo(str(e) or "interrupted", err=True)
+            sys.exit(EXIT_INTERRUPTED)
     if result.interrupted:
         # said at once, before anything slow (rich's import) gives a further Ctrl-C a window
         click.echo(
@@ -308,24 +62,27 @@ def train(**options: Any) -> None:
             err=True,
         )
         if not options["quiet"]:
-            for note in result.notes:
-                click.echo(f"note: {note}", err=True)
+            _notes(result.notes)
         sys.exit(EXIT_INTERRUPTED)
     console = _console()
     if not options["quiet"]:
-        for note in result.notes:
-            click.echo(f"note: {note}", err=True)
+        _notes(result.notes)
     if options["quiet"]:
         return
     _print_metrics(console, result.metrics, title="metrics")
     console.print(f"trained {result.model.task} model, {result.epochs} epoch(s)", highlight=False)
-    console.print(f"stopped: {result.stop_reason}", highlight=False, markup=False)
-    console.print(f"model:  {result.out}", highlight=False, markup=False)
+    console.print(f"stopped: {printable(result.stop_reason)}", highlight=False, markup=False)
+    console.print(f"model:  {printable(result.out)}", highlight=False, markup=False)
     if result.report is not None:
-        console.print(f"report: {result.report}", highlight=False, markup=False)
+        console.print(f"report: {printable(result.report)}", highlight=False, markup=False)
 
 
 # ---------------------------------------------------------------------- shared output
+def _notes(notes: list[str]) -> None:
+    for note in notes:
+        click.echo(f"note: {printable(note)}", err=True)
+
+
 def _console(err: bool = False) -> Console:
     from rich.console import Console
 
@@ -343,9 +100,10 @@ def _print_metrics(console: Console, metrics: dict[str, dict[str, float]], title
     table = Table(title=title, title_justify="left")
     table.add_column("metric")
     for s in sets:
-        table.add_column(Text(str(s)), justify="right")
+        table.add_column(Text(printable(s)), justify="right")
     for name in names:
-        table.add_row(Text(str(name)), *(format_metric(metrics[s].get(name, float("nan"))) for s in sets))
+        values = (format_metric(metrics[s].get(name, float("nan"))) for s in sets)
+        table.add_row(Text(printable(name)), *values)
     console.print(table)
 
 
@@ -398,7 +156,10 @@ class _EstimatorAdapter:
                 raise UserError(f"the model takes {n} numeric columns; the data has {len(names)}")
         missing = [n for n in names if n not in frame.columns]
         if missing:
-            raise UserError(f"the data lacks the column(s) {', '.join(missing)}; add them")
+            from deltaprop.tabular.encode import near_names
+
+            listed = near_names(missing, frame.columns, names)
+            raise UserError(f"the data lacks the column(s) {listed}; add them")
         X = np.empty((len(frame), len(names)))
         for k, name in enumerate(names):
             values, bad = numeric_values(frame[name])
@@ -413,11 +174,17 @@ class _EstimatorAdapter:
     def predict_frame(
         self, frame: pd.DataFrame, proba: bool = False, notes: list[str] | None = None
     ) -> pd.DataFrame:
+        import numpy as np
         import pandas as pd
+
+        from deltaprop.tabular.model import finite_outputs
 
         X = self.inputs(frame)
         out = pd.DataFrame(index=range(len(frame)))
-        pred = self.estimator.predict(X)
+        with np.errstate(over="ignore", invalid="ignore"):  # overflow is refused in words
+            checked = self.estimator.predict_proba(X) if self.task == "classification" else None
+            pred = self.estimator.predict(X)
+        finite_outputs(pred if checked is None else checked, self.estimator.network_)
         if pred.ndim == 1:
             out[self.target_names_[0]] = pred
         else:
@@ -431,7 +198,7 @@ class _EstimatorAdapter:
 
 
 # ---------------------------------------------------------------------- predict
-@click.command()
+@click.command(short_help="Predict every row of DATA with MODEL, as CSV in DATA's row order.")
 @click.argument("model", type=click.Path(path_type=str))
 @click.argument("data", type=click.Path(path_type=str))
 @click.option("--out", "-o", type=click.Path(path_type=str), help="Write the CSV here [default: stdout].")
@@ -450,10 +217,10 @@ def predict(model: str, data: str, out: str | None, proba: bool, with_input: boo
         raise UserError("--proba needs a classification model; this one is a regression")
     if out is not None:
         from deltaprop.command.common import check_writable
+        from deltaprop.files.atomic import check_distinct
 
-        check_writable(out, "output file", data)
-        if os.path.exists(model) and os.path.exists(out) and os.path.samefile(model, out):
-            raise UserError(f"--out {out} is the model file; choose another path")
+        check_writable(out, "output file")
+        check_distinct({"--out": out}, {"MODEL": model, "DATA": None if data == "-" else data})
     frame = read_table(data)
     notes: list[str] = []
     result = m.predict_frame(frame, proba=proba, notes=notes)
@@ -463,8 +230,7 @@ def predict(model: str, data: str, out: str | None, proba: bool, with_input: boo
         inputs = frame.reset_index(drop=True)
         clash = [c for c in result.columns if c in inputs.columns]
         result = pd.concat([inputs.drop(columns=clash), result], axis=1)
-    for note in notes:
-        click.echo(f"note: {note}", err=True)
+    _notes(notes)
     text = result.to_csv(index=False)
     if out is None:
         sys.stdout.write(text)
@@ -494,7 +260,7 @@ def _classification_metrics_of(m: Any, rows: pd.DataFrame, notes: list[str]) -> 
     return classification_metrics(labels, m.predict_proba(rows, notes), classes)
 
 
-@click.command()
+@click.command(short_help="Metrics of MODEL on labelled DATA.")
 @click.argument("model", type=click.Path(path_type=str))
 @click.argument("data", type=click.Path(path_type=str))
 @click.option(
@@ -529,15 +295,14 @@ def evaluate(model: str, data: str, as_json: bool) -> None:
         metrics = regression_metrics(y, m.predict(rows, notes).reshape(len(rows), -1), m.target_names_)
     else:
         metrics = _classification_metrics_of(m, rows, notes)
-    for note in notes:
-        click.echo(f"note: {note}", err=True)
+    _notes(notes)
     if as_json:
         from deltaprop.command.metrics import as_json as json_text
 
         click.echo(json_text({"rows": int(len(rows)), "metrics": metrics}))
         return
     name = "standard input" if data == "-" else os.path.basename(data)
-    _print_metrics(_console(), {name: metrics}, title=f"{len(rows)} row(s)")
+    _print_metrics(_console(), {printable(name): metrics}, title=f"{len(rows)} row(s)")
 
 
 # ---------------------------------------------------------------------- info
@@ -555,10 +320,11 @@ def _features_table(features: Any) -> Any:
     table.add_column("preprocessing")
     for c in features.columns:
         if c.kind == "numeric":
-            table.add_row(Text(c.name), "numeric", standardisation(c.mean, c.scale))
+            table.add_row(Text(printable(c.name)), "numeric", standardisation(c.mean, c.scale))
         else:
-            shown = ", ".join(map(str, c.categories[:6])) + (" …" if len(c.categories) > 6 else "")
-            table.add_row(Text(c.name), f"categorical ({len(c.categories)})", Text(f"one-hot: {shown}"))
+            shown = ", ".join(map(printable, c.categories[:6])) + (" …" if len(c.categories) > 6 else "")
+            kind = f"categorical ({len(c.categories)})"
+            table.add_row(Text(printable(c.name)), kind, Text(f"one-hot: {shown}"))
     return table
 
 
@@ -577,15 +343,13 @@ def _training_line(m: Any) -> str | None:
         line += f", on {run['data']} ({run.get('rows', '?')} rows)"
     if h.get("stop_reason"):
         line += f"; stopped: {h['stop_reason']}"
-    return line
+    return printable(line)
 
 
-@click.command()
+@click.command(short_help="The architecture, features and training summary of MODEL.")
 @click.argument("model", type=click.Path(path_type=str))
 def info(model: str) -> None:
     """Architecture, parameter count, features and training summary of MODEL."""
-    from rich.markup import escape
-
     from deltaprop.core.network import Network
     from deltaprop.files.archive import model_from_metadata, read_metadata
     from deltaprop.tabular.model import TabularModel
@@ -600,15 +364,16 @@ def info(model: str) -> None:
         net = m.fitted.network
     console = _console()
     console.print(
-        f"[bold]{escape(model)}[/bold]  (deltaprop model format {doc['format_version']}, written by "
-        f"deltaprop {doc.get('deltaprop_version', '?')})"
+        f"[bold]{printable(model, markup=True)}[/bold]  (deltaprop model format "
+        f"{printable(doc['format_version'], markup=True)}, written by deltaprop "
+        f"{printable(doc.get('deltaprop_version', '?'), markup=True)})"
     )
     if m is None:
         console.print(
             "a bare Network (no preprocessing): use it from Python with deltaprop.load", markup=False
         )
     else:
-        console.print(f"task: {m.task}    targets: {', '.join(m.target_names_)}", markup=False)
+        console.print(f"task: {m.task}    targets: {printable(', '.join(m.target_names_))}", markup=False)
     layers = " → ".join(str(n) for n in net.sizes)
     hidden = ", ".join(dict.fromkeys(net.activation)) or "none"
     console.print(
@@ -620,7 +385,7 @@ def info(model: str) -> None:
     if m is None:
         return
     if m.task == "classification":
-        console.print("classes: " + ", ".join(str(c) for c in m.fitted.attributes["classes_"]), markup=False)
+        console.print("classes: " + ", ".join(map(printable, m.fitted.attributes["classes_"])), markup=False)
     features = getattr(m, "features", None)
     if features is not None:
         console.print(_features_table(features))

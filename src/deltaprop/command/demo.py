@@ -47,7 +47,7 @@ def train_and_check(
     """
     X, D = seed_task()
     net = Network([4, n_hidden, 3], activation="tanh", random_state=0)
-    print(f"The seed's network: {net}")
+    print(f"The worked network of the derivation in docs/derivation.md: {net}")
     print(f"Training by gradient descent (full batch of {len(X)} samples, η = {learning_rate}):")
     history = gradient_descent(net, X, D, learning_rate=learning_rate, n_epochs=n_epochs)
     for epoch in sorted({e for e in (0, 10, 100, 500, 1000) if e < n_epochs} | {n_epochs}):
@@ -90,8 +90,8 @@ def train_and_check(
             f"{name:<10}{ex.value:>18.12f}{ex.backprop:>18.12f}{ex.numerical:>18.12f}{ex.relative_error:>12.1e}"
         )
     if not max(out.relative_error, hid.relative_error) < 1e-5:  # the explain page's "agree"
-        raise SystemExit("the seed's formulas, backpropagation and finite differences disagree")
-    print("\nThe seed's formulas, backpropagation and finite differences agree.")
+        raise SystemExit("the derivation's formulas, backpropagation and finite differences disagree")
+    print("\nThe derivation's formulas, backpropagation and finite differences agree.")
     return net, [out, hid]
 
 
@@ -103,12 +103,13 @@ def write_explain_page(
     from deltaprop.explanation.page import render_pages
 
     intro = (
-        "<p>The seed's 4-5-3 network after the demo's training, on its first sample: the seed's two "
-        "derivatives, the output-layer weight w<sub>21</sub><sup>(3)</sup> and the hidden-layer weight "
-        "w<sub>21</sub><sup>(2)</sup>, derived step by step as the seed does.</p>"
+        "<p>The 4-5-3 network of the worked derivation (docs/derivation.md) after the demo's training, "
+        "on its first sample: the derivation's two derivatives, the output-layer weight "
+        "w<sub>21</sub><sup>(3)</sup> and the hidden-layer weight w<sub>21</sub><sup>(2)</sup>, derived "
+        "step by step as the derivation does.</p>"
     )
     out = Path(path)
-    out.write_text(render_pages(explanations, "The seed's derivation, on a trained network", intro), "utf-8")
+    out.write_text(render_pages(explanations, "The worked derivation, on a trained network", intro), "utf-8")
     return out.resolve()
 
 
@@ -116,7 +117,7 @@ def main(*args: Any, **kwargs: Any) -> Network:
     """Train and check, then write the explain page of both derivatives and print its path."""
     net, explanations = train_and_check(*args, **kwargs)
     path = write_explain_page(explanations)
-    print(f"\nThe seed's derivation, step by step with diagrams, on this network: {path}")
+    print(f"\nThe derivation, step by step with diagrams, on this network: {path}")
     return net
 
 

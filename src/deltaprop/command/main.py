@@ -6,7 +6,7 @@
     deltaprop info MODEL                         architecture, features, training summary
     deltaprop explain …                          the derivation of one weight's gradient
     deltaprop export MODEL --to onnx [--out F]   an ONNX graph, preprocessing included
-    deltaprop demo                               the seed's network
+    deltaprop demo                               the worked 4-5-3 network of docs/derivation.md
 
 A mistake in the user's input prints one line, ``error: <problem>; <fix>``, on stderr and
 exits with status 2, writing nothing; ``--debug`` (on every subcommand) shows the traceback
@@ -47,7 +47,9 @@ def _debug_requested(argv: list[str]) -> bool:
 
 
 def _one_line(message: object) -> str:
-    return " ".join(str(message).split())
+    from deltaprop.command.text import printable  # a message may quote a file's text
+
+    return printable(" ".join(str(message).split()))
 
 
 def _usage_message(e: click.UsageError) -> str:
@@ -143,11 +145,11 @@ class _Group(click.Group):
         """The command list of --help, without importing the lazy commands for their help."""
         limit = formatter.width - 6 - max(len(name) for name in self.list_commands(ctx))
         rows = []
-        for name in self.list_commands(ctx):
-            if name in self.commands:
-                rows.append((name, self.commands[name].get_short_help_str(limit)))
-            else:
+        for name in self.list_commands(ctx):  # the same lines whether a lazy one was imported or not
+            if name in LAZY_COMMANDS:
                 rows.append((name, LAZY_COMMANDS[name][2]))
+            else:
+                rows.append((name, self.commands[name].get_short_help_str(limit)))
         with formatter.section("Commands"):
             formatter.write_dl(rows)
 
@@ -170,7 +172,7 @@ def _print_version(ctx: click.Context, param: click.Parameter, value: bool) -> N
         ctx.exit()
 
 
-@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"], "show_default": True})
 @click.option(
     "-V",
     "--version",
@@ -193,9 +195,10 @@ for _command in (train, predict, evaluate, info):
     main.add_command(_command)
 
 
-@main.command()
+@main.command(short_help="Train the worked 4-5-3 network of docs/derivation.md; check its gradient formulas.")
 def demo() -> None:
-    """Train the seed's network and check its two gradient formulas."""
+    """Train the worked 4-5-3 network of the derivation in docs/derivation.md, and check its two
+    gradient formulas against backpropagation and finite differences."""
     from deltaprop.command.demo import main as run_demo
 
     run_demo()

@@ -27,6 +27,7 @@ import math
 import os
 import re
 import warnings
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -39,7 +40,7 @@ from deltaprop.command.monitor import Monitor
 from deltaprop.errors import UserError
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterator
 
     import pandas as pd
 
@@ -100,31 +101,11 @@ class TrainOptions:
     scheduler: str | None = None  # a Dask scheduler's address, or local:N (deltaprop.command.cluster)
 
     def model_options(self) -> dict[str, Any]:
-        """The options that define the model (kept in its history, reused by --resume)."""
-        return {
-            "targets": list(self.targets),
-            "task": self.task,
-            "hidden": list(self.hidden),
-            "activation": self.activation,
-            "solver": self.solver,
-            "batch_size": self.batch_size,
-            "learning_rate": self.learning_rate,
-            "alpha": self.alpha,
-            "loss": self.loss,
-            "huber_epsilon": self.huber_epsilon,
-            "quantile": self.quantile,
-            "dropout": self.dropout,
-            "seed": self.seed,
-            "early_stopping": self.early_stopping,
-            "patience": self.patience,
-            "validation_fraction": self.validation_fraction,
-            "impute": self.impute,
-            "scale": self.scale,
-            "drop": list(self.drop),
-            "categorical": list(self.categorical),
-            "class_weight": self.class_weight,
-            "dtype": self.dtype,
-        }
+        """The options that define the model (kept in its history, reused by --resume): those
+        the model format names (:data:`deltaprop.files.codec.RUN_OPTIONS`)."""
+        from deltaprop.files.codec import RUN_OPTIONS
+
+        return {key: list(v) if isinstance(v := getattr(self, key), tuple) else v for key in RUN_OPTIONS}
 
 
 @dataclass
@@ -222,6 +203,8 @@ class Run:
     D_val: Any = None
     y_val: Any = None
     run_info: dict[str, Any] = field(default_factory=dict)
+    #: how many of the notes were told before training (the rest come with the result)
+    told: int = 0
 
     @property
     def has_val(self) -> bool:
@@ -230,23 +213,28 @@ class Run:
 
 # ---------------------------------------------------------------------- 1. read
 def read_step(opts: TrainOptions) -> Run:
-    """Read the table and check that every output can be written (nothing is written yet)."""
+    """Check that every output can be written and clashes with no input and no other output,
+    then read the table (nothing is written yet)."""
+    from deltaprop.files.atomic import OutputLock, check_distinct
     from deltaprop.tabular.read import read_table
 
     data = Path(opts.data)
     out = Path(opts.out) if opts.out else default_out(opts.data)
     report = None if opts.no_report else Path(opts.report) if opts.report else default_report(out)
     run = Run(opts, data, out, report, checkpoint_path(out))
+    # as the user spelled them (a trailing slash kept), each checked, then compared by file identity
+    spelled: dict[str, str | os.PathLike[str] | None] = {
+        "--out": opts.out or out, "the checkpoint": run.ckpt, "the lock": OutputLock(out).path,
+        "--report": report and (opts.report or report), "--metrics-json": opts.metrics_json}
+    kinds = {"--out": "model file", "the checkpoint": "checkpoint", "--report": "report",
+             "--metrics-json": "metrics file"}
+    for name, what in kinds.items():
+        if (path := spelled[name]) is not None:
+            check_writable(path, what)
+    # --resume reads --out or its checkpoint, both among the outputs here
+    check_distinct(spelled, {"DATA": None if opts.data == "-" else opts.data,
+                             "--validation-data": opts.validation_data})
     run.frame = read_table(opts.data)
-    check_writable(out, "model file", data)
-    if report is not None:
-        check_writable(report, "report", data)
-        if report.resolve() == out.resolve():
-            raise UserError("--report and --out name the same file; give the report an .html name")
-    if opts.checkpoint_every or opts.resume:
-        check_writable(run.ckpt, "checkpoint", data)
-    if opts.metrics_json:
-        check_writable(opts.metrics_json, "metrics file", data)
     return run
 
 
@@ -265,12 +253,11 @@ def resume_step(run: Run) -> None:
     model = load(source)
     if not isinstance(model, TabularModel) or "run" not in model.history:
         raise UserError(f"{source} was not written by 'deltaprop train'; train without --resume")
-    saved = dict(model.history["run"]["options"])
-    for key in ("hidden", "targets", "drop", "categorical"):
-        saved[key] = tuple(saved[key])
-    if opts.targets and list(opts.targets) != list(saved["targets"]):
+    saved = _saved_options(model.history["run"].get("options", {}), source, run.notes)
+    targets = saved.get("targets", opts.targets)
+    if opts.targets and list(opts.targets) != list(targets):
         raise UserError(
-            f"{source} was trained for target(s) {', '.join(saved['targets'])}; leave out --target "
+            f"{source} was trained for target(s) {', '.join(targets)}; leave out --target "
             f"with --resume, or train afresh without --resume"
         )
     defaults = TrainOptions(data=opts.data)
@@ -288,6 +275,47 @@ def resume_step(run: Run) -> None:
             f"{run.data} is not the data {source} was trained on; give the same file, or train afresh"
         )
     run.resumed = model
+
+
+def _saved_options(options: dict[str, Any], source: Path, notes: list[str]) -> dict[str, Any]:
+    """{option: value} of the settings a model file's run recorded, each parsed by
+    the command line's own option (its type, range and callback); a setting the model format
+    does not name (a path, say) is never taken.  Refuses a malformed value (ModelFileError)."""
+    import click
+
+    from deltaprop.command.options import parser, words
+    from deltaprop.files.codec import RUN_OPTIONS, ModelFileError
+
+    unknown = sorted(str(k) for k in options if k not in RUN_OPTIONS)
+    if unknown:
+        notes.append(f"--resume ignores {len(unknown)} setting(s) of {source} that it does not take: "
+                     + ", ".join(map(repr, unknown)))
+    command = parser()
+    params = {p.name: p for p in command.params if isinstance(p, click.Option)}
+    args, given = ["DATA"], []
+    for key in RUN_OPTIONS:
+        value, param = options.get(key), params[key]
+        if value is None:
+            continue  # not recorded: the option's default
+        given.append(key)
+        if param.is_flag:
+            if not isinstance(value, bool):
+                raise ModelFileError(f"{source} records {param.opts[0]} as {value!r}, not true or false; "
+                                     f"train afresh without --resume")
+            args += [param.opts[0]] if value else param.secondary_opts[:1]
+        elif key == "hidden" and isinstance(value, list):
+            args.append(f"--hidden={','.join(map(str, value)) or 0}")
+        else:
+            values = value if isinstance(value, list) and param.multiple else [value]
+            args += [f"{param.opts[0]}={v}" for v in values]
+    try:
+        parsed = command.make_context("train", args).params
+    except click.UsageError as e:
+        raise ModelFileError(f"{source} records a malformed training setting ({e.format_message()}); "
+                             f"train afresh without --resume") from None
+    for key in ("targets", "drop", "categorical"):
+        parsed[key] = words(parsed[key])
+    return {key: parsed[key] for key in given}
 
 
 # ---------------------------------------------------------------------- 3. columns and task
@@ -326,8 +354,24 @@ def columns_step(run: Run) -> None:
     run.task = _task(run)
 
 
+def _task_note(frame: pd.DataFrame, targets: list[str], task: str) -> str:
+    """The task detected, why, and how to choose the other one."""
+    from deltaprop.tabular.encode import MAX_CODES, class_codes, column_list
+
+    names = ", ".join(map(repr, targets))
+    if task == "regression":
+        return (f"target {names} holds numbers, so this is a regression; pass --task classification "
+                f"if they are class codes")
+    n = class_codes(frame[targets[0]])
+    if n:
+        return (f"target {names} holds {n} distinct whole numbers (at most {MAX_CODES}), so this is a "
+                f"classification of class codes; pass --task regression to predict numbers")
+    classes = column_list(sorted(map(str, frame[targets[0]].dropna().unique())))
+    return f"target {names} holds words, so this is a classification of its classes: {classes}"
+
+
 def _task(run: Run) -> str:
-    from deltaprop.tabular.encode import MAX_CODES, class_codes, detect_task
+    from deltaprop.tabular.encode import detect_task
 
     opts, targets = run.opts, run.targets
     task = opts.task or detect_task(run.frame, targets)
@@ -336,13 +380,8 @@ def _task(run: Run) -> str:
             "classification with several targets is not supported; train one model per target"
             + ("" if opts.task else " (or pass --task regression if they are numbers)")
         )
-    if opts.task is None and task == "classification" and len(targets) == 1:
-        n = class_codes(run.frame[targets[0]])
-        if n:
-            run.notes.append(
-                f"target {targets[0]!r} holds {n} distinct whole numbers (at most {MAX_CODES}), so "
-                f"this is a classification of class codes; pass --task regression to predict numbers"
-            )
+    if opts.task is None:
+        run.notes.append(_task_note(run.frame, targets, task))
     if task == "classification":
         from sklearn.utils.multiclass import type_of_target
 
@@ -408,10 +447,39 @@ def encode_step(run: Run) -> None:
     else:
         feature_enc = run.resumed.features
     run.feature_enc, run.target_enc = feature_enc, target_enc
+    if run.resumed is None:
+        run.notes += _encoding_notes(feature_enc, rows, opts.impute)
     run.X = feature_enc.transform(rows, notes=run.notes).astype(opts.dtype, copy=False)
     D = target_enc.encode(y_raw)
     run.D = D[:, 0] if run.task == "regression" and D.shape[1] == 1 else D
     run.y_raw, run.rows = y_raw, len(rows)
+
+
+def _encoding_notes(encoder: FeatureEncoder, rows: pd.DataFrame, impute: bool) -> list[str]:
+    """What the preprocessing inferred from the table, one line each, with how to change it:
+    the columns standardised (those scaled as one unit have their own note) and those one-hot
+    encoded with their widths, and the values --impute fills."""
+    numeric = [c for c in encoder.columns if c.kind == "numeric"]
+    onehot = [c for c in encoder.columns if c.kind == "categorical"]
+    notes = []
+    shared = len(numeric) > 1 and all(c.mean == 0.0 and c.scale == numeric[0].scale for c in numeric)
+    if numeric and not shared:  # columns scaled as one unit have a note of their own
+        notes.append(f"{len(numeric)} numeric column(s) are standardised, each as (value − mean) / "
+                     f"standard deviation of the training rows; pass --categorical COL to treat one as "
+                     f"categories")
+    if onehot:
+        shown = ", ".join(f"{c.name!r} ({c.n_inputs} inputs)" for c in onehot[:8])
+        more = f" and {len(onehot) - 8} more" if len(onehot) > 8 else ""
+        notes.append(f"{len(onehot)} column(s) of words are one-hot encoded, one input per value: "
+                     f"{shown}{more}; pass --drop COL to leave one out, or fix its values if it "
+                     f"should hold numbers")
+    if impute:
+        missing = rows[[c.name for c in encoder.columns]].isna().sum()
+        if missing.any():
+            columns = int((missing > 0).sum())
+            notes.append(f"--impute fills {int(missing.sum())} missing value(s) in {columns} column(s): "
+                         f"numbers with the training median, words with no category")
+    return notes
 
 
 # ---------------------------------------------------------------------- 5. split
@@ -705,11 +773,9 @@ def stop_reason(run: Run, fitted: Fitted) -> str:
 def evaluate_step(run: Run, fitted: Fitted) -> TrainResult:
     """The model to keep and its metrics; refuses a diverged run."""
     opts, est, monitor = run.opts, fitted.est, fitted.monitor
-    if est is None:
-        raise KeyboardInterrupt  # stopped before the network existed: nothing to save
     curve = list(getattr(est, "loss_curve_", []) or [])
-    if fitted.interrupted and len(curve) <= fitted.epochs_before:
-        raise KeyboardInterrupt  # not one epoch finished: there is no better model to save
+    if est is None or (fitted.interrupted and len(curve) <= fitted.epochs_before):
+        raise KeyboardInterrupt(NOTHING_SAVED)  # not one epoch finished: no better model to save
     # a value that stopped being finite ends the run: an error; a finite blow-up is a note
     nonfinite = any("stopped being finite" in w for w in fitted.blow_ups)
     if nonfinite or (curve and not math.isfinite(curve[-1])):
@@ -742,18 +808,9 @@ def evaluate_step(run: Run, fitted: Fitted) -> TrainResult:
             f"the model fits its own training data worse than a constant ({worse[0]} < 0 on the "
             f"training rows): lower --learning-rate (now {opts.learning_rate:g}) or train longer"
         )
-    return TrainResult(
-        model,
-        metrics,
-        None,
-        None,
-        run.notes,
-        interrupted=fitted.interrupted,
-        epochs=len(curve),
-        best_epoch=monitor.best_epoch,
-        stopped_early=monitor.stopped_early,
-        stop_reason=reason,
-    )
+    return TrainResult(model, metrics, None, None, run.notes[run.told:], interrupted=fitted.interrupted,
+                       epochs=len(curve), best_epoch=monitor.best_epoch, stopped_early=monitor.stopped_early,
+                       stop_reason=reason)
 
 
 def _confusion(run: Run, model: TabularModel) -> dict[str, Any]:
@@ -793,7 +850,8 @@ def write_step(run: Run, result: TrainResult) -> TrainResult:
         write_guarded(run.report, html.encode("utf-8"))
         result.report = run.report
     if run.opts.metrics_json:
-        doc = {"metrics": result.metrics, "epochs": result.epochs, "stop_reason": result.stop_reason}
+        doc = {"metrics": result.metrics, "epochs": result.epochs, "stop_reason": result.stop_reason,
+               "notes": run.notes}
         write_guarded(run.opts.metrics_json, (as_json(doc) + "\n").encode())
     if run.ckpt.exists() and (run.opts.checkpoint_every or run.opts.resume):
         try:
@@ -804,30 +862,55 @@ def write_step(run: Run, result: TrainResult) -> TrainResult:
 
 
 # ---------------------------------------------------------------------- the whole run
-def train(opts: TrainOptions) -> TrainResult:
-    """Run ``deltaprop train``; returns a :class:`TrainResult` (raises UserError on bad input)."""
+#: what Ctrl-C says when it comes before the first epoch has finished
+NOTHING_SAVED = "interrupted before the first epoch finished; nothing was saved"
+
+
+@contextmanager
+def _nothing_saved() -> Iterator[None]:
+    """Ctrl-C in the block (before any epoch) ends the run with :data:`NOTHING_SAVED`."""
+    try:
+        yield
+    except KeyboardInterrupt as e:
+        if e.args:
+            raise
+        raise KeyboardInterrupt(NOTHING_SAVED) from None
+
+
+def train(opts: TrainOptions, tell: Callable[[str], None] | None = None) -> TrainResult:
+    """Run ``deltaprop train``; returns a :class:`TrainResult` (raises UserError on bad input).
+
+    ``tell(note)`` is called for each note about what the run inferred (the task, the
+    encoding, the scaling) once all are known and before the first epoch; the result's notes
+    are those that came later (with ``tell`` None: all of them)."""
     from deltaprop import __version__
     from deltaprop.files import InterruptGuard, OutputLock
 
     if opts.scheduler:
         raise UserError("--scheduler runs through deltaprop.command.cluster.train_on_cluster; "
                         "call that for a cluster run")
-    run = read_step(opts)
+    with _nothing_saved():
+        run = read_step(opts)
     # one run per --out; the first Ctrl-C stops training, later ones wait for the best model's save
     with OutputLock(run.out, "--out"), InterruptGuard() as guard:
-        resume_step(run)
-        columns_step(run)
-        encode_step(run)
-        split_step(run)
-        run.run_info = {
-            "data": "standard input" if opts.data == "-" else run.data.name,
-            "data_sha256": file_sha256(run.data),
-            "rows": int(run.rows),
-            "options": {**opts.model_options(), "task": run.task, "targets": run.targets},
-            "validation_rows": np.asarray(run.val_idx, dtype=np.int64),
-            "deltaprop_version": __version__,
-        }
-        fitted = fit_step(run)
+        with _nothing_saved():
+            resume_step(run)
+            columns_step(run)
+            encode_step(run)
+            split_step(run)
+            run.run_info = {
+                "data": "standard input" if opts.data == "-" else run.data.name,
+                "data_sha256": file_sha256(run.data),
+                "rows": int(run.rows),
+                "options": {**opts.model_options(), "task": run.task, "targets": run.targets},
+                "validation_rows": np.asarray(run.val_idx, dtype=np.int64),
+                "deltaprop_version": __version__,
+            }
+            if tell is not None:
+                for note in run.notes:
+                    tell(note)
+                run.told = len(run.notes)
+            fitted = fit_step(run)
         with guard.saving():
             result = evaluate_step(run, fitted)
             return write_step(run, result)

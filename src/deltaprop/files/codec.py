@@ -28,6 +28,7 @@ from deltaprop.errors import UserError
 
 __all__ = [
     "ModelFileError",
+    "RUN_OPTIONS",
     "ALLOWED_DTYPES",
     "KINDS",
     "ESTIMATOR_CLASSES",
@@ -46,6 +47,14 @@ ESTIMATOR_CLASSES = ("MLPRegressor", "MLPClassifier")
 #: the deepest nesting of JSON values a model file may hold (the writer's deepest is 7)
 MAX_DEPTH = 32
 #: an array name: a plain file name, no directories, no "..", nothing a shell or zip tool reads specially
+#: the training settings a command run records in ``history.run.options``, and the only ones
+#: ``deltaprop train --resume`` takes from a file (each validated as its command-line option is;
+#: paths, such as --out, --report or --metrics-json, are never among them)
+RUN_OPTIONS = (
+    "targets", "task", "hidden", "activation", "solver", "batch_size", "learning_rate", "alpha",
+    "loss", "huber_epsilon", "quantile", "dropout", "seed", "early_stopping", "patience",
+    "validation_fraction", "impute", "scale", "drop", "categorical", "class_weight", "dtype",
+)
 ARRAY_NAME = re.compile(r"[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)*")
 
 Meta = dict[str, Any]
@@ -665,3 +674,10 @@ def _check_history(history: Any, n_params: int) -> None:
     for key, ok in checks.items():
         if key in history and not ok(history[key]):
             raise ModelFileError(f"the training history's {key} is malformed")
+    rows = history.get("run", {}).get("validation_rows")
+    if rows is not None:
+        rows = np.asarray(rows)
+        if rows.size and (rows.ndim != 1 or rows.dtype.kind not in "iu" or rows.min() < 0
+                          or len(np.unique(rows)) != rows.size):
+            raise ModelFileError("the training history's validation rows are malformed "
+                                 "(distinct row numbers from 0)")

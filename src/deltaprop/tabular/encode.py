@@ -457,7 +457,8 @@ class FeatureEncoder:
         """Refuse a table that lacks a column the model was trained on."""
         missing = [n for n in self.feature_names if n not in frame.columns]
         if missing:
-            listed = ", ".join(repr(n) for n in missing[:5]) + (" …" if len(missing) > 5 else "")
+            listed = near_names(missing[:5], frame.columns, self.feature_names)
+            listed += " …" if len(missing) > 5 else ""
             raise UserError(
                 f"the data lacks {len(missing)} column(s) the model was trained on: {listed}; add "
                 f"them (see 'deltaprop info MODEL' for the features)"
@@ -808,14 +809,32 @@ def column_list(columns: Sequence[object], limit: int = 12) -> str:
     return ", ".join(head) + ", …, " + ", ".join(tail) + f" ({len(names)} in all)"
 
 
-def no_column_message(name: str, frame: pd.DataFrame) -> str:
-    """'there is no column …' with the closest name, if one is close, and the columns there are."""
+def near_name(name: str, columns: Sequence[object]) -> str | None:
+    """The column of ``columns`` that ``name`` most likely meant: the same name in another
+    case, else the closest by difflib, else None."""
     import difflib
 
+    names = [str(c) for c in columns]
+    close = difflib.get_close_matches(name, names, n=1, cutoff=0.6)
+    return {c.lower(): c for c in names}.get(name.lower()) or (close[0] if close else None)
+
+
+def near_names(names: Sequence[str], columns: Sequence[object], taken: Sequence[str] = ()) -> str:
+    """``names`` quoted, each with the near column of ``columns`` (one not ``taken`` already)
+    that it likely meant ("'alcohol' (did you mean 'alchohol'?)")."""
+    used = set(taken)
+    free = [c for c in columns if c not in used]
+    out = []
+    for n in names:
+        hint = near_name(n, free)
+        out.append(f"{n!r}" + (f" (did you mean {hint!r}?)" if hint else ""))
+    return ", ".join(out)
+
+
+def no_column_message(name: str, frame: pd.DataFrame) -> str:
+    """'there is no column …' with the closest name, if one is close, and the columns there are."""
     columns = [str(c) for c in frame.columns]
-    close = difflib.get_close_matches(name, columns, n=1, cutoff=0.6)
-    lower = {c.lower(): c for c in columns}
-    hint = lower.get(name.lower()) or (close[0] if close else None)
+    hint = near_name(name, columns)
     shown = column_list(columns)
     if hint:
         return f"there is no column {name!r}; did you mean {hint!r}? (columns: {shown})"

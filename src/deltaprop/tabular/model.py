@@ -132,19 +132,40 @@ class TabularModel:
         """The network input for the rows of ``frame``, shape (n_samples, n_inputs)."""
         return self.features.transform(frame, notes=notes)
 
+    def outputs(self, frame: pd.DataFrame, notes: list[str] | None = None) -> np.ndarray:
+        """The network's outputs y for the rows of ``frame``, (n_samples, n_outputs); a regression's
+        in the user's units.  Refuses rows whose outputs are not finite numbers."""
+        import numpy as np
+
+        X = self.transform(frame, notes)
+        with np.errstate(over="ignore", invalid="ignore"):  # overflow is refused below, in words
+            Y = self.fitted.outputs(X)
+            if self.task == "regression":
+                Y = self.target.decode(Y)
+        finite_outputs(Y, self.network_)
+        return Y
+
     def predict(self, frame: pd.DataFrame, notes: list[str] | None = None) -> np.ndarray:
         """Predictions in the user's units: labels, or values (shape (n,) for one target)."""
-        X = self.transform(frame, notes)
+        Y = self.outputs(frame, notes)
         if self.task == "regression":
-            Y = self.target.decode(self.fitted.outputs(X))
             return Y[:, 0] if Y.shape[1] == 1 else Y
-        return self.fitted.predict(X)
+        return self._labels(Y)
 
     def predict_proba(self, frame: pd.DataFrame, notes: list[str] | None = None) -> np.ndarray:
         """Class probabilities, shape (n_samples, n_classes), columns in ``classes_`` order."""
+        from deltaprop.core import classes
+
         if self.task != "classification":
             raise UserError("probabilities exist for classification models only; leave out --proba")
-        return self.fitted.predict_proba(self.transform(frame, notes))
+        return classes.probabilities(self.outputs(frame, notes))
+
+    def _labels(self, Y: np.ndarray) -> np.ndarray:
+        import numpy as np
+
+        from deltaprop.core import classes
+
+        return np.asarray(self.fitted.attributes["classes_"])[classes.predicted_codes(Y)]
 
     def predict_frame(
         self, frame: pd.DataFrame, proba: bool = False, notes: list[str] | None = None
@@ -152,17 +173,31 @@ class TabularModel:
         """A DataFrame of predictions named after the targets (and ``proba_<class>`` columns)."""
         import pandas as pd
 
-        X = self.transform(frame, notes)
+        from deltaprop.core import classes
+
+        Y = self.outputs(frame, notes)
         out = pd.DataFrame(index=range(len(frame)))
-        fitted = self.fitted
         if self.task == "regression":
-            Y = self.target.decode(fitted.outputs(X))
             for k, name in enumerate(self.target.names):
                 out[name] = Y[:, k]
         else:
-            out[self.target.names[0]] = [json_label(v) for v in fitted.predict(X)]
+            out[self.target.names[0]] = [json_label(v) for v in self._labels(Y)]
             if proba:
-                P = fitted.predict_proba(X)
-                for k, c in enumerate(fitted.attributes["classes_"]):
+                P = classes.probabilities(Y)
+                for k, c in enumerate(self.fitted.attributes["classes_"]):
                     out[f"proba_{json_label(c)}"] = P[:, k]
         return out
+
+
+def finite_outputs(Y: np.ndarray, network: Network) -> None:
+    """Refuse predictions that overflowed: a model whose weights are too large for its inputs."""
+    import numpy as np
+
+    bad = ~np.isfinite(Y).reshape(len(Y), -1).all(axis=1)
+    if bad.any():
+        top = max(float(np.abs(network.W[l]).max(initial=0.0)) for l in network.layers)
+        raise UserError(
+            f"{int(bad.sum())} of {len(Y)} row(s) predict a number that is not finite (it overflowed): "
+            f"the model's weights are too large (up to {top:.3g}); retrain the model, with a smaller "
+            f"--learning-rate or a larger --alpha"
+        )
