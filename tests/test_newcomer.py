@@ -167,3 +167,14 @@ def test_the_notes_are_told_before_the_first_epoch_begins(tmp_path, mixed, monke
     for expected in INFERRED:
         assert sum(expected in note for note in told) == 1, (expected, told)
     assert not [note for note in result.notes if note in told]  # each note once
+
+
+def test_a_parquet_index_kept_as_a_column_is_told_before_the_first_epoch(tmp_path):
+    frame = pd.DataFrame({"a": np.arange(30.0), "y": np.arange(30.0) % 4},
+                         index=pd.Index(range(100, 130), name="row_id"))
+    frame.to_parquet(tmp_path / "t.parquet")
+    r = run("train", str(tmp_path / "t.parquet"), "--target", "y", "--epochs", "2", "--no-report",
+            "--task", "regression", "--out", str(tmp_path / "m.dpm"), cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    note = r.stderr.index("the Parquet index 'row_id' is read as column(s)")
+    assert note < r.stderr.index("training")

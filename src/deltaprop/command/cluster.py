@@ -48,7 +48,7 @@ def train_on_cluster(opts: Any, debug: bool = False) -> Any:
     report = None if opts.no_report else Path(opts.report) if opts.report else single.default_report(out)
     for path, what in ((out, "model file"), (report, "report"), (opts.metrics_json, "metrics file")):
         if path is not None:
-            check_writable(path, what, stem)
+            check_writable(path, what)
     lock = OutputLock(out, "--out")
     check_distinct({"--out": out, "--report": report, "--metrics-json": opts.metrics_json,
                     "the lock": lock.path}, {"DATA": table_files(opts.data)})

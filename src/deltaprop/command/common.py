@@ -14,15 +14,12 @@ from deltaprop.errors import UserError
 __all__ = ["check_writable", "plain", "write_guarded"]
 
 
-def check_writable(
-    path: str | os.PathLike[str], what: str, data: str | os.PathLike[str] | None = None
-) -> None:
-    """Refuse an output path that cannot be written, or that is the input data.
+def check_writable(path: str | os.PathLike[str], what: str) -> None:
+    """Refuse an output path that cannot be written.
 
-    ``what`` names the output in the message ("model file", "report", "output file", …);
-    ``data`` is the input file, which an output must never replace (the train command
-    compares all its paths at once: :func:`deltaprop.files.atomic.check_distinct`).  A
-    trailing slash names a directory, as it does to the shell.
+    ``what`` names the output in the message ("model file", "report", "output file", …).  A
+    trailing slash names a directory, as it does to the shell.  Whether an output is an input
+    or another output is :func:`deltaprop.files.atomic.check_distinct`'s to say.
     """
     if os.fspath(path).endswith(("/", os.sep)):
         from deltaprop.files.atomic import _target  # the one home of "a trailing slash is a directory"
@@ -41,8 +38,6 @@ def check_writable(
         raise UserError(f"cannot write the {what} in {parent} (permission denied); choose another path")
     if path.exists() and not os.access(path, os.W_OK):
         raise UserError(f"cannot overwrite {path} (permission denied); choose another path")
-    if data is not None and path.exists() and Path(data).exists() and os.path.samefile(path, data):
-        raise UserError(f"the {what} {path} is the data file; choose another path so the data is kept")
 
 
 def plain(v: Any) -> Any:

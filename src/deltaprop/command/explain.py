@@ -211,7 +211,8 @@ def run_explain(
     "-w",
     required=True,
     metavar="L:J,I|all",
-    help="The weight w_ji^(l) in the seed's numbering, e.g. 3:2,1 for w_21^(3); I = 0 is the bias; "
+    help="The weight w_ji^(l): layer l (the input layer is 1), unit j of layer l, unit i of "
+    "layer l-1, all from 1, as docs/derivation.md numbers them; e.g. 3:2,1 for w_21^(3); I = 0 is the bias; "
     "'all': every weight of a small network on one page.",
 )
 @click.option(
@@ -261,15 +262,12 @@ def run_explain(
 )
 def explain(model, weight, data, rows, fmt, out, alpha, sample, lang):
     """Derive dE/dw for one weight of a saved MODEL, step by step, with numbers and checks."""
-    if out:
-        import os
-
+    if out:  # refuse before any work, and never overwrite the inputs
         from deltaprop.command.common import check_writable
+        from deltaprop.files.atomic import check_distinct
 
-        # refuse before any work, and never overwrite the inputs
-        if os.path.exists(model) and os.path.exists(out) and os.path.samefile(model, out):
-            raise UserError(f"--out {out} is the model file; choose another path")
-        check_writable(out, "output file", data if data is not None else model)
+        check_writable(out, "output file")
+        check_distinct({"--out": out}, {"MODEL": model, "--data": data})
     result = run_explain(model, weight, data, rows, fmt, out, alpha, sample, lang)
     if out:
         from deltaprop.files.archive import write_atomic

@@ -42,7 +42,7 @@ LAZY_COMMANDS = {
 }
 
 
-def _debug_requested(argv: list[str]) -> bool:
+def debug_requested(argv: list[str]) -> bool:
     return "--debug" in argv or os.environ.get("DELTAPROP_DEBUG", "") not in ("", "0")
 
 
@@ -112,7 +112,7 @@ class _Group(click.Group):
         **extra: Any,
     ) -> NoReturn:
         argv = list(sys.argv[1:] if args is None else args)
-        debug = _debug_requested(argv)
+        debug = debug_requested(argv)
         try:
             rv = super().main(
                 argv, prog_name=prog_name, complete_var=complete_var, standalone_mode=False, **extra

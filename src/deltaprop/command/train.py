@@ -235,6 +235,7 @@ def read_step(opts: TrainOptions) -> Run:
     check_distinct(spelled, {"DATA": None if opts.data == "-" else opts.data,
                              "--validation-data": opts.validation_data})
     run.frame = read_table(opts.data)
+    run.notes += run.frame.attrs.get("deltaprop_notes", [])  # what reading decided (an index kept)
     return run
 
 
