@@ -73,7 +73,8 @@ def test_predict_errors_name_a_fix_that_predict_can_take(trained, tmp_path):
 def test_explain_out_never_overwrites_its_inputs(trained):
     """explain --out naming the data or the model file was written over them (the data lost)."""
     before = files(trained)
-    for out, expected in [("d.csv", "is the same file as --data d.csv"), ("d.dpm", "is the same file as MODEL d.dpm")]:
+    clashes = [("d.csv", "is the same file as --data d.csv"), ("d.dpm", "is the same file as MODEL d.dpm")]
+    for out, expected in clashes:
         r = run("explain", "d.dpm", "-w", "2:1,1", "-d", "d.csv", "--row", "1", "--out", out, cwd=trained)
         assert r.returncode == 2 and expected in r.stderr, r.stderr
         assert len(r.stderr.splitlines()) == 1
