@@ -159,3 +159,17 @@ def test_an_out_in_a_missing_directory_is_named_before_the_lock(tmp_path):
                                "--out", "nodir/m.dpm", cwd=tmp_path))
     assert "the directory nodir for the model file does not exist" in line
     _unchanged(tmp_path, before)
+
+
+def test_the_cluster_applies_the_task_rules_of_one_machine(tmp_path):
+    """--class-weight on a regression was taken silently on a cluster; one machine refuses it
+    (train.check_task, which the cluster now calls), and says which task it read."""
+    before = _parts(tmp_path, 2)
+    line = _one_error_line(run("train", "p*.csv", "--target", "y", "--class-weight", "balanced",
+                               "--scheduler", "local:1", "--out", "m.dpm", cwd=tmp_path))
+    assert "--class-weight needs a classification" in line
+    _unchanged(tmp_path, before)
+    r = run("train", "p*.csv", "--target", "y", "--epochs", "2", "--no-report", "--scheduler", "local:1",
+            "--out", "m.dpm", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert "target 'y' was read as a regression" in r.stderr and "Warning" not in r.stderr

@@ -12,6 +12,7 @@ terminal unless ``debug``.
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -62,13 +63,21 @@ def _train(opts: Any, out: Path, report: Path | None, debug: bool) -> Any:
     from deltaprop.distributed.tables import connect, train_table
     from deltaprop.estimators import mlp as estimators
     from deltaprop.files.archive import model_bytes
+    from deltaprop.training.stopping import convergence_warning
 
     targets = [s.strip() for t in opts.targets for s in str(t).split(",") if s.strip()]
     if not targets:
         raise UserError("no --target given; name the column to predict")
     stem = Path(opts.data.replace("*", "all"))
 
+    told: list[str] = []
+
     def make_estimator(task: str, n_rows: int) -> Any:
+        single.check_task(opts, targets, task)  # the rules one machine's run applies
+        if opts.task is None:
+            other = "regression" if task == "classification" else "classification"
+            told.append(f"target {', '.join(map(repr, targets))} was read as a {task} by the rules one "
+                        f"machine applies; pass --task {other} to change it")
         run = single.Run(opts, stem, out, report, single.checkpoint_path(out))
         run.task = task
         kind, params = single.estimator_params(run, n_rows)  # the cluster run has no per-epoch watch
@@ -76,9 +85,11 @@ def _train(opts: Any, out: Path, report: Path | None, debug: bool) -> Any:
 
     client, close = connect(opts.scheduler, debug)
     try:
-        done = train_table(opts.data, targets, make_estimator, client=client, drop=opts.drop,
-                           categorical=opts.categorical, task=opts.task, impute=opts.impute, dtype=opts.dtype,
-                           shared_unit=opts.scale == "auto")
+        with warnings.catch_warnings():  # the epoch limit is the run's stop reason, told in its own line
+            warnings.simplefilter("ignore", convergence_warning())
+            done = train_table(opts.data, targets, make_estimator, client=client, drop=opts.drop,
+                               categorical=opts.categorical, task=opts.task, impute=opts.impute,
+                               dtype=opts.dtype, shared_unit=opts.scale == "auto")
     except ClusterError as e:
         raise UserError(f"{e}; nothing was written") from None
     finally:
@@ -104,6 +115,7 @@ def _train(opts: Any, out: Path, report: Path | None, debug: bool) -> Any:
     if opts.metrics_json:
         doc = {"metrics": {"train": metrics}, "epochs": epochs, "stop_reason": reason}
         write_guarded(opts.metrics_json, (as_json(doc) + "\n").encode())
-    notes = [*done.notes, "on a cluster no validation rows are held out: the metrics are the training rows'"]
+    notes = [*told, *done.notes,
+             "on a cluster no validation rows are held out: the metrics are the training rows'"]
     return single.TrainResult(model, {"train": metrics}, out, report, notes, epochs=epochs,
                               stop_reason=reason)

@@ -376,11 +376,7 @@ def _task(run: Run) -> str:
 
     opts, targets = run.opts, run.targets
     task = opts.task or detect_task(run.frame, targets)
-    if task == "classification" and len(targets) > 1:
-        raise UserError(
-            "classification with several targets is not supported; train one model per target"
-            + ("" if opts.task else " (or pass --task regression if they are numbers)")
-        )
+    check_task(opts, targets, task)
     if opts.task is None:
         run.notes.append(_task_note(run.frame, targets, task))
     if task == "classification":
@@ -389,10 +385,19 @@ def _task(run: Run) -> str:
         if type_of_target(run.frame[targets[0]].dropna().to_numpy()) == "continuous":
             raise UserError(f"target {targets[0]!r} holds fractions, which are not classes; pass "
                             f"--task regression, or write the classes as words or whole numbers")
+    return task
+
+
+def check_task(opts: TrainOptions, targets: list[str], task: str) -> None:
+    """The options that a task rules out, for one machine's run and the cluster's alike."""
+    if task == "classification" and len(targets) > 1:
+        raise UserError(
+            "classification with several targets is not supported; train one model per target"
+            + ("" if opts.task else " (or pass --task regression if they are numbers)")
+        )
     if opts.class_weight and task != "classification":
         raise UserError("--class-weight needs a classification; leave it out for a regression")
     _check_loss_options(opts, task)
-    return task
 
 
 def _check_loss_options(opts: TrainOptions, task: str) -> None:
