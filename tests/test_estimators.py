@@ -244,7 +244,8 @@ def test_the_random_state_conversion_is_the_cores_and_draws_as_scikit_learns():
         assert np.array_equal(ours.permutation(40), theirs.permutation(40))
         est = MLPRegressor(random_state=seed)
         for _ in range(2):  # the kept seeded state is restored, never drawn on
-            assert np.array_equal(est._random_state().uniform(size=50), check_random_state(seed).uniform(size=50))
+            draws = est._random_state().uniform(size=50)
+            assert np.array_equal(draws, check_random_state(seed).uniform(size=50))
     # a Generator: the core takes it as it is; scikit-learn's validation refuses it by name
     gen = np.random.default_rng(0)
     assert _as_random_state(gen) is gen

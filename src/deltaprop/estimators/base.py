@@ -1,4 +1,5 @@
-"""What ``MLPRegressor`` and ``MLPClassifier`` share: the parameters, ``fit``'s checks, the views.
+"""What ``MLPRegressor`` and ``MLPClassifier`` share: ``fit``'s checks and driver, the views (the
+parameters are :mod:`deltaprop.estimators.parameters`' table).
 
 An estimator checks its parameters and data (scikit-learn's validation), builds the
 :class:`~deltaprop.Network` (scikit-learn's draws of the initial weights), and hands network,
@@ -19,7 +20,7 @@ import numpy as np
 import scipy.sparse
 from numpy.typing import ArrayLike
 from sklearn.base import BaseEstimator, _fit_context
-from sklearn.utils.validation import _check_sample_weight
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted
 
 from deltaprop.core.network import Network, _as_random_state
 from deltaprop.estimators.fitted import (
@@ -29,7 +30,6 @@ from deltaprop.estimators.fitted import (
     training_bytes,
     training_settings,
 )
-from deltaprop.estimators.parameters import DEFAULTS
 from deltaprop.speed import backprop as fast
 from deltaprop.training import loop as training
 from deltaprop.training.state import STOCHASTIC_SOLVERS, TrainingSettings, TrainingState, ValidationScore
@@ -41,7 +41,7 @@ except ImportError:  # pragma: no cover - older scikit-learn
     def _validate_data(est, *args, **kwargs):
         return est._validate_data(*args, **kwargs)
 
-__all__ = ["_BaseMLP", "validate_data", "STOCHASTIC_SOLVERS", "training_bytes", "InputData", "DEFAULTS"]
+__all__ = ["_BaseMLP", "validate_data", "STOCHASTIC_SOLVERS", "training_bytes", "InputData"]
 
 #: what ``fit`` and ``predict`` take as X: an array-like, or a sparse matrix
 InputData: TypeAlias = ArrayLike | scipy.sparse.spmatrix | scipy.sparse.sparray
@@ -102,10 +102,20 @@ def _layer_list(name: str, arrays: Callable[[Network], Iterable[np.ndarray]], wr
     return property(get, set, doc=doc)
 
 
+class _ScoreOnDask:
+    """``score`` as scikit-learn's mixin after it has (R² or accuracy), computed by the cluster
+    for Dask collections; it comes first among an estimator's bases."""
+
+    def score(self, X, y, sample_weight=None):
+        if (dask := on_dask(X, y, sample_weight)) is not None:
+            return dask.score(self, X, y, sample_weight)
+        return super().score(X, y, sample_weight)  # type: ignore[misc]
+
+
 class _BaseMLP(BaseEstimator):
     """What both estimators share: parameters, the fit/partial_fit driver, the network."""
 
-    _parameter_constraints: dict = {}  # each estimator's: constraints(its parameters)
+    _parameter_constraints: dict = {}  # each estimator's: parameters.constraints(its names)
 
     # ------------------------------------------------------------------ the network's views
     coefs_ = _layer_list(
@@ -493,6 +503,28 @@ class _BaseMLP(BaseEstimator):
         return True
 
     # ------------------------------------------------------------------ prediction
+    def _predictions(self, Y: np.ndarray) -> np.ndarray:
+        """What ``predict`` returns for the network's outputs Y (n, n_outputs)."""
+        raise NotImplementedError
+
+    def predict(self, X: InputData) -> np.ndarray:
+        """Predict with the network.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+            The regressor's output y of the network (one column as a vector); the
+            classifier's class labels (an indicator matrix for multilabel targets).
+        """
+        check_is_fitted(self)
+        if (dask := on_dask(X)) is not None:
+            return dask.predict(self, X)
+        return self._predictions(self._forward_pass_fast(X))
+
     def _forward_pass_fast(self, X, check_input: bool = True) -> np.ndarray:
         """The network's output y, shape (n_samples, n_outputs)."""
         if check_input:

@@ -20,6 +20,7 @@ from deltaprop.estimators.base import (
     _DOC_ATTRIBUTES,
     InputData,
     _BaseMLP,
+    _ScoreOnDask,
     on_dask,
     validate_data,
 )
@@ -49,7 +50,7 @@ def _accuracy_of_outputs(binarizer: LabelBinarizer, X: np.ndarray, Y: np.ndarray
                           sample_weight=sample_weight)
 
 
-class MLPClassifier(ClassifierMixin, _BaseMLP):
+class MLPClassifier(_ScoreOnDask, ClassifierMixin, _BaseMLP):
     __doc__ = (
         """Multilayer perceptron classifier, trained by backpropagation.
 
@@ -189,22 +190,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
             return None  # multilabel targets have no one class per row
         return self.validation_stratify
 
-    def predict(self, X: InputData) -> np.ndarray:
-        """Predict class labels.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-
-        Returns
-        -------
-        y : ndarray of shape (n_samples,) or (n_samples, n_classes)
-            The predicted classes (an indicator matrix for multilabel targets).
-        """
-        check_is_fitted(self)
-        if (dask := on_dask(X)) is not None:
-            return dask.predict(self, X)
-        Y = self._forward_pass_fast(X)
+    def _predictions(self, Y):
         if self._is_multilabel() or len(self.classes_) < 2:
             return self._labels(Y)
         return self.classes_[class_coding.predicted_codes(Y)]
@@ -267,12 +253,6 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
                 else:
                     self._label_binarizer.fit(classes)
         return self._fit(X, y, sample_weight=sample_weight, incremental=True)
-
-    def score(self, X, y, sample_weight=None):
-        """Accuracy of ``predict(X)`` against y, as scikit-learn's."""
-        if (dask := on_dask(X, y, sample_weight)) is not None:
-            return dask.score(self, X, y, sample_weight)
-        return super().score(X, y, sample_weight)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

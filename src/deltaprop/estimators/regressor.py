@@ -10,12 +10,12 @@ from sklearn.base import RegressorMixin, _fit_context
 from sklearn.metrics import r2_score
 from sklearn.utils import column_or_1d
 from sklearn.utils.metaestimators import available_if
-from sklearn.utils.validation import check_is_fitted
 
 from deltaprop.estimators.base import (
     _DOC_ATTRIBUTES,
     InputData,
     _BaseMLP,
+    _ScoreOnDask,
     on_dask,
     validate_data,
 )
@@ -36,7 +36,7 @@ def _r2_of_outputs(X: np.ndarray, Y: np.ndarray, D: np.ndarray, sample_weight) -
     return r2_score(D, Y, sample_weight=sample_weight)
 
 
-class MLPRegressor(RegressorMixin, _BaseMLP):
+class MLPRegressor(_ScoreOnDask, RegressorMixin, _BaseMLP):
     __doc__ = (
         """Multilayer perceptron regressor, trained by backpropagation.
 
@@ -107,23 +107,8 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
                              f"output(s), as the training y")
         return D_val
 
-    def predict(self, X: InputData) -> np.ndarray:
-        """Predict using the network.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-
-        Returns
-        -------
-        y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
-            The output y of the network (one column is returned as a vector).
-        """
-        check_is_fitted(self)
-        if (dask := on_dask(X)) is not None:
-            return dask.predict(self, X)
-        y = self._forward_pass_fast(X)
-        return y.ravel() if y.shape[1] == 1 else y
+    def _predictions(self, Y):
+        return Y.ravel() if Y.shape[1] == 1 else Y
 
     @available_if(lambda est: est._check_solver())
     @_fit_context(prefer_skip_nested_validation=True)
@@ -143,11 +128,3 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         if (dask := on_dask(X, y, sample_weight)) is not None:
             return dask.partial_fit(self, X, y, sample_weight)
         return self._fit(X, y, sample_weight=sample_weight, incremental=True)
-
-    def score(self, X, y, sample_weight=None):
-        """R² of ``predict(X)`` against y (averaged over outputs), as scikit-learn's."""
-        if (dask := on_dask(X, y, sample_weight)) is not None:
-            return dask.score(self, X, y, sample_weight)
-        return super().score(X, y, sample_weight)
-
-
