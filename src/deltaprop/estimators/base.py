@@ -20,14 +20,14 @@ import numpy as np
 import scipy.sparse
 from numpy.typing import ArrayLike
 from sklearn.base import BaseEstimator, _fit_context
-from sklearn.utils.validation import _check_sample_weight, check_is_fitted
+from sklearn.utils import column_or_1d
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from deltaprop.core.network import Network, _as_random_state
 from deltaprop.estimators.fitted import (
     SETTING_NAMES,
     check_memory,
     hidden_sizes,
-    training_bytes,
     training_settings,
 )
 from deltaprop.speed import backprop as fast
@@ -35,18 +35,10 @@ from deltaprop.training import loop as training
 from deltaprop.training.state import STOCHASTIC_SOLVERS, TrainingSettings, TrainingState, ValidationScore
 from deltaprop.training.stopping import StoppingRule
 
-try:  # scikit-learn >= 1.6
-    from sklearn.utils.validation import validate_data as _validate_data
-except ImportError:  # pragma: no cover - older scikit-learn
-    def _validate_data(est, *args, **kwargs):
-        return est._validate_data(*args, **kwargs)
-
-__all__ = ["_BaseMLP", "validate_data", "STOCHASTIC_SOLVERS", "training_bytes", "InputData"]
+__all__ = ["_BaseMLP", "_ScoreOnDask", "InputData", "on_dask"]
 
 #: what ``fit`` and ``predict`` take as X: an array-like, or a sparse matrix
 InputData: TypeAlias = ArrayLike | scipy.sparse.spmatrix | scipy.sparse.sparray
-
-validate_data = _validate_data
 
 
 def on_dask(*arrays):
@@ -171,6 +163,12 @@ class _BaseMLP(BaseEstimator):
         class labels (None for regression)."""
         raise NotImplementedError
 
+    def _checked(self, X, y, reset: bool, **kwargs):
+        """X and y as scikit-learn's validate_data checks them (y a column: a vector, warned)."""
+        X, y = validate_data(self, X, y, accept_sparse=["csr", "csc"], multi_output=True,
+                             dtype=(np.float64, np.float32), reset=reset, **kwargs)
+        return X, (column_or_1d(y, warn=True) if y.ndim == 2 and y.shape[1] == 1 else y)
+
     def _quick_targets(self, y):  # pragma: no cover - each estimator has its own
         return None
 
@@ -221,7 +219,7 @@ class _BaseMLP(BaseEstimator):
                              "sample_weight_val)")
         X_val, y_val, *rest = validation_data
         try:
-            X_val = _validate_data(self, X_val, accept_sparse=["csr", "csc"],
+            X_val = validate_data(self, X_val, accept_sparse=["csr", "csc"],
                                    dtype=(np.float64, np.float32), reset=False)
         except ValueError as e:
             raise ValueError(
@@ -528,7 +526,7 @@ class _BaseMLP(BaseEstimator):
     def _forward_pass_fast(self, X, check_input: bool = True) -> np.ndarray:
         """The network's output y, shape (n_samples, n_outputs)."""
         if check_input:
-            X = _validate_data(self, X, accept_sparse=["csr", "csc"], reset=False)
+            X = validate_data(self, X, accept_sparse=["csr", "csc"], reset=False)
         if hasattr(X, "toarray"):
             X = X.toarray()
         return fast.predict(self.network_, X)

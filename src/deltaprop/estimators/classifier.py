@@ -10,7 +10,6 @@ from numpy.typing import ArrayLike
 from sklearn.base import ClassifierMixin, _fit_context
 from sklearn.metrics import accuracy_score
 from sklearn.preprocessing import LabelBinarizer
-from sklearn.utils import column_or_1d
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import type_of_target, unique_labels
 from sklearn.utils.validation import check_is_fitted
@@ -22,7 +21,6 @@ from deltaprop.estimators.base import (
     _BaseMLP,
     _ScoreOnDask,
     on_dask,
-    validate_data,
 )
 from deltaprop.estimators.fitted import class_layout
 from deltaprop.estimators.parameters import EXTRA, SHARED, constraints, documentation, signature_init
@@ -94,12 +92,7 @@ class MLPClassifier(_ScoreOnDask, ClassifierMixin, _BaseMLP):
         return class_coding.output_pair(len(binarizer.classes_), multilabel=binarizer.y_type_ != "multiclass")
 
     def _validate_input(self, X, y, incremental, reset):
-        X, y = validate_data(
-            self, X, y, accept_sparse=["csr", "csc"], multi_output=True,
-            dtype=(np.float64, np.float32), reset=reset,
-        )
-        if y.ndim == 2 and y.shape[1] == 1:
-            y = column_or_1d(y, warn=True)
+        X, y = self._checked(X, y, reset)
         # the same table as scikit-learn: a fresh fit (re)defines classes_; warm_start and
         # partial_fit check that y's classes are known
         if not hasattr(self, "classes_") or (not self.warm_start and not incremental):

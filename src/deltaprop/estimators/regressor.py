@@ -8,7 +8,6 @@ import numpy as np
 from numpy.typing import ArrayLike
 from sklearn.base import RegressorMixin, _fit_context
 from sklearn.metrics import r2_score
-from sklearn.utils import column_or_1d
 from sklearn.utils.metaestimators import available_if
 
 from deltaprop.estimators.base import (
@@ -17,7 +16,6 @@ from deltaprop.estimators.base import (
     _BaseMLP,
     _ScoreOnDask,
     on_dask,
-    validate_data,
 )
 from deltaprop.estimators.fitted import loss_parameters, regression_pair
 from deltaprop.estimators.parameters import EXTRA, SHARED, constraints, documentation, signature_init
@@ -73,12 +71,7 @@ class MLPRegressor(_ScoreOnDask, RegressorMixin, _BaseMLP):
                                 "quantile": self.quantile})
 
     def _validate_input(self, X, y, incremental, reset):
-        X, y = validate_data(
-            self, X, y, accept_sparse=["csr", "csc"], multi_output=True, y_numeric=True,
-            dtype=(np.float64, np.float32), reset=reset,
-        )
-        if y.ndim == 2 and y.shape[1] == 1:
-            y = column_or_1d(y, warn=True)
+        X, y = self._checked(X, y, reset, y_numeric=True)
         if self.loss == "poisson" and np.any(y < 0):
             raise ValueError("Some value(s) of y are negative which is not allowed for Poisson regression.")
         D = y.reshape(-1, 1) if y.ndim == 1 else y
