@@ -184,3 +184,5 @@ def test_the_documented_defaults_are_the_estimators_and_the_training_rings():
             assert ast.literal_eval(value) == params[name], name
     with pytest.raises(ValueError, match="momentum"):
         MLPRegressor(momentum=1.5).fit(np.zeros((4, 2)), np.zeros(4))
+    with pytest.raises(TypeError, match=r"^MLPClassifier\.__init__\(\) got an unexpected keyword "):
+        MLPClassifier(loss="huber")

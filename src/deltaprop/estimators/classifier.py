@@ -78,7 +78,7 @@ class MLPClassifier(_ScoreOnDask, ClassifierMixin, _BaseMLP):
     """
     )
 
-    __init__ = signature_init(_POSITIONAL, _KEYWORD)
+    __init__ = signature_init("MLPClassifier", _POSITIONAL, _KEYWORD)
     _parameter_constraints: dict = constraints((*_POSITIONAL, *_KEYWORD))
 
     # scikit-learn's loss name, for code that reads it

@@ -194,13 +194,14 @@ def documentation(names: Sequence[str]) -> str:
     )
 
 
-def signature_init(positional: Sequence[str], keyword: Sequence[str]) -> Callable[..., None]:
-    """An ``__init__`` that takes ``positional`` then, after ``*``, ``keyword``, each with its
-    default, and stores each under its name: scikit-learn reads the parameters from this
-    signature.  Written and compiled as dataclasses writes its ``__init__``."""
+def signature_init(owner: str, positional: Sequence[str], keyword: Sequence[str]) -> Callable[..., None]:
+    """The ``__init__`` of class ``owner`` that takes ``positional`` then, after ``*``,
+    ``keyword``, each with its default, and stores each under its name: scikit-learn reads the
+    parameters from this signature.  Written and compiled as dataclasses writes its ``__init__``."""
     names = [*positional, "*", *keyword]
     arguments = ", ".join(name if name == "*" else f"{name}=_D[{name!r}]" for name in names)
     body = "".join(f"\n    self.{name} = {name}" for name in (*positional, *keyword))
     scope: dict[str, Any] = {"_D": DEFAULTS, "__name__": __name__}
     exec(f"def __init__(self, {arguments}):{body}", scope)
+    scope["__init__"].__qualname__ = f"{owner}.__init__"
     return scope["__init__"]

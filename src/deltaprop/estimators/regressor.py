@@ -60,7 +60,7 @@ class MLPRegressor(_ScoreOnDask, RegressorMixin, _BaseMLP):
     """
     )
 
-    __init__ = signature_init(_POSITIONAL, _KEYWORD)
+    __init__ = signature_init("MLPRegressor", _POSITIONAL, _KEYWORD)
     _parameter_constraints: dict = constraints((*_POSITIONAL, *_KEYWORD))
 
     def _network_loss(self):
