@@ -120,26 +120,37 @@ COMMAND_PARAMETERS = {
 
 
 def test_the_commands_defaults_are_the_estimators_or_its_help_says_why_not():
-    """One set of defaults: an option's default is the estimator's, or its --help names the
-    estimators' default and why the command's differs; TrainOptions (the Python API of the
-    command) has the defaults --help shows, and Huber's ε and τ are the core's."""
+    """One set of defaults: an option's default is the estimator's, or the parameter table's
+    ``command`` column gives the command's default and why, and its --help says both;
+    TrainOptions (the Python API of the command) has the defaults --help shows, and Huber's ε
+    and τ are the core's."""
     import dataclasses
 
     from deltaprop.command.commands import train as train_command
     from deltaprop.command.train import TrainOptions
     from deltaprop.core.losses import DEFAULT_PARAMS
+    from deltaprop.estimators.parameters import PARAMETERS
 
     options = {p.name: p for p in train_command.params}
     fields = {f.name: f.default for f in dataclasses.fields(TrainOptions)}
     estimator = MLPRegressor().get_params()
+    differing = {row.command[0]: (name, row.command) for name, row in PARAMETERS.items() if row.command}
+    assert set(differing) <= set(COMMAND_PARAMETERS)
     for name, parameter in COMMAND_PARAMETERS.items():
         option = options[name]
         default = option.to_info_dict()["default"]  # None where click has none to give
         if name == "hidden":
             default = tuple(int(w) for w in default.split(","))
         assert default == fields[name], name
-        if default != estimator[parameter]:
-            assert "estimators" in option.help and "; " in option.help.split("estimators")[1], name
+        help_text = " ".join(option.help.split())
+        if name not in differing:
+            assert default == estimator[parameter], name
+            continue
+        table_name, (_, command_default, why) = differing[name]
+        assert table_name == parameter and default != estimator[parameter], name
+        assert why in help_text and "estimators" in help_text.split(why)[0], name
+        assert default is None or default == command_default, name
+        assert default is not None or f"default: {command_default}" in help_text, name
     assert f"[default: {DEFAULT_PARAMS['huber']['epsilon']}]" in options["huber_epsilon"].help
     assert f"[default: {DEFAULT_PARAMS['quantile']['quantile']}]" in options["quantile"].help
     assert estimator["huber_epsilon"] == DEFAULT_PARAMS["huber"]["epsilon"]
@@ -147,24 +158,31 @@ def test_the_commands_defaults_are_the_estimators_or_its_help_says_why_not():
 
 
 def test_the_documented_defaults_are_the_estimators_and_the_training_rings():
-    """The parameters' defaults have one table (training.state.TrainingSettings, which the
-    estimators' signatures read); the docstrings state the same values."""
+    """The parameters have one table (estimators.parameters.PARAMETERS, whose training
+    defaults are training.state.TrainingSettings'): the signatures, the constraints and the
+    docstrings are made from it and state the same values."""
     import ast
     import dataclasses
     import re
 
-    from deltaprop.estimators.base import _DOC_PARAMETERS
+    from deltaprop.estimators.parameters import PARAMETERS
     from deltaprop.training.state import TrainingSettings
 
     settings = {f.name: f.default for f in dataclasses.fields(TrainingSettings)}
     for est in (MLPRegressor(), MLPClassifier()):
         params = est.get_params()
+        assert set(params) == set(type(est)._parameter_constraints)
+        assert all(type(est)._parameter_constraints[k] is PARAMETERS[k].constraint for k in params)
+        assert all(params[k] == PARAMETERS[k].default for k in params)
         shared = set(params) & set(settings)
         assert len(shared) >= 20 and all(params[k] == settings[k] for k in shared)
-        documented = re.findall(r"^    (\w+(?:, \w+)*) : .*?default=(.+)$", type(est).__doc__ or "", re.M)
-        assert len(documented) >= 25
-        for names, text in documented:
-            values = [v.strip() for v in text.split(",")] if "," in names else [text]
-            for name, value in zip(names.split(", "), values):
-                assert ast.literal_eval(value) == params[name], name
-    assert _DOC_PARAMETERS in MLPRegressor.__doc__
+        doc = " ".join((type(est).__doc__ or "").split())
+        assert all(" ".join(PARAMETERS[k].doc.split()) in doc for k in params)
+        documented = re.findall(r"^    (\w+) : .*?default=(.+)$", type(est).__doc__ or "", re.M)
+        assert {name for name, _ in documented} == set(params)
+        for name, value in documented:
+            assert ast.literal_eval(value) == params[name], name
+    with pytest.raises(ValueError, match="momentum"):
+        MLPRegressor(momentum=1.5).fit(np.zeros((4, 2)), np.zeros(4))
+    with pytest.raises(TypeError, match=r"^MLPClassifier\.__init__\(\) got an unexpected keyword "):
+        MLPClassifier(loss="huber")

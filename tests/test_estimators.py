@@ -226,3 +226,28 @@ def test_estimators_are_exported_lazily_from_the_package():
     assert deltaprop.MLPRegressor is MLPRegressor
     assert "MLPClassifier" in deltaprop.__all__
     assert re.match(r"MLPClassifier\(", repr(deltaprop.MLPClassifier()))
+
+
+def test_the_random_state_conversion_is_the_cores_and_draws_as_scikit_learns():
+    """One conversion of random_state (core.network._as_random_state), which the estimators
+    call: the same generator, or one that draws the same, as scikit-learn's check_random_state."""
+    from sklearn.utils import check_random_state
+
+    from deltaprop.core.network import _as_random_state
+
+    assert _as_random_state(None) is check_random_state(None)
+    rs = np.random.RandomState(3)
+    assert _as_random_state(rs) is check_random_state(rs) is MLPRegressor(random_state=rs)._random_state()
+    for seed in (0, 7, np.int64(42), True):
+        ours, theirs = _as_random_state(seed), check_random_state(seed)
+        assert np.array_equal(ours.uniform(size=50), theirs.uniform(size=50))
+        assert np.array_equal(ours.permutation(40), theirs.permutation(40))
+        est = MLPRegressor(random_state=seed)
+        for _ in range(2):  # the kept seeded state is restored, never drawn on
+            draws = est._random_state().uniform(size=50)
+            assert np.array_equal(draws, check_random_state(seed).uniform(size=50))
+    # a Generator: the core takes it as it is; scikit-learn's validation refuses it by name
+    gen = np.random.default_rng(0)
+    assert _as_random_state(gen) is gen
+    with pytest.raises(ValueError, match="random_state"):
+        MLPRegressor(random_state=gen).fit(np.zeros((4, 2)), np.zeros(4))

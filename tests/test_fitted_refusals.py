@@ -70,7 +70,10 @@ def test_a_resumed_runs_model_keeps_no_callback_and_pickles(tmp_path):
     result = train(_opts(tmp_path, data, targets=("y",), drop=("band",), epochs=5, resume=True))
     assert result.model.fitted.params.get("callback") is None
     assert result.model.estimator.callback is None  # was fit_step.<locals>.watch: the old monitor
-    pickle.dumps(result.model)  # was: Can't pickle local object 'fit_step.<locals>.watch'
+    # was: Can't pickle local object 'fit_step.<locals>.watch'
+    again = pickle.loads(pickle.dumps(result.model))
+    assert again.estimator.callback is None and again.fitted.params.get("callback") is None
+    assert np.array_equal(again.fitted.network.get_flat(), result.model.fitted.network.get_flat())
 
 
 # -- 4. the one-unit rule on a table of mixed units

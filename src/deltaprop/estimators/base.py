@@ -1,4 +1,5 @@
-"""What ``MLPRegressor`` and ``MLPClassifier`` share: the parameters, ``fit``'s checks, the views.
+"""What ``MLPRegressor`` and ``MLPClassifier`` share: ``fit``'s checks and driver, the views (the
+parameters are :mod:`deltaprop.estimators.parameters`' table).
 
 An estimator checks its parameters and data (scikit-learn's validation), builds the
 :class:`~deltaprop.Network` (scikit-learn's draws of the initial weights), and hands network,
@@ -12,48 +13,32 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Callable, Iterable
-from numbers import Integral, Real
+from numbers import Integral
 from typing import Any, Self, TypeAlias
 
 import numpy as np
 import scipy.sparse
 from numpy.typing import ArrayLike
 from sklearn.base import BaseEstimator, _fit_context
-from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, Options, StrOptions
-from sklearn.utils.validation import _check_sample_weight
+from sklearn.utils import column_or_1d
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
-from deltaprop.core.activations import HIDDEN_ACTIVATIONS
-from deltaprop.core.network import Network
+from deltaprop.core.network import Network, _as_random_state
 from deltaprop.estimators.fitted import (
     SETTING_NAMES,
     check_memory,
     hidden_sizes,
-    training_bytes,
     training_settings,
 )
 from deltaprop.speed import backprop as fast
 from deltaprop.training import loop as training
-from deltaprop.training.progress import VERBOSE_BAR
 from deltaprop.training.state import STOCHASTIC_SOLVERS, TrainingSettings, TrainingState, ValidationScore
 from deltaprop.training.stopping import StoppingRule
 
-try:  # scikit-learn >= 1.6
-    from sklearn.utils.validation import validate_data as _validate_data
-except ImportError:  # pragma: no cover - older scikit-learn
-    def _validate_data(est, *args, **kwargs):
-        return est._validate_data(*args, **kwargs)
-
-__all__ = ["_BaseMLP", "validate_data", "STOCHASTIC_SOLVERS", "training_bytes", "InputData", "DEFAULTS"]
-
-#: the defaults of the training parameters (scikit-learn's): the training ring's settings are
-#: the one table, which the estimators' signatures read
-DEFAULTS = TrainingSettings()
+__all__ = ["_BaseMLP", "_ScoreOnDask", "InputData", "on_dask"]
 
 #: what ``fit`` and ``predict`` take as X: an array-like, or a sparse matrix
 InputData: TypeAlias = ArrayLike | scipy.sparse.spmatrix | scipy.sparse.sparray
-
-validate_data = _validate_data
 
 
 def on_dask(*arrays):
@@ -109,40 +94,20 @@ def _layer_list(name: str, arrays: Callable[[Network], Iterable[np.ndarray]], wr
     return property(get, set, doc=doc)
 
 
+class _ScoreOnDask:
+    """``score`` as scikit-learn's mixin after it has (R² or accuracy), computed by the cluster
+    for Dask collections; it comes first among an estimator's bases."""
+
+    def score(self, X, y, sample_weight=None):
+        if (dask := on_dask(X, y, sample_weight)) is not None:
+            return dask.score(self, X, y, sample_weight)
+        return super().score(X, y, sample_weight)  # type: ignore[misc]
+
+
 class _BaseMLP(BaseEstimator):
     """What both estimators share: parameters, the fit/partial_fit driver, the network."""
 
-    _parameter_constraints: dict = {
-        "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
-        "activation": [StrOptions(set(HIDDEN_ACTIVATIONS)), list, tuple],
-        "solver": [StrOptions({"lbfgs", "sgd", "adam", "adamw"})],
-        "alpha": [Interval(Real, 0, None, closed="left")],
-        "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
-        "learning_rate": [StrOptions({"constant", "invscaling", "adaptive", "cosine"})],
-        "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
-        "power_t": [Interval(Real, 0, None, closed="left")],
-        "max_iter": [Interval(Integral, 1, None, closed="left")],
-        "shuffle": ["boolean"],
-        "random_state": ["random_state"],
-        "tol": [Interval(Real, 0, None, closed="left")],
-        "verbose": ["verbose", StrOptions({VERBOSE_BAR})],
-        "warm_start": ["boolean"],
-        "momentum": [Interval(Real, 0, 1, closed="both")],
-        "nesterovs_momentum": ["boolean"],
-        "early_stopping": ["boolean"],
-        "validation_fraction": [Interval(Real, 0, 1, closed="left")],
-        "beta_1": [Interval(Real, 0, 1, closed="left")],
-        "beta_2": [Interval(Real, 0, 1, closed="left")],
-        "epsilon": [Interval(Real, 0, None, closed="neither")],
-        "n_iter_no_change": [Interval(Integral, 1, None, closed="left"), Options(Real, {np.inf})],
-        "max_fun": [Interval(Integral, 1, None, closed="left")],
-        "callback": [callable, None],
-        "dropout": [Interval(Real, 0, 1, closed="left"), list, tuple],
-        "weight_decay": [Interval(Real, 0, None, closed="left")],
-        "max_grad_norm": [Interval(Real, 0, None, closed="neither"), None],
-        "warmup_iter": [Interval(Integral, 0, None, closed="left")],
-        "scoring": [str, callable, None],
-    }
+    _parameter_constraints: dict = {}  # each estimator's: parameters.constraints(its names)
 
     # ------------------------------------------------------------------ the network's views
     coefs_ = _layer_list(
@@ -198,6 +163,12 @@ class _BaseMLP(BaseEstimator):
         class labels (None for regression)."""
         raise NotImplementedError
 
+    def _checked(self, X, y, reset: bool, **kwargs):
+        """X and y as scikit-learn's validate_data checks them (y a column: a vector, warned)."""
+        X, y = validate_data(self, X, y, accept_sparse=["csr", "csc"], multi_output=True,
+                             dtype=(np.float64, np.float32), reset=reset, **kwargs)
+        return X, (column_or_1d(y, warn=True) if y.ndim == 2 and y.shape[1] == 1 else y)
+
     def _quick_targets(self, y):  # pragma: no cover - each estimator has its own
         return None
 
@@ -248,7 +219,7 @@ class _BaseMLP(BaseEstimator):
                              "sample_weight_val)")
         X_val, y_val, *rest = validation_data
         try:
-            X_val = _validate_data(self, X_val, accept_sparse=["csr", "csc"],
+            X_val = validate_data(self, X_val, accept_sparse=["csr", "csc"],
                                    dtype=(np.float64, np.float32), reset=False)
         except ValueError as e:
             raise ValueError(
@@ -365,12 +336,13 @@ class _BaseMLP(BaseEstimator):
         return state
 
     def _random_state(self):
-        """``check_random_state(self.random_state)``: for an integer seed a RandomState in the
-        seed's initial state, as every call of scikit-learn's fit and partial_fit draws from;
-        the seeded state is kept and restored rather than seeded again (≈0.1 ms)."""
+        """scikit-learn's ``check_random_state(self.random_state)``, made by the core's
+        conversion: for an integer seed a RandomState in the seed's initial state, as every call
+        of scikit-learn's fit and partial_fit draws from; the seeded state is kept and restored
+        rather than seeded again (≈0.1 ms)."""
         seed = self.random_state
         if not isinstance(seed, Integral) or isinstance(seed, bool):
-            return check_random_state(seed)
+            return _as_random_state(seed)
         cached = self.__dict__.get("_seeded_random_state")
         if cached is None or cached[0] != seed:
             rng = np.random.RandomState(int(seed))
@@ -529,10 +501,32 @@ class _BaseMLP(BaseEstimator):
         return True
 
     # ------------------------------------------------------------------ prediction
+    def _predictions(self, Y: np.ndarray) -> np.ndarray:
+        """What ``predict`` returns for the network's outputs Y (n, n_outputs)."""
+        raise NotImplementedError
+
+    def predict(self, X: InputData) -> np.ndarray:
+        """Predict with the network.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+            The regressor's output y of the network (one column as a vector); the
+            classifier's class labels (an indicator matrix for multilabel targets).
+        """
+        check_is_fitted(self)
+        if (dask := on_dask(X)) is not None:
+            return dask.predict(self, X)
+        return self._predictions(self._forward_pass_fast(X))
+
     def _forward_pass_fast(self, X, check_input: bool = True) -> np.ndarray:
         """The network's output y, shape (n_samples, n_outputs)."""
         if check_input:
-            X = _validate_data(self, X, accept_sparse=["csr", "csc"], reset=False)
+            X = validate_data(self, X, accept_sparse=["csr", "csc"], reset=False)
         if hasattr(X, "toarray"):
             X = X.toarray()
         return fast.predict(self.network_, X)
@@ -541,92 +535,6 @@ class _BaseMLP(BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
         return tags
-_DOC_PARAMETERS = """
-    hidden_layer_sizes : array-like of shape (n_layers - 2,), default=(100,)
-        The number of units of each hidden layer.
-    activation : str or list of str, default="relu"
-        f of the hidden layers: "identity", "logistic", "tanh", "relu" (scikit-learn's), or
-        "leaky_relu", "softplus"; one name for all, or a list with one per hidden layer.
-    solver : {"lbfgs", "sgd", "adam", "adamw"}, default="adam"
-        L-BFGS (scipy, full batch), SGD with momentum, Adam, or AdamW (Adam with decoupled
-        weight decay, weight_decay; deltaprop only).
-    alpha : float, default=0.0001
-        L2 strength: the loss gets alpha / (2N) Σ_l ‖W^(l)‖² (biases not penalised).
-    batch_size : int or "auto", default="auto"
-        Mini-batch size of the stochastic solvers; "auto" is min(200, n_samples).
-    learning_rate : {"constant", "invscaling", "adaptive", "cosine"}, default="constant"
-        SGD's schedule: constant; learning_rate_init / (t + 1)^power_t after each epoch (t =
-        samples seen); or divided by 5 whenever n_iter_no_change epochs do not improve.
-        "cosine" (SGD, Adam and AdamW; deltaprop only): half a cosine from learning_rate_init
-        towards 0 over max_iter epochs, after warmup_iter epochs of linear warm-up.
-    learning_rate_init : float, default=0.001
-        The initial step size of SGD and Adam.
-    power_t : float, default=0.5
-        The exponent of "invscaling".
-    max_iter : int, default=200
-        Epochs of SGD/Adam (each sample seen once per epoch), or iterations of L-BFGS.
-    shuffle : bool, default=True
-        Reshuffle the samples every epoch (SGD/Adam).
-    random_state : int, RandomState instance or None, default=None
-        Seeds the initial weights, the validation split and the shuffles, in scikit-learn's
-        order of draws.
-    tol : float, default=1e-4
-        Improvement below tol for more than n_iter_no_change epochs ends training (or lowers
-        the adaptive learning rate); for L-BFGS, the largest gradient component to stop at.
-    verbose : bool, int or "bar", default=False
-        Print scikit-learn's lines (``Iteration N, loss = …``, the validation score) after
-        every epoch; where stdout is a terminal, or with "bar", a progress bar instead.
-    warm_start : bool, default=False
-        Continue from the weights of the previous fit.
-    momentum : float, default=0.9
-        SGD's momentum μ.
-    nesterovs_momentum : bool, default=True
-        Use Nesterov's momentum (SGD with momentum > 0).
-    early_stopping : bool, default=False
-        Hold out validation_fraction of the training data (drawn as scikit-learn draws it:
-        stratified for binary classification), stop when its score stops improving, and
-        restore the best weights.
-    validation_fraction : float, default=0.1
-        The held-out fraction for early stopping.
-    beta_1, beta_2 : float, default=0.9, 0.999
-        Adam's decay rates of the first and second moments.
-    epsilon : float, default=1e-8
-        Adam's ε.
-    n_iter_no_change : int, default=10
-        Epochs without improvement by tol before stopping.
-    max_fun : int, default=15000
-        Most loss evaluations for L-BFGS.
-    scoring : str, callable or None, default=None
-        What early stopping watches on the held-out rows: a scikit-learn scorer (a name such
-        as "neg_log_loss" or "f1_macro", or a callable ``scorer(estimator, X, y)``), higher
-        being better; None is scikit-learn's (accuracy, or R²); "loss" is the validation
-        loss itself (the batch loss, with alpha and sample weights; ``validation_scores_``
-        holds its negative).  deltaprop only.
-    callback : callable or None, default=None
-        Called as ``callback(estimator)`` after every epoch (L-BFGS: every iteration), with
-        ``loss_curve_`` and the network up to date; returning True stops training without a
-        ConvergenceWarning.  deltaprop only.
-    dropout : float or list of float, default=0.0
-        Inverted dropout in training (none at prediction): each hidden unit's output is kept
-        with probability 1 - p and then scaled by 1/(1 - p), with fresh masks drawn from
-        random_state every mini-batch; one rate p in [0, 1) for all hidden layers or one per
-        hidden layer.  δ_j^(l) = m_j f'(u_j^(l)) Σ_k w_kj^(l+1) δ_k^(l+1).  Fits with dropout
-        take the plain path (no compiled epoch, no buffered passes).  SGD, Adam and AdamW
-        only (L-BFGS needs one deterministic loss).  deltaprop only.
-    weight_decay : float, default=0.01
-        AdamW's decoupled weight decay λ: before each step w ← w - η λ w (every parameter,
-        as PyTorch's AdamW), unlike alpha, whose gradient passes through Adam's moments.
-        Used only when solver="adamw".  deltaprop only.
-    max_grad_norm : float or None, default=None
-        Clip the gradient by its global norm before each step: g ← g · min(1, c / ‖g‖).
-        SGD, Adam and AdamW (not L-BFGS).  Fits with clipping take the numpy path.
-        deltaprop only.
-    warmup_iter : int, default=0
-        Epochs of linear warm-up of learning_rate="cosine": η = learning_rate_init (e + 1) /
-        warmup_iter in epoch e < warmup_iter, then η = learning_rate_init · ½ (1 + cos(π
-        (e - warmup_iter) / (max_iter - warmup_iter))).  deltaprop only.
-"""
-
 _DOC_ATTRIBUTES = """
     loss_ : float
         The loss of the last epoch: the mean over samples of E_n, where E_n sums over the

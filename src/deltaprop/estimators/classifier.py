@@ -10,8 +10,6 @@ from numpy.typing import ArrayLike
 from sklearn.base import ClassifierMixin, _fit_context
 from sklearn.metrics import accuracy_score
 from sklearn.preprocessing import LabelBinarizer
-from sklearn.utils import column_or_1d
-from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import type_of_target, unique_labels
 from sklearn.utils.validation import check_is_fitted
@@ -19,14 +17,17 @@ from sklearn.utils.validation import check_is_fitted
 from deltaprop.core import classes as class_coding
 from deltaprop.estimators.base import (
     _DOC_ATTRIBUTES,
-    _DOC_PARAMETERS,
-    DEFAULTS,
     InputData,
     _BaseMLP,
+    _ScoreOnDask,
     on_dask,
-    validate_data,
 )
 from deltaprop.estimators.fitted import class_layout
+from deltaprop.estimators.parameters import EXTRA, SHARED, constraints, documentation, signature_init
+
+#: the parameters in signature order: those before ``*``, and those after
+_POSITIONAL = ("hidden_layer_sizes", "activation")
+_KEYWORD = (*SHARED, "class_weight", "validation_stratify", *EXTRA)
 
 __all__ = ["MLPClassifier"]
 
@@ -47,7 +48,7 @@ def _accuracy_of_outputs(binarizer: LabelBinarizer, X: np.ndarray, Y: np.ndarray
                           sample_weight=sample_weight)
 
 
-class MLPClassifier(ClassifierMixin, _BaseMLP):
+class MLPClassifier(_ScoreOnDask, ClassifierMixin, _BaseMLP):
     __doc__ = (
         """Multilayer perceptron classifier, trained by backpropagation.
 
@@ -56,17 +57,10 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     softmax output with cross-entropy (the canonical pairs, so δ^(L) = y - d).
 
     Parameters
-    ----------"""
-        + _DOC_PARAMETERS
-        + """    class_weight : dict, "balanced" or None, default=None
-        Weights of the classes, multiplied into the sample weights: {label: weight}, or
-        "balanced" for n_samples / (n_classes * count of the class).  deltaprop only.
-    validation_stratify : {"binary", "classes"}, default="binary"
-        How early stopping's validation rows are drawn: "binary" as scikit-learn draws them
-        (stratified for binary targets, a plain shuffle split otherwise); "classes" stratified
-        for every single-label target, where each class has two rows and both parts can hold
-        every class.  deltaprop only.
-
+    ----------
+"""
+        + documentation((*_POSITIONAL, *_KEYWORD))
+        + """
     Attributes
     ----------
     classes_ : ndarray of shape (n_classes,)
@@ -84,78 +78,8 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     """
     )
 
-    _parameter_constraints: dict = {
-        **_BaseMLP._parameter_constraints,
-        "class_weight": [StrOptions({"balanced"}), dict, None],
-        "validation_stratify": [StrOptions({"binary", "classes"})],
-    }
-
-    def __init__(
-        self,
-        hidden_layer_sizes=(100,),
-        activation="relu",
-        *,
-        solver=DEFAULTS.solver,
-        alpha=DEFAULTS.alpha,
-        batch_size=DEFAULTS.batch_size,
-        learning_rate=DEFAULTS.learning_rate,
-        learning_rate_init=DEFAULTS.learning_rate_init,
-        power_t=DEFAULTS.power_t,
-        max_iter=DEFAULTS.max_iter,
-        shuffle=DEFAULTS.shuffle,
-        random_state=None,
-        tol=DEFAULTS.tol,
-        verbose=DEFAULTS.verbose,
-        warm_start=False,
-        momentum=DEFAULTS.momentum,
-        nesterovs_momentum=DEFAULTS.nesterovs_momentum,
-        early_stopping=DEFAULTS.early_stopping,
-        validation_fraction=DEFAULTS.validation_fraction,
-        beta_1=DEFAULTS.beta_1,
-        beta_2=DEFAULTS.beta_2,
-        epsilon=DEFAULTS.epsilon,
-        n_iter_no_change=DEFAULTS.n_iter_no_change,
-        max_fun=DEFAULTS.max_fun,
-        class_weight=None,
-        validation_stratify="binary",
-        scoring=None,
-        callback=None,
-        dropout=DEFAULTS.dropout,
-        weight_decay=DEFAULTS.weight_decay,
-        max_grad_norm=DEFAULTS.max_grad_norm,
-        warmup_iter=DEFAULTS.warmup_iter,
-    ):
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.activation = activation
-        self.solver = solver
-        self.alpha = alpha
-        self.batch_size = batch_size
-        self.learning_rate = learning_rate
-        self.learning_rate_init = learning_rate_init
-        self.power_t = power_t
-        self.max_iter = max_iter
-        self.shuffle = shuffle
-        self.random_state = random_state
-        self.tol = tol
-        self.verbose = verbose
-        self.warm_start = warm_start
-        self.momentum = momentum
-        self.nesterovs_momentum = nesterovs_momentum
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.beta_1 = beta_1
-        self.beta_2 = beta_2
-        self.epsilon = epsilon
-        self.n_iter_no_change = n_iter_no_change
-        self.max_fun = max_fun
-        self.class_weight = class_weight
-        self.validation_stratify = validation_stratify
-        self.scoring = scoring
-        self.callback = callback
-        self.dropout = dropout
-        self.weight_decay = weight_decay
-        self.max_grad_norm = max_grad_norm
-        self.warmup_iter = warmup_iter
+    __init__ = signature_init("MLPClassifier", _POSITIONAL, _KEYWORD)
+    _parameter_constraints: dict = constraints((*_POSITIONAL, *_KEYWORD))
 
     # scikit-learn's loss name, for code that reads it
     loss = "log_loss"
@@ -168,12 +92,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         return class_coding.output_pair(len(binarizer.classes_), multilabel=binarizer.y_type_ != "multiclass")
 
     def _validate_input(self, X, y, incremental, reset):
-        X, y = validate_data(
-            self, X, y, accept_sparse=["csr", "csc"], multi_output=True,
-            dtype=(np.float64, np.float32), reset=reset,
-        )
-        if y.ndim == 2 and y.shape[1] == 1:
-            y = column_or_1d(y, warn=True)
+        X, y = self._checked(X, y, reset)
         # the same table as scikit-learn: a fresh fit (re)defines classes_; warm_start and
         # partial_fit check that y's classes are known
         if not hasattr(self, "classes_") or (not self.warm_start and not incremental):
@@ -264,22 +183,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
             return None  # multilabel targets have no one class per row
         return self.validation_stratify
 
-    def predict(self, X: InputData) -> np.ndarray:
-        """Predict class labels.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-
-        Returns
-        -------
-        y : ndarray of shape (n_samples,) or (n_samples, n_classes)
-            The predicted classes (an indicator matrix for multilabel targets).
-        """
-        check_is_fitted(self)
-        if (dask := on_dask(X)) is not None:
-            return dask.predict(self, X)
-        Y = self._forward_pass_fast(X)
+    def _predictions(self, Y):
         if self._is_multilabel() or len(self.classes_) < 2:
             return self._labels(Y)
         return self.classes_[class_coding.predicted_codes(Y)]
@@ -342,12 +246,6 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
                 else:
                     self._label_binarizer.fit(classes)
         return self._fit(X, y, sample_weight=sample_weight, incremental=True)
-
-    def score(self, X, y, sample_weight=None):
-        """Accuracy of ``predict(X)`` against y, as scikit-learn's."""
-        if (dask := on_dask(X, y, sample_weight)) is not None:
-            return dask.score(self, X, y, sample_weight)
-        return super().score(X, y, sample_weight)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

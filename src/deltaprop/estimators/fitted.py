@@ -20,7 +20,7 @@ from __future__ import annotations
 import copy
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from numbers import Integral
 from typing import Any
 
@@ -40,13 +40,10 @@ __all__ = [
 
 REGRESSOR, CLASSIFIER = "MLPRegressor", "MLPClassifier"
 
-#: the training settings copied from the estimator's parameters of the same name
-SETTING_NAMES = (
-    "solver", "alpha", "batch_size", "learning_rate", "learning_rate_init", "power_t", "max_iter",
-    "shuffle", "tol", "momentum", "nesterovs_momentum", "early_stopping", "validation_fraction",
-    "beta_1", "beta_2", "epsilon", "n_iter_no_change", "max_fun", "verbose",
-    "weight_decay", "max_grad_norm", "warmup_iter", "dropout",
-)
+#: the training settings copied from the estimator's parameters of the same name: every field
+#: of TrainingSettings but those only training sets
+_TRAINING_ONLY = ("stratify", "score", "label", "on_epoch")
+SETTING_NAMES = tuple(f.name for f in fields(TrainingSettings) if f.name not in _TRAINING_ONLY)
 
 #: fitted attributes that are views of the network, never stored apart from it
 DERIVED = frozenset({"network_", "coefs_", "intercepts_"})

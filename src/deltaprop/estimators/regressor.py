@@ -2,29 +2,27 @@
 
 from __future__ import annotations
 
-from numbers import Real
 from typing import Self
 
 import numpy as np
 from numpy.typing import ArrayLike
 from sklearn.base import RegressorMixin, _fit_context
 from sklearn.metrics import r2_score
-from sklearn.utils import column_or_1d
-from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.metaestimators import available_if
-from sklearn.utils.validation import check_is_fitted
 
-from deltaprop.core.losses import DEFAULT_PARAMS
 from deltaprop.estimators.base import (
     _DOC_ATTRIBUTES,
-    _DOC_PARAMETERS,
-    DEFAULTS,
     InputData,
     _BaseMLP,
+    _ScoreOnDask,
     on_dask,
-    validate_data,
 )
 from deltaprop.estimators.fitted import loss_parameters, regression_pair
+from deltaprop.estimators.parameters import EXTRA, SHARED, constraints, documentation, signature_init
+
+#: the parameters in signature order: those before ``*``, and those after
+_POSITIONAL = ("loss", "hidden_layer_sizes", "activation")
+_KEYWORD = (*SHARED, *EXTRA, "huber_epsilon", "quantile")
 
 __all__ = ["MLPRegressor"]
 
@@ -36,7 +34,7 @@ def _r2_of_outputs(X: np.ndarray, Y: np.ndarray, D: np.ndarray, sample_weight) -
     return r2_score(D, Y, sample_weight=sample_weight)
 
 
-class MLPRegressor(RegressorMixin, _BaseMLP):
+class MLPRegressor(_ScoreOnDask, RegressorMixin, _BaseMLP):
     __doc__ = (
         """Multilayer perceptron regressor, trained by backpropagation.
 
@@ -44,20 +42,8 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
 
     Parameters
     ----------
-    loss : {"squared_error", "poisson", "absolute_error", "huber", "quantile"}, default="squared_error"
-        E_n = ½ Σ_k (y_k - d_k)² with an identity output, or the half Poisson deviance
-        Σ_k [d_k log(d_k / y_k) - d_k + y_k] with an exp output (needs d >= 0).  deltaprop
-        adds, with an identity output and r = y - d: "absolute_error", E_n = Σ_k abs(r_k);
-        "huber", ½ r_k² where abs(r_k) ≤ huber_epsilon and huber_epsilon (abs(r_k) - ½
-        huber_epsilon) beyond; "quantile", Σ_k max(τ (d_k - y_k), (τ - 1)(d_k - y_k)) with
-        τ = quantile.  Where E_n has a kink (r_k = 0) its slope is taken as 0.
-    huber_epsilon : float, default=1.35
-        Huber's ε, in units of y (scale y to use it as a number of standard deviations);
-        named so because ``epsilon`` is Adam's.  Used only when loss="huber".  deltaprop only.
-    quantile : float, default=0.5
-        The quantile τ in (0, 1) that loss="quantile" estimates.  deltaprop only.
 """
-        + _DOC_PARAMETERS
+        + documentation((*_POSITIONAL, *_KEYWORD))
         + """
     Attributes
     ----------"""
@@ -74,81 +60,8 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
     """
     )
 
-    _parameter_constraints: dict = {
-        **_BaseMLP._parameter_constraints,
-        "loss": [StrOptions({"squared_error", "poisson", "absolute_error", "huber", "quantile"})],
-        "huber_epsilon": [Interval(Real, 0, None, closed="neither")],
-        "quantile": [Interval(Real, 0, 1, closed="neither")],
-    }
-
-    def __init__(
-        self,
-        loss="squared_error",
-        hidden_layer_sizes=(100,),
-        activation="relu",
-        *,
-        solver=DEFAULTS.solver,
-        alpha=DEFAULTS.alpha,
-        batch_size=DEFAULTS.batch_size,
-        learning_rate=DEFAULTS.learning_rate,
-        learning_rate_init=DEFAULTS.learning_rate_init,
-        power_t=DEFAULTS.power_t,
-        max_iter=DEFAULTS.max_iter,
-        shuffle=DEFAULTS.shuffle,
-        random_state=None,
-        tol=DEFAULTS.tol,
-        verbose=DEFAULTS.verbose,
-        warm_start=False,
-        momentum=DEFAULTS.momentum,
-        nesterovs_momentum=DEFAULTS.nesterovs_momentum,
-        early_stopping=DEFAULTS.early_stopping,
-        validation_fraction=DEFAULTS.validation_fraction,
-        beta_1=DEFAULTS.beta_1,
-        beta_2=DEFAULTS.beta_2,
-        epsilon=DEFAULTS.epsilon,
-        n_iter_no_change=DEFAULTS.n_iter_no_change,
-        max_fun=DEFAULTS.max_fun,
-        scoring=None,
-        callback=None,
-        dropout=DEFAULTS.dropout,
-        weight_decay=DEFAULTS.weight_decay,
-        max_grad_norm=DEFAULTS.max_grad_norm,
-        warmup_iter=DEFAULTS.warmup_iter,
-        huber_epsilon=DEFAULT_PARAMS["huber"]["epsilon"],
-        quantile=DEFAULT_PARAMS["quantile"]["quantile"],
-    ):
-        self.loss = loss
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.activation = activation
-        self.solver = solver
-        self.alpha = alpha
-        self.batch_size = batch_size
-        self.learning_rate = learning_rate
-        self.learning_rate_init = learning_rate_init
-        self.power_t = power_t
-        self.max_iter = max_iter
-        self.shuffle = shuffle
-        self.random_state = random_state
-        self.tol = tol
-        self.verbose = verbose
-        self.warm_start = warm_start
-        self.momentum = momentum
-        self.nesterovs_momentum = nesterovs_momentum
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.beta_1 = beta_1
-        self.beta_2 = beta_2
-        self.epsilon = epsilon
-        self.n_iter_no_change = n_iter_no_change
-        self.max_fun = max_fun
-        self.scoring = scoring
-        self.callback = callback
-        self.dropout = dropout
-        self.weight_decay = weight_decay
-        self.max_grad_norm = max_grad_norm
-        self.warmup_iter = warmup_iter
-        self.huber_epsilon = huber_epsilon
-        self.quantile = quantile
+    __init__ = signature_init("MLPRegressor", _POSITIONAL, _KEYWORD)
+    _parameter_constraints: dict = constraints((*_POSITIONAL, *_KEYWORD))
 
     def _network_loss(self):
         return regression_pair(self.loss)
@@ -158,12 +71,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
                                 "quantile": self.quantile})
 
     def _validate_input(self, X, y, incremental, reset):
-        X, y = validate_data(
-            self, X, y, accept_sparse=["csr", "csc"], multi_output=True, y_numeric=True,
-            dtype=(np.float64, np.float32), reset=reset,
-        )
-        if y.ndim == 2 and y.shape[1] == 1:
-            y = column_or_1d(y, warn=True)
+        X, y = self._checked(X, y, reset, y_numeric=True)
         if self.loss == "poisson" and np.any(y < 0):
             raise ValueError("Some value(s) of y are negative which is not allowed for Poisson regression.")
         D = y.reshape(-1, 1) if y.ndim == 1 else y
@@ -192,23 +100,8 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
                              f"output(s), as the training y")
         return D_val
 
-    def predict(self, X: InputData) -> np.ndarray:
-        """Predict using the network.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-
-        Returns
-        -------
-        y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
-            The output y of the network (one column is returned as a vector).
-        """
-        check_is_fitted(self)
-        if (dask := on_dask(X)) is not None:
-            return dask.predict(self, X)
-        y = self._forward_pass_fast(X)
-        return y.ravel() if y.shape[1] == 1 else y
+    def _predictions(self, Y):
+        return Y.ravel() if Y.shape[1] == 1 else Y
 
     @available_if(lambda est: est._check_solver())
     @_fit_context(prefer_skip_nested_validation=True)
@@ -228,11 +121,3 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         if (dask := on_dask(X, y, sample_weight)) is not None:
             return dask.partial_fit(self, X, y, sample_weight)
         return self._fit(X, y, sample_weight=sample_weight, incremental=True)
-
-    def score(self, X, y, sample_weight=None):
-        """R² of ``predict(X)`` against y (averaged over outputs), as scikit-learn's."""
-        if (dask := on_dask(X, y, sample_weight)) is not None:
-            return dask.score(self, X, y, sample_weight)
-        return super().score(X, y, sample_weight)
-
-
