@@ -163,7 +163,9 @@ def test_the_documented_defaults_are_the_estimators_and_the_training_rings():
     docstrings are made from it and state the same values."""
     import ast
     import dataclasses
+    import inspect
     import re
+    import sys
 
     from deltaprop.estimators.parameters import PARAMETERS
     from deltaprop.training.state import TrainingSettings
@@ -182,6 +184,13 @@ def test_the_documented_defaults_are_the_estimators_and_the_training_rings():
         assert {name for name, _ in documented} == set(params)
         for name, value in documented:
             assert ast.literal_eval(value) == params[name], name
+        # the written-out signature: the documented order, keyword-only after the positional ones
+        module = sys.modules[type(est).__module__]
+        signature = inspect.signature(type(est).__init__).parameters
+        assert list(signature)[1:] == [*module._POSITIONAL, *module._KEYWORD]
+        assert [p.kind for p in signature.values()][1:] == (
+            [inspect.Parameter.POSITIONAL_OR_KEYWORD] * len(module._POSITIONAL)
+            + [inspect.Parameter.KEYWORD_ONLY] * len(module._KEYWORD))
     with pytest.raises(ValueError, match="momentum"):
         MLPRegressor(momentum=1.5).fit(np.zeros((4, 2)), np.zeros(4))
     with pytest.raises(TypeError, match=r"^MLPClassifier\.__init__\(\) got an unexpected keyword "):

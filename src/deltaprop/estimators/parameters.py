@@ -1,8 +1,10 @@
 """The estimators' parameters, one table: default, scikit-learn's constraint, the docstring's
 type and meaning, and where ``deltaprop train``'s default differs, that default and why.
 
-``_parameter_constraints``, the numpydoc ``Parameters`` section, ``__init__`` and
-:data:`DEFAULTS` are all made from :data:`PARAMETERS`.  The training settings' defaults are
+``_parameter_constraints``, the numpydoc ``Parameters`` section and :data:`DEFAULTS` are made
+from :data:`PARAMETERS`; each estimator's ``__init__`` is written out (so that editors and
+readers see the signature, as scikit-learn's are) with every default read from
+:data:`DEFAULTS`, and a test holds its names and order to the table.  The training settings' defaults are
 the training ring's (:class:`~deltaprop.training.state.TrainingSettings`), read here.  The
 command's click options import only click, so its side is a literal that
 ``tests/test_estimator_options.py`` holds equal to the ``command`` column.
@@ -11,7 +13,7 @@ command's click options import only click, so its side is a literal that
 from __future__ import annotations
 
 import textwrap
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from numbers import Integral, Real
 from typing import Any, NamedTuple
 
@@ -23,7 +25,7 @@ from deltaprop.core.losses import DEFAULT_PARAMS
 from deltaprop.training.progress import VERBOSE_BAR
 from deltaprop.training.state import TrainingSettings
 
-__all__ = ["PARAMETERS", "DEFAULTS", "constraints", "documentation", "signature_init"]
+__all__ = ["PARAMETERS", "DEFAULTS", "constraints", "documentation"]
 
 _S = TrainingSettings()
 
@@ -192,16 +194,3 @@ def documentation(names: Sequence[str]) -> str:
                         break_long_words=False, break_on_hyphens=False) + "\n"
         for name, row in ((name, PARAMETERS[name]) for name in names)
     )
-
-
-def signature_init(owner: str, positional: Sequence[str], keyword: Sequence[str]) -> Callable[..., None]:
-    """The ``__init__`` of class ``owner`` that takes ``positional`` then, after ``*``,
-    ``keyword``, each with its default, and stores each under its name: scikit-learn reads the
-    parameters from this signature.  Written and compiled as dataclasses writes its ``__init__``."""
-    names = [*positional, "*", *keyword]
-    arguments = ", ".join(name if name == "*" else f"{name}=_D[{name!r}]" for name in names)
-    body = "".join(f"\n    self.{name} = {name}" for name in (*positional, *keyword))
-    scope: dict[str, Any] = {"_D": DEFAULTS, "__name__": __name__}
-    exec(f"def __init__(self, {arguments}):{body}", scope)
-    scope["__init__"].__qualname__ = f"{owner}.__init__"
-    return scope["__init__"]

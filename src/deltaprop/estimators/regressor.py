@@ -18,7 +18,7 @@ from deltaprop.estimators.base import (
     on_dask,
 )
 from deltaprop.estimators.fitted import loss_parameters, regression_pair
-from deltaprop.estimators.parameters import EXTRA, SHARED, constraints, documentation, signature_init
+from deltaprop.estimators.parameters import DEFAULTS, EXTRA, SHARED, constraints, documentation
 
 #: the parameters in signature order: those before ``*``, and those after
 _POSITIONAL = ("loss", "hidden_layer_sizes", "activation")
@@ -60,7 +60,74 @@ class MLPRegressor(_ScoreOnDask, RegressorMixin, _BaseMLP):
     """
     )
 
-    __init__ = signature_init("MLPRegressor", _POSITIONAL, _KEYWORD)
+    def __init__(
+        self,
+        loss=DEFAULTS['loss'],
+        hidden_layer_sizes=DEFAULTS['hidden_layer_sizes'],
+        activation=DEFAULTS['activation'],
+        *,
+        solver=DEFAULTS['solver'],
+        alpha=DEFAULTS['alpha'],
+        batch_size=DEFAULTS['batch_size'],
+        learning_rate=DEFAULTS['learning_rate'],
+        learning_rate_init=DEFAULTS['learning_rate_init'],
+        power_t=DEFAULTS['power_t'],
+        max_iter=DEFAULTS['max_iter'],
+        shuffle=DEFAULTS['shuffle'],
+        random_state=DEFAULTS['random_state'],
+        tol=DEFAULTS['tol'],
+        verbose=DEFAULTS['verbose'],
+        warm_start=DEFAULTS['warm_start'],
+        momentum=DEFAULTS['momentum'],
+        nesterovs_momentum=DEFAULTS['nesterovs_momentum'],
+        early_stopping=DEFAULTS['early_stopping'],
+        validation_fraction=DEFAULTS['validation_fraction'],
+        beta_1=DEFAULTS['beta_1'],
+        beta_2=DEFAULTS['beta_2'],
+        epsilon=DEFAULTS['epsilon'],
+        n_iter_no_change=DEFAULTS['n_iter_no_change'],
+        max_fun=DEFAULTS['max_fun'],
+        scoring=DEFAULTS['scoring'],
+        callback=DEFAULTS['callback'],
+        dropout=DEFAULTS['dropout'],
+        weight_decay=DEFAULTS['weight_decay'],
+        max_grad_norm=DEFAULTS['max_grad_norm'],
+        warmup_iter=DEFAULTS['warmup_iter'],
+        huber_epsilon=DEFAULTS['huber_epsilon'],
+        quantile=DEFAULTS['quantile'],
+    ):
+        self.loss = loss
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.solver = solver
+        self.alpha = alpha
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.learning_rate_init = learning_rate_init
+        self.power_t = power_t
+        self.max_iter = max_iter
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.tol = tol
+        self.verbose = verbose
+        self.warm_start = warm_start
+        self.momentum = momentum
+        self.nesterovs_momentum = nesterovs_momentum
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.n_iter_no_change = n_iter_no_change
+        self.max_fun = max_fun
+        self.scoring = scoring
+        self.callback = callback
+        self.dropout = dropout
+        self.weight_decay = weight_decay
+        self.max_grad_norm = max_grad_norm
+        self.warmup_iter = warmup_iter
+        self.huber_epsilon = huber_epsilon
+        self.quantile = quantile
     _parameter_constraints: dict = constraints((*_POSITIONAL, *_KEYWORD))
 
     def _network_loss(self):
