@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import gzip
 import math
+import re
 import warnings
 
 import numpy as np
@@ -49,9 +50,12 @@ def test_a_run_that_diverges_under_its_progress_bar_prints_only_the_error(tmp_pa
     args = ["train", "h.csv", "--target", "y", "--solver", "sgd", "--learning-rate", "1e6",
             "--epochs", "20", "--no-report", "--out", "d.dpm"]  # fmt: skip
     r = run(*args, cwd=tmp_path)
-    # what the run inferred is told before the first epoch; after it, the error alone (no bar)
-    lines = [line for line in r.stderr.splitlines() if not line.startswith("note: ")]
+    # what the run inferred is told before the first epoch, then (off a terminal) one line per
+    # epoch that ran; the error is the last line, alone, with no bar drawn over it
+    lines = [line for line in r.stderr.splitlines()
+             if not line.startswith("note: ") and not re.match(r"training \d+/20 loss ", line)]
     assert r.returncode == 2 and len(lines) == 1 and lines[0].startswith("error: "), r.stderr
+    assert r.stderr.splitlines()[-1] == lines[0]
     line = lines[0]
     # the estimator or the command may be the one to notice (a ValueError or the finite-loss check)
     assert ("diverged" in line or "non-finite" in line) and not (tmp_path / "d.dpm").exists()

@@ -85,8 +85,8 @@ class IterationLines(Silent):
 
 class ProgressBar(Silent):
     """A rich progress bar on a terminal: label, bar, epoch m of n, loss, validation, elapsed
-    time; elsewhere (a pipe, a file) the last epoch's fields, whole, as one plain line at the
-    end (none when the run fails: its error is the output).
+    time; elsewhere (a pipe, a log file) one plain line per epoch, every field whole, so that
+    a log of a long run shows how far it got.
 
     On a terminal the line fits its width: the bar narrows, then whole fields are dropped in
     :data:`DROP_ORDER` (the bar, the label, the time, the validation score, the validation
@@ -140,10 +140,7 @@ class ProgressBar(Silent):
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if self.progress is None:  # off a terminal: the last epoch's line, unless the run failed
-            if exc[0] is None and not self.cleared and self.n_iter is not None:
-                words = [self.label, f"{self.n_iter}/{self.total}", *self.fields.values()]
-                print(" ".join([*words, _clock(time.monotonic() - self.started)]), file=self.console.file)
+        if self.progress is None:  # off a terminal every epoch has printed its own line
             return
         if exc[0] is not None:
             self.clear()
@@ -170,6 +167,10 @@ class ProgressBar(Silent):
         self.n_iter = int(n_iter)
         if self.progress is not None:
             self.progress.update(self.task, completed=n_iter)
+        else:
+            words = [self.label, f"{self.n_iter}/{self.total}", *self.fields.values()]
+            print(" ".join([*words, _clock(time.monotonic() - self.started)]), file=self.console.file,
+                  flush=True)
 
     def line(self, completed: float, elapsed: float, width: int) -> Any:
         """The bar's line at ``width`` columns: whole fields, the least important dropped first."""
