@@ -46,7 +46,7 @@ def train(**options: Any) -> None:
     opts = TrainOptions(**options)
     if opts.scheduler:  # the cluster's run uses the single-machine steps, so it is called from here
         from deltaprop.command.cluster import train_on_cluster
-        from deltaprop.command.main import debug_requested
+        from deltaprop.errors import debug_requested
 
         result = train_on_cluster(opts, debug=debug_requested(sys.argv[1:]))
     else:  # what the run inferred is told before the first epoch (with -q: in --metrics-json)

@@ -23,7 +23,7 @@ from typing import Any, NoReturn
 
 import click
 
-from deltaprop.errors import EXIT_INTERRUPTED, EXIT_USER, UserError
+from deltaprop.errors import EXIT_INTERRUPTED, EXIT_USER, UserError, debug_requested
 
 DEBUG_HELP = "Show tracebacks instead of one-line errors."
 #: commands imported only when they run (their modules import numpy and more): the name, its
@@ -40,10 +40,6 @@ LAZY_COMMANDS = {
         "Write MODEL as an ONNX graph that runs without deltaprop (preprocessing included).",
     ),
 }
-
-
-def debug_requested(argv: list[str]) -> bool:
-    return "--debug" in argv or os.environ.get("DELTAPROP_DEBUG", "") not in ("", "0")
 
 
 def _one_line(message: object) -> str:
