@@ -43,3 +43,11 @@ def run_process(*args, cwd, module=False, timeout=120, input=None):
     """``deltaprop ARGS`` as a new process (``python -m deltaprop`` with ``module``)."""
     cmd = ([sys.executable, "-m", "deltaprop"] if module else COMMAND) + [str(a) for a in args]
     return subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=timeout, input=input)
+
+
+def one_error_line(r) -> str:
+    """The one line a refused command prints (exit 2, ``error: …`` and nothing else)."""
+    assert r.returncode == 2, (r.stdout, r.stderr)
+    lines = r.stderr.strip("\n").split("\n")
+    assert len(lines) == 1 and lines[0].startswith("error: "), r.stderr
+    return lines[0]

@@ -14,14 +14,7 @@ import pandas as pd
 import pytest
 
 import deltaprop as dp
-from _cli import run
-
-
-def _one_error_line(r) -> str:
-    assert r.returncode == 2, (r.stdout, r.stderr)
-    lines = r.stderr.strip("\n").split("\n")
-    assert len(lines) == 1 and lines[0].startswith("error: "), r.stderr
-    return lines[0]
+from _cli import one_error_line, run
 
 
 @pytest.fixture
@@ -36,13 +29,13 @@ def table(tmp_path):
 def test_a_parquet_column_of_lists_is_one_line_naming_the_column(tmp_path):
     pytest.importorskip("pyarrow")
     pd.DataFrame({"a": [[1, 2], [3]] * 20, "y": [1.0, 2.0] * 20}).to_parquet(tmp_path / "n.parquet")
-    line = _one_error_line(run("train", "n.parquet", "--target", "y", cwd=tmp_path))
+    line = one_error_line(run("train", "n.parquet", "--target", "y", cwd=tmp_path))
     assert "column 'a' holds lists" in line
 
 
 def test_a_gzipped_file_of_nuls_is_called_binary(tmp_path):
     (tmp_path / "nul.csv.gz").write_bytes(gzip.compress(b"\0" * (1 << 20)))
-    line = _one_error_line(run("train", "nul.csv.gz", "--target", "y", cwd=tmp_path))
+    line = one_error_line(run("train", "nul.csv.gz", "--target", "y", cwd=tmp_path))
     assert "is a binary file" in line
 
 
@@ -82,5 +75,5 @@ def test_evaluate_names_no_option_it_does_not_have(tmp_path, table):
     assert run("train", "h.csv", "--target", "y", "--epochs", "2", "--no-report", "--out", "r.dpm",
                "--quiet", cwd=tmp_path).returncode == 0  # fmt: skip
     table.assign(y=["u", "v"] * 60).to_csv(tmp_path / "text.csv", index=False)
-    line = _one_error_line(run("evaluate", "r.dpm", "text.csv", cwd=tmp_path))
+    line = one_error_line(run("evaluate", "r.dpm", "text.csv", cwd=tmp_path))
     assert "not numeric" in line and "--task" not in line

@@ -19,15 +19,8 @@ pytest.importorskip("distributed")
 import pandas as pd  # noqa: E402
 from sklearn.exceptions import ConvergenceWarning  # noqa: E402
 
-from _cli import run  # noqa: E402
+from _cli import one_error_line, run  # noqa: E402
 from deltaprop.files import OutputLock  # noqa: E402
-
-
-def _one_error_line(r) -> str:
-    assert r.returncode == 2, (r.stdout, r.stderr)
-    lines = r.stderr.strip("\n").split("\n")
-    assert len(lines) == 1 and lines[0].startswith("error: "), r.stderr
-    return lines[0]
 
 
 def _parts(tmp_path, n=3, rows=30):
@@ -45,7 +38,7 @@ def _unchanged(tmp_path, before) -> None:
 @pytest.mark.parametrize("count", ["0", "-1", "100000", "two"])
 def test_local_n_past_the_machine_or_below_one_is_refused_before_any_worker_starts(tmp_path, count):
     before = _parts(tmp_path)
-    line = _one_error_line(run("train", "p*.csv", "--target", "y", "--scheduler", f"local:{count}",
+    line = one_error_line(run("train", "p*.csv", "--target", "y", "--scheduler", f"local:{count}",
                                cwd=tmp_path))
     assert f"local:{count}" in line and f"1 to {2 * (os.cpu_count() or 1)}" in line
     _unchanged(tmp_path, before)
@@ -63,7 +56,7 @@ def test_an_output_naming_an_input_partition_by_any_spelling_is_refused(tmp_path
     args = ["train", "p*.csv", "--target", "y", "--scheduler", "local:1", flag, spelling]
     if flag != "--out":
         args += ["--out", "m.dpm"]
-    line = _one_error_line(run(*args, cwd=tmp_path))
+    line = one_error_line(run(*args, cwd=tmp_path))
     assert f"{flag} {Path(spelling)} is the same file as DATA" in line
     _unchanged(tmp_path, before)
 
@@ -73,7 +66,7 @@ def test_a_second_run_writing_the_same_out_is_refused_while_the_first_holds_it(t
     (tmp_path / "m.dpm").write_bytes(b"the first run's model")
     before["m.dpm"] = b"the first run's model"
     with OutputLock(tmp_path / "m.dpm", "--out"):
-        line = _one_error_line(run("train", "p*.csv", "--target", "y", "--scheduler", "local:1",
+        line = one_error_line(run("train", "p*.csv", "--target", "y", "--scheduler", "local:1",
                                    "--out", "m.dpm", cwd=tmp_path))
         assert "being written by another deltaprop run" in line
         before[".m.dpm.lock"] = (tmp_path / ".m.dpm.lock").read_bytes()
@@ -132,7 +125,7 @@ def test_a_bad_partition_prints_one_line_and_no_worker_traceback(tmp_path, capfd
     pd.read_csv(tmp_path / "p1.csv").drop(columns="y").to_csv(tmp_path / "p1.csv", index=False)
     before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
     r = run("train", "p*.csv", "--target", "y", "--scheduler", "local:1", "--out", "m.dpm", cwd=tmp_path)
-    line = _one_error_line(r)
+    line = one_error_line(r)
     assert "p1.csv" in line and "'y'" in line
     captured = capfd.readouterr()
     for text in (captured.out, captured.err):
@@ -155,7 +148,7 @@ def test_a_partitions_parquet_index_is_a_column_on_the_cluster_too_with_a_note(t
 
 def test_an_out_in_a_missing_directory_is_named_before_the_lock(tmp_path):
     before = _parts(tmp_path)
-    line = _one_error_line(run("train", "p*.csv", "--target", "y", "--scheduler", "local:1",
+    line = one_error_line(run("train", "p*.csv", "--target", "y", "--scheduler", "local:1",
                                "--out", "nodir/m.dpm", cwd=tmp_path))
     assert "the directory nodir for the model file does not exist" in line
     _unchanged(tmp_path, before)
@@ -165,7 +158,7 @@ def test_the_cluster_applies_the_task_rules_of_one_machine(tmp_path):
     """--class-weight on a regression was taken silently on a cluster; one machine refuses it
     (train.check_task, which the cluster now calls), and says which task it read."""
     before = _parts(tmp_path, 2)
-    line = _one_error_line(run("train", "p*.csv", "--target", "y", "--class-weight", "balanced",
+    line = one_error_line(run("train", "p*.csv", "--target", "y", "--class-weight", "balanced",
                                "--scheduler", "local:1", "--out", "m.dpm", cwd=tmp_path))
     assert "--class-weight needs a classification" in line
     _unchanged(tmp_path, before)

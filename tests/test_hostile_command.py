@@ -12,18 +12,11 @@ import pandas as pd
 import pytest
 
 import deltaprop as dp
-from _cli import run
+from _cli import one_error_line, run
 
 
 def _files(path):
     return {p.name: p.read_bytes() for p in path.iterdir() if p.is_file()}
-
-
-def _one_error_line(r) -> str:
-    assert r.returncode == 2, (r.stdout, r.stderr)
-    lines = r.stderr.strip("\n").split("\n")
-    assert len(lines) == 1 and lines[0].startswith("error: "), r.stderr
-    return lines[0]
 
 
 @pytest.fixture
@@ -58,7 +51,7 @@ def test_an_output_that_is_an_input_or_another_output_is_refused_before_any_work
                                                                                   expected):
     before = _files(tmp_path)
     cmd = ["train", "d.csv", "--target", "y", "--epochs", "2", "--hidden", "3", *args]
-    line = _one_error_line(run(*cmd, cwd=tmp_path))
+    line = one_error_line(run(*cmd, cwd=tmp_path))
     assert expected in line, line
     assert _files(tmp_path) == before
     assert not (tmp_path / "newdir").exists()
@@ -67,7 +60,7 @@ def test_an_output_that_is_an_input_or_another_output_is_refused_before_any_work
 def test_an_output_naming_an_input_through_a_link_is_refused(tmp_path, table):
     (tmp_path / "alias.csv").symlink_to(tmp_path / "v.csv")
     before = _files(tmp_path)
-    line = _one_error_line(run("train", "d.csv", "--target", "y", *FAST, "--validation-data", "v.csv",
+    line = one_error_line(run("train", "d.csv", "--target", "y", *FAST, "--validation-data", "v.csv",
                                "--metrics-json", "alias.csv", cwd=tmp_path))
     assert "--metrics-json alias.csv is the same file as --validation-data v.csv" in line
     assert _files(tmp_path) == before
@@ -119,7 +112,7 @@ def test_resume_validates_each_setting_of_the_file_as_the_command_line_does(tmp_
                                                                             expected):
     _forged(tmp_path, lambda r: r["options"].update({key: value}))
     before = _files(tmp_path)
-    line = _one_error_line(_resume(tmp_path))
+    line = one_error_line(_resume(tmp_path))
     assert expected in line and "train afresh without --resume" in line, line
     assert _files(tmp_path) == before
 
@@ -127,7 +120,7 @@ def test_resume_validates_each_setting_of_the_file_as_the_command_line_does(tmp_
 @pytest.mark.parametrize("rows", [[-1, 3], [2, 2, 5]])
 def test_negative_or_repeated_validation_rows_are_a_malformed_file(tmp_path, table, rows):
     _forged(tmp_path, lambda r: r.update(validation_rows=np.array(rows, dtype=np.int64)))
-    line = _one_error_line(_resume(tmp_path))
+    line = one_error_line(_resume(tmp_path))
     assert "validation rows are malformed" in line, line
 
 
@@ -188,7 +181,7 @@ def test_a_model_whose_weights_overflow_refuses_to_predict_in_one_line(tmp_path,
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         for command in ("predict", "evaluate"):
-            line = _one_error_line(run(command, "m.dpm", "d.csv", cwd=tmp_path))
+            line = one_error_line(run(command, "m.dpm", "d.csv", cwd=tmp_path))
             assert re.search(r": [1-9]\d* of 60 row\(s\) predict a number that is not finite", line), line
             assert "weights are too large (up to 1e+308)" in line, line
     assert not [w for w in caught if issubclass(w.category, RuntimeWarning)], [str(w.message) for w in caught]

@@ -15,19 +15,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from _cli import run
+from _cli import one_error_line, run
 from deltaprop.errors import UserError
 from deltaprop.tabular import read as tabread
 from deltaprop.tabular.read import read_table
 
 MiB = 2**20
-
-
-def _one_error_line(r) -> str:
-    assert r.returncode == 2, (r.stdout, r.stderr)
-    lines = r.stderr.strip("\n").split("\n")
-    assert len(lines) == 1 and lines[0].startswith("error: "), r.stderr
-    return lines[0]
 
 
 def _peak(call):
@@ -110,7 +103,7 @@ def test_a_line_past_the_limit_is_one_line_naming_it_and_nothing_is_written(tmp_
     monkeypatch.setattr(tabread, "LINE_LIMIT", MiB)
     (tmp_path / "long.csv").write_bytes(b"a,y\n1,2\n" + b"x" * (3 * MiB) + b",1\n3,4\n")
     before = sorted(os.listdir(tmp_path))
-    line = _one_error_line(run("train", "long.csv", "--target", "y", cwd=tmp_path))
+    line = one_error_line(run("train", "long.csv", "--target", "y", cwd=tmp_path))
     assert "long.csv: line 3 is longer than 1 MiB" in line and "out of memory" not in line
     assert sorted(os.listdir(tmp_path)) == before
 
@@ -141,7 +134,7 @@ def test_a_gzip_bomb_of_short_lines_is_refused_past_its_ratio(tmp_path, monkeypa
     (tmp_path / "bomb.csv.gz").write_bytes(body)
     limit = tabread.GZIP_RATIO * len(body) + MiB
     assert limit < 32 * MiB
-    line = _one_error_line(run("train", "bomb.csv.gz", "--target", "y", cwd=tmp_path))
+    line = one_error_line(run("train", "bomb.csv.gz", "--target", "y", cwd=tmp_path))
     assert f"bomb.csv.gz expands to more than {limit / MiB:,.0f} MiB when unzipped" in line
     assert f"at most {tabread.GZIP_RATIO} times its size" in line
 
@@ -165,7 +158,7 @@ def test_a_column_of_10000_categories_is_refused_in_one_line_with_memory_near_th
         tmp_path / "cats.csv", index=False)
     before = sorted(os.listdir(tmp_path))
     r, peak = _peak(lambda: run("train", "cats.csv", "--target", "y", "--out", "c.dpm", cwd=tmp_path))
-    line = _one_error_line(r)
+    line = one_error_line(r)
     assert f"column 'k' has 10,000 distinct values, more than the {MAX_CATEGORIES:,}" in line
     assert "--drop k" in line
     assert sorted(os.listdir(tmp_path)) == before
