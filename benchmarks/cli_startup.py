@@ -4,9 +4,11 @@
 
 Each measurement is a new process (as a user runs the command): wall time from start to
 exit, and the process's peak resident memory.  Goals: ``deltaprop --help`` ≤ 0.25 s;
-``deltaprop predict`` of a small model on 150 rows ≤ 0.6 s and ≤ 150 MB; ``deltaprop train``
-on a 150-row table ≤ 1.5 s.  Each of predict and train is timed for a regression (``predict``,
-``train``) and a 3-class classification (``predict-c``, ``train-c``).
+``deltaprop predict`` of a small model on 150 rows ≤ 0.6 s and ≤ 150 MB.  ``deltaprop train``
+has no start-up goal since it trains through the estimators (issue 21): it pays scikit-learn's
+import and numba's first load (the compiled epoch every fit takes where it applies).  Each of
+predict and train is timed for a regression (``predict``, ``train``) and a 3-class
+classification (``predict-c``, ``train-c``).
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ WRAPPER = (
 )
 
 GOALS = {"--help": (0.25, None), "predict": (0.6, 150.0), "predict-c": (0.6, 150.0),
-         "train": (1.5, None), "train-c": (1.5, None)}
+         "train": (None, None), "train-c": (None, None)}
 
 
 def measure(args: list[str], cwd: str) -> tuple[float, float]:
@@ -89,10 +91,11 @@ def main() -> None:
             seconds = min(s for s, _ in runs)
             mb = min(m for _, m in runs)
             goal_s, goal_mb = GOALS[name]
-            ok = seconds <= goal_s and (goal_mb is None or mb <= goal_mb)
+            ok = (goal_s is None or seconds <= goal_s) and (goal_mb is None or mb <= goal_mb)
+            shown_s = "-" if goal_s is None else f"{goal_s:.2f}"
             shown_mb = "-" if goal_mb is None else f"{goal_mb:.0f}"
-            verdict = "holds" if ok else "MISSED"
-            print(f"{name:10} {seconds:8.3f} {goal_s:6.2f} {mb:8.1f} {shown_mb:>6}  {verdict}")
+            verdict = "-" if goal_s is None and goal_mb is None else "holds" if ok else "MISSED"
+            print(f"{name:10} {seconds:8.3f} {shown_s:>6} {mb:8.1f} {shown_mb:>6}  {verdict}")
 
 
 if __name__ == "__main__":
