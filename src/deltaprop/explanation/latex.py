@@ -22,10 +22,8 @@ if TYPE_CHECKING:
 
 __all__ = ["render_latex"]
 
-PREAMBLE = r"""\documentclass[11pt]{article}
-\usepackage[utf8]{inputenc}
-\usepackage[T1]{fontenc}
-\usepackage{lmodern}
+#: what both languages' documents use: Latin Modern (outline fonts), the maths, TikZ, the page
+_PACKAGES = r"""\usepackage{lmodern}
 \usepackage{amsmath,amssymb}
 \usepackage{tikz}
 \usepackage[margin=2cm]{geometry}
@@ -33,15 +31,10 @@ PREAMBLE = r"""\documentclass[11pt]{article}
 \setlength{\parskip}{0.5em}
 """
 
+PREAMBLE = "\\documentclass[11pt]{article}\n\\usepackage[utf8]{inputenc}\n\\usepackage[T1]{fontenc}\n" + _PACKAGES
+
 #: Japanese: LuaLaTeX with luatexja (its ltjsarticle class), Latin Modern for the Latin letters
-PREAMBLE_JA = r"""\documentclass[11pt]{ltjsarticle}
-\usepackage{lmodern}
-\usepackage{amsmath,amssymb}
-\usepackage{tikz}
-\usepackage[margin=2cm]{geometry}
-\setlength{\parindent}{0pt}
-\setlength{\parskip}{0.5em}
-"""
+PREAMBLE_JA = "\\documentclass[11pt]{ltjsarticle}\n" + _PACKAGES
 
 
 def _prose_latex(prose: list) -> str:
