@@ -31,7 +31,9 @@ _PACKAGES = r"""\usepackage{lmodern}
 \setlength{\parskip}{0.5em}
 """
 
-PREAMBLE = "\\documentclass[11pt]{article}\n\\usepackage[utf8]{inputenc}\n\\usepackage[T1]{fontenc}\n" + _PACKAGES
+PREAMBLE = (
+    "\\documentclass[11pt]{article}\n\\usepackage[utf8]{inputenc}\n\\usepackage[T1]{fontenc}\n" + _PACKAGES
+)
 
 #: Japanese: LuaLaTeX with luatexja (its ltjsarticle class), Latin Modern for the Latin letters
 PREAMBLE_JA = "\\documentclass[11pt]{ltjsarticle}\n" + _PACKAGES
