@@ -18,6 +18,7 @@ from typing import Any
 
 from deltaprop.command.common import check_writable, write_guarded
 from deltaprop.command.metrics import as_json
+from deltaprop.command.options import words
 from deltaprop.errors import UserError
 
 __all__ = ["train_on_cluster"]
@@ -65,7 +66,7 @@ def _train(opts: Any, out: Path, report: Path | None, debug: bool) -> Any:
     from deltaprop.files.archive import model_bytes
     from deltaprop.training.stopping import convergence_warning
 
-    targets = [s.strip() for t in opts.targets for s in str(t).split(",") if s.strip()]
+    targets = list(words(tuple(map(str, opts.targets))))
     if not targets:
         raise UserError("no --target given; name the column to predict")
     stem = Path(opts.data.replace("*", "all"))

@@ -183,16 +183,17 @@ class _EstimatorAdapter:
         X = self.inputs(frame)
         out = pd.DataFrame(index=range(len(frame)))
         with np.errstate(over="ignore", invalid="ignore"):  # overflow is refused in words
-            checked = self.estimator.predict_proba(X) if self.task == "classification" else None
-            pred = self.estimator.predict(X)
-        finite_outputs(pred if checked is None else checked, self.estimator.network_)
+            if self.task == "classification":  # one forward pass: the classes are its argmax
+                P = finite_outputs(self.estimator.predict_proba(X), self.estimator.network_)
+                pred = self.estimator.classes_[P.argmax(axis=1)]
+            else:
+                pred = finite_outputs(self.estimator.predict(X), self.estimator.network_)
         if pred.ndim == 1:
             out[self.target_names_[0]] = pred
         else:
             for k in range(pred.shape[1]):
                 out[f"{self.target_names_[0]}_{k + 1}"] = pred[:, k]
         if proba and self.task == "classification":
-            P = self.estimator.predict_proba(X)
             for k, c in enumerate(self.estimator.classes_):
                 out[f"proba_{c}"] = P[:, k]
         return out

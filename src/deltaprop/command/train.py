@@ -37,6 +37,7 @@ import numpy as np
 from deltaprop.command.common import check_writable, plain, write_guarded
 from deltaprop.command.metrics import classification_metrics, regression_metrics
 from deltaprop.command.monitor import Monitor
+from deltaprop.command.options import words
 from deltaprop.errors import UserError
 
 if TYPE_CHECKING:
@@ -284,7 +285,7 @@ def _saved_options(options: dict[str, Any], source: Path, notes: list[str]) -> d
     does not name (a path, say) is never taken.  Refuses a malformed value (ModelFileError)."""
     import click
 
-    from deltaprop.command.options import parser, words
+    from deltaprop.command.options import parser
     from deltaprop.files.codec import RUN_OPTIONS, ModelFileError
 
     unknown = sorted(str(k) for k in options if k not in RUN_OPTIONS)
@@ -329,7 +330,7 @@ def columns_step(run: Run) -> None:
         raise UserError(
             f"no --target given; name the column to predict, one of: {column_list(frame.columns)}"
         )
-    targets = [s.strip() for t in opts.targets for s in str(t).split(",") if s.strip()]
+    targets = list(words(tuple(map(str, opts.targets))))  # a Python caller may pass "a,b" too
     if len(set(targets)) != len(targets):
         raise UserError("a target is named twice in --target; name each once")
     for t in targets + list(opts.drop) + list(opts.categorical):

@@ -189,8 +189,9 @@ class TabularModel:
         return out
 
 
-def finite_outputs(Y: np.ndarray, network: Network) -> None:
-    """Refuse predictions that overflowed: a model whose weights are too large for its inputs."""
+def finite_outputs(Y: np.ndarray, network: Network) -> np.ndarray:
+    """``Y``, once checked: predictions that overflowed (a model whose weights are too large
+    for its inputs) are refused in one line."""
     import numpy as np
 
     bad = ~np.isfinite(Y).reshape(len(Y), -1).all(axis=1)
@@ -201,3 +202,4 @@ def finite_outputs(Y: np.ndarray, network: Network) -> None:
             f"the model's weights are too large (up to {top:.3g}); retrain the model, with a smaller "
             f"--learning-rate or a larger --alpha"
         )
+    return Y
