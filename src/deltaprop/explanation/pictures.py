@@ -13,13 +13,13 @@ Layers wider than :data:`MAX_CELLS` show the cells around the lit one and ellips
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from html import escape
 from typing import TYPE_CHECKING
 
 import numpy as np
 
+from deltaprop.core.losses import total_weight
 from deltaprop.explanation.diagram import MIN_SCALE, shown_units
 from deltaprop.explanation.formula import Sym, delta, tex_text, w, z
 from deltaprop.explanation.words import say
@@ -80,7 +80,8 @@ def outer_picture(ex: Explanation, lang: str = "en") -> list[Picture]:
     grids: the batch mean of δ_j z_i (the gradient, lit cell and all), and the walked sample's."""
     if ex.n_samples == 1:
         return [Picture([_outer(ex, MAX_CELLS)], narrow=Picture([_outer(ex, NARROW_CELLS)]))]
-    titles = say(lang, "grid.batch", N=ex.n_samples), say(lang, "grid.sample", sample=ex.sample_name(lang))
+    N = total_weight(ex.n_samples, ex.sample_weight)  # what the grid divides by: Σ s_n
+    titles = say(lang, "grid.batch", N=_n(N)), say(lang, "grid.sample", sample=ex.sample_name(lang))
     batch = [_outer(ex, limit, batch=True) for limit in (MAX_CELLS, NARROW_CELLS)]
     walked = [_outer(ex, limit) for limit in (MAX_CELLS, NARROW_CELLS)]
     return [
@@ -98,7 +99,7 @@ def _outer(ex: Explanation, limit: int, batch: bool = False) -> Block:
     if batch:
         der, weights = ex.derivation, ex.sample_weight
         Z = np.vstack([np.ones(ex.n_samples), der.z[l - 1]])
-        grid = (der.delta[l] * weights) @ Z.T / math.fsum(weights)  # Δ S Zᵀ / Σ s
+        grid = (der.delta[l] * weights) @ Z.T / total_weight(ex.n_samples, weights)  # Δ S Zᵀ / N
     else:
         grid = np.outer(d, z_prev)
     rows = _slots(len(d), j, limit)
@@ -124,7 +125,9 @@ def _outer(ex: Explanation, limit: int, batch: bool = False) -> Block:
             else:
                 row.append(Cell(_n(grid[r - 1, c]), lit=(r, c) == (j, i), tint=r == j or c == i))
         cells.append(row)
-    grad = Sym("∂E/∂W" if batch else "∂Eₙ/∂W", "", f"({l})").text()
+    # the batch grid is the loss's part of ∂E/∂W, Δ Zᵀ / N: the L2 term (α/N) w is not in it
+    grad = (f"{Sym('Δ', '', f'({l})').text()} {Sym('Z', '', f'({l - 1})').text()}ᵀ / N" if batch
+            else Sym("∂Eₙ/∂W", "", f"({l})").text())
     return Block(grad, cells, heads, row_heads)
 
 

@@ -75,7 +75,8 @@ EN: dict[str, str] = {
     "turns the column {zl} into a row, so that the product has one entry per weight. ",
     "outer.lit": "The lit cell is this weight's gradient:",
     "outer.lit_batch": "The first grid is the batch: each cell the mean of δⱼ zᵢ over the {N} samples, the "
-    "lit cell this weight's gradient; the second is {sample} alone, whose numbers the steps walk:",
+    "lit cell this weight's gradient (before any L2 term); the second is {sample} alone, whose "
+    "numbers the steps walk:",
     "tr.shapes": "The shapes: δ{l} is {n}×1 and (z{lp})ᵀ is 1×{m}, so the product is {n}×{m}, the shape "
     "of W{l}. With the +1 unit as z₀{lp}, 1×{m1} → {n}×{m1}: the grid below, bias column included.",
     "tr.without": "Without the transpose: δ{l} z{lp} is ({n}×1)({m}×1); the inner sizes 1 and {m} "
@@ -94,8 +95,8 @@ EN: dict[str, str] = {
     "Δ = (Δ{l})ᵀ is N×{n}. scikit-learn's coefs_[{c}] is (W{l})ᵀ, {m}×{n}, and its gradient is "
     "Xᵀ Δ / N ({m}×N · N×{n} → {m}×{n}): the same numbers, transposed. PyTorch's "
     "Linear.weight is W{l} itself, {n}×{m}, with gradient Δᵀ X / N.",
-    "grid.batch": "The batch, N = {N}: each cell is the mean of δⱼ zᵢ over the samples; the lit cell is "
-    "this weight's gradient (before any L2 term).",
+    "grid.batch": "The batch, N = {N} (Σₙ sₙ): each cell is the mean of δⱼ zᵢ over the samples; the "
+    "lit cell is this weight's gradient (before any L2 term).",
     "grid.sample": "The walked sample alone ({sample}): δ zᵀ of this sample, the numbers the steps walk.",
     "outer.batch_elementwise": "weighted mean of δⱼ zᵢ over the samples",
     "column.caption": "Column {j} of {Wn} holds the links leaving unit {j}; laid beside {dn} row by row "
@@ -249,9 +250,10 @@ JA: dict[str, str] = {
     "ベクトル {zl} を横ベクトルにするだけで、それで積が重み一つにつき一つの成分を持ちます。",
     "outer.lit": "強調したマスがこの重みの勾配です：",
     "outer.lit_batch": "一つ目の表はバッチ全体で、各マスは {N} 個のサンプルについての δⱼ zᵢ の平均、強調"
-    "したマスがこの重みの勾配です。二つ目は{sample}だけの表で、各ステップはこの数値をたどります：",
-    "grid.batch": "バッチ（N = {N}）：各マスは δⱼ zᵢ のサンプルについての平均です。強調したマスがこの重み"
-    "の勾配（L2 の項を除く）です。",
+    "したマスがこの重みの勾配（L2 の項を除く）です。二つ目は{sample}だけの表で、"
+    "各ステップはこの数値をたどります：",
+    "grid.batch": "バッチ（N = {N}、Σₙ sₙ）：各マスは δⱼ zᵢ のサンプルについての平均です。"
+    "強調したマスがこの重みの勾配（L2 の項を除く）です。",
     "grid.sample": "{sample}だけ：このサンプルの δ zᵀ で、各ステップがたどる数値です。",
     "tr.shapes": "形：δ{l} は {n}×1、(z{lp})ᵀ は 1×{m} なので、積は {n}×{m} で W{l} と同じ形です。+1 のユ"
     "ニットを z₀{lp} として加えると 1×{m1} → {n}×{m1} となり、下の表（バイアスの列を含む）になります。",
