@@ -237,7 +237,7 @@ class Network:
                     f"layer {l}: W has shape {w.shape} and b {bias.shape}; expected "
                     f"{shape} and {shape[:1]}"
                 )
-            net.W[l] = np.array(w, order="C", copy=True if copy else None)
+            net.W[l] = np.array(w, order="C") if copy else np.ascontiguousarray(w)  # numpy 1.x too
             net.b[l] = bias.copy() if copy else bias
         return net
 

@@ -99,6 +99,19 @@ class _ScoreOnDask:
     for Dask collections; it comes first among an estimator's bases."""
 
     def score(self, X, y, sample_weight=None):
+        """R² (a regressor) or accuracy (a classifier) of ``predict(X)`` against ``y``, as
+        scikit-learn's; for Dask collections the cluster computes it from per-partition sums.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        score : float
+        """
         if (dask := on_dask(X, y, sample_weight)) is not None:
             return dask.score(self, X, y, sample_weight)
         return super().score(X, y, sample_weight)  # type: ignore[misc]

@@ -224,7 +224,7 @@ def sgd(code, theta, g, v, c):  # pragma: no cover - compiled
     sgd_step(theta, g, v, c[C_MU] if code else c[C_ZERO], c[C_ETA], code == SGD_NESTEROV)
 
 
-_adam_rate = _inline(adam_rate)  # restates: core.optim.adam_rate (the definition, compiled)
+_adam_rate = _inline(adam_rate)  # the core's definition itself, compiled: no restatement
 
 
 @_inline

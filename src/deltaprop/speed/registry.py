@@ -72,5 +72,4 @@ RESTATEMENTS: dict[str, tuple[str, ...]] = {
                                       "epoch.layer_gradient"),
     "core.optim.sgd_step": ("kernels.sgd_step",),
     "core.optim.adam_step": ("kernels.adam_step",),
-    "core.optim.adam_rate": ("epoch",),
 }

@@ -14,7 +14,7 @@ The kinds:
   (``Iteration 3, loss = 0.12345678``, ``Validation score: 0.900000``, and the notes), so
   logs and scripts that read scikit-learn's output read deltaprop's.
 - :class:`ProgressBar`: a rich bar (label, bar, epoch m of n, loss, validation, elapsed time),
-  on stdout or stderr, as wide as the terminal; off a terminal, one plain line at the end.
+  on stdout or stderr, as wide as the terminal; off a terminal, one plain line per epoch.
 
 :func:`for_verbose` picks one from an estimator's ``verbose``: False/0 silent; ``"bar"`` the
 bar; any other true value the bar when stdout is a terminal, scikit-learn's lines otherwise.
@@ -121,9 +121,7 @@ class ProgressBar(Silent):
         self.progress: Any = None
         self.started = time.monotonic()
         self.task: Any = None
-        self.n_iter: int | None = None
-        self.cleared = False
-        if self.console.is_terminal or self.console.is_jupyter:  # a live bar; else a line at the end
+        if self.console.is_terminal or self.console.is_jupyter:  # a live bar; else a line per epoch
             from rich.progress import Progress, ProgressColumn
 
             class Line(ProgressColumn):
@@ -151,7 +149,6 @@ class ProgressBar(Silent):
 
     def clear(self) -> None:
         """Leave no bar behind when stopped (the run ends with an error: that line is the output)."""
-        self.cleared = True
         if self.progress is not None:
             self.progress.live.transient = True
 
@@ -164,11 +161,10 @@ class ProgressBar(Silent):
             self.fields["validation"] = f"validation {validation_loss:{fmt}}"
         if validation_score is not None:
             self.fields["score"] = f"validation score {validation_score:.4f}"
-        self.n_iter = int(n_iter)
         if self.progress is not None:
             self.progress.update(self.task, completed=n_iter)
         else:
-            words = [self.label, f"{self.n_iter}/{self.total}", *self.fields.values()]
+            words = [self.label, f"{int(n_iter)}/{self.total}", *self.fields.values()]
             print(" ".join([*words, _clock(time.monotonic() - self.started)]), file=self.console.file,
                   flush=True)
 
