@@ -173,9 +173,8 @@ def parse_weight(net: Network, weight: Any) -> tuple[int, int, int]:
             unit_j, unit_i = units.split(",")
             l, j, i = int(layer), int(unit_j), int(unit_i)
         except ValueError:
-            raise ValueError(
-                f"weight {weight!r} is not of the form 'l:j,i' (e.g. '3:2,1' for w_21^(3))"
-            ) from None
+            raise ValueError(f"weight {weight!r} is not of the form 'l:j,i' (e.g. '3:2,1' for w_21^(3))"
+                             ) from None
     else:
         try:
             l, j, i = (int(v) for v in weight)
@@ -187,9 +186,8 @@ def parse_weight(net: Network, weight: Any) -> tuple[int, int, int]:
     if not 1 <= j <= n_l:
         raise ValueError(f"unit j={j} out of range: layer {l} has units 1 … {n_l}")
     if not 0 <= i <= n_prev:
-        raise ValueError(
-            f"unit i={i} out of range: layer {l - 1} has units 1 … {n_prev}, and i=0 is the bias"
-        )
+        raise ValueError(f"unit i={i} out of range: layer {l - 1} has units 1 … {n_prev}, and i=0 is "
+                         "the bias")
     return l, j, i
 
 
@@ -215,28 +213,19 @@ def derive(net: Network, weight: Any, X: ArrayLike, D: ArrayLike, *, alpha: floa
     """
     l, j, i = parse_weight(net, weight)
     X = np.asarray(X, dtype=np.float64)
-    if X.ndim == 1:
-        X = X[None, :]
-    X = net.check_X(X).astype(np.float64)
+    X = X[None, :] if X.ndim == 1 else X
     D = np.asarray(D, dtype=np.float64)
     if D.ndim == 1 and X.shape[0] == 1 and net.sizes[-1] != 1:
         D = D[None, :]
-    D = net.check_D(D, X.shape[0]).astype(np.float64)
-    n_samples = X.shape[0]
-    s = (
-        np.ones(n_samples)
-        if sample_weight is None
-        else np.asarray(net.check_sample_weight(sample_weight, n_samples), dtype=np.float64)
-    )
-
-    mask = net.check_dropout_mask(dropout_mask, n_samples)  # {l: (n_l, n_samples)}
+    # mask: {l: (n_l, n_samples)}
+    X, D, s, mask = net._checked(X, D, sample_weight, dropout_mask)
+    X, D = X.astype(np.float64), D.astype(np.float64)
+    s = np.ones(X.shape[0]) if s is None else s.astype(np.float64)
     samples = [sample_derivation(net, x, d, {l: m[:, n] for l, m in mask.items()})
                for n, (x, d) in enumerate(zip(X, D))]
     z_in = np.array([1.0 if i == 0 else sd.z[l - 1][i - 1] for sd in samples])
     delta = np.array([sd.delta[l][j - 1] for sd in samples])
     per_sample = delta * z_in  # ∂E_n/∂w_ji^(l) = δ_j^(l) z_i^(l-1)
     w, l2, value = batch_gradient(net, (l, j, i), per_sample, s, alpha)
-    return WeightDerivation(
-        l=l, j=j, i=i, weight=w, samples=samples, z_in=z_in, delta=delta,
-        per_sample=per_sample, sample_weight=s, l2_term=l2, value=value,
-    )
+    return WeightDerivation(l=l, j=j, i=i, weight=w, samples=samples, z_in=z_in, delta=delta,
+                            per_sample=per_sample, sample_weight=s, l2_term=l2, value=value)

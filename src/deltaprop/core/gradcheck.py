@@ -49,12 +49,12 @@ class GradcheckRow:
         return f"w_{self.j},{self.i}^({self.l})"
 
 
+@dataclass
 class GradcheckReport:
     """The per-parameter result of :func:`gradcheck`; prints as a table."""
 
-    def __init__(self, rows, tolerance):
-        self.rows = rows
-        self.tolerance = tolerance
+    rows: list
+    tolerance: float
 
     @property
     def max_relative_error(self):
@@ -77,26 +77,19 @@ class GradcheckReport:
         rows = self.rows if max_rows is None or len(self.rows) <= max_rows else self.worst(max_rows)
         head = f"{'parameter':<16}{'backprop':>16}{'numerical':>16}{'rel. error':>12}"
         lines = [head, "-" * len(head)]
-        for r in rows:
-            lines.append(
-                f"{r.name:<16}{r.analytic:>16.8e}{r.numerical:>16.8e}{r.relative_error:>12.1e}"
-            )
+        lines += [f"{r.name:<16}{r.analytic:>16.8e}{r.numerical:>16.8e}{r.relative_error:>12.1e}"
+                  for r in rows]
         if len(rows) < len(self.rows):
             lines.append(f"… {len(self.rows) - len(rows)} more (showing the worst {len(rows)})")
-        verdict = "passed" if self.passed else "FAILED"
-        lines.append(
-            f"{len(self.rows)} parameters, max relative error {self.max_relative_error:.1e} "
-            f"(tolerance {self.tolerance:.0e}): {verdict}"
-        )
+        lines.append(f"{len(self.rows)} parameters, max relative error {self.max_relative_error:.1e} "
+                     f"(tolerance {self.tolerance:.0e}): {'passed' if self.passed else 'FAILED'}")
         return "\n".join(lines)
 
     __str__ = to_text
 
     def __repr__(self):
-        return (
-            f"<GradcheckReport {len(self.rows)} parameters, max relative error "
-            f"{self.max_relative_error:.1e}>"
-        )
+        return (f"<GradcheckReport {len(self.rows)} parameters, max relative error "
+                f"{self.max_relative_error:.1e}>")
 
 
 def relative_error(a, n, floor):
@@ -159,24 +152,16 @@ def gradcheck(net: Network, X: ArrayLike, D: ArrayLike, *, alpha: float = 0.0,
     """
     net = getattr(net, "network_", net)
     net64 = net.astype(np.float64)
-    X = net64.check_X(X)
-    D = net64.check_D(D, X.shape[0])
-    s = net64.check_sample_weight(sample_weight, X.shape[0])
-    mask = net64.check_dropout_mask(dropout_mask, X.shape[0])
+    X, D, s, mask = net64._checked(X, D, sample_weight, dropout_mask)
     grads = net64.backprop(X, D, float(alpha), s, mask)
-
-    def loss():
-        return net64._batch_loss(net64._forward(X, mask), D, float(alpha), s)
-
     scale = floor * max(1.0, abs(grads.loss))
-
     rows = []
     for kind, l, param in net64.parameters():
         analytic = grads.W[l] if kind == "W" else grads.b[l]
         for index in np.ndindex(param.shape):
-            numerical = _central(loss, param, index, h)
+            numerical = _central(lambda: net64._batch_loss(net64._forward(X, mask), D, float(alpha), s),
+                                 param, index, h)
             a = float(analytic[index])
-            j = index[0] + 1
             i = index[1] + 1 if kind == "W" else 0
-            rows.append(GradcheckRow(l, j, i, a, numerical, relative_error(a, numerical, scale)))
+            rows.append(GradcheckRow(l, index[0] + 1, i, a, numerical, relative_error(a, numerical, scale)))
     return GradcheckReport(rows, tolerance)

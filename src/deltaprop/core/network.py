@@ -148,27 +148,21 @@ class Network:
         quantile: float | None = None,
     ) -> None:
         names = self._configure(sizes, activation, output, loss, dtype, epsilon, quantile)
-        sizes = self.sizes
         rng = _as_random_state(random_state)
-        # as in scikit-learn, the output layer's bound follows the last hidden activation
-        # (the one name given, when there is no hidden layer)
-        last_hidden = names[-1] if names else None
         self.W, self.b = {}, {}
-        for l in range(2, self.L + 1):
-            fan_in, fan_out = sizes[l - 2], sizes[l - 1]
-            name = self.layer_activation[l] if l < self.L else last_hidden
-            factor = 2.0 if name == "logistic" else 6.0
-            bound = np.sqrt(factor / (fan_in + fan_out))
+        for l in self.layers:
+            fan_in, fan_out = self.sizes[l - 2], self.sizes[l - 1]
+            # as in scikit-learn, the output layer's bound follows the last hidden activation
+            # (the one name given, when there is no hidden layer)
+            name = self.layer_activation[l] if l < self.L else names[-1] if names else None
+            bound = np.sqrt((2.0 if name == "logistic" else 6.0) / (fan_in + fan_out))
             coef = rng.uniform(-bound, bound, (fan_in, fan_out))
-            intercept = rng.uniform(-bound, bound, fan_out)
             self.W[l] = np.ascontiguousarray(coef.T, dtype=self.dtype)
-            self.b[l] = intercept.astype(self.dtype)
+            self.b[l] = rng.uniform(-bound, bound, fan_out).astype(self.dtype)
 
     def _configure(self, sizes, activation, output, loss, dtype, epsilon=None, quantile=None):
-        """Everything but the weights: sizes, activations, output, loss and dtype, checked;
-        returns the names of the hidden activations as given."""
-        sizes = self._check_sizes(sizes)
-        self.sizes = sizes
+        """Everything but the weights, checked; returns the hidden activations' names as given."""
+        self.sizes = sizes = self._check_sizes(sizes)
         self.L = len(sizes)
         hidden, names = self._hidden_names(activation)
         if loss not in _losses.LOSSES:
@@ -181,15 +175,13 @@ class Network:
                 "a softmax output needs at least 2 output units (over one unit it is constant 1); "
                 "use a logistic output for a single unit"
             )
-        self.output = output
-        self.loss_name = loss
+        self.output, self.loss_name = output, loss
         #: the loss's parameters: {"epsilon": ε} for huber, {"quantile": τ} for quantile
         self.loss_params = _losses.loss_params(loss, epsilon, quantile)
         self.dtype: np.dtype = _check_dtype(dtype)
         self._set_hidden(hidden)
         return names
 
-    # ------------------------------------------------------------------ construction
     @staticmethod
     def _check_sizes(sizes):
         try:
@@ -199,12 +191,9 @@ class Network:
                 f"sizes must be a list of layer widths such as [4, 5, 3]; got {sizes!r}"
             ) from None
         if len(sizes) < 2:
-            raise ValueError(
-                f"a network needs at least two layers (input and output); got sizes={sizes!r}"
-            )
-        for n in sizes:
-            if isinstance(n, bool) or not isinstance(n, Integral) or n < 1:
-                raise ValueError(f"every layer size must be a positive integer; got sizes={sizes!r}")
+            raise ValueError(f"a network needs at least two layers (input and output); got sizes={sizes!r}")
+        if any(isinstance(n, bool) or not isinstance(n, Integral) or n < 1 for n in sizes):
+            raise ValueError(f"every layer size must be a positive integer; got sizes={sizes!r}")
         return tuple(int(n) for n in sizes)
 
     @classmethod
@@ -222,8 +211,7 @@ class Network:
             raise ValueError("W and b must list the same (non-zero) number of layers")
         Ws = [np.asarray(w) for w in Ws]
         dtype = np.result_type(*Ws, *bs)
-        if dtype not in (np.float32, np.float64):
-            dtype = np.dtype(np.float64)
+        dtype = dtype if dtype in (np.float32, np.float64) else np.dtype(np.float64)
         sizes = [Ws[0].shape[1]] + [w.shape[0] for w in Ws]
         net = cls.__new__(cls)  # no Glorot draw: the weights are given
         net._configure(sizes, activation, output, loss, dtype)
@@ -233,10 +221,8 @@ class Network:
             bias = np.asarray(bias, dtype=dtype).reshape(-1)
             shape = (sizes[l - 1], sizes[l - 2])
             if w.shape != shape or bias.shape != shape[:1]:
-                raise ValueError(
-                    f"layer {l}: W has shape {w.shape} and b {bias.shape}; expected "
-                    f"{shape} and {shape[:1]}"
-                )
+                raise ValueError(f"layer {l}: W has shape {w.shape} and b {bias.shape}; expected "
+                                 f"{shape} and {shape[:1]}")
             net.W[l] = np.array(w, order="C") if copy else np.ascontiguousarray(w)  # numpy 1.x too
             net.b[l] = bias.copy() if copy else bias
         return net
@@ -250,10 +236,8 @@ class Network:
         else:
             hidden = tuple(activation)
             if len(hidden) != n_hidden:
-                raise ValueError(
-                    f"activation lists {len(hidden)} names but the network has {n_hidden} "
-                    f"hidden layers; give one name, or one per hidden layer"
-                )
+                raise ValueError(f"activation lists {len(hidden)} names but the network has {n_hidden} "
+                                 "hidden layers; give one name, or one per hidden layer")
         # with no hidden layer a single name is still checked, so typos never pass silently
         names = hidden or ((activation,) if isinstance(activation, str) else ())
         for name in names:
@@ -293,12 +277,9 @@ class Network:
 
     def __repr__(self):
         hidden = self.activation[0] if len(set(self.activation)) == 1 else list(self.activation)
-        return (
-            f"Network({list(self.sizes)}, activation={hidden!r}, output={self.output!r}, "
-            f"loss={self.loss_name!r}, dtype={self.dtype.name})"
-        )
+        return (f"Network({list(self.sizes)}, activation={hidden!r}, output={self.output!r}, "
+                f"loss={self.loss_name!r}, dtype={self.dtype.name})")
 
-    # ------------------------------------------------------------------ parameters
     def f(self, l: int) -> _act.Activation:
         """The activation object of layer l (2 … L)."""
         return self._f[l]
@@ -331,21 +312,18 @@ class Network:
             a[...] = theta[start : start + a.size].reshape(a.shape)
             start += a.size
 
-    # ------------------------------------------------------------------ input checks
     def check_X(self, X: ArrayLike) -> np.ndarray:
         """X as a (n_samples, n_1) array of the network's dtype; ValueError otherwise."""
         X = np.asarray(X)
         if X.ndim == 1 and self.sizes[0] == 1:
             X = X.reshape(-1, 1)
         if X.ndim != 2 or X.shape[1] != self.sizes[0]:
-            raise ValueError(
-                f"X must have shape (n_samples, {self.sizes[0]}) for this network; got {X.shape}"
-            )
+            raise ValueError(f"X must have shape (n_samples, {self.sizes[0]}) for this network; "
+                             f"got {X.shape}")
         return self._numeric_finite(X, "X", "remove or impute those values")
 
     def _numeric_finite(self, A: np.ndarray, name: str, remedy: str) -> np.ndarray:
-        """A (X or D, shape already checked) as the network's dtype; ValueError where it is not
-        numeric or holds NaN or infinity."""
+        """A (X or D, shape checked) as the network's dtype; ValueError if not numeric or finite."""
         if A.dtype.kind not in "biuf":
             raise ValueError(f"{name} must be numeric; got dtype {A.dtype}")
         A = A.astype(self.dtype, copy=False)
@@ -360,10 +338,8 @@ class Network:
         if D.ndim == 1 and n_out == 1:
             D = D.reshape(-1, 1)
         if D.ndim != 2 or D.shape != (n_samples, n_out):
-            raise ValueError(
-                f"D must have shape ({n_samples}, {n_out}) (one row per sample of X, one column "
-                f"per output); got {D.shape}"
-            )
+            raise ValueError(f"D must have shape ({n_samples}, {n_out}) (one row per sample of X, one column "
+                             f"per output); got {D.shape}")
         D = self._numeric_finite(D, "D", "remove those samples")
         loss = self.loss_name
         if loss in ("log_loss", "binary_log_loss") and ((D < 0).any() or (D > 1).any()):
@@ -387,7 +363,6 @@ class Network:
             raise ValueError("sample_weight must be finite, non-negative and not all zero")
         return s
 
-    # ------------------------------------------------------------------ the passes
     def forward(self, X: ArrayLike, *, dropout_mask: Any = None) -> Forward:
         """The forward pass: u^(l) = W^(l) z^(l-1) + b^(l), z^(l) = f(u^(l)) (times m^(l)
         with a dropout mask).
@@ -399,9 +374,7 @@ class Network:
         return self._forward(X, self.check_dropout_mask(dropout_mask, X.shape[0]))
 
     def _forward(self, X, mask=None):
-        z = {1: X.T}
-        u = {}
-        mask = mask or {}
+        u, z, mask = {}, {1: X.T}, mask or {}
         for l in self.layers:
             u[l] = self.W[l] @ z[l - 1] + self.b[l][:, None]
             z[l] = self._f[l].f(u[l])
@@ -419,11 +392,9 @@ class Network:
         """
         rates = self._dropout_rates(rate)
         rng = _as_random_state(random_state)
-        mask = {}
-        for l, p in rates.items():
-            keep = rng.uniform(size=(n_samples, self.sizes[l - 1])) >= p
-            mask[l] = (keep / (1.0 - p)).astype(self.dtype)
-        return mask
+        # each entry kept (1/(1-p)) where its uniform draw is ≥ p, layer by layer
+        return {l: ((rng.uniform(size=(n_samples, self.sizes[l - 1])) >= p) / (1.0 - p)).astype(self.dtype)
+                for l, p in rates.items()}
 
     def _dropout_rates(self, rate):
         hidden = list(range(2, self.L))
@@ -464,8 +435,7 @@ class Network:
 
     def _batch_loss(self, fwd, D, alpha, s):
         """(Σ_n s_n E_n + ½ alpha Σ_l ‖W^(l)‖²) / Σ_n s_n, from a forward pass."""
-        L = self.L
-        E = _losses.per_sample(self.loss_name, fwd.u[L], fwd.z[L], D.T, self.output, self.loss_params)
+        E = _losses.per_sample(self.loss_name, fwd.u[self.L], fwd.y, D.T, self.output, self.loss_params)
         data = E.sum() if s is None else E @ s
         penalty = _losses.l2_penalty(alpha, self.W.values())
         return float((data + penalty) / _losses.total_weight(E.shape[0], s))
@@ -474,11 +444,15 @@ class Network:
              sample_weight: ArrayLike | None = None, dropout_mask: Any = None) -> float:
         """The batch loss: weighted mean over samples of E_n, plus alpha/(2N) Σ_l ‖W^(l)‖²
         (with ``dropout_mask``, {l: (n_samples, n_l)}, the loss of the thinned network)."""
-        X = self.check_X(X)
-        D = self.check_D(D, X.shape[0])
-        s = self.check_sample_weight(sample_weight, X.shape[0])
-        mask = self.check_dropout_mask(dropout_mask, X.shape[0])
+        X, D, s, mask = self._checked(X, D, sample_weight, dropout_mask)
         return self._batch_loss(self._forward(X, mask), D, float(alpha), s)
+
+    def _checked(self, X, D, sample_weight, dropout_mask):
+        """(X, D, s, mask) checked: the arguments of :meth:`backprop`."""
+        X = self.check_X(X)
+        n = X.shape[0]
+        return X, self.check_D(D, n), self.check_sample_weight(sample_weight, n), self.check_dropout_mask(
+            dropout_mask, n)
 
     def gradients(self, X: ArrayLike, D: ArrayLike, *, alpha: float = 0.0,
                   sample_weight: ArrayLike | None = None, dropout_mask: Any = None) -> Gradients:
@@ -489,10 +463,7 @@ class Network:
         dropout_mask=…)``.  ``dropout_mask`` is {l: array (n_samples, n_l)} for hidden layers,
         entries 0 or 1/(1-p) (:meth:`dropout_mask` draws one).
         """
-        X = self.check_X(X)
-        D = self.check_D(D, X.shape[0])
-        s = self.check_sample_weight(sample_weight, X.shape[0])
-        mask = self.check_dropout_mask(dropout_mask, X.shape[0])
+        X, D, s, mask = self._checked(X, D, sample_weight, dropout_mask)
         return self.backprop(X, D, float(alpha), s, mask)
 
     def backprop(self, X: np.ndarray, D: np.ndarray, alpha: float = 0.0,
@@ -500,32 +471,19 @@ class Network:
         """:meth:`gradients` without input checks: X, D already of the network's dtype, the
         mask (if any) already in the seed's orientation {l: (n_l, n_samples)}."""
         fwd = self._forward(X, mask)
-        L = self.L
-        s = sample_weight
+        L, s, u, z = self.L, sample_weight, fwd.u, fwd.z
         n = _losses.total_weight(X.shape[0], s)
-        loss = self._batch_loss(fwd, D, alpha, s)
-
-        y = fwd.z[L]
-        delta = {L: _losses.output_delta(self.loss_name, self.output, fwd.u[L], y, D.T, self.loss_params)}
+        delta = {L: _losses.output_delta(self.loss_name, self.output, u[L], z[L], D.T, self.loss_params)}
         if s is not None:
-            # δ is linear in δ^(L): weighting it once weights every layer's δ.
-            delta[L] = delta[L] * s
+            delta[L] = delta[L] * s  # δ is linear in δ^(L): weighting it once weights every layer's δ
         for l in range(L - 1, 1, -1):
-            f_prime = self._f_prime(l, fwd)
+            f = self._f[l]
+            # f′(u^(l)), times m^(l) under dropout (z^(l) is then m ⊙ f(u): f′ is taken from f(u))
+            f_prime = (f.derivative(u[l], z[l]) if l not in fwd.mask
+                       else fwd.mask[l] * f.derivative(u[l], f.f(u[l])))
             delta[l] = f_prime * (self.W[l + 1].T @ delta[l + 1])  # δ^(l) = f′(u^(l)) ⊙ (W^(l+1))ᵀ δ^(l+1)
-
-        grad_W, grad_b = {}, {}
-        for l in self.layers:
-            grad_W[l] = (delta[l] @ fwd.z[l - 1].T) / n
-            if alpha:
-                grad_W[l] += _losses.l2_gradient(alpha, n, self.W[l])
-            grad_b[l] = delta[l].sum(axis=1) / n
-        return Gradients(W=grad_W, b=grad_b, loss=loss, delta=delta)
-
-    def _f_prime(self, l, fwd):
-        """f′(u^(l)) of a hidden layer (element-wise), times m^(l) under dropout: then z^(l)
-        is m ⊙ f(u), so f′ is taken from f(u) itself."""
-        f = self._f[l]
-        if l not in fwd.mask:
-            return f.derivative(fwd.u[l], fwd.z[l])
-        return fwd.mask[l] * f.derivative(fwd.u[l], f.f(fwd.u[l]))
+        grad_W = {l: delta[l] @ z[l - 1].T / n for l in self.layers}
+        for l in self.layers if alpha else ():
+            grad_W[l] += _losses.l2_gradient(alpha, n, self.W[l])
+        grad_b = {l: delta[l].sum(axis=1) / n for l in self.layers}
+        return Gradients(W=grad_W, b=grad_b, loss=self._batch_loss(fwd, D, alpha, s), delta=delta)

@@ -98,17 +98,14 @@ def gradient_descent(net: Network, X: ArrayLike, D: ArrayLike, *, learning_rate:
     """
     if not learning_rate > 0:
         raise ValueError(f"learning_rate must be positive; got {learning_rate!r}")
-    X = net.check_X(X)
-    D = net.check_D(D, X.shape[0])
-    s = net.check_sample_weight(sample_weight, X.shape[0])
+    X, D, s, _ = net._checked(X, D, sample_weight, None)
     history = []
     for _ in range(int(n_epochs)):
         grads = net.backprop(X, D, float(alpha), s)
         history.append(grads.loss)
         if not np.isfinite(grads.loss):
-            raise FloatingPointError(
-                f"the loss became {grads.loss}; lower the learning rate (now {learning_rate})"
-            )
+            raise FloatingPointError(f"the loss became {grads.loss}; lower the learning rate "
+                                     f"(now {learning_rate})")
         for l in net.layers:
             net.W[l] -= learning_rate * grads.W[l]
             net.b[l] -= learning_rate * grads.b[l]
@@ -181,15 +178,12 @@ class _Optimizer:
     """
 
     def __init__(self, learning_rate_init: float, max_grad_norm: float | None = None) -> None:
-        self.learning_rate_init = learning_rate_init
-        #: the learning rate of the next step
-        self.learning_rate = float(learning_rate_init)
         if max_grad_norm is not None and not max_grad_norm > 0:
             raise ValueError(f"max_grad_norm must be positive or None; got {max_grad_norm!r}")
-        #: c of the clipping by global norm, or None
-        self.max_grad_norm = max_grad_norm
-        #: epochs finished (iteration_ends calls), for the cosine schedule
-        self.epoch = 0
+        self.learning_rate_init = learning_rate_init
+        self.learning_rate = float(learning_rate_init)  # η of the next step
+        self.max_grad_norm = max_grad_norm  # c of the clipping by global norm, or None
+        self.epoch = 0  # epochs finished (iteration_ends calls), for the cosine schedule
 
     def clip(self, grads: list[np.ndarray]) -> None:
         """Clip ``grads`` in place by their global norm, when ``max_grad_norm`` is set."""
@@ -247,13 +241,10 @@ class SGD(_Optimizer):
         if schedule not in LEARNING_RATE_SCHEDULES:
             raise ValueError(f"unknown learning-rate schedule {schedule!r}; allowed: "
                              f"{', '.join(LEARNING_RATE_SCHEDULES)}")
-        self.schedule = schedule
+        self.schedule, self.momentum, self.nesterov, self.power_t = schedule, momentum, nesterov, power_t
         self.n_epochs, self.warmup = _check_cosine(schedule, n_epochs, warmup), warmup
         if schedule == "cosine":
             self.learning_rate = cosine_rate(learning_rate_init, 0, self.n_epochs, warmup)
-        self.momentum = momentum
-        self.nesterov = nesterov
-        self.power_t = power_t
         self.velocities = [np.zeros_like(p) for p in params]
         self.step = sgd_step if step is None else step
         self._note = "Stopping."
@@ -322,11 +313,8 @@ class Adam(_Optimizer):
         self.base_rate = float(learning_rate_init)
         if schedule == "cosine":
             self.base_rate = cosine_rate(learning_rate_init, 0, self.n_epochs, warmup)
-        self.beta_1 = beta_1
-        self.beta_2 = beta_2
-        self.epsilon = epsilon
-        #: the number of steps taken
-        self.t = 0
+        self.beta_1, self.beta_2, self.epsilon = beta_1, beta_2, epsilon
+        self.t = 0  # the number of steps taken
         self.ms = [np.zeros_like(p) for p in params]
         self.vs = [np.zeros_like(p) for p in params]
         self.step = adam_step if step is None else step
@@ -375,20 +363,11 @@ class AdamW(Adam):
 
 
 def _work(optimizer: _Optimizer, params: list[np.ndarray], k: int) -> tuple[np.ndarray, np.ndarray]:
-    """The two work arrays of parameter array k."""
-    return _scratch(optimizer, params, 2)[k]
-
-
-def _scratch(optimizer, params, k):
-    """k work arrays per parameter array, allocated when first asked for and kept (not state)."""
+    """The two work arrays of parameter array k, allocated when first asked for and kept (not state)."""
     scratch = optimizer.__dict__.get("_scratch_arrays")
-    if (
-        scratch is None
-        or len(scratch) != len(params)
-        or any(a[0].shape != p.shape for a, p in zip(scratch, params))
-    ):
-        scratch = optimizer._scratch_arrays = [tuple(np.empty_like(p) for _ in range(k)) for p in params]
-    return scratch
+    if scratch is None or [a.shape for a, _ in scratch] != [p.shape for p in params]:
+        scratch = optimizer._scratch_arrays = [(np.empty_like(p), np.empty_like(p)) for p in params]
+    return scratch[k]
 
 
 def lbfgs(fun: Callable[[np.ndarray], tuple[float, np.ndarray]], theta0: np.ndarray, *, max_iter: int = 200,
@@ -416,18 +395,11 @@ def lbfgs(fun: Callable[[np.ndarray], tuple[float, np.ndarray]], theta0: np.ndar
     """
     import scipy.optimize
 
-    scipy_callback = None
-    if callback is not None:
-        def scipy_callback(intermediate_result):
-            if callback(intermediate_result.x, intermediate_result.fun):
-                raise StopIteration  # scipy ends the run and returns the current point
+    def scipy_callback(intermediate_result):
+        if callback(intermediate_result.x, intermediate_result.fun):
+            raise StopIteration  # scipy ends the run and returns the current point
 
-    return scipy.optimize.minimize(
-        fun,
-        theta0,
-        method="L-BFGS-B",
-        jac=True,
-        callback=scipy_callback,
-        options={"maxfun": max_fun, "maxiter": max_iter, "gtol": tol},
-    )
+    return scipy.optimize.minimize(fun, theta0, method="L-BFGS-B", jac=True,
+                                   callback=None if callback is None else scipy_callback,
+                                   options={"maxfun": max_fun, "maxiter": max_iter, "gtol": tol})
 
