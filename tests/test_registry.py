@@ -261,7 +261,7 @@ def test_every_loss_runs_on_the_compiled_epoch_or_is_sent_to_the_numpy_path(loss
 # the registry keyed by formula: every "# restates:" marker in compiled code is listed, and
 # every entry has its marker
 
-COMPILED_MODULES = ("kernels", "epoch")
+COMPILED_MODULES = ("kernels", "epoch", "fused")
 MARKER = re.compile(r"#\s*restates:\s*([\w.]+(?:\[\w+\])?)")
 
 

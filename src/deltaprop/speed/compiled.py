@@ -2,30 +2,18 @@
 
 For a small network the numpy path (:class:`deltaprop.speed.backprop.BatchBackprop` plus
 :mod:`deltaprop.core.optim`) spends almost all of its time in the overhead of numpy calls.
-Here one call of a numba-compiled kernel (:mod:`deltaprop.speed.epoch`) runs every
-mini-batch of an epoch -- forward pass, loss, the δ recursion, gradients, the L2 term and
-the optimiser step -- so the interpreter is entered once per epoch, not a few dozen times
-per batch.
-
-It computes what the numpy loop, :func:`deltaprop.training.loop.numpy_epoch`, computes, in
-the same order:
-
-* batches are the rows ``order[start:start + batch_size]``, the last one smaller;
-* the batch loss is (Σ_n s_n E_n + ½ α Σ_l ‖W^(l)‖²) / N, N the batch size or Σ_n s_n,
-  the gradient that of exactly this number: δ^(L) = (y - d) s_n / N for the canonical
-  output/loss pairs, δ^(l) = f'(u^(l)) ⊙ (W^(l+1))ᵀ δ^(l+1), ∂E/∂W^(l) =
-  Σ_n δ^(l) z^(l-1)ᵀ + (α/N) W^(l), with f' from z;
-* a batch whose loss is not finite ends the epoch before the step (``finite`` False);
-* the step of :class:`deltaprop.core.optim.SGD` (momentum, Nesterov) or
-  :class:`deltaprop.core.optim.Adam`, with their formulas and order of roundings (the step
-  alone gives the same bits as the numpy optimiser).
+Here one call of a numba-compiled kernel (:mod:`deltaprop.speed.epoch`) runs every mini-batch
+of an epoch -- forward pass, loss, the δ recursion, gradients, the L2 term and the optimiser
+step -- in the order of the numpy loop, :func:`deltaprop.training.loop.numpy_epoch`: batches
+``order[start:start + batch_size]``, the batch loss (Σ_n s_n E_n + ½ α Σ_l ‖W^(l)‖²) / N and
+its gradient, a batch whose loss is not finite ending the epoch before its step, the step of
+:class:`~deltaprop.core.optim.SGD` or :class:`~deltaprop.core.optim.Adam` with their roundings.
 
 Sums run in another order than numpy's BLAS, so the loss and weights agree with the numpy
-path to rounding, not to the bit.  One generic kernel serves every architecture,
-activation, loss pair and optimiser (integer codes of :mod:`deltaprop.speed.registry` and
-offset tables), so numba compiles it once per dtype; numba is imported on first use only, and
-the machine code is cached on disk.  ``docs/performance.md`` has the measurements behind the
-size limits below.
+path to rounding, not to the bit.  One generic kernel serves every architecture, activation,
+loss pair and optimiser (integer codes of :mod:`deltaprop.speed.registry` and offset tables),
+so numba compiles it once per dtype, on first use, and caches the machine code on disk.
+``docs/performance.md`` has the measurements behind the size limits below.
 """
 
 from __future__ import annotations
@@ -62,20 +50,17 @@ def supported(net: Any, optimizer: Any, X: Any, sample_weight: Any, batch_size: 
     :func:`deltaprop.speed.plain_paths` or :func:`deltaprop.speed.numpy_paths`.  The answer
     reads these arguments alone, never what the process loaded or ran before.
     """
-    if not use_compiled() or type(optimizer) not in (SGD, Adam) or optimizer.max_grad_norm is not None:
-        return False
-    if not isinstance(X, np.ndarray) or X.ndim != 2 or net.dtype not in (np.float32, np.float64):
-        return False
-    if X.dtype != net.dtype or (sample_weight is not None and not isinstance(sample_weight, np.ndarray)):
-        return False
-    if sample_weight is not None and not (sample_weight != 0).all():
-        # a batch of zero weights has no mean loss: the numpy path raises there, as
-        # scikit-learn does, where the kernel would see an infinite loss and call it divergence
-        return False
-    if EPOCH_OUTPUT.get((net.loss_name, net.output)) is None:
-        return False
     hidden = {net.layer_activation[l] for l in range(2, net.L)}
-    if any(EPOCH_HIDDEN.get(name) is None for name in hidden):
+    if (not use_compiled() or type(optimizer) not in (SGD, Adam) or optimizer.max_grad_norm is not None
+            or not isinstance(X, np.ndarray) or X.ndim != 2 or X.dtype != net.dtype
+            or net.dtype not in (np.float32, np.float64)
+            or EPOCH_OUTPUT.get((net.loss_name, net.output)) is None
+            or any(EPOCH_HIDDEN.get(name) is None for name in hidden)):
+        return False
+    # a batch of zero weights has no mean loss: the numpy path raises there, as scikit-learn
+    # does, where the kernel would see an infinite loss and call it divergence
+    s = sample_weight
+    if s is not None and not (isinstance(s, np.ndarray) and (s != 0).all()):
         return False
     limit = _MAX_WORK_PIECEWISE_LINEAR if hidden <= _PIECEWISE_LINEAR else _MAX_WORK
     return net.n_parameters * int(batch_size) <= limit and fused.numba_available()
@@ -95,45 +80,31 @@ def _key(net: Any, batch_size: int) -> tuple:
 
 
 class _Workspace:
-    """The kernel's buffers and tables for one network and batch size, kept for a whole fit.
-
-    The tables are indexed by the seed's layer number l = 1 … L (index 0 unused); see
-    :mod:`deltaprop.speed.epoch`.
-    """
+    """The kernel's buffers and tables for one network and batch size, kept for a whole fit;
+    tables indexed by the seed's layer number l = 1 … L (index 0 unused)."""
 
     def __init__(self, net: Any, batch_size: int) -> None:
         ep = kernel()
         self.key = _key(net, batch_size)
         dtype = net.dtype
         L, m = net.L, int(batch_size)
-        self.sizes = np.zeros(L + 1, dtype=np.int64)
-        self.sizes[1:] = net.sizes
-        self.codes = np.zeros(L + 1, dtype=np.int64)
-        for l in range(2, L):
-            self.codes[l] = EPOCH_HIDDEN[net.layer_activation[l]]
-        self.codes[L] = EPOCH_OUTPUT[(net.loss_name, net.output)]
+        self.sizes = np.array((0, *net.sizes), dtype=np.int64)
+        self.codes = np.array([0, 0] + [EPOCH_HIDDEN[net.layer_activation[l]] for l in range(2, L)]
+                              + [EPOCH_OUTPUT[(net.loss_name, net.output)]], dtype=np.int64)
         # offsets[l] = (where W^(l) starts in θ, where b^(l) starts, where layer l's rows start in A, Dl)
+        n, weights = self.sizes[1:], self.sizes[2:] * self.sizes[1:-1]
         self.offsets = np.zeros((L + 1, 3), dtype=np.int64)
-        theta_at, rows_at = 0, 0
-        for l in range(1, L + 1):
-            if l > 1:
-                self.offsets[l, 0] = theta_at
-                theta_at += net.sizes[l - 1] * net.sizes[l - 2]
-                self.offsets[l, 1] = theta_at
-                theta_at += net.sizes[l - 1]
-            self.offsets[l, 2] = rows_at
-            rows_at += m * net.sizes[l - 1]
-        self.A = np.zeros(rows_at, dtype=dtype)
-        self.Dl = np.zeros(rows_at, dtype=dtype)
+        self.offsets[2:, 0] = np.cumsum(weights + n[1:]) - weights - n[1:]
+        self.offsets[2:, 1] = self.offsets[2:, 0] + weights
+        self.offsets[1:, 2] = m * (np.cumsum(n) - n)
+        self.A, self.Dl = np.zeros(m * n.sum(), dtype=dtype), np.zeros(m * n.sum(), dtype=dtype)
         # T: z^(l-1) or δ^(l), one row per sample; G: ∂E/∂W^(l)ᵀ (deltaprop.speed.epoch)
         self.T = np.zeros(m * max(net.sizes), dtype=dtype)
         self.G = np.zeros(max(w.size for w in net.W.values()), dtype=dtype)
         self.c = np.zeros(ep.C_SIZE, dtype=dtype)
-        self.c[ep.C_ONE] = 1.0
-        self.c[ep.C_SLOPE] = LEAKY_RELU_SLOPE
-        self.c[ep.C_ONE_MINUS_SLOPE] = 1.0 - LEAKY_RELU_SLOPE
-        self.no_weights = np.zeros(0, dtype=dtype)
-        self.no_state = np.zeros(0, dtype=dtype)
+        self.c[[ep.C_ONE, ep.C_SLOPE, ep.C_ONE_MINUS_SLOPE]] = (1.0, LEAKY_RELU_SLOPE,
+                                                                1.0 - LEAKY_RELU_SLOPE)
+        self.no_weights = self.no_state = np.zeros(0, dtype=dtype)
 
 
 def _workspace(optimizer: Any, net: Any, batch_size: int) -> _Workspace:
@@ -175,11 +146,8 @@ def run_epoch(net: Any, theta: np.ndarray, flat_grad: np.ndarray, X: np.ndarray,
     batch's gradient on return.  The optimiser's state (velocity; moments, t and the
     learning rate) is updated as its ``update`` would.
     """
-    ep = kernel()
-    ws = _workspace(optimizer, net, batch_size)
-    dtype = net.dtype
-    X = np.ascontiguousarray(X, dtype=dtype)
-    D = np.ascontiguousarray(D, dtype=dtype)
+    ep, ws, dtype = kernel(), _workspace(optimizer, net, batch_size), net.dtype
+    X, D = np.ascontiguousarray(X, dtype=dtype), np.ascontiguousarray(D, dtype=dtype)
     has_s = sample_weight is not None
     s = np.ascontiguousarray(sample_weight, dtype=dtype) if has_s else ws.no_weights
     order = np.ascontiguousarray(order, dtype=np.int64)

@@ -421,7 +421,7 @@ def epoch(X, D, s, has_s, order, batch_size, sizes, codes, offsets, theta, grad,
                           N, c)
         scale_output_delta(Dl, s, has_s, order, start, nb, offsets[L, 2], sizes[L], cast(c, 1.0 / N))
         # backward, l = L … 2: the gradients of layer l, then δ^(l-1) from δ^(l)
-        a_N = cast(c, alpha / N)
+        a_N = cast(c, alpha / N)  # restates: core.losses.l2_gradient
         for l in range(L, 1, -1):
             layer_gradient(theta, grad, A, Dl, T, G, sizes, offsets, l, nb, alpha, a_N, c[C_ZERO])
             if l > 2:

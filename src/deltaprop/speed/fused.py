@@ -1,26 +1,23 @@
 """Fused elementwise passes over the parameters and hidden layers, each one compiled loop.
 
-A numpy expression such as SGD's Nesterov step is several ufunc calls, each a pass over
-every parameter; on a large network those passes are what is left beside the matrix
-products.  Each function here does its job in one pass, in a compiled loop
-(:mod:`deltaprop.speed.kernels`, numba) that performs the same operations in the same order
-as the numpy definition in :mod:`deltaprop.core`, so the results are bitwise equal.  The
-numpy definition runs instead inside :func:`deltaprop.speed.plain_paths` and
-:func:`deltaprop.speed.numpy_paths`, for arrays below :data:`FUSED_MIN_SIZE` elements, for a
-prediction of fewer than :data:`PREDICT_MIN_WORK` rows × units, and where numba cannot be
-imported.
+A numpy expression such as SGD's Nesterov step is several ufunc calls, each a pass over every
+parameter; on a large network those passes are what is left beside the matrix products.  Each
+function here does its job in one pass, in a compiled loop (:mod:`deltaprop.speed.kernels`,
+numba) performing the same operations in the same order as the numpy definition in
+:mod:`deltaprop.core`, so the results are bitwise equal.  The numpy definition runs instead
+inside :func:`deltaprop.speed.plain_paths` and :func:`deltaprop.speed.numpy_paths`, for arrays
+below :data:`FUSED_MIN_SIZE` elements, for a prediction of fewer than :data:`PREDICT_MIN_WORK`
+rows × units, and where numba cannot be imported.
 
 Which of the two runs depends on the call's arguments only (the sizes of its arrays), never on
-what the process imported or ran before: a fit takes the kernels wherever they apply, and the
-first fit of a process pays for loading numba once (about 0.45 s: importing numba, its first
-compiled call, reading each kernel from its disk cache; ``docs/performance.md``).  The fused
-passes give the numpy definition's bits anyway; the compiled epoch
-(:mod:`deltaprop.speed.compiled`) does not, and it too is chosen from the network, batch size,
-dtype and optimiser alone, so the same fit gives the same bits in any process.
+what the process imported or ran before: the first fit of a process pays for loading numba
+once (about 0.45 s; ``docs/performance.md``).  The compiled epoch
+(:mod:`deltaprop.speed.compiled`) is chosen from the problem alone too, so the same fit gives
+the same bits in any process.
 
-The tables :data:`FORWARD_KERNELS`, :data:`BACKWARD_KERNELS` and :data:`STEP_KERNELS` list,
-for every activation and optimiser rule of the core, its kernel or None (the numpy
-definition, on purpose); ``tests/test_registry.py`` walks them.
+:data:`FORWARD_KERNELS`, :data:`BACKWARD_KERNELS` and :data:`STEP_KERNELS` list, for every
+activation and optimiser rule of the core, its kernel or None (the numpy definition, on
+purpose); ``tests/test_registry.py`` walks them.
 
 The kernels run on one thread: numba's threading layers either abort when two Python threads
 train at once (workqueue) or hang in a process forked after use (GNU OpenMP), and a library
@@ -59,18 +56,23 @@ PREDICT_MIN_WORK = 225_000_000
 
 def predict_uses_kernels(rows: int, units: int) -> bool:
     """Whether a prediction of ``rows`` rows through ``units`` units (hidden and output) takes
-    the fused forward passes: at :data:`PREDICT_MIN_WORK` rows × units or more.  A rule on the
-    call's size alone; what the process loaded before does not count."""
+    the fused forward passes: a rule on the call's size alone."""
     return rows * units >= PREDICT_MIN_WORK
 
 
-Forward = Callable[[np.ndarray, np.ndarray, np.ndarray], None]
-Backward = Callable[[np.ndarray, np.ndarray, np.ndarray], None]
-Builder = Callable[[Any, type], Callable[[np.ndarray, np.ndarray, np.ndarray], None]]
+Pass = Callable[[np.ndarray, np.ndarray, np.ndarray], None]
+Builder = Callable[[Any, type], Pass]
 
-#: hidden activation → builder(kernels, scalar type) of its compiled forward pass
-#: ``forward(a, b, t)``: a ← f(a + b) in one pass; None: numpy's f on purpose (the exp-based
-#: ones: numpy's vectorised exp beats a compiled loop's call to the C library)
+
+def _bind(kernel: Any, *constants: Any) -> Pass:
+    """``pass_(x, y, t)`` calling ``kernel(x, y, *constants)``, the constants (scalars of the
+    array's dtype) made once, not per call."""
+    return lambda x, y, t: kernel(x, y, *constants)
+
+
+#: hidden activation → builder(kernels, scalar type) of its compiled ``forward(a, b, t)``:
+#: a ← f(a + b) in one pass; None: numpy's f on purpose (the exp-based ones: numpy's
+#: vectorised exp beats a compiled loop's call to the C library)
 FORWARD_KERNELS: dict[str, Builder | None] = {
     "identity": lambda k, T: lambda a, b, t: k.add_bias(a, b),
     "relu": lambda k, T: _bind(k.add_bias_relu, T(0)),
@@ -80,9 +82,8 @@ FORWARD_KERNELS: dict[str, Builder | None] = {
     "softplus": None,
 }
 
-#: hidden activation → builder(kernels, scalar type) of its compiled ``backward(δ, z, t)``:
-#: δ ← f'(u) ⊙ δ with f' from z, in one pass; None: the numpy definition (identity: f' = 1,
-#: nothing to do; softplus: exp-based)
+#: hidden activation → builder of its compiled ``backward(δ, z, t)``: δ ← f'(u) ⊙ δ with f'
+#: from z, in one pass; None: the numpy definition (identity: f' = 1; softplus: exp-based)
 BACKWARD_KERNELS: dict[str, Builder | None] = {
     "identity": None,
     "relu": lambda k, T: _bind(k.relu_df, T(1), T(0)),
@@ -93,12 +94,6 @@ BACKWARD_KERNELS: dict[str, Builder | None] = {
     "softplus": None,
 }
 
-def _bind(kernel: Any, *constants: Any) -> Callable[[np.ndarray, np.ndarray, np.ndarray], None]:
-    """``pass_(x, y, t)`` calling ``kernel(x, y, *constants)``, the constants (scalars of the
-    array's dtype) made once, not per call."""
-    return lambda x, y, t: kernel(x, y, *constants)
-
-
 #: optimiser rule of deltaprop.core.optim → the name of its one-pass kernel
 STEP_KERNELS = {"sgd_step": "sgd_step", "adam_step": "adam_step"}
 
@@ -106,11 +101,10 @@ STEP_KERNELS = {"sgd_step": "sgd_step", "adam_step": "adam_step"}
 def _compiled_kernels(size: int) -> ModuleType | None:
     """The module of compiled kernels for arrays of ``size`` elements: None below
     FUSED_MIN_SIZE, inside :func:`deltaprop.speed.plain_paths` or
-    :func:`deltaprop.speed.numpy_paths`, and where numba cannot be imported.  numba is
-    imported, and the kernels compiled or read from its cache, on first use."""
+    :func:`deltaprop.speed.numpy_paths`, and where numba cannot be imported."""
     if size < FUSED_MIN_SIZE or not use_compiled() or not numba_available():
         return None
-    from deltaprop.speed import kernels
+    from deltaprop.speed import kernels  # numba loaded, the kernels compiled or read from its cache
 
     return kernels
 
@@ -123,19 +117,18 @@ def numba_available() -> bool:
     try:
         import numba  # noqa: F401
     except Exception as error:  # ImportError, or numba's own check of numpy's version
-        warnings.warn(
-            f"numba could not be imported ({error}); deltaprop runs on its numpy paths, which "
-            "are slower for small networks and large ones. Reinstall numba to get them back.",
-            RuntimeWarning,
-            stacklevel=3,
-        )
+        warnings.warn(f"numba could not be imported ({error}); deltaprop runs on its numpy paths, which "
+                      "are slower for small networks and large ones. Reinstall numba to get them back.",
+                      RuntimeWarning, stacklevel=3)
         return False
     return True
 
 
-def _flat(a: np.ndarray) -> np.ndarray:
-    """A 1-D view of a C-contiguous array (callers check the flag: reshape then never copies)."""
-    return a.reshape(-1)
+def _kernels_for(*arrays: np.ndarray) -> ModuleType | None:
+    """:func:`_compiled_kernels` for these arrays, None unless every one is C-contiguous (then
+    ``reshape(-1)`` never copies)."""
+    k = _compiled_kernels(arrays[0].size)
+    return k if k is not None and all(a.flags.c_contiguous for a in arrays) else None
 
 
 def add_l2_gradient(g: np.ndarray, w: np.ndarray, alpha: float, N: float,
@@ -143,41 +136,41 @@ def add_l2_gradient(g: np.ndarray, w: np.ndarray, alpha: float, N: float,
     """g ← g + (α/N) w in place: the L2 term's gradient (:func:`deltaprop.core.losses.l2_gradient`)
     added to ∂E/∂W, in one compiled pass for a large array; ``work()`` returns a work array of
     w's shape for the numpy definition."""
-    k = _compiled_kernels(g.size)
-    if k is None or not (g.flags.c_contiguous and w.flags.c_contiguous):
+    k = _kernels_for(g, w)
+    if k is None:
         np.add(g, losses.l2_gradient(alpha, N, w, out=work()), out=g)
-        return
-    k.add_scaled(_flat(g), _flat(w), g.dtype.type(alpha / N))
+    else:  # restates: core.losses.l2_gradient (α/N in w's dtype, as numpy multiplies by it)
+        k.add_scaled(g.reshape(-1), w.reshape(-1), g.dtype.type(alpha / N))
 
 
 def sgd_step(w: np.ndarray, g: np.ndarray, v: np.ndarray, mu: float, eta: float, nesterov: bool,
              work: optim.Work) -> None:
     """:func:`deltaprop.core.optim.sgd_step`, in one compiled pass for a large array."""
-    k = _compiled_kernels(w.size)
-    if k is None or not (w.flags.c_contiguous and g.flags.c_contiguous and v.flags.c_contiguous):
+    k = _kernels_for(w, g, v)
+    if k is None:
         optim.sgd_step(w, g, v, mu, eta, nesterov, work)
-        return
-    t = w.dtype.type
-    k.sgd_step(_flat(w), _flat(g), _flat(v), t(mu), t(eta), bool(nesterov))
+    else:
+        t = w.dtype.type
+        k.sgd_step(w.reshape(-1), g.reshape(-1), v.reshape(-1), t(mu), t(eta), bool(nesterov))
 
 
 def adam_step(w: np.ndarray, g: np.ndarray, m: np.ndarray, s: np.ndarray, b1: float, b2: float,
               eps: float, lr: float, work: optim.Work) -> None:
     """:func:`deltaprop.core.optim.adam_step`, in one compiled pass for a large array."""
-    k = _compiled_kernels(w.size)
-    if k is None or not all(a.flags.c_contiguous for a in (w, g, m, s)):
+    k = _kernels_for(w, g, m, s)
+    if k is None:
         optim.adam_step(w, g, m, s, b1, b2, eps, lr, work)
-        return
-    t = w.dtype.type
-    k.adam_step(_flat(w), _flat(g), _flat(m), _flat(s), t(b1), t(1 - b1), t(b2), t(1 - b2),
-                t(eps), t(-lr))
+    else:
+        t = w.dtype.type
+        k.adam_step(w.reshape(-1), g.reshape(-1), m.reshape(-1), s.reshape(-1), t(b1), t(1 - b1), t(b2),
+                    t(1 - b2), t(eps), t(-lr))
 
 
-def hidden_layer(name: str, dtype: Any, size: int) -> tuple[Forward, Backward]:
-    """``(forward, backward)`` of a hidden layer of activation ``name`` in the seed's
-    orientation, used by :class:`deltaprop.speed.backprop.BatchBackprop`; the forward pass
-    of :func:`deltaprop.speed.backprop.predict` takes every layer's, the output's too (an
-    activation without a kernel, softmax or exp, runs its numpy ``f``).
+def hidden_layer(name: str, dtype: Any, size: int) -> tuple[Pass, Pass]:
+    """``(forward, backward)`` of a layer of activation ``name`` in the seed's orientation
+    (:class:`deltaprop.speed.backprop.BatchBackprop`, and every layer of
+    :func:`deltaprop.speed.backprop.predict`: an activation without a kernel, softmax or exp,
+    runs its numpy ``f``).
 
     ``forward(a, b, t)`` turns ``a = W z`` into ``z = f(a + b)`` in place (b added along the
     batch, axis 1); ``backward(delta, z, t)`` multiplies δ by f'(u), computed from z, in
@@ -188,19 +181,15 @@ def hidden_layer(name: str, dtype: Any, size: int) -> tuple[Forward, Backward]:
     """
     act = ACTIVATIONS[name]
 
-    def plain_forward(a: np.ndarray, b: np.ndarray, t: np.ndarray) -> None:
+    def forward(a: np.ndarray, b: np.ndarray, t: np.ndarray) -> None:
         np.add(a, b[:, None], out=a)
         act.f(a, out=a, work=t)
 
-    forward: Forward = plain_forward
-    backward: Backward = act.backward_in_place
-    build_forward, build_backward = FORWARD_KERNELS.get(name), BACKWARD_KERNELS.get(name)
+    passes: list[Pass] = [forward, act.backward_in_place]
+    builders = (FORWARD_KERNELS.get(name), BACKWARD_KERNELS.get(name))
     # numba is loaded only for an activation that has a kernel (not softplus, softmax, exp)
-    k = _compiled_kernels(size) if build_forward or build_backward else None
-    if k is not None:
-        T = np.dtype(dtype).type
-        if build_forward is not None:
-            forward = build_forward(k, T)
-        if build_backward is not None:
-            backward = build_backward(k, T)
-    return forward, backward
+    k = _compiled_kernels(size) if any(builders) else None
+    for i, build in enumerate(builders):
+        if k is not None and build is not None:
+            passes[i] = build(k, np.dtype(dtype).type)
+    return passes[0], passes[1]

@@ -1,21 +1,18 @@
 """The registry of the fast paths' own forms of the core's formulas.
 
 Each formula has its definition in :mod:`deltaprop.core` (f and f' in ``activations``, E_n
-and δ^(L) in ``losses``, the update rules in ``optim``).  The buffered numpy path calls those
-definitions.  Where a path restates a formula (an in-place numpy form of a canonical pair, a
-numba kernel), it is listed here, keyed by the core's name, with the path's form or None where
-the path uses the definition on purpose.  ``tests/test_registry.py`` walks every table over
-every path and dtype, holding each form equal to its definition, and fails naming any
-activation, loss or rule a table does not list -- so a formula added in its one home either
-works on every path or fails a test that names the missing piece.
+and δ^(L) in ``losses``, the update rules in ``optim``), which the buffered numpy path calls.
+Each table here lists, keyed by the core's name, a path's own form (an in-place numpy form of
+a canonical pair, a numba kernel), or None where the path uses the definition on purpose;
+paths without a form fall back to the definition (fused) or to the buffered numpy path
+(compiled epoch).  ``tests/test_registry.py`` holds each form equal to its definition on
+every path and dtype, and fails naming any activation, loss or rule a table does not list.
 
-:data:`RESTATEMENTS` is keyed by formula: for each formula of the core that compiled code
-(:mod:`deltaprop.speed.kernels`, :mod:`deltaprop.speed.epoch`) restates, the functions that
-restate it, each marked in the source by a ``# restates: <formula>`` comment; the test fails
-on a marker missing here and on an entry here without its marker.
-
-Paths without a form fall back to the definition (fused) or to the buffered numpy path
-(compiled epoch: :func:`deltaprop.speed.compiled.supported` is False).
+:data:`RESTATEMENTS` is keyed by formula: the functions of compiled code
+(:mod:`deltaprop.speed.kernels`, :mod:`deltaprop.speed.epoch`, the scalars
+:mod:`deltaprop.speed.fused` hands them) that restate it, each marked in the source by a
+``# restates: <formula>`` comment; the test fails on a marker missing here and on an entry
+here without its marker.
 """
 
 from __future__ import annotations
@@ -65,7 +62,8 @@ RESTATEMENTS: dict[str, tuple[str, ...]] = {
        for loss in ("squared_error", "log_loss", "binary_log_loss", "poisson")
        for part in ("per_sample", "output_delta")},
     "core.losses.l2_penalty": ("epoch.batch_loss",),
-    "core.losses.l2_gradient": ("kernels.add_scaled", "epoch.layer_gradient"),
+    "core.losses.l2_gradient": ("kernels.add_scaled", "epoch.layer_gradient", "epoch.epoch",
+                                "fused.add_l2_gradient"),
     "core.losses.total_weight": ("epoch.batch_weight",),
     "core.network.Network.forward": ("epoch.affine",),
     "core.network.Network.backprop": ("epoch.scale_output_delta", "epoch.delta_below",

@@ -20,17 +20,21 @@ _NUMPY: ContextVar[bool] = ContextVar("deltaprop_numpy_paths", default=False)
 
 
 @contextlib.contextmanager
-def plain_paths() -> Iterator[None]:
+def _switched_on(switch: ContextVar[bool]) -> Iterator[None]:
+    token = switch.set(True)
+    try:
+        yield
+    finally:
+        switch.reset(token)
+
+
+def plain_paths() -> contextlib.AbstractContextManager[None]:
     """Within this block the plain paths run: :meth:`Network.backprop` per batch, the numpy
     optimiser steps and :meth:`Network.predict`; no compiled pass or compiled epoch.
 
     For tests that hold a whole training run on the fast paths equal to the plain one.
     """
-    token = _PLAIN.set(True)
-    try:
-        yield
-    finally:
-        _PLAIN.reset(token)
+    return _switched_on(_PLAIN)
 
 
 def use_plain() -> bool:
@@ -38,22 +42,15 @@ def use_plain() -> bool:
     return _PLAIN.get()
 
 
-@contextlib.contextmanager
-def numpy_paths() -> Iterator[None]:
+def numpy_paths() -> contextlib.AbstractContextManager[None]:
     """Within this block no compiled path runs -- no fused pass (:mod:`deltaprop.speed.fused`),
     no compiled epoch (:mod:`deltaprop.speed.compiled`) -- so numba is not loaded; the
     buffered numpy paths (:class:`~deltaprop.speed.backprop.BatchBackprop`,
     :func:`~deltaprop.speed.backprop.predict`) still run, where :func:`plain_paths` turns
-    those off too.
-
-    :func:`deltaprop.speed.backprop.predict` enters it for a prediction below
+    those off too.  :func:`deltaprop.speed.backprop.predict` enters it for a prediction below
     :data:`deltaprop.speed.fused.PREDICT_MIN_WORK` rows × units.
     """
-    token = _NUMPY.set(True)
-    try:
-        yield
-    finally:
-        _NUMPY.reset(token)
+    return _switched_on(_NUMPY)
 
 
 def use_compiled() -> bool:
