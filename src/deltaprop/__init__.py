@@ -24,26 +24,20 @@ __all__ = [
     "to_onnx", "register_skl2onnx", "to_torch", "from_torch",
 ]
 
-# every public name loads on first use, so that the command imports only what it needs
-# (the estimators import scikit-learn, the core scipy: slow to import)
+# every public name loads on first use, so that the command imports only what it needs (the
+# estimators import scikit-learn, the core scipy: slow to import); the bridges import onnx,
+# skl2onnx or torch only when called (and sit in an outer ring, so they stay out of the
+# TYPE_CHECKING imports above, which the rings contract reads)
 _LAZY = {
-    "MLPRegressor": "estimators.mlp",
-    "MLPClassifier": "estimators.mlp",
-    "derive": "core.derivation",
-    "gradcheck": "core.gradcheck",
-    "Forward": "core.network",
-    "Gradients": "core.network",
-    "Network": "core.network",
-    "gradient_descent": "core.optim",
-    "explain": "explanation.core",
-    "load": "files.archive",
-    "save": "files.archive",
-    # the bridges import onnx, skl2onnx or torch only when called (and sit in an outer ring, so
-    # they stay out of the TYPE_CHECKING imports above, which the rings contract reads)
-    "to_onnx": "bridges",
-    "register_skl2onnx": "bridges",
-    "to_torch": "bridges",
-    "from_torch": "bridges",
+    name: module
+    for module, names in {
+        "estimators.mlp": ("MLPRegressor", "MLPClassifier"), "core.derivation": ("derive",),
+        "core.gradcheck": ("gradcheck",), "core.network": ("Forward", "Gradients", "Network"),
+        "core.optim": ("gradient_descent",), "explanation.core": ("explain",),
+        "files.archive": ("load", "save"),
+        "bridges": ("to_onnx", "register_skl2onnx", "to_torch", "from_torch"),
+    }.items()
+    for name in names
 }
 
 

@@ -1,20 +1,18 @@
 """Activation functions f and their derivatives f', written side by side.
 
 Each activation maps the input of a layer, ``u`` (shape ``(n_l, n_samples)``), to its
-output ``z = f(u)``.  The backward pass needs ``f'(u)``; several derivatives are cheapest
-from ``z`` (``tanh' = 1 - z**2``), so ``derivative`` takes both ``u`` and ``z = f(u)`` and
-uses whichever is exact and cheap -- each one says which.
+output ``z = f(u)``.  Several derivatives are cheapest from ``z`` (``tanh' = 1 - z**2``), so
+``derivative`` takes both ``u`` and ``z = f(u)`` and uses whichever is exact and cheap; every
+element-wise one reads z alone, so a path that keeps only z can still take f'(u).
 
-``backward(u, z, grad_z)`` returns ∂E/∂u given ∂E/∂z.  For the element-wise activations
-it is ``f'(u) ⊙ grad_z``; softmax, whose Jacobian is not diagonal, overrides it with the
-Jacobian-vector product.  That is how the general output delta
-δ^(L) = f'(u^(L)) ⊙ ∂E/∂y is computed for non-canonical output/loss pairs.
+``backward(u, z, grad_z)`` returns ∂E/∂u given ∂E/∂z: ``f'(u) ⊙ grad_z`` for the
+element-wise activations, the Jacobian-vector product for softmax.  That is how the general
+output delta δ^(L) = f'(u^(L)) ⊙ ∂E/∂y is computed for non-canonical output/loss pairs.
 
-``f(u, out=…)`` and ``derivative(u, z, out=…)`` write into ``out`` when given, and
-``backward_in_place(delta, z, work)`` multiplies δ by f' taken from z: the buffered fast path
-(:mod:`deltaprop.speed.backprop`) runs these very definitions in place.  Where a compiled
-kernel restates f or f', :mod:`deltaprop.speed.registry` lists it and
-``tests/test_registry.py`` holds it equal to the definition here.
+``f(u, out=…)`` and ``derivative(u, z, out=…)`` write into ``out`` when given (it may be u
+itself), and ``backward_in_place(delta, z, work)`` multiplies δ by f' taken from z: the
+buffered fast path (:mod:`deltaprop.speed.backprop`) runs these very definitions in place.
+Where a compiled kernel restates f or f', :mod:`deltaprop.speed.registry` lists it.
 
 All functions keep the dtype of their input (float32 stays float32) and are stable for
 |u| up to 1e4 (no overflow warnings).
@@ -29,13 +27,16 @@ __all__ = ["Activation", "ACTIVATIONS", "HIDDEN_ACTIVATIONS", "OUTPUT_ACTIVATION
 LEAKY_RELU_SLOPE = 0.01
 
 
-class Activation:
-    """An activation f: ``f(u)``, ``derivative(u, z)`` = f'(u), ``backward(u, z, grad_z)``.
+def _copy(a: np.ndarray, out: np.ndarray | None) -> np.ndarray:
+    """a itself (out None or a), or a copied into out."""
+    if out is None or out is a:
+        return a
+    np.copyto(out, a)
+    return out
 
-    ``f`` and ``derivative`` take an optional ``out`` array (it may be ``u`` itself: the
-    buffered fast path overwrites u^(l) by z^(l)); the element-wise derivatives are computed
-    from z alone, so a path that keeps only z can still take f'(u).
-    """
+
+class Activation:
+    """An activation f: ``f(u)``, ``derivative(u, z)`` = f'(u), ``backward(u, z, grad_z)``."""
 
     name: str = ""
     #: True when f'(u) can be written element-wise (every activation but softmax).
@@ -69,10 +70,7 @@ class Identity(Activation):
     name = "identity"
 
     def f(self, u, out=None, work=None):
-        if out is None or out is u:
-            return u
-        np.copyto(out, u)
-        return out
+        return _copy(u, out)
 
     def derivative(self, u, z, out=None):
         if out is None:
@@ -131,9 +129,7 @@ class Relu(Activation):
         return np.maximum(u, 0, out=out)
 
     def derivative(self, u, z, out=None):
-        if out is None:
-            return (z > 0).astype(z.dtype)
-        return np.greater(z, 0, out=out)
+        return (z > 0).astype(z.dtype) if out is None else np.greater(z, 0, out=out)
 
 
 class LeakyRelu(Activation):
@@ -150,9 +146,7 @@ class LeakyRelu(Activation):
         return np.maximum(u, np.multiply(u, self.slope, out=work), out=out)
 
     def derivative(self, u, z, out=None):
-        if out is None:
-            out = np.empty_like(z)
-        np.greater(z, 0, out=out)
+        out = np.greater(z, 0, out=np.empty_like(z) if out is None else out)
         np.multiply(out, 1 - self.slope, out=out)
         return np.add(out, self.slope, out=out)
 
@@ -171,8 +165,7 @@ class Softplus(Activation):
 
     def derivative(self, u, z, out=None):
         out = np.negative(z, out=out)
-        np.expm1(out, out=out)
-        return np.negative(out, out=out)
+        return np.negative(np.expm1(out, out=out), out=out)
 
 
 class Exp(Activation):
@@ -184,10 +177,7 @@ class Exp(Activation):
         return np.exp(u, out=out)
 
     def derivative(self, u, z, out=None):
-        if out is None:
-            return z.copy()
-        np.copyto(out, z)
-        return out
+        return z.copy() if out is None else _copy(z, out)
 
 
 class Softmax(Activation):
@@ -204,10 +194,7 @@ class Softmax(Activation):
     def f(self, u, out=None, work=None):
         e = np.exp(u - u.max(axis=0, keepdims=True))
         e /= e.sum(axis=0, keepdims=True)
-        if out is None:
-            return e
-        np.copyto(out, e)
-        return out
+        return _copy(e, out)
 
     def derivative(self, u, z, out=None):
         raise ValueError("softmax has no element-wise derivative; use backward(u, z, grad_z)")
@@ -220,8 +207,7 @@ class Softmax(Activation):
 
 
 ACTIVATIONS: dict[str, Activation] = {
-    a.name: a
-    for a in (Identity(), Logistic(), Tanh(), Relu(), LeakyRelu(), Softplus(), Exp(), Softmax())
+    a.name: a for a in (Identity(), Logistic(), Tanh(), Relu(), LeakyRelu(), Softplus(), Exp(), Softmax())
 }
 HIDDEN_ACTIVATIONS = ("identity", "logistic", "tanh", "relu", "leaky_relu", "softplus")
 OUTPUT_ACTIVATIONS = HIDDEN_ACTIVATIONS + ("softmax", "exp")

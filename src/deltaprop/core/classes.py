@@ -7,22 +7,7 @@ label) -- the canonical pairs of :mod:`deltaprop.core.losses`, so δ^(L) = y - d
 coding scikit-learn's ``LabelBinarizer`` makes for single-label targets, written in numpy so
 that training and predicting a classifier need no scikit-learn; the estimators use it too.
 
-API (stable)
-------------
-``class_codes(y) -> (classes, codes)``
-    The sorted distinct labels and each row's index among them.
-``one_hot(codes, n_classes) -> D``
-    Targets d of shape (n, 1) for two classes, (n, K) otherwise (bool).
-``n_outputs(n_classes, multilabel=False) -> int``
-    How many outputs the network has.
-``output_pair(n_classes, multilabel=False) -> (loss, output)``
-    The loss and output activation of a classifier's network.
-``probabilities(Y) -> P``
-    Class probabilities (n, K) of outputs Y (n, n_outputs).
-``predicted_codes(Y) -> codes``
-    The index of each row's predicted class (the most probable; ties to the first).
-``balanced_weights(codes, n_classes) -> w``
-    Each row's weight under ``class_weight="balanced"``.
+The functions' names and signatures are stable API.
 
 Examples
 --------
@@ -55,11 +40,7 @@ def class_codes(y: Any) -> tuple[np.ndarray, np.ndarray]:
 def one_hot(codes: np.ndarray, n_classes: int) -> np.ndarray:
     """Targets d (bool): shape (n, 1), d_1 = [code == 1], for two classes; (n, K) one-hot else."""
     codes = np.asarray(codes)
-    if n_classes == 2:
-        return (codes == 1)[:, None]
-    D = np.zeros((codes.shape[0], n_classes), dtype=bool)
-    D[np.arange(codes.shape[0]), codes] = True
-    return D
+    return (codes == 1)[:, None] if n_classes == 2 else codes[:, None] == np.arange(n_classes)
 
 
 def n_outputs(n_classes: int, multilabel: bool = False) -> int:
@@ -71,26 +52,19 @@ def n_outputs(n_classes: int, multilabel: bool = False) -> int:
 def output_pair(n_classes: int, multilabel: bool = False) -> tuple[str, str]:
     """``(loss, output)``: ("log_loss", "softmax") for more than two single-label classes,
     ("binary_log_loss", "logistic") for two classes and for multilabel targets."""
-    if n_classes > 2 and not multilabel:
-        return "log_loss", "softmax"
-    return "binary_log_loss", "logistic"
+    return ("log_loss", "softmax") if n_classes > 2 and not multilabel else ("binary_log_loss", "logistic")
 
 
 def probabilities(Y: np.ndarray) -> np.ndarray:
     """Class probabilities (n, K) of a single-label classifier's outputs Y (n, n_outputs):
     [1 - y_1, y_1] for one logistic output, the softmax outputs as they are otherwise."""
-    if Y.shape[1] == 1:
-        p = Y[:, 0]
-        return np.column_stack([1 - p, p])
-    return Y
+    return np.column_stack([1 - Y[:, 0], Y[:, 0]]) if Y.shape[1] == 1 else Y
 
 
 def predicted_codes(Y: np.ndarray) -> np.ndarray:
     """The predicted class index of each row of outputs Y (n, n_outputs): ``classes[1]`` when
     y_1 > 0.5 for one logistic output, the largest output otherwise (the first on ties)."""
-    if Y.shape[1] == 1:
-        return (Y[:, 0] > 0.5).astype(np.intp)
-    return np.argmax(Y, axis=1)
+    return (Y[:, 0] > 0.5).astype(np.intp) if Y.shape[1] == 1 else np.argmax(Y, axis=1)
 
 
 def balanced_weights(codes: np.ndarray, n_classes: int) -> np.ndarray:

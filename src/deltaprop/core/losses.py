@@ -31,10 +31,9 @@ quantile loss at τ = ½.  Their parameters ε and τ come in ``params`` (a dict
 :data:`DEFAULT_PARAMS`).
 
 Every other pairing uses the general δ^(L) = f'(u^(L)) ⊙ ∂E_n/∂y (for softmax, the
-Jacobian-vector product).  The canonical pairs' in-place forms (below) and the compiled
-epoch's restatement are listed in :mod:`deltaprop.speed.registry` and held equal to these by
-``tests/test_registry.py``.  Logarithms of logistic and softmax outputs are computed from u
-(log-sum-exp), so no loss overflows or takes log(0) for |u| up to 1e4.
+Jacobian-vector product).  The fast paths' forms are listed in :mod:`deltaprop.speed.registry`.
+Logarithms of logistic and softmax outputs are computed from u (log-sum-exp), so no loss
+overflows or takes log(0) for |u| up to 1e4.
 """
 
 from __future__ import annotations
@@ -59,12 +58,7 @@ CANONICAL_OUTPUT = {
     "poisson": "exp",
 }
 #: each loss and the output a network takes when none is given
-DEFAULT_OUTPUT = {
-    **CANONICAL_OUTPUT,
-    "absolute_error": "identity",
-    "huber": "identity",
-    "quantile": "identity",
-}
+DEFAULT_OUTPUT = {**CANONICAL_OUTPUT, **dict.fromkeys(("absolute_error", "huber", "quantile"), "identity")}
 LOSSES = tuple(DEFAULT_OUTPUT)
 
 #: the parameters of the losses that have some, and their defaults: Huber's ε (where the
@@ -73,10 +67,7 @@ DEFAULT_PARAMS: dict[str, dict[str, float]] = {"huber": {"epsilon": 1.35}, "quan
 
 #: outputs each loss accepts: the log losses need 0 < y < 1 (y > 0 for Poisson)
 ALLOWED_OUTPUTS = {
-    "squared_error": activations.OUTPUT_ACTIVATIONS,
-    "absolute_error": activations.OUTPUT_ACTIVATIONS,
-    "huber": activations.OUTPUT_ACTIVATIONS,
-    "quantile": activations.OUTPUT_ACTIVATIONS,
+    **dict.fromkeys(("squared_error", "absolute_error", "huber", "quantile"), activations.OUTPUT_ACTIVATIONS),
     "log_loss": ("softmax", "logistic"),
     "binary_log_loss": ("logistic", "softmax"),
     "poisson": ("exp", "softplus", "logistic", "softmax"),
@@ -100,18 +91,13 @@ def _log_y(u, y, output):
 
 
 def _log_one_minus_y(u, y, output):
-    if output == "logistic":
-        return -_softplus(u)  # log(1 - σ(u)) = log σ(-u)
-    return np.log1p(-y)
+    return -_softplus(u) if output == "logistic" else np.log1p(-y)  # log(1 - σ(u)) = log σ(-u)
 
 
 def loss_params(loss: str, epsilon: float | None = None, quantile: float | None = None) -> dict[str, float]:
     """The parameters of ``loss`` (its defaults where None); ValueError for a value out of range."""
-    params = dict(DEFAULT_PARAMS.get(loss, {}))
-    if loss == "huber" and epsilon is not None:
-        params["epsilon"] = epsilon
-    if loss == "quantile" and quantile is not None:
-        params["quantile"] = quantile
+    given = {"huber": {"epsilon": epsilon}, "quantile": {"quantile": quantile}}.get(loss, {})
+    params = {**DEFAULT_PARAMS.get(loss, {}), **{k: v for k, v in given.items() if v is not None}}
     value = params.get("epsilon", params.get("quantile"))
     if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float, np.floating))):
         raise ValueError(f"{loss} needs a number for its parameter; got {value!r}")
@@ -179,6 +165,7 @@ def grad_y(loss: str, y: np.ndarray, d: np.ndarray, params: Mapping[str, float] 
 
 
 def is_canonical(loss: str, output: str) -> bool:
+    """Whether (loss, output) is a canonical pair, δ^(L) = y - d."""
     return CANONICAL_OUTPUT.get(loss) == output
 
 
@@ -190,12 +177,10 @@ def output_delta(loss: str, output: str, u: np.ndarray, y: np.ndarray, d: np.nda
     return activations.ACTIVATIONS[output].backward(u, y, grad_y(loss, y, d, params))
 
 
-# ---------------------------------------------------------------------------------------
-# The canonical pairs in place, for the buffered fast path (deltaprop.speed.backprop): the
-# same E_n and δ^(L) = y - d as above, written into preallocated arrays so a mini-batch
-# allocates nothing.  Each takes u, d, δ and a work array t of shape (n_outputs, n), a work
-# vector E of shape (n,) and the sample weights s (or None); it writes δ^(L) and returns
-# Σ_n s_n E_n.  tests/test_registry.py holds each equal to per_sample and output_delta.
+# The canonical pairs in place, for the buffered fast path (deltaprop.speed.backprop): E_n and
+# δ^(L) = y - d into preallocated arrays, so a mini-batch allocates nothing.  Each takes u, d,
+# δ and a work array t, (n_outputs, n), work vectors E and lse, (n,), and the sample weights s
+# (or None); it writes δ^(L) and returns Σ_n s_n E_n.
 
 
 def _squared_error_identity(u, d, delta, t, E, s, lse):
@@ -209,10 +194,7 @@ def _squared_error_identity(u, d, delta, t, E, s, lse):
 
 
 def _log_loss_softmax(u, d, delta, t, E, s, lse):
-    """E_n = -Σ_k d_k log y_k with y = softmax(u); δ^(L) = y - d.
-
-    log y = u - lse(u), from u (no log 0); ``lse`` is one more work vector of shape (n,).
-    """
+    """E_n = -Σ_k d_k log y_k with y = softmax(u), log y = u - lse(u) (no log 0); δ^(L) = y - d."""
     np.max(u, axis=0, out=E)  # m, for an exp that cannot overflow
     np.subtract(u, E, out=delta)
     np.exp(delta, out=delta)
@@ -262,13 +244,11 @@ def weighted_loss_and_delta(loss: str, output: str, u: np.ndarray, d: np.ndarray
 def l2_penalty(alpha: float, weights: Iterable[np.ndarray]) -> float:
     """½ α Σ_l ‖W^(l)‖², the L2 term of a batch's loss before the division by N.
 
-    The batch loss is (Σ_n s_n E_n + ½ α Σ_l ‖W^(l)‖²) / Σ_n s_n (biases are not penalised);
-    its gradient adds (α / N) W^(l) to ∂E/∂W^(l).  ``weights`` are the W^(l), or any arrays
-    holding exactly their entries (a packed θ with its biases set to 0).  0 when α is 0.
+    The batch loss is (Σ_n s_n E_n + ½ α Σ_l ‖W^(l)‖²) / Σ_n s_n (biases are not penalised).
+    ``weights`` are the W^(l), or any arrays holding exactly their entries (a packed θ with its
+    biases set to 0).  0 when α is 0.
     """
-    if not alpha:
-        return 0.0
-    return 0.5 * alpha * sum(float(np.vdot(w, w)) for w in weights)
+    return 0.5 * alpha * sum(float(np.vdot(w, w)) for w in weights) if alpha else 0.0
 
 
 def l2_gradient(alpha: float, N: float, W: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:

@@ -14,8 +14,8 @@ for relu-like activations, whose slope is 0 or 1).  Over the samples of a batch,
   can be.  A relu unit that is off on most samples is sparse, which is its design: relu
   cannot saturate.
 
-The identity never is either (f′ = 1).  Written with numpy only, so the core, the command's
-report and explain all read the same numbers.
+The identity never is either (f′ = 1).  The core, the command's report and explain all read
+these numbers.
 """
 
 from __future__ import annotations
@@ -72,11 +72,8 @@ def unit_activity(f: Activation, u: np.ndarray, z: np.ndarray) -> UnitActivity:
     n_units, n_samples = u.shape
     if n_samples == 0:
         return UnitActivity(n_units, 0, 0, 0.0)
-    top = f.max_derivative if f.max_derivative is not None else 1.0
-    flat = np.abs(f.derivative(u, z)) < FLAT * top
+    top = f.max_derivative
+    flat = np.abs(f.derivative(u, z)) < FLAT * (1.0 if top is None else top)
     share = flat.mean(axis=1)
-    dead = int((share == 1.0).sum())
-    saturated = 0
-    if f.max_derivative is not None:
-        saturated = int(((share >= SATURATED_SHARE) & (share < 1.0)).sum())
-    return UnitActivity(n_units, dead, saturated, float(flat.mean()))
+    saturated = 0 if top is None else int(((share >= SATURATED_SHARE) & (share < 1.0)).sum())
+    return UnitActivity(n_units, int((share == 1.0).sum()), saturated, float(flat.mean()))
