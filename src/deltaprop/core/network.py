@@ -20,12 +20,9 @@ gradient of exactly the number ``loss`` returns.
 
 Dropout (inverted, in training only): a fixed mask m^(l) per hidden layer, m_j ∈ {0, 1/(1-p)},
 multiplies the layer's output, z^(l) = m^(l) ⊙ f(u^(l)), and so its δ:
-
-    δ_j^(l) = m_j f'(u_j^(l)) Σ_k w_kj^(l+1) δ_k^(l+1)
-
-With the mask fixed the loss is an ordinary function of the weights, so the finite-difference
-and element-wise checks hold exactly (``loss``, ``gradients``, ``gradcheck`` and ``derive`` take
-``dropout_mask``; :meth:`Network.dropout_mask` draws one reproducibly).
+δ_j^(l) = m_j f'(u_j^(l)) Σ_k w_kj^(l+1) δ_k^(l+1).  With the mask fixed the loss is an
+ordinary function of the weights, so the finite-difference and element-wise checks hold
+exactly (``loss``, ``gradients``, ``gradcheck`` and ``derive`` take ``dropout_mask``).
 """
 
 from __future__ import annotations
@@ -228,8 +225,7 @@ class Network:
         return net
 
     def _hidden_names(self, activation):
-        """(f of each hidden layer, the names to check) for one name or one per hidden layer;
-        ValueError for a wrong count or an unknown name."""
+        """(f of each hidden layer, the names to check) for one name or one per hidden layer."""
         n_hidden = self.L - 2
         if isinstance(activation, str):
             hidden = (activation,) * n_hidden
@@ -261,11 +257,8 @@ class Network:
         return self.astype(self.dtype)
 
     def astype(self, dtype: DTypeLike) -> Network:
-        """An independent copy whose parameters and computations are of ``dtype``.
-
-        ``net.astype(numpy.float64)`` is how the checks (gradcheck, explain) take exact
-        differences of a float32 network's loss.
-        """
+        """An independent copy whose parameters and computations are of ``dtype`` (float64: how
+        gradcheck and explain take exact differences of a float32 network's loss)."""
         dtype = _check_dtype(dtype)
         new = object.__new__(type(self))
         new.__dict__.update(self.__dict__)
@@ -303,7 +296,7 @@ class Network:
         return np.concatenate([a.ravel() for _, _, a in self.parameters()])
 
     def set_flat(self, theta: ArrayLike) -> None:
-        """Set every parameter from one vector packed as ``get_flat`` packs it."""
+        """Set every parameter from one vector packed as ``get_flat``."""
         theta = np.asarray(theta)
         if theta.shape != (self.n_parameters,):
             raise ValueError(f"expected a vector of {self.n_parameters} parameters; got {theta.shape}")
@@ -364,12 +357,8 @@ class Network:
         return s
 
     def forward(self, X: ArrayLike, *, dropout_mask: Any = None) -> Forward:
-        """The forward pass: u^(l) = W^(l) z^(l-1) + b^(l), z^(l) = f(u^(l)) (times m^(l)
-        with a dropout mask).
-
-        X has shape (n_samples, n_1); returns a :class:`Forward` with u and z, one sample
-        per column.
-        """
+        """The forward pass of X (n_samples, n_1): u^(l) = W^(l) z^(l-1) + b^(l), z^(l) = f(u^(l))
+        (times m^(l) with a dropout mask), one sample per column."""
         X = self.check_X(X)
         return self._forward(X, self.check_dropout_mask(dropout_mask, X.shape[0]))
 
@@ -385,14 +374,10 @@ class Network:
     def dropout_mask(self, rate: float | Sequence[float], n_samples: int,
                      random_state: Any = None) -> dict[int, np.ndarray]:
         """Draw an inverted-dropout mask: {l: array (n_samples, n_l)} for each hidden layer l
-        whose rate p > 0, each entry 0 with probability p and 1/(1-p) otherwise.
-
-        ``rate`` is one p for every hidden layer or one per hidden layer, each in [0, 1).
-        The draws come from ``random_state`` (as for the initial weights), layer by layer.
-        """
+        whose rate p > 0 (``rate``: one p in [0, 1) for all, or one per hidden layer), each entry
+        0 with probability p and 1/(1-p) otherwise, drawn from ``random_state`` layer by layer."""
         rates = self._dropout_rates(rate)
         rng = _as_random_state(random_state)
-        # each entry kept (1/(1-p)) where its uniform draw is ≥ p, layer by layer
         return {l: ((rng.uniform(size=(n_samples, self.sizes[l - 1])) >= p) / (1.0 - p)).astype(self.dtype)
                 for l, p in rates.items()}
 
@@ -408,8 +393,7 @@ class Network:
         return {l: float(p) for l, p in zip(hidden, rates) if p > 0}
 
     def check_dropout_mask(self, dropout_mask: Any, n_samples: int) -> dict[int, np.ndarray]:
-        """The mask {l: (n_samples, n_l)} transposed to the seed's orientation {l: (n_l, n_samples)},
-        of the network's dtype; ValueError for a layer that is not hidden or a wrong shape."""
+        """The mask {l: (n_samples, n_l)} as {l: (n_l, n_samples)} of the network's dtype, checked."""
         if dropout_mask is None:
             return {}
         if not isinstance(dropout_mask, dict):
@@ -468,8 +452,7 @@ class Network:
 
     def backprop(self, X: np.ndarray, D: np.ndarray, alpha: float = 0.0,
                  sample_weight: np.ndarray | None = None, mask: dict | None = None) -> Gradients:
-        """:meth:`gradients` without input checks: X, D already of the network's dtype, the
-        mask (if any) already in the seed's orientation {l: (n_l, n_samples)}."""
+        """:meth:`gradients` of checked arguments (:meth:`_checked`: the mask {l: (n_l, n_samples)})."""
         fwd = self._forward(X, mask)
         L, s, u, z = self.L, sample_weight, fwd.u, fwd.z
         n = _losses.total_weight(X.shape[0], s)

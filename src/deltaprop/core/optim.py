@@ -1,13 +1,10 @@
 """Optimisers: the seed's gradient method, SGD with (Nesterov) momentum, Adam, L-BFGS.
 
-Every stochastic optimiser updates a list of parameter arrays in place, in the order of
-:meth:`Network.parameters` (W^(2), b^(2), W^(3), b^(3), …).  Its state (velocities, moments)
-is a list of arrays held *per position* in that list, never keyed by ``id()``, so copying,
-pickling or replacing the network's arrays cannot mix states up.
-
-The update rules and the learning-rate schedules follow scikit-learn's ``SGDOptimizer`` and
-``AdamOptimizer`` operation for operation, so that with the same gradients both produce the
-same weights to the last bit:
+Every stochastic optimiser updates a list of parameter arrays in place; its state
+(velocities, moments) is held *per position* in that list, never keyed by ``id()``, so copying,
+pickling or replacing the network's arrays cannot mix states up.  The rules and schedules
+follow scikit-learn's ``SGDOptimizer`` and ``AdamOptimizer`` operation for operation (the same
+gradients give the same weights to the last bit):
 
     SGD, momentum μ, rate η:   v ← μ v - η g;          w ← w + v
     Nesterov momentum:         v ← μ v - η g;          w ← w + (μ v - η g)
@@ -25,13 +22,10 @@ g ← g · min(1, c / ‖g‖), ‖g‖² the sum of squares over every paramete
     η_e = η₀ (e + 1) / W                                  for e < W
     η_e = η₀ ½ (1 + cos(π (e - W) / (E - W)))             for e ≥ W
 
-Each rule is written once, as the numpy sequence below (:func:`sgd_step`, :func:`adam_step`,
-in place, in scikit-learn's order of roundings).  ``SGD`` and ``Adam`` take an optional
-``step``: a faster function of the same signature and the same roundings (the speed ring's
-one-pass kernels, :mod:`deltaprop.speed.fused`), held bitwise equal to these by the tests.
-
-L-BFGS runs through ``scipy.optimize.minimize(method="L-BFGS-B", jac=True)`` on the packed
-parameter vector (:meth:`Network.get_flat` / :meth:`Network.set_flat`).
+Each rule is written once, as a numpy sequence in scikit-learn's order of roundings
+(:func:`sgd_step`, :func:`adam_step`); ``SGD`` and ``Adam`` take an optional ``step`` of the
+same signature and roundings (:mod:`deltaprop.speed.fused`'s one-pass kernels).  L-BFGS runs
+through scipy's L-BFGS-B on the packed parameter vector (:meth:`Network.get_flat`).
 """
 
 from __future__ import annotations
@@ -78,7 +72,7 @@ def clip_by_global_norm(grads: list[np.ndarray], max_norm: float) -> float:
 
 
 def _check_cosine(schedule: str, n_epochs: int | None, warmup: int) -> int:
-    """n_epochs, checked when the schedule is cosine (0 when it is not and none is given)."""
+    """n_epochs, checked for the cosine schedule (0 for another when none is given)."""
     if schedule != "cosine":
         return n_epochs or 0
     if n_epochs is None or n_epochs < 1:
@@ -115,11 +109,8 @@ def gradient_descent(net: Network, X: ArrayLike, D: ArrayLike, *, learning_rate:
 
 def sgd_step(w: np.ndarray, g: np.ndarray, v: np.ndarray, mu: float, eta: float, nesterov: bool,
              work: Work) -> None:
-    """One SGD step in place: v ← μ v - η g; w ← w + v (Nesterov: w ← w + (μ v - η g)).
-
-    In scikit-learn's order of roundings, (μ v) - (η g).  ``work()`` returns two work arrays
-    of w's shape; it is called only when they are needed.
-    """
+    """One SGD step in place: v ← (μ v) - (η g); w ← w + v (Nesterov: w ← w + (μ v - η g)).
+    ``work()`` returns two work arrays of w's shape; it is called only when they are needed."""
     if mu == 0:
         # μ = 0: v = 0·v - η g is exactly -(η g), and so is the Nesterov step
         np.multiply(g, -eta, out=v)
@@ -138,21 +129,17 @@ def sgd_step(w: np.ndarray, g: np.ndarray, v: np.ndarray, mu: float, eta: float,
 
 
 def adam_rate(base_rate: float, b1: float, b2: float, t: int) -> float:
-    """Adam's step size η_t = η √(1-β₂ᵗ) / (1-β₁ᵗ) at step t ≥ 1: the bias corrections
-    1/(1-β₁ᵗ) and 1/(1-β₂ᵗ) folded into one number, as in the paper's "more efficient"
-    ordering (end of its section 2).  Plain arithmetic on floats, so the compiled epoch
-    (:mod:`deltaprop.speed.epoch`) compiles this same function."""
+    """Adam's step size η_t = η √(1-β₂ᵗ) / (1-β₁ᵗ) at step t ≥ 1: the bias corrections folded
+    into one number (the paper's "more efficient" ordering, end of its section 2).  Plain
+    arithmetic on floats, so the compiled epoch compiles this same function."""
     return base_rate * math.sqrt(1 - b2 ** float(t)) / (1 - b1 ** float(t))
 
 
 def adam_step(w: np.ndarray, g: np.ndarray, m: np.ndarray, s: np.ndarray, b1: float, b2: float,
               eps: float, lr: float, work: Work) -> None:
-    """One Adam step in place, η_t = ``lr`` (bias corrections already folded in):
-
-        m ← β₁ m + (1-β₁) g;   s ← β₂ s + (1-β₂) g²;   w ← w - η_t m / (√s + ε)
-
-    ``work()`` returns two work arrays of w's shape.
-    """
+    """One Adam step in place, η_t = ``lr`` (bias corrections folded in):
+    m ← β₁ m + (1-β₁) g;  s ← β₂ s + (1-β₂) g²;  w ← w - η_t m / (√s + ε).  ``work()``: as
+    for :func:`sgd_step`."""
     t, step = work()
     m *= b1
     np.multiply(g, 1 - b1, out=t)
@@ -169,13 +156,10 @@ def adam_step(w: np.ndarray, g: np.ndarray, m: np.ndarray, s: np.ndarray, b1: fl
 
 
 class _Optimizer:
-    """What the training loop needs of a stochastic optimiser.
-
-    ``update(params, grads)`` changes each ``params[k]`` in place using ``grads[k]``;
-    ``iteration_ends(t)`` is called after every epoch with t, the number of samples seen so
-    far; ``trigger_stopping()`` is called when the loss (or validation score) stopped
-    improving and returns True to stop, False to go on (with a lowered learning rate).
-    """
+    """What the training loop needs of a stochastic optimiser: ``update(params, grads)`` in
+    place; ``iteration_ends(t)`` after every epoch, t the samples seen so far;
+    ``trigger_stopping()`` when the loss (or validation score) stopped improving: True to stop,
+    False to go on (with a lowered learning rate)."""
 
     def __init__(self, learning_rate_init: float, max_grad_norm: float | None = None) -> None:
         if max_grad_norm is not None and not max_grad_norm > 0:
@@ -186,7 +170,6 @@ class _Optimizer:
         self.epoch = 0  # epochs finished (iteration_ends calls), for the cosine schedule
 
     def clip(self, grads: list[np.ndarray]) -> None:
-        """Clip ``grads`` in place by their global norm, when ``max_grad_norm`` is set."""
         if self.max_grad_norm is not None:
             clip_by_global_norm(grads, self.max_grad_norm)
 
@@ -196,8 +179,7 @@ class _Optimizer:
     def trigger_stopping(self) -> bool:
         return True
 
-    def stopping_note(self) -> str:
-        """What :meth:`trigger_stopping` did, for verbose output."""
+    def stopping_note(self) -> str:  # what trigger_stopping did, for verbose output
         return "Stopping."
 
 
@@ -331,8 +313,8 @@ class Adam(_Optimizer):
             self.step(w, g, m, s, b1, b2, self.epsilon, self.learning_rate,
                       functools.partial(_work, self, params, k))
 
-    def decay(self, w: np.ndarray) -> None:
-        """Adam decays nothing (AdamW: w ← w - η λ w)."""
+    def decay(self, w: np.ndarray) -> None:  # Adam decays nothing (AdamW: w ← w - η λ w)
+        pass
 
     def iteration_ends(self, t: int) -> None:
         super().iteration_ends(t)

@@ -319,47 +319,24 @@ def scale_output_delta(Dl, s, has_s, order, start, nb, row0, n_out, inv_N):  # p
 
 
 @_inline
-def weight_gradient_by_rows(grad, A, Dl, T, wo, do, dpo, n_l, n_prev, nb, zero):  # pragma: no cover
-    """∂E/∂W^(l) = Σ_n δ^(l) z^(l-1)ᵀ as the samples' outer products added one after another,
-    each an axpy along a row of ∂E/∂W^(l) (for n_{l-1} ≥ n_l); T: z^(l-1), one row per sample."""
-    for i in range(n_prev):
-        z = A[dpo + i * nb:dpo + (i + 1) * nb]
+def outer_sum(M, mo, P, po, Q, qo, n_p, n_q, nb, T, zero):  # pragma: no cover - compiled
+    """M[mo + p n_q + q] = Σ_n P_p[n] Q_q[n] (rows of nb samples at po, qo) as the samples'
+    outer products added one after another, each an axpy along a row of M; T: Q, one row per
+    sample."""
+    for q in range(n_q):
+        col = Q[qo + q * nb:qo + (q + 1) * nb]
         for n in range(nb):
-            T[n * n_prev + i] = z[n]
-    for j in range(n_l):
-        g_row = grad[wo + j * n_prev:wo + (j + 1) * n_prev]
-        for i in range(n_prev):
-            g_row[i] = zero
-        d_row = Dl[do + j * nb:do + (j + 1) * nb]
+            T[n * n_q + q] = col[n]
+    for p in range(n_p):
+        m_row = M[mo + p * n_q:mo + (p + 1) * n_q]
+        for q in range(n_q):
+            m_row[q] = zero
+        p_row = P[po + p * nb:po + (p + 1) * nb]
         for n in range(nb):
-            d = d_row[n]
-            z_t = T[n * n_prev:(n + 1) * n_prev]
-            for i in range(n_prev):
-                g_row[i] += d * z_t[i]
-
-
-@_inline
-def weight_gradient_by_columns(grad, A, Dl, T, G, wo, do, dpo, n_l, n_prev, nb, zero):  # pragma: no cover
-    """∂E/∂W^(l) as above, each outer product an axpy along a column (for n_{l-1} < n_l):
-    T holds δ^(l), one row per sample; G holds ∂E/∂W^(l)ᵀ, one row per i."""
-    for j in range(n_l):
-        d_row = Dl[do + j * nb:do + (j + 1) * nb]
-        for n in range(nb):
-            T[n * n_l + j] = d_row[n]
-    for i in range(n_prev):
-        g_col = G[i * n_l:(i + 1) * n_l]
-        for j in range(n_l):
-            g_col[j] = zero
-        z = A[dpo + i * nb:dpo + (i + 1) * nb]
-        for n in range(nb):
-            zi = z[n]
-            d_t = T[n * n_l:(n + 1) * n_l]
-            for j in range(n_l):
-                g_col[j] += d_t[j] * zi
-    for j in range(n_l):
-        g_row = grad[wo + j * n_prev:wo + (j + 1) * n_prev]
-        for i in range(n_prev):
-            g_row[i] = G[i * n_l + j]
+            x = p_row[n]
+            t_row = T[n * n_q:(n + 1) * n_q]
+            for q in range(n_q):
+                m_row[q] += x * t_row[q]
 
 
 @_inline
@@ -388,11 +365,16 @@ def layer_gradient(theta, grad, A, Dl, T, G, sizes, offsets, l, nb, alpha, a_N, 
     wo, bo, do, dpo = offsets[l, 0], offsets[l, 1], offsets[l, 2], offsets[l - 1, 2]
     for j in range(n_l):
         grad[bo + j] = batch_sum(Dl, do + j * nb, nb, zero)
-    # Σ_n δ_j z_i along the batch would be a reduction, not vectorised without fastmath
+    # Σ_n δ_j z_i along the batch would be a reduction, not vectorised without fastmath: the
+    # axpys run along the longer side, rows of ∂E/∂W^(l), or rows of G = ∂E/∂W^(l)ᵀ copied back
     if n_prev >= n_l:
-        weight_gradient_by_rows(grad, A, Dl, T, wo, do, dpo, n_l, n_prev, nb, zero)
+        outer_sum(grad, wo, Dl, do, A, dpo, n_l, n_prev, nb, T, zero)
     else:
-        weight_gradient_by_columns(grad, A, Dl, T, G, wo, do, dpo, n_l, n_prev, nb, zero)
+        outer_sum(G, 0, A, dpo, Dl, do, n_prev, n_l, nb, T, zero)
+        for j in range(n_l):
+            g_row = grad[wo + j * n_prev:wo + (j + 1) * n_prev]
+            for i in range(n_prev):
+                g_row[i] = G[i * n_l + j]
     if alpha != 0.0:  # restates: core.losses.l2_gradient (a_N = α/N)
         for q in range(wo, wo + n_l * n_prev):
             grad[q] = grad[q] + theta[q] * a_N

@@ -1,14 +1,12 @@
 """Compiled elementwise passes (numba) for :mod:`deltaprop.speed.fused`, and :func:`jit`, the one
 way this package compiles (:mod:`deltaprop.speed.compiled` uses it too).
 
-Imported only when a compiled path is first used, so ``import deltaprop`` does not load
-numba.  Every kernel performs the same IEEE operations, in the same order, as the numpy
-sequence it replaces (no ``fastmath``: no reassociation, no fused multiply-add; numpy's
-error model: x/0 gives inf or nan, not an exception), so with scalars of the array's dtype
-its results are bitwise those of the plain path: one pass over memory instead of one per
-ufunc.  Each restates a formula whose definition is in :mod:`deltaprop.core`, named by its
-``# restates:`` marker; :data:`deltaprop.speed.registry.RESTATEMENTS` lists every marker and
-``tests/test_registry.py`` holds the two lists equal, and each kernel equal to its definition.
+Imported only when a compiled path is first used, so ``import deltaprop`` does not load numba.
+Every kernel performs the same IEEE operations, in the same order, as the numpy sequence it
+replaces (no ``fastmath``: no reassociation, no fused multiply-add), so with scalars of the
+array's dtype its results are bitwise those of the plain path, in one pass over memory instead
+of one per ufunc.  Each restates a formula of :mod:`deltaprop.core`, named by its
+``# restates:`` marker (:data:`deltaprop.speed.registry.RESTATEMENTS`).
 """
 
 from __future__ import annotations
@@ -19,11 +17,9 @@ import numba
 
 
 def jit(function, **options):
-    """``numba.njit`` with the machine code cached on disk where numba finds a writable place
-    (``__pycache__`` beside this file, numba's user cache directory, or ``NUMBA_CACHE_DIR``);
-    where it finds none (a read-only install run without a writable home), compiled in
-    memory, once per process, rather than failing.  numpy's error model: x/0 is inf or nan,
-    not ZeroDivisionError."""
+    """``numba.njit`` with numpy's error model (x/0 is inf or nan, not ZeroDivisionError), the
+    machine code cached on disk where numba finds a writable place; where it finds none (a
+    read-only install run without a writable home), compiled in memory once per process."""
     options = {"nogil": True, "error_model": "numpy", **options}
     try:
         return numba.njit(cache=True, **options)(function)
@@ -78,8 +74,7 @@ def adam_step(w, g, m, s, b1, one_minus_b1, b2, one_minus_b2, eps, neg_lr):  # p
 
 
 # hidden layers, on (n_l, n) C-contiguous arrays: the bias added and f applied in one pass;
-# f' (from z) multiplied into δ in one pass.  Same operations as the derivatives of
-# deltaprop.core.activations.
+# f' (from z) multiplied into δ in one pass.
 
 
 @jit
