@@ -18,9 +18,8 @@ squared error) these are the seed's two results:
 With dropout (a fixed mask m_j^(l) ∈ {0, 1/(1-p)} per hidden unit), z_j^(l) = m_j f(u_j^(l))
 and δ_j^(l) = m_j f'(u_j^(l)) Σ_k w_kj^(l+1) δ_k^(l+1).
 
-It is the tests' independent oracle for the backward pass and the source of ``explain``.
-The batch value is the optimiser's: Σ_n s_n ∂E_n/∂w / Σ_n s_n, plus (alpha / Σ_n s_n) w_ji
-for a weight (i ≥ 1; biases are not penalised).
+It is the tests' independent oracle for the backward pass and the source of ``explain``.  The
+batch value is Σ_n s_n ∂E_n/∂w / Σ_n s_n, plus (alpha / Σ_n s_n) w_ji for a weight (i ≥ 1).
 """
 
 from __future__ import annotations
@@ -63,12 +62,9 @@ class SampleDerivation:
 
 
 def dE_dy(loss, y, d, params):
-    """∂E_n/∂y_k for one output unit (``params``: the loss's ε or τ).
-
-    The scalar twin of ``losses.grad_y``, written again on purpose: this module is the
-    oracle the vectorised path is tested against, so it shares none of its formulas.
-    A new loss goes in both places (until it does, derive raises "unknown loss").
-    """
+    """∂E_n/∂y_k for one output unit (``params``: the loss's ε or τ): the scalar twin of
+    ``losses.grad_y``, written again on purpose (this oracle shares none of the vectorised
+    path's formulas).  A new loss goes in both places (until it does, derive raises)."""
     if loss == "squared_error":  # E_n = ½ Σ_k (y_k - d_k)²
         return y - d
     if loss == "log_loss":  # E_n = -Σ_k d_k log y_k
@@ -193,9 +189,8 @@ def parse_weight(net: Network, weight: Any) -> tuple[int, int, int]:
 
 def batch_gradient(net: Network, weight: tuple[int, int, int], per_sample: np.ndarray, s: np.ndarray,
                    alpha: float) -> tuple[float, float, float]:
-    """(w_ji^(l), its L2 term, the batch value) from the per-sample ∂E_n/∂w_ji^(l) and the
-    sample weights s: Σ_n s_n ∂E_n/∂w / Σ_n s_n + (alpha / Σ_n s_n) w_ji (biases, i = 0, are
-    not penalised)."""
+    """(w_ji^(l), its L2 term, the batch value Σ_n s_n ∂E_n/∂w / Σ_n s_n + (alpha / Σ_n s_n) w_ji,
+    biases not penalised) from the per-sample ∂E_n/∂w_ji^(l) and the sample weights s."""
     l, j, i = weight
     w = float(net.b[l][j - 1]) if i == 0 else float(net.W[l][j - 1, i - 1])
     total = math.fsum(s)

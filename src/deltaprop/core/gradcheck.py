@@ -1,14 +1,9 @@
 """Central-difference check of every gradient of a Network.
 
-For each weight and bias θ the numerical derivative is the central difference
-
-    (loss(θ + h) - loss(θ - h)) / (2h)
-
-of exactly the loss that :meth:`Network.loss` reports, compared with backpropagation's
-:meth:`Network.gradients`.  The check runs on a float64 copy of the network (differences of
-float32 losses carry only a few significant digits).
-
-The relative error of one parameter is
+For each weight and bias θ the central difference (loss(θ + h) - loss(θ - h)) / (2h) of
+exactly the loss that :meth:`Network.loss` reports is compared with backpropagation's
+:meth:`Network.gradients`, on a float64 copy of the network (differences of float32 losses
+carry only a few significant digits).  The relative error of one parameter is
 
     |analytic - numerical| / max(|analytic|, |numerical|, floor · max(1, |loss|))
 
@@ -113,11 +108,8 @@ def _central(loss, param, index, h):
 def central_difference(net: Network, weight: Any, X: ArrayLike, D: ArrayLike, *, alpha: float = 0.0,
                        sample_weight: ArrayLike | None = None, h: float = 1e-5,
                        dropout_mask: Any = None) -> float:
-    """The central difference of ``net.loss`` with respect to one weight w_ji^(l).
-
-    ``weight`` is (l, j, i) or "l:j,i" (i = 0: the bias).  Computed on ``net`` itself, in its
-    dtype; the weight is restored afterwards.
-    """
+    """The central difference of ``net.loss`` with respect to one weight w_ji^(l), ``weight``
+    (l, j, i) or "l:j,i" (i = 0: the bias), on ``net`` itself, in its dtype (the weight restored)."""
     l, j, i = parse_weight(net, weight)
     param, index = (net.b[l], (j - 1,)) if i == 0 else (net.W[l], (j - 1, i - 1))
     def loss() -> float:

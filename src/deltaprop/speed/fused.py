@@ -2,18 +2,13 @@
 
 A numpy expression such as SGD's Nesterov step is several ufunc calls, each a pass over every
 parameter; on a large network those passes are what is left beside the matrix products.  Each
-function here does its job in one pass, in a compiled loop (:mod:`deltaprop.speed.kernels`,
-numba) performing the same operations in the same order as the numpy definition in
-:mod:`deltaprop.core`, so the results are bitwise equal.  The numpy definition runs instead
-inside :func:`deltaprop.speed.plain_paths` and :func:`deltaprop.speed.numpy_paths`, for arrays
-below :data:`FUSED_MIN_SIZE` elements, for a prediction of fewer than :data:`PREDICT_MIN_WORK`
-rows × units, and where numba cannot be imported.
-
-Which of the two runs depends on the call's arguments only (the sizes of its arrays), never on
-what the process imported or ran before: the first fit of a process pays for loading numba
-once (about 0.45 s; ``docs/performance.md``).  The compiled epoch
-(:mod:`deltaprop.speed.compiled`) is chosen from the problem alone too, so the same fit gives
-the same bits in any process.
+function here does its job in one compiled pass (:mod:`deltaprop.speed.kernels`) performing the
+same operations in the same order as the numpy definition in :mod:`deltaprop.core`, so the
+results are bitwise equal.  The numpy definition runs instead inside the switches of
+:mod:`deltaprop.speed.switch`, below :data:`FUSED_MIN_SIZE` elements, for a prediction below
+:data:`PREDICT_MIN_WORK` rows × units, and where numba cannot be imported: a rule on the
+call's arguments only, never on what the process loaded before (the first fit of a process
+pays for loading numba once, about 0.45 s; ``docs/performance.md``).
 
 :data:`FORWARD_KERNELS`, :data:`BACKWARD_KERNELS` and :data:`STEP_KERNELS` list, for every
 activation and optimiser rule of the core, its kernel or None (the numpy definition, on
