@@ -431,7 +431,8 @@ class Network:
         X, D, s, mask = self._checked(X, D, sample_weight, dropout_mask)
         return self._batch_loss(self._forward(X, mask), D, float(alpha), s)
 
-    def _checked(self, X, D, sample_weight, dropout_mask):
+    def _checked(self, X: ArrayLike, D: ArrayLike, sample_weight: ArrayLike | None,
+                 dropout_mask: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, dict]:
         """(X, D, s, mask) checked: the arguments of :meth:`backprop`."""
         X = self.check_X(X)
         n = X.shape[0]

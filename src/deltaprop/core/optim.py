@@ -161,6 +161,8 @@ class _Optimizer:
     ``trigger_stopping()`` when the loss (or validation score) stopped improving: True to stop,
     False to go on (with a lowered learning rate)."""
 
+    _scratch_arrays: list[tuple[np.ndarray, np.ndarray]]  # work arrays, set when first needed (_work)
+
     def __init__(self, learning_rate_init: float, max_grad_norm: float | None = None) -> None:
         if max_grad_norm is not None and not max_grad_norm > 0:
             raise ValueError(f"max_grad_norm must be positive or None; got {max_grad_norm!r}")
@@ -378,7 +380,7 @@ def lbfgs(fun: Callable[[np.ndarray], tuple[float, np.ndarray]], theta0: np.ndar
     import scipy.optimize
 
     def scipy_callback(intermediate_result):
-        if callback(intermediate_result.x, intermediate_result.fun):
+        if callback is not None and callback(intermediate_result.x, intermediate_result.fun):
             raise StopIteration  # scipy ends the run and returns the current point
 
     return scipy.optimize.minimize(fun, theta0, method="L-BFGS-B", jac=True,

@@ -255,7 +255,7 @@ class BatchBackprop:
                 # ∂/∂W^(l) of alpha/(2N) ‖W^(l)‖² is (alpha/N) W, added in one compiled pass
                 # (deltaprop.speed.fused; not scipy's BLAS axpy, whose threads fight numpy's)
                 work = self._penalty[: W[l].size].reshape(W[l].shape)
-                fused.add_l2_gradient(gW[l], W[l], alpha, N, lambda work=work: work)
+                fused.add_l2_gradient(gW[l], W[l], alpha, N, work.view)
             if l > 2:
                 np.dot(W[l].T, delta[l], out=delta[l - 1])
                 self._hidden[l - 1][1](delta[l - 1], a[l - 1], scratch[l - 1])
