@@ -162,6 +162,9 @@ class _Optimizer:
     False to go on (with a lowered learning rate)."""
 
     _scratch_arrays: list[tuple[np.ndarray, np.ndarray]]  # work arrays, set when first needed (_work)
+    schedule: str
+    n_epochs: int
+    warmup: int
 
     def __init__(self, learning_rate_init: float, max_grad_norm: float | None = None) -> None:
         if max_grad_norm is not None and not max_grad_norm > 0:
@@ -170,6 +173,12 @@ class _Optimizer:
         self.learning_rate = float(learning_rate_init)  # η of the next step
         self.max_grad_norm = max_grad_norm  # c of the clipping by global norm, or None
         self.epoch = 0  # epochs finished (iteration_ends calls), for the cosine schedule
+
+    def _rate(self) -> float:
+        """η₀, or under the cosine schedule its rate for this epoch."""
+        if self.schedule == "cosine":
+            return cosine_rate(self.learning_rate_init, self.epoch, self.n_epochs, self.warmup)
+        return float(self.learning_rate_init)
 
     def clip(self, grads: list[np.ndarray]) -> None:
         if self.max_grad_norm is not None:
@@ -227,8 +236,7 @@ class SGD(_Optimizer):
                              f"{', '.join(LEARNING_RATE_SCHEDULES)}")
         self.schedule, self.momentum, self.nesterov, self.power_t = schedule, momentum, nesterov, power_t
         self.n_epochs, self.warmup = _check_cosine(schedule, n_epochs, warmup), warmup
-        if schedule == "cosine":
-            self.learning_rate = cosine_rate(learning_rate_init, 0, self.n_epochs, warmup)
+        self.learning_rate = self._rate()
         self.velocities = [np.zeros_like(p) for p in params]
         self.step = sgd_step if step is None else step
         self._note = "Stopping."
@@ -245,7 +253,7 @@ class SGD(_Optimizer):
         if self.schedule == "invscaling":
             self.learning_rate = float(self.learning_rate_init) / (t + 1) ** self.power_t
         elif self.schedule == "cosine":
-            self.learning_rate = cosine_rate(self.learning_rate_init, self.epoch, self.n_epochs, self.warmup)
+            self.learning_rate = self._rate()
 
     def trigger_stopping(self) -> bool:
         if self.schedule != "adaptive":
@@ -294,9 +302,7 @@ class Adam(_Optimizer):
         self.schedule, self.warmup = schedule, warmup
         self.n_epochs = _check_cosine(schedule, n_epochs, warmup)
         #: η of this epoch, before the bias corrections (learning_rate_init, or its cosine schedule)
-        self.base_rate = float(learning_rate_init)
-        if schedule == "cosine":
-            self.base_rate = cosine_rate(learning_rate_init, 0, self.n_epochs, warmup)
+        self.base_rate = self._rate()
         self.beta_1, self.beta_2, self.epsilon = beta_1, beta_2, epsilon
         self.t = 0  # the number of steps taken
         self.ms = [np.zeros_like(p) for p in params]
@@ -320,8 +326,7 @@ class Adam(_Optimizer):
 
     def iteration_ends(self, t: int) -> None:
         super().iteration_ends(t)
-        if self.schedule == "cosine":
-            self.base_rate = cosine_rate(self.learning_rate_init, self.epoch, self.n_epochs, self.warmup)
+        self.base_rate = self._rate()
 
 
 class AdamW(Adam):

@@ -81,9 +81,8 @@ FORWARD_KERNELS: dict[str, Builder | None] = {
 #: from z, in one pass; None: the numpy definition (identity: f' = 1; softplus: exp-based)
 BACKWARD_KERNELS: dict[str, Builder | None] = {
     "identity": None,
-    "relu": lambda k, T: _bind(k.relu_df, T(1), T(0)),
-    "leaky_relu": lambda k, T: _bind(k.leaky_relu_df, T(1), T(0), T(1 - LEAKY_RELU_SLOPE),
-                                     T(LEAKY_RELU_SLOPE)),
+    "relu": lambda k, T: _bind(k.relu_df, T(1), T(0), T(1), T(0)),
+    "leaky_relu": lambda k, T: _bind(k.relu_df, T(1), T(0), T(1 - LEAKY_RELU_SLOPE), T(LEAKY_RELU_SLOPE)),
     "tanh": lambda k, T: _bind(k.tanh_df, T(1)),
     "logistic": lambda k, T: _bind(k.logistic_df, T(1)),
     "softplus": None,

@@ -111,17 +111,10 @@ def add_bias_leaky_relu(a, b, slope):  # pragma: no cover - compiled
 
 
 @jit
-def relu_df(delta, z, one, zero):  # pragma: no cover - compiled
-    """δ ← δ · [z > 0]."""
+def relu_df(delta, z, one, zero, one_minus_slope, slope):  # pragma: no cover - compiled
+    """δ ← δ · ([z > 0]·(1 - slope) + slope): leaky relu's f', and relu's at slope 0 (exactly
+    δ · [z > 0])."""
     # restates: core.activations.Relu.derivative
-    for j in range(delta.shape[0]):
-        for k in range(delta.shape[1]):
-            delta[j, k] = delta[j, k] * (one if z[j, k] > zero else zero)
-
-
-@jit
-def leaky_relu_df(delta, z, one, zero, one_minus_slope, slope):  # pragma: no cover - compiled
-    """δ ← δ · ([z > 0]·(1 - slope) + slope)."""
     # restates: core.activations.LeakyRelu.derivative
     for j in range(delta.shape[0]):
         for k in range(delta.shape[1]):

@@ -56,7 +56,7 @@ RESTATEMENTS: dict[str, tuple[str, ...]] = {
     "core.activations.Tanh.derivative": ("kernels.tanh_df", "epoch.hidden_df"),
     "core.activations.Logistic.derivative": ("kernels.logistic_df", "epoch.hidden_df"),
     "core.activations.Relu.derivative": ("kernels.relu_df", "epoch.hidden_df"),
-    "core.activations.LeakyRelu.derivative": ("kernels.leaky_relu_df", "epoch.hidden_df"),
+    "core.activations.LeakyRelu.derivative": ("kernels.relu_df", "epoch.hidden_df"),
     "core.activations.Softplus.derivative": ("epoch.hidden_df",),
     **{f"core.losses.{part}[{loss}]": ("epoch.output",)
        for loss in ("squared_error", "log_loss", "binary_log_loss", "poisson")
