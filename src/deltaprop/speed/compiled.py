@@ -135,16 +135,11 @@ def _optimizer_state(optimizer: Any, ws: _Workspace) -> tuple:
 def run_epoch(net: Any, theta: np.ndarray, flat_grad: np.ndarray, X: np.ndarray, D: np.ndarray,
               sample_weight: np.ndarray | None, order: np.ndarray, batch_size: int, alpha: float,
               optimizer: SGD | Adam) -> tuple[float, bool]:
-    """One epoch of mini-batches in one compiled call: ``(accumulated_loss, finite)``.
-
-    Exactly the numpy loop, :func:`deltaprop.training.loop.numpy_epoch`: the batches are the
-    rows ``order[start:start + batch_size]``; each batch's loss (L2 term included) is added
-    times its row count to ``accumulated_loss`` and the optimiser takes one step on θ.  A
-    batch whose loss is not finite stops the epoch before its step (``finite`` False).
-    ``theta`` is the vector that ``net.W``/``net.b`` are views of
-    (:func:`deltaprop.speed.backprop.flat_parameters`); ``flat_grad``, packed alike, holds the last
-    batch's gradient on return.  The optimiser's state (velocity; moments, t and the
-    learning rate) is updated as its ``update`` would.
+    """One epoch of mini-batches in one compiled call (module docstring): ``(accumulated_loss,
+    finite)``, each batch's loss added times its row count, ``finite`` False when a batch's loss
+    was not (the epoch ends before its step).  ``theta`` is the vector ``net.W``/``net.b`` are
+    views of (:func:`deltaprop.speed.backprop.flat_parameters`); ``flat_grad``, packed alike, holds
+    the last batch's gradient on return; the optimiser's state is updated as its ``update`` would.
     """
     ep, ws, dtype = kernel(), _workspace(optimizer, net, batch_size), net.dtype
     X, D = np.ascontiguousarray(X, dtype=dtype), np.ascontiguousarray(D, dtype=dtype)

@@ -161,17 +161,13 @@ def adam_step(w: np.ndarray, g: np.ndarray, m: np.ndarray, s: np.ndarray, b1: fl
 
 
 def hidden_layer(name: str, dtype: Any, size: int) -> tuple[Pass, Pass]:
-    """``(forward, backward)`` of a layer of activation ``name`` in the seed's orientation
-    (:class:`deltaprop.speed.backprop.BatchBackprop`, and every layer of
-    :func:`deltaprop.speed.backprop.predict`: an activation without a kernel, softmax or exp,
-    runs its numpy ``f``).
+    """``(forward, backward)`` of a layer of activation ``name`` in the seed's orientation.
 
     ``forward(a, b, t)`` turns ``a = W z`` into ``z = f(a + b)`` in place (b added along the
     batch, axis 1); ``backward(delta, z, t)`` multiplies δ by f'(u), computed from z, in
-    place; ``t`` is a work array of a's shape.  The numpy forms are the activation's own
-    ``f`` and ``backward_in_place``; for arrays of ``size`` ≥ FUSED_MIN_SIZE elements outside
-    :func:`deltaprop.speed.plain_paths` and :func:`deltaprop.speed.numpy_paths`, the kernels
-    of :data:`FORWARD_KERNELS` and :data:`BACKWARD_KERNELS` replace them.
+    place; ``t`` is a work array of a's shape.  The numpy forms are the activation's own ``f``
+    and ``backward_in_place``; where :func:`_compiled_kernels` hands out kernels for ``size``
+    elements, those of :data:`FORWARD_KERNELS` and :data:`BACKWARD_KERNELS` replace them.
     """
     act = ACTIVATIONS[name]
 
