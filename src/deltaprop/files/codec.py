@@ -26,27 +26,14 @@ import numpy as np
 
 from deltaprop.errors import UserError
 
-__all__ = [
-    "ModelFileError",
-    "RUN_OPTIONS",
-    "ALLOWED_DTYPES",
-    "KINDS",
-    "ESTIMATOR_CLASSES",
-    "MAX_DEPTH",
-    "Encoder",
-    "ArraySpec",
-    "check_depth",
-    "expected_arrays",
-    "model_meta",
-    "model_from_meta",
-]
+__all__ = ["ModelFileError", "RUN_OPTIONS", "ALLOWED_DTYPES", "KINDS", "ESTIMATOR_CLASSES", "MAX_DEPTH",
+           "Encoder", "ArraySpec", "check_depth", "expected_arrays", "model_meta", "model_from_meta"]
 
 ALLOWED_DTYPES = frozenset({"float32", "float64", "int64", "int32", "bool"})
 KINDS = ("network", "estimator", "tabular")
 ESTIMATOR_CLASSES = ("MLPRegressor", "MLPClassifier")
 #: the deepest nesting of JSON values a model file may hold (the writer's deepest is 7)
 MAX_DEPTH = 32
-#: an array name: a plain file name, no directories, no "..", nothing a shell or zip tool reads specially
 #: the training settings a command run records in ``history.run.options``, and the only ones
 #: ``deltaprop train --resume`` takes from a file (each validated as its command-line option is;
 #: paths, such as --out, --report or --metrics-json, are never among them)
@@ -55,6 +42,7 @@ RUN_OPTIONS = (
     "loss", "huber_epsilon", "quantile", "dropout", "seed", "early_stopping", "patience",
     "validation_fraction", "impute", "scale", "drop", "categorical", "class_weight", "dtype",
 )
+#: an array name: a plain file name, no directories, no "..", nothing a shell or zip tool reads specially
 ARRAY_NAME = re.compile(r"[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)*")
 
 Meta = dict[str, Any]
@@ -149,13 +137,39 @@ def check_depth(node: Any, limit: int = MAX_DEPTH) -> None:
             stack.extend((v, depth + 1) for v in value)
 
 
-def _shape(node: Meta, n: int, where: str) -> tuple[int, ...]:
-    shape = node.get("shape", [n])
-    if not (isinstance(shape, list) and all(_is_int(s) and s >= 0 for s in shape)):
-        raise ModelFileError(f"malformed text array in {where}")
-    if math.prod(shape) != n:
-        raise ModelFileError(f"the text array in {where} does not fill its shape")
-    return tuple(shape)
+# what the value of each tag must be, in the order the tags are looked for
+_TAGS: dict[str, type] = {"$float": str, "$tuple": list, "$list": list, "$dict": list, "$array": str,
+                          "$strarray": list}
+
+
+def _decode_tagged(node: Meta, arrays: dict, where: str) -> Any:
+    tag = next((t for t in _TAGS if t in node), None)
+    if tag is None:
+        raise ModelFileError(f"unknown entry {sorted(node)} in {where}")
+    value = node[tag]
+    if tag == "$float" and value not in ("nan", "inf", "-inf"):
+        raise ModelFileError(f"malformed number in {where}")
+    if not isinstance(value, _TAGS[tag]):
+        raise ModelFileError(f"malformed {tag[1:]} in {where}")
+    if tag == "$float":
+        return float(value)
+    if tag == "$array":
+        if value not in arrays:
+            raise ModelFileError(f"{where} refers to a missing array {value!r}")
+        return arrays[value]
+    if tag == "$strarray":
+        shape = node.get("shape", [len(value)])
+        if not all(isinstance(v, str) for v in value) or not (
+            isinstance(shape, list) and all(_is_int(n) and n >= 0 for n in shape)
+        ):
+            raise ModelFileError(f"malformed text array in {where}")
+        if math.prod(shape) != len(value):
+            raise ModelFileError(f"the text array in {where} does not fill its shape")
+        return np.array(value, dtype=str).reshape(shape) if value else np.array([], dtype=str)
+    if tag == "$dict":
+        return _decode_dict(value, arrays, where)
+    items = [_decode(x, arrays, where) for x in value]
+    return tuple(items) if tag == "$tuple" else np.array(items, dtype=object)
 
 
 def _decode_dict(pairs: list, arrays: dict, where: str) -> dict:
@@ -164,52 +178,11 @@ def _decode_dict(pairs: list, arrays: dict, where: str) -> dict:
         if not (isinstance(pair, list) and len(pair) == 2):
             raise ModelFileError(f"malformed mapping in {where}")
         key = _decode(pair[0], arrays, where)
-        if isinstance(key, list):
-            key = tuple(key)
         try:
-            out[key] = _decode(pair[1], arrays, where)
+            out[tuple(key) if isinstance(key, list) else key] = _decode(pair[1], arrays, where)
         except TypeError as e:  # an unhashable key
             raise ModelFileError(f"malformed mapping key in {where}") from e
     return out
-
-
-def _decode_strarray(values: list, node: Meta, where: str) -> np.ndarray:
-    if not all(isinstance(v, str) for v in values):
-        raise ModelFileError(f"malformed text array in {where}")
-    shape = _shape(node, len(values), where)
-    return np.array(values, dtype=str).reshape(shape) if values else np.array([], dtype=str)
-
-
-def _decode_array(name: Any, arrays: dict, where: str) -> np.ndarray:
-    if not isinstance(name, str) or name not in arrays:
-        raise ModelFileError(f"{where} refers to a missing array {name!r}")
-    return arrays[name]
-
-
-# tag → (what its value must be, how to decode it)
-_TAGS: dict[str, tuple[type, Callable[[Any, Meta, dict, str], Any]]] = {
-    "$tuple": (list, lambda v, node, arrays, where: tuple(_decode(x, arrays, where) for x in v)),
-    "$list": (
-        list,
-        lambda v, node, arrays, where: np.array([_decode(x, arrays, where) for x in v], dtype=object),
-    ),
-    "$dict": (list, lambda v, node, arrays, where: _decode_dict(v, arrays, where)),
-    "$array": (str, lambda v, node, arrays, where: _decode_array(v, arrays, where)),
-    "$strarray": (list, lambda v, node, arrays, where: _decode_strarray(v, node, where)),
-}
-
-
-def _decode_tagged(node: Meta, arrays: dict, where: str) -> Any:
-    if "$float" in node:
-        if node["$float"] not in ("nan", "inf", "-inf"):
-            raise ModelFileError(f"malformed number in {where}")
-        return float(node["$float"])
-    for tag, (typ, decode) in _TAGS.items():
-        if tag in node:
-            if not isinstance(node[tag], typ):
-                raise ModelFileError(f"malformed {tag[1:]} in {where}")
-            return decode(node[tag], node, arrays, where)
-    raise ModelFileError(f"unknown entry {sorted(node)} in {where}")
 
 
 def _decode(node: Any, arrays: dict, where: str) -> Any:
@@ -244,6 +217,10 @@ def _is_int(v: Any) -> bool:
 
 def _is_number(v: Any) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def _finite(v: Any) -> bool:
+    return _is_number(v) and math.isfinite(v)
 
 
 def _require(meta: Any, where: str, **types: type) -> None:
@@ -281,10 +258,8 @@ def _check_network_meta(meta: Any, where: str) -> None:
 
 
 def _check_loss_params(params: Any, loss: str, where: str) -> None:
-    """A loss's ε or τ: a mapping of only that loss's keys to finite numbers in range.
-
-    Files written before the loss parameters were stored have none; the loss's defaults apply.
-    """
+    """A loss's ε or τ: a mapping of only that loss's keys to finite numbers in range (files
+    written before the loss parameters were stored have none: the loss's defaults apply)."""
     from deltaprop.core import losses as _losses
 
     if not isinstance(params, dict):
@@ -293,7 +268,7 @@ def _check_loss_params(params: Any, loss: str, where: str) -> None:
     for key, value in params.items():
         if key not in known:
             raise ModelFileError(f"{where}.loss_params: loss {loss!r} has no parameter {key!r}")
-        if not _is_number(value) or not np.isfinite(value):
+        if not _finite(value):
             raise ModelFileError(f"{where}.loss_params.{key} must be a finite number; got {value!r}")
     try:
         _losses.loss_params(loss, params.get("epsilon"), params.get("quantile"))
@@ -597,28 +572,25 @@ def _check_features(features: Meta) -> None:
     _require(features, "features", impute=bool, columns=list)
     for c in features["columns"]:
         _require(c, "a feature column", name=str, kind=str)
-        name = c["name"]
-        if c["kind"] == "numeric":
-            if set(c) - {"name", "kind", "mean", "scale", "fill"}:
-                raise ModelFileError(f"feature {name!r} has unknown entries")
-            for key in ("mean", "scale"):
-                if not _is_number(c.get(key)) or not math.isfinite(c[key]):
-                    raise ModelFileError(f"feature {name!r} has a malformed mean or scale")
+        name, kind = c["name"], c["kind"]
+        if kind not in ("numeric", "categorical"):
+            raise ModelFileError(f"feature {name!r} has an unknown kind {kind!r}")
+        known = {"mean", "scale", "fill"} if kind == "numeric" else {"categories"}
+        if set(c) - {"name", "kind"} - known:
+            raise ModelFileError(f"feature {name!r} has unknown entries")
+        if kind == "numeric":
+            if not (_finite(c.get("mean")) and _finite(c.get("scale"))):
+                raise ModelFileError(f"feature {name!r} has a malformed mean or scale")
             if not c["scale"] > 0:
                 raise ModelFileError(f"feature {name!r} has a non-positive scale")
-            fill = c.get("fill")
-            if fill is not None and not (_is_number(fill) and math.isfinite(fill)):
+            if c.get("fill") is not None and not _finite(c["fill"]):
                 raise ModelFileError(f"feature {name!r} has a malformed fill value")
-        elif c["kind"] == "categorical":
-            if set(c) - {"name", "kind", "categories"}:
-                raise ModelFileError(f"feature {name!r} has unknown entries")
-            cats = c.get("categories")
-            if not isinstance(cats, list) or not all(isinstance(v, (str, int, float)) for v in cats):
-                raise ModelFileError(f"feature {name!r} has malformed categories (a flat list of labels)")
-            if len(set(map(repr, cats))) != len(cats):
-                raise ModelFileError(f"feature {name!r} lists a category twice")
-        else:
-            raise ModelFileError(f"feature {name!r} has an unknown kind {c['kind']!r}")
+            continue
+        cats = c.get("categories")
+        if not isinstance(cats, list) or not all(isinstance(v, (str, int, float)) for v in cats):
+            raise ModelFileError(f"feature {name!r} has malformed categories (a flat list of labels)")
+        if len(set(map(repr, cats))) != len(cats):
+            raise ModelFileError(f"feature {name!r} lists a category twice")
 
 
 def _check_target(target: Meta, task: str) -> None:
@@ -632,11 +604,7 @@ def _check_target(target: Meta, task: str) -> None:
         return
     mean, scale = target.get("mean"), target.get("scale")
     for values in (mean, scale):
-        if not (
-            isinstance(values, list)
-            and len(values) == len(names)
-            and all(_is_number(v) and math.isfinite(v) for v in values)
-        ):
+        if not (isinstance(values, list) and len(values) == len(names) and all(map(_finite, values))):
             raise ModelFileError("the target scaling is malformed (one finite mean and scale per target)")
     if not all(s > 0 for s in scale):  # type: ignore[union-attr]
         raise ModelFileError("the target scaling is malformed (a non-positive scale)")
