@@ -17,6 +17,7 @@ object array of other values.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import re
 from collections.abc import Callable, Iterator
@@ -98,29 +99,22 @@ class Encoder:
                 return value
             return {"$float": "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")}
         if isinstance(value, np.ndarray):
-            return self._ndarray(value, name)
-        if isinstance(value, tuple):
-            return {"$tuple": [self.encode(v, f"{name}.{k}") for k, v in enumerate(value)]}
-        if isinstance(value, list):
-            return [self.encode(v, f"{name}.{k}") for k, v in enumerate(value)]
+            if value.dtype.kind in "US" or (
+                value.dtype.kind == "O" and all(isinstance(v, str) for v in value.ravel())
+            ):
+                return {"$strarray": [str(v) for v in value.ravel()], "shape": list(value.shape)}
+            if value.dtype.kind == "O":
+                return {"$list": [self.encode(v, f"{name}.{k}") for k, v in enumerate(value.tolist())]}
+            return self.array(name, value)
+        if isinstance(value, (tuple, list)):
+            items = [self.encode(v, f"{name}.{k}") for k, v in enumerate(value)]
+            return {"$tuple": items} if isinstance(value, tuple) else items
         if isinstance(value, dict):
             if all(isinstance(k, str) and not k.startswith("$") for k in value):
                 return {k: self.encode(v, f"{name}.{k}") for k, v in value.items()}
-            return {
-                "$dict": [
-                    [self.encode(k, f"{name}.key"), self.encode(v, f"{name}.{k}")] for k, v in value.items()
-                ]
-            }
+            return {"$dict": [[self.encode(k, f"{name}.key"), self.encode(v, f"{name}.{k}")]
+                              for k, v in value.items()]}
         raise TypeError(f"cannot store {type(value).__name__} ({name})")
-
-    def _ndarray(self, value: np.ndarray, name: str) -> Any:
-        if value.dtype.kind in "US" or (
-            value.dtype.kind == "O" and all(isinstance(v, str) for v in value.ravel())
-        ):
-            return {"$strarray": [str(v) for v in value.ravel()], "shape": list(value.shape)}
-        if value.dtype.kind == "O":
-            return {"$list": [self.encode(v, f"{name}.{k}") for k, v in enumerate(value.tolist())]}
-        return self.array(name, value)
 
 
 # ---------------------------------------------------------------------- JSON + arrays → values
@@ -343,40 +337,26 @@ def _network_meta(net: Any, enc: Encoder, prefix: str = "") -> Meta:
             )
         enc.array(f"{prefix}W_{l}", net.W[l])
         enc.array(f"{prefix}b_{l}", net.b[l])
-    return {
-        "sizes": list(net.sizes),
-        "activation": list(net.activation),
-        "output": net.output,
-        "loss": net.loss_name,
-        "loss_params": dict(net.loss_params),
-        "dtype": net.dtype.name,
-        "arrays_prefix": prefix,
-    }
+    return {"sizes": list(net.sizes), "activation": list(net.activation), "output": net.output,
+            "loss": net.loss_name, "loss_params": dict(net.loss_params), "dtype": net.dtype.name,
+            "arrays_prefix": prefix}
 
 
 def _network_from_meta(meta: Any, arrays: dict, where: str) -> Any:
+    """The Network of a network section; its arrays' shapes and dtypes are the archive's to check
+    (:func:`expected_arrays`), their values are checked here."""
     from deltaprop.core import losses as _losses
     from deltaprop.core.network import Network
 
     _check_network_meta(meta, where)
-    W: dict[int, np.ndarray] = {}
-    b: dict[int, np.ndarray] = {}
-    for name, (shape, dtypes, _) in _weight_specs(meta).items():
-        a = arrays.get(name)
-        if a is None:
-            raise ModelFileError(f"the weights {name} are missing")
-        if a.shape != shape or a.dtype.name not in dtypes:
-            raise ModelFileError(
-                f"the weights {name} have shape {a.shape} and dtype {a.dtype}; the architecture "
-                f"says {shape} and {meta['dtype']}"
-            )
-        if not np.isfinite(a).all():
+    for name in _weight_specs(meta):
+        if not np.isfinite(arrays[name]).all():
             raise ModelFileError(f"the weights {name} are not all finite")
-        l = int(name.rsplit("_", 1)[1])
-        (W if name[len(meta["arrays_prefix"])] == "W" else b)[l] = a
-    activation = meta["activation"] if meta["activation"] else "identity"
-    net = Network.from_weights(W, b, activation=activation, output=meta["output"], loss=meta["loss"],
-                               copy=False)
+    prefix, layers = meta["arrays_prefix"], range(2, len(meta["sizes"]) + 1)
+    W = {l: arrays[f"{prefix}W_{l}"] for l in layers}
+    b = {l: arrays[f"{prefix}b_{l}"] for l in layers}
+    net = Network.from_weights(W, b, activation=meta["activation"] or "identity", output=meta["output"],
+                               loss=meta["loss"], copy=False)
     params = meta.get("loss_params", {})
     net.loss_params = _losses.loss_params(meta["loss"], params.get("epsilon"), params.get("quantile"))
     return net
@@ -386,42 +366,30 @@ def _estimator_meta(est: Any, enc: Encoder, prefix: str) -> Meta:
     """The estimator section of a fitted estimator or a :class:`FittedMLP` record."""
     from deltaprop.estimators.fitted import FittedMLP
 
-    if isinstance(est, FittedMLP):
-        fitted = est
-    else:
-        cls = type(est).__name__
-        if cls not in ESTIMATOR_CLASSES or not hasattr(est, "network_"):
-            raise TypeError(f"cannot save {cls}")
-        fitted = FittedMLP.from_estimator(est)
+    if not isinstance(est, FittedMLP):
+        if type(est).__name__ not in ESTIMATOR_CLASSES or not hasattr(est, "network_"):
+            raise TypeError(f"cannot save {type(est).__name__}")
+        est = FittedMLP.from_estimator(est)
     params = {}
-    for key, value in fitted.params.items():
+    for key, value in est.params.items():
         if key == "callback" or (key == "scoring" and callable(value)):
             continue  # code, not data: a loaded estimator gets the default (None)
         if key == "random_state" and not (value is None or isinstance(value, (int, np.integer))):
             value = None  # a RandomState object: its state is not part of the model
         params[key] = enc.encode(value, f"{prefix}param.{key}")
     attrs = {}
-    for key, value in fitted.attributes.items():
-        try:
+    for key, value in est.attributes.items():
+        with contextlib.suppress(TypeError):  # a fitted object that is not data (no prediction needs it)
             attrs[key] = enc.encode(value, f"{prefix}attr.{key}")
-        except TypeError:
-            continue  # a fitted object that is not data (nothing a prediction needs)
-    return {
-        "class": fitted.kind,
-        "params": params,
-        "attributes": attrs,
-        "state": dict(fitted.state),
-        "network": _network_meta(fitted.network, enc, prefix),
-    }
+    return {"class": est.kind, "params": params, "attributes": attrs, "state": dict(est.state),
+            "network": _network_meta(est.network, enc, prefix)}
 
 
 def _check_attributes(attrs: dict, net: Any, where: str) -> None:
     """Fitted attributes that agree with the network: feature count, unique classes."""
-    n_in = attrs.get("n_features_in_", net.sizes[0])
-    if not _is_int(n_in) or n_in != net.sizes[0]:
-        raise ModelFileError(
-            f"{where}: n_features_in_ is {n_in!r} but the network takes {net.sizes[0]} inputs"
-        )
+    n_in, takes = attrs.get("n_features_in_", net.sizes[0]), net.sizes[0]
+    if not _is_int(n_in) or n_in != takes:
+        raise ModelFileError(f"{where}: n_features_in_ is {n_in!r} but the network takes {takes} inputs")
     classes = attrs.get("classes_")
     if classes is not None:
         classes = np.asarray(classes)
@@ -431,18 +399,8 @@ def _check_attributes(attrs: dict, net: Any, where: str) -> None:
         ):
             raise ModelFileError(f"{where}: classes_ must list each class once, each a finite value")
     curve = attrs.get("loss_curve_")
-    if curve is not None and not (isinstance(curve, list) and all(_is_number(v) for v in curve)):
+    if curve is not None and not _is_curve(curve):
         raise ModelFileError(f"{where}: loss_curve_ must be a list of numbers")
-
-
-def _estimator_network(meta: Any, arrays: dict, where: str) -> Any:
-    """The estimator section's Network, checked with its fitted attributes (no scikit-learn)."""
-    _require(meta, where, **{"class": str, "params": dict, "attributes": dict, "network": dict})
-    if meta["class"] not in ESTIMATOR_CLASSES:
-        raise ModelFileError(f"{where}: unknown estimator class {meta['class']!r}")
-    net = _network_from_meta(meta["network"], arrays, f"{where}.network")
-    _check_attributes(_decode(meta["attributes"], arrays, f"{where}.attributes"), net, where)
-    return net
 
 
 def _fitted_from_meta(meta: Any, arrays: dict, where: str) -> Any:
@@ -450,9 +408,13 @@ def _fitted_from_meta(meta: Any, arrays: dict, where: str) -> Any:
     scikit-learn: the estimator is made from it when asked)."""
     from deltaprop.estimators.fitted import DERIVED, FittedMLP
 
-    net = _estimator_network(meta, arrays, where)
-    params = _decode(meta["params"], arrays, f"{where}.params")
+    _require(meta, where, **{"class": str, "params": dict, "attributes": dict, "network": dict})
+    if meta["class"] not in ESTIMATOR_CLASSES:
+        raise ModelFileError(f"{where}: unknown estimator class {meta['class']!r}")
+    net = _network_from_meta(meta["network"], arrays, f"{where}.network")
     attrs = _decode(meta["attributes"], arrays, f"{where}.attributes")
+    _check_attributes(attrs, net, where)
+    params = _decode(meta["params"], arrays, f"{where}.params")
     state = meta.get("state", {})
     if not isinstance(state, dict):
         raise ModelFileError(f"{where}.state must be a mapping")
@@ -500,14 +462,10 @@ def model_meta(model: Any, enc: Encoder) -> Meta:
     if isinstance(model, Network):
         return {"kind": "network", "network": _network_meta(model, enc)}
     if isinstance(model, TabularModel):
-        return {
-            "kind": "tabular",
-            "task": model.task,
-            "features": model.features.to_dict(),
-            "target": model.target.to_dict(),
-            "estimator": _estimator_meta(model.fitted, enc, "estimator."),
-            "history": enc.encode(model.history, "history"),
-        }
+        estimator = _estimator_meta(model.fitted, enc, "estimator.")
+        return {"kind": "tabular", "task": model.task, "features": model.features.to_dict(),
+                "target": model.target.to_dict(), "estimator": estimator,
+                "history": enc.encode(model.history, "history")}
     cls = type(model).__name__
     if cls in ESTIMATOR_CLASSES:
         if not hasattr(model, "network_"):
@@ -539,8 +497,7 @@ def model_from_meta(meta: Meta, arrays: dict[str, np.ndarray]) -> Any:
     n_in = fitted.network.sizes[0]
     if features.n_inputs != n_in:
         raise ModelFileError(
-            f"the preprocessing makes {features.n_inputs} inputs but the network takes {n_in}"
-        )
+            f"the preprocessing makes {features.n_inputs} inputs but the network takes {n_in}")
     _check_task_agrees(meta["task"], meta["target"], fitted)
     history = _decode(meta.get("history", {}), arrays, "history")
     _check_history(history, fitted.network.n_parameters)
@@ -555,13 +512,12 @@ def _check_task_agrees(task: str, target: Meta, fitted: Any) -> None:
     n_out = fitted.network.sizes[-1]
     if task == "regression" and len(target["names"]) != n_out:
         raise ModelFileError(
-            f"the model names {len(target['names'])} targets but the network has {n_out} outputs"
-        )
+            f"the model names {len(target['names'])} targets but the network has {n_out} outputs")
     if task == "classification":
         from deltaprop.core.classes import n_outputs
 
-        classes = fitted.attributes.get("classes_")
-        if len(target["names"]) != 1 or classes is None or n_outputs(len(classes)) != n_out:
+        # FittedMLP.check made sure that there are classes
+        if len(target["names"]) != 1 or n_outputs(len(fitted.attributes["classes_"])) != n_out:
             raise ModelFileError(
                 "the classifier's target, classes and outputs disagree (one target column, "
                 "one output per class, or one output for two classes)"
