@@ -182,9 +182,9 @@ class _Reader:
         self.left = limit
         self.sha = hashlib.sha256()
 
-    def read(self, n: int = -1) -> bytes:
-        n = self.left if n < 0 else min(n, self.left)
-        data = self.stream.read(n) if n else b""
+    def read(self, n: int) -> bytes:
+        n = min(n, self.left)
+        data = self.stream.read(n) if n > 0 else b""
         self.left -= len(data)
         self.sha.update(data)
         return data
@@ -208,10 +208,9 @@ def _read_small(z: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int) -> bytes:
     if info.file_size > limit:
         raise ModelFileError(f"the entry {info.filename!r} is implausibly large")
     with z.open(info) as stream:
-        reader = _Reader(stream, info.file_size)
-        data = reader.read()
-        if len(data) != info.file_size or not reader.at_end():
-            raise ModelFileError(f"the entry {info.filename!r} does not have its declared size")
+        data = stream.read(info.file_size + 1)  # one byte past: to the member's end, where its CRC is checked
+    if len(data) != info.file_size:
+        raise ModelFileError(f"the entry {info.filename!r} does not have its declared size")
     return data
 
 

@@ -166,12 +166,9 @@ class ColumnSummary:
     def combine(cls, parts: Sequence[ColumnSummary]) -> ColumnSummary:
         """The summary of the rows of ``parts`` (in their order) put together."""
         out = cls(
-            typed=all(p.typed for p in parts),
-            boolean=any(p.boolean for p in parts),
-            present=sum(p.present for p in parts),
-            bad=sum(p.bad for p in parts),
-            infinite=sum(p.infinite for p in parts),
-            count=sum(p.count for p in parts),
+            typed=all(p.typed for p in parts), boolean=any(p.boolean for p in parts),
+            present=sum(p.present for p in parts), bad=sum(p.bad for p in parts),
+            infinite=sum(p.infinite for p in parts), count=sum(p.count for p in parts),
             low=min((p.low for p in parts), default=math.inf),
             high=max((p.high for p in parts), default=-math.inf),
             bad_at=next((p.bad_at for p in parts if p.bad_at), None),
@@ -190,27 +187,20 @@ class ColumnSummary:
         return out
 
 
-def column_summary(
-    series: pd.Series, frame: pd.DataFrame | None = None, median: bool = False
-) -> ColumnSummary:
+def column_summary(series: pd.Series, frame: pd.DataFrame | None = None, median: bool = False
+                   ) -> ColumnSummary:
     """The :class:`ColumnSummary` of a column (of ``frame``, whose rows its messages name);
     with ``median``, its ``fill`` too."""
     values, bad = numeric_values(series)
     infinite = np.isinf(values)
     typed = series.dtype.kind in "biuf"
-    out = ColumnSummary.of_numbers(
-        values,
-        typed=typed,
-        boolean=series.dtype.kind == "b",
-        present=int(np.count_nonzero(~np.isnan(values)) if typed else series.notna().sum()),
-        bad=int(bad.sum()),
-        infinite=int(infinite.sum()),
-    )
+    present = int(np.count_nonzero(~np.isnan(values)) if typed else series.notna().sum())
+    out = ColumnSummary.of_numbers(values, typed=typed, boolean=series.dtype.kind == "b", present=present,
+                                   bad=int(bad.sum()), infinite=int(infinite.sum()))
     if out.bad:
-        pos = int(np.flatnonzero(bad)[0])
-        out.bad_at = (row_label(frame, pos), series.iloc[pos])
+        out.bad_at = (row_label(frame, _first(bad)), series.iloc[_first(bad)])
     if out.infinite:
-        out.inf_at = row_label(frame, int(np.flatnonzero(infinite)[0]))
+        out.inf_at = row_label(frame, _first(infinite))
     if median and out.count:
         out.fill = median_of(values[np.isfinite(values)])
     return out
@@ -224,13 +214,11 @@ def median_of(values: np.ndarray) -> float:
 
 def kind_of(summary: ColumnSummary) -> str:
     """'numeric', 'categorical', 'empty', or 'mostly-numeric' (numbers with a few bad values)."""
-    if summary.typed:
+    if summary.typed or (summary.present and not summary.bad):
         return "numeric"
     if not summary.present:
         return "empty"
     numbers = summary.present - summary.bad
-    if numbers == summary.present:
-        return "numeric"
     return "mostly-numeric" if numbers >= NUMERIC_SHARE * summary.present else "categorical"
 
 

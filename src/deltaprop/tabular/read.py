@@ -58,14 +58,12 @@ def row_label(frame: pd.DataFrame | None, pos: int) -> str:
     Frames from :func:`read_table` keep their 0-based row numbers as the index, also after
     rows are filtered out, so r is the row of the file.
     """
-    r = pos + 1
     source = frame.attrs.get("deltaprop_csv") if frame is not None else None
-    if frame is not None and source is not None:
-        label = frame.index[pos]
-        if isinstance(label, (int, np.integer)):
-            r = int(label) + 1
-        return f"row {r} (line {r + 1} of {source})"
-    return f"row {r}"
+    if source is None:
+        return f"row {pos + 1}"
+    label = frame.index[pos]  # type: ignore[union-attr]
+    r = int(label) + 1 if isinstance(label, (int, np.integer)) else pos + 1
+    return f"row {r} (line {r + 1} of {source})"
 
 
 def _breaks(chunk: bytes) -> tuple[int, int]:
@@ -82,9 +80,7 @@ class _Stream(io.RawIOBase):
     def __init__(self, raw: Any, name: str, total_limit: int | None = None, under: Any = None) -> None:
         self.raw, self.name, self.total_limit, self.under = raw, name, total_limit, under
         self.pending = b""
-        self.line = 0  # bytes since the last line break
-        self.total = 0
-        self.lines = 0  # line breaks seen
+        self.line = self.total = self.lines = 0  # bytes since the last line break, in all; line breaks
         self.error: UserError | None = None
 
     def readable(self) -> bool:
@@ -162,8 +158,7 @@ class _Source:
     and kept."""
 
     def __init__(self, path: str | os.PathLike[str]):
-        self.stdin = str(path) == STDIN
-        self.path = Path(path)
+        self.stdin, self.path = str(path) == STDIN, Path(path)
         self.name = "standard input" if self.stdin else str(path)
         self.short_name = "standard input" if self.stdin else self.path.name
         self._data: bytes | None = None
@@ -202,20 +197,13 @@ class _Source:
         self._data = b"".join(parts)
         return io.BytesIO(self._data)
 
-    def size(self, f: Any) -> int:
-        return len(self._data) if self._data is not None else os.fstat(f.fileno()).st_size
-
-    def handle(self) -> Any:
-        """What pyarrow reads: the path, or the bytes kept."""
-        return self.path if self._data is None else io.BytesIO(self._data)
-
     def stream(self, gz: bool) -> _Stream:
         """The table's text bytes (unzipped), checked as they are read."""
         f = self.open()
         if not gz:
             return _Stream(f, self.name)
-        limit = GZIP_RATIO * self.size(f) + GZIP_SLACK
-        return _Stream(gzip.GzipFile(fileobj=f), self.name, limit, under=f)
+        size = len(self._data) if self._data is not None else os.fstat(f.fileno()).st_size
+        return _Stream(gzip.GzipFile(fileobj=f), self.name, GZIP_RATIO * size + GZIP_SLACK, under=f)
 
 
 def read_table(path: str | os.PathLike[str]) -> pd.DataFrame:
@@ -256,7 +244,7 @@ def _read_parquet(source: _Source) -> pd.DataFrame:
             f"reading Parquet ({source.name}) needs pyarrow; pip install pyarrow, or use CSV"
         ) from e
     try:
-        frame = pd.read_parquet(source.handle())
+        frame = pd.read_parquet(source.path if source._data is None else io.BytesIO(source._data))
     except Exception as e:  # pyarrow raises several types for a bad file
         detail = " ".join(str(e).split())
         raise UserError(f"{source.name} is not a readable Parquet file ({detail}); check the file") from e
@@ -406,11 +394,9 @@ def _check_short_rows(source: _Source, sep: str, gz: bool, n_fields: int) -> Non
 def _drop_saved_index(frame: pd.DataFrame) -> pd.DataFrame:
     """Drop an unnamed leading column that holds 0, 1, 2, … (an index pandas wrote)."""
     first = frame.columns[0]
-    if first == "Unnamed: 0":
-        values = frame[first]
-        if values.dtype.kind not in "iu":  # an index pandas wrote is read back as integers
-            return frame
-        as_int = values.to_numpy()
-        if np.array_equal(as_int, np.arange(len(frame))):
-            frame = frame.drop(columns=[first])
+    # an index pandas wrote is read back as integers
+    if first == "Unnamed: 0" and frame[first].dtype.kind in "iu" and np.array_equal(
+        frame[first].to_numpy(), np.arange(len(frame))
+    ):
+        return frame.drop(columns=[first])
     return frame
