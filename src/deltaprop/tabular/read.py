@@ -238,13 +238,11 @@ def _read_parquet(source: _Source) -> pd.DataFrame:
     import pandas as pd
 
     try:
-        import pyarrow  # noqa: F401
+        frame = pd.read_parquet(source.path if source._data is None else io.BytesIO(source._data),
+                                engine="pyarrow")
     except ImportError as e:
-        raise UserError(
-            f"reading Parquet ({source.name}) needs pyarrow; pip install pyarrow, or use CSV"
-        ) from e
-    try:
-        frame = pd.read_parquet(source.path if source._data is None else io.BytesIO(source._data))
+        raise UserError(f"reading Parquet ({source.name}) needs pyarrow; pip install pyarrow, or use CSV"
+                        ) from e
     except Exception as e:  # pyarrow raises several types for a bad file
         detail = " ".join(str(e).split())
         raise UserError(f"{source.name} is not a readable Parquet file ({detail}); check the file") from e
@@ -278,9 +276,8 @@ def _refuse_non_csv(head: bytes, suffix: str, name: str) -> None:
     if suffix in EXCEL_SUFFIXES or head.startswith(b"\xd0\xcf\x11\xe0"):
         raise UserError(f"{name} is a spreadsheet workbook; save the sheet as CSV and give that file")
     if head.startswith(b"PK\x03\x04"):
-        raise UserError(
-            f"{name} is a zip archive (a deltaprop model?), not a table; give a CSV or Parquet file"
-        )
+        raise UserError(f"{name} is a zip archive (a deltaprop model?), not a table; give a CSV or Parquet "
+                        "file")
     if not head.startswith(_GZIP) and b"\x00" in head:
         raise UserError(f"{name} is a binary file, not a CSV table; give a CSV or Parquet file")
 
@@ -289,7 +286,7 @@ def _sniff_separator(path: Path, header: str) -> str:
     if str(path).lower().endswith((".tsv", ".tsv.gz", ".tab")):
         return "\t"
     counts = {sep: header.count(sep) for sep in (",", ";", "\t", "|")}
-    best = max(counts, key=lambda sep: counts[sep])
+    best = max(counts, key=counts.__getitem__)
     return best if counts[best] > 0 else ","
 
 
@@ -313,14 +310,9 @@ def _read_csv(source: _Source, gz: bool) -> pd.DataFrame:
         header = _header(stream, name)
         sep = _sniff_separator(source.path, header)
         try:
-            frame = pd.read_csv(
-                stream,
-                sep=sep,
-                encoding="utf-8",
-                skipinitialspace=True,
-                low_memory=False,  # one type per column, not one per chunk
-                compression=None,
-            )
+            # low_memory=False: one type per column, not one per chunk
+            frame = pd.read_csv(stream, sep=sep, encoding="utf-8", skipinitialspace=True, low_memory=False,
+                                compression=None)
         except pd.errors.EmptyDataError as e:
             raise EmptyTable(f"{name} has no columns (empty file); give a CSV file with a header line") from e
         except Exception as e:
@@ -360,10 +352,8 @@ def _parser_error_message(e: Exception, name: str, sep: str) -> str:
     m = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(e))
     if m:
         expected, line, saw = m.groups()
-        return (
-            f"{name}: line {line} has {saw} fields but the header has {expected}; fix that line "
-            f"(a stray separator, or a value with '{sep}' that needs quotes)"
-        )
+        return (f"{name}: line {line} has {saw} fields but the header has {expected}; fix that line "
+                f"(a stray separator, or a value with '{sep}' that needs quotes)")
     if "out of memory" in str(e):
         return f"{name} has a line too long to read (binary data?); give a CSV or Parquet file"
     return f"{name} is not a well-formed CSV file ({e}); fix the file"
@@ -371,11 +361,10 @@ def _parser_error_message(e: Exception, name: str, sep: str) -> str:
 
 def _check_unique_names(names: list[str], name: str) -> None:
     """Refuse a header naming a column twice."""
-    twice = [n for n, k in collections.Counter(n for n in names if n).items() if k > 1]
-    if twice:
-        raise UserError(
-            f"{name}: the header names the column {twice[0]!r} more than once; give every column its own name"
-        )
+    twice = next((n for n, k in collections.Counter(n for n in names if n).items() if k > 1), None)
+    if twice is not None:
+        raise UserError(f"{name}: the header names the column {twice!r} more than once; give every column "
+                        "its own name")
 
 
 def _check_short_rows(source: _Source, sep: str, gz: bool, n_fields: int) -> None:
