@@ -118,17 +118,22 @@ class Encoder:
 
 
 # ---------------------------------------------------------------------- JSON + arrays → values
-def check_depth(node: Any, limit: int = MAX_DEPTH) -> None:
-    """Refuse JSON nested deeper than ``limit`` (walked without recursion)."""
-    stack: list[tuple[Any, int]] = [(node, 0)]
+def _walk(node: Any, where: str) -> Iterator[tuple[Any, int, str]]:
+    """(value, depth, where) of ``node`` and every value under it, walked without recursion."""
+    stack: list[tuple[Any, int, str]] = [(node, 0, where)]
     while stack:
-        value, depth = stack.pop()
-        if depth > limit:
-            raise ModelFileError(f"the metadata is nested more than {limit} levels deep")
+        value, depth, at = stack.pop()
+        yield value, depth, at
         if isinstance(value, dict):
-            stack.extend((v, depth + 1) for v in value.values())
+            stack.extend((v, depth + 1, f"{at}.{k}") for k, v in value.items())
         elif isinstance(value, list):
-            stack.extend((v, depth + 1) for v in value)
+            stack.extend((v, depth + 1, at) for v in value)
+
+
+def check_depth(node: Any, limit: int = MAX_DEPTH) -> None:
+    """Refuse JSON nested deeper than ``limit``."""
+    if any(depth > limit for _, depth, _ in _walk(node, "")):
+        raise ModelFileError(f"the metadata is nested more than {limit} levels deep")
 
 
 # what the value of each tag must be, in the order the tags are looked for
@@ -189,19 +194,6 @@ def _decode(node: Any, arrays: dict, where: str) -> Any:
     if any(k.startswith("$") for k in node):
         return _decode_tagged(node, arrays, where)
     return {k: _decode(v, arrays, f"{where}.{k}") for k, v in node.items()}
-
-
-def _array_refs(node: Any, where: str) -> Iterator[tuple[str, str]]:
-    """(array name, where) for every ``{"$array": name}`` node under ``node``."""
-    stack: list[tuple[Any, str]] = [(node, where)]
-    while stack:
-        value, at = stack.pop()
-        if isinstance(value, dict):
-            if "$array" in value:
-                yield value["$array"], at
-            stack.extend((v, f"{at}.{k}") for k, v in value.items())
-        elif isinstance(value, list):
-            stack.extend((v, at) for v in value)
 
 
 # ---------------------------------------------------------------------- checks
@@ -316,7 +308,8 @@ def expected_arrays(model: Meta) -> dict[str, ArraySpec]:
             (n_rows,), frozenset({"int64", "int32"}), up_to=True
         ),
     }
-    for name, at in _array_refs(model, "model"):
+    refs = [(v["$array"], at) for v, _, at in _walk(model, "model") if isinstance(v, dict) and "$array" in v]
+    for name, at in refs:
         if not isinstance(name, str) or not ARRAY_NAME.fullmatch(name) or name in specs:
             raise ModelFileError(f"{at} refers to an array with a malformed name {name!r}")
         rule = allowed.get(at.removeprefix("model."))
