@@ -182,9 +182,9 @@ class _Reader:
         self.left = limit
         self.sha = hashlib.sha256()
 
-    def read(self, n: int) -> bytes:
-        n = min(n, self.left)
-        data = self.stream.read(n) if n > 0 else b""
+    def read(self, n: int = -1, /) -> bytes:
+        n = self.left if n < 0 else min(n, self.left)
+        data = self.stream.read(n) if n else b""
         self.left -= len(data)
         self.sha.update(data)
         return data

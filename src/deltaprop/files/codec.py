@@ -137,7 +137,7 @@ def check_depth(node: Any, limit: int = MAX_DEPTH) -> None:
 
 
 # what the value of each tag must be, in the order the tags are looked for
-_TAGS: dict[str, type] = {"$float": str, "$tuple": list, "$list": list, "$dict": list, "$array": str,
+_TAGS: dict[str, Any] = {"$float": str, "$tuple": list, "$list": list, "$dict": list, "$array": str,
                           "$strarray": list}
 
 
@@ -145,7 +145,7 @@ def _decode_tagged(node: Meta, arrays: dict, where: str) -> Any:
     tag = next((t for t in _TAGS if t in node), None)
     if tag is None:
         raise ModelFileError(f"unknown entry {sorted(node)} in {where}")
-    value = node[tag]
+    value: Any = node[tag]
     if tag == "$float" and value not in ("nan", "inf", "-inf"):
         raise ModelFileError(f"malformed number in {where}")
     if not isinstance(value, _TAGS[tag]):
@@ -272,15 +272,6 @@ def _weight_specs(meta: Meta) -> dict[str, ArraySpec]:
     return specs
 
 
-def _network_section(model: Meta) -> tuple[Meta, str]:
-    kind = model.get("kind")
-    if kind == "network":
-        return model.get("network"), "network"  # type: ignore[return-value]
-    est: Any = model.get("estimator")
-    _require(est, "estimator", network=dict)
-    return est["network"], "estimator.network"
-
-
 def expected_arrays(model: Meta) -> dict[str, ArraySpec]:
     """Every array the model in ``model`` (the metadata's ``model`` section) needs, with its shape.
 
@@ -290,11 +281,16 @@ def expected_arrays(model: Meta) -> dict[str, ArraySpec]:
     numbers (at most the ``rows`` it read).  A ``{"$array": …}`` anywhere else,
     or an array name that is not a plain name, is refused.
     """
-    section, where = _network_section(model)
+    section: Any
+    if model.get("kind") == "network":
+        section, where = model.get("network"), "network"
+    else:
+        _require(model.get("estimator"), "estimator", network=dict)
+        section, where = model["estimator"]["network"], "estimator.network"
     _check_network_meta(section, where)
     specs = _weight_specs(section)
     sizes = section["sizes"]
-    n_params = sum(sizes[l - 1] * (sizes[l - 2] + 1) for l in range(2, len(sizes) + 1))
+    n_params = sum(math.prod(spec.shape) for spec in specs.values())
     theta = ArraySpec((n_params,), frozenset({section["dtype"], "float64"}))
     run = model.get("history", {}).get("run", {}) if isinstance(model.get("history"), dict) else {}
     rows: Any = run.get("rows") if isinstance(run, dict) else None
