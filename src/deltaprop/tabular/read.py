@@ -74,12 +74,10 @@ def _breaks(chunk: bytes) -> tuple[int, int]:
 
 class _Stream(io.RawIOBase):
     """A table's bytes read through once, each line's length (and the total, for a gzipped
-    table) checked as they pass.  :meth:`first_line` looks at the header line without
-    consuming it: what it read is replayed, so nothing is cut or lost, also from a pipe."""
+    table) checked as they pass."""
 
     def __init__(self, raw: Any, name: str, total_limit: int | None = None, under: Any = None) -> None:
         self.raw, self.name, self.total_limit, self.under = raw, name, total_limit, under
-        self.pending = b""
         self.line = self.total = self.lines = 0  # bytes since the last line break, in all; line breaks
         self.error: UserError | None = None
 
@@ -90,13 +88,16 @@ class _Stream(io.RawIOBase):
         self.error = UserError(message)
         raise self.error
 
-    def _pull(self, size: int) -> bytes:
+    def readinto(self, buffer: Any) -> int:
+        if not len(buffer):
+            return 0
         try:
-            data = self.raw.read(max(1, min(size, LINE_LIMIT)))
+            data = self.raw.read(min(len(buffer), LINE_LIMIT))
         except (OSError, EOFError, zlib.error) as e:
             self._refuse(f"{self.name} is not a readable gzip file ({e}); check the file")
         self.check(data)
-        return data
+        buffer[: len(data)] = data
+        return len(data)
 
     def check(self, data: bytes) -> None:
         """Count ``data`` in: refuse a line longer than LINE_LIMIT, or a total past the limit."""
@@ -120,30 +121,6 @@ class _Stream(io.RawIOBase):
             self.line = len(data) - last - 1
         else:
             self.line = longest
-
-    def first_line(self) -> bytes:
-        """The bytes up to the first line break (the whole header line), left to be read."""
-        parts = [self.pending]
-        while _breaks(parts[-1])[0] < 0:
-            data = self._pull(CHUNK)
-            if not data:
-                break
-            parts.append(data)
-        self.pending = b"".join(parts)
-        if self.pending.startswith(b"\xef\xbb\xbf"):
-            self.pending = self.pending[3:]
-        end = _breaks(self.pending)[0]
-        return self.pending if end < 0 else self.pending[:end]
-
-    def readinto(self, buffer: Any) -> int:
-        if not len(buffer):
-            return 0
-        if self.pending:
-            data, self.pending = self.pending[: len(buffer)], self.pending[len(buffer) :]
-        else:
-            data = self._pull(len(buffer))
-        buffer[: len(data)] = data
-        return len(data)
 
     def close(self) -> None:
         self.raw.close()
@@ -290,15 +267,20 @@ def _sniff_separator(path: Path, header: str) -> str:
     return best if counts[best] > 0 else ","
 
 
-def _header(stream: _Stream, name: str) -> str:
-    """The whole header line (looked at, not consumed: the parser reads it again)."""
-    line = stream.first_line()
-    if b"\x00" in stream.pending[:SAMPLE]:
-        raise UserError(f"{name} is a binary file, not a CSV table; give a CSV or Parquet file")
+def _header(source: _Source, gz: bool) -> str:
+    """The whole header line, read on its own (the parser reads it again, from the start)."""
+    parts: list[bytes] = []
+    with source.stream(gz) as stream:
+        while (not parts or _breaks(parts[-1])[0] < 0) and (data := stream.read(CHUNK)):
+            parts.append(data)
+    head = b"".join(parts).removeprefix(b"\xef\xbb\xbf")
+    if b"\x00" in head[:SAMPLE]:
+        raise UserError(f"{source.name} is a binary file, not a CSV table; give a CSV or Parquet file")
+    end = _breaks(head)[0]
     try:
-        return line.decode("utf-8")
+        return (head if end < 0 else head[:end]).decode("utf-8")
     except UnicodeDecodeError as e:
-        raise UserError(f"{name} is not UTF-8 text; save it as a UTF-8 CSV file") from e
+        raise UserError(f"{source.name} is not UTF-8 text; save it as a UTF-8 CSV file") from e
 
 
 def _read_csv(source: _Source, gz: bool) -> pd.DataFrame:
@@ -306,9 +288,9 @@ def _read_csv(source: _Source, gz: bool) -> pd.DataFrame:
     import pandas as pd
 
     name = source.name
+    header = _header(source, gz)
+    sep = _sniff_separator(source.path, header)
     with source.stream(gz) as stream:
-        header = _header(stream, name)
-        sep = _sniff_separator(source.path, header)
         try:
             # low_memory=False: one type per column, not one per chunk
             frame = pd.read_csv(stream, sep=sep, encoding="utf-8", skipinitialspace=True, low_memory=False,
