@@ -613,9 +613,10 @@ class TargetEncoder:
             keep &= ~np.isnan(Y).any(axis=1)
         dropped = np.flatnonzero(~keep)
         if dropped.size and not impute:
-            bad_t = next(t for t in self.names if (frame[t].isna().to_numpy() | ~keep)[dropped[0]])
+            row = dropped[0]
+            bad_t = next(t for k, t in enumerate(self.names) if Y is None or np.isnan(Y[row, k]))
             raise UserError(
-                f"target {bad_t!r} is missing in {row_label(frame, int(dropped[0]))}; fill it in, or "
+                f"target {bad_t!r} is missing in {row_label(frame, int(row))}; fill it in, or "
                 f"pass --impute to leave out rows without a target"
             )
         if dropped.size and notes is not None:
