@@ -244,7 +244,7 @@ def _check_header(doc: Any) -> None:
         found = f" (format {str(doc.get('format'))[:40]!r})" if isinstance(doc, dict) else ""
         raise ModelFileError(f"not a deltaprop model{found}")
     version = doc.get("format_version")
-    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+    if not codec.is_int(version) or version < 1:
         raise ModelFileError("the format version is malformed")
     if version > FORMAT_VERSION:
         from deltaprop import __version__

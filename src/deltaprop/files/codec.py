@@ -21,7 +21,7 @@ import contextlib
 import math
 import re
 from collections.abc import Callable, Iterator
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeGuard
 
 import numpy as np
 
@@ -62,7 +62,7 @@ class ArraySpec(NamedTuple):
             return False
         if not self.up_to:
             return shape == list(self.shape)
-        return len(shape) == 1 and _is_int(shape[0]) and 0 <= shape[0] <= self.shape[0]
+        return len(shape) == 1 and is_int(shape[0]) and 0 <= shape[0] <= self.shape[0]
 
 
 class ModelFileError(UserError):
@@ -159,7 +159,7 @@ def _decode_tagged(node: Meta, arrays: dict, where: str) -> Any:
     if tag == "$strarray":
         shape = node.get("shape", [len(value)])
         if not all(isinstance(v, str) for v in value) or not (
-            isinstance(shape, list) and all(_is_int(n) and n >= 0 for n in shape)
+            isinstance(shape, list) and all(is_int(n) and n >= 0 for n in shape)
         ):
             raise ModelFileError(f"malformed text array in {where}")
         if math.prod(shape) != len(value):
@@ -197,7 +197,8 @@ def _decode(node: Any, arrays: dict, where: str) -> Any:
 
 
 # ---------------------------------------------------------------------- checks
-def _is_int(v: Any) -> bool:
+def is_int(v: Any) -> TypeGuard[int]:
+    """An int that is not a bool (JSON's true is not a number)."""
     return isinstance(v, int) and not isinstance(v, bool)
 
 
@@ -225,7 +226,7 @@ def _check_network_meta(meta: Any, where: str) -> None:
 
     _require(meta, where, sizes=list, activation=list, output=str, loss=str, dtype=str, arrays_prefix=str)
     sizes = meta["sizes"]
-    if len(sizes) < 2 or not all(_is_int(n) and n >= 1 for n in sizes):
+    if len(sizes) < 2 or not all(is_int(n) and n >= 1 for n in sizes):
         raise ModelFileError(f"{where}.sizes must list at least two positive layer widths")
     if len(meta["activation"]) != len(sizes) - 2:
         raise ModelFileError(f"{where}.activation must name one activation per hidden layer")
@@ -294,7 +295,7 @@ def expected_arrays(model: Meta) -> dict[str, ArraySpec]:
     theta = ArraySpec((n_params,), frozenset({section["dtype"], "float64"}))
     run = model.get("history", {}).get("run", {}) if isinstance(model.get("history"), dict) else {}
     rows: Any = run.get("rows") if isinstance(run, dict) else None
-    n_rows = rows if _is_int(rows) and rows > 0 else 0
+    n_rows = rows if is_int(rows) and rows > 0 else 0
     allowed = {
         "estimator.attributes.classes_": ArraySpec((max(2, sizes[-1]),), ALLOWED_DTYPES),
         "history.checkpoint.current_theta": theta,
@@ -377,7 +378,7 @@ def _estimator_meta(est: Any, enc: Encoder, prefix: str) -> Meta:
 def _check_attributes(attrs: dict, net: Any, where: str) -> None:
     """Fitted attributes that agree with the network: feature count, unique classes."""
     n_in, takes = attrs.get("n_features_in_", net.sizes[0]), net.sizes[0]
-    if not _is_int(n_in) or n_in != takes:
+    if not is_int(n_in) or n_in != takes:
         raise ModelFileError(f"{where}: n_features_in_ is {n_in!r} but the network takes {takes} inputs")
     classes = attrs.get("classes_")
     if classes is not None:
@@ -436,7 +437,7 @@ def _gradient_norms(value: Any, where: str) -> list:
     out = []
     for g in value:
         if not all(
-            (_is_int(k) or (isinstance(k, str) and k.isdigit())) and _is_number(v) for k, v in g.items()
+            (is_int(k) or (isinstance(k, str) and k.isdigit())) and _is_number(v) for k, v in g.items()
         ):
             raise ModelFileError(f"{where} must map layer numbers to numbers")
         out.append({int(k): v for k, v in g.items()})
@@ -573,8 +574,8 @@ def _check_history(history: Any, n_params: int) -> None:
     if "gradient_norms" in history:
         history["gradient_norms"] = _gradient_norms(history["gradient_norms"], "history.gradient_norms")
     checks: dict[str, Callable[[Any], bool]] = {
-        "best_epoch": lambda v: v is None or _is_int(v),
-        "epochs": _is_int,
+        "best_epoch": lambda v: v is None or is_int(v),
+        "epochs": is_int,
         "stopped_early": lambda v: isinstance(v, bool),
         "metrics": lambda v: (
             isinstance(v, dict)
