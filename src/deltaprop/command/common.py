@@ -22,9 +22,9 @@ def check_writable(path: str | os.PathLike[str], what: str) -> None:
     or another output is :func:`deltaprop.files.atomic.check_distinct`'s to say.
     """
     if os.fspath(path).endswith(("/", os.sep)):
-        from deltaprop.files.atomic import _target  # the one home of "a trailing slash is a directory"
+        from deltaprop.files.atomic import output_target  # the one home of "a trailing slash is a directory"
 
-        _target(path)
+        output_target(path)
     path = Path(path)
     if path.is_dir():
         example = {"report": "report.html", "output file": "predictions.csv"}.get(what, "model.dpm")

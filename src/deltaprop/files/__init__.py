@@ -10,13 +10,5 @@ from deltaprop.files.archive import load, model_bytes, read_metadata, save
 from deltaprop.files.atomic import InterruptGuard, OutputLock, write_atomic
 from deltaprop.files.codec import ModelFileError
 
-__all__ = [
-    "ModelFileError",
-    "load",
-    "save",
-    "write_atomic",
-    "model_bytes",
-    "read_metadata",
-    "InterruptGuard",
-    "OutputLock",
-]
+__all__ = ["ModelFileError", "load", "save", "write_atomic", "model_bytes", "read_metadata", "InterruptGuard",
+           "OutputLock"]

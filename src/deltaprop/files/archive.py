@@ -24,6 +24,7 @@ The format is documented in ``docs/model-format.md``.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io as _io
 import json
@@ -42,17 +43,8 @@ from deltaprop.files import codec
 from deltaprop.files.atomic import write_atomic
 from deltaprop.files.codec import ModelFileError
 
-__all__ = [
-    "save",
-    "load",
-    "ModelFileError",
-    "FORMAT_NAME",
-    "FORMAT_VERSION",
-    "read_metadata",
-    "model_from_metadata",
-    "write_atomic",
-    "model_bytes",
-]
+__all__ = ["save", "load", "ModelFileError", "FORMAT_NAME", "FORMAT_VERSION", "read_metadata",
+           "model_from_metadata", "write_atomic", "model_bytes"]
 
 FORMAT_NAME = "deltaprop-model"
 FORMAT_VERSION = 1
@@ -79,30 +71,21 @@ _CHUNK = 1 << 20
 
 
 # ---------------------------------------------------------------------- writing
-def _npy_bytes(a: np.ndarray) -> bytes:
-    buf = _io.BytesIO()
-    np.lib.format.write_array(buf, a, allow_pickle=False)
-    return buf.getvalue()
-
-
-def _archive_bytes(meta: dict, arrays: dict[str, np.ndarray]) -> bytes:
+def model_bytes(model: Any) -> bytes:
+    """The bytes of the model file :func:`save` writes for ``model``."""
     from deltaprop import __version__
 
-    blobs = {name: _npy_bytes(a) for name, a in arrays.items()}
-    doc = {
-        "format": FORMAT_NAME,
-        "format_version": FORMAT_VERSION,
-        "deltaprop_version": __version__,
-        "model": meta,
-        "arrays": {
-            name: {
-                "dtype": a.dtype.name,
-                "shape": list(a.shape),
-                "sha256": hashlib.sha256(blobs[name]).hexdigest(),
-            }
-            for name, a in arrays.items()
-        },
-    }
+    enc = codec.Encoder()
+    meta = codec.model_meta(model, enc)
+    blobs, manifest = {}, {}
+    for name, a in enc.arrays.items():
+        buf = _io.BytesIO()
+        np.lib.format.write_array(buf, a, allow_pickle=False)
+        blobs[name] = buf.getvalue()
+        manifest[name] = {"dtype": a.dtype.name, "shape": list(a.shape),
+                          "sha256": hashlib.sha256(blobs[name]).hexdigest()}
+    doc = {"format": FORMAT_NAME, "format_version": FORMAT_VERSION, "deltaprop_version": __version__,
+           "model": meta, "arrays": manifest}
     meta_bytes = json.dumps(doc, indent=1, allow_nan=False, ensure_ascii=False).encode("utf-8")
     buf = _io.BytesIO()
     with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as z:
@@ -113,13 +96,6 @@ def _archive_bytes(meta: dict, arrays: dict[str, np.ndarray]) -> bytes:
     return buf.getvalue()
 
 
-def model_bytes(model: Any) -> bytes:
-    """The bytes of the model file :func:`save` writes for ``model``."""
-    enc = codec.Encoder()
-    meta = codec.model_meta(model, enc)
-    return _archive_bytes(meta, enc.arrays)
-
-
 def save(model: Any, path: str | os.PathLike[str]) -> Path:
     """Write ``model`` to ``path`` (a ``.dpm`` file), atomically and without pickle.
 
@@ -127,26 +103,22 @@ def save(model: Any, path: str | os.PathLike[str]) -> Path:
     ``MLPClassifier``, or a :class:`~deltaprop.tabular.model.TabularModel` (what the command trains).
     Returns the path written.
     """
-    data = model_bytes(model)
-    write_atomic(path, data)
+    write_atomic(path, model_bytes(model))
     return Path(path)
 
 
 # ---------------------------------------------------------------------- reading: the container
-def _describe_foreign(head: bytes) -> tuple[str, str]:
-    """(what the file is, the fix) for a file that is not a zip archive."""
+def _describe_foreign(head: bytes) -> str:
+    """'what the file is, not a deltaprop model; the fix' for a file that is not a zip archive."""
     fix = "give a model file written by 'deltaprop train' or deltaprop.save"
     if head[:1] == b"\x80" or (head[:1] in (b"(", b"]", b"}", b"c") and b"." in head[:200]):
-        return "a Python pickle", "deltaprop never loads pickles (they can run code); " + fix
-    if head.startswith(b"\x93NUMPY"):
-        return "a bare numpy .npy array", fix
-    if head.startswith(b"\x1f\x8b"):
-        return "a gzip file", fix
-    if head.startswith(b"PAR1"):
-        return "a Parquet table (data, not a model)", fix
-    if b"\x00" not in head:
-        return "a text file", fix
-    return "binary data", fix
+        fix = "deltaprop never loads pickles (they can run code); " + fix
+        return f"a Python pickle, not a deltaprop model; {fix}"
+    starts = {b"\x93NUMPY": "a bare numpy .npy array", b"\x1f\x8b": "a gzip file",
+              b"PAR1": "a Parquet table (data, not a model)"}
+    what = next((w for magic, w in starts.items() if head.startswith(magic)), None)
+    what = what or ("a text file" if b"\x00" not in head else "binary data")
+    return f"{what}, not a deltaprop model; {fix}"
 
 
 def _check_head(path: Path) -> int:
@@ -167,8 +139,7 @@ def _check_head(path: Path) -> int:
     if not head:
         raise ModelFileError(f"{name} is empty; {_HINT}")
     if not head.startswith(b"PK\x03\x04"):
-        what, fix = _describe_foreign(head)
-        raise ModelFileError(f"{name} is {what}, not a deltaprop model; {fix}")
+        raise ModelFileError(f"{name} is {_describe_foreign(head)}")
     return size
 
 
@@ -186,16 +157,17 @@ def _check_members(z: zipfile.ZipFile, file_size: int) -> dict[str, zipfile.ZipI
         name = info.filename
         if not _plain_member(name):
             raise ModelFileError(f"an entry {name[:80]!r} is not part of the format")
-        if name in members:
-            raise ModelFileError(f"the entry {name!r} appears twice")
-        if info.flag_bits & 0x1:
-            raise ModelFileError(f"the entry {name!r} is encrypted")
-        if info.compress_type not in _METHODS:
-            raise ModelFileError(f"the entry {name!r} uses a compression deltaprop does not write")
-        if info.header_offset + info.compress_size > file_size:
-            raise ModelFileError(f"the entry {name!r} runs past the end of the file (truncated)")
-        if info.file_size > info.compress_size * MAX_DEFLATE_RATIO + 1024:
-            raise ModelFileError(f"the entry {name!r} claims more bytes than its data can hold")
+        problem = next((why for bad, why in (
+            (name in members, "appears twice"),
+            (info.flag_bits & 0x1, "is encrypted"),
+            (info.compress_type not in _METHODS, "uses a compression deltaprop does not write"),
+            (info.header_offset + info.compress_size > file_size,
+             "runs past the end of the file (truncated)"),
+            (info.file_size > info.compress_size * MAX_DEFLATE_RATIO + 1024,
+             "claims more bytes than its data can hold"),
+        ) if bad), None)
+        if problem:
+            raise ModelFileError(f"the entry {name!r} {problem}")
         members[name] = info
     if META not in members:
         raise ModelFileError(f"a zip archive but not a deltaprop model (no {META})")
@@ -210,7 +182,7 @@ class _Reader:
         self.left = limit
         self.sha = hashlib.sha256()
 
-    def read(self, n: int = -1) -> bytes:
+    def read(self, n: int = -1, /) -> bytes:
         n = self.left if n < 0 else min(n, self.left)
         data = self.stream.read(n) if n else b""
         self.left -= len(data)
@@ -236,10 +208,9 @@ def _read_small(z: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int) -> bytes:
     if info.file_size > limit:
         raise ModelFileError(f"the entry {info.filename!r} is implausibly large")
     with z.open(info) as stream:
-        reader = _Reader(stream, info.file_size)
-        data = reader.read()
-        if len(data) != info.file_size or not reader.at_end():
-            raise ModelFileError(f"the entry {info.filename!r} does not have its declared size")
+        data = stream.read(info.file_size + 1)  # one byte past: to the member's end, where its CRC is checked
+    if len(data) != info.file_size:
+        raise ModelFileError(f"the entry {info.filename!r} does not have its declared size")
     return data
 
 
@@ -273,7 +244,7 @@ def _check_header(doc: Any) -> None:
         found = f" (format {str(doc.get('format'))[:40]!r})" if isinstance(doc, dict) else ""
         raise ModelFileError(f"not a deltaprop model{found}")
     version = doc.get("format_version")
-    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+    if not codec.is_int(version) or version < 1:
         raise ModelFileError("the format version is malformed")
     if version > FORMAT_VERSION:
         from deltaprop import __version__
@@ -290,21 +261,16 @@ def _check_header(doc: Any) -> None:
         raise ModelFileError("the array manifest is missing")
 
 
-def _budget(
-    doc: dict, members: dict[str, zipfile.ZipInfo]
-) -> dict[str, tuple[tuple[int, ...], np.dtype, str]]:
+def _budget(doc: dict, members: dict[str, zipfile.ZipInfo]) -> dict[str, tuple[tuple, np.dtype, str]]:
     """name → (shape, dtype, sha256) of every array, all agreeing with the architecture and the zip."""
     expected = codec.expected_arrays(doc["model"])
-    manifest = doc["arrays"]
-    plan = {}
-    total = 0
+    manifest, plan, total = doc["arrays"], {}, 0
     for name, spec in manifest.items():
         if name not in expected:
             raise ModelFileError(f"the manifest lists an array {name[:80]!r} that the model does not use")
         if not isinstance(spec, dict) or not expected[name].allows(spec.get("shape"), spec.get("dtype")):
-            raise ModelFileError(
-                f"the array {name!r} does not have the shape and dtype its architecture says"
-            )
+            raise ModelFileError(f"the array {name!r} does not have the shape and dtype its "
+                                 "architecture says")
         digest = spec.get("sha256")
         if not isinstance(digest, str) or len(digest) != 64:
             raise ModelFileError(f"the array {name!r} lacks its checksum")
@@ -337,14 +303,9 @@ def available_memory() -> int | None:
     """Bytes this process may still allocate: the smaller of the system's available memory
     and what an address-space limit (``ulimit -v``) leaves; None where neither is known."""
     limits = []
-    try:
-        with open("/proc/meminfo", encoding="ascii") as f:
-            for line in f:
-                if line.startswith("MemAvailable:"):
-                    limits.append(int(line.split()[1]) * 1024)
-    except (OSError, ValueError, IndexError):
-        pass
-    try:
+    with contextlib.suppress(OSError, ValueError, IndexError), open("/proc/meminfo", encoding="ascii") as f:
+        limits += [int(line.split()[1]) * 1024 for line in f if line.startswith("MemAvailable:")]
+    with contextlib.suppress(ImportError, OSError, ValueError, IndexError):
         import resource
 
         soft = resource.getrlimit(resource.RLIMIT_AS)[0]
@@ -352,21 +313,10 @@ def available_memory() -> int | None:
             with open("/proc/self/statm", encoding="ascii") as f:
                 used = int(f.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
             limits.append(max(soft - used, 0))
-    except (ImportError, OSError, ValueError, IndexError):
-        pass
     return min(limits) if limits else None
 
 
 # ---------------------------------------------------------------------- reading: arrays
-def _npy_header(reader: _Reader, name: str) -> tuple[tuple[int, ...], bool, np.dtype]:
-    fmt = np.lib.format
-    version = fmt.read_magic(reader)
-    read_header = fmt.read_array_header_1_0 if version == (1, 0) else fmt.read_array_header_2_0
-    if version not in ((1, 0), (2, 0)):
-        raise ModelFileError(f"the array {name!r} is in an unknown .npy version")
-    return read_header(reader, max_header_size=MAX_NPY_HEADER)
-
-
 def _read_array(z: zipfile.ZipFile, info: zipfile.ZipInfo, name: str, plan: tuple) -> np.ndarray:
     shape, dtype, digest = plan
     n_bytes = math.prod(shape) * dtype.itemsize
@@ -374,11 +324,16 @@ def _read_array(z: zipfile.ZipFile, info: zipfile.ZipInfo, name: str, plan: tupl
         raise ModelFileError(f"the array {name!r} does not have the size its shape says")
     with z.open(info) as stream:
         reader = _Reader(stream, info.file_size)
+        fmt = np.lib.format
         try:
-            found_shape, fortran, found_dtype = _npy_header(reader, name)
+            version = fmt.read_magic(reader)
+            read_header = {(1, 0): fmt.read_array_header_1_0, (2, 0): fmt.read_array_header_2_0}.get(version)
+            if read_header is None:
+                raise ModelFileError(f"the array {name!r} is in an unknown .npy version")
+            found_shape, fortran, found_dtype = read_header(reader, max_header_size=MAX_NPY_HEADER)
+        except ModelFileError:
+            raise
         except ValueError as e:
-            if isinstance(e, ModelFileError):
-                raise
             raise ModelFileError(f"the array {name!r} is not a plain numeric array ({_one_line(e)})") from e
         if found_dtype.hasobject or found_dtype.name not in codec.ALLOWED_DTYPES:
             raise ModelFileError(f"the array {name!r} is not a plain numeric array (dtype {found_dtype})")
@@ -398,23 +353,17 @@ def _one_line(e: BaseException) -> str:
     return " ".join(str(e).split())[:200] or type(e).__name__
 
 
-def _read_checked(path: Path, file_size: int) -> tuple[dict, dict[str, np.ndarray]]:
-    with zipfile.ZipFile(path) as z:
-        members = _check_members(z, file_size)
-        doc = _read_doc(z, members)
-        plan = _budget(doc, members)
-        arrays = {
-            name: _read_array(z, members[f"{ARRAY_DIR}{name}.npy"], name, p) for name, p in plan.items()
-        }
-    return doc, arrays
-
-
 def read_metadata(path: str | os.PathLike[str]) -> tuple[dict, dict[str, np.ndarray]]:
     """(metadata dict, arrays dict) of a model file, fully checked; see :func:`load`."""
     path = Path(path)
     file_size = _check_head(path)
     try:
-        return _read_checked(path, file_size)
+        with zipfile.ZipFile(path) as z:
+            members = _check_members(z, file_size)
+            doc = _read_doc(z, members)
+            plan = _budget(doc, members)
+            return doc, {name: _read_array(z, members[f"{ARRAY_DIR}{name}.npy"], name, p)
+                         for name, p in plan.items()}
     except ModelFileError as e:
         text = _one_line(e)
         raise ModelFileError(

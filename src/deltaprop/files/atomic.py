@@ -1,12 +1,9 @@
 """Writing files so that no reader and no crash ever sees half of one.
 
 - :func:`write_atomic`: the bytes go to a temporary file beside the target (named
-  ``.<target name>.<pid>.<random>.tmp``), are flushed and fsync'ed, then renamed over the
-  target.  A temporary file left by a writer that was killed (its pid no longer runs) is
-  removed by the next write to the same target.
-- :class:`OutputLock`: one writer per output path.  A second ``deltaprop train`` to the same
-  ``--out`` is refused, naming the process that holds it; a lock left by a dead process is
-  taken over (the kernel drops ``flock`` locks when their process dies).
+  ``.<target name>.<pid>.<random>.tmp``), are fsync'ed, then renamed over the target.  A
+  temporary file left by a writer that was killed is removed by the next write to the target.
+- :class:`OutputLock`: one writer per output path; a lock left by a dead process is taken over.
 - :class:`InterruptGuard`: Ctrl-C stops training once; every later press, and any press while
   a file is being saved, waits until the save is finished, so the best model is always written.
 """
@@ -17,6 +14,7 @@ import contextlib
 import os
 import re
 import signal
+import stat
 import tempfile
 import threading
 from collections.abc import Iterator
@@ -31,15 +29,8 @@ try:
 except ImportError:  # not POSIX: no advisory locks, a second writer is not detected
     fcntl = None  # type: ignore[assignment]
 
-__all__ = [
-    "write_atomic",
-    "remove_stale_temps",
-    "pid_alive",
-    "OutputLock",
-    "InterruptGuard",
-    "hold_interrupts",
-    "check_distinct",
-]
+__all__ = ["write_atomic", "remove_stale_temps", "pid_alive", "output_target", "OutputLock",
+           "InterruptGuard", "hold_interrupts", "check_distinct"]
 
 
 def pid_alive(pid: int) -> bool:
@@ -48,45 +39,34 @@ def pid_alive(pid: int) -> bool:
         return False
     try:
         os.kill(pid, 0)
-    except ProcessLookupError:
+    except (ProcessLookupError, OverflowError):
         return False
     except PermissionError:
-        return True
-    except OverflowError:
-        return False
+        pass  # another user's process
     return True
-
-
-def _temp_pattern(path: Path) -> re.Pattern[str]:
-    return re.compile(re.escape(f".{path.name}.") + r"(\d+)\.[A-Za-z0-9_]+\.tmp")
 
 
 def remove_stale_temps(path: str | os.PathLike[str]) -> list[Path]:
     """Remove temporary files of writes to ``path`` whose writer no longer runs; returns them."""
     path = Path(path)
-    pattern = _temp_pattern(path)
+    pattern = re.compile(re.escape(f".{path.name}.") + r"(\d+)\.[A-Za-z0-9_]+\.tmp")
     removed: list[Path] = []
-    try:
-        names = os.listdir(path.parent)
-    except OSError:
-        return removed
-    for name in names:
-        match = pattern.fullmatch(name)
-        if match is None or pid_alive(int(match.group(1))):
-            continue
-        try:
-            os.unlink(path.parent / name)
-            removed.append(path.parent / name)
-        except OSError:
-            pass
+    with contextlib.suppress(OSError):
+        for name in os.listdir(path.parent):
+            match = pattern.fullmatch(name)
+            if match is not None and not pid_alive(int(match.group(1))):
+                with contextlib.suppress(OSError):
+                    os.unlink(path.parent / name)
+                    removed.append(path.parent / name)
     return removed
 
 
-def _target(path: str | os.PathLike[str]) -> Path:
-    """The file to replace (a symbolic link followed), checked to be a file in an existing directory.
+def output_target(path: str | os.PathLike[str]) -> Path:
+    """The file an output at ``path`` replaces (a symbolic link followed), checked to be a file
+    in an existing directory; UserError otherwise.
 
-    A trailing slash means a directory, as it does to the shell: ``newdir/`` never becomes a
-    file named ``newdir``."""
+    The one home of: a trailing slash means a directory, as it does to the shell (``newdir/``
+    never becomes a file named ``newdir``)."""
     text = os.fspath(path)
     if text.endswith(("/", os.sep)):
         where = "is a directory" if os.path.isdir(text) else "names a directory that does not exist"
@@ -109,17 +89,6 @@ def _mode(path: Path) -> int:
         return 0o666 & ~umask
 
 
-def _fsync_dir(directory: Path) -> None:
-    try:
-        dir_fd = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
-    except OSError:
-        pass  # not every file system can sync a directory; the rename itself is atomic
-
-
 def write_atomic(path: str | os.PathLike[str], data: bytes) -> None:
     """Write ``data`` to ``path`` all at once: temp file beside it, fsync, ``os.replace``.
 
@@ -127,7 +96,7 @@ def write_atomic(path: str | os.PathLike[str], data: bytes) -> None:
     is as it was.  A symbolic link at ``path`` is followed: its target is replaced.  Raises
     UserError (one line) when the directory cannot be written.
     """
-    target = _target(path)
+    target = output_target(path)
     remove_stale_temps(target)
     mode = _mode(target)
     try:
@@ -149,12 +118,17 @@ def write_atomic(path: str | os.PathLike[str], data: bytes) -> None:
                 f"cannot write {target}: {e.strerror or e}; free space or choose another path"
             ) from e
         raise
-    _fsync_dir(target.parent)
+    # not every file system can sync a directory; the rename itself is atomic
+    with contextlib.suppress(OSError):
+        dir_fd = os.open(target.parent, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
 
 
 def _identity(path: str | os.PathLike[str]) -> tuple:
-    """What makes two paths the same file: (device, inode) when it exists (links and
-    ``./a`` vs ``a`` resolved), else its resolved path."""
+    """What makes two paths the same file: (device, inode) when it exists, else its resolved path."""
     try:
         st = os.stat(path)
     except OSError:
@@ -193,15 +167,6 @@ def check_distinct(
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 
 
-def _plain_file(fd: int) -> bool:
-    """Whether ``fd`` is a regular file with one name (not a device, a FIFO or a hard link to
-    a file of the user's that a lock would truncate)."""
-    import stat
-
-    st = os.fstat(fd)
-    return stat.S_ISREG(st.st_mode) and st.st_nlink == 1
-
-
 class OutputLock:
     """Hold ``.<name>.lock`` beside ``path`` for as long as one process writes ``path``.
 
@@ -219,11 +184,15 @@ class OutputLock:
         self._fd: int | None = None
 
     def _holder(self) -> str:
-        try:
+        with contextlib.suppress(OSError):
             text = self.path.read_text(encoding="ascii", errors="replace").strip()
-        except OSError:
-            return "another process"
-        return f"process {text}" if text.isdigit() else "another process"
+            if text.isdigit():
+                return f"process {text}"
+        return "another process"
+
+    def _not_plain(self, why: str) -> UserError:
+        return UserError(f"cannot lock {self.target}: {self.path} is not a plain lock file{why}; "
+                         "remove it or choose another path")
 
     def acquire(self) -> None:
         """Take the lock or raise UserError naming the process that holds it."""
@@ -235,16 +204,12 @@ class OutputLock:
                 # whatever file the link points at
                 fd = os.open(self.path, os.O_RDWR | os.O_CREAT | _NOFOLLOW, 0o644)
             except OSError as e:
-                raise UserError(
-                    f"cannot lock {self.target}: {self.path} is not a plain lock file "
-                    f"({e.strerror or e}); remove it or choose another path"
-                ) from e
-            if not _plain_file(fd):
+                raise self._not_plain(f" ({e.strerror or e})") from e
+            st = os.fstat(fd)
+            # a device, a FIFO or a hard link to a file of the user's would be truncated
+            if not stat.S_ISREG(st.st_mode) or st.st_nlink != 1:
                 os.close(fd)
-                raise UserError(
-                    f"cannot lock {self.target}: {self.path} is not a plain lock file; "
-                    "remove it or choose another path"
-                )
+                raise self._not_plain("")
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except OSError:
@@ -254,12 +219,9 @@ class OutputLock:
                     f"wait for it to finish or choose another {self.what}"
                 ) from None
             # the holder before us may have removed the file after we opened it: lock the live one
-            try:
-                same = os.path.samestat(os.fstat(fd), os.stat(self.path))
-            except FileNotFoundError:
-                same = False
-            if same:
-                break
+            with contextlib.suppress(FileNotFoundError):
+                if os.path.samestat(os.fstat(fd), os.stat(self.path)):
+                    break
             os.close(fd)
         os.ftruncate(fd, 0)
         os.write(fd, str(os.getpid()).encode("ascii"))

@@ -17,36 +17,24 @@ object array of other values.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import re
 from collections.abc import Callable, Iterator
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeGuard
 
 import numpy as np
 
 from deltaprop.errors import UserError
 
-__all__ = [
-    "ModelFileError",
-    "RUN_OPTIONS",
-    "ALLOWED_DTYPES",
-    "KINDS",
-    "ESTIMATOR_CLASSES",
-    "MAX_DEPTH",
-    "Encoder",
-    "ArraySpec",
-    "check_depth",
-    "expected_arrays",
-    "model_meta",
-    "model_from_meta",
-]
+__all__ = ["ModelFileError", "RUN_OPTIONS", "ALLOWED_DTYPES", "KINDS", "ESTIMATOR_CLASSES", "MAX_DEPTH",
+           "Encoder", "ArraySpec", "check_depth", "expected_arrays", "model_meta", "model_from_meta"]
 
 ALLOWED_DTYPES = frozenset({"float32", "float64", "int64", "int32", "bool"})
 KINDS = ("network", "estimator", "tabular")
 ESTIMATOR_CLASSES = ("MLPRegressor", "MLPClassifier")
 #: the deepest nesting of JSON values a model file may hold (the writer's deepest is 7)
 MAX_DEPTH = 32
-#: an array name: a plain file name, no directories, no "..", nothing a shell or zip tool reads specially
 #: the training settings a command run records in ``history.run.options``, and the only ones
 #: ``deltaprop train --resume`` takes from a file (each validated as its command-line option is;
 #: paths, such as --out, --report or --metrics-json, are never among them)
@@ -55,6 +43,7 @@ RUN_OPTIONS = (
     "loss", "huber_epsilon", "quantile", "dropout", "seed", "early_stopping", "patience",
     "validation_fraction", "impute", "scale", "drop", "categorical", "class_weight", "dtype",
 )
+#: an array name: a plain file name, no directories, no "..", nothing a shell or zip tool reads specially
 ARRAY_NAME = re.compile(r"[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)*")
 
 Meta = dict[str, Any]
@@ -73,7 +62,7 @@ class ArraySpec(NamedTuple):
             return False
         if not self.up_to:
             return shape == list(self.shape)
-        return len(shape) == 1 and _is_int(shape[0]) and 0 <= shape[0] <= self.shape[0]
+        return len(shape) == 1 and is_int(shape[0]) and 0 <= shape[0] <= self.shape[0]
 
 
 class ModelFileError(UserError):
@@ -110,52 +99,76 @@ class Encoder:
                 return value
             return {"$float": "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")}
         if isinstance(value, np.ndarray):
-            return self._ndarray(value, name)
-        if isinstance(value, tuple):
-            return {"$tuple": [self.encode(v, f"{name}.{k}") for k, v in enumerate(value)]}
-        if isinstance(value, list):
-            return [self.encode(v, f"{name}.{k}") for k, v in enumerate(value)]
+            if value.dtype.kind in "US" or (
+                value.dtype.kind == "O" and all(isinstance(v, str) for v in value.ravel())
+            ):
+                return {"$strarray": [str(v) for v in value.ravel()], "shape": list(value.shape)}
+            if value.dtype.kind == "O":
+                return {"$list": [self.encode(v, f"{name}.{k}") for k, v in enumerate(value.tolist())]}
+            return self.array(name, value)
+        if isinstance(value, (tuple, list)):
+            items = [self.encode(v, f"{name}.{k}") for k, v in enumerate(value)]
+            return {"$tuple": items} if isinstance(value, tuple) else items
         if isinstance(value, dict):
             if all(isinstance(k, str) and not k.startswith("$") for k in value):
                 return {k: self.encode(v, f"{name}.{k}") for k, v in value.items()}
-            return {
-                "$dict": [
-                    [self.encode(k, f"{name}.key"), self.encode(v, f"{name}.{k}")] for k, v in value.items()
-                ]
-            }
+            return {"$dict": [[self.encode(k, f"{name}.key"), self.encode(v, f"{name}.{k}")]
+                              for k, v in value.items()]}
         raise TypeError(f"cannot store {type(value).__name__} ({name})")
-
-    def _ndarray(self, value: np.ndarray, name: str) -> Any:
-        if value.dtype.kind in "US" or (
-            value.dtype.kind == "O" and all(isinstance(v, str) for v in value.ravel())
-        ):
-            return {"$strarray": [str(v) for v in value.ravel()], "shape": list(value.shape)}
-        if value.dtype.kind == "O":
-            return {"$list": [self.encode(v, f"{name}.{k}") for k, v in enumerate(value.tolist())]}
-        return self.array(name, value)
 
 
 # ---------------------------------------------------------------------- JSON + arrays → values
-def check_depth(node: Any, limit: int = MAX_DEPTH) -> None:
-    """Refuse JSON nested deeper than ``limit`` (walked without recursion)."""
-    stack: list[tuple[Any, int]] = [(node, 0)]
+def _walk(node: Any, where: str) -> Iterator[tuple[Any, int, str]]:
+    """(value, depth, where) of ``node`` and every value under it, walked without recursion."""
+    stack: list[tuple[Any, int, str]] = [(node, 0, where)]
     while stack:
-        value, depth = stack.pop()
-        if depth > limit:
-            raise ModelFileError(f"the metadata is nested more than {limit} levels deep")
+        value, depth, at = stack.pop()
+        yield value, depth, at
         if isinstance(value, dict):
-            stack.extend((v, depth + 1) for v in value.values())
+            stack.extend((v, depth + 1, f"{at}.{k}") for k, v in value.items())
         elif isinstance(value, list):
-            stack.extend((v, depth + 1) for v in value)
+            stack.extend((v, depth + 1, at) for v in value)
 
 
-def _shape(node: Meta, n: int, where: str) -> tuple[int, ...]:
-    shape = node.get("shape", [n])
-    if not (isinstance(shape, list) and all(_is_int(s) and s >= 0 for s in shape)):
-        raise ModelFileError(f"malformed text array in {where}")
-    if math.prod(shape) != n:
-        raise ModelFileError(f"the text array in {where} does not fill its shape")
-    return tuple(shape)
+def check_depth(node: Any, limit: int = MAX_DEPTH) -> None:
+    """Refuse JSON nested deeper than ``limit``."""
+    if any(depth > limit for _, depth, _ in _walk(node, "")):
+        raise ModelFileError(f"the metadata is nested more than {limit} levels deep")
+
+
+# what the value of each tag must be, in the order the tags are looked for
+_TAGS: dict[str, Any] = {"$float": str, "$tuple": list, "$list": list, "$dict": list, "$array": str,
+                          "$strarray": list}
+
+
+def _decode_tagged(node: Meta, arrays: dict, where: str) -> Any:
+    tag = next((t for t in _TAGS if t in node), None)
+    if tag is None:
+        raise ModelFileError(f"unknown entry {sorted(node)} in {where}")
+    value: Any = node[tag]
+    if tag == "$float" and value not in ("nan", "inf", "-inf"):
+        raise ModelFileError(f"malformed number in {where}")
+    if not isinstance(value, _TAGS[tag]):
+        raise ModelFileError(f"malformed {tag[1:]} in {where}")
+    if tag == "$float":
+        return float(value)
+    if tag == "$array":
+        if value not in arrays:
+            raise ModelFileError(f"{where} refers to a missing array {value!r}")
+        return arrays[value]
+    if tag == "$strarray":
+        shape = node.get("shape", [len(value)])
+        if not all(isinstance(v, str) for v in value) or not (
+            isinstance(shape, list) and all(is_int(n) and n >= 0 for n in shape)
+        ):
+            raise ModelFileError(f"malformed text array in {where}")
+        if math.prod(shape) != len(value):
+            raise ModelFileError(f"the text array in {where} does not fill its shape")
+        return np.array(value, dtype=str).reshape(shape) if value else np.array([], dtype=str)
+    if tag == "$dict":
+        return _decode_dict(value, arrays, where)
+    items = [_decode(x, arrays, where) for x in value]
+    return tuple(items) if tag == "$tuple" else np.array(items, dtype=object)
 
 
 def _decode_dict(pairs: list, arrays: dict, where: str) -> dict:
@@ -164,52 +177,11 @@ def _decode_dict(pairs: list, arrays: dict, where: str) -> dict:
         if not (isinstance(pair, list) and len(pair) == 2):
             raise ModelFileError(f"malformed mapping in {where}")
         key = _decode(pair[0], arrays, where)
-        if isinstance(key, list):
-            key = tuple(key)
         try:
-            out[key] = _decode(pair[1], arrays, where)
+            out[tuple(key) if isinstance(key, list) else key] = _decode(pair[1], arrays, where)
         except TypeError as e:  # an unhashable key
             raise ModelFileError(f"malformed mapping key in {where}") from e
     return out
-
-
-def _decode_strarray(values: list, node: Meta, where: str) -> np.ndarray:
-    if not all(isinstance(v, str) for v in values):
-        raise ModelFileError(f"malformed text array in {where}")
-    shape = _shape(node, len(values), where)
-    return np.array(values, dtype=str).reshape(shape) if values else np.array([], dtype=str)
-
-
-def _decode_array(name: Any, arrays: dict, where: str) -> np.ndarray:
-    if not isinstance(name, str) or name not in arrays:
-        raise ModelFileError(f"{where} refers to a missing array {name!r}")
-    return arrays[name]
-
-
-# tag → (what its value must be, how to decode it)
-_TAGS: dict[str, tuple[type, Callable[[Any, Meta, dict, str], Any]]] = {
-    "$tuple": (list, lambda v, node, arrays, where: tuple(_decode(x, arrays, where) for x in v)),
-    "$list": (
-        list,
-        lambda v, node, arrays, where: np.array([_decode(x, arrays, where) for x in v], dtype=object),
-    ),
-    "$dict": (list, lambda v, node, arrays, where: _decode_dict(v, arrays, where)),
-    "$array": (str, lambda v, node, arrays, where: _decode_array(v, arrays, where)),
-    "$strarray": (list, lambda v, node, arrays, where: _decode_strarray(v, node, where)),
-}
-
-
-def _decode_tagged(node: Meta, arrays: dict, where: str) -> Any:
-    if "$float" in node:
-        if node["$float"] not in ("nan", "inf", "-inf"):
-            raise ModelFileError(f"malformed number in {where}")
-        return float(node["$float"])
-    for tag, (typ, decode) in _TAGS.items():
-        if tag in node:
-            if not isinstance(node[tag], typ):
-                raise ModelFileError(f"malformed {tag[1:]} in {where}")
-            return decode(node[tag], node, arrays, where)
-    raise ModelFileError(f"unknown entry {sorted(node)} in {where}")
 
 
 def _decode(node: Any, arrays: dict, where: str) -> Any:
@@ -224,26 +196,18 @@ def _decode(node: Any, arrays: dict, where: str) -> Any:
     return {k: _decode(v, arrays, f"{where}.{k}") for k, v in node.items()}
 
 
-def _array_refs(node: Any, where: str) -> Iterator[tuple[str, str]]:
-    """(array name, where) for every ``{"$array": name}`` node under ``node``."""
-    stack: list[tuple[Any, str]] = [(node, where)]
-    while stack:
-        value, at = stack.pop()
-        if isinstance(value, dict):
-            if "$array" in value:
-                yield value["$array"], at
-            stack.extend((v, f"{at}.{k}") for k, v in value.items())
-        elif isinstance(value, list):
-            stack.extend((v, at) for v in value)
-
-
 # ---------------------------------------------------------------------- checks
-def _is_int(v: Any) -> bool:
+def is_int(v: Any) -> TypeGuard[int]:
+    """An int that is not a bool (JSON's true is not a number)."""
     return isinstance(v, int) and not isinstance(v, bool)
 
 
 def _is_number(v: Any) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def _finite(v: Any) -> bool:
+    return _is_number(v) and math.isfinite(v)
 
 
 def _require(meta: Any, where: str, **types: type) -> None:
@@ -262,7 +226,7 @@ def _check_network_meta(meta: Any, where: str) -> None:
 
     _require(meta, where, sizes=list, activation=list, output=str, loss=str, dtype=str, arrays_prefix=str)
     sizes = meta["sizes"]
-    if len(sizes) < 2 or not all(_is_int(n) and n >= 1 for n in sizes):
+    if len(sizes) < 2 or not all(is_int(n) and n >= 1 for n in sizes):
         raise ModelFileError(f"{where}.sizes must list at least two positive layer widths")
     if len(meta["activation"]) != len(sizes) - 2:
         raise ModelFileError(f"{where}.activation must name one activation per hidden layer")
@@ -281,10 +245,8 @@ def _check_network_meta(meta: Any, where: str) -> None:
 
 
 def _check_loss_params(params: Any, loss: str, where: str) -> None:
-    """A loss's ε or τ: a mapping of only that loss's keys to finite numbers in range.
-
-    Files written before the loss parameters were stored have none; the loss's defaults apply.
-    """
+    """A loss's ε or τ: a mapping of only that loss's keys to finite numbers in range (files
+    written before the loss parameters were stored have none: the loss's defaults apply)."""
     from deltaprop.core import losses as _losses
 
     if not isinstance(params, dict):
@@ -293,7 +255,7 @@ def _check_loss_params(params: Any, loss: str, where: str) -> None:
     for key, value in params.items():
         if key not in known:
             raise ModelFileError(f"{where}.loss_params: loss {loss!r} has no parameter {key!r}")
-        if not _is_number(value) or not np.isfinite(value):
+        if not _finite(value):
             raise ModelFileError(f"{where}.loss_params.{key} must be a finite number; got {value!r}")
     try:
         _losses.loss_params(loss, params.get("epsilon"), params.get("quantile"))
@@ -311,15 +273,6 @@ def _weight_specs(meta: Meta) -> dict[str, ArraySpec]:
     return specs
 
 
-def _network_section(model: Meta) -> tuple[Meta, str]:
-    kind = model.get("kind")
-    if kind == "network":
-        return model.get("network"), "network"  # type: ignore[return-value]
-    est: Any = model.get("estimator")
-    _require(est, "estimator", network=dict)
-    return est["network"], "estimator.network"
-
-
 def expected_arrays(model: Meta) -> dict[str, ArraySpec]:
     """Every array the model in ``model`` (the metadata's ``model`` section) needs, with its shape.
 
@@ -329,15 +282,20 @@ def expected_arrays(model: Meta) -> dict[str, ArraySpec]:
     numbers (at most the ``rows`` it read).  A ``{"$array": …}`` anywhere else,
     or an array name that is not a plain name, is refused.
     """
-    section, where = _network_section(model)
+    section: Any
+    if model.get("kind") == "network":
+        section, where = model.get("network"), "network"
+    else:
+        _require(model.get("estimator"), "estimator", network=dict)
+        section, where = model["estimator"]["network"], "estimator.network"
     _check_network_meta(section, where)
     specs = _weight_specs(section)
     sizes = section["sizes"]
-    n_params = sum(sizes[l - 1] * (sizes[l - 2] + 1) for l in range(2, len(sizes) + 1))
+    n_params = sum(math.prod(spec.shape) for spec in specs.values())
     theta = ArraySpec((n_params,), frozenset({section["dtype"], "float64"}))
     run = model.get("history", {}).get("run", {}) if isinstance(model.get("history"), dict) else {}
     rows: Any = run.get("rows") if isinstance(run, dict) else None
-    n_rows = rows if _is_int(rows) and rows > 0 else 0
+    n_rows = rows if is_int(rows) and rows > 0 else 0
     allowed = {
         "estimator.attributes.classes_": ArraySpec((max(2, sizes[-1]),), ALLOWED_DTYPES),
         "history.checkpoint.current_theta": theta,
@@ -347,7 +305,8 @@ def expected_arrays(model: Meta) -> dict[str, ArraySpec]:
             (n_rows,), frozenset({"int64", "int32"}), up_to=True
         ),
     }
-    for name, at in _array_refs(model, "model"):
+    refs = [(v["$array"], at) for v, _, at in _walk(model, "model") if isinstance(v, dict) and "$array" in v]
+    for name, at in refs:
         if not isinstance(name, str) or not ARRAY_NAME.fullmatch(name) or name in specs:
             raise ModelFileError(f"{at} refers to an array with a malformed name {name!r}")
         rule = allowed.get(at.removeprefix("model."))
@@ -368,40 +327,26 @@ def _network_meta(net: Any, enc: Encoder, prefix: str = "") -> Meta:
             )
         enc.array(f"{prefix}W_{l}", net.W[l])
         enc.array(f"{prefix}b_{l}", net.b[l])
-    return {
-        "sizes": list(net.sizes),
-        "activation": list(net.activation),
-        "output": net.output,
-        "loss": net.loss_name,
-        "loss_params": dict(net.loss_params),
-        "dtype": net.dtype.name,
-        "arrays_prefix": prefix,
-    }
+    return {"sizes": list(net.sizes), "activation": list(net.activation), "output": net.output,
+            "loss": net.loss_name, "loss_params": dict(net.loss_params), "dtype": net.dtype.name,
+            "arrays_prefix": prefix}
 
 
 def _network_from_meta(meta: Any, arrays: dict, where: str) -> Any:
+    """The Network of a network section; its arrays' shapes and dtypes are the archive's to check
+    (:func:`expected_arrays`), their values are checked here."""
     from deltaprop.core import losses as _losses
     from deltaprop.core.network import Network
 
     _check_network_meta(meta, where)
-    W: dict[int, np.ndarray] = {}
-    b: dict[int, np.ndarray] = {}
-    for name, (shape, dtypes, _) in _weight_specs(meta).items():
-        a = arrays.get(name)
-        if a is None:
-            raise ModelFileError(f"the weights {name} are missing")
-        if a.shape != shape or a.dtype.name not in dtypes:
-            raise ModelFileError(
-                f"the weights {name} have shape {a.shape} and dtype {a.dtype}; the architecture "
-                f"says {shape} and {meta['dtype']}"
-            )
-        if not np.isfinite(a).all():
+    for name in _weight_specs(meta):
+        if not np.isfinite(arrays[name]).all():
             raise ModelFileError(f"the weights {name} are not all finite")
-        l = int(name.rsplit("_", 1)[1])
-        (W if name[len(meta["arrays_prefix"])] == "W" else b)[l] = a
-    activation = meta["activation"] if meta["activation"] else "identity"
-    net = Network.from_weights(W, b, activation=activation, output=meta["output"], loss=meta["loss"],
-                               copy=False)
+    prefix, layers = meta["arrays_prefix"], range(2, len(meta["sizes"]) + 1)
+    W = {l: arrays[f"{prefix}W_{l}"] for l in layers}
+    b = {l: arrays[f"{prefix}b_{l}"] for l in layers}
+    net = Network.from_weights(W, b, activation=meta["activation"] or "identity", output=meta["output"],
+                               loss=meta["loss"], copy=False)
     params = meta.get("loss_params", {})
     net.loss_params = _losses.loss_params(meta["loss"], params.get("epsilon"), params.get("quantile"))
     return net
@@ -411,42 +356,30 @@ def _estimator_meta(est: Any, enc: Encoder, prefix: str) -> Meta:
     """The estimator section of a fitted estimator or a :class:`FittedMLP` record."""
     from deltaprop.estimators.fitted import FittedMLP
 
-    if isinstance(est, FittedMLP):
-        fitted = est
-    else:
-        cls = type(est).__name__
-        if cls not in ESTIMATOR_CLASSES or not hasattr(est, "network_"):
-            raise TypeError(f"cannot save {cls}")
-        fitted = FittedMLP.from_estimator(est)
+    if not isinstance(est, FittedMLP):
+        if type(est).__name__ not in ESTIMATOR_CLASSES or not hasattr(est, "network_"):
+            raise TypeError(f"cannot save {type(est).__name__}")
+        est = FittedMLP.from_estimator(est)
     params = {}
-    for key, value in fitted.params.items():
+    for key, value in est.params.items():
         if key == "callback" or (key == "scoring" and callable(value)):
             continue  # code, not data: a loaded estimator gets the default (None)
         if key == "random_state" and not (value is None or isinstance(value, (int, np.integer))):
             value = None  # a RandomState object: its state is not part of the model
         params[key] = enc.encode(value, f"{prefix}param.{key}")
     attrs = {}
-    for key, value in fitted.attributes.items():
-        try:
+    for key, value in est.attributes.items():
+        with contextlib.suppress(TypeError):  # a fitted object that is not data (no prediction needs it)
             attrs[key] = enc.encode(value, f"{prefix}attr.{key}")
-        except TypeError:
-            continue  # a fitted object that is not data (nothing a prediction needs)
-    return {
-        "class": fitted.kind,
-        "params": params,
-        "attributes": attrs,
-        "state": dict(fitted.state),
-        "network": _network_meta(fitted.network, enc, prefix),
-    }
+    return {"class": est.kind, "params": params, "attributes": attrs, "state": dict(est.state),
+            "network": _network_meta(est.network, enc, prefix)}
 
 
 def _check_attributes(attrs: dict, net: Any, where: str) -> None:
     """Fitted attributes that agree with the network: feature count, unique classes."""
-    n_in = attrs.get("n_features_in_", net.sizes[0])
-    if not _is_int(n_in) or n_in != net.sizes[0]:
-        raise ModelFileError(
-            f"{where}: n_features_in_ is {n_in!r} but the network takes {net.sizes[0]} inputs"
-        )
+    n_in, takes = attrs.get("n_features_in_", net.sizes[0]), net.sizes[0]
+    if not is_int(n_in) or n_in != takes:
+        raise ModelFileError(f"{where}: n_features_in_ is {n_in!r} but the network takes {takes} inputs")
     classes = attrs.get("classes_")
     if classes is not None:
         classes = np.asarray(classes)
@@ -456,18 +389,8 @@ def _check_attributes(attrs: dict, net: Any, where: str) -> None:
         ):
             raise ModelFileError(f"{where}: classes_ must list each class once, each a finite value")
     curve = attrs.get("loss_curve_")
-    if curve is not None and not (isinstance(curve, list) and all(_is_number(v) for v in curve)):
+    if curve is not None and not _is_curve(curve):
         raise ModelFileError(f"{where}: loss_curve_ must be a list of numbers")
-
-
-def _estimator_network(meta: Any, arrays: dict, where: str) -> Any:
-    """The estimator section's Network, checked with its fitted attributes (no scikit-learn)."""
-    _require(meta, where, **{"class": str, "params": dict, "attributes": dict, "network": dict})
-    if meta["class"] not in ESTIMATOR_CLASSES:
-        raise ModelFileError(f"{where}: unknown estimator class {meta['class']!r}")
-    net = _network_from_meta(meta["network"], arrays, f"{where}.network")
-    _check_attributes(_decode(meta["attributes"], arrays, f"{where}.attributes"), net, where)
-    return net
 
 
 def _fitted_from_meta(meta: Any, arrays: dict, where: str) -> Any:
@@ -475,9 +398,13 @@ def _fitted_from_meta(meta: Any, arrays: dict, where: str) -> Any:
     scikit-learn: the estimator is made from it when asked)."""
     from deltaprop.estimators.fitted import DERIVED, FittedMLP
 
-    net = _estimator_network(meta, arrays, where)
-    params = _decode(meta["params"], arrays, f"{where}.params")
+    _require(meta, where, **{"class": str, "params": dict, "attributes": dict, "network": dict})
+    if meta["class"] not in ESTIMATOR_CLASSES:
+        raise ModelFileError(f"{where}: unknown estimator class {meta['class']!r}")
+    net = _network_from_meta(meta["network"], arrays, f"{where}.network")
     attrs = _decode(meta["attributes"], arrays, f"{where}.attributes")
+    _check_attributes(attrs, net, where)
+    params = _decode(meta["params"], arrays, f"{where}.params")
     state = meta.get("state", {})
     if not isinstance(state, dict):
         raise ModelFileError(f"{where}.state must be a mapping")
@@ -510,7 +437,7 @@ def _gradient_norms(value: Any, where: str) -> list:
     out = []
     for g in value:
         if not all(
-            (_is_int(k) or (isinstance(k, str) and k.isdigit())) and _is_number(v) for k, v in g.items()
+            (is_int(k) or (isinstance(k, str) and k.isdigit())) and _is_number(v) for k, v in g.items()
         ):
             raise ModelFileError(f"{where} must map layer numbers to numbers")
         out.append({int(k): v for k, v in g.items()})
@@ -525,14 +452,10 @@ def model_meta(model: Any, enc: Encoder) -> Meta:
     if isinstance(model, Network):
         return {"kind": "network", "network": _network_meta(model, enc)}
     if isinstance(model, TabularModel):
-        return {
-            "kind": "tabular",
-            "task": model.task,
-            "features": model.features.to_dict(),
-            "target": model.target.to_dict(),
-            "estimator": _estimator_meta(model.fitted, enc, "estimator."),
-            "history": enc.encode(model.history, "history"),
-        }
+        estimator = _estimator_meta(model.fitted, enc, "estimator.")
+        return {"kind": "tabular", "task": model.task, "features": model.features.to_dict(),
+                "target": model.target.to_dict(), "estimator": estimator,
+                "history": enc.encode(model.history, "history")}
     cls = type(model).__name__
     if cls in ESTIMATOR_CLASSES:
         if not hasattr(model, "network_"):
@@ -564,8 +487,7 @@ def model_from_meta(meta: Meta, arrays: dict[str, np.ndarray]) -> Any:
     n_in = fitted.network.sizes[0]
     if features.n_inputs != n_in:
         raise ModelFileError(
-            f"the preprocessing makes {features.n_inputs} inputs but the network takes {n_in}"
-        )
+            f"the preprocessing makes {features.n_inputs} inputs but the network takes {n_in}")
     _check_task_agrees(meta["task"], meta["target"], fitted)
     history = _decode(meta.get("history", {}), arrays, "history")
     _check_history(history, fitted.network.n_parameters)
@@ -580,13 +502,12 @@ def _check_task_agrees(task: str, target: Meta, fitted: Any) -> None:
     n_out = fitted.network.sizes[-1]
     if task == "regression" and len(target["names"]) != n_out:
         raise ModelFileError(
-            f"the model names {len(target['names'])} targets but the network has {n_out} outputs"
-        )
+            f"the model names {len(target['names'])} targets but the network has {n_out} outputs")
     if task == "classification":
         from deltaprop.core.classes import n_outputs
 
-        classes = fitted.attributes.get("classes_")
-        if len(target["names"]) != 1 or classes is None or n_outputs(len(classes)) != n_out:
+        # FittedMLP.check made sure that there are classes
+        if len(target["names"]) != 1 or n_outputs(len(fitted.attributes["classes_"])) != n_out:
             raise ModelFileError(
                 "the classifier's target, classes and outputs disagree (one target column, "
                 "one output per class, or one output for two classes)"
@@ -597,28 +518,25 @@ def _check_features(features: Meta) -> None:
     _require(features, "features", impute=bool, columns=list)
     for c in features["columns"]:
         _require(c, "a feature column", name=str, kind=str)
-        name = c["name"]
-        if c["kind"] == "numeric":
-            if set(c) - {"name", "kind", "mean", "scale", "fill"}:
-                raise ModelFileError(f"feature {name!r} has unknown entries")
-            for key in ("mean", "scale"):
-                if not _is_number(c.get(key)) or not math.isfinite(c[key]):
-                    raise ModelFileError(f"feature {name!r} has a malformed mean or scale")
+        name, kind = c["name"], c["kind"]
+        if kind not in ("numeric", "categorical"):
+            raise ModelFileError(f"feature {name!r} has an unknown kind {kind!r}")
+        known = {"mean", "scale", "fill"} if kind == "numeric" else {"categories"}
+        if set(c) - {"name", "kind"} - known:
+            raise ModelFileError(f"feature {name!r} has unknown entries")
+        if kind == "numeric":
+            if not (_finite(c.get("mean")) and _finite(c.get("scale"))):
+                raise ModelFileError(f"feature {name!r} has a malformed mean or scale")
             if not c["scale"] > 0:
                 raise ModelFileError(f"feature {name!r} has a non-positive scale")
-            fill = c.get("fill")
-            if fill is not None and not (_is_number(fill) and math.isfinite(fill)):
+            if c.get("fill") is not None and not _finite(c["fill"]):
                 raise ModelFileError(f"feature {name!r} has a malformed fill value")
-        elif c["kind"] == "categorical":
-            if set(c) - {"name", "kind", "categories"}:
-                raise ModelFileError(f"feature {name!r} has unknown entries")
-            cats = c.get("categories")
-            if not isinstance(cats, list) or not all(isinstance(v, (str, int, float)) for v in cats):
-                raise ModelFileError(f"feature {name!r} has malformed categories (a flat list of labels)")
-            if len(set(map(repr, cats))) != len(cats):
-                raise ModelFileError(f"feature {name!r} lists a category twice")
-        else:
-            raise ModelFileError(f"feature {name!r} has an unknown kind {c['kind']!r}")
+            continue
+        cats = c.get("categories")
+        if not isinstance(cats, list) or not all(isinstance(v, (str, int, float)) for v in cats):
+            raise ModelFileError(f"feature {name!r} has malformed categories (a flat list of labels)")
+        if len(set(map(repr, cats))) != len(cats):
+            raise ModelFileError(f"feature {name!r} lists a category twice")
 
 
 def _check_target(target: Meta, task: str) -> None:
@@ -632,11 +550,7 @@ def _check_target(target: Meta, task: str) -> None:
         return
     mean, scale = target.get("mean"), target.get("scale")
     for values in (mean, scale):
-        if not (
-            isinstance(values, list)
-            and len(values) == len(names)
-            and all(_is_number(v) and math.isfinite(v) for v in values)
-        ):
+        if not (isinstance(values, list) and len(values) == len(names) and all(map(_finite, values))):
             raise ModelFileError("the target scaling is malformed (one finite mean and scale per target)")
     if not all(s > 0 for s in scale):  # type: ignore[union-attr]
         raise ModelFileError("the target scaling is malformed (a non-positive scale)")
@@ -660,8 +574,8 @@ def _check_history(history: Any, n_params: int) -> None:
     if "gradient_norms" in history:
         history["gradient_norms"] = _gradient_norms(history["gradient_norms"], "history.gradient_norms")
     checks: dict[str, Callable[[Any], bool]] = {
-        "best_epoch": lambda v: v is None or _is_int(v),
-        "epochs": _is_int,
+        "best_epoch": lambda v: v is None or is_int(v),
+        "epochs": is_int,
         "stopped_early": lambda v: isinstance(v, bool),
         "metrics": lambda v: (
             isinstance(v, dict)

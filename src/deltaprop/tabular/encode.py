@@ -11,6 +11,7 @@ column and the row (:func:`~deltaprop.tabular.read.row_label`), with the fix.
 
 from __future__ import annotations
 
+import difflib
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -25,29 +26,10 @@ if TYPE_CHECKING:
     import pandas as pd
 
 __all__ = [
-    "ColumnSpec",
-    "ColumnSummary",
-    "FeatureEncoder",
-    "TargetEncoder",
-    "category_labels",
-    "column_kind",
-    "column_summary",
-    "kind_of",
-    "comma_number_problem",
-    "detect_task",
-    "json_label",
-    "label_finder",
-    "label_text",
-    "median_of",
-    "labels_as_written",
-    "no_column_message",
-    "column_list",
-    "class_codes",
-    "codes_of",
-    "scale_rule",
-    "shared_unit",
-    "numeric_values",
-    "task_of",
+    "ColumnSpec", "ColumnSummary", "FeatureEncoder", "TargetEncoder", "category_labels", "column_kind",
+    "column_summary", "kind_of", "comma_number_problem", "detect_task", "json_label", "label_finder",
+    "label_text", "median_of", "labels_as_written", "no_column_message", "column_list", "class_codes",
+    "codes_of", "scale_rule", "shared_unit", "numeric_values", "task_of",
 ]
 
 #: a column is "numeric with a few bad values" (an error) rather than categorical when at
@@ -79,14 +61,18 @@ def numeric_values(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     missing = series.isna().to_numpy()
     text = series.astype("string").str.strip()
     parsed = pd.to_numeric(text, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
-    bad = np.isnan(parsed) & ~missing
     # "nan" written out in the file is a missing value, not a bad one
-    bad &= ~text.str.lower().isin(["nan", "-nan", "+nan"]).to_numpy(dtype=bool, na_value=False)
-    return parsed, bad
+    written_nan = text.str.lower().isin(["nan", "-nan", "+nan"]).to_numpy(dtype=bool, na_value=False)
+    return parsed, np.isnan(parsed) & ~missing & ~written_nan
 
 
-_THOUSANDS = r"[+-]?\d{1,3}(?:,\d{3})+(?:\.\d+)?"
-_DECIMAL_COMMA = r"[+-]?\d*,\d+"
+#: (a number written with commas, what it is and its fix)
+_COMMA_NUMBERS = (
+    (r"[+-]?\d{1,3}(?:,\d{3})+(?:\.\d+)?",
+     lambda v: f"written with thousands separators (e.g. {v!r}); remove them ({v.replace(',', '')})"),
+    (r"[+-]?\d*,\d+",
+     lambda v: f"written with decimal commas (e.g. {v!r}); write decimal points ({v.replace(',', '.')})"),
+)
 
 
 def comma_number_problem(series: pd.Series) -> str | None:
@@ -101,20 +87,7 @@ def comma_number_problem(series: pd.Series) -> str | None:
     if series.dtype.kind in "biuf":
         return None
     text = series.dropna().astype("string").str.strip()
-    if text.empty:
-        return None
-    for pattern, fix in (
-        (
-            _THOUSANDS,
-            lambda v: f"written with thousands separators (e.g. {v!r}); remove them ({v.replace(',', '')})",
-        ),
-        (
-            _DECIMAL_COMMA,
-            lambda v: (
-                f"written with decimal commas (e.g. {v!r}); write decimal points ({v.replace(',', '.')})"
-            ),
-        ),
-    ):
+    for pattern, fix in _COMMA_NUMBERS if not text.empty else ():
         hit = text.str.fullmatch(pattern).to_numpy(dtype=bool, na_value=False)
         if hit.any() and pd.to_numeric(text[~hit], errors="coerce").notna().all():
             return fix(str(text[hit].iloc[0]))
@@ -193,12 +166,9 @@ class ColumnSummary:
     def combine(cls, parts: Sequence[ColumnSummary]) -> ColumnSummary:
         """The summary of the rows of ``parts`` (in their order) put together."""
         out = cls(
-            typed=all(p.typed for p in parts),
-            boolean=any(p.boolean for p in parts),
-            present=sum(p.present for p in parts),
-            bad=sum(p.bad for p in parts),
-            infinite=sum(p.infinite for p in parts),
-            count=sum(p.count for p in parts),
+            typed=all(p.typed for p in parts), boolean=any(p.boolean for p in parts),
+            present=sum(p.present for p in parts), bad=sum(p.bad for p in parts),
+            infinite=sum(p.infinite for p in parts), count=sum(p.count for p in parts),
             low=min((p.low for p in parts), default=math.inf),
             high=max((p.high for p in parts), default=-math.inf),
             bad_at=next((p.bad_at for p in parts if p.bad_at), None),
@@ -217,27 +187,20 @@ class ColumnSummary:
         return out
 
 
-def column_summary(
-    series: pd.Series, frame: pd.DataFrame | None = None, median: bool = False
-) -> ColumnSummary:
+def column_summary(series: pd.Series, frame: pd.DataFrame | None = None, median: bool = False
+                   ) -> ColumnSummary:
     """The :class:`ColumnSummary` of a column (of ``frame``, whose rows its messages name);
     with ``median``, its ``fill`` too."""
     values, bad = numeric_values(series)
     infinite = np.isinf(values)
     typed = series.dtype.kind in "biuf"
-    out = ColumnSummary.of_numbers(
-        values,
-        typed=typed,
-        boolean=series.dtype.kind == "b",
-        present=int(np.count_nonzero(~np.isnan(values)) if typed else series.notna().sum()),
-        bad=int(bad.sum()),
-        infinite=int(infinite.sum()),
-    )
+    present = int(np.count_nonzero(~np.isnan(values)) if typed else series.notna().sum())
+    out = ColumnSummary.of_numbers(values, typed=typed, boolean=series.dtype.kind == "b", present=present,
+                                   bad=int(bad.sum()), infinite=int(infinite.sum()))
     if out.bad:
-        pos = int(np.flatnonzero(bad)[0])
-        out.bad_at = (row_label(frame, pos), series.iloc[pos])
+        out.bad_at = (row_label(frame, _first(bad)), series.iloc[_first(bad)])
     if out.infinite:
-        out.inf_at = row_label(frame, int(np.flatnonzero(infinite)[0]))
+        out.inf_at = row_label(frame, _first(infinite))
     if median and out.count:
         out.fill = median_of(values[np.isfinite(values)])
     return out
@@ -251,13 +214,11 @@ def median_of(values: np.ndarray) -> float:
 
 def kind_of(summary: ColumnSummary) -> str:
     """'numeric', 'categorical', 'empty', or 'mostly-numeric' (numbers with a few bad values)."""
-    if summary.typed:
+    if summary.typed or (summary.present and not summary.bad):
         return "numeric"
     if not summary.present:
         return "empty"
     numbers = summary.present - summary.bad
-    if numbers == summary.present:
-        return "numeric"
     return "mostly-numeric" if numbers >= NUMERIC_SHARE * summary.present else "categorical"
 
 
@@ -266,16 +227,25 @@ def column_kind(series: pd.Series) -> str:
     return kind_of(column_summary(series))
 
 
+_RETRAIN = " (or train the model with --impute)"
+
+
+def _first(mask: np.ndarray) -> int:
+    return int(np.flatnonzero(mask)[0])
+
+
+def _missing_message(frame: pd.DataFrame, name: str, missing: np.ndarray, fix: str) -> str:
+    return f"column {name!r} has a missing value in {row_label(frame, _first(missing))}; fill it in{fix}"
+
+
 def category_labels(frame: pd.DataFrame, name: str, impute: bool) -> set:
     """The distinct labels of a categorical column as written; a missing one is an error
     without ``impute``."""
     values = labels_as_written(frame[name])
     if values.isna().any() and not impute:
-        pos = int(np.flatnonzero(values.isna().to_numpy())[0])
-        raise UserError(
-            f"column {name!r} has a missing value in {row_label(frame, pos)}; fill it in, or pass "
-            f"--impute (missing numbers take the median, missing categories encode as none)"
-        )
+        raise UserError(_missing_message(
+            frame, name, values.isna().to_numpy(), ", or pass --impute (missing numbers take the median, "
+            "missing categories encode as none)"))
     return {json_label(v) for v in values.dropna()}
 
 
@@ -302,17 +272,13 @@ class ColumnSpec:
         return 1 if self.kind == "numeric" else len(self.categories)
 
     def input_names(self) -> list[str]:
-        if self.kind == "numeric":
-            return [self.name]
-        return [f"{self.name}={c}" for c in self.categories]
+        return [self.name] if self.kind == "numeric" else [f"{self.name}={c}" for c in self.categories]
 
     def to_dict(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"name": self.name, "kind": self.kind}
         if self.kind == "numeric":
-            d.update(mean=self.mean, scale=self.scale, fill=self.fill)
-        else:
-            d["categories"] = list(self.categories)
-        return d
+            return {"name": self.name, "kind": self.kind, "mean": self.mean, "scale": self.scale,
+                    "fill": self.fill}
+        return {"name": self.name, "kind": self.kind, "categories": list(self.categories)}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> ColumnSpec:
@@ -343,14 +309,8 @@ class FeatureEncoder:
     def n_inputs(self) -> int:
         return sum(c.n_inputs for c in self.columns)
 
-    def fit(
-        self,
-        frame: pd.DataFrame,
-        names: Sequence[str],
-        categorical: Sequence[str] = (),
-        notes: list[str] | None = None,
-        shared_unit: bool = True,
-    ) -> FeatureEncoder:
+    def fit(self, frame: pd.DataFrame, names: Sequence[str], categorical: Sequence[str] = (),
+            notes: list[str] | None = None, shared_unit: bool = True) -> FeatureEncoder:
         """Learn each column's kind, mean and scale, or categories, from the training rows
         (:meth:`fit_summaries` of the columns' :func:`column_summary`)."""
         summaries = {name: column_summary(frame[name], frame, median=True) for name in names}
@@ -383,43 +343,25 @@ class FeatureEncoder:
             kinds[name] = "categorical" if kind == "categorical" else "numeric"
         return kinds
 
-    def fit_summaries(
-        self,
-        names: Sequence[str],
-        summaries: dict[str, ColumnSummary],
-        categorical: Sequence[str] = (),
-        notes: list[str] | None = None,
-        shared_unit: bool = True,
-    ) -> FeatureEncoder:
+    def fit_summaries(self, names: Sequence[str], summaries: dict[str, ColumnSummary],
+                      categorical: Sequence[str] = (), notes: list[str] | None = None,
+                      shared_unit: bool = True) -> FeatureEncoder:
         """Learn the columns from their summaries (``fill`` set for numeric columns,
         ``categories`` for categorical ones); numeric columns in one unit are scaled together
         (:meth:`share_unit`) unless ``shared_unit`` is False."""
         notes = notes if notes is not None else []
         kinds = self.kinds({name: summaries[name] for name in names}, categorical)
         self.columns = []
-        numeric = []
         for name in names:
             s = summaries[name]
             if kinds[name] == "categorical":
-                cats = sorted(s.categories or (), key=_label_sort_key)
-                if len(cats) > MAX_CATEGORIES:
-                    raise UserError(
-                        f"column {name!r} has {len(cats):,} distinct values, more than the "
-                        f"{MAX_CATEGORIES:,} a categorical input may have (one input each); leave it out "
-                        f"with --drop {name}, or group its values into fewer categories"
-                    )
-                if len(cats) > MANY_CATEGORIES:
-                    notes.append(
-                        f"column {name!r} has {len(cats)} distinct values, one input each; if it is an "
-                        f"identifier, leave it out with --drop {name}"
-                    )
-                self.columns.append(ColumnSpec(name, "categorical", categories=cats))
+                self.columns.append(ColumnSpec(name, "categorical", categories=_categories(name, s, notes)))
                 continue
             if not s.count:
                 raise UserError(f"column {name!r} has no usable numbers; drop it with --drop {name}")
             mean, scale = s.scaling()
             self.columns.append(ColumnSpec(name, "numeric", mean=mean, scale=scale, fill=s.fill))
-            numeric.append(s)
+        numeric = [summaries[c.name] for c in self.columns if c.kind == "numeric"]
         if numeric and shared_unit:
             self.share_unit([s.low for s in numeric], [s.high for s in numeric], notes)
         return self
@@ -438,20 +380,6 @@ class FeatureEncoder:
             f"each is scaled as value / {top:g} rather than standardised (--scale columns "
             f"standardises each column on its own)"
         )
-
-    def _numbers(self, frame: pd.DataFrame, name: str) -> np.ndarray:
-        """The column as floats; a non-number or an infinity is missing under impute, else refused."""
-        values, bad = numeric_values(frame[name])
-        for mask, problem, what in (
-            (bad, lambda pos: f"holds numbers but {row_label(frame, pos)} is {frame[name].iloc[pos]!r}",
-             "non-numbers"),
-            (np.isinf(values), lambda pos: f"is infinite in {row_label(frame, pos)}", "it"),
-        ):
-            if mask.any() and not self.impute:
-                raise UserError(f"column {name!r} {problem(int(np.flatnonzero(mask)[0]))}; fix that value, "
-                                f"or train the model with --impute to treat {what} as missing")
-            values = np.where(mask, np.nan, values)
-        return values
 
     def check_columns(self, frame: pd.DataFrame) -> None:
         """Refuse a table that lacks a column the model was trained on."""
@@ -477,20 +405,24 @@ class FeatureEncoder:
             col += spec.n_inputs
         return X
 
-    def _missing_error(self, frame: pd.DataFrame, name: str, missing: np.ndarray) -> UserError:
-        pos = int(np.flatnonzero(missing)[0])
-        return UserError(
-            f"column {name!r} has a missing value in {row_label(frame, pos)}; fill it in "
-            f"(or train the model with --impute)"
-        )
-
     def _encode_numeric(self, frame: pd.DataFrame, spec: ColumnSpec) -> np.ndarray:
-        """x = (value − mean) / scale; a missing value takes the training median under impute."""
-        values = self._numbers(frame, spec.name)
+        """x = (value − mean) / scale; a non-number or infinity is missing under impute (else
+        refused), and a missing value takes the training median."""
+        name = spec.name
+        values, bad = numeric_values(frame[name])
+        for mask, problem, what in (
+            (bad, lambda pos: f"holds numbers but {row_label(frame, pos)} is {frame[name].iloc[pos]!r}",
+             "non-numbers"),
+            (np.isinf(values), lambda pos: f"is infinite in {row_label(frame, pos)}", "it"),
+        ):
+            if mask.any() and not self.impute:
+                raise UserError(f"column {name!r} {problem(_first(mask))}; fix that value, "
+                                f"or train the model with --impute to treat {what} as missing")
+            values = np.where(mask, np.nan, values)
         missing = np.isnan(values)
         if missing.any():
             if not self.impute:
-                raise self._missing_error(frame, spec.name, missing)
+                raise UserError(_missing_message(frame, name, missing, _RETRAIN))
             values = np.where(missing, np.nan if spec.fill is None else spec.fill, values)
         return (values - spec.mean) / spec.scale
 
@@ -501,7 +433,7 @@ class FeatureEncoder:
         values = labels_as_written(frame[spec.name])
         missing = values.isna().to_numpy()
         if missing.any() and not self.impute:
-            raise self._missing_error(frame, spec.name, missing)
+            raise UserError(_missing_message(frame, spec.name, missing, _RETRAIN))
         find = label_finder(spec.categories)
         codes = np.array([-1 if m else find(json_label(v)) for v, m in zip(values, missing)], dtype=np.int64)
         unseen = (codes < 0) & ~missing
@@ -520,6 +452,23 @@ class FeatureEncoder:
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> FeatureEncoder:
         return cls([ColumnSpec.from_dict(c) for c in d["columns"]], impute=d["impute"])
+
+
+def _categories(name: str, summary: ColumnSummary, notes: list[str]) -> list:
+    """The sorted categories of a categorical input; too many are refused, many earn a note."""
+    cats = sorted(summary.categories or (), key=_label_sort_key)
+    if len(cats) > MAX_CATEGORIES:
+        raise UserError(
+            f"column {name!r} has {len(cats):,} distinct values, more than the "
+            f"{MAX_CATEGORIES:,} a categorical input may have (one input each); leave it out "
+            f"with --drop {name}, or group its values into fewer categories"
+        )
+    if len(cats) > MANY_CATEGORIES:
+        notes.append(
+            f"column {name!r} has {len(cats)} distinct values, one input each; if it is an "
+            f"identifier, leave it out with --drop {name}"
+        )
+    return cats
 
 
 def scale_rule(std: float, spread: float) -> float:
@@ -547,22 +496,17 @@ def shared_unit(lows: Sequence[float], highs: Sequence[float]) -> float | None:
     if not top > 0 or np.count_nonzero(highs_a > top / 2) * 2 < highs_a.size:
         return None
     # columns of another, much smaller unit (fractions beside amounts) would become inputs
-    # near 0: at most SHARED_UNIT_SMALL of the non-constant columns may stay below M / 10
-    # (real digits: 1 % of MNIST's, 5 % of scikit-learn's 8x8 ones)
+    # near 0 (real digits: 1 % of MNIST's, 5 % of scikit-learn's 8x8 ones stay below M / 10)
     varying = highs_a > lows_a
     small = np.count_nonzero(varying & (highs_a < top / 10))
-    if small > SHARED_UNIT_SMALL * np.count_nonzero(varying):
-        return None
-    return top
+    return None if small > SHARED_UNIT_SMALL * np.count_nonzero(varying) else top
 
 
 def json_label(v: Any) -> Any:
     """A label as a JSON-able Python value (numpy scalars unwrapped; whole floats kept floats)."""
     if isinstance(v, np.generic):
         v = v.item()
-    if isinstance(v, str):
-        return v.strip()
-    return v
+    return v.strip() if isinstance(v, str) else v
 
 
 def label_text(v: Any) -> str:
@@ -572,9 +516,7 @@ def label_text(v: Any) -> str:
         number = float(text)
     except ValueError:
         return text
-    if number.is_integer() and abs(number) < 2**53:
-        return str(int(number))
-    return repr(number)
+    return str(int(number)) if number.is_integer() and abs(number) < 2**53 else repr(number)
 
 
 def label_finder(labels: Sequence[Any]) -> Callable[[Any], int]:
@@ -584,10 +526,9 @@ def label_finder(labels: Sequence[Any]) -> Callable[[Any], int]:
     from CSV text '1', looked up as the integer 1 from a Parquet file), when that is unique.
     """
     exact: dict[Any, int] = {}
-    for k, c in enumerate(labels):
-        exact.setdefault(json_label(c), k)
     by_text: dict[str, list[int]] = {}
     for k, c in enumerate(labels):
+        exact.setdefault(json_label(c), k)
         by_text.setdefault(label_text(c), []).append(k)
 
     def find(v: Any) -> int:
@@ -605,8 +546,6 @@ def _label_sort_key(v):
 
 
 # ---------------------------------------------------------------------- targets
-
-
 def codes_of(summary: ColumnSummary) -> int:
     """The number of distinct values when the column holds whole numbers that look like class
     codes (at most MAX_CODES of them, each used by at least two rows on average); else 0."""
@@ -629,13 +568,10 @@ def task_of(targets: Sequence[ColumnSummary]) -> str:
     bad values counts as numeric (the bad values are then an error naming the row, not a
     class each); a boolean column is two classes.
     """
-    if any(s.boolean for s in targets):
+    if any(s.boolean for s in targets) or (len(targets) == 1 and codes_of(targets[0])):
         return "classification"
-    if not all(kind_of(s) in ("numeric", "mostly-numeric") for s in targets):
-        return "classification"
-    if len(targets) == 1 and codes_of(targets[0]):
-        return "classification"
-    return "regression"
+    numbers = all(kind_of(s) in ("numeric", "mostly-numeric") for s in targets)
+    return "regression" if numbers else "classification"
 
 
 def detect_task(frame: pd.DataFrame, targets: Sequence[str]) -> str:
@@ -651,13 +587,8 @@ class TargetEncoder:
     kept as written (text stays text, numbers stay numbers).
     """
 
-    def __init__(
-        self,
-        names: Sequence[str],
-        task: str,
-        mean: Sequence[float] | np.ndarray | None = None,
-        scale: Sequence[float] | np.ndarray | None = None,
-    ):
+    def __init__(self, names: Sequence[str], task: str, mean: Sequence[float] | np.ndarray | None = None,
+                 scale: Sequence[float] | np.ndarray | None = None):
         self.names = list(names)
         self.task = task
         self.mean = None if mean is None else np.asarray(mean, dtype=np.float64)
@@ -673,42 +604,33 @@ class TargetEncoder:
         for t in self.names:
             if t not in frame.columns:
                 raise UserError(no_column_message(t, frame))
-        keep = np.ones(len(frame), dtype=bool)
-        for t in self.names:
-            keep &= frame[t].notna().to_numpy()
+        keep = np.logical_and.reduce([frame[t].notna().to_numpy() for t in self.names])
         Y = None
         if self.task == "regression":
             # a fitted encoder reads data for a trained model (evaluate, explain): no --task to change
-            columns = [_target_numbers(frame, t, trained=self.mean is not None) for t in self.names]
-            for values in columns:
-                keep &= ~np.isnan(values)
-            Y = np.column_stack(columns)
-        self._drop_missing(frame, keep, impute, notes)
+            trained = self.mean is not None
+            Y = np.column_stack([_target_numbers(frame, t, trained) for t in self.names])
+            keep &= ~np.isnan(Y).any(axis=1)
+        dropped = np.flatnonzero(~keep)
+        if dropped.size and not impute:
+            row = dropped[0]
+            bad_t = next(t for k, t in enumerate(self.names) if Y is None or np.isnan(Y[row, k]))
+            raise UserError(
+                f"target {bad_t!r} is missing in {row_label(frame, int(row))}; fill it in, or "
+                f"pass --impute to leave out rows without a target"
+            )
+        if dropped.size and notes is not None:
+            notes.append(f"left out {dropped.size} row(s) without a target value")
         if Y is not None:
             return Y[keep], keep
         labels = labels_as_written(frame[self.names[0]])[keep]
         return np.array([json_label(v) for v in labels], dtype=object), keep
 
-    def _drop_missing(
-        self, frame: pd.DataFrame, keep: np.ndarray, impute: bool, notes: list[str] | None
-    ) -> None:
-        dropped = np.flatnonzero(~keep)
-        if not dropped.size:
-            return
-        bad_t = next(t for t in self.names if (frame[t].isna().to_numpy() | ~keep)[dropped[0]])
-        if not impute:
-            raise UserError(
-                f"target {bad_t!r} is missing in {row_label(frame, int(dropped[0]))}; fill it in, or "
-                f"pass --impute to leave out rows without a target"
-            )
-        if notes is not None:
-            notes.append(f"left out {dropped.size} row(s) without a target value")
-
     def fit(self, y: np.ndarray) -> TargetEncoder:
         """Learn the regression targets' mean and scale; refuse a constant target or one class."""
         if self.task == "regression":
             Y = np.asarray(y, dtype=np.float64).reshape(len(y), -1)
-            return self.fit_summaries([ColumnSummary.of_numbers(Y[:, k]) for k in range(Y.shape[1])])
+            return self.fit_summaries([ColumnSummary.of_numbers(column) for column in Y.T])
         classes = set(y.tolist())
         if len(classes) < 2:
             only = next(iter(classes)) if classes else None
@@ -733,24 +655,22 @@ class TargetEncoder:
 
     def encode(self, y: np.ndarray) -> np.ndarray:
         """d: standardised regression targets (n, k), or the labels as an array the estimator sorts."""
-        if self.task == "regression":
-            if self.mean is None or self.scale is None:
-                raise ValueError("encode needs a fitted regression TargetEncoder")
-            return (y - self.mean) / self.scale
-        return _label_array(y)
+        if self.task != "regression":
+            return _label_array(y)
+        if self.mean is None or self.scale is None:
+            raise ValueError("encode needs a fitted regression TargetEncoder")
+        return (y - self.mean) / self.scale
 
     def decode(self, y: np.ndarray) -> np.ndarray:
         """Network regression outputs (n, k) back to the targets' scale."""
         if self.mean is None or self.scale is None:
             raise ValueError("decode needs a fitted regression TargetEncoder")
-        y = np.asarray(y, dtype=np.float64).reshape(-1, len(self.names))
-        return y * self.scale + self.mean
+        return np.asarray(y, dtype=np.float64).reshape(-1, len(self.names)) * self.scale + self.mean
 
     def to_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {"names": self.names, "task": self.task}
         if self.mean is not None and self.scale is not None:
-            d["mean"] = [float(v) for v in self.mean]
-            d["scale"] = [float(v) for v in self.scale]
+            d.update(mean=[float(v) for v in self.mean], scale=[float(v) for v in self.scale])
         return d
 
     @classmethod
@@ -760,42 +680,35 @@ class TargetEncoder:
 
 def _target_numbers(frame: pd.DataFrame, t: str, trained: bool = False) -> np.ndarray:
     """A regression target's values (NaN where missing); refuses text and infinities."""
-    kind = column_kind(frame[t])
-    if kind not in ("numeric", "mostly-numeric", "empty"):
+    if column_kind(frame[t]) not in ("numeric", "mostly-numeric", "empty"):
         example = frame[t].dropna().iloc[0]
-        fix = (
-            "the model predicts numbers for it; fix the column"
-            if trained
-            else "drop --task regression to classify it, or fix the column"
-        )
+        fix = "drop --task regression to classify it, or fix the column"
+        if trained:
+            fix = "the model predicts numbers for it; fix the column"
         raise UserError(f"target {t!r} is not numeric (e.g. {example!r}); {fix}")
     values, bad = numeric_values(frame[t])
     if bad.any():
-        pos = int(np.flatnonzero(bad)[0])
-        fix = "fix that value"
-        if not trained:
-            fix += " (or use --task classification if the values are labels)"
-        raise UserError(
-            f"target {t!r} holds numbers but {row_label(frame, pos)} is {frame[t].iloc[pos]!r}; {fix}"
-        )
-    inf = np.isinf(values)
-    if inf.any():
-        pos = int(np.flatnonzero(inf)[0])
-        raise UserError(f"target {t!r} is infinite in {row_label(frame, pos)}; fix or remove that row")
+        pos = _first(bad)
+        labels = "" if trained else " (or use --task classification if the values are labels)"
+        raise UserError(f"target {t!r} holds numbers but {row_label(frame, pos)} is {frame[t].iloc[pos]!r}; "
+                        f"fix that value{labels}")
+    if np.isinf(values).any():
+        where = row_label(frame, _first(np.isinf(values)))
+        raise UserError(f"target {t!r} is infinite in {where}; fix or remove that row")
     return values
 
 
 def _label_array(labels: Any) -> np.ndarray:
-    """Labels as a numpy array the estimator sorts the same way every time."""
+    """Labels as a numpy array the estimator sorts the same way every time: text, booleans,
+    integers or floats, and text for a mix of these."""
     labels = list(labels)
-    if all(isinstance(v, str) for v in labels):
-        return np.array(labels, dtype=str)
-    if all(isinstance(v, bool) for v in labels):
-        return np.array(labels, dtype=bool)
-    if all(isinstance(v, int) and not isinstance(v, bool) for v in labels):
-        return np.array(labels, dtype=np.int64)
-    if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in labels):
-        return np.array(labels, dtype=np.float64)
+    numbers = [v for v in labels if isinstance(v, (int, float)) and not isinstance(v, bool)]
+    for dtype, ok in ((str, all(isinstance(v, str) for v in labels)),
+                      (bool, all(isinstance(v, bool) for v in labels)),
+                      (np.int64, len(numbers) == len(labels) and all(isinstance(v, int) for v in numbers)),
+                      (np.float64, len(numbers) == len(labels))):
+        if ok:
+            return np.array(labels, dtype=dtype)
     return np.array([str(v) for v in labels], dtype=str)
 
 
@@ -812,8 +725,6 @@ def column_list(columns: Sequence[object], limit: int = 12) -> str:
 def near_name(name: str, columns: Sequence[object]) -> str | None:
     """The column of ``columns`` that ``name`` most likely meant: the same name in another
     case, else the closest by difflib, else None."""
-    import difflib
-
     names = [str(c) for c in columns]
     close = difflib.get_close_matches(name, names, n=1, cutoff=0.6)
     return {c.lower(): c for c in names}.get(name.lower()) or (close[0] if close else None)

@@ -49,15 +49,9 @@ class TabularModel:
     _estimator: Any  # the estimator, once given or made (else None)
     _fitted: FittedMLP | None  # the record the model was made with (None when given the estimator)
 
-    def __init__(
-        self,
-        features: FeatureEncoder,
-        target: TargetEncoder,
-        estimator: Any,
-        history: dict[str, Any] | None = None,
-        *,
-        make_estimator: Callable[[FittedMLP], Any] | None = None,
-    ):
+    def __init__(self, features: FeatureEncoder, target: TargetEncoder, estimator: Any,
+                 history: dict[str, Any] | None = None, *,
+                 make_estimator: Callable[[FittedMLP], Any] | None = None):
         self.features = features
         self.target = target
         self.estimator = estimator  # the setter tells a record from an estimator
@@ -78,10 +72,8 @@ class TabularModel:
     def estimator(self, est: Any) -> None:
         from deltaprop.estimators.fitted import FittedMLP
 
-        if isinstance(est, FittedMLP):
-            self._estimator, self._fitted = None, est
-        else:
-            self._estimator, self._fitted = est, None
+        record = isinstance(est, FittedMLP)
+        self._estimator, self._fitted = (None, est) if record else (est, None)
 
     @property
     def fitted(self) -> FittedMLP:
@@ -148,9 +140,9 @@ class TabularModel:
     def predict(self, frame: pd.DataFrame, notes: list[str] | None = None) -> np.ndarray:
         """Predictions in the user's units: labels, or values (shape (n,) for one target)."""
         Y = self.outputs(frame, notes)
-        if self.task == "regression":
-            return Y[:, 0] if Y.shape[1] == 1 else Y
-        return self._labels(Y)
+        if self.task != "regression":
+            return self._labels(Y)
+        return Y[:, 0] if Y.shape[1] == 1 else Y
 
     def predict_proba(self, frame: pd.DataFrame, notes: list[str] | None = None) -> np.ndarray:
         """Class probabilities, shape (n_samples, n_classes), columns in ``classes_`` order."""
@@ -176,16 +168,13 @@ class TabularModel:
         from deltaprop.core import classes
 
         Y = self.outputs(frame, notes)
-        out = pd.DataFrame(index=range(len(frame)))
         if self.task == "regression":
-            for k, name in enumerate(self.target.names):
-                out[name] = Y[:, k]
-        else:
-            out[self.target.names[0]] = [json_label(v) for v in self._labels(Y)]
-            if proba:
-                P = classes.probabilities(Y)
-                for k, c in enumerate(self.fitted.attributes["classes_"]):
-                    out[f"proba_{json_label(c)}"] = P[:, k]
+            return pd.DataFrame(Y, columns=self.target.names)
+        out = pd.DataFrame({self.target.names[0]: [json_label(v) for v in self._labels(Y)]})
+        if proba:
+            P = classes.probabilities(Y)
+            for k, c in enumerate(self.fitted.attributes["classes_"]):
+                out[f"proba_{json_label(c)}"] = P[:, k]
         return out
 
 

@@ -58,14 +58,12 @@ def row_label(frame: pd.DataFrame | None, pos: int) -> str:
     Frames from :func:`read_table` keep their 0-based row numbers as the index, also after
     rows are filtered out, so r is the row of the file.
     """
-    r = pos + 1
     source = frame.attrs.get("deltaprop_csv") if frame is not None else None
-    if frame is not None and source is not None:
-        label = frame.index[pos]
-        if isinstance(label, (int, np.integer)):
-            r = int(label) + 1
-        return f"row {r} (line {r + 1} of {source})"
-    return f"row {r}"
+    if source is None:
+        return f"row {pos + 1}"
+    label = frame.index[pos]  # type: ignore[union-attr]
+    r = int(label) + 1 if isinstance(label, (int, np.integer)) else pos + 1
+    return f"row {r} (line {r + 1} of {source})"
 
 
 def _breaks(chunk: bytes) -> tuple[int, int]:
@@ -76,15 +74,11 @@ def _breaks(chunk: bytes) -> tuple[int, int]:
 
 class _Stream(io.RawIOBase):
     """A table's bytes read through once, each line's length (and the total, for a gzipped
-    table) checked as they pass.  :meth:`first_line` looks at the header line without
-    consuming it: what it read is replayed, so nothing is cut or lost, also from a pipe."""
+    table) checked as they pass."""
 
     def __init__(self, raw: Any, name: str, total_limit: int | None = None, under: Any = None) -> None:
         self.raw, self.name, self.total_limit, self.under = raw, name, total_limit, under
-        self.pending = b""
-        self.line = 0  # bytes since the last line break
-        self.total = 0
-        self.lines = 0  # line breaks seen
+        self.line = self.total = self.lines = 0  # bytes since the last line break, in all; line breaks
         self.error: UserError | None = None
 
     def readable(self) -> bool:
@@ -94,13 +88,16 @@ class _Stream(io.RawIOBase):
         self.error = UserError(message)
         raise self.error
 
-    def _pull(self, size: int) -> bytes:
+    def readinto(self, buffer: Any) -> int:
+        if not len(buffer):
+            return 0
         try:
-            data = self.raw.read(max(1, min(size, LINE_LIMIT)))
+            data = self.raw.read(min(len(buffer), LINE_LIMIT))
         except (OSError, EOFError, zlib.error) as e:
             self._refuse(f"{self.name} is not a readable gzip file ({e}); check the file")
         self.check(data)
-        return data
+        buffer[: len(data)] = data
+        return len(data)
 
     def check(self, data: bytes) -> None:
         """Count ``data`` in: refuse a line longer than LINE_LIMIT, or a total past the limit."""
@@ -125,30 +122,6 @@ class _Stream(io.RawIOBase):
         else:
             self.line = longest
 
-    def first_line(self) -> bytes:
-        """The bytes up to the first line break (the whole header line), left to be read."""
-        parts = [self.pending]
-        while _breaks(parts[-1])[0] < 0:
-            data = self._pull(CHUNK)
-            if not data:
-                break
-            parts.append(data)
-        self.pending = b"".join(parts)
-        if self.pending.startswith(b"\xef\xbb\xbf"):
-            self.pending = self.pending[3:]
-        end = _breaks(self.pending)[0]
-        return self.pending if end < 0 else self.pending[:end]
-
-    def readinto(self, buffer: Any) -> int:
-        if not len(buffer):
-            return 0
-        if self.pending:
-            data, self.pending = self.pending[: len(buffer)], self.pending[len(buffer) :]
-        else:
-            data = self._pull(len(buffer))
-        buffer[: len(data)] = data
-        return len(data)
-
     def close(self) -> None:
         self.raw.close()
         if self.under is not None:  # what a GzipFile reads from (it leaves it open)
@@ -162,8 +135,7 @@ class _Source:
     and kept."""
 
     def __init__(self, path: str | os.PathLike[str]):
-        self.stdin = str(path) == STDIN
-        self.path = Path(path)
+        self.stdin, self.path = str(path) == STDIN, Path(path)
         self.name = "standard input" if self.stdin else str(path)
         self.short_name = "standard input" if self.stdin else self.path.name
         self._data: bytes | None = None
@@ -202,20 +174,13 @@ class _Source:
         self._data = b"".join(parts)
         return io.BytesIO(self._data)
 
-    def size(self, f: Any) -> int:
-        return len(self._data) if self._data is not None else os.fstat(f.fileno()).st_size
-
-    def handle(self) -> Any:
-        """What pyarrow reads: the path, or the bytes kept."""
-        return self.path if self._data is None else io.BytesIO(self._data)
-
     def stream(self, gz: bool) -> _Stream:
         """The table's text bytes (unzipped), checked as they are read."""
         f = self.open()
         if not gz:
             return _Stream(f, self.name)
-        limit = GZIP_RATIO * self.size(f) + GZIP_SLACK
-        return _Stream(gzip.GzipFile(fileobj=f), self.name, limit, under=f)
+        size = len(self._data) if self._data is not None else os.fstat(f.fileno()).st_size
+        return _Stream(gzip.GzipFile(fileobj=f), self.name, GZIP_RATIO * size + GZIP_SLACK, under=f)
 
 
 def read_table(path: str | os.PathLike[str]) -> pd.DataFrame:
@@ -250,13 +215,11 @@ def _read_parquet(source: _Source) -> pd.DataFrame:
     import pandas as pd
 
     try:
-        import pyarrow  # noqa: F401
+        frame = pd.read_parquet(source.path if source._data is None else io.BytesIO(source._data),
+                                engine="pyarrow")
     except ImportError as e:
-        raise UserError(
-            f"reading Parquet ({source.name}) needs pyarrow; pip install pyarrow, or use CSV"
-        ) from e
-    try:
-        frame = pd.read_parquet(source.handle())
+        raise UserError(f"reading Parquet ({source.name}) needs pyarrow; pip install pyarrow, or use CSV"
+                        ) from e
     except Exception as e:  # pyarrow raises several types for a bad file
         detail = " ".join(str(e).split())
         raise UserError(f"{source.name} is not a readable Parquet file ({detail}); check the file") from e
@@ -290,9 +253,8 @@ def _refuse_non_csv(head: bytes, suffix: str, name: str) -> None:
     if suffix in EXCEL_SUFFIXES or head.startswith(b"\xd0\xcf\x11\xe0"):
         raise UserError(f"{name} is a spreadsheet workbook; save the sheet as CSV and give that file")
     if head.startswith(b"PK\x03\x04"):
-        raise UserError(
-            f"{name} is a zip archive (a deltaprop model?), not a table; give a CSV or Parquet file"
-        )
+        raise UserError(f"{name} is a zip archive (a deltaprop model?), not a table; give a CSV or Parquet "
+                        "file")
     if not head.startswith(_GZIP) and b"\x00" in head:
         raise UserError(f"{name} is a binary file, not a CSV table; give a CSV or Parquet file")
 
@@ -301,19 +263,24 @@ def _sniff_separator(path: Path, header: str) -> str:
     if str(path).lower().endswith((".tsv", ".tsv.gz", ".tab")):
         return "\t"
     counts = {sep: header.count(sep) for sep in (",", ";", "\t", "|")}
-    best = max(counts, key=lambda sep: counts[sep])
+    best = max(counts, key=counts.__getitem__)
     return best if counts[best] > 0 else ","
 
 
-def _header(stream: _Stream, name: str) -> str:
-    """The whole header line (looked at, not consumed: the parser reads it again)."""
-    line = stream.first_line()
-    if b"\x00" in stream.pending[:SAMPLE]:
-        raise UserError(f"{name} is a binary file, not a CSV table; give a CSV or Parquet file")
+def _header(source: _Source, gz: bool) -> str:
+    """The whole header line, read on its own (the parser reads it again, from the start)."""
+    parts: list[bytes] = []
+    with source.stream(gz) as stream:
+        while (not parts or _breaks(parts[-1])[0] < 0) and (data := stream.read(CHUNK)):
+            parts.append(data)
+    head = b"".join(parts).removeprefix(b"\xef\xbb\xbf")
+    if b"\x00" in head[:SAMPLE]:
+        raise UserError(f"{source.name} is a binary file, not a CSV table; give a CSV or Parquet file")
+    end = _breaks(head)[0]
     try:
-        return line.decode("utf-8")
+        return (head if end < 0 else head[:end]).decode("utf-8")
     except UnicodeDecodeError as e:
-        raise UserError(f"{name} is not UTF-8 text; save it as a UTF-8 CSV file") from e
+        raise UserError(f"{source.name} is not UTF-8 text; save it as a UTF-8 CSV file") from e
 
 
 def _read_csv(source: _Source, gz: bool) -> pd.DataFrame:
@@ -321,18 +288,13 @@ def _read_csv(source: _Source, gz: bool) -> pd.DataFrame:
     import pandas as pd
 
     name = source.name
+    header = _header(source, gz)
+    sep = _sniff_separator(source.path, header)
     with source.stream(gz) as stream:
-        header = _header(stream, name)
-        sep = _sniff_separator(source.path, header)
         try:
-            frame = pd.read_csv(
-                stream,
-                sep=sep,
-                encoding="utf-8",
-                skipinitialspace=True,
-                low_memory=False,  # one type per column, not one per chunk
-                compression=None,
-            )
+            # low_memory=False: one type per column, not one per chunk
+            frame = pd.read_csv(stream, sep=sep, encoding="utf-8", skipinitialspace=True, low_memory=False,
+                                compression=None)
         except pd.errors.EmptyDataError as e:
             raise EmptyTable(f"{name} has no columns (empty file); give a CSV file with a header line") from e
         except Exception as e:
@@ -372,10 +334,8 @@ def _parser_error_message(e: Exception, name: str, sep: str) -> str:
     m = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(e))
     if m:
         expected, line, saw = m.groups()
-        return (
-            f"{name}: line {line} has {saw} fields but the header has {expected}; fix that line "
-            f"(a stray separator, or a value with '{sep}' that needs quotes)"
-        )
+        return (f"{name}: line {line} has {saw} fields but the header has {expected}; fix that line "
+                f"(a stray separator, or a value with '{sep}' that needs quotes)")
     if "out of memory" in str(e):
         return f"{name} has a line too long to read (binary data?); give a CSV or Parquet file"
     return f"{name} is not a well-formed CSV file ({e}); fix the file"
@@ -383,11 +343,10 @@ def _parser_error_message(e: Exception, name: str, sep: str) -> str:
 
 def _check_unique_names(names: list[str], name: str) -> None:
     """Refuse a header naming a column twice."""
-    twice = [n for n, k in collections.Counter(n for n in names if n).items() if k > 1]
-    if twice:
-        raise UserError(
-            f"{name}: the header names the column {twice[0]!r} more than once; give every column its own name"
-        )
+    twice = next((n for n, k in collections.Counter(n for n in names if n).items() if k > 1), None)
+    if twice is not None:
+        raise UserError(f"{name}: the header names the column {twice!r} more than once; give every column "
+                        "its own name")
 
 
 def _check_short_rows(source: _Source, sep: str, gz: bool, n_fields: int) -> None:
@@ -406,11 +365,9 @@ def _check_short_rows(source: _Source, sep: str, gz: bool, n_fields: int) -> Non
 def _drop_saved_index(frame: pd.DataFrame) -> pd.DataFrame:
     """Drop an unnamed leading column that holds 0, 1, 2, … (an index pandas wrote)."""
     first = frame.columns[0]
-    if first == "Unnamed: 0":
-        values = frame[first]
-        if values.dtype.kind not in "iu":  # an index pandas wrote is read back as integers
-            return frame
-        as_int = values.to_numpy()
-        if np.array_equal(as_int, np.arange(len(frame))):
-            frame = frame.drop(columns=[first])
+    # an index pandas wrote is read back as integers
+    if first == "Unnamed: 0" and frame[first].dtype.kind in "iu" and np.array_equal(
+        frame[first].to_numpy(), np.arange(len(frame))
+    ):
+        return frame.drop(columns=[first])
     return frame
