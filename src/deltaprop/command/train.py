@@ -129,16 +129,12 @@ def checkpoint_path(out: str | os.PathLike[str]) -> Path:
     return out.with_name(f"{out.stem}.ckpt{out.suffix or '.dpm'}")
 
 
-def default_report(out: str | os.PathLike[str]) -> Path:
-    """m.dpm → m.report.html, beside the model."""
-    out = Path(out)
-    return out.with_name(f"{out.stem}.report.html")
-
-
 def output_paths(opts: TrainOptions, data: str | os.PathLike[str]) -> tuple[Path, Path | None]:
-    """(the model file, the report or None) of a run on ``data``."""
+    """(the model file, the report or None) of a run on ``data``; the report is m.report.html
+    beside the model m.dpm unless --report names it."""
     out = Path(opts.out) if opts.out else default_out(data)
-    return out, None if opts.no_report else Path(opts.report) if opts.report else default_report(out)
+    report = Path(opts.report) if opts.report else out.with_name(f"{out.stem}.report.html")
+    return out, None if opts.no_report else report
 
 
 def file_sha256(path: str | os.PathLike[str]) -> str | None:
@@ -464,8 +460,7 @@ def split_step(run: Run) -> None:
     run.train_idx, run.val_idx = train_idx, val_idx
     if not opts.validation_data and len(val_idx):
         run.X_val, run.y_val = run.X[val_idx], run.y_raw[val_idx]
-        run.D_val = run.D[val_idx].reshape(len(val_idx), -1) if run.task == "regression" else None
-    if run.task == "classification" and run.y_val is not None:
+    if run.y_val is not None:  # (n, targets) for a regression, the labels for classes
         assert run.target_enc is not None
         run.D_val = run.target_enc.encode(run.y_val)
     if opts.early_stopping and not run.has_val:
@@ -501,8 +496,6 @@ def _validation_file(run: Run) -> None:
     run.y_val, keep = run.target_enc.values(frame, impute=run.opts.impute, notes=run.notes)
     rows = frame[keep] if not keep.all() else frame
     run.X_val = run.feature_enc.transform(rows, notes=run.notes).astype(run.opts.dtype, copy=False)
-    if run.task == "regression":
-        run.D_val = run.target_enc.encode(run.y_val).reshape(len(run.y_val), -1)
 
 
 # ---------------------------------------------------------------------- 6. fit
