@@ -1,12 +1,6 @@
-"""What ``deltaprop train`` does, from a file name to a saved model, report and metrics.
-
-The steps, each refusing bad input before anything is written: :func:`read_step` (check every
-output, read the table), :func:`resume_step` (``--resume``: the run's own options and model),
-:func:`columns_step` (targets, features, task), :func:`encode_step` (fit the preprocessing of
-:mod:`deltaprop.tabular.encode`), :func:`split_step` (the validation rows), :func:`fit_step`
-(``MLPRegressor`` or ``MLPClassifier``, whose early stopping keeps the best weights, watched by
-:class:`~deltaprop.command.monitor.Monitor`), :func:`evaluate_step` (metrics, why it stopped) and
-:func:`write_step` (the model, then the report and the metrics, each atomically).
+"""What ``deltaprop train`` does, from a file name to a saved model, report and metrics: the
+steps below, in order, each refusing bad input before anything is written; the fit is the
+estimators' own (``MLPRegressor``, ``MLPClassifier``: early stopping, best weights).
 
 Ctrl-C keeps the best weights so far and saves them (to ``--out`` if nothing is there yet,
 else to the checkpoint file, so an interrupted run never replaces a finished model) and
@@ -20,7 +14,7 @@ import math
 import os
 import re
 import warnings
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -560,12 +554,9 @@ def _resume_estimator(run: Run) -> tuple[Any, int]:
 
 
 def fit_step(run: Run) -> Fitted:
-    """Train, with the monitor after every epoch; Ctrl-C ends the run with the weights so far.
-
-    A fresh run fits a new ``MLPRegressor`` or ``MLPClassifier`` (:func:`estimator_params`);
-    a resumed one continues the loaded estimator (``warm_start``).  With early stopping the
-    estimator scores the validation rows the command chose (``validation_data``) and keeps
-    the best weights."""
+    """Fit a new estimator (:func:`estimator_params`) or go on with the resumed one (``warm_start``),
+    the monitor after every epoch; early stopping scores the rows the command chose
+    (``validation_data``).  Ctrl-C ends the run with the weights so far."""
     from deltaprop.files.archive import model_bytes
 
     opts = run.opts
@@ -634,14 +625,11 @@ def _fit(train: Callable[[], Any], bar: Any) -> tuple[bool, list[str]]:
         # the run's end is reported by the command itself (why it stopped, divergence)
         warnings.simplefilter("always")
         try:
-            if bar is None:
-                train()
-            else:
-                with bar:
-                    result = train()
-                    curve = getattr(result, "loss_curve_", None) or [0.0]
-                    if getattr(result, "diverged_", False) or not math.isfinite(curve[-1]):
-                        bar.clear()  # the divergence error is the run's one line
+            with bar if bar is not None else nullcontext():
+                result = train()
+                curve = getattr(result, "loss_curve_", None) or [0.0]
+                if bar is not None and (getattr(result, "diverged_", False) or not math.isfinite(curve[-1])):
+                    bar.clear()  # the divergence error is the run's one line
         except KeyboardInterrupt:
             interrupted = True
         except ValueError as e:
@@ -758,11 +746,9 @@ def write_step(run: Run, result: TrainResult) -> TrainResult:
     write_outputs(model, run.out, run.report, run.X[run.train_idx],
                   f"deltaprop: {name} → {', '.join(run.targets)}", run.opts.metrics_json, doc)
     result.out, result.report = run.out, run.report
-    if run.ckpt.exists() and (run.opts.checkpoint_every or run.opts.resume):
-        try:
+    if run.opts.checkpoint_every or run.opts.resume:
+        with suppress(OSError):
             run.ckpt.unlink()
-        except OSError:
-            pass
     return result
 
 
