@@ -98,7 +98,7 @@ class _Axes:
             self.parts.append(_el("path", d=" ".join(d), fill="none", stroke=colour, stroke_width="1.8",
                                   **style))
 
-    def rect(self, x0: float, x1: float, y0: float, y1: float, colour: str, **attrs: object) -> None:
+    def rect(self, x0: float, x1: float, y0: float, y1: float, colour: str, **attrs: str) -> None:
         """A filled rectangle between data coordinates x0 … x1 and SVG heights y0 … y1."""
         self.parts.append(_el("rect", **attrs, x=self.px(x0), y=y0, width=self.px(x1) - self.px(x0),
                               height=y1 - y0, fill=colour))
