@@ -69,7 +69,7 @@ def train(**options: Any) -> None:
     console.print(f"trained {result.model.task} model, {result.epochs} epoch(s)")
     lines = [f"stopped: {result.stop_reason}", f"model:  {result.out}"]
     for line in lines + ([f"report: {result.report}"] if result.report is not None else []):
-        console.print(printable(line), markup=False)
+        console.print(printable(line))
 
 
 # ---------------------------------------------------------------------- shared output
@@ -81,7 +81,7 @@ def _notes(notes: list[str]) -> None:
 def _console(err: bool = False) -> Console:
     from rich.console import Console
 
-    return Console(stderr=err, highlight=False, soft_wrap=True)
+    return Console(stderr=err, highlight=False, soft_wrap=True, markup=False)  # text from files is no markup
 
 
 def _print_metrics(console: Console, metrics: dict[str, dict[str, float]], title: str) -> None:
@@ -329,20 +329,19 @@ def info(model: str) -> None:
     console = _console()
     console.print(f"[bold]{printable(model, markup=True)}[/bold]  (deltaprop model format "
                   f"{printable(doc['format_version'], markup=True)}, written by deltaprop "
-                  f"{printable(doc.get('deltaprop_version', '?'), markup=True)})")
+                  f"{printable(doc.get('deltaprop_version', '?'), markup=True)})", markup=True)
     if m is None:
-        console.print("a bare Network (no preprocessing): use it from Python with deltaprop.load",
-                      markup=False)
+        console.print("a bare Network (no preprocessing): use it from Python with deltaprop.load")
     else:
-        console.print(f"task: {m.task}    targets: {printable(', '.join(m.target_names_))}", markup=False)
+        console.print(f"task: {m.task}    targets: {printable(', '.join(m.target_names_))}")
     hidden = ", ".join(dict.fromkeys(net.activation)) or "none"
     console.print(f"network: {' → '.join(map(str, net.sizes))}  (hidden activation {hidden}, output "
-                  f"{net.output}, loss {net.loss_name}, {net.dtype.name})", markup=False)
-    console.print(f"parameters: {net.n_parameters:,}", markup=False)
+                  f"{net.output}, loss {net.loss_name}, {net.dtype.name})")
+    console.print(f"parameters: {net.n_parameters:,}")
     if m is None:
         return
     if m.task == "classification":
-        console.print("classes: " + ", ".join(map(printable, m.fitted.attributes["classes_"])), markup=False)
+        console.print("classes: " + ", ".join(map(printable, m.fitted.attributes["classes_"])))
     features = getattr(m, "features", None)
     if features is not None:
         console.print(_features_table(features))
@@ -350,6 +349,6 @@ def info(model: str) -> None:
             console.print("missing values: imputed (numbers: training median; categories: none)")
     line = _training_line(m)
     if line:
-        console.print(line, markup=False)
+        console.print(line)
     if m.history.get("metrics"):
         _print_metrics(console, m.history["metrics"], title="metrics at the end of training")
