@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from deltaprop.command.options import train_options, words
+from deltaprop.command.options import train_options
 from deltaprop.command.text import printable
 from deltaprop.errors import EXIT_INTERRUPTED, UserError
 
@@ -40,8 +40,6 @@ def train(**options: Any) -> None:
     from deltaprop.command.train import TrainOptions
     from deltaprop.command.train import train as run_train
 
-    for key in ("targets", "drop", "categorical"):
-        options[key] = words(options[key])
     opts = TrainOptions(**options)
     if opts.scheduler:  # the cluster's run uses the single-machine steps, so it is called from here
         from deltaprop.command.cluster import train_on_cluster

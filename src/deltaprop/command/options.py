@@ -61,6 +61,10 @@ def words(values: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(s.strip() for v in values for s in v.split(",") if s.strip())
 
 
+def _words(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> tuple[str, ...]:
+    return words(values)
+
+
 def _path(*names: str, **kwargs: Any) -> Any:
     """An option that names a file."""
     return click.option(*names, type=click.Path(path_type=str), **kwargs)
@@ -68,13 +72,13 @@ def _path(*names: str, **kwargs: Any) -> Any:
 
 def _columns(name: str, help: str) -> Any:
     """An option that names columns (repeatable, or comma-separated)."""
-    return click.option(name, multiple=True, metavar="COL", show_default="none", help=help)
+    return click.option(name, multiple=True, metavar="COL", show_default="none", callback=_words, help=help)
 
 
 #: the options of ``train``, in the order --help shows them
 TRAIN_OPTIONS = [
     click.argument("data", type=click.Path(dir_okay=True, path_type=str)),
-    click.option("--target", "-t", "targets", cls=_TargetOption, metavar="COL [COL …]",
+    click.option("--target", "-t", "targets", cls=_TargetOption, metavar="COL [COL …]", callback=_words,
                  help="Column(s) to predict (also comma-separated); required."),
     click.option("--task", type=click.Choice(["regression", "classification"]),
                  show_default="detected from the target",

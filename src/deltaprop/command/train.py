@@ -299,8 +299,6 @@ def _saved_options(options: dict[str, Any], source: Path, notes: list[str]) -> d
     except click.UsageError as e:
         raise ModelFileError(f"{source} records a malformed training setting ({e.format_message()}); "
                              f"train afresh without --resume") from None
-    for key in ("targets", "drop", "categorical"):
-        parsed[key] = words(parsed[key])
     return {key: parsed[key] for key in given}
 
 
