@@ -163,3 +163,27 @@ def test_a_clean_table_is_parsed_once(tmp_path, monkeypatch):
     path = tmp_path / "d.csv"
     path.write_text("a,b,c\n1,,3\n4,5,6\n")  # a gap in the middle: not a short row
     assert read_table(path)["b"].isna().sum() == 1
+
+
+def test_one_rule_tells_the_task_and_refuses_fractions_as_classes_from_the_column_summaries():
+    """task_note reads what one machine and the cluster both have, the column summaries (and
+    the distinct labels): fractions are no classes, whole numbers are class codes, words classes."""
+    from deltaprop.tabular.encode import ColumnSummary, column_summary, task_note
+
+    def summary(values):
+        s = column_summary(pd.Series(values))
+        s.categories = set(pd.Series(values).dropna().unique())
+        return s
+
+    refusal = "'band' holds fractions, which are not classes; pass --task regression"
+    with pytest.raises(UserError, match=refusal):
+        task_note(["band"], [summary([0.5, 1.5, 2.5] * 4)], "classification")
+    many = summary([float(v) for v in range(30)] * 2)  # more whole numbers than class codes: still classes
+    assert "holds words" in task_note(["n"], [many], "classification")
+    assert "holds 3 distinct whole numbers" in task_note(["y"], [summary([0, 1, 2] * 4)], "classification")
+    assert task_note(["kind"], [summary(["b", "a", "b"])], "classification").endswith("its classes: a, b")
+    assert "so this is a regression" in task_note(["y"], [ColumnSummary()], "regression")
+    combined = ColumnSummary.combine([summary([0.5, 1.0]), summary([2.0, 3.0])])  # the cluster's summary
+    combined.categories = {0.5, 1.0, 2.0, 3.0}
+    with pytest.raises(UserError, match="holds fractions"):
+        task_note(["band"], [combined], "classification")

@@ -16,44 +16,33 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from deltaprop.command.common import check_writable, write_guarded
-from deltaprop.command.metrics import as_json
+from deltaprop.command.common import check_outputs
 from deltaprop.command.options import words
 from deltaprop.errors import UserError
 
 __all__ = ["train_on_cluster"]
 
 
-def _refuse_local_only(opts: Any) -> None:
+def train_on_cluster(opts: Any, debug: bool = False) -> Any:
+    """Run ``deltaprop train`` with ``opts.scheduler`` (an address, or ``local:N``); returns
+    the command's TrainResult.  Nothing is written when training fails; ``debug`` lets
+    Dask's log lines (workers' tracebacks) through."""
+    from deltaprop.command.train import output_paths
+    from deltaprop.distributed.tables import local_workers, quiet_logs, table_files
+    from deltaprop.files import OutputLock
+
     if opts.resume or opts.checkpoint_every:
         raise UserError("--resume and --checkpoint-every are not supported with --scheduler; leave them out")
     if opts.validation_data:
         raise UserError("--validation-data is not supported with --scheduler; score the model afterwards")
     if opts.data == "-":
         raise UserError("--scheduler reads files, not standard input; give a path or a glob")
-
-
-def train_on_cluster(opts: Any, debug: bool = False) -> Any:
-    """Run ``deltaprop train`` with ``opts.scheduler`` (an address, or ``local:N``); returns
-    the command's TrainResult.  Nothing is written when training fails; ``debug`` lets
-    Dask's log lines (workers' tracebacks) through."""
-    from deltaprop.command import train as single
-    from deltaprop.distributed.tables import local_workers, quiet_logs, table_files
-    from deltaprop.files import OutputLock
-    from deltaprop.files.atomic import check_distinct
-
-    _refuse_local_only(opts)
     if opts.scheduler.startswith("local:"):
         local_workers(opts.scheduler)  # before any work
-    stem = Path(opts.data.replace("*", "all"))
-    out = Path(opts.out) if opts.out else single.default_out(stem)
-    report = None if opts.no_report else Path(opts.report) if opts.report else single.default_report(out)
-    for path, what in ((out, "model file"), (report, "report"), (opts.metrics_json, "metrics file")):
-        if path is not None:
-            check_writable(path, what)
+    out, report = output_paths(opts, Path(opts.data.replace("*", "all")))
     lock = OutputLock(out, "--out")
-    check_distinct({"--out": out, "--report": report, "--metrics-json": opts.metrics_json,
-                    "the lock": lock.path}, {"DATA": table_files(opts.data)})
+    outputs = {"--out": out, "--report": report, "--metrics-json": opts.metrics_json, "the lock": lock.path}
+    check_outputs(outputs, {"DATA": table_files(opts.data)})
     with lock, quiet_logs(debug):
         return _train(opts, out, report, debug)
 
@@ -63,14 +52,11 @@ def _train(opts: Any, out: Path, report: Path | None, debug: bool) -> Any:
     from deltaprop.distributed import ClusterError
     from deltaprop.distributed.tables import connect, train_table
     from deltaprop.estimators import mlp as estimators
-    from deltaprop.files.archive import model_bytes
     from deltaprop.training.stopping import convergence_warning
 
     targets = list(words(tuple(map(str, opts.targets))))
     if not targets:
         raise UserError("no --target given; name the column to predict")
-    stem = Path(opts.data.replace("*", "all"))
-
     told: list[str] = []
 
     def make_estimator(task: str, n_rows: int) -> Any:
@@ -79,13 +65,15 @@ def _train(opts: Any, out: Path, report: Path | None, debug: bool) -> Any:
             other = "regression" if task == "classification" else "classification"
             told.append(f"target {', '.join(map(repr, targets))} was read as a {task} by the rules one "
                         f"machine applies; pass --task {other} to change it")
-        run = single.Run(opts, stem, out, report, single.checkpoint_path(out))
+        run = single.Run(opts, Path(opts.data), out, report, single.checkpoint_path(out))
         run.task = task
         kind, params = single.estimator_params(run, n_rows)  # the cluster run has no per-epoch watch
         return getattr(estimators, kind)(**params)
 
     client, close = connect(opts.scheduler, debug)
     try:
+        if opts.task == "classification" and len(targets) == 1:  # auto-detection never classes fractions
+            _check_classes(opts.data, client, targets[0])
         with warnings.catch_warnings():  # the epoch limit is the run's stop reason, told in its own line
             warnings.simplefilter("ignore", convergence_warning())
             done = train_table(opts.data, targets, make_estimator, client=client, drop=opts.drop,
@@ -96,27 +84,30 @@ def _train(opts: Any, out: Path, report: Path | None, debug: bool) -> Any:
     finally:
         close()
     model = done.model
-    metrics = single.output_metrics(model, done.outputs, done.y_raw)
+    metrics = {"train": single.output_metrics(model, done.outputs, done.y_raw)}
     epochs = len(model.history["loss_curve"])
     reason = (f"reached the epoch limit (--epochs {opts.epochs})" if epochs >= opts.epochs
               else f"converged after {epochs} epoch(s)")
-    model.history.update(metrics={"train": metrics}, epochs=epochs, stop_reason=reason,
+    model.history.update(metrics=metrics, epochs=epochs, stop_reason=reason,
                          run={"data": opts.data, "files": [Path(f).name for f in done.files],
                               "rows": done.rows, "scheduler": opts.scheduler,
                               "options": {**opts.model_options(), "task": model.task, "targets": targets}})
-    html = None
-    if report is not None:
-        from deltaprop.report.page import render_report
-
-        title = f"deltaprop: {opts.data} → {', '.join(targets)}"
-        html = render_report(model, X_train=done.X_sample, title=title)
-    write_guarded(out, lambda: model_bytes(model))
-    if html is not None and report is not None:
-        write_guarded(report, html.encode("utf-8"))
-    if opts.metrics_json:
-        doc = {"metrics": {"train": metrics}, "epochs": epochs, "stop_reason": reason}
-        write_guarded(opts.metrics_json, (as_json(doc) + "\n").encode())
+    single.write_outputs(model, out, report, done.X_sample, f"deltaprop: {opts.data} → {', '.join(targets)}",
+                         opts.metrics_json, {"metrics": metrics, "epochs": epochs, "stop_reason": reason})
     notes = [*told, *done.notes,
              "on a cluster no validation rows are held out: the metrics are the training rows'"]
-    return single.TrainResult(model, {"train": metrics}, out, report, notes, epochs=epochs,
-                              stop_reason=reason)
+    return single.TrainResult(model, metrics, out, report, notes, epochs=epochs, stop_reason=reason)
+
+
+def _check_classes(pattern: str, client: Any, target: str) -> None:
+    """One machine's rule on the classes (:func:`deltaprop.tabular.encode.task_note`: fractions
+    are not classes) from the same column summary, the files' combined, before any training."""
+    from deltaprop.distributed.tables import ClusterTable
+    from deltaprop.tabular.encode import task_note
+
+    table = ClusterTable(pattern, client)
+    table.check_columns([target])
+    summary = table.summaries([target])[target]
+    summary.categories = table.categories([target], impute=True)[target]
+    table.ex.release(table.frames)
+    task_note([target], [summary], "classification")

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from deltaprop.command.options import train_options, words
+from deltaprop.command.options import train_options
 from deltaprop.command.text import printable
 from deltaprop.errors import EXIT_INTERRUPTED, UserError
 
@@ -21,7 +21,6 @@ if TYPE_CHECKING:
     import numpy as np
     import pandas as pd
     from rich.console import Console
-
 
 
 # ---------------------------------------------------------------------- train
@@ -41,8 +40,6 @@ def train(**options: Any) -> None:
     from deltaprop.command.train import TrainOptions
     from deltaprop.command.train import train as run_train
 
-    for key in ("targets", "drop", "categorical"):
-        options[key] = words(options[key])
     opts = TrainOptions(**options)
     if opts.scheduler:  # the cluster's run uses the single-machine steps, so it is called from here
         from deltaprop.command.cluster import train_on_cluster
@@ -57,25 +54,20 @@ def train(**options: Any) -> None:
             sys.exit(EXIT_INTERRUPTED)
     if result.interrupted:
         # said at once, before anything slow (rich's import) gives a further Ctrl-C a window
-        click.echo(
-            f"interrupted after {result.epochs} epoch(s): saved the best model so far "
-            f"(epoch {result.best_epoch}) to {result.out}",
-            err=True,
-        )
-        if not options["quiet"]:
+        click.echo(f"interrupted after {result.epochs} epoch(s): saved the best model so far "
+                   f"(epoch {result.best_epoch}) to {result.out}", err=True)
+        if not opts.quiet:
             _notes(result.notes)
         sys.exit(EXIT_INTERRUPTED)
-    console = _console()
-    if not options["quiet"]:
-        _notes(result.notes)
-    if options["quiet"]:
+    if opts.quiet:
         return
+    _notes(result.notes)
+    console = _console()
     _print_metrics(console, result.metrics, title="metrics")
-    console.print(f"trained {result.model.task} model, {result.epochs} epoch(s)", highlight=False)
-    console.print(f"stopped: {printable(result.stop_reason)}", highlight=False, markup=False)
-    console.print(f"model:  {printable(result.out)}", highlight=False, markup=False)
-    if result.report is not None:
-        console.print(f"report: {printable(result.report)}", highlight=False, markup=False)
+    console.print(f"trained {result.model.task} model, {result.epochs} epoch(s)")
+    lines = [f"stopped: {result.stop_reason}", f"model:  {result.out}"]
+    for line in lines + ([f"report: {result.report}"] if result.report is not None else []):
+        console.print(printable(line))
 
 
 # ---------------------------------------------------------------------- shared output
@@ -87,7 +79,7 @@ def _notes(notes: list[str]) -> None:
 def _console(err: bool = False) -> Console:
     from rich.console import Console
 
-    return Console(stderr=err, highlight=False, soft_wrap=True)
+    return Console(stderr=err, highlight=False, soft_wrap=True, markup=False)  # text from files is no markup
 
 
 def _print_metrics(console: Console, metrics: dict[str, dict[str, float]], title: str) -> None:
@@ -96,31 +88,27 @@ def _print_metrics(console: Console, metrics: dict[str, dict[str, float]], title
 
     from deltaprop.report.numbers import format_metric
 
-    sets = list(metrics)
-    names = list(dict.fromkeys(name for s in sets for name in metrics[s]))
     table = Table(title=title, title_justify="left")
     table.add_column("metric")
-    for s in sets:
+    for s in metrics:
         table.add_column(Text(printable(s)), justify="right")
-    for name in names:
-        values = (format_metric(metrics[s].get(name, float("nan"))) for s in sets)
+    for name in dict.fromkeys(name for s in metrics for name in metrics[s]):
+        values = (format_metric(m.get(name, float("nan"))) for m in metrics.values())
         table.add_row(Text(printable(name)), *values)
     console.print(table)
 
 
 def _load_model(path: str) -> Any:
+    from deltaprop.core.network import Network
     from deltaprop.files.archive import load
     from deltaprop.tabular.model import TabularModel
 
     model = load(path)
     if isinstance(model, TabularModel):
         return model
-    from deltaprop.core.network import Network
-
     if isinstance(model, Network):
-        raise UserError(
-            f"{path} holds a bare Network (no preprocessing); use it from Python with deltaprop.load"
-        )
+        raise UserError(f"{path} holds a bare Network (no preprocessing); use it from Python with "
+                        f"deltaprop.load")
     return _EstimatorAdapter(model)
 
 
@@ -146,7 +134,7 @@ class _EstimatorAdapter:
         """The estimator's inputs: its feature columns (or the first n_1 columns), as numbers."""
         import numpy as np
 
-        from deltaprop.tabular.encode import numeric_values
+        from deltaprop.tabular.encode import near_names, numeric_values
         from deltaprop.tabular.read import row_label
 
         names = self.feature_names_
@@ -157,46 +145,38 @@ class _EstimatorAdapter:
                 raise UserError(f"the model takes {n} numeric columns; the data has {len(names)}")
         missing = [n for n in names if n not in frame.columns]
         if missing:
-            from deltaprop.tabular.encode import near_names
-
             listed = near_names(missing, frame.columns, names)
             raise UserError(f"the data lacks the column(s) {listed}; add them")
         X = np.empty((len(frame), len(names)))
         for k, name in enumerate(names):
             values, bad = numeric_values(frame[name])
-            if bad.any() or not np.isfinite(values).all():
-                pos = int(np.flatnonzero(bad | ~np.isfinite(values))[0])
-                raise UserError(
-                    f"column {name!r} needs a finite number in {row_label(frame, pos)}; fix that value"
-                )
+            wrong = bad | ~np.isfinite(values)
+            if wrong.any():
+                raise UserError(f"column {name!r} needs a finite number in "
+                                f"{row_label(frame, int(np.flatnonzero(wrong)[0]))}; fix that value")
             X[:, k] = values
         return X
 
-    def predict_frame(
-        self, frame: pd.DataFrame, proba: bool = False, notes: list[str] | None = None
-    ) -> pd.DataFrame:
+    def predict_frame(self, frame: pd.DataFrame, proba: bool = False,
+                      notes: list[str] | None = None) -> pd.DataFrame:
         import numpy as np
         import pandas as pd
 
         from deltaprop.tabular.model import finite_outputs
 
-        X = self.inputs(frame)
-        out = pd.DataFrame(index=range(len(frame)))
+        X, est = self.inputs(frame), self.estimator
         with np.errstate(over="ignore", invalid="ignore"):  # overflow is refused in words
             if self.task == "classification":  # one forward pass: the classes are its argmax
-                P = finite_outputs(self.estimator.predict_proba(X), self.estimator.network_)
-                pred = self.estimator.classes_[P.argmax(axis=1)]
+                P = finite_outputs(est.predict_proba(X), est.network_)
+                pred = est.classes_[P.argmax(axis=1)]
             else:
-                pred = finite_outputs(self.estimator.predict(X), self.estimator.network_)
-        if pred.ndim == 1:
-            out[self.target_names_[0]] = pred
-        else:
-            for k in range(pred.shape[1]):
-                out[f"{self.target_names_[0]}_{k + 1}"] = pred[:, k]
+                pred = finite_outputs(est.predict(X), est.network_)
+        name = self.target_names_[0]
+        columns = ({name: pred} if pred.ndim == 1
+                   else {f"{name}_{k + 1}": pred[:, k] for k in range(pred.shape[1])})
         if proba and self.task == "classification":
-            for k, c in enumerate(self.estimator.classes_):
-                out[f"proba_{c}"] = P[:, k]
-        return out
+            columns.update({f"proba_{c}": P[:, k] for k, c in enumerate(est.classes_)})
+        return pd.DataFrame(columns, index=range(len(frame)))
 
 
 # ---------------------------------------------------------------------- predict
@@ -218,11 +198,10 @@ def predict(model: str, data: str, out: str | None, proba: bool, with_input: boo
     if proba and m.task != "classification":
         raise UserError("--proba needs a classification model; this one is a regression")
     if out is not None:
-        from deltaprop.command.common import check_writable
-        from deltaprop.files.atomic import check_distinct
+        from deltaprop.command.common import check_outputs
 
-        check_writable(out, "output file")
-        check_distinct({"--out": out}, {"MODEL": model, "DATA": None if data == "-" else data})
+        check_outputs({"--out": out}, {"MODEL": model, "DATA": None if data == "-" else data},
+                      {"--out": "output file"})
     frame = read_table(data)
     notes: list[str] = []
     result = m.predict_frame(frame, proba=proba, notes=notes)
@@ -230,8 +209,8 @@ def predict(model: str, data: str, out: str | None, proba: bool, with_input: boo
         import pandas as pd
 
         inputs = frame.reset_index(drop=True)
-        clash = [c for c in result.columns if c in inputs.columns]
-        result = pd.concat([inputs.drop(columns=clash), result], axis=1)
+        result = pd.concat([inputs.drop(columns=[c for c in result.columns if c in inputs.columns]), result],
+                           axis=1)
     _notes(notes)
     text = result.to_csv(index=False)
     if out is None:
@@ -245,37 +224,20 @@ def predict(model: str, data: str, out: str | None, proba: bool, with_input: boo
 
 
 # ---------------------------------------------------------------------- evaluate
-def _classification_metrics_of(m: Any, rows: pd.DataFrame, notes: list[str]) -> dict[str, float]:
-    from deltaprop.command.common import plain
-    from deltaprop.command.metrics import classification_metrics
-    from deltaprop.tabular.encode import label_finder, labels_as_written
-
-    labels = [plain(v) for v in labels_as_written(rows[m.target_names_[0]])]
-    classes = [plain(c) for c in m.classes_]
-    # a class written as another type (1 from Parquet, '1' from the CSV trained on) is that class
-    find = label_finder(classes)
-    positions = [find(v) for v in labels]
-    labels = [classes[k] if k >= 0 else v for k, v in zip(positions, labels)]
-    unseen = sum(1 for k in positions if k < 0)
-    if unseen:
-        notes.append(f"{unseen} row(s) have classes the model never saw; they count as wrong")
-    return classification_metrics(labels, m.predict_proba(rows, notes), classes)
-
-
 @click.command(short_help="Metrics of MODEL on labelled DATA.")
 @click.argument("model", type=click.Path(path_type=str))
 @click.argument("data", type=click.Path(path_type=str))
-@click.option(
-    "--json", "as_json", is_flag=True, help="Print the metrics as one JSON object instead of a table."
-)
+@click.option("--json", "as_json", is_flag=True,
+              help="Print the metrics as one JSON object instead of a table.")
 def evaluate(model: str, data: str, as_json: bool) -> None:
     """Metrics of MODEL on labelled DATA (- reads standard input).
 
     Regression: RMSE, R² and MAE; classification: accuracy, balanced accuracy, macro F1,
     ROC AUC and log-loss.
     """
-    from deltaprop.command.metrics import regression_metrics
-    from deltaprop.tabular.encode import no_column_message
+    from deltaprop.command import metrics as measure
+    from deltaprop.command.common import plain
+    from deltaprop.tabular.encode import label_finder, labels_as_written, no_column_message
     from deltaprop.tabular.read import read_table
 
     m = _load_model(model)
@@ -284,24 +246,29 @@ def evaluate(model: str, data: str, as_json: bool) -> None:
         raise UserError("evaluate needs a model trained by 'deltaprop train' (it knows its target column)")
     for t in m.target_names_:
         if t not in frame.columns:
-            raise UserError(
-                f"evaluate needs the target column {t!r} in the data ({no_column_message(t, frame)}); "
-                f"for unlabelled rows use 'deltaprop predict'"
-            )
+            raise UserError(f"evaluate needs the target column {t!r} in the data "
+                            f"({no_column_message(t, frame)}); for unlabelled rows use 'deltaprop predict'")
     notes: list[str] = []
     y, keep = m.target.values(frame, impute=True, notes=notes)
     rows = frame[keep]
     if len(rows) == 0:
         raise UserError("no row of the data has a target value; evaluate needs labelled rows")
     if m.task == "regression":
-        metrics = regression_metrics(y, m.predict(rows, notes).reshape(len(rows), -1), m.target_names_)
+        predicted = m.predict(rows, notes).reshape(len(rows), -1)
+        metrics = measure.regression_metrics(y, predicted, m.target_names_)
     else:
-        metrics = _classification_metrics_of(m, rows, notes)
+        classes = [plain(c) for c in m.classes_]
+        # a class written as another type (1 from Parquet, '1' from the CSV trained on) is that class
+        find = label_finder(classes)
+        labels = [plain(v) for v in labels_as_written(rows[m.target_names_[0]])]
+        positions = [find(v) for v in labels]
+        if unseen := sum(1 for k in positions if k < 0):
+            notes.append(f"{unseen} row(s) have classes the model never saw; they count as wrong")
+        labels = [classes[k] if k >= 0 else v for k, v in zip(positions, labels)]
+        metrics = measure.classification_metrics(labels, m.predict_proba(rows, notes), classes)
     _notes(notes)
     if as_json:
-        from deltaprop.command.metrics import as_json as json_text
-
-        click.echo(json_text({"rows": int(len(rows)), "metrics": metrics}))
+        click.echo(measure.as_json({"rows": int(len(rows)), "metrics": metrics}))
         return
     name = "standard input" if data == "-" else os.path.basename(data)
     _print_metrics(_console(), {printable(name): metrics}, title=f"{len(rows)} row(s)")
@@ -314,12 +281,10 @@ def _features_table(features: Any) -> Any:
 
     from deltaprop.report.numbers import standardisation
 
-    table = Table(
-        title=f"{len(features.columns)} feature column(s) → {features.n_inputs} inputs", title_justify="left"
-    )
-    table.add_column("column")
-    table.add_column("kind")
-    table.add_column("preprocessing")
+    table = Table(title=f"{len(features.columns)} feature column(s) → {features.n_inputs} inputs",
+                  title_justify="left")
+    for heading in ("column", "kind", "preprocessing"):
+        table.add_column(heading)
     for c in features.columns:
         if c.kind == "numeric":
             table.add_row(Text(printable(c.name)), "numeric", standardisation(c.mean, c.scale))
@@ -331,21 +296,16 @@ def _features_table(features: Any) -> Any:
 
 
 def _training_line(m: Any) -> str | None:
-    h = m.history
+    h, run = m.history, m.history.get("run", {})
     curve = h.get("loss_curve") or list(m.fitted.attributes.get("loss_curve_") or [])
     if not curve:
         return None
-    line = f"training: {len(curve)} epoch(s), final loss {curve[-1]:.4g}"
-    if h.get("best_epoch"):
-        line += f", best epoch {h['best_epoch']}"
-    if h.get("stopped_early"):
-        line += " (stopped early)"
-    run = h.get("run", {})
-    if run.get("data"):
-        line += f", on {run['data']} ({run.get('rows', '?')} rows)"
-    if h.get("stop_reason"):
-        line += f"; stopped: {h['stop_reason']}"
-    return printable(line)
+    parts = [f"training: {len(curve)} epoch(s), final loss {curve[-1]:.4g}",
+             f", best epoch {h['best_epoch']}" if h.get("best_epoch") else "",
+             " (stopped early)" if h.get("stopped_early") else "",
+             f", on {run['data']} ({run.get('rows', '?')} rows)" if run.get("data") else "",
+             f"; stopped: {h['stop_reason']}" if h.get("stop_reason") else ""]
+    return printable("".join(parts))
 
 
 @click.command(short_help="The architecture, features and training summary of MODEL.")
@@ -365,29 +325,21 @@ def info(model: str) -> None:
         m = loaded if isinstance(loaded, TabularModel) else _EstimatorAdapter(loaded)
         net = m.fitted.network
     console = _console()
-    console.print(
-        f"[bold]{printable(model, markup=True)}[/bold]  (deltaprop model format "
-        f"{printable(doc['format_version'], markup=True)}, written by deltaprop "
-        f"{printable(doc.get('deltaprop_version', '?'), markup=True)})"
-    )
+    console.print(f"[bold]{printable(model, markup=True)}[/bold]  (deltaprop model format "
+                  f"{printable(doc['format_version'], markup=True)}, written by deltaprop "
+                  f"{printable(doc.get('deltaprop_version', '?'), markup=True)})", markup=True)
     if m is None:
-        console.print(
-            "a bare Network (no preprocessing): use it from Python with deltaprop.load", markup=False
-        )
+        console.print("a bare Network (no preprocessing): use it from Python with deltaprop.load")
     else:
-        console.print(f"task: {m.task}    targets: {printable(', '.join(m.target_names_))}", markup=False)
-    layers = " → ".join(str(n) for n in net.sizes)
+        console.print(f"task: {m.task}    targets: {printable(', '.join(m.target_names_))}")
     hidden = ", ".join(dict.fromkeys(net.activation)) or "none"
-    console.print(
-        f"network: {layers}  (hidden activation {hidden}, output {net.output}, loss {net.loss_name}, "
-        f"{net.dtype.name})",
-        markup=False,
-    )
-    console.print(f"parameters: {net.n_parameters:,}", markup=False)
+    console.print(f"network: {' → '.join(map(str, net.sizes))}  (hidden activation {hidden}, output "
+                  f"{net.output}, loss {net.loss_name}, {net.dtype.name})")
+    console.print(f"parameters: {net.n_parameters:,}")
     if m is None:
         return
     if m.task == "classification":
-        console.print("classes: " + ", ".join(map(printable, m.fitted.attributes["classes_"])), markup=False)
+        console.print("classes: " + ", ".join(map(printable, m.fitted.attributes["classes_"])))
     features = getattr(m, "features", None)
     if features is not None:
         console.print(_features_table(features))
@@ -395,6 +347,6 @@ def info(model: str) -> None:
             console.print("missing values: imputed (numbers: training median; categories: none)")
     line = _training_line(m)
     if line:
-        console.print(line, markup=False)
+        console.print(line)
     if m.history.get("metrics"):
         _print_metrics(console, m.history["metrics"], title="metrics at the end of training")

@@ -11,15 +11,18 @@ import numpy as np
 
 from deltaprop.errors import UserError
 
-__all__ = ["check_writable", "plain", "write_guarded"]
+__all__ = ["check_outputs", "check_writable", "plain", "write_guarded"]
+
+#: what each output is called in a message, by its name in :func:`check_outputs`
+OUTPUT_KINDS = {"--out": "model file", "the checkpoint": "checkpoint", "--report": "report",
+                "--metrics-json": "metrics file"}
 
 
 def check_writable(path: str | os.PathLike[str], what: str) -> None:
     """Refuse an output path that cannot be written.
 
     ``what`` names the output in the message ("model file", "report", "output file", …).  A
-    trailing slash names a directory, as it does to the shell.  Whether an output is an input
-    or another output is :func:`deltaprop.files.atomic.check_distinct`'s to say.
+    trailing slash names a directory, as it does to the shell.
     """
     if os.fspath(path).endswith(("/", os.sep)):
         from deltaprop.files.atomic import output_target  # the one home of "a trailing slash is a directory"
@@ -38,6 +41,19 @@ def check_writable(path: str | os.PathLike[str], what: str) -> None:
         raise UserError(f"cannot write the {what} in {parent} (permission denied); choose another path")
     if path.exists() and not os.access(path, os.W_OK):
         raise UserError(f"cannot overwrite {path} (permission denied); choose another path")
+
+
+def check_outputs(outputs: dict[str, Any], inputs: dict[str, Any],
+                  kinds: dict[str, str] = OUTPUT_KINDS) -> None:
+    """Before any work: every output named in ``kinds`` can be written (:func:`check_writable`),
+    and no output (by its name, the path as spelled; None for none) is an input or another
+    output (:func:`deltaprop.files.atomic.check_distinct`, by file identity)."""
+    from deltaprop.files.atomic import check_distinct
+
+    for name, what in kinds.items():
+        if outputs.get(name) is not None:
+            check_writable(outputs[name], what)
+    check_distinct(outputs, inputs)
 
 
 def plain(v: Any) -> Any:

@@ -1,12 +1,8 @@
 """``deltaprop export MODEL --to onnx [--out FILE]``: a model file as an ONNX graph.
 
-The graph runs in ONNX Runtime (or any ONNX runtime) without deltaprop: for a model of the
-command, the preprocessing (standardising, one-hot encoding, the targets' scaling, the class
-labels) is part of it, and its inputs are the feature columns, by name.
-:func:`deltaprop.bridges.onnx.to_onnx` says what goes in and out.
-
-The file is written atomically (a temporary file, then a rename); on any error nothing is
-written and the command prints one line, ``error: …``, with exit status 2.
+The graph runs in any ONNX runtime without deltaprop, preprocessing included
+(:func:`deltaprop.bridges.onnx.to_onnx`).  The file is written atomically; on any error
+nothing is written and the command prints one line, ``error: …``, with exit status 2.
 """
 
 from __future__ import annotations
@@ -18,13 +14,6 @@ import click
 from deltaprop.errors import UserError
 
 FORMATS = ("onnx",)
-
-
-def _default_out(model: str, fmt: str) -> str:
-    root, ext = os.path.splitext(model)
-    return (root if ext else model) + "." + fmt
-
-
 #: a list of names longer than this shows its first and last SHOWN names
 SHOWN = 3
 
@@ -39,9 +28,8 @@ def _names(values) -> str:
     """'2: size, town', or for many the count and the first and last few names:
     '784: pixel0, pixel1, pixel2, …, pixel781, pixel782, pixel783'."""
     names = [_name(v) for v in values]
-    if len(names) > 2 * SHOWN + 1:
-        names = [*names[:SHOWN], "…", *names[-SHOWN:]]
-    return f"{len(values)}: " + ", ".join(names)
+    shown = names if len(names) <= 2 * SHOWN + 1 else [*names[:SHOWN], "…", *names[-SHOWN:]]
+    return f"{len(values)}: " + ", ".join(shown)
 
 
 def _onnx_bytes(loaded) -> tuple[bytes, str]:
@@ -54,23 +42,21 @@ def _onnx_bytes(loaded) -> tuple[bytes, str]:
         raise UserError(f"{e}; then run the export again") from e
     except ValueError as e:
         raise UserError(str(e)) from e
-    return proto.SerializeToString(), (
-        f"  inputs:  {_names(proto.graph.input)}\n  outputs: {_names(proto.graph.output)}"
-    )
+    summary = f"  inputs:  {_names(proto.graph.input)}\n  outputs: {_names(proto.graph.output)}"
+    return proto.SerializeToString(), summary
 
 
 @click.command(name="export")
 @click.argument("model", type=click.Path(dir_okay=False, path_type=str))
-@click.option(
-    "--to", "fmt", type=click.Choice(FORMATS), default="onnx", show_default=True, help="The format to write."
-)
+@click.option("--to", "fmt", type=click.Choice(FORMATS), default="onnx", show_default=True,
+              help="The format to write.")
 @click.option("--out", "-o", type=click.Path(path_type=str), help="Output file [default: MODEL with .onnx].")
 def export(model, fmt, out):
     """Write MODEL as an ONNX graph that runs without deltaprop (preprocessing included)."""
     from deltaprop.files.archive import load
     from deltaprop.files.atomic import write_atomic
 
-    out = out or _default_out(model, fmt)
+    out = out or os.path.splitext(model)[0] + "." + fmt
     if os.path.exists(out) and os.path.exists(model) and os.path.samefile(out, model):
         raise UserError(f"--out {out} is the model file itself; give another file name")
     data, summary = _onnx_bytes(load(model))

@@ -33,11 +33,8 @@ def main(args=None, prog_name: str = "deltaprop"):
     """Run the command; without the ``cli`` extra, say how to install it and exit with status 2."""
     missing = missing_modules()
     if missing:
-        print(
-            f"error: the deltaprop command needs {', '.join(missing)}, which this environment lacks; "
-            f"install the command with: pip install 'deltaprop[cli]'",
-            file=sys.stderr,
-        )
+        print(f"error: the deltaprop command needs {', '.join(missing)}, which this environment lacks; "
+              f"install the command with: pip install 'deltaprop[cli]'", file=sys.stderr)
         sys.exit(EXIT_USER)
     try:  # Ctrl-C while the command's modules load: one line, never a traceback
         from deltaprop.command.main import main as command

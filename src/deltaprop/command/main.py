@@ -29,16 +29,10 @@ DEBUG_HELP = "Show tracebacks instead of one-line errors."
 #: commands imported only when they run (their modules import numpy and more): the name, its
 #: module and attribute, and its line in ``deltaprop --help``
 LAZY_COMMANDS = {
-    "explain": (
-        "deltaprop.command.explain",
-        "explain",
-        "Derive dE/dw for one weight of a saved MODEL, step by step, with numbers and checks.",
-    ),
-    "export": (
-        "deltaprop.command.export",
-        "export",
-        "Write MODEL as an ONNX graph that runs without deltaprop (preprocessing included).",
-    ),
+    "explain": ("deltaprop.command.explain", "explain",
+                "Derive dE/dw for one weight of a saved MODEL, step by step, with numbers and checks."),
+    "export": ("deltaprop.command.export", "export",
+               "Write MODEL as an ONNX graph that runs without deltaprop (preprocessing included)."),
 }
 
 
@@ -51,17 +45,11 @@ def _one_line(message: object) -> str:
 def _usage_message(e: click.UsageError) -> str:
     path = e.ctx.command_path if e.ctx is not None else "deltaprop"
     message = _one_line(e.format_message()).rstrip(".")
-    if (
-        isinstance(e, click.MissingParameter)
-        and e.param is not None
-        and e.param.name == "data"
-        and e.ctx is not None
-        and e.ctx.params.get("targets")
-    ):
+    if (isinstance(e, click.MissingParameter) and e.param is not None and e.param.name == "data"
+            and e.ctx is not None and e.ctx.params.get("targets")):
         # `train --target y data.csv`: --target took data.csv as a second target
-        message += (
-            "; --target takes every word after it, so put DATA first: deltaprop train DATA --target COL"
-        )
+        message += ("; --target takes every word after it, so put DATA first: deltaprop train DATA "
+                    "--target COL")
     return f"error: {message[:1].lower() + message[1:]}; see '{path} --help'"
 
 
@@ -76,11 +64,8 @@ def _failure(e: BaseException) -> tuple[str | None, int]:
     if isinstance(e, UserError):
         return f"error: {_one_line(e)}", EXIT_USER
     if isinstance(e, MemoryError):
-        return (
-            "error: out of memory; use fewer rows, fewer or smaller --hidden layers, or a smaller "
-            "--batch-size",
-            EXIT_USER,
-        )
+        return ("error: out of memory; use fewer rows, fewer or smaller --hidden layers, or a smaller "
+                "--batch-size", EXIT_USER)
     if isinstance(e, BrokenPipeError):
         # the reader of our stdout went away (e.g. `| head`): not an error of ours
         try:
@@ -89,30 +74,20 @@ def _failure(e: BaseException) -> tuple[str | None, int]:
             pass
         return None, 0
     # a bug of ours: say so in one line, traceback with --debug
-    return (
-        f"error: internal error ({type(e).__name__}: {_one_line(e)}); rerun with --debug for the "
-        f"traceback and report it",
-        1,
-    )
+    return (f"error: internal error ({type(e).__name__}: {_one_line(e)}); rerun with --debug for the "
+            f"traceback and report it", 1)
 
 
 class _Group(click.Group):
     """A click group whose errors are one line on stderr (tracebacks only with --debug)."""
 
-    def main(  # type: ignore[override]
-        self,
-        args: list[str] | None = None,
-        prog_name: str | None = None,
-        complete_var: str | None = None,
-        standalone_mode: bool = True,
-        **extra: Any,
-    ) -> NoReturn:
+    def main(self, args: list[str] | None = None, prog_name: str | None = None,  # type: ignore[override]
+             complete_var: str | None = None, standalone_mode: bool = True, **extra: Any) -> NoReturn:
         argv = list(sys.argv[1:] if args is None else args)
         debug = debug_requested(argv)
         try:
-            rv = super().main(
-                argv, prog_name=prog_name, complete_var=complete_var, standalone_mode=False, **extra
-            )
+            rv = super().main(argv, prog_name=prog_name, complete_var=complete_var, standalone_mode=False,
+                              **extra)
         except click.exceptions.NoArgsIsHelpError as e:
             click.echo(e.ctx.get_help())
             sys.exit(0)
@@ -140,12 +115,9 @@ class _Group(click.Group):
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         """The command list of --help, without importing the lazy commands for their help."""
         limit = formatter.width - 6 - max(len(name) for name in self.list_commands(ctx))
-        rows = []
-        for name in self.list_commands(ctx):  # the same lines whether a lazy one was imported or not
-            if name in LAZY_COMMANDS:
-                rows.append((name, LAZY_COMMANDS[name][2]))
-            else:
-                rows.append((name, self.commands[name].get_short_help_str(limit)))
+        # the same lines whether a lazy one was imported or not
+        rows = [(name, LAZY_COMMANDS[name][2] if name in LAZY_COMMANDS else
+                 self.commands[name].get_short_help_str(limit)) for name in self.list_commands(ctx)]
         with formatter.section("Commands"):
             formatter.write_dl(rows)
 
@@ -156,28 +128,17 @@ class _Group(click.Group):
         super().add_command(cmd, name)
 
 
-def _version() -> str:
-    from deltaprop._version import __version__  # the version's one home
-
-    return __version__
-
-
 def _print_version(ctx: click.Context, param: click.Parameter, value: bool) -> None:
     if value and not ctx.resilient_parsing:
-        click.echo(f"deltaprop, version {_version()}")
+        from deltaprop._version import __version__  # the version's one home
+
+        click.echo(f"deltaprop, version {__version__}")
         ctx.exit()
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"], "show_default": True})
-@click.option(
-    "-V",
-    "--version",
-    is_flag=True,
-    expose_value=False,
-    is_eager=True,
-    callback=_print_version,
-    help="Show the version and exit.",
-)
+@click.option("-V", "--version", is_flag=True, expose_value=False, is_eager=True, callback=_print_version,
+              help="Show the version and exit.")
 def main() -> None:
     """Multilayer perceptrons trained by backpropagation: train, predict, explain.
 

@@ -58,9 +58,8 @@ def confusion_matrix(labels: Sequence[Any], proba: np.ndarray, classes: Sequence
     return matrix(codes, np.argmax(proba, axis=1), labels=list(range(len(classes))))
 
 
-def classification_metrics(
-    labels: Sequence[Any], proba: np.ndarray, classes: Sequence[Any]
-) -> dict[str, float]:
+def classification_metrics(labels: Sequence[Any], proba: np.ndarray,
+                           classes: Sequence[Any]) -> dict[str, float]:
     """Accuracy, balanced accuracy, macro F1, ROC AUC and log-loss of predicted probabilities
     ``proba`` (n, n_classes) for ``labels``, each scikit-learn's of the labels as class codes.
 
@@ -75,10 +74,8 @@ def classification_metrics(
         proba = np.hstack([proba, np.zeros((len(proba), 1))])
     every = list(range(proba.shape[1]))
     try:
-        if k == 2:
-            auc = metrics.roc_auc_score(codes == 1, proba[:, 1])
-        else:
-            auc = metrics.roc_auc_score(codes, proba, multi_class="ovr", labels=every)
+        auc = (metrics.roc_auc_score(codes == 1, proba[:, 1]) if k == 2
+               else metrics.roc_auc_score(codes, proba, multi_class="ovr", labels=every))
     except ValueError:  # one class only: the AUC is undefined
         auc = math.nan
     return {
@@ -98,8 +95,6 @@ def as_json(doc: Any) -> str:
     def clean(v: Any) -> Any:
         if isinstance(v, dict):
             return {k: clean(x) for k, x in v.items()}
-        if isinstance(v, float) and not math.isfinite(v):
-            return None
-        return v
+        return None if isinstance(v, float) and not math.isfinite(v) else v
 
     return json.dumps(clean(doc), indent=2, ensure_ascii=False)

@@ -21,9 +21,8 @@ def _hidden(ctx: click.Context, param: click.Parameter, value: str | None) -> tu
     try:
         sizes = tuple(int(s) for s in text.split(","))
     except ValueError:
-        raise click.BadParameter(
-            f"expected layer widths separated by commas, like 64,64; got {value!r}"
-        ) from None
+        raise click.BadParameter(f"expected layer widths separated by commas, like 64,64; got "
+                                 f"{value!r}") from None
     if any(n < 1 for n in sizes):
         raise click.BadParameter(f"every layer width must be at least 1; got {value!r}")
     return sizes
@@ -52,8 +51,7 @@ class _TargetOption(click.Option):
                 extra = []
                 while state.rargs and not state.rargs[0].startswith("-"):
                     extra.append(state.rargs.pop(0))
-                original(value, state)
-                for word in extra:
+                for word in (value, *extra):
                     original(word, state)
 
             opt.process = process
@@ -63,193 +61,96 @@ def words(values: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(s.strip() for v in values for s in v.split(",") if s.strip())
 
 
+def _words(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> tuple[str, ...]:
+    return words(values)
+
+
+def _path(*names: str, **kwargs: Any) -> Any:
+    """An option that names a file."""
+    return click.option(*names, type=click.Path(path_type=str), **kwargs)
+
+
+def _columns(name: str, help: str) -> Any:
+    """An option that names columns (repeatable, or comma-separated)."""
+    return click.option(name, multiple=True, metavar="COL", show_default="none", callback=_words, help=help)
+
+
 #: the options of ``train``, in the order --help shows them
 TRAIN_OPTIONS = [
     click.argument("data", type=click.Path(dir_okay=True, path_type=str)),
-    click.option(
-        "--target",
-        "-t",
-        "targets",
-        cls=_TargetOption,
-        metavar="COL [COL …]",
-        help="Column(s) to predict (also comma-separated); required.",
-    ),
-    click.option(
-        "--task",
-        type=click.Choice(["regression", "classification"]),
-        show_default="detected from the target",
-        help="Override the detected task (text, or whole numbers with at most 20 distinct values → "
-        "classification; other numbers → regression).",
-    ),
-    click.option(
-        "--hidden",
-        default="64,64",
-        callback=_hidden,
-        help="Hidden layer widths, comma-separated; 0 or none for no hidden layer (a linear model) "
-        "[estimators: 100; two narrower layers suit tables of a few columns].",
-    ),
-    click.option(
-        "--activation",
-        default="relu",
-        type=click.Choice(ACTIVATIONS),
-        help="Activation of the hidden layers.",
-    ),
-    click.option(
-        "--solver",
-        default="adam",
-        type=click.Choice(["adam", "sgd", "lbfgs"]),
-        help="How the weights are updated: Adam, plain SGD with momentum, or L-BFGS (full batch).",
-    ),
-    click.option(
-        "--epochs",
-        default=200,
-        type=click.IntRange(min=1),
-        help="Most epochs (L-BFGS: iterations).",
-    ),
-    click.option(
-        "--batch-size",
-        type=click.IntRange(min=1),
-        help="Mini-batch size [default: rows/50, within 32 … 200; estimators: min(200, rows); that "
-        "gives a table of up to 200 rows one step per epoch].",
-    ),
-    click.option(
-        "--learning-rate",
-        default=1e-3,
-        type=click.FloatRange(min=0, min_open=True),
-        help="Step size of Adam or SGD.",
-    ),
-    click.option(
-        "--alpha", default=1e-4, type=click.FloatRange(min=0), help="L2 strength."
-    ),
-    click.option(
-        "--loss",
-        default="squared_error",
-        type=click.Choice(["squared_error", "absolute_error", "huber", "quantile"]),
-        help="Regression loss: huber and absolute_error resist outliers in the target; "
-        "quantile predicts the --quantile.",
-    ),
-    click.option(
-        "--huber-epsilon",
-        type=click.FloatRange(min=0, min_open=True),
-        help="With --loss huber: residuals beyond it (in standard deviations of the target) count "
-        "linearly [default: 1.35].",
-    ),
-    click.option(
-        "--quantile",
-        type=click.FloatRange(0, 1, min_open=True, max_open=True),
-        help="With --loss quantile: the quantile τ to predict [default: 0.5].",
-    ),
-    click.option(
-        "--dropout",
-        default=0.0,
-        type=click.FloatRange(0, 1, max_open=True),
-        help="Dropout rate of every hidden layer while training (none at prediction).",
-    ),
-    click.option(
-        "--seed",
-        default=0,
-        type=click.IntRange(0, 2**32 - 1),
-        help="Seeds the weights, shuffles and split.",
-    ),
-    click.option(
-        "--early-stopping/--no-early-stopping",
-        default=True,
-        help="Stop when the validation loss stops improving, and keep the best weights; "
-        "--no-early-stopping trains every epoch given [estimators: off; the command holds out "
-        "validation rows anyway, for its metrics].",
-    ),
-    click.option(
-        "--patience",
-        default=20,
-        type=click.IntRange(min=1),
-        help="Epochs without improvement before early stopping [estimators' n_iter_no_change: 10; "
-        "a small table's validation loss is noisy, and 10 stops runs at their first plateau].",
-    ),
-    click.option(
-        "--validation-fraction",
-        default=0.2,
-        type=click.FloatRange(min=0, max=1, max_open=True),
-        help="Share of rows held out for validation [estimators: 0.1; 0.2 leaves a small table "
-        "enough rows to judge the model by].",
-    ),
-    click.option(
-        "--validation-data",
-        type=click.Path(path_type=str),
-        metavar="FILE",
-        show_default="rows of DATA held out",
-        help="Validate on the rows of FILE instead of holding out rows of DATA.",
-    ),
-    click.option(
-        "--class-weight",
-        type=click.Choice(["balanced"]),
-        show_default="every row counts once",
-        help="balanced: weigh each class by rows / (classes × its rows), so rare classes count as much.",
-    ),
-    click.option(
-        "--dtype",
-        default="float64",
-        type=click.Choice(["float64", "float32"]),
-        help="Floating-point type of the network (float32: half the memory, usually faster).",
-    ),
-    click.option(
-        "--impute", is_flag=True, help="Fill missing values (median / no category) instead of refusing."
-    ),
-    click.option(
-        "--scale",
-        default="auto",
-        type=click.Choice(["auto", "columns"]),
-        help="auto: 64 or more numeric columns in one unit (pixels: none below 0, most reaching "
-        "near the largest value M) are scaled together, value / M, other tables column by "
-        "column; columns: standardise every numeric column on its own.",
-    ),
-    click.option(
-        "--drop",
-        multiple=True,
-        metavar="COL",
-        show_default="none",
-        help="Leave a column out (repeatable, or comma-separated).",
-    ),
-    click.option(
-        "--categorical",
-        multiple=True,
-        metavar="COL",
-        show_default="none",
-        help="Treat a numeric-looking column as categories (repeatable, or comma-separated).",
-    ),
-    click.option(
-        "--out", "-o", type=click.Path(path_type=str), help="Model file [default: <data name>.dpm]."
-    ),
-    click.option(
-        "--report", type=click.Path(path_type=str), help="HTML report [default: <model>.report.html]."
-    ),
+    click.option("--target", "-t", "targets", cls=_TargetOption, metavar="COL [COL …]", callback=_words,
+                 help="Column(s) to predict (also comma-separated); required."),
+    click.option("--task", type=click.Choice(["regression", "classification"]),
+                 show_default="detected from the target",
+                 help="Override the detected task (text, or whole numbers with at most 20 distinct values → "
+                 "classification; other numbers → regression)."),
+    click.option("--hidden", default="64,64", callback=_hidden,
+                 help="Hidden layer widths, comma-separated; 0 or none for no hidden layer (a linear model) "
+                 "[estimators: 100; two narrower layers suit tables of a few columns]."),
+    click.option("--activation", default="relu", type=click.Choice(ACTIVATIONS),
+                 help="Activation of the hidden layers."),
+    click.option("--solver", default="adam", type=click.Choice(["adam", "sgd", "lbfgs"]),
+                 help="How the weights are updated: Adam, plain SGD with momentum, or L-BFGS (full batch)."),
+    click.option("--epochs", default=200, type=click.IntRange(min=1),
+                 help="Most epochs (L-BFGS: iterations)."),
+    click.option("--batch-size", type=click.IntRange(min=1),
+                 help="Mini-batch size [default: rows/50, within 32 … 200; estimators: min(200, rows); that "
+                 "gives a table of up to 200 rows one step per epoch]."),
+    click.option("--learning-rate", default=1e-3, type=click.FloatRange(min=0, min_open=True),
+                 help="Step size of Adam or SGD."),
+    click.option("--alpha", default=1e-4, type=click.FloatRange(min=0), help="L2 strength."),
+    click.option("--loss", default="squared_error",
+                 type=click.Choice(["squared_error", "absolute_error", "huber", "quantile"]),
+                 help="Regression loss: huber and absolute_error resist outliers in the target; "
+                 "quantile predicts the --quantile."),
+    click.option("--huber-epsilon", type=click.FloatRange(min=0, min_open=True),
+                 help="With --loss huber: residuals beyond it (in standard deviations of the target) count "
+                 "linearly [default: 1.35]."),
+    click.option("--quantile", type=click.FloatRange(0, 1, min_open=True, max_open=True),
+                 help="With --loss quantile: the quantile τ to predict [default: 0.5]."),
+    click.option("--dropout", default=0.0, type=click.FloatRange(0, 1, max_open=True),
+                 help="Dropout rate of every hidden layer while training (none at prediction)."),
+    click.option("--seed", default=0, type=click.IntRange(0, 2**32 - 1),
+                 help="Seeds the weights, shuffles and split."),
+    click.option("--early-stopping/--no-early-stopping", default=True,
+                 help="Stop when the validation loss stops improving, and keep the best weights; "
+                 "--no-early-stopping trains every epoch given [estimators: off; the command holds out "
+                 "validation rows anyway, for its metrics]."),
+    click.option("--patience", default=20, type=click.IntRange(min=1),
+                 help="Epochs without improvement before early stopping [estimators' n_iter_no_change: 10; "
+                 "a small table's validation loss is noisy, and 10 stops runs at their first plateau]."),
+    click.option("--validation-fraction", default=0.2, type=click.FloatRange(min=0, max=1, max_open=True),
+                 help="Share of rows held out for validation [estimators: 0.1; 0.2 leaves a small table "
+                 "enough rows to judge the model by]."),
+    _path("--validation-data", metavar="FILE", show_default="rows of DATA held out",
+          help="Validate on the rows of FILE instead of holding out rows of DATA."),
+    click.option("--class-weight", type=click.Choice(["balanced"]), show_default="every row counts once",
+                 help="balanced: weigh each class by rows / (classes × its rows), so rare classes count as "
+                 "much."),
+    click.option("--dtype", default="float64", type=click.Choice(["float64", "float32"]),
+                 help="Floating-point type of the network (float32: half the memory, usually faster)."),
+    click.option("--impute", is_flag=True,
+                 help="Fill missing values (median / no category) instead of refusing."),
+    click.option("--scale", default="auto", type=click.Choice(["auto", "columns"]),
+                 help="auto: 64 or more numeric columns in one unit (pixels: none below 0, most reaching "
+                 "near the largest value M) are scaled together, value / M, other tables column by "
+                 "column; columns: standardise every numeric column on its own."),
+    _columns("--drop", "Leave a column out (repeatable, or comma-separated)."),
+    _columns("--categorical",
+             "Treat a numeric-looking column as categories (repeatable, or comma-separated)."),
+    _path("--out", "-o", help="Model file [default: <data name>.dpm]."),
+    _path("--report", help="HTML report [default: <model>.report.html]."),
     click.option("--no-report", is_flag=True, help="Write no report."),
-    click.option(
-        "--metrics-json",
-        type=click.Path(path_type=str),
-        metavar="FILE",
-        show_default="none",
-        help="Also write the metrics, epochs, notes and why training stopped to FILE as JSON.",
-    ),
-    click.option(
-        "--checkpoint-every",
-        default=0,
-        type=click.IntRange(min=0),
-        metavar="N",
-        help="Write the best model so far to <model>.ckpt.dpm every N epochs.",
-    ),
-    click.option(
-        "--resume",
-        is_flag=True,
-        help="Continue the run in <model>.ckpt.dpm (or <model>) for more epochs.",
-    ),
+    _path("--metrics-json", metavar="FILE", show_default="none",
+          help="Also write the metrics, epochs, notes and why training stopped to FILE as JSON."),
+    click.option("--checkpoint-every", default=0, type=click.IntRange(min=0), metavar="N",
+                 help="Write the best model so far to <model>.ckpt.dpm every N epochs."),
+    click.option("--resume", is_flag=True,
+                 help="Continue the run in <model>.ckpt.dpm (or <model>) for more epochs."),
     click.option("--quiet", "-q", is_flag=True, help="Print errors only."),
-    click.option(
-        "--scheduler",
-        metavar="ADDRESS",
-        show_default="this machine, no Dask",
-        help="Train on a Dask cluster (pip install 'deltaprop[dask]'): a scheduler's address, or "
-        "local:N for N local workers; DATA may then be a quoted glob of Parquet/CSV files.",
-    ),
+    click.option("--scheduler", metavar="ADDRESS", show_default="this machine, no Dask",
+                 help="Train on a Dask cluster (pip install 'deltaprop[dask]'): a scheduler's address, or "
+                 "local:N for N local workers; DATA may then be a quoted glob of Parquet/CSV files."),
 ]
 
 

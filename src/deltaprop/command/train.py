@@ -1,19 +1,6 @@
-"""What ``deltaprop train`` does, from a file name to a saved model, report and metrics.
-
-The steps, each a function below, each refusing bad input before anything is written:
-
-1. :func:`read_step`: read the table and check every output path;
-2. :func:`resume_step`: with ``--resume``, take the run's own options and model;
-3. :func:`columns_step`: pick the targets and the features; detect the task;
-4. :func:`encode_step`: fit the preprocessing (:class:`~deltaprop.tabular.encode.FeatureEncoder`,
-   :class:`~deltaprop.tabular.encode.TargetEncoder`) and encode the rows;
-5. :func:`split_step`: hold out a validation set (stratified for classes, seeded), or read
-   it from ``--validation-data``;
-6. :func:`fit_step`: fit the estimator, whose early stopping scores the validation rows and
-   keeps the best weights, with a callback (:class:`~deltaprop.command.monitor.Monitor`) that
-   draws the progress bar and writes checkpoints;
-7. :func:`evaluate_step`: compute the metrics; say why training stopped;
-8. :func:`write_step`: write the model, then the report and the metrics, each atomically.
+"""What ``deltaprop train`` does, from a file name to a saved model, report and metrics: the
+steps below, in order, each refusing bad input before anything is written; the fit is the
+estimators' own (``MLPRegressor``, ``MLPClassifier``: early stopping, best weights).
 
 Ctrl-C keeps the best weights so far and saves them (to ``--out`` if nothing is there yet,
 else to the checkpoint file, so an interrupted run never replaces a finished model) and
@@ -27,14 +14,14 @@ import math
 import os
 import re
 import warnings
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from deltaprop.command.common import check_writable, plain, write_guarded
+from deltaprop.command.common import check_outputs, plain, write_guarded
 from deltaprop.command.metrics import classification_metrics, regression_metrics
 from deltaprop.command.monitor import Monitor
 from deltaprop.command.options import words
@@ -49,13 +36,7 @@ if TYPE_CHECKING:
     from deltaprop.tabular.encode import FeatureEncoder, TargetEncoder
     from deltaprop.tabular.model import TabularModel
 
-__all__ = [
-    "TrainOptions",
-    "TrainResult",
-    "train",
-    "checkpoint_path",
-    "default_out",
-]
+__all__ = ["TrainOptions", "TrainResult", "train", "checkpoint_path", "default_out"]
 
 #: the least change of the watched loss that counts as an improvement
 TOL = 1e-4
@@ -142,10 +123,12 @@ def checkpoint_path(out: str | os.PathLike[str]) -> Path:
     return out.with_name(f"{out.stem}.ckpt{out.suffix or '.dpm'}")
 
 
-def default_report(out: str | os.PathLike[str]) -> Path:
-    """m.dpm → m.report.html, beside the model."""
-    out = Path(out)
-    return out.with_name(f"{out.stem}.report.html")
+def output_paths(opts: TrainOptions, data: str | os.PathLike[str]) -> tuple[Path, Path | None]:
+    """(the model file, the report or None) of a run on ``data``; the report is m.report.html
+    beside the model m.dpm unless --report names it."""
+    out = Path(opts.out) if opts.out else default_out(data)
+    report = Path(opts.report) if opts.report else out.with_name(f"{out.stem}.report.html")
+    return out, None if opts.no_report else report
 
 
 def file_sha256(path: str | os.PathLike[str]) -> str | None:
@@ -162,8 +145,8 @@ def file_sha256(path: str | os.PathLike[str]) -> str | None:
 def model_metrics(model: TabularModel, X: np.ndarray, y_raw: np.ndarray) -> dict[str, float]:
     """Metrics of a TabularModel on encoded inputs X and raw targets (values or labels)."""
     fitted = model.fitted
-    outputs = fitted.predict(X) if model.task == "regression" else fitted.predict_proba(X)
-    return output_metrics(model, outputs, y_raw)
+    return output_metrics(model, fitted.predict(X) if model.task == "regression" else fitted.predict_proba(X),
+                          y_raw)
 
 
 def output_metrics(model: TabularModel, outputs: np.ndarray, y_raw: Any) -> dict[str, float]:
@@ -171,9 +154,27 @@ def output_metrics(model: TabularModel, outputs: np.ndarray, y_raw: Any) -> dict
     against raw targets (values or labels)."""
     if model.task == "regression":
         return regression_metrics(y_raw, model.target.decode(outputs), model.target.names)
-    classes = model.classes_
-    assert classes is not None
-    return classification_metrics([plain(v) for v in y_raw], outputs, [plain(c) for c in classes])
+    assert model.classes_ is not None
+    return classification_metrics([plain(v) for v in y_raw], outputs, [plain(c) for c in model.classes_])
+
+
+def write_outputs(model: TabularModel, out: Path, report: Path | None, X: Any, title: str,
+                  metrics_json: str | None, doc: dict[str, Any]) -> None:
+    """Write the model, then its report (drawn first: a report that fails writes nothing) and
+    the metrics document ``doc`` to ``metrics_json``, each atomically."""
+    from deltaprop.command.metrics import as_json
+    from deltaprop.files.archive import model_bytes
+
+    html = None
+    if report is not None:
+        from deltaprop.report.page import render_report
+
+        html = render_report(model, X_train=X, title=title)
+    write_guarded(out, lambda: model_bytes(model))
+    if html is not None and report is not None:
+        write_guarded(report, html.encode("utf-8"))
+    if metrics_json:
+        write_guarded(metrics_json, (as_json(doc) + "\n").encode())
 
 
 # ---------------------------------------------------------------------- the run's state
@@ -216,25 +217,16 @@ class Run:
 def read_step(opts: TrainOptions) -> Run:
     """Check that every output can be written and clashes with no input and no other output,
     then read the table (nothing is written yet)."""
-    from deltaprop.files.atomic import OutputLock, check_distinct
+    from deltaprop.files.atomic import OutputLock
     from deltaprop.tabular.read import read_table
 
-    data = Path(opts.data)
-    out = Path(opts.out) if opts.out else default_out(opts.data)
-    report = None if opts.no_report else Path(opts.report) if opts.report else default_report(out)
-    run = Run(opts, data, out, report, checkpoint_path(out))
-    # as the user spelled them (a trailing slash kept), each checked, then compared by file identity
-    spelled: dict[str, str | os.PathLike[str] | None] = {
-        "--out": opts.out or out, "the checkpoint": run.ckpt, "the lock": OutputLock(out).path,
-        "--report": report and (opts.report or report), "--metrics-json": opts.metrics_json}
-    kinds = {"--out": "model file", "the checkpoint": "checkpoint", "--report": "report",
-             "--metrics-json": "metrics file"}
-    for name, what in kinds.items():
-        if (path := spelled[name]) is not None:
-            check_writable(path, what)
-    # --resume reads --out or its checkpoint, both among the outputs here
-    check_distinct(spelled, {"DATA": None if opts.data == "-" else opts.data,
-                             "--validation-data": opts.validation_data})
+    out, report = output_paths(opts, opts.data)
+    run = Run(opts, Path(opts.data), out, report, checkpoint_path(out))
+    # as the user spelled them (a trailing slash kept); --resume reads --out or its checkpoint
+    check_outputs({"--out": opts.out or out, "the checkpoint": run.ckpt, "the lock": OutputLock(out).path,
+                   "--report": report and (opts.report or report), "--metrics-json": opts.metrics_json},
+                  {"DATA": None if opts.data == "-" else opts.data,
+                   "--validation-data": opts.validation_data})
     run.frame = read_table(opts.data)
     run.notes += run.frame.attrs.get("deltaprop_notes", [])  # what reading decided (an index kept)
     return run
@@ -258,31 +250,26 @@ def resume_step(run: Run) -> None:
     saved = _saved_options(model.history["run"].get("options", {}), source, run.notes)
     targets = saved.get("targets", opts.targets)
     if opts.targets and list(opts.targets) != list(targets):
-        raise UserError(
-            f"{source} was trained for target(s) {', '.join(targets)}; leave out --target "
-            f"with --resume, or train afresh without --resume"
-        )
+        raise UserError(f"{source} was trained for target(s) {', '.join(targets)}; leave out --target "
+                        f"with --resume, or train afresh without --resume")
     defaults = TrainOptions(data=opts.data)
     for key, value in saved.items():
         given = getattr(opts, key)
         if key != "targets" and given != getattr(defaults, key) and given != value:
             flag = "--no-early-stopping" if key == "early_stopping" else "--" + key.replace("_", "-")
-            raise UserError(
-                f"{source} was trained with a different {flag}, and --resume keeps the run's own "
-                f"options; leave out {flag}, or train afresh without --resume"
-            )
+            raise UserError(f"{source} was trained with a different {flag}, and --resume keeps the run's own "
+                            f"options; leave out {flag}, or train afresh without --resume")
         setattr(opts, key, value)
     if model.history["run"].get("data_sha256") not in (None, file_sha256(run.data)):
-        raise UserError(
-            f"{run.data} is not the data {source} was trained on; give the same file, or train afresh"
-        )
+        raise UserError(f"{run.data} is not the data {source} was trained on; give the same file, or train "
+                        f"afresh")
     run.resumed = model
 
 
 def _saved_options(options: dict[str, Any], source: Path, notes: list[str]) -> dict[str, Any]:
-    """{option: value} of the settings a model file's run recorded, each parsed by
-    the command line's own option (its type, range and callback); a setting the model format
-    does not name (a path, say) is never taken.  Refuses a malformed value (ModelFileError)."""
+    """{option: value} of the settings a model file's run recorded, each parsed by the command
+    line's own option (its type, range and callback); a setting the model format does not name
+    (a path, say) is never taken.  Refuses a malformed value (ModelFileError)."""
     import click
 
     from deltaprop.command.options import parser
@@ -294,12 +281,9 @@ def _saved_options(options: dict[str, Any], source: Path, notes: list[str]) -> d
                      + ", ".join(map(repr, unknown)))
     command = parser()
     params = {p.name: p for p in command.params if isinstance(p, click.Option)}
-    args, given = ["DATA"], []
-    for key in RUN_OPTIONS:
-        value, param = options.get(key), params[key]
-        if value is None:
-            continue  # not recorded: the option's default
-        given.append(key)
+    args, given = ["DATA"], [key for key in RUN_OPTIONS if options.get(key) is not None]
+    for key in given:  # one not recorded keeps the option's default
+        value, param = options[key], params[key]
         if param.is_flag:
             if not isinstance(value, bool):
                 raise ModelFileError(f"{source} records {param.opts[0]} as {value!r}, not true or false; "
@@ -308,15 +292,13 @@ def _saved_options(options: dict[str, Any], source: Path, notes: list[str]) -> d
         elif key == "hidden" and isinstance(value, list):
             args.append(f"--hidden={','.join(map(str, value)) or 0}")
         else:
-            values = value if isinstance(value, list) and param.multiple else [value]
-            args += [f"{param.opts[0]}={v}" for v in values]
+            args += [f"{param.opts[0]}={v}" for v in (value if isinstance(value, list) and param.multiple
+                                                      else [value])]
     try:
         parsed = command.make_context("train", args).params
     except click.UsageError as e:
         raise ModelFileError(f"{source} records a malformed training setting ({e.format_message()}); "
                              f"train afresh without --resume") from None
-    for key in ("targets", "drop", "categorical"):
-        parsed[key] = words(parsed[key])
     return {key: parsed[key] for key in given}
 
 
@@ -327,9 +309,8 @@ def columns_step(run: Run) -> None:
 
     opts, frame = run.opts, run.frame
     if not opts.targets:
-        raise UserError(
-            f"no --target given; name the column to predict, one of: {column_list(frame.columns)}"
-        )
+        raise UserError(f"no --target given; name the column to predict, one of: "
+                        f"{column_list(frame.columns)}")
     targets = list(words(tuple(map(str, opts.targets))))  # a Python caller may pass "a,b" too
     if len(set(targets)) != len(targets):
         raise UserError("a target is named twice in --target; name each once")
@@ -340,15 +321,12 @@ def columns_step(run: Run) -> None:
     for c in features + ([] if opts.task == "classification" else targets):
         problem = None if c in opts.categorical else comma_number_problem(frame[c])
         if problem is not None:
-            raise UserError(
-                f"column {c!r} holds numbers {problem}"
-                + (f", or pass --categorical {c} to keep them as categories" if c in features else "")
-            )
+            keep = f", or pass --categorical {c} to keep them as categories" if c in features else ""
+            raise UserError(f"column {c!r} holds numbers {problem}{keep}")
     features = _without_identifiers(frame, features, opts.categorical, run.notes)
     if not features:
-        raise UserError(
-            "no feature columns are left once the target(s) are set aside; the data needs input columns"
-        )
+        raise UserError("no feature columns are left once the target(s) are set aside; the data needs input "
+                        "columns")
     for c in opts.categorical:
         if c in targets:
             raise UserError(f"{c!r} is a target; --categorical applies to input columns")
@@ -356,83 +334,52 @@ def columns_step(run: Run) -> None:
     run.task = _task(run)
 
 
-def _task_note(frame: pd.DataFrame, targets: list[str], task: str) -> str:
-    """The task detected, why, and how to choose the other one."""
-    from deltaprop.tabular.encode import MAX_CODES, class_codes, column_list
-
-    names = ", ".join(map(repr, targets))
-    if task == "regression":
-        return (f"target {names} holds numbers, so this is a regression; pass --task classification "
-                f"if they are class codes")
-    n = class_codes(frame[targets[0]])
-    if n:
-        return (f"target {names} holds {n} distinct whole numbers (at most {MAX_CODES}), so this is a "
-                f"classification of class codes; pass --task regression to predict numbers")
-    classes = column_list(sorted(map(str, frame[targets[0]].dropna().unique())))
-    return f"target {names} holds words, so this is a classification of its classes: {classes}"
-
-
 def _task(run: Run) -> str:
-    from deltaprop.tabular.encode import detect_task
+    """The task (--task, or :func:`~deltaprop.tabular.encode.task_of`'s) and its note."""
+    from deltaprop.tabular.encode import column_summary, task_note, task_of
 
     opts, targets = run.opts, run.targets
-    task = opts.task or detect_task(run.frame, targets)
+    summaries = [column_summary(run.frame[t]) for t in targets]
+    summaries[0].categories = set(run.frame[targets[0]].dropna().unique())
+    task = opts.task or task_of(summaries)
     check_task(opts, targets, task)
+    note = task_note(targets, summaries, task)  # refuses a classification of fractions
     if opts.task is None:
-        run.notes.append(_task_note(run.frame, targets, task))
-    if task == "classification":
-        from sklearn.utils.multiclass import type_of_target
-
-        if type_of_target(run.frame[targets[0]].dropna().to_numpy()) == "continuous":
-            raise UserError(f"target {targets[0]!r} holds fractions, which are not classes; pass "
-                            f"--task regression, or write the classes as words or whole numbers")
+        run.notes.append(note)
     return task
 
 
 def check_task(opts: TrainOptions, targets: list[str], task: str) -> None:
-    """The options that a task rules out, for one machine's run and the cluster's alike."""
+    """The options that a task rules out, for one machine's run and the cluster's alike; --loss
+    and its parameter go together, and only a regression has a choice of loss."""
     if task == "classification" and len(targets) > 1:
-        raise UserError(
-            "classification with several targets is not supported; train one model per target"
-            + ("" if opts.task else " (or pass --task regression if they are numbers)")
-        )
+        raise UserError("classification with several targets is not supported; train one model per target"
+                        + ("" if opts.task else " (or pass --task regression if they are numbers)"))
     if opts.class_weight and task != "classification":
         raise UserError("--class-weight needs a classification; leave it out for a regression")
-    _check_loss_options(opts, task)
-
-
-def _check_loss_options(opts: TrainOptions, task: str) -> None:
-    """--loss and its parameter go together, and only a regression has a choice of loss."""
     if opts.loss != "squared_error" and task != "regression":
-        raise UserError(
-            f"--loss {opts.loss} needs a regression (a classification uses log-loss); leave out --loss "
-            f"or pass --task regression"
-        )
+        raise UserError(f"--loss {opts.loss} needs a regression (a classification uses log-loss); leave out "
+                        f"--loss or pass --task regression")
     for flag, value, loss in (("--huber-epsilon", opts.huber_epsilon, "huber"),
                               ("--quantile", opts.quantile, "quantile")):
         if value is not None and opts.loss != loss:
-            raise UserError(
-                f"{flag} is the parameter of --loss {loss}; add --loss {loss} or leave out {flag}"
-            )
+            raise UserError(f"{flag} is the parameter of --loss {loss}; add --loss {loss} or leave out "
+                            f"{flag}")
 
 
-def _without_identifiers(
-    frame: pd.DataFrame, features: list[str], categorical: Any, notes: list[str]
-) -> list[str]:
+def _without_identifiers(frame: pd.DataFrame, features: list[str], categorical: Any,
+                         notes: list[str]) -> list[str]:
     """Leave out text columns with a different value in every row: identifiers predict nothing."""
     from deltaprop.tabular.encode import column_kind
 
     kept = []
-    n = len(frame)
     for c in features:
-        if n >= 20 and c not in categorical and column_kind(frame[c]) == "categorical":
-            if frame[c].nunique(dropna=True) == n:
-                notes.append(
-                    f"left out column {c!r}: every row has its own value (an identifier); "
-                    f"pass --categorical {c} to keep it"
-                )
-                continue
-        kept.append(c)
+        if (len(frame) >= 20 and c not in categorical and column_kind(frame[c]) == "categorical"
+                and frame[c].nunique(dropna=True) == len(frame)):
+            notes.append(f"left out column {c!r}: every row has its own value (an identifier); "
+                         f"pass --categorical {c} to keep it")
+        else:
+            kept.append(c)
     return kept
 
 
@@ -451,11 +398,10 @@ def encode_step(run: Run) -> None:
         target_enc.fit(y_raw)
         feature_enc = FeatureEncoder(impute=opts.impute).fit(rows, run.features, opts.categorical, run.notes,
                                                              shared_unit=opts.scale == "auto")
+        run.notes += _encoding_notes(feature_enc, rows, opts.impute)
     else:
         feature_enc = run.resumed.features
     run.feature_enc, run.target_enc = feature_enc, target_enc
-    if run.resumed is None:
-        run.notes += _encoding_notes(feature_enc, rows, opts.impute)
     run.X = feature_enc.transform(rows, notes=run.notes).astype(opts.dtype, copy=False)
     D = target_enc.encode(y_raw)
     run.D = D[:, 0] if run.task == "regression" and D.shape[1] == 1 else D
@@ -470,7 +416,7 @@ def _encoding_notes(encoder: FeatureEncoder, rows: pd.DataFrame, impute: bool) -
     onehot = [c for c in encoder.columns if c.kind == "categorical"]
     notes = []
     shared = len(numeric) > 1 and all(c.mean == 0.0 and c.scale == numeric[0].scale for c in numeric)
-    if numeric and not shared:  # columns scaled as one unit have a note of their own
+    if numeric and not shared:
         notes.append(f"{len(numeric)} numeric column(s) are standardised, each as (value − mean) / "
                      f"standard deviation of the training rows; pass --categorical COL to treat one as "
                      f"categories")
@@ -480,12 +426,10 @@ def _encoding_notes(encoder: FeatureEncoder, rows: pd.DataFrame, impute: bool) -
         notes.append(f"{len(onehot)} column(s) of words are one-hot encoded, one input per value: "
                      f"{shown}{more}; pass --drop COL to leave one out, or fix its values if it "
                      f"should hold numbers")
-    if impute:
-        missing = rows[[c.name for c in encoder.columns]].isna().sum()
-        if missing.any():
-            columns = int((missing > 0).sum())
-            notes.append(f"--impute fills {int(missing.sum())} missing value(s) in {columns} column(s): "
-                         f"numbers with the training median, words with no category")
+    missing = rows[[c.name for c in encoder.columns]].isna().sum() if impute else None
+    if missing is not None and missing.any():
+        notes.append(f"--impute fills {int(missing.sum())} missing value(s) in {int((missing > 0).sum())} "
+                     f"column(s): numbers with the training median, words with no category")
     return notes
 
 
@@ -500,27 +444,23 @@ def split_step(run: Run) -> None:
     elif "validation_rows" in resumed_run:
         val_idx = np.asarray(resumed_run["validation_rows"], dtype=np.int64)
         if len(val_idx) and val_idx.max() >= run.rows:
-            raise UserError(
-                f"{opts.data} has changed since the run being resumed; train afresh without --resume"
-            )
+            raise UserError(f"{opts.data} has changed since the run being resumed; train afresh without "
+                            f"--resume")
         train_idx = np.setdiff1d(np.arange(run.rows), val_idx)
     else:
         train_idx, val_idx = _split(run.rows, run.task, run.y_raw, opts.validation_fraction, opts.seed)
     run.train_idx, run.val_idx = train_idx, val_idx
     if not opts.validation_data and len(val_idx):
         run.X_val, run.y_val = run.X[val_idx], run.y_raw[val_idx]
-        run.D_val = run.D[val_idx].reshape(len(val_idx), -1) if run.task == "regression" else None
-    if run.task == "classification" and run.y_val is not None:
+    if run.y_val is not None:  # (n, targets) for a regression, the labels for classes
         assert run.target_enc is not None
         run.D_val = run.target_enc.encode(run.y_val)
     if opts.early_stopping and not run.has_val:
-        run.notes.append(
-            "no validation set (--validation-fraction 0): early stopping watches the training loss"
-        )
+        run.notes.append("no validation set (--validation-fraction 0): early stopping watches the training "
+                         "loss")
     if run.task == "classification" and len(set(map(str, run.D[train_idx]))) < 2:
-        raise UserError(
-            "the training rows hold a single class after the validation split; add rows of other classes"
-        )
+        raise UserError("the training rows hold a single class after the validation split; add rows of other "
+                        "classes")
 
 
 def _split(n: int, task: str, y: np.ndarray, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -534,10 +474,8 @@ def _split(n: int, task: str, y: np.ndarray, fraction: float, seed: int) -> tupl
     try:
         train, val = holdout(n, fraction, seed, labels, strict=False)
     except ValueError:
-        raise UserError(
-            f"{n} row(s) are too few to hold out a validation set of {fraction:g}; add rows, or pass "
-            f"--validation-fraction 0"
-        ) from None
+        raise UserError(f"{n} row(s) are too few to hold out a validation set of {fraction:g}; add rows, or "
+                        f"pass --validation-fraction 0") from None
     return np.sort(train), np.sort(val)
 
 
@@ -547,51 +485,32 @@ def _validation_file(run: Run) -> None:
 
     assert run.feature_enc is not None and run.target_enc is not None
     frame = read_table(run.opts.validation_data or "")
-    y_val, keep = run.target_enc.values(frame, impute=run.opts.impute, notes=run.notes)
+    run.y_val, keep = run.target_enc.values(frame, impute=run.opts.impute, notes=run.notes)
     rows = frame[keep] if not keep.all() else frame
     run.X_val = run.feature_enc.transform(rows, notes=run.notes).astype(run.opts.dtype, copy=False)
-    run.y_val = y_val
-    if run.task == "regression":
-        run.D_val = run.target_enc.encode(y_val).reshape(len(y_val), -1)
 
 
 # ---------------------------------------------------------------------- 6. fit
 def estimator_params(run: Run, n_train: int) -> tuple[str, dict[str, Any]]:
     """``(class name, parameters)`` of the estimator the run trains."""
     opts = run.opts
-    if opts.batch_size is None:
-        # small tables need several steps per epoch to learn in a few hundred epochs
-        batch = min(n_train, 200, max(32, n_train // 50))
-    else:
-        batch = min(int(opts.batch_size), n_train)
+    # small tables need several steps per epoch to learn in a few hundred epochs
+    batch = min(n_train, 200, max(32, n_train // 50)) if opts.batch_size is None else opts.batch_size
     params: dict[str, Any] = dict(
-        hidden_layer_sizes=tuple(opts.hidden),
-        activation=opts.activation,
-        solver=opts.solver,
-        alpha=opts.alpha,
-        batch_size=batch,
-        learning_rate_init=opts.learning_rate,
-        max_iter=opts.epochs,
-        random_state=opts.seed,
-        # the estimator's early stopping on the validation rows the command chose (fit_step)
-        early_stopping=_early_stopping(run),
-        # which watches the validation loss of the run's --loss (R² and accuracy move in steps)
-        scoring="loss",
-        tol=TOL,
+        hidden_layer_sizes=tuple(opts.hidden), activation=opts.activation, solver=opts.solver,
+        alpha=opts.alpha, batch_size=min(int(batch), n_train), learning_rate_init=opts.learning_rate,
+        max_iter=opts.epochs, random_state=opts.seed,
+        # the estimator's early stopping on the validation rows the command chose (fit_step), watching
+        # the validation loss of the run's --loss (R² and accuracy move in steps)
+        early_stopping=_early_stopping(run), scoring="loss", tol=TOL,
         # without early stopping every epoch given is trained: no rule on the training loss
-        n_iter_no_change=max(opts.patience, 1) if opts.early_stopping else np.inf,
-        verbose=False,
-    )
+        n_iter_no_change=max(opts.patience, 1) if opts.early_stopping else np.inf, verbose=False)
     if opts.dropout:
         params["dropout"] = opts.dropout
-    if run.task == "regression":
-        loss: dict[str, Any] = {"loss": opts.loss}
-        if opts.huber_epsilon is not None:
-            loss["huber_epsilon"] = opts.huber_epsilon
-        if opts.quantile is not None:
-            loss["quantile"] = opts.quantile
-        return "MLPRegressor", {**loss, **params}
-    return "MLPClassifier", {"class_weight": opts.class_weight, **params}
+    if run.task != "regression":
+        return "MLPClassifier", {"class_weight": opts.class_weight, **params}
+    loss = {"loss": opts.loss, "huber_epsilon": opts.huber_epsilon, "quantile": opts.quantile}
+    return "MLPRegressor", {**{k: v for k, v in loss.items() if v is not None}, **params}
 
 
 def _early_stopping(run: Run) -> bool:
@@ -619,9 +538,8 @@ def _resume_estimator(run: Run) -> tuple[Any, int]:
     est = run.resumed.estimator
     epochs_done = len(getattr(est, "loss_curve_", []) or [])
     if run.opts.epochs <= epochs_done:
-        raise UserError(
-            f"the run being resumed has {epochs_done} epochs; pass --epochs larger than that to train on"
-        )
+        raise UserError(f"the run being resumed has {epochs_done} epochs; pass --epochs larger than that to "
+                        f"train on")
     ck = run.resumed.history.get("checkpoint", {})
     best = est.network_.get_flat()  # a finished run's model holds the weights it kept
     current = ck.get("current_theta")
@@ -634,12 +552,9 @@ def _resume_estimator(run: Run) -> tuple[Any, int]:
 
 
 def fit_step(run: Run) -> Fitted:
-    """Train, with the monitor after every epoch; Ctrl-C ends the run with the weights so far.
-
-    A fresh run fits a new ``MLPRegressor`` or ``MLPClassifier`` (:func:`estimator_params`);
-    a resumed one continues the loaded estimator (``warm_start``).  With early stopping the
-    estimator scores the validation rows the command chose (``validation_data``) and keeps
-    the best weights."""
+    """Fit a new estimator (:func:`estimator_params`) or go on with the resumed one (``warm_start``),
+    the monitor after every epoch; early stopping scores the rows the command chose
+    (``validation_data``).  Ctrl-C ends the run with the weights so far."""
     from deltaprop.files.archive import model_bytes
 
     opts = run.opts
@@ -667,7 +582,7 @@ def fit_step(run: Run) -> Fitted:
         est = getattr(estimators, kind)(**params)
     est.set_params(callback=monitor, verbose=False)
     validation = _validation_rows(run, D) if est.early_stopping else None
-    _, interrupted, blow_ups = _fit(lambda: est.fit(X, D, validation_data=validation), bar)
+    interrupted, blow_ups = _fit(lambda: est.fit(X, D, validation_data=validation), bar)
     record = _record(est)  # None when Ctrl-C came before the network existed
     interrupted = interrupted or bool(record is not None and record.attributes.get("interrupted_"))
     if record is not None:
@@ -680,14 +595,13 @@ def _validation_rows(run: Run, D: Any) -> tuple[Any, Any]:
     training rows hold (the metrics still count the others, as wrong)."""
     if run.task == "regression":
         return run.X_val, run.D_val
-    known = set(np.asarray(D).tolist())
-    seen = np.array([v in known for v in np.asarray(run.D_val).tolist()], dtype=bool)
+    seen = np.isin(np.asarray(run.D_val), np.asarray(D))
     if not seen.all():
         run.notes.append(f"{int((~seen).sum())} validation row(s) have classes the training rows lack; "
                          f"early stopping leaves them out, the metrics count them as wrong")
     if not seen.any():
-        raise UserError("no validation row has a class of the training rows; give other validation "
-                        "rows, or pass --no-early-stopping")
+        raise UserError("no validation row has a class of the training rows; give other validation rows, or "
+                        "pass --no-early-stopping")
     return run.X_val[seen], run.D_val[seen]
 
 
@@ -700,39 +614,34 @@ def _record(est: Any) -> FittedMLP | None:
     return FittedMLP.from_estimator(est) if hasattr(est, "network_") else None
 
 
-def _fit(train: Callable[[], Any], bar: Any) -> tuple[Any, bool, list[str]]:
-    """``train()`` under the progress bar: (what it returned, or None when Ctrl-C ended it;
-    whether Ctrl-C ended it; what blew up)."""
+def _fit(train: Callable[[], Any], bar: Any) -> tuple[bool, list[str]]:
+    """``train()`` under the progress bar: (whether Ctrl-C ended it, what blew up)."""
     from deltaprop.training.divergence import DivergenceWarning
 
-    interrupted, result = False, None
+    interrupted = False
     with warnings.catch_warnings(record=True) as caught:
         # the run's end is reported by the command itself (why it stopped, divergence)
         warnings.simplefilter("always")
         try:
-            if bar is not None:
-                with bar:
-                    result = train()
-                    curve = getattr(result, "loss_curve_", None) or [0.0]
-                    if getattr(result, "diverged_", False) or not math.isfinite(curve[-1]):
-                        bar.clear()  # the divergence error is the run's one line
-            else:
+            with bar if bar is not None else nullcontext():
                 result = train()
+                curve = getattr(result, "loss_curve_", None) or [0.0]
+                if bar is not None and (getattr(result, "diverged_", False) or not math.isfinite(curve[-1])):
+                    bar.clear()  # the divergence error is the run's one line
         except KeyboardInterrupt:
             interrupted = True
         except ValueError as e:
             raise UserError(f"training failed: {e}; check the options") from e
-    return result, interrupted, [str(w.message) for w in caught if issubclass(w.category, DivergenceWarning)]
+    return interrupted, [str(w.message) for w in caught if issubclass(w.category, DivergenceWarning)]
 
 
-def build_model(
-    run: Run, est: Any, monitor: Monitor, theta: np.ndarray | None = None, checkpoint: dict | None = None
-) -> TabularModel:
+def build_model(run: Run, est: Any, monitor: Monitor, theta: np.ndarray | None = None,
+                checkpoint: dict | None = None) -> TabularModel:
     """A TabularModel of the estimator's (or record's) network with the weights ``theta`` (a copy)."""
     from deltaprop.tabular.model import TabularModel
 
     record = _record(est)
-    assert record is not None
+    assert record is not None and run.feature_enc is not None and run.target_enc is not None
     fitted = record.copy()
     if theta is not None:
         fitted.network.set_flat(theta)
@@ -740,14 +649,12 @@ def build_model(
         "loss_curve": list(getattr(est, "loss_curve_", []) or []),
         "validation_loss_curve": list(getattr(est, "validation_loss_curve_", None) or []),
         "validation_score_curve": list(monitor.validation_score),
-        "gradient_norms": [
-            {int(k): float(v) for k, v in g.items()} for g in getattr(est, "gradient_norms_", [])
-        ],
+        "gradient_norms": [{int(k): float(v) for k, v in g.items()}
+                           for g in getattr(est, "gradient_norms_", [])],
         "run": run.run_info,
     }
     if checkpoint is not None:
         history["checkpoint"] = checkpoint
-    assert run.feature_enc is not None and run.target_enc is not None
     return TabularModel(run.feature_enc, run.target_enc, fitted, history=history)
 
 
@@ -760,10 +667,8 @@ def stop_reason(run: Run, fitted: Fitted) -> str:
     if fitted.interrupted:
         return f"interrupted (Ctrl-C) at epoch {epochs}"
     if monitor.stopped_early and _early_stopping(run):
-        return (
-            f"early stopping: the validation loss did not improve by {TOL:g} for {opts.patience} "
-            f"epochs (best epoch {monitor.best_epoch}, whose weights are kept)"
-        )
+        return (f"early stopping: the validation loss did not improve by {TOL:g} for {opts.patience} "
+                f"epochs (best epoch {monitor.best_epoch}, whose weights are kept)")
     if monitor.stopped_early:
         return (f"early stopping: the training loss did not improve by {TOL:g} for {opts.patience} "
                 f"epochs (no validation rows; the last weights are kept)")
@@ -771,50 +676,40 @@ def stop_reason(run: Run, fitted: Fitted) -> str:
         return f"reached the epoch limit (--epochs {opts.epochs})"
     if opts.solver == "lbfgs":
         return f"L-BFGS converged after {epochs} iterations (the loss changed by less than {TOL:g})"
-    return (
-        f"the training loss improved by less than {TOL:g} for {opts.patience} epochs in a row "
-        f"(pass --no-early-stopping to train every epoch)"
-    )
+    return (f"the training loss improved by less than {TOL:g} for {opts.patience} epochs in a row "
+            f"(pass --no-early-stopping to train every epoch)")
 
 
 def evaluate_step(run: Run, fitted: Fitted) -> TrainResult:
     """The model to keep and its metrics; refuses a diverged run."""
     opts, est, monitor = run.opts, fitted.est, fitted.monitor
     curve = list(getattr(est, "loss_curve_", []) or [])
+    rate = f"--learning-rate (now {opts.learning_rate:g})"
     if est is None or (fitted.interrupted and len(curve) <= fitted.epochs_before):
         raise KeyboardInterrupt(NOTHING_SAVED)  # not one epoch finished: no better model to save
     # a value that stopped being finite ends the run: an error; a finite blow-up is a note
-    nonfinite = any("stopped being finite" in w for w in fitted.blow_ups)
-    if nonfinite or (curve and not math.isfinite(curve[-1])):
-        raise UserError(
-            f"training diverged after {len(curve)} epoch(s) (the loss stopped being finite); lower "
-            f"--learning-rate (now {opts.learning_rate:g}); nothing was written"
-        )
+    if any("stopped being finite" in w for w in fitted.blow_ups) or (curve and not math.isfinite(curve[-1])):
+        raise UserError(f"training diverged after {len(curve)} epoch(s) (the loss stopped being finite); "
+                        f"lower {rate}; nothing was written")
     # the estimator restored the best weights (early stopping); else the last ones are kept
     model = build_model(run, est, monitor)
-    model.history.update(best_epoch=monitor.best_epoch, stopped_early=monitor.stopped_early)
     if not np.isfinite(model.network_.get_flat()).all():
-        raise UserError(
-            f"training produced non-finite weights; lower --learning-rate (now {opts.learning_rate:g})"
-        )
+        raise UserError(f"training produced non-finite weights; lower {rate}")
     metrics = {"train": model_metrics(model, run.X[run.train_idx], run.y_raw[run.train_idx])}
     if run.has_val:
         metrics["validation"] = model_metrics(model, run.X_val, run.y_val)
     reason = stop_reason(run, fitted)
-    model.history.update(metrics=metrics, epochs=len(curve), stop_reason=reason)
+    model.history.update(best_epoch=monitor.best_epoch, stopped_early=monitor.stopped_early, metrics=metrics,
+                         epochs=len(curve), stop_reason=reason)
     if run.task == "classification":
         model.history["confusion"] = _confusion(run, model)
     if fitted.blow_ups:
         m = re.match(r"Training diverged: (.*?), (and|so) ", fitted.blow_ups[0])
-        what = m.group(1) if m else fitted.blow_ups[0]
-        run.notes.append(f"training blew up ({what}); lower --learning-rate (now {opts.learning_rate:g})")
+        run.notes.append(f"training blew up ({m.group(1) if m else fitted.blow_ups[0]}); lower {rate}")
     worse = [k for k, v in metrics["train"].items() if k.startswith("R²") and v < 0]
-    if worse:
-        # finite but useless weights (e.g. Adam with a huge learning rate) are not "diverged"
-        run.notes.append(
-            f"the model fits its own training data worse than a constant ({worse[0]} < 0 on the "
-            f"training rows): lower --learning-rate (now {opts.learning_rate:g}) or train longer"
-        )
+    if worse:  # finite but useless weights (e.g. Adam with a huge learning rate) are not "diverged"
+        run.notes.append(f"the model fits its own training data worse than a constant ({worse[0]} < 0 on the "
+                         f"training rows): lower {rate} or train longer")
     return TrainResult(model, metrics, None, None, run.notes[run.told:], interrupted=fitted.interrupted,
                        epochs=len(curve), best_epoch=monitor.best_epoch, stopped_early=monitor.stopped_early,
                        stop_reason=reason)
@@ -836,7 +731,6 @@ def _confusion(run: Run, model: TabularModel) -> dict[str, Any]:
 # ---------------------------------------------------------------------- 8. write
 def write_step(run: Run, result: TrainResult) -> TrainResult:
     """Write the model, then the report and the metrics; an interrupted run only its model."""
-    from deltaprop.command.metrics import as_json
     from deltaprop.files.archive import model_bytes
 
     model = result.model
@@ -844,27 +738,15 @@ def write_step(run: Run, result: TrainResult) -> TrainResult:
         result.out = run.out if not run.out.exists() else run.ckpt
         write_guarded(result.out, lambda: model_bytes(model))
         return result
-    html = None
-    if run.report is not None:
-        from deltaprop.report.page import render_report
-
-        name = "standard input" if run.opts.data == "-" else run.data.name
-        title = f"deltaprop: {name} → {', '.join(run.targets)}"
-        html = render_report(model, X_train=run.X[run.train_idx], title=title)
-    write_guarded(run.out, lambda: model_bytes(model))
-    result.out = run.out
-    if html is not None and run.report is not None:
-        write_guarded(run.report, html.encode("utf-8"))
-        result.report = run.report
-    if run.opts.metrics_json:
-        doc = {"metrics": result.metrics, "epochs": result.epochs, "stop_reason": result.stop_reason,
-               "notes": run.notes}
-        write_guarded(run.opts.metrics_json, (as_json(doc) + "\n").encode())
-    if run.ckpt.exists() and (run.opts.checkpoint_every or run.opts.resume):
-        try:
+    name = "standard input" if run.opts.data == "-" else run.data.name
+    doc = {"metrics": result.metrics, "epochs": result.epochs, "stop_reason": result.stop_reason,
+           "notes": run.notes}
+    write_outputs(model, run.out, run.report, run.X[run.train_idx],
+                  f"deltaprop: {name} → {', '.join(run.targets)}", run.opts.metrics_json, doc)
+    result.out, result.report = run.out, run.report
+    if run.opts.checkpoint_every or run.opts.resume:
+        with suppress(OSError):
             run.ckpt.unlink()
-        except OSError:
-            pass
     return result
 
 
@@ -919,5 +801,4 @@ def train(opts: TrainOptions, tell: Callable[[str], None] | None = None) -> Trai
                 run.told = len(run.notes)
             fitted = fit_step(run)
         with guard.saving():
-            result = evaluate_step(run, fitted)
-            return write_step(run, result)
+            return write_step(run, evaluate_step(run, fitted))

@@ -1,22 +1,16 @@
 """The training report: one self-contained HTML file (inline CSS, inline SVG, no scripts).
 
-What it shows, for a model trained by ``deltaprop train`` (a :class:`~deltaprop.tabular.model.TabularModel`):
-
-- the metrics on the training and validation rows;
-- the loss curves (training loss per epoch, validation loss per epoch, the best epoch);
-- the validation score per epoch (R² or accuracy);
-- per layer l, the gradient norm ‖∂E/∂W^(l)‖ of the last mini-batch of each epoch, with a
-  warning where it vanishes or explodes;
-- per hidden layer, the share of dead units (f'(u) ≈ 0 on every training row) and of
-  saturated ones (f'(u) ≈ 0 on most rows);
-- the network drawn with its trained weights (blue +, orange −, width ∝ |w|);
-- the preprocessing of every input column.
-
-Plots are drawn by :mod:`deltaprop.report.chart` as inline SVG.
+For a model trained by ``deltaprop train`` (a :class:`~deltaprop.tabular.model.TabularModel`)
+it shows the metrics; the loss curves and the validation score per epoch; per layer l, the
+gradient norm ‖∂E/∂W^(l)‖ of each epoch's last mini-batch, with a warning where it vanishes or
+explodes; per hidden layer, the share of dead and saturated units; the network drawn with its
+trained weights; and the preprocessing of every input column.  Plots are drawn by
+:mod:`deltaprop.report.chart` as inline SVG.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from html import escape
 from typing import TYPE_CHECKING, Any
 
@@ -37,88 +31,65 @@ VANISH, EXPLODE = 1e-7, 1e3
 MAX_ROWS = 2000
 #: an inputs table longer than FOLD rows is summarised, SHOWN rows at each end left in sight
 FOLD, SHOWN = 20, 5
+COLOURS = ("#2563eb", "#ea580c", "#16a34a", "#7c3aed", "#0891b2", "#be185d", "#854d0e", "#4b5563")
 
 
 def unit_activity(net: Network, X: np.ndarray) -> dict[int, tuple[int, int, int]]:
-    """Per hidden layer l: (n units, dead units, saturated units) on the rows of X.
-
-    Dead and saturated as :mod:`deltaprop.core.units` defines them (one definition for the
-    report and explain).
-    """
-    X = np.asarray(X, dtype=net.dtype)[:MAX_ROWS]
-    fwd = net.forward(X)
-    out = {}
-    for l in range(2, net.L):
-        n, dead, saturated, _ = _layer_activity(net.f(l), fwd.u[l], fwd.z[l])
-        out[l] = (n, dead, saturated)
-    return out
+    """Per hidden layer l: (n units, dead units, saturated units) on the rows of X, dead and
+    saturated as :mod:`deltaprop.core.units` defines them (one definition for the report and explain)."""
+    fwd = net.forward(np.asarray(X, dtype=net.dtype)[:MAX_ROWS])
+    return {l: _layer_activity(net.f(l), fwd.u[l], fwd.z[l])[:3] for l in range(2, net.L)}
 
 
 def gradient_warnings(norms: list[dict[int, float]]) -> list[str]:
     """Warnings about vanishing or exploding gradients from a list of {l: ‖∂E/∂W^(l)‖} per epoch."""
     warnings: list[str] = []
-    if not norms:
-        return warnings
-    layers = sorted({l for g in norms for l in g})
-    for l in layers:
+    for l in sorted({l for g in norms for l in g}):
         series = np.array([g.get(l, np.nan) for g in norms], dtype=np.float64)
         finite = series[np.isfinite(series)]
         if finite.size == 0:
             warnings.append(f"layer {l}: the gradient norm is never finite")
-            continue
-        last = finite[-1]
-        if last < VANISH:
-            warnings.append(
-                f"layer {l}: the gradient has vanished (‖∂E/∂W⁽{l}⁾‖ = {last:.2g} at the end); "
-                f"its weights no longer learn — try another activation or fewer layers"
-            )
+        elif finite[-1] < VANISH:
+            warnings.append(f"layer {l}: the gradient has vanished (‖∂E/∂W⁽{l}⁾‖ = {finite[-1]:.2g} at the "
+                            f"end); its weights no longer learn — try another activation or fewer layers")
         elif finite.max() > EXPLODE:
-            epoch = int(np.argmax(series > EXPLODE)) + 1
-            warnings.append(
-                f"layer {l}: the gradient exploded (‖∂E/∂W⁽{l}⁾‖ > {EXPLODE:g} from epoch {epoch}); "
-                f"lower --learning-rate"
-            )
+            warnings.append(f"layer {l}: the gradient exploded (‖∂E/∂W⁽{l}⁾‖ > {EXPLODE:g} from epoch "
+                            f"{int(np.argmax(series > EXPLODE)) + 1}); lower --learning-rate")
     return warnings
 
 
 # ---------------------------------------------------------------------- plots
-def _epochs(n):
-    return np.arange(1, n + 1)
+def _epochs(n: int, total: int | None = None) -> np.ndarray:
+    """Epochs 1 … n, or the last n of ``total``."""
+    return np.arange(1, n + 1) + ((total or n) - n)
 
 
-def _loss_plot(history):
+def _loss_plot(history: dict[str, Any]) -> str | None:
     train = np.asarray(history.get("loss_curve", []), dtype=float)
     val = np.asarray(history.get("validation_loss_curve", []), dtype=float)
     if train.size == 0:
         return None
-    lines = [("training loss (with L2 term)", _epochs(train.size), train, "#2563eb")]
+    lines = [("training loss (with L2 term)", _epochs(train.size), train, COLOURS[0])]
     if val.size:
-        lines.append(("validation loss", _epochs(val.size) + (train.size - val.size), val, "#ea580c"))
+        lines.append(("validation loss", _epochs(val.size, train.size), val, COLOURS[1]))
     best = history.get("best_epoch")
     positive = np.concatenate([train, val])
     positive = positive[np.isfinite(positive) & (positive > 0)]
-    log = bool(positive.size and positive.max() / positive.min() > 50)
-    return line_chart(
-        lines,
-        title="loss per epoch",
-        ylabel="loss (mean E_n)",
-        log=log,
-        vline=(best, f"best epoch ({best})", "#16a34a") if best else None,
-    )
+    return line_chart(lines, title="loss per epoch", ylabel="loss (mean E_n)",
+                      log=bool(positive.size and positive.max() / positive.min() > 50),
+                      vline=(best, f"best epoch ({best})", COLOURS[2]) if best else None)
 
 
-def _score_plot(history, task):
+def _score_plot(history: dict[str, Any], task: str) -> str | None:
     score = np.asarray(history.get("validation_score_curve", []), dtype=float)
     if score.size == 0:
         return None
-    offset = len(history.get("loss_curve", [])) - score.size
     ylim = None
     if task == "classification":
         ylim = (min(0.0, float(np.nanmin(score))) if np.isfinite(score).any() else 0.0, 1.0)
     label = "validation R²" if task == "regression" else "validation accuracy"
-    return line_chart(
-        [(label, _epochs(score.size) + offset, score, "#7c3aed")], title=label, ylabel=label, ylim=ylim
-    )
+    epochs = _epochs(score.size, len(history.get("loss_curve", [])))
+    return line_chart([(label, epochs, score, COLOURS[3])], title=label, ylabel=label, ylim=ylim)
 
 
 def _gradient_plot(norms: list[dict[int, float]]) -> tuple[str, bool] | None:
@@ -126,47 +97,43 @@ def _gradient_plot(norms: list[dict[int, float]]) -> tuple[str, bool] | None:
     when the axis reaches it) shaded; returns (SVG, whether the exploded band is drawn)."""
     if not norms:
         return None
-    layers = sorted({l for g in norms for l in g})
-    colours = ("#2563eb", "#ea580c", "#16a34a", "#7c3aed", "#0891b2", "#be185d", "#854d0e", "#4b5563")
-    lines = [
-        (
-            f"‖∂E/∂W⁽{l}⁾‖ (layer {l})",
-            _epochs(len(norms)),
-            np.array([g.get(l, np.nan) for g in norms], dtype=float),
-            colours[n % len(colours)],
-        )
-        for n, l in enumerate(layers)
-    ]
+    lines = [(f"‖∂E/∂W⁽{l}⁾‖ (layer {l})", _epochs(len(norms)),
+              np.array([g.get(l, np.nan) for g in norms], dtype=float), COLOURS[n % len(COLOURS)])
+             for n, l in enumerate(sorted({l for g in norms for l in g}))]
     finite = np.array([v for g in norms for v in g.values() if np.isfinite(v) and v > 0])
     lo, hi = (finite.min() / 3, finite.max() * 3) if finite.size else (VANISH, EXPLODE)
     # the axis always reaches below VANISH, so the vanished band is always in sight
     lo, hi = min(lo, VANISH / 10), max(hi, 10.0)
-    exploded = hi > EXPLODE
     bands = [(lo, VANISH, "#fecaca", f"vanished (< {VANISH:g})")]
-    if exploded:
+    if hi > EXPLODE:
         bands.append((EXPLODE, hi, "#fecaca", ""))
-    svg = line_chart(
-        lines, title="gradient norms", ylabel="gradient norm (last mini-batch)", log=True, ylim=(lo, hi),
-        bands=bands,
-    )
-    return svg, exploded
+    return line_chart(lines, title="gradient norms", ylabel="gradient norm (last mini-batch)", log=True,
+                      ylim=(lo, hi), bands=bands), hi > EXPLODE
 
 
-def _activity_plot(activity):
+def _activity_plot(activity: dict[int, tuple[int, int, int]]) -> str | None:
     if not activity:
         return None
-    layers = sorted(activity)
-    dead = np.array([activity[l][1] / activity[l][0] for l in layers])
-    sat = np.array([activity[l][2] / activity[l][0] for l in layers])
-    return bar_chart(
-        [f"layer {l}" for l in layers],
-        [("dead", dead, "#dc2626"), ("saturated", sat, "#f59e0b")],
-        title="dead and saturated units",
-        xlabel="share of the layer's units",
-    )
+    shares = np.array([[dead / n, sat / n] for n, dead, sat in activity.values()]).reshape(-1, 2)
+    return bar_chart([f"layer {l}" for l in activity],
+                     [("dead", shares[:, 0], "#dc2626"), ("saturated", shares[:, 1], "#f59e0b")],
+                     title="dead and saturated units", xlabel="share of the layer's units")
 
 
-# ---------------------------------------------------------------------- the diagram
+# ---------------------------------------------------------------------- tables
+def _row(cells: Iterable[Any], numbers: Iterable[Any] = (), head: str = "td") -> str:
+    """A table row: ``cells`` as text (the first a ``head`` cell), then ``numbers`` right-aligned."""
+    cells = list(cells)
+    first = f"<{head}>{cells[0]}</{head}>" if cells else ""
+    return ("<tr>" + first + "".join(f"<td>{c}</td>" for c in cells[1:])
+            + "".join(f'<td class="num">{v}</td>' for v in numbers) + "</tr>")
+
+
+def _table(heads: Sequence[str], rows: Iterable[str], attrs: str = "") -> str:
+    heads_row = "".join(f"<th>{h}</th>" for h in heads)
+    return f"<table{attrs}><tr>{heads_row}</tr>" + "".join(rows) + "</table>"
+
+
 def _diagram(model: Any) -> tuple[str, str]:
     """The trained network drawn as explain draws it (weights coloured by sign, width by |w|),
     its inputs and outputs labelled with the columns and classes they stand for."""
@@ -174,14 +141,10 @@ def _diagram(model: Any) -> tuple[str, str]:
     from deltaprop.explanation.diagram import CSS, Highlight, Layout, network_svg
 
     net = model.network_
-    names: dict[tuple[int, int], list[str]] = {}
     inputs, outputs = unit_names(model, net)
-    for k, name in enumerate(inputs or [], 1):
-        names[(1, k)] = [name]
-    for k, name in enumerate(outputs or [], 1):
-        names[(net.L, k)] = [name]
-    layout = Layout(net, {}, names)
-    return network_svg(net, layout, Highlight(), title="the trained network"), CSS
+    names = {(1, k): [name] for k, name in enumerate(inputs or [], 1)}
+    names.update({(net.L, k): [name] for k, name in enumerate(outputs or [], 1)})
+    return network_svg(net, Layout(net, {}, names), Highlight(), title="the trained network"), CSS
 
 
 def _confusion_table(history: dict[str, Any]) -> str:
@@ -190,46 +153,20 @@ def _confusion_table(history: dict[str, Any]) -> str:
     if not confusion:
         return ""
     classes = [escape(str(c)) for c in confusion["classes"]]
-    head = "".join(f"<th>{c}</th>" for c in classes)
-    rows = "".join(
-        f"<tr><th>{c}</th>" + "".join(f'<td class="num">{v}</td>' for v in row) + "</tr>"
-        for c, row in zip(classes, confusion["matrix"])
-    )
-    return (
-        f"<h3>Confusion matrix ({escape(confusion['rows'])} rows)</h3>"
-        '<table class="confusion" id="confusion">'
-        f"<tr><th>true ↓ / predicted →</th>{head}</tr>{rows}</table>"
-    )
+    rows = (_row([c], row, head="th") for c, row in zip(classes, confusion["matrix"]))
+    return (f"<h3>Confusion matrix ({escape(confusion['rows'])} rows)</h3>"
+            + _table(["true ↓ / predicted →", *classes], rows, ' class="confusion" id="confusion"'))
 
 
-# ---------------------------------------------------------------------- the page
-def _metrics_table(metrics):
+def _metrics_table(metrics: dict[str, dict[str, float]]) -> str:
     from deltaprop.report.numbers import format_metric
 
     if not metrics:
         return "<p>No metrics.</p>"
-    sets = list(metrics)
-    names = list(dict.fromkeys(n for s in sets for n in metrics[s]))
-    head = "".join(f"<th>{escape(s)}</th>" for s in sets)
-    rows = "".join(
-        f"<tr><td>{escape(n)}</td>"
-        + "".join(
-            f'<td class="num">{escape(format_metric(metrics[s].get(n, float("nan"))))}</td>' for s in sets
-        )
-        + "</tr>"
-        for n in names
-    )
-    return f'<table class="metrics"><tr><th>metric</th>{head}</tr>{rows}</table>'
-
-
-def _input_rows(columns: list[Any]) -> str:
-    from deltaprop.report.numbers import preprocessing
-
-    return "".join(
-        f"<tr><td>{escape(c.name)}</td><td>{encoding}</td><td>{escape(how)}</td></tr>"
-        for c in columns
-        for encoding, how in [preprocessing(c)]
-    )
+    names = dict.fromkeys(n for s in metrics for n in metrics[s])
+    rows = (_row([escape(n)], (escape(format_metric(m.get(n, float("nan")))) for m in metrics.values()))
+            for n in names)
+    return _table(["metric", *map(escape, metrics)], rows, ' class="metrics"')
 
 
 def _features_table(model: Any) -> str:
@@ -244,31 +181,27 @@ def _features_table(model: Any) -> str:
     if features is None:
         return ""
     columns = list(features.columns)
-    head = "<table><tr><th>column</th><th>encoding</th><th>preprocessing</th></tr>"
+    encodings = [preprocessing(c) for c in columns]
+    rows = [_row([escape(c.name), e, escape(how)]) for c, (e, how) in zip(columns, encodings)]
+    head = ["column", "encoding", "preprocessing"]
     if len(columns) <= FOLD:
-        table = head + _input_rows(columns) + "</table>"
+        shown = _table(head, rows)
     else:
         # columns scaled together share their divisor: count them as one encoding
-        counts = Counter(e if e != "scaled" else f"{e}: {how}" for e, how in map(preprocessing, columns))
-        summary = "".join(f'<tr><td>{escape(e)}</td><td class="num">{n}</td></tr>' for e, n in counts.items())
-        table = (
-            f'<table class="encodings"><tr><th>encoding</th><th>columns</th></tr>{summary}</table>'
-            + head
-            + _input_rows(columns[:SHOWN])
-            + f'<tr><td colspan="3">… {len(columns) - 2 * SHOWN} more, below …</td></tr>'
-            + _input_rows(columns[-SHOWN:])
-            + "</table>"
-            + f"<details><summary>The other {len(columns) - 2 * SHOWN} columns</summary>{head}"
-            + _input_rows(columns[SHOWN:-SHOWN])
-            + "</table></details>"
-        )
+        counts = Counter(e if e != "scaled" else f"{e}: {how}" for e, how in encodings)
+        more = len(columns) - 2 * SHOWN
+        fold = f'<tr><td colspan="3">… {more} more, below …</td></tr>'
+        shown = (_table(["encoding", "columns"], (_row([escape(e)], [n]) for e, n in counts.items()),
+                        ' class="encodings"')
+                 + _table(head, [*rows[:SHOWN], fold, *rows[-SHOWN:]])
+                 + f"<details><summary>The other {more} columns</summary>{_table(head, rows[SHOWN:-SHOWN])}"
+                 + "</details>")
     impute = "imputed (median / no category)" if features.impute else "refused"
-    return (
-        f'<h2>Inputs</h2><div id="inputs"><p>{len(columns)} column(s) → {features.n_inputs} network inputs; '
-        f"missing values {impute}.</p>{table}</div>"
-    )
+    return (f'<h2>Inputs</h2><div id="inputs"><p>{len(columns)} column(s) → {features.n_inputs} network '
+            f"inputs; missing values {impute}.</p>{shown}</div>")
 
 
+# ---------------------------------------------------------------------- the page
 CSS = """
 body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 60em; color: #111; padding: 0 1em; }
 h1 { font-size: 1.5em; } h2 { font-size: 1.2em; margin-top: 1.6em; border-bottom: 1px solid #ddd; }
@@ -287,39 +220,26 @@ figcaption { color: #555; font-size: 0.9em; }
 def _summary(model: Any, history: dict[str, Any], title: str) -> str:
     from deltaprop import __version__
 
-    net = model.network_
-    run = history.get("run", {})
-    sizes = " → ".join(str(n) for n in net.sizes)
-    return (
-        f"<h1>{escape(title)}</h1>"
-        f'<p class="meta">{escape(model.task)} of {escape(", ".join(model.target_names_))}'
-        + (f" on {escape(str(run.get('data')))} ({run.get('rows')} rows)" if run.get("data") else "")
-        + f"; network {sizes} ({escape(', '.join(dict.fromkeys(net.activation)) or 'no hidden layer')}), "
-        f"{net.n_parameters:,} parameters; {len(history.get('loss_curve', []))} epochs"
-        + (f", best epoch {history['best_epoch']}" if history.get("best_epoch") else "")
-        + (" (stopped early)" if history.get("stopped_early") else "")
-        + f"; deltaprop {escape(__version__)}.</p>"
-        + (
-            f'<p class="meta">Stopped: {escape(history["stop_reason"])}.</p>'
-            if history.get("stop_reason")
-            else ""
-        )
-    )
+    net, run = model.network_, history.get("run", {})
+    hidden = ", ".join(dict.fromkeys(net.activation)) or "no hidden layer"
+    meta = [f"{model.task} of {', '.join(model.target_names_)}",
+            f" on {run.get('data')} ({run.get('rows')} rows)" if run.get("data") else "",
+            f"; network {' → '.join(map(str, net.sizes))} ({hidden}), {net.n_parameters:,} parameters; "
+            f"{len(history.get('loss_curve', []))} epochs",
+            f", best epoch {history['best_epoch']}" if history.get("best_epoch") else "",
+            " (stopped early)" if history.get("stopped_early") else "", f"; deltaprop {__version__}."]
+    reason = history.get("stop_reason")
+    stopped = f'<p class="meta">Stopped: {escape(reason)}.</p>' if reason else ""
+    return f'<h1>{escape(title)}</h1><p class="meta">{escape("".join(meta))}</p>{stopped}'
 
 
 def _warnings(norms: list[dict[int, float]], activity: dict[int, tuple[int, int, int]]) -> str:
-    warnings = gradient_warnings(norms)
-    for l, (n, dead, _) in activity.items():
-        if dead / n >= 0.5:
-            warnings.append(
-                f"layer {l}: {dead} of {n} units are dead (no gradient on any training row); "
-                f"try a lower --learning-rate or --activation tanh"
-            )
+    warnings = gradient_warnings(norms) + [
+        f"layer {l}: {dead} of {n} units are dead (no gradient on any training row); try a lower "
+        f"--learning-rate or --activation tanh" for l, (n, dead, _) in activity.items() if dead / n >= 0.5]
     if not warnings:
-        return (
-            '<h2>Warnings</h2><p class="ok">None: gradients neither vanished nor exploded, and no '
-            "layer is mostly dead.</p>"
-        )
+        return ('<h2>Warnings</h2><p class="ok">None: gradients neither vanished nor exploded, and no '
+                "layer is mostly dead.</p>")
     return "<h2>Warnings</h2>" + "".join(f'<p class="warn">{escape(w)}</p>' for w in warnings)
 
 
@@ -330,49 +250,27 @@ def _training(history: dict[str, Any], task: str, norms: list[dict[int, float]],
     if gradients is not None and gradients[1]:
         shading += f"; above {EXPLODE:g}, it has exploded"
     plots = [
-        (
-            "loss",
-            _loss_plot(history),
-            "Loss per epoch: training (mean over mini-batches, with the L2 term) and validation.",
-        ),
+        ("loss", _loss_plot(history),
+         "Loss per epoch: training (mean over mini-batches, with the L2 term) and validation."),
         ("score", _score_plot(history, task), "Validation score per epoch."),
-        (
-            "gradients",
-            gradients and gradients[0],
-            f"‖∂E/∂W⁽ˡ⁾‖ per layer, last mini-batch of each epoch ({shading}).",
-        ),
-        (
-            "units",
-            _activity_plot(activity),
-            "Dead units (f′(u) ≈ 0 on every training row) and saturated ones (flat on at least "
-            f"{SATURATED_SHARE:.0%} of rows; only an activation that saturates, such as tanh or the "
-            "logistic, can be), per hidden layer.",
-        ),
+        ("gradients", gradients and gradients[0],
+         f"‖∂E/∂W⁽ˡ⁾‖ per layer, last mini-batch of each epoch ({shading})."),
+        ("units", _activity_plot(activity),
+         "Dead units (f′(u) ≈ 0 on every training row) and saturated ones (flat on at least "
+         f"{SATURATED_SHARE:.0%} of rows; only an activation that saturates, such as tanh or the "
+         "logistic, can be), per hidden layer."),
     ]
-    parts = ["<h2>Training</h2>"]
-    for name, svg, caption in plots:
-        if svg:
-            parts.append(
-                f'<figure class="plot" id="plot-{name}">{svg}'
-                f"<figcaption>{escape(caption)}</figcaption></figure>"
-            )
+    parts = ["<h2>Training</h2>"] + [f'<figure class="plot" id="plot-{name}">{svg}'
+                                     f"<figcaption>{escape(caption)}</figcaption></figure>"
+                                     for name, svg, caption in plots if svg]
     if activity:
-        rows = "".join(
-            f'<tr><td>layer {l}</td><td class="num">{n}</td><td class="num">{d}</td>'
-            f'<td class="num">{s}</td></tr>'
-            for l, (n, d, s) in activity.items()
-        )
-        parts.append(
-            "<table><tr><th>hidden layer</th><th>units</th><th>dead</th><th>saturated</th></tr>"
-            + rows
-            + "</table>"
-        )
+        parts.append(_table(["hidden layer", "units", "dead", "saturated"],
+                            (_row([f"layer {l}"], counts) for l, counts in activity.items())))
     return "".join(parts)
 
 
-def render_report(
-    model: Any, X_train: np.ndarray | None = None, title: str = "deltaprop training report"
-) -> str:
+def render_report(model: Any, X_train: np.ndarray | None = None,
+                  title: str = "deltaprop training report") -> str:
     """The report of a trained TabularModel as one HTML string.
 
     ``X_train``: the network inputs of (some of) the training rows, shape (n, n_inputs), for
@@ -382,25 +280,17 @@ def render_report(
     history = getattr(model, "history", {}) or {}
     norms = [{int(k): float(v) for k, v in g.items()} for g in history.get("gradient_norms", [])]
     activity = unit_activity(net, X_train) if X_train is not None and net.L > 2 else {}
-    parts = [_summary(model, history, title), "<h2>Metrics</h2>" + _metrics_table(history.get("metrics", {}))]
-    if model.task == "regression":
-        parts.append(
-            '<p class="meta">RMSE, R² and MAE in the target\'s own units; the losses below are in '
-            "standardised units.</p>"
-        )
-    parts.append(_confusion_table(history))
-    parts.append(_warnings(norms, activity))
-    parts.append(_training(history, model.task, norms, activity))
     diagram, diagram_css = _diagram(model)
-    parts.append(
-        "<h2>Network</h2><p>Links coloured by the trained weights (blue positive, orange negative), "
-        "width growing with |w| within each layer; inputs and outputs named after the columns "
-        'and classes they stand for.</p><div class="plot" id="diagram">' + diagram + "</div>"
-    )
-    parts.append(_features_table(model))
+    parts = [_summary(model, history, title), "<h2>Metrics</h2>" + _metrics_table(history.get("metrics", {})),
+             '<p class="meta">RMSE, R² and MAE in the target\'s own units; the losses below are in '
+             "standardised units.</p>" if model.task == "regression" else "",
+             _confusion_table(history), _warnings(norms, activity),
+             _training(history, model.task, norms, activity),
+             "<h2>Network</h2><p>Links coloured by the trained weights (blue positive, orange negative), "
+             "width growing with |w| within each layer; inputs and outputs named after the columns "
+             f'and classes they stand for.</p><div class="plot" id="diagram">{diagram}</div>',
+             _features_table(model)]
     body = "\n".join(p for p in parts if p)
-    return (
-        f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>{escape(title)}</title>'
-        f'<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<style>{CSS}{CHART_CSS}{diagram_css}</style></head><body>\n{body}\n</body></html>\n"
-    )
+    return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>{escape(title)}</title>'
+            f'<meta name="viewport" content="width=device-width, initial-scale=1">'
+            f"<style>{CSS}{CHART_CSS}{diagram_css}</style></head><body>\n{body}\n</body></html>\n")

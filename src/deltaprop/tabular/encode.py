@@ -750,3 +750,25 @@ def no_column_message(name: str, frame: pd.DataFrame) -> str:
     if hint:
         return f"there is no column {name!r}; did you mean {hint!r}? (columns: {shown})"
     return f"there is no column {name!r}; name one of the columns: {shown}"
+
+
+def task_note(names: Sequence[str], targets: Sequence[ColumnSummary], task: str) -> str:
+    """The task in words: why :func:`task_of`'s rules read the target columns (their summaries)
+    so, and how to choose the other.  Refuses a classification of fractions, which are not
+    classes (scikit-learn's "continuous" target): ``targets[0].categories``, the distinct
+    labels, are filled in by the caller."""
+    shown = ", ".join(map(repr, names))
+    if task == "regression":
+        return (f"target {shown} holds numbers, so this is a regression; pass --task classification "
+                f"if they are class codes")
+    first = targets[0]
+    labels = first.categories or set()
+    if first.typed and not first.boolean and any(math.isfinite(v) and v != round(v) for v in labels):
+        raise UserError(f"target {names[0]!r} holds fractions, which are not classes; pass --task "
+                        f"regression, or write the classes as words or whole numbers")
+    n = codes_of(first)
+    if n:
+        return (f"target {shown} holds {n} distinct whole numbers (at most {MAX_CODES}), so this is a "
+                f"classification of class codes; pass --task regression to predict numbers")
+    classes = column_list(sorted(map(str, labels)))
+    return f"target {shown} holds words, so this is a classification of its classes: {classes}"
