@@ -1,9 +1,7 @@
-"""Training by L-BFGS on the whole training set (scikit-learn's ``solver="lbfgs"``).
-
-``max_iter`` bounds the iterations, ``max_fun`` the loss evaluations, ``tol`` the largest
-gradient component.  The state's ``loss_curve`` and ``gradient_norms`` get one entry per
-iteration, and ``settings.on_epoch(state)`` is called after each; True ends the run.  A run
-whose loss or weights stop being finite ends with the best finite weights it evaluated.
+"""Training by L-BFGS on the whole training set (scikit-learn's ``solver="lbfgs"``): one entry of
+``loss_curve`` and ``gradient_norms`` per iteration, ``settings.on_epoch(state)`` after each (True
+ends the run); a run whose loss or weights stop being finite ends with the best finite weights
+it evaluated.
 """
 
 from __future__ import annotations
