@@ -1,11 +1,9 @@
-"""What ``MLPRegressor`` and ``MLPClassifier`` share: ``fit``'s checks and driver, the network's
-views (the parameters are :mod:`deltaprop.estimators.parameters`' table).
+"""What ``MLPRegressor`` and ``MLPClassifier`` share: ``fit``'s checks and driver, the network's views.
 
 An estimator checks its parameters and data (scikit-learn's validation), builds the
-:class:`~deltaprop.Network` (scikit-learn's draws of the initial weights) and hands network, data
-and :class:`~deltaprop.training.state.TrainingSettings` to :func:`deltaprop.training.loop.fit`; the
-fitted attributes (``loss_``, ``n_iter_`` …) are read from the run's
-:class:`~deltaprop.training.state.TrainingState` (:meth:`_BaseMLP._publish`).
+:class:`~deltaprop.Network` (scikit-learn's draws of the initial weights) and hands it, the data
+and its :class:`~deltaprop.training.state.TrainingSettings` to :func:`deltaprop.training.loop.fit`;
+the fitted attributes are read from the run's :class:`~deltaprop.training.state.TrainingState`.
 """
 
 from __future__ import annotations
@@ -83,16 +81,14 @@ class _LayerViews(list):
 
 def _layer_list(name: str, arrays: str, doc: str) -> Any:
     """The property ``coefs_`` (``arrays`` "W", seen transposed) or ``intercepts_`` ("b"): once
-    fitted, a :class:`_LayerViews` of the network's arrays; before fit, the list last assigned
-    (kept as ``_assigned_<name>`` for the next partial_fit)."""
+    fitted, a :class:`_LayerViews` of the network's arrays; before, the list last assigned."""
     assigned = "_assigned_" + name.rstrip("_")
 
     def view(net: Network, k: int) -> np.ndarray:
         a = getattr(net, arrays)[net.layers[k]]
         return a.T if arrays == "W" else a
 
-    def write(net: Network, k: int, value: Any) -> np.ndarray:
-        """Write ``value`` into layer k + 2 in place; returns the view."""
+    def write(net: Network, k: int, value: Any) -> np.ndarray:  # into layer k + 2, in place
         target, value = view(net, k), np.asarray(value, dtype=net.dtype)
         value = value if arrays == "W" else value.reshape(-1)
         if value.shape != target.shape:
@@ -123,8 +119,7 @@ def _layer_list(name: str, arrays: str, doc: str) -> Any:
 
 
 class _ScoreOnDask:
-    """``score`` as scikit-learn's mixin after it has it, computed by the cluster for Dask
-    collections; it comes first among an estimator's bases."""
+    """``score`` of scikit-learn's mixin, or the cluster's for Dask collections (the first base)."""
 
     def score(self, X, y, sample_weight=None):
         """R² (a regressor) or accuracy (a classifier) of ``predict(X)`` against ``y``, as
@@ -157,8 +152,7 @@ class _BaseMLP(BaseEstimator):
     _parameter_constraints: dict = {}  # each estimator's: parameters.constraints(its names)
 
     def _keep(self, arguments: dict[str, Any]) -> None:
-        """``__init__``'s arguments as attributes of the same names, unchanged (scikit-learn's
-        contract); the names are the estimator's parameters, in signature order."""
+        """``__init__``'s arguments as attributes of the same names, unchanged (scikit-learn's contract)."""
         for name in self._parameter_constraints:
             setattr(self, name, arguments[name])
 
@@ -172,15 +166,13 @@ class _BaseMLP(BaseEstimator):
         shape (n_l,); assignable as ``coefs_``.""")
 
     @property
-    def _optimizer(self) -> Any:
-        """The stochastic optimiser of the run (kept for partial_fit)."""
+    def _optimizer(self) -> Any:  # the stochastic optimiser of the run (kept for partial_fit)
         state = self.__dict__.get("_training")
         if state is None or state.optimizer is None:
             raise AttributeError("_optimizer exists once a stochastic solver has trained")
         return state.optimizer
 
-    def _loss_params(self) -> dict[str, float]:
-        """The loss's parameters for the Network (Huber's ε, the quantile τ); none here."""
+    def _loss_params(self) -> dict[str, float]:  # the loss's parameters (Huber's ε, the quantile τ)
         return {}
 
     def _checked(self, X, y, reset: bool, **kwargs):
@@ -192,9 +184,7 @@ class _BaseMLP(BaseEstimator):
     def _with_class_weight(self, sample_weight, y_labels, dtype):
         return sample_weight
 
-    def _stratify(self) -> str | None:
-        """The validation split's stratification policy: "binary", "classes" or None
-        (:func:`deltaprop.training.loop.holdout`)."""
+    def _stratify(self) -> str | None:  # the validation split's policy: "binary", "classes" or None
         return None
 
     def _early_stopping_score(self) -> ValidationScore:
@@ -268,7 +258,8 @@ class _BaseMLP(BaseEstimator):
         """Refuse, before allocating, a network that cannot fit in the memory left: about θ, ∂E/∂θ
         and an optimiser's two moments (4 · n_parameters), and u, z, δ of one mini-batch (3 ·
         batch · Σ n_l)."""
-        batch = training._batch_size(settings, n_samples) if settings.stochastic else n_samples
+        batch = n_samples if not settings.stochastic else training.resolve_batch_size(settings, n_samples,
+                                                                                      warn=False)
         n_parameters = sum((n_in + 1) * n_out for n_in, n_out in zip(layer_units[:-1], layer_units[1:]))
         need = np.dtype(dtype).itemsize * (4 * n_parameters + 3 * batch * sum(layer_units))
         available = _available_bytes()
@@ -280,7 +271,6 @@ class _BaseMLP(BaseEstimator):
             )
 
     def _training_settings(self) -> TrainingSettings:
-        """The hyperparameters handed to training."""
         callback = getattr(self, "callback", None)
         return TrainingSettings(
             **{name: getattr(self, name) for name in SETTING_NAMES},
@@ -300,7 +290,7 @@ class _BaseMLP(BaseEstimator):
         return on_epoch
 
     def _initialize(self, layer_units: list[int], dtype, rng, settings: TrainingSettings) -> None:
-        """A fresh network (Glorot-uniform, scikit-learn's draws) and a fresh training state."""
+        """A fresh network (Glorot-uniform, scikit-learn's draws) and training state."""
         self.n_layers_ = len(layer_units)
         loss, output = self._network_loss()
         self.out_activation_ = output
@@ -362,17 +352,14 @@ class _BaseMLP(BaseEstimator):
         self.__dict__.update(state.fitted_attributes())
 
     def __getstate__(self):
-        # the seeded RandomState is made again when needed (the training state leaves out its
-        # own buffers)
+        # the seeded RandomState is made again when needed
         state = dict(super().__getstate__())  # a copy: the estimator keeps its own
         state.pop("_seeded_random_state", None)
         return state
 
     def _random_state(self):
-        """scikit-learn's ``check_random_state(self.random_state)``, made by the core's
-        conversion: for an integer seed a RandomState in the seed's initial state, as every call
-        of scikit-learn's fit and partial_fit draws from; the seeded state is kept and restored
-        rather than seeded again (≈0.1 ms)."""
+        """scikit-learn's ``check_random_state(self.random_state)`` (the core's conversion); for an
+        integer seed the seeded state is kept and restored rather than seeded again (≈0.1 ms)."""
         seed = self.random_state
         if not isinstance(seed, Integral) or isinstance(seed, bool):
             return _as_random_state(seed)
@@ -385,11 +372,9 @@ class _BaseMLP(BaseEstimator):
         return rng
 
     def _quick_input(self, X, y):
-        """``(X, D, labels)`` for the commonest continuing call (partial_fit in a loop): X a
-        finite 2-D ndarray of the network's dtype with the known number of features and no
-        feature names, y an ndarray of plain targets -- checked here in a few µs instead of by
-        scikit-learn's validation (about 0.4 ms a call).  None sends every other case,
-        errors included, through ``_validate_input``."""
+        """``(X, D, labels)`` of the commonest continuing call (partial_fit in a loop: a finite X of
+        the network's dtype and width, no feature names, y of plain targets) checked in a few µs
+        instead of scikit-learn's 0.4 ms; None sends every other case to ``_validate_input``."""
         net = self.__dict__.get("network_")
         if (
             net is None
@@ -416,10 +401,8 @@ class _BaseMLP(BaseEstimator):
                 "best_epoch": int(attrs["_best_epoch"]), "stopped_early": bool(attrs["_stopped_early"])}
 
     def _restore_fitted_state(self, network: Network, state: dict[str, Any]) -> None:
-        """Attach a loaded ``network`` and the private state :meth:`_fitted_state` returned.
-
-        Raises ValueError when the state does not fit the network.
-        """
+        """Attach a loaded ``network`` and the private state :meth:`_fitted_state` returned;
+        ValueError when the state does not fit the network."""
         if getattr(self, "n_outputs_", network.sizes[-1]) != network.sizes[-1]:
             raise ValueError("n_outputs_ does not match the network")
         self.network_ = network
@@ -551,8 +534,7 @@ class _BaseMLP(BaseEstimator):
             return dask.predict(self, X)
         return self._predictions(self._forward_pass_fast(X))
 
-    def _forward_pass_fast(self, X, check_input: bool = True) -> np.ndarray:
-        """The network's output y, shape (n_samples, n_outputs)."""
+    def _forward_pass_fast(self, X, check_input: bool = True) -> np.ndarray:  # y, (n_samples, n_outputs)
         if check_input:
             X = validate_data(self, X, accept_sparse=["csr", "csc"], reset=False)
         if hasattr(X, "toarray"):

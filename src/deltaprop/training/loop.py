@@ -162,20 +162,14 @@ def _shuffled(sample_idx, random_state):
     return sample_idx[order]
 
 
-def resolve_batch_size(settings: TrainingSettings, n_samples: int) -> int:
-    """scikit-learn's: "auto" is min(200, n); a size above n is clipped, with its warning."""
-    if settings.batch_size != "auto" and int(settings.batch_size) > n_samples:
-        warnings.warn(
-            "Got `batch_size` less than 1 or larger than sample size. It is going to be clipped",
-            stacklevel=5,
-        )
-    return _batch_size(settings, n_samples)
-
-
-def _batch_size(settings: TrainingSettings, n_samples: int) -> int:
-    """:func:`resolve_batch_size` without its warning (for estimates made before the run)."""
+def resolve_batch_size(settings: TrainingSettings, n_samples: int, *, warn: bool = True) -> int:
+    """scikit-learn's: "auto" is min(200, n); a size above n is clipped, with its warning (none
+    with ``warn=False``, for estimates made before the run)."""
     if settings.batch_size == "auto":
         return min(200, n_samples)
+    if warn and int(settings.batch_size) > n_samples:
+        warnings.warn("Got `batch_size` less than 1 or larger than sample size. It is going to be clipped",
+                      stacklevel=5)
     return int(np.clip(settings.batch_size, 1, n_samples))
 
 

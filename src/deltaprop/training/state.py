@@ -65,8 +65,7 @@ class TrainingSettings:
     dropout: Any = 0.0
 
     @property
-    def stochastic(self) -> bool:
-        """True for SGD, Adam and AdamW (epochs of mini-batches), False for L-BFGS."""
+    def stochastic(self) -> bool:  # SGD, Adam and AdamW (epochs of mini-batches), not L-BFGS
         return self.solver in STOCHASTIC_SOLVERS
 
 
@@ -104,13 +103,11 @@ class TrainingState:
     def start(cls, settings: TrainingSettings, theta: np.ndarray) -> TrainingState:
         """The state of a fresh run from parameters θ (as scikit-learn's ``_initialize``)."""
         state = cls(best_theta=theta)
-        if settings.stochastic:
+        if settings.stochastic:  # with early stopping the rule watches the validation score
+            state.stopping = StoppingRule(settings.n_iter_no_change, settings.tol,
+                                          higher_is_better=settings.early_stopping)
             if settings.early_stopping:
                 state.validation_scores, state.validation_loss_curve = [], []
-                state.stopping = StoppingRule(settings.n_iter_no_change, settings.tol,
-                                              higher_is_better=True)
-            else:
-                state.stopping = StoppingRule(settings.n_iter_no_change, settings.tol)
         return state
 
     def fitted_attributes(self) -> dict[str, Any]:
