@@ -43,22 +43,10 @@ def class_layout(classes: Any, state: Mapping[str, Any], network: Network) -> tu
 
 @dataclass
 class FittedMLP:
-    """A fitted ``MLPRegressor`` or ``MLPClassifier`` (``kind``) as data.
-
-    Parameters
-    ----------
-    kind : {"MLPRegressor", "MLPClassifier"}
-    params : dict
-        The estimator's parameters (those left out take the estimator's defaults).
-    network : Network
-        The fitted network.
-    attributes : dict
-        The public fitted attributes by scikit-learn's names (``n_iter_``, ``loss_curve_``,
-        ``classes_`` …), without those derived from the network (``coefs_``, ``intercepts_``).
-    state : dict
-        The private fitted state a model file keeps (the stopping rule's outcome, the label
-        type of a classifier).
-    """
+    """A fitted ``MLPRegressor`` or ``MLPClassifier`` (``kind``) as data: its parameters (those
+    left out take the estimator's defaults), its network, its public fitted attributes by
+    scikit-learn's names but those derived from the network (``coefs_``, ``intercepts_``), and the
+    private state a model file keeps (the stopping rule's outcome, a classifier's label type)."""
 
     kind: str
     params: dict[str, Any]
@@ -68,11 +56,9 @@ class FittedMLP:
 
     @classmethod
     def from_estimator(cls, est: Any) -> FittedMLP:
-        """The record of a fitted deltaprop estimator (its network shared, not copied).
-
-        ``callback`` is code, not data (a model file leaves it out too): the record never keeps
-        it, so that a record, and an estimator made from it, never calls back into the run
-        that trained it."""
+        """The record of a fitted deltaprop estimator (its network shared, not copied), without
+        ``callback``: code, not data, so that a record and an estimator made from it never call
+        back into the run that trained it."""
         params = {key: value for key, value in est.get_params(deep=False).items() if key != "callback"}
         attributes = {
             key: value for key, value in vars(est).items()

@@ -1,17 +1,8 @@
 """The stopping rule: stop after more than ``patience`` epochs without improvement by ``tol``.
 
-This is scikit-learn's rule (``_update_no_improvement_count`` of its MLP), the one rule the
-estimators, the cluster and the command share.  After each epoch the watched value v (the
-training loss, or with early stopping the validation score) is compared with the best so far:
-lower is better for a loss (the epoch improves when v <= best - tol), higher for a score (when
-v >= best + tol).  An epoch that does not improve adds one to ``bad_epochs``; one that does sets
-it to 0.  Independently, v becomes ``best`` when it is strictly better (so an epoch may set a new
-best without improving by ``tol``).  Once ``bad_epochs > patience`` the rule is
-:attr:`~StoppingRule.exhausted`: the caller stops, or (SGD's adaptive learning rate) lowers the
-rate and calls :meth:`~StoppingRule.restart`.
-
-A value that is not finite never becomes the best, and counts as scikit-learn's comparisons
-count it (a NaN compares False, so the count is reset).
+scikit-learn's rule (``_update_no_improvement_count`` of its MLP), the one rule the estimators,
+the cluster and the command share.  Once it is :attr:`~StoppingRule.exhausted` the caller stops,
+or (SGD's adaptive learning rate) lowers the rate and calls :meth:`~StoppingRule.restart`.
 
 >>> rule = StoppingRule(patience=1, tol=0.1)
 >>> [rule.update(v) for v in (1.0, 0.95, 0.96)]
@@ -32,17 +23,10 @@ __all__ = ["StoppingRule", "ConvergenceWarning", "convergence_warning"]
 class StoppingRule:
     """More than ``patience`` epochs in a row without improving by ``tol`` ends training.
 
-    Parameters
-    ----------
-    patience : int or float
-        scikit-learn's ``n_iter_no_change`` (``math.inf``: never exhausted).
-    tol : float
-        The least change that counts as an improvement.
-    higher_is_better : bool, default=False
-        False for a loss, True for a score.
-
-    ``best`` is ±inf before the first epoch, ``best_epoch`` the 1-based epoch of ``best`` (0
-    before), ``epochs`` the values seen.
+    ``patience`` is scikit-learn's ``n_iter_no_change`` (``math.inf``: never exhausted).  The
+    watched value is a loss (lower is better) or, with ``higher_is_better``, a score.  ``best``
+    is ±inf before the first epoch, ``best_epoch`` the 1-based epoch of ``best`` (0 before),
+    ``epochs`` the values seen.
     """
 
     patience: float
@@ -60,8 +44,9 @@ class StoppingRule:
     def update(self, value: float) -> bool:
         """Account one epoch's ``value``; True when it is the new best.
 
-        Lower is better: the epoch improves when value <= best - tol; higher is better: when
-        value >= best + tol.  Otherwise ``bad_epochs`` grows by one.
+        The epoch improves when value <= best - tol (a loss) or value >= best + tol (a score),
+        resetting ``bad_epochs``; else ``bad_epochs`` grows by one.  Independently, a finite value
+        strictly better than ``best`` becomes the best.  A NaN compares False, as in scikit-learn.
         """
         v = float(value)
         self.epochs += 1
