@@ -116,8 +116,7 @@ class MLPClassifier(_ScoreOnDask, ClassifierMixin, _BaseMLP):
         # the same table as scikit-learn: a fresh fit (re)defines classes_; warm_start and
         # partial_fit check that y's classes are known
         if not hasattr(self, "classes_") or (not self.warm_start and not incremental):
-            self._label_binarizer = LabelBinarizer()
-            self._label_binarizer.fit(y)
+            self._label_binarizer = LabelBinarizer().fit(y)
             self.classes_ = self._label_binarizer.classes_
         else:
             classes = unique_labels(y)
@@ -164,8 +163,7 @@ class MLPClassifier(_ScoreOnDask, ClassifierMixin, _BaseMLP):
     def _restore_fitted_state(self, network, state):
         """As the base class, and the label binarizer rebuilt from ``classes_``."""
         classes, multilabel = class_layout(getattr(self, "classes_", None), state, network)
-        binarizer = LabelBinarizer()
-        binarizer.fit(np.eye(len(classes), dtype=int) if multilabel else classes)
+        binarizer = LabelBinarizer().fit(np.eye(len(classes), dtype=int) if multilabel else classes)
         self.n_outputs_ = network.sizes[-1]
         super()._restore_fitted_state(network, state)
         self._label_binarizer = binarizer
@@ -185,8 +183,7 @@ class MLPClassifier(_ScoreOnDask, ClassifierMixin, _BaseMLP):
 
     def _validation_targets(self, y_val):
         y_val = np.asarray(y_val)
-        if y_val.ndim == 2 and y_val.shape[1] == 1:
-            y_val = y_val.ravel()
+        y_val = y_val.ravel() if y_val.ndim == 2 and y_val.shape[1] == 1 else y_val
         unknown = np.setdiff1d(unique_labels(y_val), self.classes_)
         if len(unknown):
             raise ValueError(f"validation_data's y has classes not seen in training: {unknown}")
@@ -254,11 +251,8 @@ class MLPClassifier(_ScoreOnDask, ClassifierMixin, _BaseMLP):
                     )
             else:  # the first call
                 self.classes_ = unique_labels(classes)
-                self._label_binarizer = LabelBinarizer()
-                if type_of_target(y).startswith("multilabel"):
-                    self._label_binarizer.fit(y)
-                else:
-                    self._label_binarizer.fit(classes)
+                self._label_binarizer = LabelBinarizer().fit(
+                    y if type_of_target(y).startswith("multilabel") else classes)
         return self._fit(X, y, sample_weight=sample_weight, incremental=True)
 
     def __sklearn_tags__(self):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import sys
 import time
+from datetime import timedelta
 from typing import IO, Any
 
 __all__ = ["Silent", "IterationLines", "ProgressBar", "for_verbose", "VERBOSE_BAR"]
@@ -164,8 +165,7 @@ class ProgressBar(Silent):
 
 def _clock(seconds: float) -> str:
     """h:mm:ss, as rich's elapsed-time column writes it."""
-    s = int(seconds)
-    return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}"
+    return str(timedelta(seconds=int(seconds)))
 
 
 def for_verbose(verbose: Any, label: str, total: int) -> Silent:
