@@ -27,7 +27,6 @@ from deltaprop.core.network import Network, _as_random_state
 from deltaprop.speed import backprop as fast
 from deltaprop.training import loop as training
 from deltaprop.training.state import STOCHASTIC_SOLVERS, TrainingSettings, TrainingState, ValidationScore
-from deltaprop.training.stopping import StoppingRule
 
 __all__ = ["_BaseMLP", "_ScoreOnDask", "InputData", "on_dask"]
 
@@ -326,25 +325,23 @@ class _BaseMLP(BaseEstimator):
         """The training state of a network whose run deltaprop did not keep (a loaded model,
         or weights assigned by hand), read from the fitted attributes that are there."""
         get = self.__dict__.get
-        state = TrainingState(
-            n_iter=int(get("n_iter_", 0)), t=int(get("t_", 0)), loss=get("loss_", math.nan),
-            loss_curve=list(get("loss_curve_", None) or []),
-            gradient_norms=list(get("gradient_norms_", None) or []),
-            validation_scores=get("validation_scores_"), validation_loss_curve=get("validation_loss_curve_"),
-            best_theta=self.network_.get_flat(), finite_epochs=int(get("n_iter_", 0)),
-        )
-        if self.solver in STOCHASTIC_SOLVERS:
-            higher = bool(self.early_stopping)
-            if higher and state.validation_scores is None:
-                state.validation_scores, state.validation_loss_curve = [], []
-            watched = list((state.validation_scores if higher else state.loss_curve) or [])
-            rule = state.stopping = StoppingRule(self.n_iter_no_change, self.tol, higher_is_better=higher,
-                                                 bad_epochs=int(get("_no_improvement_count", 0)),
-                                                 epochs=len(watched))
-            best = get("best_validation_score_" if higher else "best_loss_")
+        settings = TrainingSettings(solver=self.solver, early_stopping=bool(self.early_stopping),
+                                    n_iter_no_change=self.n_iter_no_change, tol=self.tol)
+        state = TrainingState.start(settings, self.network_.get_flat())
+        state.n_iter = state.finite_epochs = int(get("n_iter_", 0))
+        state.t, state.loss = int(get("t_", 0)), get("loss_", math.nan)
+        state.loss_curve = list(get("loss_curve_", None) or [])
+        state.gradient_norms = list(get("gradient_norms_", None) or [])
+        for name in ("validation_scores", "validation_loss_curve"):
+            if get(name + "_") is not None:
+                setattr(state, name, get(name + "_"))
+        rule = state.stopping
+        if rule is not None:  # the rule goes on from its count, best and epochs
+            watched = list((state.validation_scores if rule.higher_is_better else state.loss_curve) or [])
+            rule.bad_epochs, rule.epochs = int(get("_no_improvement_count", 0)), len(watched)
+            best = get("best_validation_score_" if rule.higher_is_better else "best_loss_")
             if best is not None:
-                rule.best = best
-                rule.best_epoch = watched.index(best) + 1 if best in watched else 0
+                rule.best, rule.best_epoch = best, watched.index(best) + 1 if best in watched else 0
         return state
 
     def _publish(self, state: TrainingState) -> None:
