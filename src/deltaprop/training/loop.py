@@ -73,13 +73,12 @@ def make_optimizer(settings: TrainingSettings, params: list[np.ndarray]) -> SGD 
                    s.power_t, step=fused.sgd_step, max_grad_norm=s.max_grad_norm, n_epochs=s.max_iter,
                    warmup=s.warmup_iter)
     # Adam and AdamW follow only the cosine schedule (scikit-learn's others are SGD's)
-    schedule = "cosine" if s.learning_rate == "cosine" else "constant"
+    options: dict[str, Any] = dict(step=fused.adam_step, max_grad_norm=s.max_grad_norm, n_epochs=s.max_iter,
+                                   warmup=s.warmup_iter,
+                                   schedule="cosine" if s.learning_rate == "cosine" else "constant")
     if s.solver == "adamw":
-        return AdamW(params, s.learning_rate_init, s.beta_1, s.beta_2, s.epsilon, s.weight_decay,
-                     step=fused.adam_step, max_grad_norm=s.max_grad_norm, schedule=schedule,
-                     n_epochs=s.max_iter, warmup=s.warmup_iter)
-    return Adam(params, s.learning_rate_init, s.beta_1, s.beta_2, s.epsilon, step=fused.adam_step,
-                max_grad_norm=s.max_grad_norm, schedule=schedule, n_epochs=s.max_iter, warmup=s.warmup_iter)
+        return AdamW(params, s.learning_rate_init, s.beta_1, s.beta_2, s.epsilon, s.weight_decay, **options)
+    return Adam(params, s.learning_rate_init, s.beta_1, s.beta_2, s.epsilon, **options)
 
 
 class _Data(NamedTuple):
