@@ -251,3 +251,22 @@ def test_the_random_state_conversion_is_the_cores_and_draws_as_scikit_learns():
     assert _as_random_state(gen) is gen
     with pytest.raises(ValueError, match="random_state"):
         MLPRegressor(random_state=gen).fit(np.zeros((4, 2)), np.zeros(4))
+
+
+def test_a_run_publishes_the_epoch_it_keeps_and_whether_its_rule_ended_it():
+    """What ``deltaprop train`` says of a run (Monitor.finish) is published once, by training:
+    the epoch of the best validation score, whose weights early stopping keeps, and whether the
+    stopping rule ended the run; a model made again from its record keeps both."""
+    from deltaprop.estimators.fitted import FittedMLP
+    from deltaprop.estimators.mlp import from_record
+
+    X, y = make_regression(n_samples=120, n_features=4, noise=20.0, random_state=0)
+    X, y = X / X.std(0), y / y.std()
+    est = _fit(MLPRegressor(hidden_layer_sizes=(8,), early_stopping=True, n_iter_no_change=3, max_iter=300,
+                            learning_rate_init=0.05, random_state=0), X, y)
+    state = est._fitted_state()
+    assert est.n_iter_ < 300 and state["stopped_early"] is True
+    assert state["best_epoch"] == int(np.argmax(est.validation_scores_)) + 1 < est.n_iter_
+    assert from_record(FittedMLP.from_estimator(est).copy())._fitted_state() == state
+    plain = _fit(MLPRegressor(hidden_layer_sizes=(8,), max_iter=5, random_state=0), X, y)
+    assert plain._fitted_state()["best_epoch"] == 5 and plain._fitted_state()["stopped_early"] is False

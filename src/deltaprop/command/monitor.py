@@ -22,7 +22,7 @@ class Monitor:
     ``on_checkpoint(est, monitor)``; it never stops the run itself.
 
     After the fit, :meth:`finish` reads from the estimator the epoch whose weights it kept
-    (``best_epoch``) and whether early stopping ended the run (``stopped_early``)."""
+    (``best_epoch``) and whether its stopping rule ended the run (``stopped_early``)."""
 
     def __init__(self, validation: tuple[Any, Any] | None = None, *, checkpoint_every: int = 0,
                  on_checkpoint: Callable[[Any, Monitor], None] | None = None, progress: Any = None,
@@ -61,12 +61,7 @@ class Monitor:
         return est.network_.get_flat() if best is None else best
 
     def finish(self, est: Any) -> None:
-        """``best_epoch`` and ``stopped_early`` of the fitted estimator's record (a FittedMLP)."""
-        scores = list(getattr(est, "validation_scores_", None) or [])
-        finite = [k for k, s in enumerate(scores) if np.isfinite(s)]
-        if finite:  # the first epoch of the highest score: the weights early stopping kept
-            self.best_epoch = max(finite, key=lambda k: (scores[k], -k)) + 1
-        else:
-            self.best_epoch = len(getattr(est, "loss_curve_", []) or [])
-        # the estimator's rule ended the run (the command's n_iter_no_change is inf without early stopping)
-        self.stopped_early = est.state.get("no_improvement_count", 0) > est.params["n_iter_no_change"]
+        """``best_epoch`` and ``stopped_early`` as the training run published them in the fitted
+        estimator's record (a FittedMLP's private state)."""
+        self.best_epoch = int(est.state["best_epoch"])
+        self.stopped_early = bool(est.state["stopped_early"])

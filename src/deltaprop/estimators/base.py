@@ -1,18 +1,18 @@
-"""What ``MLPRegressor`` and ``MLPClassifier`` share: ``fit``'s checks and driver, the views (the
-parameters are :mod:`deltaprop.estimators.parameters`' table).
+"""What ``MLPRegressor`` and ``MLPClassifier`` share: ``fit``'s checks and driver, the network's views.
 
 An estimator checks its parameters and data (scikit-learn's validation), builds the
-:class:`~deltaprop.Network` (scikit-learn's draws of the initial weights), and hands network,
-data and :class:`~deltaprop.training.state.TrainingSettings` to :func:`deltaprop.training.loop.fit`,
-which returns the run's :class:`~deltaprop.training.state.TrainingState`; the fitted attributes
-(``loss_``, ``loss_curve_``, ``n_iter_`` …) are read from that state (:meth:`_BaseMLP._publish`).
+:class:`~deltaprop.Network` (scikit-learn's draws of the initial weights) and hands it, the data
+and its :class:`~deltaprop.training.state.TrainingSettings` to :func:`deltaprop.training.loop.fit`;
+the fitted attributes are read from the run's :class:`~deltaprop.training.state.TrainingState`.
 """
 
 from __future__ import annotations
 
 import math
+import os
 import warnings
 from collections.abc import Callable, Iterable
+from dataclasses import fields
 from numbers import Integral
 from typing import Any, Self, TypeAlias
 
@@ -24,21 +24,18 @@ from sklearn.utils import column_or_1d
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from deltaprop.core.network import Network, _as_random_state
-from deltaprop.estimators.fitted import (
-    SETTING_NAMES,
-    check_memory,
-    hidden_sizes,
-    training_settings,
-)
 from deltaprop.speed import backprop as fast
 from deltaprop.training import loop as training
 from deltaprop.training.state import STOCHASTIC_SOLVERS, TrainingSettings, TrainingState, ValidationScore
-from deltaprop.training.stopping import StoppingRule
 
 __all__ = ["_BaseMLP", "_ScoreOnDask", "InputData", "on_dask"]
 
 #: what ``fit`` and ``predict`` take as X: an array-like, or a sparse matrix
 InputData: TypeAlias = ArrayLike | scipy.sparse.spmatrix | scipy.sparse.sparray
+
+#: the training settings copied from the estimator's parameters of the same name
+SETTING_NAMES = tuple(f.name for f in fields(TrainingSettings)
+                      if f.name not in ("stratify", "score", "label", "on_epoch"))
 
 
 def on_dask(*arrays):
@@ -49,6 +46,22 @@ def on_dask(*arrays):
 
         return distributed
     return None
+
+
+def _available_bytes() -> int | None:
+    """The memory the system can still give (Linux's MemAvailable, else the physical memory)."""
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):  # pragma: no cover - not POSIX
+        return None
+
 
 class _LayerViews(list):
     """``coefs_`` or ``intercepts_`` of a fitted estimator: views of the network's arrays;
@@ -65,12 +78,22 @@ class _LayerViews(list):
         super().__setitem__(k, self._write(k, value))
 
 
-def _layer_list(name: str, arrays: Callable[[Network], Iterable[np.ndarray]], write: str,
-                doc: str) -> Any:
-    """The property ``coefs_`` or ``intercepts_`` (``name``): once fitted, a :class:`_LayerViews`
-    of ``arrays(network_)`` whose items the estimator's method ``write`` assigns; before fit,
-    the list last assigned (kept as ``_assigned_<name>`` for the next partial_fit)."""
+def _layer_list(name: str, arrays: str, doc: str) -> Any:
+    """The property ``coefs_`` (``arrays`` "W", seen transposed) or ``intercepts_`` ("b"): once
+    fitted, a :class:`_LayerViews` of the network's arrays; before, the list last assigned."""
     assigned = "_assigned_" + name.rstrip("_")
+
+    def view(net: Network, k: int) -> np.ndarray:
+        a = getattr(net, arrays)[net.layers[k]]
+        return a.T if arrays == "W" else a
+
+    def write(net: Network, k: int, value: Any) -> np.ndarray:  # into layer k + 2, in place
+        target, value = view(net, k), np.asarray(value, dtype=net.dtype)
+        value = value if arrays == "W" else value.reshape(-1)
+        if value.shape != target.shape:
+            raise ValueError(f"{name}[{k}] has shape {target.shape}; got an array of shape {value.shape}")
+        target[...] = value
+        return target
 
     def get(self) -> list[np.ndarray]:
         net = self.__dict__.get("network_")
@@ -78,7 +101,7 @@ def _layer_list(name: str, arrays: Callable[[Network], Iterable[np.ndarray]], wr
             if assigned in self.__dict__:
                 return self.__dict__[assigned]
             raise AttributeError(f"{name} exists once the estimator is fitted")
-        return _LayerViews(arrays(net), getattr(self, write))
+        return _LayerViews((view(net, k) for k in range(len(net.layers))), lambda k, v: write(net, k, v))
 
     def set(self, values: Iterable[Any]) -> None:
         values = list(values)
@@ -89,14 +112,13 @@ def _layer_list(name: str, arrays: Callable[[Network], Iterable[np.ndarray]], wr
         if len(values) != len(net.layers):
             raise ValueError(f"{name} needs {len(net.layers)} arrays, one per layer; got {len(values)}")
         for k, value in enumerate(values):
-            getattr(self, write)(k, value)
+            write(net, k, value)
 
     return property(get, set, doc=doc)
 
 
 class _ScoreOnDask:
-    """``score`` as scikit-learn's mixin after it has (R² or accuracy), computed by the cluster
-    for Dask collections; it comes first among an estimator's bases."""
+    """``score`` of scikit-learn's mixin, or the cluster's for Dask collections (the first base)."""
 
     def score(self, X, y, sample_weight=None):
         """R² (a regressor) or accuracy (a classifier) of ``predict(X)`` against ``y``, as
@@ -118,63 +140,39 @@ class _ScoreOnDask:
 
 
 class _BaseMLP(BaseEstimator):
-    """What both estimators share: parameters, the fit/partial_fit driver, the network."""
+    """What both estimators share: parameters, the fit/partial_fit driver, the network.
+
+    Each estimator adds the task's parts: ``_network_loss()`` (the network's loss and output),
+    ``_validate_input``, ``_quick_targets`` (the targets d of y), ``_targets_of`` (y of d),
+    ``_validation_targets``, ``_predictions`` (what ``predict`` returns of the outputs) and
+    ``_metric`` (``score``'s: R² or accuracy).
+    """
 
     _parameter_constraints: dict = {}  # each estimator's: parameters.constraints(its names)
 
-    # ------------------------------------------------------------------ the network's views
-    coefs_ = _layer_list(
-        "coefs_", lambda net: (net.W[l].T for l in net.layers), "_write_coef",
-        """W^(l)ᵀ for l = 2 … L: views of ``network_.W``, shape (n_{l-1}, n_l) (scikit-learn's).
+    def _keep(self, arguments: dict[str, Any]) -> None:
+        """``__init__``'s arguments as attributes of the same names, unchanged (scikit-learn's contract)."""
+        for name in self._parameter_constraints:
+            setattr(self, name, arguments[name])
+
+    coefs_ = _layer_list("coefs_", "W", """W^(l)ᵀ for l = 2 … L: views of ``network_.W``, shape
+        (n_{l-1}, n_l) (scikit-learn's).
 
         ``coefs_[k] = A`` writes A into ``network_.W[k + 2]``; before fit, the assigned list
         is kept and becomes the network of the next ``partial_fit`` (or warm-started fit).
         """)
-    intercepts_ = _layer_list(
-        "intercepts_", lambda net: (net.b[l] for l in net.layers), "_write_intercept",
-        """b^(l) for l = 2 … L: the arrays of ``network_.b``, shape (n_l,); assignable as ``coefs_``.""")
-
-    def _write_coef(self, k: int, value: Any) -> np.ndarray:
-        """Write ``value`` (n_{l-1}, n_l) into W^(l), l = k + 2, in place; returns the view."""
-        net = self.network_
-        W = net.W[net.layers[k]]
-        value = np.asarray(value, dtype=net.dtype)
-        if value.shape != W.T.shape:
-            raise ValueError(f"coefs_[{k}] has shape {W.T.shape}; got an array of shape {value.shape}")
-        W[...] = value.T
-        return W.T
-
-    def _write_intercept(self, k: int, value: Any) -> np.ndarray:
-        """Write ``value`` (n_l,) into b^(l), l = k + 2, in place; returns the array."""
-        net = self.network_
-        b = net.b[net.layers[k]]
-        value = np.asarray(value, dtype=net.dtype).reshape(-1)
-        if value.shape != b.shape:
-            raise ValueError(f"intercepts_[{k}] has shape {b.shape}; got an array of shape {value.shape}")
-        b[...] = value
-        return b
+    intercepts_ = _layer_list("intercepts_", "b", """b^(l) for l = 2 … L: the arrays of ``network_.b``,
+        shape (n_l,); assignable as ``coefs_``.""")
 
     @property
-    def _optimizer(self) -> Any:
-        """The stochastic optimiser of the run (kept for partial_fit)."""
+    def _optimizer(self) -> Any:  # the stochastic optimiser of the run (kept for partial_fit)
         state = self.__dict__.get("_training")
         if state is None or state.optimizer is None:
             raise AttributeError("_optimizer exists once a stochastic solver has trained")
         return state.optimizer
 
-    # ------------------------------------------------------------------ hooks per task
-    def _network_loss(self) -> tuple[str, str]:
-        """(loss name, output activation name) of the network for this task."""
-        raise NotImplementedError
-
-    def _loss_params(self) -> dict[str, float]:
-        """The loss's parameters for the Network (Huber's ε, the quantile τ); none here."""
+    def _loss_params(self) -> dict[str, float]:  # the loss's parameters (Huber's ε, the quantile τ)
         return {}
-
-    def _validate_input(self, X, y, incremental: bool, reset: bool):
-        """``(X, D, labels)``: checked inputs, the targets d as an (n, n_outputs) array, and the
-        class labels (None for regression)."""
-        raise NotImplementedError
 
     def _checked(self, X, y, reset: bool, **kwargs):
         """X and y as scikit-learn's validate_data checks them (y a column: a vector, warned)."""
@@ -182,39 +180,32 @@ class _BaseMLP(BaseEstimator):
                              dtype=(np.float64, np.float32), reset=reset, **kwargs)
         return X, (column_or_1d(y, warn=True) if y.ndim == 2 and y.shape[1] == 1 else y)
 
-    def _quick_targets(self, y):  # pragma: no cover - each estimator has its own
-        return None
-
     def _with_class_weight(self, sample_weight, y_labels, dtype):
         return sample_weight
 
-    def _validation_score(self) -> ValidationScore:
-        """The default early-stopping score of held-out rows (R² or accuracy), from the outputs."""
-        raise NotImplementedError
-
-    def _targets_of(self, D: np.ndarray) -> np.ndarray:
-        """The targets y (labels for the classifier) that D (n, n_outputs) codes."""
-        raise NotImplementedError
-
-    def _validation_targets(self, y_val: Any) -> np.ndarray:
-        """D_val (n, n_outputs) of user-given validation targets, checked against the fit's."""
-        raise NotImplementedError
+    def _stratify(self) -> str | None:  # the validation split's policy: "binary", "classes" or None
+        return None
 
     def _early_stopping_score(self) -> ValidationScore:
-        """``scoring``'s scorer on the held-out rows, or the default score when it is None."""
+        """``scoring``'s scorer on the held-out rows; None: ``score``'s metric of the outputs
+        (NaN when one is not finite)."""
         if self.scoring is None:
-            return self._validation_score()
+            def metric(X_val, Y, D, sample_weight):
+                if not np.isfinite(Y).all():
+                    return np.nan
+                return self._metric(self._targets_of(D), self._predictions(Y), sample_weight=sample_weight)
+
+            return metric
         from sklearn.metrics import check_scoring
 
         scorer = check_scoring(self, scoring=self.scoring)
 
         def score(X_val, Y, D, sample_weight):
-            y_val = self._targets_of(D)
             kwargs = {} if sample_weight is None else {"sample_weight": sample_weight}
             with warnings.catch_warnings():
                 # the held-out rows are the fit's own X, checked already (names dropped)
                 warnings.filterwarnings("ignore", message="X does not have valid feature names")
-                return float(scorer(self, X_val, y_val, **kwargs))
+                return float(scorer(self, X_val, self._targets_of(D), **kwargs))
 
         return score
 
@@ -233,7 +224,7 @@ class _BaseMLP(BaseEstimator):
         X_val, y_val, *rest = validation_data
         try:
             X_val = validate_data(self, X_val, accept_sparse=["csr", "csc"],
-                                   dtype=(np.float64, np.float32), reset=False)
+                                  dtype=(np.float64, np.float32), reset=False)
         except ValueError as e:
             raise ValueError(
                 f"validation_data's X does not fit the training X: {str(e).rstrip('.')}. Inside a "
@@ -244,29 +235,44 @@ class _BaseMLP(BaseEstimator):
         D_val = np.ascontiguousarray(self._validation_targets(y_val), dtype=dtype)
         if D_val.shape[0] != X_val.shape[0]:
             raise ValueError(f"validation_data has {X_val.shape[0]} rows of X but {D_val.shape[0]} targets")
-        sw_val = rest[0] if rest else None
-        if sw_val is not None:
-            sw_val = _check_sample_weight(sw_val, X_val, dtype=dtype)
+        sw_val = _check_sample_weight(rest[0], X_val, dtype=dtype) if rest and rest[0] is not None else None
         return X_val, D_val, sw_val
-
-    def _stratify(self) -> str | None:
-        """The validation split's stratification policy: "binary", "classes" or None
-        (:func:`deltaprop.training.loop.holdout`)."""
-        return None
 
     # ------------------------------------------------------------------ fitting
     def _hidden_sizes(self) -> list[int]:
-        return hidden_sizes(self.hidden_layer_sizes)
+        """``hidden_layer_sizes`` as a list of ints; ValueError for anything but positive whole numbers."""
+        sizes = self.hidden_layer_sizes
+        sizes = list(sizes) if hasattr(sizes, "__iter__") else [sizes]
+        if all(type(n) is int and n > 0 for n in sizes):
+            return sizes  # the common case, checked in well under a µs
+        if any(isinstance(n, bool) or not isinstance(n, Integral) for n in sizes):
+            raise ValueError(
+                f"hidden_layer_sizes must be whole numbers of units, got {sizes}; e.g. (100,) or (64, 32)."
+            )
+        if np.any(np.array(sizes) <= 0):
+            raise ValueError(f"hidden_layer_sizes must be > 0, got {sizes}.")
+        return [int(n) for n in sizes]
 
-    def _check_memory(self, layer_units: list[int], dtype, n_samples: int) -> None:
-        """Refuse, before allocating, a network that cannot fit in the memory left."""
-        check_memory({"solver": self.solver, "batch_size": self.batch_size}, layer_units, dtype, n_samples)
+    def _check_memory(self, layer_units: list[int], dtype, n_samples: int, settings: TrainingSettings):
+        """Refuse, before allocating, a network that cannot fit in the memory left: about θ, ∂E/∂θ
+        and an optimiser's two moments (4 · n_parameters), and u, z, δ of one mini-batch (3 ·
+        batch · Σ n_l)."""
+        batch = n_samples if not settings.stochastic else training.resolve_batch_size(settings, n_samples,
+                                                                                      warn=False)
+        n_parameters = sum((n_in + 1) * n_out for n_in, n_out in zip(layer_units[:-1], layer_units[1:]))
+        need = np.dtype(dtype).itemsize * (4 * n_parameters + 3 * batch * sum(layer_units))
+        available = _available_bytes()
+        if available is not None and need > available:
+            raise ValueError(
+                f"hidden_layer_sizes={tuple(layer_units[1:-1])} makes a network of layers {layer_units} "
+                f"that needs about {need:,} bytes to train ({need / 2**30:.1f} GiB), more than the "
+                f"{available:,} bytes available; use smaller hidden layers."
+            )
 
     def _training_settings(self) -> TrainingSettings:
-        """The hyperparameters handed to training."""
         callback = getattr(self, "callback", None)
-        return training_settings(
-            {name: getattr(self, name) for name in SETTING_NAMES},
+        return TrainingSettings(
+            **{name: getattr(self, name) for name in SETTING_NAMES},
             stratify=self._stratify(),
             score=self._early_stopping_score() if self.early_stopping and self.scoring != "loss" else None,
             label=type(self).__name__,
@@ -283,7 +289,7 @@ class _BaseMLP(BaseEstimator):
         return on_epoch
 
     def _initialize(self, layer_units: list[int], dtype, rng, settings: TrainingSettings) -> None:
-        """A fresh network (Glorot-uniform, scikit-learn's draws) and a fresh training state."""
+        """A fresh network (Glorot-uniform, scikit-learn's draws) and training state."""
         self.n_layers_ = len(layer_units)
         loss, output = self._network_loss()
         self.out_activation_ = output
@@ -319,22 +325,23 @@ class _BaseMLP(BaseEstimator):
         """The training state of a network whose run deltaprop did not keep (a loaded model,
         or weights assigned by hand), read from the fitted attributes that are there."""
         get = self.__dict__.get
-        state = TrainingState(
-            n_iter=int(get("n_iter_", 0)), t=int(get("t_", 0)), loss=get("loss_", math.nan),
-            loss_curve=list(get("loss_curve_", None) or []),
-            gradient_norms=list(get("gradient_norms_", None) or []),
-            validation_scores=get("validation_scores_"), validation_loss_curve=get("validation_loss_curve_"),
-            best_theta=self.network_.get_flat(), finite_epochs=int(get("n_iter_", 0)),
-        )
-        if self.solver in STOCHASTIC_SOLVERS:
-            higher = bool(self.early_stopping)
-            best = get("best_validation_score_" if higher else "best_loss_")
-            state.stopping = StoppingRule(self.n_iter_no_change, self.tol, higher_is_better=higher)
+        settings = TrainingSettings(solver=self.solver, early_stopping=bool(self.early_stopping),
+                                    n_iter_no_change=self.n_iter_no_change, tol=self.tol)
+        state = TrainingState.start(settings, self.network_.get_flat())
+        state.n_iter = state.finite_epochs = int(get("n_iter_", 0))
+        state.t, state.loss = int(get("t_", 0)), get("loss_", math.nan)
+        state.loss_curve = list(get("loss_curve_", None) or [])
+        state.gradient_norms = list(get("gradient_norms_", None) or [])
+        for name in ("validation_scores", "validation_loss_curve"):
+            if get(name + "_") is not None:
+                setattr(state, name, get(name + "_"))
+        rule = state.stopping
+        if rule is not None:  # the rule goes on from its count, best and epochs
+            watched = list((state.validation_scores if rule.higher_is_better else state.loss_curve) or [])
+            rule.bad_epochs, rule.epochs = int(get("_no_improvement_count", 0)), len(watched)
+            best = get("best_validation_score_" if rule.higher_is_better else "best_loss_")
             if best is not None:
-                state.stopping.best = best
-            state.stopping.bad_epochs = int(get("_no_improvement_count", 0))
-            if higher and state.validation_scores is None:
-                state.validation_scores, state.validation_loss_curve = [], []
+                rule.best, rule.best_epoch = best, watched.index(best) + 1 if best in watched else 0
         return state
 
     def _publish(self, state: TrainingState) -> None:
@@ -342,17 +349,14 @@ class _BaseMLP(BaseEstimator):
         self.__dict__.update(state.fitted_attributes())
 
     def __getstate__(self):
-        # the seeded RandomState is made again when needed (the training state leaves out its
-        # own buffers)
+        # the seeded RandomState is made again when needed
         state = dict(super().__getstate__())  # a copy: the estimator keeps its own
         state.pop("_seeded_random_state", None)
         return state
 
     def _random_state(self):
-        """scikit-learn's ``check_random_state(self.random_state)``, made by the core's
-        conversion: for an integer seed a RandomState in the seed's initial state, as every call
-        of scikit-learn's fit and partial_fit draws from; the seeded state is kept and restored
-        rather than seeded again (≈0.1 ms)."""
+        """scikit-learn's ``check_random_state(self.random_state)`` (the core's conversion); for an
+        integer seed the seeded state is kept and restored rather than seeded again (≈0.1 ms)."""
         seed = self.random_state
         if not isinstance(seed, Integral) or isinstance(seed, bool):
             return _as_random_state(seed)
@@ -365,11 +369,9 @@ class _BaseMLP(BaseEstimator):
         return rng
 
     def _quick_input(self, X, y):
-        """``(X, D, labels)`` for the commonest continuing call (partial_fit in a loop): X a
-        finite 2-D ndarray of the network's dtype with the known number of features and no
-        feature names, y an ndarray of plain targets -- checked here in a few µs instead of by
-        scikit-learn's validation (about 0.4 ms a call).  None sends every other case,
-        errors included, through :meth:`_validate_input`."""
+        """``(X, D, labels)`` of the commonest continuing call (partial_fit in a loop: a finite X of
+        the network's dtype and width, no feature names, y of plain targets) checked in a few µs
+        instead of scikit-learn's 0.4 ms; None sends every other case to ``_validate_input``."""
         net = self.__dict__.get("network_")
         if (
             net is None
@@ -389,14 +391,15 @@ class _BaseMLP(BaseEstimator):
         return None if targets is None else (X, *targets)
 
     def _fitted_state(self) -> dict[str, Any]:
-        """What a model file keeps of the private fitted state (see :mod:`deltaprop.files.archive`)."""
-        return {"no_improvement_count": int(getattr(self, "_no_improvement_count", 0))}
+        """What a model file keeps of the private fitted state (see :mod:`deltaprop.files.archive`):
+        the stopping rule's count, the epoch whose weights are kept, whether the rule ended the run."""
+        attrs = (self.__dict__.get("_training") or self._state_from_attributes()).fitted_attributes()
+        return {"no_improvement_count": int(attrs.get("_no_improvement_count", 0)),
+                "best_epoch": int(attrs["_best_epoch"]), "stopped_early": bool(attrs["_stopped_early"])}
 
     def _restore_fitted_state(self, network: Network, state: dict[str, Any]) -> None:
-        """Attach a loaded ``network`` and the private state :meth:`_fitted_state` returned.
-
-        Raises ValueError when the state does not fit the network.
-        """
+        """Attach a loaded ``network`` and the private state :meth:`_fitted_state` returned;
+        ValueError when the state does not fit the network."""
         if getattr(self, "n_outputs_", network.sizes[-1]) != network.sizes[-1]:
             raise ValueError("n_outputs_ does not match the network")
         self.network_ = network
@@ -438,7 +441,7 @@ class _BaseMLP(BaseEstimator):
         # a continuing call draws only its shuffles: the generator is made when first needed
         rng = self._random_state() if first_pass else self._random_state
         if first_pass:
-            self._check_memory(layer_units, X.dtype, X.shape[0])
+            self._check_memory(layer_units, X.dtype, X.shape[0], settings)
             self._initialize(layer_units, X.dtype, rng, settings)
         else:
             self._continue(layer_units, X.dtype)
@@ -451,7 +454,9 @@ class _BaseMLP(BaseEstimator):
         return self
 
     def _continue(self, layer_units: list[int], dtype) -> None:
-        """Continue (warm_start, partial_fit) from the weights there are."""
+        """Continue (warm_start, partial_fit) from the weights there are, with the current
+        ``activation``, as scikit-learn does: the weights stay, f changes.  A changed ``loss``
+        needs another output, so it is refused rather than ignored."""
         if "network_" not in self.__dict__:
             self._network_from_assigned(layer_units, dtype)
         elif list(self.network_.sizes) != layer_units:
@@ -459,12 +464,6 @@ class _BaseMLP(BaseEstimator):
                 f"the network has layers {list(self.network_.sizes)} but this data and "
                 f"hidden_layer_sizes need {layer_units}; fit without warm_start to start afresh"
             )
-        self._follow_parameters()
-
-    def _follow_parameters(self) -> None:
-        """Continue (warm_start, partial_fit) with the current ``activation``, as scikit-learn
-        does: the weights stay, f changes.  A changed ``loss`` needs another output, so it is
-        refused rather than ignored."""
         net = self.network_
         loss, output = self._network_loss()
         if (loss, output) != (net.loss_name, net.output):
@@ -514,10 +513,6 @@ class _BaseMLP(BaseEstimator):
         return True
 
     # ------------------------------------------------------------------ prediction
-    def _predictions(self, Y: np.ndarray) -> np.ndarray:
-        """What ``predict`` returns for the network's outputs Y (n, n_outputs)."""
-        raise NotImplementedError
-
     def predict(self, X: InputData) -> np.ndarray:
         """Predict with the network.
 
@@ -536,8 +531,7 @@ class _BaseMLP(BaseEstimator):
             return dask.predict(self, X)
         return self._predictions(self._forward_pass_fast(X))
 
-    def _forward_pass_fast(self, X, check_input: bool = True) -> np.ndarray:
-        """The network's output y, shape (n_samples, n_outputs)."""
+    def _forward_pass_fast(self, X, check_input: bool = True) -> np.ndarray:  # y, (n_samples, n_outputs)
         if check_input:
             X = validate_data(self, X, accept_sparse=["csr", "csc"], reset=False)
         if hasattr(X, "toarray"):
@@ -548,6 +542,8 @@ class _BaseMLP(BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
         return tags
+
+
 _DOC_ATTRIBUTES = """
     loss_ : float
         The loss of the last epoch: the mean over samples of E_n, where E_n sums over the
@@ -592,5 +588,3 @@ _DOC_ATTRIBUTES = """
     diverged_ : bool
         True when the latest fit stopped on a non-finite loss or weights.  deltaprop only.
 """
-
-

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from functools import partial
 from typing import Self
 
 import numpy as np
@@ -30,22 +29,6 @@ _POSITIONAL = ("hidden_layer_sizes", "activation")
 _KEYWORD = (*SHARED, "class_weight", "validation_stratify", *EXTRA)
 
 __all__ = ["MLPClassifier"]
-
-
-def _labels(binarizer: LabelBinarizer, Y: np.ndarray) -> np.ndarray:
-    """Class labels of outputs (or targets) Y (n, n_outputs)."""
-    if Y.shape[1] == 1:
-        Y = Y.ravel()
-    return binarizer.inverse_transform(Y)
-
-
-def _accuracy_of_outputs(binarizer: LabelBinarizer, X: np.ndarray, Y: np.ndarray, D: np.ndarray,
-                         sample_weight) -> float:
-    """Accuracy of outputs Y against targets D (n, n_outputs); NaN when an output is not finite."""
-    if not np.isfinite(Y).all():
-        return np.nan
-    return accuracy_score(_labels(binarizer, D.astype(Y.dtype)), _labels(binarizer, Y),
-                          sample_weight=sample_weight)
 
 
 class MLPClassifier(_ScoreOnDask, ClassifierMixin, _BaseMLP):
@@ -113,41 +96,13 @@ class MLPClassifier(_ScoreOnDask, ClassifierMixin, _BaseMLP):
         max_grad_norm=DEFAULTS['max_grad_norm'],
         warmup_iter=DEFAULTS['warmup_iter'],
     ):
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.activation = activation
-        self.solver = solver
-        self.alpha = alpha
-        self.batch_size = batch_size
-        self.learning_rate = learning_rate
-        self.learning_rate_init = learning_rate_init
-        self.power_t = power_t
-        self.max_iter = max_iter
-        self.shuffle = shuffle
-        self.random_state = random_state
-        self.tol = tol
-        self.verbose = verbose
-        self.warm_start = warm_start
-        self.momentum = momentum
-        self.nesterovs_momentum = nesterovs_momentum
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.beta_1 = beta_1
-        self.beta_2 = beta_2
-        self.epsilon = epsilon
-        self.n_iter_no_change = n_iter_no_change
-        self.max_fun = max_fun
-        self.class_weight = class_weight
-        self.validation_stratify = validation_stratify
-        self.scoring = scoring
-        self.callback = callback
-        self.dropout = dropout
-        self.weight_decay = weight_decay
-        self.max_grad_norm = max_grad_norm
-        self.warmup_iter = warmup_iter
+        self._keep(locals())
+
     _parameter_constraints: dict = constraints((*_POSITIONAL, *_KEYWORD))
 
     # scikit-learn's loss name, for code that reads it
     loss = "log_loss"
+    _metric = staticmethod(accuracy_score)
 
     def _is_multilabel(self):
         return self._label_binarizer.y_type_.startswith("multilabel")
@@ -161,8 +116,7 @@ class MLPClassifier(_ScoreOnDask, ClassifierMixin, _BaseMLP):
         # the same table as scikit-learn: a fresh fit (re)defines classes_; warm_start and
         # partial_fit check that y's classes are known
         if not hasattr(self, "classes_") or (not self.warm_start and not incremental):
-            self._label_binarizer = LabelBinarizer()
-            self._label_binarizer.fit(y)
+            self._label_binarizer = LabelBinarizer().fit(y)
             self.classes_ = self._label_binarizer.classes_
         else:
             classes = unique_labels(y)
@@ -209,10 +163,8 @@ class MLPClassifier(_ScoreOnDask, ClassifierMixin, _BaseMLP):
     def _restore_fitted_state(self, network, state):
         """As the base class, and the label binarizer rebuilt from ``classes_``."""
         classes, multilabel = class_layout(getattr(self, "classes_", None), state, network)
-        binarizer = LabelBinarizer()
-        binarizer.fit(np.eye(len(classes), dtype=int) if multilabel else classes)
-        n_out = network.sizes[-1]
-        self.n_outputs_ = n_out
+        binarizer = LabelBinarizer().fit(np.eye(len(classes), dtype=int) if multilabel else classes)
+        self.n_outputs_ = network.sizes[-1]
         super()._restore_fitted_state(network, state)
         self._label_binarizer = binarizer
         self.classes_ = binarizer.classes_
@@ -225,19 +177,13 @@ class MLPClassifier(_ScoreOnDask, ClassifierMixin, _BaseMLP):
         weights = compute_sample_weight(self.class_weight, y_labels).astype(dtype)
         return weights if sample_weight is None else sample_weight * weights
 
-    def _labels(self, Y):
-        return _labels(self._label_binarizer, Y)
-
-    def _validation_score(self):
-        return partial(_accuracy_of_outputs, self._label_binarizer)
-
     def _targets_of(self, D):
-        return self._labels(D)
+        """Class labels of targets (or outputs) D (n, n_outputs)."""
+        return self._label_binarizer.inverse_transform(D.ravel() if D.shape[1] == 1 else D)
 
     def _validation_targets(self, y_val):
         y_val = np.asarray(y_val)
-        if y_val.ndim == 2 and y_val.shape[1] == 1:
-            y_val = y_val.ravel()
+        y_val = y_val.ravel() if y_val.ndim == 2 and y_val.shape[1] == 1 else y_val
         unknown = np.setdiff1d(unique_labels(y_val), self.classes_)
         if len(unknown):
             raise ValueError(f"validation_data's y has classes not seen in training: {unknown}")
@@ -250,7 +196,7 @@ class MLPClassifier(_ScoreOnDask, ClassifierMixin, _BaseMLP):
 
     def _predictions(self, Y):
         if self._is_multilabel() or len(self.classes_) < 2:
-            return self._labels(Y)
+            return self._targets_of(Y)
         return self.classes_[class_coding.predicted_codes(Y)]
 
     def predict_proba(self, X: InputData) -> np.ndarray:
@@ -305,11 +251,8 @@ class MLPClassifier(_ScoreOnDask, ClassifierMixin, _BaseMLP):
                     )
             else:  # the first call
                 self.classes_ = unique_labels(classes)
-                self._label_binarizer = LabelBinarizer()
-                if type_of_target(y).startswith("multilabel"):
-                    self._label_binarizer.fit(y)
-                else:
-                    self._label_binarizer.fit(classes)
+                self._label_binarizer = LabelBinarizer().fit(
+                    y if type_of_target(y).startswith("multilabel") else classes)
         return self._fit(X, y, sample_weight=sample_weight, incremental=True)
 
     def __sklearn_tags__(self):

@@ -1,13 +1,11 @@
-"""The estimators' parameters, one table: default, scikit-learn's constraint, the docstring's
-type and meaning, and where ``deltaprop train``'s default differs, that default and why.
+"""The estimators' parameters, one table: default, scikit-learn's constraint, the docstring's type
+and meaning, and where ``deltaprop train``'s default differs, that default and why.
 
-``_parameter_constraints``, the numpydoc ``Parameters`` section and :data:`DEFAULTS` are made
-from :data:`PARAMETERS`; each estimator's ``__init__`` is written out (so that editors and
-readers see the signature, as scikit-learn's are) with every default read from
-:data:`DEFAULTS`, and a test holds its names and order to the table.  The training settings' defaults are
-the training ring's (:class:`~deltaprop.training.state.TrainingSettings`), read here.  The
-command's click options import only click, so its side is a literal that
-``tests/test_estimator_options.py`` holds equal to the ``command`` column.
+``_parameter_constraints``, the numpydoc ``Parameters`` section and :data:`DEFAULTS` are made from
+:data:`PARAMETERS`; each ``__init__`` is written out (as scikit-learn's are) with its defaults read
+from :data:`DEFAULTS`, and tests hold its names and order, and the command's click options (a
+literal, so that ``--help`` imports only click), to the table.  The training settings' defaults
+are the training ring's (:class:`~deltaprop.training.state.TrainingSettings`).
 """
 
 from __future__ import annotations

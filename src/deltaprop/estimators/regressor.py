@@ -17,7 +17,6 @@ from deltaprop.estimators.base import (
     _ScoreOnDask,
     on_dask,
 )
-from deltaprop.estimators.fitted import loss_parameters, regression_pair
 from deltaprop.estimators.parameters import DEFAULTS, EXTRA, SHARED, constraints, documentation
 
 #: the parameters in signature order: those before ``*``, and those after
@@ -25,13 +24,6 @@ _POSITIONAL = ("loss", "hidden_layer_sizes", "activation")
 _KEYWORD = (*SHARED, *EXTRA, "huber_epsilon", "quantile")
 
 __all__ = ["MLPRegressor"]
-
-
-def _r2_of_outputs(X: np.ndarray, Y: np.ndarray, D: np.ndarray, sample_weight) -> float:
-    """R² of outputs Y against targets D (n, n_outputs); NaN when an output is not finite."""
-    if not np.isfinite(Y).all():
-        return np.nan
-    return r2_score(D, Y, sample_weight=sample_weight)
 
 
 class MLPRegressor(_ScoreOnDask, RegressorMixin, _BaseMLP):
@@ -96,46 +88,20 @@ class MLPRegressor(_ScoreOnDask, RegressorMixin, _BaseMLP):
         huber_epsilon=DEFAULTS['huber_epsilon'],
         quantile=DEFAULTS['quantile'],
     ):
-        self.loss = loss
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.activation = activation
-        self.solver = solver
-        self.alpha = alpha
-        self.batch_size = batch_size
-        self.learning_rate = learning_rate
-        self.learning_rate_init = learning_rate_init
-        self.power_t = power_t
-        self.max_iter = max_iter
-        self.shuffle = shuffle
-        self.random_state = random_state
-        self.tol = tol
-        self.verbose = verbose
-        self.warm_start = warm_start
-        self.momentum = momentum
-        self.nesterovs_momentum = nesterovs_momentum
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.beta_1 = beta_1
-        self.beta_2 = beta_2
-        self.epsilon = epsilon
-        self.n_iter_no_change = n_iter_no_change
-        self.max_fun = max_fun
-        self.scoring = scoring
-        self.callback = callback
-        self.dropout = dropout
-        self.weight_decay = weight_decay
-        self.max_grad_norm = max_grad_norm
-        self.warmup_iter = warmup_iter
-        self.huber_epsilon = huber_epsilon
-        self.quantile = quantile
+        self._keep(locals())
+
     _parameter_constraints: dict = constraints((*_POSITIONAL, *_KEYWORD))
 
+    _metric = staticmethod(r2_score)
+
     def _network_loss(self):
-        return regression_pair(self.loss)
+        """Poisson deviance with an exp output, any other loss with the identity output."""
+        return ("poisson", "exp") if self.loss == "poisson" else (self.loss, "identity")
 
     def _loss_params(self):
-        return loss_parameters({"loss": self.loss, "huber_epsilon": self.huber_epsilon,
-                                "quantile": self.quantile})
+        if self.loss == "huber":
+            return {"epsilon": float(self.huber_epsilon)}
+        return {"quantile": float(self.quantile)} if self.loss == "quantile" else {}
 
     def _validate_input(self, X, y, incremental, reset):
         X, y = self._checked(X, y, reset, y_numeric=True)
@@ -153,11 +119,10 @@ class MLPRegressor(_ScoreOnDask, RegressorMixin, _BaseMLP):
             return None
         return (y.reshape(-1, 1) if y.ndim == 1 else y), None
 
-    def _validation_score(self):
-        return _r2_of_outputs
+    def _predictions(self, Y):
+        return Y.ravel() if Y.shape[1] == 1 else Y
 
-    def _targets_of(self, D):
-        return D.ravel() if D.shape[1] == 1 else D
+    _targets_of = _predictions
 
     def _validation_targets(self, y_val):
         y_val = np.asarray(y_val, dtype=np.float64)
@@ -166,9 +131,6 @@ class MLPRegressor(_ScoreOnDask, RegressorMixin, _BaseMLP):
             raise ValueError(f"validation_data's y must be finite targets with {self.n_outputs_} "
                              f"output(s), as the training y")
         return D_val
-
-    def _predictions(self, Y):
-        return Y.ravel() if Y.shape[1] == 1 else Y
 
     @available_if(lambda est: est._check_solver())
     @_fit_context(prefer_skip_nested_validation=True)

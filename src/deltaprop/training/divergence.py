@@ -1,40 +1,31 @@
 """Divergence: a loss or weights that stop being finite, or a loss that blows up while finite.
 
-A run has diverged when, after an epoch (L-BFGS: at its end),
-
-- the loss or a weight is not finite; or
-- the loss is more than ``BLOWUP_FACTOR`` times the loss of the initial weights (measured
-  once, on the first ``REFERENCE_ROWS`` training rows): the steps are too large for the
-  data's scale, and the run would go on without learning.
-
-Either sets the state's ``diverged`` flag and warns with :class:`DivergenceWarning`, naming
-what blew up and the learning rate to lower.  A value no longer finite also stops the run,
-with the weights from before the epoch; a finite blow-up is reported once and the run goes
-on, as scikit-learn's would (so its numbers stay scikit-learn's).
+A run has diverged when, after an epoch (L-BFGS: at its end), the loss or a weight is not finite,
+or the loss is more than ``BLOWUP_FACTOR`` times the loss of the initial weights (measured once,
+on the first ``REFERENCE_ROWS`` training rows): the steps are too large for the data's scale.
+Either sets the state's flag and warns with :class:`DivergenceWarning`, naming what blew up and
+the learning rate to lower.  A value no longer finite also stops the run, with the weights from
+before the epoch; a finite blow-up is reported once and the run goes on, as scikit-learn's would
+(so its numbers stay scikit-learn's).
 """
 
 from __future__ import annotations
 
 import math
 import warnings
-from typing import NamedTuple
 
 import numpy as np
 
-__all__ = ["DivergenceWarning", "Problem", "BLOWUP_FACTOR", "REFERENCE_ROWS", "reference_loss", "blown_up",
-           "warn_diverged"]
+__all__ = ["DivergenceWarning", "BLOWUP_FACTOR", "REFERENCE_ROWS", "NO_FINITE_WEIGHTS", "reference_loss",
+           "blown_up", "warn_diverged", "after_epoch"]
 
 #: an epoch's loss above this multiple of the initial loss is a blow-up
 BLOWUP_FACTOR = 1e4
 #: the initial loss is measured on at most this many training rows
 REFERENCE_ROWS = 256
-
-
-class Problem(NamedTuple):
-    """What blew up: ``what`` in words; ``nonfinite`` when a value stopped being finite."""
-
-    what: str
-    nonfinite: bool
+#: scikit-learn's error for a run that never had finite weights after a step
+NO_FINITE_WEIGHTS = ("Solver produced non-finite parameter weights. The input data may contain large "
+                     "values and need to be preprocessed.")
 
 
 class DivergenceWarning(UserWarning):
@@ -55,13 +46,9 @@ def reference_loss(net, X, D, sample_weight, alpha) -> float:
 
 
 def blown_up(loss: float, reference: float) -> bool:
-    """True when a finite ``loss`` is above :data:`BLOWUP_FACTOR` times ``reference``.
-
-    A reference that is not finite (or not positive) judges nothing.
-    """
-    if not (math.isfinite(reference) and reference > 0):
-        return False
-    return loss > BLOWUP_FACTOR * reference
+    """True when a finite ``loss`` is above :data:`BLOWUP_FACTOR` times ``reference`` (a reference
+    that is not finite and positive judges nothing)."""
+    return math.isfinite(reference) and reference > 0 and loss > BLOWUP_FACTOR * reference
 
 
 def warn_diverged(what: str, learning_rate_init: float | None, *, stopped: bool = True,
@@ -76,3 +63,22 @@ def warn_diverged(what: str, learning_rate_init: float | None, *, stopped: bool 
         DivergenceWarning,
         stacklevel=stacklevel,
     )
+
+
+def after_epoch(net, last, finite: bool, params, loss: float, settings, state) -> bool:
+    """Judge an epoch of a stochastic run; True when the run must stop.  A loss or weights no
+    longer finite put back ``last`` (θ before the epoch; scikit-learn's error when no epoch ever
+    ended finite); a finite blow-up is reported once."""
+    if not finite or not all(np.isfinite(p).all() for p in params):
+        net.set_flat(last)
+        if state.finite_epochs == 0:
+            raise ValueError(NO_FINITE_WEIGHTS)
+        state.diverged = True
+        what = "the weights" if finite else "the loss"
+        warn_diverged(f"{what} stopped being finite", settings.learning_rate_init, stacklevel=7)
+        return True
+    if not state.blew_up and blown_up(loss, state.reference_loss):
+        state.blew_up = True
+        warn_diverged(f"the loss grew from {state.reference_loss:.3g} (at the initial weights) to {loss:.3g}",
+                      settings.learning_rate_init, stopped=False, stacklevel=7)
+    return False

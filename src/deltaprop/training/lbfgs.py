@@ -1,9 +1,7 @@
-"""Training by L-BFGS on the whole training set (scikit-learn's ``solver="lbfgs"``).
-
-``max_iter`` bounds the iterations, ``max_fun`` the loss evaluations, ``tol`` the largest
-gradient component.  The state's ``loss_curve`` and ``gradient_norms`` get one entry per
-iteration, and ``settings.on_epoch(state)`` is called after each; True ends the run.  A run
-whose loss or weights stop being finite ends with the best finite weights it evaluated.
+"""Training by L-BFGS on the whole training set (scikit-learn's ``solver="lbfgs"``): one entry of
+``loss_curve`` and ``gradient_norms`` per iteration, ``settings.on_epoch(state)`` after each (True
+ends the run); a run whose loss or weights stop being finite ends with the best finite weights
+it evaluated.
 """
 
 from __future__ import annotations
@@ -18,7 +16,7 @@ from deltaprop.speed.backprop import foreign_blas_single_threaded
 from deltaprop.training import divergence, progress
 from deltaprop.training.state import TrainingSettings, TrainingState
 
-__all__ = ["fit_lbfgs", "lbfgs_iterations", "gradient_norms"]
+__all__ = ["fit_lbfgs", "gradient_norms"]
 
 
 def gradient_norms(grad_W) -> dict[int, float]:
@@ -98,29 +96,9 @@ def _finish(net, result, objective: _Objective, settings, state: TrainingState, 
         state.n_iter = min(result.nit, settings.max_iter)
     elif n_callback is not None:
         state.n_iter = n_callback
-    else:
-        state.n_iter = lbfgs_iterations(result, settings.max_iter)
+    else:  # the iterations made, with scikit-learn's warning when it did not converge
+        from sklearn.utils.optimize import _check_optimize_result
+
+        state.n_iter = _check_optimize_result("lbfgs", result, settings.max_iter)
     state.loss = loss
     net.set_flat(theta)
-
-
-def lbfgs_iterations(result, max_iter: int) -> int:
-    """The iterations an L-BFGS run made, warning as scikit-learn does when it did not converge."""
-    from deltaprop.training.stopping import convergence_warning
-
-    n_iter = min(result.nit, max_iter)
-    if result.status != 0:
-        message = (
-            f"lbfgs failed to converge after {n_iter} iteration(s) (status={result.status}):\n"
-            f"{result.message}\n"
-        )
-        if n_iter == max_iter:
-            message += (
-                f"\nIncrease the number of iterations to improve the convergence (max_iter={max_iter})."
-            )
-        message += (
-            "\nYou might also want to scale the data as shown in:\n"
-            "    https://scikit-learn.org/stable/modules/preprocessing.html"
-        )
-        warnings.warn(message, convergence_warning(), stacklevel=4)
-    return n_iter

@@ -1,30 +1,15 @@
 """The training loop: epochs of shuffled mini-batches (SGD, Adam), or L-BFGS.
 
-:func:`fit` trains a :class:`~deltaprop.Network` in place on data the estimator has checked
-and returns the run's :class:`~deltaprop.training.state.TrainingState`.  The semantics are
+:func:`fit` trains a :class:`~deltaprop.Network` in place on data the estimator has checked and
+returns the run's :class:`~deltaprop.training.state.TrainingState`.  The semantics are
 scikit-learn's, step for step, so that an estimator of each library with the same
-``random_state`` draws the same validation split and the same shuffles:
+``random_state`` draws the same validation split and the same shuffles.  The loss of an epoch is
+the mean of its mini-batch losses weighted by batch size; ``t`` counts the training samples seen
+over all calls, ``n_iter`` the epochs of the latest call.
 
-- ``batch_size="auto"`` is min(200, n_samples); a larger one is clipped, with a warning.
-- One epoch visits every training sample once, in an order reshuffled every epoch when
-  ``shuffle`` is true (:func:`_shuffled`: the draw ``sklearn.utils.shuffle`` makes).
-- The loss of an epoch is the mean of the mini-batch losses weighted by batch size; the
-  losses are the network's (E_n summed over outputs, plus the L2 term).
-- The stopping rule (:mod:`deltaprop.training.stopping`) watches the training loss, or with
-  early stopping the validation score; when it is exhausted the optimiser stops (or, for
-  ``learning_rate="adaptive"``, divides the learning rate by 5).
-- ``t`` counts the training samples seen, over all calls; ``n_iter`` the epochs of the
-  latest call.  Early stopping restores the weights of the best validation score.
-
-The backend of the epochs is chosen once per call (:func:`_epoch_backend`): the compiled
-epoch of :mod:`deltaprop.speed.compiled` for a small network, else batch by batch with a
-:class:`~deltaprop.speed.backprop.BatchBackprop` (whose plain version runs inside
-:func:`deltaprop.speed.plain_paths`).  The choice reads the call's arguments only (sizes,
-dtype, solver, options), never what the process loaded or ran before, so the same call gives
-the same bits in any process (``docs/performance.md``).
-
-Beyond scikit-learn: the validation loss curve, per-layer gradient norms, ``on_epoch`` after
-every epoch, clean stops on Ctrl-C and on divergence (:mod:`deltaprop.training.divergence`).
+The backend of the epochs is chosen once per call (:func:`_epoch_backend`): the compiled epoch of
+:mod:`deltaprop.speed.compiled` for a small network, else batch by batch.  The choice reads the
+call's arguments only, never what the process loaded or ran before (``docs/performance.md``).
 """
 
 from __future__ import annotations
@@ -32,7 +17,7 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -51,38 +36,20 @@ __all__ = ["fit", "fit_stochastic", "fit_lbfgs", "gradient_norms", "DivergenceWa
            "follow_settings", "record_epoch", "holdout"]
 
 
-#: scikit-learn's error for a run that never had finite weights after a step
-NO_FINITE_WEIGHTS = ("Solver produced non-finite parameter weights. The input data may contain large "
-                     "values and need to be preprocessed.")
-
 #: shuffled data is gathered a block of batches of about this size at a time (_gather_blocks)
 _GATHER_BLOCK_BYTES = 64 * 2**10
 
 
 def fit(net, X, D, sample_weight, settings: TrainingSettings, state: TrainingState, *,
         incremental: bool = False, rng: Any = None, validation: tuple | None = None) -> TrainingState:
-    """Train ``net`` in place with ``settings``, continuing ``state``; returns ``state``.
+    """Train ``net`` in place with ``settings``, continuing ``state`` (:meth:`TrainingState.start`
+    for a fresh run); returns ``state``.
 
-    Parameters
-    ----------
-    net : Network
-        Trained in place.
-    X : ndarray or sparse matrix of shape (n_samples, n_1)
-        The inputs, of the network's dtype (C-ordered when dense).
-    D : ndarray of shape (n_samples, n_L)
-        The targets d (one-hot or 0/1 for classifiers), of the network's dtype.
-    sample_weight : ndarray of shape (n_samples,) or None
-    settings : TrainingSettings
-    state : TrainingState
-        The run so far (:meth:`TrainingState.start` for a fresh one).
-    incremental : bool
-        True for ``partial_fit``: one epoch, optimiser state kept from the last call.
-    rng : numpy.random.RandomState, or a function returning one
-        Draws the validation split and the shuffles; a function is called when the first
-        draw is needed (a partial_fit of one sample draws nothing).
-    validation : tuple (X_val, D_val, sw_val) or None
-        Held-out rows chosen by the user for early stopping (X_val dense, of the network's
-        dtype; sw_val may be None); None draws them from X (``validation_fraction``).
+    X (n, n_1; C-ordered when dense) and D (n, n_L) are of the network's dtype.  ``incremental``
+    is ``partial_fit``'s one epoch, the optimiser kept from the last call.  ``rng`` (a RandomState,
+    or a function making it when the first draw is needed) draws the validation split and the
+    shuffles.  ``validation`` is ``(X_val, D_val, sw_val)`` chosen by the user for early
+    stopping; None holds out ``validation_fraction`` of X.
     """
     state.begin_call()
     if not settings.stochastic and (np.any(np.asarray(settings.dropout, dtype=float) > 0)
@@ -106,54 +73,47 @@ def make_optimizer(settings: TrainingSettings, params: list[np.ndarray]) -> SGD 
                    s.power_t, step=fused.sgd_step, max_grad_norm=s.max_grad_norm, n_epochs=s.max_iter,
                    warmup=s.warmup_iter)
     # Adam and AdamW follow only the cosine schedule (scikit-learn's others are SGD's)
-    schedule = "cosine" if s.learning_rate == "cosine" else "constant"
+    options: dict[str, Any] = dict(step=fused.adam_step, max_grad_norm=s.max_grad_norm, n_epochs=s.max_iter,
+                                   warmup=s.warmup_iter,
+                                   schedule="cosine" if s.learning_rate == "cosine" else "constant")
     if s.solver == "adamw":
-        return AdamW(params, s.learning_rate_init, s.beta_1, s.beta_2, s.epsilon, s.weight_decay,
-                     step=fused.adam_step, max_grad_norm=s.max_grad_norm, schedule=schedule,
-                     n_epochs=s.max_iter, warmup=s.warmup_iter)
-    return Adam(params, s.learning_rate_init, s.beta_1, s.beta_2, s.epsilon, step=fused.adam_step,
-                max_grad_norm=s.max_grad_norm, schedule=schedule, n_epochs=s.max_iter, warmup=s.warmup_iter)
+        return AdamW(params, s.learning_rate_init, s.beta_1, s.beta_2, s.epsilon, s.weight_decay, **options)
+    return Adam(params, s.learning_rate_init, s.beta_1, s.beta_2, s.epsilon, **options)
 
 
-class _Data:
+class _Data(NamedTuple):
     """The training part (X, D, sample weights) and, with early stopping, the validation part."""
 
-    def __init__(self, X, D, sample_weight, X_val=None, D_val=None, sw_val=None):
-        self.X, self.D, self.sample_weight = X, D, sample_weight
-        self.X_val, self.D_val, self.sw_val = X_val, D_val, sw_val
-
-    @property
-    def n_samples(self) -> int:
-        return self.X.shape[0]
+    X: Any
+    D: np.ndarray
+    sample_weight: np.ndarray | None
+    X_val: Any = None
+    D_val: Any = None
+    sw_val: Any = None
 
 
 def holdout(n_samples: int, fraction: float, random_state: Any, stratify: Any = None, *,
             strict: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """``(train, val)``: the rows ``sklearn.model_selection.train_test_split`` holds out of
-    ``n_samples`` (``test_size=fraction``, stratified by the labels ``stratify``), the split
-    of the estimators' early stopping and of ``deltaprop train``.  ``strict=False``: where the
-    labels cannot be stratified (a class of one row, a part with fewer rows than classes), a
-    plain shuffle split instead of scikit-learn's ValueError (whose checks come before any
+    ``n_samples`` (stratified by the labels ``stratify``), the split of the estimators' early
+    stopping and of ``deltaprop train``.  ``strict=False``: where the labels cannot be stratified,
+    a plain shuffle split instead of scikit-learn's ValueError (whose checks come before any
     draw, so ``random_state`` is left as it was)."""
     from sklearn.model_selection import train_test_split
 
     rows = np.arange(n_samples)
-    if stratify is not None and not strict:
-        try:
-            train, val = train_test_split(rows, test_size=fraction, random_state=random_state,
-                                          stratify=stratify)
-            return train, val
-        except ValueError:
-            stratify = None
-    train, val = train_test_split(rows, test_size=fraction, random_state=random_state, stratify=stratify)
+    try:
+        train, val = train_test_split(rows, test_size=fraction, random_state=random_state, stratify=stratify)
+    except ValueError:
+        if strict or stratify is None:
+            raise
+        train, val = train_test_split(rows, test_size=fraction, random_state=random_state)
     return train, val
 
 
 def _split_validation(X, D, sample_weight, settings: TrainingSettings, random_state) -> _Data:
-    """scikit-learn's held-out split of ``validation_fraction`` of the rows (:func:`holdout`):
-    stratified as scikit-learn's for binary targets (policy "binary"), or for every
-    single-label target where it can be (policy "classes", the classifier's
-    ``validation_stratify``)."""
+    """The held-out ``validation_fraction`` of the rows (:func:`holdout`), stratified for binary
+    targets (policy "binary", scikit-learn's) or every single-label one where it can be ("classes")."""
     stratify = None
     if settings.stratify == "binary" and D.shape[1] == 1:
         stratify = D != 0  # the classes as boolean targets, so scikit-learn's messages name them alike
@@ -176,8 +136,8 @@ def _rows(X, index):
 
 
 def _random_state_source(rng):
-    """A function returning ``rng``; when ``rng`` is itself a function, returning its result,
-    made on the first call (a closure: cheaper to make than functools.cache)."""
+    """A function returning ``rng``, or when ``rng`` is a function, its result made on the first
+    call (a closure: cheaper to make than functools.cache)."""
     if not callable(rng):
         return lambda: rng
     made = None
@@ -192,10 +152,8 @@ def _random_state_source(rng):
 
 
 def _shuffled(sample_idx, random_state):
-    """``sample_idx`` in a random order: the draw ``sklearn.utils.shuffle(sample_idx,
-    random_state=rng)`` makes (one ``rng.shuffle`` of an arange, rng = ``random_state()``),
-    without its validation.  One sample comes back as it is, without making rng:
-    RandomState.shuffle draws nothing for it."""
+    """``sample_idx`` in the order ``sklearn.utils.shuffle(sample_idx, random_state=rng)`` draws
+    (one ``rng.shuffle`` of an arange), without its validation; one sample draws nothing."""
     if sample_idx.shape[0] <= 1:
         return sample_idx
     order = np.arange(sample_idx.shape[0])
@@ -203,31 +161,22 @@ def _shuffled(sample_idx, random_state):
     return sample_idx[order]
 
 
-def resolve_batch_size(settings: TrainingSettings, n_samples: int) -> int:
-    """scikit-learn's: "auto" is min(200, n); a size above n is clipped, with its warning
-    (here and in :mod:`deltaprop.distributed.local_sgd`)."""
-    if settings.batch_size != "auto" and int(settings.batch_size) > n_samples:
-        warnings.warn(
-            "Got `batch_size` less than 1 or larger than sample size. It is going to be clipped",
-            stacklevel=5,
-        )
-    return _batch_size(settings, n_samples)
-
-
-def _batch_size(settings: TrainingSettings, n_samples: int) -> int:
-    """:func:`resolve_batch_size` without its warning (for estimates made before the run)."""
+def resolve_batch_size(settings: TrainingSettings, n_samples: int, *, warn: bool = True) -> int:
+    """scikit-learn's: "auto" is min(200, n); a size above n is clipped, with its warning (none
+    with ``warn=False``, for estimates made before the run)."""
     if settings.batch_size == "auto":
         return min(200, n_samples)
+    if warn and int(settings.batch_size) > n_samples:
+        warnings.warn("Got `batch_size` less than 1 or larger than sample size. It is going to be clipped",
+                      stacklevel=5)
     return int(np.clip(settings.batch_size, 1, n_samples))
 
 
 def _batch_backprop(state: TrainingState, net, batch_size: int, alpha: float, incremental: bool,
                     dropout: Any = 0.0, random_state: Any = None):
-    """A BatchBackprop for ``net`` and ``batch_size``.  For partial_fit it is kept in the
-    state while network, batch size, L2 strength and path stay the same, so a loop of
-    partial_fit calls does not allocate its buffers every call; a fit makes its own and
-    drops any kept one (which would hold the buffers for as long as the state lives).
-    With dropout, the plain path with fresh masks from ``random_state`` (never kept)."""
+    """A BatchBackprop for ``net`` and ``batch_size``, kept in the state for a loop of partial_fit
+    calls while network, batch size, L2 strength and path stay the same; a fit makes its own and
+    drops a kept one.  With dropout, the plain path with fresh masks (never kept)."""
     if not incremental or np.any(np.asarray(dropout, dtype=float) > 0):
         state.backprop = None
         return batch_backprop(net, batch_size, alpha, dropout=dropout, random_state=random_state)
@@ -242,16 +191,9 @@ def _batch_backprop(state: TrainingState, net, batch_size: int, alpha: float, in
     return backprop
 
 
-EpochRunner = Callable[[np.ndarray], "tuple[float, bool, dict[int, np.ndarray]]"]
-
-
-def _epoch_backend(net, backprop, optimizer, params, data: _Data, batch_size: int, settings) -> EpochRunner:
-    """The function running one epoch over rows in a given order: ``(loss sum, finite, grad_W)``.
-
-    A small network runs each epoch in one compiled call; else batch by batch (buffered
-    numpy, or the plain path inside ``plain_paths``), gathering shuffled dense rows a block
-    at a time.
-    """
+def _epoch_backend(net, backprop, optimizer, params, data: _Data, batch_size: int, settings) -> Callable:
+    """The function running one epoch over rows in a given order, ``(loss sum, finite, grad_W)``:
+    for a small network one compiled call, else batch by batch (:func:`numpy_epoch`)."""
     X, D, sw = data.X, data.D, data.sample_weight
     dropout = isinstance(backprop, DropoutBatchBackprop)  # the plain path: no compiled epoch
     if not dropout and compiled.supported(net, optimizer, X, sw, batch_size):
@@ -272,10 +214,8 @@ def _epoch_backend(net, backprop, optimizer, params, data: _Data, batch_size: in
 
 def fit_stochastic(net, X, D, sample_weight, settings: TrainingSettings, state: TrainingState, *,
                    incremental: bool, rng: Any, validation: tuple | None = None) -> TrainingState:
-    """Train ``net`` by SGD or Adam: ``max_iter`` epochs, or one when ``incremental``.
-
-    The arguments are :func:`fit`'s.  Returns ``state``, updated.
-    """
+    """Train ``net`` by SGD or Adam (:func:`fit`'s arguments): ``max_iter`` epochs, or one when
+    ``incremental``.  Returns ``state``."""
     if settings.early_stopping and incremental:
         raise ValueError("partial_fit does not support early_stopping=True")
     random_state = _random_state_source(rng)
@@ -289,7 +229,7 @@ def fit_stochastic(net, X, D, sample_weight, settings: TrainingSettings, state: 
         data = _split_validation(X, D, sample_weight, settings, random_state())
     else:
         data = _Data(X, D, sample_weight)
-    batch_size = resolve_batch_size(settings, data.n_samples)
+    batch_size = resolve_batch_size(settings, data.X.shape[0])
     backprop = _batch_backprop(state, net, batch_size, settings.alpha, incremental, settings.dropout,
                                random_state)
     run_epoch = _epoch_backend(net, backprop, state.optimizer, params, data, batch_size, settings)
@@ -310,22 +250,19 @@ def fit_stochastic(net, X, D, sample_weight, settings: TrainingSettings, state: 
 
 def follow_settings(state: TrainingState, settings: TrainingSettings) -> None:
     """The stopping rule reads the current ``tol`` and ``n_iter_no_change``, as scikit-learn's
-    (a run continued from L-BFGS gets its first rule here; the distributed local SGD too)."""
-    rule = state.stopping
-    if rule is None:
+    (a run continued from L-BFGS gets its first rule here)."""
+    if state.stopping is None:
         fresh = TrainingState.start(settings, np.empty(0))
-        rule = state.stopping = fresh.stopping
-        state.validation_scores = fresh.validation_scores
+        state.stopping, state.validation_scores = fresh.stopping, fresh.validation_scores
         state.validation_loss_curve = fresh.validation_loss_curve
-    assert rule is not None  # a stochastic run's state always has one
-    rule.patience = settings.n_iter_no_change
-    rule.tol = settings.tol
+    assert state.stopping is not None  # a stochastic run's state always has one
+    state.stopping.patience, state.stopping.tol = settings.n_iter_no_change, settings.tol
 
 
 def _run_epochs(net, params, data: _Data, settings, state, run_epoch, display, random_state,
                 incremental) -> None:
     """The epochs of one call, until the stopping rule, ``on_epoch``, divergence or Ctrl-C."""
-    sample_idx = np.arange(data.n_samples, dtype=int)
+    sample_idx = np.arange(data.X.shape[0], dtype=int)
     last = None
     try:
         for _ in range(settings.max_iter):
@@ -334,11 +271,10 @@ def _run_epochs(net, params, data: _Data, settings, state, run_epoch, display, r
                 # shuffle indices, not data: the same draw as scikit-learn's
                 sample_idx = _shuffled(sample_idx, random_state)
             loss_sum, finite, grad_W = run_epoch(sample_idx)
-            loss = np.float64(loss_sum / data.n_samples)  # a numpy float, as scikit-learn's
-            problem = _divergence(finite, params, loss, state.reference_loss)
-            if problem is not None and _diverged(net, last, problem, settings, state):
+            loss = np.float64(loss_sum / data.X.shape[0])  # a numpy float, as scikit-learn's
+            if divergence.after_epoch(net, last, finite, params, loss, settings, state):
                 break
-            record_epoch(state, loss, data.n_samples, gradient_norms(grad_W))
+            record_epoch(state, loss, data.X.shape[0], gradient_norms(grad_W))
             score = _validate(net, data, settings, state)
             display.epoch(state.n_iter, loss, validation_score=score)
             state.optimizer.iteration_ends(state.t)  # for invscaling
@@ -354,43 +290,8 @@ def _run_epochs(net, params, data: _Data, settings, state, run_epoch, display, r
             net.set_flat(last)
 
 
-def _diverged(net, last, problem: divergence.Problem, settings: TrainingSettings,
-              state: TrainingState) -> bool:
-    """Say that the run diverged; True when it must stop.
-
-    A value that is no longer finite stops the run with the weights from before the epoch
-    (or, when no epoch ever ended finite, raises scikit-learn's error).  A finite blow-up is
-    reported once and the run goes on, as scikit-learn's would, until the stopping rule or
-    a non-finite value ends it."""
-    if problem.nonfinite:
-        net.set_flat(last)
-        if state.finite_epochs == 0:
-            raise ValueError(NO_FINITE_WEIGHTS)
-        state.diverged = True
-    elif state.blew_up:
-        return False  # the blow-up was reported already
-    else:
-        state.blew_up = True
-    divergence.warn_diverged(problem.what, settings.learning_rate_init, stopped=problem.nonfinite,
-                             stacklevel=7)
-    return problem.nonfinite
-
-
-def _divergence(finite: bool, params, loss: float, reference: float) -> divergence.Problem | None:
-    """What blew up in this epoch, or None."""
-    if not finite:
-        return divergence.Problem("the loss stopped being finite", nonfinite=True)
-    if not all(np.isfinite(p).all() for p in params):
-        return divergence.Problem("the weights stopped being finite", nonfinite=True)
-    if divergence.blown_up(loss, reference):
-        return divergence.Problem(
-            f"the loss grew from {reference:.3g} (at the initial weights) to {loss:.3g}", nonfinite=False
-        )
-    return None
-
-
 def record_epoch(state: TrainingState, loss, n_samples: int, norms: dict[int, float]) -> None:
-    """An epoch that ended finite, in ``state``: its loss, its samples and its last ‖∂E/∂W^(l)‖."""
+    """An epoch that ended finite: its loss, its samples and its last ‖∂E/∂W^(l)‖."""
     state.n_iter += 1
     state.finite_epochs += 1
     state.loss = loss
@@ -400,8 +301,8 @@ def record_epoch(state: TrainingState, loss, n_samples: int, norms: dict[int, fl
 
 
 def _validate(net, data: _Data, settings: TrainingSettings, state: TrainingState) -> float | None:
-    """Feed the stopping rule: the validation score (early stopping; also its loss) or the
-    training loss.  Keeps the weights of the best validation score.  Returns the score."""
+    """Feed the stopping rule the validation score (early stopping; keeping the best weights) or
+    the training loss; returns the score."""
     rule = state.stopping
     if not settings.early_stopping:
         if rule is not None:
@@ -447,11 +348,9 @@ def warn_max_iter(max_iter: int, stacklevel: int = 6) -> None:
 
 
 def _gather_blocks(X, D, sample_weight, batch_size):
-    """Buffers for shuffled dense data, ``(X_block, D_block, sw_block)``: :func:`numpy_epoch`
-    gathers the rows in shuffled order a block of batches (about ``_GATHER_BLOCK_BYTES``) at
-    a time into them, so each batch is a contiguous slice, a block costs two numpy calls
-    however many batches it holds, and memory holds one block, never a second copy of X.
-    The block holds a whole number of batches, so a block starts with a batch."""
+    """Buffers ``(X_block, D_block, sw_block)`` into which :func:`numpy_epoch` gathers shuffled
+    dense rows a block of whole batches (about ``_GATHER_BLOCK_BYTES``) at a time: each batch a
+    contiguous slice, two numpy calls a block, never a second copy of X."""
     row_bytes = X.itemsize * X.shape[1] + D.itemsize * D.shape[1]
     batches_per_block = max(1, _GATHER_BLOCK_BYTES // (batch_size * row_bytes))
     block_rows = min(X.shape[0], batch_size * batches_per_block)
@@ -462,8 +361,7 @@ def _gather_blocks(X, D, sample_weight, batch_size):
 
 
 def _batch_from_block(X, D, sample_weight, order, blocks, start, stop):
-    """The batch of rows ``order[start:stop]`` as slices of the gathered block (gathering the
-    next block when ``start`` begins one)."""
+    """Rows ``order[start:stop]`` as slices of the gathered block (gathered when ``start`` begins one)."""
     X_block, D_block, sw_block = blocks
     block_rows = X_block.shape[0]
     offset = start % block_rows
@@ -479,15 +377,13 @@ def _batch_from_block(X, D, sample_weight, order, blocks, start, stop):
 
 
 def numpy_epoch(backprop, optimizer, params, X, D, sample_weight, order, batch_size, blocks):
-    """One epoch batch by batch: ``(accumulated_loss, finite, grad_W)``, as
+    """One epoch batch by batch, ``(accumulated_loss, finite, grad_W)``, as
     :func:`deltaprop.speed.compiled.run_epoch` computes it in one call.
 
-    The batches are the rows ``order[start:start + batch_size]`` (``order`` None: the rows
-    in turn); ``blocks`` are :func:`_gather_blocks`' buffers for shuffled dense data, else
-    None.  Each batch's loss is added times its row count to ``accumulated_loss`` and the
-    optimiser steps ``params``; a batch whose loss is not finite stops the epoch before its
-    step.  ``grad_W`` is the last batch's gradient.  An ``order`` shorter than X (the local
-    SGD's share of a partition) is an epoch over those rows only."""
+    The batches are the rows ``order[start:start + batch_size]`` (``order`` None: in turn; shorter
+    than X: an epoch over those rows only); ``blocks`` are :func:`_gather_blocks`' buffers, or
+    None.  Each batch's loss times its rows is summed and the optimiser steps ``params``; a batch
+    whose loss is not finite ends the epoch before its step.  ``grad_W`` is the last batch's."""
     n_samples = X.shape[0] if order is None else len(order)
     accumulated_loss = 0.0
     grad_W = None

@@ -1,38 +1,17 @@
 """Progress of a training run: scikit-learn's ``Iteration N, loss = …`` lines, or a bar.
 
-One progress display shared by the estimators (``verbose``) and the command.  Every kind is
-a context manager with the same two calls, made by the training loop:
-
-- ``epoch(n_iter, loss, *, validation_score=None, validation_loss=None)`` after each epoch
-  (or L-BFGS iteration): ``n_iter`` epochs done, ``loss`` the training loss;
-- ``note(message)`` for a line about the run (the stopping rule's message).
-
-The kinds:
-
-- :class:`Silent`: shows nothing.
-- :class:`IterationLines`: scikit-learn's verbose output, to stdout, line for line
-  (``Iteration 3, loss = 0.12345678``, ``Validation score: 0.900000``, and the notes), so
-  logs and scripts that read scikit-learn's output read deltaprop's.
-- :class:`ProgressBar`: a rich bar (label, bar, epoch m of n, loss, validation, elapsed time),
-  on stdout or stderr, as wide as the terminal; off a terminal, one plain line per epoch.
-
-:func:`for_verbose` picks one from an estimator's ``verbose``: False/0 silent; ``"bar"`` the
-bar; any other true value the bar when stdout is a terminal, scikit-learn's lines otherwise.
-
-API (stable)
-------------
-``Silent()``, ``IterationLines(file=None)``,
-``ProgressBar(label, total, *, completed=0, stderr=False, loss_format=".6g")``
-    Context managers with ``epoch(...)`` and ``note(message)``.
-``for_verbose(verbose, label, total) -> Silent | IterationLines | ProgressBar``
-``VERBOSE_BAR``
-    The ``verbose`` value that asks for the bar wherever the output goes (``"bar"``).
+One display for the estimators (``verbose``) and the command.  Each kind is a context manager
+that the training loop calls with ``epoch(n_iter, loss, *, validation_score=None,
+validation_loss=None)`` after each epoch (L-BFGS: iteration) and ``note(message)`` for a line
+about the run: :class:`Silent`, :class:`IterationLines` (scikit-learn's verbose output, line
+for line, so that what reads scikit-learn's logs reads deltaprop's) and :class:`ProgressBar`.
 """
 
 from __future__ import annotations
 
 import sys
 import time
+from datetime import timedelta
 from typing import IO, Any
 
 __all__ = ["Silent", "IterationLines", "ProgressBar", "for_verbose", "VERBOSE_BAR"]
@@ -52,58 +31,38 @@ class Silent:
 
     def epoch(self, n_iter: int, loss: float, *, validation_score: float | None = None,
               validation_loss: float | None = None) -> None:
-        """Nothing."""
+        pass
 
     def note(self, message: str) -> None:
-        """Nothing."""
+        pass
 
 
 class IterationLines(Silent):
-    """scikit-learn's verbose lines: ``Iteration N, loss = L`` (``%.8f``), then
-    ``Validation score: S`` (``%f``) when there is one; notes as they are.
-
-    Parameters
-    ----------
-    file : text stream, default=None
-        Where to print; None is ``sys.stdout`` at the time of printing (as ``print``).
-    """
+    """scikit-learn's verbose lines: ``Iteration N, loss = L`` (``%.8f``), then ``Validation
+    score: S`` (``%f``) when there is one; notes as they are.  ``file`` None prints to
+    ``sys.stdout`` at the time of printing."""
 
     def __init__(self, file: IO[str] | None = None) -> None:
         self.file = file
 
     def epoch(self, n_iter: int, loss: float, *, validation_score: float | None = None,
               validation_loss: float | None = None) -> None:
-        """Print the epoch's lines, as scikit-learn's MLP does."""
         print(f"Iteration {int(n_iter)}, loss = {float(loss):.8f}", file=self.file)
         if validation_score is not None:
             print(f"Validation score: {float(validation_score):f}", file=self.file)
 
     def note(self, message: str) -> None:
-        """Print ``message``."""
         print(message, file=self.file)
 
 
 class ProgressBar(Silent):
-    """A rich progress bar on a terminal: label, bar, epoch m of n, loss, validation, elapsed
-    time; elsewhere (a pipe, a log file) one plain line per epoch, every field whole, so that
-    a log of a long run shows how far it got.
+    """A rich progress bar on a terminal: ``label``, bar, epoch m of ``total`` (``completed``
+    done before: a resumed run), losses (in ``loss_format``), validation score, elapsed time; on
+    stderr with ``stderr``.  Elsewhere (a pipe, a log file) one plain line per epoch, every field
+    whole, so that a log of a long run shows how far it got.
 
     On a terminal the line fits its width: the bar narrows, then whole fields are dropped in
-    :data:`DROP_ORDER` (the bar, the label, the time, the validation score, the validation
-    loss), never cut, so the epoch and the loss always show.
-
-    Parameters
-    ----------
-    label : str
-        Shown first (the estimator's class name, the data file).
-    total : int
-        Epochs the bar runs to.
-    completed : int, default=0
-        Epochs already done (a resumed run).
-    stderr : bool, default=False
-        Draw on stderr (the command keeps stdout for results) instead of stdout.
-    loss_format : str, default=".6g"
-        Format of the training and validation losses.
+    :data:`DROP_ORDER`, never cut, so the epoch and the loss always show.
     """
 
     #: the fields of the line, in the order they are dropped when the terminal is too narrow
@@ -154,7 +113,6 @@ class ProgressBar(Silent):
 
     def epoch(self, n_iter: int, loss: float, *, validation_score: float | None = None,
               validation_loss: float | None = None) -> None:
-        """Move the bar to ``n_iter`` and show the losses (and the validation score)."""
         fmt = self.loss_format
         self.fields = {"loss": f"loss {loss:{fmt}}"}
         if validation_loss is not None:
@@ -198,7 +156,7 @@ class ProgressBar(Silent):
         return line
 
     def note(self, message: str) -> None:
-        """Print ``message`` above the bar."""
+        """Print ``message`` (above the bar)."""
         if self.progress is not None:
             self.progress.console.print(message)
         else:
@@ -207,26 +165,17 @@ class ProgressBar(Silent):
 
 def _clock(seconds: float) -> str:
     """h:mm:ss, as rich's elapsed-time column writes it."""
-    s = int(seconds)
-    return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}"
+    return str(timedelta(seconds=int(seconds)))
 
 
 def for_verbose(verbose: Any, label: str, total: int) -> Silent:
-    """The display an estimator's ``verbose`` asks for.
-
-    False or 0: :class:`Silent`.  ``"bar"``: :class:`ProgressBar`.  Any other true value: the
-    bar when stdout is a terminal, else scikit-learn's :class:`IterationLines`.
-    """
+    """The display an estimator's ``verbose`` asks for: False or 0 :class:`Silent`; ``"bar"``
+    :class:`ProgressBar`; any other true value the bar when stdout is a terminal, else
+    scikit-learn's :class:`IterationLines`."""
     if not verbose:
         return Silent()
-    if verbose == VERBOSE_BAR or _is_terminal(sys.stdout):
-        return ProgressBar(label, total)
-    return IterationLines()
-
-
-def _is_terminal(stream: Any) -> bool:
-    isatty = getattr(stream, "isatty", None)
     try:
-        return bool(isatty()) if isatty is not None else False
-    except (ValueError, OSError):  # a closed or detached stream
-        return False
+        terminal = bool(sys.stdout.isatty())
+    except (AttributeError, ValueError, OSError):  # no stream, or a closed or detached one
+        terminal = False
+    return ProgressBar(label, total) if verbose == VERBOSE_BAR or terminal else IterationLines()

@@ -1,12 +1,9 @@
 """What a training run is given (:class:`TrainingSettings`) and what it keeps (:class:`TrainingState`).
 
-The estimators hand the training code their hyperparameters as a :class:`TrainingSettings`
-(scikit-learn's names and meanings) together with the network and the data; the training
-code updates the network's parameters in place and the run's :class:`TrainingState`, which
-it owns and returns.  The state lives on between calls that continue a run (``partial_fit``,
-``warm_start``): the optimiser's moments, the stopping rule's counters, the samples seen.
-The estimators read their fitted attributes (``loss_``, ``loss_curve_``, ``n_iter_``, ``t_``
-…) from it; nothing in the training code reads or writes an estimator.
+The training code updates the network in place and the run's :class:`TrainingState`, which lives
+on between calls that continue a run (``partial_fit``, ``warm_start``); the estimators read their
+fitted attributes from it (:meth:`TrainingState.fitted_attributes`).  Nothing in the training code
+reads or writes an estimator.
 """
 
 from __future__ import annotations
@@ -25,23 +22,17 @@ __all__ = ["TrainingSettings", "TrainingState", "ValidationScore", "STOCHASTIC_S
 #: the solvers that train by epochs of mini-batches (the rest: L-BFGS)
 STOCHASTIC_SOLVERS = ("sgd", "adam", "adamw")
 
-#: the validation score of the held-out rows X (n, n_1), whose network outputs are Y
-#: (n, n_outputs), against targets D (n, n_outputs) with optional sample weights (n,):
-#: R² for regression and accuracy for classification, or a scikit-learn scorer's value
+#: ``score(X_val, Y, D, sample_weight)``: the validation score of held-out rows X whose outputs
+#: are Y, against targets D (R², accuracy, or a scikit-learn scorer's value)
 ValidationScore = Callable[[np.ndarray, np.ndarray, np.ndarray, "np.ndarray | None"], float]
 
 
 @dataclass(frozen=True)
 class TrainingSettings:
-    """The hyperparameters of a run, as scikit-learn's MLP names them.
-
-    Beyond scikit-learn's: ``stratify`` (the validation split's policy, "binary" or
-    "classes", see :func:`deltaprop.training.loop.holdout`), ``score`` (the validation score
-    of early stopping; None watches the validation loss), ``verbose`` (see
-    :func:`deltaprop.training.progress.for_verbose`),
-    ``label`` (the progress display's name of the run) and ``on_epoch`` (called with the
-    state after every epoch; True stops the run).
-    """
+    """The hyperparameters of a run, as scikit-learn's MLP names them; beyond them, ``stratify``
+    (the validation split's policy, "binary" or "classes"), ``score`` (early stopping's; None
+    watches the validation loss), ``label`` (the progress display's name of the run) and
+    ``on_epoch`` (called with the state after every epoch; True stops the run)."""
 
     solver: str = "adam"
     alpha: float = 0.0001
@@ -74,8 +65,7 @@ class TrainingSettings:
     dropout: Any = 0.0
 
     @property
-    def stochastic(self) -> bool:
-        """True for SGD, Adam and AdamW (epochs of mini-batches), False for L-BFGS."""
+    def stochastic(self) -> bool:  # SGD, Adam and AdamW (epochs of mini-batches), not L-BFGS
         return self.solver in STOCHASTIC_SOLVERS
 
 
@@ -83,39 +73,13 @@ class TrainingSettings:
 class TrainingState:
     """A run's progress, kept between the calls that continue it.
 
-    Attributes
-    ----------
-    n_iter : int
-        Epochs (L-BFGS: iterations) of the latest call.
-    t : int
-        Training samples seen by the stochastic solvers over all calls.
-    loss : float
-        The latest epoch's training loss (NaN before the first).
-    loss_curve : list of float
-        The training loss of every epoch (L-BFGS: iteration).
-    gradient_norms : list of dict
-        Per epoch, {l: ‖∂E/∂W^(l)‖_F} of the epoch's last mini-batch.
-    validation_scores, validation_loss_curve : list of float or None
-        Per epoch, the score and loss on the held-out rows (early stopping only).
-    stopping : StoppingRule or None
-        Watches the training loss, or the validation score with early stopping (stochastic
-        solvers only).
-    best_theta : ndarray or None
-        θ of the best validation score (early stopping), restored at the end of the run.
-    optimizer : object or None
-        The stochastic optimiser, kept for ``partial_fit``.
-    interrupted, diverged : bool
-        The latest call was ended by Ctrl-C, or by a loss or weights no longer finite.
-    blew_up : bool
-        In the latest call the loss grew far above that of the initial weights while staying
-        finite (:mod:`deltaprop.training.divergence`); the run went on.
-    finite_epochs : int
-        Epochs (L-BFGS: runs) that ended with finite weights and loss, over all calls.
-    reference_loss : float
-        The loss of the initial weights on the first training rows, against which a blow-up
-        is judged (:mod:`deltaprop.training.divergence`); NaN until measured.
-    backprop : tuple or None
-        ``(network, key, BatchBackprop)`` kept for ``partial_fit`` loops; not pickled.
+    ``n_iter`` counts the epochs (L-BFGS: iterations) of the latest call, ``t`` the training
+    samples seen over all calls; the curves hold one value per epoch.  ``stopping`` (stochastic
+    solvers) watches the training loss, or the validation score with early stopping, whose best
+    θ is ``best_theta``.  ``finite_epochs`` counts the epochs that ended finite over all calls,
+    ``reference_loss`` is the initial weights' loss a blow-up is judged against
+    (:mod:`deltaprop.training.divergence`), and ``backprop`` the ``(network, key,
+    BatchBackprop)`` a loop of ``partial_fit`` calls reuses (never pickled).
     """
 
     n_iter: int = 0
@@ -139,26 +103,26 @@ class TrainingState:
     def start(cls, settings: TrainingSettings, theta: np.ndarray) -> TrainingState:
         """The state of a fresh run from parameters θ (as scikit-learn's ``_initialize``)."""
         state = cls(best_theta=theta)
-        if settings.stochastic:
+        if settings.stochastic:  # with early stopping the rule watches the validation score
+            state.stopping = StoppingRule(settings.n_iter_no_change, settings.tol,
+                                          higher_is_better=settings.early_stopping)
             if settings.early_stopping:
                 state.validation_scores, state.validation_loss_curve = [], []
-                state.stopping = StoppingRule(settings.n_iter_no_change, settings.tol,
-                                              higher_is_better=True)
-            else:
-                state.stopping = StoppingRule(settings.n_iter_no_change, settings.tol)
         return state
 
     def fitted_attributes(self) -> dict[str, Any]:
-        """The estimators' fitted attributes (scikit-learn's names) that this state defines:
-        ``n_iter_``, ``t_``, ``loss_``, ``loss_curve_`` … and, with a stopping rule,
-        ``validation_scores_``, ``best_loss_`` or ``best_validation_score_`` and the rule's
-        count of epochs without improvement (``_no_improvement_count``)."""
+        """The estimators' fitted attributes (scikit-learn's names) this state defines, and the
+        private ones: the rule's count of epochs without improvement (``_no_improvement_count``),
+        the epoch whose weights the run keeps (``_best_epoch``: early stopping's best, else the
+        last) and whether the stopping rule ended the run (``_stopped_early``)."""
+        rule = self.stopping
         attrs: dict[str, Any] = {
             "n_iter_": self.n_iter, "t_": self.t, "loss_": self.loss, "loss_curve_": self.loss_curve,
             "gradient_norms_": self.gradient_norms, "interrupted_": self.interrupted,
             "diverged_": self.diverged, "blew_up_": self.blew_up,
+            "_best_epoch": rule.best_epoch if rule and rule.higher_is_better else len(self.loss_curve),
+            "_stopped_early": bool(rule and rule.exhausted),
         }
-        rule = self.stopping
         if rule is not None:
             attrs["_no_improvement_count"] = rule.bad_epochs
             attrs["validation_scores_"] = self.validation_scores
