@@ -9,7 +9,6 @@ the fitted attributes are read from the run's :class:`~deltaprop.training.state.
 from __future__ import annotations
 
 import math
-import os
 import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import fields
@@ -23,6 +22,7 @@ from sklearn.base import BaseEstimator, _fit_context
 from sklearn.utils import column_or_1d
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
+from deltaprop._memory import available_memory
 from deltaprop.core.network import Network, _as_random_state
 from deltaprop.speed import backprop as fast
 from deltaprop.training import loop as training
@@ -46,21 +46,6 @@ def on_dask(*arrays):
 
         return distributed
     return None
-
-
-def _available_bytes() -> int | None:
-    """The memory the system can still give (Linux's MemAvailable, else the physical memory)."""
-    try:
-        with open("/proc/meminfo") as f:
-            for line in f:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    try:
-        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (ValueError, OSError, AttributeError):  # pragma: no cover - not POSIX
-        return None
 
 
 class _LayerViews(list):
@@ -261,7 +246,7 @@ class _BaseMLP(BaseEstimator):
                                                                                       warn=False)
         n_parameters = sum((n_in + 1) * n_out for n_in, n_out in zip(layer_units[:-1], layer_units[1:]))
         need = np.dtype(dtype).itemsize * (4 * n_parameters + 3 * batch * sum(layer_units))
-        available = _available_bytes()
+        available = available_memory()
         if available is not None and need > available:
             raise ValueError(
                 f"hidden_layer_sizes={tuple(layer_units[1:-1])} makes a network of layers {layer_units} "

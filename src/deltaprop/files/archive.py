@@ -24,7 +24,6 @@ The format is documented in ``docs/model-format.md``.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import io as _io
 import json
@@ -38,6 +37,7 @@ from typing import IO, Any
 
 import numpy as np
 
+from deltaprop._memory import available_memory
 from deltaprop.errors import UserError
 from deltaprop.files import codec
 from deltaprop.files.atomic import write_atomic
@@ -297,23 +297,6 @@ def _budget(doc: dict, members: dict[str, zipfile.ZipInfo]) -> dict[str, tuple[t
     if absent:
         raise ModelFileError(f"the array {absent[0]!r} is missing")
     return plan
-
-
-def available_memory() -> int | None:
-    """Bytes this process may still allocate: the smaller of the system's available memory
-    and what an address-space limit (``ulimit -v``) leaves; None where neither is known."""
-    limits = []
-    with contextlib.suppress(OSError, ValueError, IndexError), open("/proc/meminfo", encoding="ascii") as f:
-        limits += [int(line.split()[1]) * 1024 for line in f if line.startswith("MemAvailable:")]
-    with contextlib.suppress(ImportError, OSError, ValueError, IndexError):
-        import resource
-
-        soft = resource.getrlimit(resource.RLIMIT_AS)[0]
-        if soft != resource.RLIM_INFINITY:
-            with open("/proc/self/statm", encoding="ascii") as f:
-                used = int(f.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
-            limits.append(max(soft - used, 0))
-    return min(limits) if limits else None
 
 
 # ---------------------------------------------------------------------- reading: arrays
