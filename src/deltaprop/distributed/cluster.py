@@ -18,11 +18,10 @@ fit does not depend on which worker answered first.
 from __future__ import annotations
 
 import threading
-import uuid
 from collections.abc import Callable, Sequence
 from typing import Any
 
-__all__ = ["ClusterError", "ClusterExecutor", "LocalExecutor", "executor", "current_client"]
+__all__ = ["ClusterError", "ClusterExecutor", "LocalExecutor", "executor", "current_client", "cached"]
 
 
 class ClusterError(RuntimeError):
@@ -33,11 +32,9 @@ def current_client():
     """The ``distributed.Client`` of this context, or None (Dask's local scheduler)."""
     try:
         from distributed import get_client
-    except ImportError:  # dask without distributed: the local scheduler
-        return None
-    try:
+
         return get_client()
-    except ValueError:
+    except (ImportError, ValueError):  # no distributed, or no client: the local scheduler
         return None
 
 
@@ -46,10 +43,6 @@ def executor(client=None):
     :class:`LocalExecutor`."""
     client = client if client is not None else current_client()
     return LocalExecutor() if client is None else ClusterExecutor(client)
-
-
-def _one_line(exc: BaseException) -> str:
-    return " ".join(str(exc).split()) or type(exc).__name__
 
 
 class LocalExecutor:
@@ -70,8 +63,7 @@ class LocalExecutor:
         """``[func(h, *args) for h in handles]``."""
         return [func(h, *args) for h in handles]
 
-    def transform(self, func: Callable, handles: Sequence, *args) -> list:
-        return [func(h, *args) for h in handles]
+    transform = map
 
     def chain(self, func: Callable, handles: Sequence, value, *args):
         for h in handles:
@@ -81,9 +73,6 @@ class LocalExecutor:
     def run_groups(self, func: Callable, groups: Sequence[Sequence], args: Sequence[tuple]) -> list:
         """``[func(group, *a) for group, a in zip(groups, args)]``."""
         return [func(list(group), *a) for group, a in zip(groups, args)]
-
-    def home_of(self, handles: Sequence) -> list[str]:
-        return ["local"] * len(handles)
 
     def release(self, handles: Sequence) -> None:
         pass
@@ -110,7 +99,8 @@ class ClusterExecutor:
                 "(out of memory?); give the workers more memory or use more, smaller partitions"
             ) from None
         except (OSError, TimeoutError) as exc:
-            raise ClusterError(f"the fit stopped: lost the scheduler ({_one_line(exc)})") from None
+            why = " ".join(str(exc).split()) or type(exc).__name__
+            raise ClusterError(f"the fit stopped: lost the scheduler ({why})") from None
 
     def _wait(self, futures: list) -> list:
         """Wait for ``futures`` (their data stays on the workers); raise the first error, in
@@ -144,39 +134,42 @@ class ClusterExecutor:
 
     def map(self, func: Callable, handles: Sequence, *args) -> list:
         """``[func(h, *args) for h in handles]``, each on the worker holding ``h``."""
-        futures = [
-            self.client.submit(func, h, *args, pure=False, key=f"{func.__name__}-{uuid.uuid4().hex}")
-            for h in handles
-        ]
-        return self._gather(futures)
+        return self._gather([self.client.submit(func, h, *args, pure=False) for h in handles])
 
     def run_groups(self, func: Callable, groups: Sequence[Sequence], args: Sequence[tuple]) -> list:
-        """``func(group, *a)`` for each group of handles, on the worker holding most of it."""
-        homes = self.home_of([g[0] for g in groups])
-        futures = [
+        """``func(group, *a)`` for each group of handles, on the worker holding its first one."""
+        who = self.client.who_has([g[0] for g in groups])
+        homes = [sorted(who.get(g[0].key, ()) or [""])[0] for g in groups]
+        return self._gather([
             self.client.submit(func, list(group), *a, pure=False, workers=[home] if home else None,
-                               allow_other_workers=True, key=f"{func.__name__}-{uuid.uuid4().hex}")
+                               allow_other_workers=True)
             for group, a, home in zip(groups, args, homes)
-        ]
-        return self._gather(futures)
-
-    def home_of(self, handles: Sequence) -> list[str]:
-        """The address of a worker holding each future ("" when none holds it now)."""
-        who = self.client.who_has(list(handles))
-        return [sorted(who.get(h.key, ()) or [""])[0] for h in handles]
+        ])
 
     def release(self, handles: Sequence) -> None:
         for h in handles:
             h.release()
 
 
-# ---------------------------------------------------------------------- worker-side cache
-_local = threading.local()
+class _Cache(threading.local):
+    def __init__(self) -> None:
+        self.values: dict = {}
 
 
-def worker_cache() -> dict:
-    """A dict kept per thread of a worker process (networks and buffers reused across tasks)."""
-    cache = getattr(_local, "cache", None)
-    if cache is None:
-        cache = _local.cache = {}
-    return cache
+_local = _Cache()
+
+#: a worker thread's cache is emptied when it holds more entries than this (everything in it
+#: is rebuilt from a task's arguments, so emptying it costs time, never a different answer)
+CACHE_ENTRIES = 64
+
+
+def cached(key, make: Callable[[], Any]):
+    """The value of ``key`` in this worker thread's cache (networks and buffers reused across
+    tasks), made by ``make()`` when missing.  A value bound to another cached value (a
+    backprop to its network) names it in its key, by id, as the two may be emptied apart."""
+    cache = _local.values
+    if key not in cache:
+        if len(cache) >= CACHE_ENTRIES:
+            cache.clear()
+        cache[key] = make()
+    return cache[key]

@@ -24,34 +24,24 @@ from sklearn.utils.class_weight import compute_class_weight
 from deltaprop.distributed import cluster as _cluster
 from deltaprop.distributed.lbfgs import fit_lbfgs
 from deltaprop.distributed.local_sgd import fit_local_sgd
-from deltaprop.distributed.partitions import (
-    _is_frame,
-    aligned_tasks,
-    prepare,
-    summarise,
-    targets,
-)
+from deltaprop.distributed.partitions import _is_frame, aligned_tasks, prepare, summarise, targets
 from deltaprop.errors import UserError
 
 __all__ = ["fit", "partial_fit"]
 
 
-def _dtype_of(X):
-    dtypes = list(X.dtypes) if _is_frame(X) and hasattr(X, "columns") else [X.dtype]
-    return np.float32 if all(np.dtype(t) == np.float32 for t in dtypes) else np.float64
-
-
 def _prepared(ex, est, X, y, sample_weight):
-    """Handles of the checked partitions (raw y), and ``(sizes, labels, counts, y_shape, columns)``."""
+    """Handles of the checked partitions (raw y), their :class:`Summary`s, X's column names
+    (None unless all are strings) and the dtype of the fit."""
     import dask
 
     if y is None:
         raise UserError("fit needs y (the targets)")
     names = list(X.columns) if _is_frame(X) and hasattr(X, "columns") else None
     columns = None if names is None else [str(c) for c in names]
-    dtype = _dtype_of(X)
-    check_y = not is_classifier(est)
-    tasks = [dask.delayed(prepare)(xb, yb, sb, i, dtype, columns, check_y)
+    dtypes = list(X.dtypes) if names is not None else [X.dtype]
+    dtype = np.float32 if all(np.dtype(t) == np.float32 for t in dtypes) else np.float64
+    tasks = [dask.delayed(prepare)(xb, yb, sb, i, dtype, columns, not is_classifier(est))
              for i, (xb, yb, sb) in enumerate(aligned_tasks(X, y, sample_weight))]
     handles = ex.persist(tasks)
     summaries = ex.map(summarise, handles, is_classifier(est))
@@ -59,21 +49,12 @@ def _prepared(ex, est, X, y, sample_weight):
     return handles, summaries, columns if string_names else None, dtype
 
 
-def _set_features(est, columns, n_features):
-    est.n_features_in_ = n_features
-    if columns is not None:
-        est.feature_names_in_ = np.asarray(columns, dtype=object)
-    else:
-        est.__dict__.pop("feature_names_in_", None)
-
-
 def _classes(est, summaries, first_pass):
     """Fit (or check) the label binarizer on the union of the partitions' labels; the class
     weights as ``(classes, weights)`` or None."""
     if any(s.labels is None for s in summaries):
         raise UserError("multilabel (2-D) targets are not supported on Dask collections; pass 1-D labels")
-    labels = np.concatenate([s.labels for s in summaries])
-    classes, where = np.unique(labels, return_inverse=True)
+    classes, where = np.unique(np.concatenate([s.labels for s in summaries]), return_inverse=True)
     counts = np.bincount(where, weights=np.concatenate([s.counts for s in summaries]))
     if first_pass or not hasattr(est, "classes_"):
         binarizer = LabelBinarizer().fit(classes)
@@ -114,21 +95,23 @@ def fit(est, X, y, sample_weight=None, *, client=None, sync_every=None):
     ex = _cluster.executor(client)
     handles, summaries, columns, dtype = _prepared(ex, est, X, y, sample_weight)
     first_pass = not est._has_weights() or not est.warm_start
-    n_features = ex.map(_n_columns, handles[:1])[0]
     class_weight, binarizer = None, None
     if is_classifier(est):
         class_weight = _classes(est, summaries, first_pass)
         binarizer = est._label_binarizer
         n_out = 1 if len(est.classes_) == 2 else len(est.classes_)
     else:
-        y_shape = summaries[0].y_shape
-        n_out = y_shape[0] if y_shape else 1
+        n_out = summaries[0].y_shape[0] if summaries[0].y_shape else 1
     if not first_pass and "network_" in est.__dict__:
         dtype = est.network_.dtype
     train = ex.transform(targets, handles, binarizer, dtype, class_weight)
     ex.release(handles)
     try:
-        _set_features(est, columns, n_features)
+        est.n_features_in_ = n_features = summaries[0].n_features
+        if columns is not None:
+            est.feature_names_in_ = np.asarray(columns, dtype=object)
+        else:
+            est.__dict__.pop("feature_names_in_", None)
         _train(est, ex, train, [s.n for s in summaries], [n_features, *est._hidden_sizes(), n_out],
                dtype, first_pass, sync_every)
     finally:
@@ -155,10 +138,6 @@ def _train(est, ex, train, sizes, layer_units, dtype, first_pass, sync_every):
     est._publish(state)
 
 
-def _n_columns(block) -> int:
-    return int(block.X.shape[1])
-
-
 def _partial_fit_block(block, est, kwargs):
     est.partial_fit(block.X, block.y, sample_weight=block.s, **kwargs)
     return est
@@ -171,7 +150,7 @@ def partial_fit(est, X, y, sample_weight=None, classes=None, *, client=None):
     ``partial_fit`` called on each partition's rows in turn on one machine.
     """
     ex = _cluster.executor(client)
-    handles, _, _, _ = _prepared(ex, est, X, y, sample_weight)
+    handles = _prepared(ex, est, X, y, sample_weight)[0]
     kwargs = {} if classes is None else {"classes": classes}
     try:
         fitted = ex.chain(_partial_fit_block, handles, est, kwargs)
