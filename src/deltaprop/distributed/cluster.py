@@ -70,10 +70,6 @@ class LocalExecutor:
             value = func(h, value, *args)
         return value
 
-    def run_groups(self, func: Callable, groups: Sequence[Sequence], args: Sequence[tuple]) -> list:
-        """``[func(group, *a) for group, a in zip(groups, args)]``."""
-        return [func(list(group), *a) for group, a in zip(groups, args)]
-
     def release(self, handles: Sequence) -> None:
         pass
 
@@ -133,18 +129,9 @@ class ClusterExecutor:
         return self.client.scatter(value, broadcast=True, hash=False)
 
     def map(self, func: Callable, handles: Sequence, *args) -> list:
-        """``[func(h, *args) for h in handles]``, each on the worker holding ``h``."""
+        """``[func(h, *args) for h in handles]``, each where the scheduler finds most of the
+        data of ``h`` (a handle, or a tuple holding some)."""
         return self._gather([self.client.submit(func, h, *args, pure=False) for h in handles])
-
-    def run_groups(self, func: Callable, groups: Sequence[Sequence], args: Sequence[tuple]) -> list:
-        """``func(group, *a)`` for each group of handles, on the worker holding its first one."""
-        who = self.client.who_has([g[0] for g in groups])
-        homes = [sorted(who.get(g[0].key, ()) or [""])[0] for g in groups]
-        return self._gather([
-            self.client.submit(func, list(group), *a, pure=False, workers=[home] if home else None,
-                               allow_other_workers=True)
-            for group, a, home in zip(groups, args, homes)
-        ])
 
     def release(self, handles: Sequence) -> None:
         for h in handles:

@@ -102,30 +102,33 @@ def _steps(net, theta, optimizer, X, D, s, rows, batch_size, alpha, token):
     return total, finite, backprop.flat_grad
 
 
-def local_round(blocks, template, token, theta, state, plan, spec) -> dict:
-    """One replica's round on its worker: the mini-batches of ``plan`` from θ and ``state``.
+def local_round(replica, template, token, theta, state, spec) -> dict:
+    """One replica's round on its worker: its mini-batches ``first`` to ``end`` from θ and ``state``.
 
-    ``blocks`` are the replica's partitions; ``plan`` lists ``(k, p, first_batch, end_batch)``
-    (block k of the replica, partition number p); ``spec`` holds the batch size, alpha,
-    the epoch's seed and the optimiser's hyperparameters.  Returns θ, the state, the rows
-    used, the summed loss and whether every loss was finite.
+    ``replica`` is ``(blocks, parts, first, end)``: the replica's partitions and their numbers,
+    and the round's batches, counted through the partitions in turn; ``spec`` holds the batch
+    size, alpha, the epoch's seed and what makes the optimiser.  Returns θ, the state, the
+    rows used, the summed loss, whether every loss was finite and the last ‖∂E/∂W^(l)‖.
     """
+    blocks, parts, first, end = replica
     net = worker_network(template, token)
     net.set_flat(theta)
     flat = packed_parameters(net)  # worker_network made every parameter a view of it
     assert flat is not None, "worker_network packs the parameters into one vector"
     optimizer = cached(("optimizer", token), lambda: spec["make"]([flat]))
     _set_state(optimizer, state)
-    bs, total, used, finite = spec["batch_size"], 0.0, 0, True
-    for k, p, first, end in plan:
-        X, D, s = blocks[k]
-        rows = _order(spec["seed"], p, X.shape[0])[first * bs : end * bs]
+    bs, total, used, finite, offset = spec["batch_size"], 0.0, 0, True, 0
+    for (X, D, s), p in zip(blocks, parts):
+        lo, hi = max(first - offset, 0), min(end - offset, math.ceil(X.shape[0] / bs))
+        offset += math.ceil(X.shape[0] / bs)
+        if lo >= hi:
+            continue
+        rows = _order(spec["seed"], p, X.shape[0])[lo * bs : hi * bs]
         loss, finite, grad = _steps(net, flat, optimizer, X, D, s, rows, bs, spec["alpha"], token)
         total += loss
         used += rows.shape[0]
         if not finite:
             break
-    # {l: ‖∂E/∂W^(l)‖_F} of the last mini-batch's gradient
     bounds = np.cumsum([0] + [a.size for _, _, a in net.parameters()])
     norms = {l: float(np.linalg.norm(grad[bounds[k] : bounds[k + 1]]))
              for k, (name, l, _) in enumerate(net.parameters()) if name == "W"}
@@ -140,17 +143,6 @@ def _order(seed, p: int, n: int) -> np.ndarray:
     return cached(("order", seed, p, n), lambda: np.random.default_rng([seed, p]).permutation(n))
 
 
-def _plan(batches: list[tuple], r: int, sync_every: int) -> list[tuple]:
-    """Round r's batches of one replica as (k, p, first, end) runs within a partition."""
-    runs: list[list] = []
-    for k, p, j in batches[r * sync_every : (r + 1) * sync_every]:
-        if runs and runs[-1][0] == k and runs[-1][3] == j:
-            runs[-1][3] = j + 1
-        else:
-            runs.append([k, p, j, j + 1])
-    return [tuple(run) for run in runs]
-
-
 def fit_local_sgd(net, ex, handles, sizes: list[int], settings, state, rng, sync_every: int | None = None):
     """Train ``net`` by local SGD/Adam on the partitions ``handles`` (rows ``sizes``); returns
     ``state`` (a :class:`deltaprop.training.state.TrainingState`), updated as the
@@ -163,10 +155,9 @@ def fit_local_sgd(net, ex, handles, sizes: list[int], settings, state, rng, sync
     n_total = sum(sizes)
     bs = resolve_batch_size(settings, n_total)
     groups = replicas(sizes, len(ex.workers))
-    batches = [[(k, p, j) for k, p in enumerate(g) for j in range(math.ceil(sizes[p] / bs))] for g in groups]
-    longest = max(len(b) for b in batches)
+    n_batches = [sum(math.ceil(sizes[p] / bs) for p in g) for g in groups]
     if sync_every is None:
-        sync_every = max(MIN_SYNC_EVERY, math.ceil(longest / SYNCS_PER_EPOCH))
+        sync_every = max(MIN_SYNC_EVERY, math.ceil(max(n_batches) / SYNCS_PER_EPOCH))
     template, token = ex.broadcast(net.copy()), uuid.uuid4().hex
     if state.optimizer is None:
         state.optimizer = make_optimizer(settings, [net.get_flat()])
@@ -182,12 +173,10 @@ def fit_local_sgd(net, ex, handles, sizes: list[int], settings, state, rng, sync
             start, opt_state, loss, norms = theta, _state(state.optimizer), 0.0, {}
             # one epoch of rounds; a loss or θ that is not finite ends the fit with the θ and
             # optimiser state of the epoch's start
-            for r in range(math.ceil(longest / sync_every)):
-                plans = [_plan(b, r, sync_every) for b in batches]
-                work = [(g, (template, token, theta, opt_state, plan, spec)) for g, plan in zip(groups, plans)
-                        if plan]
-                results = ex.run_groups(local_round, [[handles[p] for p in g] for g, _ in work],
-                                        [a for _, a in work])
+            for first in range(0, max(n_batches), sync_every):
+                work = [([handles[p] for p in g], g, first, min(first + sync_every, n))
+                        for g, n in zip(groups, n_batches) if first < n]
+                results = ex.map(local_round, work, template, token, theta, opt_state, spec)
                 new_theta, opt_state = _average(results)
                 if not (all(res["finite"] for res in results) and np.isfinite(new_theta).all()):
                     state.diverged = True
