@@ -1,18 +1,11 @@
 """Where the partitions live and how work reaches them: a ``distributed.Client``, or none.
 
-Two executors with one interface, so the solvers never ask which one they have:
-
-- :class:`ClusterExecutor` keeps each prepared partition as a future on the worker that
-  computed it, sends each task to its partition's worker, and gathers the (small) results.
-  A worker that dies loses its futures; the scheduler recomputes them from the source, so
-  a task is retried rather than answered differently.  When Dask gives up on a task (a
-  worker died while running it ``distributed.scheduler.allowed-failures`` times) the fit
-  stops with :class:`ClusterError`, one line.
-- :class:`LocalExecutor` computes the partitions with Dask's local scheduler (no client)
-  and runs the tasks in this process, one partition after another.
-
-Results always come back in partition order, and the client adds them in that order, so a
-fit does not depend on which worker answered first.
+:class:`ClusterExecutor` keeps each prepared partition as a future on the worker that
+computed it and sends each task to its data; a worker that dies loses its futures, which the
+scheduler recomputes from the source, so a task is retried rather than answered differently
+(when Dask gives up, :class:`ClusterError`, one line).  :class:`LocalExecutor` (no client)
+runs the tasks in this process.  Results come back in partition order, and the client adds
+them in that order, so a fit does not depend on which worker answered first.
 """
 
 from __future__ import annotations
@@ -138,12 +131,7 @@ class ClusterExecutor:
             h.release()
 
 
-class _Cache(threading.local):
-    def __init__(self) -> None:
-        self.values: dict = {}
-
-
-_local = _Cache()
+_local = threading.local()
 
 #: a worker thread's cache is emptied when it holds more entries than this (everything in it
 #: is rebuilt from a task's arguments, so emptying it costs time, never a different answer)
@@ -154,7 +142,7 @@ def cached(key, make: Callable[[], Any]):
     """The value of ``key`` in this worker thread's cache (networks and buffers reused across
     tasks), made by ``make()`` when missing.  A value bound to another cached value (a
     backprop to its network) names it in its key, by id, as the two may be emptied apart."""
-    cache = _local.values
+    cache = _local.__dict__.setdefault("cache", {})  # a threading.local's __dict__ is this thread's
     if key not in cache:
         if len(cache) >= CACHE_ENTRIES:
             cache.clear()

@@ -1,17 +1,10 @@
 """``fit`` and ``partial_fit`` of deltaprop's estimators on Dask collections.
 
-The estimator's own methods send Dask input here.  The path of :func:`fit`:
-
-1. the partitions are prepared and checked on their workers (:mod:`.partitions`) and kept
-   there; the client learns only their row counts and class labels;
-2. the estimator is set up exactly as its numpy ``fit`` sets it up (``classes_``, the same
-   ``random_state`` draws for the initial weights, ``n_features_in_``, feature names);
-3. the solver runs on the cluster: ``lbfgs`` exactly (:mod:`.lbfgs`), ``sgd``/``adam`` as
-   local SGD with averaging (:mod:`.local_sgd`).
-
-The result is the ordinary fitted estimator, usable on numpy and savable with
-``deltaprop.save``.  :func:`partial_fit` walks the partitions in order, the estimator
-travelling from worker to worker (one epoch, as ``partial_fit`` on the concatenated data).
+:func:`fit` prepares and checks the partitions on their workers (:mod:`.partitions`), where
+they stay; sets the estimator up exactly as its numpy ``fit`` does (``classes_``, the same
+``random_state`` draws, ``n_features_in_``, feature names); then runs the solver on the
+cluster: ``lbfgs`` exactly (:mod:`.lbfgs`), ``sgd``/``adam`` as local SGD (:mod:`.local_sgd`).
+The result is the ordinary fitted estimator.
 """
 
 from __future__ import annotations

@@ -1,15 +1,11 @@
 """Exact distributed L-BFGS: the single-machine function and gradient, summed over partitions.
 
-The loss of the whole training set (the one definition of the core's Network.loss) is
-
     E(θ) = (Σ_p Σ_{n∈p} s_n E_n + ½ alpha Σ_l ‖W^(l)‖²) / Σ_p Σ_{n∈p} s_n
 
-and its gradient is the same sum of Σ_{n∈p} s_n ∂E_n/∂θ, plus alpha W^(l), over the same
-denominator.  Each iteration ships θ to the workers; each partition returns its three sums
-(:func:`partition_sums`); the client adds them in partition order and adds the L2 term.
-The single-machine L-BFGS (:func:`deltaprop.training.lbfgs.fit_lbfgs`) then runs unchanged
-on these numbers: the same as on one machine up to the order of the float additions, so it
-takes the same steps.
+and ∂E/∂θ likewise.  Each iteration ships θ to the workers, each partition returns its three
+sums (:func:`partition_sums`), the client adds them in partition order with the L2 term, and
+the single-machine L-BFGS (:func:`deltaprop.training.lbfgs.fit_lbfgs`) runs unchanged on
+them: the same steps as on one machine, up to the order of the float additions.
 """
 
 from __future__ import annotations

@@ -1,19 +1,15 @@
 """Data-parallel SGD and Adam: synchronous local SGD with parameter averaging.
 
 The partitions are split once into R replicas (one per worker, contiguous and balanced by
-rows; the split does not change during the fit, so neither does the result when a worker
-dies and its partitions are recomputed elsewhere).  Every round, each replica starts from
-the same θ and optimiser state, takes ``sync_every`` mini-batch steps on its own rows on its
-worker, and returns θ_r and its state; the client averages them, weighted by the rows each
-replica used:
+rows, fixed for the fit, so a worker that dies does not change the result).  Every round each
+replica starts from the same θ and optimiser state, takes ``sync_every`` mini-batch steps on
+its own rows, and the client averages θ_r and the states, weighted by the rows each used:
 
     θ ← Σ_r n_r θ_r / Σ_r n_r        (and SGD's velocity, Adam's moments m and s alike)
 
-An epoch is over when every replica has seen each of its rows once (each partition in its
-own shuffled order).  This is *not* the single-machine trajectory: R replicas take R steps
-where one machine takes one, from the same θ, and their average is a different point.  On
-one replica (one worker, or no client) it is single-machine mini-batch training walking the
-partitions in turn.
+This is *not* the single-machine trajectory (R replicas take R steps where one machine takes
+one); on one replica it is single-machine mini-batch training walking the partitions in turn.
+See ``docs/distributed.md``.
 """
 
 from __future__ import annotations

@@ -1,10 +1,8 @@
 """Dask collections as aligned partitions of (X, y, sample_weight), checked where they live.
 
-A partition p holds rows X_p of shape (n_p, n_features), their targets y_p and, when given,
-their sample weights s_p.  Each is checked on its worker (numeric, finite, the columns of
-the first partition, as many targets as rows) and every error names the partition, so a
-bad row among millions can be found.  Nothing is gathered on the client but counts and
-the class labels.
+Each partition is checked on its worker (numeric, finite, the first partition's columns, a
+target per row) and every error names the partition, so a bad row among millions can be
+found.  Only counts and class labels reach the client.
 """
 
 from __future__ import annotations

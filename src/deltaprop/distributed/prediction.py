@@ -1,11 +1,8 @@
 """Prediction and scores on Dask collections: lazy, blockwise, one partition at a time.
 
-``predict``/``predict_proba`` return a Dask collection of the same partitions as X (a Dask
-array for an array, a series/dataframe for a dataframe) whose blocks are the fitted
-estimator's numpy predictions of X's blocks: nothing runs until it is computed.  ``score``
-combines per-partition sums (accuracy: Σ s_n [ŷ_n = y_n] and Σ s_n; R², per output: Σ s,
-the weighted mean of y, Σ s (y − ȳ_p)² and Σ s (y − ŷ)²), so only a few numbers per
-partition reach the client, and hands R²'s to scikit-learn's ``r2_score``.
+``predict``/``predict_proba`` map the fitted estimator's numpy methods over X's blocks (a Dask
+array for an array, a series/dataframe for a dataframe).  ``score`` adds a few sums per
+partition on the client (accuracy: Σ s_n [ŷ_n = y_n] and Σ s_n; R²: see :func:`r2_of_sums`).
 """
 
 from __future__ import annotations

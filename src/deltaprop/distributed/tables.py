@@ -1,17 +1,12 @@
 """The cluster side of ``deltaprop train 'data/*.parquet' --scheduler ADDRESS``.
 
-A table spread over files (Parquet, or CSV/TSV, one glob) is read file by file on the
-workers and stays there.  Each file's columns are summarised where the rows are
-(:func:`deltaprop.tabular.encode.column_summary`), the summaries combined on the client
-(``ColumnSummary.combine``) and handed to the single-machine rules: the task (``task_of``),
-the encoders (``FeatureEncoder.fit_summaries``, ``TargetEncoder.fit_summaries``), so that
-they equal what one machine computes on the concatenated rows (up to the order of float
-additions).  Only the exact median (the ``fill`` of ``--impute``) needs more than one pass:
-a bisection on the order of the float64 values, each round counting, per file, the values
-at or below a pivot.
-
-Every error names the file.  Then the rows are encoded on the workers into a Dask array
-X (n, n_inputs) and the targets y, which the estimators fit on the cluster.
+The files of a table are read each on a worker, where they stay.  Each file's columns are
+summarised there (:func:`deltaprop.tabular.encode.column_summary`), the summaries combined on
+the client (``ColumnSummary.combine``) and handed to the single-machine rules (``task_of``,
+``FeatureEncoder.fit_summaries``, ``TargetEncoder.fit_summaries``), so that they equal what
+one machine computes on the concatenated rows.  The exact median (``--impute``'s fill) is a
+search on the order of the float64 values, each round counting, per file, the values at or
+below a pivot.  Every error names the file.  See ``docs/distributed.md``.
 """
 
 from __future__ import annotations
@@ -181,29 +176,26 @@ class ClusterTable:
 
     def medians(self, names: list[str], summaries: dict[str, enc.ColumnSummary]) -> list[float]:
         """The exact median of each column: that of its order statistics ⌊(n-1)/2⌋ and ⌊n/2⌋
-        (0-based; one and the same for odd n), as ``np.median`` takes them."""
+        (0-based; one and the same for odd n), as ``np.median`` takes them.  Both are found in
+        one search on the values' order keys (the columns listed twice), PIVOTS pivots a round,
+        each round one count per file."""
         if not names:
             return []
         n = np.array([summaries[name].count for name in names], dtype=np.int64)
-        # both order statistics of every column in one search: the columns listed twice
-        values = self._order_statistic(names + names, np.concatenate([(n - 1) // 2, n // 2]))
-        return [enc.median_of(np.array(pair)) for pair in zip(values[: len(names)], values[len(names) :])]
-
-    def _order_statistic(self, names, rank):
-        """The rank-th smallest present value of each column (0-based): a search on the
-        values' order keys, PIVOTS pivots a round, each round one count per file."""
-        lo = np.full(len(names), _key(np.array([-np.inf]))[0], dtype=np.int64)
-        hi = np.full(len(names), _key(np.array([np.inf]))[0], dtype=np.int64)
+        rank = np.concatenate([(n - 1) // 2, n // 2])
+        lo = np.full(rank.size, _key(np.array([-np.inf]))[0], dtype=np.int64)
+        hi = np.full(rank.size, _key(np.array([np.inf]))[0], dtype=np.int64)
         for _ in range(MEDIAN_ROUNDS):
             if (lo >= hi).all():
                 break
-            pivots = _pivots(lo, hi)  # (k, PIVOTS), from lo to hi
-            at_most = np.sum(self._map_files(_at_most, names, pivots), axis=0)
+            pivots = _pivots(lo, hi)  # (2k, PIVOTS), from lo to hi
+            at_most = np.sum(self._map_files(_at_most, names + names, pivots), axis=0)
             # the first pivot with more than rank values at or below it bounds the value
             j = np.argmax(at_most > rank[:, None], axis=1)
-            rows = np.arange(len(names))
+            rows = np.arange(rank.size)
             lo, hi = np.where(j > 0, pivots[rows, np.maximum(j - 1, 0)] + 1, lo), pivots[rows, j]
-        return _flip(lo).view(np.float64)
+        values = _flip(lo).view(np.float64)
+        return [enc.median_of(np.array(pair)) for pair in zip(values[: len(names)], values[len(names) :])]
 
     def categories(self, names: list[str], impute: bool) -> dict[str, set]:
         per_file = self._map_files(_categories, names, impute)
@@ -242,12 +234,11 @@ def _kept_rows(frame, path, target_enc, impute):
 
 def _flip(bits: np.ndarray) -> np.ndarray:
     """A negative int64 b ↦ min − b − 1 (its own inverse), others kept: a float64's bits become
-    an order key, and a key the float's bits."""
+    an order key (:func:`_key`), and a key the float's bits."""
     return np.where(bits < 0, np.int64(np.iinfo(np.int64).min) - bits - 1, bits)
 
 
 def _key(values: np.ndarray) -> np.ndarray:
-    """float64 → int64 keys in the same order."""
     return _flip(np.ascontiguousarray(values, dtype=np.float64).view(np.int64))
 
 
