@@ -55,9 +55,7 @@ def _modules(torch) -> dict:
 
 
 def _network_of(model) -> Network:
-    if isinstance(model, Network):
-        return model
-    net = getattr(model, "network_", None)
+    net = model if isinstance(model, Network) else getattr(model, "network_", None)
     if isinstance(net, Network):
         return net
     raise ValueError(
