@@ -141,16 +141,6 @@ def _network(g: _Graph, net, z: str) -> str:
 
 
 # ---------------------------------------------------------------------- heads
-def _class_array(classes) -> np.ndarray:
-    """The class labels as an array ONNX can hold (text, int64, float64 or bool)."""
-    classes = np.asarray(classes)
-    if classes.dtype.kind in "USO":
-        return np.array([str(c) for c in classes], dtype=object)
-    if classes.dtype.kind in "iu":
-        return classes.astype(np.int64)
-    return classes
-
-
 def _classifier(g: _Graph, est, y: str, label: str, proba: str) -> list:
     """Labels and probabilities from the output y, as the estimator's predict does it; returns
     their value infos.
@@ -167,7 +157,11 @@ def _classifier(g: _Graph, est, y: str, label: str, proba: str) -> list:
         g.node("Identity", [y], outputs=[proba])
         g.node("Cast", [g.node("Greater", [y, half])], outputs=[label], to=TensorProto.INT64)
         return [helper.make_tensor_value_info(label, TensorProto.INT64, [None, est.n_outputs_]), *infos]
-    classes = _class_array(est.classes_)
+    classes = np.asarray(est.classes_)  # as ONNX can hold them: text, int64, float64 or bool
+    if classes.dtype.kind in "USO":
+        classes = np.array([str(c) for c in classes], dtype=object)
+    elif classes.dtype.kind in "iu":
+        classes = classes.astype(np.int64)
     if est.n_outputs_ == 1:
         one = g.const(np.array(1, dtype=dtype), "one")
         g.node("Concat", [g.node("Sub", [one, y]), y], outputs=[proba], axis=1)

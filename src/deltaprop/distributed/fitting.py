@@ -100,35 +100,31 @@ def fit(est, X, y, sample_weight=None, *, client=None, sync_every=None):
     train = ex.transform(targets, handles, binarizer, dtype, class_weight)
     ex.release(handles)
     try:
-        est.n_features_in_ = n_features = summaries[0].n_features
+        est.n_features_in_ = summaries[0].n_features
         if columns is not None:
             est.feature_names_in_ = np.asarray(columns, dtype=object)
         else:
             est.__dict__.pop("feature_names_in_", None)
-        _train(est, ex, train, [s.n for s in summaries], [n_features, *est._hidden_sizes(), n_out],
-               dtype, first_pass, sync_every)
+        # the estimator's _fit after its input checks, with the solver on the cluster
+        layer_units = [est.n_features_in_, *est._hidden_sizes(), n_out]
+        settings, rng = est._training_settings(), est._random_state()
+        if first_pass:
+            est._initialize(layer_units, dtype, rng, settings)
+        else:
+            est._continue(layer_units, dtype)
+        est.n_outputs_ = n_out
+        state = est.__dict__.get("_training") or est._state_from_attributes()
+        state.begin_call()
+        if est.solver == "lbfgs":
+            state = fit_lbfgs(est.network_, ex, train, settings, state)
+        else:
+            sizes = [s.n for s in summaries]
+            state = fit_local_sgd(est.network_, ex, train, sizes, settings, state, rng, sync_every)
+        est._training = state
+        est._publish(state)
     finally:
         ex.release(train)
     return est
-
-
-def _train(est, ex, train, sizes, layer_units, dtype, first_pass, sync_every):
-    """The estimator's ``_fit`` after its input checks, with the solver on the cluster."""
-    settings = est._training_settings()
-    rng = est._random_state()
-    if first_pass:
-        est._initialize(layer_units, dtype, rng, settings)
-    else:
-        est._continue(layer_units, dtype)
-    est.n_outputs_ = layer_units[-1]
-    state = est.__dict__.get("_training") or est._state_from_attributes()
-    state.begin_call()
-    if est.solver == "lbfgs":
-        state = fit_lbfgs(est.network_, ex, train, settings, state)
-    else:
-        state = fit_local_sgd(est.network_, ex, train, sizes, settings, state, rng, sync_every)
-    est._training = state
-    est._publish(state)
 
 
 def _partial_fit_block(block, est, kwargs):
