@@ -3,8 +3,9 @@
 :class:`ClusterExecutor` keeps each prepared partition as a future on the worker that
 computed it and sends each task to its data; a worker that dies loses its futures, which the
 scheduler recomputes from the source, so a task is retried rather than answered differently
-(when Dask gives up, :class:`ClusterError`, one line).  :class:`LocalExecutor` (no client)
-runs the tasks in this process.  Results come back in partition order, and the client adds
+(when Dask gives up, after ``distributed.scheduler.allowed-failures`` deaths, the fit stops
+with :class:`ClusterError`, one line).  :class:`LocalExecutor` (no client) runs the tasks in
+this process.  Results come back in partition order, and the client adds
 them in that order, so a fit does not depend on which worker answered first.
 """
 
@@ -133,18 +134,15 @@ class ClusterExecutor:
 
 _local = threading.local()
 
-#: a worker thread's cache is emptied when it holds more entries than this (everything in it
-#: is rebuilt from a task's arguments, so emptying it costs time, never a different answer)
-CACHE_ENTRIES = 64
 
-
-def cached(key, make: Callable[[], Any]):
+def cached(key, make: Callable[[], Any], *, clear_over: int | None = None):
     """The value of ``key`` in this worker thread's cache (networks and buffers reused across
-    tasks), made by ``make()`` when missing.  A value bound to another cached value (a
-    backprop to its network) names it in its key, by id, as the two may be emptied apart."""
+    tasks), made by ``make()`` when missing, after emptying the cache when it holds more than
+    ``clear_over`` entries (everything in it is rebuilt from a task's arguments, so emptying
+    it costs time, never a different answer)."""
     cache = _local.__dict__.setdefault("cache", {})  # a threading.local's __dict__ is this thread's
     if key not in cache:
-        if len(cache) >= CACHE_ENTRIES:
+        if clear_over is not None and len(cache) > clear_over:
             cache.clear()
         cache[key] = make()
     return cache[key]

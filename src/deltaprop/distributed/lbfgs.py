@@ -38,8 +38,10 @@ def _packed_copy(template):
 
 def worker_network(template, token: str):
     """This worker thread's copy of the network ``template`` (kept across tasks by ``token``),
-    its parameters views of one vector θ (:func:`deltaprop.speed.backprop.flat_parameters`)."""
-    return cached(("network", token), lambda: _packed_copy(template))
+    its parameters views of one vector θ (:func:`deltaprop.speed.backprop.flat_parameters`).
+    A new fit's first task on a thread empties a cache of more than 16 entries: what it holds
+    for a fit (its network, buffers, and orders) lives until then."""
+    return cached(("network", token), lambda: _packed_copy(template), clear_over=16)
 
 
 def partition_sums(block: Block, template, token: str, theta: np.ndarray):
@@ -64,8 +66,8 @@ def partition_sums(block: Block, template, token: str, theta: np.ndarray):
     assert D is not None, "partition_sums needs the targets D"
     n = X.shape[0]
     rows = max(1, min(EVAL_ROWS, EVAL_ELEMENTS // max(net.sizes), n))
-    # without the L2 term (the client adds it once); bound to this network, which its key names
-    backprop = cached(("backprop", token, id(net), rows), lambda: BatchBackprop(net, rows, 0.0))
+    # without the L2 term: the client adds it once
+    backprop = cached(("backprop", token, rows), lambda: BatchBackprop(net, rows, 0.0))
     total_E, total_w = 0.0, 0.0
     total_grad = np.zeros(net.n_parameters, dtype=np.float64)
     for start in range(0, n, rows):

@@ -91,9 +91,7 @@ def _steps(net, theta, optimizer, X, D, s, rows, batch_size, alpha, token):
     if compiled.supported(net, optimizer, X, s, batch_size):
         grad = cached(("grad", token), lambda: np.empty(net.n_parameters, dtype=net.dtype))
         return (*compiled.run_epoch(net, theta, grad, X, D, s, rows, batch_size, alpha, optimizer), grad)
-    # the cached backprop is bound to this network: its key names it
-    key = ("sgd-backprop", token, id(net), batch_size)
-    backprop = cached(key, lambda: BatchBackprop(net, batch_size, alpha))
+    backprop = cached(("sgd-backprop", token, batch_size), lambda: BatchBackprop(net, batch_size, alpha))
     total, finite, _ = numpy_epoch(backprop, optimizer, [theta], X, D, s, rows, batch_size, None)
     return total, finite, backprop.flat_grad
 
@@ -133,10 +131,14 @@ def local_round(replica, template, token, theta, state, spec) -> dict:
 
 
 def _order(seed, p: int, n: int) -> np.ndarray:
-    """Partition p's rows in the epoch's shuffled order (``seed`` None: in turn), cached."""
+    """Partition p's rows in the epoch's shuffled order (``seed`` None: in turn), cached for
+    the epoch (one order a partition: an epoch's replaces the last's)."""
     if seed is None:
         return np.arange(n)
-    return cached(("order", seed, p, n), lambda: np.random.default_rng([seed, p]).permutation(n))
+    seed_order = cached(("order", p, n), lambda: [None, None])
+    if seed_order[0] != seed:
+        seed_order[:] = [seed, np.random.default_rng([seed, p]).permutation(n)]
+    return seed_order[1]
 
 
 def fit_local_sgd(net, ex, handles, sizes: list[int], settings, state, rng, sync_every: int | None = None):
