@@ -9,9 +9,9 @@ in the network's dtype, with ``W^(l)`` stored in the seed's orientation, shape
 (n_l, n_{l-1}).  Each f is written in ONNX operators the way ``core/activations.py``
 computes it: logistic as exp(min(u, 0)) / (1 + exp(−|u|)) (scipy's expit), leaky_relu as
 max(u, 0.01 u) with the slope in the network's dtype (ONNX's LeakyRelu keeps its slope in
-float32), softplus as max(u, 0) + log1p(exp(−|u|)) (numpy's
-logaddexp(0, u); ONNX Runtime has no float64 Softplus), log1p by Kahan's
-log(w)·t/(w − 1) with w = 1 + t, which is exact to a few ulps where log(1 + t) is not.
+float32), softplus as max(u, 0) + log1p(exp(−|u|)) (numpy's logaddexp(0, u); ONNX Runtime
+has no float64 Softplus), log1p by Kahan's log(w)·t/(w − 1) with w = 1 + t, which is exact
+to a few ulps where log(1 + t) is not.
 
 What a graph takes and gives:
 
@@ -24,10 +24,10 @@ What a graph takes and gives:
   (n_samples, 1): float64 for a numeric column (NaN where missing, when the model was trained
   with ``--impute``), string for a categorical one (a number category written as deltaprop
   writes it: ``2`` for 2.0; text is compared as given, where deltaprop strips the spaces
-  around it, so strip them before feeding).  Standardising, one-hot encoding (an unseen category encodes as
-  none), the targets' scaling and the class labels are operators of the graph.  Outputs: one
-  per regression target, named after it, shape (n_samples,); for a classification the labels
-  (named after the target) and ``probabilities``.
+  around it, so strip them before feeding).  Standardising, one-hot encoding (an unseen
+  category encodes as none), the targets' scaling and the class labels are operators of the
+  graph.  Outputs: one per regression target, named after it, shape (n_samples,); for a
+  classification the labels (named after the target) and ``probabilities``.
 
 Inputs of ``X`` are of the network's dtype; graphs use opset 19 (IR version 9).
 """
@@ -53,9 +53,7 @@ def _onnx():
     try:
         import onnx
     except ImportError as e:
-        raise ImportError(
-            "ONNX export needs the onnx package; pip install 'deltaprop[onnx]'"
-        ) from e
+        raise ImportError("ONNX export needs the onnx package; pip install 'deltaprop[onnx]'") from e
     return onnx
 
 
@@ -66,14 +64,18 @@ def _tensor_type(dtype) -> int:
 
 
 class _Graph:
-    """The nodes and constants of one ONNX graph; every name made here is unique in it."""
+    """The nodes and constants of one ONNX graph, or (``scope``, ``container``) those built into
+    skl2onnx's scope and container for its converter; every name made here is unique in it."""
 
-    def __init__(self) -> None:
+    def __init__(self, scope=None, container=None) -> None:
+        self.scope, self.container = scope, container
         self.nodes: list[Any] = []
         self.initializers: list[Any] = []
         self._count = 0
 
     def fresh(self, hint: str) -> str:
+        if self.scope is not None:
+            return self.scope.get_unique_variable_name(f"dp_{hint}")
         self._count += 1
         return f"_dp_{hint}_{self._count}"
 
@@ -81,38 +83,21 @@ class _Graph:
         from onnx import numpy_helper
 
         name = self.fresh(hint)
-        self.initializers.append(numpy_helper.from_array(np.asarray(array), name))
+        value = numpy_helper.from_array(np.asarray(array), name)
+        if self.container is None:
+            self.initializers.append(value)
+        else:
+            self.container.add_node("Constant", [], [name], name=self.fresh("Constant"), value=value)
         return name
 
     def node(self, op: str, inputs, hint: str | None = None, *, outputs=None, **attrs) -> str:
         from onnx import helper
 
         outputs = list(outputs) if outputs else [self.fresh(hint or op.lower())]
-        self.nodes.append(helper.make_node(op, list(inputs), outputs, name=self.fresh(op), **attrs))
-        return outputs[0]
-
-
-class _Skl2onnxGraph(_Graph):
-    """The same graph built into skl2onnx's scope and container (for its converter)."""
-
-    def __init__(self, scope, container) -> None:
-        super().__init__()
-        self.scope, self.container = scope, container
-
-    def fresh(self, hint: str) -> str:
-        return self.scope.get_unique_variable_name(f"dp_{hint}")
-
-    def const(self, array, hint: str) -> str:
-        from onnx import numpy_helper
-
-        name = self.fresh(hint)
-        value = numpy_helper.from_array(np.asarray(array), name)
-        self.container.add_node("Constant", [], [name], name=self.fresh("Constant"), value=value)
-        return name
-
-    def node(self, op: str, inputs, hint: str | None = None, *, outputs=None, **attrs) -> str:
-        outputs = list(outputs) if outputs else [self.fresh(hint or op.lower())]
-        self.container.add_node(op, list(inputs), outputs, name=self.fresh(op), **attrs)
+        if self.container is None:
+            self.nodes.append(helper.make_node(op, list(inputs), outputs, name=self.fresh(op), **attrs))
+        else:
+            self.container.add_node(op, list(inputs), outputs, name=self.fresh(op), **attrs)
         return outputs[0]
 
 
@@ -131,67 +116,52 @@ def _activation(g: _Graph, name: str, u: str, dtype) -> str:
         return u
     if name in _ELEMENTWISE:
         return g.node(_ELEMENTWISE[name], [u], "z")
-    if name == "logistic":
-        # exp(min(u, 0)) / (1 + exp(−|u|)), as scipy's expit: ONNX Runtime's Sigmoid loses the
-        # relative accuracy of tiny outputs (it returns 0 where σ(u) is 1e-30)
-        t = g.node("Exp", [g.node("Neg", [g.node("Abs", [u])])], "t")
-        zero = g.const(np.array(0, dtype=dtype), "zero")
-        numerator = g.node("Exp", [g.node("Min", [u, zero])], "numerator")
-        one = g.const(np.array(1, dtype=dtype), "one")
-        return g.node("Div", [numerator, g.node("Add", [one, t])], "z")
     if name == "leaky_relu":
         slope = g.const(np.array(LEAKY_RELU_SLOPE, dtype=dtype), "slope")
         return g.node("Max", [u, g.node("Mul", [u, slope])], "z")
-    if name == "softplus":
-        t = g.node("Exp", [g.node("Neg", [g.node("Abs", [u])])], "t")
-        return g.node("Add", [g.node("Relu", [u]), _log1p(g, t, dtype)], "z")
     if name == "softmax":
         return g.node("Softmax", [u], "z", axis=1)
-    raise ValueError(f"the activation {name!r} has no ONNX form here")
+    if name not in ("logistic", "softplus"):
+        raise ValueError(f"the activation {name!r} has no ONNX form here")
+    t = g.node("Exp", [g.node("Neg", [g.node("Abs", [u])])], "t")  # exp(−|u|)
+    if name == "softplus":
+        return g.node("Add", [g.node("Relu", [u]), _log1p(g, t, dtype)], "z")
+    # exp(min(u, 0)) / (1 + exp(−|u|)), as scipy's expit: ONNX Runtime's Sigmoid loses the
+    # relative accuracy of tiny outputs (it returns 0 where σ(u) is 1e-30)
+    numerator = g.node("Exp", [g.node("Min", [u, g.const(np.array(0, dtype=dtype), "zero")])])
+    return g.node("Div", [numerator, g.node("Add", [g.const(np.array(1, dtype=dtype), "one"), t])], "z")
 
 
 def _network(g: _Graph, net, z: str) -> str:
     """The forward pass u^(l) = z^(l-1) (W^(l))ᵀ + b^(l), z^(l) = f(u^(l)); returns y's name."""
     for l in net.layers:
-        W = g.const(net.W[l], f"W{l}")
-        b = g.const(net.b[l], f"b{l}")
-        u = g.node("Gemm", [z, W, b], f"u{l}", transB=1)
+        u = g.node("Gemm", [z, g.const(net.W[l], f"W{l}"), g.const(net.b[l], f"b{l}")], f"u{l}", transB=1)
         z = _activation(g, net.layer_activation[l], u, net.dtype)
     return z
 
 
 # ---------------------------------------------------------------------- heads
-def _class_array(classes) -> np.ndarray:
-    """The class labels as an array ONNX can hold (text, int64, float64 or bool)."""
-    classes = np.asarray(classes)
-    if classes.dtype.kind in "USO":
-        return np.array([str(c) for c in classes], dtype=object)
-    if classes.dtype.kind in "iu":
-        return classes.astype(np.int64)
-    return classes
-
-
-def _label_type(classes: np.ndarray) -> int:
-    from onnx import TensorProto
-
-    return TensorProto.STRING if classes.dtype == object else _tensor_type(classes.dtype)
-
-
-def _classifier(g: _Graph, est, y: str, label: str, proba: str) -> None:
-    """Labels and probabilities from the output y, as the estimator's predict does it.
+def _classifier(g: _Graph, est, y: str, label: str, proba: str) -> list:
+    """Labels and probabilities from the output y, as the estimator's predict does it; returns
+    their value infos.
 
     Multiclass: label = classes_[argmax_k y_k]; binary (one logistic unit):
     probabilities [1 − y, y], label = classes_[y > 0.5]; multilabel: label_k = 1[y_k > 0.5].
     """
-    from onnx import TensorProto
+    from onnx import TensorProto, helper
 
     dtype = est.network_.dtype
     half = g.const(np.array(0.5, dtype=dtype), "half")
+    infos = [helper.make_tensor_value_info(proba, _tensor_type(dtype), [None, len(est.classes_)])]
     if getattr(est, "_is_multilabel", lambda: False)():
         g.node("Identity", [y], outputs=[proba])
         g.node("Cast", [g.node("Greater", [y, half])], outputs=[label], to=TensorProto.INT64)
-        return
-    classes = g.const(_class_array(est.classes_), "classes")
+        return [helper.make_tensor_value_info(label, TensorProto.INT64, [None, est.n_outputs_]), *infos]
+    classes = np.asarray(est.classes_)  # as ONNX can hold them: text, int64, float64 or bool
+    if classes.dtype.kind in "USO":
+        classes = np.array([str(c) for c in classes], dtype=object)
+    elif classes.dtype.kind in "iu":
+        classes = classes.astype(np.int64)
     if est.n_outputs_ == 1:
         one = g.const(np.array(1, dtype=dtype), "one")
         g.node("Concat", [g.node("Sub", [one, y]), y], outputs=[proba], axis=1)
@@ -200,7 +170,9 @@ def _classifier(g: _Graph, est, y: str, label: str, proba: str) -> None:
     else:
         g.node("Identity", [y], outputs=[proba])
         index = g.node("ArgMax", [y], "index", axis=1, keepdims=0)
-    g.node("Gather", [classes, index], outputs=[label], axis=0)
+    g.node("Gather", [g.const(classes, "classes"), index], outputs=[label], axis=0)
+    label_type = TensorProto.STRING if classes.dtype == object else _tensor_type(classes.dtype)
+    return [helper.make_tensor_value_info(label, label_type, [None]), *infos]
 
 
 # ---------------------------------------------------------------------- the command's model
@@ -217,100 +189,70 @@ def _category_texts(spec) -> np.ndarray:
     return np.array(texts, dtype=object)
 
 
-def _tabular_inputs(g: _Graph, features) -> tuple[list, str]:
-    """One graph input per column, and x: standardised numbers and one-hot categories, float64."""
-    from onnx import TensorProto, helper
-
-    inputs, blocks = [], []
-    for spec in features.columns:
-        if spec.kind == "numeric":
-            inputs.append(helper.make_tensor_value_info(spec.name, TensorProto.DOUBLE, [None, 1]))
-            v = spec.name
-            if features.impute:
-                fill = g.const(np.array(spec.fill, dtype=np.float64), "fill")
-                v = g.node("Where", [g.node("IsNaN", [v]), fill, v], "imputed")
-            mean = g.const(np.array(spec.mean, dtype=np.float64), "mean")
-            scale = g.const(np.array(spec.scale, dtype=np.float64), "scale")
-            blocks.append(g.node("Div", [g.node("Sub", [v, mean]), scale], "standardised"))
-        else:
-            inputs.append(helper.make_tensor_value_info(spec.name, TensorProto.STRING, [None, 1]))
-            categories = g.const(_category_texts(spec), "categories")
-            hot = g.node("Equal", [spec.name, categories], "hot")
-            blocks.append(g.node("Cast", [hot], "one_hot", to=TensorProto.DOUBLE))
-    return inputs, g.node("Concat", blocks, "x", axis=1)
-
-
 def _tabular_graph(g: _Graph, model) -> tuple[list, list]:
-    """(inputs, outputs) of a TabularModel's graph, its nodes added to g."""
+    """(inputs, outputs) of a TabularModel's graph, its nodes added to g: one input per column;
+    x of standardised numbers and one-hot categories, float64; the targets or classes."""
     from onnx import TensorProto, helper
 
-    net = model.network_
-    inputs, x = _tabular_inputs(g, model.features)
-    reserved = set(model.target.names) | {"probabilities"}
-    clash = [n for n in model.features.feature_names if n in reserved]
+    clash = [n for n in model.features.feature_names if n in {*model.target.names, "probabilities"}]
     if clash:
         raise ValueError(f"the feature column {clash[0]!r} has the name of an output; rename it and retrain")
+    inputs, blocks = [], []
+    for spec in model.features.columns:
+        numeric = spec.kind == "numeric"
+        kind = TensorProto.DOUBLE if numeric else TensorProto.STRING
+        inputs.append(helper.make_tensor_value_info(spec.name, kind, [None, 1]))
+        if not numeric:
+            hot = g.node("Equal", [spec.name, g.const(_category_texts(spec), "categories")], "hot")
+            blocks.append(g.node("Cast", [hot], "one_hot", to=TensorProto.DOUBLE))
+            continue
+        v = spec.name
+        if model.features.impute:
+            fill = g.const(np.array(spec.fill, dtype=np.float64), "fill")
+            v = g.node("Where", [g.node("IsNaN", [v]), fill, v], "imputed")
+        mean = g.const(np.array(spec.mean, dtype=np.float64), "mean")
+        scale = g.const(np.array(spec.scale, dtype=np.float64), "scale")
+        blocks.append(g.node("Div", [g.node("Sub", [v, mean]), scale], "standardised"))
+    net = model.network_
+    x = g.node("Concat", blocks, "x", axis=1)
     if net.dtype != np.float64:
         x = g.node("Cast", [x], "x", to=_tensor_type(net.dtype))
     y = _network(g, net, x)
-    if model.task == "regression":
-        y = g.node("Cast", [y], "y", to=TensorProto.DOUBLE) if net.dtype != np.float64 else y
-        scale = g.const(np.asarray(model.target.scale, dtype=np.float64), "target_scale")
-        mean = g.const(np.asarray(model.target.mean, dtype=np.float64), "target_mean")
-        values = g.node("Add", [g.node("Mul", [y, scale]), mean], "targets")
-        outputs = []
-        for k, name in enumerate(model.target.names):
-            g.node("Gather", [values, g.const(np.array(k, dtype=np.int64), "k")], outputs=[name], axis=1)
-            outputs.append(helper.make_tensor_value_info(name, TensorProto.DOUBLE, [None]))
-        return inputs, outputs
-    label = model.target.names[0]
-    _classifier(g, model.fitted, y, label, "probabilities")  # the record: no scikit-learn
-    classes = _class_array(model.classes_)
-    return inputs, [
-        helper.make_tensor_value_info(label, _label_type(classes), [None]),
-        helper.make_tensor_value_info("probabilities", _tensor_type(net.dtype), [None, len(classes)]),
-    ]
+    if model.task != "regression":  # the record model.fitted: no scikit-learn
+        return inputs, _classifier(g, model.fitted, y, model.target.names[0], "probabilities")
+    y = g.node("Cast", [y], "y", to=TensorProto.DOUBLE) if net.dtype != np.float64 else y
+    scale = g.const(np.asarray(model.target.scale, dtype=np.float64), "target_scale")
+    mean = g.const(np.asarray(model.target.mean, dtype=np.float64), "target_mean")
+    values = g.node("Add", [g.node("Mul", [y, scale]), mean], "targets")
+    outputs = []
+    for k, name in enumerate(model.target.names):
+        g.node("Gather", [values, g.const(np.array(k, dtype=np.int64), "k")], outputs=[name], axis=1)
+        outputs.append(helper.make_tensor_value_info(name, TensorProto.DOUBLE, [None]))
+    return inputs, outputs
 
 
 # ---------------------------------------------------------------------- the estimators
-def _estimator_graph(g: _Graph, est) -> tuple[list, list]:
+def _estimator_graph(g: _Graph, model, kind: str) -> tuple[list, list]:
     """(inputs, outputs) of a Network's or a fitted estimator's graph, its nodes added to g."""
-    from onnx import TensorProto, helper
+    from onnx import helper
 
-    net = est if _is_network(est) else est.network_
+    net = model if kind == "network" else model.network_
     x_type = _tensor_type(net.dtype)
     inputs = [helper.make_tensor_value_info("X", x_type, [None, net.sizes[0]])]
-    if _is_network(est) or not hasattr(est, "classes_"):
-        _network_into(g, net, "X", "y")
-        return inputs, [helper.make_tensor_value_info("y", x_type, [None, net.sizes[-1]])]
     y = _network(g, net, "X")
-    _classifier(g, est, y, "label", "probabilities")
-    multilabel = getattr(est, "_is_multilabel", lambda: False)()
-    label = (
-        helper.make_tensor_value_info("label", TensorProto.INT64, [None, net.sizes[-1]])
-        if multilabel
-        else helper.make_tensor_value_info("label", _label_type(_class_array(est.classes_)), [None])
-    )
-    n_classes = len(est.classes_)
-    return inputs, [label, helper.make_tensor_value_info("probabilities", x_type, [None, n_classes])]
-
-
-def _network_into(g: _Graph, net, x: str, out: str) -> None:
-    g.node("Identity", [_network(g, net, x)], outputs=[out])
-
-
-def _is_network(model) -> bool:
-    from deltaprop.core.network import Network
-
-    return isinstance(model, Network)
+    if hasattr(model, "classes_"):
+        return inputs, _classifier(g, model, y, "label", "probabilities")
+    g.node("Identity", [y], outputs=["y"])
+    return inputs, [helper.make_tensor_value_info("y", x_type, [None, net.sizes[-1]])]
 
 
 def _kind(model) -> str:
     """'network', 'estimator' or 'tabular'; ValueError for anything else or an unfitted estimator."""
+    from deltaprop.core.network import Network
     from deltaprop.estimators.mlp import MLPClassifier, MLPRegressor
     from deltaprop.tabular.model import TabularModel
 
-    if _is_network(model):
+    if isinstance(model, Network):
         return "network"
     if isinstance(model, TabularModel):
         return "tabular"
@@ -378,19 +320,14 @@ def to_onnx(model):
     onnx = _onnx()
     from onnx import helper
 
-    kind = _kind(model)
-    g = _Graph()
-    inputs, outputs = _tabular_graph(g, model) if kind == "tabular" else _estimator_graph(g, model)
-    graph = helper.make_graph(g.nodes, "deltaprop", inputs, outputs, initializer=g.initializers)
-    proto = helper.make_model(
-        graph,
-        opset_imports=[helper.make_opsetid("", OPSET)],
-        ir_version=IR_VERSION,
-        producer_name="deltaprop",
-        doc_string=repr(model),
-    )
     import deltaprop
 
+    kind = _kind(model)
+    g = _Graph()
+    inputs, outputs = _tabular_graph(g, model) if kind == "tabular" else _estimator_graph(g, model, kind)
+    graph = helper.make_graph(g.nodes, "deltaprop", inputs, outputs, initializer=g.initializers)
+    proto = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)], ir_version=IR_VERSION,
+                              producer_name="deltaprop", doc_string=repr(model))
     proto.producer_version = deltaprop.__version__
     helper.set_model_props(proto, _metadata(model, kind))
     onnx.checker.check_model(proto, full_check=True)
@@ -416,19 +353,16 @@ def _convert(scope, operator, container) -> None:
         raise NotImplementedError(
             "skl2onnx's classifier outputs do not cover multilabel targets; use deltaprop.to_onnx(estimator)"
         )
-    g = _Skl2onnxGraph(scope, container)
+    g = _Graph(scope, container)
     net = est.network_
-    x = g.node("Cast", [operator.inputs[0].full_name], "x", to=_tensor_type(net.dtype))
-    y = _network(g, net, x)
+    y = _network(g, net, g.node("Cast", [operator.inputs[0].full_name], "x", to=_tensor_type(net.dtype)))
     if hasattr(est, "classes_"):
         label, proba = g.fresh("label"), g.fresh("probabilities")
         _classifier(g, est, y, label, proba)
         g.node("Identity", [label], outputs=[operator.outputs[0].full_name])
-        to = guess_proto_type(operator.outputs[1].type)
-        g.node("Cast", [proba], outputs=[operator.outputs[1].full_name], to=to)
-    else:
-        to = guess_proto_type(operator.outputs[0].type)
-        g.node("Cast", [y], outputs=[operator.outputs[0].full_name], to=to)
+        y = proba
+    out = operator.outputs[-1]  # the values, or the probabilities after the labels
+    g.node("Cast", [y], outputs=[out.full_name], to=guess_proto_type(out.type))
 
 
 def register_skl2onnx() -> None:
@@ -444,10 +378,6 @@ def register_skl2onnx() -> None:
     from deltaprop.estimators.mlp import MLPClassifier, MLPRegressor
 
     update_registered_converter(MLPRegressor, "DeltapropMLPRegressor", _shape_regressor, _convert)
-    update_registered_converter(
-        MLPClassifier,
-        "DeltapropMLPClassifier",
-        calculate_linear_classifier_output_shapes,
-        _convert,
-        options={"zipmap": [True, False, "columns"], "nocl": [True, False]},
-    )
+    update_registered_converter(MLPClassifier, "DeltapropMLPClassifier",
+                                calculate_linear_classifier_output_shapes, _convert,
+                                options={"zipmap": [True, False, "columns"], "nocl": [True, False]})

@@ -15,8 +15,6 @@ inside these functions (the ``torch`` extra).
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 
 from deltaprop.core.activations import LEAKY_RELU_SLOPE
@@ -41,36 +39,23 @@ def _torch():
     return torch
 
 
-def _exp_module(torch) -> Any:
+def _modules(torch) -> dict:
+    """{activation name: what makes its module}."""
+    nn = torch.nn
+
     class Exp(torch.nn.Module):
         """f(u) = exp(u): the canonical output of the Poisson loss."""
 
         def forward(self, u):
             return torch.exp(u)
 
-    return Exp()
-
-
-def _activation_module(torch, name: str):
-    nn = torch.nn
-    modules = {
-        "identity": nn.Identity,
-        "logistic": nn.Sigmoid,
-        "tanh": nn.Tanh,
-        "relu": nn.ReLU,
-        "leaky_relu": lambda: nn.LeakyReLU(LEAKY_RELU_SLOPE),
-        "softplus": nn.Softplus,
-        "softmax": lambda: nn.Softmax(dim=1),
-    }
-    if name == "exp":
-        return _exp_module(torch)
-    return modules[name]()
+    return {"identity": nn.Identity, "logistic": nn.Sigmoid, "tanh": nn.Tanh, "relu": nn.ReLU,
+            "leaky_relu": lambda: nn.LeakyReLU(LEAKY_RELU_SLOPE), "softplus": nn.Softplus,
+            "softmax": lambda: nn.Softmax(dim=1), "exp": Exp}
 
 
 def _network_of(model) -> Network:
-    if isinstance(model, Network):
-        return model
-    net = getattr(model, "network_", None)
+    net = model if isinstance(model, Network) else getattr(model, "network_", None)
     if isinstance(net, Network):
         return net
     raise ValueError(
@@ -97,31 +82,31 @@ def to_torch(model):
     torch = _torch()
     net = _network_of(model)
     dtype = torch.float64 if net.dtype == np.float64 else torch.float32
-    layers = []
+    layers, modules = [], _modules(torch)
     for l in net.layers:
         linear = torch.nn.Linear(net.sizes[l - 2], net.sizes[l - 1], dtype=dtype)
         with torch.no_grad():
             linear.weight.copy_(torch.from_numpy(net.W[l]))
             linear.bias.copy_(torch.from_numpy(net.b[l]))
-        layers += [linear, _activation_module(torch, net.layer_activation[l])]
+        layers += [linear, modules[net.layer_activation[l]]()]
     return torch.nn.Sequential(*layers)
 
 
 def _activation_name(torch, module, position: int) -> str:
     """The deltaprop name of an activation module; ValueError naming an unsupported one."""
     nn = torch.nn
-    simple = {nn.Identity: "identity", nn.Sigmoid: "logistic", nn.Tanh: "tanh", nn.ReLU: "relu"}
-    name = simple.get(type(module))
+    kind = type(module)
+    matches = {
+        "identity": kind is nn.Identity, "logistic": kind is nn.Sigmoid, "tanh": kind is nn.Tanh,
+        "relu": kind is nn.ReLU,
+        "leaky_relu": isinstance(module, nn.LeakyReLU) and module.negative_slope == LEAKY_RELU_SLOPE,
+        "softplus": isinstance(module, nn.Softplus) and module.beta == 1,
+        "softmax": isinstance(module, nn.Softmax) and module.dim in (1, -1),
+        "exp": kind.__name__ == "Exp" and not list(module.parameters()),
+    }
+    name = next((name for name, match in matches.items() if match), None)
     if name is not None:
         return name
-    if isinstance(module, nn.LeakyReLU) and module.negative_slope == LEAKY_RELU_SLOPE:
-        return "leaky_relu"
-    if isinstance(module, nn.Softplus) and module.beta == 1:
-        return "softplus"
-    if isinstance(module, nn.Softmax) and module.dim in (1, -1):
-        return "softmax"
-    if type(module).__name__ == "Exp" and not list(module.parameters()):
-        return "exp"
     raise ValueError(
         f"layer {position} of the Sequential is {module!r}, which a deltaprop Network does not have; "
         f"supported: {_SUPPORTED}"
@@ -186,9 +171,8 @@ def from_torch(seq, loss: str | None = None) -> Network:
     for linear in linears:
         w = linear.weight.detach().cpu().numpy()
         if w.dtype not in (np.float32, np.float64):
-            raise ValueError(
-                f"{linear!r} has parameters of {w.dtype}; convert the model to float32 or float64"
-            )
+            raise ValueError(f"{linear!r} has parameters of {w.dtype}; convert the model to float32 or "
+                             "float64")
         W.append(w.copy())
         bias = linear.bias
         b.append(np.zeros(w.shape[0], w.dtype) if bias is None else bias.detach().cpu().numpy().copy())

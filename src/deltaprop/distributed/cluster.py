@@ -1,28 +1,21 @@
 """Where the partitions live and how work reaches them: a ``distributed.Client``, or none.
 
-Two executors with one interface, so the solvers never ask which one they have:
-
-- :class:`ClusterExecutor` keeps each prepared partition as a future on the worker that
-  computed it, sends each task to its partition's worker, and gathers the (small) results.
-  A worker that dies loses its futures; the scheduler recomputes them from the source, so
-  a task is retried rather than answered differently.  When Dask gives up on a task (a
-  worker died while running it ``distributed.scheduler.allowed-failures`` times) the fit
-  stops with :class:`ClusterError`, one line.
-- :class:`LocalExecutor` computes the partitions with Dask's local scheduler (no client)
-  and runs the tasks in this process, one partition after another.
-
-Results always come back in partition order, and the client adds them in that order, so a
-fit does not depend on which worker answered first.
+:class:`ClusterExecutor` keeps each prepared partition as a future on the worker that
+computed it and sends each task to its data; a worker that dies loses its futures, which the
+scheduler recomputes from the source, so a task is retried rather than answered differently
+(when Dask gives up, after ``distributed.scheduler.allowed-failures`` deaths, the fit stops
+with :class:`ClusterError`, one line).  :class:`LocalExecutor` (no client) runs the tasks in
+this process.  Results come back in partition order, and the client adds
+them in that order, so a fit does not depend on which worker answered first.
 """
 
 from __future__ import annotations
 
 import threading
-import uuid
 from collections.abc import Callable, Sequence
 from typing import Any
 
-__all__ = ["ClusterError", "ClusterExecutor", "LocalExecutor", "executor", "current_client"]
+__all__ = ["ClusterError", "ClusterExecutor", "LocalExecutor", "executor", "current_client", "cached"]
 
 
 class ClusterError(RuntimeError):
@@ -33,11 +26,9 @@ def current_client():
     """The ``distributed.Client`` of this context, or None (Dask's local scheduler)."""
     try:
         from distributed import get_client
-    except ImportError:  # dask without distributed: the local scheduler
-        return None
-    try:
+
         return get_client()
-    except ValueError:
+    except (ImportError, ValueError):  # no distributed, or no client: the local scheduler
         return None
 
 
@@ -46,10 +37,6 @@ def executor(client=None):
     :class:`LocalExecutor`."""
     client = client if client is not None else current_client()
     return LocalExecutor() if client is None else ClusterExecutor(client)
-
-
-def _one_line(exc: BaseException) -> str:
-    return " ".join(str(exc).split()) or type(exc).__name__
 
 
 class LocalExecutor:
@@ -70,20 +57,12 @@ class LocalExecutor:
         """``[func(h, *args) for h in handles]``."""
         return [func(h, *args) for h in handles]
 
-    def transform(self, func: Callable, handles: Sequence, *args) -> list:
-        return [func(h, *args) for h in handles]
+    transform = map
 
     def chain(self, func: Callable, handles: Sequence, value, *args):
         for h in handles:
             value = func(h, value, *args)
         return value
-
-    def run_groups(self, func: Callable, groups: Sequence[Sequence], args: Sequence[tuple]) -> list:
-        """``[func(group, *a) for group, a in zip(groups, args)]``."""
-        return [func(list(group), *a) for group, a in zip(groups, args)]
-
-    def home_of(self, handles: Sequence) -> list[str]:
-        return ["local"] * len(handles)
 
     def release(self, handles: Sequence) -> None:
         pass
@@ -110,7 +89,8 @@ class ClusterExecutor:
                 "(out of memory?); give the workers more memory or use more, smaller partitions"
             ) from None
         except (OSError, TimeoutError) as exc:
-            raise ClusterError(f"the fit stopped: lost the scheduler ({_one_line(exc)})") from None
+            why = " ".join(str(exc).split()) or type(exc).__name__
+            raise ClusterError(f"the fit stopped: lost the scheduler ({why})") from None
 
     def _wait(self, futures: list) -> list:
         """Wait for ``futures`` (their data stays on the workers); raise the first error, in
@@ -143,40 +123,26 @@ class ClusterExecutor:
         return self.client.scatter(value, broadcast=True, hash=False)
 
     def map(self, func: Callable, handles: Sequence, *args) -> list:
-        """``[func(h, *args) for h in handles]``, each on the worker holding ``h``."""
-        futures = [
-            self.client.submit(func, h, *args, pure=False, key=f"{func.__name__}-{uuid.uuid4().hex}")
-            for h in handles
-        ]
-        return self._gather(futures)
-
-    def run_groups(self, func: Callable, groups: Sequence[Sequence], args: Sequence[tuple]) -> list:
-        """``func(group, *a)`` for each group of handles, on the worker holding most of it."""
-        homes = self.home_of([g[0] for g in groups])
-        futures = [
-            self.client.submit(func, list(group), *a, pure=False, workers=[home] if home else None,
-                               allow_other_workers=True, key=f"{func.__name__}-{uuid.uuid4().hex}")
-            for group, a, home in zip(groups, args, homes)
-        ]
-        return self._gather(futures)
-
-    def home_of(self, handles: Sequence) -> list[str]:
-        """The address of a worker holding each future ("" when none holds it now)."""
-        who = self.client.who_has(list(handles))
-        return [sorted(who.get(h.key, ()) or [""])[0] for h in handles]
+        """``[func(h, *args) for h in handles]``, each where the scheduler finds most of the
+        data of ``h`` (a handle, or a tuple holding some)."""
+        return self._gather([self.client.submit(func, h, *args, pure=False) for h in handles])
 
     def release(self, handles: Sequence) -> None:
         for h in handles:
             h.release()
 
 
-# ---------------------------------------------------------------------- worker-side cache
 _local = threading.local()
 
 
-def worker_cache() -> dict:
-    """A dict kept per thread of a worker process (networks and buffers reused across tasks)."""
-    cache = getattr(_local, "cache", None)
-    if cache is None:
-        cache = _local.cache = {}
-    return cache
+def cached(key, make: Callable[[], Any], *, clear_over: int | None = None):
+    """The value of ``key`` in this worker thread's cache (networks and buffers reused across
+    tasks), made by ``make()`` when missing, after emptying the cache when it holds more than
+    ``clear_over`` entries (everything in it is rebuilt from a task's arguments, so emptying
+    it costs time, never a different answer)."""
+    cache = _local.__dict__.setdefault("cache", {})  # a threading.local's __dict__ is this thread's
+    if key not in cache:
+        if clear_over is not None and len(cache) > clear_over:
+            cache.clear()
+        cache[key] = make()
+    return cache[key]

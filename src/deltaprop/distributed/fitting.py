@@ -1,17 +1,10 @@
 """``fit`` and ``partial_fit`` of deltaprop's estimators on Dask collections.
 
-The estimator's own methods send Dask input here.  The path of :func:`fit`:
-
-1. the partitions are prepared and checked on their workers (:mod:`.partitions`) and kept
-   there; the client learns only their row counts and class labels;
-2. the estimator is set up exactly as its numpy ``fit`` sets it up (``classes_``, the same
-   ``random_state`` draws for the initial weights, ``n_features_in_``, feature names);
-3. the solver runs on the cluster: ``lbfgs`` exactly (:mod:`.lbfgs`), ``sgd``/``adam`` as
-   local SGD with averaging (:mod:`.local_sgd`).
-
-The result is the ordinary fitted estimator, usable on numpy and savable with
-``deltaprop.save``.  :func:`partial_fit` walks the partitions in order, the estimator
-travelling from worker to worker (one epoch, as ``partial_fit`` on the concatenated data).
+:func:`fit` prepares and checks the partitions on their workers (:mod:`.partitions`), where
+they stay; sets the estimator up exactly as its numpy ``fit`` does (``classes_``, the same
+``random_state`` draws, ``n_features_in_``, feature names); then runs the solver on the
+cluster: ``lbfgs`` exactly (:mod:`.lbfgs`), ``sgd``/``adam`` as local SGD (:mod:`.local_sgd`).
+The result is the ordinary fitted estimator.
 """
 
 from __future__ import annotations
@@ -24,34 +17,24 @@ from sklearn.utils.class_weight import compute_class_weight
 from deltaprop.distributed import cluster as _cluster
 from deltaprop.distributed.lbfgs import fit_lbfgs
 from deltaprop.distributed.local_sgd import fit_local_sgd
-from deltaprop.distributed.partitions import (
-    _is_frame,
-    aligned_tasks,
-    prepare,
-    summarise,
-    targets,
-)
+from deltaprop.distributed.partitions import _is_frame, aligned_tasks, prepare, summarise, targets
 from deltaprop.errors import UserError
 
 __all__ = ["fit", "partial_fit"]
 
 
-def _dtype_of(X):
-    dtypes = list(X.dtypes) if _is_frame(X) and hasattr(X, "columns") else [X.dtype]
-    return np.float32 if all(np.dtype(t) == np.float32 for t in dtypes) else np.float64
-
-
 def _prepared(ex, est, X, y, sample_weight):
-    """Handles of the checked partitions (raw y), and ``(sizes, labels, counts, y_shape, columns)``."""
+    """Handles of the checked partitions (raw y), their :class:`Summary`s, X's column names
+    (None unless all are strings) and the dtype of the fit."""
     import dask
 
     if y is None:
         raise UserError("fit needs y (the targets)")
     names = list(X.columns) if _is_frame(X) and hasattr(X, "columns") else None
     columns = None if names is None else [str(c) for c in names]
-    dtype = _dtype_of(X)
-    check_y = not is_classifier(est)
-    tasks = [dask.delayed(prepare)(xb, yb, sb, i, dtype, columns, check_y)
+    dtypes = list(X.dtypes) if names is not None else [X.dtype]
+    dtype = np.float32 if all(np.dtype(t) == np.float32 for t in dtypes) else np.float64
+    tasks = [dask.delayed(prepare)(xb, yb, sb, i, dtype, columns, not is_classifier(est))
              for i, (xb, yb, sb) in enumerate(aligned_tasks(X, y, sample_weight))]
     handles = ex.persist(tasks)
     summaries = ex.map(summarise, handles, is_classifier(est))
@@ -59,21 +42,12 @@ def _prepared(ex, est, X, y, sample_weight):
     return handles, summaries, columns if string_names else None, dtype
 
 
-def _set_features(est, columns, n_features):
-    est.n_features_in_ = n_features
-    if columns is not None:
-        est.feature_names_in_ = np.asarray(columns, dtype=object)
-    else:
-        est.__dict__.pop("feature_names_in_", None)
-
-
 def _classes(est, summaries, first_pass):
     """Fit (or check) the label binarizer on the union of the partitions' labels; the class
     weights as ``(classes, weights)`` or None."""
     if any(s.labels is None for s in summaries):
         raise UserError("multilabel (2-D) targets are not supported on Dask collections; pass 1-D labels")
-    labels = np.concatenate([s.labels for s in summaries])
-    classes, where = np.unique(labels, return_inverse=True)
+    classes, where = np.unique(np.concatenate([s.labels for s in summaries]), return_inverse=True)
     counts = np.bincount(where, weights=np.concatenate([s.counts for s in summaries]))
     if first_pass or not hasattr(est, "classes_"):
         binarizer = LabelBinarizer().fit(classes)
@@ -114,49 +88,43 @@ def fit(est, X, y, sample_weight=None, *, client=None, sync_every=None):
     ex = _cluster.executor(client)
     handles, summaries, columns, dtype = _prepared(ex, est, X, y, sample_weight)
     first_pass = not est._has_weights() or not est.warm_start
-    n_features = ex.map(_n_columns, handles[:1])[0]
     class_weight, binarizer = None, None
     if is_classifier(est):
         class_weight = _classes(est, summaries, first_pass)
         binarizer = est._label_binarizer
         n_out = 1 if len(est.classes_) == 2 else len(est.classes_)
     else:
-        y_shape = summaries[0].y_shape
-        n_out = y_shape[0] if y_shape else 1
+        n_out = summaries[0].y_shape[0] if summaries[0].y_shape else 1
     if not first_pass and "network_" in est.__dict__:
         dtype = est.network_.dtype
     train = ex.transform(targets, handles, binarizer, dtype, class_weight)
     ex.release(handles)
     try:
-        _set_features(est, columns, n_features)
-        _train(est, ex, train, [s.n for s in summaries], [n_features, *est._hidden_sizes(), n_out],
-               dtype, first_pass, sync_every)
+        est.n_features_in_ = summaries[0].n_features
+        if columns is not None:
+            est.feature_names_in_ = np.asarray(columns, dtype=object)
+        else:
+            est.__dict__.pop("feature_names_in_", None)
+        # the estimator's _fit after its input checks, with the solver on the cluster
+        layer_units = [est.n_features_in_, *est._hidden_sizes(), n_out]
+        settings, rng = est._training_settings(), est._random_state()
+        if first_pass:
+            est._initialize(layer_units, dtype, rng, settings)
+        else:
+            est._continue(layer_units, dtype)
+        est.n_outputs_ = n_out
+        state = est.__dict__.get("_training") or est._state_from_attributes()
+        state.begin_call()
+        if est.solver == "lbfgs":
+            state = fit_lbfgs(est.network_, ex, train, settings, state)
+        else:
+            sizes = [s.n for s in summaries]
+            state = fit_local_sgd(est.network_, ex, train, sizes, settings, state, rng, sync_every)
+        est._training = state
+        est._publish(state)
     finally:
         ex.release(train)
     return est
-
-
-def _train(est, ex, train, sizes, layer_units, dtype, first_pass, sync_every):
-    """The estimator's ``_fit`` after its input checks, with the solver on the cluster."""
-    settings = est._training_settings()
-    rng = est._random_state()
-    if first_pass:
-        est._initialize(layer_units, dtype, rng, settings)
-    else:
-        est._continue(layer_units, dtype)
-    est.n_outputs_ = layer_units[-1]
-    state = est.__dict__.get("_training") or est._state_from_attributes()
-    state.begin_call()
-    if est.solver == "lbfgs":
-        state = fit_lbfgs(est.network_, ex, train, settings, state)
-    else:
-        state = fit_local_sgd(est.network_, ex, train, sizes, settings, state, rng, sync_every)
-    est._training = state
-    est._publish(state)
-
-
-def _n_columns(block) -> int:
-    return int(block.X.shape[1])
 
 
 def _partial_fit_block(block, est, kwargs):
@@ -171,7 +139,7 @@ def partial_fit(est, X, y, sample_weight=None, classes=None, *, client=None):
     ``partial_fit`` called on each partition's rows in turn on one machine.
     """
     ex = _cluster.executor(client)
-    handles, _, _, _ = _prepared(ex, est, X, y, sample_weight)
+    handles = _prepared(ex, est, X, y, sample_weight)[0]
     kwargs = {} if classes is None else {"classes": classes}
     try:
         fitted = ex.chain(_partial_fit_block, handles, est, kwargs)

@@ -1,15 +1,11 @@
 """Exact distributed L-BFGS: the single-machine function and gradient, summed over partitions.
 
-The loss of the whole training set (the one definition of the core's Network.loss) is
-
     E(θ) = (Σ_p Σ_{n∈p} s_n E_n + ½ alpha Σ_l ‖W^(l)‖²) / Σ_p Σ_{n∈p} s_n
 
-and its gradient is the same sum of Σ_{n∈p} s_n ∂E_n/∂θ, plus alpha W^(l), over the same
-denominator.  Each iteration ships θ to the workers; each partition returns its three sums
-(:func:`partition_sums`); the client adds them in partition order and adds the L2 term.
-The single-machine L-BFGS (:func:`deltaprop.training.lbfgs.fit_lbfgs`) then runs unchanged
-on these numbers: the same as on one machine up to the order of the float additions, so it
-takes the same steps.
+and ∂E/∂θ likewise.  Each iteration ships θ to the workers, each partition returns its three
+sums (:func:`partition_sums`), the client adds them in partition order with the L2 term, and
+the single-machine L-BFGS (:func:`deltaprop.training.lbfgs.fit_lbfgs`) runs unchanged on
+them: the same steps as on one machine, up to the order of the float additions.
 """
 
 from __future__ import annotations
@@ -19,10 +15,11 @@ import uuid
 
 import numpy as np
 
-from deltaprop.core.losses import l2_penalty, total_weight
-from deltaprop.distributed.cluster import worker_cache
+from deltaprop.core.losses import l2_gradient, l2_penalty, total_weight
+from deltaprop.distributed.cluster import cached
 from deltaprop.distributed.partitions import Block
 from deltaprop.speed.backprop import BatchBackprop, flat_parameters
+from deltaprop.training import lbfgs as single_machine
 
 __all__ = ["fit_lbfgs", "partition_sums", "ClusterBackprop", "EVAL_ROWS", "EVAL_ELEMENTS", "worker_network"]
 
@@ -33,28 +30,18 @@ EVAL_ELEMENTS = 2**22
 EVAL_ROWS = 65536
 
 
-def worker_network(template, token: str):
-    """This worker thread's copy of the network ``template`` (kept across tasks by ``token``),
-    its parameters views of one vector θ (:func:`deltaprop.speed.backprop.flat_parameters`)."""
-    cache = worker_cache()
-    key = ("network", token)
-    net = cache.get(key)
-    if net is None:
-        if len(cache) > 16:
-            cache.clear()
-        net = cache[key] = template.copy()
-        flat_parameters(net)
+def _packed_copy(template):
+    net = template.copy()
+    flat_parameters(net)
     return net
 
 
-def _backprop(net, token: str, rows: int):
-    """This worker's backprop of ``rows`` rows, without the L2 term (the client adds it once)."""
-    cache = worker_cache()
-    key = ("backprop", token, rows)
-    backprop = cache.get(key)
-    if backprop is None:
-        backprop = cache[key] = BatchBackprop(net, rows, 0.0)
-    return backprop
+def worker_network(template, token: str):
+    """This worker thread's copy of the network ``template`` (kept across tasks by ``token``),
+    its parameters views of one vector θ (:func:`deltaprop.speed.backprop.flat_parameters`).
+    A new fit's first task on a thread empties a cache of more than 16 entries: what it holds
+    for a fit (its network, buffers, and orders) lives until then."""
+    return cached(("network", token), lambda: _packed_copy(template), clear_over=16)
 
 
 def partition_sums(block: Block, template, token: str, theta: np.ndarray):
@@ -79,7 +66,8 @@ def partition_sums(block: Block, template, token: str, theta: np.ndarray):
     assert D is not None, "partition_sums needs the targets D"
     n = X.shape[0]
     rows = max(1, min(EVAL_ROWS, EVAL_ELEMENTS // max(net.sizes), n))
-    backprop = _backprop(net, token, rows)
+    # without the L2 term: the client adds it once
+    backprop = cached(("backprop", token, rows), lambda: BatchBackprop(net, rows, 0.0))
     total_E, total_w = 0.0, 0.0
     total_grad = np.zeros(net.n_parameters, dtype=np.float64)
     for start in range(0, n, rows):
@@ -109,35 +97,23 @@ class ClusterBackprop:
     def __init__(self, ex, handles, net, alpha: float):
         self.ex, self.handles, self.net, self.alpha = ex, handles, net, float(alpha)
         self.template, self.token = ex.broadcast(net.copy()), uuid.uuid4().hex
-        self.flat_grad = np.zeros(net.n_parameters)
-        self.grad_W: dict[int, np.ndarray] = {}
-        self.grad_b: dict[int, np.ndarray] = {}
-        self._is_weight = np.zeros(net.n_parameters)
-        start = 0
-        for name, l, a in net.parameters():
-            view = self.flat_grad[start : start + a.size].reshape(a.shape)
-            (self.grad_W if name == "W" else self.grad_b)[l] = view
-            if name == "W":
-                self._is_weight[start : start + a.size] = 1.0
-            start += a.size
+        gradient = net.astype(np.float64)  # its W and b become views of flat_grad
+        self.flat_grad = flat_parameters(gradient)
+        self.grad_W, self.grad_b = gradient.W, gradient.b
 
     def __call__(self, X=None, D=None, sample_weight=None):
         theta = self.net.get_flat()
         sums = self.ex.map(partition_sums, self.handles, self.template, self.token, theta)
-        E = math.fsum(r[0] for r in sums)
         N = math.fsum(r[2] for r in sums)
-        grad = np.zeros(theta.shape[0])
-        for r in sums:  # in partition order, whichever worker answered first
-            grad += r[1]
-        penalised = theta * self._is_weight
-        loss = (E + l2_penalty(self.alpha, (penalised,))) / N  # penalised holds exactly the weights
-        self.flat_grad[...] = (grad + self.alpha * penalised) / N
+        # in partition order, whichever worker answered first
+        self.flat_grad[...] = sum(r[1] for r in sums) / N
+        for l, W in self.net.W.items():
+            self.grad_W[l] += l2_gradient(self.alpha, N, W)
+        loss = (math.fsum(r[0] for r in sums) + l2_penalty(self.alpha, self.net.W.values())) / N
         return loss, self.grad_W, self.grad_b
 
 
 def fit_lbfgs(net, ex, handles, settings, state):
     """Train ``net`` by the single-machine L-BFGS with E and ∂E/∂θ from the cluster."""
-    from deltaprop.training import lbfgs as single_machine
-
     return single_machine.fit_lbfgs(net, None, None, None, settings, state,
                                     ClusterBackprop(ex, handles, net, settings.alpha))

@@ -1,31 +1,27 @@
 """Data-parallel SGD and Adam: synchronous local SGD with parameter averaging.
 
 The partitions are split once into R replicas (one per worker, contiguous and balanced by
-rows; the split does not change during the fit, so neither does the result when a worker
-dies and its partitions are recomputed elsewhere).  Every round, each replica starts from
-the same θ and optimiser state, takes ``sync_every`` mini-batch steps on its own rows on its
-worker, and returns θ_r and its state; the client averages them, weighted by the rows each
-replica used:
+rows, fixed for the fit, so a worker that dies does not change the result).  Every round each
+replica starts from the same θ and optimiser state, takes ``sync_every`` mini-batch steps on
+its own rows, and the client averages θ_r and the states, weighted by the rows each used:
 
     θ ← Σ_r n_r θ_r / Σ_r n_r        (and SGD's velocity, Adam's moments m and s alike)
 
-An epoch is over when every replica has seen each of its rows once (each partition in its
-own shuffled order).  This is *not* the single-machine trajectory: R replicas take R steps
-where one machine takes one, from the same θ, and their average is a different point.  On
-one replica (one worker, or no client) it is single-machine mini-batch training walking the
-partitions in turn.
+This is *not* the single-machine trajectory (R replicas take R steps where one machine takes
+one); on one replica it is single-machine mini-batch training walking the partitions in turn.
+See ``docs/distributed.md``.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 import uuid
 from dataclasses import replace
 
 import numpy as np
 
-from deltaprop.core.optim import Adam
-from deltaprop.distributed.cluster import worker_cache
+from deltaprop.distributed.cluster import cached
 from deltaprop.distributed.lbfgs import worker_network
 from deltaprop.speed import compiled
 from deltaprop.speed.backprop import BatchBackprop, packed_parameters
@@ -46,6 +42,9 @@ __all__ = ["fit_local_sgd", "local_round", "replicas", "MIN_SYNC_EVERY", "SYNCS_
 SYNCS_PER_EPOCH = 8
 MIN_SYNC_EVERY = 32
 
+#: the optimiser's arrays that are averaged: SGD's velocity, Adam's moments
+_MOMENTS = ("velocities", "ms", "vs")
+
 
 def replicas(sizes: list[int], n_replicas: int) -> list[list[int]]:
     """Partition indices split into at most ``n_replicas`` contiguous groups of about equal rows."""
@@ -64,130 +63,82 @@ def replicas(sizes: list[int], n_replicas: int) -> list[list[int]]:
 
 
 def _state(optimizer) -> dict:
-    if isinstance(optimizer, Adam):
-        return {"m": optimizer.ms[0], "v": optimizer.vs[0], "t": optimizer.t, "lr": optimizer.learning_rate}
-    return {"velocity": optimizer.velocities[0], "lr": optimizer.learning_rate}
+    state = {k: getattr(optimizer, k)[0] for k in _MOMENTS if hasattr(optimizer, k)}
+    return {**state, "t": getattr(optimizer, "t", 0), "lr": optimizer.learning_rate}
 
 
 def _set_state(optimizer, state: dict) -> None:
     optimizer.learning_rate = state["lr"]
-    if isinstance(optimizer, Adam):
-        optimizer.ms[0][...] = state["m"]
-        optimizer.vs[0][...] = state["v"]
+    for k in _MOMENTS:
+        if k in state:
+            getattr(optimizer, k)[0][...] = state[k]
+    if hasattr(optimizer, "t"):
         optimizer.t = int(state["t"])
-    else:
-        optimizer.velocities[0][...] = state["velocity"]
 
 
 def _average(results) -> tuple[np.ndarray, dict]:
     """The row-weighted mean of the replicas' θ and optimiser states (Adam's t: the largest)."""
     n = sum(r["rows"] for r in results)
     theta = sum(r["theta"] * (r["rows"] / n) for r in results)
-    state = {}
-    for key in results[0]["state"]:
-        if key == "t":
-            state[key] = max(r["state"][key] for r in results)
-        elif key == "lr":
-            state[key] = results[0]["state"][key]
-        else:
-            state[key] = sum(r["state"][key] * (r["rows"] / n) for r in results)
-    return theta, state
-
-
-def _order(seed, p: int, n: int) -> np.ndarray:
-    """Partition p's rows in the epoch's shuffled order (``seed`` None: in turn), cached."""
-    if seed is None:
-        return np.arange(n)
-    cache = worker_cache()
-    key = ("order", seed, p, n)
-    order = cache.get(key)
-    if order is None:
-        for k in [k for k in cache if k[0] == "order" and k[1] != seed]:
-            del cache[k]
-        order = cache[key] = np.random.default_rng([seed, p]).permutation(n)
-    return order
+    state = {k: sum(r["state"][k] * (r["rows"] / n) for r in results) for k in _MOMENTS
+             if k in results[0]["state"]}
+    return theta, {**state, "t": max(r["state"]["t"] for r in results), "lr": results[0]["state"]["lr"]}
 
 
 def _steps(net, theta, optimizer, X, D, s, rows, batch_size, alpha, token):
-    """Mini-batch steps over ``rows`` of one partition: (Σ batch loss × rows, finite)."""
+    """Mini-batch steps over ``rows`` of one partition: (Σ batch loss × rows, finite, the last
+    gradient packed as θ)."""
     if compiled.supported(net, optimizer, X, s, batch_size):
-        cache = worker_cache()
-        grad = cache.setdefault(("grad", token), np.empty(net.n_parameters, dtype=net.dtype))
-        return compiled.run_epoch(net, theta, grad, X, D, s, rows, batch_size, alpha, optimizer)
-    cache = worker_cache()
-    backprop = cache.get(("sgd-backprop", token, batch_size))
-    if backprop is None:
-        backprop = cache[("sgd-backprop", token, batch_size)] = BatchBackprop(net, batch_size, alpha)
+        grad = cached(("grad", token), lambda: np.empty(net.n_parameters, dtype=net.dtype))
+        return (*compiled.run_epoch(net, theta, grad, X, D, s, rows, batch_size, alpha, optimizer), grad)
+    backprop = cached(("sgd-backprop", token, batch_size), lambda: BatchBackprop(net, batch_size, alpha))
     total, finite, _ = numpy_epoch(backprop, optimizer, [theta], X, D, s, rows, batch_size, None)
-    return total, finite
+    return total, finite, backprop.flat_grad
 
 
-def local_round(blocks, template, token, theta, state, plan, spec) -> dict:
-    """One replica's round on its worker: the mini-batches of ``plan`` from θ and ``state``.
+def local_round(replica, template, token, theta, state, spec) -> dict:
+    """One replica's round on its worker: its mini-batches ``first`` to ``end`` from θ and ``state``.
 
-    ``blocks`` are the replica's partitions; ``plan`` lists ``(k, p, first_batch, end_batch)``
-    (block k of the replica, partition number p); ``spec`` holds the batch size, alpha,
-    the epoch's seed and the optimiser's hyperparameters.  Returns θ, the state, the rows
-    used, the summed loss and whether every loss was finite.
+    ``replica`` is ``(blocks, parts, first, end)``: the replica's partitions and their numbers,
+    and the round's batches, counted through the partitions in turn; ``spec`` holds the batch
+    size, alpha, the epoch's seed and what makes the optimiser.  Returns θ, the state, the
+    rows used, the summed loss, whether every loss was finite and the last ‖∂E/∂W^(l)‖.
     """
+    blocks, parts, first, end = replica
     net = worker_network(template, token)
     net.set_flat(theta)
     flat = packed_parameters(net)  # worker_network made every parameter a view of it
     assert flat is not None, "worker_network packs the parameters into one vector"
-    cache = worker_cache()
-    optimizer = cache.get(("optimizer", token))
-    if optimizer is None:
-        optimizer = cache[("optimizer", token)] = spec["make"]([flat])
+    optimizer = cached(("optimizer", token), lambda: spec["make"]([flat]))
     _set_state(optimizer, state)
-    bs, total, used, finite = spec["batch_size"], 0.0, 0, True
-    for k, p, first, end in plan:
-        X, D, s = blocks[k]
-        rows = _order(spec["seed"], p, X.shape[0])[first * bs : end * bs]
-        loss, finite = _steps(net, flat, optimizer, X, D, s, rows, bs, spec["alpha"], token)
+    bs, total, used, finite, offset = spec["batch_size"], 0.0, 0, True, 0
+    for (X, D, s), p in zip(blocks, parts):
+        lo, hi = max(first - offset, 0), min(end - offset, math.ceil(X.shape[0] / bs))
+        offset += math.ceil(X.shape[0] / bs)
+        if lo >= hi:
+            continue
+        rows = _order(spec["seed"], p, X.shape[0])[lo * bs : hi * bs]
+        loss, finite, grad = _steps(net, flat, optimizer, X, D, s, rows, bs, spec["alpha"], token)
         total += loss
         used += rows.shape[0]
         if not finite:
             break
-    grad = cache.get(("grad", token))
-    if grad is None:
-        grad = cache[("sgd-backprop", token, bs)].flat_grad
+    bounds = np.cumsum([0] + [a.size for _, _, a in net.parameters()])
+    norms = {l: float(np.linalg.norm(grad[bounds[k] : bounds[k + 1]]))
+             for k, (name, l, _) in enumerate(net.parameters()) if name == "W"}
     return {"theta": flat.copy(), "state": {k: np.copy(v) for k, v in _state(optimizer).items()},
-            "rows": used, "loss": total, "finite": finite, "norms": _norms(net, grad)}
+            "rows": used, "loss": total, "finite": finite, "norms": norms}
 
 
-def _norms(net, grad: np.ndarray) -> dict[int, float]:
-    """{l: ‖∂E/∂W^(l)‖_F} of the last mini-batch's gradient (packed as θ)."""
-    norms, start = {}, 0
-    for name, l, a in net.parameters():
-        if name == "W":
-            norms[l] = float(np.linalg.norm(grad[start : start + a.size]))
-        start += a.size
-    return norms
-
-
-def rounds_per_epoch(batches: list[list[tuple]], sync_every: int) -> int:
-    return max(math.ceil(len(b) / sync_every) for b in batches)
-
-
-def _plan(batches: list[tuple], r: int, sync_every: int) -> list[tuple]:
-    """Round r's batches of one replica as (k, p, first, end) runs within a partition."""
-    runs: list[list] = []
-    for k, p, j in batches[r * sync_every : (r + 1) * sync_every]:
-        if runs and runs[-1][0] == k and runs[-1][3] == j:
-            runs[-1][3] = j + 1
-        else:
-            runs.append([k, p, j, j + 1])
-    return [tuple(run) for run in runs]
-
-
-class _OptimizerFactory:
-    """Makes the run's optimiser for given parameters (picklable, for the workers)."""
-
-    def __init__(self, settings):
-        self.settings = replace(settings, on_epoch=None, score=None)
-
-    def __call__(self, params):
-        return make_optimizer(self.settings, params)
+def _order(seed, p: int, n: int) -> np.ndarray:
+    """Partition p's rows in the epoch's shuffled order (``seed`` None: in turn), cached for
+    the epoch (one order a partition: an epoch's replaces the last's)."""
+    if seed is None:
+        return np.arange(n)
+    seed_order = cached(("order", p, n), lambda: [None, None])
+    if seed_order[0] != seed:
+        seed_order[:] = [seed, np.random.default_rng([seed, p]).permutation(n)]
+    return seed_order[1]
 
 
 def fit_local_sgd(net, ex, handles, sizes: list[int], settings, state, rng, sync_every: int | None = None):
@@ -202,52 +153,42 @@ def fit_local_sgd(net, ex, handles, sizes: list[int], settings, state, rng, sync
     n_total = sum(sizes)
     bs = resolve_batch_size(settings, n_total)
     groups = replicas(sizes, len(ex.workers))
-    batches = [[(k, p, j) for k, p in enumerate(g) for j in range(math.ceil(sizes[p] / bs))] for g in groups]
+    n_batches = [sum(math.ceil(sizes[p] / bs) for p in g) for g in groups]
     if sync_every is None:
-        longest = max(len(b) for b in batches)
-        sync_every = max(MIN_SYNC_EVERY, math.ceil(longest / SYNCS_PER_EPOCH))
+        sync_every = max(MIN_SYNC_EVERY, math.ceil(max(n_batches) / SYNCS_PER_EPOCH))
     template, token = ex.broadcast(net.copy()), uuid.uuid4().hex
     if state.optimizer is None:
         state.optimizer = make_optimizer(settings, [net.get_flat()])
     follow_settings(state, settings)
-    spec = {"batch_size": bs, "alpha": float(settings.alpha), "make": _OptimizerFactory(settings),
-            "seed": None}
+    # the optimiser the workers make, of picklable settings
+    make = functools.partial(make_optimizer, replace(settings, on_epoch=None, score=None))
+    spec = {"batch_size": bs, "alpha": float(settings.alpha), "make": make, "seed": None}
     theta = net.get_flat()
     state.n_iter = 0
     with np.errstate(over="ignore", invalid="ignore"):
         for _ in range(settings.max_iter):
             spec["seed"] = int(rng.randint(2**31 - 1)) if settings.shuffle else None
-            new_theta, loss, norms = _epoch(ex, handles, groups, batches, sync_every, template, token,
-                                            theta, state.optimizer, spec)
-            if new_theta is None:
-                state.diverged = True
-                warn_diverged("the loss stopped being finite", settings.learning_rate_init, stacklevel=4)
-                break
-            theta = new_theta
+            start, opt_state, loss, norms = theta, _state(state.optimizer), 0.0, {}
+            # one epoch of rounds; a loss or θ that is not finite ends the fit with the θ and
+            # optimiser state of the epoch's start
+            for first in range(0, max(n_batches), sync_every):
+                work = [([handles[p] for p in g], g, first, min(first + sync_every, n))
+                        for g, n in zip(groups, n_batches) if first < n]
+                results = ex.map(local_round, work, template, token, theta, opt_state, spec)
+                new_theta, opt_state = _average(results)
+                if not (all(res["finite"] for res in results) and np.isfinite(new_theta).all()):
+                    state.diverged = True
+                    warn_diverged("the loss stopped being finite", settings.learning_rate_init, stacklevel=4)
+                    net.set_flat(start)
+                    return state
+                theta = new_theta
+                loss += sum(res["loss"] for res in results)
+                norms = results[-1]["norms"]
+            _set_state(state.optimizer, opt_state)
             if _end_of_epoch(settings, state, net, theta, loss / n_total, n_total, norms):
                 break
     net.set_flat(theta)
     return state
-
-
-def _epoch(ex, handles, groups, batches, sync_every, template, token, theta, optimizer, spec):
-    """One epoch of rounds: ``(θ, summed loss, last gradient norms)``, θ None when a loss
-    stopped being finite (the optimiser then keeps the state of the epoch's start)."""
-    state, total = _state(optimizer), 0.0
-    norms: dict[int, float] = {}
-    for r in range(rounds_per_epoch(batches, sync_every)):
-        plans = [_plan(b, r, sync_every) for b in batches]
-        work = [(g, (template, token, theta, state, plan, spec)) for g, plan in zip(groups, plans) if plan]
-        results = ex.run_groups(local_round, [[handles[p] for p in g] for g, _ in work], [a for _, a in work])
-        if not all(res["finite"] for res in results):
-            return None, total, norms
-        theta, state = _average(results)
-        if not np.isfinite(theta).all():
-            return None, total, norms
-        total += sum(res["loss"] for res in results)
-        norms = results[-1]["norms"]
-    _set_state(optimizer, state)
-    return theta, total, norms
 
 
 def _end_of_epoch(settings, state, net, theta, loss, n_total, norms) -> bool:

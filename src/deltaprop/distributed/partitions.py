@@ -1,10 +1,8 @@
 """Dask collections as aligned partitions of (X, y, sample_weight), checked where they live.
 
-A partition p holds rows X_p of shape (n_p, n_features), their targets y_p and, when given,
-their sample weights s_p.  Each is checked on its worker (numeric, finite, the columns of
-the first partition, as many targets as rows) and every error names the partition, so a
-bad row among millions can be found.  Nothing is gathered on the client but counts and
-the class labels.
+Each partition is checked on its worker (numeric, finite, the first partition's columns, a
+target per row) and every error names the partition, so a bad row among millions can be
+found.  Only counts and class labels reach the client.
 """
 
 from __future__ import annotations
@@ -28,9 +26,11 @@ class Block(NamedTuple):
 
 
 class Summary(NamedTuple):
-    """What the client learns of one partition: its rows, and its labels with their counts."""
+    """What the client learns of one partition: its rows and features, its labels with their
+    counts (classification), and the shape of a row of y."""
 
     n: int
+    n_features: int
     labels: np.ndarray | None
     counts: np.ndarray | None
     y_shape: tuple
@@ -38,51 +38,32 @@ class Summary(NamedTuple):
 
 def is_dask(x: Any) -> bool:
     """True for a Dask collection (array, dataframe, series): it has a task graph."""
-    return hasattr(x, "__dask_graph__") and callable(getattr(x, "__dask_graph__", None))
+    return callable(getattr(x, "__dask_graph__", None))
 
 
 def _is_frame(x: Any) -> bool:
     return hasattr(x, "map_partitions") and hasattr(x, "npartitions")
 
 
-def _known_rows(X, what: str):
-    chunks = X.chunks[0]
-    if any(math.isnan(c) for c in chunks):
-        raise UserError(
-            f"{what} is a Dask array with unknown chunk sizes (rows per block); call "
-            f"{what}.compute_chunk_sizes() first, or pass the Dask dataframe it came from"
-        )
-    return chunks
-
-
-def _array_blocks(X, what: str) -> tuple[list, tuple]:
-    import dask.array as da
-
-    X = da.asarray(X)
-    rows = _known_rows(X, what)
-    if X.ndim == 2:
-        X = X.rechunk({1: -1})  # a partition holds whole rows
-    elif X.ndim != 1:
-        raise UserError(f"{what} must be 1-D or 2-D; got a Dask array of {X.ndim} dimensions")
-    return list(X.to_delayed().ravel()), rows
-
-
-def _aligned(v, rows, what: str) -> list:
-    """``v`` (Dask array/series or numpy) cut into blocks of ``rows`` rows."""
+def _blocks(v, what: str, rows=None) -> tuple[list, tuple]:
+    """``v`` (a Dask array or series, or numpy) as delayed blocks of whole rows: its own row
+    chunks, or ``rows`` rows each (X's); and the rows of each block."""
     import dask.array as da
 
     if _is_frame(v):
         v = v.to_dask_array(lengths=True)
-    if not is_dask(v):
-        v = np.asarray(v)
-        if v.shape[0] != sum(rows):
-            raise UserError(f"{what} has {v.shape[0]} rows but X has {sum(rows)}; pass one per row of X")
-        v = da.from_array(v, chunks=(rows,) + v.shape[1:])
-    _known_rows(v, what)
-    if v.shape[0] != sum(rows):
+    v = da.asarray(v)
+    if v.ndim not in (1, 2):
+        raise UserError(f"{what} must be 1-D or 2-D; got a Dask array of {v.ndim} dimensions")
+    if any(math.isnan(c) for c in v.chunks[0]):
+        raise UserError(
+            f"{what} is a Dask array with unknown chunk sizes (rows per block); call "
+            f"{what}.compute_chunk_sizes() first, or pass the Dask dataframe it came from"
+        )
+    if rows is not None and v.shape[0] != sum(rows):
         raise UserError(f"{what} has {v.shape[0]} rows but X has {sum(rows)}; pass one per row of X")
-    v = v.rechunk((rows,) + (-1,) * (v.ndim - 1))
-    return list(v.to_delayed().ravel())
+    v = v.rechunk((rows or v.chunks[0],) + (-1,) * (v.ndim - 1))  # a block holds whole rows
+    return list(v.to_delayed().ravel()), v.chunks[0]
 
 
 def aligned_tasks(X, y=None, sample_weight=None) -> list[tuple]:
@@ -93,9 +74,9 @@ def aligned_tasks(X, y=None, sample_weight=None) -> list[tuple]:
     """
     if _is_frame(X):
         return _frame_tasks(X, {"y": y, "sample_weight": sample_weight})
-    x_parts, rows = _array_blocks(X, "X")
-    ys = [None] * len(x_parts) if y is None else _aligned(y, rows, "y")
-    ss = [None] * len(x_parts) if sample_weight is None else _aligned(sample_weight, rows, "sample_weight")
+    x_parts, rows = _blocks(X, "X")
+    ys = [None] * len(x_parts) if y is None else _blocks(y, "y", rows)[0]
+    ss = [None] * len(x_parts) if sample_weight is None else _blocks(sample_weight, "sample_weight", rows)[0]
     return list(zip(x_parts, ys, ss))
 
 
@@ -121,21 +102,13 @@ def _frame_tasks(X, others: dict) -> list[tuple]:
             given[what] = v.repartition(divisions=X.divisions)
     # each partition of this collection is the tuple (X_p, y_p, s_p), paired by position
     try:
-        parts = dd.map_partitions(_together, X, *given.values(), align_dataframes=False,
+        parts = dd.map_partitions(lambda *p: p, X, *given.values(), align_dataframes=False,
                                   enforce_metadata=False, meta=X._meta).to_delayed()
     except (ValueError, TypeError) as e:
         why = " ".join(str(e).split())
         raise UserError(f"the rows of X and y cannot be lined up by their divisions ({why}); "
                         f"take both from one dataframe (df.drop(columns='y'), df['y'])") from None
     return [(p[0], p[1], p[2]) for p in parts]
-
-
-def _together(*parts):
-    return parts
-
-
-def _columns_of(X) -> list | None:
-    return [str(c) for c in X.columns] if hasattr(X, "columns") else None
 
 
 def _finite_rows(a: np.ndarray, index: int, what: str, fix: str) -> None:
@@ -151,7 +124,7 @@ def prepare(X, y, s, index: int, dtype, columns: list | None, check_y_finite: bo
     ``columns`` are the feature names every partition must have (None: an array);
     UserError names the partition and the fix."""
     if columns is not None:
-        got = _columns_of(X)
+        got = [str(c) for c in X.columns] if hasattr(X, "columns") else None
         if got != columns:
             raise UserError(
                 f"partition {index} has columns {got} but partition 0 has {columns}; every "
@@ -181,27 +154,22 @@ def prepare(X, y, s, index: int, dtype, columns: list | None, check_y_finite: bo
 
 
 def summarise(block: Block, labels: bool) -> Summary:
-    """Rows, and (``labels``) the distinct labels of y with their counts."""
-    y = block.y
+    """Rows and features, and (``labels``) the distinct labels of y with their counts."""
+    (n, n_features), y = block.X.shape, block.y
+    y_shape = () if y is None else y.shape[1:]
     if y is None or not labels or y.ndim != 1:
-        return Summary(block.X.shape[0], None, None, () if y is None else y.shape[1:])
-    values, counts = np.unique(y, return_counts=True)
-    return Summary(block.X.shape[0], values, counts, y.shape[1:])
+        return Summary(n, n_features, None, None, y_shape)
+    return Summary(n, n_features, *np.unique(y, return_counts=True), y_shape)
 
 
 def targets(block: Block, binarizer, dtype, class_weight: tuple | None) -> Block:
     """The block with y replaced by the targets D (n_p, n_L) of the network's dtype, and the
     class weights (``(classes, weights)``, both sorted by class) multiplied into s."""
-    y = block.y
+    X, y, s = block
     assert y is not None, "targets() needs a block with y"
-    if binarizer is None:
-        D = (y.reshape(-1, 1) if y.ndim == 1 else y).astype(dtype)
-        s = block.s
-    else:
-        D = binarizer.transform(y).astype(dtype)
-        s = block.s
-        if class_weight is not None:
-            classes, weights = class_weight
-            w = np.asarray(weights, dtype=dtype)[np.searchsorted(classes, y)]
-            s = w if s is None else s * w
-    return Block(block.X, np.ascontiguousarray(D), s)
+    D = (y.reshape(-1, 1) if y.ndim == 1 else y) if binarizer is None else binarizer.transform(y)
+    if class_weight is not None:
+        classes, weights = class_weight
+        w = np.asarray(weights, dtype=dtype)[np.searchsorted(classes, y)]
+        s = w if s is None else s * w
+    return Block(X, np.ascontiguousarray(D.astype(dtype)), s)

@@ -1,11 +1,8 @@
 """Prediction and scores on Dask collections: lazy, blockwise, one partition at a time.
 
-``predict``/``predict_proba`` return a Dask collection of the same partitions as X (a Dask
-array for an array, a series/dataframe for a dataframe) whose blocks are the fitted
-estimator's numpy predictions of X's blocks: nothing runs until it is computed.  ``score``
-combines per-partition sums (accuracy: Σ s_n [ŷ_n = y_n] and Σ s_n; R², per output: Σ s,
-the weighted mean of y, Σ s (y − ȳ_p)² and Σ s (y − ŷ)²), so only a few numbers per
-partition reach the client, and hands R²'s to scikit-learn's ``r2_score``.
+``predict``/``predict_proba`` map the fitted estimator's numpy methods over X's blocks (a Dask
+array for an array, a series/dataframe for a dataframe).  ``score`` adds a few sums per
+partition on the client (accuracy: Σ s_n [ŷ_n = y_n] and Σ s_n; R²: see :func:`r2_of_sums`).
 """
 
 from __future__ import annotations
@@ -26,60 +23,36 @@ def _as_input(est, X):
     return X
 
 
-def _block_output(est, method: str, X):
-    return getattr(est, method)(_as_input(est, X))
-
-
-def _one_column(est, method: str) -> bool:
-    if method == "predict_proba":
-        return False
-    return est.n_outputs_ == 1 or (is_classifier(est) and not est._is_multilabel())
-
-
-def _out_dtype(est, method: str):
-    if method == "predict" and is_classifier(est):
-        return est.classes_.dtype
-    return est.network_.dtype
-
-
-def _n_columns(est, method: str) -> int:
-    if method == "predict_proba":
-        return len(est.classes_)
-    return est.n_outputs_
-
-
 def _lazy(est, method: str, X):
     import dask.array as da
 
-    dtype = _out_dtype(est, method)
-    one = _one_column(est, method)
+    proba = method == "predict_proba"
+    dtype = est.classes_.dtype if method == "predict" and is_classifier(est) else est.network_.dtype
+    one = not proba and (est.n_outputs_ == 1 or (is_classifier(est) and not est._is_multilabel()))
+    columns = list(est.classes_) if proba else list(range(est.n_outputs_))
+
+    def block_output(block):
+        return np.asarray(getattr(est, method)(_as_input(est, block)), dtype=dtype)
+
     if _is_frame(X):
         import pandas as pd
 
         def frame_block(part):
-            out = _block_output(est, method, part)
+            out = block_output(part)
             if one:
-                return pd.Series(np.asarray(out).reshape(-1), index=part.index, dtype=dtype)
-            columns = list(est.classes_) if method == "predict_proba" else list(range(out.shape[1]))
+                return pd.Series(out.reshape(-1), index=part.index, dtype=dtype)
             return pd.DataFrame(out, index=part.index, columns=columns)
 
-        if one:
-            meta = pd.Series([], dtype=dtype)
-        else:
-            cols = list(est.classes_) if method == "predict_proba" else list(range(_n_columns(est, method)))
-            meta = pd.DataFrame({c: pd.Series([], dtype=dtype) for c in cols})
+        meta = (pd.Series([], dtype=dtype) if one
+                else pd.DataFrame({c: pd.Series([], dtype=dtype) for c in columns}))
         return X.map_partitions(frame_block, meta=meta)
     X = da.asarray(X)
     if X.ndim == 2:
         X = X.rechunk({1: -1})
-
-    def array_block(block):
-        return np.asarray(_block_output(est, method, block), dtype=dtype)
-
     if one:
-        return X.map_blocks(array_block, dtype=dtype, drop_axis=1 if X.ndim == 2 else None,
+        return X.map_blocks(block_output, dtype=dtype, drop_axis=1 if X.ndim == 2 else None,
                             meta=np.empty((0,), dtype=dtype))
-    return X.map_blocks(array_block, dtype=dtype, chunks=(X.chunks[0], (_n_columns(est, method),)),
+    return X.map_blocks(block_output, dtype=dtype, chunks=(X.chunks[0], (len(columns),)),
                         meta=np.empty((0, 0), dtype=dtype))
 
 

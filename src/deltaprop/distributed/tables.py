@@ -1,17 +1,12 @@
 """The cluster side of ``deltaprop train 'data/*.parquet' --scheduler ADDRESS``.
 
-A table spread over files (Parquet, or CSV/TSV, one glob) is read file by file on the
-workers and stays there.  Each file's columns are summarised where
-the rows are (:func:`deltaprop.tabular.encode.column_summary`), the summaries combined on
-the client (``ColumnSummary.combine``) and handed to the single-machine rules: the task
-(``task_of``), the encoders (``FeatureEncoder.fit_summaries``,
-``TargetEncoder.fit_summaries``), so that they equal what one machine computes on the
-concatenated rows (up to the order of float additions).  Only the exact median (the
-``fill`` of ``--impute``) needs more than one pass: a bisection on the order of the float64
-values, each round counting, per file, the values at or below a pivot.
-
-Every error names the file.  Then the rows are encoded on the workers into a Dask array
-X (n, n_inputs) and the targets y, which the estimators fit on the cluster.
+The files of a table are read each on a worker, where they stay.  Each file's columns are
+summarised there (:func:`deltaprop.tabular.encode.column_summary`), the summaries combined on
+the client (``ColumnSummary.combine``) and handed to the single-machine rules (``task_of``,
+``FeatureEncoder.fit_summaries``, ``TargetEncoder.fit_summaries``), so that they equal what
+one machine computes on the concatenated rows.  The exact median (``--impute``'s fill) is a
+search on the order of the float64 values, each round counting, per file, the values at or
+below a pivot.  Every error names the file.  See ``docs/distributed.md``.
 """
 
 from __future__ import annotations
@@ -40,7 +35,6 @@ __all__ = ["connect", "local_workers", "quiet_logs", "ClusterTable", "ClusterRun
 #: seven rounds end it)
 PIVOTS = 1024
 MEDIAN_ROUNDS = 16
-
 
 #: ``local:N`` may start at most this many worker processes per CPU of the machine
 WORKERS_PER_CPU = 2
@@ -122,19 +116,13 @@ def _read(path: str):
         return None
 
 
-def _in_file(path: str, error: UserError) -> UserError:
-    message = str(error)
-    return error if message.startswith(path) else UserError(f"{path}: {message}")
-
-
-def _columns(frame, path, first_columns, needed):
+def _columns(frame, path, first_columns, needed) -> None:
     missing = [c for c in needed if c not in frame.columns]
     if missing:
         raise UserError(f"{path}: {enc.no_column_message(missing[0], frame)}")
     if list(frame.columns) != first_columns:
         raise UserError(f"{path} has columns {list(frame.columns)} but the first file has {first_columns}; "
                         "every file needs the same columns")
-    return True
 
 
 class ClusterTable:
@@ -148,7 +136,7 @@ class ClusterTable:
         self.notes: list[str] = []
         self.frames = self.ex.persist([dask.delayed(_read)(f) for f in self.files])
         self._skip_empty("has no data rows")
-        self.columns = [str(c) for c in self.ex.map(_column_names, self.frames[:1])[0]]
+        self.columns = [str(c) for c in self.ex.map(lambda frame: list(frame.columns), self.frames[:1])[0]]
 
     def _skip_empty(self, why: str) -> None:
         """Leave out the files whose frames have no rows, each with a note; none left is an error."""
@@ -167,8 +155,11 @@ class ClusterTable:
         """Every file has the first file's columns, and ``needed`` among them (else the file is named)."""
         self._map_files(_columns, self.columns, needed)
 
-    def _map_files(self, func, *args) -> list:
-        return self.ex.map(_with_file, list(zip(self.frames, self.files)), func, *args)
+    def _map_files(self, func, *args, keep: bool = False) -> list:
+        """``func(frame, path, *args)`` of every file on its worker (errors name the file): the
+        results, or (``keep``) their handles, kept there."""
+        run = self.ex.transform if keep else self.ex.map
+        return run(_with_file, list(zip(self.frames, self.files)), func, *args)
 
     # ------------------------------------------------------------------ statistics
     def summaries(self, names: list[str]) -> dict[str, enc.ColumnSummary]:
@@ -179,38 +170,32 @@ class ClusterTable:
     def keep_rows(self, target_enc, impute: bool) -> None:
         """Keep, in every file, the rows with targets (a missing one is an error without
         ``impute``), as one machine fits its encoders on those rows."""
-        old, self.frames = self.frames, self.ex.transform(_with_file, list(zip(self.frames, self.files)),
-                                                          _kept_rows, target_enc, impute)
+        old, self.frames = self.frames, self._map_files(_kept_rows, target_enc, impute, keep=True)
         self.ex.release(old)
         self._skip_empty("has no row with a target")
 
     def medians(self, names: list[str], summaries: dict[str, enc.ColumnSummary]) -> list[float]:
         """The exact median of each column: that of its order statistics ⌊(n-1)/2⌋ and ⌊n/2⌋
-        (0-based; one and the same for odd n), as ``np.median`` takes them."""
+        (0-based; one and the same for odd n), as ``np.median`` takes them.  Both are found in
+        one search on the values' order keys (the columns listed twice), PIVOTS pivots a round,
+        each round one count per file."""
         if not names:
             return []
         n = np.array([summaries[name].count for name in names], dtype=np.int64)
-        # both order statistics of every column in one search: the columns listed twice
-        values = self._order_statistic(names + names, np.concatenate([(n - 1) // 2, n // 2]))
-        return [enc.median_of(np.array(pair)) for pair in zip(values[: len(names)], values[len(names) :])]
-
-    def _order_statistic(self, names, rank):
-        """The rank-th smallest present value of each column (0-based): a search on the
-        values' order keys, PIVOTS pivots a round, each round one count per file."""
-        lo = np.full(len(names), _key(np.array([-np.inf]))[0], dtype=np.int64)
-        hi = np.full(len(names), _key(np.array([np.inf]))[0], dtype=np.int64)
+        rank = np.concatenate([(n - 1) // 2, n // 2])
+        lo = np.full(rank.size, _key(np.array([-np.inf]))[0], dtype=np.int64)
+        hi = np.full(rank.size, _key(np.array([np.inf]))[0], dtype=np.int64)
         for _ in range(MEDIAN_ROUNDS):
             if (lo >= hi).all():
                 break
-            pivots = _pivots(lo, hi)  # (k, PIVOTS), from lo to hi
-            at_most = np.sum(self._map_files(_at_most, names, pivots), axis=0)
+            pivots = _pivots(lo, hi)  # (2k, PIVOTS), from lo to hi
+            at_most = np.sum(self._map_files(_at_most, names + names, pivots), axis=0)
             # the first pivot with more than rank values at or below it bounds the value
             j = np.argmax(at_most > rank[:, None], axis=1)
-            rows = np.arange(len(names))
-            new_hi = pivots[rows, j]
-            lo = np.where(j > 0, pivots[rows, np.maximum(j - 1, 0)] + 1, lo)
-            hi = new_hi
-        return _from_key(lo)
+            rows = np.arange(rank.size)
+            lo, hi = np.where(j > 0, pivots[rows, np.maximum(j - 1, 0)] + 1, lo), pivots[rows, j]
+        values = _flip(lo).view(np.float64)
+        return [enc.median_of(np.array(pair)) for pair in zip(values[: len(names)], values[len(names) :])]
 
     def categories(self, names: list[str], impute: bool) -> dict[str, set]:
         per_file = self._map_files(_categories, names, impute)
@@ -218,10 +203,6 @@ class ClusterTable:
 
 
 # ---------------------------------------------------------------------- on the workers
-def _column_names(frame):
-    return list(frame.columns)
-
-
 def _rows_and_notes(frame) -> tuple[int, list[str]]:
     """The frame's rows, and what reading it noted (a Parquet index kept as columns)."""
     return (0, []) if frame is None else (len(frame), frame.attrs.get("deltaprop_notes", []))
@@ -232,7 +213,7 @@ def _with_file(pair, func, *args):
     try:
         return func(frame, path, *args)
     except UserError as e:
-        raise _in_file(path, e) from None
+        raise (e if str(e).startswith(path) else UserError(f"{path}: {e}")) from None
 
 
 def _summaries(frame, path, names):
@@ -251,10 +232,14 @@ def _kept_rows(frame, path, target_enc, impute):
     return frame if keep.all() else frame[keep]
 
 
-def _key(values: np.ndarray) -> np.ndarray:
-    """float64 → int64 keys in the same order (negative floats' bits reversed)."""
-    bits = np.ascontiguousarray(values, dtype=np.float64).view(np.int64)
+def _flip(bits: np.ndarray) -> np.ndarray:
+    """A negative int64 b ↦ min − b − 1 (its own inverse), others kept: a float64's bits become
+    an order key (:func:`_key`), and a key the float's bits."""
     return np.where(bits < 0, np.int64(np.iinfo(np.int64).min) - bits - 1, bits)
+
+
+def _key(values: np.ndarray) -> np.ndarray:
+    return _flip(np.ascontiguousarray(values, dtype=np.float64).view(np.int64))
 
 
 def _pivots(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
@@ -266,11 +251,6 @@ def _pivots(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
     offsets = np.minimum(step[:, None] * np.arange(PIVOTS, dtype=np.uint64), span[:, None])
     offsets[:, -1] = span
     return (lo.astype(np.uint64)[:, None] + offsets).astype(np.int64)
-
-
-def _from_key(keys: np.ndarray) -> np.ndarray:
-    bits = np.where(keys < 0, np.int64(np.iinfo(np.int64).min) - keys - 1, keys)
-    return np.asarray(bits, dtype=np.int64).view(np.float64)
 
 
 def _at_most(frame, path, names, pivots):
@@ -312,35 +292,30 @@ def fit_encoders(table: ClusterTable, targets: list[str], features: list[str], c
     return feature_enc, target_enc, task
 
 
-def _encode(frame, path, feature_enc, target_enc, impute, dtype):
+def _inputs(frame, feature_enc, target_enc, impute, dtype):
+    """(raw targets, encoded inputs X) of a file's rows with targets."""
     y, keep = target_enc.values(frame, impute=impute)
-    rows = frame[keep] if not keep.all() else frame
-    X = feature_enc.transform(rows).astype(dtype, copy=False)
+    return y, feature_enc.transform(frame if keep.all() else frame[keep]).astype(dtype, copy=False)
+
+
+def _encode(frame, path, feature_enc, target_enc, impute, dtype):
+    y, X = _inputs(frame, feature_enc, target_enc, impute, dtype)
     D = target_enc.encode(y)
     return X, (D[:, 0] if D.ndim == 2 and D.shape[1] == 1 else D)
 
 
 def encoded_arrays(table: ClusterTable, feature_enc, target_enc, impute=False, dtype=np.float64):
     """Dask arrays X (n, n_inputs) and y of the encoded rows, one block per file, on the workers."""
+    import dask
     import dask.array as da
 
-    encoded = table.ex.transform(_with_file, list(zip(table.frames, table.files)), _encode, feature_enc,
-                                 target_enc, impute, dtype)
-    shapes = table.ex.map(_shapes, encoded)
-    Xs = [da.from_delayed(_part(e, 0), shape=s[0], dtype=dtype) for e, s in zip(encoded, shapes)]
-    ys = [da.from_delayed(_part(e, 1), shape=s[1], dtype=s[2]) for e, s in zip(encoded, shapes)]
+    encoded = table._map_files(_encode, feature_enc, target_enc, impute, dtype, keep=True)
+    shapes = table.ex.map(lambda pair: (pair[0].shape, pair[1].shape, pair[1].dtype), encoded)
+    Xs = [da.from_delayed(dask.delayed(lambda pair: pair[0])(e), shape=s[0], dtype=dtype)
+          for e, s in zip(encoded, shapes)]
+    ys = [da.from_delayed(dask.delayed(lambda pair: pair[1])(e), shape=s[1], dtype=s[2])
+          for e, s in zip(encoded, shapes)]
     return da.concatenate(Xs), da.concatenate(ys)
-
-
-def _shapes(pair):
-    X, y = pair
-    return X.shape, y.shape, y.dtype
-
-
-def _part(handle, k):
-    import dask
-
-    return dask.delayed(lambda pair: pair[k])(handle)
 
 
 # ---------------------------------------------------------------------- the whole run
@@ -392,7 +367,7 @@ def train_table(pattern: str, targets: list[str], make_estimator, *, client=None
         "gradient_norms": [{int(k): float(v) for k, v in g.items()} for g in est.gradient_norms_],
     }
     model = TabularModel(feature_enc, target_enc, est, history=history)
-    pairs = table.ex.map(_with_file, list(zip(table.frames, table.files)), _outputs, model, impute, dtype)
+    pairs = table._map_files(_outputs, model, impute, dtype)
     y_raw = np.concatenate([p[0] for p in pairs])
     outputs = np.concatenate([p[1] for p in pairs])
     sample = X[: min(SAMPLE_ROWS, int(X.shape[0]))].compute()
@@ -401,8 +376,6 @@ def train_table(pattern: str, targets: list[str], make_estimator, *, client=None
 
 def _outputs(frame, path, model, impute, dtype):
     """(raw targets, the estimator's outputs) of a file's kept rows, on its worker."""
-    y_raw, keep = model.target.values(frame, impute=impute)
-    rows = frame[keep] if not keep.all() else frame
-    X = model.features.transform(rows).astype(dtype, copy=False)
+    y_raw, X = _inputs(frame, model.features, model.target, impute, dtype)
     est = model.estimator
     return y_raw, (est.predict(X) if model.task == "regression" else est.predict_proba(X))
