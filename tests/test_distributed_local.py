@@ -199,3 +199,28 @@ def test_under_impute_one_machine_and_the_cluster_agree_on_rows_without_targets_
     with pytest.raises(UserError, match=r"column 'mixed' holds numbers but row 1 of .*part-0\.parquet is "
                                         r"'unknown'; fix that value, pass --impute"):
         fit_encoders(ClusterTable(str(tmp_path / "part-*.parquet")), ["y"], ["num", "mixed"], impute=False)
+
+
+def test_the_cluster_reads_the_task_by_one_machines_rule_and_refuses_fractions_as_classes(tmp_path):
+    """fit_encoders tells the detected task in one machine's words (task_note from the files'
+    combined summary), and a classification of fractions is refused before any training, as
+    ``deltaprop train`` refuses it on one machine."""
+    from deltaprop.distributed.tables import ClusterTable, fit_encoders
+    from deltaprop.errors import UserError
+    from deltaprop.tabular.encode import column_summary, task_note
+
+    rng = np.random.default_rng(5)
+    frames = [pd.DataFrame({"x": rng.normal(size=20), "y": rng.integers(0, 3, 20)}) for _ in range(2)]
+    for k, frame in enumerate(frames):
+        frame.to_parquet(tmp_path / f"part-{k}.parquet")
+    whole = pd.concat(frames, ignore_index=True)
+    one = column_summary(whole["y"])
+    one.categories = set(whole["y"].unique())
+    notes: list[str] = []
+    _, _, task = fit_encoders(ClusterTable(str(tmp_path / "part-*.parquet")), ["y"], ["x"], notes=notes)
+    assert task == "classification"
+    assert task_note(["y"], [one], "classification") in notes
+    for k, frame in enumerate(frames):
+        frame.assign(y=frame["y"] + 0.5).to_parquet(tmp_path / f"part-{k}.parquet")
+    with pytest.raises(UserError, match="target 'y' holds fractions, which are not classes"):
+        fit_encoders(ClusterTable(str(tmp_path / "part-*.parquet")), ["y"], ["x"], task="classification")

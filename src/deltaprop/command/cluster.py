@@ -72,8 +72,6 @@ def _train(opts: Any, out: Path, report: Path | None, debug: bool) -> Any:
 
     client, close = connect(opts.scheduler, debug)
     try:
-        if opts.task == "classification" and len(targets) == 1:  # auto-detection never classes fractions
-            _check_classes(opts.data, client, targets[0])
         with warnings.catch_warnings():  # the epoch limit is the run's stop reason, told in its own line
             warnings.simplefilter("ignore", convergence_warning())
             done = train_table(opts.data, targets, make_estimator, client=client, drop=opts.drop,
@@ -97,17 +95,3 @@ def _train(opts: Any, out: Path, report: Path | None, debug: bool) -> Any:
     notes = [*told, *done.notes,
              "on a cluster no validation rows are held out: the metrics are the training rows'"]
     return single.TrainResult(model, metrics, out, report, notes, epochs=epochs, stop_reason=reason)
-
-
-def _check_classes(pattern: str, client: Any, target: str) -> None:
-    """One machine's rule on the classes (:func:`deltaprop.tabular.encode.task_note`: fractions
-    are not classes) from the same column summary, the files' combined, before any training."""
-    from deltaprop.distributed.tables import ClusterTable
-    from deltaprop.tabular.encode import task_note
-
-    table = ClusterTable(pattern, client)
-    table.check_columns([target])
-    summary = table.summaries([target])[target]
-    summary.categories = table.categories([target], impute=True)[target]
-    table.ex.release(table.frames)
-    task_note([target], [summary], "classification")

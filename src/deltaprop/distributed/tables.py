@@ -273,10 +273,16 @@ def fit_encoders(table: ClusterTable, targets: list[str], features: list[str], c
     """``(FeatureEncoder, TargetEncoder, task)`` fitted on the cluster by the single-machine
     rules, from the files' combined column summaries: equal to ``detect_task``,
     ``FeatureEncoder(impute).fit(rows, features, categorical, notes, shared_unit)`` and
-    ``TargetEncoder.fit`` on the concatenated files' rows with targets (errors name the file);
-    the notes go into ``notes``."""
+    ``TargetEncoder.fit`` on the concatenated files' rows with targets (errors name the file),
+    with ``task_note``'s refusal; the notes, the detected task's among them, go into ``notes``."""
     table.check_columns(targets + features)
-    task = task or enc.task_of(list(table.summaries(targets).values()))
+    by_name = table.summaries(targets)
+    told, task = task is not None, task or enc.task_of(list(by_name.values()))
+    if task == "classification" and len(targets) == 1:  # task_note reads the distinct labels
+        by_name[targets[0]].categories = table.categories(targets, impute=True)[targets[0]]
+    note = enc.task_note(targets, [by_name[t] for t in targets], task)  # refuses fractions as classes
+    if notes is not None and not told:
+        notes.append(note)
     target_enc = enc.TargetEncoder(targets, task)
     table.keep_rows(target_enc, impute)
     summaries = table.summaries(features + targets)
