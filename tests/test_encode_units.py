@@ -77,3 +77,26 @@ def test_scale_columns_turns_the_rule_off_in_the_command(tmp_path):
         assert all(c.mean == 0.0 for c in columns) is shared
         names = [f"p{k}" for k in range(64)]
         assert FeatureEncoder().fit(frame, names, shared_unit=shared).columns == columns
+
+
+def test_the_encoder_says_how_it_scales_and_encodes_in_one_note_each():
+    """The encoder itself tells what it inferred (one machine's run and the cluster's print the
+    same notes): standardised columns, or one unit scaled together, never both; one-hot widths."""
+    import pandas as pd
+
+    from deltaprop.tabular.encode import FeatureEncoder
+
+    notes: list[str] = []
+    frame = pd.DataFrame({"a": [0.5, 3.0, -2.0], "b": [100.0, 250.0, 400.0], "town": ["x", "y", "x"]})
+    FeatureEncoder().fit(frame, ["a", "b", "town"], notes=notes)
+    assert [n for n in notes if "standardised" in n] == [
+        "2 numeric column(s) are standardised, each as (value − mean) / standard deviation of the training "
+        "rows; pass --categorical COL to treat one as categories"]
+    onehot = "1 column(s) of words are one-hot encoded, one input per value: 'town' (2 inputs)"
+    assert any(n.startswith(onehot) for n in notes)
+    notes = []
+    from deltaprop.tabular.encode import SHARED_UNIT_COLUMNS
+
+    pixels = pd.DataFrame({f"p{k}": [0.0, 128.0, 255.0 - k] for k in range(SHARED_UNIT_COLUMNS)})
+    FeatureEncoder().fit(pixels, list(pixels.columns), notes=notes)
+    assert len(notes) == 1 and "are one unit" in notes[0]

@@ -398,7 +398,7 @@ def encode_step(run: Run) -> None:
         target_enc.fit(y_raw)
         feature_enc = FeatureEncoder(impute=opts.impute).fit(rows, run.features, opts.categorical, run.notes,
                                                              shared_unit=opts.scale == "auto")
-        run.notes += _encoding_notes(feature_enc, rows, opts.impute)
+        run.notes += _impute_note(feature_enc, rows) if opts.impute else []
     else:
         feature_enc = run.resumed.features
     run.feature_enc, run.target_enc = feature_enc, target_enc
@@ -408,29 +408,13 @@ def encode_step(run: Run) -> None:
     run.y_raw, run.rows = y_raw, len(rows)
 
 
-def _encoding_notes(encoder: FeatureEncoder, rows: pd.DataFrame, impute: bool) -> list[str]:
-    """What the preprocessing inferred from the table, one line each, with how to change it:
-    the columns standardised (those scaled as one unit have their own note) and those one-hot
-    encoded with their widths, and the values --impute fills."""
-    numeric = [c for c in encoder.columns if c.kind == "numeric"]
-    onehot = [c for c in encoder.columns if c.kind == "categorical"]
-    notes = []
-    shared = len(numeric) > 1 and all(c.mean == 0.0 and c.scale == numeric[0].scale for c in numeric)
-    if numeric and not shared:
-        notes.append(f"{len(numeric)} numeric column(s) are standardised, each as (value − mean) / "
-                     f"standard deviation of the training rows; pass --categorical COL to treat one as "
-                     f"categories")
-    if onehot:
-        shown = ", ".join(f"{c.name!r} ({c.n_inputs} inputs)" for c in onehot[:8])
-        more = f" and {len(onehot) - 8} more" if len(onehot) > 8 else ""
-        notes.append(f"{len(onehot)} column(s) of words are one-hot encoded, one input per value: "
-                     f"{shown}{more}; pass --drop COL to leave one out, or fix its values if it "
-                     f"should hold numbers")
-    missing = rows[[c.name for c in encoder.columns]].isna().sum() if impute else None
-    if missing is not None and missing.any():
-        notes.append(f"--impute fills {int(missing.sum())} missing value(s) in {int((missing > 0).sum())} "
-                     f"column(s): numbers with the training median, words with no category")
-    return notes
+def _impute_note(encoder: FeatureEncoder, rows: pd.DataFrame) -> list[str]:
+    """How many values --impute fills (the encoder's own notes say how it scales and encodes)."""
+    missing = rows[[c.name for c in encoder.columns]].isna().sum()
+    if not missing.any():
+        return []
+    return [f"--impute fills {int(missing.sum())} missing value(s) in {int((missing > 0).sum())} column(s): "
+            f"numbers with the training median, words with no category"]
 
 
 # ---------------------------------------------------------------------- 5. split

@@ -348,7 +348,8 @@ class FeatureEncoder:
                       shared_unit: bool = True) -> FeatureEncoder:
         """Learn the columns from their summaries (``fill`` set for numeric columns,
         ``categories`` for categorical ones); numeric columns in one unit are scaled together
-        (:meth:`share_unit`) unless ``shared_unit`` is False."""
+        (:meth:`share_unit`) unless ``shared_unit`` is False.  What it inferred goes into
+        ``notes``, one line each with how to change it: the scaling and the one-hot columns."""
         notes = notes if notes is not None else []
         kinds = self.kinds({name: summaries[name] for name in names}, categorical)
         self.columns = []
@@ -362,16 +363,26 @@ class FeatureEncoder:
             mean, scale = s.scaling()
             self.columns.append(ColumnSpec(name, "numeric", mean=mean, scale=scale, fill=s.fill))
         numeric = [summaries[c.name] for c in self.columns if c.kind == "numeric"]
-        if numeric and shared_unit:
-            self.share_unit([s.low for s in numeric], [s.high for s in numeric], notes)
+        if numeric and not (shared_unit and self.share_unit([s.low for s in numeric],
+                                                            [s.high for s in numeric], notes)):
+            notes.append(f"{len(numeric)} numeric column(s) are standardised, each as (value − mean) / "
+                         f"standard deviation of the training rows; pass --categorical COL to treat one "
+                         f"as categories")
+        onehot = [c for c in self.columns if c.kind == "categorical"]
+        if onehot:
+            shown = ", ".join(f"{c.name!r} ({c.n_inputs} inputs)" for c in onehot[:8])
+            more = f" and {len(onehot) - 8} more" if len(onehot) > 8 else ""
+            notes.append(f"{len(onehot)} column(s) of words are one-hot encoded, one input per value: "
+                         f"{shown}{more}; pass --drop COL to leave one out, or fix its values if it "
+                         f"should hold numbers")
         return self
 
-    def share_unit(self, lows: Sequence[float], highs: Sequence[float], notes: list[str]) -> None:
+    def share_unit(self, lows: Sequence[float], highs: Sequence[float], notes: list[str]) -> bool:
         """Scale the numeric columns (training minima ``lows``, maxima ``highs``) together when
-        they are one unit (:func:`shared_unit`): mean 0 and scale M each."""
+        they are one unit (:func:`shared_unit`): mean 0 and scale M each; True when they are."""
         top = shared_unit(lows, highs)
         if top is None:
-            return
+            return False
         numeric = [c for c in self.columns if c.kind == "numeric"]
         for spec in numeric:
             spec.mean, spec.scale = 0.0, top
@@ -380,6 +391,7 @@ class FeatureEncoder:
             f"each is scaled as value / {top:g} rather than standardised (--scale columns "
             f"standardises each column on its own)"
         )
+        return True
 
     def check_columns(self, frame: pd.DataFrame) -> None:
         """Refuse a table that lacks a column the model was trained on."""
