@@ -20,7 +20,7 @@ the derivation (class ``hl``, the weight itself also ``focus``); every unit and 
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from html import escape
 from typing import TYPE_CHECKING
@@ -174,45 +174,46 @@ class Layout:
         return x + self.half[layer], y
 
 
-def _links(
-    net: Network, layout: Layout, hl: Highlight, anchors: dict | None = None
-) -> tuple[list[str], list[str], list[str]]:
-    """The links as SVG lines: faded, highlighted, and the focus (drawn last, on top).  With
-    ``anchors`` ((l, j, i) → tooltip), each link is a link to ``#w-l-j-i`` with a wider hit line."""
-    faded: list[str] = []
-    bright: list[str] = []
-    focus: list[str] = []
-    for l in range(2, net.L + 1):
+def links(net: Network, layout: Layout) -> Iterator[tuple[tuple[int, int, int], float, float, tuple, tuple]]:
+    """Every drawn link: (l, j, i), its weight w_ji^(l), |w| relative to the largest of its layer,
+    and its two ends (a card's right edge, the next card's left edge).  The SVG and TikZ draw these."""
+    for l in net.layers:
         W, b = net.W[l], net.b[l]
         scale = max(float(abs(W).max()), float(abs(b).max()), 1e-12)
         # the "+1" bias unit of layer l only sends links, so j runs over real units (j ≥ 1)
         for j in (j for j in layout.units(l) if j != 0):
             for i in layout.units(l - 1):
                 wv = float(b[j - 1] if i == 0 else W[j - 1, i - 1])
-                (x1, y1), (x2, y2) = layout.right(l - 1, i), layout.left(l, j)
-                width = 0.6 + 3.4 * abs(wv) / scale
-                colour = POSITIVE if wv >= 0 else NEGATIVE
-                key = (l, j, i)
-                cls = "link hl" if key in hl.links or key in hl.focus else "link"
-                ends = f'x1="{x1:.1f}" y1="{y1:.1f}" x2="{x2:.1f}" y2="{y2:.1f}"'
-                line = (
-                    f'<line class="{cls}" data-l="{l}" data-j="{j}" data-i="{i}" data-w="{wv:.6g}" '
-                    f'{ends} stroke="{colour}" stroke-width="{width:.2f}"/>'
-                )
-                if anchors is not None:
-                    line = (
-                        f'<a href="#w-{l}-{j}-{i}"><title>{escape(anchors.get(key, ""))}</title>'
-                        f'<line class="hit" {ends}/>{line}</a>'
-                    )
-                if key in hl.focus:
-                    focus.append(
-                        f'<line class="halo hl focus" data-l="{l}" data-j="{j}" data-i="{i}" {ends} '
-                        f'stroke="{FOCUS}" stroke-width="{width + 5:.2f}"/>' + line
-                    )
-                elif "hl" in cls:
-                    bright.append(line)
-                else:
-                    faded.append(line)
+                yield (l, j, i), wv, abs(wv) / scale, layout.right(l - 1, i), layout.left(l, j)
+
+
+def _links(net: Network, layout: Layout, hl: Highlight, anchors: dict | None) -> tuple[list, list, list]:
+    """The links as SVG lines: faded, highlighted, and the focus (drawn last, on top).  With
+    ``anchors`` ((l, j, i) → tooltip), each link is a link to ``#w-l-j-i`` with a wider hit line."""
+    faded: list[str] = []
+    bright: list[str] = []
+    focus: list[str] = []
+    for key, wv, size, (x1, y1), (x2, y2) in links(net, layout):
+        l, j, i = key
+        width = 0.6 + 3.4 * size
+        cls = "link hl" if key in hl.links or key in hl.focus else "link"
+        ends = f'x1="{x1:.1f}" y1="{y1:.1f}" x2="{x2:.1f}" y2="{y2:.1f}"'
+        line = (
+            f'<line class="{cls}" data-l="{l}" data-j="{j}" data-i="{i}" data-w="{wv:.6g}" '
+            f'{ends} stroke="{POSITIVE if wv >= 0 else NEGATIVE}" stroke-width="{width:.2f}"/>'
+        )
+        if anchors is not None:
+            line = (
+                f'<a href="#w-{l}-{j}-{i}"><title>{escape(anchors.get(key, ""))}</title>'
+                f'<line class="hit" {ends}/>{line}</a>'
+            )
+        if key in hl.focus:
+            focus.append(
+                f'<line class="halo hl focus" data-l="{l}" data-j="{j}" data-i="{i}" {ends} '
+                f'stroke="{FOCUS}" stroke-width="{width + 5:.2f}"/>' + line
+            )
+        else:
+            (bright if "hl" in cls else faded).append(line)
     return faded, bright, focus
 
 

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 from deltaprop.explanation.diagram import (
     Highlight,
     Layout,
+    links,
     relevant_units,
     step_highlight,
     unit_name,
@@ -87,22 +88,14 @@ CARD_FONT = r"\fontsize{7}{8.6}\selectfont"
 
 def _tikz_links(ex: Explanation, layout: Layout, hl: Highlight) -> list[str]:
     out = []
-    net = ex.net
-    for l in net.layers:
-        scale = max(float(abs(net.W[l]).max()), float(abs(net.b[l]).max()), 1e-12)
-        for j in (j for j in layout.units(l) if j != 0):
-            for i in layout.units(l - 1):
-                wv = float(net.b[l][j - 1] if i == 0 else net.W[l][j - 1, i - 1])
-                (x1, y1), (x2, y2) = layout.right(l - 1, i), layout.left(l, j)
-                key = (l, j, i)
-                colour = "red" if key in hl.focus else "blue" if wv >= 0 else "orange"
-                lit = key in hl.links or key in hl.focus
-                width = 0.2 + 1.6 * abs(wv) / scale + (1.2 if key in hl.focus else 0)
-                opacity = 1.0 if lit else 0.18
-                out.append(
-                    rf"\draw[{colour}, line width={width:.2f}pt, opacity={opacity}] "
-                    f"({x1 * CM:.2f},{-y1 * CM:.2f}) -- ({x2 * CM:.2f},{-y2 * CM:.2f});"
-                )
+    for key, wv, size, (x1, y1), (x2, y2) in links(ex.net, layout):
+        colour = "red" if key in hl.focus else "blue" if wv >= 0 else "orange"
+        width = 0.2 + 1.6 * size + (1.2 if key in hl.focus else 0)
+        opacity = 1.0 if key in hl.links or key in hl.focus else 0.18
+        out.append(
+            rf"\draw[{colour}, line width={width:.2f}pt, opacity={opacity}] "
+            f"({x1 * CM:.2f},{-y1 * CM:.2f}) -- ({x2 * CM:.2f},{-y2 * CM:.2f});"
+        )
     return out
 
 

@@ -163,7 +163,7 @@ def _column(ex: Explanation, limit: int) -> list[Block | str]:
         prod.append([Cell(_n(W[r - 1, j - 1] * d[r - 1]), tint=True)])
     total = sum(float(W[k, j - 1] * d[k]) for k in range(W.shape[0]))
     return [
-        Block(f"W⁽{l + 1}⁾".translate(_SUPS), cells, heads, row_heads),
+        Block(Sym("W", "", f"({l + 1})").text(), cells, heads, row_heads),
         "·",
         Block(delta("k", l + 1).text(), dcol, [delta("k", l + 1).text()]),
         "→",
@@ -174,9 +174,6 @@ def _column(ex: Explanation, limit: int) -> list[Block | str]:
             footer=[Cell("Σₖ = " + _n(total), lit=True)],
         ),
     ]
-
-
-_SUPS = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
 
 
 # ---------------------------------------------------------------------- SVG

@@ -11,7 +11,7 @@ from deltaprop.explanation.steps import Step, final_formula, forward_tables, pat
 from deltaprop.explanation.words import say, term
 
 if TYPE_CHECKING:
-    from deltaprop.explanation.core import Explanation, Explanations, LayerReport
+    from deltaprop.explanation.core import Explanation, LayerReport
 
 __all__ = ["render_text", "samples_phrase"]
 
@@ -34,7 +34,7 @@ def samples_phrase(lang: str, n: int) -> str:
     return say(lang, "samples.one") if n == 1 else say(lang, "samples.many", N=n)
 
 
-def _table_text(table: tuple) -> list[str]:
+def table_text(table: tuple) -> list[str]:
     head, rows = table
     widths = [max(len(head[0]), 3)] + [max(len(h), 14) for h in head[1:]]
     out = ["  " + "  ".join(f"{h:>{wd}}" for h, wd in zip(head, widths))]
@@ -77,7 +77,7 @@ def _step_text(number: int, step: Step) -> list[str]:
     out = ["", f"{number}. {_prose_text(step.title)}", textwrap.fill(_prose_text(step.prose), 96)]
     out += _lines_text(step.lines) + _lines_text(step.numbers)
     for table in step.tables:
-        out += _table_text(table)
+        out += table_text(table)
     for picture in step.pictures:
         out += _picture_text(picture)
     return out
@@ -130,26 +130,10 @@ def render_text(ex: Explanation, lang: str = "en") -> str:
         out += _step_text(number, step)
     out += ["", say(lang, "forward.title", sample=ex.sample_name(lang))]
     for title, head, rows in forward_tables(ex, lang):
-        out += [title] + _table_text((head, rows))
+        out += [title] + table_text((head, rows))
     out += _paths_text(ex, lang) + _layers_text(ex, lang)
     out += ["", say(lang, "notation")]
     for line in (final_formula(ex, False), final_formula(ex, True)):
         assert line.lhs is not None
         out.append(f"{line.lhs.text()} = {line.rhs[0].text()}")
     return "\n".join(out) + "\n"
-
-
-def render_all_text(exs: Explanations, lang: str = "en") -> str:
-    """Every weight's gradient, one row each, the largest marked."""
-    first, top = exs.items[0], exs.largest
-    out = [say(lang, "all.title", net=describe_network(first, lang), n=len(exs))]
-    out.append("=" * min(96, len(out[0])))
-    rows = []
-    for ex in exs:
-        weight = ex.net.b[ex.l][ex.j - 1] if ex.i == 0 else ex.net.W[ex.l][ex.j - 1, ex.i - 1]
-        mark = "◀ " + say(lang, "all.largest") if ex is top else ""
-        rows.append(
-            [w(ex.j, ex.i, ex.l).text(), float(weight), ex.value, Num(ex.relative_error, 2).text(), mark]
-        )
-    head = [say(lang, "all.weight"), "w", "∂E/∂w", say(lang, "check.relative_error"), ""]
-    return "\n".join(out + _table_text((head, rows))) + "\n"

@@ -91,10 +91,12 @@ EN: dict[str, str] = {
     "matrix form over a mini-batch. Entry (j, i):",
     "tr.batch_weighted": "The batch, one sample per column, weighted by sₙ: Δ{l} is {n}×{N}, Z{lp} "
     "{m1}×{N}, and Δ S Zᵀ / Σₙ sₙ (S = diag(s)) sums sₙ δⱼ zᵢ over the samples. Entry (j, i):",
-    "tr.rows": "One sample per row, as scikit-learn and PyTorch store it: X = (Z{lp})ᵀ is N×{m} and "
+    "tr.rows": "One sample per row, as scikit-learn and PyTorch store it: X = (Z{lp})ᵀ, {X}, is N×{m} and "
     "Δ = (Δ{l})ᵀ is N×{n}. scikit-learn's coefs_[{c}] is (W{l})ᵀ, {m}×{n}, and its gradient is "
     "Xᵀ Δ / N ({m}×N · N×{n} → {m}×{n}): the same numbers, transposed. PyTorch's "
     "Linear.weight is W{l} itself, {n}×{m}, with gradient Δᵀ X / N.",
+    "tr.x_input": "the input table",
+    "tr.x_hidden": "the activations of layer {layer} (the input table only when l = 2)",
     "grid.batch": "The batch, N = {N} (Σₙ sₙ): each cell is the mean of δⱼ zᵢ over the samples; the "
     "lit cell is this weight's gradient (before any L2 term).",
     "grid.sample": "The walked sample alone ({sample}): δ zᵀ of this sample, the numbers the steps walk.",
@@ -114,9 +116,6 @@ EN: dict[str, str] = {
     "total.prose_one": "On one sample the gradient is this sample's ∂Eₙ/∂w:",
     "total.prose": "The batch gradient is the (sample-weighted) mean over the {N} samples:",
     "total.l2": " plus the L2 term (α = {alpha}).",
-    "check.elementwise": "element-wise derivation",
-    "check.backprop": "backpropagation",
-    "check.numerical": "central difference (h = {h})",
     "check.relative_error": "relative error",
     "tag.sample": "({sample})",
     "sample.n": "sample n = {n}",
@@ -268,10 +267,12 @@ JA: dict[str, str] = {
     " をミニバッチについて行列で書いたもの）。成分 (j, i)：",
     "tr.batch_weighted": "バッチ（サンプルを列に並べ、重み sₙ をつける）：Δ{l} は {n}×{N}、Z{lp} は {m1}×"
     "{N} で、Δ S Zᵀ / Σₙ sₙ（S = diag(s)）は sₙ δⱼ zᵢ をサンプルについて足し合わせます。成分 (j, i)：",
-    "tr.rows": "サンプルを行に並べる形（scikit-learn と PyTorch の格納の仕方）：X = (Z{lp})ᵀ は N×{m}、"
+    "tr.rows": "サンプルを行に並べる形（scikit-learn と PyTorch の格納の仕方）：X = (Z{lp})ᵀ（{X}）は N×{m}、"
     "Δ = (Δ{l})ᵀ は N×{n} です。scikit-learn の coefs_[{c}] は (W{l})ᵀ で {m}×{n}、その勾配は Xᵀ Δ / N"
     "（{m}×N · N×{n} → {m}×{n}）で、同じ数値を転置したものです。PyTorch の Linear.weight は W{l} そのもの"
     "（{n}×{m}）で、勾配は Δᵀ X / N です。",
+    "tr.x_input": "入力の表",
+    "tr.x_hidden": "第{layer}層の出力。入力の表になるのは l = 2 のときだけ",
     "outer.batch_elementwise": "δⱼ zᵢ のサンプルについての重み付き平均",
     "column.caption": "{Wn} の第{j}列はユニット {j} から出るリンクの重みです。{dn} と行ごとに並べると"
     "積 wₖⱼ δₖ ができ、その和が {WT} の第{j}行です：転置は第{j}列を第{j}行にします。",
@@ -285,9 +286,6 @@ JA: dict[str, str] = {
     "total.prose_one": "サンプル一つでは、勾配はそのサンプルの ∂Eₙ/∂w です：",
     "total.prose": "バッチの勾配は {N} 個のサンプルについての（重み付き）平均です：",
     "total.l2": "、それに L2 の項（α = {alpha}）を加えます。",
-    "check.elementwise": "要素ごとの導出",
-    "check.backprop": "誤差逆伝播法",
-    "check.numerical": "中心差分（h = {h}）",
     "check.relative_error": "相対誤差",
     "tag.sample": "（{sample}）",
     "sample.n": "サンプル n = {n}",
