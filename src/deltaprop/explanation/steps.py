@@ -87,8 +87,8 @@ class Walk:
     def named(self, layer: int, k: int, value: bool = True) -> list[Node]:
         """Notes after unit k's number: the user's name of the unit, and the table's raw value."""
         name, raw = self.ex.unit_name(layer, k), self.ex.raw_value(layer, k) if value else None
-        raw_note = [] if raw is None else [Note(self.say("tag.raw", value=raw))]
-        return ([Note(f"({name})")] if name else []) + raw_note
+        notes: list[Node] = [Note(f"({name})")] if name else []
+        return notes + ([] if raw is None else [Note(self.say("tag.raw", value=raw))])
 
     def say(self, key: str, **values: Any) -> str:
         return say(self.lang, key, **values)
@@ -328,7 +328,7 @@ def _vanishing_sum(walk: Walk) -> Line:
     values: list[Node] = []
     for t, k in enumerate(shown):
         if t:
-            plus = [PLUS, Op("…"), PLUS] if k != shown[t - 1] + 1 else [PLUS]
+            plus: list[Node] = [PLUS, Op("…"), PLUS] if k != shown[t - 1] + 1 else [PLUS]
             symbols, values = symbols + plus, values + plus
         if k == j:
             symbols.append(Seq(delta(j, l), zi))
