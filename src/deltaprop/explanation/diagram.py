@@ -381,94 +381,43 @@ def relevant_units(ex: Explanation) -> dict[int, set[int]]:
     return rel
 
 
-def _real(layout: Layout, layer: int) -> list[int]:
-    """The drawn units of a layer without its +1 unit (nothing flows into a bias unit)."""
-    return [k for k in layout.units(layer) if k != 0]
-
-
-def _hl_input(ex: Explanation, layout: Layout, hl: Highlight) -> None:
-    """nn6: u_j = Σ_i' w_ji' z_i' + w_j0 — every link into unit j, the +1 unit's included."""
-    l, j = ex.l, ex.j
-    hl.links = {(l, j, k) for k in layout.units(l - 1)}
-    hl.units = {(l - 1, k) for k in layout.units(l - 1)} | {(l, j)}
-
-
-def _hl_delta_out(ex: Explanation, layout: Layout, hl: Highlight) -> None:
-    """nn4: y_j − d_j (every y_k for a softmax output that is not canonical)."""
-    hl.units = {(ex.l, ex.j), (ex.l - 1, ex.i)}
-    if ex.net.output == "softmax" and not ex.canonical:
-        hl.units |= {(ex.L, k) for k in layout.units(ex.L)}
-    hl.loss = True
-
-
-def _hl_fanout(ex: Explanation, layout: Layout, hl: Highlight) -> None:
-    """nn2 / nn7: u_j reaches every u_k of layer l+1."""
-    l, j = ex.l, ex.j
-    hl.links = {(l + 1, k, j) for k in _real(layout, l + 1)}
-    hl.units = {(l, j)} | {(l + 1, k) for k in _real(layout, l + 1)}
-
-
-def _hl_link(ex: Explanation, layout: Layout, hl: Highlight) -> None:
-    """nn9 / nn10: u_k = Σ_j' w_kj' f(u_j'), the links w_kj in focus."""
-    l, j = ex.l, ex.j
-    hl.links = {(l + 1, k, jj) for k in _real(layout, l + 1) for jj in layout.units(l)}
-    hl.units = {(l, jj) for jj in layout.units(l)} | {(l + 1, k) for k in _real(layout, l + 1)}
-    hl.focus = {(l, j, ex.i)} | {(l + 1, k, j) for k in _real(layout, l + 1)}
-
-
-def _hl_delta_hidden(ex: Explanation, layout: Layout, hl: Highlight) -> None:
-    """Σ_k w_kj δ_k: the links leaving unit j (column j of W^(l+1)) and the units they reach."""
-    l, j = ex.l, ex.j
-    hl.links = {(l + 1, k, j) for k in _real(layout, l + 1)}
-    hl.units = {(l, j), (l - 1, ex.i)} | {(l + 1, k) for k in _real(layout, l + 1)}
-
-
-def _hl_delta_next(ex: Explanation, layout: Layout, hl: Highlight) -> None:
-    """nn8: the deltas of the layers above, down to y − d."""
-    for m in range(ex.l + 2, ex.L + 1):
-        hl.links |= {(m, k, kk) for k in _real(layout, m) for kk in _real(layout, m - 1)}
-    hl.units = {(m, k) for m in range(ex.l + 1, ex.L + 1) for k in _real(layout, m)}
-    hl.loss = True
-
-
-def _hl_outer(ex: Explanation, layout: Layout, hl: Highlight) -> None:
-    """δ^(l) (z^(l−1))ᵀ: every link into layer l (all of W^(l), biases included)."""
-    l = ex.l
-    hl.links = {(l, jj, ii) for jj in _real(layout, l) for ii in layout.units(l - 1)}
-    hl.units = {(l, jj) for jj in _real(layout, l)} | {(l - 1, ii) for ii in layout.units(l - 1)}
-
-
-def _hl_paths(ex: Explanation, layout: Layout, hl: Highlight) -> None:
-    """Every path from the weight to E."""
-    hl.units = {(ex.l - 1, ex.i), (ex.l, ex.j)}
-    for p in ex.paths:
-        prev = (ex.l, ex.j)
-        for layer, k in p.units[1:]:
-            hl.links.add((layer, k, prev[1]))
-            hl.units.add((layer, k))
-            prev = (layer, k)
-    hl.loss = True
-
-
-_HIGHLIGHTS = {
-    "input": _hl_input,
-    "delta_out": _hl_delta_out,
-    "fanout": _hl_fanout,
-    "link": _hl_link,
-    "delta_hidden": _hl_delta_hidden,
-    "delta_next": _hl_delta_next,
-    "outer": _hl_outer,
-    "paths": _hl_paths,
-}
-
-
 def step_highlight(ex: Explanation, layout: Layout, key: str) -> Highlight:
-    """The Highlight of one derivation step, as the derivation's figures draw them."""
-    weight = (ex.l, ex.j, ex.i)
-    hl = Highlight(focus={weight}, label=weight)
-    hl.units = {(ex.l - 1, ex.i), (ex.l, ex.j)}  # "weight": nn1 / nn5, the weight and its two ends
-    if key in _HIGHLIGHTS:
-        _HIGHLIGHTS[key](ex, layout, hl)
+    """The Highlight of one derivation step (a key of :func:`deltaprop.explanation.steps.steps`),
+    as the derivation's figures draw them; "weight" lights the weight and its two ends."""
+    l, j, i, L = ex.l, ex.j, ex.i, ex.L
+    hl = Highlight(focus={(l, j, i)}, label=(l, j, i), units={(l - 1, i), (l, j)})
+
+    def real(layer: int) -> list[int]:  # the drawn units without the +1 unit (nothing flows into it)
+        return [k for k in layout.units(layer) if k != 0]
+
+    if key == "input":  # u_j = Σ_i' w_ji' z_i' + w_j0: every link into unit j, the +1 unit's included
+        hl.links = {(l, j, k) for k in layout.units(l - 1)}
+        hl.units = {(l - 1, k) for k in layout.units(l - 1)} | {(l, j)}
+    elif key == "delta_out":  # y_j − d_j (every y_k for a softmax output that is not canonical)
+        if ex.net.output == "softmax" and not ex.canonical:
+            hl.units |= {(L, k) for k in layout.units(L)}
+        hl.loss = True
+    elif key in ("fanout", "delta_hidden"):  # u_j reaches every u_k of layer l+1: column j of W^(l+1)
+        hl.links = {(l + 1, k, j) for k in real(l + 1)}
+        hl.units |= {(l + 1, k) for k in real(l + 1)}
+        if key == "fanout":
+            hl.units.discard((l - 1, i))
+    elif key == "link":  # u_k = Σ_j' w_kj' f(u_j'), the links w_kj in focus
+        hl.links = {(l + 1, k, jj) for k in real(l + 1) for jj in layout.units(l)}
+        hl.units = {(l, jj) for jj in layout.units(l)} | {(l + 1, k) for k in real(l + 1)}
+        hl.focus |= {(l + 1, k, j) for k in real(l + 1)}
+    elif key == "delta_next":  # the deltas of the layers above, down to y − d
+        hl.links = {(m, k, kk) for m in range(l + 2, L + 1) for k in real(m) for kk in real(m - 1)}
+        hl.units = {(m, k) for m in range(l + 1, L + 1) for k in real(m)}
+        hl.loss = True
+    elif key == "outer":  # δ^(l) (z^(l−1))ᵀ: every link into layer l (all of W^(l), biases included)
+        hl.links = {(l, jj, ii) for jj in real(l) for ii in layout.units(l - 1)}
+        hl.units = {(l, jj) for jj in real(l)} | {(l - 1, ii) for ii in layout.units(l - 1)}
+    elif key == "paths":  # every path from the weight to E
+        for p in ex.paths:
+            hl.links |= {(m, k, prev[1]) for prev, (m, k) in zip(p.units, p.units[1:])}
+            hl.units |= set(p.units[1:])
+        hl.loss = True
     return hl
 
 

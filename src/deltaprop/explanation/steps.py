@@ -406,7 +406,7 @@ def step_delta_next(walk: Walk) -> Step:
         else:
             out, loss = walk.term(net.output), walk.term(net.loss_name)
             text = [walk.say("delta_next.output_general", out=out, loss=loss)]
-        title = walk.prose("delta_next.title_output", dk=delta("k", L))
+        title = walk.prose("delta_out.title", dj=delta("k", L))
     else:
         nxt = Sum("m", Seq(w("m", "k", l + 2), delta("m", l + 2)))
         first = Line(delta("k", l + 1), [Seq(fprime(u("k", l + 1)), nxt)])

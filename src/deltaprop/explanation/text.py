@@ -84,7 +84,7 @@ def _step_text(number: int, step: Step) -> list[str]:
 
 
 def _paths_text(ex: Explanation, lang: str) -> list[str]:
-    pruned = "" if ex.paths_exhaustive else say(lang, "text.pruned")
+    pruned = "" if ex.paths_exhaustive else say(lang, "paths.pruned")
     out = ["", say(lang, "text.paths", wt=w(ex.j, ex.i, ex.l), n=ex.n_paths, pruned=pruned)]
     labels = [path_label(ex, p, lang).text() for p in ex.paths]
     width = max(len(x) for x in labels + [say(lang, "l2_term")])
@@ -107,7 +107,7 @@ def layer_note(r: LayerReport, lang: str) -> str:
 def _layers_text(ex: Explanation, lang: str) -> list[str]:
     out = ["", say(lang, "text.layers")]
     out.append(
-        f"  {say(lang, 'col.layer'):>5}  {say(lang, 'col.units'):>6}  {'f':<10} {'‖∂E/∂W‖':>12} "
+        f"  {say(lang, 'col.layer_l'):>5}  {say(lang, 'col.units'):>6}  {'f':<10} {'‖∂E/∂W‖':>12} "
         f"{'‖∂E/∂b‖':>12}  {say(lang, 'col.dead_saturated')}"
     )
     for r in ex.layers:
@@ -122,7 +122,7 @@ def render_text(ex: Explanation, lang: str = "en") -> str:
     """The whole derivation for a terminal, in ``lang``."""
     samples = samples_phrase(lang, ex.n_samples)
     if ex.alpha:
-        samples += ", " + say(lang, "alpha", alpha=f"{ex.alpha:g}")
+        samples += say(lang, "page.alpha", alpha=f"{ex.alpha:g}")
     dEdw = Partial(E, w(ex.j, ex.i, ex.l))
     out = [say(lang, "text.header", dEdw=dEdw, net=describe_network(ex, lang), samples=samples)]
     out.append("=" * min(96, len(out[0])))
