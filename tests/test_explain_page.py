@@ -200,6 +200,9 @@ LABELS = """() => {
   const bad = [], sizes = [];
   const inside = (r, x, y) => x > r.left + 1 && x < r.right - 1 && y > r.top + 1 && y < r.bottom - 1;
   const crosses = (r, a, b) => {  // does segment a-b pass through the rectangle r?
+    // no point of the segment is inside r when their bounding boxes do not meet
+    if (Math.max(a.x, b.x) < r.left || Math.min(a.x, b.x) > r.right) return false;
+    if (Math.max(a.y, b.y) < r.top || Math.min(a.y, b.y) > r.bottom) return false;
     for (let t = 0; t <= 1; t += 0.02) {
       if (inside(r, a.x + (b.x - a.x) * t, a.y + (b.y - a.y) * t)) return true;
     }
@@ -232,7 +235,8 @@ LABELS = """() => {
     }
   }
   for (const svg of document.querySelectorAll('svg.grid')) {  // the transposes' pictures too
-    if (!svg.getBoundingClientRect().width) continue;  // the other version (wide or narrow) is hidden
+    // a folded derivation's pictures are not drawn, and the other version (wide or narrow) is hidden
+    if (svg.closest('details:not([open])') || !svg.getBoundingClientRect().width) continue;
     const texts = Array.from(svg.querySelectorAll('text')).map(t => [t, t.getBoundingClientRect()]);
     for (const [t, r] of texts) {
       sizes.push(r.height);
@@ -366,5 +370,7 @@ def test_every_weight_page_links_each_link_to_its_folded_derivation(browser, art
             page.set_viewport_size({"width": width, "height": 900})
             page.evaluate("() => document.querySelectorAll('details').forEach(d => d.open = true)")
             assert page.evaluate(CLIPPED) == [] and page.evaluate(ALIGNMENT)["n"] == 0, width
+            found = page.evaluate(LABELS)  # every derivation's pictures too, now that they are drawn
+            assert found["n"] == 0 and found["smallest"] >= 12, (width, found)
     finally:
         page.close()
