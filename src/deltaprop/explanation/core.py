@@ -486,11 +486,8 @@ def _transpose(net: Network, der: BatchDerivation, weight: tuple[int, int, int],
 
 def _convention_note(model: Any) -> bool:
     """True for a scikit-learn regressor with several outputs: its loss averages over outputs."""
-    return (
-        _is_sklearn_mlp(model)
-        and getattr(model, "out_activation_", "") == "identity"
-        and int(getattr(model, "n_outputs_", 1)) > 1
-    )
+    regressor = _is_sklearn_mlp(model) and getattr(model, "out_activation_", "") == "identity"
+    return regressor and int(getattr(model, "n_outputs_", 1)) > 1
 
 
 # ---------------------------------------------------------------------- checks of the arguments

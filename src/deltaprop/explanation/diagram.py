@@ -1,20 +1,14 @@
-"""The network drawn as in the seed's figures, as hand-written SVG.
+"""The network drawn as in the derivation's figures, as hand-written SVG.
 
-Layers run left to right (l = 1 … L) and the loss E sits on the right.  Each unit is a card:
-its name (x_i, z_j^(l), y_k; "+1" for the bias unit on top of each non-output layer) and, below
-it, the numbers of the walked sample (u, z, f′(u), δ), or the column or class it stands for.
-Links run from a card's right edge to the next layer's left edge, so no link crosses a label;
-the weight in focus is named in red below the network, not on its link.  Links are coloured by
-the sign of their weight (blue +, orange −) and drawn with a width that grows with |w|
-(relative to the largest |w| of that layer).  Layers wider than :data:`MAX_SHOWN` units are
-drawn as the units that matter plus an ellipsis ("⋮ 508 more"); only the units that matter carry
-numbers there, and a line below the network says so.
-
-Every label is :data:`FONT` user units, and the SVG is never drawn below :data:`MIN_SCALE`
-(a wider diagram scrolls within its figure), so a label is at least 10.6 px in any browser.
-:func:`network_svg` draws one diagram with a highlight: the units and links of one step of
-the derivation (class ``hl``, the weight itself also ``focus``); every unit and link carries
-``data-layer``/``data-unit`` or ``data-l``/``data-j``/``data-i`` so a test can find it.
+Layers run left to right and the loss E sits on the right.  Each unit is a card: its name (x_i,
+z_j^(l), y_k; "+1" for a bias unit) and below it the walked sample's u, z, f′(u), δ, or the
+column or class it stands for.  Links run from a card's right edge to the next card's left edge,
+so no link crosses a label; they are coloured by the sign of their weight and as wide as |w|
+relative to their layer's largest.  Layers wider than :data:`MAX_SHOWN` units show the units
+that matter and ellipses ("⋮ 508 more").  Every label is :data:`FONT` user units and the SVG is
+never drawn below :data:`MIN_SCALE` (a wider one scrolls), so a label is at least 10.6 px.
+Units and links carry ``data-layer``/``data-unit`` and ``data-l``/``data-j``/``data-i``; those
+of one step are class ``hl``, the weight itself also ``focus``.
 """
 
 from __future__ import annotations

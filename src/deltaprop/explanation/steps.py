@@ -267,10 +267,9 @@ def _transpose_table(walk: Walk) -> tuple[list[str], list[list]]:
         if isinstance(slot, tuple):
             rows.append([f"⋮ {slot[1]}"] + [""] * (4 if walk.many else 3))
             continue
-        k = slot - 1
-        wk, dk = float(W_next[k, j - 1]), walk.s.delta[l + 1][k]
-        mean = ex.batch_mean(wk * ex.derivation.delta[l + 1][k])
-        rows.append([str(k + 1), wk, dk, wk * dk] + ([mean] if walk.many else []))
+        k, wk, dk, product = ex.transpose.terms[slot - 1]  # the walked sample's, as the check summed them
+        mean = ex.batch_mean(wk * ex.derivation.delta[l + 1][k - 1])
+        rows.append([str(k), wk, dk, product] + ([mean] if walk.many else []))
     tag = f" ({ex.sample_name(walk.lang)})" if walk.many else ""
     head = ["k", w("k", j, l + 1).text(), delta("k", l + 1).text() + tag, walk.say("col.product") + tag]
     return head + ([walk.say("col.product_mean")] if walk.many else []), rows

@@ -187,6 +187,7 @@ EN: dict[str, str] = {
     "col.layer_l": "layer l",
 }
 
+#: Japanese; a phrase written as in English (a formula, a column's symbol) is left to ``EN``
 JA: dict[str, str] = {
     "weight.title": "重み {wt} と連鎖律（chain rule）",
     "weight.prose": "重み {wt} は第{lp}層のユニット {src} から第{l}層のユニット {j} へのリンクの重みです。"
@@ -216,7 +217,6 @@ JA: dict[str, str] = {
     "fanout.prose": "活性化関数 f とリンク {wkj}（k = 1 … {n}）を通じて、{uj} は第{l1}層のすべてのユニット"
     "の"
     "入力の一部となり、Eₙ はそれらの入力の関数です。連鎖律によりそれらについて和をとります：",
-    "link.title": "{dukduj} = {wf}",
     "link.prose": "ユニット k の入力を展開すると、{uj} を含むのは j′ = {j} の項だけです：",
     "delta_hidden.title": "{dj} = {formula}、そして転置",
     "delta_hidden.prose": "二つをまとめます。行列で書くと {matrix} です。転置した積の第{j}行はちょうど k に"
@@ -235,7 +235,6 @@ JA: dict[str, str] = {
     "出力層（{out} と {loss}、対応する組み合わせではない）では δ は一般の因子を残します。",
     "delta_next.deeper": "各 {dk} も一つ先の層で同じように求まり、出力層まで続きます。出力層では {rule}。",
     "rule.canonical": "δ = y − d（対応する組み合わせ）",
-    "rule.general": "δ = f′(u) ⊙ ∂Eₙ/∂y",
     "outer.title": "層全体を一度に：{dEdW} = {outer}、なぜ転置が出てくるのか",
     "outer.prose": "ステップ 1–{k} で一つの成分を求めました。すべての j と i について同じことをすると、重"
     "み一つにつき一つの成分を持つ表ができます：バイアスの列を先頭に加えた {W}（{n}×{m}）です。成分 (j, i)"
@@ -271,12 +270,7 @@ JA: dict[str, str] = {
     "outer.batch_elementwise": "δⱼ zᵢ のサンプルについての重み付き平均",
     "column.caption": "{Wn} の第{j}列はユニット {j} から出るリンクの重みです。{dn} と行ごとに並べると"
     "積 wₖⱼ δₖ ができ、その和が {WT} の第{j}行です：転置は第{j}列を第{j}行にします。",
-    "col.n": "n",
     "col.row": "行",
-    "col.s": "sₙ",
-    "batch.mean": "Σₙ sₙ δⱼ zᵢ / Σₙ sₙ",
-    "batch.l2": "+ (α / Σₙ sₙ) w",
-    "batch.total": "= ∂E/∂w",
     "total.title": "まとめ：式と数値",
     "total.prose_one": "サンプル一つでは、勾配はそのサンプルの ∂Eₙ/∂w です：",
     "total.prose": "バッチの勾配は {N} 個のサンプルについての（重み付き）平均です：",
