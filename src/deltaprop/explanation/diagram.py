@@ -20,6 +20,7 @@ from html import escape
 from typing import TYPE_CHECKING
 
 from deltaprop.explanation.formula import Sym, w
+from deltaprop.explanation.words import say
 
 if TYPE_CHECKING:
     from deltaprop.core.network import Network
@@ -215,22 +216,17 @@ def _card(net: Network, layout: Layout, layer: int, unit: int, cls: str) -> str:
     """One unit: a rounded card with its name and, below, its lines."""
     x, y = layout.pos[(layer, unit)]
     half, h = layout.half[layer], layout.box[(layer, unit)]
-    lines = layout.lines.get((layer, unit), [])
-    top = y - h / 2
+    lines, top = layout.lines.get((layer, unit), []), y - h / 2
     name_y = y + 4.5 if not lines else top + 6 + LINE * 0.8
-    out = [
-        f'<g class="{cls}" data-layer="{layer}" data-unit="{unit}">'
-        f'<rect x="{x - half:.1f}" y="{top:.1f}" width="{2 * half:.1f}" height="{h:.1f}" '
-        f'rx="{min(15, h / 2):.1f}"/>'
-        f'<text class="name" x="{x:.1f}" y="{name_y:.1f}" text-anchor="middle">'
-        f"{escape(unit_name(net, layer, unit))}</text>"
-    ]
-    for n, line in enumerate(lines):
-        out.append(
-            f'<text class="num" x="{x:.1f}" y="{name_y + LINE * (n + 1):.1f}" text-anchor="middle">'
-            f"{escape(line)}</text>"
-        )
-    return "".join(out) + "</g>"
+    texts = [("name", name_y, unit_name(net, layer, unit))]
+    texts += [("num", name_y + LINE * (n + 1), line) for n, line in enumerate(lines)]
+    return (
+        f'<g class="{cls}" data-layer="{layer}" data-unit="{unit}"><rect x="{x - half:.1f}" y="{top:.1f}" '
+        f'width="{2 * half:.1f}" height="{h:.1f}" rx="{min(15, h / 2):.1f}"/>'
+        + "".join(f'<text class="{c}" x="{x:.1f}" y="{ty:.1f}" text-anchor="middle">{escape(t)}</text>'
+                  for c, ty, t in texts)
+        + "</g>"
+    )
 
 
 def _notes(net: Network, layout: Layout, hl: Highlight, lang: str) -> list[str]:
@@ -244,7 +240,7 @@ def _notes(net: Network, layout: Layout, hl: Highlight, lang: str) -> list[str]:
         notes.append(("wlabel", f"{w(j, i, l).text()} = {value:.3g}".replace("-", "−")))
     if layout.wide:
         sizes = ", ".join(str(net.sizes[layer - 1]) for layer in layout.wide)
-        notes.append(("wide", WIDE_NOTE.get(lang, WIDE_NOTE["en"]).format(sizes=sizes)))
+        notes.append(("wide", say(lang, "diagram.wide", sizes=sizes)))
     out, y = [], layout.bottom + 6
     for cls, text in notes:
         for part in _wrap(text, layout.width - 16):
@@ -266,13 +262,6 @@ def _wrap(text: str, width: float) -> list[str]:
     return lines + [line]
 
 
-#: what a diagram of a network too wide to label every unit says below it
-WIDE_NOTE = {
-    "en": "Layers of {sizes} units: the units on the paths carry numbers, ⋮ stands for the rest.",
-    "ja": "{sizes} ユニットの層：経路上のユニットにだけ数値を記し、残りは ⋮ で省略しています。",
-}
-
-
 def network_svg(
     net: Network,
     layout: Layout,
@@ -292,11 +281,8 @@ def network_svg(
     for layer in range(1, net.L + 1):
         x = layout.pos[(layer, layout.units(layer)[0])][0]
         name = layer_names[0] if layer == 1 else layer_names[2] if layer == net.L else layer_names[1]
-        head.append(
-            f'<text class="col" x="{x:.1f}" y="14" text-anchor="middle">l = {layer}</text>'
-            f'<text class="col" x="{x:.1f}" y="29" text-anchor="middle">'
-            f"{name} ({net.sizes[layer - 1]})</text>"
-        )
+        for y, text in ((14, f"l = {layer}"), (29, f"{name} ({net.sizes[layer - 1]})")):
+            head.append(f'<text class="col" x="{x:.1f}" y="{y}" text-anchor="middle">{text}</text>')
     faded, bright, focus = _links(net, layout, hl, anchors)
     lx, ly = layout.loss_pos
     for k in layout.units(net.L):
@@ -307,17 +293,10 @@ def network_svg(
     body = [f'<g class="links{dim}">' + "".join(faded) + "</g>"]
     body.append('<g class="links-hl">' + "".join(bright) + "".join(focus) + "</g>")
     for layer, unit in layout.pos:
-        cls = "unit hl" if (layer, unit) in hl.units else "unit"
-        if unit == 0:
-            cls += " bias"
-        if (layer, unit) in (dropped or ()):
-            cls += " dropped"
-        body.append(_card(net, layout, layer, unit, cls))
-    for x, y, count in layout.gaps:
-        body.append(
-            f'<g class="gap"><text class="more" x="{x:.1f}" y="{y + 4:.1f}" text-anchor="middle">'
-            f"⋮ {count} more</text></g>"
-        )
+        cls = "unit" + " hl" * ((layer, unit) in hl.units) + " bias" * (unit == 0)
+        body.append(_card(net, layout, layer, unit, cls + " dropped" * ((layer, unit) in (dropped or ()))))
+    more = '<g class="gap"><text class="more" x="{:.1f}" y="{:.1f}" text-anchor="middle">⋮ {} more</text></g>'
+    body += [more.format(x, y + 4, count) for x, y, count in layout.gaps]
     cls = "unit loss hl" if hl.loss else "unit loss"
     body.append(
         f'<g class="{cls}" data-layer="E" data-unit="E">'

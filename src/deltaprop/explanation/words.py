@@ -185,6 +185,7 @@ EN: dict[str, str] = {
     "saturated (a logistic, tanh or softplus unit flat on at least {share} of the samples but not all; "
     "relu cannot saturate).",
     "col.layer_l": "layer l",
+    "diagram.wide": "Layers of {sizes} units: the units on the paths carry numbers, ⋮ stands for the rest.",
 }
 
 #: Japanese; a phrase written as in English (a formula, a column's symbol) is left to ``EN``
@@ -344,6 +345,7 @@ JA: dict[str, str] = {
     "飽和したユニット（ロジスティック関数・tanh・softplus のユニットで、"
     "{share} 以上のサンプルで f′(u) がほぼ 0、ただし全部ではない；relu は飽和しません）。",
     "col.layer_l": "層 l",
+    "diagram.wide": "{sizes} ユニットの層：経路上のユニットにだけ数値を記し、残りは ⋮ で省略しています。",
 }
 
 LANGUAGES: dict[str, dict[str, str]] = {"en": EN, "ja": JA}
