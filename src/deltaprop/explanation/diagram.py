@@ -281,8 +281,8 @@ def network_svg(
     for layer in range(1, net.L + 1):
         x = layout.pos[(layer, layout.units(layer)[0])][0]
         name = layer_names[0] if layer == 1 else layer_names[2] if layer == net.L else layer_names[1]
-        for y, text in ((14, f"l = {layer}"), (29, f"{name} ({net.sizes[layer - 1]})")):
-            head.append(f'<text class="col" x="{x:.1f}" y="{y}" text-anchor="middle">{text}</text>')
+        for top, text in ((14, f"l = {layer}"), (29, f"{name} ({net.sizes[layer - 1]})")):
+            head.append(f'<text class="col" x="{x:.1f}" y="{top}" text-anchor="middle">{text}</text>')
     faded, bright, focus = _links(net, layout, hl, anchors)
     lx, ly = layout.loss_pos
     for k in layout.units(net.L):

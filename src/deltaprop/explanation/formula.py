@@ -195,38 +195,30 @@ class Sub(Node):
 
 
 @dataclass
-class Partial(Node):
+class Frac(Node):
+    """num/den (a :class:`Partial`: ∂num/∂den)."""
+
+    num: Node
+    den: Node
+    partial = False
+
+    def text(self) -> str:
+        d = "∂" if self.partial else ""
+        return f"{d}{_wrap(self.num)}/{d}{_wrap(self.den)}"
+
+    def latex(self) -> str:
+        d = r"\partial " if self.partial else ""
+        return rf"\frac{{{d}{self.num.latex()}}}{{{d}{self.den.latex()}}}"
+
+    def mathml(self) -> str:
+        d = "<mo>∂</mo>" if self.partial else ""
+        return f"<mfrac><mrow>{d}{self.num.mathml()}</mrow><mrow>{d}{self.den.mathml()}</mrow></mfrac>"
+
+
+class Partial(Frac):
     """∂num/∂den."""
 
-    num: Node
-    den: Node
-
-    def text(self) -> str:
-        return f"∂{self.num.text()}/∂{self.den.text()}"
-
-    def latex(self) -> str:
-        return rf"\frac{{\partial {self.num.latex()}}}{{\partial {self.den.latex()}}}"
-
-    def mathml(self) -> str:
-        return (
-            f"<mfrac><mrow><mo>∂</mo>{self.num.mathml()}</mrow>"
-            f"<mrow><mo>∂</mo>{self.den.mathml()}</mrow></mfrac>"
-        )
-
-
-@dataclass
-class Frac(Node):
-    num: Node
-    den: Node
-
-    def text(self) -> str:
-        return f"{_wrap(self.num)}/{_wrap(self.den)}"
-
-    def latex(self) -> str:
-        return rf"\frac{{{self.num.latex()}}}{{{self.den.latex()}}}"
-
-    def mathml(self) -> str:
-        return f"<mfrac><mrow>{self.num.mathml()}</mrow><mrow>{self.den.mathml()}</mrow></mfrac>"
+    partial = True
 
 
 def _wrap(node):
