@@ -486,18 +486,16 @@ def forward_tables(ex: Explanation, lang: str = "en") -> list[tuple[str, list[st
         slots = shown_units(n_units, rel.get(layer, ()), limit=16)
         rows: list[list] = []
         raw = ex.raw is not None and layer in (1, ex.L)
+        fp = s.fprime.get(layer)
         for slot in slots:
             if isinstance(slot, tuple):
                 rows.append([f"⋮ {slot[1]}"] + [""] * ((1 if layer == 1 else 4) + raw))
                 continue
-            row: list = [ex.unit_label(layer, slot)]
-            if layer == 1:
-                row.append(s.z[1][slot - 1])
-            else:
-                fp = s.fprime[layer]
-                f_value: Any = "—" if fp is None else fp[slot - 1]
-                row += [s.u[layer][slot - 1], s.z[layer][slot - 1], f_value, s.delta[layer][slot - 1]]
-            rows.append(row + ([ex.raw_value(layer, slot) or ""] if raw else []))
+            k = slot - 1
+            f_value: Any = "—" if fp is None else fp[k]
+            values = [s.z[1][k]] if layer == 1 else [s.u[layer][k], s.z[layer][k], f_value, s.delta[layer][k]]
+            as_written = [ex.raw_value(layer, slot) or ""] if raw else []
+            rows.append([ex.unit_label(layer, slot), *values, *as_written])
         extra = [say(lang, "col.raw_input" if layer == 1 else "col.raw_target")] if raw else []
         if layer == 1:
             head = [say(lang, "col.unit"), "x = z⁽¹⁾", *extra]
