@@ -1,14 +1,11 @@
 """The explain page: one self-contained HTML file.
 
-Formulas are MathML (display style), diagrams and the transpose pictures inline SVG, styles one
-``<style>`` element; there is no JavaScript and nothing is fetched from anywhere (no fonts,
-images or URLs), so the page opens offline and in a Jupyter cell.  Each step is a
-``<details open>`` that a reader can fold for self-study; the print stylesheet keeps a step
-with its diagram.  The page reads at 1280 px and at a phone's 420 px (viewport meta): long
-formulas continue on further rows and the pictures scale, so nothing is clipped.
-
-:func:`render_page` draws one Explanation; :func:`render_pages` puts several on one page (the
-demo's two derivatives).
+Formulas are MathML, diagrams and pictures inline SVG, styles one ``<style>``; no JavaScript and
+nothing fetched, so the page opens offline and in a Jupyter cell.  Each step is a ``<details
+open>`` a reader can fold; printing keeps a step with its diagram.  The page reads at 1280 px and
+at a phone's 420 px: long formulas continue on further rows and the pictures scale.
+:func:`render_page` draws one Explanation, :func:`render_pages` several (the demo's two),
+:func:`render_all` every weight of a small network.
 """
 
 from __future__ import annotations

@@ -1,14 +1,10 @@
 """The two transposes of the derivation as pictures with numbers.
 
-- :func:`outer_picture`: ∂E_n/∂W^(l) = δ^(l) (z^(l−1))ᵀ as the grid of every δ_j z_i, with
-  the +1 unit as column 0 (the biases) and cell (j, i) lit: the gradient of a whole layer
-  is a column times a row, and its entry (j, i) is the element-wise δ_j z_i.
-- :func:`column_picture`: ((W^(l+1))ᵀ δ^(l+1))_j as column j of W^(l+1) meeting δ^(l+1)
-  row by row: the products w_kj δ_k and their sum Σ_k w_kj δ_k.
-
-A picture is a row of :class:`Block` (matrices and vectors of numbered cells) and operators;
-:func:`picture_svg` draws it as inline SVG and :func:`picture_latex` as a LaTeX ``array``.
-Layers wider than :data:`MAX_CELLS` show the cells around the lit one and ellipses.
+:func:`outer_picture` is ∂E_n/∂W^(l) = δ^(l) (z^(l−1))ᵀ as the grid of every δ_j z_i (column 0:
+the +1 unit's, the biases), cell (j, i) lit; :func:`column_picture` is ((W^(l+1))ᵀ δ^(l+1))_j as
+column j of W^(l+1) meeting δ^(l+1) row by row, the products w_kj δ_k and their sum.  A picture
+is a row of :class:`Block` and operators, drawn by :func:`picture_svg` and :func:`picture_latex`;
+layers wider than :data:`MAX_CELLS` show the cells around the lit one and ellipses.
 """
 
 from __future__ import annotations

@@ -156,7 +156,7 @@ EN: dict[str, str] = {
     "key.positive": "w > 0",
     "key.negative": "w < 0",
     "key.width": "line width ∝ |w|",
-    "checks.elementwise": "element-wise derivation (the derivation's formulas)",
+    "checks.elementwise": "element-wise derivation (its formulas)",
     "checks.backprop": "backpropagation (the matrix recursion)",
     "checks.numerical": "central difference, h = {h}",
     "checks.verdict": "Relative error {error}: the three {verdict}.",
