@@ -430,7 +430,8 @@ def step_total(walk: Walk) -> Step:
         batch = Seq(batch, PLUS, Frac(Sym("α"), Sum("n", s_sym) if walk.many else Sym("1")), wt)
     lines.append(Line(Partial(E, wt), [batch, Num(ex.value, 12)]))
     checks = [("elementwise", ex.value, 12), ("backprop", ex.backprop, 12), ("numerical", ex.numerical, 12)]
-    numbers = [Line(Word(walk.say(f"checks.{key}", h=f"{ex.h:g}")), [Num(v, d)]) for key, v, d in checks]
+    # the short names of the checks: a longer one would not fit one row of LaTeX's align*
+    numbers = [Line(Word(walk.say(f"check.{key}", h=f"{ex.h:g}")), [Num(v, d)]) for key, v, d in checks]
     numbers.append(Line(Word(walk.say("check.relative_error")), [Num(ex.relative_error, 2)]))
     text = walk.say("total.prose", N=ex.n_samples) if walk.many else walk.say("total.prose_one")
     if l2:
