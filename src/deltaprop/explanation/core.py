@@ -26,6 +26,9 @@ from deltaprop.core.losses import CANONICAL_OUTPUT, is_canonical, total_weight
 from deltaprop.core.network import Network
 from deltaprop.core.units import unit_activity
 from deltaprop.explanation.elementwise import BatchDerivation, BatchPass, batch_derivation, batch_pass
+from deltaprop.explanation.latex import render_latex
+from deltaprop.explanation.page import render_all, render_page
+from deltaprop.explanation.text import render_text
 from deltaprop.explanation.words import check_lang, say
 from deltaprop.training.state import TrainingSettings
 
@@ -336,26 +339,18 @@ class Explanation:
 
     def to_text(self, lang: str | None = None) -> str:
         """The derivation for a terminal: Unicode sub- and superscripts, '=' aligned."""
-        from deltaprop.explanation.text import render_text
-
         return render_text(self, lang or self.lang)
 
     def to_latex(self, lang: str | None = None) -> str:
         """The derivation as a standalone LaTeX document (diagrams in TikZ): English compiles
         with pdflatex, Japanese (``lang="ja"``) with LuaLaTeX and luatexja."""
-        from deltaprop.explanation.latex import render_latex
-
         return render_latex(self, check_lang(lang or self.lang))
 
     def to_html(self, lang: str | None = None) -> str:
         """A self-contained HTML page: MathML, inline SVG, no JavaScript, nothing external."""
-        from deltaprop.explanation.page import render_page
-
         return render_page(self, lang=lang or self.lang)
 
     def _repr_html_(self) -> str:
-        from deltaprop.explanation.page import render_page
-
         return render_page(self, fragment=True)
 
     def __str__(self) -> str:
@@ -390,13 +385,9 @@ class Explanations:
 
     def to_text(self, lang: str | None = None) -> str:
         """The table of every gradient, the largest marked, for a terminal."""
-        from deltaprop.explanation.page import render_all
-
         return render_all(self, lang or self.items[0].lang, html=False)
 
     def to_html(self, lang: str | None = None) -> str:
-        from deltaprop.explanation.page import render_all
-
         return render_all(self, lang or self.items[0].lang)
 
     def _repr_html_(self) -> str:
