@@ -73,8 +73,7 @@ def shown_units(n: int, relevant: Iterable[int], limit: int = MAX_SHOWN) -> list
     if n <= limit:
         return list(range(1, n + 1))
     keep = sorted({u for u in relevant if 1 <= u <= n} | {1, n})
-    keep = keep[: limit - 1] + ([n] if n not in keep[: limit - 1] else [])
-    keep = sorted(set(keep))
+    keep = sorted(set(keep[: limit - 1]) | {n})  # the last unit is always drawn
     slots: list[int | tuple[str, int]] = []
     prev = 0
     for u in keep:

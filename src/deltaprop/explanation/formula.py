@@ -118,21 +118,15 @@ class Num(Node):
         return self._s().replace("-", "−")
 
     def latex(self) -> str:
-        s = self._s()
-        if "e" in s:
-            m, e = s.split("e")
-            return rf"{m} \times 10^{{{int(e)}}}"
-        return s
+        m, _, e = self._s().partition("e")
+        return rf"{m} \times 10^{{{int(e)}}}" if e else m
 
     def mathml(self) -> str:
-        s = self._s()
-        if "e" in s:
-            m, e = s.split("e")
+        m, _, e = self._s().partition("e")
+        if e:
             power = f"<msup><mn>10</mn><mn>{int(e)}</mn></msup>"
             return f"<mrow><mn>{m.replace('-', '−')}</mn><mo>×</mo>{power}</mrow>"
-        if s.startswith("-"):
-            return f"<mrow><mo>−</mo><mn>{s[1:]}</mn></mrow>"
-        return f"<mn>{s}</mn>"
+        return f"<mrow><mo>−</mo><mn>{m[1:]}</mn></mrow>" if m.startswith("-") else f"<mn>{m}</mn>"
 
 
 @dataclass

@@ -76,11 +76,8 @@ def _picture_text(picture: Picture) -> list[str]:
 def _step_text(number: int, step: Step) -> list[str]:
     out = ["", f"{number}. {_prose_text(step.title)}", textwrap.fill(_prose_text(step.prose), 96)]
     out += _lines_text(step.lines) + _lines_text(step.numbers)
-    for table in step.tables:
-        out += table_text(table)
-    for picture in step.pictures:
-        out += _picture_text(picture)
-    return out
+    out += [row for table in step.tables for row in table_text(table)]
+    return out + [row for picture in step.pictures for row in _picture_text(picture)]
 
 
 def _paths_text(ex: Explanation, lang: str) -> list[str]:
