@@ -31,9 +31,8 @@ def worked_task(n_samples: int = 200, random_state: int = 0) -> tuple[np.ndarray
     return X, np.column_stack([first, X[:, 1] * X[:, 2], 0.5 * np.cos(X[:, 3] * 2) - 0.2 * X[:, 0]])
 
 
-def train_and_check(
-    n_hidden: int = 5, n_epochs: int = 2000, learning_rate: float = 0.2
-) -> tuple[Network, list[Explanation]]:
+def train_and_check(n_hidden: int = 5, n_epochs: int = 2000,
+                    learning_rate: float = 0.2) -> tuple[Network, list[Explanation]]:
     """Train the worked example's network by gradient descent and print its two formulas with
     numbers.  Returns the network and the Explanations of w_21^(3) and w_21^(2) on the first sample."""
     X, D = worked_task()
@@ -81,9 +80,8 @@ def train_and_check(
     return net, [out, hid]
 
 
-def write_explain_page(
-    explanations: list[Explanation], path: str | os.PathLike[str] = "explain.html"
-) -> Path:
+def write_explain_page(explanations: list[Explanation],
+                       path: str | os.PathLike[str] = "explain.html") -> Path:
     """The explain page of the worked example's two derivatives (``train_and_check``'s) at ``path``."""
     from deltaprop.explanation.page import render_pages
 

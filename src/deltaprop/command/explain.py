@@ -122,17 +122,9 @@ def _walked_sample(sample: int | None, rows: tuple, numbers: np.ndarray, path: s
     return used.index(sample) + 1
 
 
-def run_explain(
-    model_path: str,
-    weight: str | tuple[int, int, int],
-    data: str | None,
-    rows: tuple = (),
-    fmt: str | None = None,
-    out: str | None = None,
-    alpha: float | None = None,
-    sample: int | None = None,
-    lang: str = "en",
-) -> str:
+def run_explain(model_path: str, weight: str | tuple[int, int, int], data: str | None, rows: tuple = (),
+                fmt: str | None = None, out: str | None = None, alpha: float | None = None,
+                sample: int | None = None, lang: str = "en") -> str:
     """What the command does, as a function (returns the rendered text)."""
     from deltaprop.core.derivation import parse_weight
     from deltaprop.explanation.core import as_network

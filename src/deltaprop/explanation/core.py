@@ -602,20 +602,9 @@ def explain(model: Any, weight: tuple[int, int, int] | str, X: Any, D: Any, *, a
             lang: str = ..., dropout_mask: Any = ...) -> Explanation: ...
 
 
-def explain(
-    model: Any,
-    weight: tuple[int, int, int] | str,
-    X: Any,
-    D: Any,
-    *,
-    alpha: float | None = None,
-    sample_weight: Any = None,
-    h: float = 1e-6,
-    max_paths: int = MAX_PATHS,
-    sample: int = 1,
-    lang: str = "en",
-    dropout_mask: Any = None,
-) -> Explanation | Explanations:
+def explain(model: Any, weight: tuple[int, int, int] | str, X: Any, D: Any, *, alpha: float | None = None,
+            sample_weight: Any = None, h: float = 1e-6, max_paths: int = MAX_PATHS, sample: int = 1,
+            lang: str = "en", dropout_mask: Any = None) -> Explanation | Explanations:
     """The derivation of ∂(loss)/∂w_ji^(l) for one weight of a network, with numbers; with
     ``weight="all"``, of every weight of a small network (see :class:`Explanations`).
 

@@ -261,16 +261,10 @@ def _wrap(text: str, width: float) -> list[str]:
     return lines + [line]
 
 
-def network_svg(
-    net: Network,
-    layout: Layout,
-    hl: Highlight,
-    title: str = "",
-    layer_names: tuple[str, str, str] = ("input", "hidden", "output"),
-    dropped: set[tuple[int, int]] | None = None,
-    lang: str = "en",
-    anchors: dict | None = None,
-) -> str:
+def network_svg(net: Network, layout: Layout, hl: Highlight, title: str = "",
+                layer_names: tuple[str, str, str] = ("input", "hidden", "output"),
+                dropped: set[tuple[int, int]] | None = None, lang: str = "en",
+                anchors: dict | None = None) -> str:
     """One diagram as an ``<svg>`` string (inline; no external references).
 
     The cards carry ``layout.lines``; ``dropped`` lists the units (layer, unit) a dropout mask
@@ -433,9 +427,8 @@ def step_svg(ex: Explanation, key: str, title: str = "", lang: str = "en") -> st
     return network_svg(ex.net, layout, hl, title, names, dropped, lang)
 
 
-def linked_svg(
-    ex: Explanation, anchors: dict, focus: tuple[int, int, int], note: str, lang: str = "en"
-) -> str:
+def linked_svg(ex: Explanation, anchors: dict, focus: tuple[int, int, int], note: str,
+               lang: str = "en") -> str:
     """The network once, every link an anchor to its weight's derivation, ``focus`` lit and
     ``note`` said below it."""
     relevant = {layer: set(range(1, n + 1)) for layer, n in enumerate(ex.net.sizes, start=1)}

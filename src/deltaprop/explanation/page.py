@@ -247,9 +247,8 @@ def render_page(ex: Explanation, fragment: bool = False, lang: str | None = None
     return _document(say(lang, "page.title", dEdw=dEdw, net=describe_network(ex, lang)), body, lang)
 
 
-def render_pages(
-    explanations: list[Explanation], title: str = "deltaprop explain", intro: str = "", lang: str = "en"
-) -> str:
+def render_pages(explanations: list[Explanation], title: str = "deltaprop explain", intro: str = "",
+                 lang: str = "en") -> str:
     """Several Explanations on one page, with a short table of contents."""
     check_lang(lang)
     toc = "".join(
