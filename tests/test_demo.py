@@ -1,4 +1,4 @@
-"""`make demo` runs offline and shows the seed's formulas agreeing with backprop."""
+"""`make demo` runs offline and shows the worked example's formulas agreeing with backprop."""
 
 from deltaprop.command.demo import main
 
@@ -10,5 +10,5 @@ def test_demo_trains_agrees_and_writes_the_explain_page(capsys, tmp_path, monkey
     assert "∂Eₙ/∂w₂₁⁽³⁾ = (y₂ − d₂) z₁⁽²⁾" in out
     assert "∂Eₙ/∂w₂₁⁽²⁾ = f′(u₂⁽²⁾) Σₖ wₖ₂⁽³⁾ (uₖ⁽³⁾ − dₖ) z₁⁽¹⁾" in out
     assert "agree" in out
-    page = (tmp_path / "seed_explain.html").read_text("utf-8")
+    page = (tmp_path / "explain.html").read_text("utf-8")
     assert "<math" in page and "<svg" in page and "<script" not in page

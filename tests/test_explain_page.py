@@ -98,7 +98,9 @@ CLIPPED = """() => {
 }"""
 
 
-def _page_types():
+@pytest.fixture(scope="module")
+def page_types():
+    """One Explanation of each kind of page (made once for the module's tests)."""
     rng = np.random.default_rng(4)
     seed = dp.Network([4, 5, 3], activation="tanh", random_state=0)
     X, D = rng.normal(size=(30, 4)), rng.normal(size=(30, 3))
@@ -111,29 +113,57 @@ def _page_types():
     }
 
 
-def test_every_page_type_reads_at_1280_and_420_px_without_clipping(browser, artifacts_dir):
-    for name, ex in _page_types().items():
-        html = ex.to_html()
-        assert "<script" not in html.lower() and 'name="viewport"' in html
-        assert not re.search(r"(src|href)=\"(https?:)?//", html) and "url(" not in html
+@pytest.fixture(scope="module")
+def measured(browser, artifacts_dir, page_types, diagram_pages):
+    """Every page of ``page_types`` and ``diagram_pages`` loaded once at 1280 and at 420 px, and
+    measured there: what is clipped, the labels of the diagrams, the alignment of the derivations
+    and the counts the tests below assert on.  {(kind, name, width): measurements}."""
+    found = {}
+    pages = [("type", k, ex.to_html()) for k, ex in page_types.items()]
+    pages += [("diagram", k, html) for k, html in diagram_pages.items()]
+    for kind, name, html in pages:
         for width in (1280, 420):
             page = browser.new_page(viewport={"width": width, "height": 900})
             try:
                 page.set_content(html)
-                assert page.evaluate(CLIPPED) == [], (name, width)
-                assert page.evaluate("() => document.documentElement.scrollWidth") <= width
-                assert page.locator("math mtable[displaystyle=true]").count() >= 5
-                assert page.locator("details[open] > summary").count() >= 6
-                # each step's diagram is inside the step it belongs to
-                assert page.locator("section.step svg.net").count() == page.locator("section.step").count()
-                if width == 420 and name in ("bias_batch", "ja"):
+                found[kind, name, width] = {
+                    "html": html,
+                    "alignment": page.evaluate(ALIGNMENT),
+                    "clipped": page.evaluate(CLIPPED) if kind == "type" else None,
+                    "labels": page.evaluate(LABELS) if kind == "diagram" else None,
+                    "scroll_width": page.evaluate("() => document.documentElement.scrollWidth"),
+                    "mtables": page.locator("math mtable[displaystyle=true]").count(),
+                    "open_summaries": page.locator("details[open] > summary").count(),
+                    "step_diagrams": page.locator("section.step svg.net").count(),
+                    "steps": page.locator("section.step").count(),
+                }
+                if kind == "diagram":
+                    shot = artifacts_dir / f"diagram_{name}_{width}.png"
+                    page.locator("svg.net").last.screenshot(path=str(shot))
+                elif width == 420 and name in ("bias_batch", "ja"):
                     page.screenshot(path=str(artifacts_dir / f"explain_{name}_420.png"), full_page=True)
             finally:
                 page.close()
+    return found
 
 
-def test_japanese_page_speaks_the_textbooks_terms(browser):
-    ex = _page_types()["ja"]
+def test_every_page_type_reads_at_1280_and_420_px_without_clipping(measured):
+    pages = {key: m for key, m in measured.items() if key[0] == "type"}
+    assert len(pages) == 8
+    for (_, name, width), m in pages.items():
+        html = m["html"]
+        assert "<script" not in html.lower() and 'name="viewport"' in html
+        assert not re.search(r"(src|href)=\"(https?:)?//", html) and "url(" not in html
+        assert m["clipped"] == [], (name, width)
+        assert m["scroll_width"] <= width
+        assert m["mtables"] >= 5
+        assert m["open_summaries"] >= 6
+        # each step's diagram is inside the step it belongs to
+        assert m["step_diagrams"] == m["steps"]
+
+
+def test_japanese_page_speaks_the_textbooks_terms(browser, page_types):
+    ex = page_types["ja"]
     html = ex.to_html()
     assert '<html lang="ja">' in html
     for term in ("誤差逆伝播法", "出力層", "中間層", "入力層", "活性化関数", "重み", "バイアス", "誤差関数"):
@@ -150,10 +180,10 @@ def test_japanese_page_speaks_the_textbooks_terms(browser):
         page.close()
 
 
-def test_print_keeps_each_step_whole(browser):
+def test_print_keeps_each_step_whole(browser, page_types):
     page = browser.new_page(viewport={"width": 1000, "height": 800})
     try:
-        page.set_content(_page_types()["output"].to_html())
+        page.set_content(page_types["output"].to_html())
         page.emulate_media(media="print")
         breaks = page.evaluate(
             "() => Array.from(document.querySelectorAll('section.step, figure.picture'))"
@@ -170,6 +200,9 @@ LABELS = """() => {
   const bad = [], sizes = [];
   const inside = (r, x, y) => x > r.left + 1 && x < r.right - 1 && y > r.top + 1 && y < r.bottom - 1;
   const crosses = (r, a, b) => {  // does segment a-b pass through the rectangle r?
+    // no point of the segment is inside r when their bounding boxes do not meet
+    if (Math.max(a.x, b.x) < r.left || Math.min(a.x, b.x) > r.right) return false;
+    if (Math.max(a.y, b.y) < r.top || Math.min(a.y, b.y) > r.bottom) return false;
     for (let t = 0; t <= 1; t += 0.02) {
       if (inside(r, a.x + (b.x - a.x) * t, a.y + (b.y - a.y) * t)) return true;
     }
@@ -202,7 +235,8 @@ LABELS = """() => {
     }
   }
   for (const svg of document.querySelectorAll('svg.grid')) {  // the transposes' pictures too
-    if (!svg.getBoundingClientRect().width) continue;  // the other version (wide or narrow) is hidden
+    // a folded derivation's pictures are not drawn, and the other version (wide or narrow) is hidden
+    if (svg.closest('details:not([open])') || !svg.getBoundingClientRect().width) continue;
     const texts = Array.from(svg.querySelectorAll('text')).map(t => [t, t.getBoundingClientRect()]);
     for (const [t, r] of texts) {
       sizes.push(r.height);
@@ -221,7 +255,9 @@ LABELS = """() => {
 }"""
 
 
-def _diagram_pages():
+@pytest.fixture(scope="module")
+def diagram_pages():
+    """Pages whose diagrams the legibility tests read: small, deep, wide and Japanese networks."""
     rng = np.random.default_rng(5)
     seed = dp.Network([4, 5, 3], activation="tanh", random_state=0)
     deep = dp.Network([4, 5, 4, 3], activation="tanh", random_state=2)
@@ -239,25 +275,18 @@ def _diagram_pages():
     }
 
 
-def test_diagram_labels_are_legible_apart_and_off_the_links(browser, artifacts_dir):
+def test_diagram_labels_are_legible_apart_and_off_the_links(measured):
     """Every label of every diagram: ≥ 12 px tall at 1280 and 420 px, no two overlapping, and no
     link (highlighted or not) running through one."""
-    for name, html in _diagram_pages().items():
-        for width in (1280, 420):
-            page = browser.new_page(viewport={"width": width, "height": 900})
-            try:
-                page.set_content(html)
-                found = page.evaluate(LABELS)
-                assert found["n"] == 0, (name, width, found["bad"])
-                assert found["count"] > 40 and found["smallest"] >= 12, (name, width, found)
-                shot = artifacts_dir / f"diagram_{name}_{width}.png"
-                page.locator("svg.net").last.screenshot(path=str(shot))
-            finally:
-                page.close()
+    pages = {key: m["labels"] for key, m in measured.items() if key[0] == "diagram"}
+    assert len(pages) == 10
+    for (_, name, width), found in pages.items():
+        assert found["n"] == 0, (name, width, found["bad"])
+        assert found["count"] > 40 and found["smallest"] >= 12, (name, width, found)
 
 
-def test_diagram_names_every_layer_and_says_when_it_labels_only_the_path(browser):
-    pages = _diagram_pages()
+def test_diagram_names_every_layer_and_says_when_it_labels_only_the_path(browser, diagram_pages):
+    pages = diagram_pages
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     try:
         page.set_content(pages["4-5-4-3"])
@@ -299,19 +328,13 @@ ALIGNMENT = """() => {
 }"""
 
 
-def test_every_derivation_lines_up_in_chromium(browser):
+def test_every_derivation_lines_up_in_chromium(measured):
     """The '=' of every row of a derivation starts at one x, and its left-hand sides end at one x
     (Chromium ignores columnalign on <mtd>; the page's CSS aligns the cells)."""
-    pages = {**{k: ex.to_html() for k, ex in _page_types().items()}, **_diagram_pages()}
-    for name, html in pages.items():
-        for width in (1280, 420):
-            page = browser.new_page(viewport={"width": width, "height": 900})
-            try:
-                page.set_content(html)
-                found = page.evaluate(ALIGNMENT)
-                assert found["n"] == 0 and found["columns"] > 10, (name, width, found)
-            finally:
-                page.close()
+    assert len(measured) == 18  # every page type and every diagram page, at both widths
+    for (_, name, width), m in measured.items():
+        found = m["alignment"]
+        assert found["n"] == 0 and found["columns"] > 10, (name, width, found)
 
 
 def test_every_weight_page_links_each_link_to_its_folded_derivation(browser, artifacts_dir):
@@ -347,5 +370,7 @@ def test_every_weight_page_links_each_link_to_its_folded_derivation(browser, art
             page.set_viewport_size({"width": width, "height": 900})
             page.evaluate("() => document.querySelectorAll('details').forEach(d => d.open = true)")
             assert page.evaluate(CLIPPED) == [] and page.evaluate(ALIGNMENT)["n"] == 0, width
+            found = page.evaluate(LABELS)  # every derivation's pictures too, now that they are drawn
+            assert found["n"] == 0 and found["smallest"] >= 12, (width, found)
     finally:
         page.close()

@@ -1,23 +1,14 @@
 """``deltaprop explain MODEL --weight l:j,i --data FILE [--row N …] [--format …] [--out FILE]``.
 
-The command object is :data:`explain`; the CLI registers it with ``main.add_command(explain)``.
-
-MODEL is a model file read by :func:`deltaprop.files.archive.load`.  The samples come from ``--data``:
-
-- a model trained by the command (a TabularModel) reads the table as it was trained on it:
-  its feature columns through its own preprocessing, its target column(s) through its target
-  encoding (standardised regression targets, class labels);
-- a saved Network or estimator reads a table of numbers whose first n_1 columns are the
-  inputs x and whose remaining columns are the targets d (n_L of them, or one column of class
-  labels for a classifier).
-
-``--row N`` (repeatable) picks rows, counted from 1 after the header; without it every row is
-used and the value is the batch gradient.  The steps walk through the first row used, or
-``--sample N``, named by its row; a command model's page shows the row's values as the table
-has them beside the standardised ones the network sees.  ``--lang ja`` writes the text, the page
-and the LaTeX (for LuaLaTeX) in Japanese.  ``--weight all`` writes every weight of a small
-network on one page (or its table of gradients as text).  Every mistake the user can fix raises
-:class:`~deltaprop.errors.UserError` with one line naming it and the fix.
+MODEL is a model file read by :func:`deltaprop.files.archive.load`.  A model trained by the
+command (a TabularModel) reads ``--data`` as it was trained on it: its feature columns through
+its own preprocessing, its target column(s) through its target encoding.  A saved Network or
+estimator reads a table of numbers: the first n_1 columns are the inputs x, the rest the targets
+d (n_L of them, or one column of class labels for a classifier).  ``--row N`` (repeatable) picks
+rows, counted from 1 after the header; without it every row is used and the value is the batch
+gradient.  The steps walk through the first row used, or ``--sample N``; a command model's page
+shows the row's values as the table has them beside the standardised ones the network sees.
+Every mistake the user can fix raises :class:`~deltaprop.errors.UserError` naming it and the fix.
 """
 
 from __future__ import annotations
@@ -39,62 +30,50 @@ def _numeric_table(frame, path):
     import pandas as pd
 
     values = frame.apply(pd.to_numeric, errors="coerce")
-    bad = values.isna() & frame.notna()
-    if bad.to_numpy().any():
-        r, c = np.argwhere(bad.to_numpy())[0]
+    bad = (values.isna() & frame.notna()).to_numpy()
+    if bad.any():
+        r, c = np.argwhere(bad)[0]
         raise UserError(
             f"{path}: column {frame.columns[c]!r}, row {r + 1} is {frame.iat[r, c]!r}, not a number; "
             "this model reads a table of numbers (inputs, then targets)"
         )
     if values.isna().to_numpy().any():
         r, c = np.argwhere(values.isna().to_numpy())[0]
-        raise UserError(
-            f"{path}: column {frame.columns[c]!r} is empty in row {r + 1}; fill it in or drop the row"
-        )
+        column = frame.columns[c]
+        raise UserError(f"{path}: column {column!r} is empty in row {r + 1}; fill it in or drop the row")
     return values
 
 
 def samples_from_table(model: Any, frame: Any, path: str) -> tuple[np.ndarray, Any, np.ndarray]:
-    """(X, D, row numbers) for ``model`` from a DataFrame, as the module docstring describes."""
+    """(X, D, row numbers from 1) for ``model`` from a DataFrame, as the module docstring says."""
     if hasattr(model, "transform") and hasattr(model, "target") and hasattr(model, "network_"):
         Y, keep = model.target.values(frame)
         X = np.asarray(model.transform(frame.loc[keep] if not keep.all() else frame), dtype=np.float64)
-        D = model.target.encode(Y)
-        return X, D, np.flatnonzero(keep) + 1
+        return X, model.target.encode(Y), np.flatnonzero(keep) + 1
     from deltaprop.explanation.core import as_network
 
     net, _, classes = as_network(model)
-    n_in, n_out = net.sizes[0], net.sizes[-1]
-    n_cols = frame.shape[1]
+    n_in, n_out, n_cols = net.sizes[0], net.sizes[-1], frame.shape[1]
+    numbers = np.arange(1, len(frame) + 1)
     want = [n_in + n_out] + ([n_in + 1] if classes is not None else [])
     if n_cols not in want:
+        labels = " or one column of class labels" if classes is not None else ""
+        targets = f"{n_out} target columns d{labels}"
+        targets = "its class labels" if classes is not None and n_out == 1 else targets
         raise UserError(
             f"{path} has {n_cols} columns but this model needs {' or '.join(map(str, want))}: its "
-            f"{n_in} inputs x, then "
-            + (
-                "its class labels"
-                if classes is not None and n_out == 1
-                else f"{n_out} target columns d"
-                + (" or one column of class labels" if classes is not None else "")
-            )
+            f"{n_in} inputs x, then {targets}"
         )
     if n_cols == n_in + 1 and classes is not None and n_out != 1:
         X = _numeric_table(frame.iloc[:, :n_in], path).to_numpy(np.float64)
-        labels = frame.iloc[:, n_in].to_numpy()
-        kinds = np.asarray(classes).dtype.kind
-        if kinds in "iuf":
-            labels = (
-                _numeric_table(frame.iloc[:, n_in:], path)
-                .to_numpy()
-                .ravel()
-                .astype(np.asarray(classes).dtype)
-            )
-        return X, labels, np.arange(1, len(frame) + 1)
+        dtype = np.asarray(classes).dtype
+        if dtype.kind in "iuf":
+            return X, _numeric_table(frame.iloc[:, n_in:], path).to_numpy().ravel().astype(dtype), numbers
+        return X, frame.iloc[:, n_in].to_numpy(), numbers
     values = _numeric_table(frame, path).to_numpy(np.float64)
     if classes is not None and n_out == 1:
-        labels = values[:, n_in]
-        return values[:, :n_in], labels.astype(np.asarray(classes).dtype), np.arange(1, len(frame) + 1)
-    return values[:, :n_in], values[:, n_in:], np.arange(1, len(frame) + 1)
+        return values[:, :n_in], values[:, n_in].astype(np.asarray(classes).dtype), numbers
+    return values[:, :n_in], values[:, n_in:], numbers
 
 
 def row_index(numbers: np.ndarray, rows: tuple, path: str) -> list[int]:
@@ -113,23 +92,19 @@ def row_index(numbers: np.ndarray, rows: tuple, path: str) -> list[int]:
     return index
 
 
-def raw_values(
-    model: Any, frame: Any, table_rows: list[int]
-) -> tuple[list[list[str]], list[list[str]]] | None:
+def raw_values(model: Any, frame: Any, table_rows: list[int]) -> tuple[list, list] | None:
     """A command model's table rows as written: per input unit its column's value (a one-hot unit's
     column gives its category), per output its target or class label; None for other models."""
     features, target = getattr(model, "features", None), getattr(model, "target", None)
     if features is None or target is None:
         return None
-    picked = frame.iloc[[r - 1 for r in table_rows]]
+    picked = [row for _, row in frame.iloc[[r - 1 for r in table_rows]].iterrows()]
     columns = [spec.name for spec in features.columns for _ in range(spec.n_inputs)]
-    inputs = [[_as_written(row[c]) for c in columns] for _, row in picked.iterrows()]
-    n_out = model.network_.sizes[-1]
+    inputs = [[_as_written(row[c]) for c in columns] for row in picked]
     if target.task == "regression":
-        targets = [[_as_written(row[t]) for t in target.names] for _, row in picked.iterrows()]
-    else:  # every output unit of a classifier stands beside the row's one label
-        targets = [[_as_written(row[target.names[0]])] * n_out for _, row in picked.iterrows()]
-    return inputs, targets
+        return inputs, [[_as_written(row[t]) for t in target.names] for row in picked]
+    # every output unit of a classifier stands beside the row's one label
+    return inputs, [[_as_written(row[target.names[0]])] * model.network_.sizes[-1] for row in picked]
 
 
 def _as_written(value: Any) -> str:
@@ -147,17 +122,9 @@ def _walked_sample(sample: int | None, rows: tuple, numbers: np.ndarray, path: s
     return used.index(sample) + 1
 
 
-def run_explain(
-    model_path: str,
-    weight: str | tuple[int, int, int],
-    data: str | None,
-    rows: tuple = (),
-    fmt: str | None = None,
-    out: str | None = None,
-    alpha: float | None = None,
-    sample: int | None = None,
-    lang: str = "en",
-) -> str:
+def run_explain(model_path: str, weight: str | tuple[int, int, int], data: str | None, rows: tuple = (),
+                fmt: str | None = None, out: str | None = None, alpha: float | None = None,
+                sample: int | None = None, lang: str = "en") -> str:
     """What the command does, as a function (returns the rendered text)."""
     from deltaprop.core.derivation import parse_weight
     from deltaprop.explanation.core import as_network
@@ -183,7 +150,6 @@ def run_explain(
         raise UserError(f"{data} has no rows; give a table with at least one sample")
     X, D, numbers = samples_from_table(model, frame, data)
     index = row_index(numbers, rows, data)
-    X, D = X[index], np.asarray(D)[index]
     table_rows = [int(numbers[k]) for k in index]
     walked = _walked_sample(sample, rows, numbers, data)
     if fmt is None:
@@ -191,7 +157,7 @@ def run_explain(
     if every and fmt == "latex":
         raise UserError("--weight all writes one page of every weight: use --format html (or text)")
     try:
-        ex = explain_fn(model, triple, X, D, alpha=alpha, sample=walked, lang=lang)
+        ex = explain_fn(model, triple, X[index], np.asarray(D)[index], alpha=alpha, sample=walked, lang=lang)
     except ValueError as e:  # the weight is valid by now: what is left is the data's
         if isinstance(e, UserError):
             raise
@@ -207,57 +173,26 @@ def run_explain(
 @click.command(name="explain")
 @click.argument("model", type=click.Path(dir_okay=False))
 @click.option(
-    "--weight",
-    "-w",
-    required=True,
-    metavar="L:J,I|all",
+    "--weight", "-w", required=True, metavar="L:J,I|all",
     help="The weight w_ji^(l): layer l (the input layer is 1), unit j of layer l, unit i of "
     "layer l-1, all from 1, as docs/derivation.md numbers them; e.g. 3:2,1 for w_21^(3); I = 0 is the bias; "
     "'all': every weight of a small network on one page.",
 )
+@click.option("--data", "-d", type=click.Path(dir_okay=False), metavar="FILE",
+              help="CSV/TSV/Parquet table of samples: the model's inputs and targets.")
+@click.option("--row", "rows", type=int, multiple=True, metavar="N",
+              help="Use row N of the table (from 1, after the header); repeat for several. "
+              "Default: all rows.")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default=None,
+              help="text (default), latex, or html (a self-contained page); default from --out's suffix.")
+@click.option("--out", "-o", type=click.Path(dir_okay=False), metavar="FILE",
+              help="Write to FILE instead of the terminal.")
+@click.option("--alpha", type=float, default=None,
+              help="L2 strength in the loss (default: the model's own alpha).")
+@click.option("--sample", type=int, default=None, metavar="N",
+              help="Walk the steps through row N of the table (default: the first row used).")
 @click.option(
-    "--data",
-    "-d",
-    type=click.Path(dir_okay=False),
-    metavar="FILE",
-    help="CSV/TSV/Parquet table of samples: the model's inputs and targets.",
-)
-@click.option(
-    "--row",
-    "rows",
-    type=int,
-    multiple=True,
-    metavar="N",
-    help="Use row N of the table (from 1, after the header); repeat for several. Default: all rows.",
-)
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(FORMATS),
-    default=None,
-    help="text (default), latex, or html (a self-contained page); default from --out's suffix.",
-)
-@click.option(
-    "--out",
-    "-o",
-    type=click.Path(dir_okay=False),
-    metavar="FILE",
-    help="Write to FILE instead of the terminal.",
-)
-@click.option(
-    "--alpha", type=float, default=None, help="L2 strength in the loss (default: the model's own alpha)."
-)
-@click.option(
-    "--sample",
-    type=int,
-    default=None,
-    metavar="N",
-    help="Walk the steps through row N of the table (default: the first row used).",
-)
-@click.option(
-    "--lang",
-    type=click.Choice(["en", "ja"]),
-    default="en",
+    "--lang", type=click.Choice(["en", "ja"]), default="en",
     help="Language of the text, the page and the LaTeX: en (default) or ja (Japanese; LaTeX for LuaLaTeX).",
 )
 def explain(model, weight, data, rows, fmt, out, alpha, sample, lang):

@@ -4,12 +4,10 @@
     >>> ex.value, ex.backprop, ex.numerical, ex.relative_error
     >>> print(ex.to_text()); ex.to_latex(); ex.to_html()
 
-``core`` computes (the Explanation, its paths and layer reports) with ``elementwise`` (the
-derivation's formulas, every sample at once); ``steps`` writes the derivation as one function
-per step, in the words of ``words`` (English or Japanese), with the formula nodes of
-``formula``; ``pictures`` draws the two transposes with numbers and ``diagram`` the network;
-``text``, ``latex`` and ``page`` render the steps for a terminal, pdflatex and the browser.
-The ``deltaprop explain`` command is ``deltaprop.command.explain``.
+``core`` computes the Explanation with ``elementwise`` (the derivation's formulas, every sample at
+once); ``steps`` writes the derivation step by step in the words of ``words`` (English or Japanese)
+with the formula nodes of ``formula``; ``pictures`` draws the two transposes and ``diagram`` the
+network; ``text``, ``latex`` and ``page`` render the steps for a terminal, LaTeX and the browser.
 """
 
 from deltaprop.explanation.core import (

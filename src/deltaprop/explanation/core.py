@@ -1,26 +1,19 @@
 """The Explanation of one weight's gradient: numbers, paths, and the where-gradients-go view.
 
-``explain(model, weight, X, D)`` reads the seed's derivation off
-:func:`deltaprop.explanation.elementwise.batch_derivation` (the element-wise formulas of
-:func:`deltaprop.derive`, every sample at once) and adds what a reader needs to trust it and
-to see it:
-
-- ``value``      the element-wise derivation (the seed's formulas, sample by sample);
-- ``backprop``   the same entry of :meth:`Network.gradients` (the matrix recursion);
-- ``numerical``  the central difference (loss(w + h) − loss(w − h)) / 2h of the reported loss;
-- ``paths``      every path w_ji^(l) → u_j^(l) → u_k^(l+1) → … → u_m^(L) → E with its
-  contribution z_i^(l−1) · Π f'(u) w · δ_m^(L), batch-averaged like the value, ranked by size;
-  they sum to ``value − l2_term`` (the L2 term is no path: it is the weight's own);
-- ``transpose``  the seed's question answered with numbers: row j of (W^(l+1))ᵀ δ^(l+1) is
-  Σ_k w_kj^(l+1) δ_k^(l+1); and entry (j, i) of δ^(l) (z^(l−1))ᵀ / N is the mean of δ_j z_i;
-- ``layers``     per layer ‖∂E/∂W^(l)‖ and the share of saturated or dead units.
-
-Every number is computed in float64 on a float64 copy of the network, whatever its dtype.
+``explain(model, weight, X, D)`` reads the seed's derivation off the element-wise formulas of
+:mod:`deltaprop.explanation.elementwise` (every sample at once) and adds what a reader needs to
+trust it and to see it: ``value`` (the element-wise derivation), ``backprop`` (the same entry of
+:meth:`Network.gradients`), ``numerical`` (the central difference of the reported loss),
+``paths`` (every path w_ji^(l) → u_j^(l) → … → u_m^(L) → E with its batch-mean contribution
+z_i^(l−1) · Π f'(u) w · δ_m^(L), ranked; they sum to ``value − l2_term``), ``transpose`` (the
+seed's question answered with numbers) and ``layers`` (‖∂E/∂W^(l)‖ and the share of saturated or
+dead units per layer).  Every number is computed in float64 on a float64 copy of the network.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal, overload
 
@@ -32,14 +25,19 @@ from deltaprop.core.gradcheck import relative_error as _relative_error
 from deltaprop.core.losses import CANONICAL_OUTPUT, is_canonical, total_weight
 from deltaprop.core.network import Network
 from deltaprop.core.units import unit_activity
-from deltaprop.explanation.elementwise import BatchDerivation, batch_derivation
+from deltaprop.explanation.elementwise import BatchDerivation, BatchPass, batch_derivation, batch_pass
+from deltaprop.explanation.latex import render_latex
+from deltaprop.explanation.page import render_all, render_page
+from deltaprop.explanation.text import render_text
 from deltaprop.explanation.words import check_lang, say
 from deltaprop.training.state import TrainingSettings
 
-__all__ = ["explain", "Explanation", "Path", "LayerReport", "TransposeCheck", "as_network"]
+__all__ = ["explain", "Explanation", "Explanations", "Path", "LayerReport", "TransposeCheck", "as_network"]
 
 #: paths listed one by one; the rest are summed into one "other N paths" entry
 MAX_PATHS = 20
+#: weight="all" explains every weight of a network of at most this many (biases included)
+MAX_ALL = 300
 
 # scikit-learn's out_activation_ → our loss: scikit-learn pairs each output with its canonical loss
 _SKLEARN_LOSS = {output: loss for loss, output in CANONICAL_OUTPUT.items()}
@@ -53,15 +51,14 @@ def _is_sklearn_mlp(model):
 def as_network(model: Any) -> tuple[Network, float, Any]:
     """(Network, default alpha, classes or None) for a Network, an estimator or a scikit-learn MLP.
 
-    classes are a single-label classifier's ``classes_``; None for anything else.
-
-    A deltaprop ``Network`` is used as it is (alpha 0).  Anything with ``network_`` (a fitted
-    deltaprop estimator or a loaded model) gives that network and its ``alpha``.  A fitted
-    scikit-learn ``MLPRegressor``/``MLPClassifier`` is rebuilt with ``Network.from_weights``
-    from ``coefs_`` (transposed to the seed's (n_l, n_{l−1})), ``intercepts_``, ``activation``
-    and ``out_activation_``: squared error for a regressor (note: scikit-learn reports
-    ½·mean over samples *and outputs*; our E_n sums over outputs, and the gradient both
-    optimise with is ours), log_loss for softmax, binary_log_loss for logistic outputs.
+    classes are a single-label classifier's ``classes_``; None for anything else.  A deltaprop
+    ``Network`` is used as it is (alpha 0).  Anything with ``network_`` (a fitted deltaprop
+    estimator or a loaded model) gives that network and its ``alpha``.  A fitted scikit-learn
+    ``MLPRegressor``/``MLPClassifier`` is rebuilt with ``Network.from_weights`` from ``coefs_``
+    (transposed to the seed's (n_l, n_{l−1})), ``intercepts_``, ``activation`` and
+    ``out_activation_``: squared error for a regressor (note: scikit-learn reports ½·mean over
+    samples *and outputs*; our E_n sums over outputs, and the gradient both optimise with is
+    ours), log_loss for softmax, binary_log_loss for logistic outputs.
     """
     if isinstance(model, Network):
         return model, 0.0, None
@@ -71,11 +68,8 @@ def as_network(model: Any) -> tuple[Network, float, Any]:
         fitted = getattr(model, "fitted", None)
         if fitted is not None:
             alpha = fitted.params.get("alpha", TrainingSettings.alpha)  # the estimators' default
-            classes = (
-                None
-                if fitted.state.get("label_type", "").startswith("multilabel")
-                else fitted.attributes.get("classes_")
-            )
+            multilabel = fitted.state.get("label_type", "").startswith("multilabel")
+            classes = None if multilabel else fitted.attributes.get("classes_")
         else:
             alpha, classes = getattr(model, "alpha", 0.0), _label_classes(model)
         if getattr(model, "task", "classification") != "classification":
@@ -86,13 +80,9 @@ def as_network(model: Any) -> tuple[Network, float, Any]:
         loss = _SKLEARN_LOSS.get(out)
         if loss is None:
             raise ValueError(f"scikit-learn output activation {out!r} is not supported")
-        net = Network.from_weights(
-            [np.asarray(c).T for c in model.coefs_],
-            list(model.intercepts_),
-            activation=model.activation,
-            output=out,
-            loss=loss,
-        )
+        coefs = [np.asarray(c).T for c in model.coefs_]
+        net = Network.from_weights(coefs, list(model.intercepts_), activation=model.activation, output=out,
+                                   loss=loss)
         return net, float(model.alpha), _label_classes(model)
     raise TypeError(
         "model must be a deltaprop Network, a fitted deltaprop estimator (with network_) or a fitted "
@@ -141,8 +131,7 @@ def _labels_to_targets(D, classes, n_out):
         D = D.reshape(1)
     if D.ndim == 2 and not (D.shape[1] == 1 and n_out > 1):
         return D  # already one column per output (multilabel indicators, one-hot)
-    labels = D.reshape(-1)
-    classes = np.asarray(classes)
+    labels, classes = D.reshape(-1), np.asarray(classes)
     if np.ndim(classes) != 1:
         return D  # multilabel: classes_ is a list of arrays; D must be the indicator matrix
     known = np.isin(labels, classes)
@@ -177,7 +166,7 @@ class Path:
 
 @dataclass
 class TransposeCheck:
-    """Row j of the matrix product against the element-wise sum, for one sample.
+    """Row j of the matrix product against the element-wise sum, for the walked sample.
 
     ``matrix_row`` is ((W^(l+1))ᵀ δ^(l+1))_j computed by the matrix product, ``elementwise`` is
     Σ_k w_kj^(l+1) δ_k^(l+1) summed term by term; ``terms`` lists (k, w_kj, δ_k, product).
@@ -226,6 +215,9 @@ class Explanation:
     l, j, i : int
         The weight w_ji^(l) in the derivation's numbering (i = 0: the bias w_j0^(l)).
     X, D : ndarray of shape (n_samples, n_1) and (n_samples, n_L)
+    sample_weight : ndarray of shape (n_samples,)
+    N : float
+        Σ_n s_n (:func:`deltaprop.core.losses.total_weight`), what the batch gradient divides by.
     derivation : BatchDerivation
         u, z, f′(u) and δ of every unit and sample, by the element-wise formulas.
     walked : SampleDerivation
@@ -241,6 +233,12 @@ class Explanation:
     outputs_summed : bool
         The model is a scikit-learn regressor with several outputs, whose reported loss
         averages over the outputs while its gradient (and this one) sums over them.
+    inputs, outputs : list of str or None
+        The user's name of each input unit (its column, or column=category) and each output (its
+        target or class label); None: the network's own x_i, y_k.
+    rows, raw
+        Each sample's row of the user's table, and its values as written there (inputs per input
+        unit, then targets), when a table gave them.
     """
 
     net: Network
@@ -251,6 +249,7 @@ class Explanation:
     D: np.ndarray
     alpha: float
     sample_weight: np.ndarray
+    N: float
     derivation: BatchDerivation
     backprop: float
     numerical: float
@@ -266,15 +265,11 @@ class Explanation:
     n: int = 0
     lang: str = "en"
     outputs_summed: bool = False
-    #: the user's words: each input unit's column (or column=category), each output's target or
-    #: class label (None: the network's own x_i, y_k); each sample's row of the user's table and
-    #: its values as written there (inputs per input unit, then targets), when a table gave them
     inputs: list[str] | None = None
     outputs: list[str] | None = None
     rows: list[int] | None = None
     raw: tuple[list[list[str]], list[list[str]]] | None = None
 
-    # -- the numbers
     @property
     def value(self) -> float:
         """∂(loss)/∂w_ji^(l) from the element-wise derivation."""
@@ -285,18 +280,14 @@ class Explanation:
         """max of |value − backprop| (floor 1e-8) and |backprop − numerical|, relative.
 
         A central difference of step h resolves a derivative only to about ε·|loss|/h
-        (ε = 2.2e-16), so the numerical comparison is absolute below ``_fd_floor`` (10⁶ times
-        that): the gradient of a dead ReLU unit's weight, α·w/N, is not flagged.
+        (ε = 2.2e-16), so the numerical comparison is absolute below 10⁶ times that: the
+        gradient of a dead ReLU unit's weight, α·w/N, is not flagged.
         """
+        resolution = np.finfo(np.float64).eps * max(1.0, abs(self.loss)) / self.h
         return max(
             _relative_error(self.value, self.backprop, 1e-8),
-            _relative_error(self.backprop, self.numerical, self._fd_floor),
+            _relative_error(self.backprop, self.numerical, max(1e-8, 1e6 * resolution)),
         )
-
-    @property
-    def _fd_floor(self) -> float:
-        resolution = np.finfo(np.float64).eps * max(1.0, abs(self.loss)) / self.h
-        return max(1e-8, 1e6 * resolution)
 
     @property
     def weight(self) -> tuple[int, int, int]:
@@ -343,33 +334,23 @@ class Explanation:
         return values[k - 1] if 1 <= k <= len(values) else None
 
     def batch_mean(self, values: Any) -> float:
-        """Σ_n s_n v_n / Σ_n s_n of per-sample values."""
-        s = self.sample_weight
-        return math.fsum(np.asarray(values, dtype=np.float64) * s) / math.fsum(s)
+        """Σ_n s_n v_n / N of per-sample values."""
+        return math.fsum(np.asarray(values, dtype=np.float64) * self.sample_weight) / self.N
 
-    # -- renderers
     def to_text(self, lang: str | None = None) -> str:
         """The derivation for a terminal: Unicode sub- and superscripts, '=' aligned."""
-        from deltaprop.explanation.text import render_text
-
         return render_text(self, lang or self.lang)
 
     def to_latex(self, lang: str | None = None) -> str:
         """The derivation as a standalone LaTeX document (diagrams in TikZ): English compiles
         with pdflatex, Japanese (``lang="ja"``) with LuaLaTeX and luatexja."""
-        from deltaprop.explanation.latex import render_latex
-
         return render_latex(self, check_lang(lang or self.lang))
 
     def to_html(self, lang: str | None = None) -> str:
         """A self-contained HTML page: MathML, inline SVG, no JavaScript, nothing external."""
-        from deltaprop.explanation.page import render_page
-
         return render_page(self, lang=lang or self.lang)
 
     def _repr_html_(self) -> str:
-        from deltaprop.explanation.page import render_page
-
         return render_page(self, fragment=True)
 
     def __str__(self) -> str:
@@ -383,13 +364,41 @@ class Explanation:
         )
 
 
+@dataclass
+class Explanations:
+    """Every weight's derivation, in the network's order (layer, then j, then i; i = 0 the bias):
+    ``to_html()`` is one page with the network drawn once, each link an anchor to its weight's
+    folded derivation, and a table of all gradients with the largest marked."""
+
+    items: list[Explanation]
+
+    def __iter__(self):
+        return iter(self.items)
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    @property
+    def largest(self) -> Explanation:
+        """The weight with the largest |∂E/∂w| (the first, on a tie)."""
+        return max(self.items, key=lambda ex: abs(ex.value))
+
+    def to_text(self, lang: str | None = None) -> str:
+        """The table of every gradient, the largest marked, for a terminal."""
+        return render_all(self, lang or self.items[0].lang, html=False)
+
+    def to_html(self, lang: str | None = None) -> str:
+        return render_all(self, lang or self.items[0].lang)
+
+    def _repr_html_(self) -> str:
+        return self.to_html()
+
+
 # ---------------------------------------------------------------------- computation
-
-
 def _paths(net, l, j, i, fwd, delta, s, max_paths=MAX_PATHS, budget=4_000_000):
     """Every path from w_ji^(l) to E with its batch-mean contribution; exact tail summary.
 
-    ``fwd`` holds the forward pass's ``u``, ``z`` and ``mask`` (a :class:`BatchDerivation` or a
+    ``fwd`` holds the forward pass's ``u``, ``z`` and ``mask`` (a :class:`BatchPass` or a
     network's forward pass) and ``delta`` δ of every layer, one sample per column (unweighted).  A prefix
     ending at u_k^(m) carries P_n = z_i^(l−1) ∂u_k^(m)/∂u_j^(l) along it; all its completions
     together contribute mean_n P_n δ_k^(m).  Prefixes are extended layer by layer; when there
@@ -432,94 +441,52 @@ def _paths(net, l, j, i, fwd, delta, s, max_paths=MAX_PATHS, budget=4_000_000):
     return paths, exhaustive, n_paths
 
 
-def _layer_reports(net: Network, fwd: Any, grads: Any) -> list[LayerReport]:
+def _layer_reports(net: Network, fwd: BatchPass, grads: Any) -> list[LayerReport]:
     reports = []
     for l in net.layers:
-        dead = saturated = flat = None
+        activity = None
         if l < net.L:
             z = net.f(l).f(fwd.u[l]) if l in fwd.mask else fwd.z[l]  # f(u), before any dropout
             activity = unit_activity(net.f(l), fwd.u[l], z)
-            dead, saturated, flat = activity.dead_share, activity.saturated_share, activity.flat_share
-        reports.append(
-            LayerReport(
-                l=l,
-                n_units=net.sizes[l - 1],
-                activation=net.layer_activation[l],
-                grad_norm=float(np.linalg.norm(grads.W[l])),
-                bias_grad_norm=float(np.linalg.norm(grads.b[l])),
-                dead=dead,
-                saturated=saturated,
-                flat_share=flat,
-            )
-        )
+        shares = (None, None, None) if activity is None else (
+            activity.dead_share, activity.saturated_share, activity.flat_share)
+        norms = float(np.linalg.norm(grads.W[l])), float(np.linalg.norm(grads.b[l]))
+        reports.append(LayerReport(l, net.sizes[l - 1], net.layer_activation[l], *norms, *shares))
     return reports
 
 
-#: weight="all" explains every weight of a network of at most this many (biases included)
-MAX_ALL = 300
+def _transpose(net: Network, der: BatchDerivation, weight: tuple[int, int, int], s: np.ndarray, N: float,
+               n: int) -> TransposeCheck:
+    """Both transposes with numbers: row j of (W^(l+1))ᵀ δ^(l+1) and entry (j, i) of δ^(l)(z^(l−1))ᵀ."""
+    l, j, i = weight
+    z_prev = np.vstack([np.ones((1, s.shape[0])), der.z[l - 1]])  # row 0: the +1 unit
+    # row j of δ^(l) (z^(l−1))ᵀ / N (bias column first): the matrix product, one row of it
+    outer = float(((der.delta_j * s) @ z_prev.T / N)[i])
+    outer_el = math.fsum(s * der.per_sample) / N  # the mean of δ_j z_i, sample by sample
+    if l == net.L:
+        return TransposeCheck(n, None, None, [], 0.0, outer, outer_el)
+    W_next, delta_next = net.W[l + 1], der.delta[l + 1]
+    rows = W_next.T @ delta_next  # (W^(l+1))ᵀ δ^(l+1): (n_l, N), the matrix product
+    sums = np.sum(W_next[:, j - 1][:, None] * delta_next, axis=0)  # Σ_k w_kj δ_k term by term
+    terms = [(k + 1, float(wk), float(dk), float(wk * dk)) for k, (wk, dk) in
+             enumerate(zip(W_next[:, j - 1], delta_next[:, n]))]
+    elementwise = math.fsum(t[3] for t in terms)
+    gap = float(np.max(np.abs(rows[j - 1] - sums)))
+    return TransposeCheck(n, float(rows[j - 1, n]), elementwise, terms, gap, outer, outer_el)
 
 
-@dataclass
-class Explanations:
-    """Every weight's derivation, in the network's order (layer, then j, then i; i = 0 the bias):
-    ``to_html()`` is one page with the network drawn once, each link an anchor to its weight's
-    folded derivation, and a table of all gradients with the largest marked."""
-
-    items: list[Explanation]
-
-    def __iter__(self):
-        return iter(self.items)
-
-    def __len__(self) -> int:
-        return len(self.items)
-
-    @property
-    def largest(self) -> Explanation:
-        """The weight with the largest |∂E/∂w| (the first, on a tie)."""
-        return max(self.items, key=lambda ex: abs(ex.value))
-
-    def to_text(self, lang: str | None = None) -> str:
-        """The table of every gradient, the largest marked, for a terminal."""
-        from deltaprop.explanation.text import render_all_text
-
-        return render_all_text(self, lang or self.items[0].lang)
-
-    def to_html(self, lang: str | None = None) -> str:
-        from deltaprop.explanation.page import render_all
-
-        return render_all(self, lang or self.items[0].lang)
-
-    def _repr_html_(self) -> str:
-        return self.to_html()
+def _convention_note(model: Any) -> bool:
+    """True for a scikit-learn regressor with several outputs: its loss averages over outputs."""
+    regressor = _is_sklearn_mlp(model) and getattr(model, "out_activation_", "") == "identity"
+    return regressor and int(getattr(model, "n_outputs_", 1)) > 1
 
 
-def _explain_all(model: Any, X: Any, D: Any, **options: Any) -> Explanations:
-    """:func:`explain` of every weight and bias of ``model``, refused above :data:`MAX_ALL`."""
-    net = as_network(model)[0]
-    count = sum(net.W[l].size + net.b[l].size for l in net.layers)
-    if count > MAX_ALL:
-        sizes = "-".join(map(str, net.sizes))
-        raise ValueError(
-            f'weight="all" explains up to {MAX_ALL} weights on one page; this {sizes} network has {count}: '
-            'pick one weight, e.g. "2:1,1"'
-        )
-    weights = [
-        (l, j, i)
-        for l in net.layers
-        for j in range(1, net.sizes[l - 1] + 1)
-        for i in range(net.sizes[l - 2] + 1)
-    ]
-    return Explanations([explain(model, weight, X, D, **options) for weight in weights])
-
-
+# ---------------------------------------------------------------------- checks of the arguments
 def _check_weight_indices(weight: Any) -> None:
     """Refuse a weight tuple whose indices are not whole numbers (1.7 is no unit)."""
-    if isinstance(weight, str):
-        return
-    try:
-        values = list(weight)
-    except TypeError:
+    if isinstance(weight, str) or not hasattr(weight, "__iter__"):
         return  # parse_weight names the form
+    values = list(weight)
     for v in values:
         if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
             raise ValueError(
@@ -528,24 +495,22 @@ def _check_weight_indices(weight: Any) -> None:
             )
 
 
-def _check_options(alpha: Any, h: Any, max_paths: Any) -> tuple[float | None, float, int]:
-    """alpha ≥ 0 (or None), h > 0 and max_paths ≥ 1, each refused by name."""
-    if alpha is not None:
-        try:
-            alpha = float(alpha)
-        except (TypeError, ValueError):
-            raise ValueError(f"alpha must be a number ≥ 0 (the L2 strength); got {alpha!r}") from None
-        if not (math.isfinite(alpha) and alpha >= 0):
-            raise ValueError(f"alpha must be a number ≥ 0 (the L2 strength); got {alpha!r}")
+def _real(value: Any, ok: Callable[[float], bool], refusal: str) -> float:
+    """float(value) if finite and ``ok``, else ValueError: ``refusal``; got value."""
     try:
-        h = float(h)
+        v = float(value)
     except (TypeError, ValueError):
-        raise ValueError(f"h must be a step > 0 for the central difference, e.g. 1e-6; got {h!r}") from None
-    if not (math.isfinite(h) and h > 0):
-        raise ValueError(f"h must be a step > 0 for the central difference, e.g. 1e-6; got {h!r}")
-    if isinstance(max_paths, bool) or not isinstance(max_paths, (int, np.integer)) or max_paths < 1:
-        raise ValueError(f"max_paths must be a whole number ≥ 1 (paths listed one by one); got {max_paths!r}")
-    return alpha, h, int(max_paths)
+        v = math.nan
+    if not (math.isfinite(v) and ok(v)):
+        raise ValueError(f"{refusal}; got {value!r}")
+    return v
+
+
+def _whole(value: Any, first: int, refusal: str, last: float = math.inf) -> int:
+    """int(value) if a whole number (not a bool) in first … last, else ValueError: ``refusal``."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not first <= value <= last:
+        raise ValueError(refusal)
+    return int(value)
 
 
 def _samples(net: Network, X: Any, D: Any, classes: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -573,104 +538,73 @@ def _samples(net: Network, X: Any, D: Any, classes: Any) -> tuple[np.ndarray, np
     return np.asarray(X, dtype=np.float64), np.asarray(net.check_D(D, n_samples), dtype=np.float64)
 
 
-def _walked(sample: Any, n_samples: int) -> int:
-    """The 0-based index of sample n = ``sample`` (1 … N), refused by name when out of range."""
-    if isinstance(sample, bool) or not isinstance(sample, (int, np.integer)) or not 1 <= sample <= n_samples:
-        raise ValueError(
-            f"sample={sample!r}: the samples are numbered n = 1 … {n_samples}; pick the one to walk through"
+# ---------------------------------------------------------------------- explain
+def _prepare(model: Any, X: Any, D: Any, alpha: Any, sample_weight: Any, h: Any, max_paths: Any, sample: Any,
+             lang: str, dropout_mask: Any) -> Callable[[tuple[int, int, int]], Explanation]:
+    """What every weight's derivation shares, computed once: the checked samples and options, the
+    forward and backward pass, backpropagation's gradients, the loss, the walked sample and the
+    layer reports.  Returns the function that explains one weight (l, j, i) of the network."""
+    net0, default_alpha, classes = as_network(model)
+    net = net0.astype(np.float64)
+    if alpha is not None:
+        alpha = _real(alpha, lambda a: a >= 0, "alpha must be a number ≥ 0 (the L2 strength)")
+    alpha = default_alpha if alpha is None else alpha
+    h = _real(h, lambda v: v > 0, "h must be a step > 0 for the central difference, e.g. 1e-6")
+    listed = f"max_paths must be a whole number ≥ 1 (paths listed one by one); got {max_paths!r}"
+    max_paths = _whole(max_paths, 1, listed)
+    X, D = _samples(net, X, D, classes)
+    n_samples = X.shape[0]
+    walk = f"sample={sample!r}: the samples are numbered n = 1 … {n_samples}; pick the one to walk through"
+    n = _whole(sample, 1, walk, last=n_samples) - 1
+    s = net.check_sample_weight(sample_weight, n_samples)
+    s_arr = np.ones(n_samples) if s is None else np.asarray(s, dtype=np.float64)
+    mask = net.check_dropout_mask(dropout_mask, n_samples)
+    batch = batch_pass(net, X, D, mask)
+    grads = net.backprop(X, D, alpha, s, mask)
+    N = total_weight(n_samples, s_arr)
+    loss = float(net.loss(X, D, alpha=alpha, sample_weight=s, dropout_mask=dropout_mask))
+    inputs, outputs = unit_names(model, net)
+    source = type(model).__module__.split(".")[0] + "." + type(model).__name__
+    common: dict[str, Any] = dict(
+        net=net, X=X, D=D, alpha=alpha, sample_weight=s_arr, N=N, h=h, source=source, loss=loss, n=n,
+        layers=_layer_reports(net, batch, grads), walked=batch.sample(n), lang=lang, inputs=inputs,
+        outputs=outputs, outputs_summed=_convention_note(model),
+    )
+
+    def one(weight: tuple[int, int, int]) -> Explanation:
+        l, j, i = weight
+        der = batch_derivation(batch, weight, s_arr, alpha)
+        numerical = central_difference(net, weight, X, D, alpha=alpha, sample_weight=s, h=h,
+                                       dropout_mask=dropout_mask)
+        paths, exhaustive, n_paths = _paths(net, l, j, i, batch, batch.delta, s_arr, max_paths)
+        if n_paths > len(paths):
+            listed = math.fsum(p.contribution for p in paths)
+            paths.append(Path((), (der.value - der.l2_term) - listed, n_paths - len(paths)))
+        backprop = float(grads.b[l][j - 1] if i == 0 else grads.W[l][j - 1, i - 1])
+        return Explanation(
+            l=l, j=j, i=i, derivation=der, backprop=backprop, numerical=float(numerical), paths=paths,
+            paths_exhaustive=exhaustive, n_paths=n_paths,
+            transpose=_transpose(net, der, weight, s_arr, N, n), **common,
         )
-    return int(sample) - 1
 
-
-def _transpose(
-    net: Network, weight: tuple[int, int, int], der: BatchDerivation, s: np.ndarray, n: int
-) -> TransposeCheck:
-    """Both transposes with numbers: row j of (W^(l+1))ᵀ δ^(l+1) and entry (j, i) of δ^(l)(z^(l−1))ᵀ."""
-    l, j, i = weight
-    n_samples = s.shape[0]
-    z_prev = np.vstack([np.ones((1, n_samples)), der.z[l - 1]])  # row 0: the +1 unit
-    # row j of δ^(l) (z^(l−1))ᵀ / N (bias column first): the matrix product, one row of it
-    outer = (der.delta[l][j - 1] * s) @ z_prev.T / total_weight(n_samples, s)
-    outer_el = math.fsum(s * der.delta[l][j - 1] * z_prev[i]) / math.fsum(s)
-    if l == net.L:
-        return TransposeCheck(n, None, None, [], 0.0, float(outer[i]), outer_el)
-    W_next, delta_next = net.W[l + 1], der.delta[l + 1]
-    rows = W_next.T @ delta_next  # (W^(l+1))ᵀ δ^(l+1): (n_l, N), the matrix product
-    # Σ_k w_kj δ_k term by term, every sample
-    sums = np.sum(W_next[:, j - 1][:, None] * delta_next, axis=0)
-    terms = [
-        (k + 1, float(W_next[k, j - 1]), float(delta_next[k, n]), float(W_next[k, j - 1] * delta_next[k, n]))
-        for k in range(W_next.shape[0])
-    ]
-    elementwise = math.fsum(t[3] for t in terms)
-    return TransposeCheck(
-        n,
-        float(rows[j - 1, n]),
-        elementwise,
-        terms,
-        float(np.max(np.abs(rows[j - 1] - sums))),
-        float(outer[i]),
-        outer_el,
-    )
-
-
-def _convention_note(model: Any) -> bool:
-    """True for a scikit-learn regressor with several outputs: its loss averages over outputs."""
-    return (
-        _is_sklearn_mlp(model)
-        and getattr(model, "out_activation_", "") == "identity"
-        and int(getattr(model, "n_outputs_", 1)) > 1
-    )
+    return one
 
 
 @overload
-def explain(
-    model: Any,
-    weight: Literal["all"],
-    X: Any,
-    D: Any,
-    *,
-    alpha: float | None = ...,
-    sample_weight: Any = ...,
-    h: float = ...,
-    max_paths: int = ...,
-    sample: int = ...,
-    lang: str = ...,
-    dropout_mask: Any = ...,
-) -> Explanations: ...
+def explain(model: Any, weight: Literal["all"], X: Any, D: Any, *, alpha: float | None = ...,
+            sample_weight: Any = ..., h: float = ..., max_paths: int = ..., sample: int = ...,
+            lang: str = ..., dropout_mask: Any = ...) -> Explanations: ...
 
 
 @overload
-def explain(
-    model: Any,
-    weight: tuple[int, int, int] | str,
-    X: Any,
-    D: Any,
-    *,
-    alpha: float | None = ...,
-    sample_weight: Any = ...,
-    h: float = ...,
-    max_paths: int = ...,
-    sample: int = ...,
-    lang: str = ...,
-    dropout_mask: Any = ...,
-) -> Explanation: ...
+def explain(model: Any, weight: tuple[int, int, int] | str, X: Any, D: Any, *, alpha: float | None = ...,
+            sample_weight: Any = ..., h: float = ..., max_paths: int = ..., sample: int = ...,
+            lang: str = ..., dropout_mask: Any = ...) -> Explanation: ...
 
 
-def explain(
-    model: Any,
-    weight: tuple[int, int, int] | str,
-    X: Any,
-    D: Any,
-    *,
-    alpha: float | None = None,
-    sample_weight: Any = None,
-    h: float = 1e-6,
-    max_paths: int = MAX_PATHS,
-    sample: int = 1,
-    lang: str = "en",
-    dropout_mask: Any = None,
-) -> Explanation | Explanations:
+def explain(model: Any, weight: tuple[int, int, int] | str, X: Any, D: Any, *, alpha: float | None = None,
+            sample_weight: Any = None, h: float = 1e-6, max_paths: int = MAX_PATHS, sample: int = 1,
+            lang: str = "en", dropout_mask: Any = None) -> Explanation | Explanations:
     """The derivation of ∂(loss)/∂w_ji^(l) for one weight of a network, with numbers; with
     ``weight="all"``, of every weight of a small network (see :class:`Explanations`).
 
@@ -717,62 +651,19 @@ def explain(
         sample out of range or an unknown lang; the message names the valid choice.
     """
     check_lang(lang)
-    if isinstance(weight, str) and weight.strip().lower() == "all":
-        options = dict(alpha=alpha, sample_weight=sample_weight, h=h, max_paths=max_paths, sample=sample)
-        return _explain_all(model, X, D, lang=lang, dropout_mask=dropout_mask, **options)
-    net0, default_alpha, classes = as_network(model)
-    source = type(model).__module__.split(".")[0] + "." + type(model).__name__
-    net = net0.astype(np.float64)
-    _check_weight_indices(weight)
-    l, j, i = parse_weight(net, weight)
-    given_alpha, h, max_paths = _check_options(alpha, h, max_paths)
-    alpha = default_alpha if given_alpha is None else given_alpha
-    X, D = _samples(net, X, D, classes)
-    n_samples = X.shape[0]
-    n = _walked(sample, n_samples)
-    s = net.check_sample_weight(sample_weight, n_samples)
-    s_arr = np.ones(n_samples) if s is None else np.asarray(s, dtype=np.float64)
-
-    mask = net.check_dropout_mask(dropout_mask, n_samples)
-
-    names = unit_names(model, net)
-    der = batch_derivation(net, (l, j, i), X, D, s_arr, alpha, mask)
-    grads = net.backprop(X, D, alpha, s, mask)
-    backprop = float(grads.b[l][j - 1] if i == 0 else grads.W[l][j - 1, i - 1])
-    numerical = float(
-        central_difference(net, (l, j, i), X, D, alpha=alpha, sample_weight=s, h=h, dropout_mask=dropout_mask)
-    )
-
-    # the derivation holds u, z and the mask of every layer: the paths and layer reports read them
-    paths, exhaustive, n_paths = _paths(net, l, j, i, der, der.delta, s_arr, max_paths)
-    if n_paths > len(paths):
-        listed = math.fsum(p.contribution for p in paths)
-        paths.append(Path((), (der.value - der.l2_term) - listed, n_paths - len(paths)))
-
-    return Explanation(
-        net=net,
-        l=l,
-        j=j,
-        i=i,
-        X=X,
-        D=D,
-        alpha=alpha,
-        sample_weight=s_arr,
-        derivation=der,
-        backprop=backprop,
-        numerical=numerical,
-        paths=paths,
-        paths_exhaustive=exhaustive,
-        n_paths=n_paths,
-        transpose=_transpose(net, (l, j, i), der, s_arr, n),
-        layers=_layer_reports(net, der, grads),
-        h=h,
-        source=source,
-        loss=float(net.loss(X, D, alpha=alpha, sample_weight=s, dropout_mask=dropout_mask)),
-        walked=der.sample(n),
-        n=n,
-        lang=lang,
-        outputs_summed=_convention_note(model),
-        inputs=names[0],
-        outputs=names[1],
-    )
+    net = as_network(model)[0]
+    every = isinstance(weight, str) and weight.strip().lower() == "all"
+    if every:
+        count = sum(net.W[l].size + net.b[l].size for l in net.layers)
+        if count > MAX_ALL:
+            raise ValueError(
+                f'weight="all" explains up to {MAX_ALL} weights on one page; this '
+                f'{"-".join(map(str, net.sizes))} network has {count}: pick one weight, e.g. "2:1,1"'
+            )
+        weights = [(l, j, i) for l in net.layers for j in range(1, net.sizes[l - 1] + 1)
+                   for i in range(net.sizes[l - 2] + 1)]
+    else:
+        _check_weight_indices(weight)
+        weights = [parse_weight(net, weight)]
+    one = _prepare(model, X, D, alpha, sample_weight, h, max_paths, sample, lang, dropout_mask)
+    return Explanations([one(w) for w in weights]) if every else one(weights[0])

@@ -1,31 +1,26 @@
-"""The network drawn as in the seed's figures, as hand-written SVG.
+"""The network drawn as in the derivation's figures, as hand-written SVG.
 
-Layers run left to right (l = 1 … L) and the loss E sits on the right.  Each unit is a card:
-its name (x_i, z_j^(l), y_k; "+1" for the bias unit on top of each non-output layer) and, below
-it, the numbers of the walked sample (u, z, f′(u), δ), or the column or class it stands for.
-Links run from a card's right edge to the next layer's left edge, so no link crosses a label;
-the weight in focus is named in red below the network, not on its link.  Links are coloured by
-the sign of their weight (blue +, orange −) and drawn with a width that grows with |w|
-(relative to the largest |w| of that layer).  Layers wider than :data:`MAX_SHOWN` units are
-drawn as the units that matter plus an ellipsis ("⋮ 508 more"); only the units that matter carry
-numbers there, and a line below the network says so.
-
-Every label is :data:`FONT` user units, and the SVG is never drawn below :data:`MIN_SCALE`
-(a wider diagram scrolls within its figure), so a label is at least 10.6 px in any browser.
-:func:`network_svg` draws one diagram with a highlight: the units and links of one step of
-the derivation (class ``hl``, the weight itself also ``focus``); every unit and link carries
-``data-layer``/``data-unit`` or ``data-l``/``data-j``/``data-i`` so a test can find it.
+Layers run left to right and the loss E sits on the right.  Each unit is a card: its name (x_i,
+z_j^(l), y_k; "+1" for a bias unit) and below it the walked sample's u, z, f′(u), δ, or the
+column or class it stands for.  Links run from a card's right edge to the next card's left edge,
+so no link crosses a label; they are coloured by the sign of their weight and as wide as |w|
+relative to their layer's largest.  Layers wider than :data:`MAX_SHOWN` units show the units
+that matter and ellipses ("⋮ 508 more").  Every label is :data:`FONT` user units and the SVG is
+never drawn below :data:`MIN_SCALE` (a wider one scrolls), so a label is at least 10.6 px.
+Units and links carry ``data-layer``/``data-unit`` and ``data-l``/``data-j``/``data-i``; those
+of one step are class ``hl``, the weight itself also ``focus``.
 """
 
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from html import escape
 from typing import TYPE_CHECKING
 
 from deltaprop.explanation.formula import Sym, w
+from deltaprop.explanation.words import say
 
 if TYPE_CHECKING:
     from deltaprop.core.network import Network
@@ -78,8 +73,7 @@ def shown_units(n: int, relevant: Iterable[int], limit: int = MAX_SHOWN) -> list
     if n <= limit:
         return list(range(1, n + 1))
     keep = sorted({u for u in relevant if 1 <= u <= n} | {1, n})
-    keep = keep[: limit - 1] + ([n] if n not in keep[: limit - 1] else [])
-    keep = sorted(set(keep))
+    keep = sorted(set(keep[: limit - 1]) | {n})  # the last unit is always drawn
     slots: list[int | tuple[str, int]] = []
     prev = 0
     for u in keep:
@@ -174,45 +168,46 @@ class Layout:
         return x + self.half[layer], y
 
 
-def _links(
-    net: Network, layout: Layout, hl: Highlight, anchors: dict | None = None
-) -> tuple[list[str], list[str], list[str]]:
-    """The links as SVG lines: faded, highlighted, and the focus (drawn last, on top).  With
-    ``anchors`` ((l, j, i) → tooltip), each link is a link to ``#w-l-j-i`` with a wider hit line."""
-    faded: list[str] = []
-    bright: list[str] = []
-    focus: list[str] = []
-    for l in range(2, net.L + 1):
+def links(net: Network, layout: Layout) -> Iterator[tuple[tuple[int, int, int], float, float, tuple, tuple]]:
+    """Every drawn link: (l, j, i), its weight w_ji^(l), |w| relative to the largest of its layer,
+    and its two ends (a card's right edge, the next card's left edge).  The SVG and TikZ draw these."""
+    for l in net.layers:
         W, b = net.W[l], net.b[l]
         scale = max(float(abs(W).max()), float(abs(b).max()), 1e-12)
         # the "+1" bias unit of layer l only sends links, so j runs over real units (j ≥ 1)
         for j in (j for j in layout.units(l) if j != 0):
             for i in layout.units(l - 1):
                 wv = float(b[j - 1] if i == 0 else W[j - 1, i - 1])
-                (x1, y1), (x2, y2) = layout.right(l - 1, i), layout.left(l, j)
-                width = 0.6 + 3.4 * abs(wv) / scale
-                colour = POSITIVE if wv >= 0 else NEGATIVE
-                key = (l, j, i)
-                cls = "link hl" if key in hl.links or key in hl.focus else "link"
-                ends = f'x1="{x1:.1f}" y1="{y1:.1f}" x2="{x2:.1f}" y2="{y2:.1f}"'
-                line = (
-                    f'<line class="{cls}" data-l="{l}" data-j="{j}" data-i="{i}" data-w="{wv:.6g}" '
-                    f'{ends} stroke="{colour}" stroke-width="{width:.2f}"/>'
-                )
-                if anchors is not None:
-                    line = (
-                        f'<a href="#w-{l}-{j}-{i}"><title>{escape(anchors.get(key, ""))}</title>'
-                        f'<line class="hit" {ends}/>{line}</a>'
-                    )
-                if key in hl.focus:
-                    focus.append(
-                        f'<line class="halo hl focus" data-l="{l}" data-j="{j}" data-i="{i}" {ends} '
-                        f'stroke="{FOCUS}" stroke-width="{width + 5:.2f}"/>' + line
-                    )
-                elif "hl" in cls:
-                    bright.append(line)
-                else:
-                    faded.append(line)
+                yield (l, j, i), wv, abs(wv) / scale, layout.right(l - 1, i), layout.left(l, j)
+
+
+def _links(net: Network, layout: Layout, hl: Highlight, anchors: dict | None) -> tuple[list, list, list]:
+    """The links as SVG lines: faded, highlighted, and the focus (drawn last, on top).  With
+    ``anchors`` ((l, j, i) → tooltip), each link is a link to ``#w-l-j-i`` with a wider hit line."""
+    faded: list[str] = []
+    bright: list[str] = []
+    focus: list[str] = []
+    for key, wv, size, (x1, y1), (x2, y2) in links(net, layout):
+        l, j, i = key
+        width = 0.6 + 3.4 * size
+        cls = "link hl" if key in hl.links or key in hl.focus else "link"
+        ends = f'x1="{x1:.1f}" y1="{y1:.1f}" x2="{x2:.1f}" y2="{y2:.1f}"'
+        line = (
+            f'<line class="{cls}" data-l="{l}" data-j="{j}" data-i="{i}" data-w="{wv:.6g}" '
+            f'{ends} stroke="{POSITIVE if wv >= 0 else NEGATIVE}" stroke-width="{width:.2f}"/>'
+        )
+        if anchors is not None:
+            line = (
+                f'<a href="#w-{l}-{j}-{i}"><title>{escape(anchors.get(key, ""))}</title>'
+                f'<line class="hit" {ends}/>{line}</a>'
+            )
+        if key in hl.focus:
+            focus.append(
+                f'<line class="halo hl focus" data-l="{l}" data-j="{j}" data-i="{i}" {ends} '
+                f'stroke="{FOCUS}" stroke-width="{width + 5:.2f}"/>' + line
+            )
+        else:
+            (bright if "hl" in cls else faded).append(line)
     return faded, bright, focus
 
 
@@ -220,22 +215,17 @@ def _card(net: Network, layout: Layout, layer: int, unit: int, cls: str) -> str:
     """One unit: a rounded card with its name and, below, its lines."""
     x, y = layout.pos[(layer, unit)]
     half, h = layout.half[layer], layout.box[(layer, unit)]
-    lines = layout.lines.get((layer, unit), [])
-    top = y - h / 2
+    lines, top = layout.lines.get((layer, unit), []), y - h / 2
     name_y = y + 4.5 if not lines else top + 6 + LINE * 0.8
-    out = [
-        f'<g class="{cls}" data-layer="{layer}" data-unit="{unit}">'
-        f'<rect x="{x - half:.1f}" y="{top:.1f}" width="{2 * half:.1f}" height="{h:.1f}" '
-        f'rx="{min(15, h / 2):.1f}"/>'
-        f'<text class="name" x="{x:.1f}" y="{name_y:.1f}" text-anchor="middle">'
-        f"{escape(unit_name(net, layer, unit))}</text>"
-    ]
-    for n, line in enumerate(lines):
-        out.append(
-            f'<text class="num" x="{x:.1f}" y="{name_y + LINE * (n + 1):.1f}" text-anchor="middle">'
-            f"{escape(line)}</text>"
-        )
-    return "".join(out) + "</g>"
+    texts = [("name", name_y, unit_name(net, layer, unit))]
+    texts += [("num", name_y + LINE * (n + 1), line) for n, line in enumerate(lines)]
+    return (
+        f'<g class="{cls}" data-layer="{layer}" data-unit="{unit}"><rect x="{x - half:.1f}" y="{top:.1f}" '
+        f'width="{2 * half:.1f}" height="{h:.1f}" rx="{min(15, h / 2):.1f}"/>'
+        + "".join(f'<text class="{c}" x="{x:.1f}" y="{ty:.1f}" text-anchor="middle">{escape(t)}</text>'
+                  for c, ty, t in texts)
+        + "</g>"
+    )
 
 
 def _notes(net: Network, layout: Layout, hl: Highlight, lang: str) -> list[str]:
@@ -249,7 +239,7 @@ def _notes(net: Network, layout: Layout, hl: Highlight, lang: str) -> list[str]:
         notes.append(("wlabel", f"{w(j, i, l).text()} = {value:.3g}".replace("-", "−")))
     if layout.wide:
         sizes = ", ".join(str(net.sizes[layer - 1]) for layer in layout.wide)
-        notes.append(("wide", WIDE_NOTE.get(lang, WIDE_NOTE["en"]).format(sizes=sizes)))
+        notes.append(("wide", say(lang, "diagram.wide", sizes=sizes)))
     out, y = [], layout.bottom + 6
     for cls, text in notes:
         for part in _wrap(text, layout.width - 16):
@@ -271,23 +261,10 @@ def _wrap(text: str, width: float) -> list[str]:
     return lines + [line]
 
 
-#: what a diagram of a network too wide to label every unit says below it
-WIDE_NOTE = {
-    "en": "Layers of {sizes} units: the units on the paths carry numbers, ⋮ stands for the rest.",
-    "ja": "{sizes} ユニットの層：経路上のユニットにだけ数値を記し、残りは ⋮ で省略しています。",
-}
-
-
-def network_svg(
-    net: Network,
-    layout: Layout,
-    hl: Highlight,
-    title: str = "",
-    layer_names: tuple[str, str, str] = ("input", "hidden", "output"),
-    dropped: set[tuple[int, int]] | None = None,
-    lang: str = "en",
-    anchors: dict | None = None,
-) -> str:
+def network_svg(net: Network, layout: Layout, hl: Highlight, title: str = "",
+                layer_names: tuple[str, str, str] = ("input", "hidden", "output"),
+                dropped: set[tuple[int, int]] | None = None, lang: str = "en",
+                anchors: dict | None = None) -> str:
     """One diagram as an ``<svg>`` string (inline; no external references).
 
     The cards carry ``layout.lines``; ``dropped`` lists the units (layer, unit) a dropout mask
@@ -297,11 +274,8 @@ def network_svg(
     for layer in range(1, net.L + 1):
         x = layout.pos[(layer, layout.units(layer)[0])][0]
         name = layer_names[0] if layer == 1 else layer_names[2] if layer == net.L else layer_names[1]
-        head.append(
-            f'<text class="col" x="{x:.1f}" y="14" text-anchor="middle">l = {layer}</text>'
-            f'<text class="col" x="{x:.1f}" y="29" text-anchor="middle">'
-            f"{name} ({net.sizes[layer - 1]})</text>"
-        )
+        for top, text in ((14, f"l = {layer}"), (29, f"{name} ({net.sizes[layer - 1]})")):
+            head.append(f'<text class="col" x="{x:.1f}" y="{top}" text-anchor="middle">{text}</text>')
     faded, bright, focus = _links(net, layout, hl, anchors)
     lx, ly = layout.loss_pos
     for k in layout.units(net.L):
@@ -312,17 +286,10 @@ def network_svg(
     body = [f'<g class="links{dim}">' + "".join(faded) + "</g>"]
     body.append('<g class="links-hl">' + "".join(bright) + "".join(focus) + "</g>")
     for layer, unit in layout.pos:
-        cls = "unit hl" if (layer, unit) in hl.units else "unit"
-        if unit == 0:
-            cls += " bias"
-        if (layer, unit) in (dropped or ()):
-            cls += " dropped"
-        body.append(_card(net, layout, layer, unit, cls))
-    for x, y, count in layout.gaps:
-        body.append(
-            f'<g class="gap"><text class="more" x="{x:.1f}" y="{y + 4:.1f}" text-anchor="middle">'
-            f"⋮ {count} more</text></g>"
-        )
+        cls = "unit" + " hl" * ((layer, unit) in hl.units) + " bias" * (unit == 0)
+        body.append(_card(net, layout, layer, unit, cls + " dropped" * ((layer, unit) in (dropped or ()))))
+    more = '<g class="gap"><text class="more" x="{:.1f}" y="{:.1f}" text-anchor="middle">⋮ {} more</text></g>'
+    body += [more.format(x, y + 4, count) for x, y, count in layout.gaps]
     cls = "unit loss hl" if hl.loss else "unit loss"
     body.append(
         f'<g class="{cls}" data-layer="E" data-unit="E">'
@@ -380,94 +347,43 @@ def relevant_units(ex: Explanation) -> dict[int, set[int]]:
     return rel
 
 
-def _real(layout: Layout, layer: int) -> list[int]:
-    """The drawn units of a layer without its +1 unit (nothing flows into a bias unit)."""
-    return [k for k in layout.units(layer) if k != 0]
-
-
-def _hl_input(ex: Explanation, layout: Layout, hl: Highlight) -> None:
-    """nn6: u_j = Σ_i' w_ji' z_i' + w_j0 — every link into unit j, the +1 unit's included."""
-    l, j = ex.l, ex.j
-    hl.links = {(l, j, k) for k in layout.units(l - 1)}
-    hl.units = {(l - 1, k) for k in layout.units(l - 1)} | {(l, j)}
-
-
-def _hl_delta_out(ex: Explanation, layout: Layout, hl: Highlight) -> None:
-    """nn4: y_j − d_j (every y_k for a softmax output that is not canonical)."""
-    hl.units = {(ex.l, ex.j), (ex.l - 1, ex.i)}
-    if ex.net.output == "softmax" and not ex.canonical:
-        hl.units |= {(ex.L, k) for k in layout.units(ex.L)}
-    hl.loss = True
-
-
-def _hl_fanout(ex: Explanation, layout: Layout, hl: Highlight) -> None:
-    """nn2 / nn7: u_j reaches every u_k of layer l+1."""
-    l, j = ex.l, ex.j
-    hl.links = {(l + 1, k, j) for k in _real(layout, l + 1)}
-    hl.units = {(l, j)} | {(l + 1, k) for k in _real(layout, l + 1)}
-
-
-def _hl_link(ex: Explanation, layout: Layout, hl: Highlight) -> None:
-    """nn9 / nn10: u_k = Σ_j' w_kj' f(u_j'), the links w_kj in focus."""
-    l, j = ex.l, ex.j
-    hl.links = {(l + 1, k, jj) for k in _real(layout, l + 1) for jj in layout.units(l)}
-    hl.units = {(l, jj) for jj in layout.units(l)} | {(l + 1, k) for k in _real(layout, l + 1)}
-    hl.focus = {(l, j, ex.i)} | {(l + 1, k, j) for k in _real(layout, l + 1)}
-
-
-def _hl_delta_hidden(ex: Explanation, layout: Layout, hl: Highlight) -> None:
-    """Σ_k w_kj δ_k: the links leaving unit j (column j of W^(l+1)) and the units they reach."""
-    l, j = ex.l, ex.j
-    hl.links = {(l + 1, k, j) for k in _real(layout, l + 1)}
-    hl.units = {(l, j), (l - 1, ex.i)} | {(l + 1, k) for k in _real(layout, l + 1)}
-
-
-def _hl_delta_next(ex: Explanation, layout: Layout, hl: Highlight) -> None:
-    """nn8: the deltas of the layers above, down to y − d."""
-    for m in range(ex.l + 2, ex.L + 1):
-        hl.links |= {(m, k, kk) for k in _real(layout, m) for kk in _real(layout, m - 1)}
-    hl.units = {(m, k) for m in range(ex.l + 1, ex.L + 1) for k in _real(layout, m)}
-    hl.loss = True
-
-
-def _hl_outer(ex: Explanation, layout: Layout, hl: Highlight) -> None:
-    """δ^(l) (z^(l−1))ᵀ: every link into layer l (all of W^(l), biases included)."""
-    l = ex.l
-    hl.links = {(l, jj, ii) for jj in _real(layout, l) for ii in layout.units(l - 1)}
-    hl.units = {(l, jj) for jj in _real(layout, l)} | {(l - 1, ii) for ii in layout.units(l - 1)}
-
-
-def _hl_paths(ex: Explanation, layout: Layout, hl: Highlight) -> None:
-    """Every path from the weight to E."""
-    hl.units = {(ex.l - 1, ex.i), (ex.l, ex.j)}
-    for p in ex.paths:
-        prev = (ex.l, ex.j)
-        for layer, k in p.units[1:]:
-            hl.links.add((layer, k, prev[1]))
-            hl.units.add((layer, k))
-            prev = (layer, k)
-    hl.loss = True
-
-
-_HIGHLIGHTS = {
-    "input": _hl_input,
-    "delta_out": _hl_delta_out,
-    "fanout": _hl_fanout,
-    "link": _hl_link,
-    "delta_hidden": _hl_delta_hidden,
-    "delta_next": _hl_delta_next,
-    "outer": _hl_outer,
-    "paths": _hl_paths,
-}
-
-
 def step_highlight(ex: Explanation, layout: Layout, key: str) -> Highlight:
-    """The Highlight of one derivation step, as the derivation's figures draw them."""
-    weight = (ex.l, ex.j, ex.i)
-    hl = Highlight(focus={weight}, label=weight)
-    hl.units = {(ex.l - 1, ex.i), (ex.l, ex.j)}  # "weight": nn1 / nn5, the weight and its two ends
-    if key in _HIGHLIGHTS:
-        _HIGHLIGHTS[key](ex, layout, hl)
+    """The Highlight of one derivation step (a key of :func:`deltaprop.explanation.steps.steps`),
+    as the derivation's figures draw them; "weight" lights the weight and its two ends."""
+    l, j, i, L = ex.l, ex.j, ex.i, ex.L
+    hl = Highlight(focus={(l, j, i)}, label=(l, j, i), units={(l - 1, i), (l, j)})
+
+    def real(layer: int) -> list[int]:  # the drawn units without the +1 unit (nothing flows into it)
+        return [k for k in layout.units(layer) if k != 0]
+
+    if key == "input":  # u_j = Σ_i' w_ji' z_i' + w_j0: every link into unit j, the +1 unit's included
+        hl.links = {(l, j, k) for k in layout.units(l - 1)}
+        hl.units = {(l - 1, k) for k in layout.units(l - 1)} | {(l, j)}
+    elif key == "delta_out":  # y_j − d_j (every y_k for a softmax output that is not canonical)
+        if ex.net.output == "softmax" and not ex.canonical:
+            hl.units |= {(L, k) for k in layout.units(L)}
+        hl.loss = True
+    elif key in ("fanout", "delta_hidden"):  # u_j reaches every u_k of layer l+1: column j of W^(l+1)
+        hl.links = {(l + 1, k, j) for k in real(l + 1)}
+        hl.units |= {(l + 1, k) for k in real(l + 1)}
+        if key == "fanout":
+            hl.units.discard((l - 1, i))
+    elif key == "link":  # u_k = Σ_j' w_kj' f(u_j'), the links w_kj in focus
+        hl.links = {(l + 1, k, jj) for k in real(l + 1) for jj in layout.units(l)}
+        hl.units = {(l, jj) for jj in layout.units(l)} | {(l + 1, k) for k in real(l + 1)}
+        hl.focus |= {(l + 1, k, j) for k in real(l + 1)}
+    elif key == "delta_next":  # the deltas of the layers above, down to y − d
+        hl.links = {(m, k, kk) for m in range(l + 2, L + 1) for k in real(m) for kk in real(m - 1)}
+        hl.units = {(m, k) for m in range(l + 1, L + 1) for k in real(m)}
+        hl.loss = True
+    elif key == "outer":  # δ^(l) (z^(l−1))ᵀ: every link into layer l (all of W^(l), biases included)
+        hl.links = {(l, jj, ii) for jj in real(l) for ii in layout.units(l - 1)}
+        hl.units = {(l, jj) for jj in real(l)} | {(l - 1, ii) for ii in layout.units(l - 1)}
+    elif key == "paths":  # every path from the weight to E
+        for p in ex.paths:
+            hl.links |= {(m, k, prev[1]) for prev, (m, k) in zip(p.units, p.units[1:])}
+            hl.units |= set(p.units[1:])
+        hl.loss = True
     return hl
 
 
@@ -511,9 +427,8 @@ def step_svg(ex: Explanation, key: str, title: str = "", lang: str = "en") -> st
     return network_svg(ex.net, layout, hl, title, names, dropped, lang)
 
 
-def linked_svg(
-    ex: Explanation, anchors: dict, focus: tuple[int, int, int], note: str, lang: str = "en"
-) -> str:
+def linked_svg(ex: Explanation, anchors: dict, focus: tuple[int, int, int], note: str,
+               lang: str = "en") -> str:
     """The network once, every link an anchor to its weight's derivation, ``focus`` lit and
     ``note`` said below it."""
     relevant = {layer: set(range(1, n + 1)) for layer, n in enumerate(ex.net.sizes, start=1)}

@@ -9,6 +9,7 @@ superscripts (w₂₁⁽³⁾), LaTeX uses amsmath's ``align*``, and MathML is M
 
 from __future__ import annotations
 
+import re
 import textwrap
 from dataclasses import dataclass, field
 from html import escape
@@ -21,48 +22,18 @@ _SUP = dict(zip("0123456789+-−=()lnT′", "⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻�
 
 #: characters of the text that pdflatex cannot set in text mode, as LaTeX
 _TEX_CHARS = {
-    "\\": r"\textbackslash{}",
-    "{": r"\{",
-    "}": r"\}",
-    "_": r"\_",
-    "^": r"\^{}",
-    "&": r"\&",
-    "%": r"\%",
-    "#": r"\#",
-    "$": r"\$",
-    "~": r"\~{}",
-    "δ": r"$\delta$",
-    "Δ": r"$\Delta$",
-    "α": r"$\alpha$",
-    "Σ": r"$\Sigma$",
-    "∂": r"$\partial$",
-    "−": r"$-$",
-    "′": r"$'$",
-    "½": r"$\frac{1}{2}$",
-    "…": r"\dots{}",
-    "→": r"$\to$",
-    "⊙": r"$\odot$",
-    "‖": r"$\|$",
-    "≈": r"$\approx$",
-    "×": r"$\times$",
-    "·": r"$\cdot$",
-    "≤": r"$\le$",
-    "≥": r"$\ge$",
-    "ᵀ": r"$^{T}$",
-    "∝": r"$\propto$",
-    "|": r"$|$",
-    "<": r"$<$",
-    ">": r"$>$",
-    "—": "---",
-    "▶": r"$\blacktriangleright$",
-    "⋮": r"$\vdots$",
-    "⋱": r"$\ddots$",
-    "∑": r"$\sum$",
-    "ε": r"$\varepsilon$",
-    "η": r"$\eta$",
-    "Π": r"$\Pi$",
-    "≠": r"$\ne$",
-    "–": "--",
+    "\\": r"\textbackslash{}", "{": r"\{", "}": r"\}", "_": r"\_", "^": r"\^{}", "&": r"\&", "%": r"\%",
+    "#": r"\#", "$": r"\$", "~": r"\~{}", "—": "---", "–": "--", "…": r"\dots{}", "δ": r"$\delta$",
+    "Δ": r"$\Delta$", "α": r"$\alpha$", "Σ": r"$\Sigma$", "∂": r"$\partial$", "−": r"$-$", "′": r"$'$",
+    "½": r"$\frac{1}{2}$", "→": r"$\to$", "⊙": r"$\odot$", "‖": r"$\|$", "≈": r"$\approx$", "×": r"$\times$",
+    "·": r"$\cdot$", "≤": r"$\le$", "≥": r"$\ge$", "ᵀ": r"$^{T}$", "∝": r"$\propto$", "|": r"$|$",
+    "<": r"$<$", ">": r"$>$", "▶": r"$\blacktriangleright$", "⋮": r"$\vdots$", "⋱": r"$\ddots$",
+    "∑": r"$\sum$", "ε": r"$\varepsilon$", "η": r"$\eta$", "Π": r"$\Pi$", "≠": r"$\ne$",
+}
+#: the maths names of the symbols and operators that LaTeX spells out
+_TEX_NAMES = {
+    "δ": r"\delta", "Δ": r"\Delta", "α": r"\alpha", "f′": "f'", "Σ": r"\Sigma", "∂": r"\partial",
+    "×": r"\times", "⊙": r"\odot", "−": "-", "·": r"\cdot", "≈": r"\approx", "→": r"\to", "…": r"\dots",
 }
 
 
@@ -87,12 +58,12 @@ def tex_text(s: str) -> str:
 
 
 def _script(s, table, marker):
-    if all(c in table for c in s):
-        return "".join(table[c] for c in s)
-    return f"{marker}{{{s}}}"
+    return "".join(table[c] for c in s) if all(c in table for c in s) else f"{marker}{{{s}}}"
 
 
 class Node:
+    """A formula: its Unicode text, its LaTeX and its MathML."""
+
     def text(self) -> str:
         raise NotImplementedError
 
@@ -115,44 +86,22 @@ class Sym(Node):
         return self.base + _script(self.sub, _SUB, "_") + _script(self.sup, _SUP, "^")
 
     def latex(self) -> str:
-        names = {"δ": r"\delta", "Δ": r"\Delta", "α": r"\alpha", "f′": "f'", "Σ": r"\Sigma", "∂": r"\partial"}
-        base = names.get(self.base, self.base)
-        out = base
-        if self.sub:
-            out += "_{" + self.sub.replace("−", "-").replace("′", "'") + "}"
-        if self.sup:
-            out += "^{" + self.sup.replace("−", "-").replace("′", "'") + "}"
+        out = _TEX_NAMES.get(self.base, self.base)
+        for marker, script in (("_", self.sub), ("^", self.sup)):
+            out += marker + "{" + script.replace("−", "-").replace("′", "'") + "}" if script else ""
         return out
 
     def mathml(self) -> str:
-        base = f"<mi>{escape(self.base)}</mi>"
-        if self.base == "f′":
-            base = "<mi>f</mi><mo>′</mo>"
-            base = f"<mrow>{base}</mrow>"
-        sub = f"<mrow>{_mml_index(self.sub)}</mrow>" if self.sub else ""
-        sup = f"<mrow>{_mml_index(self.sup)}</mrow>" if self.sup else ""
-        if sub and sup:
-            return f"<msubsup>{base}{sub}{sup}</msubsup>"
-        if sub:
-            return f"<msub>{base}{sub}</msub>"
-        if sup:
-            return f"<msup>{base}{sup}</msup>"
-        return base
+        base = "<mrow><mi>f</mi><mo>′</mo></mrow>" if self.base == "f′" else f"<mi>{escape(self.base)}</mi>"
+        scripts = "".join(f"<mrow>{_mml_index(x)}</mrow>" for x in (self.sub, self.sup) if x)
+        tag = "msubsup" if self.sub and self.sup else "msub" if self.sub else "msup" if self.sup else ""
+        return f"<{tag}>{base}{scripts}</{tag}>" if tag else base
 
 
 def _mml_index(s):
-    out: list[str] = []
-    for c in s:
-        if c.isdigit():
-            if out and out[-1].startswith("<mn>"):
-                out[-1] = out[-1][:-5] + c + "</mn>"
-            else:
-                out.append(f"<mn>{c}</mn>")
-        elif c in "()+−-,=′":
-            out.append(f"<mo>{escape(c)}</mo>")
-        else:
-            out.append(f"<mi>{escape(c)}</mi>")
-    return "".join(out)
+    """An index as MathML: each run of digits a number, brackets and signs operators, letters names."""
+    tags = [(t, "mn" if t.isdigit() else "mo" if t in "()+−-,=′" else "mi") for t in re.findall(r"\d+|.", s)]
+    return "".join(f"<{tag}>{escape(t)}</{tag}>" for t, tag in tags)
 
 
 @dataclass
@@ -169,21 +118,15 @@ class Num(Node):
         return self._s().replace("-", "−")
 
     def latex(self) -> str:
-        s = self._s()
-        if "e" in s:
-            m, e = s.split("e")
-            return rf"{m} \times 10^{{{int(e)}}}"
-        return s
+        m, _, e = self._s().partition("e")
+        return rf"{m} \times 10^{{{int(e)}}}" if e else m
 
     def mathml(self) -> str:
-        s = self._s()
-        if "e" in s:
-            m, e = s.split("e")
-            mantissa = m.replace("-", "−")
-            return f"<mrow><mn>{mantissa}</mn><mo>×</mo><msup><mn>10</mn><mn>{int(e)}</mn></msup></mrow>"
-        if s.startswith("-"):
-            return f"<mrow><mo>−</mo><mn>{s[1:]}</mn></mrow>"
-        return f"<mn>{s}</mn>"
+        m, _, e = self._s().partition("e")
+        if e:
+            power = f"<msup><mn>10</mn><mn>{int(e)}</mn></msup>"
+            return f"<mrow><mn>{m.replace('-', '−')}</mn><mo>×</mo>{power}</mrow>"
+        return f"<mrow><mo>−</mo><mn>{m[1:]}</mn></mrow>" if m.startswith("-") else f"<mn>{m}</mn>"
 
 
 @dataclass
@@ -196,15 +139,7 @@ class Op(Node):
         return self.op
 
     def latex(self) -> str:
-        return {
-            "×": r"\times",
-            "⊙": r"\odot",
-            "−": "-",
-            "·": r"\cdot",
-            "≈": r"\approx",
-            "→": r"\to",
-            "…": r"\dots",
-        }.get(self.op, self.op)
+        return _TEX_NAMES.get(self.op, self.op)
 
     def mathml(self) -> str:
         return f"<mo>{escape(self.op)}</mo>"
@@ -254,38 +189,30 @@ class Sub(Node):
 
 
 @dataclass
-class Partial(Node):
+class Frac(Node):
+    """num/den (a :class:`Partial`: ∂num/∂den)."""
+
+    num: Node
+    den: Node
+    partial = False
+
+    def text(self) -> str:
+        d = "∂" if self.partial else ""
+        return f"{d}{_wrap(self.num)}/{d}{_wrap(self.den)}"
+
+    def latex(self) -> str:
+        d = r"\partial " if self.partial else ""
+        return rf"\frac{{{d}{self.num.latex()}}}{{{d}{self.den.latex()}}}"
+
+    def mathml(self) -> str:
+        d = "<mo>∂</mo>" if self.partial else ""
+        return f"<mfrac><mrow>{d}{self.num.mathml()}</mrow><mrow>{d}{self.den.mathml()}</mrow></mfrac>"
+
+
+class Partial(Frac):
     """∂num/∂den."""
 
-    num: Node
-    den: Node
-
-    def text(self) -> str:
-        return f"∂{self.num.text()}/∂{self.den.text()}"
-
-    def latex(self) -> str:
-        return rf"\frac{{\partial {self.num.latex()}}}{{\partial {self.den.latex()}}}"
-
-    def mathml(self) -> str:
-        return (
-            f"<mfrac><mrow><mo>∂</mo>{self.num.mathml()}</mrow>"
-            f"<mrow><mo>∂</mo>{self.den.mathml()}</mrow></mfrac>"
-        )
-
-
-@dataclass
-class Frac(Node):
-    num: Node
-    den: Node
-
-    def text(self) -> str:
-        return f"{_wrap(self.num)}/{_wrap(self.den)}"
-
-    def latex(self) -> str:
-        return rf"\frac{{{self.num.latex()}}}{{{self.den.latex()}}}"
-
-    def mathml(self) -> str:
-        return f"<mfrac><mrow>{self.num.mathml()}</mrow><mrow>{self.den.mathml()}</mrow></mfrac>"
+    partial = True
 
 
 def _wrap(node):

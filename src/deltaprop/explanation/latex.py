@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 from deltaprop.explanation.diagram import (
     Highlight,
     Layout,
+    links,
     relevant_units,
     step_highlight,
     unit_name,
@@ -31,9 +32,8 @@ _PACKAGES = r"""\usepackage{lmodern}
 \setlength{\parskip}{0.5em}
 """
 
-PREAMBLE = (
-    "\\documentclass[11pt]{article}\n\\usepackage[utf8]{inputenc}\n\\usepackage[T1]{fontenc}\n" + _PACKAGES
-)
+PREAMBLE = "\\documentclass[11pt]{article}\n\\usepackage[utf8]{inputenc}\n\\usepackage[T1]{fontenc}\n"
+PREAMBLE += _PACKAGES
 
 #: Japanese: LuaLaTeX with luatexja (its ltjsarticle class), Latin Modern for the Latin letters
 PREAMBLE_JA = "\\documentclass[11pt]{ltjsarticle}\n" + _PACKAGES
@@ -48,16 +48,9 @@ def _lines_latex(lines: list[Line]) -> list[str]:
     rows = []
     for line in lines:
         lhs = line.lhs.latex() if line.lhs is not None else ""
-        parts: list[str] = []
-        for r in line.rhs:
-            if not r.text():
-                continue
-            if isinstance(r, Note):
-                parts.append("&" + r.latex().replace(r"\quad", "", 1))
-            else:
-                parts.append("&= " + r.latex())
-        if parts:
-            rows.append(f"{lhs} " + r" \\ ".join(parts))
+        parts = ["&" + r.latex().replace(r"\quad", "", 1) if isinstance(r, Note) else "&= " + r.latex()
+                 for r in line.rhs if r.text()]
+        rows += [f"{lhs} " + r" \\ ".join(parts)] if parts else []
     return rows
 
 
@@ -85,24 +78,19 @@ CM = 0.021
 CARD_FONT = r"\fontsize{7}{8.6}\selectfont"
 
 
+def _at(x: float, y: float) -> str:
+    """A point of the SVG layout in TikZ's centimetres (y upwards)."""
+    return f"({x * CM:.2f},{-y * CM:.2f})"
+
+
 def _tikz_links(ex: Explanation, layout: Layout, hl: Highlight) -> list[str]:
     out = []
-    net = ex.net
-    for l in net.layers:
-        scale = max(float(abs(net.W[l]).max()), float(abs(net.b[l]).max()), 1e-12)
-        for j in (j for j in layout.units(l) if j != 0):
-            for i in layout.units(l - 1):
-                wv = float(net.b[l][j - 1] if i == 0 else net.W[l][j - 1, i - 1])
-                (x1, y1), (x2, y2) = layout.right(l - 1, i), layout.left(l, j)
-                key = (l, j, i)
-                colour = "red" if key in hl.focus else "blue" if wv >= 0 else "orange"
-                lit = key in hl.links or key in hl.focus
-                width = 0.2 + 1.6 * abs(wv) / scale + (1.2 if key in hl.focus else 0)
-                opacity = 1.0 if lit else 0.18
-                out.append(
-                    rf"\draw[{colour}, line width={width:.2f}pt, opacity={opacity}] "
-                    f"({x1 * CM:.2f},{-y1 * CM:.2f}) -- ({x2 * CM:.2f},{-y2 * CM:.2f});"
-                )
+    for key, wv, size, start, end in links(ex.net, layout):
+        colour = "red" if key in hl.focus else "blue" if wv >= 0 else "orange"
+        width = 0.2 + 1.6 * size + (1.2 if key in hl.focus else 0)
+        opacity = 1.0 if key in hl.links or key in hl.focus else 0.18
+        style = f"{colour}, line width={width:.2f}pt, opacity={opacity}"
+        out.append(rf"\draw[{style}] {_at(*start)} -- {_at(*end)};")
     return out
 
 
@@ -112,25 +100,19 @@ def _tikz_units(ex: Explanation, layout: Layout, hl: Highlight) -> list[str]:
     for (layer, unit), (x, y) in layout.pos.items():
         fill = "red!15" if (layer, unit) in hl.units else "gray!10" if unit == 0 else "white"
         lines = [unit_name(ex.net, layer, unit), *layout.lines.get((layer, unit), [])]
-        text = r"\\".join(tex_text(t) for t in lines)
         width, height = 2 * layout.half[layer] * CM, layout.box[(layer, unit)] * CM
+        text = r"\\".join(tex_text(t) for t in lines)
         out.append(
             rf"\node[draw, rounded corners=3pt, fill={fill}, align=center, inner sep=1pt, "
             rf"minimum width={width:.2f}cm, minimum height={height:.2f}cm, font={CARD_FONT}] "
-            f"at ({x * CM:.2f},{-y * CM:.2f}) {{{text}}};"
+            f"at {_at(x, y)} {{{text}}};"
         )
-    for x, y, count in layout.gaps:
-        out.append(rf"\node[font=\scriptsize] at ({x * CM:.2f},{-y * CM:.2f}) {{$\vdots$ {count}}};")
+    out += [rf"\node[font=\scriptsize] at {_at(x, y)} {{$\vdots$ {count}}};" for x, y, count in layout.gaps]
     lx, ly = layout.loss_pos
     fill = "red!15" if hl.loss else "white"
-    out.append(
-        rf"\node[circle, draw, fill={fill}, minimum size=0.65cm] at ({lx * CM:.2f},{-ly * CM:.2f}) {{$E$}};"
-    )
-    for k in layout.units(ex.L):
-        x, y = layout.right(ex.L, k)
-        out.append(
-            rf"\draw[gray, dashed] ({x * CM:.2f},{-y * CM:.2f}) -- ({(lx - 18) * CM:.2f},{-ly * CM:.2f});"
-        )
+    out.append(rf"\node[circle, draw, fill={fill}, minimum size=0.65cm] at {_at(lx, ly)} {{$E$}};")
+    ends = [layout.right(ex.L, k) for k in layout.units(ex.L)]
+    out += [rf"\draw[gray, dashed] {_at(*end)} -- {_at(lx - 18, ly)};" for end in ends]
     return out
 
 
@@ -146,10 +128,8 @@ def _tabular(head: list[str], rows: list[list]) -> str:
     def cell(c: Any) -> str:
         return tex_text(c) if isinstance(c, str) else f"${Num(c).latex()}$"
 
-    lines = [
-        r"\begin{center}\small\begin{tabular}{" + "r" * len(head) + "}",
-        " & ".join(map(cell, head)) + r" \\ \hline",
-    ]
+    lines = [r"\begin{center}\small\begin{tabular}{" + "r" * len(head) + "}"]
+    lines += [" & ".join(map(cell, head)) + r" \\ \hline"]
     lines += [" & ".join(map(cell, row)) + r" \\" for row in rows]
     return "\n".join(lines + [r"\end{tabular}\end{center}"])
 
@@ -159,13 +139,8 @@ def render_latex(ex: Explanation, lang: str = "en") -> str:
     English compiles with pdflatex; Japanese with LuaLaTeX (luatexja)."""
     from deltaprop.explanation.text import describe_network, samples_phrase
 
-    heading = say(
-        lang,
-        "text.header",
-        dEdw=Partial(E, w(ex.j, ex.i, ex.l)),
-        net=describe_network(ex, lang),
-        samples=samples_phrase(lang, ex.n_samples),
-    )
+    dEdw, samples = Partial(E, w(ex.j, ex.i, ex.l)), samples_phrase(lang, ex.n_samples)
+    heading = say(lang, "text.header", dEdw=dEdw, net=describe_network(ex, lang), samples=samples)
     out = [
         PREAMBLE_JA if lang == "ja" else PREAMBLE,
         r"\begin{document}\raggedright",  # a name like squared_error cannot be hyphenated

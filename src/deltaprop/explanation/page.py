@@ -1,14 +1,11 @@
 """The explain page: one self-contained HTML file.
 
-Formulas are MathML (display style), diagrams and the transpose pictures inline SVG, styles one
-``<style>`` element; there is no JavaScript and nothing is fetched from anywhere (no fonts,
-images or URLs), so the page opens offline and in a Jupyter cell.  Each step is a
-``<details open>`` that a reader can fold for self-study; the print stylesheet keeps a step
-with its diagram.  The page reads at 1280 px and at a phone's 420 px (viewport meta): long
-formulas continue on further rows and the pictures scale, so nothing is clipped.
-
-:func:`render_page` draws one Explanation; :func:`render_pages` puts several on one page (the
-demo's two derivatives).
+Formulas are MathML, diagrams and pictures inline SVG, styles one ``<style>``; no JavaScript and
+nothing fetched, so the page opens offline and in a Jupyter cell.  Each step is a ``<details
+open>`` a reader can fold; printing keeps a step with its diagram.  The page reads at 1280 px and
+at a phone's 420 px: long formulas continue on further rows and the pictures scale.
+:func:`render_page` draws one Explanation, :func:`render_pages` several (the demo's two),
+:func:`render_all` every weight of a small network.
 """
 
 from __future__ import annotations
@@ -34,7 +31,7 @@ from deltaprop.explanation.formula import (
 from deltaprop.explanation.pictures import CSS as PICTURE_CSS
 from deltaprop.explanation.pictures import Picture, picture_svg
 from deltaprop.explanation.steps import final_formula, forward_tables, path_label, steps
-from deltaprop.explanation.text import describe_network, layer_note, samples_phrase
+from deltaprop.explanation.text import describe_network, layer_note, samples_phrase, table_text
 from deltaprop.explanation.words import check_lang, prose, say, term
 
 if TYPE_CHECKING:
@@ -93,6 +90,10 @@ svg.grid.narrow { display: none; }
 """
 
 
+#: the page's styles: its own, the diagrams' and the pictures'
+CSS = PAGE_CSS + DIAGRAM_CSS + PICTURE_CSS
+
+
 def _num(v: Any, digits: int = 6) -> str:
     return escape(Num(v, digits).text())
 
@@ -115,35 +116,26 @@ def _table(head: list[str], rows: list[list], left: tuple = (0,), classes: list[
 
 def _row_classes(rows: list[list]) -> list[str]:
     """'walked' for the walked sample's row (▶), 'total' for the gradient's row of a batch table."""
-    out = []
-    for row in rows:
-        first = str(row[0])
-        out.append("walked" if first.startswith("▶") else "total" if first.startswith("=") else "")
-    return out
+    firsts = [str(r[0]) for r in rows]
+    return ["walked" if f.startswith("▶") else "total" if f.startswith("=") else "" for f in firsts]
 
 
 def _checks(ex: Explanation, lang: str) -> str:
     ok = ex.relative_error < 1e-5
-    verdict = say(lang, "checks.agree") if ok else say(lang, "checks.disagree")
-    rows = [
-        [say(lang, "checks.elementwise"), _num(ex.value, 12)],
-        [say(lang, "checks.backprop"), _num(ex.backprop, 12)],
-        [say(lang, "checks.numerical", h=f"{ex.h:g}"), _num(ex.numerical, 12)],
-    ]
-    span = f'<span class="{"ok" if ok else "bad"}">{escape(verdict)}</span>'
+    rows = [[say(lang, f"checks.{key}", h=f"{ex.h:g}"), _num(v, 12)]
+            for key, v in (("elementwise", ex.value), ("backprop", ex.backprop), ("numerical", ex.numerical))]
+    verdict = escape(say(lang, "checks.agree" if ok else "checks.disagree"))
+    span = f'<span class="{"ok" if ok else "bad"}">{verdict}</span>'
     text = escape(say(lang, "checks.verdict", error=Num(ex.relative_error, 2).text(), verdict="\0"))
     return _table(["", "∂E/∂w"], rows) + "<p>" + text.replace("\0", span) + "</p>"
 
 
 def _paths(ex: Explanation, lang: str) -> str:
-    rows: list[list] = [
-        [math_block(path_label(ex, p, lang), display=False), p.contribution] for p in ex.paths
-    ]
+    rows: list[list] = [[math_block(path_label(ex, p, lang), False), p.contribution] for p in ex.paths]
     if ex.l2_term:
         rows.append([say(lang, "l2_term"), ex.l2_term])
-    rows.append(
-        ["<b>" + escape(say(lang, "sum")) + "</b>", sum(p.contribution for p in ex.paths) + ex.l2_term]
-    )
+    total = sum(p.contribution for p in ex.paths) + ex.l2_term
+    rows.append(["<b>" + escape(say(lang, "sum")) + "</b>", total])
     pruned = "" if ex.paths_exhaustive else say(lang, "paths.pruned")
     head = "<p>" + escape(say(lang, "paths.prose", n=ex.n_paths, pruned=pruned)) + "</p>"
     return head + _table([say(lang, "col.path"), say(lang, "col.contribution")], rows)
@@ -155,33 +147,19 @@ def _layers(ex: Explanation, lang: str) -> str:
     for r in ex.layers:
         width = max(1, 120 * r.grad_norm / top)
         bar = f'<span class="bar" style="width:{width:.0f}px"></span> {_num(r.grad_norm, 4)}'
-        rows.append(
-            [
-                str(r.l),
-                str(r.n_units),
-                term(lang, r.activation),
-                bar,
-                _num(r.bias_grad_norm, 4),
-                layer_note(r, lang),
-            ]
-        )
-    head = [say(lang, "col.layer_l"), say(lang, "col.units"), "f", "‖∂E/∂W⁽ˡ⁾‖", "‖∂E/∂b⁽ˡ⁾‖"]
-    head.append(say(lang, "col.dead_saturated"))
+        rows.append([str(r.l), str(r.n_units), term(lang, r.activation), bar, _num(r.bias_grad_norm, 4),
+                     layer_note(r, lang)])
+    head = [say(lang, "col.layer_l"), say(lang, "col.units"), "f", "‖∂E/∂W⁽ˡ⁾‖", "‖∂E/∂b⁽ˡ⁾‖",
+            say(lang, "col.dead_saturated")]
     # the definition's thresholds come from core.units, where dead and saturated are defined
     note = say(lang, "layers.prose", flat=f"{FLAT:.0%}", share=f"{SATURATED_SHARE:.0%}")
     return "<p>" + escape(note) + "</p>" + _table(head, rows, left=(2, 3, 5))
 
 
 def _numbers(ex: Explanation, lang: str) -> str:
-    parts = [
-        f'<details class="numbers" open><summary><h3>'
-        f"{escape(say(lang, 'forward.title', sample=ex.sample_name(lang)))}</h3>"
-    ]
-    parts.append("</summary>")
-    for title, head, rows in forward_tables(ex, lang):
-        parts.append(f"<h4>{escape(title)}</h4>" + _table(head, rows))
-    parts.append("</details>")
-    return "".join(parts)
+    title = escape(say(lang, "forward.title", sample=ex.sample_name(lang)))
+    tables = "".join(f"<h4>{escape(t)}</h4>" + _table(h, rows) for t, h, rows in forward_tables(ex, lang))
+    return f'<details class="numbers" open><summary><h3>{title}</h3></summary>{tables}</details>'
 
 
 def _picture(p: Picture, title: str) -> str:
@@ -196,16 +174,13 @@ def _picture(p: Picture, title: str) -> str:
 
 def _numbers_html(lines: list[Line]) -> str:
     """Number lines: those named in words as a two-column table (words wrap; MathML does not)."""
-    named = [x for x in lines if isinstance(x.lhs, Word)]
     out = lines_mathml([x for x in lines if not isinstance(x.lhs, Word)])
-    if named:
-        rows = []
-        for x in named:
-            assert isinstance(x.lhs, Word)
-            values = " ".join(math_block(r, display=False) for r in x.rhs if r.text())
-            rows.append(f'<tr><td class="l">{escape(x.lhs.words)}</td><td>{values}</td></tr>')
-        out += f'<table class="named"><tbody>{"".join(rows)}</tbody></table>'
-    return out
+    rows = [
+        f'<tr><td class="l">{escape(x.lhs.words)}</td><td>'
+        + " ".join(math_block(r, display=False) for r in x.rhs if r.text()) + "</td></tr>"
+        for x in lines if isinstance(x.lhs, Word)
+    ]
+    return out + (f'<table class="named"><tbody>{"".join(rows)}</tbody></table>' if rows else "")
 
 
 def _step(ex: Explanation, number: int, step: Step, lang: str, diagram: bool = True) -> str:
@@ -225,27 +200,25 @@ def _step(ex: Explanation, number: int, step: Step, lang: str, diagram: bool = T
 def _intro(ex: Explanation, lang: str, walk: bool = True) -> str:
     """The model and samples (``walk``: and how the steps walk them), notes, the links' key."""
     alpha = say(lang, "page.alpha", alpha=f"{ex.alpha:g}") if ex.alpha else ""
-    samples = samples_phrase(lang, ex.n_samples)
-    values = {"source": ex.source, "samples": samples, "alpha": alpha, "sample": ex.sample_name(lang)}
+    values = {"source": ex.source, "samples": samples_phrase(lang, ex.n_samples), "alpha": alpha,
+              "sample": ex.sample_name(lang)}
     out = f"<p>{escape(say(lang, 'page.model' if walk else 'page.model_only', **values))}</p>"
     if ex.raw is not None:
         out += f"<p>{escape(say(lang, 'page.raw'))}</p>"
     if ex.outputs_summed:
         out += f'<p class="note8349">{escape(say(lang, "convention", k=ex.net.sizes[-1]))}</p>'
+    swatch = '<span><span class="sw" style="background:{}"></span>{}</span>'
     return out + (
-        f'<p class="key"><span><span class="sw" style="background:{POSITIVE}"></span>'
-        f"{escape(say(lang, 'key.positive'))}</span>"
-        f'<span><span class="sw" style="background:{NEGATIVE}"></span>'
-        f"{escape(say(lang, 'key.negative'))}</span>"
+        f'<p class="key">{swatch.format(POSITIVE, escape(say(lang, "key.positive")))}'
+        f'{swatch.format(NEGATIVE, escape(say(lang, "key.negative")))}'
         f"<span>{escape(say(lang, 'key.width'))}</span></p>"
     )
 
 
-def _body(ex: Explanation, anchor: str = "", lang: str = "en", diagrams: bool = True) -> str:
-    heading = prose(
-        lang, "page.heading", dEdw=Partial(E, w(ex.j, ex.i, ex.l)), net=describe_network(ex, lang)
-    )
-    parts = [f'<article class="explanation" id="{anchor}"><h2>{prose_html(heading)}</h2>']
+def _body(ex: Explanation, lang: str = "en", diagrams: bool = True) -> str:
+    dEdw = Partial(E, w(ex.j, ex.i, ex.l))
+    heading = prose(lang, "page.heading", dEdw=dEdw, net=describe_network(ex, lang))
+    parts = [f'<article class="explanation" id="{_anchor(ex)}"><h2>{prose_html(heading)}</h2>']
     parts.append(_intro(ex, lang) + _checks(ex, lang))
     parts += [_step(ex, n, step, lang, diagrams) for n, step in enumerate(steps(ex, lang), start=1)]
     parts.append(_numbers(ex, lang))
@@ -253,74 +226,76 @@ def _body(ex: Explanation, anchor: str = "", lang: str = "en", diagrams: bool = 
     parts.append(f"<h3>{escape(say(lang, 'layers.title'))}</h3>" + _layers(ex, lang))
     gen, con = final_formula(ex, False), final_formula(ex, True)
     parts.append(f'<div class="final"><p>{escape(say(lang, "notation"))}</p>{lines_mathml([gen, con])}</div>')
-    parts.append("</article>")
-    return "".join(parts)
+    return "".join(parts) + "</article>"
 
 
 def _document(title: str, body: str, lang: str) -> str:
     return (
         f'<!DOCTYPE html>\n<html lang="{lang}"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>{escape(title)}</title><style>{PAGE_CSS}{DIAGRAM_CSS}{PICTURE_CSS}</style></head>"
-        f"<body>{body}</body></html>\n"
+        f"<title>{escape(title)}</title><style>{CSS}</style></head><body>{body}</body></html>\n"
     )
 
 
 def render_page(ex: Explanation, fragment: bool = False, lang: str | None = None) -> str:
     """The HTML page of one Explanation (``fragment``: without <html>, for Jupyter)."""
     lang = check_lang(lang or ex.lang)
-    body = _body(ex, anchor=f"w-{ex.l}-{ex.j}-{ex.i}", lang=lang)
+    body = _body(ex, lang)
     if fragment:
-        return (
-            f'<div class="deltaprop-explain"><style>{PAGE_CSS}{DIAGRAM_CSS}{PICTURE_CSS}</style>{body}</div>'
-        )
+        return f'<div class="deltaprop-explain"><style>{CSS}</style>{body}</div>'
     dEdw = Partial(E, w(ex.j, ex.i, ex.l)).text()
     return _document(say(lang, "page.title", dEdw=dEdw, net=describe_network(ex, lang)), body, lang)
 
 
-def render_pages(
-    explanations: list[Explanation], title: str = "deltaprop explain", intro: str = "", lang: str = "en"
-) -> str:
+def render_pages(explanations: list[Explanation], title: str = "deltaprop explain", intro: str = "",
+                 lang: str = "en") -> str:
     """Several Explanations on one page, with a short table of contents."""
     check_lang(lang)
     toc = "".join(
-        f'<li><a href="#w-{ex.l}-{ex.j}-{ex.i}">{math_block(Partial(E, w(ex.j, ex.i, ex.l)), False)}</a>'
+        f'<li><a href="#{_anchor(ex)}">{math_block(Partial(E, w(ex.j, ex.i, ex.l)), False)}</a>'
         f" = {_num(ex.value, 8)}</li>"
         for ex in explanations
     )
-    body = f"<h1>{escape(title)}</h1>{intro}<ul>{toc}</ul>" + "".join(
-        _body(ex, anchor=f"w-{ex.l}-{ex.j}-{ex.i}", lang=lang) for ex in explanations
-    )
+    body = f"<h1>{escape(title)}</h1>{intro}<ul>{toc}</ul>" + "".join(_body(ex, lang) for ex in explanations)
     return _document(title, body, lang)
 
 
-def render_all(exs: Explanations, lang: str = "en") -> str:
-    """Every weight on one page: the network once (each link an anchor), the table of every
-    gradient with the largest marked, and each weight's derivation folded in a <details>."""
+def _anchor(ex: Explanation) -> str:
+    return f"w-{ex.l}-{ex.j}-{ex.i}"
+
+
+def render_all(exs: Explanations, lang: str = "en", html: bool = True) -> str:
+    """Every weight: the table of every gradient with the largest marked, for a terminal, or
+    (``html``) one page with the network once (each link an anchor), that table, and each
+    weight's derivation folded in a <details>."""
     check_lang(lang)
     first, top = exs.items[0], exs.largest
+    title = say(lang, "all.title", net=describe_network(first, lang), n=len(exs))
     name = {ex.weight: w(ex.j, ex.i, ex.l).text() for ex in exs}
-    tips = {ex.weight: f"{name[ex.weight]}: ∂E/∂w = {Num(ex.value, 6).text()}" for ex in exs}
-    note = f"{say(lang, 'all.largest')}: {tips[top.weight]}"
     rows, classes = [], []
     for ex in exs:
-        weight = ex.net.b[ex.l][ex.j - 1] if ex.i == 0 else ex.net.W[ex.l][ex.j - 1, ex.i - 1]
-        mark = " ◀ " + say(lang, "all.largest") if ex is top else ""
-        link = f'<a href="#w-{ex.l}-{ex.j}-{ex.i}">{escape(name[ex.weight])}</a>{escape(mark)}'
-        rows.append([link, float(weight), ex.value, _num(ex.relative_error, 2)])
+        mark = "◀ " + say(lang, "all.largest") if ex is top else ""
+        link = f'<a href="#{_anchor(ex)}">{escape(name[ex.weight])}</a> {escape(mark)}'
+        error = Num(ex.relative_error, 2).text()
+        cells = [link if html else name[ex.weight], ex.derivation.weight, ex.value, error]
+        rows.append(cells if html else [*cells, mark])
         classes.append("largest" if ex is top else "")
     head = [say(lang, "all.weight"), "w", "∂E/∂w", say(lang, "check.relative_error")]
+    if not html:
+        return "\n".join([title, "=" * min(96, len(title)), *table_text((head + [""], rows))]) + "\n"
+    tips = {ex.weight: f"{name[ex.weight]}: ∂E/∂w = {Num(ex.value, 6).text()}" for ex in exs}
+    note = f"{say(lang, 'all.largest')}: {tips[top.weight]}"
     folded = "".join(
         f'<details class="weight"><summary>{math_block(Partial(E, w(ex.j, ex.i, ex.l)), False)} = '
-        f"{_num(ex.value, 8)}</summary>{_body(ex, f'w-{ex.l}-{ex.j}-{ex.i}', lang, diagrams=False)}</details>"
+        f"{_num(ex.value, 8)}</summary>{_body(ex, lang, diagrams=False)}</details>"
         for ex in exs
     )
     body = (
-        f"<h1>{escape(say(lang, 'all.title', net=describe_network(first, lang), n=len(exs)))}</h1>"
+        f"<h1>{escape(title)}</h1>"
         f"<p>{escape(say(lang, 'all.prose', n=len(exs), sample=first.sample_name(lang)))}</p>"
         + _intro(first, lang, walk=False)
         + f'<div class="fig all">{linked_svg(first, tips, top.weight, note, lang)}</div>'
         + _table(head, rows, classes=classes)
         + folded
     )
-    return _document(say(lang, "all.title", net=describe_network(first, lang), n=len(exs)), body, lang)
+    return _document(title, body, lang)

@@ -1,14 +1,10 @@
 """The two transposes of the derivation as pictures with numbers.
 
-- :func:`outer_picture`: ∂E_n/∂W^(l) = δ^(l) (z^(l−1))ᵀ as the grid of every δ_j z_i, with
-  the +1 unit as column 0 (the biases) and cell (j, i) lit: the gradient of a whole layer
-  is a column times a row, and its entry (j, i) is the element-wise δ_j z_i.
-- :func:`column_picture`: ((W^(l+1))ᵀ δ^(l+1))_j as column j of W^(l+1) meeting δ^(l+1)
-  row by row: the products w_kj δ_k and their sum Σ_k w_kj δ_k.
-
-A picture is a row of :class:`Block` (matrices and vectors of numbered cells) and operators;
-:func:`picture_svg` draws it as inline SVG and :func:`picture_latex` as a LaTeX ``array``.
-Layers wider than :data:`MAX_CELLS` show the cells around the lit one and ellipses.
+:func:`outer_picture` is ∂E_n/∂W^(l) = δ^(l) (z^(l−1))ᵀ as the grid of every δ_j z_i (column 0:
+the +1 unit's, the biases), cell (j, i) lit; :func:`column_picture` is ((W^(l+1))ᵀ δ^(l+1))_j as
+column j of W^(l+1) meeting δ^(l+1) row by row, the products w_kj δ_k and their sum.  A picture
+is a row of :class:`Block` and operators, drawn by :func:`picture_svg` and :func:`picture_latex`;
+layers wider than :data:`MAX_CELLS` show the cells around the lit one and ellipses.
 """
 
 from __future__ import annotations
@@ -19,9 +15,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from deltaprop.core.losses import total_weight
 from deltaprop.explanation.diagram import MIN_SCALE, shown_units
-from deltaprop.explanation.formula import Sym, delta, tex_text, w, z
+from deltaprop.explanation.formula import Sym, delta, lay, tex_text, w, z
 from deltaprop.explanation.words import say
 
 if TYPE_CHECKING:
@@ -71,63 +66,48 @@ class Picture:
     narrow: Picture | None = None
 
 
-def _slots(n: int, focus: int, limit: int) -> list[int | tuple[str, int]]:
-    return shown_units(n, {focus}, limit=limit)
-
-
 def outer_picture(ex: Explanation, lang: str = "en") -> list[Picture]:
     """δ^(l) (z^(l−1))ᵀ: cell (j, i) = δ_j z_i, lit at the weight's (j, i).  On a batch, two
     grids: the batch mean of δ_j z_i (the gradient, lit cell and all), and the walked sample's."""
     if ex.n_samples == 1:
         return [Picture([_outer(ex, MAX_CELLS)], narrow=Picture([_outer(ex, NARROW_CELLS)]))]
-    N = total_weight(ex.n_samples, ex.sample_weight)  # what the grid divides by: Σ s_n
-    titles = say(lang, "grid.batch", N=_n(N)), say(lang, "grid.sample", sample=ex.sample_name(lang))
-    batch = [_outer(ex, limit, batch=True) for limit in (MAX_CELLS, NARROW_CELLS)]
-    walked = [_outer(ex, limit) for limit in (MAX_CELLS, NARROW_CELLS)]
+    titles = say(lang, "grid.batch", N=_n(ex.N)), say(lang, "grid.sample", sample=ex.sample_name(lang))
     return [
-        Picture([batch[0]], titles[0], narrow=Picture([batch[1]])),
-        Picture([walked[0]], titles[1], narrow=Picture([walked[1]])),
+        Picture([_outer(ex, MAX_CELLS, batch)], title, narrow=Picture([_outer(ex, NARROW_CELLS, batch)]))
+        for batch, title in zip((True, False), titles)
     ]
 
 
 def _outer(ex: Explanation, limit: int, batch: bool = False) -> Block:
-    """The grid of the walked sample, or (``batch``) of the batch: Σ_n s_n δ_j z_i / Σ_n s_n per cell."""
-    l, j, i, s = ex.l, ex.j, ex.i, ex.walked
+    """The grid of the walked sample, or (``batch``) of the batch: Σ_n s_n δ_j z_i / N per cell."""
+    l, j, i, s, der = ex.l, ex.j, ex.i, ex.walked, ex.derivation
     assert s is not None
-    z_prev = [1.0] + list(s.z[l - 1])  # z_0 = +1: the bias column
-    d = s.delta[l]
-    if batch:
-        der, weights = ex.derivation, ex.sample_weight
-        Z = np.vstack([np.ones(ex.n_samples), der.z[l - 1]])
-        grid = (der.delta[l] * weights) @ Z.T / total_weight(ex.n_samples, weights)  # Δ S Zᵀ / N
+    z_prev, d = [1.0] + list(s.z[l - 1]), s.delta[l]  # z_0 = +1: the bias column
+    if batch:  # Δ S Zᵀ / N
+        grid = (der.delta[l] * ex.sample_weight) @ np.vstack([np.ones(ex.n_samples), der.z[l - 1]]).T / ex.N
     else:
         grid = np.outer(d, z_prev)
-    rows = _slots(len(d), j, limit)
-    cols = [0] + _slots(len(z_prev) - 1, i, limit)
-    cells, heads = [], []
-    for c in cols:
-        if isinstance(c, tuple):
-            heads.append("…")
-        else:
-            name = f"{z(c, l - 1).text()}\n{_n(z_prev[c])}" if c else f"{z(0, l - 1).text()}\n= +1"
-            heads.append(name.split("\n")[0] if batch and c else name)
-    row_heads = []
+    rows, cols = shown_units(len(d), {j}, limit), [0] + shown_units(len(z_prev) - 1, {i}, limit)
+    heads = [
+        "…" if isinstance(c, tuple) else z(c, l - 1).text() + ("" if batch else f"\n{_n(z_prev[c])}") if c
+        else f"{z(0, l - 1).text()}\n= +1"
+        for c in cols
+    ]
+    cells, row_heads = [], []
     for r in rows:
         if isinstance(r, tuple):
             row_heads.append("⋮")
             cells.append([Cell("⋮" if not isinstance(c, tuple) else "⋱", gap=True) for c in cols])
             continue
         row_heads.append(delta(r, l).text() if batch else f"{delta(r, l).text()} = {_n(d[r - 1])}")
-        row = []
-        for c in cols:
-            if isinstance(c, tuple):
-                row.append(Cell("…", gap=True))
-            else:
-                row.append(Cell(_n(grid[r - 1, c]), lit=(r, c) == (j, i), tint=r == j or c == i))
-        cells.append(row)
+        cells.append([
+            Cell("…", gap=True) if isinstance(c, tuple)
+            else Cell(_n(grid[r - 1, c]), lit=(r, c) == (j, i), tint=r == j or c == i)
+            for c in cols
+        ])
     # the batch grid is the loss's part of ∂E/∂W, Δ Zᵀ / N: the L2 term (α/N) w is not in it
-    grad = (f"{Sym('Δ', '', f'({l})').text()} {Sym('Z', '', f'({l - 1})').text()}ᵀ / N" if batch
-            else Sym("∂Eₙ/∂W", "", f"({l})").text())
+    grad = (f"{Sym('Δ', '', lay(l)).text()} {Sym('Z', '', lay(l - 1)).text()}ᵀ / N" if batch
+            else Sym("∂Eₙ/∂W", "", lay(l)).text())
     return Block(grad, cells, heads, row_heads)
 
 
@@ -138,14 +118,12 @@ def column_picture(ex: Explanation) -> Picture:
 
 def _column(ex: Explanation, limit: int) -> list[Block | str]:
     l, j, s = ex.l, ex.j, ex.walked
-    assert s is not None
-    W = ex.net.W[l + 1]
-    d = s.delta[l + 1]
-    rows = _slots(W.shape[0], 0, MAX_CELLS)
-    cols = _slots(W.shape[1], j, limit)
+    assert s is not None and ex.transpose.elementwise is not None
+    W, d = ex.net.W[l + 1], s.delta[l + 1]
+    cols = shown_units(W.shape[1], {j}, limit)
     heads = ["…" if isinstance(c, tuple) else f"j = {c}" for c in cols]
     cells, row_heads, dcol, prod = [], [], [], []
-    for r in rows:
+    for r in shown_units(W.shape[0], {0}, MAX_CELLS):
         if isinstance(r, tuple):
             row_heads.append(f"⋮ {r[1]}")
             cells.append([Cell("⋮", gap=True) for _ in cols])
@@ -153,30 +131,14 @@ def _column(ex: Explanation, limit: int) -> list[Block | str]:
             prod.append([Cell("⋮", gap=True)])
             continue
         row_heads.append(f"k = {r}")
-        cells.append(
-            [
-                Cell("…", gap=True) if isinstance(c, tuple) else Cell(_n(W[r - 1, c - 1]), lit=c == j)
-                for c in cols
-            ]
-        )
+        cells.append([Cell("…", gap=True) if isinstance(c, tuple) else Cell(_n(W[r - 1, c - 1]), lit=c == j)
+                      for c in cols])
         dcol.append([Cell(_n(d[r - 1]), tint=True)])
         prod.append([Cell(_n(W[r - 1, j - 1] * d[r - 1]), tint=True)])
-    total = sum(float(W[k, j - 1] * d[k]) for k in range(W.shape[0]))
-    return [
-        Block(f"W⁽{l + 1}⁾".translate(_SUPS), cells, heads, row_heads),
-        "·",
-        Block(delta("k", l + 1).text(), dcol, [delta("k", l + 1).text()]),
-        "→",
-        Block(
-            w("k", j, l + 1).text() + " " + delta("k", l + 1).text(),
-            prod,
-            [w("k", j, l + 1).text() + " " + delta("k", l + 1).text()],
-            footer=[Cell("Σₖ = " + _n(total), lit=True)],
-        ),
-    ]
-
-
-_SUPS = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
+    dk, wd = delta("k", l + 1).text(), w("k", j, l + 1).text() + " " + delta("k", l + 1).text()
+    total = Cell("Σₖ = " + _n(ex.transpose.elementwise), lit=True)
+    return [Block(Sym("W", "", lay(l + 1)).text(), cells, heads, row_heads), "·", Block(dk, dcol, [dk]), "→",
+            Block(wd, prod, [wd], footer=[total])]
 
 
 # ---------------------------------------------------------------------- SVG

@@ -82,22 +82,13 @@ class Walk:
     @property
     def tag(self) -> Node:
         """ "(sample n = …)" after a number of the walked sample, nothing for a single sample."""
-        return (
-            Note(say(self.lang, "tag.sample", sample=self.ex.sample_name(self.lang)))
-            if self.many
-            else Word("")
-        )
+        return Note(self.say("tag.sample", sample=self.ex.sample_name(self.lang))) if self.many else Word("")
 
     def named(self, layer: int, k: int, value: bool = True) -> list[Node]:
         """Notes after unit k's number: the user's name of the unit, and the table's raw value."""
-        out: list[Node] = []
-        name = self.ex.unit_name(layer, k)
-        if name:
-            out.append(Note(f"({name})"))
-        raw = self.ex.raw_value(layer, k) if value else None
-        if raw is not None:
-            out.append(Note(say(self.lang, "tag.raw", value=raw)))
-        return out
+        name, raw = self.ex.unit_name(layer, k), self.ex.raw_value(layer, k) if value else None
+        notes: list[Node] = [Note(f"({name})")] if name else []
+        return notes + ([] if raw is None else [Note(self.say("tag.raw", value=raw))])
 
     def say(self, key: str, **values: Any) -> str:
         return say(self.lang, key, **values)
@@ -158,8 +149,7 @@ def _vector(values: Any, limit: int = 8) -> Node:
     vals = [float(v) for v in values]
     items: list[Node] = [Op("(")]
     for n, v in enumerate(vals[:limit]):
-        items += [Op(",")] if n else []
-        items.append(Num(v, 4))
+        items += [Op(","), Num(v, 4)] if n else [Num(v, 4)]
     if len(vals) > limit:
         items += [Op(","), Op("…"), Word(f"({len(vals) - limit})")]
     return Vec(*items, Op(")"))
@@ -174,18 +164,11 @@ def step_weight(walk: Walk) -> Step:
     """∂E_n/∂w_ji = ∂E_n/∂u_j ∂u_j/∂w_ji = δ_j ∂u_j/∂w_ji: the weight reaches E only through u_j."""
     ex = walk.ex
     l, j, i = ex.l, ex.j, ex.i
-    wt = w(j, i, l)
+    wt, dudw = w(j, i, l), Partial(u(j, l), w(j, i, l))
     src = ex.unit_label(l - 1, i) if i else walk.say("bias_unit")
-    line = Line(
-        Partial(En, wt),
-        [Seq(Partial(En, u(j, l)), Partial(u(j, l), wt)), Seq(delta(j, l), Partial(u(j, l), wt))],
-    )
-    return Step(
-        "weight",
-        walk.prose("weight.title", wt=wt),
-        walk.prose("weight.prose", wt=wt, src=src, lp=l - 1, j=ex.unit_label(l, j), l=l, uj=u(j, l)),
-        [line],
-    )
+    line = Line(Partial(En, wt), [Seq(Partial(En, u(j, l)), dudw), Seq(delta(j, l), dudw)])
+    text = walk.prose("weight.prose", wt=wt, src=src, lp=l - 1, j=ex.unit_label(l, j), l=l, uj=u(j, l))
+    return Step("weight", walk.prose("weight.title", wt=wt), text, [line])
 
 
 def step_input(walk: Walk) -> Step:
@@ -199,16 +182,11 @@ def step_input(walk: Walk) -> Step:
         Seq(w(j, 0, l), Sym("1")),
     )
     rhs_i: Node = Sym("1") if i == 0 else z(i, l - 1)
-    numbers = (
-        [] if i == 0 else [Line(z(i, l - 1), [Num(walk.s.z[l - 1][i - 1]), walk.tag, *walk.named(l - 1, i)])]
-    )
-    return Step(
-        "input",
-        walk.prose("input.title", dudw=Partial(u(j, l), wt)),
-        walk.prose("input.prose_bias" if i == 0 else "input.prose", uj=u(j, l), j=j, wt=wt, zi=rhs_i),
-        [Line(Partial(u(j, l), wt), [Partial(Paren(total), wt), rhs_i])],
-        numbers,
-    )
+    value = [] if i == 0 else [Num(walk.s.z[l - 1][i - 1]), walk.tag, *walk.named(l - 1, i)]
+    numbers = [Line(z(i, l - 1), value)] if value else []
+    text = walk.prose("input.prose_bias" if i == 0 else "input.prose", uj=u(j, l), j=j, wt=wt, zi=rhs_i)
+    lines = [Line(Partial(u(j, l), wt), [Partial(Paren(total), wt), rhs_i])]
+    return Step("input", walk.prose("input.title", dudw=Partial(u(j, l), wt)), text, lines, numbers)
 
 
 def _delta_out_lines(walk: Walk) -> tuple[list[Line], list]:
@@ -218,16 +196,13 @@ def _delta_out_lines(walk: Walk) -> tuple[list[Line], list]:
         lines = [Line(delta(j, L), [Partial(En, u(j, L)), Seq(Sym("y", str(j)), MINUS, Sym("d", str(j)))])]
         return lines, [walk.say("delta_out.canonical") + _loss_reason(walk)]
     if net.output == "softmax":
-        jacobian = Seq(
-            Partial(En, Sym("y", "k")), Sym("y", "k"), Paren(Seq(Word("1[k=j]"), MINUS, Sym("y", str(j))))
-        )
+        one_minus = Paren(Seq(Word("1[k=j]"), MINUS, Sym("y", str(j))))
+        jacobian = Seq(Partial(En, Sym("y", "k")), Sym("y", "k"), one_minus)
         lines = [Line(delta(j, L), [Partial(En, u(j, L)), Sum("k", jacobian)])]
         return lines, [walk.say("delta_out.softmax", loss=walk.term(net.loss_name))]
     general = Seq(fprime(u(j, L)), Partial(En, Sym("y", str(j))))
-    lines = [Line(delta(j, L), [Partial(En, u(j, L)), general])]
     robust = _robust_dE_dy(net, j)
-    if robust is not None:
-        lines.append(robust)
+    lines = [Line(delta(j, L), [Partial(En, u(j, L)), general])] + ([robust] if robust else [])
     return lines, [walk.say("delta_out.general", out=walk.term(net.output), loss=walk.term(net.loss_name))]
 
 
@@ -248,8 +223,7 @@ def _robust_dE_dy(net: Any, j: int) -> Line | None:
 
 def step_delta_out(walk: Walk) -> Step:
     """δ_j^(L) = ∂E_n/∂u_j^(L): y_j − d_j for the canonical output/loss pairs."""
-    ex, L, j = walk.ex, walk.ex.L, walk.ex.j
-    s = walk.s
+    ex, L, j, s = walk.ex, walk.ex.L, walk.ex.j, walk.s
     d_j, y_j, d = s.delta[L][j - 1], s.z[L][j - 1], s.d[j - 1]
     lines, text = _delta_out_lines(walk)
     d_node: Node = Paren(Num(d)) if d < 0 else Num(d)  # y − (−0.5), never y − −0.5
@@ -267,12 +241,9 @@ def step_fanout(walk: Walk) -> Step:
     ex = walk.ex
     l, j, k = ex.l, ex.j, "k"
     chain = Sum(k, Seq(Partial(En, u(k, l + 1)), Partial(u(k, l + 1), u(j, l))))
-    return Step(
-        "fanout",
-        walk.prose("fanout.title", dj=delta(j, l), uj=u(j, l), l1=l + 1),
-        walk.prose("fanout.prose", wkj=w(k, j, l + 1), n=ex.net.sizes[l], uj=u(j, l), l1=l + 1),
-        [Line(delta(j, l), [Partial(En, u(j, l)), chain])],
-    )
+    title = walk.prose("fanout.title", dj=delta(j, l), uj=u(j, l), l1=l + 1)
+    text = walk.prose("fanout.prose", wkj=w(k, j, l + 1), n=ex.net.sizes[l], uj=u(j, l), l1=l + 1)
+    return Step("fanout", title, text, [Line(delta(j, l), [Partial(En, u(j, l)), chain])])
 
 
 def step_link(walk: Walk) -> Step:
@@ -280,14 +251,11 @@ def step_link(walk: Walk) -> Step:
     ex = walk.ex
     l, j, k = ex.l, ex.j, "k"
     inner = Sum("j′", Seq(w(k, "j′", l + 1), Apply(Sym("f"), Sym("u", "j′", lay(l)))))
-    wf = Seq(w(k, j, l + 1), fprime(u(j, l)))
-    return Step(
-        "link",
-        walk.prose("link.title", dukduj=Partial(u(k, l + 1), u(j, l)), wf=wf),
-        walk.prose("link.prose", j=j, uj=u(j, l)),
-        [Line(Partial(u(k, l + 1), u(j, l)), [Partial(Paren(inner), u(j, l)), wf])],
-        [Line(fprime(u(j, l)), [Num(walk.s.fprime[l][j - 1]), walk.tag])],
-    )
+    wf, dukduj = Seq(w(k, j, l + 1), fprime(u(j, l))), Partial(u(k, l + 1), u(j, l))
+    lines = [Line(dukduj, [Partial(Paren(inner), u(j, l)), wf])]
+    numbers = [Line(fprime(u(j, l)), [Num(walk.s.fprime[l][j - 1]), walk.tag])]
+    text = walk.prose("link.prose", j=j, uj=u(j, l))
+    return Step("link", walk.prose("link.title", dukduj=dukduj, wf=wf), text, lines, numbers)
 
 
 def _transpose_table(walk: Walk) -> tuple[list[str], list[list]]:
@@ -299,10 +267,9 @@ def _transpose_table(walk: Walk) -> tuple[list[str], list[list]]:
         if isinstance(slot, tuple):
             rows.append([f"⋮ {slot[1]}"] + [""] * (4 if walk.many else 3))
             continue
-        k = slot - 1
-        wk, dk = float(W_next[k, j - 1]), walk.s.delta[l + 1][k]
-        mean = ex.batch_mean(wk * ex.derivation.delta[l + 1][k])
-        rows.append([str(k + 1), wk, dk, wk * dk] + ([mean] if walk.many else []))
+        k, wk, dk, product = ex.transpose.terms[slot - 1]  # the walked sample's, as the check summed them
+        mean = ex.batch_mean(wk * ex.derivation.delta[l + 1][k - 1])
+        rows.append([str(k), wk, dk, product] + ([mean] if walk.many else []))
     tag = f" ({ex.sample_name(walk.lang)})" if walk.many else ""
     head = ["k", w("k", j, l + 1).text(), delta("k", l + 1).text() + tag, walk.say("col.product") + tag]
     return head + ([walk.say("col.product_mean")] if walk.many else []), rows
@@ -310,58 +277,37 @@ def _transpose_table(walk: Walk) -> tuple[list[str], list[list]]:
 
 def step_delta_hidden(walk: Walk) -> Step:
     """δ_j^(l) = f′(u_j^(l)) Σ_k w_kj^(l+1) δ_k^(l+1) = f′(u_j) ((W^(l+1))ᵀ δ^(l+1))_j, with numbers."""
-    ex, s = walk.ex, walk.s
+    ex, s, tr = walk.ex, walk.s, walk.ex.transpose
     l, j, k = ex.l, ex.j, "k"
-    tr = ex.transpose
     assert tr.matrix_row is not None and tr.elementwise is not None  # a hidden weight's transpose
-    Wt = Sym("W", "", f"({l + 1})T")
-    matrix = Seq(
-        Sym("δ", "", lay(l)), EQ, fprime(Sym("u", "", lay(l))), Op("⊙"), Wt, Sym("δ", "", lay(l + 1))
-    )
+    Wt, d_next = Sym("W", "", f"({l + 1})T"), Sym("δ", "", lay(l + 1))
+    matrix = Seq(Sym("δ", "", lay(l)), EQ, fprime(Sym("u", "", lay(l))), Op("⊙"), Wt, d_next)
     elementwise = Sum(k, Seq(w(k, j, l + 1), delta(k, l + 1)))
     row_note = walk.say("note.matrix_row", j=j, n=walk.say("note.n", n=walk.n + 1) if walk.many else "")
     # dropout: the kept unit's mask m_j ∈ {0, 1/(1−p)} multiplies f′ (a dropped unit passes no δ)
     mask: list = [Sym("m", str(j), lay(l))] if l in s.mask else []
     mask_num: list = [Num(s.mask[l][j - 1]), TIMES] if l in s.mask else []
+    numbers = Seq(*mask_num, _factor(s.fprime[l][j - 1]), TIMES, _factor(tr.elementwise))
+    value = [Seq(*mask, fprime(u(j, l)), elementwise), numbers, Num(s.delta[l][j - 1]), walk.tag]
     lines = [
-        Line(
-            delta(j, l),
-            [
-                Seq(*mask, fprime(u(j, l)), elementwise),
-                Seq(*mask_num, _factor(s.fprime[l][j - 1]), TIMES, _factor(tr.elementwise)),
-                Num(s.delta[l][j - 1]),
-                walk.tag,
-            ],
-        ),
-        Line(Sub(Paren(Seq(Wt, Sym("δ", "", lay(l + 1)))), str(j)), [Num(tr.matrix_row, 15), Note(row_note)]),
+        Line(delta(j, l), value),
+        Line(Sub(Paren(Seq(Wt, d_next)), str(j)), [Num(tr.matrix_row, 15), Note(row_note)]),
         Line(elementwise, [Num(tr.elementwise, 15), Note(walk.say("note.elementwise", n=ex.net.sizes[l]))]),
     ]
-    numbers = [Line(Word(walk.say("largest_difference")), [Num(tr.max_difference, 3)])]
-    return Step(
-        "delta_hidden",
-        walk.prose(
-            "delta_hidden.title",
-            dj=delta(j, l),
-            formula=Seq(*mask, fprime(u(j, l)), Sum("k", Seq(w("k", j, l + 1), delta("k", l + 1)))),
-        ),
-        walk.prose("delta_hidden.prose", matrix=matrix, j=j, Wn=Sym("W", "", lay(l + 1)), wkj=w(k, j, l + 1)),
-        lines,
-        numbers,
-        [_transpose_table(walk)],
-        [_column(walk)],
-    )
+    checked = [Line(Word(walk.say("largest_difference")), [Num(tr.max_difference, 3)])]
+    formula = Seq(*mask, fprime(u(j, l)), Sum("k", Seq(w("k", j, l + 1), delta("k", l + 1))))
+    title = walk.prose("delta_hidden.title", dj=delta(j, l), formula=formula)
+    Wn = Sym("W", "", lay(l + 1))
+    text = walk.prose("delta_hidden.prose", matrix=matrix, j=j, Wn=Wn, wkj=w(k, j, l + 1))
+    return Step("delta_hidden", title, text, lines, checked, [_transpose_table(walk)], [_column(walk)])
 
 
 def _column(walk: Walk) -> Picture:
     ex, l, j = walk.ex, walk.ex.l, walk.ex.j
     picture = column_picture(ex)
-    picture.caption = walk.say(
-        "column.caption",
-        j=j,
-        Wn=Sym("W", "", lay(l + 1)),
-        dn=Sym("δ", "", lay(l + 1)),
-        WT=Sym("W", "", f"({l + 1})T"),
-    )
+    WT = Sym("W", "", f"({l + 1})T")
+    Wn, dn = Sym("W", "", lay(l + 1)), Sym("δ", "", lay(l + 1))
+    picture.caption = walk.say("column.caption", j=j, Wn=Wn, dn=dn, WT=WT)
     return picture
 
 
@@ -372,35 +318,25 @@ def _factor(v: float) -> Node:
 
 def _vanishing_sum(walk: Walk) -> Line:
     """∂E_n/∂w_ji = Σ_k δ_k ∂u_k/∂w_ji with the k ≠ j terms written as 0, in symbols and numbers."""
-    ex, s = walk.ex, walk.s
+    ex, der, n = walk.ex, walk.ex.derivation, walk.n
     l, j, i = ex.l, ex.j, ex.i
     wt = w(j, i, l)
     zi: Node = Sym("1") if i == 0 else z(i, l - 1)
-    zi_value = 1.0 if i == 0 else s.z[l - 1][i - 1]
     shown = [k for k in shown_units(ex.net.sizes[l - 1], {j}, limit=5) if not isinstance(k, tuple)]
     symbols: list[Node] = []
     values: list[Node] = []
-    for n, k in enumerate(shown):
-        if n:
-            gap = k != shown[n - 1] + 1
-            symbols += [PLUS, Op("…"), PLUS] if gap else [PLUS]
-            values += [PLUS, Op("…"), PLUS] if gap else [PLUS]
+    for t, k in enumerate(shown):
+        if t:
+            plus: list[Node] = [PLUS, Op("…"), PLUS] if k != shown[t - 1] + 1 else [PLUS]
+            symbols, values = symbols + plus, values + plus
         if k == j:
             symbols.append(Seq(delta(j, l), zi))
-            values.append(Seq(_factor(s.delta[l][j - 1]), TIMES, _factor(zi_value)))
+            values.append(Seq(_factor(der.delta_j[n]), TIMES, _factor(der.z_in[n])))
         else:
             symbols.append(Seq(delta(k, l), Op("·"), Sym("0")))
             values.append(Sym("0"))
-    return Line(
-        Partial(En, wt),
-        [
-            Sum("k", Seq(delta("k", l), Partial(u("k", l), wt))),
-            Seq(*symbols),
-            Seq(*values),
-            Num(s.delta[l][j - 1] * zi_value),
-            walk.tag,
-        ],
-    )
+    total = Sum("k", Seq(delta("k", l), Partial(u("k", l), wt)))
+    return Line(Partial(En, wt), [total, Seq(*symbols), Seq(*values), Num(der.per_sample[n]), walk.tag])
 
 
 def _transpose_rows(walk: Walk) -> list[Line]:
@@ -410,27 +346,23 @@ def _transpose_rows(walk: Walk) -> list[Line]:
     n, m, N = ex.net.sizes[l - 1], ex.net.sizes[l - 2], ex.n_samples
     d_vec, z_vec = Sym("δ", "", lay(l)), Sym("z", "", lay(l - 1))
     zT, W = Sym("z", "", f"({l - 1})T"), Sym("W", "", lay(l))
-    sizes = {"n": n, "m": m, "m1": m + 1, "N": N, "c": l - 2, "l": f"({l})".translate(_SUPS_PAREN)}
-    sizes["lp"] = f"({l - 1})".translate(_SUPS_PAREN)
+    sizes = {"n": n, "m": m, "m1": m + 1, "N": N, "c": l - 2, "l": Sym("", "", lay(l)).text()}
+    sizes["lp"] = Sym("", "", lay(l - 1)).text()
+    # X is the input table only for l = 2; further on it is layer l − 1's activations
+    sizes["X"] = walk.say("tr.x_input" if l == 2 else "tr.x_hidden", lp=sizes["lp"], layer=l - 1)
+    WT = Sym("W", "", f"({l})T")
+    faces = [Seq(Partial(En, W), EQ, d_vec, zT), Seq(Partial(En, z_vec), EQ, WT, d_vec)]
     rows = [
         Line(Word(walk.say("tr.shapes", **sizes)), [Seq(d_vec, zT)]),
         Line(Word(walk.say("tr.without", **sizes)), [Seq(d_vec, z_vec)]),
-        Line(
-            Word(walk.say("tr.faces", **sizes)),
-            [Seq(Partial(En, W), EQ, d_vec, zT), Seq(Partial(En, z_vec), EQ, Sym("W", "", f"({l})T"), d_vec)],
-        ),
+        Line(Word(walk.say("tr.faces", **sizes)), faces),
     ]
     if walk.many:
-        der, tr = ex.derivation, ex.transpose
-        weights = ex.sample_weight
-        total = float(np.sum(weights * der.per_sample))
+        tr, weights = ex.transpose, ex.sample_weight
+        total = float(weights @ ex.derivation.per_sample)
         key = "tr.batch" if np.all(weights == 1.0) else "tr.batch_weighted"
-        rows.append(
-            Line(
-                Word(walk.say(key, **sizes)),
-                [Seq(Num(total), Op("/"), Num(float(np.sum(weights)), 6)), Num(tr.outer_matrix, 12)],
-            )
-        )
+        batch = Seq(Num(total), Op("/"), Num(ex.N, 6))
+        rows.append(Line(Word(walk.say(key, **sizes)), [batch, Num(tr.outer_matrix, 12)]))
         rows.append(Line(Word(walk.say("outer.batch_elementwise")), [Num(tr.outer_elementwise, 12)]))
     row_form = Seq(Sym("X", "", "T"), Sym("Δ"), Op("/"), Sym("N"))
     rows.append(Line(Word(walk.say("tr.rows", **sizes)), [row_form]))
@@ -440,51 +372,24 @@ def _transpose_rows(walk: Walk) -> list[Line]:
 def step_outer(walk: Walk) -> Step:
     """∂E_n/∂W^(l) = δ^(l) (z^(l−1))ᵀ: every weight of the layer at once, cell (j, i) lit, and the
     transpose answered: shapes, the two faces of u = W z, the batch and the row-vector forms."""
-    ex, s = walk.ex, walk.s
+    ex, der, n = walk.ex, walk.ex.derivation, walk.n
     l, j, i = ex.l, ex.j, ex.i
     W_sym, d_vec, z_vec = Sym("W", "", lay(l)), Sym("δ", "", lay(l)), Sym("z", "", lay(l - 1))
     zT = Sym("z", "", f"({l - 1})T")
     outer = Seq(d_vec, zT)
     zi: Node = Sym("1") if i == 0 else z(i, l - 1)
-    zi_value = 1.0 if i == 0 else s.z[l - 1][i - 1]
-    d_value = s.delta[l][j - 1]
-    lines = [
-        Line(Partial(En, W_sym), [outer]),
-        Line(
-            Sub(Paren(outer), idx(j, i)),
-            [
-                Seq(delta(j, l), zi),
-                Seq(_factor(d_value), TIMES, _factor(zi_value)),
-                Num(d_value * zi_value),
-                walk.tag,
-            ],
-        ),
-        _vanishing_sum(walk),
-    ]
-    k = 3 if ex.l == ex.L else 6
+    numbers = Seq(_factor(der.delta_j[n]), TIMES, _factor(der.z_in[n]))
+    value = [Seq(delta(j, l), zi), numbers, Num(der.per_sample[n]), walk.tag]
+    entry = Line(Sub(Paren(outer), idx(j, i)), value)
+    lines = [Line(Partial(En, W_sym), [outer]), entry, _vanishing_sum(walk)]
     general = Seq(Sym("δ", "j", lay(l)), Sym("z", "i", lay(l - 1)))
-    text = walk.prose(
-        "outer.prose",
-        k=k,
-        W=W_sym,
-        n=ex.net.sizes[l - 1],
-        m=ex.net.sizes[l - 2] + 1,
-        gen=general,
-        dl=d_vec,
-        zT=zT,
-        zl=z_vec,
-    )
-    text += walk.prose(
-        "outer.lit_batch" if walk.many else "outer.lit", sample=ex.sample_name(walk.lang), N=ex.n_samples
-    )
-    return Step(
-        "outer",
-        walk.prose("outer.title", dEdW=Partial(En, W_sym), outer=outer),
-        text,
-        lines,
-        _transpose_rows(walk),
-        pictures=outer_picture(ex, walk.lang),
-    )
+    n_l, m = ex.net.sizes[l - 1], ex.net.sizes[l - 2] + 1
+    k = 3 if ex.l == ex.L else 6
+    text = walk.prose("outer.prose", k=k, W=W_sym, n=n_l, m=m, gen=general, dl=d_vec, zT=zT, zl=z_vec)
+    lit = "outer.lit_batch" if walk.many else "outer.lit"
+    text += walk.prose(lit, sample=ex.sample_name(walk.lang), N=ex.n_samples)
+    title = walk.prose("outer.title", dEdW=Partial(En, W_sym), outer=outer)
+    return Step("outer", title, text, lines, _transpose_rows(walk), pictures=outer_picture(ex, walk.lang))
 
 
 def step_delta_next(walk: Walk) -> Step:
@@ -495,30 +400,19 @@ def step_delta_next(walk: Walk) -> Step:
         dk = _output_delta_symbolic(ex, "k", True) if ex.canonical else None
         general = Seq(fprime(u("k", L)), Partial(En, Sym("y", "k")))
         first = Line(delta("k", L), [Partial(En, u("k", L)), dk.body if isinstance(dk, Paren) else general])
-        text = (
-            [walk.say("delta_next.output") + _loss_reason(walk)]
-            if ex.canonical
-            else [
-                walk.say(
-                    "delta_next.output_general", out=walk.term(net.output), loss=walk.term(net.loss_name)
-                )
-            ]
-        )
+        if ex.canonical:
+            text = [walk.say("delta_next.output") + _loss_reason(walk)]
+        else:
+            out, loss = walk.term(net.output), walk.term(net.loss_name)
+            text = [walk.say("delta_next.output_general", out=out, loss=loss)]
+        title = walk.prose("delta_out.title", dj=delta("k", L))
     else:
-        first = Line(
-            delta("k", l + 1),
-            [Seq(fprime(u("k", l + 1)), Sum("m", Seq(w("m", "k", l + 2), delta("m", l + 2))))],
-        )
+        nxt = Sum("m", Seq(w("m", "k", l + 2), delta("m", l + 2)))
+        first = Line(delta("k", l + 1), [Seq(fprime(u("k", l + 1)), nxt)])
         rule = walk.say("rule.canonical" if ex.canonical else "rule.general")
         text = walk.prose("delta_next.deeper", dk=delta("k", l + 1), rule=rule)
-    return Step(
-        "delta_next",
-        walk.prose("delta_next.title_output", dk=delta("k", L))
-        if l + 1 == L
-        else walk.prose("delta_next.title", dk=delta("k", l + 1), dL=Sym("δ", "", lay(L))),
-        text,
-        [first] + vectors,
-    )
+        title = walk.prose("delta_next.title", dk=delta("k", l + 1), dL=Sym("δ", "", lay(L)))
+    return Step("delta_next", title, text, [first] + vectors)
 
 
 def step_total(walk: Walk) -> Step:
@@ -529,21 +423,16 @@ def step_total(walk: Walk) -> Step:
     lines.append(Line(None, [Num(ex.derivation.per_sample[walk.n]), walk.tag]))
     s_sym = Sym("s", "n")
     # one sample: the gradient is that sample's ∂E_n/∂w, with no mean to write
-    batch: Node = (
-        Seq(Frac(Sym("1"), Sum("n", s_sym)), Sum("n", Seq(s_sym, Partial(En, wt))))
-        if walk.many
-        else Partial(En, wt)
-    )
+    mean = Seq(Frac(Sym("1"), Sum("n", s_sym)), Sum("n", Seq(s_sym, Partial(En, wt))))
+    batch: Node = mean if walk.many else Partial(En, wt)
     l2 = bool(ex.alpha and ex.i)
     if l2:
         batch = Seq(batch, PLUS, Frac(Sym("α"), Sum("n", s_sym) if walk.many else Sym("1")), wt)
     lines.append(Line(Partial(E, wt), [batch, Num(ex.value, 12)]))
-    numbers = [
-        Line(Word(walk.say("check.elementwise")), [Num(ex.value, 12)]),
-        Line(Word(walk.say("check.backprop")), [Num(ex.backprop, 12)]),
-        Line(Word(walk.say("check.numerical", h=f"{ex.h:g}")), [Num(ex.numerical, 12)]),
-        Line(Word(walk.say("check.relative_error")), [Num(ex.relative_error, 2)]),
-    ]
+    checks = [("elementwise", ex.value, 12), ("backprop", ex.backprop, 12), ("numerical", ex.numerical, 12)]
+    # the short names of the checks: a longer one would not fit one row of LaTeX's align*
+    numbers = [Line(Word(walk.say(f"check.{key}", h=f"{ex.h:g}")), [Num(v, d)]) for key, v, d in checks]
+    numbers.append(Line(Word(walk.say("check.relative_error")), [Num(ex.relative_error, 2)]))
     text = walk.say("total.prose", N=ex.n_samples) if walk.many else walk.say("total.prose_one")
     if l2:
         text = text.rstrip(":") + walk.say("total.l2", alpha=f"{ex.alpha:g}")
@@ -557,13 +446,9 @@ BATCH_ROWS = 16
 
 def _batch_table(walk: Walk) -> tuple[list[str], list[list]]:
     """(n, z_i, δ_j, δ_j z_i, s_n) per sample, then the weighted mean, the L2 term and the gradient."""
-    ex, der = walk.ex, walk.ex.derivation
-    N = ex.n_samples
-    shown = (
-        list(range(N))
-        if N <= BATCH_ROWS
-        else sorted(set(range(BATCH_ROWS // 2)) | set(range(N - BATCH_ROWS // 4, N)) | {walk.n})
-    )
+    ex, der, N = walk.ex, walk.ex.derivation, walk.ex.n_samples
+    ends = set(range(BATCH_ROWS // 2)) | set(range(N - BATCH_ROWS // 4, N)) | {walk.n}
+    shown = list(range(N)) if N <= BATCH_ROWS else sorted(ends)
     rows: list[list] = []
     for t, n in enumerate(shown):
         if t and n != shown[t - 1] + 1:
@@ -571,8 +456,7 @@ def _batch_table(walk: Walk) -> tuple[list[str], list[list]]:
         name = str(ex.rows[n]) if ex.rows is not None else str(n + 1)
         label = f"▶ {name}" if n == walk.n else name
         rows.append([label, der.z_in[n], der.delta_j[n], der.per_sample[n], ex.sample_weight[n]])
-    mean = ex.batch_mean(der.per_sample)
-    rows.append([walk.say("batch.mean"), "", "", mean, ""])
+    rows.append([walk.say("batch.mean"), "", "", ex.batch_mean(der.per_sample), ""])
     if ex.l2_term:
         rows.append([walk.say("batch.l2"), "", "", ex.l2_term, ""])
     rows.append([walk.say("batch.total"), "", "", ex.value, ""])
@@ -603,34 +487,27 @@ def forward_tables(ex: Explanation, lang: str = "en") -> list[tuple[str, list[st
         slots = shown_units(n_units, rel.get(layer, ()), limit=16)
         rows: list[list] = []
         raw = ex.raw is not None and layer in (1, ex.L)
+        fp = s.fprime.get(layer)
         for slot in slots:
             if isinstance(slot, tuple):
                 rows.append([f"⋮ {slot[1]}"] + [""] * ((1 if layer == 1 else 4) + raw))
                 continue
-            row: list = [ex.unit_label(layer, slot)]
-            if layer == 1:
-                row.append(s.z[1][slot - 1])
-            else:
-                fp = s.fprime[layer]
-                f_value: Any = "—" if fp is None else fp[slot - 1]
-                row += [s.u[layer][slot - 1], s.z[layer][slot - 1], f_value, s.delta[layer][slot - 1]]
-            rows.append(row + ([ex.raw_value(layer, slot) or ""] if raw else []))
+            k = slot - 1
+            f_value: Any = "—" if fp is None else fp[k]
+            values = [s.z[1][k]] if layer == 1 else [s.u[layer][k], s.z[layer][k], f_value, s.delta[layer][k]]
+            as_written = [ex.raw_value(layer, slot) or ""] if raw else []
+            rows.append([ex.unit_label(layer, slot), *values, *as_written])
         extra = [say(lang, "col.raw_input" if layer == 1 else "col.raw_target")] if raw else []
         if layer == 1:
             head = [say(lang, "col.unit"), "x = z⁽¹⁾", *extra]
             out.append((say(lang, "forward.layer_input", n=n_units), head, rows))
             continue
         kind = say(lang, "kind.output" if layer == ex.L else "kind.hidden")
-        title = say(
-            lang, "forward.layer", l=layer, kind=kind, n=n_units, f=term(lang, ex.net.layer_activation[layer])
-        )
-        z_name = "y" if layer == ex.L else f"z⁽{layer}⁾".translate(_SUPS)
+        f = term(lang, ex.net.layer_activation[layer])
+        title = say(lang, "forward.layer", l=layer, kind=kind, n=n_units, f=f)
+        z_name = "y" if layer == ex.L else Sym("z", "", lay(layer)).text()
         out.append((title, [say(lang, "col.unit"), "u", z_name, "f′(u)", "δ", *extra], rows))
     return out
-
-
-_SUPS = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
-_SUPS_PAREN = str.maketrans("0123456789()", "⁰¹²³⁴⁵⁶⁷⁸⁹⁽⁾")
 
 
 def path_label(ex: Explanation, path: Path, lang: str = "en") -> Node:

@@ -11,7 +11,7 @@ from deltaprop.explanation.steps import Step, final_formula, forward_tables, pat
 from deltaprop.explanation.words import say, term
 
 if TYPE_CHECKING:
-    from deltaprop.explanation.core import Explanation, Explanations, LayerReport
+    from deltaprop.explanation.core import Explanation, LayerReport
 
 __all__ = ["render_text", "samples_phrase"]
 
@@ -34,7 +34,7 @@ def samples_phrase(lang: str, n: int) -> str:
     return say(lang, "samples.one") if n == 1 else say(lang, "samples.many", N=n)
 
 
-def _table_text(table: tuple) -> list[str]:
+def table_text(table: tuple) -> list[str]:
     head, rows = table
     widths = [max(len(head[0]), 3)] + [max(len(h), 14) for h in head[1:]]
     out = ["  " + "  ".join(f"{h:>{wd}}" for h, wd in zip(head, widths))]
@@ -76,15 +76,12 @@ def _picture_text(picture: Picture) -> list[str]:
 def _step_text(number: int, step: Step) -> list[str]:
     out = ["", f"{number}. {_prose_text(step.title)}", textwrap.fill(_prose_text(step.prose), 96)]
     out += _lines_text(step.lines) + _lines_text(step.numbers)
-    for table in step.tables:
-        out += _table_text(table)
-    for picture in step.pictures:
-        out += _picture_text(picture)
-    return out
+    out += [row for table in step.tables for row in table_text(table)]
+    return out + [row for picture in step.pictures for row in _picture_text(picture)]
 
 
 def _paths_text(ex: Explanation, lang: str) -> list[str]:
-    pruned = "" if ex.paths_exhaustive else say(lang, "text.pruned")
+    pruned = "" if ex.paths_exhaustive else say(lang, "paths.pruned")
     out = ["", say(lang, "text.paths", wt=w(ex.j, ex.i, ex.l), n=ex.n_paths, pruned=pruned)]
     labels = [path_label(ex, p, lang).text() for p in ex.paths]
     width = max(len(x) for x in labels + [say(lang, "l2_term")])
@@ -107,7 +104,7 @@ def layer_note(r: LayerReport, lang: str) -> str:
 def _layers_text(ex: Explanation, lang: str) -> list[str]:
     out = ["", say(lang, "text.layers")]
     out.append(
-        f"  {say(lang, 'col.layer'):>5}  {say(lang, 'col.units'):>6}  {'f':<10} {'‖∂E/∂W‖':>12} "
+        f"  {say(lang, 'col.layer_l'):>5}  {say(lang, 'col.units'):>6}  {'f':<10} {'‖∂E/∂W‖':>12} "
         f"{'‖∂E/∂b‖':>12}  {say(lang, 'col.dead_saturated')}"
     )
     for r in ex.layers:
@@ -122,7 +119,7 @@ def render_text(ex: Explanation, lang: str = "en") -> str:
     """The whole derivation for a terminal, in ``lang``."""
     samples = samples_phrase(lang, ex.n_samples)
     if ex.alpha:
-        samples += ", " + say(lang, "alpha", alpha=f"{ex.alpha:g}")
+        samples += say(lang, "page.alpha", alpha=f"{ex.alpha:g}")
     dEdw = Partial(E, w(ex.j, ex.i, ex.l))
     out = [say(lang, "text.header", dEdw=dEdw, net=describe_network(ex, lang), samples=samples)]
     out.append("=" * min(96, len(out[0])))
@@ -130,26 +127,10 @@ def render_text(ex: Explanation, lang: str = "en") -> str:
         out += _step_text(number, step)
     out += ["", say(lang, "forward.title", sample=ex.sample_name(lang))]
     for title, head, rows in forward_tables(ex, lang):
-        out += [title] + _table_text((head, rows))
+        out += [title] + table_text((head, rows))
     out += _paths_text(ex, lang) + _layers_text(ex, lang)
     out += ["", say(lang, "notation")]
     for line in (final_formula(ex, False), final_formula(ex, True)):
         assert line.lhs is not None
         out.append(f"{line.lhs.text()} = {line.rhs[0].text()}")
     return "\n".join(out) + "\n"
-
-
-def render_all_text(exs: Explanations, lang: str = "en") -> str:
-    """Every weight's gradient, one row each, the largest marked."""
-    first, top = exs.items[0], exs.largest
-    out = [say(lang, "all.title", net=describe_network(first, lang), n=len(exs))]
-    out.append("=" * min(96, len(out[0])))
-    rows = []
-    for ex in exs:
-        weight = ex.net.b[ex.l][ex.j - 1] if ex.i == 0 else ex.net.W[ex.l][ex.j - 1, ex.i - 1]
-        mark = "◀ " + say(lang, "all.largest") if ex is top else ""
-        rows.append(
-            [w(ex.j, ex.i, ex.l).text(), float(weight), ex.value, Num(ex.relative_error, 2).text(), mark]
-        )
-    head = [say(lang, "all.weight"), "w", "∂E/∂w", say(lang, "check.relative_error"), ""]
-    return "\n".join(out + _table_text((head, rows))) + "\n"

@@ -58,7 +58,6 @@ EN: dict[str, str] = {
     "col.product": "product",
     "col.product_mean": "product, batch mean",
     "delta_next.title": "{dk} … {dL}: back from the output",
-    "delta_next.title_output": "{dk} at the output layer",
     "delta_next.output": "At the output layer, as for an output weight: ",
     "delta_next.output_general": "At the output layer ({out} with {loss}, not a canonical pair) δ keeps "
     "the general factor.",
@@ -91,10 +90,12 @@ EN: dict[str, str] = {
     "matrix form over a mini-batch. Entry (j, i):",
     "tr.batch_weighted": "The batch, one sample per column, weighted by sₙ: Δ{l} is {n}×{N}, Z{lp} "
     "{m1}×{N}, and Δ S Zᵀ / Σₙ sₙ (S = diag(s)) sums sₙ δⱼ zᵢ over the samples. Entry (j, i):",
-    "tr.rows": "One sample per row, as scikit-learn and PyTorch store it: X = (Z{lp})ᵀ is N×{m} and "
+    "tr.rows": "One sample per row, as scikit-learn and PyTorch store it: X = (Z{lp})ᵀ, {X}, is N×{m} and "
     "Δ = (Δ{l})ᵀ is N×{n}. scikit-learn's coefs_[{c}] is (W{l})ᵀ, {m}×{n}, and its gradient is "
     "Xᵀ Δ / N ({m}×N · N×{n} → {m}×{n}): the same numbers, transposed. PyTorch's "
     "Linear.weight is W{l} itself, {n}×{m}, with gradient Δᵀ X / N.",
+    "tr.x_input": "the input table",
+    "tr.x_hidden": "the activations of layer {layer} (the input table only when l = 2)",
     "grid.batch": "The batch, N = {N} (Σₙ sₙ): each cell is the mean of δⱼ zᵢ over the samples; the "
     "lit cell is this weight's gradient (before any L2 term).",
     "grid.sample": "The walked sample alone ({sample}): δ zᵀ of this sample, the numbers the steps walk.",
@@ -135,14 +136,11 @@ EN: dict[str, str] = {
     "text.header": "{dEdw} in a {net} network, on {samples}",
     "samples.one": "1 sample",
     "samples.many": "{N} samples",
-    "alpha": "α = {alpha}",
     "text.paths": "Paths from {wt} to the loss ({n} in all{pruned}), batch-mean contribution:",
-    "text.pruned": "; the largest found",
     "l2_term": "L2 term (α/N) w",
     "sum": "sum",
     "other_paths": "other {n} paths",
     "text.layers": "Where gradients go, on these samples:",
-    "col.layer": "layer",
     "col.units": "units",
     "col.dead_saturated": "dead / saturated units",
     "dead_saturated": "{dead}% dead, {saturated}% saturated",
@@ -190,8 +188,10 @@ EN: dict[str, str] = {
     "saturated (a logistic, tanh or softplus unit flat on at least {share} of the samples but not all; "
     "relu cannot saturate).",
     "col.layer_l": "layer l",
+    "diagram.wide": "Layers of {sizes} units: the units on the paths carry numbers, ⋮ stands for the rest.",
 }
 
+#: Japanese; a phrase written as in English (a formula, a column's symbol) is left to ``EN``
 JA: dict[str, str] = {
     "weight.title": "重み {wt} と連鎖律（chain rule）",
     "weight.prose": "重み {wt} は第{lp}層のユニット {src} から第{l}層のユニット {j} へのリンクの重みです。"
@@ -221,7 +221,6 @@ JA: dict[str, str] = {
     "fanout.prose": "活性化関数 f とリンク {wkj}（k = 1 … {n}）を通じて、{uj} は第{l1}層のすべてのユニット"
     "の"
     "入力の一部となり、Eₙ はそれらの入力の関数です。連鎖律によりそれらについて和をとります：",
-    "link.title": "{dukduj} = {wf}",
     "link.prose": "ユニット k の入力を展開すると、{uj} を含むのは j′ = {j} の項だけです：",
     "delta_hidden.title": "{dj} = {formula}、そして転置",
     "delta_hidden.prose": "二つをまとめます。行列で書くと {matrix} です。転置した積の第{j}行はちょうど k に"
@@ -235,13 +234,11 @@ JA: dict[str, str] = {
     "col.product": "積",
     "col.product_mean": "積のバッチ平均",
     "delta_next.title": "{dk} … {dL}：出力層から逆にたどる",
-    "delta_next.title_output": "出力層の {dk}",
     "delta_next.output": "出力層では、出力層の重みのときと同じく：",
     "delta_next.output_general": ""
     "出力層（{out} と {loss}、対応する組み合わせではない）では δ は一般の因子を残します。",
     "delta_next.deeper": "各 {dk} も一つ先の層で同じように求まり、出力層まで続きます。出力層では {rule}。",
     "rule.canonical": "δ = y − d（対応する組み合わせ）",
-    "rule.general": "δ = f′(u) ⊙ ∂Eₙ/∂y",
     "outer.title": "層全体を一度に：{dEdW} = {outer}、なぜ転置が出てくるのか",
     "outer.prose": "ステップ 1–{k} で一つの成分を求めました。すべての j と i について同じことをすると、重"
     "み一つにつき一つの成分を持つ表ができます：バイアスの列を先頭に加えた {W}（{n}×{m}）です。成分 (j, i)"
@@ -268,19 +265,16 @@ JA: dict[str, str] = {
     " をミニバッチについて行列で書いたもの）。成分 (j, i)：",
     "tr.batch_weighted": "バッチ（サンプルを列に並べ、重み sₙ をつける）：Δ{l} は {n}×{N}、Z{lp} は {m1}×"
     "{N} で、Δ S Zᵀ / Σₙ sₙ（S = diag(s)）は sₙ δⱼ zᵢ をサンプルについて足し合わせます。成分 (j, i)：",
-    "tr.rows": "サンプルを行に並べる形（scikit-learn と PyTorch の格納の仕方）：X = (Z{lp})ᵀ は N×{m}、"
+    "tr.rows": "サンプルを行に並べる形（scikit-learn と PyTorch の格納の仕方）：X = (Z{lp})ᵀ（{X}）は N×{m}、"
     "Δ = (Δ{l})ᵀ は N×{n} です。scikit-learn の coefs_[{c}] は (W{l})ᵀ で {m}×{n}、その勾配は Xᵀ Δ / N"
     "（{m}×N · N×{n} → {m}×{n}）で、同じ数値を転置したものです。PyTorch の Linear.weight は W{l} そのもの"
     "（{n}×{m}）で、勾配は Δᵀ X / N です。",
+    "tr.x_input": "入力の表",
+    "tr.x_hidden": "第{layer}層の出力。入力の表になるのは l = 2 のときだけ",
     "outer.batch_elementwise": "δⱼ zᵢ のサンプルについての重み付き平均",
     "column.caption": "{Wn} の第{j}列はユニット {j} から出るリンクの重みです。{dn} と行ごとに並べると"
     "積 wₖⱼ δₖ ができ、その和が {WT} の第{j}行です：転置は第{j}列を第{j}行にします。",
-    "col.n": "n",
     "col.row": "行",
-    "col.s": "sₙ",
-    "batch.mean": "Σₙ sₙ δⱼ zᵢ / Σₙ sₙ",
-    "batch.l2": "+ (α / Σₙ sₙ) w",
-    "batch.total": "= ∂E/∂w",
     "total.title": "まとめ：式と数値",
     "total.prose_one": "サンプル一つでは、勾配はそのサンプルの ∂Eₙ/∂w です：",
     "total.prose": "バッチの勾配は {N} 個のサンプルについての（重み付き）平均です：",
@@ -305,14 +299,11 @@ JA: dict[str, str] = {
     "text.header": "{net} のネットワークの {dEdw}（{samples}）",
     "samples.one": "サンプル 1 個",
     "samples.many": "サンプル {N} 個",
-    "alpha": "α = {alpha}",
     "text.paths": "{wt} から誤差関数への経路（全 {n} 本{pruned}）、バッチ平均の寄与：",
-    "text.pruned": "、見つかった大きいもの",
     "l2_term": "L2 の項 (α/N) w",
     "sum": "合計",
     "other_paths": "その他 {n} 本",
     "text.layers": "層ごとの勾配の大きさ（このサンプルで）：",
-    "col.layer": "層",
     "col.units": "ユニット数",
     "col.dead_saturated": "不活性 / 飽和したユニット",
     "dead_saturated": "不活性 {dead}%、飽和 {saturated}%",
@@ -360,6 +351,7 @@ JA: dict[str, str] = {
     "飽和したユニット（ロジスティック関数・tanh・softplus のユニットで、"
     "{share} 以上のサンプルで f′(u) がほぼ 0、ただし全部ではない；relu は飽和しません）。",
     "col.layer_l": "層 l",
+    "diagram.wide": "{sizes} ユニットの層：経路上のユニットにだけ数値を記し、残りは ⋮ で省略しています。",
 }
 
 LANGUAGES: dict[str, dict[str, str]] = {"en": EN, "ja": JA}
