@@ -1,15 +1,9 @@
 """Data-parallel SGD and Adam: synchronous local SGD with parameter averaging.
 
-The partitions are split once into R replicas (one per worker, contiguous and balanced by
-rows, fixed for the fit, so a worker that dies does not change the result).  Every round each
-replica starts from the same θ and optimiser state, takes ``sync_every`` mini-batch steps on
-its own rows, and the client averages θ_r and the states, weighted by the rows each used:
-
     θ ← Σ_r n_r θ_r / Σ_r n_r        (and SGD's velocity, Adam's moments m and s alike)
 
-This is *not* the single-machine trajectory (R replicas take R steps where one machine takes
-one); on one replica it is single-machine mini-batch training walking the partitions in turn.
-See ``docs/distributed.md``.
+Not the single-machine trajectory; ``docs/distributed.md`` ("Local SGD, stated plainly") says
+how the replicas, rounds and epochs go.
 """
 
 from __future__ import annotations
@@ -24,9 +18,12 @@ import numpy as np
 from deltaprop.distributed.cluster import cached
 from deltaprop.distributed.lbfgs import worker_network
 from deltaprop.speed import compiled
-from deltaprop.speed.backprop import BatchBackprop, packed_parameters
+from deltaprop.speed.backprop import BatchBackprop, flat_parameters
+from deltaprop.training import progress
 from deltaprop.training.divergence import warn_diverged
+from deltaprop.training.lbfgs import gradient_norms
 from deltaprop.training.loop import (
+    _stopping_says_stop,
     follow_settings,
     make_optimizer,
     numpy_epoch,
@@ -77,7 +74,7 @@ def _set_state(optimizer, state: dict) -> None:
 
 
 def _average(results) -> tuple[np.ndarray, dict]:
-    """The row-weighted mean of the replicas' θ and optimiser states (Adam's t: the largest)."""
+    """The row-weighted mean of the replicas' θ and states (Adam's t: the largest)."""
     n = sum(r["rows"] for r in results)
     theta = sum(r["theta"] * (r["rows"] / n) for r in results)
     state = {k: sum(r["state"][k] * (r["rows"] / n) for r in results) for k in _MOMENTS
@@ -86,29 +83,24 @@ def _average(results) -> tuple[np.ndarray, dict]:
 
 
 def _steps(net, theta, optimizer, X, D, s, rows, batch_size, alpha, token):
-    """Mini-batch steps over ``rows`` of one partition: (Σ batch loss × rows, finite, the last
-    gradient packed as θ)."""
+    """Steps over ``rows`` of one partition: (Σ batch loss × rows, finite, the last ∂E/∂W^(l))."""
     if compiled.supported(net, optimizer, X, s, batch_size):
-        grad = cached(("grad", token), lambda: np.empty(net.n_parameters, dtype=net.dtype))
-        return (*compiled.run_epoch(net, theta, grad, X, D, s, rows, batch_size, alpha, optimizer), grad)
+        gradient = cached(("gradient", token), net.copy)
+        flat_grad = flat_parameters(gradient)  # gradient.W: views of the vector the epoch fills
+        loss, finite = compiled.run_epoch(net, theta, flat_grad, X, D, s, rows, batch_size, alpha, optimizer)
+        return loss, finite, gradient.W
     backprop = cached(("sgd-backprop", token, batch_size), lambda: BatchBackprop(net, batch_size, alpha))
-    total, finite, _ = numpy_epoch(backprop, optimizer, [theta], X, D, s, rows, batch_size, None)
-    return total, finite, backprop.flat_grad
+    return numpy_epoch(backprop, optimizer, [theta], X, D, s, rows, batch_size, None)
 
 
 def local_round(replica, template, token, theta, state, spec) -> dict:
-    """One replica's round on its worker: its mini-batches ``first`` to ``end`` from θ and ``state``.
-
-    ``replica`` is ``(blocks, parts, first, end)``: the replica's partitions and their numbers,
-    and the round's batches, counted through the partitions in turn; ``spec`` holds the batch
-    size, alpha, the epoch's seed and what makes the optimiser.  Returns θ, the state, the
-    rows used, the summed loss, whether every loss was finite and the last ‖∂E/∂W^(l)‖.
-    """
+    """One replica's round on its worker from θ and ``state``: ``replica`` is ``(blocks, parts,
+    first, end)``, its partitions, their numbers and the round's batches, counted through the
+    partitions in turn; ``spec``: batch size, alpha, the epoch's seed, what makes the optimiser."""
     blocks, parts, first, end = replica
     net = worker_network(template, token)
     net.set_flat(theta)
-    flat = packed_parameters(net)  # worker_network made every parameter a view of it
-    assert flat is not None, "worker_network packs the parameters into one vector"
+    flat = flat_parameters(net)  # the vector whose views worker_network made the parameters
     optimizer = cached(("optimizer", token), lambda: spec["make"]([flat]))
     _set_state(optimizer, state)
     bs, total, used, finite, offset = spec["batch_size"], 0.0, 0, True, 0
@@ -118,21 +110,17 @@ def local_round(replica, template, token, theta, state, spec) -> dict:
         if lo >= hi:
             continue
         rows = _order(spec["seed"], p, X.shape[0])[lo * bs : hi * bs]
-        loss, finite, grad = _steps(net, flat, optimizer, X, D, s, rows, bs, spec["alpha"], token)
+        loss, finite, grad_W = _steps(net, flat, optimizer, X, D, s, rows, bs, spec["alpha"], token)
         total += loss
         used += rows.shape[0]
         if not finite:
             break
-    bounds = np.cumsum([0] + [a.size for _, _, a in net.parameters()])
-    norms = {l: float(np.linalg.norm(grad[bounds[k] : bounds[k + 1]]))
-             for k, (name, l, _) in enumerate(net.parameters()) if name == "W"}
     return {"theta": flat.copy(), "state": {k: np.copy(v) for k, v in _state(optimizer).items()},
-            "rows": used, "loss": total, "finite": finite, "norms": norms}
+            "rows": used, "loss": total, "finite": finite, "norms": gradient_norms(grad_W)}
 
 
 def _order(seed, p: int, n: int) -> np.ndarray:
-    """Partition p's rows in the epoch's shuffled order (``seed`` None: in turn), cached for
-    the epoch (one order a partition: an epoch's replaces the last's)."""
+    """Partition p's rows in the epoch's shuffled order (``seed`` None: in turn), cached for the epoch."""
     if seed is None:
         return np.arange(n)
     seed_order = cached(("order", p, n), lambda: [None, None])
@@ -143,13 +131,9 @@ def _order(seed, p: int, n: int) -> np.ndarray:
 
 def fit_local_sgd(net, ex, handles, sizes: list[int], settings, state, rng, sync_every: int | None = None):
     """Train ``net`` by local SGD/Adam on the partitions ``handles`` (rows ``sizes``); returns
-    ``state`` (a :class:`deltaprop.training.state.TrainingState`), updated as the
-    single-machine loop updates it.
-
-    ``sync_every`` is the mini-batches each replica takes between averagings; None chooses
-    at least ``SYNCS_PER_EPOCH`` averagings an epoch, each after at least ``MIN_SYNC_EVERY``
-    mini-batches.  ``rng`` (a RandomState) draws each epoch's shuffling seed.
-    """
+    ``state``, updated as the single-machine loop updates it.  ``sync_every``: the mini-batches
+    each replica takes between averagings (None: see SYNCS_PER_EPOCH); ``rng`` (a RandomState)
+    draws each epoch's shuffling seed."""
     n_total = sum(sizes)
     bs = resolve_batch_size(settings, n_total)
     groups = replicas(sizes, len(ex.workers))
@@ -185,28 +169,16 @@ def fit_local_sgd(net, ex, handles, sizes: list[int], settings, state, rng, sync
                 loss += sum(res["loss"] for res in results)
                 norms = results[-1]["norms"]
             _set_state(state.optimizer, opt_state)
-            if _end_of_epoch(settings, state, net, theta, loss / n_total, n_total, norms):
+            net.set_flat(theta)
+            # the single-machine loop's bookkeeping (early stopping is refused on Dask: the
+            # stopping rule watches the training loss)
+            record_epoch(state, np.float64(loss / n_total), n_total, norms)
+            if state.stopping is not None:
+                state.stopping.update(state.loss)
+            state.optimizer.iteration_ends(state.t)
+            stop_requested = settings.on_epoch is not None and bool(settings.on_epoch(state))
+            if _stopping_says_stop(settings, state, progress.Silent()) or stop_requested:
                 break
-    net.set_flat(theta)
+            if state.n_iter == settings.max_iter:
+                warn_max_iter(settings.max_iter, stacklevel=4)
     return state
-
-
-def _end_of_epoch(settings, state, net, theta, loss, n_total, norms) -> bool:
-    """The single-machine loop's bookkeeping after an epoch (the stopping rule on the
-    training loss, the schedule, ``on_epoch``); True to stop."""
-    record_epoch(state, np.float64(loss), n_total, norms)
-    rule = state.stopping
-    if rule is not None:
-        rule.update(state.loss)
-    state.optimizer.iteration_ends(state.t)
-    if settings.on_epoch is not None:
-        net.set_flat(theta)
-        if settings.on_epoch(state):
-            return True
-    if rule is not None and rule.exhausted:
-        if state.optimizer.trigger_stopping():
-            return True
-        rule.restart()
-    if state.n_iter == settings.max_iter:
-        warn_max_iter(settings.max_iter, stacklevel=5)
-    return False
