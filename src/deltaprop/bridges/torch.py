@@ -40,7 +40,7 @@ def _torch():
 
 
 def _modules(torch) -> dict:
-    """{activation name: what makes its module}."""
+    """{activation name: (its module's class, the arguments that make it f)}."""
     nn = torch.nn
 
     class Exp(torch.nn.Module):
@@ -49,9 +49,9 @@ def _modules(torch) -> dict:
         def forward(self, u):
             return torch.exp(u)
 
-    return {"identity": nn.Identity, "logistic": nn.Sigmoid, "tanh": nn.Tanh, "relu": nn.ReLU,
-            "leaky_relu": lambda: nn.LeakyReLU(LEAKY_RELU_SLOPE), "softplus": nn.Softplus,
-            "softmax": lambda: nn.Softmax(dim=1), "exp": Exp}
+    return {"identity": (nn.Identity, {}), "logistic": (nn.Sigmoid, {}), "tanh": (nn.Tanh, {}),
+            "relu": (nn.ReLU, {}), "leaky_relu": (nn.LeakyReLU, {"negative_slope": LEAKY_RELU_SLOPE}),
+            "softplus": (nn.Softplus, {"beta": 1}), "softmax": (nn.Softmax, {"dim": 1}), "exp": (Exp, {})}
 
 
 def _network_of(model) -> Network:
@@ -88,25 +88,22 @@ def to_torch(model):
         with torch.no_grad():
             linear.weight.copy_(torch.from_numpy(net.W[l]))
             linear.bias.copy_(torch.from_numpy(net.b[l]))
-        layers += [linear, modules[net.layer_activation[l]]()]
+        kind, args = modules[net.layer_activation[l]]
+        layers += [linear, kind(**args)]
     return torch.nn.Sequential(*layers)
 
 
 def _activation_name(torch, module, position: int) -> str:
     """The deltaprop name of an activation module; ValueError naming an unsupported one."""
-    nn = torch.nn
-    kind = type(module)
-    matches = {
-        "identity": kind is nn.Identity, "logistic": kind is nn.Sigmoid, "tanh": kind is nn.Tanh,
-        "relu": kind is nn.ReLU,
-        "leaky_relu": isinstance(module, nn.LeakyReLU) and module.negative_slope == LEAKY_RELU_SLOPE,
-        "softplus": isinstance(module, nn.Softplus) and module.beta == 1,
-        "softmax": isinstance(module, nn.Softmax) and module.dim in (1, -1),
-        "exp": kind.__name__ == "Exp" and not list(module.parameters()),
-    }
-    name = next((name for name, match in matches.items() if match), None)
-    if name is not None:
-        return name
+    for name, (kind, args) in _modules(torch).items():
+        # each call makes its own Exp class: a parameterless module of that name is exp
+        if name == "exp":
+            same = type(module).__name__ == "Exp" and not list(module.parameters())
+        else:
+            same = type(module) is kind
+        # softmax over the last axis of (n_samples, n_L) is over dim 1
+        if same and all(getattr(module, k) in (v, -1 if k == "dim" else v) for k, v in args.items()):
+            return name
     raise ValueError(
         f"layer {position} of the Sequential is {module!r}, which a deltaprop Network does not have; "
         f"supported: {_SUPPORTED}"
