@@ -46,7 +46,9 @@ __all__ = ["to_onnx", "register_skl2onnx", "OPSET", "IR_VERSION"]
 OPSET = 19
 IR_VERSION = 9
 
-_ELEMENTWISE = {"tanh": "Tanh", "relu": "Relu", "exp": "Exp"}
+#: the activations that are one ONNX operator: (operator, attributes)
+_ONE_OPERATOR = {"tanh": ("Tanh", {}), "relu": ("Relu", {}), "exp": ("Exp", {}),
+                 "softmax": ("Softmax", {"axis": 1})}
 
 
 def _onnx():
@@ -64,8 +66,8 @@ def _tensor_type(dtype) -> int:
 
 
 class _Graph:
-    """The nodes and constants of one ONNX graph, or (``scope``, ``container``) those built into
-    skl2onnx's scope and container for its converter; every name made here is unique in it."""
+    """The nodes and constants of one ONNX graph, or (``scope``, ``container``) of skl2onnx's
+    converter; every name made here is unique in it."""
 
     def __init__(self, scope=None, container=None) -> None:
         self.scope, self.container = scope, container
@@ -101,7 +103,6 @@ class _Graph:
         return outputs[0]
 
 
-# ---------------------------------------------------------------------- the network
 def _log1p(g: _Graph, t: str, dtype) -> str:
     """log(1 + t) for t ≥ 0: t where 1 + t rounds to 1, else log(w) t / (w − 1), w = 1 + t."""
     one = g.const(np.array(1, dtype=dtype), "one")
@@ -114,13 +115,12 @@ def _activation(g: _Graph, name: str, u: str, dtype) -> str:
     """z = f(u) in ONNX operators, as ``core/activations.py`` computes f."""
     if name == "identity":
         return u
-    if name in _ELEMENTWISE:
-        return g.node(_ELEMENTWISE[name], [u], "z")
+    if name in _ONE_OPERATOR:
+        op, attrs = _ONE_OPERATOR[name]
+        return g.node(op, [u], "z", **attrs)
     if name == "leaky_relu":
         slope = g.const(np.array(LEAKY_RELU_SLOPE, dtype=dtype), "slope")
         return g.node("Max", [u, g.node("Mul", [u, slope])], "z")
-    if name == "softmax":
-        return g.node("Softmax", [u], "z", axis=1)
     if name not in ("logistic", "softplus"):
         raise ValueError(f"the activation {name!r} has no ONNX form here")
     t = g.node("Exp", [g.node("Neg", [g.node("Abs", [u])])], "t")  # exp(−|u|)
@@ -140,7 +140,6 @@ def _network(g: _Graph, net, z: str) -> str:
     return z
 
 
-# ---------------------------------------------------------------------- heads
 def _classifier(g: _Graph, est, y: str, label: str, proba: str) -> list:
     """Labels and probabilities from the output y, as the estimator's predict does it; returns
     their value infos.
@@ -175,7 +174,6 @@ def _classifier(g: _Graph, est, y: str, label: str, proba: str) -> list:
     return [helper.make_tensor_value_info(label, label_type, [None]), *infos]
 
 
-# ---------------------------------------------------------------------- the command's model
 def _category_texts(spec) -> np.ndarray:
     """The categories of a column as the strings a caller feeds; ValueError when two coincide."""
     from deltaprop.tabular.encode import label_text
@@ -190,8 +188,7 @@ def _category_texts(spec) -> np.ndarray:
 
 
 def _tabular_graph(g: _Graph, model) -> tuple[list, list]:
-    """(inputs, outputs) of a TabularModel's graph, its nodes added to g: one input per column;
-    x of standardised numbers and one-hot categories, float64; the targets or classes."""
+    """(inputs, outputs) of a TabularModel's graph, its nodes added to g."""
     from onnx import TensorProto, helper
 
     clash = [n for n in model.features.feature_names if n in {*model.target.names, "probabilities"}]
@@ -231,7 +228,6 @@ def _tabular_graph(g: _Graph, model) -> tuple[list, list]:
     return inputs, outputs
 
 
-# ---------------------------------------------------------------------- the estimators
 def _estimator_graph(g: _Graph, model, kind: str) -> tuple[list, list]:
     """(inputs, outputs) of a Network's or a fitted estimator's graph, its nodes added to g."""
     from onnx import helper
@@ -334,7 +330,6 @@ def to_onnx(model):
     return proto
 
 
-# ---------------------------------------------------------------------- skl2onnx
 def _shape_regressor(operator) -> None:
     from skl2onnx.common.data_types import DoubleTensorType, FloatTensorType
 
