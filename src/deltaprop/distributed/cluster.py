@@ -1,12 +1,10 @@
 """Where the partitions live and how work reaches them: a ``distributed.Client``, or none.
 
-:class:`ClusterExecutor` keeps each prepared partition as a future on the worker that
-computed it and sends each task to its data; a worker that dies loses its futures, which the
-scheduler recomputes from the source, so a task is retried rather than answered differently
-(when Dask gives up, after ``distributed.scheduler.allowed-failures`` deaths, the fit stops
-with :class:`ClusterError`, one line).  :class:`LocalExecutor` (no client) runs the tasks in
-this process.  Results come back in partition order, and the client adds
-them in that order, so a fit does not depend on which worker answered first.
+:class:`ClusterExecutor` keeps each prepared partition as a future on its worker and sends each
+task to its data (a dead worker's partitions are recomputed; when Dask gives up,
+:class:`ClusterError`); :class:`LocalExecutor` runs the tasks in this process.  Results come
+back, and are added, in partition order, whichever worker answered first.  See
+``docs/distributed.md`` ("Faults").
 """
 
 from __future__ import annotations
@@ -33,8 +31,7 @@ def current_client():
 
 
 def executor(client=None):
-    """A :class:`ClusterExecutor` on ``client`` (default: the current one), else a
-    :class:`LocalExecutor`."""
+    """A :class:`ClusterExecutor` on ``client`` (default: the current one), else a :class:`LocalExecutor`."""
     client = client if client is not None else current_client()
     return LocalExecutor() if client is None else ClusterExecutor(client)
 
@@ -93,8 +90,7 @@ class ClusterExecutor:
             raise ClusterError(f"the fit stopped: lost the scheduler ({why})") from None
 
     def _wait(self, futures: list) -> list:
-        """Wait for ``futures`` (their data stays on the workers); raise the first error, in
-        partition order, as the partition raised it."""
+        """Wait for ``futures`` (their data stays on the workers); raise the first partition's error."""
         from distributed import wait
 
         wait(futures)
@@ -112,8 +108,7 @@ class ClusterExecutor:
         return self._wait([self.client.submit(func, h, *args, pure=False) for h in handles])
 
     def chain(self, func: Callable, handles: Sequence, value, *args):
-        """``value = func(h, value, *args)`` for each handle in turn, each on ``h``'s worker;
-        only the last value comes back."""
+        """``value = func(h, value, *args)`` for each handle in turn on its worker; the last value."""
         for h in handles:
             value = self.client.submit(func, h, value, *args, pure=False)
         return self._gather(value)
@@ -123,8 +118,7 @@ class ClusterExecutor:
         return self.client.scatter(value, broadcast=True, hash=False)
 
     def map(self, func: Callable, handles: Sequence, *args) -> list:
-        """``[func(h, *args) for h in handles]``, each where the scheduler finds most of the
-        data of ``h`` (a handle, or a tuple holding some)."""
+        """``[func(h, *args) for h in handles]``, each where most of ``h``'s data is."""
         return self._gather([self.client.submit(func, h, *args, pure=False) for h in handles])
 
     def release(self, handles: Sequence) -> None:
@@ -136,10 +130,9 @@ _local = threading.local()
 
 
 def cached(key, make: Callable[[], Any], *, clear_over: int | None = None):
-    """The value of ``key`` in this worker thread's cache (networks and buffers reused across
-    tasks), made by ``make()`` when missing, after emptying the cache when it holds more than
-    ``clear_over`` entries (everything in it is rebuilt from a task's arguments, so emptying
-    it costs time, never a different answer)."""
+    """The value of ``key`` in this worker thread's cache, made by ``make()`` when missing, after
+    emptying a cache of more than ``clear_over`` entries (its values are rebuilt from a task's
+    arguments: emptying it costs time, never a different answer)."""
     cache = _local.__dict__.setdefault("cache", {})  # a threading.local's __dict__ is this thread's
     if key not in cache:
         if clear_over is not None and len(cache) > clear_over:

@@ -1,10 +1,6 @@
-"""``fit`` and ``partial_fit`` of deltaprop's estimators on Dask collections.
-
-:func:`fit` prepares and checks the partitions on their workers (:mod:`.partitions`), where
-they stay; sets the estimator up exactly as its numpy ``fit`` does (``classes_``, the same
-``random_state`` draws, ``n_features_in_``, feature names); then runs the solver on the
-cluster: ``lbfgs`` exactly (:mod:`.lbfgs`), ``sgd``/``adam`` as local SGD (:mod:`.local_sgd`).
-The result is the ordinary fitted estimator.
+"""``fit`` and ``partial_fit`` of deltaprop's estimators on Dask collections: the partitions
+checked and kept on their workers, the estimator set up as its numpy ``fit`` does, the solver
+run on the cluster (``lbfgs`` exactly, ``sgd``/``adam`` as local SGD).
 """
 
 from __future__ import annotations
@@ -24,8 +20,8 @@ __all__ = ["fit", "partial_fit"]
 
 
 def _prepared(ex, est, X, y, sample_weight):
-    """Handles of the checked partitions (raw y), their :class:`Summary`s, X's column names
-    (None unless all are strings) and the dtype of the fit."""
+    """Handles of the checked partitions (raw y), their :class:`Summary`s, X's string column
+    names (else None) and the dtype of the fit."""
     import dask
 
     if y is None:
@@ -43,8 +39,7 @@ def _prepared(ex, est, X, y, sample_weight):
 
 
 def _classes(est, summaries, first_pass):
-    """Fit (or check) the label binarizer on the union of the partitions' labels; the class
-    weights as ``(classes, weights)`` or None."""
+    """Fit (or check) the label binarizer on the partitions' labels; ``(classes, class weights)`` or None."""
     if any(s.labels is None for s in summaries):
         raise UserError("multilabel (2-D) targets are not supported on Dask collections; pass 1-D labels")
     classes, where = np.unique(np.concatenate([s.labels for s in summaries]), return_inverse=True)
@@ -133,11 +128,8 @@ def _partial_fit_block(block, est, kwargs):
 
 
 def partial_fit(est, X, y, sample_weight=None, classes=None, *, client=None):
-    """One epoch of ``est.partial_fit`` over the partitions in order, each on its own worker.
-
-    The estimator travels from worker to worker (the data stays), so the result equals
-    ``partial_fit`` called on each partition's rows in turn on one machine.
-    """
+    """One epoch of ``est.partial_fit`` over the partitions in order, each on its own worker (the
+    estimator travels, the data stay): ``partial_fit`` on each partition's rows in turn."""
     ex = _cluster.executor(client)
     handles = _prepared(ex, est, X, y, sample_weight)[0]
     kwargs = {} if classes is None else {"classes": classes}

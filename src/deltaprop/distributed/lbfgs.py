@@ -37,10 +37,8 @@ def _packed_copy(template):
 
 
 def worker_network(template, token: str):
-    """This worker thread's copy of the network ``template`` (kept across tasks by ``token``),
-    its parameters views of one vector θ (:func:`deltaprop.speed.backprop.flat_parameters`).
-    A new fit's first task on a thread empties a cache of more than 16 entries: what it holds
-    for a fit (its network, buffers, and orders) lives until then."""
+    """This worker thread's copy of ``template`` (kept across tasks by ``token``), its parameters
+    views of one vector θ; a new fit's first task empties a cache of more than 16 entries."""
     return cached(("network", token), lambda: _packed_copy(template), clear_over=16)
 
 
@@ -85,14 +83,9 @@ def partition_sums(block: Block, template, token: str, theta: np.ndarray):
 
 
 class ClusterBackprop:
-    """E(θ) and ∂E/∂θ of the whole training set, summed over the partitions on the cluster.
-
-    It stands in for :class:`deltaprop.speed.backprop.BatchBackprop` in
-    :func:`deltaprop.training.lbfgs.fit_lbfgs` (the single-machine L-BFGS, run as it is):
-    called with θ in ``net`` it returns ``(loss, grad_W, grad_b)`` and leaves the gradient,
-    packed as θ, in ``flat_grad``.  Its X, D and sample_weight arguments are ignored: the
-    rows are the partitions ``handles``.
-    """
+    """E(θ) and ∂E/∂θ of the whole training set, summed over the partitions ``handles``: a
+    :class:`deltaprop.speed.backprop.BatchBackprop` for the single-machine L-BFGS (its X, D and
+    sample_weight arguments ignored)."""
 
     def __init__(self, ex, handles, net, alpha: float):
         self.ex, self.handles, self.net, self.alpha = ex, handles, net, float(alpha)

@@ -1,8 +1,5 @@
-"""Dask collections as aligned partitions of (X, y, sample_weight), checked where they live.
-
-Each partition is checked on its worker (numeric, finite, the first partition's columns, a
-target per row) and every error names the partition, so a bad row among millions can be
-found.  Only counts and class labels reach the client.
+"""Dask collections as aligned partitions of (X, y, sample_weight), checked on their workers;
+every error names the partition.  Only counts and class labels reach the client.
 """
 
 from __future__ import annotations
@@ -26,8 +23,8 @@ class Block(NamedTuple):
 
 
 class Summary(NamedTuple):
-    """What the client learns of one partition: its rows and features, its labels with their
-    counts (classification), and the shape of a row of y."""
+    """What the client learns of one partition: rows, features, labels and their counts
+    (classification), the shape of a row of y."""
 
     n: int
     n_features: int
@@ -46,8 +43,8 @@ def _is_frame(x: Any) -> bool:
 
 
 def _blocks(v, what: str, rows=None) -> tuple[list, tuple]:
-    """``v`` (a Dask array or series, or numpy) as delayed blocks of whole rows: its own row
-    chunks, or ``rows`` rows each (X's); and the rows of each block."""
+    """``v`` (Dask or numpy) as delayed blocks of whole rows (its own chunks, or ``rows``: X's),
+    and the rows of each block."""
     import dask.array as da
 
     if _is_frame(v):
@@ -67,11 +64,8 @@ def _blocks(v, what: str, rows=None) -> tuple[list, tuple]:
 
 
 def aligned_tasks(X, y=None, sample_weight=None) -> list[tuple]:
-    """``[(X_p, y_p, s_p), …]`` as dask.delayed objects, one per partition of X.
-
-    X is a Dask array (its row chunks are the partitions) or a Dask dataframe; y and
-    sample_weight a Dask array or series, or numpy (cut to X's row chunks).
-    """
+    """``[(X_p, y_p, s_p), …]`` as dask.delayed objects, one per partition (row chunk) of X;
+    y and sample_weight Dask collections, or numpy cut to X's row chunks."""
     if _is_frame(X):
         return _frame_tasks(X, {"y": y, "sample_weight": sample_weight})
     x_parts, rows = _blocks(X, "X")
@@ -81,10 +75,9 @@ def aligned_tasks(X, y=None, sample_weight=None) -> list[tuple]:
 
 
 def _frame_tasks(X, others: dict) -> list[tuple]:
-    """Partition p of X with partition p of y and of sample_weight, taken from one Dask
-    expression, so that Dask's optimiser cannot cut them apart differently (alone, it reads y,
-    one column of small files, as fewer partitions than X).  A series with other partitions
-    than X is repartitioned to X's divisions; without known divisions it is refused."""
+    """Partition p of X, y and sample_weight from one Dask expression, so that Dask's optimiser
+    cannot cut them apart differently (alone, it reads y as fewer partitions than X); other
+    partitions are repartitioned to X's known divisions, else refused."""
     import dask.dataframe as dd
 
     given = dict(others)
@@ -119,10 +112,8 @@ def _finite_rows(a: np.ndarray, index: int, what: str, fix: str) -> None:
 
 
 def prepare(X, y, s, index: int, dtype, columns: list | None, check_y_finite: bool) -> Block:
-    """Partition ``index`` as a :class:`Block` of numpy arrays, checked.
-
-    ``columns`` are the feature names every partition must have (None: an array);
-    UserError names the partition and the fix."""
+    """Partition ``index`` as a checked :class:`Block`; ``columns``: the feature names every
+    partition must have (None: an array)."""
     if columns is not None:
         got = [str(c) for c in X.columns] if hasattr(X, "columns") else None
         if got != columns:
@@ -163,8 +154,8 @@ def summarise(block: Block, labels: bool) -> Summary:
 
 
 def targets(block: Block, binarizer, dtype, class_weight: tuple | None) -> Block:
-    """The block with y replaced by the targets D (n_p, n_L) of the network's dtype, and the
-    class weights (``(classes, weights)``, both sorted by class) multiplied into s."""
+    """The block with y replaced by the targets D (n_p, n_L) and the class weights
+    (``(classes, weights)``, sorted by class) multiplied into s."""
     X, y, s = block
     assert y is not None, "targets() needs a block with y"
     D = (y.reshape(-1, 1) if y.ndim == 1 else y) if binarizer is None else binarizer.transform(y)

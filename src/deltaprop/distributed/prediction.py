@@ -1,8 +1,5 @@
-"""Prediction and scores on Dask collections: lazy, blockwise, one partition at a time.
-
-``predict``/``predict_proba`` map the fitted estimator's numpy methods over X's blocks (a Dask
-array for an array, a series/dataframe for a dataframe).  ``score`` adds a few sums per
-partition on the client (accuracy: Σ s_n [ŷ_n = y_n] and Σ s_n; R²: see :func:`r2_of_sums`).
+"""Prediction and scores on Dask collections: the estimator's numpy methods mapped lazily over
+X's blocks; ``score`` adds a few sums per partition on the client.
 """
 
 from __future__ import annotations
@@ -16,8 +13,7 @@ __all__ = ["predict", "predict_proba", "score"]
 
 
 def _as_input(est, X):
-    """A dataframe block as the estimator takes it: kept for one fitted on named columns,
-    else its numpy array (so no feature-name warning)."""
+    """A dataframe block as is for an estimator fitted on named columns, else its numpy array."""
     if hasattr(X, "columns") and not hasattr(est, "feature_names_in_"):
         return X.to_numpy()
     return X

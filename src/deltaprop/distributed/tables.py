@@ -1,12 +1,7 @@
-"""The cluster side of ``deltaprop train 'data/*.parquet' --scheduler ADDRESS``.
-
-The files of a table are read each on a worker, where they stay.  Each file's columns are
-summarised there (:func:`deltaprop.tabular.encode.column_summary`), the summaries combined on
-the client (``ColumnSummary.combine``) and handed to the single-machine rules (``task_of``,
-``FeatureEncoder.fit_summaries``, ``TargetEncoder.fit_summaries``), so that they equal what
-one machine computes on the concatenated rows.  The exact median (``--impute``'s fill) is a
-search on the order of the float64 values, each round counting, per file, the values at or
-below a pivot.  Every error names the file.  See ``docs/distributed.md``.
+"""The cluster side of ``deltaprop train 'data/*.parquet' --scheduler ADDRESS``: the files read
+and kept on the workers, their column summaries handed to one machine's rules in
+:mod:`deltaprop.tabular.encode`, so the task, encoders and scaling are the same.  Every error
+names the file.  See ``docs/distributed.md`` ("The command on a cluster").
 """
 
 from __future__ import annotations
@@ -14,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import glob
 import logging
+import operator
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -30,9 +26,8 @@ from deltaprop.tabular import read as tabread
 __all__ = ["connect", "local_workers", "quiet_logs", "ClusterTable", "ClusterRun", "table_files",
            "fit_encoders", "encoded_arrays", "train_table", "MEDIAN_ROUNDS"]
 
-#: pivots per round of the exact median's search, and the most rounds it needs
-#: (the float64 order has 2**64 positions; each round divides the range by PIVOTS, so
-#: seven rounds end it)
+#: pivots per round of the exact median's search, and the most rounds (2**64 float64
+#: positions, divided by PIVOTS a round: seven rounds end it)
 PIVOTS = 1024
 MEDIAN_ROUNDS = 16
 
@@ -67,11 +62,8 @@ def quiet_logs(debug: bool = False) -> Iterator[None]:
 
 
 def connect(scheduler: str, debug: bool = False):
-    """A ``distributed.Client`` for ``--scheduler``: ``local:N`` starts a LocalCluster of N
-    worker processes (one thread each, their logs silenced unless ``debug``); anything else
-    is a scheduler's address.
-
-    Returns ``(client, close)``; call ``close()`` when done."""
+    """``(client, close)`` for ``--scheduler``: ``local:N`` starts a LocalCluster of N one-thread
+    worker processes (logs silenced unless ``debug``); anything else is a scheduler's address."""
     try:
         from distributed import Client, LocalCluster
     except ImportError as e:
@@ -139,7 +131,7 @@ class ClusterTable:
         self.columns = [str(c) for c in self.ex.map(lambda frame: list(frame.columns), self.frames[:1])[0]]
 
     def _skip_empty(self, why: str) -> None:
-        """Leave out the files whose frames have no rows, each with a note; none left is an error."""
+        """Leave out the files without rows, each with a note; none left is an error."""
         rows, notes = zip(*self.ex.map(_rows_and_notes, self.frames))
         self.notes.extend(n for file_notes in notes for n in file_notes if n not in self.notes)
         empty = [k for k, n in enumerate(rows) if not n]
@@ -152,33 +144,29 @@ class ClusterTable:
         self.frames = [f for k, f in enumerate(self.frames) if k not in empty]
 
     def check_columns(self, needed: list[str]) -> None:
-        """Every file has the first file's columns, and ``needed`` among them (else the file is named)."""
+        """Every file has the first file's columns, ``needed`` among them."""
         self._map_files(_columns, self.columns, needed)
 
     def _map_files(self, func, *args, keep: bool = False) -> list:
-        """``func(frame, path, *args)`` of every file on its worker (errors name the file): the
-        results, or (``keep``) their handles, kept there."""
+        """``func(frame, path, *args)`` of every file on its worker: results, or (``keep``) handles."""
         run = self.ex.transform if keep else self.ex.map
         return run(_with_file, list(zip(self.frames, self.files)), func, *args)
 
-    # ------------------------------------------------------------------ statistics
     def summaries(self, names: list[str]) -> dict[str, enc.ColumnSummary]:
         """{name: the column's summary}, the files' summaries combined in file order."""
         per_file = self._map_files(_summaries, names)
         return {n: enc.ColumnSummary.combine([f[n] for f in per_file]) for n in names}
 
     def keep_rows(self, target_enc, impute: bool) -> None:
-        """Keep, in every file, the rows with targets (a missing one is an error without
-        ``impute``), as one machine fits its encoders on those rows."""
+        """Keep the rows with targets (a missing one is an error without ``impute``), as one machine does."""
         old, self.frames = self.frames, self._map_files(_kept_rows, target_enc, impute, keep=True)
         self.ex.release(old)
         self._skip_empty("has no row with a target")
 
     def medians(self, names: list[str], summaries: dict[str, enc.ColumnSummary]) -> list[float]:
-        """The exact median of each column: that of its order statistics ⌊(n-1)/2⌋ and ⌊n/2⌋
-        (0-based; one and the same for odd n), as ``np.median`` takes them.  Both are found in
-        one search on the values' order keys (the columns listed twice), PIVOTS pivots a round,
-        each round one count per file."""
+        """The exact median of each column, of its order statistics ⌊(n-1)/2⌋ and ⌊n/2⌋ as
+        ``np.median`` takes them: one search on the values' order keys (the columns listed
+        twice), PIVOTS pivots a round, each round one count per file."""
         if not names:
             return []
         n = np.array([summaries[name].count for name in names], dtype=np.int64)
@@ -202,7 +190,6 @@ class ClusterTable:
         return {name: set().union(*(f[name] for f in per_file)) for name in names}
 
 
-# ---------------------------------------------------------------------- on the workers
 def _rows_and_notes(frame) -> tuple[int, list[str]]:
     """The frame's rows, and what reading it noted (a Parquet index kept as columns)."""
     return (0, []) if frame is None else (len(frame), frame.attrs.get("deltaprop_notes", []))
@@ -217,7 +204,7 @@ def _with_file(pair, func, *args):
 
 
 def _summaries(frame, path, names):
-    """The file's column summaries; where a problem value is names the file."""
+    """The file's column summaries, a problem value's place naming the file."""
     out = {n: enc.column_summary(frame[n], frame) for n in names}
     for s in out.values():
         if s.bad_at:
@@ -233,8 +220,7 @@ def _kept_rows(frame, path, target_enc, impute):
 
 
 def _flip(bits: np.ndarray) -> np.ndarray:
-    """A negative int64 b ↦ min − b − 1 (its own inverse), others kept: a float64's bits become
-    an order key (:func:`_key`), and a key the float's bits."""
+    """A negative int64 b ↦ min − b − 1 (its own inverse): a float64's bits ↔ its order key."""
     return np.where(bits < 0, np.int64(np.iinfo(np.int64).min) - bits - 1, bits)
 
 
@@ -243,9 +229,7 @@ def _key(values: np.ndarray) -> np.ndarray:
 
 
 def _pivots(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
-    """PIVOTS increasing keys per column, the first one lo and the last one hi (so that a
-    range of two keys is decided too), in unsigned arithmetic so that the widest range does
-    not overflow."""
+    """PIVOTS increasing keys per column from lo to hi, in unsigned arithmetic (no overflow)."""
     span = hi.astype(np.uint64) - lo.astype(np.uint64)
     step = span // np.uint64(PIVOTS) + np.uint64(1)
     offsets = np.minimum(step[:, None] * np.arange(PIVOTS, dtype=np.uint64), span[:, None])
@@ -254,8 +238,7 @@ def _pivots(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
 
 
 def _at_most(frame, path, names, pivots):
-    """Per column, the count of the file's finite numbers whose order key is at or below
-    each pivot key."""
+    """Per column, the count of the file's finite numbers at or below each pivot key."""
     out = []
     for name, keys in zip(names, pivots):
         values = enc.numeric_values(frame[name])[0]
@@ -270,11 +253,9 @@ def _categories(frame, path, names, impute):
 def fit_encoders(table: ClusterTable, targets: list[str], features: list[str], categorical=(),
                  task: str | None = None, impute: bool = False, *, shared_unit: bool = True,
                  notes: list[str] | None = None) -> tuple[Any, Any, str]:
-    """``(FeatureEncoder, TargetEncoder, task)`` fitted on the cluster by the single-machine
-    rules, from the files' combined column summaries: equal to ``detect_task``,
-    ``FeatureEncoder(impute).fit(rows, features, categorical, notes, shared_unit)`` and
-    ``TargetEncoder.fit`` on the concatenated files' rows with targets (errors name the file),
-    with ``task_note``'s refusal; the notes, the detected task's among them, go into ``notes``."""
+    """``(FeatureEncoder, TargetEncoder, task)`` fitted by the single-machine rules on the files'
+    combined column summaries, as one machine fits them on the concatenated rows with targets;
+    the notes (the detected task's among them) go into ``notes``."""
     table.check_columns(targets + features)
     by_name = table.summaries(targets)
     told, task = task is not None, task or enc.task_of(list(by_name.values()))
@@ -316,15 +297,12 @@ def encoded_arrays(table: ClusterTable, feature_enc, target_enc, impute=False, d
     import dask.array as da
 
     encoded = table._map_files(_encode, feature_enc, target_enc, impute, dtype, keep=True)
-    shapes = table.ex.map(lambda pair: (pair[0].shape, pair[1].shape, pair[1].dtype), encoded)
-    Xs = [da.from_delayed(dask.delayed(lambda pair: pair[0])(e), shape=s[0], dtype=dtype)
-          for e, s in zip(encoded, shapes)]
-    ys = [da.from_delayed(dask.delayed(lambda pair: pair[1])(e), shape=s[1], dtype=s[2])
-          for e, s in zip(encoded, shapes)]
-    return da.concatenate(Xs), da.concatenate(ys)
+    shapes = table.ex.map(lambda pair: [(a.shape, a.dtype) for a in pair], encoded)
+    blocks = [[da.from_delayed(dask.delayed(operator.itemgetter(k))(e), shape=shape, dtype=kind)
+               for k, (shape, kind) in enumerate(pair)] for e, pair in zip(encoded, shapes)]
+    return da.concatenate([b[0] for b in blocks]), da.concatenate([b[1] for b in blocks])
 
 
-# ---------------------------------------------------------------------- the whole run
 @dataclass
 class ClusterRun:
     """What :func:`train_table` made: the model, and for its metrics and report the raw
@@ -347,14 +325,8 @@ def train_table(pattern: str, targets: list[str], make_estimator, *, client=None
                 task: str | None = None, impute: bool = False, dtype=np.float64,
                 shared_unit: bool = True) -> ClusterRun:
     """Train the command's model on the files of ``pattern`` on the cluster of ``client``
-    (default: the current one).
-
-    ``make_estimator(task, n_rows)`` returns the unfitted estimator (the command's options).
-    The preprocessing is fitted by :func:`fit_encoders`, the rows encoded on the workers
-    (:func:`encoded_arrays`) and the estimator fitted on them there; the outputs on every
-    training row are computed on the workers too, and only they and the raw targets come
-    back for the metrics.
-    """
+    (default: the current one); ``make_estimator(task, n_rows)`` returns the unfitted estimator.
+    Only the outputs on the training rows and their raw targets come back, for the metrics."""
     from deltaprop.tabular.model import TabularModel
 
     table = ClusterTable(pattern, client)

@@ -1,9 +1,5 @@
-"""The report's charts as hand-written SVG: lines over epochs, and stacked bars.
-
-matplotlib took longer to import and draw the report's four charts than a 10,000-row MNIST
-run took to train; these draw the same axes, ticks, legends and shaded bands in a few
-milliseconds.  Tick labels are written by :func:`~deltaprop.report.numbers.format_number`.
-Output is deterministic (the same history gives the same bytes).
+"""The report's charts as hand-written, deterministic SVG: lines over epochs, and stacked bars
+(matplotlib took longer to import and draw them than a 10,000-row MNIST run took to train).
 """
 
 from __future__ import annotations
@@ -23,8 +19,7 @@ FONT = 12.0
 
 
 def _el(tag: str, text: str | None = None, **attrs: object) -> str:
-    """One SVG element: ``class_`` is class, ``text_anchor`` is text-anchor, numbers are written to
-    a tenth, and the text is escaped."""
+    """One SVG element: ``class_`` is class, ``text_anchor`` text-anchor, floats to a tenth, text escaped."""
     written = " ".join(f'{k.rstrip("_").replace("_", "-")}="{v:.1f}"' if isinstance(v, float)
                        else f'{k.rstrip("_").replace("_", "-")}="{v}"' for k, v in attrs.items())
     return f"<{tag} {written}/>" if text is None else f"<{tag} {written}>{escape(text)}</{tag}>"
@@ -121,8 +116,8 @@ def line_chart(lines: Sequence[tuple[str, np.ndarray, np.ndarray, str]], *, titl
                log: bool = False, ylim: tuple[float, float] | None = None,
                bands: Sequence[tuple[float, float, str, str]] = (),
                vline: tuple[float, str, str] | None = None, height: float = 300.0) -> str:
-    """Lines (label, epochs, values, colour) against the epoch; ``bands``: shaded y ranges
-    (lo, hi, colour, legend label or "") drawn under the lines; ``vline``: (epoch, label, colour), dashed."""
+    """Lines (label, epochs, values, colour) against the epoch; ``bands``: shaded y ranges (lo, hi,
+    colour, legend label or "") under the lines; ``vline``: (epoch, label, colour), dashed."""
     xs = np.concatenate([np.asarray(x, dtype=float) for _, x, _, _ in lines])
     if ylim is None:
         ys = np.concatenate([np.asarray(y, dtype=float) for _, _, y, _ in lines])

@@ -1,11 +1,5 @@
-"""The training report: one self-contained HTML file (inline CSS, inline SVG, no scripts).
-
-For a model trained by ``deltaprop train`` (a :class:`~deltaprop.tabular.model.TabularModel`)
-it shows the metrics; the loss curves and the validation score per epoch; per layer l, the
-gradient norm ‖∂E/∂W^(l)‖ of each epoch's last mini-batch, with a warning where it vanishes or
-explodes; per hidden layer, the share of dead and saturated units; the network drawn with its
-trained weights; and the preprocessing of every input column.  Plots are drawn by
-:mod:`deltaprop.report.chart` as inline SVG.
+"""The training report of a ``deltaprop train`` model: one self-contained HTML file (inline CSS,
+inline SVG from :mod:`deltaprop.report.chart`, no scripts).
 """
 
 from __future__ import annotations
@@ -35,8 +29,8 @@ COLOURS = ("#2563eb", "#ea580c", "#16a34a", "#7c3aed", "#0891b2", "#be185d", "#8
 
 
 def unit_activity(net: Network, X: np.ndarray) -> dict[int, tuple[int, int, int]]:
-    """Per hidden layer l: (n units, dead units, saturated units) on the rows of X, dead and
-    saturated as :mod:`deltaprop.core.units` defines them (one definition for the report and explain)."""
+    """Per hidden layer l: (n units, dead units, saturated units) on the rows of X, as
+    :mod:`deltaprop.core.units` defines them."""
     fwd = net.forward(np.asarray(X, dtype=net.dtype)[:MAX_ROWS])
     return {l: _layer_activity(net.f(l), fwd.u[l], fwd.z[l])[:3] for l in range(2, net.L)}
 
@@ -58,7 +52,6 @@ def gradient_warnings(norms: list[dict[int, float]]) -> list[str]:
     return warnings
 
 
-# ---------------------------------------------------------------------- plots
 def _epochs(n: int, total: int | None = None) -> np.ndarray:
     """Epochs 1 … n, or the last n of ``total``."""
     return np.arange(1, n + 1) + ((total or n) - n)
@@ -93,8 +86,8 @@ def _score_plot(history: dict[str, Any], task: str) -> str | None:
 
 
 def _gradient_plot(norms: list[dict[int, float]]) -> tuple[str, bool] | None:
-    """The gradient norms per layer on a log axis, the vanished band (and the exploded one,
-    when the axis reaches it) shaded; returns (SVG, whether the exploded band is drawn)."""
+    """The gradient norms per layer on a log axis, the vanished (and exploded) band shaded;
+    (SVG, whether the exploded band is drawn)."""
     if not norms:
         return None
     lines = [(f"‖∂E/∂W⁽{l}⁾‖ (layer {l})", _epochs(len(norms)),
@@ -120,7 +113,6 @@ def _activity_plot(activity: dict[int, tuple[int, int, int]]) -> str | None:
                      title="dead and saturated units", xlabel="share of the layer's units")
 
 
-# ---------------------------------------------------------------------- tables
 def _row(cells: Iterable[Any], numbers: Iterable[Any] = (), head: str = "td") -> str:
     """A table row: ``cells`` as text (the first a ``head`` cell), then ``numbers`` right-aligned."""
     cells = list(cells)
@@ -135,8 +127,7 @@ def _table(heads: Sequence[str], rows: Iterable[str], attrs: str = "") -> str:
 
 
 def _diagram(model: Any) -> tuple[str, str]:
-    """The trained network drawn as explain draws it (weights coloured by sign, width by |w|),
-    its inputs and outputs labelled with the columns and classes they stand for."""
+    """The trained network drawn as explain draws it, its inputs and outputs named."""
     from deltaprop.explanation.core import unit_names
     from deltaprop.explanation.diagram import CSS, Highlight, Layout, network_svg
 
@@ -148,7 +139,7 @@ def _diagram(model: Any) -> tuple[str, str]:
 
 
 def _confusion_table(history: dict[str, Any]) -> str:
-    """The confusion matrix of the validation rows (or the training rows) as a table."""
+    """The confusion matrix of the validation (or training) rows as a table."""
     confusion = history.get("confusion")
     if not confusion:
         return ""
@@ -170,9 +161,8 @@ def _metrics_table(metrics: dict[str, dict[str, float]]) -> str:
 
 
 def _features_table(model: Any) -> str:
-    """The preprocessing of every input column; a table wider than :data:`FOLD` columns is
-    summarised (columns per encoding), its first and last :data:`SHOWN` rows shown and the
-    rest folded into a ``<details>``."""
+    """The preprocessing of every input column; over :data:`FOLD` columns, summarised per
+    encoding, the first and last :data:`SHOWN` shown and the rest in a ``<details>``."""
     from collections import Counter
 
     from deltaprop.report.numbers import preprocessing
@@ -201,7 +191,6 @@ def _features_table(model: Any) -> str:
             f"inputs; missing values {impute}.</p>{shown}</div>")
 
 
-# ---------------------------------------------------------------------- the page
 CSS = """
 body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 60em; color: #111; padding: 0 1em; }
 h1 { font-size: 1.5em; } h2 { font-size: 1.2em; margin-top: 1.6em; border-bottom: 1px solid #ddd; }
@@ -244,7 +233,7 @@ def _warnings(norms: list[dict[int, float]], activity: dict[int, tuple[int, int,
 
 
 def _training(history: dict[str, Any], task: str, norms: list[dict[int, float]], activity: dict) -> str:
-    """The plots of the run (each with a caption saying what is drawn) and the unit counts."""
+    """The plots of the run, each with its caption, and the unit counts."""
     gradients = _gradient_plot(norms)
     shading = f"shaded: below {VANISH:g}, the gradient has vanished"
     if gradients is not None and gradients[1]:
