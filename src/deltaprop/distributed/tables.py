@@ -65,20 +65,13 @@ def connect(scheduler: str, debug: bool = False):
     """``(client, close)`` for ``--scheduler``: ``local:N`` starts a LocalCluster of N one-thread
     worker processes (logs silenced unless ``debug``); anything else is a scheduler's address."""
     try:
-        from distributed import Client, LocalCluster
+        from distributed import Client
     except ImportError as e:
         raise UserError("--scheduler needs Dask: pip install 'deltaprop[dask]'") from e
-    if scheduler.startswith("local:"):
-        cluster = LocalCluster(n_workers=local_workers(scheduler), threads_per_worker=1, processes=True,
-                               dashboard_address=None,
-                               silence_logs=logging.WARNING if debug else logging.CRITICAL)
-        client = Client(cluster)
-
-        def close():
-            client.close()
-            cluster.close()
-
-        return client, close
+    if scheduler.startswith("local:"):  # a LocalCluster of the client's own: its close() closes both
+        client = Client(n_workers=local_workers(scheduler), threads_per_worker=1, processes=True,
+                        dashboard_address=None, silence_logs=logging.WARNING if debug else logging.CRITICAL)
+        return client, client.close
     try:
         client = Client(scheduler, timeout="10s")
     except (OSError, TimeoutError, ValueError) as e:
