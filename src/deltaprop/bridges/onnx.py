@@ -228,11 +228,10 @@ def _tabular_graph(g: _Graph, model) -> tuple[list, list]:
     return inputs, outputs
 
 
-def _estimator_graph(g: _Graph, model, kind: str) -> tuple[list, list]:
+def _estimator_graph(g: _Graph, model, net) -> tuple[list, list]:
     """(inputs, outputs) of a Network's or a fitted estimator's graph, its nodes added to g."""
     from onnx import helper
 
-    net = model if kind == "network" else model.network_
     x_type = _tensor_type(net.dtype)
     inputs = [helper.make_tensor_value_info("X", x_type, [None, net.sizes[0]])]
     y = _network(g, net, "X")
@@ -242,20 +241,20 @@ def _estimator_graph(g: _Graph, model, kind: str) -> tuple[list, list]:
     return inputs, [helper.make_tensor_value_info("y", x_type, [None, net.sizes[-1]])]
 
 
-def _kind(model) -> str:
-    """'network', 'estimator' or 'tabular'; ValueError for anything else or an unfitted estimator."""
+def _network_of(model):
+    """The network of a model that can be exported; ValueError for anything else or an unfitted estimator."""
     from deltaprop.core.network import Network
     from deltaprop.estimators.mlp import MLPClassifier, MLPRegressor
     from deltaprop.tabular.model import TabularModel
 
     if isinstance(model, Network):
-        return "network"
+        return model
     if isinstance(model, TabularModel):
-        return "tabular"
+        return model.network_
     if isinstance(model, (MLPRegressor, MLPClassifier)):
         if "network_" not in model.__dict__:
             raise ValueError(f"this {type(model).__name__} is not fitted; call fit before exporting it")
-        return "estimator"
+        return model.network_
     raise ValueError(
         f"cannot export a {type(model).__name__} to ONNX; give a deltaprop Network, a fitted "
         f"deltaprop MLPRegressor or MLPClassifier, or a model of the deltaprop command (for a "
@@ -263,10 +262,9 @@ def _kind(model) -> str:
     )
 
 
-def _metadata(model, kind: str) -> dict:
+def _metadata(model, net, tabular: bool) -> dict:
     import deltaprop
 
-    net = model if kind == "network" else model.network_
     meta = {
         "deltaprop_version": deltaprop.__version__,
         "model": type(model).__name__,
@@ -277,7 +275,7 @@ def _metadata(model, kind: str) -> dict:
     classes = getattr(model, "classes_", None)
     if classes is not None:
         meta["classes"] = json.dumps([c.item() if isinstance(c, np.generic) else c for c in classes])
-    if kind == "tabular":
+    if tabular:
         meta["features"] = json.dumps(model.features.to_dict())
         meta["targets"] = json.dumps(model.target.names)
     return meta
@@ -318,14 +316,14 @@ def to_onnx(model):
 
     import deltaprop
 
-    kind = _kind(model)
+    net, tabular = _network_of(model), hasattr(model, "features")
     g = _Graph()
-    inputs, outputs = _tabular_graph(g, model) if kind == "tabular" else _estimator_graph(g, model, kind)
+    inputs, outputs = _tabular_graph(g, model) if tabular else _estimator_graph(g, model, net)
     graph = helper.make_graph(g.nodes, "deltaprop", inputs, outputs, initializer=g.initializers)
     proto = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)], ir_version=IR_VERSION,
                               producer_name="deltaprop", doc_string=repr(model))
     proto.producer_version = deltaprop.__version__
-    helper.set_model_props(proto, _metadata(model, kind))
+    helper.set_model_props(proto, _metadata(model, net, tabular))
     onnx.checker.check_model(proto, full_check=True)
     return proto
 
