@@ -85,9 +85,8 @@ def _as_random_state(random_state):
         return random_state
     if isinstance(random_state, Integral):
         return np.random.RandomState(int(random_state))
-    raise ValueError(
-        f"random_state must be None, an int, or a numpy RandomState/Generator; got {random_state!r}"
-    )
+    raise ValueError(f"random_state must be None, an int, or a numpy RandomState/Generator; "
+                     f"got {random_state!r}")
 
 
 def _check_dtype(dtype: DTypeLike) -> np.dtype:
@@ -159,7 +158,16 @@ class Network:
 
     def _configure(self, sizes, activation, output, loss, dtype, epsilon=None, quantile=None):
         """Everything but the weights, checked; returns the hidden activations' names as given."""
-        self.sizes = sizes = self._check_sizes(sizes)
+        try:
+            sizes = list(sizes)
+        except TypeError:
+            raise ValueError(f"sizes must be a list of layer widths such as [4, 5, 3]; got {sizes!r}"
+                             ) from None
+        if len(sizes) < 2:
+            raise ValueError(f"a network needs at least two layers (input and output); got sizes={sizes!r}")
+        if any(isinstance(n, bool) or not isinstance(n, Integral) or n < 1 for n in sizes):
+            raise ValueError(f"every layer size must be a positive integer; got sizes={sizes!r}")
+        self.sizes = sizes = tuple(int(n) for n in sizes)
         self.L = len(sizes)
         hidden, names = self._hidden_names(activation)
         if loss not in _losses.LOSSES:
@@ -168,30 +176,14 @@ class Network:
             output = _losses.DEFAULT_OUTPUT[loss]
         _act.get(output, _losses.ALLOWED_OUTPUTS[loss], f"output activation for loss {loss!r}")
         if output == "softmax" and sizes[-1] < 2:
-            raise ValueError(
-                "a softmax output needs at least 2 output units (over one unit it is constant 1); "
-                "use a logistic output for a single unit"
-            )
+            raise ValueError("a softmax output needs at least 2 output units (over one unit it is "
+                             "constant 1); use a logistic output for a single unit")
         self.output, self.loss_name = output, loss
         #: the loss's parameters: {"epsilon": ε} for huber, {"quantile": τ} for quantile
         self.loss_params = _losses.loss_params(loss, epsilon, quantile)
         self.dtype: np.dtype = _check_dtype(dtype)
         self._set_hidden(hidden)
         return names
-
-    @staticmethod
-    def _check_sizes(sizes):
-        try:
-            sizes = list(sizes)
-        except TypeError:
-            raise ValueError(
-                f"sizes must be a list of layer widths such as [4, 5, 3]; got {sizes!r}"
-            ) from None
-        if len(sizes) < 2:
-            raise ValueError(f"a network needs at least two layers (input and output); got sizes={sizes!r}")
-        if any(isinstance(n, bool) or not isinstance(n, Integral) or n < 1 for n in sizes):
-            raise ValueError(f"every layer size must be a positive integer; got sizes={sizes!r}")
-        return tuple(int(n) for n in sizes)
 
     @classmethod
     def from_weights(cls, W: Any, b: Any, activation: str | Sequence[str] = "tanh", output: str | None = None,
@@ -242,7 +234,6 @@ class Network:
 
     def _set_hidden(self, hidden):
         self.activation = hidden
-        #: name of f for each layer l = 2 … L
         self.layer_activation = {l: hidden[l - 2] for l in range(2, self.L)}
         self.layer_activation[self.L] = self.output
         self._f = {l: _act.ACTIVATIONS[name] for l, name in self.layer_activation.items()}
@@ -316,7 +307,6 @@ class Network:
         return self._numeric_finite(X, "X", "remove or impute those values")
 
     def _numeric_finite(self, A: np.ndarray, name: str, remedy: str) -> np.ndarray:
-        """A (X or D, shape checked) as the network's dtype; ValueError if not numeric or finite."""
         if A.dtype.kind not in "biuf":
             raise ValueError(f"{name} must be numeric; got dtype {A.dtype}")
         A = A.astype(self.dtype, copy=False)
@@ -417,8 +407,7 @@ class Network:
         """The output y of every sample, shape (n_samples, n_L)."""
         return np.ascontiguousarray(self._forward(self.check_X(X)).y.T)
 
-    def _batch_loss(self, fwd, D, alpha, s):
-        """(Σ_n s_n E_n + ½ alpha Σ_l ‖W^(l)‖²) / Σ_n s_n, from a forward pass."""
+    def _batch_loss(self, fwd, D, alpha, s):  # the loss of a forward pass
         E = _losses.per_sample(self.loss_name, fwd.u[self.L], fwd.y, D.T, self.output, self.loss_params)
         data = E.sum() if s is None else E @ s
         penalty = _losses.l2_penalty(alpha, self.W.values())

@@ -92,20 +92,15 @@ def packed_parameters(net: Any) -> np.ndarray | None:
 class PlainBatchBackprop:
     """The plain path: :meth:`Network.backprop` per batch.  Same interface as BatchBackprop."""
 
-    def __init__(self, net, max_batch_size, alpha=0.0, dropout=0.0, random_state=None):
+    def __init__(self, net, max_batch_size, alpha=0.0):
         self.net, self.max_batch_size, self.alpha = net, int(max_batch_size), float(alpha)
-        self.dropout = dropout
-        self._random_state = random_state if callable(random_state) else (lambda: random_state)
         self.flat_grad = None
 
+    def _mask(self, n):  # the dropout mask {l: (n_l, n)} of a batch: none
+        return None
+
     def __call__(self, X, D, sample_weight=None):
-        mask = None
-        if np.any(np.asarray(self.dropout, dtype=float) > 0):
-            # drawn here, so valid: only turned to the seed's orientation {l: (n_l, n)}, without
-            # check_dropout_mask's per-batch passes over it (finite, non-negative)
-            drawn = self.net.dropout_mask(self.dropout, X.shape[0], self._random_state())
-            mask = {l: np.ascontiguousarray(m.T) for l, m in drawn.items()}
-        g = self.net.backprop(X, D, self.alpha, sample_weight, mask)
+        g = self.net.backprop(X, D, self.alpha, sample_weight, self._mask(X.shape[0]))
         self.flat_grad = g.flat()
         return g.loss, g.W, g.b
 
@@ -115,6 +110,17 @@ class DropoutBatchBackprop(PlainBatchBackprop):
     (:meth:`Network.dropout_mask`, rate p per hidden layer, from ``random_state()``) and
     returns the thinned network's loss and gradients.  The buffered and compiled paths have
     no dropout; fits with dropout take this one."""
+
+    def __init__(self, net, max_batch_size, alpha, dropout, random_state):
+        super().__init__(net, max_batch_size, alpha)
+        self.dropout = dropout
+        self._random_state = random_state if callable(random_state) else (lambda: random_state)
+
+    def _mask(self, n):
+        # drawn here, so valid: only turned to the seed's orientation, without
+        # check_dropout_mask's per-batch passes over it (finite, non-negative)
+        drawn = self.net.dropout_mask(self.dropout, n, self._random_state())
+        return {l: np.ascontiguousarray(m.T) for l, m in drawn.items()}
 
 
 def batch_backprop(net: Any, max_batch_size: int, alpha: float = 0.0, *, dropout: Any = 0.0,
