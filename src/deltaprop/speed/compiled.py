@@ -9,11 +9,10 @@ step -- in the order of the numpy loop, :func:`deltaprop.training.loop.numpy_epo
 its gradient, a batch whose loss is not finite ending the epoch before its step, the step of
 :class:`~deltaprop.core.optim.SGD` or :class:`~deltaprop.core.optim.Adam` with their roundings.
 
-Sums run in another order than numpy's BLAS, so the loss and weights agree with the numpy
-path to rounding, not to the bit.  One generic kernel serves every architecture, activation,
-loss pair and optimiser (integer codes of :mod:`deltaprop.speed.registry` and offset tables),
-so numba compiles it once per dtype, on first use, and caches the machine code on disk.
-``docs/performance.md`` has the measurements behind the size limits below.
+Sums run in another order than numpy's BLAS: the results agree with the numpy path to
+rounding, not to the bit.  One generic kernel (codes of :mod:`deltaprop.speed.registry`,
+offset tables) serves every network, compiled once per dtype and cached on disk.
+``docs/performance.md`` ("The compiled epoch") has the measurements behind the size limits.
 """
 
 from __future__ import annotations

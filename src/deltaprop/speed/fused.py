@@ -1,22 +1,14 @@
 """Fused elementwise passes over the parameters and hidden layers, each one compiled loop.
 
-A numpy expression such as SGD's Nesterov step is several ufunc calls, each a pass over every
-parameter; on a large network those passes are what is left beside the matrix products.  Each
-function here does its job in one compiled pass (:mod:`deltaprop.speed.kernels`) performing the
-same operations in the same order as the numpy definition in :mod:`deltaprop.core`, so the
-results are bitwise equal.  The numpy definition runs instead inside the switches of
-:mod:`deltaprop.speed.switch`, below :data:`FUSED_MIN_SIZE` elements, for a prediction below
-:data:`PREDICT_MIN_WORK` rows × units, and where numba cannot be imported: a rule on the
-call's arguments only, never on what the process loaded before (the first fit of a process
-pays for loading numba once, about 0.45 s; ``docs/performance.md``).
-
-:data:`FORWARD_KERNELS`, :data:`BACKWARD_KERNELS` and :data:`STEP_KERNELS` list, for every
-activation and optimiser rule of the core, its kernel or None (the numpy definition, on
-purpose); ``tests/test_registry.py`` walks them.
-
-The kernels run on one thread: numba's threading layers either abort when two Python threads
-train at once (workqueue) or hang in a process forked after use (GNU OpenMP), and a library
-cannot impose either on its users.
+Each function does in one compiled pass (:mod:`deltaprop.speed.kernels`) what a numpy
+definition of :mod:`deltaprop.core` does in several ufunc calls, the same operations in the
+same order, so the results are bitwise equal.  The numpy definition runs instead inside the
+switches of :mod:`deltaprop.speed.switch`, below :data:`FUSED_MIN_SIZE` elements, for a
+prediction below :data:`PREDICT_MIN_WORK` rows × units, and where numba cannot be imported: a
+rule on the call's arguments only, never on what the process loaded before.
+:data:`FORWARD_KERNELS`, :data:`BACKWARD_KERNELS` and :data:`STEP_KERNELS` list each
+activation's and rule's kernel, or None (the definition, on purpose).  ``docs/performance.md``
+("Fused passes") has the measurements, the price of loading numba, and why one thread.
 """
 
 from __future__ import annotations
