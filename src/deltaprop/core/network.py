@@ -7,12 +7,8 @@ Layers are numbered as in the seed: the input layer is l = 1, the output layer i
     b[l]  shape (n_l,)           b[l][j-1] is w_j0^(l), the link from the "+1" bias unit
 
 One mini-batch flows through the network one sample per column (the textbook orientation):
-X of shape ``(n_samples, n_features)`` is transposed once, on the way in, to z^(1) = Xᵀ.
-
-    u^(l) = W^(l) z^(l-1) + b^(l)          z^(l) = f(u^(l))            (forward)
-    δ^(L) = y - d                           for the canonical output/loss pairs
-    δ^(l) = f'(u^(l)) ⊙ (W^(l+1))ᵀ δ^(l+1)                             (backward)
-    ∂E/∂W^(l) = δ^(l) (z^(l-1))ᵀ / N        ∂E/∂b^(l) = Σ_n δ^(l)_n / N
+X of shape ``(n_samples, n_features)`` is transposed once, on the way in, to z^(1) = Xᵀ.  The
+forward pass and the δ recursion are the matrix form of ``docs/derivation.md``.
 
 The loss of a batch is the (sample-weighted) mean of E_n plus alpha / (2N) Σ_l ‖W^(l)‖²,
 biases not penalised; with sample weights s_n, N is Σ_n s_n.  ``gradients`` returns the
@@ -198,8 +194,7 @@ class Network:
         bs = [b[k] for k in sorted(b)] if isinstance(b, dict) else list(b)
         if len(Ws) != len(bs) or not Ws:
             raise ValueError("W and b must list the same (non-zero) number of layers")
-        Ws = [np.asarray(w) for w in Ws]
-        dtype = np.result_type(*Ws, *bs)
+        dtype = np.result_type(*map(np.asarray, Ws), *bs)
         dtype = dtype if dtype in (np.float32, np.float64) else np.dtype(np.float64)
         sizes = [Ws[0].shape[1]] + [w.shape[0] for w in Ws]
         net = cls.__new__(cls)  # no Glorot draw: the weights are given
@@ -366,13 +361,7 @@ class Network:
         """Draw an inverted-dropout mask: {l: array (n_samples, n_l)} for each hidden layer l
         whose rate p > 0 (``rate``: one p in [0, 1) for all, or one per hidden layer), each entry
         0 with probability p and 1/(1-p) otherwise, drawn from ``random_state`` layer by layer."""
-        rates = self._dropout_rates(rate)
-        rng = _as_random_state(random_state)
-        return {l: ((rng.uniform(size=(n_samples, self.sizes[l - 1])) >= p) / (1.0 - p)).astype(self.dtype)
-                for l, p in rates.items()}
-
-    def _dropout_rates(self, rate):
-        hidden = list(range(2, self.L))
+        hidden = range(2, self.L)
         rates = [rate] * len(hidden) if np.ndim(rate) == 0 else list(rate)
         if len(rates) != len(hidden):
             raise ValueError(f"dropout lists {len(rates)} rates but the network has {len(hidden)} hidden "
@@ -380,7 +369,9 @@ class Network:
         for p in rates:
             if isinstance(p, bool) or not isinstance(p, (int, float, np.floating)) or not 0 <= p < 1:
                 raise ValueError(f"every dropout rate must be a number in [0, 1); got {rate!r}")
-        return {l: float(p) for l, p in zip(hidden, rates) if p > 0}
+        rng = _as_random_state(random_state)
+        return {l: ((rng.uniform(size=(n_samples, self.sizes[l - 1])) >= p) / (1.0 - p)).astype(self.dtype)
+                for l, p in zip(hidden, map(float, rates)) if p > 0}
 
     def check_dropout_mask(self, dropout_mask: Any, n_samples: int) -> dict[int, np.ndarray]:
         """The mask {l: (n_samples, n_l)} as {l: (n_l, n_samples)} of the network's dtype, checked."""

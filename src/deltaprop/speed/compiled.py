@@ -66,8 +66,7 @@ def supported(net: Any, optimizer: Any, X: Any, sample_weight: Any, batch_size: 
 
 
 def kernel() -> ModuleType:
-    """:mod:`deltaprop.speed.epoch`, imported (numba loaded, the kernel read from numba's
-    cache or compiled) on first use."""
+    """:mod:`deltaprop.speed.epoch`, imported (numba loaded) on first use."""
     from deltaprop.speed import epoch
 
     return epoch
@@ -107,8 +106,7 @@ class _Workspace:
 
 
 def _workspace(optimizer: Any, net: Any, batch_size: int) -> _Workspace:
-    """The workspace cached on the optimiser (which lives as long as the fit), made afresh
-    when the network or batch size changed."""
+    """The workspace cached on the optimiser (which lives as long as the fit)."""
     ws = optimizer.__dict__.get("_compiled_workspace")
     if ws is None or ws.key != _key(net, batch_size):
         ws = optimizer._compiled_workspace = _Workspace(net, batch_size)
