@@ -39,11 +39,8 @@ __all__ = ["Network", "Forward", "Gradients"]
 
 @dataclass
 class Forward:
-    """The quantities of one forward pass, keyed by the seed's layer number.
-
-    ``u[l]`` (l = 2 … L) and ``z[l]`` (l = 1 … L) have shape ``(n_l, n_samples)``;
-    ``z[1]`` is Xᵀ and ``z[L]`` is the output y.
-    """
+    """One forward pass: ``u[l]`` (l = 2 … L) and ``z[l]`` (l = 1 … L, z[1] = Xᵀ, z[L] = y),
+    shape ``(n_l, n_samples)``."""
 
     u: dict
     z: dict
@@ -57,11 +54,8 @@ class Forward:
 
 @dataclass
 class Gradients:
-    """∂(loss)/∂W^(l) in ``W[l]`` and ∂(loss)/∂b^(l) in ``b[l]``, same shapes as the network's.
-
-    ``loss`` is the number these are the gradient of; ``delta[l]`` holds δ^(l) of every
-    sample, shape ``(n_l, n_samples)``, multiplied by the sample weights when given.
-    """
+    """∂(loss)/∂W^(l) in ``W[l]`` and ∂(loss)/∂b^(l) in ``b[l]`` of ``loss``; ``delta[l]``: δ^(l)
+    of every sample, ``(n_l, n_samples)``, times the sample weights when given."""
 
     W: dict
     b: dict

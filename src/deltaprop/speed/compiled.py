@@ -40,15 +40,10 @@ _PIECEWISE_LINEAR = frozenset({"identity", "relu", "leaky_relu"})
 
 
 def supported(net: Any, optimizer: Any, X: Any, sample_weight: Any, batch_size: int) -> bool:
-    """True when :func:`run_epoch` applies to this network, optimiser, data and batch size.
-
-    Dense float32/float64 data, a pair and hidden activations the kernel has a code for
-    (:mod:`deltaprop.speed.registry`), SGD or Adam without gradient clipping (AdamW's decay
-    and clipping are not in the kernel: those fits take the numpy path), and a network small
-    enough that the compiled loops beat the numpy path.  Never inside
-    :func:`deltaprop.speed.plain_paths` or :func:`deltaprop.speed.numpy_paths`.  The answer
-    reads these arguments alone, never what the process loaded or ran before.
-    """
+    """True when :func:`run_epoch` applies: dense float32/float64 data, a pair and hidden
+    activations with a code in :mod:`deltaprop.speed.registry`, SGD or Adam without clipping (not
+    AdamW), a network small enough that the compiled loops win, outside the switches.  It reads
+    these arguments alone, never what the process loaded or ran before."""
     hidden = {net.layer_activation[l] for l in range(2, net.L)}
     if (not use_compiled() or type(optimizer) not in (SGD, Adam) or optimizer.max_grad_norm is not None
             or not isinstance(X, np.ndarray) or X.ndim != 2 or X.dtype != net.dtype

@@ -85,9 +85,7 @@ STEP_KERNELS = {"sgd_step": "sgd_step", "adam_step": "adam_step"}
 
 
 def _compiled_kernels(size: int) -> ModuleType | None:
-    """The module of compiled kernels for arrays of ``size`` elements: None below
-    FUSED_MIN_SIZE, inside :func:`deltaprop.speed.plain_paths` or
-    :func:`deltaprop.speed.numpy_paths`, and where numba cannot be imported."""
+    """:mod:`deltaprop.speed.kernels` for arrays of ``size`` elements, or None (module docstring)."""
     if size < FUSED_MIN_SIZE or not use_compiled() or not numba_available():
         return None
     from deltaprop.speed import kernels  # numba loaded, the kernels compiled or read from its cache
@@ -97,9 +95,8 @@ def _compiled_kernels(size: int) -> ModuleType | None:
 
 @functools.cache
 def numba_available() -> bool:
-    """Whether numba imports.  It is a dependency, but an installation can still break it (a
-    numpy newer than the numba release supports makes ``import numba`` raise): then deltaprop
-    warns once and runs its numpy paths, which compute the same numbers."""
+    """Whether numba imports (a numpy newer than numba supports makes it raise): if not, warn once;
+    the numpy paths compute the same numbers."""
     try:
         import numba  # noqa: F401
     except Exception as error:  # ImportError, or numba's own check of numpy's version
@@ -111,8 +108,7 @@ def numba_available() -> bool:
 
 
 def _kernels_for(*arrays: np.ndarray) -> ModuleType | None:
-    """:func:`_compiled_kernels` for these arrays, None unless every one is C-contiguous (then
-    ``reshape(-1)`` never copies)."""
+    """:func:`_compiled_kernels`, None unless every array is C-contiguous (reshape(-1): no copy)."""
     k = _compiled_kernels(arrays[0].size)
     return k if k is not None and all(a.flags.c_contiguous for a in arrays) else None
 
@@ -153,14 +149,11 @@ def adam_step(w: np.ndarray, g: np.ndarray, m: np.ndarray, s: np.ndarray, b1: fl
 
 
 def hidden_layer(name: str, dtype: Any, size: int) -> tuple[Pass, Pass]:
-    """``(forward, backward)`` of a layer of activation ``name`` in the seed's orientation.
-
-    ``forward(a, b, t)`` turns ``a = W z`` into ``z = f(a + b)`` in place (b added along the
-    batch, axis 1); ``backward(delta, z, t)`` multiplies δ by f'(u), computed from z, in
-    place; ``t`` is a work array of a's shape.  The numpy forms are the activation's own ``f``
-    and ``backward_in_place``; where :func:`_compiled_kernels` hands out kernels for ``size``
-    elements, those of :data:`FORWARD_KERNELS` and :data:`BACKWARD_KERNELS` replace them.
-    """
+    """``(forward, backward)`` of a layer of activation ``name`` in the seed's orientation:
+    ``forward(a, b, t)``: a = W z ← f(a + b) in place; ``backward(delta, z, t)``: δ ← f'(u) ⊙ δ,
+    f' from z; ``t`` a work array of a's shape.  The activation's own ``f`` and
+    ``backward_in_place``, or the kernels of :data:`FORWARD_KERNELS` and :data:`BACKWARD_KERNELS`
+    where :func:`_compiled_kernels` hands them out for ``size`` elements."""
     act = ACTIVATIONS[name]
 
     def forward(a: np.ndarray, b: np.ndarray, t: np.ndarray) -> None:
