@@ -356,7 +356,7 @@ class Network:
         whose rate p > 0 (``rate``: one p in [0, 1) for all, or one per hidden layer), each entry
         0 with probability p and 1/(1-p) otherwise, drawn from ``random_state`` layer by layer."""
         hidden = range(2, self.L)
-        rates = [rate] * len(hidden) if np.ndim(rate) == 0 else list(rate)
+        rates: list[Any] = [rate] * len(hidden) if np.ndim(rate) == 0 else list(rate)  # type: ignore[arg-type]
         if len(rates) != len(hidden):
             raise ValueError(f"dropout lists {len(rates)} rates but the network has {len(hidden)} hidden "
                              "layers; give one rate, or one per hidden layer")
@@ -365,7 +365,7 @@ class Network:
                 raise ValueError(f"every dropout rate must be a number in [0, 1); got {rate!r}")
         rng = _as_random_state(random_state)
         return {l: ((rng.uniform(size=(n_samples, self.sizes[l - 1])) >= p) / (1.0 - p)).astype(self.dtype)
-                for l, p in zip(hidden, map(float, rates)) if p > 0}
+                for l, p in zip(hidden, [float(p) for p in rates]) if p > 0}
 
     def check_dropout_mask(self, dropout_mask: Any, n_samples: int) -> dict[int, np.ndarray]:
         """The mask {l: (n_samples, n_l)} as {l: (n_l, n_samples)} of the network's dtype, checked."""

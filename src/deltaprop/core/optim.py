@@ -70,16 +70,6 @@ def clip_by_global_norm(grads: list[np.ndarray], max_norm: float) -> float:
     return norm
 
 
-def _check_cosine(schedule: str, n_epochs: int | None, warmup: int) -> int:
-    if schedule != "cosine":
-        return n_epochs or 0
-    if n_epochs is None or n_epochs < 1:
-        raise ValueError(f"the cosine schedule needs n_epochs ≥ 1; got {n_epochs!r}")
-    if not 0 <= warmup < n_epochs:
-        raise ValueError(f"warm-up must last 0 … n_epochs - 1 = {n_epochs - 1} epochs; got {warmup!r}")
-    return n_epochs
-
-
 def gradient_descent(net: Network, X: ArrayLike, D: ArrayLike, *, learning_rate: float = 0.1,
                      n_epochs: int = 100, alpha: float = 0.0,
                      sample_weight: ArrayLike | None = None) -> list[float]:
@@ -157,13 +147,19 @@ class _Optimizer:
     False to go on (with a lowered learning rate)."""
 
     _scratch_arrays: list[tuple[np.ndarray, np.ndarray]]  # set when first needed (_work)
-    schedule: str
-    n_epochs: int
-    warmup: int
 
-    def __init__(self, learning_rate_init: float, max_grad_norm: float | None = None) -> None:
+    def __init__(self, learning_rate_init: float, max_grad_norm: float | None, schedule: str,
+                 allowed: tuple[str, ...], n_epochs: int | None, warmup: int) -> None:
         if max_grad_norm is not None and not max_grad_norm > 0:
             raise ValueError(f"max_grad_norm must be positive or None; got {max_grad_norm!r}")
+        if schedule not in allowed:
+            raise ValueError(f"unknown learning-rate schedule {schedule!r}; allowed: {', '.join(allowed)}")
+        self.schedule, self.n_epochs, self.warmup = schedule, n_epochs or 0, warmup
+        if schedule == "cosine" and (n_epochs is None or n_epochs < 1):
+            raise ValueError(f"the cosine schedule needs n_epochs ≥ 1; got {n_epochs!r}")
+        if schedule == "cosine" and not 0 <= warmup < self.n_epochs:
+            raise ValueError(f"warm-up must last 0 … n_epochs - 1 = {self.n_epochs - 1} epochs; "
+                             f"got {warmup!r}")
         self.learning_rate_init = learning_rate_init
         self.learning_rate = float(learning_rate_init)  # η of the next step
         self.max_grad_norm = max_grad_norm  # c of the clipping by global norm, or None
@@ -224,12 +220,9 @@ class SGD(_Optimizer):
                  schedule: str = "constant", momentum: float = 0.9, nesterov: bool = True,
                  power_t: float = 0.5, *, step: Callable[..., None] | None = None,
                  max_grad_norm: float | None = None, n_epochs: int | None = None, warmup: int = 0):
-        super().__init__(learning_rate_init, max_grad_norm)
-        if schedule not in LEARNING_RATE_SCHEDULES:
-            raise ValueError(f"unknown learning-rate schedule {schedule!r}; allowed: "
-                             f"{', '.join(LEARNING_RATE_SCHEDULES)}")
-        self.schedule, self.momentum, self.nesterov, self.power_t = schedule, momentum, nesterov, power_t
-        self.n_epochs, self.warmup = _check_cosine(schedule, n_epochs, warmup), warmup
+        super().__init__(learning_rate_init, max_grad_norm, schedule, LEARNING_RATE_SCHEDULES, n_epochs,
+                         warmup)
+        self.momentum, self.nesterov, self.power_t = momentum, nesterov, power_t
         self.learning_rate = self._rate()
         self.velocities = [np.zeros_like(p) for p in params]
         self.step = sgd_step if step is None else step
@@ -289,11 +282,8 @@ class Adam(_Optimizer):
                  beta_1: float = 0.9, beta_2: float = 0.999, epsilon: float = 1e-8, *,
                  step: Callable[..., None] | None = None, max_grad_norm: float | None = None,
                  schedule: str = "constant", n_epochs: int | None = None, warmup: int = 0):
-        super().__init__(learning_rate_init, max_grad_norm)
-        if schedule not in ("constant", "cosine"):
-            raise ValueError(f"Adam's learning-rate schedule is constant or cosine; got {schedule!r}")
-        self.schedule, self.warmup = schedule, warmup
-        self.n_epochs = _check_cosine(schedule, n_epochs, warmup)
+        super().__init__(learning_rate_init, max_grad_norm, schedule, ("constant", "cosine"), n_epochs,
+                         warmup)
         #: η of this epoch, before the bias corrections (learning_rate_init, or its cosine schedule)
         self.base_rate = self._rate()
         self.beta_1, self.beta_2, self.epsilon = beta_1, beta_2, epsilon
