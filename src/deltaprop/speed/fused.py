@@ -34,16 +34,14 @@ __all__ = [
 #: a few microseconds either way
 FUSED_MIN_SIZE = 4096
 
-#: a prediction of fewer rows × units (hidden and output) than this runs its forward passes on
-#: numpy (the same bits), so that predicting a small table -- ``deltaprop predict`` -- does not
-#: load numba: the fused passes save about 2 ns a row × unit, which wins back loading numba
-#: (about 0.45 s) from here on (1.7 million rows of a 4-64-64-1 network)
+#: a prediction of fewer rows × units (hidden and output) runs its forward passes on numpy (the
+#: same bits) and does not load numba: the fused passes win back its loading from here on
+#: (``docs/performance.md``)
 PREDICT_MIN_WORK = 225_000_000
 
 
 def predict_uses_kernels(rows: int, units: int) -> bool:
-    """Whether a prediction of ``rows`` rows through ``units`` units (hidden and output) takes
-    the fused forward passes: a rule on the call's size alone."""
+    """Whether a prediction of ``rows`` rows through ``units`` units takes the fused passes."""
     return rows * units >= PREDICT_MIN_WORK
 
 
@@ -52,8 +50,7 @@ Builder = Callable[[Any, type], Pass]
 
 
 def _bind(kernel: Any, *constants: Any) -> Pass:
-    """``pass_(x, y, t)`` calling ``kernel(x, y, *constants)``, the constants (scalars of the
-    array's dtype) made once, not per call."""
+    """``pass_(x, y, t)`` calling ``kernel(x, y, *constants)``, the constants made once."""
     return lambda x, y, t: kernel(x, y, *constants)
 
 
@@ -115,9 +112,8 @@ def _kernels_for(*arrays: np.ndarray) -> ModuleType | None:
 
 def add_l2_gradient(g: np.ndarray, w: np.ndarray, alpha: float, N: float,
                     work: Callable[[], np.ndarray]) -> None:
-    """g ← g + (α/N) w in place: the L2 term's gradient (:func:`deltaprop.core.losses.l2_gradient`)
-    added to ∂E/∂W, in one compiled pass for a large array; ``work()`` returns a work array of
-    w's shape for the numpy definition."""
+    """g ← g + (α/N) w in place (:func:`deltaprop.core.losses.l2_gradient`), in one compiled pass
+    for a large array; ``work()`` returns a work array of w's shape for the numpy definition."""
     k = _kernels_for(g, w)
     if k is None:
         np.add(g, losses.l2_gradient(alpha, N, w, out=work()), out=g)
