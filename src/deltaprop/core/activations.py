@@ -1,18 +1,12 @@
 """Activation functions f and their derivatives f', written side by side.
 
-Each activation maps the input of a layer, ``u`` (shape ``(n_l, n_samples)``), to its
-output ``z = f(u)``.  Several derivatives are cheapest from ``z`` (``tanh' = 1 - z**2``), so
-``derivative`` takes both ``u`` and ``z = f(u)`` and uses whichever is exact and cheap; every
-element-wise one reads z alone, so a path that keeps only z can still take f'(u).
-
-``backward(u, z, grad_z)`` returns ∂E/∂u given ∂E/∂z: ``f'(u) ⊙ grad_z`` for the
-element-wise activations, the Jacobian-vector product for softmax.  That is how the general
-output delta δ^(L) = f'(u^(L)) ⊙ ∂E/∂y is computed for non-canonical output/loss pairs.
-
-``f(u, out=…)`` and ``derivative(u, z, out=…)`` write into ``out`` when given (it may be u
-itself), and ``backward_in_place(delta, z, work)`` multiplies δ by f' taken from z: the
-buffered fast path (:mod:`deltaprop.speed.backprop`) runs these very definitions in place.
-Where a compiled kernel restates f or f', :mod:`deltaprop.speed.registry` lists it.
+Each activation maps u (shape ``(n_l, n_samples)``) to z = f(u).  ``derivative(u, z)`` takes
+both and every element-wise one reads z alone (``tanh' = 1 - z**2``), so a path that keeps
+only z can still take f'(u).  ``backward(u, z, grad_z)`` is ∂E/∂u given ∂E/∂z (for softmax the
+Jacobian-vector product): the general δ^(L) = f'(u^(L)) ⊙ ∂E/∂y of a non-canonical pair.
+``out=`` (which may be u itself) and ``backward_in_place`` let the buffered fast path
+(:mod:`deltaprop.speed.backprop`) run these very definitions in place; where a compiled kernel
+restates f or f', :mod:`deltaprop.speed.registry` lists it.
 
 All functions keep the dtype of their input (float32 stays float32) and are stable for
 |u| up to 1e4 (no overflow warnings).
@@ -27,8 +21,7 @@ __all__ = ["Activation", "ACTIVATIONS", "HIDDEN_ACTIVATIONS", "OUTPUT_ACTIVATION
 LEAKY_RELU_SLOPE = 0.01
 
 
-def _copy(a: np.ndarray, out: np.ndarray | None) -> np.ndarray:
-    """a itself (out None or a), or a copied into out."""
+def _copy(a: np.ndarray, out: np.ndarray | None) -> np.ndarray:  # a, or a copied into out
     if out is None or out is a:
         return a
     np.copyto(out, a)

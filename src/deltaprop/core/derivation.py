@@ -1,22 +1,13 @@
 """The seed's derivation, element by element: ∂E/∂w_ji^(l) for one weight.
 
 This module does not use the vectorised pass of :mod:`deltaprop.core.network`.  It walks one
-sample at a time, one unit at a time, with the sums written as sums:
+sample at a time, one unit at a time, with the sums written as sums (``docs/derivation.md``):
 
-    u_j^(l) = Σ_i w_ji^(l) z_i^(l-1) + w_j0^(l)            z_j^(l) = f(u_j^(l))
+    ∂E_n/∂w_ji^(l) = δ_j^(l) z_i^(l-1),   δ_j^(L) = y_j - d_j   (canonical pair),
+    δ_j^(l) = f'(u_j^(l)) Σ_k w_kj^(l+1) δ_k^(l+1)
 
-    output layer:   ∂E_n/∂w_ji^(L) = δ_j^(L) z_i^(L-1),   δ_j^(L) = y_j - d_j   (canonical pair)
-    hidden layer:   ∂E_n/∂w_ji^(l) = δ_j^(l) z_i^(l-1),
-                    δ_j^(l) = f'(u_j^(l)) Σ_k w_kj^(l+1) δ_k^(l+1)   (recursing to the output)
-
-with z_0^(l-1) = 1 for the bias (i = 0).  For the seed's network (L = 3, identity output,
-squared error) these are the seed's two results:
-
-    ∂E_n/∂w_ji^(3) = (y_j - d_j) z_i^(2)
-    ∂E_n/∂w_ji^(2) = f'(u_j^(2)) Σ_k w_kj^(3) (u_k^(3) - d_k) z_i^(1)
-
-With dropout (a fixed mask m_j^(l) ∈ {0, 1/(1-p)} per hidden unit), z_j^(l) = m_j f(u_j^(l))
-and δ_j^(l) = m_j f'(u_j^(l)) Σ_k w_kj^(l+1) δ_k^(l+1).
+with z_0^(l-1) = 1 for the bias (i = 0).  With dropout (a fixed mask m_j^(l) ∈ {0, 1/(1-p)}
+per hidden unit), z_j^(l) = m_j f(u_j^(l)) and δ_j^(l) = m_j f'(u_j^(l)) Σ_k w_kj^(l+1) δ_k^(l+1).
 
 It is the tests' independent oracle for the backward pass and the source of ``explain``.  The
 batch value is Σ_n s_n ∂E_n/∂w / Σ_n s_n, plus (alpha / Σ_n s_n) w_ji for a weight (i ≥ 1).

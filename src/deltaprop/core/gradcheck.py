@@ -88,12 +88,10 @@ class GradcheckReport:
 
 
 def relative_error(a, n, floor):
-    """|a - n| / max(|a|, |n|, floor)."""
     return abs(a - n) / max(abs(a), abs(n), floor)
 
 
-def _central(loss, param, index, h):
-    """(loss(θ + h) - loss(θ - h)) / 2h for the entry ``index`` of ``param``, restored after."""
+def _central(loss, param, index, h):  # for the entry ``index`` of ``param``, restored after
     old = param[index]
     try:
         param[index] = old + h

@@ -177,10 +177,8 @@ def output_delta(loss: str, output: str, u: np.ndarray, y: np.ndarray, d: np.nda
     return activations.ACTIVATIONS[output].backward(u, y, grad_y(loss, y, d, params))
 
 
-# The canonical pairs in place, for the buffered fast path (deltaprop.speed.backprop): E_n and
-# δ^(L) = y - d into preallocated arrays, so a mini-batch allocates nothing.  Each takes u, d,
-# δ and a work array t, (n_outputs, n), work vectors E and lse, (n,), and the sample weights s
-# (or None); it writes δ^(L) and returns Σ_n s_n E_n.
+# The canonical pairs in place, for the buffered fast path (deltaprop.speed.backprop): from u, d
+# and work arrays t (like u), E and lse (n,), each writes δ^(L) and returns Σ_n s_n E_n.
 
 
 def _squared_error_identity(u, d, delta, t, E, s, lse):

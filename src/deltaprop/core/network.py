@@ -7,12 +7,8 @@ Layers are numbered as in the seed: the input layer is l = 1, the output layer i
     b[l]  shape (n_l,)           b[l][j-1] is w_j0^(l), the link from the "+1" bias unit
 
 One mini-batch flows through the network one sample per column (the textbook orientation):
-X of shape ``(n_samples, n_features)`` is transposed once, on the way in, to z^(1) = Xᵀ.
-
-    u^(l) = W^(l) z^(l-1) + b^(l)          z^(l) = f(u^(l))            (forward)
-    δ^(L) = y - d                           for the canonical output/loss pairs
-    δ^(l) = f'(u^(l)) ⊙ (W^(l+1))ᵀ δ^(l+1)                             (backward)
-    ∂E/∂W^(l) = δ^(l) (z^(l-1))ᵀ / N        ∂E/∂b^(l) = Σ_n δ^(l)_n / N
+X of shape ``(n_samples, n_features)`` is transposed once, on the way in, to z^(1) = Xᵀ.  The
+forward pass and the δ recursion are the matrix form of ``docs/derivation.md``.
 
 The loss of a batch is the (sample-weighted) mean of E_n plus alpha / (2N) Σ_l ‖W^(l)‖²,
 biases not penalised; with sample weights s_n, N is Σ_n s_n.  ``gradients`` returns the
@@ -43,11 +39,8 @@ __all__ = ["Network", "Forward", "Gradients"]
 
 @dataclass
 class Forward:
-    """The quantities of one forward pass, keyed by the seed's layer number.
-
-    ``u[l]`` (l = 2 … L) and ``z[l]`` (l = 1 … L) have shape ``(n_l, n_samples)``;
-    ``z[1]`` is Xᵀ and ``z[L]`` is the output y.
-    """
+    """One forward pass: ``u[l]`` (l = 2 … L) and ``z[l]`` (l = 1 … L, z[1] = Xᵀ, z[L] = y),
+    shape ``(n_l, n_samples)``."""
 
     u: dict
     z: dict
@@ -61,11 +54,8 @@ class Forward:
 
 @dataclass
 class Gradients:
-    """∂(loss)/∂W^(l) in ``W[l]`` and ∂(loss)/∂b^(l) in ``b[l]``, same shapes as the network's.
-
-    ``loss`` is the number these are the gradient of; ``delta[l]`` holds δ^(l) of every
-    sample, shape ``(n_l, n_samples)``, multiplied by the sample weights when given.
-    """
+    """∂(loss)/∂W^(l) in ``W[l]`` and ∂(loss)/∂b^(l) in ``b[l]`` of ``loss``; ``delta[l]``: δ^(l)
+    of every sample, ``(n_l, n_samples)``, times the sample weights when given."""
 
     W: dict
     b: dict
@@ -85,9 +75,8 @@ def _as_random_state(random_state):
         return random_state
     if isinstance(random_state, Integral):
         return np.random.RandomState(int(random_state))
-    raise ValueError(
-        f"random_state must be None, an int, or a numpy RandomState/Generator; got {random_state!r}"
-    )
+    raise ValueError(f"random_state must be None, an int, or a numpy RandomState/Generator; "
+                     f"got {random_state!r}")
 
 
 def _check_dtype(dtype: DTypeLike) -> np.dtype:
@@ -159,7 +148,16 @@ class Network:
 
     def _configure(self, sizes, activation, output, loss, dtype, epsilon=None, quantile=None):
         """Everything but the weights, checked; returns the hidden activations' names as given."""
-        self.sizes = sizes = self._check_sizes(sizes)
+        try:
+            sizes = list(sizes)
+        except TypeError:
+            raise ValueError(f"sizes must be a list of layer widths such as [4, 5, 3]; got {sizes!r}"
+                             ) from None
+        if len(sizes) < 2:
+            raise ValueError(f"a network needs at least two layers (input and output); got sizes={sizes!r}")
+        if any(isinstance(n, bool) or not isinstance(n, Integral) or n < 1 for n in sizes):
+            raise ValueError(f"every layer size must be a positive integer; got sizes={sizes!r}")
+        self.sizes = sizes = tuple(int(n) for n in sizes)
         self.L = len(sizes)
         hidden, names = self._hidden_names(activation)
         if loss not in _losses.LOSSES:
@@ -168,30 +166,14 @@ class Network:
             output = _losses.DEFAULT_OUTPUT[loss]
         _act.get(output, _losses.ALLOWED_OUTPUTS[loss], f"output activation for loss {loss!r}")
         if output == "softmax" and sizes[-1] < 2:
-            raise ValueError(
-                "a softmax output needs at least 2 output units (over one unit it is constant 1); "
-                "use a logistic output for a single unit"
-            )
+            raise ValueError("a softmax output needs at least 2 output units (over one unit it is "
+                             "constant 1); use a logistic output for a single unit")
         self.output, self.loss_name = output, loss
         #: the loss's parameters: {"epsilon": ε} for huber, {"quantile": τ} for quantile
         self.loss_params = _losses.loss_params(loss, epsilon, quantile)
         self.dtype: np.dtype = _check_dtype(dtype)
         self._set_hidden(hidden)
         return names
-
-    @staticmethod
-    def _check_sizes(sizes):
-        try:
-            sizes = list(sizes)
-        except TypeError:
-            raise ValueError(
-                f"sizes must be a list of layer widths such as [4, 5, 3]; got {sizes!r}"
-            ) from None
-        if len(sizes) < 2:
-            raise ValueError(f"a network needs at least two layers (input and output); got sizes={sizes!r}")
-        if any(isinstance(n, bool) or not isinstance(n, Integral) or n < 1 for n in sizes):
-            raise ValueError(f"every layer size must be a positive integer; got sizes={sizes!r}")
-        return tuple(int(n) for n in sizes)
 
     @classmethod
     def from_weights(cls, W: Any, b: Any, activation: str | Sequence[str] = "tanh", output: str | None = None,
@@ -206,8 +188,7 @@ class Network:
         bs = [b[k] for k in sorted(b)] if isinstance(b, dict) else list(b)
         if len(Ws) != len(bs) or not Ws:
             raise ValueError("W and b must list the same (non-zero) number of layers")
-        Ws = [np.asarray(w) for w in Ws]
-        dtype = np.result_type(*Ws, *bs)
+        dtype = np.result_type(*map(np.asarray, Ws), *bs)
         dtype = dtype if dtype in (np.float32, np.float64) else np.dtype(np.float64)
         sizes = [Ws[0].shape[1]] + [w.shape[0] for w in Ws]
         net = cls.__new__(cls)  # no Glorot draw: the weights are given
@@ -242,7 +223,6 @@ class Network:
 
     def _set_hidden(self, hidden):
         self.activation = hidden
-        #: name of f for each layer l = 2 … L
         self.layer_activation = {l: hidden[l - 2] for l in range(2, self.L)}
         self.layer_activation[self.L] = self.output
         self._f = {l: _act.ACTIVATIONS[name] for l, name in self.layer_activation.items()}
@@ -316,7 +296,6 @@ class Network:
         return self._numeric_finite(X, "X", "remove or impute those values")
 
     def _numeric_finite(self, A: np.ndarray, name: str, remedy: str) -> np.ndarray:
-        """A (X or D, shape checked) as the network's dtype; ValueError if not numeric or finite."""
         if A.dtype.kind not in "biuf":
             raise ValueError(f"{name} must be numeric; got dtype {A.dtype}")
         A = A.astype(self.dtype, copy=False)
@@ -376,21 +355,17 @@ class Network:
         """Draw an inverted-dropout mask: {l: array (n_samples, n_l)} for each hidden layer l
         whose rate p > 0 (``rate``: one p in [0, 1) for all, or one per hidden layer), each entry
         0 with probability p and 1/(1-p) otherwise, drawn from ``random_state`` layer by layer."""
-        rates = self._dropout_rates(rate)
-        rng = _as_random_state(random_state)
-        return {l: ((rng.uniform(size=(n_samples, self.sizes[l - 1])) >= p) / (1.0 - p)).astype(self.dtype)
-                for l, p in rates.items()}
-
-    def _dropout_rates(self, rate):
-        hidden = list(range(2, self.L))
-        rates = [rate] * len(hidden) if np.ndim(rate) == 0 else list(rate)
+        hidden = range(2, self.L)
+        rates: list[Any] = [rate] * len(hidden) if np.ndim(rate) == 0 else list(rate)  # type: ignore[arg-type]
         if len(rates) != len(hidden):
             raise ValueError(f"dropout lists {len(rates)} rates but the network has {len(hidden)} hidden "
                              "layers; give one rate, or one per hidden layer")
         for p in rates:
             if isinstance(p, bool) or not isinstance(p, (int, float, np.floating)) or not 0 <= p < 1:
                 raise ValueError(f"every dropout rate must be a number in [0, 1); got {rate!r}")
-        return {l: float(p) for l, p in zip(hidden, rates) if p > 0}
+        rng = _as_random_state(random_state)
+        return {l: ((rng.uniform(size=(n_samples, self.sizes[l - 1])) >= p) / (1.0 - p)).astype(self.dtype)
+                for l, p in zip(hidden, [float(p) for p in rates]) if p > 0}
 
     def check_dropout_mask(self, dropout_mask: Any, n_samples: int) -> dict[int, np.ndarray]:
         """The mask {l: (n_samples, n_l)} as {l: (n_l, n_samples)} of the network's dtype, checked."""
@@ -417,8 +392,7 @@ class Network:
         """The output y of every sample, shape (n_samples, n_L)."""
         return np.ascontiguousarray(self._forward(self.check_X(X)).y.T)
 
-    def _batch_loss(self, fwd, D, alpha, s):
-        """(Σ_n s_n E_n + ½ alpha Σ_l ‖W^(l)‖²) / Σ_n s_n, from a forward pass."""
+    def _batch_loss(self, fwd, D, alpha, s):  # the loss of a forward pass
         E = _losses.per_sample(self.loss_name, fwd.u[self.L], fwd.y, D.T, self.output, self.loss_params)
         data = E.sum() if s is None else E @ s
         penalty = _losses.l2_penalty(alpha, self.W.values())

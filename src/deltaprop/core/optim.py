@@ -22,9 +22,8 @@ g ← g · min(1, c / ‖g‖), ‖g‖² the sum of squares over every paramete
     η_e = η₀ (e + 1) / W                                  for e < W
     η_e = η₀ ½ (1 + cos(π (e - W) / (E - W)))             for e ≥ W
 
-Each rule is written once, as a numpy sequence in scikit-learn's order of roundings
-(:func:`sgd_step`, :func:`adam_step`); ``SGD`` and ``Adam`` take an optional ``step`` of the
-same signature and roundings (:mod:`deltaprop.speed.fused`'s one-pass kernels).  L-BFGS runs
+Each rule is written once (:func:`sgd_step`, :func:`adam_step`); ``SGD`` and ``Adam`` take a
+``step`` of the same signature and roundings (:mod:`deltaprop.speed.fused`).  L-BFGS runs
 through scipy's L-BFGS-B on the packed parameter vector (:meth:`Network.get_flat`).
 """
 
@@ -71,17 +70,6 @@ def clip_by_global_norm(grads: list[np.ndarray], max_norm: float) -> float:
     return norm
 
 
-def _check_cosine(schedule: str, n_epochs: int | None, warmup: int) -> int:
-    """n_epochs, checked for the cosine schedule (0 for another when none is given)."""
-    if schedule != "cosine":
-        return n_epochs or 0
-    if n_epochs is None or n_epochs < 1:
-        raise ValueError(f"the cosine schedule needs n_epochs ≥ 1; got {n_epochs!r}")
-    if not 0 <= warmup < n_epochs:
-        raise ValueError(f"warm-up must last 0 … n_epochs - 1 = {n_epochs - 1} epochs; got {warmup!r}")
-    return n_epochs
-
-
 def gradient_descent(net: Network, X: ArrayLike, D: ArrayLike, *, learning_rate: float = 0.1,
                      n_epochs: int = 100, alpha: float = 0.0,
                      sample_weight: ArrayLike | None = None) -> list[float]:
@@ -109,8 +97,8 @@ def gradient_descent(net: Network, X: ArrayLike, D: ArrayLike, *, learning_rate:
 
 def sgd_step(w: np.ndarray, g: np.ndarray, v: np.ndarray, mu: float, eta: float, nesterov: bool,
              work: Work) -> None:
-    """One SGD step in place: v ← (μ v) - (η g); w ← w + v (Nesterov: w ← w + (μ v - η g)).
-    ``work()`` returns two work arrays of w's shape; it is called only when they are needed."""
+    """One SGD step in place (module docstring); ``work()`` returns two work arrays of w's
+    shape, called only when they are needed."""
     if mu == 0:
         # μ = 0: v = 0·v - η g is exactly -(η g), and so is the Nesterov step
         np.multiply(g, -eta, out=v)
@@ -129,17 +117,14 @@ def sgd_step(w: np.ndarray, g: np.ndarray, v: np.ndarray, mu: float, eta: float,
 
 
 def adam_rate(base_rate: float, b1: float, b2: float, t: int) -> float:
-    """Adam's step size η_t = η √(1-β₂ᵗ) / (1-β₁ᵗ) at step t ≥ 1: the bias corrections folded
-    into one number (the paper's "more efficient" ordering, end of its section 2).  Plain
-    arithmetic on floats, so the compiled epoch compiles this same function."""
+    """η_t = η √(1-β₂ᵗ) / (1-β₁ᵗ) at step t ≥ 1 (the paper's "more efficient" ordering, end of
+    its section 2); plain float arithmetic, so the compiled epoch compiles this same function."""
     return base_rate * math.sqrt(1 - b2 ** float(t)) / (1 - b1 ** float(t))
 
 
 def adam_step(w: np.ndarray, g: np.ndarray, m: np.ndarray, s: np.ndarray, b1: float, b2: float,
               eps: float, lr: float, work: Work) -> None:
-    """One Adam step in place, η_t = ``lr`` (bias corrections folded in):
-    m ← β₁ m + (1-β₁) g;  s ← β₂ s + (1-β₂) g²;  w ← w - η_t m / (√s + ε).  ``work()``: as
-    for :func:`sgd_step`."""
+    """One Adam step in place (module docstring), η_t = ``lr``; ``work()`` as for :func:`sgd_step`."""
     t, step = work()
     m *= b1
     np.multiply(g, 1 - b1, out=t)
@@ -161,21 +146,26 @@ class _Optimizer:
     ``trigger_stopping()`` when the loss (or validation score) stopped improving: True to stop,
     False to go on (with a lowered learning rate)."""
 
-    _scratch_arrays: list[tuple[np.ndarray, np.ndarray]]  # work arrays, set when first needed (_work)
-    schedule: str
-    n_epochs: int
-    warmup: int
+    _scratch_arrays: list[tuple[np.ndarray, np.ndarray]]  # set when first needed (_work)
 
-    def __init__(self, learning_rate_init: float, max_grad_norm: float | None = None) -> None:
+    def __init__(self, learning_rate_init: float, max_grad_norm: float | None, schedule: str,
+                 allowed: tuple[str, ...], n_epochs: int | None, warmup: int) -> None:
         if max_grad_norm is not None and not max_grad_norm > 0:
             raise ValueError(f"max_grad_norm must be positive or None; got {max_grad_norm!r}")
+        if schedule not in allowed:
+            raise ValueError(f"unknown learning-rate schedule {schedule!r}; allowed: {', '.join(allowed)}")
+        self.schedule, self.n_epochs, self.warmup = schedule, n_epochs or 0, warmup
+        if schedule == "cosine" and (n_epochs is None or n_epochs < 1):
+            raise ValueError(f"the cosine schedule needs n_epochs ≥ 1; got {n_epochs!r}")
+        if schedule == "cosine" and not 0 <= warmup < self.n_epochs:
+            raise ValueError(f"warm-up must last 0 … n_epochs - 1 = {self.n_epochs - 1} epochs; "
+                             f"got {warmup!r}")
         self.learning_rate_init = learning_rate_init
         self.learning_rate = float(learning_rate_init)  # η of the next step
         self.max_grad_norm = max_grad_norm  # c of the clipping by global norm, or None
         self.epoch = 0  # epochs finished (iteration_ends calls), for the cosine schedule
 
-    def _rate(self) -> float:
-        """η₀, or under the cosine schedule its rate for this epoch."""
+    def _rate(self) -> float:  # η₀, or under the cosine schedule this epoch's rate
         if self.schedule == "cosine":
             return cosine_rate(self.learning_rate_init, self.epoch, self.n_epochs, self.warmup)
         return float(self.learning_rate_init)
@@ -230,19 +220,15 @@ class SGD(_Optimizer):
                  schedule: str = "constant", momentum: float = 0.9, nesterov: bool = True,
                  power_t: float = 0.5, *, step: Callable[..., None] | None = None,
                  max_grad_norm: float | None = None, n_epochs: int | None = None, warmup: int = 0):
-        super().__init__(learning_rate_init, max_grad_norm)
-        if schedule not in LEARNING_RATE_SCHEDULES:
-            raise ValueError(f"unknown learning-rate schedule {schedule!r}; allowed: "
-                             f"{', '.join(LEARNING_RATE_SCHEDULES)}")
-        self.schedule, self.momentum, self.nesterov, self.power_t = schedule, momentum, nesterov, power_t
-        self.n_epochs, self.warmup = _check_cosine(schedule, n_epochs, warmup), warmup
+        super().__init__(learning_rate_init, max_grad_norm, schedule, LEARNING_RATE_SCHEDULES, n_epochs,
+                         warmup)
+        self.momentum, self.nesterov, self.power_t = momentum, nesterov, power_t
         self.learning_rate = self._rate()
         self.velocities = [np.zeros_like(p) for p in params]
         self.step = sgd_step if step is None else step
         self._note = "Stopping."
 
     def update(self, params: list[np.ndarray], grads: list[np.ndarray]) -> None:
-        """One step: v ← μ v - η g, then w ← w + v (Nesterov: w ← w + μ v - η g)."""
         self.clip(grads)
         mu, eta = self.momentum, self.learning_rate
         for k, (w, g, v) in enumerate(zip(params, grads, self.velocities)):
@@ -296,11 +282,8 @@ class Adam(_Optimizer):
                  beta_1: float = 0.9, beta_2: float = 0.999, epsilon: float = 1e-8, *,
                  step: Callable[..., None] | None = None, max_grad_norm: float | None = None,
                  schedule: str = "constant", n_epochs: int | None = None, warmup: int = 0):
-        super().__init__(learning_rate_init, max_grad_norm)
-        if schedule not in ("constant", "cosine"):
-            raise ValueError(f"Adam's learning-rate schedule is constant or cosine; got {schedule!r}")
-        self.schedule, self.warmup = schedule, warmup
-        self.n_epochs = _check_cosine(schedule, n_epochs, warmup)
+        super().__init__(learning_rate_init, max_grad_norm, schedule, ("constant", "cosine"), n_epochs,
+                         warmup)
         #: η of this epoch, before the bias corrections (learning_rate_init, or its cosine schedule)
         self.base_rate = self._rate()
         self.beta_1, self.beta_2, self.epsilon = beta_1, beta_2, epsilon
@@ -310,7 +293,6 @@ class Adam(_Optimizer):
         self.step = adam_step if step is None else step
 
     def update(self, params: list[np.ndarray], grads: list[np.ndarray]) -> None:
-        """One step: update m and s, then w ← w - η_t m / (√s + ε)."""
         self.clip(grads)
         self.t += 1
         b1, b2 = self.beta_1, self.beta_2
@@ -352,7 +334,7 @@ class AdamW(Adam):
 
 
 def _work(optimizer: _Optimizer, params: list[np.ndarray], k: int) -> tuple[np.ndarray, np.ndarray]:
-    """The two work arrays of parameter array k, allocated when first asked for and kept (not state)."""
+    """The two work arrays of parameter array k, allocated when first asked for (not state)."""
     scratch = optimizer.__dict__.get("_scratch_arrays")
     if scratch is None or [a.shape for a, _ in scratch] != [p.shape for p in params]:
         scratch = optimizer._scratch_arrays = [(np.empty_like(p), np.empty_like(p)) for p in params]

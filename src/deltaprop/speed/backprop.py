@@ -1,19 +1,10 @@
 """Fast paths for training and prediction: the δ recursion with buffers allocated once.
 
 :class:`BatchBackprop` computes what :meth:`Network.backprop` computes (the plain path,
-:class:`PlainBatchBackprop`; the tests hold the two equal), in the seed's orientation (a batch
-of activations is ``(n_l, n)``, z^(1) = Xᵀ a transposed view), with:
-
-* flat buffers sized for ``max_batch_size``, whose first ``n_l·n`` elements are a contiguous
-  ``(n_l, n)`` array for a smaller (last) batch; every ufunc writes with ``out=``;
-* hidden layers in place: u^(l) overwritten by z^(l) = f(u^(l)), f' taken from z; the canonical
-  output/loss pairs through their in-place forms in :mod:`deltaprop.core.losses`;
-* 1/N (with sample weights, s_n/N) folded into δ^(L): δ is linear in δ^(L), so every layer's
-  δ, and every gradient, is already divided by N;
-* gradients in one flat vector (``flat_grad``), packed as :meth:`Network.get_flat`;
-* every product through numpy's BLAS (not scipy's, whose threads fight numpy's), dtype kept.
-
-``docs/performance.md`` says what each choice bought.
+:class:`PlainBatchBackprop`; the tests hold the two equal), in the seed's orientation, with
+buffers reused across batches, activations in place, 1/N folded into δ^(L) and the gradient
+in one flat vector: ``docs/performance.md`` ("Buffered backpropagation") says why and what
+each choice bought.
 """
 
 from __future__ import annotations
@@ -36,13 +27,9 @@ __all__ = [
 
 @contextlib.contextmanager
 def foreign_blas_single_threaded() -> Iterator[None]:
-    """Within this block every BLAS library but numpy's runs on one thread.
-
-    scipy's wheels bundle an OpenBLAS of their own: when scipy code that calls it (L-BFGS-B)
-    runs between numpy's threaded products, the two libraries' threads fight for the cores and
-    every product slows down many times over (``docs/performance.md``).  Where numpy and scipy
-    share one BLAS, or threadpoolctl is missing, this does nothing.
-    """
+    """Within this block every BLAS library but numpy's (scipy's own OpenBLAS, which L-BFGS-B
+    calls) runs on one thread, so the two libraries' threads do not fight for the cores
+    (``docs/performance.md``); a no-op where they share one BLAS or threadpoolctl is missing."""
     try:
         from threadpoolctl import ThreadpoolController
     except ImportError:  # pragma: no cover - scikit-learn depends on it
@@ -57,12 +44,9 @@ def foreign_blas_single_threaded() -> Iterator[None]:
 
 
 def flat_parameters(net: Any) -> np.ndarray:
-    """One vector θ holding every parameter of ``net``, packed as :meth:`Network.get_flat`.
-
-    ``net.W[l]`` and ``net.b[l]`` become views of θ (their values unchanged), so an
-    optimiser updates the whole network with a few calls on θ instead of a few per array.
-    When they already are views of one such vector, that vector is returned.
-    """
+    """One vector θ holding every parameter of ``net``, packed as :meth:`Network.get_flat`;
+    ``net.W[l]`` and ``net.b[l]`` become views of θ (values unchanged, or already so), so an
+    optimiser updates the whole network with a few calls on θ."""
     theta = packed_parameters(net)
     if theta is not None:
         return theta
@@ -92,20 +76,15 @@ def packed_parameters(net: Any) -> np.ndarray | None:
 class PlainBatchBackprop:
     """The plain path: :meth:`Network.backprop` per batch.  Same interface as BatchBackprop."""
 
-    def __init__(self, net, max_batch_size, alpha=0.0, dropout=0.0, random_state=None):
+    def __init__(self, net, max_batch_size, alpha=0.0):
         self.net, self.max_batch_size, self.alpha = net, int(max_batch_size), float(alpha)
-        self.dropout = dropout
-        self._random_state = random_state if callable(random_state) else (lambda: random_state)
         self.flat_grad = None
 
+    def _mask(self, n):  # the dropout mask {l: (n_l, n)} of a batch: none
+        return None
+
     def __call__(self, X, D, sample_weight=None):
-        mask = None
-        if np.any(np.asarray(self.dropout, dtype=float) > 0):
-            # drawn here, so valid: only turned to the seed's orientation {l: (n_l, n)}, without
-            # check_dropout_mask's per-batch passes over it (finite, non-negative)
-            drawn = self.net.dropout_mask(self.dropout, X.shape[0], self._random_state())
-            mask = {l: np.ascontiguousarray(m.T) for l, m in drawn.items()}
-        g = self.net.backprop(X, D, self.alpha, sample_weight, mask)
+        g = self.net.backprop(X, D, self.alpha, sample_weight, self._mask(X.shape[0]))
         self.flat_grad = g.flat()
         return g.loss, g.W, g.b
 
@@ -116,21 +95,31 @@ class DropoutBatchBackprop(PlainBatchBackprop):
     returns the thinned network's loss and gradients.  The buffered and compiled paths have
     no dropout; fits with dropout take this one."""
 
+    def __init__(self, net, max_batch_size, alpha, dropout, random_state):
+        super().__init__(net, max_batch_size, alpha)
+        self.dropout = dropout
+        self._random_state = random_state if callable(random_state) else (lambda: random_state)
+
+    def _mask(self, n):
+        # drawn here, so valid: only turned to the seed's orientation, without
+        # check_dropout_mask's per-batch passes over it (finite, non-negative)
+        drawn = self.net.dropout_mask(self.dropout, n, self._random_state())
+        return {l: np.ascontiguousarray(m.T) for l, m in drawn.items()}
+
 
 def batch_backprop(net: Any, max_batch_size: int, alpha: float = 0.0, *, dropout: Any = 0.0,
                    random_state: Any = None) -> BatchBackprop | PlainBatchBackprop:
-    """The loss and gradients of ``net``'s mini-batches: a :class:`BatchBackprop`; inside
-    :func:`deltaprop.speed.plain_paths` a :class:`PlainBatchBackprop`; with ``dropout`` (a
-    rate, or one per hidden layer, not all 0) a :class:`DropoutBatchBackprop` drawing its
-    masks from ``random_state`` (a RandomState, or a function returning one)."""
+    """A :class:`BatchBackprop` for ``net``; inside :func:`deltaprop.speed.plain_paths` a
+    :class:`PlainBatchBackprop`; with ``dropout`` (a rate, or one per hidden layer, not all 0) a
+    :class:`DropoutBatchBackprop` drawing from ``random_state`` (or a function returning one)."""
     if np.any(np.asarray(dropout, dtype=float) > 0):
         return DropoutBatchBackprop(net, max_batch_size, alpha, dropout, random_state)
     return (PlainBatchBackprop if use_plain() else BatchBackprop)(net, max_batch_size, alpha)
 
 
 def _forward(W, b, z, a, passes, scratch, layers):
-    """u^(l) = W^(l) z^(l-1) + b^(l), z^(l) = f(u^(l)) into a[l] for l in ``layers``, from z =
-    z^(first - 1) (passes[l]: bias and f in one pass, deltaprop.speed.fused); returns the last z."""
+    """z^(l) = f(W^(l) z^(l-1) + b^(l)) into a[l] for l in ``layers`` (passes[l]: bias and f,
+    deltaprop.speed.fused); returns the last z."""
     for l in layers:
         np.dot(W[l], z, out=a[l])
         passes[l](a[l], b[l], scratch[l])
@@ -178,9 +167,8 @@ class BatchBackprop:
             is_weight[start : start + w.size] = 1
             self.grad_b[l] = self.flat_grad[start + w.size : start + w.size + w.shape[0]]
             start += w.size + w.shape[0]
-        # the L2 term: layer by layer (its gradient one compiled pass a layer, deltaprop.speed.fused),
-        # or, for a network below the size of those passes whose parameters are views of one
-        # θ (flat_parameters), in four calls on θ whatever the depth
+        # the L2 term layer by layer (fused.add_l2_gradient), or, below FUSED_MIN_SIZE with the
+        # parameters views of one θ (flat_parameters), in four calls on θ whatever the depth
         self._packed: tuple[np.ndarray | None, dict, dict] = (None, {}, {})
         self._flat_penalty = bool(self.alpha) and net.n_parameters < fused.FUSED_MIN_SIZE
         if self._flat_penalty:
@@ -263,8 +251,7 @@ class BatchBackprop:
             np.add(self.flat_grad, self._penalty_flat, out=self.flat_grad)
         return data / N, gW, gb
 
-    def _packed_theta(self, W, b):
-        """The vector θ that net.W and net.b are views of (see flat_parameters), or None."""
+    def _packed_theta(self, W, b):  # packed_parameters, cached while the arrays stay the same
         theta, cached_W, cached_b = self._packed
         if any(W[l] is not cached_W.get(l) or b[l] is not cached_b.get(l) for l in self._layers):
             theta = packed_parameters(self.net)
@@ -277,12 +264,8 @@ PREDICT_CHUNK = 2048
 
 
 def predict(net, X, *, chunk_size=PREDICT_CHUNK):
-    """The output y of every sample, shape (n_samples, n_L), equal to ``net.predict(X)``.
-
-    The forward pass runs ``chunk_size`` rows at a time through buffers allocated once, as in
-    :class:`BatchBackprop` (bias and f in one pass where :mod:`deltaprop.speed.fused` has
-    one), so memory stays at one chunk of activations however many rows are predicted.
-    Inside :func:`plain_paths` it is :meth:`Network.predict`; below
+    """``net.predict(X)``, ``chunk_size`` rows at a time through buffers allocated once (memory:
+    one chunk of activations).  Inside :func:`plain_paths` it is :meth:`Network.predict`; below
     :data:`deltaprop.speed.fused.PREDICT_MIN_WORK` rows × units the fused passes are numpy's
     (the same bits), so a small table's prediction does not load numba.
     """

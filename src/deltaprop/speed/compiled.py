@@ -9,11 +9,10 @@ step -- in the order of the numpy loop, :func:`deltaprop.training.loop.numpy_epo
 its gradient, a batch whose loss is not finite ending the epoch before its step, the step of
 :class:`~deltaprop.core.optim.SGD` or :class:`~deltaprop.core.optim.Adam` with their roundings.
 
-Sums run in another order than numpy's BLAS, so the loss and weights agree with the numpy
-path to rounding, not to the bit.  One generic kernel serves every architecture, activation,
-loss pair and optimiser (integer codes of :mod:`deltaprop.speed.registry` and offset tables),
-so numba compiles it once per dtype, on first use, and caches the machine code on disk.
-``docs/performance.md`` has the measurements behind the size limits below.
+Sums run in another order than numpy's BLAS: the results agree with the numpy path to
+rounding, not to the bit.  One generic kernel (codes of :mod:`deltaprop.speed.registry`,
+offset tables) serves every network, compiled once per dtype and cached on disk.
+``docs/performance.md`` ("The compiled epoch") has the measurements behind the size limits.
 """
 
 from __future__ import annotations
@@ -41,15 +40,10 @@ _PIECEWISE_LINEAR = frozenset({"identity", "relu", "leaky_relu"})
 
 
 def supported(net: Any, optimizer: Any, X: Any, sample_weight: Any, batch_size: int) -> bool:
-    """True when :func:`run_epoch` applies to this network, optimiser, data and batch size.
-
-    Dense float32/float64 data, a pair and hidden activations the kernel has a code for
-    (:mod:`deltaprop.speed.registry`), SGD or Adam without gradient clipping (AdamW's decay
-    and clipping are not in the kernel: those fits take the numpy path), and a network small
-    enough that the compiled loops beat the numpy path.  Never inside
-    :func:`deltaprop.speed.plain_paths` or :func:`deltaprop.speed.numpy_paths`.  The answer
-    reads these arguments alone, never what the process loaded or ran before.
-    """
+    """True when :func:`run_epoch` applies: dense float32/float64 data, a pair and hidden
+    activations with a code in :mod:`deltaprop.speed.registry`, SGD or Adam without clipping (not
+    AdamW), a network small enough that the compiled loops win, outside the switches.  It reads
+    these arguments alone, never what the process loaded or ran before."""
     hidden = {net.layer_activation[l] for l in range(2, net.L)}
     if (not use_compiled() or type(optimizer) not in (SGD, Adam) or optimizer.max_grad_norm is not None
             or not isinstance(X, np.ndarray) or X.ndim != 2 or X.dtype != net.dtype
@@ -67,8 +61,7 @@ def supported(net: Any, optimizer: Any, X: Any, sample_weight: Any, batch_size: 
 
 
 def kernel() -> ModuleType:
-    """:mod:`deltaprop.speed.epoch`, imported (numba loaded, the kernel read from numba's
-    cache or compiled) on first use."""
+    """:mod:`deltaprop.speed.epoch`, imported (numba loaded) on first use."""
     from deltaprop.speed import epoch
 
     return epoch
@@ -108,8 +101,7 @@ class _Workspace:
 
 
 def _workspace(optimizer: Any, net: Any, batch_size: int) -> _Workspace:
-    """The workspace cached on the optimiser (which lives as long as the fit), made afresh
-    when the network or batch size changed."""
+    """The workspace cached on the optimiser (which lives as long as the fit)."""
     ws = optimizer.__dict__.get("_compiled_workspace")
     if ws is None or ws.key != _key(net, batch_size):
         ws = optimizer._compiled_workspace = _Workspace(net, batch_size)

@@ -13,13 +13,10 @@ loops run along a row, over the samples: every hot loop is an elementwise "axpy"
 contiguous memory, which LLVM vectorises without fastmath.
 
 Every constant enters through the array ``c`` of the network's dtype (slots ``C_*``), so
-float32 arithmetic stays float32.  No fastmath (IEEE roundings kept) and no ``np.dot`` (numba
-would call scipy's BLAS, whose threads fight numpy's).  The helpers are inlined into the
-kernel (``inline="always"``): a call that passes arrays costs reference counting.
-
-Each line that restates a formula of :mod:`deltaprop.core` carries a ``# restates:`` marker
-naming it; :data:`deltaprop.speed.registry.RESTATEMENTS` lists every one, and
-``tests/test_registry.py`` fails on a marker the registry lacks or an entry without a marker.
+float32 arithmetic stays float32.  No fastmath (IEEE roundings kept), no ``np.dot`` (numba
+would call scipy's BLAS, whose threads fight numpy's), helpers inlined (``docs/performance.md``).
+Each restatement of a formula of :mod:`deltaprop.core` carries a ``# restates:`` marker
+(:data:`deltaprop.speed.registry.RESTATEMENTS`).
 """
 
 from __future__ import annotations

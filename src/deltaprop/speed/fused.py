@@ -1,22 +1,14 @@
 """Fused elementwise passes over the parameters and hidden layers, each one compiled loop.
 
-A numpy expression such as SGD's Nesterov step is several ufunc calls, each a pass over every
-parameter; on a large network those passes are what is left beside the matrix products.  Each
-function here does its job in one compiled pass (:mod:`deltaprop.speed.kernels`) performing the
-same operations in the same order as the numpy definition in :mod:`deltaprop.core`, so the
-results are bitwise equal.  The numpy definition runs instead inside the switches of
-:mod:`deltaprop.speed.switch`, below :data:`FUSED_MIN_SIZE` elements, for a prediction below
-:data:`PREDICT_MIN_WORK` rows × units, and where numba cannot be imported: a rule on the
-call's arguments only, never on what the process loaded before (the first fit of a process
-pays for loading numba once, about 0.45 s; ``docs/performance.md``).
-
-:data:`FORWARD_KERNELS`, :data:`BACKWARD_KERNELS` and :data:`STEP_KERNELS` list, for every
-activation and optimiser rule of the core, its kernel or None (the numpy definition, on
-purpose); ``tests/test_registry.py`` walks them.
-
-The kernels run on one thread: numba's threading layers either abort when two Python threads
-train at once (workqueue) or hang in a process forked after use (GNU OpenMP), and a library
-cannot impose either on its users.
+Each function does in one compiled pass (:mod:`deltaprop.speed.kernels`) what a numpy
+definition of :mod:`deltaprop.core` does in several ufunc calls, the same operations in the
+same order, so the results are bitwise equal.  The numpy definition runs instead inside the
+switches of :mod:`deltaprop.speed.switch`, below :data:`FUSED_MIN_SIZE` elements, for a
+prediction below :data:`PREDICT_MIN_WORK` rows × units, and where numba cannot be imported: a
+rule on the call's arguments only, never on what the process loaded before.
+:data:`FORWARD_KERNELS`, :data:`BACKWARD_KERNELS` and :data:`STEP_KERNELS` list each
+activation's and rule's kernel, or None (the definition, on purpose).  ``docs/performance.md``
+("Fused passes") has the measurements, the price of loading numba, and why one thread.
 """
 
 from __future__ import annotations
@@ -42,16 +34,14 @@ __all__ = [
 #: a few microseconds either way
 FUSED_MIN_SIZE = 4096
 
-#: a prediction of fewer rows × units (hidden and output) than this runs its forward passes on
-#: numpy (the same bits), so that predicting a small table -- ``deltaprop predict`` -- does not
-#: load numba: the fused passes save about 2 ns a row × unit, which wins back loading numba
-#: (about 0.45 s) from here on (1.7 million rows of a 4-64-64-1 network)
+#: a prediction of fewer rows × units (hidden and output) runs its forward passes on numpy (the
+#: same bits) and does not load numba: the fused passes win back its loading from here on
+#: (``docs/performance.md``)
 PREDICT_MIN_WORK = 225_000_000
 
 
 def predict_uses_kernels(rows: int, units: int) -> bool:
-    """Whether a prediction of ``rows`` rows through ``units`` units (hidden and output) takes
-    the fused forward passes: a rule on the call's size alone."""
+    """Whether a prediction of ``rows`` rows through ``units`` units takes the fused passes."""
     return rows * units >= PREDICT_MIN_WORK
 
 
@@ -60,8 +50,7 @@ Builder = Callable[[Any, type], Pass]
 
 
 def _bind(kernel: Any, *constants: Any) -> Pass:
-    """``pass_(x, y, t)`` calling ``kernel(x, y, *constants)``, the constants (scalars of the
-    array's dtype) made once, not per call."""
+    """``pass_(x, y, t)`` calling ``kernel(x, y, *constants)``, the constants made once."""
     return lambda x, y, t: kernel(x, y, *constants)
 
 
@@ -93,9 +82,7 @@ STEP_KERNELS = {"sgd_step": "sgd_step", "adam_step": "adam_step"}
 
 
 def _compiled_kernels(size: int) -> ModuleType | None:
-    """The module of compiled kernels for arrays of ``size`` elements: None below
-    FUSED_MIN_SIZE, inside :func:`deltaprop.speed.plain_paths` or
-    :func:`deltaprop.speed.numpy_paths`, and where numba cannot be imported."""
+    """:mod:`deltaprop.speed.kernels` for arrays of ``size`` elements, or None (module docstring)."""
     if size < FUSED_MIN_SIZE or not use_compiled() or not numba_available():
         return None
     from deltaprop.speed import kernels  # numba loaded, the kernels compiled or read from its cache
@@ -105,9 +92,8 @@ def _compiled_kernels(size: int) -> ModuleType | None:
 
 @functools.cache
 def numba_available() -> bool:
-    """Whether numba imports.  It is a dependency, but an installation can still break it (a
-    numpy newer than the numba release supports makes ``import numba`` raise): then deltaprop
-    warns once and runs its numpy paths, which compute the same numbers."""
+    """Whether numba imports (a numpy newer than numba supports makes it raise): if not, warn once;
+    the numpy paths compute the same numbers."""
     try:
         import numba  # noqa: F401
     except Exception as error:  # ImportError, or numba's own check of numpy's version
@@ -119,17 +105,15 @@ def numba_available() -> bool:
 
 
 def _kernels_for(*arrays: np.ndarray) -> ModuleType | None:
-    """:func:`_compiled_kernels` for these arrays, None unless every one is C-contiguous (then
-    ``reshape(-1)`` never copies)."""
+    """:func:`_compiled_kernels`, None unless every array is C-contiguous (reshape(-1): no copy)."""
     k = _compiled_kernels(arrays[0].size)
     return k if k is not None and all(a.flags.c_contiguous for a in arrays) else None
 
 
 def add_l2_gradient(g: np.ndarray, w: np.ndarray, alpha: float, N: float,
                     work: Callable[[], np.ndarray]) -> None:
-    """g ← g + (α/N) w in place: the L2 term's gradient (:func:`deltaprop.core.losses.l2_gradient`)
-    added to ∂E/∂W, in one compiled pass for a large array; ``work()`` returns a work array of
-    w's shape for the numpy definition."""
+    """g ← g + (α/N) w in place (:func:`deltaprop.core.losses.l2_gradient`), in one compiled pass
+    for a large array; ``work()`` returns a work array of w's shape for the numpy definition."""
     k = _kernels_for(g, w)
     if k is None:
         np.add(g, losses.l2_gradient(alpha, N, w, out=work()), out=g)
@@ -161,14 +145,11 @@ def adam_step(w: np.ndarray, g: np.ndarray, m: np.ndarray, s: np.ndarray, b1: fl
 
 
 def hidden_layer(name: str, dtype: Any, size: int) -> tuple[Pass, Pass]:
-    """``(forward, backward)`` of a layer of activation ``name`` in the seed's orientation.
-
-    ``forward(a, b, t)`` turns ``a = W z`` into ``z = f(a + b)`` in place (b added along the
-    batch, axis 1); ``backward(delta, z, t)`` multiplies δ by f'(u), computed from z, in
-    place; ``t`` is a work array of a's shape.  The numpy forms are the activation's own ``f``
-    and ``backward_in_place``; where :func:`_compiled_kernels` hands out kernels for ``size``
-    elements, those of :data:`FORWARD_KERNELS` and :data:`BACKWARD_KERNELS` replace them.
-    """
+    """``(forward, backward)`` of a layer of activation ``name`` in the seed's orientation:
+    ``forward(a, b, t)``: a = W z ← f(a + b) in place; ``backward(delta, z, t)``: δ ← f'(u) ⊙ δ,
+    f' from z; ``t`` a work array of a's shape.  The activation's own ``f`` and
+    ``backward_in_place``, or the kernels of :data:`FORWARD_KERNELS` and :data:`BACKWARD_KERNELS`
+    where :func:`_compiled_kernels` hands them out for ``size`` elements."""
     act = ACTIVATIONS[name]
 
     def forward(a: np.ndarray, b: np.ndarray, t: np.ndarray) -> None:

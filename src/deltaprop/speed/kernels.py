@@ -17,9 +17,8 @@ import numba
 
 
 def jit(function, **options):
-    """``numba.njit`` with numpy's error model (x/0 is inf or nan, not ZeroDivisionError), the
-    machine code cached on disk where numba finds a writable place; where it finds none (a
-    read-only install run without a writable home), compiled in memory once per process."""
+    """``numba.njit`` with numpy's error model (x/0 is inf or nan), cached on disk where numba
+    finds a writable place, else compiled in memory once per process."""
     options = {"nogil": True, "error_model": "numpy", **options}
     try:
         return numba.njit(cache=True, **options)(function)

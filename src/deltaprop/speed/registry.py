@@ -1,18 +1,11 @@
 """The registry of the fast paths' own forms of the core's formulas.
 
-Each formula has its definition in :mod:`deltaprop.core` (f and f' in ``activations``, E_n
-and δ^(L) in ``losses``, the update rules in ``optim``), which the buffered numpy path calls.
-Each table here lists, keyed by the core's name, a path's own form (an in-place numpy form of
-a canonical pair, a numba kernel), or None where the path uses the definition on purpose;
-paths without a form fall back to the definition (fused) or to the buffered numpy path
-(compiled epoch).  ``tests/test_registry.py`` holds each form equal to its definition on
-every path and dtype, and fails naming any activation, loss or rule a table does not list.
-
-:data:`RESTATEMENTS` is keyed by formula: the functions of compiled code
-(:mod:`deltaprop.speed.kernels`, :mod:`deltaprop.speed.epoch`, the scalars
-:mod:`deltaprop.speed.fused` hands them) that restate it, each marked in the source by a
-``# restates: <formula>`` comment; the test fails on a marker missing here and on an entry
-here without its marker.
+Each table lists, keyed by the core's name (``docs/architecture.md``: which module owns which
+formula), a path's own form (an in-place numpy form of a canonical pair, a numba kernel), or
+None where the path uses the definition on purpose.  :data:`RESTATEMENTS` is keyed by formula:
+the compiled functions that restate it, each under a ``# restates: <formula>`` marker.
+``tests/test_registry.py`` holds each form equal to its definition on every path and dtype,
+and fails on a name a table lacks, a marker missing here, or an entry without its marker.
 """
 
 from __future__ import annotations

@@ -1,10 +1,8 @@
 """The plain/fast switches: inside :func:`plain_paths` every fast path takes its plain
 version; inside :func:`numpy_paths` only the compiled ones (numba) do.
 
-Each switch is a :class:`contextvars.ContextVar`, so it holds for the thread (or asyncio
-task) that entered the block and for nothing else: a test that compares a training run on
-the fast paths with one on the plain paths cannot change what another thread computes, and
-prediction kept off numba does not keep a fit in another thread off it.
+Each switch is a :class:`contextvars.ContextVar`: it holds for the thread (or asyncio task)
+that entered the block and for nothing else.
 """
 
 from __future__ import annotations
@@ -43,13 +41,9 @@ def use_plain() -> bool:
 
 
 def numpy_paths() -> contextlib.AbstractContextManager[None]:
-    """Within this block no compiled path runs -- no fused pass (:mod:`deltaprop.speed.fused`),
-    no compiled epoch (:mod:`deltaprop.speed.compiled`) -- so numba is not loaded; the
-    buffered numpy paths (:class:`~deltaprop.speed.backprop.BatchBackprop`,
-    :func:`~deltaprop.speed.backprop.predict`) still run, where :func:`plain_paths` turns
-    those off too.  :func:`deltaprop.speed.backprop.predict` enters it for a prediction below
-    :data:`deltaprop.speed.fused.PREDICT_MIN_WORK` rows × units.
-    """
+    """Within this block no compiled path runs (no fused pass, no compiled epoch), so numba is
+    not loaded; the buffered numpy paths still run, where :func:`plain_paths` turns those off
+    too."""
     return _switched_on(_NUMPY)
 
 
