@@ -225,10 +225,10 @@ class Explanation:
     n_paths: int
     transpose: TransposeCheck
     layers: list[LayerReport]
+    walked: SampleDerivation
     h: float = 1e-6
     source: str = "Network"
     loss: float = 0.0
-    walked: SampleDerivation | None = None
     n: int = 0
     lang: str = "en"
     outputs_summed: bool = False

@@ -1,11 +1,5 @@
-"""The derivation's formulas, written once and rendered three ways: text, LaTeX and MathML.
-
-A formula is a small tree of the nodes below (a symbol with sub- and superscript, a partial
-derivative, a sum, a function application, a sequence); :func:`deltaprop.explanation.steps.steps`
-builds the seed's derivation for one :class:`~deltaprop.explanation.core.Explanation` as a list
-of :class:`Step`, and each renderer walks the same list.  Text uses Unicode sub- and
-superscripts (w₂₁⁽³⁾), LaTeX uses amsmath's ``align*``, and MathML is MathML Core (what browsers draw).
-"""
+"""The derivation's formulas: small trees of nodes, each rendered as Unicode text (w₂₁⁽³⁾),
+LaTeX (amsmath's ``align*``) and MathML Core (what browsers draw)."""
 
 from __future__ import annotations
 

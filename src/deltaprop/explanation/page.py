@@ -1,12 +1,6 @@
-"""The explain page: one self-contained HTML file.
-
-Formulas are MathML, diagrams and pictures inline SVG, styles one ``<style>``; no JavaScript and
-nothing fetched, so the page opens offline and in a Jupyter cell.  Each step is a ``<details
-open>`` a reader can fold; printing keeps a step with its diagram.  The page reads at 1280 px and
-at a phone's 420 px: long formulas continue on further rows and the pictures scale.
-:func:`render_page` draws one Explanation, :func:`render_pages` several (the demo's two),
-:func:`render_all` every weight of a small network.
-"""
+"""The explain page: one self-contained HTML file (MathML, inline SVG, one ``<style>``; no
+JavaScript, nothing fetched).  Each step is a ``<details open>``; the page reads at 1280 px and at
+a phone's 420 px, where long formulas continue on further rows and the pictures scale."""
 
 from __future__ import annotations
 

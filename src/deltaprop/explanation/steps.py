@@ -1,12 +1,5 @@
-"""The derivation of one weight's gradient as a list of steps, one function per step.
-
-The steps follow the derivation: the chain rule at u_j^(l) (:func:`step_weight`), the one term
-left of u_j's sum (:func:`step_input`), then δ_j^(l) — at the output layer from the loss
-(:func:`step_delta_out`), in a hidden layer through every unit of the next layer
-(:func:`step_fanout`, :func:`step_link`, :func:`step_delta_hidden`, :func:`step_delta_next`) —
-and the formula with the numbers (:func:`step_total`).  Each returns a :class:`Step` that the
-text, LaTeX and HTML renderers draw alike.
-"""
+"""The derivation of one weight's gradient as a list of :class:`Step`, one function per step,
+in the derivation's order (:func:`steps`); the text, LaTeX and HTML renderers draw them alike."""
 
 from __future__ import annotations
 
@@ -71,9 +64,7 @@ class Walk:
 
     @property
     def s(self) -> SampleDerivation:
-        walked = self.ex.walked
-        assert walked is not None  # explain() always derives the walked sample
-        return walked
+        return self.ex.walked
 
     @property
     def many(self) -> bool:
@@ -479,7 +470,6 @@ def steps(ex: Explanation, lang: str = "en") -> list[Step]:
 def forward_tables(ex: Explanation, lang: str = "en") -> list[tuple[str, list[str], list[list]]]:
     """Per layer (title, head, rows): unit j, u_j, z_j, f′(u_j), δ_j of the walked sample."""
     s = ex.walked
-    assert s is not None
     rel = relevant_units(ex)
     out = []
     for layer in range(1, ex.L + 1):

@@ -115,13 +115,18 @@ def _layers_text(ex: Explanation, lang: str) -> list[str]:
     return out
 
 
-def render_text(ex: Explanation, lang: str = "en") -> str:
-    """The whole derivation for a terminal, in ``lang``."""
+def heading(ex: Explanation, lang: str) -> str:
+    """ "∂E/∂w₂₁⁽³⁾ of a 4-5-3 (…) network on 5 samples, α = …" for the text and the LaTeX."""
     samples = samples_phrase(lang, ex.n_samples)
     if ex.alpha:
         samples += say(lang, "page.alpha", alpha=f"{ex.alpha:g}")
     dEdw = Partial(E, w(ex.j, ex.i, ex.l))
-    out = [say(lang, "text.header", dEdw=dEdw, net=describe_network(ex, lang), samples=samples)]
+    return say(lang, "text.header", dEdw=dEdw, net=describe_network(ex, lang), samples=samples)
+
+
+def render_text(ex: Explanation, lang: str = "en") -> str:
+    """The whole derivation for a terminal, in ``lang``."""
+    out = [heading(ex, lang)]
     out.append("=" * min(96, len(out[0])))
     for number, step in enumerate(steps(ex, lang), start=1):
         out += _step_text(number, step)
