@@ -24,7 +24,7 @@ from deltaprop.explanation.formula import (
 )
 from deltaprop.explanation.pictures import CSS as PICTURE_CSS
 from deltaprop.explanation.pictures import Picture, picture_svg
-from deltaprop.explanation.steps import final_formula, forward_tables, path_label, steps
+from deltaprop.explanation.steps import final_formula, forward_tables, path_rows, steps
 from deltaprop.explanation.text import describe_network, layer_note, samples_phrase, table_text
 from deltaprop.explanation.words import check_lang, prose, say, term
 
@@ -125,11 +125,8 @@ def _checks(ex: Explanation, lang: str) -> str:
 
 
 def _paths(ex: Explanation, lang: str) -> str:
-    rows: list[list] = [[math_block(path_label(ex, p, lang), False), p.contribution] for p in ex.paths]
-    if ex.l2_term:
-        rows.append([say(lang, "l2_term"), ex.l2_term])
-    total = sum(p.contribution for p in ex.paths) + ex.l2_term
-    rows.append(["<b>" + escape(say(lang, "sum")) + "</b>", total])
+    rows = [[x if isinstance(x, str) else math_block(x, False), v] for x, v in path_rows(ex, lang)]
+    rows[-1][0] = f"<b>{escape(str(rows[-1][0]))}</b>"
     pruned = "" if ex.paths_exhaustive else say(lang, "paths.pruned")
     head = "<p>" + escape(say(lang, "paths.prose", n=ex.n_paths, pruned=pruned)) + "</p>"
     return head + _table([say(lang, "col.path"), say(lang, "col.contribution")], rows)
