@@ -30,21 +30,14 @@ GAP, VGAP, TOP, PAD = 34, 7, 40, 5
 POSITIVE, NEGATIVE, FOCUS, HL_FILL = "#2563eb", "#ea580c", "#dc2626", "#fee2e2"
 
 
+#: widths of characters in DejaVu Sans, in ems (others 0.64; CJK full-width, 1)
+_EMS = {**dict.fromkeys("₀₁₂₃₄₅₆₇₈₉⁰¹²³⁴⁵⁶⁷⁸⁹⁽⁾ⁱʲᵏⱼᵢₖ", 0.42), **dict.fromkeys(" .,:()′|", 0.36),
+        **dict.fromkeys("−+=×mMwW—–", 0.86)}
+
+
 def text_width(text: str, size: float = FONT) -> float:
     """A generous estimate of the width of ``text`` in DejaVu Sans (CJK in a full-width font)."""
-    total = 0.0
-    for c in text:
-        if unicodedata.east_asian_width(c) in "WF":
-            total += 1.0
-        elif c in "₀₁₂₃₄₅₆₇₈₉⁰¹²³⁴⁵⁶⁷⁸⁹⁽⁾ⁱʲᵏⱼᵢₖ":
-            total += 0.42
-        elif c in " .,:()′|":
-            total += 0.36
-        elif c in "−+=×mMwW—–":
-            total += 0.86
-        else:
-            total += 0.64
-    return total * size
+    return size * sum(1.0 if unicodedata.east_asian_width(c) in "WF" else _EMS.get(c, 0.64) for c in text)
 
 
 @dataclass

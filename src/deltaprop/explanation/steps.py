@@ -3,7 +3,7 @@ in the derivation's order (:func:`steps`); the text, LaTeX and HTML renderers dr
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -57,23 +57,16 @@ class Walk:
 
     ex: Explanation
     lang: str = "en"
+    n: int = field(init=False)  # the walked sample (0-based) and its derivation
+    s: SampleDerivation = field(init=False)
+    many: bool = field(init=False)
+    #: "(sample n = …)" after a number of the walked sample, nothing for a single sample
+    tag: Node = field(init=False)
 
-    @property
-    def n(self) -> int:
-        return self.ex.n
-
-    @property
-    def s(self) -> SampleDerivation:
-        return self.ex.walked
-
-    @property
-    def many(self) -> bool:
-        return self.ex.n_samples > 1
-
-    @property
-    def tag(self) -> Node:
-        """ "(sample n = …)" after a number of the walked sample, nothing for a single sample."""
-        return Note(self.say("tag.sample", sample=self.ex.sample_name(self.lang))) if self.many else Word("")
+    def __post_init__(self) -> None:
+        self.n, self.s, self.many = self.ex.n, self.ex.walked, self.ex.n_samples > 1
+        tag = self.say("tag.sample", sample=self.ex.sample_name(self.lang))
+        self.tag = Note(tag) if self.many else Word("")
 
     def named(self, layer: int, k: int, value: bool = True) -> list[Node]:
         """Notes after unit k's number: the user's name of the unit, and the table's raw value."""
