@@ -61,7 +61,6 @@ details.weight { margin: .3em 0; } details.weight > summary { cursor: pointer; }
 tr.total td { font-weight: bold; border-top: 1px solid #999; }
 .ok { color: #15803d; font-weight: bold; } .bad { color: #b91c1c; font-weight: bold; }
 .bar { display: inline-block; height: .8em; background: #2563eb; vertical-align: middle; }
-.bar.sat { background: #ea580c; }
 .key span { display: inline-block; margin-right: 1.2em; font-size: .9em; }
 .sw { display: inline-block; width: 1.6em; height: .35em; vertical-align: middle; margin-right: .3em; }
 .final { font-size: 1.1em; background: #fffbeb; padding: .4em 1em; border: 1px solid #fde68a; }
