@@ -110,9 +110,7 @@ def _labels_to_targets(D, classes, n_out):
     """Class labels → one-hot (softmax) or indicator (one logistic output) targets, else D."""
     if classes is None:
         return D
-    D = np.asarray(D)
-    if D.ndim == 0:
-        D = D.reshape(1)
+    D = np.atleast_1d(D)
     if D.ndim == 2 and not (D.shape[1] == 1 and n_out > 1):
         return D  # already one column per output (multilabel indicators, one-hot)
     labels, classes = D.reshape(-1), np.asarray(classes)
@@ -124,9 +122,8 @@ def _labels_to_targets(D, classes, n_out):
         raise ValueError(
             f"D holds the label {bad.item()!r}, which is not one of the model's classes {classes.tolist()}"
         )
-    if n_out == 1:  # binary: one logistic output, d = 1 for classes_[1]
-        return (labels == classes[-1]).astype(np.float64).reshape(-1, 1)
-    return (labels[:, None] == classes[None, :]).astype(np.float64)
+    one_hot = (labels[:, None] == classes[None, :]).astype(np.float64)
+    return one_hot[:, -1:] if n_out == 1 else one_hot  # binary: one logistic output, d = 1 for classes_[1]
 
 
 # ---------------------------------------------------------------------- results

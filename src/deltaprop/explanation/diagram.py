@@ -87,7 +87,6 @@ class Layout:
 
     def __init__(self, net, relevant, numbers: dict[tuple[int, int], list[str]] | None = None):
         self.net = net
-        self.L = net.L
         self.slots: dict[int, list[int | tuple[str, int]]] = {}
         self.wide: list[int] = []
         self.lines: dict[tuple[int, int], list[str]] = {}
