@@ -64,13 +64,10 @@ class Picture:
 def outer_picture(ex: Explanation, lang: str = "en") -> list[Picture]:
     """δ^(l) (z^(l−1))ᵀ: cell (j, i) = δ_j z_i, lit at the weight's (j, i).  On a batch, two
     grids: the batch mean of δ_j z_i (the gradient, lit cell and all), and the walked sample's."""
-    if ex.n_samples == 1:
-        return [Picture([_outer(ex, MAX_CELLS)], narrow=Picture([_outer(ex, NARROW_CELLS)]))]
     titles = say(lang, "grid.batch", N=_n(ex.N)), say(lang, "grid.sample", sample=ex.sample_name(lang))
-    return [
-        Picture([_outer(ex, MAX_CELLS, batch)], title, narrow=Picture([_outer(ex, NARROW_CELLS, batch)]))
-        for batch, title in zip((True, False), titles)
-    ]
+    grids = [(False, "")] if ex.n_samples == 1 else list(zip((True, False), titles))
+    return [Picture([_outer(ex, MAX_CELLS, batch)], title, narrow=Picture([_outer(ex, NARROW_CELLS, batch)]))
+            for batch, title in grids]
 
 
 def _outer(ex: Explanation, limit: int, batch: bool = False) -> Block:
