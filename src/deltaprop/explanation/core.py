@@ -1,14 +1,6 @@
-"""The Explanation of one weight's gradient: numbers, paths, and the where-gradients-go view.
-
-``explain(model, weight, X, D)`` reads the seed's derivation off the element-wise formulas of
-:mod:`deltaprop.explanation.elementwise` (every sample at once) and adds what a reader needs to
-trust it and to see it: ``value`` (the element-wise derivation), ``backprop`` (the same entry of
-:meth:`Network.gradients`), ``numerical`` (the central difference of the reported loss),
-``paths`` (every path w_ji^(l) → u_j^(l) → … → u_m^(L) → E with its batch-mean contribution
-z_i^(l−1) · Π f'(u) w · δ_m^(L), ranked; they sum to ``value − l2_term``), ``transpose`` (the
-seed's question answered with numbers) and ``layers`` (‖∂E/∂W^(l)‖ and the share of saturated or
-dead units per layer).  Every number is computed in float64 on a float64 copy of the network.
-"""
+"""The Explanation of one weight's gradient: the element-wise derivation checked against
+backpropagation and a central difference, its paths to E, the transpose with numbers and the
+gradient per layer; every number in float64 on a float64 copy of the network."""
 
 from __future__ import annotations
 
@@ -47,18 +39,12 @@ _SKLEARN_LOSS = {output: loss for loss, output in CANONICAL_OUTPUT.items()}
 def _is_sklearn_mlp(model):
     return hasattr(model, "coefs_") and hasattr(model, "intercepts_") and hasattr(model, "out_activation_")
 
-
 def as_network(model: Any) -> tuple[Network, float, Any]:
     """(Network, default alpha, classes or None) for a Network, an estimator or a scikit-learn MLP.
 
-    classes are a single-label classifier's ``classes_``; None for anything else.  A deltaprop
-    ``Network`` is used as it is (alpha 0).  Anything with ``network_`` (a fitted deltaprop
-    estimator or a loaded model) gives that network and its ``alpha``.  A fitted scikit-learn
-    ``MLPRegressor``/``MLPClassifier`` is rebuilt with ``Network.from_weights`` from ``coefs_``
-    (transposed to the seed's (n_l, n_{l−1})), ``intercepts_``, ``activation`` and
-    ``out_activation_``: squared error for a regressor (note: scikit-learn reports ½·mean over
-    samples *and outputs*; our E_n sums over outputs, and the gradient both optimise with is
-    ours), log_loss for softmax, binary_log_loss for logistic outputs.
+    classes are a single-label classifier's ``classes_``; None for anything else.  A fitted
+    scikit-learn MLP is rebuilt from ``coefs_`` (transposed to the seed's (n_l, n_{l−1})) with the
+    canonical loss of its output (scikit-learn's squared error averages over outputs; ours sums).
     """
     if isinstance(model, Network):
         return model, 0.0, None
@@ -92,8 +78,7 @@ def as_network(model: Any) -> tuple[Network, float, Any]:
 
 
 def _label_classes(est):
-    """``classes_`` of a single-label classifier, else None (a multilabel model's D is always
-    its indicator matrix: classes_ = [0, 1, …] would read a row of it as labels)."""
+    """``classes_`` of a single-label classifier; None for multilabel, whose D is the indicator matrix."""
     binarizer = getattr(est, "_label_binarizer", None)
     if str(getattr(binarizer, "y_type_", "")).startswith("multilabel"):
         return None
@@ -101,9 +86,8 @@ def _label_classes(est):
 
 
 def unit_names(model: Any, net: Network) -> tuple[list[str] | None, list[str] | None]:
-    """The user's names of the input and output units: a command model's columns (one-hot units
-    as column=category) and targets or classes; an estimator fitted on a DataFrame's
-    ``feature_names_in_`` and ``classes_``.  A binary classifier's one output is P(second class)."""
+    """The user's names of the input and output units (columns, targets or classes), or None;
+    a binary classifier's one output is P(second class)."""
     inputs = getattr(model, "input_names_", None)
     if inputs is None:
         inputs = getattr(model, "feature_names_in_", None)
@@ -126,9 +110,7 @@ def _labels_to_targets(D, classes, n_out):
     """Class labels → one-hot (softmax) or indicator (one logistic output) targets, else D."""
     if classes is None:
         return D
-    D = np.asarray(D)
-    if D.ndim == 0:
-        D = D.reshape(1)
+    D = np.atleast_1d(D)
     if D.ndim == 2 and not (D.shape[1] == 1 and n_out > 1):
         return D  # already one column per output (multilabel indicators, one-hot)
     labels, classes = D.reshape(-1), np.asarray(classes)
@@ -140,20 +122,15 @@ def _labels_to_targets(D, classes, n_out):
         raise ValueError(
             f"D holds the label {bad.item()!r}, which is not one of the model's classes {classes.tolist()}"
         )
-    if n_out == 1:  # binary: one logistic output, d = 1 for classes_[1]
-        return (labels == classes[-1]).astype(np.float64).reshape(-1, 1)
-    return (labels[:, None] == classes[None, :]).astype(np.float64)
+    one_hot = (labels[:, None] == classes[None, :]).astype(np.float64)
+    return one_hot[:, -1:] if n_out == 1 else one_hot  # binary: one logistic output, d = 1 for classes_[1]
 
 
 # ---------------------------------------------------------------------- results
 @dataclass
 class Path:
-    """One path from the weight to the loss, or the summed tail ("other N paths").
-
-    ``units`` lists (layer, unit) from (l, j) to (L, m); ``contribution`` is the batch mean
-    (sample-weighted) of z_i^(l−1) Π_{layers} f'(u) w · δ_m^(L) along it.  For the tail entry
-    ``units`` is empty and ``count`` is the number of paths summed.
-    """
+    """One path (l, j) … (L, m) from the weight to the loss with its batch-mean contribution
+    z_i^(l−1) Π f′(u) w · δ_m^(L); the summed tail ("other ``count`` paths") has no ``units``."""
 
     units: tuple
     contribution: float
@@ -166,14 +143,9 @@ class Path:
 
 @dataclass
 class TransposeCheck:
-    """Row j of the matrix product against the element-wise sum, for the walked sample.
-
-    ``matrix_row`` is ((W^(l+1))ᵀ δ^(l+1))_j computed by the matrix product, ``elementwise`` is
-    Σ_k w_kj^(l+1) δ_k^(l+1) summed term by term; ``terms`` lists (k, w_kj, δ_k, product).
-    ``max_difference`` is the largest |matrix − element-wise| over all samples.
-    ``outer_matrix`` / ``outer_elementwise``: entry (j, i) of δ^(l) (z^(l−1))ᵀ / N against
-    the mean of δ_j z_i, the transpose of the gradient's matrix form.
-    """
+    """((W^(l+1))ᵀ δ^(l+1))_j by the matrix product against Σ_k w_kj δ_k term by term (``terms``:
+    (k, w_kj, δ_k, product)) for the walked sample, the largest gap over all samples, and entry
+    (j, i) of δ^(l) (z^(l−1))ᵀ / N against the mean of δ_j z_i."""
 
     sample: int
     matrix_row: float | None
@@ -186,13 +158,8 @@ class TransposeCheck:
 
 @dataclass
 class LayerReport:
-    """One layer l = 2 … L on the given data: where gradients go.
-
-    ``grad_norm`` is ‖∂E/∂W^(l)‖ (Frobenius), ``bias_grad_norm`` ‖∂E/∂b^(l)‖.  ``dead`` and
-    ``saturated`` are the shares of the layer's units that are dead or saturated on these
-    samples, as :mod:`deltaprop.core.units` defines them; ``flat_share`` the share of
-    (unit, sample) pairs whose f′ is flat.  None for the output layer.
-    """
+    """Layer l's ‖∂E/∂W^(l)‖, ‖∂E/∂b^(l)‖ and its shares of dead, saturated and flat units
+    (:mod:`deltaprop.core.units`; None for the output layer)."""
 
     l: int
     n_units: int
@@ -216,8 +183,6 @@ class Explanation:
         The weight w_ji^(l) in the derivation's numbering (i = 0: the bias w_j0^(l)).
     X, D : ndarray of shape (n_samples, n_1) and (n_samples, n_L)
     sample_weight : ndarray of shape (n_samples,)
-    N : float
-        Σ_n s_n (:func:`deltaprop.core.losses.total_weight`), what the batch gradient divides by.
     derivation : BatchDerivation
         u, z, f′(u) and δ of every unit and sample, by the element-wise formulas.
     walked : SampleDerivation
@@ -249,7 +214,6 @@ class Explanation:
     D: np.ndarray
     alpha: float
     sample_weight: np.ndarray
-    N: float
     derivation: BatchDerivation
     backprop: float
     numerical: float
@@ -258,10 +222,10 @@ class Explanation:
     n_paths: int
     transpose: TransposeCheck
     layers: list[LayerReport]
+    walked: SampleDerivation
     h: float = 1e-6
     source: str = "Network"
     loss: float = 0.0
-    walked: SampleDerivation | None = None
     n: int = 0
     lang: str = "en"
     outputs_summed: bool = False
@@ -279,15 +243,19 @@ class Explanation:
     def relative_error(self) -> float:
         """max of |value − backprop| (floor 1e-8) and |backprop − numerical|, relative.
 
-        A central difference of step h resolves a derivative only to about ε·|loss|/h
-        (ε = 2.2e-16), so the numerical comparison is absolute below 10⁶ times that: the
-        gradient of a dead ReLU unit's weight, α·w/N, is not flagged.
+        A central difference of step h resolves a derivative only to about ε·|loss|/h, so the
+        numerical comparison is absolute below 10⁶ times that (a dead ReLU unit's α·w/N is not flagged).
         """
         resolution = np.finfo(np.float64).eps * max(1.0, abs(self.loss)) / self.h
         return max(
             _relative_error(self.value, self.backprop, 1e-8),
             _relative_error(self.backprop, self.numerical, max(1e-8, 1e6 * resolution)),
         )
+
+    @property
+    def N(self) -> float:
+        """Σ_n s_n, what the batch gradient divides by."""
+        return total_weight(self.n_samples, self.sample_weight)
 
     @property
     def weight(self) -> tuple[int, int, int]:
@@ -396,14 +364,12 @@ class Explanations:
 
 # ---------------------------------------------------------------------- computation
 def _paths(net, l, j, i, fwd, delta, s, max_paths=MAX_PATHS, budget=4_000_000):
-    """Every path from w_ji^(l) to E with its batch-mean contribution; exact tail summary.
+    """Every path from w_ji^(l) to E with its batch-mean contribution, the largest first.
 
-    ``fwd`` holds the forward pass's ``u``, ``z`` and ``mask`` (a :class:`BatchPass` or a
-    network's forward pass) and ``delta`` δ of every layer, one sample per column (unweighted).  A prefix
-    ending at u_k^(m) carries P_n = z_i^(l−1) ∂u_k^(m)/∂u_j^(l) along it; all its completions
-    together contribute mean_n P_n δ_k^(m).  Prefixes are extended layer by layer; when there
-    are too many to keep (``budget`` numbers), the ones with the largest total flow are kept,
-    so the listed paths are then the largest found, and ``exhaustive`` is False.
+    A prefix ending at u_k^(m) carries P_n = z_i^(l−1) ∂u_k^(m)/∂u_j^(l) along it; all its
+    completions together contribute mean_n P_n δ_k^(m).  Past ``budget`` numbers only the prefixes
+    with the largest flow are kept, and ``exhaustive`` is False.  ``fwd`` holds u, z and the mask,
+    ``delta`` δ of every layer, one sample per column.
     """
     L = net.L
     n_samples = fwd.z[1].shape[1]
@@ -475,12 +441,6 @@ def _transpose(net: Network, der: BatchDerivation, weight: tuple[int, int, int],
     return TransposeCheck(n, float(rows[j - 1, n]), elementwise, terms, gap, outer, outer_el)
 
 
-def _convention_note(model: Any) -> bool:
-    """True for a scikit-learn regressor with several outputs: its loss averages over outputs."""
-    regressor = _is_sklearn_mlp(model) and getattr(model, "out_activation_", "") == "identity"
-    return regressor and int(getattr(model, "n_outputs_", 1)) > 1
-
-
 # ---------------------------------------------------------------------- checks of the arguments
 def _check_weight_indices(weight: Any) -> None:
     """Refuse a weight tuple whose indices are not whole numbers (1.7 is no unit)."""
@@ -514,7 +474,7 @@ def _whole(value: Any, first: int, refusal: str, last: float = math.inf) -> int:
 
 
 def _samples(net: Network, X: Any, D: Any, classes: Any) -> tuple[np.ndarray, np.ndarray]:
-    """X (n_samples, n_1) and D (n_samples, n_L) in float64; one sample may be given as a vector."""
+    """X (n_samples, n_1) and D (n_samples, n_L) in float64; one sample may be a vector."""
     X = np.asarray(X)
     n_in = net.sizes[0]
     if X.ndim == 1 and not (n_in == 1 and X.shape[0] != 1):
@@ -541,9 +501,8 @@ def _samples(net: Network, X: Any, D: Any, classes: Any) -> tuple[np.ndarray, np
 # ---------------------------------------------------------------------- explain
 def _prepare(model: Any, X: Any, D: Any, alpha: Any, sample_weight: Any, h: Any, max_paths: Any, sample: Any,
              lang: str, dropout_mask: Any) -> Callable[[tuple[int, int, int]], Explanation]:
-    """What every weight's derivation shares, computed once: the checked samples and options, the
-    forward and backward pass, backpropagation's gradients, the loss, the walked sample and the
-    layer reports.  Returns the function that explains one weight (l, j, i) of the network."""
+    """What every weight's derivation shares, computed once; returns the function that explains
+    one weight (l, j, i)."""
     net0, default_alpha, classes = as_network(model)
     net = net0.astype(np.float64)
     if alpha is not None:
@@ -565,10 +524,13 @@ def _prepare(model: Any, X: Any, D: Any, alpha: Any, sample_weight: Any, h: Any,
     loss = float(net.loss(X, D, alpha=alpha, sample_weight=s, dropout_mask=dropout_mask))
     inputs, outputs = unit_names(model, net)
     source = type(model).__module__.split(".")[0] + "." + type(model).__name__
+    # a scikit-learn regressor with several outputs reports a loss that averages over them
+    sk_regressor = _is_sklearn_mlp(model) and model.out_activation_ == "identity"
+    summed = sk_regressor and int(getattr(model, "n_outputs_", 1)) > 1
     common: dict[str, Any] = dict(
-        net=net, X=X, D=D, alpha=alpha, sample_weight=s_arr, N=N, h=h, source=source, loss=loss, n=n,
+        net=net, X=X, D=D, alpha=alpha, sample_weight=s_arr, h=h, source=source, loss=loss, n=n,
         layers=_layer_reports(net, batch, grads), walked=batch.sample(n), lang=lang, inputs=inputs,
-        outputs=outputs, outputs_summed=_convention_note(model),
+        outputs=outputs, outputs_summed=summed,
     )
 
     def one(weight: tuple[int, int, int]) -> Explanation:

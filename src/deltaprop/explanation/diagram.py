@@ -1,15 +1,7 @@
-"""The network drawn as in the derivation's figures, as hand-written SVG.
-
-Layers run left to right and the loss E sits on the right.  Each unit is a card: its name (x_i,
-z_j^(l), y_k; "+1" for a bias unit) and below it the walked sample's u, z, f′(u), δ, or the
-column or class it stands for.  Links run from a card's right edge to the next card's left edge,
-so no link crosses a label; they are coloured by the sign of their weight and as wide as |w|
-relative to their layer's largest.  Layers wider than :data:`MAX_SHOWN` units show the units
-that matter and ellipses ("⋮ 508 more").  Every label is :data:`FONT` user units and the SVG is
-never drawn below :data:`MIN_SCALE` (a wider one scrolls), so a label is at least 10.6 px.
-Units and links carry ``data-layer``/``data-unit`` and ``data-l``/``data-j``/``data-i``; those
-of one step are class ``hl``, the weight itself also ``focus``.
-"""
+"""The network drawn as in the derivation's figures, as hand-written SVG: each unit a card with
+its name and the walked sample's numbers, links from a card's right edge to the next card's left
+(no link crosses a label), coloured by sign and as wide as |w|.  Every label is :data:`FONT` user
+units and the SVG is never drawn below :data:`MIN_SCALE` (it scrolls), so a label is ≥ 10.6 px."""
 
 from __future__ import annotations
 
@@ -38,21 +30,14 @@ GAP, VGAP, TOP, PAD = 34, 7, 40, 5
 POSITIVE, NEGATIVE, FOCUS, HL_FILL = "#2563eb", "#ea580c", "#dc2626", "#fee2e2"
 
 
+#: widths of characters in DejaVu Sans, in ems (others 0.64; CJK full-width, 1)
+_EMS = {**dict.fromkeys("₀₁₂₃₄₅₆₇₈₉⁰¹²³⁴⁵⁶⁷⁸⁹⁽⁾ⁱʲᵏⱼᵢₖ", 0.42), **dict.fromkeys(" .,:()′|", 0.36),
+        **dict.fromkeys("−+=×mMwW—–", 0.86)}
+
+
 def text_width(text: str, size: float = FONT) -> float:
     """A generous estimate of the width of ``text`` in DejaVu Sans (CJK in a full-width font)."""
-    total = 0.0
-    for c in text:
-        if unicodedata.east_asian_width(c) in "WF":
-            total += 1.0
-        elif c in "₀₁₂₃₄₅₆₇₈₉⁰¹²³⁴⁵⁶⁷⁸⁹⁽⁾ⁱʲᵏⱼᵢₖ":
-            total += 0.42
-        elif c in " .,:()′|":
-            total += 0.36
-        elif c in "−+=×mMwW—–":
-            total += 0.86
-        else:
-            total += 0.64
-    return total * size
+    return size * sum(1.0 if unicodedata.east_asian_width(c) in "WF" else _EMS.get(c, 0.64) for c in text)
 
 
 @dataclass
@@ -102,7 +87,6 @@ class Layout:
 
     def __init__(self, net, relevant, numbers: dict[tuple[int, int], list[str]] | None = None):
         self.net = net
-        self.L = net.L
         self.slots: dict[int, list[int | tuple[str, int]]] = {}
         self.wide: list[int] = []
         self.lines: dict[tuple[int, int], list[str]] = {}
@@ -262,15 +246,13 @@ def _wrap(text: str, width: float) -> list[str]:
 
 
 def network_svg(net: Network, layout: Layout, hl: Highlight, title: str = "",
-                layer_names: tuple[str, str, str] = ("input", "hidden", "output"),
-                dropped: set[tuple[int, int]] | None = None, lang: str = "en",
-                anchors: dict | None = None) -> str:
+                dropped: set | None = None, lang: str = "en", anchors: dict | None = None) -> str:
     """One diagram as an ``<svg>`` string (inline; no external references).
 
     The cards carry ``layout.lines``; ``dropped`` lists the units (layer, unit) a dropout mask
     zeroes (m_j = 0), drawn grey.
     """
-    head = []
+    head, layer_names = [], LAYER_NAMES.get(lang, LAYER_NAMES["en"])
     for layer in range(1, net.L + 1):
         x = layout.pos[(layer, layout.units(layer)[0])][0]
         name = layer_names[0] if layer == 1 else layer_names[2] if layer == net.L else layer_names[1]
@@ -394,7 +376,6 @@ def _v(x: float) -> str:
 def unit_numbers(ex: Explanation) -> dict[tuple[int, int], list[str]]:
     """u, z, f′(u) and δ of every unit on the walked sample, one per line of its card."""
     s = ex.walked
-    assert s is not None
     out: dict[tuple[int, int], list[str]] = {}
     for n, x in enumerate(s.z[1]):
         out[(1, n + 1)] = [_v(x)]
@@ -417,14 +398,16 @@ def unit_numbers(ex: Explanation) -> dict[tuple[int, int], list[str]]:
 LAYER_NAMES = {"en": ("input", "hidden", "output"), "ja": ("入力層", "中間層", "出力層")}
 
 
+def step_layout(ex: Explanation, key: str) -> tuple[Layout, Highlight]:
+    """The layout and highlight of the diagram for one step of ``ex`` (the SVG's and TikZ's)."""
+    layout = Layout(ex.net, relevant_units(ex), unit_numbers(ex))
+    return layout, step_highlight(ex, layout, key)
+
+
 def step_svg(ex: Explanation, key: str, title: str = "", lang: str = "en") -> str:
     """The diagram for one step of ``ex`` (a key of :func:`deltaprop.explanation.steps.steps`)."""
-    layout = Layout(ex.net, relevant_units(ex), unit_numbers(ex))
-    hl = step_highlight(ex, layout, key)
-    mask = ex.walked.mask if ex.walked is not None else {}
-    dropped = {(layer, k + 1) for layer, m in mask.items() for k, v in enumerate(m) if v == 0}
-    names = LAYER_NAMES.get(lang, LAYER_NAMES["en"])
-    return network_svg(ex.net, layout, hl, title, names, dropped, lang)
+    dropped = {(layer, k + 1) for layer, m in ex.walked.mask.items() for k, v in enumerate(m) if v == 0}
+    return network_svg(ex.net, *step_layout(ex, key), title, dropped, lang)
 
 
 def linked_svg(ex: Explanation, anchors: dict, focus: tuple[int, int, int], note: str,
@@ -434,5 +417,4 @@ def linked_svg(ex: Explanation, anchors: dict, focus: tuple[int, int, int], note
     relevant = {layer: set(range(1, n + 1)) for layer, n in enumerate(ex.net.sizes, start=1)}
     layout = Layout(ex.net, relevant, unit_numbers(ex))
     hl = Highlight(focus={focus}, label=focus, note=note)
-    names = LAYER_NAMES.get(lang, LAYER_NAMES["en"])
-    return network_svg(ex.net, layout, hl, "every weight", names, lang=lang, anchors=anchors)
+    return network_svg(ex.net, layout, hl, "every weight", lang=lang, anchors=anchors)

@@ -44,11 +44,6 @@ class BatchPass:
     d: np.ndarray
     mask: dict[int, np.ndarray]
 
-    @property
-    def samples(self) -> list[SampleDerivation]:
-        """Every sample derived alone by the per-sample oracle (one Python pass per sample)."""
-        return [self.sample(n) for n in range(self.X.shape[0])]
-
     def sample(self, n: int) -> SampleDerivation:
         """Sample n (0-based) derived alone by the core's per-sample oracle."""
         return sample_derivation(self.net, self.X[n], self.D[n], {l: m[:, n] for l, m in self.mask.items()})

@@ -1,11 +1,5 @@
-"""The derivation's formulas, written once and rendered three ways: text, LaTeX and MathML.
-
-A formula is a small tree of the nodes below (a symbol with sub- and superscript, a partial
-derivative, a sum, a function application, a sequence); :func:`deltaprop.explanation.steps.steps`
-builds the seed's derivation for one :class:`~deltaprop.explanation.core.Explanation` as a list
-of :class:`Step`, and each renderer walks the same list.  Text uses Unicode sub- and
-superscripts (w₂₁⁽³⁾), LaTeX uses amsmath's ``align*``, and MathML is MathML Core (what browsers draw).
-"""
+"""The derivation's formulas: small trees of nodes, each rendered as Unicode text (w₂₁⁽³⁾),
+LaTeX (amsmath's ``align*``) and MathML Core (what browsers draw)."""
 
 from __future__ import annotations
 
@@ -217,24 +211,7 @@ class Partial(Frac):
 
 def _wrap(node):
     t = node.text()
-    return f"({t})" if isinstance(node, Seq) and len(node.items) > 1 else t
-
-
-@dataclass
-class Sum(Node):
-    """Σ over ``index`` of ``body``."""
-
-    index: str
-    body: Node
-
-    def text(self) -> str:
-        return f"{SumSign(self.index).text()} {self.body.text()}"
-
-    def latex(self) -> str:
-        return f"{SumSign(self.index).latex()} {self.body.latex()}"
-
-    def mathml(self) -> str:
-        return f"<mrow>{SumSign(self.index).mathml()}{self.body.mathml()}</mrow>"
+    return f"({t})" if isinstance(node, Seq) and not isinstance(node, Sum) and len(node.items) > 1 else t
 
 
 @dataclass
@@ -287,6 +264,14 @@ class Seq(Node):
 
     def mathml(self) -> str:
         return "<mrow>" + "".join(x.mathml() for x in self.items) + "</mrow>"
+
+
+class Sum(Seq):
+    """Σ over ``index`` of ``body``: its sign and its body side by side."""
+
+    def __init__(self, index: str, body: Node):
+        super().__init__(SumSign(index), body)
+        self.index, self.body = index, body
 
 
 class Vec(Seq):
@@ -434,8 +419,6 @@ def _flat(node: Node) -> list[Node]:
     """A product's factors in reading order, sums opened into their sign and their body."""
     if isinstance(node, Seq):
         return [x for item in node.items for x in _flat(item)]
-    if isinstance(node, Sum):
-        return [SumSign(node.index), *_flat(node.body)]
     return [node]
 
 
@@ -446,10 +429,10 @@ def width(node: Node) -> float:
         return max(width(node.num), width(node.den)) + 1
     if isinstance(node, Sym):
         return len(node.base) + 0.7 * max(len(node.sub), len(node.sup))
-    if isinstance(node, Seq):
-        return sum(width(x) + 0.3 for x in node.items)
     if isinstance(node, Sum):
         return 2 + width(node.body)
+    if isinstance(node, Seq):
+        return sum(width(x) + 0.3 for x in node.items)
     if isinstance(node, (Paren, Sub)):
         return width(node.body) + 2
     if isinstance(node, Apply):

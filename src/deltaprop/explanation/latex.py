@@ -4,16 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from deltaprop.explanation.diagram import (
-    Highlight,
-    Layout,
-    links,
-    relevant_units,
-    step_highlight,
-    unit_name,
-    unit_numbers,
-)
-from deltaprop.explanation.formula import WORDS, E, Line, Note, Num, Partial, Word, tex_text, w
+from deltaprop.explanation.diagram import Highlight, Layout, links, step_layout, unit_name
+from deltaprop.explanation.formula import WORDS, Line, Note, Num, Word, tex_text
 from deltaprop.explanation.pictures import picture_latex
 from deltaprop.explanation.steps import final_formula, steps
 from deltaprop.explanation.words import say
@@ -118,8 +110,7 @@ def _tikz_units(ex: Explanation, layout: Layout, hl: Highlight) -> list[str]:
 
 def network_tikz(ex: Explanation, key: str) -> str:
     """The diagram of one step as a ``tikzpicture`` (the layout, highlight and numbers of the SVG)."""
-    layout = Layout(ex.net, relevant_units(ex), unit_numbers(ex))
-    hl = step_highlight(ex, layout, key)
+    layout, hl = step_layout(ex, key)
     body = _tikz_links(ex, layout, hl) + _tikz_units(ex, layout, hl)
     return "\\begin{center}\\begin{tikzpicture}\n" + "\n".join(body) + "\n\\end{tikzpicture}\\end{center}"
 
@@ -137,14 +128,12 @@ def _tabular(head: list[str], rows: list[list]) -> str:
 def render_latex(ex: Explanation, lang: str = "en") -> str:
     """The derivation as a LaTeX document in ``lang``: a paragraph and an ``align*`` per step.
     English compiles with pdflatex; Japanese with LuaLaTeX (luatexja)."""
-    from deltaprop.explanation.text import describe_network, samples_phrase
+    from deltaprop.explanation.text import heading
 
-    dEdw, samples = Partial(E, w(ex.j, ex.i, ex.l)), samples_phrase(lang, ex.n_samples)
-    heading = say(lang, "text.header", dEdw=dEdw, net=describe_network(ex, lang), samples=samples)
     out = [
         PREAMBLE_JA if lang == "ja" else PREAMBLE,
         r"\begin{document}\raggedright",  # a name like squared_error cannot be hyphenated
-        rf"\section*{{{tex_text(heading)}}}",
+        rf"\section*{{{tex_text(heading(ex, lang))}}}",
     ]
     for number, step in enumerate(steps(ex, lang), start=1):
         out.append(rf"\subsection*{{{number}. {_prose_latex(step.title)}}}")

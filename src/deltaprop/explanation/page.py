@@ -1,12 +1,6 @@
-"""The explain page: one self-contained HTML file.
-
-Formulas are MathML, diagrams and pictures inline SVG, styles one ``<style>``; no JavaScript and
-nothing fetched, so the page opens offline and in a Jupyter cell.  Each step is a ``<details
-open>`` a reader can fold; printing keeps a step with its diagram.  The page reads at 1280 px and
-at a phone's 420 px: long formulas continue on further rows and the pictures scale.
-:func:`render_page` draws one Explanation, :func:`render_pages` several (the demo's two),
-:func:`render_all` every weight of a small network.
-"""
+"""The explain page: one self-contained HTML file (MathML, inline SVG, one ``<style>``; no
+JavaScript, nothing fetched).  Each step is a ``<details open>``; the page reads at 1280 px and at
+a phone's 420 px, where long formulas continue on further rows and the pictures scale."""
 
 from __future__ import annotations
 
@@ -30,7 +24,7 @@ from deltaprop.explanation.formula import (
 )
 from deltaprop.explanation.pictures import CSS as PICTURE_CSS
 from deltaprop.explanation.pictures import Picture, picture_svg
-from deltaprop.explanation.steps import final_formula, forward_tables, path_label, steps
+from deltaprop.explanation.steps import final_formula, forward_tables, path_rows, steps
 from deltaprop.explanation.text import describe_network, layer_note, samples_phrase, table_text
 from deltaprop.explanation.words import check_lang, prose, say, term
 
@@ -67,7 +61,6 @@ details.weight { margin: .3em 0; } details.weight > summary { cursor: pointer; }
 tr.total td { font-weight: bold; border-top: 1px solid #999; }
 .ok { color: #15803d; font-weight: bold; } .bad { color: #b91c1c; font-weight: bold; }
 .bar { display: inline-block; height: .8em; background: #2563eb; vertical-align: middle; }
-.bar.sat { background: #ea580c; }
 .key span { display: inline-block; margin-right: 1.2em; font-size: .9em; }
 .sw { display: inline-block; width: 1.6em; height: .35em; vertical-align: middle; margin-right: .3em; }
 .final { font-size: 1.1em; background: #fffbeb; padding: .4em 1em; border: 1px solid #fde68a; }
@@ -131,11 +124,8 @@ def _checks(ex: Explanation, lang: str) -> str:
 
 
 def _paths(ex: Explanation, lang: str) -> str:
-    rows: list[list] = [[math_block(path_label(ex, p, lang), False), p.contribution] for p in ex.paths]
-    if ex.l2_term:
-        rows.append([say(lang, "l2_term"), ex.l2_term])
-    total = sum(p.contribution for p in ex.paths) + ex.l2_term
-    rows.append(["<b>" + escape(say(lang, "sum")) + "</b>", total])
+    rows = [[x if isinstance(x, str) else math_block(x, False), v] for x, v in path_rows(ex, lang)]
+    rows[-1][0] = f"<b>{escape(str(rows[-1][0]))}</b>"
     pruned = "" if ex.paths_exhaustive else say(lang, "paths.pruned")
     head = "<p>" + escape(say(lang, "paths.prose", n=ex.n_paths, pruned=pruned)) + "</p>"
     return head + _table([say(lang, "col.path"), say(lang, "col.contribution")], rows)

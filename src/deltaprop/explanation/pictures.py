@@ -1,11 +1,6 @@
-"""The two transposes of the derivation as pictures with numbers.
-
-:func:`outer_picture` is ∂E_n/∂W^(l) = δ^(l) (z^(l−1))ᵀ as the grid of every δ_j z_i (column 0:
-the +1 unit's, the biases), cell (j, i) lit; :func:`column_picture` is ((W^(l+1))ᵀ δ^(l+1))_j as
-column j of W^(l+1) meeting δ^(l+1) row by row, the products w_kj δ_k and their sum.  A picture
-is a row of :class:`Block` and operators, drawn by :func:`picture_svg` and :func:`picture_latex`;
-layers wider than :data:`MAX_CELLS` show the cells around the lit one and ellipses.
-"""
+"""The two transposes of the derivation as pictures with numbers: δ^(l) (z^(l−1))ᵀ as the grid
+of every δ_j z_i (:func:`outer_picture`) and column j of W^(l+1) meeting δ^(l+1)
+(:func:`column_picture`); a picture is a row of :class:`Block` and operators."""
 
 from __future__ import annotations
 
@@ -69,19 +64,15 @@ class Picture:
 def outer_picture(ex: Explanation, lang: str = "en") -> list[Picture]:
     """δ^(l) (z^(l−1))ᵀ: cell (j, i) = δ_j z_i, lit at the weight's (j, i).  On a batch, two
     grids: the batch mean of δ_j z_i (the gradient, lit cell and all), and the walked sample's."""
-    if ex.n_samples == 1:
-        return [Picture([_outer(ex, MAX_CELLS)], narrow=Picture([_outer(ex, NARROW_CELLS)]))]
     titles = say(lang, "grid.batch", N=_n(ex.N)), say(lang, "grid.sample", sample=ex.sample_name(lang))
-    return [
-        Picture([_outer(ex, MAX_CELLS, batch)], title, narrow=Picture([_outer(ex, NARROW_CELLS, batch)]))
-        for batch, title in zip((True, False), titles)
-    ]
+    grids = [(False, "")] if ex.n_samples == 1 else list(zip((True, False), titles))
+    return [Picture([_outer(ex, MAX_CELLS, batch)], title, narrow=Picture([_outer(ex, NARROW_CELLS, batch)]))
+            for batch, title in grids]
 
 
 def _outer(ex: Explanation, limit: int, batch: bool = False) -> Block:
     """The grid of the walked sample, or (``batch``) of the batch: Σ_n s_n δ_j z_i / N per cell."""
     l, j, i, s, der = ex.l, ex.j, ex.i, ex.walked, ex.derivation
-    assert s is not None
     z_prev, d = [1.0] + list(s.z[l - 1]), s.delta[l]  # z_0 = +1: the bias column
     if batch:  # Δ S Zᵀ / N
         grid = (der.delta[l] * ex.sample_weight) @ np.vstack([np.ones(ex.n_samples), der.z[l - 1]]).T / ex.N
@@ -118,7 +109,7 @@ def column_picture(ex: Explanation) -> Picture:
 
 def _column(ex: Explanation, limit: int) -> list[Block | str]:
     l, j, s = ex.l, ex.j, ex.walked
-    assert s is not None and ex.transpose.elementwise is not None
+    assert ex.transpose.elementwise is not None
     W, d = ex.net.W[l + 1], s.delta[l + 1]
     cols = shown_units(W.shape[1], {j}, limit)
     heads = ["…" if isinstance(c, tuple) else f"j = {c}" for c in cols]

@@ -1,16 +1,9 @@
-"""The derivation of one weight's gradient as a list of steps, one function per step.
-
-The steps follow the derivation: the chain rule at u_j^(l) (:func:`step_weight`), the one term
-left of u_j's sum (:func:`step_input`), then δ_j^(l) — at the output layer from the loss
-(:func:`step_delta_out`), in a hidden layer through every unit of the next layer
-(:func:`step_fanout`, :func:`step_link`, :func:`step_delta_hidden`, :func:`step_delta_next`) —
-and the formula with the numbers (:func:`step_total`).  Each returns a :class:`Step` that the
-text, LaTeX and HTML renderers draw alike.
-"""
+"""The derivation of one weight's gradient as a list of :class:`Step`, one function per step,
+in the derivation's order (:func:`steps`); the text, LaTeX and HTML renderers draw them alike."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -48,14 +41,14 @@ from deltaprop.explanation.formula import (
     w,
     z,
 )
-from deltaprop.explanation.pictures import Picture, column_picture, outer_picture
+from deltaprop.explanation.pictures import column_picture, outer_picture
 from deltaprop.explanation.words import prose, say, term
 
 if TYPE_CHECKING:
     from deltaprop.core.derivation import SampleDerivation
     from deltaprop.explanation.core import Explanation, Path
 
-__all__ = ["steps", "final_formula", "path_label", "forward_tables", "Walk"]
+__all__ = ["steps", "final_formula", "path_label", "path_rows", "forward_tables", "Walk"]
 
 
 @dataclass
@@ -64,25 +57,16 @@ class Walk:
 
     ex: Explanation
     lang: str = "en"
+    n: int = field(init=False)  # the walked sample (0-based) and its derivation
+    s: SampleDerivation = field(init=False)
+    many: bool = field(init=False)
+    #: "(sample n = …)" after a number of the walked sample, nothing for a single sample
+    tag: Node = field(init=False)
 
-    @property
-    def n(self) -> int:
-        return self.ex.n
-
-    @property
-    def s(self) -> SampleDerivation:
-        walked = self.ex.walked
-        assert walked is not None  # explain() always derives the walked sample
-        return walked
-
-    @property
-    def many(self) -> bool:
-        return self.ex.n_samples > 1
-
-    @property
-    def tag(self) -> Node:
-        """ "(sample n = …)" after a number of the walked sample, nothing for a single sample."""
-        return Note(self.say("tag.sample", sample=self.ex.sample_name(self.lang))) if self.many else Word("")
+    def __post_init__(self) -> None:
+        self.n, self.s, self.many = self.ex.n, self.ex.walked, self.ex.n_samples > 1
+        tag = self.say("tag.sample", sample=self.ex.sample_name(self.lang))
+        self.tag = Note(tag) if self.many else Word("")
 
     def named(self, layer: int, k: int, value: bool = True) -> list[Node]:
         """Notes after unit k's number: the user's name of the unit, and the table's raw value."""
@@ -139,11 +123,6 @@ def final_formula(ex: Explanation, concrete: bool = True) -> Line:
     return Line(lhs, [Seq(*items) if concrete else Seq(*items, Op("·"), Sym("1"))])
 
 
-def _loss_reason(walk: Walk) -> str:
-    """Why δ^(L) = y − d for the canonical pair: one sentence per loss."""
-    return walk.say("reason." + walk.ex.net.loss_name)
-
-
 def _vector(values: Any, limit: int = 8) -> Node:
     """(v_1, v_2, …) with four digits, the first ``limit`` entries and the count of the rest."""
     vals = [float(v) for v in values]
@@ -194,7 +173,7 @@ def _delta_out_lines(walk: Walk) -> tuple[list[Line], list]:
     ex, net, L, j = walk.ex, walk.ex.net, walk.ex.L, walk.ex.j
     if ex.canonical:
         lines = [Line(delta(j, L), [Partial(En, u(j, L)), Seq(Sym("y", str(j)), MINUS, Sym("d", str(j)))])]
-        return lines, [walk.say("delta_out.canonical") + _loss_reason(walk)]
+        return lines, [walk.say("delta_out.canonical") + walk.say("reason." + walk.ex.net.loss_name)]
     if net.output == "softmax":
         one_minus = Paren(Seq(Word("1[k=j]"), MINUS, Sym("y", str(j))))
         jacobian = Seq(Partial(En, Sym("y", "k")), Sym("y", "k"), one_minus)
@@ -299,16 +278,9 @@ def step_delta_hidden(walk: Walk) -> Step:
     title = walk.prose("delta_hidden.title", dj=delta(j, l), formula=formula)
     Wn = Sym("W", "", lay(l + 1))
     text = walk.prose("delta_hidden.prose", matrix=matrix, j=j, Wn=Wn, wkj=w(k, j, l + 1))
-    return Step("delta_hidden", title, text, lines, checked, [_transpose_table(walk)], [_column(walk)])
-
-
-def _column(walk: Walk) -> Picture:
-    ex, l, j = walk.ex, walk.ex.l, walk.ex.j
     picture = column_picture(ex)
-    WT = Sym("W", "", f"({l + 1})T")
-    Wn, dn = Sym("W", "", lay(l + 1)), Sym("δ", "", lay(l + 1))
-    picture.caption = walk.say("column.caption", j=j, Wn=Wn, dn=dn, WT=WT)
-    return picture
+    picture.caption = walk.say("column.caption", j=j, Wn=Wn, dn=d_next, WT=Wt)
+    return Step("delta_hidden", title, text, lines, checked, [_transpose_table(walk)], [picture])
 
 
 def _factor(v: float) -> Node:
@@ -401,7 +373,7 @@ def step_delta_next(walk: Walk) -> Step:
         general = Seq(fprime(u("k", L)), Partial(En, Sym("y", "k")))
         first = Line(delta("k", L), [Partial(En, u("k", L)), dk.body if isinstance(dk, Paren) else general])
         if ex.canonical:
-            text = [walk.say("delta_next.output") + _loss_reason(walk)]
+            text = [walk.say("delta_next.output") + walk.say("reason." + walk.ex.net.loss_name)]
         else:
             out, loss = walk.term(net.output), walk.term(net.loss_name)
             text = [walk.say("delta_next.output_general", out=out, loss=loss)]
@@ -479,7 +451,6 @@ def steps(ex: Explanation, lang: str = "en") -> list[Step]:
 def forward_tables(ex: Explanation, lang: str = "en") -> list[tuple[str, list[str], list[list]]]:
     """Per layer (title, head, rows): unit j, u_j, z_j, f′(u_j), δ_j of the walked sample."""
     s = ex.walked
-    assert s is not None
     rel = relevant_units(ex)
     out = []
     for layer in range(1, ex.L + 1):
@@ -508,6 +479,14 @@ def forward_tables(ex: Explanation, lang: str = "en") -> list[tuple[str, list[st
         z_name = "y" if layer == ex.L else Sym("z", "", lay(layer)).text()
         out.append((title, [say(lang, "col.unit"), "u", z_name, "f′(u)", "δ", *extra], rows))
     return out
+
+
+def path_rows(ex: Explanation, lang: str) -> list[tuple[Node | str, float]]:
+    """(label, contribution) of every listed path, then the L2 term (where α > 0) and the sum."""
+    rows: list[tuple[Node | str, float]] = [(path_label(ex, p, lang), p.contribution) for p in ex.paths]
+    if ex.l2_term:
+        rows.append((say(lang, "l2_term"), ex.l2_term))
+    return rows + [(say(lang, "sum"), sum(p.contribution for p in ex.paths) + ex.l2_term)]
 
 
 def path_label(ex: Explanation, path: Path, lang: str = "en") -> Node:

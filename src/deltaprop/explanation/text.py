@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from deltaprop.explanation.formula import E, Num, Partial, _lines_text, _prose_text, _signed, w
 from deltaprop.explanation.pictures import Block, Picture
-from deltaprop.explanation.steps import Step, final_formula, forward_tables, path_label, steps
+from deltaprop.explanation.steps import Step, final_formula, forward_tables, path_rows, steps
 from deltaprop.explanation.words import say, term
 
 if TYPE_CHECKING:
@@ -83,15 +83,9 @@ def _step_text(number: int, step: Step) -> list[str]:
 def _paths_text(ex: Explanation, lang: str) -> list[str]:
     pruned = "" if ex.paths_exhaustive else say(lang, "paths.pruned")
     out = ["", say(lang, "text.paths", wt=w(ex.j, ex.i, ex.l), n=ex.n_paths, pruned=pruned)]
-    labels = [path_label(ex, p, lang).text() for p in ex.paths]
-    width = max(len(x) for x in labels + [say(lang, "l2_term")])
-    for label, p in zip(labels, ex.paths):
-        out.append(f"  {label:<{width}}  {_signed(p.contribution)}")
-    if ex.l2_term:
-        out.append(f"  {say(lang, 'l2_term'):<{width}}  {_signed(ex.l2_term)}")
-    total = sum(p.contribution for p in ex.paths) + ex.l2_term
-    out.append(f"  {say(lang, 'sum'):<{width}}  {_signed(total)}")
-    return out
+    rows = [(label if isinstance(label, str) else label.text(), v) for label, v in path_rows(ex, lang)]
+    width = max(len(label) for label, _ in rows)
+    return out + [f"  {label:<{width}}  {_signed(v)}" for label, v in rows]
 
 
 def layer_note(r: LayerReport, lang: str) -> str:
@@ -115,13 +109,18 @@ def _layers_text(ex: Explanation, lang: str) -> list[str]:
     return out
 
 
-def render_text(ex: Explanation, lang: str = "en") -> str:
-    """The whole derivation for a terminal, in ``lang``."""
+def heading(ex: Explanation, lang: str) -> str:
+    """ "∂E/∂w₂₁⁽³⁾ of a 4-5-3 (…) network on 5 samples, α = …" for the text and the LaTeX."""
     samples = samples_phrase(lang, ex.n_samples)
     if ex.alpha:
         samples += say(lang, "page.alpha", alpha=f"{ex.alpha:g}")
     dEdw = Partial(E, w(ex.j, ex.i, ex.l))
-    out = [say(lang, "text.header", dEdw=dEdw, net=describe_network(ex, lang), samples=samples)]
+    return say(lang, "text.header", dEdw=dEdw, net=describe_network(ex, lang), samples=samples)
+
+
+def render_text(ex: Explanation, lang: str = "en") -> str:
+    """The whole derivation for a terminal, in ``lang``."""
+    out = [heading(ex, lang)]
     out.append("=" * min(96, len(out[0])))
     for number, step in enumerate(steps(ex, lang), start=1):
         out += _step_text(number, step)
