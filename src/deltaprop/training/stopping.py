@@ -42,12 +42,8 @@ class StoppingRule:
             self.best = -math.inf if self.higher_is_better else math.inf
 
     def update(self, value: float) -> bool:
-        """Account one epoch's ``value``; True when it is the new best.
-
-        The epoch improves when value <= best - tol (a loss) or value >= best + tol (a score),
-        resetting ``bad_epochs``; else ``bad_epochs`` grows by one.  Independently, a finite value
-        strictly better than ``best`` becomes the best.  A NaN compares False, as in scikit-learn.
-        """
+        """Account one epoch's ``value``; True when it is the new (finite, strictly better) best.
+        Not improving by ``tol`` counts a bad epoch; a NaN compares False, as in scikit-learn."""
         v = float(value)
         self.epochs += 1
         if self.higher_is_better:
@@ -65,23 +61,19 @@ class StoppingRule:
 
     @property
     def exhausted(self) -> bool:
-        """True when more than ``patience`` epochs in a row did not improve by ``tol``."""
         return self.bad_epochs > self.patience
 
-    def restart(self) -> None:
-        """Start counting epochs without improvement afresh (the best is kept)."""
+    def restart(self) -> None:  # count bad epochs afresh, keeping the best
         self.bad_epochs = 0
 
 
 class ConvergenceWarning(UserWarning):
-    """A run ended at its iteration limit without converging (stands in for scikit-learn's
-    ``ConvergenceWarning`` where scikit-learn is not loaded; see :func:`convergence_warning`)."""
+    """A run ended at its iteration limit without converging (scikit-learn's, where it is not loaded)."""
 
 
 def convergence_warning() -> type[Warning]:
-    """scikit-learn's ``ConvergenceWarning`` when scikit-learn is loaded (every estimator's fit,
-    and any caller that filters that warning, has imported it), else deltaprop's own of the
-    same name: a run of the command does not import scikit-learn (about 1 s) for a warning."""
+    """scikit-learn's ``ConvergenceWarning`` when scikit-learn is loaded, else deltaprop's own of
+    the same name: the training ring alone does not import scikit-learn (about 1 s) for a warning."""
     import sys
 
     if "sklearn" in sys.modules:
