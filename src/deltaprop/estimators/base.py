@@ -237,22 +237,19 @@ class _BaseMLP(BaseEstimator):
             )
 
     def _training_settings(self) -> TrainingSettings:
-        callback = getattr(self, "callback", None)
+        callback: Any = getattr(self, "callback", None)
+
+        def on_epoch(state: TrainingState) -> bool:  # callback(estimator), its attributes up to date
+            self._publish(state)
+            return bool(callback(self))
+
         return TrainingSettings(
             **{name: getattr(self, name) for name in SETTING_NAMES},
             stratify=self._stratify(),
             score=self._early_stopping_score() if self.early_stopping and self.scoring != "loss" else None,
             label=type(self).__name__,
-            on_epoch=None if callback is None else self._on_epoch(callback),
+            on_epoch=None if callback is None else on_epoch,
         )
-
-    def _on_epoch(self, callback: Callable[[Any], Any]) -> Callable[[TrainingState], bool]:
-
-        def on_epoch(state: TrainingState) -> bool:
-            self._publish(state)
-            return bool(callback(self))
-
-        return on_epoch
 
     def _initialize(self, layer_units: list[int], dtype, rng, settings: TrainingSettings) -> None:
         """A fresh network (scikit-learn's draws) and training state."""

@@ -83,11 +83,9 @@ class _Data(NamedTuple):
 
 def holdout(n_samples: int, fraction: float, random_state: Any, stratify: Any = None, *,
             strict: bool = True) -> tuple[np.ndarray, np.ndarray]:
-    """``(train, val)``: the rows ``sklearn.model_selection.train_test_split`` holds out of
-    ``n_samples`` (stratified by the labels ``stratify``), the split of the estimators' early
-    stopping and of ``deltaprop train``.  ``strict=False``: where the labels cannot be stratified,
-    a plain shuffle split instead of scikit-learn's ValueError (whose checks come before any
-    draw, so ``random_state`` is left as it was)."""
+    """``(train, val)`` rows of ``train_test_split`` (early stopping's and ``deltaprop train``'s).
+    ``strict=False``: labels that cannot be stratified get a plain split instead of scikit-learn's
+    ValueError (whose checks come before any draw, so ``random_state`` is as it was)."""
     from sklearn.model_selection import train_test_split
 
     rows = np.arange(n_samples)

@@ -21,13 +21,9 @@ __all__ = ["StoppingRule", "ConvergenceWarning", "convergence_warning"]
 
 @dataclass
 class StoppingRule:
-    """More than ``patience`` epochs in a row without improving by ``tol`` ends training.
-
-    ``patience`` is scikit-learn's ``n_iter_no_change`` (``math.inf``: never exhausted).  The
-    watched value is a loss (lower is better) or, with ``higher_is_better``, a score.  ``best``
-    is ±inf before the first epoch, ``best_epoch`` the 1-based epoch of ``best`` (0 before),
-    ``epochs`` the values seen.
-    """
+    """``patience`` (``n_iter_no_change``; ``math.inf``: never exhausted) epochs in a row without
+    improving by ``tol`` end training; the watched value is a loss, or a score with
+    ``higher_is_better``.  ``best_epoch`` is 1-based (0 before the first)."""
 
     patience: float
     tol: float
