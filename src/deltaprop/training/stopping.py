@@ -40,14 +40,10 @@ class StoppingRule:
     def update(self, value: float) -> bool:
         """Account one epoch's ``value``; True when it is the new (finite, strictly better) best.
         Not improving by ``tol`` counts a bad epoch; a NaN compares False, as in scikit-learn."""
-        v = float(value)
+        sign = 1.0 if self.higher_is_better else -1.0  # a loss as a score (exact: rounding is symmetric)
+        v, best = sign * float(value), sign * self.best
         self.epochs += 1
-        if self.higher_is_better:
-            worse = v < self.best + self.tol
-            better = v > self.best
-        else:
-            worse = v > self.best - self.tol
-            better = v < self.best
+        worse, better = v < best + self.tol, v > best
         self.bad_epochs = self.bad_epochs + 1 if worse else 0
         if better and math.isfinite(v):
             self.best = value  # as given (a numpy float stays one, as in scikit-learn)
