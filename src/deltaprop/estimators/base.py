@@ -1,10 +1,5 @@
-"""What ``MLPRegressor`` and ``MLPClassifier`` share: ``fit``'s checks and driver, the network's views.
-
-An estimator checks its parameters and data (scikit-learn's validation), builds the
-:class:`~deltaprop.Network` (scikit-learn's draws of the initial weights) and hands it, the data
-and its :class:`~deltaprop.training.state.TrainingSettings` to :func:`deltaprop.training.loop.fit`;
-the fitted attributes are read from the run's :class:`~deltaprop.training.state.TrainingState`.
-"""
+"""What ``MLPRegressor`` and ``MLPClassifier`` share: ``fit``'s checks (scikit-learn's validation)
+and driver (:func:`deltaprop.training.loop.fit`), and the network's views."""
 
 from __future__ import annotations
 
@@ -39,8 +34,7 @@ SETTING_NAMES = tuple(f.name for f in fields(TrainingSettings)
 
 
 def on_dask(*arrays):
-    """:mod:`deltaprop.distributed` when an argument is a Dask collection (it has a task
-    graph), else None: the estimators hand such input to the cluster (the ``dask`` extra)."""
+    """:mod:`deltaprop.distributed` when an argument is a Dask collection, else None."""
     if any(callable(getattr(a, "__dask_graph__", None)) for a in arrays):
         from deltaprop import distributed
 
@@ -49,8 +43,7 @@ def on_dask(*arrays):
 
 
 class _LayerViews(list):
-    """``coefs_`` or ``intercepts_`` of a fitted estimator: views of the network's arrays;
-    assigning an item writes its values into the network (shapes must match)."""
+    """``coefs_`` or ``intercepts_``: views of the network's arrays; an assigned item is written in."""
 
     def __init__(self, items: Iterable[np.ndarray], write: Callable[[int, Any], np.ndarray]):
         super().__init__(items)
@@ -64,8 +57,8 @@ class _LayerViews(list):
 
 
 def _layer_list(name: str, arrays: str, doc: str) -> Any:
-    """The property ``coefs_`` (``arrays`` "W", seen transposed) or ``intercepts_`` ("b"): once
-    fitted, a :class:`_LayerViews` of the network's arrays; before, the list last assigned."""
+    """The property ``coefs_`` (``arrays`` "W", transposed) or ``intercepts_`` ("b"): the network's
+    views once fitted; before, the list last assigned."""
     assigned = "_assigned_" + name.rstrip("_")
 
     def view(net: Network, k: int) -> np.ndarray:
@@ -106,8 +99,8 @@ class _ScoreOnDask:
     """``score`` of scikit-learn's mixin, or the cluster's for Dask collections (the first base)."""
 
     def score(self, X, y, sample_weight=None):
-        """R² (a regressor) or accuracy (a classifier) of ``predict(X)`` against ``y``, as
-        scikit-learn's; for Dask collections the cluster computes it from per-partition sums.
+        """R² (a regressor) or accuracy (a classifier) of ``predict(X)``, as scikit-learn's; for
+        Dask collections the cluster's, from per-partition sums.
 
         Parameters
         ----------
@@ -125,18 +118,13 @@ class _ScoreOnDask:
 
 
 class _BaseMLP(BaseEstimator):
-    """What both estimators share: parameters, the fit/partial_fit driver, the network.
-
-    Each estimator adds the task's parts: ``_network_loss()`` (the network's loss and output),
-    ``_validate_input``, ``_quick_targets`` (the targets d of y), ``_targets_of`` (y of d),
-    ``_validation_targets``, ``_predictions`` (what ``predict`` returns of the outputs) and
-    ``_metric`` (``score``'s: R² or accuracy).
-    """
+    """The fit/partial_fit driver and the network; each estimator adds its task's parts
+    (``_network_loss``, ``_validate_input``, ``_quick_targets``, ``_targets_of``,
+    ``_validation_targets``, ``_predictions``, ``_metric``)."""
 
     _parameter_constraints: dict = {}  # each estimator's: parameters.constraints(its names)
 
     def _keep(self, arguments: dict[str, Any]) -> None:
-        """``__init__``'s arguments as attributes of the same names, unchanged (scikit-learn's contract)."""
         for name in self._parameter_constraints:
             setattr(self, name, arguments[name])
 
@@ -160,7 +148,6 @@ class _BaseMLP(BaseEstimator):
         return {}
 
     def _checked(self, X, y, reset: bool, **kwargs):
-        """X and y as scikit-learn's validate_data checks them (y a column: a vector, warned)."""
         X, y = validate_data(self, X, y, accept_sparse=["csr", "csc"], multi_output=True,
                              dtype=(np.float64, np.float32), reset=reset, **kwargs)
         return X, (column_or_1d(y, warn=True) if y.ndim == 2 and y.shape[1] == 1 else y)
@@ -172,8 +159,7 @@ class _BaseMLP(BaseEstimator):
         return None
 
     def _early_stopping_score(self) -> ValidationScore:
-        """``scoring``'s scorer on the held-out rows; None: ``score``'s metric of the outputs
-        (NaN when one is not finite)."""
+        """``scoring``'s scorer; None: ``score``'s metric (NaN for outputs not finite)."""
         if self.scoring is None:
             def metric(X_val, Y, D, sample_weight):
                 if not np.isfinite(Y).all():
@@ -195,8 +181,7 @@ class _BaseMLP(BaseEstimator):
         return score
 
     def _validation_rows(self, validation_data: Any, dtype) -> tuple[np.ndarray, np.ndarray, Any]:
-        """``(X_val, D_val, sw_val)`` of ``fit``'s ``validation_data``, checked; refused with the
-        reason where early stopping cannot use it."""
+        """``(X_val, D_val, sw_val)`` of ``fit``'s ``validation_data``, checked."""
         if self.solver not in STOCHASTIC_SOLVERS:
             raise ValueError("validation_data is used by early stopping, which solver='lbfgs' does not "
                              "have; use solver='adam' or 'sgd', or leave validation_data out")
@@ -223,9 +208,7 @@ class _BaseMLP(BaseEstimator):
         sw_val = _check_sample_weight(rest[0], X_val, dtype=dtype) if rest and rest[0] is not None else None
         return X_val, D_val, sw_val
 
-    # ------------------------------------------------------------------ fitting
     def _hidden_sizes(self) -> list[int]:
-        """``hidden_layer_sizes`` as a list of ints; ValueError for anything but positive whole numbers."""
         sizes = self.hidden_layer_sizes
         sizes = list(sizes) if hasattr(sizes, "__iter__") else [sizes]
         if all(type(n) is int and n > 0 for n in sizes):
@@ -239,9 +222,8 @@ class _BaseMLP(BaseEstimator):
         return [int(n) for n in sizes]
 
     def _check_memory(self, layer_units: list[int], dtype, n_samples: int, settings: TrainingSettings):
-        """Refuse, before allocating, a network that cannot fit in the memory left: about θ, ∂E/∂θ
-        and an optimiser's two moments (4 · n_parameters), and u, z, δ of one mini-batch (3 ·
-        batch · Σ n_l)."""
+        """Refuse a network that cannot fit in the memory left: θ, ∂E/∂θ and two moments (4 ·
+        n_parameters), and u, z, δ of one mini-batch (3 · batch · Σ n_l)."""
         batch = n_samples if not settings.stochastic else training.resolve_batch_size(settings, n_samples,
                                                                                       warn=False)
         n_parameters = sum((n_in + 1) * n_out for n_in, n_out in zip(layer_units[:-1], layer_units[1:]))
@@ -255,26 +237,22 @@ class _BaseMLP(BaseEstimator):
             )
 
     def _training_settings(self) -> TrainingSettings:
-        callback = getattr(self, "callback", None)
+        callback: Any = getattr(self, "callback", None)
+
+        def on_epoch(state: TrainingState) -> bool:  # callback(estimator), its attributes up to date
+            self._publish(state)
+            return bool(callback(self))
+
         return TrainingSettings(
             **{name: getattr(self, name) for name in SETTING_NAMES},
             stratify=self._stratify(),
             score=self._early_stopping_score() if self.early_stopping and self.scoring != "loss" else None,
             label=type(self).__name__,
-            on_epoch=None if callback is None else self._on_epoch(callback),
+            on_epoch=None if callback is None else on_epoch,
         )
 
-    def _on_epoch(self, callback: Callable[[Any], Any]) -> Callable[[TrainingState], bool]:
-        """``callback(estimator)`` after every epoch, with the fitted attributes up to date."""
-
-        def on_epoch(state: TrainingState) -> bool:
-            self._publish(state)
-            return bool(callback(self))
-
-        return on_epoch
-
     def _initialize(self, layer_units: list[int], dtype, rng, settings: TrainingSettings) -> None:
-        """A fresh network (Glorot-uniform, scikit-learn's draws) and training state."""
+        """A fresh network (scikit-learn's draws) and training state."""
         self.n_layers_ = len(layer_units)
         loss, output = self._network_loss()
         self.out_activation_ = output
@@ -287,7 +265,6 @@ class _BaseMLP(BaseEstimator):
         self._publish(self._training)
 
     def _network_from_assigned(self, layer_units: list[int], dtype) -> None:
-        """The network of ``coefs_``/``intercepts_`` assigned before fitting."""
         coefs = self.__dict__.pop("_assigned_coefs")
         intercepts = self.__dict__.pop("_assigned_intercepts")
         loss, output = self._network_loss()
@@ -307,8 +284,8 @@ class _BaseMLP(BaseEstimator):
         self.network_ = net.astype(dtype) if net.dtype != dtype else net
 
     def _state_from_attributes(self) -> TrainingState:
-        """The training state of a network whose run deltaprop did not keep (a loaded model,
-        or weights assigned by hand), read from the fitted attributes that are there."""
+        """The training state of a run not kept (a loaded model, weights assigned by hand), read
+        from the fitted attributes there are."""
         get = self.__dict__.get
         settings = TrainingSettings(solver=self.solver, early_stopping=bool(self.early_stopping),
                                     n_iter_no_change=self.n_iter_no_change, tol=self.tol)
@@ -330,7 +307,6 @@ class _BaseMLP(BaseEstimator):
         return state
 
     def _publish(self, state: TrainingState) -> None:
-        """The fitted attributes, scikit-learn's names, read from the training state."""
         self.__dict__.update(state.fitted_attributes())
 
     def __getstate__(self):
@@ -340,8 +316,8 @@ class _BaseMLP(BaseEstimator):
         return state
 
     def _random_state(self):
-        """scikit-learn's ``check_random_state(self.random_state)`` (the core's conversion); for an
-        integer seed the seeded state is kept and restored rather than seeded again (≈0.1 ms)."""
+        """``check_random_state(self.random_state)``; an integer seed's state is kept and restored
+        rather than seeded again (≈0.1 ms)."""
         seed = self.random_state
         if not isinstance(seed, Integral) or isinstance(seed, bool):
             return _as_random_state(seed)
@@ -354,9 +330,8 @@ class _BaseMLP(BaseEstimator):
         return rng
 
     def _quick_input(self, X, y):
-        """``(X, D, labels)`` of the commonest continuing call (partial_fit in a loop: a finite X of
-        the network's dtype and width, no feature names, y of plain targets) checked in a few µs
-        instead of scikit-learn's 0.4 ms; None sends every other case to ``_validate_input``."""
+        """``(X, D, labels)`` of partial_fit in a loop (finite X of the network's dtype and width, no
+        feature names, plain targets) checked in a few µs, not 0.4 ms; else None."""
         net = self.__dict__.get("network_")
         if (
             net is None
@@ -376,15 +351,13 @@ class _BaseMLP(BaseEstimator):
         return None if targets is None else (X, *targets)
 
     def _fitted_state(self) -> dict[str, Any]:
-        """What a model file keeps of the private fitted state (see :mod:`deltaprop.files.archive`):
-        the stopping rule's count, the epoch whose weights are kept, whether the rule ended the run."""
+        """The private fitted state a model file keeps (:mod:`deltaprop.files.archive`)."""
         attrs = (self.__dict__.get("_training") or self._state_from_attributes()).fitted_attributes()
         return {"no_improvement_count": int(attrs.get("_no_improvement_count", 0)),
                 "best_epoch": int(attrs["_best_epoch"]), "stopped_early": bool(attrs["_stopped_early"])}
 
     def _restore_fitted_state(self, network: Network, state: dict[str, Any]) -> None:
-        """Attach a loaded ``network`` and the private state :meth:`_fitted_state` returned;
-        ValueError when the state does not fit the network."""
+        """Attach a loaded ``network`` and :meth:`_fitted_state`'s state (ValueError: they do not fit)."""
         if getattr(self, "n_outputs_", network.sizes[-1]) != network.sizes[-1]:
             raise ValueError("n_outputs_ does not match the network")
         self.network_ = network
@@ -397,7 +370,6 @@ class _BaseMLP(BaseEstimator):
         )
 
     def _prepare(self, X, y, sample_weight, incremental: bool, first_pass: bool):
-        """Checked ``(X, D, sample_weight)`` of the network's dtype (X C-ordered when dense)."""
         quick = self._quick_input(X, y) if incremental and not first_pass else None
         if quick is not None:
             X, D, y_labels = quick
@@ -439,9 +411,8 @@ class _BaseMLP(BaseEstimator):
         return self
 
     def _continue(self, layer_units: list[int], dtype) -> None:
-        """Continue (warm_start, partial_fit) from the weights there are, with the current
-        ``activation``, as scikit-learn does: the weights stay, f changes.  A changed ``loss``
-        needs another output, so it is refused rather than ignored."""
+        """Continue from the weights there are with the current ``activation``, as scikit-learn
+        does; a changed ``loss`` needs another output, so it is refused."""
         if "network_" not in self.__dict__:
             self._network_from_assigned(layer_units, dtype)
         elif list(self.network_.sizes) != layer_units:
@@ -497,7 +468,6 @@ class _BaseMLP(BaseEstimator):
             )
         return True
 
-    # ------------------------------------------------------------------ prediction
     def predict(self, X: InputData) -> np.ndarray:
         """Predict with the network.
 

@@ -113,8 +113,7 @@ class MLPClassifier(_ScoreOnDask, ClassifierMixin, _BaseMLP):
 
     def _validate_input(self, X, y, incremental, reset):
         X, y = self._checked(X, y, reset)
-        # the same table as scikit-learn: a fresh fit (re)defines classes_; warm_start and
-        # partial_fit check that y's classes are known
+        # as scikit-learn: a fresh fit (re)defines classes_; warm_start and partial_fit check y's
         if not hasattr(self, "classes_") or (not self.warm_start and not incremental):
             self._label_binarizer = LabelBinarizer().fit(y)
             self.classes_ = self._label_binarizer.classes_
@@ -135,9 +134,8 @@ class MLPClassifier(_ScoreOnDask, ClassifierMixin, _BaseMLP):
         return X, D, y
 
     def _quick_targets(self, y):
-        """(D, y) for 1-D labels that are all known classes of a binary or multiclass model,
-        coded as LabelBinarizer codes them; None else (an unknown class gets the full path's
-        error, warm_start its stricter check)."""
+        """(D, y) for 1-D labels of known classes of a binary or multiclass model, coded as
+        LabelBinarizer codes them; None else (the full path's errors and warm_start's check)."""
         binarizer = self.__dict__.get("_label_binarizer")
         classes = getattr(self, "classes_", None)
         if (
@@ -161,7 +159,6 @@ class MLPClassifier(_ScoreOnDask, ClassifierMixin, _BaseMLP):
         return state
 
     def _restore_fitted_state(self, network, state):
-        """As the base class, and the label binarizer rebuilt from ``classes_``."""
         classes, multilabel = class_layout(getattr(self, "classes_", None), state, network)
         binarizer = LabelBinarizer().fit(np.eye(len(classes), dtype=int) if multilabel else classes)
         self.n_outputs_ = network.sizes[-1]
@@ -178,7 +175,6 @@ class MLPClassifier(_ScoreOnDask, ClassifierMixin, _BaseMLP):
         return weights if sample_weight is None else sample_weight * weights
 
     def _targets_of(self, D):
-        """Class labels of targets (or outputs) D (n, n_outputs)."""
         return self._label_binarizer.inverse_transform(D.ravel() if D.shape[1] == 1 else D)
 
     def _validation_targets(self, y_val):

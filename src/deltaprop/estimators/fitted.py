@@ -1,12 +1,6 @@
-"""A fitted estimator as data: :class:`FittedMLP`, without scikit-learn.
-
-The estimators subclass scikit-learn's ``BaseEstimator``, so importing them imports scikit-learn
-(about 0.8 s).  A fitted model does not need it to predict: :class:`FittedMLP` holds a fitted
-``MLPRegressor`` or ``MLPClassifier`` as data (class name, parameters, network, fitted attributes
-and the private state a model file keeps), so that a model file loads and ``deltaprop predict``,
-``evaluate`` and ``info`` run without scikit-learn; :func:`deltaprop.estimators.mlp.from_record`
-makes the estimator itself.  Training always goes through the estimators' ``fit``.
-"""
+"""A fitted estimator as data: :class:`FittedMLP`, so that a model file loads and ``deltaprop
+predict``, ``evaluate`` and ``info`` run without importing scikit-learn (about 0.8 s);
+:func:`deltaprop.estimators.mlp.from_record` makes the estimator itself."""
 
 from __future__ import annotations
 
@@ -30,8 +24,7 @@ DERIVED = frozenset({"network_", "coefs_", "intercepts_"})
 
 
 def class_layout(classes: Any, state: Mapping[str, Any], network: Network) -> tuple[np.ndarray, bool]:
-    """``(classes, multilabel)`` of a fitted classifier's ``classes_`` and private state;
-    ValueError when they do not fit the network's outputs."""
+    """``(classes, multilabel)`` of a classifier's ``classes_`` and state; ValueError: they do not fit."""
     if classes is None or len(classes) < 2:
         raise ValueError("a classifier needs at least two classes")
     classes = np.asarray(classes)
@@ -43,10 +36,9 @@ def class_layout(classes: Any, state: Mapping[str, Any], network: Network) -> tu
 
 @dataclass
 class FittedMLP:
-    """A fitted ``MLPRegressor`` or ``MLPClassifier`` (``kind``) as data: its parameters (those
-    left out take the estimator's defaults), its network, its public fitted attributes by
-    scikit-learn's names but those derived from the network (``coefs_``, ``intercepts_``), and the
-    private state a model file keeps (the stopping rule's outcome, a classifier's label type)."""
+    """A fitted ``MLPRegressor`` or ``MLPClassifier`` (``kind``): its parameters (those left out
+    take the defaults), network, public fitted attributes but those derived from the network, and
+    the private state a model file keeps."""
 
     kind: str
     params: dict[str, Any]
@@ -56,9 +48,8 @@ class FittedMLP:
 
     @classmethod
     def from_estimator(cls, est: Any) -> FittedMLP:
-        """The record of a fitted deltaprop estimator (its network shared, not copied), without
-        ``callback``: code, not data, so that a record and an estimator made from it never call
-        back into the run that trained it."""
+        """The record of a fitted estimator (its network shared), without ``callback``: code, not
+        data, so that a record never calls back into the run that trained it."""
         params = {key: value for key, value in est.get_params(deep=False).items() if key != "callback"}
         attributes = {
             key: value for key, value in vars(est).items()
@@ -67,20 +58,17 @@ class FittedMLP:
         return cls(type(est).__name__, params, est.network_, attributes, est._fitted_state())
 
     def copy(self) -> FittedMLP:
-        """An independent copy."""
         return FittedMLP(self.kind, dict(self.params), self.network.copy(),
                          copy.deepcopy(self.attributes), copy.deepcopy(self.state))
 
     def check(self) -> FittedMLP:
-        """Itself; ValueError when the kind is unknown or a classifier's classes do not fit
-        its network."""
+        """Itself; ValueError for an unknown kind or classes that do not fit the network."""
         if self.kind not in (REGRESSOR, CLASSIFIER):
             raise ValueError(f"unknown estimator class {self.kind!r}")
         if self.kind == CLASSIFIER:
             class_layout(self.attributes.get("classes_"), self.state, self.network)
         return self
 
-    # -- what a fitted estimator is asked
     @property
     def network_(self) -> Network:
         return self.network
@@ -93,11 +81,10 @@ class FittedMLP:
         raise AttributeError(f"{type(self).__name__} has no attribute {name!r}")
 
     def outputs(self, X: np.ndarray) -> np.ndarray:
-        """The network's outputs y for inputs X (n, n_inputs), shape (n, n_outputs)."""
+        """The network's outputs y, shape (n, n_outputs)."""
         return fast.predict(self.network, X)
 
     def predict(self, X: np.ndarray) -> np.ndarray:
-        """The estimator's ``predict``: values (n,) or (n, k), or class labels (n,)."""
         Y = self.outputs(X)
         if self.kind == CLASSIFIER:
             self._single_label()
@@ -105,7 +92,6 @@ class FittedMLP:
         return Y[:, 0] if Y.shape[1] == 1 else Y
 
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
-        """The classifier's ``predict_proba``: (n, n_classes), columns in ``classes_`` order."""
         if self.kind != CLASSIFIER:
             raise AttributeError("a regressor has no predict_proba")
         self._single_label()

@@ -1,12 +1,6 @@
 """The estimators' parameters, one table: default, scikit-learn's constraint, the docstring's type
-and meaning, and where ``deltaprop train``'s default differs, that default and why.
-
-``_parameter_constraints``, the numpydoc ``Parameters`` section and :data:`DEFAULTS` are made from
-:data:`PARAMETERS`; each ``__init__`` is written out (as scikit-learn's are) with its defaults read
-from :data:`DEFAULTS`, and tests hold its names and order, and the command's click options (a
-literal, so that ``--help`` imports only click), to the table.  The training settings' defaults
-are the training ring's (:class:`~deltaprop.training.state.TrainingSettings`).
-"""
+and meaning, and where ``deltaprop train``'s default differs, that default and why.  Tests hold
+each written-out ``__init__`` and the command's click options to it."""
 
 from __future__ import annotations
 
@@ -29,7 +23,7 @@ _S = TrainingSettings()
 
 
 class Parameter(NamedTuple):
-    """One row of the table; ``command`` is ``(option, its default, why it differs)``."""
+    """``command``: ``(option, its default, why it differs)``."""
 
     kind: str
     default: Any

@@ -95,7 +95,6 @@ class MLPRegressor(_ScoreOnDask, RegressorMixin, _BaseMLP):
     _metric = staticmethod(r2_score)
 
     def _network_loss(self):
-        """Poisson deviance with an exp output, any other loss with the identity output."""
         return ("poisson", "exp") if self.loss == "poisson" else (self.loss, "identity")
 
     def _loss_params(self):
@@ -111,8 +110,7 @@ class MLPRegressor(_ScoreOnDask, RegressorMixin, _BaseMLP):
         return X, D, None
 
     def _quick_targets(self, y):
-        """(D, None) for finite real targets of shape (n,) or (n, n_outputs > 1); None else
-        (a column vector warns in the full path, as in scikit-learn)."""
+        """(D, None) for finite real targets (n,) or (n, k > 1); None else (a column warns)."""
         if y.dtype.kind not in "fiu" or not (y.ndim == 1 or (y.ndim == 2 and y.shape[1] > 1)):
             return None
         if not np.isfinite(y).all() or (self.loss == "poisson" and (y < 0).any()):

@@ -1,13 +1,6 @@
-"""Divergence: a loss or weights that stop being finite, or a loss that blows up while finite.
-
-A run has diverged when, after an epoch (L-BFGS: at its end), the loss or a weight is not finite,
-or the loss is more than ``BLOWUP_FACTOR`` times the loss of the initial weights (measured once,
-on the first ``REFERENCE_ROWS`` training rows): the steps are too large for the data's scale.
-Either sets the state's flag and warns with :class:`DivergenceWarning`, naming what blew up and
-the learning rate to lower.  A value no longer finite also stops the run, with the weights from
-before the epoch; a finite blow-up is reported once and the run goes on, as scikit-learn's would
-(so its numbers stay scikit-learn's).
-"""
+"""Divergence: a loss or weights no longer finite (the run stops, with the weights from before the
+epoch), or a loss above ``BLOWUP_FACTOR`` times the initial weights' (warned once; the run goes on,
+so its numbers stay scikit-learn's)."""
 
 from __future__ import annotations
 
@@ -33,7 +26,6 @@ class DivergenceWarning(UserWarning):
 
 
 def reference_loss(net, X, D, sample_weight, alpha) -> float:
-    """The loss of ``net``'s current weights on the first :data:`REFERENCE_ROWS` rows."""
     rows = slice(0, min(REFERENCE_ROWS, X.shape[0]))
     X_ref = X[rows]
     if hasattr(X_ref, "toarray"):
@@ -46,15 +38,12 @@ def reference_loss(net, X, D, sample_weight, alpha) -> float:
 
 
 def blown_up(loss: float, reference: float) -> bool:
-    """True when a finite ``loss`` is above :data:`BLOWUP_FACTOR` times ``reference`` (a reference
-    that is not finite and positive judges nothing)."""
+    """A finite ``loss`` above :data:`BLOWUP_FACTOR` × a finite, positive ``reference``."""
     return math.isfinite(reference) and reference > 0 and loss > BLOWUP_FACTOR * reference
 
 
 def warn_diverged(what: str, learning_rate_init: float | None, *, stopped: bool = True,
                   stacklevel: int = 4) -> None:
-    """Warn that ``what`` (e.g. "the loss stopped being finite") happened; ``stopped``: and
-    ended training."""
     outcome = ("so training stopped and kept the weights from before" if stopped
                else "and the weights are unlikely to be useful")
     warnings.warn(
@@ -66,9 +55,8 @@ def warn_diverged(what: str, learning_rate_init: float | None, *, stopped: bool 
 
 
 def after_epoch(net, last, finite: bool, params, loss: float, settings, state) -> bool:
-    """Judge an epoch of a stochastic run; True when the run must stop.  A loss or weights no
-    longer finite put back ``last`` (θ before the epoch; scikit-learn's error when no epoch ever
-    ended finite); a finite blow-up is reported once."""
+    """True when the run must stop (θ ``last`` put back; scikit-learn's error when no epoch ever
+    ended finite)."""
     if not finite or not all(np.isfinite(p).all() for p in params):
         net.set_flat(last)
         if state.finite_epochs == 0:

@@ -1,8 +1,5 @@
-"""Training by L-BFGS on the whole training set (scikit-learn's ``solver="lbfgs"``): one entry of
-``loss_curve`` and ``gradient_norms`` per iteration, ``settings.on_epoch(state)`` after each (True
-ends the run); a run whose loss or weights stop being finite ends with the best finite weights
-it evaluated.
-"""
+"""Training by L-BFGS on the whole training set (scikit-learn's ``solver="lbfgs"``); a run whose
+loss or weights stop being finite ends with the best finite weights it evaluated."""
 
 from __future__ import annotations
 
@@ -20,7 +17,7 @@ __all__ = ["fit_lbfgs", "gradient_norms"]
 
 
 def gradient_norms(grad_W) -> dict[int, float]:
-    """{l: Frobenius norm of ∂E/∂W^(l)} for a dict of weight gradients keyed by layer."""
+    """{l: Frobenius norm of ∂E/∂W^(l)}."""
     return {l: float(np.linalg.norm(g)) for l, g in grad_W.items()}
 
 
@@ -47,7 +44,7 @@ class _Objective:
 
 def fit_lbfgs(net, X, D, sample_weight, settings: TrainingSettings, state: TrainingState,
               backprop) -> TrainingState:
-    """Train ``net`` in place by L-BFGS; returns ``state`` (``backprop`` gives E and ∂E/∂θ)."""
+    """Train ``net`` in place by L-BFGS (``backprop`` gives E and ∂E/∂θ); returns ``state``."""
     X = X.toarray() if hasattr(X, "toarray") else X
     objective = _Objective(net, X, D, sample_weight, backprop)
     state.loss_curve, state.gradient_norms = [], []

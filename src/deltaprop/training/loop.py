@@ -1,15 +1,8 @@
-"""The training loop: epochs of shuffled mini-batches (SGD, Adam), or L-BFGS.
+"""The training loop: epochs of shuffled mini-batches (SGD, Adam), or L-BFGS, step for step
+scikit-learn's (the same ``random_state`` draws the same split and shuffles).
 
-:func:`fit` trains a :class:`~deltaprop.Network` in place on data the estimator has checked and
-returns the run's :class:`~deltaprop.training.state.TrainingState`.  The semantics are
-scikit-learn's, step for step, so that an estimator of each library with the same
-``random_state`` draws the same validation split and the same shuffles.  The loss of an epoch is
-the mean of its mini-batch losses weighted by batch size; ``t`` counts the training samples seen
-over all calls, ``n_iter`` the epochs of the latest call.
-
-The backend of the epochs is chosen once per call (:func:`_epoch_backend`): the compiled epoch of
-:mod:`deltaprop.speed.compiled` for a small network, else batch by batch.  The choice reads the
-call's arguments only, never what the process loaded or ran before (``docs/performance.md``).
+The epochs' backend (:func:`_epoch_backend`: the compiled epoch, else batch by batch) is chosen
+from the call's arguments only, never from what the process ran before (``docs/performance.md``).
 """
 
 from __future__ import annotations
@@ -36,20 +29,18 @@ __all__ = ["fit", "fit_stochastic", "fit_lbfgs", "gradient_norms", "DivergenceWa
            "follow_settings", "record_epoch", "holdout"]
 
 
-#: shuffled data is gathered a block of batches of about this size at a time (_gather_blocks)
+#: the size of a block of gathered shuffled batches (_gather_blocks)
 _GATHER_BLOCK_BYTES = 64 * 2**10
 
 
 def fit(net, X, D, sample_weight, settings: TrainingSettings, state: TrainingState, *,
         incremental: bool = False, rng: Any = None, validation: tuple | None = None) -> TrainingState:
-    """Train ``net`` in place with ``settings``, continuing ``state`` (:meth:`TrainingState.start`
-    for a fresh run); returns ``state``.
+    """Train ``net`` in place, continuing ``state``; returns ``state``.
 
-    X (n, n_1; C-ordered when dense) and D (n, n_L) are of the network's dtype.  ``incremental``
-    is ``partial_fit``'s one epoch, the optimiser kept from the last call.  ``rng`` (a RandomState,
-    or a function making it when the first draw is needed) draws the validation split and the
-    shuffles.  ``validation`` is ``(X_val, D_val, sw_val)`` chosen by the user for early
-    stopping; None holds out ``validation_fraction`` of X.
+    X (C-ordered when dense) and D are of the network's dtype.  ``incremental``: ``partial_fit``'s
+    one epoch, the optimiser kept.  ``rng``: a RandomState, or a function making it at the first
+    draw.  ``validation``: the user's ``(X_val, D_val, sw_val)``; None holds out
+    ``validation_fraction`` of X.
     """
     state.begin_call()
     if not settings.stochastic and (np.any(np.asarray(settings.dropout, dtype=float) > 0)
@@ -82,8 +73,6 @@ def make_optimizer(settings: TrainingSettings, params: list[np.ndarray]) -> SGD 
 
 
 class _Data(NamedTuple):
-    """The training part (X, D, sample weights) and, with early stopping, the validation part."""
-
     X: Any
     D: np.ndarray
     sample_weight: np.ndarray | None
@@ -94,11 +83,9 @@ class _Data(NamedTuple):
 
 def holdout(n_samples: int, fraction: float, random_state: Any, stratify: Any = None, *,
             strict: bool = True) -> tuple[np.ndarray, np.ndarray]:
-    """``(train, val)``: the rows ``sklearn.model_selection.train_test_split`` holds out of
-    ``n_samples`` (stratified by the labels ``stratify``), the split of the estimators' early
-    stopping and of ``deltaprop train``.  ``strict=False``: where the labels cannot be stratified,
-    a plain shuffle split instead of scikit-learn's ValueError (whose checks come before any
-    draw, so ``random_state`` is left as it was)."""
+    """``(train, val)`` rows of ``train_test_split`` (early stopping's and ``deltaprop train``'s).
+    ``strict=False``: labels that cannot be stratified get a plain split instead of scikit-learn's
+    ValueError (whose checks come before any draw, so ``random_state`` is as it was)."""
     from sklearn.model_selection import train_test_split
 
     rows = np.arange(n_samples)
@@ -129,15 +116,13 @@ def _split_validation(X, D, sample_weight, settings: TrainingSettings, random_st
     return _Data(X[train], D[train], sw[0], _rows(X, val), D[val], sw[1])
 
 
-def _rows(X, index):
-    """Rows ``index`` of X as a dense array (sparse X is densified one batch at a time)."""
+def _rows(X, index):  # dense rows (sparse X is densified one batch at a time)
     batch = X[index]
     return batch.toarray() if hasattr(batch, "toarray") else batch
 
 
 def _random_state_source(rng):
-    """A function returning ``rng``, or when ``rng`` is a function, its result made on the first
-    call (a closure: cheaper to make than functools.cache)."""
+    """A function returning ``rng``, or ``rng()`` made at the first call (cheaper than functools.cache)."""
     if not callable(rng):
         return lambda: rng
     made = None
@@ -152,8 +137,7 @@ def _random_state_source(rng):
 
 
 def _shuffled(sample_idx, random_state):
-    """``sample_idx`` in the order ``sklearn.utils.shuffle(sample_idx, random_state=rng)`` draws
-    (one ``rng.shuffle`` of an arange), without its validation; one sample draws nothing."""
+    """``sklearn.utils.shuffle(sample_idx, random_state=rng)``'s order, without its validation."""
     if sample_idx.shape[0] <= 1:
         return sample_idx
     order = np.arange(sample_idx.shape[0])
@@ -174,9 +158,8 @@ def resolve_batch_size(settings: TrainingSettings, n_samples: int, *, warn: bool
 
 def _batch_backprop(state: TrainingState, net, batch_size: int, alpha: float, incremental: bool,
                     dropout: Any = 0.0, random_state: Any = None):
-    """A BatchBackprop for ``net`` and ``batch_size``, kept in the state for a loop of partial_fit
-    calls while network, batch size, L2 strength and path stay the same; a fit makes its own and
-    drops a kept one.  With dropout, the plain path with fresh masks (never kept)."""
+    """A BatchBackprop, kept in the state for a loop of partial_fit calls while network, batch size,
+    L2 strength and path stay the same (never with dropout: fresh masks)."""
     if not incremental or np.any(np.asarray(dropout, dtype=float) > 0):
         state.backprop = None
         return batch_backprop(net, batch_size, alpha, dropout=dropout, random_state=random_state)
@@ -192,8 +175,7 @@ def _batch_backprop(state: TrainingState, net, batch_size: int, alpha: float, in
 
 
 def _epoch_backend(net, backprop, optimizer, params, data: _Data, batch_size: int, settings) -> Callable:
-    """The function running one epoch over rows in a given order, ``(loss sum, finite, grad_W)``:
-    for a small network one compiled call, else batch by batch (:func:`numpy_epoch`)."""
+    """``run_epoch(order) -> (loss sum, finite, grad_W)``: one compiled call, else :func:`numpy_epoch`."""
     X, D, sw = data.X, data.D, data.sample_weight
     dropout = isinstance(backprop, DropoutBatchBackprop)  # the plain path: no compiled epoch
     if not dropout and compiled.supported(net, optimizer, X, sw, batch_size):
@@ -214,8 +196,7 @@ def _epoch_backend(net, backprop, optimizer, params, data: _Data, batch_size: in
 
 def fit_stochastic(net, X, D, sample_weight, settings: TrainingSettings, state: TrainingState, *,
                    incremental: bool, rng: Any, validation: tuple | None = None) -> TrainingState:
-    """Train ``net`` by SGD or Adam (:func:`fit`'s arguments): ``max_iter`` epochs, or one when
-    ``incremental``.  Returns ``state``."""
+    """:func:`fit` by SGD or Adam: ``max_iter`` epochs, or one when ``incremental``."""
     if settings.early_stopping and incremental:
         raise ValueError("partial_fit does not support early_stopping=True")
     random_state = _random_state_source(rng)
@@ -249,8 +230,8 @@ def fit_stochastic(net, X, D, sample_weight, settings: TrainingSettings, state: 
 
 
 def follow_settings(state: TrainingState, settings: TrainingSettings) -> None:
-    """The stopping rule reads the current ``tol`` and ``n_iter_no_change``, as scikit-learn's
-    (a run continued from L-BFGS gets its first rule here)."""
+    """The stopping rule takes the current ``tol`` and ``n_iter_no_change``, as scikit-learn's (a run
+    continued from L-BFGS gets its first rule here)."""
     if state.stopping is None:
         fresh = TrainingState.start(settings, np.empty(0))
         state.stopping, state.validation_scores = fresh.stopping, fresh.validation_scores
@@ -261,7 +242,6 @@ def follow_settings(state: TrainingState, settings: TrainingSettings) -> None:
 
 def _run_epochs(net, params, data: _Data, settings, state, run_epoch, display, random_state,
                 incremental) -> None:
-    """The epochs of one call, until the stopping rule, ``on_epoch``, divergence or Ctrl-C."""
     sample_idx = np.arange(data.X.shape[0], dtype=int)
     last = None
     try:
@@ -291,7 +271,6 @@ def _run_epochs(net, params, data: _Data, settings, state, run_epoch, display, r
 
 
 def record_epoch(state: TrainingState, loss, n_samples: int, norms: dict[int, float]) -> None:
-    """An epoch that ended finite: its loss, its samples and its last ‖∂E/∂W^(l)‖."""
     state.n_iter += 1
     state.finite_epochs += 1
     state.loss = loss
@@ -301,8 +280,7 @@ def record_epoch(state: TrainingState, loss, n_samples: int, norms: dict[int, fl
 
 
 def _validate(net, data: _Data, settings: TrainingSettings, state: TrainingState) -> float | None:
-    """Feed the stopping rule the validation score (early stopping; keeping the best weights) or
-    the training loss; returns the score."""
+    """Feed the stopping rule the validation score (keeping the best weights) or the training loss."""
     rule = state.stopping
     if not settings.early_stopping:
         if rule is not None:
@@ -323,7 +301,6 @@ def _validate(net, data: _Data, settings: TrainingSettings, state: TrainingState
 
 
 def _stopping_says_stop(settings: TrainingSettings, state: TrainingState, display) -> bool:
-    """When the stopping rule is exhausted the optimiser stops, or lowers its rate and goes on."""
     rule = state.stopping
     if rule is None or not rule.exhausted:
         return False
@@ -348,9 +325,8 @@ def warn_max_iter(max_iter: int, stacklevel: int = 6) -> None:
 
 
 def _gather_blocks(X, D, sample_weight, batch_size):
-    """Buffers ``(X_block, D_block, sw_block)`` into which :func:`numpy_epoch` gathers shuffled
-    dense rows a block of whole batches (about ``_GATHER_BLOCK_BYTES``) at a time: each batch a
-    contiguous slice, two numpy calls a block, never a second copy of X."""
+    """Buffers into which :func:`numpy_epoch` gathers shuffled rows a block of whole batches at a
+    time: each batch a contiguous slice, two numpy calls a block, never a second copy of X."""
     row_bytes = X.itemsize * X.shape[1] + D.itemsize * D.shape[1]
     batches_per_block = max(1, _GATHER_BLOCK_BYTES // (batch_size * row_bytes))
     block_rows = min(X.shape[0], batch_size * batches_per_block)
@@ -361,7 +337,6 @@ def _gather_blocks(X, D, sample_weight, batch_size):
 
 
 def _batch_from_block(X, D, sample_weight, order, blocks, start, stop):
-    """Rows ``order[start:stop]`` as slices of the gathered block (gathered when ``start`` begins one)."""
     X_block, D_block, sw_block = blocks
     block_rows = X_block.shape[0]
     offset = start % block_rows
@@ -377,13 +352,9 @@ def _batch_from_block(X, D, sample_weight, order, blocks, start, stop):
 
 
 def numpy_epoch(backprop, optimizer, params, X, D, sample_weight, order, batch_size, blocks):
-    """One epoch batch by batch, ``(accumulated_loss, finite, grad_W)``, as
-    :func:`deltaprop.speed.compiled.run_epoch` computes it in one call.
-
-    The batches are the rows ``order[start:start + batch_size]`` (``order`` None: in turn; shorter
-    than X: an epoch over those rows only); ``blocks`` are :func:`_gather_blocks`' buffers, or
-    None.  Each batch's loss times its rows is summed and the optimiser steps ``params``; a batch
-    whose loss is not finite ends the epoch before its step.  ``grad_W`` is the last batch's."""
+    """One epoch batch by batch, ``(loss sum, finite, last grad_W)``, as the compiled ``run_epoch``.
+    ``order`` None: rows in turn; shorter than X: those rows only.  A non-finite batch loss ends
+    the epoch before its step."""
     n_samples = X.shape[0] if order is None else len(order)
     accumulated_loss = 0.0
     grad_W = None

@@ -1,11 +1,5 @@
-"""Progress of a training run: scikit-learn's ``Iteration N, loss = …`` lines, or a bar.
-
-One display for the estimators (``verbose``) and the command.  Each kind is a context manager
-that the training loop calls with ``epoch(n_iter, loss, *, validation_score=None,
-validation_loss=None)`` after each epoch (L-BFGS: iteration) and ``note(message)`` for a line
-about the run: :class:`Silent`, :class:`IterationLines` (scikit-learn's verbose output, line
-for line, so that what reads scikit-learn's logs reads deltaprop's) and :class:`ProgressBar`.
-"""
+"""Progress of a training run, for the estimators (``verbose``) and the command: a context
+manager the loop calls with ``epoch(n_iter, loss, ...)`` after each epoch and ``note(message)``."""
 
 from __future__ import annotations
 
@@ -38,9 +32,8 @@ class Silent:
 
 
 class IterationLines(Silent):
-    """scikit-learn's verbose lines: ``Iteration N, loss = L`` (``%.8f``), then ``Validation
-    score: S`` (``%f``) when there is one; notes as they are.  ``file`` None prints to
-    ``sys.stdout`` at the time of printing."""
+    """scikit-learn's verbose lines, line for line (what reads its logs reads deltaprop's);
+    ``file`` None prints to ``sys.stdout`` at the time of printing."""
 
     def __init__(self, file: IO[str] | None = None) -> None:
         self.file = file
@@ -56,14 +49,9 @@ class IterationLines(Silent):
 
 
 class ProgressBar(Silent):
-    """A rich progress bar on a terminal: ``label``, bar, epoch m of ``total`` (``completed``
-    done before: a resumed run), losses (in ``loss_format``), validation score, elapsed time; on
-    stderr with ``stderr``.  Elsewhere (a pipe, a log file) one plain line per epoch, every field
-    whole, so that a log of a long run shows how far it got.
-
-    On a terminal the line fits its width: the bar narrows, then whole fields are dropped in
-    :data:`DROP_ORDER`, never cut, so the epoch and the loss always show.
-    """
+    """A rich progress bar on a terminal (``completed`` epochs done before: a resumed run);
+    elsewhere one plain line per epoch, so that a log shows how far a long run got.  On a terminal
+    the bar narrows, then whole fields go in :data:`DROP_ORDER`: the epoch and loss always show."""
 
     #: the fields of the line, in the order they are dropped when the terminal is too narrow
     DROP_ORDER = ("bar", "label", "time", "score", "validation")
@@ -106,8 +94,7 @@ class ProgressBar(Silent):
         else:
             self.progress.stop()
 
-    def clear(self) -> None:
-        """Leave no bar behind when stopped (the run ends with an error: that line is the output)."""
+    def clear(self) -> None:  # leave no bar behind (a run ending with an error: that line is the output)
         if self.progress is not None:
             self.progress.live.transient = True
 
@@ -127,7 +114,6 @@ class ProgressBar(Silent):
                   flush=True)
 
     def line(self, completed: float, elapsed: float, width: int) -> Any:
-        """The bar's line at ``width`` columns: whole fields, the least important dropped first."""
         from rich.cells import cell_len
         from rich.text import Text
 
@@ -156,22 +142,19 @@ class ProgressBar(Silent):
         return line
 
     def note(self, message: str) -> None:
-        """Print ``message`` (above the bar)."""
         if self.progress is not None:
             self.progress.console.print(message)
         else:
             print(message, file=self.console.file, flush=True)
 
 
-def _clock(seconds: float) -> str:
-    """h:mm:ss, as rich's elapsed-time column writes it."""
+def _clock(seconds: float) -> str:  # h:mm:ss, as rich's elapsed-time column
     return str(timedelta(seconds=int(seconds)))
 
 
 def for_verbose(verbose: Any, label: str, total: int) -> Silent:
-    """The display an estimator's ``verbose`` asks for: False or 0 :class:`Silent`; ``"bar"``
-    :class:`ProgressBar`; any other true value the bar when stdout is a terminal, else
-    scikit-learn's :class:`IterationLines`."""
+    """The display ``verbose`` asks for: none, the bar (``"bar"``, or a terminal), else
+    scikit-learn's lines."""
     if not verbose:
         return Silent()
     try:

@@ -1,10 +1,6 @@
-"""What a training run is given (:class:`TrainingSettings`) and what it keeps (:class:`TrainingState`).
-
-The training code updates the network in place and the run's :class:`TrainingState`, which lives
-on between calls that continue a run (``partial_fit``, ``warm_start``); the estimators read their
-fitted attributes from it (:meth:`TrainingState.fitted_attributes`).  Nothing in the training code
-reads or writes an estimator.
-"""
+"""What a training run is given (:class:`TrainingSettings`) and what it keeps between the calls
+that continue it (:class:`TrainingState`, whence the estimators' fitted attributes); the training
+code never reads or writes an estimator."""
 
 from __future__ import annotations
 
@@ -29,9 +25,8 @@ ValidationScore = Callable[[np.ndarray, np.ndarray, np.ndarray, "np.ndarray | No
 
 @dataclass(frozen=True)
 class TrainingSettings:
-    """The hyperparameters of a run, as scikit-learn's MLP names them; beyond them, ``stratify``
-    (the validation split's policy, "binary" or "classes"), ``score`` (early stopping's; None
-    watches the validation loss), ``label`` (the progress display's name of the run) and
+    """The hyperparameters, by scikit-learn's names; ``stratify`` (the split's policy), ``score``
+    (early stopping's; None watches the validation loss), ``label`` (the display's name) and
     ``on_epoch`` (called with the state after every epoch; True stops the run)."""
 
     solver: str = "adam"
@@ -71,16 +66,10 @@ class TrainingSettings:
 
 @dataclass
 class TrainingState:
-    """A run's progress, kept between the calls that continue it.
-
-    ``n_iter`` counts the epochs (L-BFGS: iterations) of the latest call, ``t`` the training
-    samples seen over all calls; the curves hold one value per epoch.  ``stopping`` (stochastic
-    solvers) watches the training loss, or the validation score with early stopping, whose best
-    θ is ``best_theta``.  ``finite_epochs`` counts the epochs that ended finite over all calls,
-    ``reference_loss`` is the initial weights' loss a blow-up is judged against
-    (:mod:`deltaprop.training.divergence`), and ``backprop`` the ``(network, key,
-    BatchBackprop)`` a loop of ``partial_fit`` calls reuses (never pickled).
-    """
+    """A run's progress: ``n_iter`` epochs of the latest call, ``t`` samples seen over all calls,
+    ``stopping`` (stochastic solvers) watching the loss or the validation score (best θ
+    ``best_theta``), ``reference_loss`` that a blow-up is judged against, and ``backprop`` the
+    ``(network, key, BatchBackprop)`` a loop of ``partial_fit`` calls reuses (never pickled)."""
 
     n_iter: int = 0
     t: int = 0
@@ -101,7 +90,7 @@ class TrainingState:
 
     @classmethod
     def start(cls, settings: TrainingSettings, theta: np.ndarray) -> TrainingState:
-        """The state of a fresh run from parameters θ (as scikit-learn's ``_initialize``)."""
+        """A fresh run from θ (scikit-learn's ``_initialize``)."""
         state = cls(best_theta=theta)
         if settings.stochastic:  # with early stopping the rule watches the validation score
             state.stopping = StoppingRule(settings.n_iter_no_change, settings.tol,
@@ -111,10 +100,8 @@ class TrainingState:
         return state
 
     def fitted_attributes(self) -> dict[str, Any]:
-        """The estimators' fitted attributes (scikit-learn's names) this state defines, and the
-        private ones: the rule's count of epochs without improvement (``_no_improvement_count``),
-        the epoch whose weights the run keeps (``_best_epoch``: early stopping's best, else the
-        last) and whether the stopping rule ended the run (``_stopped_early``)."""
+        """The fitted attributes, and the private ones: ``_no_improvement_count``, ``_best_epoch``
+        (whose weights the run keeps) and ``_stopped_early``."""
         rule = self.stopping
         attrs: dict[str, Any] = {
             "n_iter_": self.n_iter, "t_": self.t, "loss_": self.loss, "loss_curve_": self.loss_curve,
@@ -131,8 +118,7 @@ class TrainingState:
             attrs["best_loss_"] = None if rule.higher_is_better else rule.best
         return attrs
 
-    def begin_call(self) -> None:
-        """Clear the outcome of the previous call (``interrupted``, ``diverged``, ``blew_up``)."""
+    def begin_call(self) -> None:  # clear the previous call's outcome
         self.interrupted = self.diverged = self.blew_up = False
 
     def __getstate__(self) -> dict[str, Any]:

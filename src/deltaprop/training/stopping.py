@@ -21,13 +21,9 @@ __all__ = ["StoppingRule", "ConvergenceWarning", "convergence_warning"]
 
 @dataclass
 class StoppingRule:
-    """More than ``patience`` epochs in a row without improving by ``tol`` ends training.
-
-    ``patience`` is scikit-learn's ``n_iter_no_change`` (``math.inf``: never exhausted).  The
-    watched value is a loss (lower is better) or, with ``higher_is_better``, a score.  ``best``
-    is ±inf before the first epoch, ``best_epoch`` the 1-based epoch of ``best`` (0 before),
-    ``epochs`` the values seen.
-    """
+    """``patience`` (``n_iter_no_change``; ``math.inf``: never exhausted) epochs in a row without
+    improving by ``tol`` end training; the watched value is a loss, or a score with
+    ``higher_is_better``.  ``best_epoch`` is 1-based (0 before the first)."""
 
     patience: float
     tol: float
@@ -42,20 +38,12 @@ class StoppingRule:
             self.best = -math.inf if self.higher_is_better else math.inf
 
     def update(self, value: float) -> bool:
-        """Account one epoch's ``value``; True when it is the new best.
-
-        The epoch improves when value <= best - tol (a loss) or value >= best + tol (a score),
-        resetting ``bad_epochs``; else ``bad_epochs`` grows by one.  Independently, a finite value
-        strictly better than ``best`` becomes the best.  A NaN compares False, as in scikit-learn.
-        """
-        v = float(value)
+        """Account one epoch's ``value``; True when it is the new (finite, strictly better) best.
+        Not improving by ``tol`` counts a bad epoch; a NaN compares False, as in scikit-learn."""
+        sign = 1.0 if self.higher_is_better else -1.0  # a loss as a score (exact: rounding is symmetric)
+        v, best = sign * float(value), sign * self.best
         self.epochs += 1
-        if self.higher_is_better:
-            worse = v < self.best + self.tol
-            better = v > self.best
-        else:
-            worse = v > self.best - self.tol
-            better = v < self.best
+        worse, better = v < best + self.tol, v > best
         self.bad_epochs = self.bad_epochs + 1 if worse else 0
         if better and math.isfinite(v):
             self.best = value  # as given (a numpy float stays one, as in scikit-learn)
@@ -65,23 +53,19 @@ class StoppingRule:
 
     @property
     def exhausted(self) -> bool:
-        """True when more than ``patience`` epochs in a row did not improve by ``tol``."""
         return self.bad_epochs > self.patience
 
-    def restart(self) -> None:
-        """Start counting epochs without improvement afresh (the best is kept)."""
+    def restart(self) -> None:  # count bad epochs afresh, keeping the best
         self.bad_epochs = 0
 
 
 class ConvergenceWarning(UserWarning):
-    """A run ended at its iteration limit without converging (stands in for scikit-learn's
-    ``ConvergenceWarning`` where scikit-learn is not loaded; see :func:`convergence_warning`)."""
+    """A run ended at its iteration limit without converging (scikit-learn's, where it is not loaded)."""
 
 
 def convergence_warning() -> type[Warning]:
-    """scikit-learn's ``ConvergenceWarning`` when scikit-learn is loaded (every estimator's fit,
-    and any caller that filters that warning, has imported it), else deltaprop's own of the
-    same name: a run of the command does not import scikit-learn (about 1 s) for a warning."""
+    """scikit-learn's ``ConvergenceWarning`` when scikit-learn is loaded, else deltaprop's own of
+    the same name: the training ring alone does not import scikit-learn (about 1 s) for a warning."""
     import sys
 
     if "sklearn" in sys.modules:
