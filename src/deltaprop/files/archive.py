@@ -1,25 +1,8 @@
 """Model files: ``deltaprop.save(model, path)`` and ``deltaprop.load(path)``, with no pickle anywhere.
 
-A model file (``.dpm`` by convention) is a zip archive, readable by
-``numpy.load(path, allow_pickle=False)`` as well as by :func:`load`:
-
-- ``deltaprop.json`` — the metadata: format name and version, deltaprop version, the model
-  (see :mod:`deltaprop.files.codec`), and a manifest of the arrays (name, dtype, shape,
-  SHA-256 of the ``.npy`` bytes);
-- ``deltaprop.json.sha256`` — the SHA-256 of ``deltaprop.json``;
-- ``arrays/<name>.npy`` — every array (weights ``W_<l>``, ``b_<l>`` in the seed's
-  orientation, numeric class labels, a checkpoint's θ), never an object array.
-
-Loading works to a budget.  The metadata (at most :data:`MAX_META_BYTES`, nested at most
-:data:`~deltaprop.files.codec.MAX_DEPTH` deep) fixes the architecture, and the architecture
-fixes which arrays exist, their shapes and dtypes, and so how many bytes the file may unpack
-to.  Any other member, any name that is not a plain file name, any compression other than
-stored or deflate, any declared size or shape that disagrees, is refused before a byte of the
-arrays is read; each array is then streamed into an array of exactly its declared size, its
-SHA-256 and CRC checked as it arrives, never reading past its declared length.  Every failure
-raises :class:`ModelFileError` (a UserError) with one line saying what is wrong and what to do.
-
-The format is documented in ``docs/model-format.md``.
+A zip archive of ``deltaprop.json`` (the metadata and the array manifest), its SHA-256, and
+``arrays/<name>.npy``; loading reads to a budget the architecture sets and refuses anything else
+with :class:`ModelFileError`.  The format, the budget and every refusal: ``docs/model-format.md``.
 """
 
 from __future__ import annotations
@@ -200,7 +183,7 @@ class _Reader:
         return done
 
     def at_end(self) -> bool:
-        """Whether the member ends here (reading on to the end checks its CRC)."""
+        # reading on to the end checks the member's CRC
         return self.stream.read(1) == b""
 
 
@@ -235,7 +218,7 @@ def _read_doc(z: zipfile.ZipFile, members: dict[str, zipfile.ZipInfo]) -> dict:
 
 
 def _no_constant(name: str) -> None:
-    """NaN and Infinity are not JSON (the writer tags them as ``{"$float": …}``)."""
+    # NaN and Infinity are not JSON (the writer tags them as {"$float": …})
     raise ValueError(f"{name} is not JSON")
 
 
