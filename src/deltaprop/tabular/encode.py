@@ -8,7 +8,7 @@ from __future__ import annotations
 import difflib
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 __all__ = [
     "ColumnSpec", "ColumnSummary", "FeatureEncoder", "TargetEncoder", "category_labels", "column_kind",
     "column_summary", "kind_of", "comma_number_problem", "detect_task", "json_label", "label_finder",
-    "label_text", "median_of", "labels_as_written", "no_column_message", "column_list", "class_codes",
+    "label_text", "median_of", "labels_as_written", "no_column_message", "column_list",
     "codes_of", "scale_rule", "shared_unit", "numeric_values", "task_of",
 ]
 
@@ -254,14 +254,8 @@ class ColumnSpec:
         return [self.name] if self.kind == "numeric" else [f"{self.name}={c}" for c in self.categories]
 
     def to_dict(self) -> dict[str, Any]:
-        if self.kind == "numeric":
-            return {"name": self.name, "kind": self.kind, "mean": self.mean, "scale": self.scale,
-                    "fill": self.fill}
-        return {"name": self.name, "kind": self.kind, "categories": list(self.categories)}
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> ColumnSpec:
-        return cls(**d)
+        drop = ("categories",) if self.kind == "numeric" else ("mean", "scale", "fill")
+        return {k: v for k, v in asdict(self).items() if k not in drop}
 
 
 class FeatureEncoder:
@@ -431,7 +425,7 @@ class FeatureEncoder:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> FeatureEncoder:
-        return cls([ColumnSpec.from_dict(c) for c in d["columns"]], impute=d["impute"])
+        return cls([ColumnSpec(**c) for c in d["columns"]], impute=d["impute"])
 
 
 def _categories(name: str, summary: ColumnSummary, notes: list[str]) -> list:
@@ -536,11 +530,6 @@ def codes_of(summary: ColumnSummary) -> int:
         return 0
     n = len(summary.codes)
     return n if 2 <= n <= MAX_CODES and n <= summary.count / 2 else 0
-
-
-def class_codes(series: pd.Series) -> int:
-    """:func:`codes_of` a pandas column."""
-    return codes_of(column_summary(series))
 
 
 def task_of(targets: Sequence[ColumnSummary]) -> str:
