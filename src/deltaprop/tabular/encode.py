@@ -524,8 +524,8 @@ def _label_sort_key(v):
 
 # ---------------------------------------------------------------------- targets
 def codes_of(summary: ColumnSummary) -> int:
-    """The number of distinct values when the column holds whole numbers that look like class
-    codes (at most MAX_CODES of them, each used by at least two rows on average); else 0."""
+    """The number of distinct class codes: at most MAX_CODES whole numbers, each used by two rows
+    on average; else 0."""
     if summary.bad or summary.infinite or not summary.count or summary.codes is None:
         return 0
     n = len(summary.codes)
@@ -671,8 +671,7 @@ def _target_numbers(frame: pd.DataFrame, t: str, trained: bool = False) -> np.nd
 
 
 def _label_array(labels: Any) -> np.ndarray:
-    """Labels as a numpy array the estimator sorts the same way every time: text, booleans,
-    integers or floats, and text for a mix of these."""
+    """Labels as an array of one type (text for a mix): the estimator sorts them the same way every time."""
     labels = list(labels)
     numbers = [v for v in labels if isinstance(v, (int, float)) and not isinstance(v, bool)]
     for dtype, ok in ((str, all(isinstance(v, str) for v in labels)),
@@ -685,8 +684,7 @@ def _label_array(labels: Any) -> np.ndarray:
 
 
 def column_list(columns: Sequence[object], limit: int = 12) -> str:
-    """The column names, comma-separated: all of them, or the first and the last with "…"
-    between (the last column is often the target, so it always shows)."""
+    """The column names, comma-separated, the middle ones elided (the last, often the target, shows)."""
     names = [str(c) for c in columns]
     if len(names) <= limit:
         return ", ".join(names)
@@ -695,16 +693,14 @@ def column_list(columns: Sequence[object], limit: int = 12) -> str:
 
 
 def near_name(name: str, columns: Sequence[object]) -> str | None:
-    """The column of ``columns`` that ``name`` most likely meant: the same name in another
-    case, else the closest by difflib, else None."""
+    """The column ``name`` most likely meant: the same name in another case, else difflib's closest."""
     names = [str(c) for c in columns]
     close = difflib.get_close_matches(name, names, n=1, cutoff=0.6)
     return {c.lower(): c for c in names}.get(name.lower()) or (close[0] if close else None)
 
 
 def near_names(names: Sequence[str], columns: Sequence[object], taken: Sequence[str] = ()) -> str:
-    """``names`` quoted, each with the near column of ``columns`` (one not ``taken`` already)
-    that it likely meant ("'alcohol' (did you mean 'alchohol'?)")."""
+    """``names`` quoted, each with the column not ``taken`` it likely meant ("'a' (did you mean 'A'?)")."""
     used = set(taken)
     free = [c for c in columns if c not in used]
     out = []
