@@ -283,7 +283,7 @@ def _read_array(z: zipfile.ZipFile, info: zipfile.ZipInfo, name: str, plan: tupl
         if done != n_bytes or stream.read(1) != b"":
             raise ModelFileError(f"the array {name!r} is truncated")
     sha = hashlib.sha256(head)
-    sha.update(view)  # the data in place: no second copy of the array
+    sha.update(view.data)  # the data in place: no second copy of the array
     if sha.hexdigest() != digest:
         raise ModelFileError(f"the array {name!r} fails its checksum (the file was changed)")
     return a
