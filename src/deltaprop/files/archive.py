@@ -1,25 +1,8 @@
 """Model files: ``deltaprop.save(model, path)`` and ``deltaprop.load(path)``, with no pickle anywhere.
 
-A model file (``.dpm`` by convention) is a zip archive, readable by
-``numpy.load(path, allow_pickle=False)`` as well as by :func:`load`:
-
-- ``deltaprop.json`` — the metadata: format name and version, deltaprop version, the model
-  (see :mod:`deltaprop.files.codec`), and a manifest of the arrays (name, dtype, shape,
-  SHA-256 of the ``.npy`` bytes);
-- ``deltaprop.json.sha256`` — the SHA-256 of ``deltaprop.json``;
-- ``arrays/<name>.npy`` — every array (weights ``W_<l>``, ``b_<l>`` in the seed's
-  orientation, numeric class labels, a checkpoint's θ), never an object array.
-
-Loading works to a budget.  The metadata (at most :data:`MAX_META_BYTES`, nested at most
-:data:`~deltaprop.files.codec.MAX_DEPTH` deep) fixes the architecture, and the architecture
-fixes which arrays exist, their shapes and dtypes, and so how many bytes the file may unpack
-to.  Any other member, any name that is not a plain file name, any compression other than
-stored or deflate, any declared size or shape that disagrees, is refused before a byte of the
-arrays is read; each array is then streamed into an array of exactly its declared size, its
-SHA-256 and CRC checked as it arrives, never reading past its declared length.  Every failure
-raises :class:`ModelFileError` (a UserError) with one line saying what is wrong and what to do.
-
-The format is documented in ``docs/model-format.md``.
+A zip archive of ``deltaprop.json`` (the metadata and the array manifest), its SHA-256, and
+``arrays/<name>.npy``; loading reads to a budget the architecture sets and refuses anything else
+with :class:`ModelFileError`.  The format, the budget and every refusal: ``docs/model-format.md``.
 """
 
 from __future__ import annotations
@@ -33,7 +16,7 @@ import struct
 import zipfile
 import zlib
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import numpy as np
 
@@ -143,19 +126,15 @@ def _check_head(path: Path) -> int:
     return size
 
 
-def _plain_member(name: str) -> bool:
-    if name in (META, META_SUM):
-        return True
-    stem = name[len(ARRAY_DIR) : -len(".npy")]
-    return name.startswith(ARRAY_DIR) and name.endswith(".npy") and bool(codec.ARRAY_NAME.fullmatch(stem))
-
-
 def _check_members(z: zipfile.ZipFile, file_size: int) -> dict[str, zipfile.ZipInfo]:
     """Every member by name, each a plain name met once, stored or deflated, sized within the file."""
     members: dict[str, zipfile.ZipInfo] = {}
     for info in z.infolist():
         name = info.filename
-        if not _plain_member(name):
+        stem = name[len(ARRAY_DIR) : -len(".npy")]
+        if name not in (META, META_SUM) and not (
+            name.startswith(ARRAY_DIR) and name.endswith(".npy") and codec.ARRAY_NAME.fullmatch(stem)
+        ):
             raise ModelFileError(f"an entry {name[:80]!r} is not part of the format")
         problem = next((why for bad, why in (
             (name in members, "appears twice"),
@@ -172,36 +151,6 @@ def _check_members(z: zipfile.ZipFile, file_size: int) -> dict[str, zipfile.ZipI
     if META not in members:
         raise ModelFileError(f"a zip archive but not a deltaprop model (no {META})")
     return members
-
-
-class _Reader:
-    """A zip member read as a stream: never more than ``limit`` bytes, hashed as they arrive."""
-
-    def __init__(self, stream: IO[bytes], limit: int) -> None:
-        self.stream = stream
-        self.left = limit
-        self.sha = hashlib.sha256()
-
-    def read(self, n: int = -1, /) -> bytes:
-        n = self.left if n < 0 else min(n, self.left)
-        data = self.stream.read(n) if n else b""
-        self.left -= len(data)
-        self.sha.update(data)
-        return data
-
-    def readinto(self, view: memoryview) -> int:
-        done = 0
-        while done < len(view):
-            chunk = self.read(min(_CHUNK, len(view) - done))
-            if not chunk:
-                break
-            view[done : done + len(chunk)] = chunk
-            done += len(chunk)
-        return done
-
-    def at_end(self) -> bool:
-        """Whether the member ends here (reading on to the end checks its CRC)."""
-        return self.stream.read(1) == b""
 
 
 def _read_small(z: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int) -> bytes:
@@ -235,7 +184,7 @@ def _read_doc(z: zipfile.ZipFile, members: dict[str, zipfile.ZipInfo]) -> dict:
 
 
 def _no_constant(name: str) -> None:
-    """NaN and Infinity are not JSON (the writer tags them as ``{"$float": …}``)."""
+    # NaN and Infinity are not JSON (the writer tags them as {"$float": …})
     raise ValueError(f"{name} is not JSON")
 
 
@@ -306,14 +255,15 @@ def _read_array(z: zipfile.ZipFile, info: zipfile.ZipInfo, name: str, plan: tupl
     if not n_bytes <= info.file_size <= n_bytes + MAX_NPY_HEADER:
         raise ModelFileError(f"the array {name!r} does not have the size its shape says")
     with z.open(info) as stream:
-        reader = _Reader(stream, info.file_size)
+        head = stream.read(info.file_size - n_bytes)  # the .npy header: what is not data
+        header = _io.BytesIO(head)
         fmt = np.lib.format
         try:
-            version = fmt.read_magic(reader)
+            version = fmt.read_magic(header)
             read_header = {(1, 0): fmt.read_array_header_1_0, (2, 0): fmt.read_array_header_2_0}.get(version)
             if read_header is None:
                 raise ModelFileError(f"the array {name!r} is in an unknown .npy version")
-            found_shape, fortran, found_dtype = read_header(reader, max_header_size=MAX_NPY_HEADER)
+            found_shape, fortran, found_dtype = read_header(header, max_header_size=MAX_NPY_HEADER)
         except ModelFileError:
             raise
         except ValueError as e:
@@ -322,12 +272,19 @@ def _read_array(z: zipfile.ZipFile, info: zipfile.ZipInfo, name: str, plan: tupl
             raise ModelFileError(f"the array {name!r} is not a plain numeric array (dtype {found_dtype})")
         if found_dtype != dtype or tuple(found_shape) != shape or fortran:
             raise ModelFileError(f"the array {name!r} does not match its manifest")
-        if reader.left != n_bytes:
+        if header.tell() != len(head):
             raise ModelFileError(f"the array {name!r} does not have the size its shape says")
         a = np.empty(shape, dtype=dtype)
-        if reader.readinto(a.reshape(-1).view(np.uint8).data) != n_bytes or not reader.at_end():
+        view, done = a.reshape(-1).view(np.uint8), 0
+        while done < n_bytes and (chunk := stream.read(min(_CHUNK, n_bytes - done))):
+            view[done : done + len(chunk)] = np.frombuffer(chunk, dtype=np.uint8)
+            done += len(chunk)
+        # reading on to the member's end checks its CRC
+        if done != n_bytes or stream.read(1) != b"":
             raise ModelFileError(f"the array {name!r} is truncated")
-    if reader.sha.hexdigest() != digest:
+    sha = hashlib.sha256(head)
+    sha.update(view.data)  # the data in place: no second copy of the array
+    if sha.hexdigest() != digest:
         raise ModelFileError(f"the array {name!r} fails its checksum (the file was changed)")
     return a
 

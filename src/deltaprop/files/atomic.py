@@ -1,12 +1,5 @@
-"""Writing files so that no reader and no crash ever sees half of one.
-
-- :func:`write_atomic`: the bytes go to a temporary file beside the target (named
-  ``.<target name>.<pid>.<random>.tmp``), are fsync'ed, then renamed over the target.  A
-  temporary file left by a writer that was killed is removed by the next write to the target.
-- :class:`OutputLock`: one writer per output path; a lock left by a dead process is taken over.
-- :class:`InterruptGuard`: Ctrl-C stops training once; every later press, and any press while
-  a file is being saved, waits until the save is finished, so the best model is always written.
-"""
+"""Writing files so that no reader and no crash ever sees half of one: :func:`write_atomic`,
+one writer per output (:class:`OutputLock`), Ctrl-C held while a file is saved (:class:`InterruptGuard`)."""
 
 from __future__ import annotations
 
@@ -80,7 +73,7 @@ def output_target(path: str | os.PathLike[str]) -> Path:
 
 
 def _mode(path: Path) -> int:
-    """An existing file's permissions, or those a new file gets under the umask."""
+    """An existing file's permissions, or a new file's under the umask."""
     try:
         return path.stat().st_mode & 0o777
     except FileNotFoundError:
@@ -90,11 +83,12 @@ def _mode(path: Path) -> int:
 
 
 def write_atomic(path: str | os.PathLike[str], data: bytes) -> None:
-    """Write ``data`` to ``path`` all at once: temp file beside it, fsync, ``os.replace``.
+    """Write ``data`` to ``path`` all at once: a temporary file beside it (``.<name>.<pid>.<random>.tmp``,
+    removed by the next write if its writer was killed), fsync, ``os.replace``.
 
     On any failure (including KeyboardInterrupt) the temporary file is removed and ``path``
-    is as it was.  A symbolic link at ``path`` is followed: its target is replaced.  Raises
-    UserError (one line) when the directory cannot be written.
+    is as it was.  A symbolic link at ``path`` is followed.  Raises UserError (one line) when
+    the directory cannot be written.
     """
     target = output_target(path)
     remove_stale_temps(target)
@@ -128,7 +122,7 @@ def write_atomic(path: str | os.PathLike[str], data: bytes) -> None:
 
 
 def _identity(path: str | os.PathLike[str]) -> tuple:
-    """What makes two paths the same file: (device, inode) when it exists, else its resolved path."""
+    """(device, inode) of an existing file, else its resolved path."""
     try:
         st = os.stat(path)
     except OSError:
@@ -228,7 +222,7 @@ class OutputLock:
         self._fd = fd
 
     def release(self) -> None:
-        """Remove the lock file and drop the lock (removal first, so no one locks a dead file)."""
+        # removal first, so that no one locks a dead file
         if self._fd is None:
             return
         with contextlib.suppress(OSError):

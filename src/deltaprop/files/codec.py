@@ -1,18 +1,9 @@
 """Models ↔ the model file's metadata (JSON values) and arrays, both ways, with every value checked.
 
-Saving: :func:`model_meta` turns a Network, a fitted estimator or a TabularModel into a JSON
-document and a dict of numeric arrays (the ``.npy`` entries).  Loading: :func:`expected_arrays`
-reads from the metadata alone which arrays the model needs, with their shapes and dtypes (so
-the archive reader knows its budget before it reads a byte of them), and
-:func:`model_from_meta` rebuilds the model, refusing with :class:`ModelFileError` anything
-that would break later: non-finite statistics, repeated classes, a feature count that
-disagrees with the network, a malformed history or category list.
-
-JSON value nodes: null, bool, int, str, finite float; ``{"$float": "nan"|"inf"|"-inf"}``;
-lists; ``{"$tuple": [...]}``; ``{"$dict": [[key, value], ...]}`` for non-string keys;
-``{"$array": name}`` for a numeric array stored as ``arrays/<name>.npy``;
-``{"$strarray": [...], "shape": [...]}`` for an array of text; ``{"$list": [...]}`` for an
-object array of other values.
+:func:`model_meta` saves; :func:`expected_arrays` reads from the metadata alone which arrays
+the model needs (the archive's budget); :func:`model_from_meta` rebuilds the model, refusing
+with :class:`ModelFileError` anything that would break later.  The JSON value nodes
+(``$float``, ``$tuple``, ``$dict``, ``$array``, ``$strarray``, ``$list``): ``docs/model-format.md``.
 """
 
 from __future__ import annotations
@@ -119,7 +110,7 @@ class Encoder:
 
 # ---------------------------------------------------------------------- JSON + arrays → values
 def _walk(node: Any, where: str) -> Iterator[tuple[Any, int, str]]:
-    """(value, depth, where) of ``node`` and every value under it, walked without recursion."""
+    """(value, depth, where) of ``node`` and every value under it, without recursion."""
     stack: list[tuple[Any, int, str]] = [(node, 0, where)]
     while stack:
         value, depth, at = stack.pop()
@@ -245,8 +236,7 @@ def _check_network_meta(meta: Any, where: str) -> None:
 
 
 def _check_loss_params(params: Any, loss: str, where: str) -> None:
-    """A loss's ε or τ: a mapping of only that loss's keys to finite numbers in range (files
-    written before the loss parameters were stored have none: the loss's defaults apply)."""
+    # files written before the loss parameters were stored have none: the loss's defaults apply
     from deltaprop.core import losses as _losses
 
     if not isinstance(params, dict):
@@ -333,8 +323,7 @@ def _network_meta(net: Any, enc: Encoder, prefix: str = "") -> Meta:
 
 
 def _network_from_meta(meta: Any, arrays: dict, where: str) -> Any:
-    """The Network of a network section; its arrays' shapes and dtypes are the archive's to check
-    (:func:`expected_arrays`), their values are checked here."""
+    # the arrays' shapes and dtypes are the archive's to check (expected_arrays), their values here
     from deltaprop.core import losses as _losses
     from deltaprop.core.network import Network
 
@@ -376,7 +365,6 @@ def _estimator_meta(est: Any, enc: Encoder, prefix: str) -> Meta:
 
 
 def _check_attributes(attrs: dict, net: Any, where: str) -> None:
-    """Fitted attributes that agree with the network: feature count, unique classes."""
     n_in, takes = attrs.get("n_features_in_", net.sizes[0]), net.sizes[0]
     if not is_int(n_in) or n_in != takes:
         raise ModelFileError(f"{where}: n_features_in_ is {n_in!r} but the network takes {takes} inputs")
@@ -394,8 +382,7 @@ def _check_attributes(attrs: dict, net: Any, where: str) -> None:
 
 
 def _fitted_from_meta(meta: Any, arrays: dict, where: str) -> Any:
-    """The :class:`FittedMLP` record of an estimator section, every value checked (no
-    scikit-learn: the estimator is made from it when asked)."""
+    """The :class:`FittedMLP` record of an estimator section (no scikit-learn import)."""
     from deltaprop.estimators.fitted import DERIVED, FittedMLP
 
     _require(meta, where, **{"class": str, "params": dict, "attributes": dict, "network": dict})
@@ -420,8 +407,7 @@ def _fitted_from_meta(meta: Any, arrays: dict, where: str) -> Any:
 
 
 def estimator_of(fitted: Any, where: str = "estimator") -> Any:
-    """The estimator a :class:`FittedMLP` record read from a file describes; ModelFileError
-    when its parameters or state do not fit the class."""
+    """The estimator of a :class:`FittedMLP` record read from a file (ModelFileError if it does not fit)."""
     from deltaprop.estimators.mlp import from_record
 
     try:
@@ -431,7 +417,7 @@ def estimator_of(fitted: Any, where: str = "estimator") -> Any:
 
 
 def _gradient_norms(value: Any, where: str) -> list:
-    """A list of ``{layer: ‖∂E/∂W^(l)‖}`` (keys made ints), or an error."""
+    """A list of ``{layer: ‖∂E/∂W^(l)‖}`` (keys made ints)."""
     if not isinstance(value, list) or not all(isinstance(g, dict) for g in value):
         raise ModelFileError(f"{where} must be a list of mappings")
     out = []
@@ -495,7 +481,6 @@ def model_from_meta(meta: Meta, arrays: dict[str, np.ndarray]) -> Any:
 
 
 def _check_task_agrees(task: str, target: Meta, fitted: Any) -> None:
-    """The task, the target names, the estimator's class and its outputs tell one story."""
     expected = "MLPClassifier" if task == "classification" else "MLPRegressor"
     if fitted.kind != expected:
         raise ModelFileError(f"the task is {task} but the model holds an {fitted.kind}")
@@ -560,12 +545,7 @@ def _is_curve(v: Any) -> bool:
     return isinstance(v, list) and all(_is_number(x) for x in v)
 
 
-def _thetas_fit(checkpoint: dict, n_params: int) -> bool:
-    return all(np.shape(checkpoint.get(k, ())) == (n_params,) for k in ("current_theta", "best_theta"))
-
-
 def _check_history(history: Any, n_params: int) -> None:
-    """The training history as ``deltaprop info``, the report and ``--resume`` read it."""
     if not isinstance(history, dict):
         raise ModelFileError("the training history must be a mapping")
     for key in ("loss_curve", "validation_loss_curve", "validation_score_curve"):
@@ -583,7 +563,8 @@ def _check_history(history: Any, n_params: int) -> None:
         ),
         "monitor": lambda v: isinstance(v, dict),
         "run": lambda v: isinstance(v, dict) and isinstance(v.get("options", {}), dict),
-        "checkpoint": lambda v: isinstance(v, dict) and _thetas_fit(v, n_params),
+        "checkpoint": lambda v: isinstance(v, dict) and all(
+            np.shape(v.get(k, ())) == (n_params,) for k in ("current_theta", "best_theta")),
     }
     for key, ok in checks.items():
         if key in history and not ok(history[key]):

@@ -1,12 +1,6 @@
-"""Columns in, numbers out: the preprocessing a model keeps, and the targets it learns.
-
-A :class:`FeatureEncoder` turns a DataFrame into the network's input x: numeric columns
-standardised, categorical columns one-hot encoded, missing values imputed or refused.  A
-:class:`TargetEncoder` standardises regression targets (and undoes it on the way out) and
-keeps class labels exactly as the user wrote them.
-
-Every mistake in the user's data raises :class:`~deltaprop.errors.UserError` naming the
-column and the row (:func:`~deltaprop.tabular.read.row_label`), with the fix.
+"""Columns in, numbers out: the preprocessing a model keeps (:class:`FeatureEncoder`), and the
+targets it learns (:class:`TargetEncoder`).  Every mistake in the user's data raises
+:class:`~deltaprop.errors.UserError` naming the column and the row, with the fix.
 """
 
 from __future__ import annotations
@@ -14,7 +8,7 @@ from __future__ import annotations
 import difflib
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -28,7 +22,7 @@ if TYPE_CHECKING:
 __all__ = [
     "ColumnSpec", "ColumnSummary", "FeatureEncoder", "TargetEncoder", "category_labels", "column_kind",
     "column_summary", "kind_of", "comma_number_problem", "detect_task", "json_label", "label_finder",
-    "label_text", "median_of", "labels_as_written", "no_column_message", "column_list", "class_codes",
+    "label_text", "median_of", "labels_as_written", "no_column_message", "column_list",
     "codes_of", "scale_rule", "shared_unit", "numeric_values", "task_of",
 ]
 
@@ -76,12 +70,8 @@ _COMMA_NUMBERS = (
 
 
 def comma_number_problem(series: pd.Series) -> str | None:
-    """'written with … ; <fix>' for a text column of numbers written with commas, else None.
-
-    Every non-missing value must be a number, some with thousands separators ('1,257') or
-    decimal commas ('1,5').  pandas parses neither, so such a column would silently become
-    categories, an identifier, or a classification target with a class per value.
-    """
+    """'written with … ; <fix>' for a text column of numbers written with thousands separators
+    ('1,257') or decimal commas ('1,5'), which pandas parses as text; else None."""
     import pandas as pd
 
     if series.dtype.kind in "biuf":
@@ -96,16 +86,10 @@ def comma_number_problem(series: pd.Series) -> str | None:
 
 @dataclass
 class ColumnSummary:
-    """What the rules of this module read of a column: its counts, the least and largest of its
-    finite numbers and their moments, and where its first problem value is.
-
-    :func:`column_summary` makes one of a pandas column; :meth:`combine` adds those of a
-    column's partitions.  A table on one machine and the same table in partitions on a
-    cluster therefore meet the same rules: :func:`kind_of`, :func:`codes_of`,
-    :func:`task_of`, :meth:`FeatureEncoder.fit_summaries`, :meth:`TargetEncoder.fit_summaries`.
-    ``fill`` (the median) and ``categories`` are filled in by the caller, for the columns
-    that need them.
-    """
+    """What the rules of this module read of a column: counts, the finite numbers' range and
+    moments, where its first problem value is.  :func:`column_summary` makes one of a pandas
+    column, :meth:`combine` adds a column's partitions: one machine and a cluster meet the
+    same rules.  ``fill`` (the median) and ``categories`` are the caller's to fill in."""
 
     typed: bool = True  # a numeric or boolean dtype (in every partition)
     boolean: bool = False  # a boolean dtype (in some partition)
@@ -125,8 +109,7 @@ class ColumnSummary:
 
     @property
     def top(self) -> float:
-        """The largest |number| (1 for none or 0): numbers are divided by it before they are
-        squared, so that numbers near 1e300 do not overflow to a scale of inf."""
+        """The largest |number| (1 for none or 0), divided out before squaring: no overflow near 1e300."""
         top = max(-self.low, self.high) if self.count else 0.0
         return top if top > 0 and math.isfinite(top) else 1.0
 
@@ -136,7 +119,6 @@ class ColumnSummary:
 
     @property
     def std(self) -> float:
-        """The (population) standard deviation of the finite numbers."""
         return math.sqrt(self.m2 / self.count) * self.top if self.count else 0.0
 
     def scaling(self) -> tuple[float, float]:
@@ -147,7 +129,7 @@ class ColumnSummary:
 
     @classmethod
     def of_numbers(cls, values: np.ndarray, **counts: Any) -> ColumnSummary:
-        """The summary of float ``values`` (NaN for missing); ``counts`` are the other fields."""
+        """The summary of float ``values`` (NaN for missing); ``counts``: the other fields."""
         finite = values[np.isfinite(values)]
         out = cls(count=int(finite.size), **counts)
         if finite.size:
@@ -189,8 +171,7 @@ class ColumnSummary:
 
 def column_summary(series: pd.Series, frame: pd.DataFrame | None = None, median: bool = False
                    ) -> ColumnSummary:
-    """The :class:`ColumnSummary` of a column (of ``frame``, whose rows its messages name);
-    with ``median``, its ``fill`` too."""
+    """The :class:`ColumnSummary` of a column of ``frame`` (with ``median``, its ``fill`` too)."""
     values, bad = numeric_values(series)
     infinite = np.isinf(values)
     typed = series.dtype.kind in "biuf"
@@ -207,8 +188,7 @@ def column_summary(series: pd.Series, frame: pd.DataFrame | None = None, median:
 
 
 def median_of(values: np.ndarray) -> float:
-    """The median (of the two middle values, on a cluster: the same number).  The median of
-    values near ±1e308 averages two of them: halve first so it cannot overflow."""
+    """The median, halved first so that averaging two values near ±1e308 cannot overflow."""
     return float(np.median(values / 2) * 2)
 
 
@@ -239,8 +219,7 @@ def _missing_message(frame: pd.DataFrame, name: str, missing: np.ndarray, fix: s
 
 
 def category_labels(frame: pd.DataFrame, name: str, impute: bool) -> set:
-    """The distinct labels of a categorical column as written; a missing one is an error
-    without ``impute``."""
+    """The distinct labels of a categorical column as written (a missing one refused without ``impute``)."""
     values = labels_as_written(frame[name])
     if values.isna().any() and not impute:
         raise UserError(_missing_message(
@@ -275,22 +254,15 @@ class ColumnSpec:
         return [self.name] if self.kind == "numeric" else [f"{self.name}={c}" for c in self.categories]
 
     def to_dict(self) -> dict[str, Any]:
-        if self.kind == "numeric":
-            return {"name": self.name, "kind": self.kind, "mean": self.mean, "scale": self.scale,
-                    "fill": self.fill}
-        return {"name": self.name, "kind": self.kind, "categories": list(self.categories)}
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> ColumnSpec:
-        return cls(**d)
+        drop = ("categories",) if self.kind == "numeric" else ("mean", "scale", "fill")
+        return {k: v for k, v in asdict(self).items() if k not in drop}
 
 
 class FeatureEncoder:
     """DataFrame → network input: x = (value − mean) / scale for numbers, one-hot for categories.
 
-    A category not seen in training, and a missing category under ``impute``, encode as all
-    zeros.  A missing number under ``impute`` takes the training median.  Without
-    ``impute``, a missing value is an error naming its column and row.
+    Under ``impute`` an unseen or missing category encodes as all zeros and a missing number
+    takes the training median; without it, a missing value is an error naming column and row.
     """
 
     def __init__(self, columns: Sequence[ColumnSpec] = (), impute: bool = False):
@@ -311,8 +283,7 @@ class FeatureEncoder:
 
     def fit(self, frame: pd.DataFrame, names: Sequence[str], categorical: Sequence[str] = (),
             notes: list[str] | None = None, shared_unit: bool = True) -> FeatureEncoder:
-        """Learn each column's kind, mean and scale, or categories, from the training rows
-        (:meth:`fit_summaries` of the columns' :func:`column_summary`)."""
+        """Learn each column's kind, mean and scale, or categories (:meth:`fit_summaries`)."""
         summaries = {name: column_summary(frame[name], frame, median=True) for name in names}
         for name, kind in self.kinds(summaries, categorical).items():
             if kind == "categorical":
@@ -320,8 +291,8 @@ class FeatureEncoder:
         return self.fit_summaries(names, summaries, categorical, notes, shared_unit)
 
     def kinds(self, summaries: dict[str, ColumnSummary], categorical: Sequence[str] = ()) -> dict[str, str]:
-        """{name: 'numeric' or 'categorical'} of the input columns; an empty column, and
-        without ``impute`` a non-number or infinity among numbers, are errors."""
+        """{name: 'numeric' or 'categorical'}; refuses an empty column, and without ``impute`` a
+        non-number or infinity among numbers."""
         kinds = {}
         for name, s in summaries.items():
             kind = "categorical" if name in categorical else kind_of(s)
@@ -346,10 +317,9 @@ class FeatureEncoder:
     def fit_summaries(self, names: Sequence[str], summaries: dict[str, ColumnSummary],
                       categorical: Sequence[str] = (), notes: list[str] | None = None,
                       shared_unit: bool = True) -> FeatureEncoder:
-        """Learn the columns from their summaries (``fill`` set for numeric columns,
-        ``categories`` for categorical ones); numeric columns in one unit are scaled together
-        (:meth:`share_unit`) unless ``shared_unit`` is False.  What it inferred goes into
-        ``notes``, one line each with how to change it: the scaling and the one-hot columns."""
+        """Learn the columns from their summaries (``fill``, ``categories`` filled in); numeric
+        columns in one unit are scaled together (:func:`shared_unit`) unless ``shared_unit`` is
+        False.  What it inferred goes into ``notes``, each with how to change it."""
         notes = notes if notes is not None else []
         kinds = self.kinds({name: summaries[name] for name in names}, categorical)
         self.columns = []
@@ -362,9 +332,18 @@ class FeatureEncoder:
                 raise UserError(f"column {name!r} has no usable numbers; drop it with --drop {name}")
             mean, scale = s.scaling()
             self.columns.append(ColumnSpec(name, "numeric", mean=mean, scale=scale, fill=s.fill))
-        numeric = [summaries[c.name] for c in self.columns if c.kind == "numeric"]
-        if numeric and not (shared_unit and self.share_unit([s.low for s in numeric],
-                                                            [s.high for s in numeric], notes)):
+        numeric = [c for c in self.columns if c.kind == "numeric"]
+        top = _unit_of([summaries[c.name].low for c in numeric],
+                       [summaries[c.name].high for c in numeric]) if shared_unit else None
+        if top is not None:
+            for spec in numeric:
+                spec.mean, spec.scale = 0.0, top
+            notes.append(
+                f"the {len(numeric)} numeric columns are one unit (all within 0 … {top:g}, like pixels): "
+                f"each is scaled as value / {top:g} rather than standardised (--scale columns "
+                f"standardises each column on its own)"
+            )
+        elif numeric:
             notes.append(f"{len(numeric)} numeric column(s) are standardised, each as (value − mean) / "
                          f"standard deviation of the training rows; pass --categorical COL to treat one "
                          f"as categories")
@@ -376,22 +355,6 @@ class FeatureEncoder:
                          f"{shown}{more}; pass --drop COL to leave one out, or fix its values if it "
                          f"should hold numbers")
         return self
-
-    def share_unit(self, lows: Sequence[float], highs: Sequence[float], notes: list[str]) -> bool:
-        """Scale the numeric columns (training minima ``lows``, maxima ``highs``) together when
-        they are one unit (:func:`shared_unit`): mean 0 and scale M each; True when they are."""
-        top = shared_unit(lows, highs)
-        if top is None:
-            return False
-        numeric = [c for c in self.columns if c.kind == "numeric"]
-        for spec in numeric:
-            spec.mean, spec.scale = 0.0, top
-        notes.append(
-            f"the {len(numeric)} numeric columns are one unit (all within 0 … {top:g}, like pixels): "
-            f"each is scaled as value / {top:g} rather than standardised (--scale columns "
-            f"standardises each column on its own)"
-        )
-        return True
 
     def check_columns(self, frame: pd.DataFrame) -> None:
         """Refuse a table that lacks a column the model was trained on."""
@@ -418,8 +381,7 @@ class FeatureEncoder:
         return X
 
     def _encode_numeric(self, frame: pd.DataFrame, spec: ColumnSpec) -> np.ndarray:
-        """x = (value − mean) / scale; a non-number or infinity is missing under impute (else
-        refused), and a missing value takes the training median."""
+        """x = (value − mean) / scale; a non-number or infinity is missing under impute, else refused."""
         name = spec.name
         values, bad = numeric_values(frame[name])
         for mask, problem, what in (
@@ -463,11 +425,11 @@ class FeatureEncoder:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> FeatureEncoder:
-        return cls([ColumnSpec.from_dict(c) for c in d["columns"]], impute=d["impute"])
+        return cls([ColumnSpec(**c) for c in d["columns"]], impute=d["impute"])
 
 
 def _categories(name: str, summary: ColumnSummary, notes: list[str]) -> list:
-    """The sorted categories of a categorical input; too many are refused, many earn a note."""
+    """The sorted categories of a categorical input: too many refused, many noted."""
     cats = sorted(summary.categories or (), key=_label_sort_key)
     if len(cats) > MAX_CATEGORIES:
         raise UserError(
@@ -512,6 +474,9 @@ def shared_unit(lows: Sequence[float], highs: Sequence[float]) -> float | None:
     varying = highs_a > lows_a
     small = np.count_nonzero(varying & (highs_a < top / 10))
     return None if small > SHARED_UNIT_SMALL * np.count_nonzero(varying) else top
+
+
+_unit_of = shared_unit  # fit_summaries' parameter shadows the name
 
 
 def json_label(v: Any) -> Any:
@@ -559,17 +524,12 @@ def _label_sort_key(v):
 
 # ---------------------------------------------------------------------- targets
 def codes_of(summary: ColumnSummary) -> int:
-    """The number of distinct values when the column holds whole numbers that look like class
-    codes (at most MAX_CODES of them, each used by at least two rows on average); else 0."""
+    """The number of distinct class codes: at most MAX_CODES whole numbers, each used by two rows
+    on average; else 0."""
     if summary.bad or summary.infinite or not summary.count or summary.codes is None:
         return 0
     n = len(summary.codes)
     return n if 2 <= n <= MAX_CODES and n <= summary.count / 2 else 0
-
-
-def class_codes(series: pd.Series) -> int:
-    """:func:`codes_of` a pandas column."""
-    return codes_of(column_summary(series))
 
 
 def task_of(targets: Sequence[ColumnSummary]) -> str:
@@ -711,8 +671,7 @@ def _target_numbers(frame: pd.DataFrame, t: str, trained: bool = False) -> np.nd
 
 
 def _label_array(labels: Any) -> np.ndarray:
-    """Labels as a numpy array the estimator sorts the same way every time: text, booleans,
-    integers or floats, and text for a mix of these."""
+    """Labels as an array of one type (text for a mix): the estimator sorts them the same way every time."""
     labels = list(labels)
     numbers = [v for v in labels if isinstance(v, (int, float)) and not isinstance(v, bool)]
     for dtype, ok in ((str, all(isinstance(v, str) for v in labels)),
@@ -725,8 +684,7 @@ def _label_array(labels: Any) -> np.ndarray:
 
 
 def column_list(columns: Sequence[object], limit: int = 12) -> str:
-    """The column names, comma-separated: all of them, or the first and the last with "…"
-    between (the last column is often the target, so it always shows)."""
+    """The column names, comma-separated, the middle ones elided (the last, often the target, shows)."""
     names = [str(c) for c in columns]
     if len(names) <= limit:
         return ", ".join(names)
@@ -735,16 +693,14 @@ def column_list(columns: Sequence[object], limit: int = 12) -> str:
 
 
 def near_name(name: str, columns: Sequence[object]) -> str | None:
-    """The column of ``columns`` that ``name`` most likely meant: the same name in another
-    case, else the closest by difflib, else None."""
+    """The column ``name`` most likely meant: the same name in another case, else difflib's closest."""
     names = [str(c) for c in columns]
     close = difflib.get_close_matches(name, names, n=1, cutoff=0.6)
     return {c.lower(): c for c in names}.get(name.lower()) or (close[0] if close else None)
 
 
 def near_names(names: Sequence[str], columns: Sequence[object], taken: Sequence[str] = ()) -> str:
-    """``names`` quoted, each with the near column of ``columns`` (one not ``taken`` already)
-    that it likely meant ("'alcohol' (did you mean 'alchohol'?)")."""
+    """``names`` quoted, each with the column not ``taken`` it likely meant ("'a' (did you mean 'A'?)")."""
     used = set(taken)
     free = [c for c in columns if c not in used]
     out = []

@@ -1,11 +1,5 @@
-"""The command's model: preprocessing and a fitted estimator, predicting from DataFrames.
-
-A :class:`TabularModel` bundles what ``deltaprop train`` trains: a
-:class:`~deltaprop.tabular.encode.FeatureEncoder`, a
-:class:`~deltaprop.tabular.encode.TargetEncoder` and a fitted estimator (or its
-:class:`~deltaprop.estimators.fitted.FittedMLP` record, which predicts without scikit-learn).
-``deltaprop.save`` / ``deltaprop.load`` store all of it without pickle.
-"""
+"""The command's model (:class:`TabularModel`): preprocessing and a fitted estimator, predicting
+from DataFrames; ``deltaprop.save`` / ``deltaprop.load`` store all of it without pickle."""
 
 from __future__ import annotations
 

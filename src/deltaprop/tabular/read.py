@@ -1,13 +1,8 @@
 """Reading a table (CSV, TSV, gzip, Parquet, or standard input) into a DataFrame.
 
-The whole file is parsed once by pandas' C parser, which infers each column's type: a column
-whose every value is a number arrives as numbers, any other as text.  The precise diagnosis
-(which line is short, which header name repeats) runs only when the fast parse reports a
-problem, so errors still name the line, while a clean table costs about what
-``pandas.read_csv`` costs.
-
-Rows are counted from 1 after the header, so row r of a CSV file is line r + 1 of the file;
-:func:`row_label` writes that.
+pandas' C parser reads the whole file once, inferring each column's type; the precise diagnosis
+(which line is short, which header name repeats) runs only when that parse reports a problem.
+Rows are counted from 1 after the header (:func:`row_label`); the limits: ``docs/command.rst``.
 """
 
 from __future__ import annotations
@@ -53,11 +48,8 @@ class EmptyTable(UserError):
 
 
 def row_label(frame: pd.DataFrame | None, pos: int) -> str:
-    """'row r' (and its line in a CSV file) for the row at 0-based position ``pos``.
-
-    Frames from :func:`read_table` keep their 0-based row numbers as the index, also after
-    rows are filtered out, so r is the row of the file.
-    """
+    """'row r' (and its line in a CSV file) for the row at 0-based position ``pos``; frames from
+    :func:`read_table` keep the file's 0-based row numbers as their index, also when filtered."""
     source = frame.attrs.get("deltaprop_csv") if frame is not None else None
     if source is None:
         return f"row {pos + 1}"
@@ -73,8 +65,7 @@ def _breaks(chunk: bytes) -> tuple[int, int]:
 
 
 class _Stream(io.RawIOBase):
-    """A table's bytes read through once, each line's length (and the total, for a gzipped
-    table) checked as they pass."""
+    """A table's bytes, each line's length (and a gzipped table's total) checked as they pass."""
 
     def __init__(self, raw: Any, name: str, total_limit: int | None = None, under: Any = None) -> None:
         self.raw, self.name, self.total_limit, self.under = raw, name, total_limit, under
@@ -100,7 +91,6 @@ class _Stream(io.RawIOBase):
         return len(data)
 
     def check(self, data: bytes) -> None:
-        """Count ``data`` in: refuse a line longer than LINE_LIMIT, or a total past the limit."""
         self.total += len(data)
         if self.total_limit is not None and self.total > self.total_limit:
             self._refuse(
@@ -130,9 +120,8 @@ class _Stream(io.RawIOBase):
 
 
 class _Source:
-    """A file named on the command line (or standard input): opened again for each pass,
-    except standard input and pipes, which are read once (their lines checked as they come)
-    and kept."""
+    """A file named on the command line, opened again for each pass; standard input and pipes
+    are read once (their lines checked as they come) and kept."""
 
     def __init__(self, path: str | os.PathLike[str]):
         self.stdin, self.path = str(path) == STDIN, Path(path)
@@ -141,7 +130,6 @@ class _Source:
         self._data: bytes | None = None
 
     def open(self) -> Any:
-        """A binary stream of the bytes from the start."""
         if self._data is not None:
             return io.BytesIO(self._data)
         if self.stdin:
@@ -175,7 +163,6 @@ class _Source:
         return io.BytesIO(self._data)
 
     def stream(self, gz: bool) -> _Stream:
-        """The table's text bytes (unzipped), checked as they are read."""
         f = self.open()
         if not gz:
             return _Stream(f, self.name)
@@ -237,7 +224,6 @@ def _read_parquet(source: _Source) -> pd.DataFrame:
 
 
 def _check_flat_columns(frame: pd.DataFrame, name: str) -> None:
-    """Refuse a column holding lists or mappings (nested Parquet types): one value per cell."""
     for c in frame.columns:
         if frame[c].dtype == object:
             nested = frame[c].map(lambda v: isinstance(v, (list, tuple, dict)) or hasattr(v, "__array__"))
@@ -342,7 +328,6 @@ def _parser_error_message(e: Exception, name: str, sep: str) -> str:
 
 
 def _check_unique_names(names: list[str], name: str) -> None:
-    """Refuse a header naming a column twice."""
     twice = next((n for n, k in collections.Counter(n for n in names if n).items() if k > 1), None)
     if twice is not None:
         raise UserError(f"{name}: the header names the column {twice!r} more than once; give every column "
@@ -350,7 +335,7 @@ def _check_unique_names(names: list[str], name: str) -> None:
 
 
 def _check_short_rows(source: _Source, sep: str, gz: bool, n_fields: int) -> None:
-    """Short rows are filled with missing values by pandas; name the first one instead."""
+    # pandas fills short rows with missing values: name the first one instead
     with io.TextIOWrapper(source.stream(gz), encoding="utf-8-sig", newline="") as f:
         reader = csv.reader(f, delimiter=sep, skipinitialspace=True)
         next(reader, None)
@@ -363,9 +348,8 @@ def _check_short_rows(source: _Source, sep: str, gz: bool, n_fields: int) -> Non
 
 
 def _drop_saved_index(frame: pd.DataFrame) -> pd.DataFrame:
-    """Drop an unnamed leading column that holds 0, 1, 2, … (an index pandas wrote)."""
+    """Drop an unnamed leading column of integers 0, 1, 2, … (an index pandas wrote)."""
     first = frame.columns[0]
-    # an index pandas wrote is read back as integers
     if first == "Unnamed: 0" and frame[first].dtype.kind in "iu" and np.array_equal(
         frame[first].to_numpy(), np.arange(len(frame))
     ):
