@@ -66,12 +66,10 @@ def _words(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) 
 
 
 def _path(*names: str, **kwargs: Any) -> Any:
-    """An option that names a file."""
     return click.option(*names, type=click.Path(path_type=str), **kwargs)
 
 
 def _columns(name: str, help: str) -> Any:
-    """An option that names columns (repeatable, or comma-separated)."""
     return click.option(name, multiple=True, metavar="COL", show_default="none", callback=_words, help=help)
 
 
@@ -161,7 +159,6 @@ def train_options(f: Any) -> Any:
 
 
 def parser() -> click.Command:
-    """A command with the options of ``train`` and nothing to run: ``parser().make_context(
-    "train", args).params`` are the values of a command line, each checked by its option
-    (made when first asked for: only ``--resume`` needs it)."""
+    """A command with ``train``'s options and nothing to run, to check values as the command line
+    does: ``parser().make_context("train", args).params``."""
     return train_options(click.command("train")(lambda **options: None))
