@@ -126,8 +126,8 @@ class _EstimatorAdapter:
         from deltaprop.tabular.encode import near_names, numeric_values
         from deltaprop.tabular.read import row_label
 
-        names = getattr(self.estimator, "feature_names_in_", None)  # scikit-learn's: strings only
-        if names is None:
+        names = [str(c) for c in getattr(self.estimator, "feature_names_in_", [])]  # np.str_ once loaded
+        if not names:
             n = self.fitted.network.sizes[0]
             names = [c for c in frame.columns if c not in self.target_names_][:n]
             if len(names) != n:
