@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import sys
+from contextlib import suppress
 from typing import Any, NoReturn
 
 import click
@@ -66,10 +67,8 @@ def _failure(e: BaseException) -> tuple[str | None, int]:
                 "--batch-size", EXIT_USER)
     if isinstance(e, BrokenPipeError):
         # the reader of our stdout went away (e.g. `| head`): not an error of ours
-        try:
+        with suppress(OSError):
             sys.stdout = open(os.devnull, "w")  # noqa: SIM115
-        except OSError:
-            pass
         return None, 0
     # a bug of ours: say so in one line, traceback with --debug
     return (f"error: internal error ({type(e).__name__}: {_one_line(e)}); rerun with --debug for the "

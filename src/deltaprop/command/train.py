@@ -570,10 +570,10 @@ def _validation_rows(run: Run, D: Any) -> tuple[Any, Any]:
 
 
 def _record(est: Any) -> FittedMLP | None:
-    """The FittedMLP record of a fitted estimator or record (None stays None)."""
+    """The FittedMLP record of a fitted estimator or record (None before the network exists)."""
     from deltaprop.estimators.fitted import FittedMLP
 
-    if est is None or isinstance(est, FittedMLP):
+    if isinstance(est, FittedMLP):
         return est
     return FittedMLP.from_estimator(est) if hasattr(est, "network_") else None
 
