@@ -34,10 +34,7 @@ ACTIVATIONS = ["identity", "leaky_relu", "logistic", "relu", "softplus", "tanh"]
 
 
 class _TargetOption(click.Option):
-    """``--target a b c``: an option that takes every following word up to the next option."""
-
-    def __init__(self, *args: Any, **kwargs: Any):
-        super().__init__(*args, **{**kwargs, "multiple": True})
+    """``--target a b c`` (with ``multiple=True``): every following word up to the next option."""
 
     def add_to_parser(self, parser: Any, ctx: click.Context) -> None:
         super().add_to_parser(parser, ctx)
@@ -76,8 +73,8 @@ def _columns(name: str, help: str) -> Any:
 #: the options of ``train``, in the order --help shows them
 TRAIN_OPTIONS = [
     click.argument("data", type=click.Path(dir_okay=True, path_type=str)),
-    click.option("--target", "-t", "targets", cls=_TargetOption, metavar="COL [COL …]", callback=_words,
-                 help="Column(s) to predict (also comma-separated); required."),
+    click.option("--target", "-t", "targets", cls=_TargetOption, multiple=True, callback=_words,
+                 metavar="COL [COL …]", help="Column(s) to predict (also comma-separated); required."),
     click.option("--task", type=click.Choice(["regression", "classification"]),
                  show_default="detected from the target",
                  help="Override the detected task (text, or whole numbers with at most 20 distinct values → "
