@@ -280,6 +280,25 @@ def test_bad_model_files_and_predict_data_are_refused(tmp_path, trained, houses)
     assert snapshot(tmp_path) == before
 
 
+def test_an_estimator_saved_from_python_predicts_from_its_named_columns(tmp_path):
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame({"a": rng.normal(size=40), "b": rng.normal(size=40)})
+    labels = np.where(X.a + X.b > 0, "up", "down")
+    est = dp.MLPClassifier(hidden_layer_sizes=(4,), max_iter=5, random_state=0).fit(X, labels)
+    dp.save(est, tmp_path / "c.dpm")
+    X.to_csv(tmp_path / "d.csv", index=False)
+    X[["a"]].to_csv(tmp_path / "one.csv", index=False)
+    r = run("predict", "c.dpm", "d.csv", "--proba", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.splitlines()[0] == "class,proba_down,proba_up" and len(r.stdout.splitlines()) == 41
+    r = run("predict", "c.dpm", "one.csv", cwd=tmp_path)
+    assert r.returncode == 2, r.stderr
+    assert r.stderr.strip() == "error: the data lacks the column(s) 'b'; add them", r.stderr
+    r = run("info", "c.dpm", cwd=tmp_path)
+    assert r.returncode == 0 and "task: classification    targets: class" in r.stdout, r.stderr
+    assert "classes: down, up" in r.stdout
+
+
 def test_debug_shows_the_traceback(tmp_path):
     r = run_process("train", "missing.csv", "--target", "y", "--debug", cwd=tmp_path)
     assert r.returncode != 0

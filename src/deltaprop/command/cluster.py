@@ -1,13 +1,6 @@
-"""``deltaprop train FILES --scheduler ADDRESS``: the run on a Dask cluster.
-
-The files (a glob of Parquet or CSV files) are read, encoded and trained on where they lie
-(:func:`deltaprop.distributed.tables.train_table`); this module turns the command's options
-into that call and writes the same model file and report as a run on one machine.  The
-run holds out no validation rows (a note says so; metrics are those of the training rows)
-and keeps no checkpoints (``--checkpoint-every``, ``--resume`` and ``--validation-data``
-are refused).  Before any work, every output is compared with every file the glob matched
-(by file identity) and locked as on one machine.  Dask's own log lines stay off the
-terminal unless ``debug``.
+"""``deltaprop train FILES --scheduler ADDRESS``: the command's options turned into
+:func:`deltaprop.distributed.tables.train_table`, and the same files written as on one machine
+(docs/distributed.md says what the cluster run does and refuses).
 """
 
 from __future__ import annotations
@@ -24,9 +17,8 @@ __all__ = ["train_on_cluster"]
 
 
 def train_on_cluster(opts: Any, debug: bool = False) -> Any:
-    """Run ``deltaprop train`` with ``opts.scheduler`` (an address, or ``local:N``); returns
-    the command's TrainResult.  Nothing is written when training fails; ``debug`` lets
-    Dask's log lines (workers' tracebacks) through."""
+    """Run ``deltaprop train`` with ``opts.scheduler`` (an address, or ``local:N``); returns its
+    TrainResult.  ``debug`` lets Dask's log lines (workers' tracebacks) through."""
     from deltaprop.command.train import output_paths
     from deltaprop.distributed.tables import local_workers, quiet_logs, table_files
     from deltaprop.files import OutputLock

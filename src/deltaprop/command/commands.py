@@ -1,9 +1,5 @@
-"""The subcommands ``train``, ``predict``, ``evaluate`` and ``info``: options in, results out.
-
-Each parses its options with click, hands the work to the module that does it
-(:mod:`deltaprop.command.train`, :mod:`deltaprop.tabular`), and prints the result.  The
-group in :mod:`deltaprop.command.main` turns errors into one line and adds ``--debug``.
-"""
+"""The subcommands ``train``, ``predict``, ``evaluate`` and ``info``: options in, results out
+(the work is :mod:`deltaprop.command.train`'s and :mod:`deltaprop.tabular`'s)."""
 
 from __future__ import annotations
 
@@ -116,19 +112,12 @@ class _EstimatorAdapter:
     """A fitted estimator saved from Python, used on a table of numeric columns."""
 
     def __init__(self, est: Any):
-        self.estimator = est
-        self.task = "classification" if type(est).__name__ == "MLPClassifier" else "regression"
-        names = getattr(est, "feature_names_in_", None)
-        self.feature_names_ = None if names is None else [str(n) for n in names]
-        self.target_names_ = ["prediction"] if self.task == "regression" else ["class"]
-        self.history: dict[str, Any] = {}
-
-    @property
-    def fitted(self) -> Any:
-        """The estimator as a record (as a TabularModel's ``fitted``)."""
         from deltaprop.estimators.fitted import FittedMLP
 
-        return FittedMLP.from_estimator(self.estimator)
+        self.estimator, self.fitted = est, FittedMLP.from_estimator(est)  # the record, as a TabularModel's
+        self.task = "classification" if type(est).__name__ == "MLPClassifier" else "regression"
+        self.target_names_ = ["prediction"] if self.task == "regression" else ["class"]
+        self.history: dict[str, Any] = {}
 
     def inputs(self, frame: pd.DataFrame) -> np.ndarray:
         """The estimator's inputs: its feature columns (or the first n_1 columns), as numbers."""
@@ -137,9 +126,9 @@ class _EstimatorAdapter:
         from deltaprop.tabular.encode import near_names, numeric_values
         from deltaprop.tabular.read import row_label
 
-        names = self.feature_names_
-        if names is None:
-            n = self.estimator.network_.sizes[0]
+        names = [str(c) for c in getattr(self.estimator, "feature_names_in_", [])]  # np.str_ once loaded
+        if not names:
+            n = self.fitted.network.sizes[0]
             names = [c for c in frame.columns if c not in self.target_names_][:n]
             if len(names) != n:
                 raise UserError(f"the model takes {n} numeric columns; the data has {len(names)}")

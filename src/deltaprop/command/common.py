@@ -19,11 +19,8 @@ OUTPUT_KINDS = {"--out": "model file", "the checkpoint": "checkpoint", "--report
 
 
 def check_writable(path: str | os.PathLike[str], what: str) -> None:
-    """Refuse an output path that cannot be written.
-
-    ``what`` names the output in the message ("model file", "report", "output file", …).  A
-    trailing slash names a directory, as it does to the shell.
-    """
+    """Refuse an output path that cannot be written; ``what`` names it in the message
+    ("model file", "report", …).  A trailing slash names a directory, as it does to the shell."""
     if os.fspath(path).endswith(("/", os.sep)):
         from deltaprop.files.atomic import output_target  # the one home of "a trailing slash is a directory"
 
@@ -45,9 +42,8 @@ def check_writable(path: str | os.PathLike[str], what: str) -> None:
 
 def check_outputs(outputs: dict[str, Any], inputs: dict[str, Any],
                   kinds: dict[str, str] = OUTPUT_KINDS) -> None:
-    """Before any work: every output named in ``kinds`` can be written (:func:`check_writable`),
-    and no output (by its name, the path as spelled; None for none) is an input or another
-    output (:func:`deltaprop.files.atomic.check_distinct`, by file identity)."""
+    """Before any work: every output named in ``kinds`` can be written, and no output (the path
+    as spelled; None for none) is an input or another output, by file identity."""
     from deltaprop.files.atomic import check_distinct
 
     for name, what in kinds.items():
@@ -62,11 +58,8 @@ def plain(v: Any) -> Any:
 
 
 def write_guarded(path: str | os.PathLike[str], data: bytes | Callable[[], bytes]) -> None:
-    """write_atomic with Ctrl-C held off until the file is in place (a second Ctrl-C waits).
-
-    ``data`` may be a function that makes the bytes (a model's zip): it is called inside the
-    hold too, so a Ctrl-C cannot land halfway through building them.
-    """
+    """write_atomic with Ctrl-C held off until the file is in place; ``data`` may be a function
+    that makes the bytes, called inside the hold too."""
     from deltaprop.files.atomic import hold_interrupts, write_atomic
 
     with hold_interrupts():

@@ -1,14 +1,9 @@
 """``deltaprop explain MODEL --weight l:j,i --data FILE [--row N …] [--format …] [--out FILE]``.
 
-MODEL is a model file read by :func:`deltaprop.files.archive.load`.  A model trained by the
-command (a TabularModel) reads ``--data`` as it was trained on it: its feature columns through
-its own preprocessing, its target column(s) through its target encoding.  A saved Network or
-estimator reads a table of numbers: the first n_1 columns are the inputs x, the rest the targets
-d (n_L of them, or one column of class labels for a classifier).  ``--row N`` (repeatable) picks
-rows, counted from 1 after the header; without it every row is used and the value is the batch
-gradient.  The steps walk through the first row used, or ``--sample N``; a command model's page
-shows the row's values as the table has them beside the standardised ones the network sees.
-Every mistake the user can fix raises :class:`~deltaprop.errors.UserError` naming it and the fix.
+A model trained by the command reads ``--data`` through its own preprocessing and target
+encoding; a saved Network or estimator reads a table of numbers: the first n_1 columns are the
+inputs x, the rest the targets d (n_L of them, or one column of class labels for a classifier).
+``--row N`` picks rows (from 1 after the header; default all: the batch gradient).
 """
 
 from __future__ import annotations
@@ -30,17 +25,18 @@ def _numeric_table(frame, path):
     import pandas as pd
 
     values = frame.apply(pd.to_numeric, errors="coerce")
-    bad = (values.isna() & frame.notna()).to_numpy()
+    missing = values.isna().to_numpy()
+    bad = missing & frame.notna().to_numpy()
     if bad.any():
         r, c = np.argwhere(bad)[0]
         raise UserError(
             f"{path}: column {frame.columns[c]!r}, row {r + 1} is {frame.iat[r, c]!r}, not a number; "
             "this model reads a table of numbers (inputs, then targets)"
         )
-    if values.isna().to_numpy().any():
-        r, c = np.argwhere(values.isna().to_numpy())[0]
-        column = frame.columns[c]
-        raise UserError(f"{path}: column {column!r} is empty in row {r + 1}; fill it in or drop the row")
+    if missing.any():
+        r, c = np.argwhere(missing)[0]
+        raise UserError(f"{path}: column {frame.columns[c]!r} is empty in row {r + 1}; fill it in or drop "
+                        f"the row")
     return values
 
 
@@ -125,7 +121,7 @@ def _walked_sample(sample: int | None, rows: tuple, numbers: np.ndarray, path: s
 def run_explain(model_path: str, weight: str | tuple[int, int, int], data: str | None, rows: tuple = (),
                 fmt: str | None = None, out: str | None = None, alpha: float | None = None,
                 sample: int | None = None, lang: str = "en") -> str:
-    """What the command does, as a function (returns the rendered text)."""
+    """What the command does, as a function: the rendered text."""
     from deltaprop.core.derivation import parse_weight
     from deltaprop.explanation.core import as_network
     from deltaprop.explanation.core import explain as explain_fn
@@ -198,11 +194,9 @@ def run_explain(model_path: str, weight: str | tuple[int, int, int], data: str |
 def explain(model, weight, data, rows, fmt, out, alpha, sample, lang):
     """Derive dE/dw for one weight of a saved MODEL, step by step, with numbers and checks."""
     if out:  # refuse before any work, and never overwrite the inputs
-        from deltaprop.command.common import check_writable
-        from deltaprop.files.atomic import check_distinct
+        from deltaprop.command.common import check_outputs
 
-        check_writable(out, "output file")
-        check_distinct({"--out": out}, {"MODEL": model, "--data": data})
+        check_outputs({"--out": out}, {"MODEL": model, "--data": data}, {"--out": "output file"})
     result = run_explain(model, weight, data, rows, fmt, out, alpha, sample, lang)
     if out:
         from deltaprop.files.archive import write_atomic

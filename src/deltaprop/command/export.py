@@ -1,9 +1,5 @@
-"""``deltaprop export MODEL --to onnx [--out FILE]``: a model file as an ONNX graph.
-
-The graph runs in any ONNX runtime without deltaprop, preprocessing included
-(:func:`deltaprop.bridges.onnx.to_onnx`).  The file is written atomically; on any error
-nothing is written and the command prints one line, ``error: …``, with exit status 2.
-"""
+"""``deltaprop export MODEL --to onnx [--out FILE]``: a model file as an ONNX graph
+(:func:`deltaprop.bridges.onnx.to_onnx`; docs/command.rst)."""
 
 from __future__ import annotations
 

@@ -8,21 +8,20 @@
     deltaprop export MODEL --to onnx [--out F]   an ONNX graph, preprocessing included
     deltaprop demo                               the worked 4-5-3 network of docs/derivation.md
 
-A mistake in the user's input prints one line, ``error: <problem>; <fix>``, on stderr and
-exits with status 2, writing nothing; ``--debug`` (on every subcommand) shows the traceback
-instead.  Ctrl-C exits with status 130.  DATA may be ``-`` for standard input.  Heavy
-imports (pandas, scikit-learn) happen inside the commands, and only those a
-command needs, so ``deltaprop --help`` stays quick.
+Errors are one line on stderr (``--debug``: the traceback; docs/command.rst).  Heavy imports
+happen inside the commands that need them, so ``deltaprop --help`` stays quick.
 """
 
 from __future__ import annotations
 
 import os
 import sys
+from contextlib import suppress
 from typing import Any, NoReturn
 
 import click
 
+from deltaprop import __version__
 from deltaprop.errors import EXIT_INTERRUPTED, EXIT_USER, UserError, debug_requested
 
 DEBUG_HELP = "Show tracebacks instead of one-line errors."
@@ -68,10 +67,8 @@ def _failure(e: BaseException) -> tuple[str | None, int]:
                 "--batch-size", EXIT_USER)
     if isinstance(e, BrokenPipeError):
         # the reader of our stdout went away (e.g. `| head`): not an error of ours
-        try:
+        with suppress(OSError):
             sys.stdout = open(os.devnull, "w")  # noqa: SIM115
-        except OSError:
-            pass
         return None, 0
     # a bug of ours: say so in one line, traceback with --debug
     return (f"error: internal error ({type(e).__name__}: {_one_line(e)}); rerun with --debug for the "
@@ -128,17 +125,8 @@ class _Group(click.Group):
         super().add_command(cmd, name)
 
 
-def _print_version(ctx: click.Context, param: click.Parameter, value: bool) -> None:
-    if value and not ctx.resilient_parsing:
-        from deltaprop._version import __version__  # the version's one home
-
-        click.echo(f"deltaprop, version {__version__}")
-        ctx.exit()
-
-
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"], "show_default": True})
-@click.option("-V", "--version", is_flag=True, expose_value=False, is_eager=True, callback=_print_version,
-              help="Show the version and exit.")
+@click.version_option(__version__, "-V", "--version", prog_name="deltaprop")
 def main() -> None:
     """Multilayer perceptrons trained by backpropagation: train, predict, explain.
 

@@ -1,11 +1,6 @@
-"""The metrics the command prints, writes as JSON and puts in the report, from ``sklearn.metrics``.
-
-Regression, per target and in the target's own units: RMSE, R² (``r2_score``: a constant
-target scores 1 when predicted exactly, else 0, as scikit-learn's convention has it) and MAE.
-Classification: accuracy, balanced accuracy, macro F1, ROC AUC (binary, or one-vs-rest
-averaged over classes) and log-loss (natural log, mean over rows), plus the confusion matrix.
-A label the model never saw counts as a class of its own that is never predicted.
-scikit-learn loads on the first call (``deltaprop predict`` computes no metric and never does).
+"""The metrics the command prints, writes as JSON and puts in the report: ``sklearn.metrics``'
+own, regression per target in its own units.  A label the model never saw counts as a class
+of its own that is never predicted.  scikit-learn loads on the first call only.
 """
 
 from __future__ import annotations
@@ -60,11 +55,8 @@ def confusion_matrix(labels: Sequence[Any], proba: np.ndarray, classes: Sequence
 
 def classification_metrics(labels: Sequence[Any], proba: np.ndarray,
                            classes: Sequence[Any]) -> dict[str, float]:
-    """Accuracy, balanced accuracy, macro F1, ROC AUC and log-loss of predicted probabilities
-    ``proba`` (n, n_classes) for ``labels``, each scikit-learn's of the labels as class codes.
-
-    A label not among ``classes`` is a class of its own with probability 0 (it counts as
-    wrong).  ROC AUC is not a number when it is undefined (a single class among the labels)."""
+    """Accuracy, balanced accuracy, macro F1, ROC AUC (binary, or one-vs-rest) and log-loss of
+    probabilities ``proba`` (n, n_classes) for ``labels``; ROC AUC of a single class is NaN."""
     from sklearn import metrics
 
     k = len(classes)
@@ -88,8 +80,7 @@ def classification_metrics(labels: Sequence[Any], proba: np.ndarray,
 
 
 def as_json(doc: Any) -> str:
-    """``doc`` as JSON text, a metric that is not a number (ROC AUC of a single class) written
-    as null, which every JSON reader reads."""
+    """``doc`` as JSON text, a metric that is not a number written as null."""
     import json
 
     def clean(v: Any) -> Any:

@@ -10,19 +10,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import numpy as np
-
 __all__ = ["Monitor"]
 
 
 class Monitor:
-    """The estimator's callback: after every epoch, the validation rows' score by the
-    estimator's ``score``, the progress bar (training loss, the validation loss of early
-    stopping, the score) and every ``checkpoint_every`` epochs
-    ``on_checkpoint(est, monitor)``; it never stops the run itself.
-
-    After the fit, :meth:`finish` reads from the estimator the epoch whose weights it kept
-    (``best_epoch``) and whether its stopping rule ended the run (``stopped_early``)."""
+    """The estimator's callback: after every epoch, the validation rows' ``score``, the progress
+    bar, and every ``checkpoint_every`` epochs ``on_checkpoint(est, monitor)``; it never stops
+    the run.  ``best_epoch`` and ``stopped_early`` are set from the fitted record afterwards."""
 
     def __init__(self, validation: tuple[Any, Any] | None = None, *, checkpoint_every: int = 0,
                  on_checkpoint: Callable[[Any, Monitor], None] | None = None, progress: Any = None,
@@ -52,16 +46,3 @@ class Monitor:
         if self.checkpoint_every and epoch % self.checkpoint_every == 0 and self.on_checkpoint is not None:
             self.on_checkpoint(est, self)
         return False
-
-    @staticmethod
-    def best_theta(est: Any) -> np.ndarray:
-        """θ of the best validation score so far (early stopping), else the current θ."""
-        state = est.__dict__.get("_training")
-        best = None if state is None or not est.early_stopping else state.best_theta
-        return est.network_.get_flat() if best is None else best
-
-    def finish(self, est: Any) -> None:
-        """``best_epoch`` and ``stopped_early`` as the training run published them in the fitted
-        estimator's record (a FittedMLP's private state)."""
-        self.best_epoch = int(est.state["best_epoch"])
-        self.stopped_early = bool(est.state["stopped_early"])

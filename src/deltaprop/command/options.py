@@ -34,10 +34,7 @@ ACTIVATIONS = ["identity", "leaky_relu", "logistic", "relu", "softplus", "tanh"]
 
 
 class _TargetOption(click.Option):
-    """``--target a b c``: an option that takes every following word up to the next option."""
-
-    def __init__(self, *args: Any, **kwargs: Any):
-        super().__init__(*args, **{**kwargs, "multiple": True})
+    """``--target a b c`` (with ``multiple=True``): every following word up to the next option."""
 
     def add_to_parser(self, parser: Any, ctx: click.Context) -> None:
         super().add_to_parser(parser, ctx)
@@ -66,20 +63,18 @@ def _words(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) 
 
 
 def _path(*names: str, **kwargs: Any) -> Any:
-    """An option that names a file."""
     return click.option(*names, type=click.Path(path_type=str), **kwargs)
 
 
 def _columns(name: str, help: str) -> Any:
-    """An option that names columns (repeatable, or comma-separated)."""
     return click.option(name, multiple=True, metavar="COL", show_default="none", callback=_words, help=help)
 
 
 #: the options of ``train``, in the order --help shows them
 TRAIN_OPTIONS = [
     click.argument("data", type=click.Path(dir_okay=True, path_type=str)),
-    click.option("--target", "-t", "targets", cls=_TargetOption, metavar="COL [COL …]", callback=_words,
-                 help="Column(s) to predict (also comma-separated); required."),
+    click.option("--target", "-t", "targets", cls=_TargetOption, multiple=True, callback=_words,
+                 metavar="COL [COL …]", help="Column(s) to predict (also comma-separated); required."),
     click.option("--task", type=click.Choice(["regression", "classification"]),
                  show_default="detected from the target",
                  help="Override the detected task (text, or whole numbers with at most 20 distinct values → "
@@ -161,7 +156,6 @@ def train_options(f: Any) -> Any:
 
 
 def parser() -> click.Command:
-    """A command with the options of ``train`` and nothing to run: ``parser().make_context(
-    "train", args).params`` are the values of a command line, each checked by its option
-    (made when first asked for: only ``--resume`` needs it)."""
+    """A command with ``train``'s options and nothing to run, to check values as the command line
+    does: ``parser().make_context("train", args).params``."""
     return train_options(click.command("train")(lambda **options: None))

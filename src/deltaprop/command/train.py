@@ -1,10 +1,7 @@
 """What ``deltaprop train`` does, from a file name to a saved model, report and metrics: the
 steps below, in order, each refusing bad input before anything is written; the fit is the
-estimators' own (``MLPRegressor``, ``MLPClassifier``: early stopping, best weights).
-
-Ctrl-C keeps the best weights so far and saves them (to ``--out`` if nothing is there yet,
-else to the checkpoint file, so an interrupted run never replaces a finished model) and
-exits with status 130.  A run that diverges writes nothing.
+estimators' own.  Ctrl-C saves the best weights so far (to ``--out`` if nothing is there yet,
+else to the checkpoint, never replacing a finished model); docs/command.rst has the rest.
 """
 
 from __future__ import annotations
@@ -83,8 +80,7 @@ class TrainOptions:
     scheduler: str | None = None  # a Dask scheduler's address, or local:N (deltaprop.command.cluster)
 
     def model_options(self) -> dict[str, Any]:
-        """The options that define the model (kept in its history, reused by --resume): those
-        the model format names (:data:`deltaprop.files.codec.RUN_OPTIONS`)."""
+        """The model-defining options (:data:`deltaprop.files.codec.RUN_OPTIONS`), kept for --resume."""
         from deltaprop.files.codec import RUN_OPTIONS
 
         return {key: list(v) if isinstance(v := getattr(self, key), tuple) else v for key in RUN_OPTIONS}
@@ -124,8 +120,7 @@ def checkpoint_path(out: str | os.PathLike[str]) -> Path:
 
 
 def output_paths(opts: TrainOptions, data: str | os.PathLike[str]) -> tuple[Path, Path | None]:
-    """(the model file, the report or None) of a run on ``data``; the report is m.report.html
-    beside the model m.dpm unless --report names it."""
+    """(the model file, the report or None): m.report.html beside m.dpm unless --report names it."""
     out = Path(opts.out) if opts.out else default_out(data)
     report = Path(opts.report) if opts.report else out.with_name(f"{out.stem}.report.html")
     return out, None if opts.no_report else report
@@ -160,16 +155,13 @@ def output_metrics(model: TabularModel, outputs: np.ndarray, y_raw: Any) -> dict
 
 def write_outputs(model: TabularModel, out: Path, report: Path | None, X: Any, title: str,
                   metrics_json: str | None, doc: dict[str, Any]) -> None:
-    """Write the model, then its report (drawn first: a report that fails writes nothing) and
-    the metrics document ``doc`` to ``metrics_json``, each atomically."""
+    """Write the model, its report (drawn first: one that fails writes nothing) and ``doc`` to
+    ``metrics_json``, each atomically."""
     from deltaprop.command.metrics import as_json
     from deltaprop.files.archive import model_bytes
+    from deltaprop.report.page import render_report
 
-    html = None
-    if report is not None:
-        from deltaprop.report.page import render_report
-
-        html = render_report(model, X_train=X, title=title)
+    html = None if report is None else render_report(model, X_train=X, title=title)
     write_guarded(out, lambda: model_bytes(model))
     if html is not None and report is not None:
         write_guarded(report, html.encode("utf-8"))
@@ -304,22 +296,23 @@ def _saved_options(options: dict[str, Any], source: Path, notes: list[str]) -> d
 
 # ---------------------------------------------------------------------- 3. columns and task
 def columns_step(run: Run) -> None:
-    """The targets, the feature columns and the task; refuses names that are not there."""
-    from deltaprop.tabular.encode import column_list, comma_number_problem, no_column_message
+    """The targets, the feature columns and the task (--task, or
+    :func:`~deltaprop.tabular.encode.task_of`'s, with its note); refuses names that are not there."""
+    from deltaprop.tabular import encode
 
     opts, frame = run.opts, run.frame
     if not opts.targets:
         raise UserError(f"no --target given; name the column to predict, one of: "
-                        f"{column_list(frame.columns)}")
+                        f"{encode.column_list(frame.columns)}")
     targets = list(words(tuple(map(str, opts.targets))))  # a Python caller may pass "a,b" too
     if len(set(targets)) != len(targets):
         raise UserError("a target is named twice in --target; name each once")
     for t in targets + list(opts.drop) + list(opts.categorical):
         if t not in frame.columns:
-            raise UserError(no_column_message(t, frame))
+            raise UserError(encode.no_column_message(t, frame))
     features = [c for c in frame.columns if c not in targets and c not in opts.drop]
     for c in features + ([] if opts.task == "classification" else targets):
-        problem = None if c in opts.categorical else comma_number_problem(frame[c])
+        problem = None if c in opts.categorical else encode.comma_number_problem(frame[c])
         if problem is not None:
             keep = f", or pass --categorical {c} to keep them as categories" if c in features else ""
             raise UserError(f"column {c!r} holds numbers {problem}{keep}")
@@ -330,28 +323,17 @@ def columns_step(run: Run) -> None:
     for c in opts.categorical:
         if c in targets:
             raise UserError(f"{c!r} is a target; --categorical applies to input columns")
-    run.targets, run.features = targets, features
-    run.task = _task(run)
-
-
-def _task(run: Run) -> str:
-    """The task (--task, or :func:`~deltaprop.tabular.encode.task_of`'s) and its note."""
-    from deltaprop.tabular.encode import column_summary, task_note, task_of
-
-    opts, targets = run.opts, run.targets
-    summaries = [column_summary(run.frame[t]) for t in targets]
-    summaries[0].categories = set(run.frame[targets[0]].dropna().unique())
-    task = opts.task or task_of(summaries)
-    check_task(opts, targets, task)
-    note = task_note(targets, summaries, task)  # refuses a classification of fractions
+    summaries = [encode.column_summary(frame[t]) for t in targets]
+    summaries[0].categories = set(frame[targets[0]].dropna().unique())
+    run.targets, run.features, run.task = targets, features, opts.task or encode.task_of(summaries)
+    check_task(opts, targets, run.task)
+    note = encode.task_note(targets, summaries, run.task)  # refuses a classification of fractions
     if opts.task is None:
         run.notes.append(note)
-    return task
 
 
 def check_task(opts: TrainOptions, targets: list[str], task: str) -> None:
-    """The options that a task rules out, for one machine's run and the cluster's alike; --loss
-    and its parameter go together, and only a regression has a choice of loss."""
+    """Refuse the options a task rules out (one machine's run and the cluster's alike)."""
     if task == "classification" and len(targets) > 1:
         raise UserError("classification with several targets is not supported; train one model per target"
                         + ("" if opts.task else " (or pass --task regression if they are numbers)"))
@@ -369,7 +351,7 @@ def check_task(opts: TrainOptions, targets: list[str], task: str) -> None:
 
 def _without_identifiers(frame: pd.DataFrame, features: list[str], categorical: Any,
                          notes: list[str]) -> list[str]:
-    """Leave out text columns with a different value in every row: identifiers predict nothing."""
+    """The features without text columns of a different value in every row (identifiers)."""
     from deltaprop.tabular.encode import column_kind
 
     kept = []
@@ -409,7 +391,7 @@ def encode_step(run: Run) -> None:
 
 
 def _impute_note(encoder: FeatureEncoder, rows: pd.DataFrame) -> list[str]:
-    """How many values --impute fills (the encoder's own notes say how it scales and encodes)."""
+    """How many values --impute fills (the encoder's notes tell the rest)."""
     missing = rows[[c.name for c in encoder.columns]].isna().sum()
     if not missing.any():
         return []
@@ -448,8 +430,7 @@ def split_step(run: Run) -> None:
 
 
 def _split(n: int, task: str, y: np.ndarray, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """(train rows, validation rows): the estimators' seeded split
-    (:func:`deltaprop.training.loop.holdout`), stratified by class where it can be."""
+    """(train rows, validation rows) of the estimators' seeded split, stratified where it can be."""
     from deltaprop.training.loop import holdout
 
     if fraction <= 0:
@@ -464,7 +445,7 @@ def _split(n: int, task: str, y: np.ndarray, fraction: float, seed: int) -> tupl
 
 
 def _validation_file(run: Run) -> None:
-    """The validation rows from --validation-data, through the preprocessing fitted on DATA."""
+    """The rows of --validation-data, through the preprocessing fitted on DATA."""
     from deltaprop.tabular.read import read_table
 
     assert run.feature_enc is not None and run.target_enc is not None
@@ -498,15 +479,13 @@ def estimator_params(run: Run, n_train: int) -> tuple[str, dict[str, Any]]:
 
 
 def _early_stopping(run: Run) -> bool:
-    """Early stopping on validation rows: asked for, rows to watch, and a solver that has epochs
-    (without rows the estimator's rule on the training loss ends the run)."""
+    """Early stopping on validation rows (without, the rule on the training loss ends the run)."""
     return bool(run.opts.early_stopping and run.has_val and run.opts.solver != "lbfgs")
 
 
 @dataclass
 class Fitted:
-    """The trained estimator (a FittedMLP record; None when Ctrl-C came before it existed),
-    its watch, and how the run ended."""
+    """The FittedMLP record (None when Ctrl-C came before it existed), its watch, how it ended."""
 
     est: FittedMLP | None
     monitor: Monitor
@@ -536,16 +515,17 @@ def _resume_estimator(run: Run) -> tuple[Any, int]:
 
 
 def fit_step(run: Run) -> Fitted:
-    """Fit a new estimator (:func:`estimator_params`) or go on with the resumed one (``warm_start``),
-    the monitor after every epoch; early stopping scores the rows the command chose
-    (``validation_data``).  Ctrl-C ends the run with the weights so far."""
+    """Fit a new estimator or go on with the resumed one, watched by the monitor; early stopping
+    scores the rows the command chose.  Ctrl-C ends the run with the weights so far."""
     from deltaprop.files.archive import model_bytes
 
     opts = run.opts
     est, epochs_done = _resume_estimator(run) if run.resumed else (None, 0)
 
     def write_checkpoint(est: Any, monitor: Monitor) -> None:
-        best = Monitor.best_theta(est)
+        state = est.__dict__.get("_training")  # θ of the best validation score so far, else the current θ
+        best = state.best_theta if state is not None and est.early_stopping else None
+        best = est.network_.get_flat() if best is None else best
         ck = {"epoch": len(est.loss_curve_), "current_theta": est.network_.get_flat(), "best_theta": best}
         write_guarded(run.ckpt, lambda: model_bytes(build_model(run, est, monitor, best, ck)))
 
@@ -569,14 +549,14 @@ def fit_step(run: Run) -> Fitted:
     interrupted, blow_ups = _fit(lambda: est.fit(X, D, validation_data=validation), bar)
     record = _record(est)  # None when Ctrl-C came before the network existed
     interrupted = interrupted or bool(record is not None and record.attributes.get("interrupted_"))
-    if record is not None:
-        monitor.finish(record)
+    if record is not None:  # as the training run published them in the record
+        monitor.best_epoch = int(record.state["best_epoch"])
+        monitor.stopped_early = bool(record.state["stopped_early"])
     return Fitted(record, monitor, interrupted, epochs_done, blow_ups)
 
 
 def _validation_rows(run: Run, D: Any) -> tuple[Any, Any]:
-    """The validation rows early stopping scores: for a classification, those of classes the
-    training rows hold (the metrics still count the others, as wrong)."""
+    """The validation rows early stopping scores: a classification's of classes the training rows hold."""
     if run.task == "regression":
         return run.X_val, run.D_val
     seen = np.isin(np.asarray(run.D_val), np.asarray(D))
@@ -590,10 +570,10 @@ def _validation_rows(run: Run, D: Any) -> tuple[Any, Any]:
 
 
 def _record(est: Any) -> FittedMLP | None:
-    """The FittedMLP record of a fitted estimator or record (None stays None)."""
+    """The FittedMLP record of a fitted estimator or record (None before the network exists)."""
     from deltaprop.estimators.fitted import FittedMLP
 
-    if est is None or isinstance(est, FittedMLP):
+    if isinstance(est, FittedMLP):
         return est
     return FittedMLP.from_estimator(est) if hasattr(est, "network_") else None
 
@@ -621,7 +601,7 @@ def _fit(train: Callable[[], Any], bar: Any) -> tuple[bool, list[str]]:
 
 def build_model(run: Run, est: Any, monitor: Monitor, theta: np.ndarray | None = None,
                 checkpoint: dict | None = None) -> TabularModel:
-    """A TabularModel of the estimator's (or record's) network with the weights ``theta`` (a copy)."""
+    """A TabularModel of the estimator's (or record's) network, with the weights ``theta``."""
     from deltaprop.tabular.model import TabularModel
 
     record = _record(est)
@@ -644,8 +624,7 @@ def build_model(run: Run, est: Any, monitor: Monitor, theta: np.ndarray | None =
 
 # ---------------------------------------------------------------------- 7. evaluate
 def stop_reason(run: Run, fitted: Fitted) -> str:
-    """Why the run ended, in words: Ctrl-C, validation patience, training-loss tolerance,
-    L-BFGS convergence, or the epoch limit."""
+    """Why the run ended, in words."""
     opts, monitor = run.opts, fitted.monitor
     epochs = len(getattr(fitted.est, "loss_curve_", []) or [])
     if fitted.interrupted:
@@ -700,7 +679,7 @@ def evaluate_step(run: Run, fitted: Fitted) -> TrainResult:
 
 
 def _confusion(run: Run, model: TabularModel) -> dict[str, Any]:
-    """The confusion matrix of the validation rows (the training rows when there are none)."""
+    """The confusion matrix of the validation rows (else the training rows)."""
     from deltaprop.command.metrics import confusion_matrix
 
     if run.has_val:
@@ -714,7 +693,7 @@ def _confusion(run: Run, model: TabularModel) -> dict[str, Any]:
 
 # ---------------------------------------------------------------------- 8. write
 def write_step(run: Run, result: TrainResult) -> TrainResult:
-    """Write the model, then the report and the metrics; an interrupted run only its model."""
+    """Write the model, report and metrics; an interrupted run only its model."""
     from deltaprop.files.archive import model_bytes
 
     model = result.model
@@ -741,7 +720,7 @@ NOTHING_SAVED = "interrupted before the first epoch finished; nothing was saved"
 
 @contextmanager
 def _nothing_saved() -> Iterator[None]:
-    """Ctrl-C in the block (before any epoch) ends the run with :data:`NOTHING_SAVED`."""
+    """Ctrl-C in the block ends the run with :data:`NOTHING_SAVED`."""
     try:
         yield
     except KeyboardInterrupt as e:
