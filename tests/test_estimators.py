@@ -254,9 +254,9 @@ def test_the_random_state_conversion_is_the_cores_and_draws_as_scikit_learns():
 
 
 def test_a_run_publishes_the_epoch_it_keeps_and_whether_its_rule_ended_it():
-    """What ``deltaprop train`` says of a run (Monitor.finish) is published once, by training:
-    the epoch of the best validation score, whose weights early stopping keeps, and whether the
-    stopping rule ended the run; a model made again from its record keeps both."""
+    """What ``deltaprop train`` says of a run is published once, by training: the epoch of the
+    best validation score, whose weights early stopping keeps, and whether the stopping rule
+    ended the run; a model made again from its record keeps both."""
     from deltaprop.estimators.fitted import FittedMLP
     from deltaprop.estimators.mlp import from_record
 

@@ -52,13 +52,11 @@ def train_and_check(n_hidden: int = 5, n_epochs: int = 2000,
     out, hid = (explain(net, weight, x, d) for weight in WORKED_WEIGHTS)
 
     s = out.walked  # the output-layer weight w_21^(3): (y_2 - d_2) z_1^(2)
-    assert s is not None
     y2, d2, z1 = s.z[3][1], s.d[1], s.z[2][0]
     print("\n∂Eₙ/∂w₂₁⁽³⁾ = (y₂ − d₂) z₁⁽²⁾")
     print(f"           = ({y2:.6f} − {d2:.6f}) × {z1:.6f} = {(y2 - d2) * z1:.9f}")
 
     s = hid.walked  # the hidden-layer weight w_21^(2): f'(u_2^(2)) Σ_k w_k2^(3) (u_k^(3) - d_k) z_1^(1)
-    assert s is not None
     fp, x1 = s.fprime[2][1], s.z[1][0]
     terms = [(net.W[3][k, 1], s.u[3][k], s.d[k]) for k in range(3)]
     total = sum(w * (u - dk) for w, u, dk in terms)
