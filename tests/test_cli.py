@@ -13,6 +13,7 @@ import pickle
 import signal
 import subprocess
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -280,6 +281,7 @@ def test_bad_model_files_and_predict_data_are_refused(tmp_path, trained, houses)
     assert snapshot(tmp_path) == before
 
 
+@pytest.mark.filterwarnings("ignore:Stochastic Optimizer")  # a few epochs are enough here
 def test_an_estimator_saved_from_python_predicts_from_its_named_columns(tmp_path):
     rng = np.random.default_rng(0)
     X = pd.DataFrame({"a": rng.normal(size=40), "b": rng.normal(size=40)})
@@ -288,8 +290,11 @@ def test_an_estimator_saved_from_python_predicts_from_its_named_columns(tmp_path
     dp.save(est, tmp_path / "c.dpm")
     X.to_csv(tmp_path / "d.csv", index=False)
     X[["a"]].to_csv(tmp_path / "one.csv", index=False)
-    r = run("predict", "c.dpm", "d.csv", "--proba", cwd=tmp_path)
+    with warnings.catch_warnings(record=True) as caught:  # the columns reach it by name
+        warnings.simplefilter("always")
+        r = run("predict", "c.dpm", "d.csv", "--proba", cwd=tmp_path)
     assert r.returncode == 0, r.stderr
+    assert not [w for w in caught if "feature names" in str(w.message)], [str(w.message) for w in caught]
     assert r.stdout.splitlines()[0] == "class,proba_down,proba_up" and len(r.stdout.splitlines()) == 41
     r = run("predict", "c.dpm", "one.csv", cwd=tmp_path)
     assert r.returncode == 2, r.stderr

@@ -154,6 +154,8 @@ class _EstimatorAdapter:
         from deltaprop.tabular.model import finite_outputs
 
         X, est = self.inputs(frame), self.estimator
+        if hasattr(est, "feature_names_in_"):  # by name, as it was fitted: no scikit-learn warning
+            X = pd.DataFrame(X, columns=est.feature_names_in_)
         with np.errstate(over="ignore", invalid="ignore"):  # overflow is refused in words
             if self.task == "classification":  # one forward pass: the classes are its argmax
                 P = finite_outputs(est.predict_proba(X), est.network_)
