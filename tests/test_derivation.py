@@ -122,3 +122,13 @@ def test_parse_weight_names_the_valid_range(weight, message):
 def test_parse_weight_reads_the_string_form():
     assert parse_weight(Network([4, 5, 3]), "3:2,1") == (3, 2, 1)
     assert parse_weight(Network([4, 5, 3]), "2:5,0") == (2, 5, 0)
+
+
+def test_a_weight_index_that_is_not_a_whole_number_is_refused_not_truncated():
+    """(2, 1.7, 1) named no unit: int() made it w_11^(2); every caller of parse_weight (explain,
+    gradcheck) now refuses it in one line, and numpy integers are whole numbers."""
+    net = Network([4, 5, 3], "tanh", random_state=0)
+    for weight in [(2, 1.7, 1), (2, 1, 2.0), (True, 1, 1)]:
+        with pytest.raises(ValueError, match="the indices .l, j, i. must be whole numbers"):
+            parse_weight(net, weight)
+    assert parse_weight(net, (np.int64(3), 2, 1)) == (3, 2, 1)

@@ -164,9 +164,16 @@ def parse_weight(net: Network, weight: Any) -> tuple[int, int, int]:
                              ) from None
     else:
         try:
-            l, j, i = (int(v) for v in weight)
-        except (TypeError, ValueError):
+            values = tuple(weight)
+        except TypeError:
             raise ValueError(f"weight must be (l, j, i) or 'l:j,i'; got {weight!r}") from None
+        for v in values:  # int() would make a unit of 1.7
+            if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
+                raise ValueError(f"weight {values!r}: the indices (l, j, i) must be whole numbers, got "
+                                 f"{v!r}; e.g. (3, 2, 1) for w_21^(3)")
+        if len(values) != 3:
+            raise ValueError(f"weight must be (l, j, i) or 'l:j,i'; got {weight!r}")
+        l, j, i = (int(v) for v in values)
     if not 2 <= l <= net.L:
         raise ValueError(f"layer l={l} out of range: weights live in layers 2 … {net.L}")
     n_l, n_prev = net.sizes[l - 1], net.sizes[l - 2]

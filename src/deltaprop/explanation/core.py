@@ -442,19 +442,6 @@ def _transpose(net: Network, der: BatchDerivation, weight: tuple[int, int, int],
 
 
 # ---------------------------------------------------------------------- checks of the arguments
-def _check_weight_indices(weight: Any) -> None:
-    """Refuse a weight tuple whose indices are not whole numbers (1.7 is no unit)."""
-    if isinstance(weight, str) or not hasattr(weight, "__iter__"):
-        return  # parse_weight names the form
-    values = list(weight)
-    for v in values:
-        if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
-            raise ValueError(
-                f"weight {tuple(values)!r}: the indices (l, j, i) must be whole numbers, got {v!r}; "
-                "e.g. (3, 2, 1) for w_21^(3)"
-            )
-
-
 def _real(value: Any, ok: Callable[[float], bool], refusal: str) -> float:
     """float(value) if finite and ``ok``, else ValueError: ``refusal``; got value."""
     try:
@@ -625,7 +612,6 @@ def explain(model: Any, weight: tuple[int, int, int] | str, X: Any, D: Any, *, a
         weights = [(l, j, i) for l in net.layers for j in range(1, net.sizes[l - 1] + 1)
                    for i in range(net.sizes[l - 2] + 1)]
     else:
-        _check_weight_indices(weight)
         weights = [parse_weight(net, weight)]
     one = _prepare(model, X, D, alpha, sample_weight, h, max_paths, sample, lang, dropout_mask)
     return Explanations([one(w) for w in weights]) if every else one(weights[0])
