@@ -83,6 +83,7 @@ def test_save_refuses_weights_that_load_would_refuse(tmp_path):
     assert not (tmp_path / "m.dpm").exists()
 
 
+@pytest.mark.filterwarnings("ignore:Stochastic Optimizer")  # five epochs make a model to forge
 def test_classes_that_are_not_distinct_finite_values_are_refused(tmp_path):
     X = np.random.default_rng(0).normal(size=(20, 3))
     y = np.array([0.0, 1.0] * 10)
