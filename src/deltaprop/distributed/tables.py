@@ -250,21 +250,21 @@ def fit_encoders(table: ClusterTable, targets: list[str], features: list[str], c
     combined column summaries, as one machine fits them on the concatenated rows with targets;
     the notes (the detected task's among them) go into ``notes``."""
     table.check_columns(targets + features)
-    by_name = table.summaries(targets)
-    told, task = task is not None, task or enc.task_of(list(by_name.values()))
-    if task == "classification" and len(targets) == 1:  # task_note reads the distinct labels
-        by_name[targets[0]].categories = table.categories(targets, impute=True)[targets[0]]
-    note = enc.task_note(targets, [by_name[t] for t in targets], task)  # refuses fractions as classes
-    if notes is not None and not told:
-        notes.append(note)
+    told, task = task is not None, task or enc.task_of(list(table.summaries(targets).values()))
     target_enc = enc.TargetEncoder(targets, task)
     table.keep_rows(target_enc, impute)
     summaries = table.summaries(features + targets)
     feature_enc = enc.FeatureEncoder(impute=impute)
     kinds = feature_enc.kinds({n: summaries[n] for n in features}, categorical)
     numeric = [n for n in features if kinds[n] == "numeric"]
-    for name, labels in table.categories([n for n in features if kinds[n] != "numeric"], impute).items():
+    # the labels of the categorical inputs and, for task_note, of a classification's target: one pass
+    labelled = [n for n in features if kinds[n] != "numeric"]
+    labelled += targets[:1] if task == "classification" else []
+    for name, labels in table.categories(labelled, impute).items():
         summaries[name].categories = labels
+    note = enc.task_note(targets, [summaries[t] for t in targets], task)  # refuses fractions as classes
+    if notes is not None and not told:
+        notes.append(note)
     for name, fill in zip(numeric, table.medians(numeric, summaries)):
         summaries[name].fill = fill
     feature_enc.fit_summaries(features, summaries, categorical, notes, shared_unit)
