@@ -49,14 +49,9 @@ def _train(opts: Any, out: Path, report: Path | None, debug: bool) -> Any:
     targets = list(words(tuple(map(str, opts.targets))))
     if not targets:
         raise UserError("no --target given; name the column to predict")
-    told: list[str] = []
 
     def make_estimator(task: str, n_rows: int) -> Any:
-        single.check_task(opts, targets, task)  # the rules one machine's run applies
-        if opts.task is None:
-            other = "regression" if task == "classification" else "classification"
-            told.append(f"target {', '.join(map(repr, targets))} was read as a {task} by the rules one "
-                        f"machine applies; pass --task {other} to change it")
+        single.check_task(opts, targets, task)  # the rules one machine's run applies (its note: fit_encoders)
         run = single.Run(opts, Path(opts.data), out, report, single.checkpoint_path(out))
         run.task = task
         kind, params = single.estimator_params(run, n_rows)  # the cluster run has no per-epoch watch
@@ -84,6 +79,6 @@ def _train(opts: Any, out: Path, report: Path | None, debug: bool) -> Any:
                               "options": {**opts.model_options(), "task": model.task, "targets": targets}})
     single.write_outputs(model, out, report, done.X_sample, f"deltaprop: {opts.data} → {', '.join(targets)}",
                          opts.metrics_json, {"metrics": metrics, "epochs": epochs, "stop_reason": reason})
-    notes = [*told, *done.notes,
+    notes = [*done.notes,
              "on a cluster no validation rows are held out: the metrics are the training rows'"]
     return single.TrainResult(model, metrics, out, report, notes, epochs=epochs, stop_reason=reason)
