@@ -8,6 +8,7 @@ one.  Data are tiny and epochs few so the whole file stays quick.
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import pickle
 import signal
@@ -406,3 +407,20 @@ def test_resume_continues_the_loss_curve(tmp_path, houses):
     assert len(model.history["validation_loss_curve"]) == 9
     r = run("train", houses, "--resume", "--epochs", "9", "--out", "m.dpm", cwd=tmp_path)
     assert r.returncode == 2 and "--epochs larger" in r.stderr, r.stderr
+
+
+@pytest.mark.filterwarnings("ignore:Stochastic Optimizer")
+def test_a_multilabel_estimator_saved_from_python_predicts_its_own_label_rows(tmp_path):
+    """predict decodes classes as the estimator does: a multilabel model gives a row of labels,
+    not the argmax of its probabilities."""
+    rng = np.random.default_rng(1)
+    X = pd.DataFrame({"a": rng.normal(size=60), "b": rng.normal(size=60)})
+    Y = np.column_stack([X.a > 0, X.b > 0]).astype(int)
+    est = dp.MLPClassifier(hidden_layer_sizes=(8,), max_iter=300, random_state=0).fit(X, Y)
+    dp.save(est, tmp_path / "m.dpm")
+    X.to_csv(tmp_path / "d.csv", index=False)
+    r = run("predict", "m.dpm", "d.csv", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    printed = pd.read_csv(io.StringIO(r.stdout))
+    assert list(printed.columns) == ["class_1", "class_2"]
+    np.testing.assert_array_equal(printed.to_numpy(), est.predict(X))

@@ -157,11 +157,11 @@ class _EstimatorAdapter:
         if hasattr(est, "feature_names_in_"):  # by name, as it was fitted: no scikit-learn warning
             X = pd.DataFrame(X, columns=est.feature_names_in_)
         with np.errstate(over="ignore", invalid="ignore"):  # overflow is refused in words
-            if self.task == "classification":  # one forward pass: the classes are its argmax
+            if self.task == "classification":  # non-finite outputs are refused from the probabilities
                 P = finite_outputs(est.predict_proba(X), est.network_)
-                pred = est.classes_[P.argmax(axis=1)]
-            else:
-                pred = finite_outputs(est.predict(X), est.network_)
+            pred = est.predict(X)  # the estimator's own decoding of classes (multilabel rows too)
+            if self.task == "regression":
+                pred = finite_outputs(pred, est.network_)
         name = self.target_names_[0]
         columns = ({name: pred} if pred.ndim == 1
                    else {f"{name}_{k + 1}": pred[:, k] for k in range(pred.shape[1])})
