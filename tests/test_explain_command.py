@@ -167,7 +167,8 @@ def test_sample_and_lang_choose_the_walked_row_and_the_language(seed_files):
     [
         (["--sample", "9"], "--sample 9 is not among the rows explained; pick a row of"),
         (["--row", "1", "--sample", "3"], "pick one of the --row numbers given"),
-        (["--alpha", "-1"], "--alpha -1: the L2 strength must be a number ≥ 0"),
+        (["--alpha", "-1"], "--alpha -1: the L2 strength must be a finite number ≥ 0"),
+        (["--alpha", "inf"], "--alpha inf: the L2 strength must be a finite number ≥ 0"),
     ],
 )
 def test_bad_sample_and_alpha_are_user_errors(seed_files, args, message):

@@ -8,6 +8,7 @@ inputs x, the rest the targets d (n_L of them, or one column of class labels for
 
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -128,8 +129,8 @@ def run_explain(model_path: str, weight: str | tuple[int, int, int], data: str |
     from deltaprop.files.archive import load
     from deltaprop.tabular.read import read_table
 
-    if alpha is not None and not alpha >= 0:
-        raise UserError(f"--alpha {alpha:g}: the L2 strength must be a number ≥ 0")
+    if alpha is not None and not (math.isfinite(alpha) and alpha >= 0):
+        raise UserError(f"--alpha {alpha:g}: the L2 strength must be a finite number ≥ 0")
     model = load(model_path)
     every = isinstance(weight, str) and weight.strip().lower() == "all"
     try:
