@@ -103,7 +103,9 @@ def test_many_paths_keep_the_top_ones_and_one_exact_tail(rng):
 def test_pruned_path_search_lists_exact_contributions(rng):
     net = dp.Network([2, 5, 9, 9, 3], activation="tanh", random_state=1)
     X, D = rng.normal(size=(2, 2)), rng.normal(size=(2, 3))
-    fwd = net._forward(net.check_X(X))
+    from deltaprop.explanation.elementwise import batch_pass
+
+    fwd = batch_pass(net, net.check_X(X), D, {})  # u, z and f′(u) of every unit and sample
     der = dp.derive(net, (2, 3, 1), X, D)
     delta = {m: np.array([sd.delta[m] for sd in der.samples]).T for m in net.layers}
     s = np.ones(2)

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.typing import ArrayLike
 
-from deltaprop.core.losses import is_canonical
+from deltaprop.core.losses import is_canonical, l2_gradient, total_weight
 
 if TYPE_CHECKING:
     from deltaprop.core.network import Network
@@ -191,8 +191,8 @@ def batch_gradient(net: Network, weight: tuple[int, int, int], per_sample: np.nd
     biases not penalised) from the per-sample ∂E_n/∂w_ji^(l) and the sample weights s."""
     l, j, i = weight
     w = float(net.b[l][j - 1]) if i == 0 else float(net.W[l][j - 1, i - 1])
-    total = math.fsum(s)
-    l2 = 0.0 if i == 0 else float(alpha) * w / total
+    total = total_weight(len(s), s)
+    l2 = 0.0 if i == 0 else float(l2_gradient(alpha, total, np.array(w)))
     return w, l2, math.fsum(s * per_sample) / total + l2
 
 

@@ -388,7 +388,7 @@ def _paths(net, l, j, i, fwd, delta, s, max_paths=MAX_PATHS, budget=4_000_000):
             keep = np.sort(np.argsort(-flow, kind="stable")[:n_keep])
             P, units = P[keep], [units[t] for t in keep]
             exhaustive = False
-        fp = net.f(m).derivative(fwd.u[m], net.f(m).f(fwd.u[m]))  # (n_m, N): hidden layers are element-wise
+        fp = fwd.fprime[m]  # (n_m, N), before the mask: hidden layers are element-wise
         if m in fwd.mask:
             fp = fwd.mask[m] * fp  # ∂z_k/∂u_k = m_k f′(u_k) under dropout
         last = np.array([p[-1] for p in units])

@@ -31,7 +31,7 @@ __all__ = ["BatchPass", "BatchDerivation", "batch_pass", "batch_derivation"]
 class BatchPass:
     """u, z, f′(u) and δ of every unit and sample: ``u[m]``, ``z[m]``, ``fprime[m]`` and
     ``delta[m]`` have shape (n_m, n_samples) (``z[1]`` is x, ``fprime[L]`` is None for a softmax
-    output); ``d`` is (n_L, n_samples); ``mask`` the fixed dropout mask m^(l) of each hidden
+    output); ``mask`` the fixed dropout mask m^(l) of each hidden
     layer, (n_l, n_samples), empty without dropout."""
 
     net: Network
@@ -41,7 +41,6 @@ class BatchPass:
     z: dict[int, np.ndarray]
     fprime: dict[int, np.ndarray | None]
     delta: dict[int, np.ndarray]
-    d: np.ndarray
     mask: dict[int, np.ndarray]
 
     def sample(self, n: int) -> SampleDerivation:
@@ -84,8 +83,8 @@ def batch_pass(net: Network, X: np.ndarray, D: np.ndarray, mask: dict[int, np.nd
         fz = f.f(u[l])
         fprime[l] = f.derivative(u[l], fz) if f.elementwise else None  # f′ from f(u), before the mask
         z[l] = fz * mask[l] if l in mask else fz  # dropout: z_j = m_j f(u_j)
-    L, d = net.L, D.T
-    delta = {L: _output_delta(net, u[L], z[L], d)}
+    L = net.L
+    delta = {L: _output_delta(net, u[L], z[L], D.T)}
     for m in range(L - 1, 1, -1):
         W_next, f_m = net.W[m + 1], fprime[m]
         assert f_m is not None  # hidden activations are element-wise
@@ -94,7 +93,7 @@ def batch_pass(net: Network, X: np.ndarray, D: np.ndarray, mask: dict[int, np.nd
         delta[m] = np.array(
             [m_m[jj] * f_m[jj] * (W_next[:, jj] @ delta[m + 1]) for jj in range(net.sizes[m - 1])]
         )
-    return BatchPass(net, X, D, u, z, fprime, delta, d, mask)
+    return BatchPass(net, X, D, u, z, fprime, delta, mask)
 
 
 def batch_derivation(p: BatchPass, weight: tuple[int, int, int], s: np.ndarray,

@@ -399,7 +399,9 @@ def step_total(walk: Walk) -> Step:
     batch: Node = mean if walk.many else Partial(En, wt)
     l2 = bool(ex.alpha and ex.i)
     if l2:
-        batch = Seq(batch, PLUS, Frac(Sym("α"), Sum("n", s_sym) if walk.many else Sym("1")), wt)
+        # N = Σ_n s_n, also for one sample of weight s_1 ≠ 1 (the gradient is then ∂E_n/∂w + α/s_1 w)
+        N = Sum("n", s_sym) if walk.many or ex.N != 1 else Sym("1")
+        batch = Seq(batch, PLUS, Frac(Sym("α"), N), wt)
     lines.append(Line(Partial(E, wt), [batch, Num(ex.value, 12)]))
     checks = [("elementwise", ex.value, 12), ("backprop", ex.backprop, 12), ("numerical", ex.numerical, 12)]
     # the short names of the checks: a longer one would not fit one row of LaTeX's align*

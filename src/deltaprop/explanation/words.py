@@ -73,7 +73,8 @@ EN: dict[str, str] = {
     "biases' gradients). A column times a row is exactly such a table of products: the transpose only "
     "turns the column {zl} into a row, so that the product has one entry per weight. ",
     "outer.lit": "The lit cell is this weight's gradient:",
-    "outer.lit_batch": "The first grid is the batch: each cell the mean of δⱼ zᵢ over the {N} samples, the "
+    "outer.lit_batch": "The first grid is the batch: each cell the weighted mean Σₙ sₙ δⱼ zᵢ / Σₙ sₙ "
+    "over the {N} samples, the "
     "lit cell this weight's gradient (before any L2 term); the second is {sample} alone, whose "
     "numbers the steps walk:",
     "tr.shapes": "The shapes: δ{l} is {n}×1 and (z{lp})ᵀ is 1×{m}, so the product is {n}×{m}, the shape "
@@ -246,7 +247,8 @@ JA: dict[str, str] = {
     "で、バイアスの勾配が入ります）。縦ベクトルと横ベクトルの積は、ちょうどこのような積の表です。転置は縦"
     "ベクトル {zl} を横ベクトルにするだけで、それで積が重み一つにつき一つの成分を持ちます。",
     "outer.lit": "強調したマスがこの重みの勾配です：",
-    "outer.lit_batch": "一つ目の表はバッチ全体で、各マスは {N} 個のサンプルについての δⱼ zᵢ の平均、強調"
+    "outer.lit_batch": "一つ目の表はバッチ全体で、各マスは {N} 個のサンプルについての δⱼ zᵢ の重み付き平均"
+    " Σₙ sₙ δⱼ zᵢ / Σₙ sₙ、強調"
     "したマスがこの重みの勾配（L2 の項を除く）です。二つ目は{sample}だけの表で、"
     "各ステップはこの数値をたどります：",
     "grid.batch": "バッチ（N = {N}、Σₙ sₙ）：各マスは δⱼ zᵢ のサンプルについての平均です。"
