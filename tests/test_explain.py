@@ -679,3 +679,12 @@ def test_japanese_holds_to_the_textbooks_terms(rng):
             "経路",
         ):
             assert word in text, word
+
+
+def test_one_weighted_sample_writes_its_l2_term_over_its_weight():
+    """N = Σ_n s_n: one sample of weight 2 has the L2 term α/s_1 w, not α/1 w; weight 1 writes 1."""
+    net = dp.Network([2, 3, 2], activation="tanh", random_state=0)
+    X, D = np.ones((1, 2)), np.zeros((1, 2))
+    heavy = dp.explain(net, "2:1,1", X, D, alpha=1.0, sample_weight=[2.0])
+    assert heavy.l2_term == pytest.approx(net.W[2][0, 0] / 2) and "α/1" not in heavy.to_text()
+    assert "α/1" in dp.explain(net, "2:1,1", X, D, alpha=1.0).to_text()
