@@ -240,3 +240,22 @@ def test_dropout_backprop_is_the_network_gradient_with_the_mask_it_draws(dtype):
         for l in net.layers:
             np.testing.assert_array_equal(gW[l], expected.W[l])
             np.testing.assert_array_equal(gb[l], expected.b[l])
+
+
+def test_the_l2_loss_has_the_same_bits_whether_or_not_the_parameters_are_packed():
+    """The penalty is summed layer by layer in either layout: a network whose W and b are views of
+    one θ (after a stochastic fit) and a copy that is not (an L-BFGS refit of a loaded model)
+    report the same loss and gradient bits for the same weights."""
+    from deltaprop.speed.backprop import BatchBackprop, flat_parameters
+
+    rng = np.random.default_rng(3)
+    X, D = rng.normal(size=(16, 3)), rng.normal(size=(16, 2))
+    for seed in range(20):
+        loose = Network([3, 5, 4, 2], "tanh", random_state=seed)
+        packed = Network([3, 5, 4, 2], "tanh", random_state=seed)
+        flat_parameters(packed)
+        (loss_a, gW_a, _), (loss_b, gW_b, _) = (BatchBackprop(net, 16, alpha=0.37)(X, D)
+                                                for net in (loose, packed))
+        assert loss_a == loss_b, seed
+        for l in loose.layers:
+            np.testing.assert_array_equal(gW_a[l], gW_b[l])

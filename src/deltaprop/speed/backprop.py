@@ -167,8 +167,8 @@ class BatchBackprop:
             is_weight[start : start + w.size] = 1
             self.grad_b[l] = self.flat_grad[start + w.size : start + w.size + w.shape[0]]
             start += w.size + w.shape[0]
-        # the L2 term layer by layer (fused.add_l2_gradient), or, below FUSED_MIN_SIZE with the
-        # parameters views of one θ (flat_parameters), in four calls on θ whatever the depth
+        # the L2 gradient layer by layer (fused.add_l2_gradient), or, below FUSED_MIN_SIZE with the
+        # parameters views of one θ (flat_parameters), in two calls on θ whatever the depth
         self._packed: tuple[np.ndarray | None, dict, dict] = (None, {}, {})
         self._flat_penalty = bool(self.alpha) and net.n_parameters < fused.FUSED_MIN_SIZE
         if self._flat_penalty:
@@ -184,6 +184,7 @@ class BatchBackprop:
         # the output layer adds its bias only (f and δ^(L) come with the loss)
         self._hidden = {l: fused.hidden_layer(net.layer_activation[l] if l < L else "identity", dtype,
                                               m * sizes[l - 1]) for l in layers}
+        self._forward_passes = {l: self._hidden[l][0] for l in layers}
         # the loss and δ^(L) of the output/loss pair: in place for the seed's pair and the
         # classifiers' pairs, through deltaprop.core.losses for any other
         self._in_place = _losses.CANONICAL_IN_PLACE.get((net.loss_name, net.output))
@@ -209,8 +210,7 @@ class BatchBackprop:
         if n > self.max_batch_size:
             raise ValueError(f"a batch of {n} samples is larger than max_batch_size={self.max_batch_size}")
         a, delta, scratch, E, ones = self._views_for(n)
-        forward = {l: self._hidden[l][0] for l in self._layers}
-        u_out = _forward(W, b, X.T, a, forward, scratch, self._layers)
+        u_out = _forward(W, b, X.T, a, self._forward_passes, scratch, self._layers)
 
         # δ^(L) and the loss; N = n, or Σ s_n with sample weights
         N = _losses.total_weight(n, s)
@@ -221,15 +221,14 @@ class BatchBackprop:
             data = _losses.weighted_loss_and_delta(net.loss_name, net.output, u_out, D.T, dL, s,
                                                    net.loss_params)
         alpha, theta = self.alpha, None
-        if alpha and self._flat_penalty:
-            theta = self._packed_theta(W, b)
-        if theta is not None:
-            # P = (alpha/N) θ ⊙ [θ is a weight]: the L2 gradient of every layer at once
-            P = np.multiply(theta, self._is_weight, out=self._penalty_flat)
-            data += _losses.l2_penalty(alpha, (P,))  # P holds exactly the weights
-            _losses.l2_gradient(alpha, N, P, out=P)
-        elif alpha:
+        if alpha:  # the penalty layer by layer whatever the layout: its bits must not depend on it
             data += _losses.l2_penalty(alpha, (W[l] for l in self._layers))
+            theta = self._packed_theta(W, b) if self._flat_penalty else None
+        if theta is not None:
+            # P = (alpha/N) θ ⊙ [θ is a weight]: the L2 gradient of every layer at once (the same
+            # bits as layer by layer: an element-wise product)
+            P = np.multiply(theta, self._is_weight, out=self._penalty_flat)
+            _losses.l2_gradient(alpha, N, P, out=P)
         # δ is linear in δ^(L): scaling it by s_n / N scales every layer's δ and gradient
         np.multiply(dL, 1.0 / N if s is None else np.multiply(s, 1.0 / N, out=E), out=dL)
 
