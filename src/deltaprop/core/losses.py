@@ -75,7 +75,7 @@ ALLOWED_OUTPUTS = {
 
 
 def _softplus(u):
-    return np.logaddexp(u.dtype.type(0), u)
+    return activations.ACTIVATIONS["softplus"].f(u)  # log(1 + e^u): the activation's own f
 
 
 def _log_y(u, y, output):
