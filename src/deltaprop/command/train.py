@@ -324,9 +324,10 @@ def columns_step(run: Run) -> None:
         if c in targets:
             raise UserError(f"{c!r} is a target; --categorical applies to input columns")
     summaries = [encode.column_summary(frame[t]) for t in targets]
-    summaries[0].categories = set(frame[targets[0]].dropna().unique())
     run.targets, run.features, run.task = targets, features, opts.task or encode.task_of(summaries)
     check_task(opts, targets, run.task)
+    if run.task == "classification":  # task_note reads the labels as written, as the cluster's does
+        summaries[0].categories = encode.category_labels(frame, targets[0], impute=True)
     note = encode.task_note(targets, summaries, run.task)  # refuses a classification of fractions
     if opts.task is None:
         run.notes.append(note)
