@@ -91,7 +91,8 @@ def test_the_encoder_says_how_it_scales_and_encodes_in_one_note_each():
     FeatureEncoder().fit(frame, ["a", "b", "town"], notes=notes)
     assert [n for n in notes if "standardised" in n] == [
         "2 numeric column(s) are standardised, each as (value − mean) / standard deviation of the training "
-        "rows; pass --categorical COL to treat one as categories"]
+        "rows (at least the farthest value's distance / 10); pass --categorical COL to treat one as "
+        "categories"]
     onehot = "1 column(s) of words are one-hot encoded, one input per value: 'town' (2 inputs)"
     assert any(n.startswith(onehot) for n in notes)
     notes = []

@@ -345,8 +345,8 @@ class FeatureEncoder:
             )
         elif numeric:
             notes.append(f"{len(numeric)} numeric column(s) are standardised, each as (value − mean) / "
-                         f"standard deviation of the training rows; pass --categorical COL to treat one "
-                         f"as categories")
+                         f"standard deviation of the training rows (at least the farthest value's distance "
+                         f"/ {MAX_Z:g}); pass --categorical COL to treat one as categories")
         onehot = [c for c in self.columns if c.kind == "categorical"]
         if onehot:
             shown = ", ".join(f"{c.name!r} ({c.n_inputs} inputs)" for c in onehot[:8])
