@@ -486,11 +486,12 @@ def _samples(net: Network, X: Any, D: Any, classes: Any) -> tuple[np.ndarray, np
 
 
 # ---------------------------------------------------------------------- explain
-def _prepare(model: Any, X: Any, D: Any, alpha: Any, sample_weight: Any, h: Any, max_paths: Any, sample: Any,
-             lang: str, dropout_mask: Any) -> Callable[[tuple[int, int, int]], Explanation]:
+def _prepare(model: Any, converted: tuple[Network, float, Any], X: Any, D: Any, alpha: Any,
+             sample_weight: Any, h: Any, max_paths: Any, sample: Any, lang: str,
+             dropout_mask: Any) -> Callable[[tuple[int, int, int]], Explanation]:
     """What every weight's derivation shares, computed once; returns the function that explains
-    one weight (l, j, i)."""
-    net0, default_alpha, classes = as_network(model)
+    one weight (l, j, i); ``converted`` is :func:`as_network` of ``model``."""
+    net0, default_alpha, classes = converted
     net = net0.astype(np.float64)
     if alpha is not None:
         alpha = _real(alpha, lambda a: a >= 0, "alpha must be a number ≥ 0 (the L2 strength)")
@@ -600,7 +601,8 @@ def explain(model: Any, weight: tuple[int, int, int] | str, X: Any, D: Any, *, a
         sample out of range or an unknown lang; the message names the valid choice.
     """
     check_lang(lang)
-    net = as_network(model)[0]
+    converted = as_network(model)
+    net = converted[0]
     every = isinstance(weight, str) and weight.strip().lower() == "all"
     if every:
         count = sum(net.W[l].size + net.b[l].size for l in net.layers)
@@ -613,5 +615,5 @@ def explain(model: Any, weight: tuple[int, int, int] | str, X: Any, D: Any, *, a
                    for i in range(net.sizes[l - 2] + 1)]
     else:
         weights = [parse_weight(net, weight)]
-    one = _prepare(model, X, D, alpha, sample_weight, h, max_paths, sample, lang, dropout_mask)
+    one = _prepare(model, converted, X, D, alpha, sample_weight, h, max_paths, sample, lang, dropout_mask)
     return Explanations([one(w) for w in weights]) if every else one(weights[0])
